@@ -1,0 +1,148 @@
+#include <stdio.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/banned.h"
+
+int64_t clock_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int64_t clock_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Howard Hinnant's days_from_civil: exact for the whole int64 day range we use. */
+int64_t clock_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t clock_day_of(int64_t us)
+{
+    int64_t d = us / CLOCK_US_PER_DAY;
+
+    if (us < 0 && us % CLOCK_US_PER_DAY != 0)
+        d--;
+    return d;
+}
+
+size_t clock_fmt_rfc3339(int64_t us, char out[40])
+{
+    int64_t secs = us / CLOCK_US_PER_SEC;
+    int64_t frac = us % CLOCK_US_PER_SEC;
+    time_t t;
+    struct tm tm;
+    int n;
+
+    if (frac < 0) {
+        frac += CLOCK_US_PER_SEC;
+        secs--;
+    }
+    t = (time_t)secs;
+    if (gmtime_r(&t, &tm) == NULL) {
+        out[0] = '\0';
+        return 0;
+    }
+    n = snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int digits(const char *s, size_t len, size_t *i, size_t n, int *out)
+{
+    int v = 0;
+
+    for (size_t k = 0; k < n; k++) {
+        if (*i >= len || s[*i] < '0' || s[*i] > '9')
+            return -1;
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_zone(const char *s, size_t len, size_t i, int64_t *offset_s)
+{
+    int hh, mm = 0;
+
+    *offset_s = 0;
+    if (i == len)
+        return 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len)
+        return 0;
+    if (s[i] != '+' && s[i] != '-')
+        return -1;
+    {
+        int sign = s[i] == '-' ? -1 : 1;
+
+        i++;
+        if (digits(s, len, &i, 2, &hh) < 0)
+            return -1;
+        if (i < len && s[i] == ':')
+            i++;
+        if (i < len && digits(s, len, &i, 2, &mm) < 0)
+            return -1;
+        if (i != len || hh > 23 || mm > 59)
+            return -1;
+        *offset_s = sign * (hh * 3600 + mm * 60);
+    }
+    return 0;
+}
+
+int clock_parse_rfc3339(const char *s, size_t len, int64_t *us)
+{
+    size_t i = 0;
+    int y, mo, d, h, mi, sec = 0;
+    int64_t frac = 0, scale = 100000, offset = 0;
+
+    if (digits(s, len, &i, 4, &y) < 0 || i >= len || s[i++] != '-' ||
+        digits(s, len, &i, 2, &mo) < 0 || i >= len || s[i++] != '-' ||
+        digits(s, len, &i, 2, &d) < 0)
+        return BL_EPARSE;
+    if (i >= len || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
+        return BL_EPARSE;
+    i++;
+    if (digits(s, len, &i, 2, &h) < 0 || i >= len || s[i++] != ':' ||
+        digits(s, len, &i, 2, &mi) < 0)
+        return BL_EPARSE;
+    if (i < len && s[i] == ':') {
+        i++;
+        if (digits(s, len, &i, 2, &sec) < 0)
+            return BL_EPARSE;
+        if (i < len && (s[i] == '.' || s[i] == ',')) {
+            i++;
+            if (i >= len || s[i] < '0' || s[i] > '9')
+                return BL_EPARSE;
+            for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+                frac += (s[i] - '0') * scale;
+                scale /= 10;
+            }
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return BL_EPARSE;
+    if (parse_zone(s, len, i, &offset) < 0)
+        return BL_EPARSE;
+    *us = ((clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+            sec - offset) * CLOCK_US_PER_SEC) + frac;
+    return 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * event.h - the one event model (design §3).
+ *
+ * Every door produces this shape; grouping, storage, search and the API only
+ * ever see it. An event is built by the digest from one journal record and
+ * lives in the digest batch's pool: every pointer below is borrowed from that
+ * pool (or is NULL when the client did not send the field) and stays valid
+ * until the batch is committed and the pool is reset.
+ *
+ * Exceptions are events with an exception chain; log lines are events
+ * without one.
+ */
+#ifndef BL_EVENT_H
+#define BL_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ev_level { EV_TRACE = 0, EV_DEBUG, EV_INFO, EV_WARNING, EV_ERROR, EV_FATAL, EV__NLEVELS };
+
+/* "trace", "debug", "info", "warning", "error", "fatal". */
+const char *ev_level_name(int level);
+/*
+ * Accepts the names above in any case, plus the spellings clients use:
+ * "warn", "err", "critical"/"crit", "log"/"notice" (info), "emerg"/"alert"
+ * (fatal), and Python's numbers 10..50 given as text. Returns 0 and sets
+ * *level, or -1.
+ */
+int ev_level_parse(const char *s, size_t len, int *level);
+/* Python logging numbers: >=50 fatal, >=40 error, >=30 warning, >=20 info, >=10 debug. */
+int ev_level_from_python(double n);
+
+/* How the raw payload is kept. */
+enum ev_raw_encoding { EV_RAW_IDENTITY = 0, EV_RAW_GZIP = 1, EV_RAW_ZSTD = 2 };
+
+enum ev_kind { EV_KIND_LOG = 0, EV_KIND_ISSUE = 1 };
+
+/* Which normalizer built the event from its raw payload (the API re-runs it on read). */
+enum ev_source { EV_SRC_SENTRY = 0, EV_SRC_LOGLINE = 1 };
+
+struct ev_tag {
+    const char *key;
+    const char *value;
+};
+
+struct ev_frame {
+    const char *function;
+    const char *module;
+    const char *filename;
+    const char *abs_path;
+    const char *context_line;
+    int lineno; /* 0 when unknown */
+    int colno;
+    int in_app; /* 1, 0, or -1 when the client did not say */
+};
+
+struct ev_exception {
+    const char *type;
+    const char *value;
+    const char *module;
+    const char *mechanism;   /* mechanism.type */
+    int handled;             /* 1, 0, or -1 */
+    int synthetic;           /* mechanism.synthetic */
+    struct ev_frame *frames; /* caller -> callee: the last frame raised */
+    size_t nframes;
+};
+
+struct event {
+    /* identity and origin */
+    char event_id[33];   /* 32 lowercase hex */
+    int64_t project_id;
+    uint64_t lsn;        /* journal record this event came from */
+    uint32_t seq;        /* index of the event inside that record */
+    int64_t received_at; /* µs since epoch, when the door accepted it */
+    int64_t timestamp;   /* µs since epoch, clamped to a sane window */
+
+    /* what happened */
+    int level;           /* enum ev_level */
+    const char *logger;
+    const char *message;          /* formatted text */
+    const char *message_template; /* template before parameters, when known */
+    const char *platform;
+    const char *release;
+    const char *environment;
+    const char *server_name;
+    const char *transaction;
+    const char *trace_id;
+    const char *span_id;
+    const char *request_id;
+    const char *user_id;
+    const char *user_email;
+    const char *user_ip;
+    const char *user_name;
+    struct ev_tag *tags;
+    size_t ntags;
+    struct ev_exception *exc; /* chain, oldest cause first; last is primary */
+    size_t nexc;
+    const char **fingerprint_in; /* client's explicit fingerprint, if any */
+    size_t nfingerprint_in;
+
+    /* computed by normalization and grouping */
+    int kind;                 /* enum ev_kind */
+    char fingerprint[33];     /* hex; set for every event, used for issues */
+    int grouping_version;
+    uint64_t template_hash;   /* hash of the parameterised message template */
+    const char *title;        /* "Type: value" or the message's first line */
+    const char *culprit;      /* where: in-app function/module, or transaction */
+    const char *search_text;  /* exception types + values, for full-text */
+
+    /*
+     * The original payload: the Sentry event JSON or the log line, as the
+     * client sent it. The store keeps it compressed (a gzip body as
+     * received, else zstd) and the API rebuilds the normalized document
+     * from it on read, so the normalized JSON is never written twice.
+     */
+    int source; /* enum ev_source */
+    const void *raw;
+    size_t raw_len;
+    int raw_encoding; /* enum ev_raw_encoding */
+
+    /* filled by the store on write */
+    int64_t issue_id;
+};
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * hash.h - content hashes (BLAKE2b through libsodium) and random ids.
+ *
+ * Fingerprints, template hashes and token digests all go through here so
+ * that one algorithm is used everywhere and can be named in the store.
+ */
+#ifndef BL_HASH_H
+#define BL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Incremental 128-bit hash whose hex form is a fingerprint. */
+struct hash_ctx {
+    _Alignas(64) unsigned char state[384];
+};
+
+void hash_begin(struct hash_ctx *h);
+void hash_update(struct hash_ctx *h, const void *p, size_t len);
+/* Writes 32 lowercase hex chars + NUL. */
+void hash_final_hex(struct hash_ctx *h, char out[33]);
+
+/* One-shot 128-bit hash as 32 hex chars. */
+void hash_hex128(const void *p, size_t len, char out[33]);
+/* One-shot 64-bit hash (template hashes, sharding). */
+uint64_t hash64(const void *p, size_t len);
+
+/* n random bytes as 2n lowercase hex chars + NUL (event ids, keys, tokens). */
+void rand_hex(char *out, size_t nbytes);
+
+/* Writes the 2n hex chars of p[0..n) + NUL. */
+void hex_encode(const void *p, size_t n, char *out);
+
+/* Must be called once before any other function here (sodium_init). */
+int hash_global_init(void);
+
+#endif

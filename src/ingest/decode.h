@@ -1,0 +1,52 @@
+/*
+ * decode.h - request body decompression, decided by the bytes.
+ *
+ * Content-Encoding headers lie in the wild (protocols.md §0.2): graypy says
+ * "gzip,deflate" and sends zlib, sentry-java says "UTF-8", sentry-ruby sends
+ * an empty value. So the claimed encoding is only a hint: gzip (1f 8b), zlib
+ * (78 xx with the header checksum) and zstd (28 b5 2f fd) are recognised by
+ * their magic bytes; raw deflate is tried when deflate was claimed and there
+ * is no zlib header; brotli, which has no magic, only when "br" was claimed.
+ * Anything else is identity.
+ *
+ * The decompressed size is capped (zip bombs): past max_out the call fails
+ * with BL_ETOOBIG before allocating more.
+ */
+#ifndef BL_DECODE_H
+#define BL_DECODE_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+enum ingest_encoding {
+    INGEST_ENC_NONE = 0, /* absent, empty, "identity", "utf-8", unknown, or a list */
+    INGEST_ENC_GZIP = 1, /* "gzip", "x-gzip" */
+    INGEST_ENC_DEFLATE = 2,
+    INGEST_ENC_BR = 3,
+    INGEST_ENC_ZSTD = 4,
+};
+
+/* Maps a Content-Encoding header value (may be NULL) to a hint. */
+int decode_encoding_from_header(const char *value);
+
+/*
+ * Decodes p[0..len) into out (appended; out->max is raised to max_out for
+ * the call). When the body is identity, out gets a copy. Returns 0,
+ * BL_ETOOBIG (over max_out) or BL_EPARSE (corrupt stream), with err set.
+ */
+int decode_body(const void *p, size_t len, int encoding_hint, size_t max_out, struct buf *out,
+                struct bl_err *err);
+
+/*
+ * True when p[0..len) starts with a compression magic we recognise, i.e.
+ * decode_body would not just copy it.
+ */
+int decode_is_compressed(const void *p, size_t len, int encoding_hint);
+
+/* Standard base64 (RFC 4648, padding optional, whitespace skipped). */
+int decode_base64(const char *p, size_t len, size_t max_out, struct buf *out,
+                  struct bl_err *err);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * store.h - the storage interface (design §5): one ops struct, two backends.
+ *
+ * DESIGN
+ * The SQLite backend (store_sqlite.c) is the embedded default; a PostgreSQL
+ * backend will implement the same ops. Callers only use the store_* inline
+ * wrappers at the bottom, never a backend's internals.
+ *
+ * Writers and readers: exactly one thread (the digest) calls write_batch.
+ * Every other op may be called from any thread at any time; the backend
+ * gives readers their own connections so they never wait for the writer.
+ * Admin writes (project_add, issue_set_status, tokens) are serialized by the
+ * backend and may also come from another process (the CLI) while the server
+ * runs.
+ *
+ * Exactly-once: write_batch stores the events, upserts their issues and
+ * hourly counters and records checkpoint_lsn so that after a crash at any
+ * moment, replaying the journal from get_checkpoint() stores every event
+ * exactly once (see store_sqlite.c for how the per-day partitions take part).
+ *
+ * Memory: list/get ops allocate what they return from the caller's pool
+ * (strings included); nothing returned needs freeing on its own.
+ * Times are µs since the epoch. Errors: BL_ENOTFOUND, BL_EINVAL, BL_ESTORE.
+ */
+#ifndef BL_STORE_H
+#define BL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/event.h"
+#include "core/pool.h"
+
+enum store_issue_status {
+    STORE_ISSUE_UNRESOLVED = 0,
+    STORE_ISSUE_RESOLVED = 1,
+    STORE_ISSUE_IGNORED = 2,
+    STORE_ISSUE_ANY = -1, /* queries only */
+};
+
+/* "unresolved", "resolved", "ignored" (and "all" -> STORE_ISSUE_ANY on parse). */
+const char *store_issue_status_name(int status);
+int store_issue_status_parse(const char *s, int *status);
+
+enum store_issue_sort { STORE_SORT_LAST_SEEN = 0, STORE_SORT_FIRST_SEEN, STORE_SORT_COUNT };
+
+#define STORE_CURSOR_MAX 96
+
+struct store_project {
+    int64_t id;
+    char name[128];
+    char slug[128];
+    char key[33];    /* the first active DSN public key */
+    int issue_level; /* events at or above this level become issues (default EV_ERROR) */
+    int64_t created_at;
+};
+
+struct store_issue {
+    int64_t id;
+    int64_t project_id;
+    char fingerprint[33];
+    int grouping_version;
+    const char *title;
+    const char *culprit;
+    int level;
+    int status;
+    int64_t first_seen;
+    int64_t last_seen;
+    int64_t times_seen;
+    const char *first_release;
+    const char *last_release;
+};
+
+struct store_issue_query {
+    int64_t project_id;
+    int status;        /* enum store_issue_status, STORE_ISSUE_ANY for all */
+    int sort;          /* enum store_issue_sort; always newest/largest first */
+    size_t limit;      /* 1..1000 */
+    const char *cursor; /* NULL, or next_cursor of the previous page */
+};
+
+/* One stored event as listings and lookups return it. */
+struct store_event {
+    int64_t project_id;
+    char event_id[33];
+    int64_t timestamp;
+    int64_t received_at;
+    int level;
+    int kind;
+    int64_t issue_id;  /* 0 for logs */
+    const char *logger;
+    const char *message;
+    const char *title;
+    const char *culprit;
+    const char *release;
+    const char *environment;
+    const char *tags_json; /* [["key","value"],...] */
+    char fingerprint[33];
+    int source;            /* enum ev_source */
+    uint64_t template_hash;
+};
+
+struct store_event_query {
+    int64_t project_id;
+    int64_t issue_id;   /* 0: any */
+    int kind;           /* -1: any, else enum ev_kind */
+    int64_t since;      /* inclusive lower bound on timestamp, 0: none */
+    int64_t until;      /* exclusive upper bound on timestamp, 0: none */
+    size_t limit;       /* 1..1000 */
+    const char *cursor; /* NULL, or next_cursor of the previous page */
+};
+
+struct store_batch_result {
+    size_t events_written;
+    size_t duplicates;   /* same event_id already stored for the project: skipped */
+    size_t new_issues;
+    size_t regressions;  /* resolved issues reopened by this batch */
+};
+
+struct store;
+
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *st);
+
+    /* digest, single writer */
+    int (*write_batch)(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
+                       struct store_batch_result *res, struct bl_err *err);
+    int (*get_checkpoint)(struct store *st, uint64_t *lsn, struct bl_err *err);
+
+    /* projects and their DSN keys */
+    int (*project_add)(struct store *st, const char *name, struct store_project *out,
+                       struct bl_err *err);
+    int (*project_get)(struct store *st, int64_t id, struct store_project *out,
+                       struct bl_err *err);
+    int (*project_list)(struct store *st, struct pool *pool, struct store_project **out,
+                        size_t *n, struct bl_err *err);
+    /* Project of an active key; BL_ENOTFOUND when unknown or revoked. */
+    int (*key_lookup)(struct store *st, const char *public_key, int64_t *project_id,
+                      struct bl_err *err);
+
+    /* users and API tokens; hashes are computed by auth/, never plain secrets */
+    int (*user_add)(struct store *st, const char *login, const char *password_hash, int is_admin,
+                    int64_t *user_id, struct bl_err *err);
+    int (*user_count)(struct store *st, int64_t *n, struct bl_err *err);
+    int (*token_add)(struct store *st, int64_t user_id, const char *token_hash,
+                     const char *label, struct bl_err *err);
+    int (*token_lookup)(struct store *st, const char *token_hash, int64_t *user_id,
+                        struct bl_err *err);
+
+    /* issues */
+    int (*issue_list)(struct store *st, const struct store_issue_query *q, struct pool *pool,
+                      struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                      struct bl_err *err);
+    int (*issue_get)(struct store *st, int64_t issue_id, struct pool *pool,
+                     struct store_issue *out, struct bl_err *err);
+    int (*issue_set_status)(struct store *st, int64_t issue_id, int status, struct bl_err *err);
+    /* counts[i] = events of the issue in the hour starting at since + i hours */
+    int (*issue_hourly)(struct store *st, int64_t issue_id, int64_t since, size_t nhours,
+                        int64_t *counts, struct bl_err *err);
+
+    /* events: newest first (timestamp, then arrival order) */
+    int (*event_list)(struct store *st, const struct store_event_query *q, struct pool *pool,
+                      struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                      struct bl_err *err);
+    /*
+     * One event by id, with its raw payload decompressed into pool (raw may
+     * be NULL when the caller does not want it). The API re-normalizes raw
+     * (normalize.h) to show the full event.
+     */
+    int (*event_get)(struct store *st, int64_t project_id, const char *event_id,
+                     struct pool *pool, struct store_event *out, const char **raw,
+                     size_t *raw_len, struct bl_err *err);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/*
+ * Opens (creating and migrating if needed) the SQLite store in data_dir.
+ * Safe to call from a second process while a server has it open.
+ * Close with store_close().
+ */
+int store_open_sqlite(struct store **out, const char *data_dir, struct bl_err *err);
+
+static inline void store_close(struct store *st)
+{
+    if (st != NULL)
+        st->ops->close(st);
+}
+
+static inline int store_write_batch(struct store *st, struct event *ev, size_t n,
+                                    uint64_t checkpoint_lsn, struct store_batch_result *res,
+                                    struct bl_err *err)
+{
+    return st->ops->write_batch(st, ev, n, checkpoint_lsn, res, err);
+}
+
+static inline int store_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err)
+{
+    return st->ops->get_checkpoint(st, lsn, err);
+}
+
+static inline int store_project_add(struct store *st, const char *name, struct store_project *out,
+                                    struct bl_err *err)
+{
+    return st->ops->project_add(st, name, out, err);
+}
+
+static inline int store_project_get(struct store *st, int64_t id, struct store_project *out,
+                                    struct bl_err *err)
+{
+    return st->ops->project_get(st, id, out, err);
+}
+
+static inline int store_project_list(struct store *st, struct pool *pool,
+                                     struct store_project **out, size_t *n, struct bl_err *err)
+{
+    return st->ops->project_list(st, pool, out, n, err);
+}
+
+static inline int store_key_lookup(struct store *st, const char *key, int64_t *project_id,
+                                   struct bl_err *err)
+{
+    return st->ops->key_lookup(st, key, project_id, err);
+}
+
+static inline int store_user_add(struct store *st, const char *login, const char *pw_hash,
+                                 int is_admin, int64_t *user_id, struct bl_err *err)
+{
+    return st->ops->user_add(st, login, pw_hash, is_admin, user_id, err);
+}
+
+static inline int store_user_count(struct store *st, int64_t *n, struct bl_err *err)
+{
+    return st->ops->user_count(st, n, err);
+}
+
+static inline int store_token_add(struct store *st, int64_t user_id, const char *token_hash,
+                                  const char *label, struct bl_err *err)
+{
+    return st->ops->token_add(st, user_id, token_hash, label, err);
+}
+
+static inline int store_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
+                                     struct bl_err *err)
+{
+    return st->ops->token_lookup(st, token_hash, user_id, err);
+}
+
+static inline int store_issue_list(struct store *st, const struct store_issue_query *q,
+                                   struct pool *pool, struct store_issue **out, size_t *n,
+                                   char next_cursor[STORE_CURSOR_MAX], struct bl_err *err)
+{
+    return st->ops->issue_list(st, q, pool, out, n, next_cursor, err);
+}
+
+static inline int store_issue_get(struct store *st, int64_t id, struct pool *pool,
+                                  struct store_issue *out, struct bl_err *err)
+{
+    return st->ops->issue_get(st, id, pool, out, err);
+}
+
+static inline int store_issue_set_status(struct store *st, int64_t id, int status,
+                                         struct bl_err *err)
+{
+    return st->ops->issue_set_status(st, id, status, err);
+}
+
+static inline int store_issue_hourly(struct store *st, int64_t id, int64_t since, size_t nhours,
+                                     int64_t *counts, struct bl_err *err)
+{
+    return st->ops->issue_hourly(st, id, since, nhours, counts, err);
+}
+
+static inline int store_event_list(struct store *st, const struct store_event_query *q,
+                                   struct pool *pool, struct store_event **out, size_t *n,
+                                   char next_cursor[STORE_CURSOR_MAX], struct bl_err *err)
+{
+    return st->ops->event_list(st, q, pool, out, n, next_cursor, err);
+}
+
+static inline int store_event_get(struct store *st, int64_t project_id, const char *event_id,
+                                  struct pool *pool, struct store_event *out, const char **raw,
+                                  size_t *raw_len, struct bl_err *err)
+{
+    return st->ops->event_get(st, project_id, event_id, pool, out, raw, raw_len, err);
+}
+
+#endif

@@ -1,0 +1,123 @@
+/* Unit tests for src/core: buf, pool, clock, json, event levels, hashes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/pool.h"
+#include "t.h"
+
+static void test_buf(void)
+{
+    struct buf b = BUF_INIT(16);
+
+    CHECK_STR_EQ(b.p, "");
+    CHECK_INT_EQ(buf_addstr(&b, "hello"), 0);
+    CHECK_INT_EQ(buf_addf(&b, " %d", 42), 0);
+    CHECK_STR_EQ(b.p, "hello 42");
+    /* Past the cap the append fails and changes nothing. */
+    CHECK_INT_EQ(buf_addstr(&b, "0123456789"), BL_ETOOBIG);
+    CHECK_STR_EQ(b.p, "hello 42");
+    buf_reset(&b);
+    CHECK_INT_EQ(buf_add_json_str(&b, "a\"\n\x01", 4), 0);
+    CHECK_STR_EQ(b.p, "\"a\\\"\\n\\u0001\"");
+    buf_release(&b);
+    CHECK_STR_EQ(b.p, "");
+}
+
+static void test_pool(void)
+{
+    struct pool p = POOL_INIT(1024);
+    char *big;
+
+    CHECK_STR_EQ(pool_strdup(&p, "abc"), "abc");
+    CHECK_STR_EQ(pool_printf(&p, "%s-%d", "x", 7), "x-7");
+    big = pool_alloc(&p, 100000);
+    memset(big, 1, 100000);
+    CHECK(((uintptr_t)pool_alloc(&p, 3) & 15) == 0);
+    pool_reset(&p);
+    CHECK_STR_EQ(pool_strdup(&p, "again"), "again");
+    pool_release(&p);
+}
+
+static void test_clock(void)
+{
+    int64_t us = 0;
+    char out[40];
+
+    CHECK_INT_EQ(clock_parse_rfc3339("2024-05-01T12:00:00.5Z", 22, &us), 0);
+    CHECK_INT_EQ(us, INT64_C(1714564800500000));
+    clock_fmt_rfc3339(us, out);
+    CHECK_STR_EQ(out, "2024-05-01T12:00:00.500000Z");
+    CHECK_INT_EQ(clock_parse_rfc3339("2024-05-01T14:00:00+02:00", 25, &us), 0);
+    CHECK_INT_EQ(us, INT64_C(1714564800000000));
+    CHECK_INT_EQ(clock_parse_rfc3339("2024-05-01 12:00:00", 19, &us), 0);
+    CHECK_INT_EQ(us, INT64_C(1714564800000000));
+    CHECK_INT_EQ(clock_parse_rfc3339("2024-13-01T12:00:00Z", 20, &us), BL_EPARSE);
+    CHECK_INT_EQ(clock_parse_rfc3339("yesterday", 9, &us), BL_EPARSE);
+    CHECK_INT_EQ(clock_day_of(-1), -1);
+    CHECK_INT_EQ(clock_day_of(CLOCK_US_PER_DAY), 1);
+}
+
+static void test_json(void)
+{
+    struct json_limits lim = { 1024, 3 };
+    struct bl_err err = { 0 };
+    cJSON *v;
+    double d = 0;
+
+    v = json_parse("{\"a\":\"b\",\"n\":2}", 15, &lim, &err);
+    CHECK(v != NULL);
+    CHECK_STR_EQ(json_str(v, "a"), "b");
+    CHECK_INT_EQ(json_num(v, "n", &d), 0);
+    CHECK(d == 2);
+    CHECK(json_str(v, "n") == NULL);
+    cJSON_Delete(v);
+    CHECK(json_parse("[[[[1]]]]", 9, &lim, &err) == NULL);
+    CHECK_INT_EQ(err.code, BL_EPARSE);
+    CHECK(json_parse("{\"a\":1} x", 9, &lim, &err) == NULL);
+    CHECK(json_parse("{\"a\":", 5, &lim, &err) == NULL);
+}
+
+static void test_levels(void)
+{
+    int l = -1;
+
+    CHECK_INT_EQ(ev_level_parse("WARN", 4, &l), 0);
+    CHECK_INT_EQ(l, EV_WARNING);
+    CHECK_INT_EQ(ev_level_parse("critical", 8, &l), 0);
+    CHECK_INT_EQ(l, EV_FATAL);
+    CHECK_INT_EQ(ev_level_parse("40", 2, &l), 0);
+    CHECK_INT_EQ(l, EV_ERROR);
+    CHECK_INT_EQ(ev_level_parse("bogus", 5, &l), -1);
+    CHECK_STR_EQ(ev_level_name(EV_INFO), "info");
+}
+
+static void test_hash(void)
+{
+    char a[33], b[33];
+
+    hash_hex128("x", 1, a);
+    hash_hex128("x", 1, b);
+    CHECK_STR_EQ(a, b);
+    CHECK_INT_EQ(strlen(a), 32);
+    rand_hex(a, 16);
+    CHECK_INT_EQ(strlen(a), 32);
+    CHECK(hash64("a", 1) != hash64("b", 1));
+}
+
+int main(void)
+{
+    hash_global_init();
+    json_global_init();
+    test_buf();
+    test_pool();
+    test_clock();
+    test_json();
+    test_levels();
+    test_hash();
+    return t_done();
+}
