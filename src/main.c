@@ -1,5 +1,14 @@
-/* Placeholder until the CLI lands: keeps the build green. */
-int main(void)
+/* bilor: one binary, many subcommands (cli/cli.c has the table). */
+#include "cli/cli.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/banned.h"
+
+int main(int argc, char **argv)
 {
-    return 0;
+    if (hash_global_init() < 0)
+        fatal("cannot initialise libsodium");
+    json_global_init();
+    return cli_main(argc, argv);
 }

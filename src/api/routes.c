@@ -1,0 +1,78 @@
+/* The route table: every URL Bilor answers, in one place. */
+#include <string.h>
+
+#include "api/api.h"
+#include "core/banned.h"
+
+static const struct route routes[] = {
+    /* Sentry doors (protocols.md §1.2); the trailing slash is optional for old clients. */
+    { BL_POST, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_store },
+    { BL_POST, "/api/{}/envelope/", DOOR_ENVELOPE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_envelope },
+    { BL_OPTIONS, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
+    { BL_OPTIONS, "/api/{}/envelope/", DOOR_ENVELOPE, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
+    /* JSON lines */
+    { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest },
+    { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
+    /* REST API (docs/api.md) */
+    { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list },
+    { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list },
+    { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get },
+    { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list },
+    { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get },
+    { BL_PUT, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_put },
+    { BL_GET, "/api/0/issues/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_events },
+    /* operations */
+    { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz },
+    { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz },
+    { BL_GET, "/metrics", DOOR_OPS, 0, NULL, api_metrics },
+};
+
+/* Matches path against pattern; {} takes one non-empty segment. */
+static int match(const char *pattern, const char *path, int slash_opt, struct slice *params,
+                 size_t *nparams)
+{
+    const char *p = pattern, *s = path;
+
+    *nparams = 0;
+    while (*p != '\0') {
+        if (p[0] == '{' && p[1] == '}') {
+            const char *start = s;
+
+            while (*s != '\0' && *s != '/')
+                s++;
+            if (s == start || *nparams >= REQ_MAX_PARAMS)
+                return 0;
+            params[(*nparams)++] = (struct slice){ start, (size_t)(s - start) };
+            p += 2;
+            continue;
+        }
+        if (*s != *p) {
+            /* "/api/1/store" matches "/api/{}/store/" when the slash is optional. */
+            return slash_opt && *s == '\0' && p[0] == '/' && p[1] == '\0';
+        }
+        p++;
+        s++;
+    }
+    return *s == '\0';
+}
+
+const struct route *api_route(struct bl_req *req, int *status)
+{
+    int path_found = 0;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        size_t n;
+
+        if (!match(r->pattern, req->path, (r->flags & ROUTE_SLASH_OPT) != 0, req->params, &n))
+            continue;
+        path_found = 1;
+        if (r->method != req->method && !(r->method == BL_GET && req->method == BL_HEAD))
+            continue;
+        req->nparams = n;
+        req->route = r;
+        return r;
+    }
+    *status = path_found ? 405 : 404;
+    return NULL;
+}

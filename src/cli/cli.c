@@ -1,0 +1,113 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/banned.h"
+
+struct cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *help;
+};
+
+static int cli_help(int argc, char **argv);
+static int cli_version(int argc, char **argv);
+
+static const struct cli_cmd cmds[] = {
+    { "serve", cli_serve, "serve [--listen HOST:PORT] [--data-dir DIR] [...]",
+      "run the server (doors, API, digest); --help lists every setting" },
+    { "project", cli_project, "project add NAME | project list  [--data-dir DIR]",
+      "create a project (prints its id and DSN) or list projects" },
+    { "token", cli_token, "token add [--label TEXT] [--data-dir DIR]",
+      "create an admin API token (printed once)" },
+    { "version", cli_version, "version", "print the version" },
+    { "help", cli_help, "help", "this text" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+void cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("bilor: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int cli_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("usage: bilor COMMAND [ARGS]\n\n");
+    for (size_t i = 0; i < NCMDS; i++)
+        printf("  %-52s %s\n", cmds[i].usage, cmds[i].help);
+    return 0;
+}
+
+static int cli_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("bilor %s\n", BILOR_VERSION);
+    return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_help(0, NULL);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return cli_help(0, NULL);
+    if (strcmp(argv[1], "--version") == 0)
+        return cli_version(0, NULL);
+    for (size_t i = 0; i < NCMDS; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].run(argc - 2, argv + 2);
+    cli_fail("unknown command '%s' (see 'bilor help')", argv[1]);
+    return 2;
+}
+
+int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, size_t len)
+{
+    const char *dir = getenv("BILOR_DATA_DIR");
+    struct bl_err err = { 0 };
+    int out = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < *argc) {
+            dir = argv[++i];
+        } else if (strncmp(argv[i], "--data-dir=", 11) == 0) {
+            dir = argv[i] + 11;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    if (dir == NULL)
+        dir = "./bilor-data";
+    snprintf(data_dir, len, "%s", dir);
+    if (store_open_sqlite(st, data_dir, &err) < 0) {
+        cli_fail("cannot open the store in '%s': %s", data_dir, bl_err_msg(&err));
+        return 1;
+    }
+    return 0;
+}
+
+void cli_dsn(char *out, size_t len, const char *public_url, const char *key, long long id)
+{
+    const char *sep = strstr(public_url, "://");
+
+    if (sep == NULL)
+        snprintf(out, len, "http://%s@%s/%lld", key, public_url, id);
+    else
+        snprintf(out, len, "%.*s://%s@%s/%lld", (int)(sep - public_url), public_url, key,
+                 sep + 3, id);
+}

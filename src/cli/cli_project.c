@@ -1,0 +1,105 @@
+/* `bilor project add|list` and `bilor token add`: admin work on a data dir. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "cli/cli.h"
+#include "core/pool.h"
+#include "core/banned.h"
+
+/* Base URL for printed DSNs: BILOR_PUBLIC_URL, else http:// + BILOR_LISTEN. */
+static void public_url(char *out, size_t len)
+{
+    const char *u = getenv("BILOR_PUBLIC_URL");
+    const char *l = getenv("BILOR_LISTEN");
+
+    if (u != NULL && u[0] != '\0')
+        snprintf(out, len, "%s", u);
+    else
+        snprintf(out, len, "http://%s", l != NULL ? l : "127.0.0.1:8000");
+}
+
+static int project_add(struct store *st, const char *name)
+{
+    struct store_project p;
+    struct bl_err err = { 0 };
+    char url[512], dsn[700];
+
+    if (store_project_add(st, name, &p, &err) < 0) {
+        cli_fail("cannot add project '%s': %s", name, bl_err_msg(&err));
+        return 1;
+    }
+    public_url(url, sizeof(url));
+    cli_dsn(dsn, sizeof(dsn), url, p.key, (long long)p.id);
+    printf("id: %lld\nname: %s\nslug: %s\ndsn: %s\n", (long long)p.id, p.name, p.slug, dsn);
+    return 0;
+}
+
+static int project_list(struct store *st)
+{
+    struct pool pool = POOL_INIT(16384);
+    struct store_project *v = NULL;
+    struct bl_err err = { 0 };
+    char url[512], dsn[700];
+    size_t n = 0;
+
+    if (store_project_list(st, &pool, &v, &n, &err) < 0) {
+        cli_fail("cannot list projects: %s", bl_err_msg(&err));
+        pool_release(&pool);
+        return 1;
+    }
+    public_url(url, sizeof(url));
+    printf("%-6s %-24s %s\n", "ID", "NAME", "DSN");
+    for (size_t i = 0; i < n; i++) {
+        cli_dsn(dsn, sizeof(dsn), url, v[i].key, (long long)v[i].id);
+        printf("%-6lld %-24s %s\n", (long long)v[i].id, v[i].name, dsn);
+    }
+    pool_release(&pool);
+    return 0;
+}
+
+int cli_project(int argc, char **argv)
+{
+    struct store *st = NULL;
+    char dir[1024];
+    int rc;
+
+    if (cli_open_store(&argc, argv, &st, dir, sizeof(dir)) != 0)
+        return 1;
+    if (argc == 2 && strcmp(argv[0], "add") == 0) {
+        rc = project_add(st, argv[1]);
+    } else if (argc == 1 && strcmp(argv[0], "list") == 0) {
+        rc = project_list(st);
+    } else {
+        cli_fail("usage: bilor project add NAME | bilor project list  [--data-dir DIR]");
+        rc = 2;
+    }
+    store_close(st);
+    return rc;
+}
+
+int cli_token(int argc, char **argv)
+{
+    struct store *st = NULL;
+    struct bl_err err = { 0 };
+    char dir[1024], token[AUTH_TOKEN_MAX];
+    const char *label = "cli";
+    int rc = 0;
+
+    if (cli_open_store(&argc, argv, &st, dir, sizeof(dir)) != 0)
+        return 1;
+    if (argc == 3 && strcmp(argv[1], "--label") == 0)
+        label = argv[2];
+    if (argc < 1 || strcmp(argv[0], "add") != 0 || (argc != 1 && argc != 3)) {
+        cli_fail("usage: bilor token add [--label TEXT] [--data-dir DIR]");
+        rc = 2;
+    } else if (auth_token_create(st, 1, label, token, &err) < 0) {
+        cli_fail("cannot create a token: %s", bl_err_msg(&err));
+        rc = 1;
+    } else {
+        printf("%s\n", token);
+    }
+    store_close(st);
+    return rc;
+}

@@ -1,0 +1,252 @@
+/*
+ * cli_serve.c - `bilor serve`: wire the subsystems, run, shut down cleanly.
+ *
+ * Start-up order follows the path of an event backwards: store (it holds
+ * the checkpoint), journal (opened at that checkpoint), digest (reads the
+ * journal), then the HTTP doors last so nothing is acknowledged before it
+ * can be made durable. Shutdown runs the other way: stop accepting, let
+ * requests waiting for the journal finish, stop HTTP, digest everything that
+ * is durable, close the journal and the store.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/keycache.h"
+#include "api/metrics.h"
+#include "auth/auth.h"
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "http/http.h"
+#include "core/banned.h"
+
+struct server {
+    struct config cfg;
+    struct app app;
+    struct store *store;
+    struct journal *journal;
+    struct digest *digest;
+    struct http_server *http;
+};
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0750) == 0 || errno == EEXIST)
+        return 0;
+    cli_fail("cannot create '%s': %s", path, strerror(errno));
+    return -1;
+}
+
+static int load_config(struct config *cfg, int argc, char **argv)
+{
+    struct bl_err err = { 0 };
+    int level;
+
+    config_defaults(cfg);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: bilor serve [OPTIONS]\n\nOptions (flag, environment variable):\n");
+            config_print_help();
+            printf("\nFirst start only: BILOR_ADMIN_PASSWORD and BILOR_ADMIN_TOKEN set the admin's\n"
+                   "password and API token instead of random ones.\n");
+            exit(0);
+        }
+    }
+    if (config_from_env(cfg, &err) < 0 || config_from_args(cfg, argc, argv, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
+        return -1;
+    }
+    level = log_level_parse(cfg->log_level);
+    if (level < 0) {
+        cli_fail("unknown log level '%s'", cfg->log_level);
+        return -1;
+    }
+    log_set_level(level);
+    return 0;
+}
+
+/* First start: the default project, the admin user and token, printed once. */
+static int bootstrap(struct server *s)
+{
+    struct store_project p;
+    struct bl_err err = { 0 };
+    char pw[32], hash[AUTH_HASH_MAX], token[AUTH_TOKEN_MAX], dsn[700];
+    const char *env_pw = getenv("BILOR_ADMIN_PASSWORD");
+    const char *env_token = getenv("BILOR_ADMIN_TOKEN");
+    int64_t users = 0, uid = 0;
+
+    if (store_user_count(s->store, &users, &err) < 0)
+        goto fail;
+    if (users > 0) {
+        /* Later starts: an admin token from the environment keeps working. */
+        if (env_token != NULL && auth_check_bearer_token(s->store, env_token) < 0 &&
+            auth_token_register(s->store, 1, env_token, "BILOR_ADMIN_TOKEN", &err) < 0)
+            goto fail;
+        return 0;
+    }
+    if (store_project_add(s->store, "default", &p, &err) < 0)
+        goto fail;
+    snprintf(pw, sizeof(pw), "%s", env_pw != NULL ? env_pw : "");
+    if (env_pw == NULL)
+        auth_password_new(pw);
+    if (auth_password_hash(pw, hash, &err) < 0 ||
+        store_user_add(s->store, "admin", hash, 1, &uid, &err) < 0)
+        goto fail;
+    if (env_token != NULL) {
+        snprintf(token, sizeof(token), "%s", env_token);
+        if (auth_token_register(s->store, uid, token, "BILOR_ADMIN_TOKEN", &err) < 0)
+            goto fail;
+    } else if (auth_token_create(s->store, uid, "first start", token, &err) < 0) {
+        goto fail;
+    }
+    cli_dsn(dsn, sizeof(dsn), s->app.public_url, p.key, (long long)p.id);
+    printf("Bilor is set up in %s (shown once, keep it safe):\n"
+           "  API:       %s/api/0/\n  DSN:       %s\n  login:     admin\n"
+           "  password:  %s\n  API token: %s\n",
+           s->cfg.data_dir, s->app.public_url, dsn, pw, token);
+    fflush(stdout);
+    return 0;
+fail:
+    cli_fail("cannot set up the data directory: %s", bl_err_msg(&err));
+    return -1;
+}
+
+static int open_backends(struct server *s)
+{
+    struct journal_config jc;
+    struct digest_config dc = DIGEST_CONFIG_DEFAULT;
+    struct bl_err err = { 0 };
+    char jdir[1200];
+    uint64_t checkpoint = 0;
+
+    if (store_open_sqlite(&s->store, s->cfg.data_dir, &err) < 0 ||
+        store_get_checkpoint(s->store, &checkpoint, &err) < 0) {
+        cli_fail("cannot open the store: %s", bl_err_msg(&err));
+        return -1;
+    }
+    snprintf(jdir, sizeof(jdir), "%s/journal", s->cfg.data_dir);
+    jc.dir = jdir;
+    jc.segment_bytes = (uint64_t)s->cfg.journal_segment;
+    jc.budget_bytes = (uint64_t)s->cfg.journal_budget;
+    jc.max_record_bytes = (size_t)s->cfg.max_body;
+    jc.fsync = (int)s->cfg.journal_fsync;
+    if (journal_open(&s->journal, &jc, checkpoint, &err) < 0) {
+        cli_fail("cannot open the journal: %s", bl_err_msg(&err));
+        return -1;
+    }
+    dc.limits = s->app.limits;
+    if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
+        cli_fail("cannot start the digest: %s", bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+static void init_app(struct server *s)
+{
+    struct app *a = &s->app;
+
+    a->cfg = &s->cfg;
+    a->limits = INGEST_LIMITS_DEFAULT;
+    a->limits.max_body = (size_t)s->cfg.max_body;
+    a->limits.max_event = (size_t)s->cfg.max_event;
+    a->started_at = clock_now_us();
+    if (s->cfg.public_url[0] != '\0')
+        snprintf(a->public_url, sizeof(a->public_url), "%s", s->cfg.public_url);
+    else
+        snprintf(a->public_url, sizeof(a->public_url), "http://%s", s->cfg.listen);
+    while (strlen(a->public_url) > 0 && a->public_url[strlen(a->public_url) - 1] == '/')
+        a->public_url[strlen(a->public_url) - 1] = '\0';
+}
+
+static int start_http(struct server *s)
+{
+    struct http_config hc;
+    struct bl_err err = { 0 };
+    char host[256];
+    int port;
+
+    if (config_listen_addr(&s->cfg, host, sizeof(host), &port, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
+        return -1;
+    }
+    hc.host = host;
+    hc.port = port;
+    hc.threads = (unsigned)s->cfg.http_threads;
+    hc.max_connections = (unsigned)s->cfg.max_connections;
+    hc.per_ip_connections = (unsigned)s->cfg.max_connections;
+    hc.timeout_s = 60;
+    hc.max_body = (size_t)s->cfg.max_body;
+    if (http_start(&s->http, &s->app, &hc, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
+        return -1;
+    }
+    log_info("listening on %s:%d data_dir='%s'", host, http_port(s->http), s->cfg.data_dir);
+    return 0;
+}
+
+static void shutdown_all(struct server *s)
+{
+    s->app.closing = 1;
+    if (s->http != NULL) {
+        http_quiesce(s->http);
+        http_drain(s->http, 10000);
+        http_stop(s->http);
+    }
+    digest_stop(s->digest);
+    if (s->journal != NULL)
+        journal_close(s->journal);
+    store_close(s->store);
+    keycache_free(s->app.keys);
+    metrics_free(s->app.metrics);
+}
+
+static int wait_for_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    static struct server s;
+    sigset_t set;
+    int rc = 1;
+
+    if (load_config(&s.cfg, argc, argv) < 0)
+        return 2;
+    /* Signals are taken by sigwait in this thread only: block them before threads start. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    init_app(&s);
+    if (make_dir(s.cfg.data_dir) < 0 || open_backends(&s) < 0 || bootstrap(&s) < 0)
+        goto out;
+    s.app.store = s.store;
+    s.app.journal = s.journal;
+    s.app.digest = s.digest;
+    s.app.keys = keycache_new(s.store);
+    s.app.metrics = metrics_new();
+    if (start_http(&s) < 0)
+        goto out;
+    log_info("stopping on signal %d", wait_for_signal());
+    rc = 0;
+out:
+    shutdown_all(&s);
+    if (rc == 0)
+        log_info("stopped cleanly");
+    return rc;
+}

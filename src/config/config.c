@@ -1,0 +1,165 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "core/banned.h"
+
+enum opt_type { OPT_STR, OPT_INT };
+
+struct opt {
+    const char *flag;
+    const char *env;
+    int type;
+    size_t off;
+    size_t size;      /* for strings: capacity */
+    const char *def;
+    int64_t min, max; /* for integers */
+    const char *help;
+};
+
+#define STR(field, flag, env, def, help) \
+    { flag, env, OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), def, 0, 0, help }
+#define INT(field, flag, env, def, lo, hi, help) \
+    { flag, env, OPT_INT, offsetof(struct config, field), 0, def, lo, hi, help }
+
+static const struct opt opts[] = {
+    STR(listen, "listen", "BILOR_LISTEN", "127.0.0.1:8000", "HOST:PORT of the HTTP doors, API and UI"),
+    STR(data_dir, "data-dir", "BILOR_DATA_DIR", "./bilor-data", "where the store and journal live"),
+    STR(public_url, "public-url", "BILOR_PUBLIC_URL", "",
+        "base URL clients use (DSNs); default http://LISTEN"),
+    STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
+    INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
+    INT(max_connections, "max-connections", "BILOR_MAX_CONNECTIONS", "4096", 16, 100000,
+        "concurrent HTTP connections"),
+    INT(max_body, "max-body", "BILOR_MAX_BODY", "20971520", 1024, INT64_C(1) << 31,
+        "largest decompressed request body in bytes (413 above)"),
+    INT(max_event, "max-event", "BILOR_MAX_EVENT", "1048576", 1024, INT64_C(1) << 30,
+        "largest single event in bytes (413 above)"),
+    INT(journal_budget, "journal-budget", "BILOR_JOURNAL_BUDGET", "1073741824", 4096,
+        INT64_C(1) << 50, "undigested journal bytes before the doors answer 429"),
+    INT(journal_segment, "journal-segment", "BILOR_JOURNAL_SEGMENT", "67108864", 65536,
+        INT64_C(1) << 40, "journal segment file size in bytes"),
+    INT(retry_after, "retry-after", "BILOR_RETRY_AFTER", "5", 1, 3600,
+        "seconds a 429 asks clients to wait"),
+    INT(journal_fsync, "journal-fsync", "BILOR_JOURNAL_FSYNC", "1", 0, 1,
+        "1: acknowledge only after fdatasync (never turn off in production)"),
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static int opt_set(struct config *c, const struct opt *o, const char *val, struct bl_err *err)
+{
+    char *dst = (char *)c + o->off;
+    char *end;
+    long long v;
+
+    if (o->type == OPT_STR) {
+        size_t n = strlen(val);
+
+        if (n >= o->size)
+            return bl_err_set(err, BL_EINVAL, "value of '%s' is too long", o->flag);
+        memcpy(dst, val, n + 1);
+        return 0;
+    }
+    errno = 0;
+    v = strtoll(val, &end, 10);
+    if (errno != 0 || end == val || *end != '\0')
+        return bl_err_set(err, BL_EINVAL, "'%s' wants an integer, not '%s'", o->flag, val);
+    if (v < o->min || v > o->max)
+        return bl_err_set(err, BL_EINVAL, "'%s' must be between %lld and %lld", o->flag,
+                          (long long)o->min, (long long)o->max);
+    memcpy(dst, &(int64_t){ v }, sizeof(int64_t));
+    return 0;
+}
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opt_set(c, &opts[i], opts[i].def, NULL) < 0)
+            abort(); /* a bad default is a programming error */
+}
+
+int config_from_env(struct config *c, struct bl_err *err)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const char *v = getenv(opts[i].env);
+        int rc;
+
+        if (v == NULL)
+            continue;
+        rc = opt_set(c, &opts[i], v, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static const struct opt *opt_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(opts[i].flag) == len && memcmp(opts[i].flag, name, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+int config_from_args(struct config *c, int argc, char **argv, struct bl_err *err)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq, *val;
+        const struct opt *o;
+        int rc;
+
+        if (strncmp(a, "--", 2) != 0)
+            return bl_err_set(err, BL_EINVAL, "unexpected argument '%s'", a);
+        a += 2;
+        eq = strchr(a, '=');
+        o = opt_find(a, eq ? (size_t)(eq - a) : strlen(a));
+        if (o == NULL)
+            return bl_err_set(err, BL_EINVAL, "unknown option '--%s'", a);
+        if (eq != NULL) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            return bl_err_set(err, BL_EINVAL, "option '--%s' needs a value", o->flag);
+        }
+        rc = opt_set(c, o, val, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *port,
+                       struct bl_err *err)
+{
+    const char *colon = strrchr(c->listen, ':');
+    char *end;
+    long p;
+    size_t n;
+
+    if (colon == NULL)
+        return bl_err_set(err, BL_EINVAL, "listen address '%s' is not HOST:PORT", c->listen);
+    n = (size_t)(colon - c->listen);
+    if (n >= hostlen)
+        return bl_err_set(err, BL_EINVAL, "listen host is too long");
+    memcpy(host, c->listen, n);
+    host[n] = '\0';
+    p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535)
+        return bl_err_set(err, BL_EINVAL, "bad port in listen address '%s'", c->listen);
+    *port = (int)p;
+    return 0;
+}
+
+void config_print_help(void)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        printf("  --%-18s %-24s %s (default: %s)\n", opts[i].flag, opts[i].env, opts[i].help,
+               opts[i].def[0] ? opts[i].def : "none");
+}

@@ -1,0 +1,50 @@
+/*
+ * config.h - the server's settings: one table is the single source of truth.
+ *
+ * Each setting has a command-line flag, an environment variable, a type, a
+ * default, bounds and a help line (config.c). `bilor serve --help` prints
+ * the table; flags beat environment variables, which beat defaults.
+ */
+#ifndef BL_CONFIG_H
+#define BL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct config {
+    char listen[256];        /* HOST:PORT */
+    char data_dir[1024];
+    char public_url[512];    /* base URL in DSNs; derived from listen when empty */
+    char log_level[16];
+    int64_t http_threads;
+    int64_t max_connections;
+    int64_t max_body;        /* decompressed request body cap (413 above) */
+    int64_t max_event;       /* one Sentry event cap */
+    int64_t journal_budget;  /* undigested journal bytes before doors answer 429 */
+    int64_t journal_segment;
+    int64_t retry_after;     /* seconds advertised with 429 */
+    int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
+};
+
+/* Fills c with the defaults. */
+void config_defaults(struct config *c);
+
+/* Applies BILOR_* environment variables. */
+int config_from_env(struct config *c, struct bl_err *err);
+
+/*
+ * Applies --flag VALUE / --flag=VALUE arguments. Unknown flags are errors.
+ * argv[0] is not skipped: pass the arguments after the subcommand.
+ */
+int config_from_args(struct config *c, int argc, char **argv, struct bl_err *err);
+
+/* Splits c->listen into host and port. */
+int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *port,
+                       struct bl_err *err);
+
+/* Prints the settings table (flag, env, default, help) to stdout. */
+void config_print_help(void);
+
+#endif
