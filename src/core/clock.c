@@ -108,39 +108,62 @@ static int parse_zone(const char *s, size_t len, size_t i, int64_t *offset_s)
     return 0;
 }
 
+/* "YYYY-MM-DD" then 'T', 't' or ' '. */
+static int parse_date(const char *s, size_t len, size_t *i, int *y, int *mo, int *d)
+{
+    if (digits(s, len, i, 4, y) < 0 || *i >= len || s[(*i)++] != '-' ||
+        digits(s, len, i, 2, mo) < 0 || *i >= len || s[(*i)++] != '-' ||
+        digits(s, len, i, 2, d) < 0)
+        return -1;
+    if (*i >= len || (s[*i] != 'T' && s[*i] != 't' && s[*i] != ' '))
+        return -1;
+    (*i)++;
+    return *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= 31 ? 0 : -1;
+}
+
+/* Fraction after '.' or ',' as microseconds; digits past the sixth are dropped. */
+static int parse_fraction(const char *s, size_t len, size_t *i, int64_t *frac)
+{
+    int64_t scale = 100000;
+
+    *frac = 0;
+    if (*i >= len || (s[*i] != '.' && s[*i] != ','))
+        return 0;
+    (*i)++;
+    if (*i >= len || s[*i] < '0' || s[*i] > '9')
+        return -1;
+    for (; *i < len && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
+        *frac += (s[*i] - '0') * scale;
+        scale /= 10;
+    }
+    return 0;
+}
+
+/* "hh:mm[:ss[.frac]]" */
+static int parse_time(const char *s, size_t len, size_t *i, int *h, int *mi, int *sec,
+                      int64_t *frac)
+{
+    *sec = 0;
+    *frac = 0;
+    if (digits(s, len, i, 2, h) < 0 || *i >= len || s[(*i)++] != ':' ||
+        digits(s, len, i, 2, mi) < 0)
+        return -1;
+    if (*i < len && s[*i] == ':') {
+        (*i)++;
+        if (digits(s, len, i, 2, sec) < 0 || parse_fraction(s, len, i, frac) < 0)
+            return -1;
+    }
+    return *h <= 23 && *mi <= 59 && *sec <= 60 ? 0 : -1;
+}
+
 int clock_parse_rfc3339(const char *s, size_t len, int64_t *us)
 {
     size_t i = 0;
-    int y, mo, d, h, mi, sec = 0;
-    int64_t frac = 0, scale = 100000, offset = 0;
+    int y, mo, d, h, mi, sec;
+    int64_t frac, offset = 0;
 
-    if (digits(s, len, &i, 4, &y) < 0 || i >= len || s[i++] != '-' ||
-        digits(s, len, &i, 2, &mo) < 0 || i >= len || s[i++] != '-' ||
-        digits(s, len, &i, 2, &d) < 0)
-        return BL_EPARSE;
-    if (i >= len || (s[i] != 'T' && s[i] != 't' && s[i] != ' '))
-        return BL_EPARSE;
-    i++;
-    if (digits(s, len, &i, 2, &h) < 0 || i >= len || s[i++] != ':' ||
-        digits(s, len, &i, 2, &mi) < 0)
-        return BL_EPARSE;
-    if (i < len && s[i] == ':') {
-        i++;
-        if (digits(s, len, &i, 2, &sec) < 0)
-            return BL_EPARSE;
-        if (i < len && (s[i] == '.' || s[i] == ',')) {
-            i++;
-            if (i >= len || s[i] < '0' || s[i] > '9')
-                return BL_EPARSE;
-            for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-                frac += (s[i] - '0') * scale;
-                scale /= 10;
-            }
-        }
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return BL_EPARSE;
-    if (parse_zone(s, len, i, &offset) < 0)
+    if (parse_date(s, len, &i, &y, &mo, &d) < 0 || parse_time(s, len, &i, &h, &mi, &sec, &frac) < 0 ||
+        parse_zone(s, len, i, &offset) < 0)
         return BL_EPARSE;
     *us = ((clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
             sec - offset) * CLOCK_US_PER_SEC) + frac;
