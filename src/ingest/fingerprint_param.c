@@ -1,0 +1,461 @@
+/*
+ * fingerprint_param.c - the message parameteriser (protocols.md §2 point 4).
+ *
+ * "Payment 1234 failed for a@b.com" and "Payment 98 failed for c@d.org"
+ * are the same problem; replacing the variable parts by placeholders makes
+ * them the same text. The scanner tries, at the start of each token, a
+ * table of matchers in an order that matters: the wider shapes come first
+ * so that their pieces are not eaten by narrower ones (an e-mail or URL
+ * before the IP or host inside it, a UUID before its hex groups, a date
+ * before its numbers, a 40-digit hash before generic hex, hex before ints).
+ * Ints are runs of 1-7 digits; longer digit runs are ids and count as hex.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ingest/fingerprint.h"
+#include "core/buf.h"
+#include "core/banned.h"
+
+typedef size_t (*matcher_fn)(const char *s, size_t len, size_t i);
+
+/* Bytes of non-ASCII text count as word characters: no token starts inside a word. */
+static int is_word(const char *s, size_t len, size_t i)
+{
+    unsigned char c;
+
+    if (i >= len)
+        return 0;
+    c = (unsigned char)s[i];
+    return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+static int is_hex(const char *s, size_t len, size_t i)
+{
+    return i < len && isxdigit((unsigned char)s[i]);
+}
+
+static int is_digit(const char *s, size_t len, size_t i)
+{
+    return i < len && isdigit((unsigned char)s[i]);
+}
+
+static size_t run_of(const char *s, size_t len, size_t i, int (*pred)(const char *, size_t, size_t))
+{
+    size_t j = i;
+
+    while (pred(s, len, j))
+        j++;
+    return j - i;
+}
+
+/* Exactly n digits at i, as a number; -1 otherwise. */
+static int digits_n(const char *s, size_t len, size_t i, size_t n)
+{
+    int v = 0;
+
+    for (size_t k = 0; k < n; k++) {
+        if (!is_digit(s, len, i + k))
+            return -1;
+        v = v * 10 + (s[i + k] - '0');
+    }
+    return v;
+}
+
+static int email_local(int c)
+{
+    return isalnum(c) || (c != '\0' && strchr("._%+-", c) != NULL);
+}
+
+static int host_char(int c)
+{
+    return isalnum(c) || c == '.' || c == '-';
+}
+
+/* Length of a domain at i with at least one dot and an alphabetic top label. */
+static size_t domain_len(const char *s, size_t len, size_t i)
+{
+    size_t e = i, dot = 0, tld = 0;
+
+    while (e < len && host_char((unsigned char)s[e]))
+        e++;
+    while (e > i && (s[e - 1] == '.' || s[e - 1] == '-'))
+        e--;
+    for (size_t k = i; k < e; k++) {
+        if (s[k] == '.')
+            dot = k;
+    }
+    if (dot <= i)
+        return 0;
+    for (size_t k = dot + 1; k < e; k++) {
+        if (!isalpha((unsigned char)s[k]))
+            return 0;
+        tld++;
+    }
+    return tld >= 2 ? e - i : 0;
+}
+
+static size_t m_email(const char *s, size_t len, size_t i)
+{
+    size_t j = i, d;
+
+    while (j < len && email_local((unsigned char)s[j]))
+        j++;
+    if (j == i || j >= len || s[j] != '@')
+        return 0;
+    d = domain_len(s, len, j + 1);
+    return d > 0 ? j + 1 + d - i : 0;
+}
+
+static size_t m_url(const char *s, size_t len, size_t i)
+{
+    size_t j = i, rest;
+
+    if (!isalpha((unsigned char)s[i]))
+        return 0;
+    while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '+' || s[j] == '.' || s[j] == '-'))
+        j++;
+    if (j + 3 >= len || memcmp(s + j, "://", 3) != 0)
+        return 0;
+    j += 3;
+    rest = j;
+    while (j < len && !isspace((unsigned char)s[j]) && s[j] != '\0' &&
+           strchr("\"'<>", s[j]) == NULL)
+        j++;
+    /* Sentence punctuation after a URL is not part of it. */
+    while (j > rest && strchr(".,;:!?)]}", s[j - 1]) != NULL)
+        j--;
+    return j > rest ? j - i : 0;
+}
+
+static size_t m_uuid(const char *s, size_t len, size_t i)
+{
+    static const size_t groups[] = { 8, 4, 4, 4, 12 };
+    size_t j = i;
+
+    for (size_t g = 0; g < 5; g++) {
+        if (g > 0) {
+            if (j >= len || s[j] != '-')
+                return 0;
+            j++;
+        }
+        if (run_of(s, len, j, is_hex) < groups[g])
+            return 0;
+        j += groups[g];
+    }
+    return is_word(s, len, j) ? 0 : j - i;
+}
+
+/* HH:MM:SS with optional fraction; 0 when absent. */
+static size_t time_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i + 8;
+
+    if (digits_n(s, len, i, 2) < 0 || digits_n(s, len, i, 2) > 23 || i + 2 >= len ||
+        s[i + 2] != ':' || digits_n(s, len, i + 3, 2) < 0 || digits_n(s, len, i + 3, 2) > 59 ||
+        i + 5 >= len || s[i + 5] != ':' || digits_n(s, len, i + 6, 2) < 0 ||
+        digits_n(s, len, i + 6, 2) > 60)
+        return 0;
+    if (j + 1 < len && (s[j] == '.' || s[j] == ',') && is_digit(s, len, j + 1))
+        j += 1 + run_of(s, len, j + 1, is_digit);
+    return j - i;
+}
+
+/* Z, or +HH:MM / +HHMM; 0 when absent. */
+static size_t zone_len(const char *s, size_t len, size_t i)
+{
+    if (i < len && (s[i] == 'Z' || s[i] == 'z'))
+        return 1;
+    if (i >= len || (s[i] != '+' && s[i] != '-') || digits_n(s, len, i + 1, 2) < 0)
+        return 0;
+    if (i + 3 < len && s[i + 3] == ':')
+        return digits_n(s, len, i + 4, 2) >= 0 ? 6 : 0;
+    return digits_n(s, len, i + 3, 2) >= 0 ? 5 : 0;
+}
+
+/* ISO 8601 dates with optional time and zone, or a time of day alone. */
+static size_t m_date(const char *s, size_t len, size_t i)
+{
+    int mo = digits_n(s, len, i + 5, 2), d = digits_n(s, len, i + 8, 2);
+    size_t j = i + 10, t;
+
+    if (digits_n(s, len, i, 4) < 0 || i + 4 >= len || s[i + 4] != '-' || mo < 1 || mo > 12 ||
+        i + 7 >= len || s[i + 7] != '-' || d < 1 || d > 31) {
+        t = time_len(s, len, i);
+        return t > 0 && !is_word(s, len, i + t) ? t : 0;
+    }
+    if (j < len && (s[j] == 'T' || s[j] == ' ')) {
+        t = time_len(s, len, j + 1);
+        if (t > 0) {
+            j += 1 + t;
+            j += zone_len(s, len, j);
+        }
+    }
+    return is_word(s, len, j) ? 0 : j - i;
+}
+
+static size_t ipv4_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i;
+
+    for (int oct = 0; oct < 4; oct++) {
+        size_t n = run_of(s, len, j, is_digit);
+
+        if (n == 0 || n > 3 || digits_n(s, len, j, n) > 255)
+            return 0;
+        j += n;
+        if (oct < 3) {
+            if (j >= len || s[j] != '.')
+                return 0;
+            j++;
+        }
+    }
+    if (is_word(s, len, j) || (j + 1 < len && s[j] == '.' && is_digit(s, len, j + 1)))
+        return 0;
+    return j - i;
+}
+
+/* IPv6: hex groups of at most 4 with either "::" or exactly seven colons. */
+static size_t ipv6_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i, colons = 0, group = 0, digits = 0;
+    int dbl = 0;
+
+    for (; j < len && (isxdigit((unsigned char)s[j]) || s[j] == ':'); j++) {
+        if (s[j] == ':') {
+            colons++;
+            dbl |= j > i && s[j - 1] == ':';
+            group = 0;
+        } else if (++group > 4) {
+            return 0;
+        } else {
+            digits++;
+        }
+    }
+    if (digits == 0 || is_word(s, len, j) || colons > 7 || (!dbl && colons != 7))
+        return 0;
+    return j - i;
+}
+
+static size_t m_ip(const char *s, size_t len, size_t i)
+{
+    size_t n = ipv4_len(s, len, i);
+
+    return n > 0 ? n : ipv6_len(s, len, i);
+}
+
+/* Host names under a few well-known suffixes: any dotted word would catch module names. */
+static size_t m_hostname(const char *s, size_t len, size_t i)
+{
+    static const char *const tlds[] = {
+        "com", "net", "org", "io", "dev", "local", "internal", "lan", "cloud", "app", "co",
+        "uk", "de", "fr", "eu", "us", "info", "biz", "svc", "localdomain", NULL,
+    };
+    size_t n = domain_len(s, len, i), dot = 0;
+
+    if (n == 0 || is_word(s, len, i + n) || (i + n < len && s[i + n] == '('))
+        return 0;
+    for (size_t k = i; k < i + n; k++) {
+        if (s[k] == '.')
+            dot = k + 1;
+    }
+    for (size_t t = 0; tlds[t] != NULL; t++) {
+        if (strlen(tlds[t]) == i + n - dot && strncasecmp(s + dot, tlds[t], i + n - dot) == 0)
+            return n;
+    }
+    return 0;
+}
+
+static size_t hex_exact(const char *s, size_t len, size_t i, size_t want)
+{
+    size_t n = run_of(s, len, i, is_hex);
+
+    return n == want && !is_word(s, len, i + n) ? n : 0;
+}
+
+static size_t m_sha1(const char *s, size_t len, size_t i)
+{
+    return hex_exact(s, len, i, 40);
+}
+
+static size_t m_md5(const char *s, size_t len, size_t i)
+{
+    return hex_exact(s, len, i, 32);
+}
+
+/* 0x-prefixed, or 8+ hex digits with at least one digit (so plain words stay). */
+static size_t m_hex(const char *s, size_t len, size_t i)
+{
+    size_t n;
+
+    if (i + 2 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+        n = run_of(s, len, i + 2, is_hex);
+        return n > 0 && !is_word(s, len, i + 2 + n) ? n + 2 : 0;
+    }
+    n = run_of(s, len, i, is_hex);
+    if (n < 8 || is_word(s, len, i + n))
+        return 0;
+    for (size_t k = i; k < i + n; k++) {
+        if (isdigit((unsigned char)s[k]))
+            return n;
+    }
+    return 0;
+}
+
+/* A number with optional fraction; returns its length. */
+static size_t number_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i + run_of(s, len, i, is_digit);
+
+    if (j > i && j + 1 < len && s[j] == '.' && is_digit(s, len, j + 1))
+        j += 1 + run_of(s, len, j + 1, is_digit);
+    return j - i;
+}
+
+static size_t m_duration(const char *s, size_t len, size_t i)
+{
+    static const char *const units[] = { "secs", "mins", "min", "sec", "ms", "us", "ns",
+                                         "\xc2\xb5s", "s", "m", "h", NULL };
+    size_t n = number_len(s, len, i);
+
+    if (n == 0)
+        return 0;
+    for (size_t u = 0; units[u] != NULL; u++) {
+        size_t k = strlen(units[u]);
+
+        if (i + n + k <= len && memcmp(s + i + n, units[u], k) == 0 &&
+            !is_word(s, len, i + n + k))
+            return n + k;
+    }
+    return 0;
+}
+
+static size_t m_float(const char *s, size_t len, size_t i)
+{
+    size_t n = number_len(s, len, i);
+
+    if (n == 0 || memchr(s + i, '.', n) == NULL || is_word(s, len, i + n))
+        return 0;
+    return n;
+}
+
+static size_t m_int(const char *s, size_t len, size_t i)
+{
+    size_t n = run_of(s, len, i, is_digit);
+
+    return n > 0 && n <= 7 && !is_word(s, len, i + n) ? n : 0;
+}
+
+static const struct matcher {
+    matcher_fn fn;
+    const char *placeholder;
+} matchers[] = {
+    { m_email, "<email>" }, { m_url, "<url>" },   { m_uuid, "<uuid>" },
+    { m_date, "<date>" },   { m_ip, "<ip>" },     { m_hostname, "<hostname>" },
+    { m_sha1, "<sha1>" },   { m_md5, "<md5>" },   { m_hex, "<hex>" },
+    { m_duration, "<duration>" }, { m_float, "<float>" }, { m_int, "<int>" },
+};
+
+/* After '=': a quoted string or a boolean literal; returns the length consumed. */
+static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
+{
+    static const char *const bools[] = { "true", "false", NULL };
+
+    if (i < len && (s[i] == '"' || s[i] == '\'')) {
+        const char *close = memchr(s + i + 1, s[i], len - i - 1);
+
+        *ph = "<quoted_str>";
+        return close != NULL ? (size_t)(close - s) + 1 - i : 0;
+    }
+    for (size_t b = 0; bools[b] != NULL; b++) {
+        size_t k = strlen(bools[b]);
+
+        *ph = "<bool>";
+        if (i + k <= len && strncasecmp(s + i, bools[b], k) == 0 && !is_word(s, len, i + k))
+            return k;
+    }
+    return 0;
+}
+
+static size_t match_at(const char *s, size_t len, size_t i, const char **ph)
+{
+    if (i > 0 && s[i - 1] == '=') {
+        size_t n = after_equals(s, len, i, ph);
+
+        if (n > 0)
+            return n;
+    }
+    if (i > 0 && is_word(s, len, i - 1))
+        return 0;
+    for (size_t m = 0; m < sizeof(matchers) / sizeof(matchers[0]); m++) {
+        size_t n = matchers[m].fn(s, len, i);
+
+        if (n > 0) {
+            *ph = matchers[m].placeholder;
+            return n;
+        }
+    }
+    return 0;
+}
+
+static int parameterize_line(const char *s, size_t len, struct buf *out)
+{
+    size_t i = 0, lit = 0;
+    int rc = 0;
+
+    while (i < len && rc == 0) {
+        const char *ph = NULL;
+        size_t n = match_at(s, len, i, &ph);
+
+        if (n == 0) {
+            i++;
+            continue;
+        }
+        rc = buf_add(out, s + lit, i - lit);
+        if (rc == 0)
+            rc = buf_addstr(out, ph);
+        i += n;
+        lit = i;
+    }
+    if (rc == 0)
+        rc = buf_add(out, s + lit, len - lit);
+    return rc;
+}
+
+static int blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!isspace((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+int fingerprint_parameterize(const char *msg, size_t len, struct buf *out)
+{
+    size_t i = 0, kept = 0;
+    int rc = 0;
+
+    while (i < len && rc == 0) {
+        const char *nl = memchr(msg + i, '\n', len - i);
+        size_t e = nl != NULL ? (size_t)(nl - msg) : len;
+        size_t n = e - i;
+
+        if (n > 0 && msg[i + n - 1] == '\r')
+            n--;
+        if (!blank(msg + i, n)) {
+            if (kept == 2) {
+                rc = buf_addstr(out, "...");
+                break;
+            }
+            if (kept > 0)
+                rc = buf_addch(out, '\n');
+            if (rc == 0)
+                rc = parameterize_line(msg + i, n, out);
+            kept++;
+        }
+        i = e + 1;
+    }
+    return rc;
+}

@@ -1,0 +1,320 @@
+/*
+ * ingest.c - the digest side of ingest: one journal record in, normalized
+ * and fingerprinted events out.
+ *
+ * DESIGN
+ * The door already checked the record (check.c) with the same decoders and
+ * the same per-line rule, so everything here is expected to succeed; a
+ * failure means the record was written by a version with other rules and
+ * the whole record is skipped (BL_EPARSE, no events). Decoding is a pure
+ * function of the record: event ids come from the door's answer (stored in
+ * the journal) or, for JSON lines, from the record's lsn and line number, so
+ * replaying the journal after a crash yields the very same events.
+ *
+ * Raw payloads are copied into the batch pool: the client's gzip body as
+ * received when it was gzip (the store keeps it as it is), otherwise the
+ * decoded JSON of the event or line.
+ */
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "ingest/decode.h"
+#include "ingest/envelope.h"
+#include "ingest/fingerprint.h"
+#include "ingest/normalize.h"
+#include "core/banned.h"
+
+struct event *ingest_events_push(struct ingest_events *out, struct pool *pool)
+{
+    struct event *ev;
+
+    if (out->n == out->cap) {
+        size_t ncap = out->cap > 0 ? out->cap * 2 : 16;
+        struct event *v = pool_alloc(pool, ncap * sizeof(*v));
+
+        if (out->n > 0)
+            memcpy(v, out->v, out->n * sizeof(*v));
+        out->v = v;
+        out->cap = ncap;
+    }
+    ev = &out->v[out->n++];
+    memset(ev, 0, sizeof(*ev));
+    return ev;
+}
+
+/* The id of an event the door did not name: a hash of where it sits in the journal. */
+static void derived_id(uint64_t lsn, uint32_t seq, char out[33])
+{
+    unsigned char key[20] = "bilor-ev";
+
+    for (int i = 0; i < 8; i++)
+        key[8 + i] = (unsigned char)(lsn >> (56 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        key[16 + i] = (unsigned char)(seq >> (24 - 8 * i));
+    hash_hex128(key, sizeof(key), out);
+}
+
+static struct event *new_event(const struct ingest_meta *meta, uint32_t seq,
+                               struct ingest_events *out, struct pool *pool)
+{
+    struct event *ev = ingest_events_push(out, pool);
+
+    ev->project_id = meta->project_id;
+    ev->lsn = meta->lsn;
+    ev->seq = seq;
+    ev->received_at = meta->received_at;
+    return ev;
+}
+
+static void take_id(const char *id, char out[33])
+{
+    char tmp[33];
+
+    if (out[0] == '\0' && id != NULL && id[0] != '\0' &&
+        envelope_event_id(id, strlen(id), tmp) == 0)
+        memcpy(out, tmp, sizeof(tmp));
+}
+
+static void finish(struct event *ev, struct pool *pool)
+{
+    if (ev->event_id[0] == '\0')
+        derived_id(ev->lsn, ev->seq, ev->event_id);
+    fingerprint_event(ev, pool);
+}
+
+static cJSON *parse_object(const char *p, size_t len, size_t max, const struct ingest_limits *lim,
+                           struct bl_err *err)
+{
+    struct json_limits jl = { max, lim->max_depth };
+    cJSON *obj = json_parse(p, len, &jl, err);
+
+    if (obj != NULL && !cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        bl_err_set(err, BL_EPARSE, "not a JSON object");
+        return NULL;
+    }
+    return obj;
+}
+
+static int starts_with_brace(const char *p, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+        i++;
+    return i < len && p[i] == '{';
+}
+
+/* Raven-era /store/ bodies: base64, with zlib inside when that is still not JSON. */
+static int legacy_store(struct buf *body, const struct ingest_limits *lim, struct bl_err *err)
+{
+    struct buf b64 = BUF_INIT(lim->max_event);
+    int rc = decode_base64(body->p, body->len, lim->max_event, &b64, err);
+
+    if (rc == 0 && !starts_with_brace(b64.p, b64.len)) {
+        buf_reset(body);
+        rc = decode_body(b64.p, b64.len, INGEST_ENC_DEFLATE, lim->max_event, body, err);
+    } else if (rc == 0) {
+        buf_reset(body);
+        rc = buf_add(body, b64.p, b64.len);
+    }
+    buf_release(&b64);
+    return rc;
+}
+
+static int decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
+                        const struct ingest_limits *lim, struct pool *pool,
+                        struct ingest_events *out, struct bl_err *err)
+{
+    const unsigned char *u = payload;
+    struct buf body = BUF_INIT(lim->max_event);
+    cJSON *obj = NULL;
+    struct event *ev;
+    int rc;
+
+    rc = decode_body(payload, len, meta->encoding, lim->max_event, &body, err);
+    if (rc == 0 && !starts_with_brace(body.p, body.len))
+        rc = legacy_store(&body, lim, err);
+    if (rc == 0) {
+        obj = parse_object(body.p, body.len, lim->max_event, lim, err);
+        rc = obj != NULL ? 0 : BL_EPARSE;
+    }
+    if (rc < 0)
+        goto out;
+    ev = new_event(meta, 0, out, pool);
+    take_id(meta->event_id, ev->event_id);
+    if (len >= 2 && u[0] == 0x1f && u[1] == 0x8b) {
+        ev->raw = pool_memdup(pool, payload, len);
+        ev->raw_len = len;
+        ev->raw_encoding = EV_RAW_GZIP;
+    } else {
+        ev->raw = pool_memdup(pool, body.p, body.len);
+        ev->raw_len = body.len;
+        ev->raw_encoding = EV_RAW_IDENTITY;
+    }
+    normalize_sentry(obj, ev, lim, pool);
+    finish(ev, pool);
+out:
+    cJSON_Delete(obj);
+    buf_release(&body);
+    return rc;
+}
+
+/* Counts the items by type and returns the first event item, or NULL. */
+static const struct envelope_item *envelope_items(const struct envelope *env,
+                                                  size_t counts[INGEST_ITEM__N])
+{
+    const struct envelope_item *event = NULL;
+
+    for (size_t i = 0; i < env->nitems; i++) {
+        int k = ingest_item_from_type(env->items[i].type.p, env->items[i].type.len);
+
+        counts[k]++;
+        if (k == INGEST_ITEM_EVENT && event == NULL)
+            event = &env->items[i];
+    }
+    return event;
+}
+
+static int decode_envelope(const void *payload, size_t len, const struct ingest_meta *meta,
+                           const struct ingest_limits *lim, struct pool *pool,
+                           struct ingest_events *out, size_t items[INGEST_ITEM__N],
+                           struct bl_err *err)
+{
+    struct envelope_limits elim = ENVELOPE_LIMITS_DEFAULT;
+    struct buf body = BUF_INIT(lim->max_body);
+    size_t counts[INGEST_ITEM__N] = { 0 };
+    const struct envelope_item *item = NULL;
+    struct envelope env;
+    cJSON *obj = NULL;
+    struct event *ev;
+    int rc;
+
+    elim.max_depth = lim->max_depth;
+    rc = decode_body(payload, len, meta->encoding, lim->max_body, &body, err);
+    if (rc == 0)
+        rc = envelope_parse(body.p, body.len, &elim, pool, &env, err);
+    if (rc == 0)
+        item = envelope_items(&env, counts);
+    if (rc == 0 && item != NULL) {
+        obj = parse_object(item->payload.p, item->payload.len, lim->max_event, lim, err);
+        rc = obj != NULL ? 0 : BL_EPARSE;
+    }
+    if (rc < 0 || item == NULL)
+        goto out;
+    ev = new_event(meta, 0, out, pool);
+    take_id(meta->event_id, ev->event_id);
+    take_id(env.event_id, ev->event_id);
+    ev->raw = pool_memdup(pool, item->payload.p, item->payload.len);
+    ev->raw_len = item->payload.len;
+    ev->raw_encoding = EV_RAW_IDENTITY;
+    normalize_sentry(obj, ev, lim, pool);
+    finish(ev, pool);
+out:
+    for (int k = 0; rc == 0 && items != NULL && k < INGEST_ITEM__N; k++)
+        items[k] += counts[k];
+    cJSON_Delete(obj);
+    buf_release(&body);
+    return rc;
+}
+
+/* The same blank-line rule as the door's (check.c), so line numbers agree. */
+static int blank_line(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    }
+    return 1;
+}
+
+static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct ingest_meta *meta,
+                        const struct ingest_limits *lim, struct pool *pool,
+                        struct ingest_events *out)
+{
+    cJSON *obj;
+    struct event *ev;
+
+    /* The door answered per line; lines it rejected were never promised. */
+    if (ingest_ndjson_line_ok(line, n, lim, NULL) != 0)
+        return;
+    obj = parse_object(line, n, lim->max_line, lim, NULL);
+    if (obj == NULL)
+        return;
+    ev = new_event(meta, idx, out, pool);
+    derived_id(meta->lsn, idx, ev->event_id);
+    ev->raw = line;
+    ev->raw_len = n;
+    ev->raw_encoding = EV_RAW_IDENTITY;
+    normalize_log_line(obj, ev, lim, pool);
+    finish(ev, pool);
+    cJSON_Delete(obj);
+}
+
+static int decode_ndjson(const void *payload, size_t len, const struct ingest_meta *meta,
+                         const struct ingest_limits *lim, struct pool *pool,
+                         struct ingest_events *out, struct bl_err *err)
+{
+    struct buf body = BUF_INIT(lim->max_body);
+    const char *text;
+    size_t pos = 0, nlines = 0;
+    uint32_t idx = 0;
+    int rc;
+
+    rc = decode_body(payload, len, meta->encoding, lim->max_body, &body, err);
+    if (rc < 0)
+        goto out;
+    /* One copy for all lines: each event's raw payload points into it. */
+    text = pool_memdup(pool, body.p, body.len);
+    for (; pos < body.len; idx++) {
+        const char *line = text + pos, *nl = memchr(line, '\n', body.len - pos);
+        size_t n = nl != NULL ? (size_t)(nl - line) : body.len - pos;
+
+        pos += n + 1;
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        if (blank_line(line, n))
+            continue;
+        if (++nlines > lim->max_lines) {
+            rc = bl_err_set(err, BL_EPARSE, "more than %zu lines", lim->max_lines);
+            break;
+        }
+        ndjson_line(line, n, idx, meta, lim, pool, out);
+    }
+out:
+    buf_release(&body);
+    return rc;
+}
+
+int ingest_decode(const void *payload, size_t len, const struct ingest_meta *meta,
+                  const struct ingest_limits *lim, struct pool *pool, struct ingest_events *out,
+                  size_t items[INGEST_ITEM__N], struct bl_err *err)
+{
+    size_t start = out->n;
+    int rc;
+
+    switch (meta->protocol) {
+    case INGEST_SENTRY_STORE:
+        rc = decode_store(payload, len, meta, lim, pool, out, err);
+        break;
+    case INGEST_SENTRY_ENVELOPE:
+        rc = decode_envelope(payload, len, meta, lim, pool, out, items, err);
+        break;
+    case INGEST_LOGS_NDJSON:
+        rc = decode_ndjson(payload, len, meta, lim, pool, out, err);
+        break;
+    default:
+        rc = bl_err_set(err, BL_EPARSE, "unknown record protocol %d", meta->protocol);
+        break;
+    }
+    if (rc < 0) {
+        /* All or nothing per record: the digest counts it and moves on. */
+        out->n = start;
+        if (err != NULL)
+            err->code = BL_EPARSE;
+        rc = BL_EPARSE;
+    }
+    return rc;
+}

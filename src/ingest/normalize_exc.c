@@ -1,0 +1,176 @@
+/*
+ * normalize_exc.c - the exception chain of a Sentry event and its frames.
+ *
+ * "exception" is {"values":[...]} or a bare array, oldest cause first, the
+ * last entry being the exception that was raised. Frames are ordered caller
+ * to callee. Only object entries count; anything else in those arrays is
+ * ignored, and normalize_json.c relies on the very same filtering to match
+ * its frames with the ones kept here.
+ */
+#include <string.h>
+
+#include "ingest/normalize.h"
+#include "ingest/normalize_int.h"
+#include "core/json.h"
+#include "core/banned.h"
+
+const cJSON *nz_exc_list(const cJSON *obj)
+{
+    const cJSON *exc = cJSON_GetObjectItemCaseSensitive(obj, "exception");
+
+    if (cJSON_IsObject(exc))
+        exc = json_arr(exc, "values");
+    return cJSON_IsArray(exc) ? exc : NULL;
+}
+
+size_t nz_count_objects(const cJSON *arr)
+{
+    const cJSON *it;
+    size_t n = 0;
+
+    cJSON_ArrayForEach(it, arr) {
+        if (cJSON_IsObject(it))
+            n++;
+    }
+    return n;
+}
+
+static const cJSON *stack_frames(const cJSON *holder)
+{
+    const cJSON *st = json_obj(holder, "stacktrace");
+    const cJSON *frames = st != NULL ? json_arr(st, "frames") : NULL;
+
+    return frames != NULL && nz_count_objects(frames) > 0 ? frames : NULL;
+}
+
+/* The frames of the only thread that has a stack trace, or NULL when not exactly one does. */
+static const cJSON *single_thread_frames(const cJSON *obj)
+{
+    const cJSON *threads = cJSON_GetObjectItemCaseSensitive(obj, "threads");
+    const cJSON *it, *found = NULL;
+    size_t n = 0;
+
+    if (cJSON_IsObject(threads))
+        threads = json_arr(threads, "values");
+    if (!cJSON_IsArray(threads))
+        return NULL;
+    cJSON_ArrayForEach(it, threads) {
+        const cJSON *frames = cJSON_IsObject(it) ? stack_frames(it) : NULL;
+
+        if (frames != NULL) {
+            found = frames;
+            n++;
+        }
+    }
+    return n == 1 ? found : NULL;
+}
+
+const cJSON *nz_exc_frames(const cJSON *obj, const cJSON *exc, int primary)
+{
+    const cJSON *frames = stack_frames(exc);
+
+    if (frames != NULL || !primary)
+        return frames;
+    return single_thread_frames(obj);
+}
+
+int nz_frame_kept(size_t idx, size_t nvalid, size_t nkept)
+{
+    size_t head = nkept / 2;
+    size_t tail = nkept - head;
+
+    if (nkept >= nvalid)
+        return 1;
+    return idx < head || idx >= nvalid - tail;
+}
+
+static int json_int(const cJSON *obj, const char *key)
+{
+    double d;
+
+    if (json_num(obj, key, &d) != 0 || !(d >= 0) || d > 2147483647.0)
+        return 0;
+    return (int)d;
+}
+
+static int json_tristate(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    if (!cJSON_IsBool(v))
+        return -1;
+    return cJSON_IsTrue(v) ? 1 : 0;
+}
+
+static void fill_frame(const cJSON *f, struct ev_frame *fr, size_t max, struct pool *pool)
+{
+    fr->function = nz_str(f, "function", pool, max);
+    if (fr->function == NULL)
+        fr->function = nz_str(f, "raw_function", pool, max);
+    fr->module = nz_str(f, "module", pool, max);
+    fr->filename = nz_str(f, "filename", pool, max);
+    fr->abs_path = nz_str(f, "abs_path", pool, max);
+    fr->context_line = nz_str(f, "context_line", pool, max);
+    fr->lineno = json_int(f, "lineno");
+    fr->colno = json_int(f, "colno");
+    fr->in_app = json_tristate(f, "in_app");
+}
+
+static void fill_frames(const cJSON *frames, struct ev_exception *x,
+                        const struct ingest_limits *lim, struct pool *pool)
+{
+    size_t nvalid = nz_count_objects(frames);
+    size_t nkept = nvalid < lim->max_frames ? nvalid : lim->max_frames;
+    size_t idx = 0;
+    const cJSON *it;
+
+    if (nkept == 0)
+        return;
+    x->frames = pool_calloc(pool, nkept, sizeof(*x->frames));
+    cJSON_ArrayForEach(it, frames) {
+        if (!cJSON_IsObject(it))
+            continue;
+        if (nz_frame_kept(idx++, nvalid, nkept) && x->nframes < nkept)
+            fill_frame(it, &x->frames[x->nframes++], lim->max_string, pool);
+    }
+}
+
+static void fill_exception(const cJSON *obj, const cJSON *exc, int primary,
+                           struct ev_exception *x, const struct ingest_limits *lim,
+                           struct pool *pool)
+{
+    const cJSON *mech = json_obj(exc, "mechanism");
+
+    x->type = nz_str(exc, "type", pool, lim->max_string);
+    x->value = nz_scalar(cJSON_GetObjectItemCaseSensitive(exc, "value"), pool, lim->max_string);
+    x->module = nz_str(exc, "module", pool, lim->max_string);
+    x->handled = -1;
+    if (mech != NULL) {
+        x->mechanism = nz_str(mech, "type", pool, lim->max_string);
+        x->handled = json_tristate(mech, "handled");
+        x->synthetic = json_tristate(mech, "synthetic") == 1;
+    }
+    fill_frames(nz_exc_frames(obj, exc, primary), x, lim, pool);
+}
+
+void nz_exceptions(const cJSON *obj, struct event *ev, const struct ingest_limits *lim,
+                   struct pool *pool)
+{
+    const cJSON *list = nz_exc_list(obj);
+    size_t nvalid = list != NULL ? nz_count_objects(list) : 0;
+    size_t nkeep = nvalid < NZ_MAX_EXCEPTIONS ? nvalid : NZ_MAX_EXCEPTIONS;
+    size_t idx = 0;
+    const cJSON *it;
+
+    if (nkeep == 0)
+        return;
+    ev->exc = pool_calloc(pool, nkeep, sizeof(*ev->exc));
+    cJSON_ArrayForEach(it, list) {
+        if (!cJSON_IsObject(it))
+            continue;
+        /* An overlong chain loses its oldest causes; the primary stays. */
+        if (idx++ < nvalid - nkeep)
+            continue;
+        fill_exception(obj, it, idx == nvalid, &ev->exc[ev->nexc++], lim, pool);
+    }
+}

@@ -1,0 +1,137 @@
+/*
+ * normalize_log.c - one JSON-lines log record into the event model.
+ *
+ * Structured loggers disagree on key names (zap "ts" and "msg", slog
+ * "time", Logstash "@timestamp"), so each event field has a short list of
+ * aliases; the first alias present with a usable value wins. Whatever the
+ * table does not consume stays an attribute, and normalize_json.c asks the
+ * same table (nz_log_consumed) which members those are.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "ingest/normalize.h"
+#include "ingest/normalize_int.h"
+#include "core/json.h"
+#include "core/banned.h"
+
+enum log_kind { LF_TIME, LF_LEVEL, LF_TEXT, LF_STRING, LF_SCALAR };
+
+#define LF_NONE ((size_t)-1)
+
+static const struct log_field {
+    const char *keys[4];
+    int kind;
+    size_t off; /* of the const char * field of struct event, or LF_NONE */
+} log_fields[] = {
+    { { "timestamp", "ts", "@timestamp", "time" }, LF_TIME, LF_NONE },
+    { { "level" }, LF_LEVEL, LF_NONE },
+    { { "message", "msg" }, LF_TEXT, offsetof(struct event, message) },
+    { { "logger" }, LF_STRING, offsetof(struct event, logger) },
+    { { "trace_id" }, LF_SCALAR, offsetof(struct event, trace_id) },
+    { { "span_id" }, LF_SCALAR, offsetof(struct event, span_id) },
+    { { "request_id" }, LF_SCALAR, offsetof(struct event, request_id) },
+    { { "host", "hostname" }, LF_STRING, offsetof(struct event, server_name) },
+    { { "release" }, LF_STRING, offsetof(struct event, release) },
+    { { "environment" }, LF_STRING, offsetof(struct event, environment) },
+};
+
+#define NFIELDS (sizeof(log_fields) / sizeof(log_fields[0]))
+#define NKEYS (sizeof(log_fields[0].keys) / sizeof(log_fields[0].keys[0]))
+
+static int usable(int kind, const cJSON *v)
+{
+    int64_t us;
+    int level;
+
+    switch (kind) {
+    case LF_TIME:
+        return normalize_timestamp(v, &us) == 0;
+    case LF_LEVEL:
+        return cJSON_IsNumber(v) ||
+               (cJSON_IsString(v) &&
+                ev_level_parse(v->valuestring, strlen(v->valuestring), &level) == 0);
+    case LF_TEXT:
+        return v != NULL && !cJSON_IsNull(v);
+    case LF_STRING:
+        return cJSON_IsString(v);
+    default:
+        return cJSON_IsString(v) || cJSON_IsNumber(v);
+    }
+}
+
+/* The member of obj that supplies field f, or NULL. */
+static const cJSON *pick(const cJSON *obj, const struct log_field *f)
+{
+    for (size_t k = 0; k < NKEYS && f->keys[k] != NULL; k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->keys[k]);
+
+        if (usable(f->kind, v))
+            return v;
+    }
+    return NULL;
+}
+
+int nz_log_consumed(const cJSON *obj, const cJSON *member)
+{
+    for (size_t i = 0; i < NFIELDS; i++) {
+        for (size_t k = 0; k < NKEYS && log_fields[i].keys[k] != NULL; k++) {
+            if (strcmp(member->string, log_fields[i].keys[k]) == 0)
+                return pick(obj, &log_fields[i]) == member;
+        }
+    }
+    return 0;
+}
+
+static const char *text_of(const cJSON *v, size_t max, struct pool *pool)
+{
+    const char *s = nz_scalar(v, pool, max);
+    char *json;
+
+    if (s != NULL)
+        return s;
+    json = cJSON_PrintUnformatted(v);
+    if (json == NULL)
+        return NULL;
+    s = nz_strdup(pool, json, strlen(json), max);
+    cJSON_free(json);
+    return s;
+}
+
+static void apply(const struct log_field *f, const cJSON *v, struct event *ev, size_t max,
+                  struct pool *pool)
+{
+    int level;
+
+    switch (f->kind) {
+    case LF_TIME:
+        ev->timestamp = nz_clamp_time(v, ev->received_at);
+        break;
+    case LF_LEVEL:
+        if (cJSON_IsNumber(v))
+            ev->level = ev_level_from_python(v->valuedouble);
+        else if (ev_level_parse(v->valuestring, strlen(v->valuestring), &level) == 0)
+            ev->level = level;
+        break;
+    default:
+        *(const char **)((char *)ev + f->off) = text_of(v, max, pool);
+        break;
+    }
+}
+
+void normalize_log_line(const cJSON *obj, struct event *ev, const struct ingest_limits *lim,
+                        struct pool *pool)
+{
+    ev->source = EV_SRC_LOGLINE;
+    ev->kind = EV_KIND_LOG;
+    ev->level = EV_INFO;
+    ev->timestamp = ev->received_at;
+    if (!cJSON_IsObject(obj))
+        return;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const cJSON *v = pick(obj, &log_fields[i]);
+
+        if (v != NULL)
+            apply(&log_fields[i], v, ev, lim->max_string, pool);
+    }
+}

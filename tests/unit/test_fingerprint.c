@@ -1,0 +1,306 @@
+/*
+ * Unit tests for src/ingest/fingerprint*.c.
+ *
+ * The files in tests/data/fingerprint/ hold grouping vectors (protocols.md §2,
+ * G1-G6 and more): "groups" is a list of groups of Sentry events; events
+ * in one group must share a fingerprint and events of different groups must
+ * not. "components", when present, is the component list of the first
+ * event. parameterize.json holds [input, expected] pairs for the message
+ * parameteriser.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/pool.h"
+#include "ingest/fingerprint.h"
+#include "ingest/normalize.h"
+#include "t.h"
+
+#define RECEIVED INT64_C(1714564805000000)
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *p;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc((size_t)n + 1);
+    if (fread(p, 1, (size_t)n, f) != (size_t)n)
+        n = 0;
+    p[n] = '\0';
+    fclose(f);
+    return p;
+}
+
+static cJSON *load(const char *name)
+{
+    char path[1024];
+    char *text;
+    cJSON *v;
+
+    snprintf(path, sizeof(path), "%s/fingerprint/%s", T_DATA, name);
+    text = read_file(path);
+    v = text != NULL ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (v == NULL)
+        fprintf(stderr, "cannot load '%s'\n", path);
+    CHECK(v != NULL);
+    return v;
+}
+
+static void normalize(const char *json, struct event *ev, struct pool *pool)
+{
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    cJSON *obj = cJSON_Parse(json);
+
+    CHECK(obj != NULL);
+    memset(ev, 0, sizeof(*ev));
+    ev->received_at = RECEIVED;
+    normalize_sentry(obj, ev, &lim, pool);
+    fingerprint_event(ev, pool);
+    cJSON_Delete(obj);
+}
+
+static void normalize_obj(const cJSON *obj, struct event *ev, struct pool *pool)
+{
+    char *s = cJSON_PrintUnformatted(obj);
+
+    normalize(s, ev, pool);
+    free(s);
+}
+
+static void check_components(const char *name, const cJSON *want, const struct event *ev)
+{
+    struct buf exp = BUF_INIT(1 << 20), got = BUF_INIT(1 << 20);
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, want) {
+        buf_addstr(&exp, it->valuestring);
+        buf_addch(&exp, '\n');
+    }
+    CHECK_INT_EQ(fingerprint_components(ev, &got), 0);
+    if (strcmp(exp.p, got.p) != 0)
+        fprintf(stderr, "%s: components differ:\n--- want\n%s--- got\n%s", name, exp.p, got.p);
+    CHECK_STR_EQ(got.p, exp.p);
+    buf_release(&exp);
+    buf_release(&got);
+}
+
+/* Fingerprints of all events, group by group; firsts[g] is group g's. */
+static void run_vector(const char *name)
+{
+    struct pool pool = POOL_INIT(16384);
+    cJSON *v = load(name);
+    const cJSON *groups = cJSON_GetObjectItem(v, "groups"), *g, *e;
+    char firsts[16][33];
+    int ng = 0;
+
+    cJSON_ArrayForEach(g, groups) {
+        int ne = 0;
+
+        cJSON_ArrayForEach(e, g) {
+            struct event ev;
+
+            normalize_obj(e, &ev, &pool);
+            CHECK_INT_EQ(ev.grouping_version, FINGERPRINT_VERSION);
+            if (ne == 0 && ng == 0 && cJSON_GetObjectItem(v, "components") != NULL)
+                check_components(name, cJSON_GetObjectItem(v, "components"), &ev);
+            if (ne++ == 0) {
+                memcpy(firsts[ng], ev.fingerprint, 33);
+                continue;
+            }
+            if (strcmp(firsts[ng], ev.fingerprint) != 0)
+                fprintf(stderr, "%s: group %d event %d does not share the fingerprint\n", name,
+                        ng, ne - 1);
+            CHECK_STR_EQ(ev.fingerprint, firsts[ng]);
+        }
+        for (int k = 0; k < ng; k++) {
+            if (strcmp(firsts[k], firsts[ng]) == 0)
+                fprintf(stderr, "%s: groups %d and %d share a fingerprint\n", name, k, ng);
+            CHECK(strcmp(firsts[k], firsts[ng]) != 0);
+        }
+        if (ng < 15)
+            ng++;
+    }
+    CHECK(ng > 0);
+    cJSON_Delete(v);
+    pool_release(&pool);
+}
+
+static void test_vectors(void)
+{
+    DIR *d = opendir(T_DATA "/fingerprint");
+    struct dirent *e;
+    int n = 0;
+
+    CHECK(d != NULL);
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        size_t k = strlen(e->d_name);
+
+        if (k > 5 && strcmp(e->d_name + k - 5, ".json") == 0 &&
+            strcmp(e->d_name, "parameterize.json") != 0) {
+            run_vector(e->d_name);
+            n++;
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+    CHECK(n >= 6);
+}
+
+static void test_parameterize(void)
+{
+    cJSON *v = load("parameterize.json");
+    const cJSON *c;
+    int n = 0;
+
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases")) {
+        const char *in = cJSON_GetArrayItem(c, 0)->valuestring;
+        struct buf out = BUF_INIT(4096);
+
+        CHECK_INT_EQ(fingerprint_parameterize(in, strlen(in), &out), 0);
+        if (strcmp(out.p, cJSON_GetArrayItem(c, 1)->valuestring) != 0)
+            fprintf(stderr, "parameterize(\"%s\")\n", in);
+        CHECK_STR_EQ(out.p, cJSON_GetArrayItem(c, 1)->valuestring);
+        buf_release(&out);
+        n++;
+    }
+    CHECK(n >= 20);
+    cJSON_Delete(v);
+}
+
+static void test_parameterize_cap(void)
+{
+    struct buf out = BUF_INIT(8);
+
+    /* The output cap is honoured, never overrun. */
+    CHECK_INT_EQ(fingerprint_parameterize("abc 1 2 3 4 5", 13, &out), BL_ETOOBIG);
+    CHECK(out.len <= 8);
+    buf_release(&out);
+}
+
+static void test_title_culprit(void)
+{
+    struct pool pool = POOL_INIT(16384);
+    struct event ev;
+    char big[400];
+
+    normalize("{\"logger\":\"app\",\"message\":\"first line\\nsecond\"}", &ev, &pool);
+    CHECK_STR_EQ(ev.title, "first line");
+    CHECK_STR_EQ(ev.culprit, "app");
+    CHECK(ev.search_text == NULL);
+    normalize("{\"transaction\":\"/api/x\",\"logger\":\"app\",\"exception\":[{\"type\":\"E\"}]}",
+              &ev, &pool);
+    CHECK_STR_EQ(ev.title, "E");
+    CHECK_STR_EQ(ev.culprit, "/api/x");
+    CHECK_STR_EQ(ev.search_text, "E");
+    normalize("{}", &ev, &pool);
+    CHECK_STR_EQ(ev.title, "<unlabeled event>");
+    CHECK(ev.culprit == NULL);
+    /* The value's first line only, the title cut at 200 bytes. */
+    memset(big, 'v', sizeof(big));
+    memcpy(big, "{\"exception\":[{\"type\":\"T\",\"value\":\"", 35);
+    memcpy(big + sizeof(big) - 6, "\"}]}", 5);
+    normalize(big, &ev, &pool);
+    CHECK_INT_EQ(strlen(ev.title), 200);
+    CHECK(strncmp(ev.title, "T: vvv", 6) == 0);
+    /* Culprit: the primary exception's last in-app frame. */
+    normalize("{\"exception\":{\"values\":[{\"type\":\"A\",\"value\":\"a\","
+              "\"stacktrace\":{\"frames\":"
+              "[{\"module\":\"x\",\"function\":\"old\",\"in_app\":true}]}},"
+              "{\"type\":\"B\",\"value\":\"b\",\"stacktrace\":{\"frames\":["
+              "{\"module\":\"app.a\",\"function\":\"f\",\"in_app\":true},"
+              "{\"filename\":\"lib/x.py\",\"function\":\"g\",\"in_app\":false}]}}]}}",
+              &ev, &pool);
+    CHECK_STR_EQ(ev.title, "B: b");
+    CHECK_STR_EQ(ev.culprit, "app.a in f");
+    CHECK_STR_EQ(ev.search_text, "A a\nB b");
+    pool_release(&pool);
+}
+
+static void test_template_hash(void)
+{
+    struct pool pool = POOL_INIT(16384);
+    struct event a, b, c;
+
+    normalize("{\"logentry\":{\"message\":\"Failed for user %s\",\"params\":[\"bob\"]}}", &a,
+              &pool);
+    normalize("{\"logentry\":{\"message\":\"Failed for user %s\",\"params\":[\"al\"]},"
+              "\"logger\":\"other\"}", &b, &pool);
+    normalize("{\"message\":\"Failed for user 42\"}", &c, &pool);
+    /* Patterns ignore the logger, unlike grouping. */
+    CHECK(a.template_hash == b.template_hash);
+    CHECK(strcmp(a.fingerprint, b.fingerprint) != 0);
+    CHECK(a.template_hash != c.template_hash);
+    normalize("{\"message\":\"Failed for user 977\"}", &a, &pool);
+    CHECK(a.template_hash == c.template_hash);
+    CHECK(a.template_hash != 0);
+    pool_release(&pool);
+}
+
+static void test_variables(void)
+{
+    struct pool pool = POOL_INIT(16384);
+    struct buf comps = BUF_INIT(4096);
+    struct event ev;
+
+    normalize("{\"transaction\":\"/t\",\"level\":\"warning\",\"logger\":\"lg\","
+              "\"tags\":{\"tenant\":\"acme\"},\"fingerprint\":[\"{{ transaction }}\","
+              "\"{{ error.type }}\",\"{{level}}\",\"{{ logger }}\",\"{{ tags.tenant }}\","
+              "\"{{ tags.none }}\",\"{{ function }}\",\"{{ value }}\",\"{{ nope }}\"],"
+              "\"exception\":[{\"type\":\"E\",\"value\":\"id 42\",\"stacktrace\":{\"frames\":"
+              "[{\"function\":\"fn\",\"module\":\"m\"}]}}]}", &ev, &pool);
+    CHECK_INT_EQ(fingerprint_components(&ev, &comps), 0);
+    CHECK_STR_EQ(comps.p, "custom:/t\ncustom:E\ncustom:warning\ncustom:lg\ncustom:acme\n"
+                          "custom:\ncustom:fn\ncustom:id <int>\ncustom:{{ nope }}\n");
+    buf_release(&comps);
+    pool_release(&pool);
+}
+
+static void test_app_vs_system(void)
+{
+    struct pool pool = POOL_INIT(16384);
+    struct buf comps = BUF_INIT(4096);
+    struct event ev;
+
+    /* No frame says in_app: every frame counts, in order. */
+    normalize("{\"exception\":[{\"type\":\"E\",\"stacktrace\":{\"frames\":["
+              "{\"function\":\"a\",\"module\":\"m1\"},{\"function\":\"b\",\"module\":\"m2\","
+              "\"in_app\":false}]}}]}", &ev, &pool);
+    CHECK_INT_EQ(fingerprint_components(&ev, &comps), 0);
+    CHECK_STR_EQ(comps.p, "type:E\nframe:m1|a|\nframe:m2|b|\n");
+    buf_reset(&comps);
+    /* Filenames that are not paths do not contribute; the function still does. */
+    normalize("{\"platform\":\"node\",\"exception\":[{\"type\":\"E\",\"stacktrace\":{\"frames\":["
+              "{\"function\":\"?\",\"filename\":\"<anonymous>\"},"
+              "{\"function\":\"run\",\"filename\":\"[native code]\"},"
+              "{\"function\":\"h\",\"filename\":\"C:\\\\App\\\\Src\\\\Main.JS\","
+              "\"context_line\":\"  h( 1 )\"}]}}]}", &ev, &pool);
+    CHECK_INT_EQ(fingerprint_components(&ev, &comps), 0);
+    CHECK_STR_EQ(comps.p, "type:E\nframe:|run|\nframe:main.js|h|h(1)\n");
+    buf_release(&comps);
+    pool_release(&pool);
+}
+
+int main(void)
+{
+    hash_global_init();
+    json_global_init();
+    test_vectors();
+    test_parameterize();
+    test_parameterize_cap();
+    test_title_culprit();
+    test_template_hash();
+    test_variables();
+    test_app_vs_system();
+    return t_done();
+}
