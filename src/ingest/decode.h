@@ -32,9 +32,14 @@ enum ingest_encoding {
 int decode_encoding_from_header(const char *value);
 
 /*
- * Decodes p[0..len) into out (appended; out->max is raised to max_out for
- * the call). When the body is identity, out gets a copy. Returns 0,
- * BL_ETOOBIG (over max_out) or BL_EPARSE (corrupt stream), with err set.
+ * Decodes p[0..len) into out (appended; out->max is raised, and left raised,
+ * to at least out->len + max_out so the decoded bytes fit). When the body is
+ * identity, out gets a copy. At most max_out bytes are appended; out grows
+ * geometrically as output arrives, so memory stays under about twice the
+ * output, never what a bomb claims. Returns 0, BL_ETOOBIG (more than
+ * max_out bytes) or BL_EPARSE (corrupt or truncated stream), with err set;
+ * on failure out is left as it was. Concatenated gzip members are all
+ * decoded; bytes after the end of a gzip/zlib/brotli stream are ignored.
  */
 int decode_body(const void *p, size_t len, int encoding_hint, size_t max_out, struct buf *out,
                 struct bl_err *err);

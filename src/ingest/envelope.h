@@ -5,7 +5,10 @@
  * payload. With a "length" the payload is exactly that many bytes and must be
  * followed by "\n" or the end; without one it runs to the next "\n" (python
  * always sends lengths, JavaScript never; JavaScript sends no final
- * newline). Blank lines before an item header are tolerated, as Relay does.
+ * newline). Whitespace (blank lines included) before an item header is
+ * tolerated, as Relay's streaming reader does. A header's "event_id" must be
+ * a valid id (or null); "type" and "length" must be a string and a plain
+ * non-negative integer when present and not null.
  * Unknown item types are returned like any other: skipping is the caller's
  * choice.
  */
@@ -47,5 +50,12 @@ struct envelope {
  */
 int envelope_parse(const char *p, size_t len, const struct envelope_limits *lim,
                    struct pool *pool, struct envelope *out, struct bl_err *err);
+
+/*
+ * Normalizes an event id as clients send it (32 hex digits, or a dashed
+ * UUID, any case) to 32 lowercase hex digits in out. Returns 0 or BL_EPARSE
+ * (out is then unspecified).
+ */
+int envelope_event_id(const char *s, size_t len, char out[33]);
 
 #endif

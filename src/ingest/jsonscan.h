@@ -31,9 +31,14 @@ typedef int (*jsonscan_member_fn)(void *arg, struct slice key, int type, struct 
 
 /*
  * Validates p[0..len) as one JSON value (surrounding whitespace allowed)
- * nested at most max_depth deep. When the value is an object and fn is not
- * NULL, fn is called for each member. *top_type (may be NULL) gets the top
- * value's type. Returns 0 or BL_EPARSE with err saying where.
+ * nested at most max_depth deep (an object or array is one level; capped at
+ * 4096). When the value is an object and fn is not NULL, fn is called for
+ * each member. *top_type (may be NULL) gets the top value's type. Returns 0
+ * or BL_EPARSE with err "invalid JSON at byte N: why" (N 0-based).
+ *
+ * Strict RFC 8259 (raw UTF-8 is validated too), plus two limits so that
+ * whatever passes also parses with the digest's cJSON 1.7: numbers are at
+ * most 63 characters and \u escapes must not be lone UTF-16 surrogates.
  */
 int jsonscan(const char *p, size_t len, int max_depth, jsonscan_member_fn fn, void *arg,
              int *top_type, struct bl_err *err);

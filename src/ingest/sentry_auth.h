@@ -21,10 +21,15 @@ struct sentry_auth_in {
 };
 
 /*
- * Finds the public key. Returns 0 with key set (32 chars max, lowercased),
+ * Finds the public key. Returns 0 with key set (1-64 chars, lowercased),
  * BL_EAUTH when no source has a key ("missing credentials") or when more than
  * one does ("multiple authorization payloads"), BL_EPARSE when a header is
  * malformed or the key has characters other than [A-Za-z0-9_].
+ *
+ * A header without a sentry_key (e.g. "Sentry sentry_version=7") and an
+ * Authorization header with another scheme (Digest, a proxy's token) carry
+ * no key and are not sources. X-Sentry-Auth may omit the leading "Sentry"
+ * word (some old clients do). Values may be wrapped in double quotes.
  */
 int sentry_auth_find(const struct sentry_auth_in *in, char key[65], struct bl_err *err);
 

@@ -1,0 +1,402 @@
+/*
+ * decode.c - request body decompression with a hard cap on the output.
+ *
+ * DESIGN
+ * The bytes decide (decode.h): strong magics (gzip 1f 8b, zstd 28 b5 2f fd)
+ * win over any header, the weak zlib magic (two bytes and a checksum that
+ * ordinary text can satisfy, e.g. "x ") falls back to identity when it does
+ * not inflate and nothing was claimed, brotli is only tried when claimed.
+ *
+ * Every decoder writes through a "sink" that hands out room inside the
+ * caller's buf, growing it geometrically but never past max_out. Once the
+ * budget is spent the sink offers a small spill area instead: if the decoder
+ * puts even one byte there the body is too big, so a zip bomb costs at most
+ * max_out bytes of memory and is detected without guessing.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#define ZLIB_CONST
+#include <brotli/decode.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "ingest/decode.h"
+#include "core/banned.h"
+
+/* First allocation of a decode; later growth doubles what was produced. */
+#define SINK_FIRST_CHUNK (16u * 1024)
+/* zlib counts in uInt: feed it at most this much at once. */
+#define ZLIB_STEP (1u << 30)
+/* 16 MiB windows cover every zstd level but --ultra/--long ones. */
+#define ZSTD_WINDOW_LOG_MAX 24
+
+struct sink {
+    struct buf *out;
+    size_t start;       /* out->len when the call began */
+    size_t max_out;
+    unsigned char spill[16];
+    int spilling;
+};
+
+static const struct {
+    const char *name;
+    int enc;
+} encoding_names[] = {
+    { "gzip", INGEST_ENC_GZIP },
+    { "x-gzip", INGEST_ENC_GZIP },
+    { "deflate", INGEST_ENC_DEFLATE },
+    { "br", INGEST_ENC_BR },
+    { "zstd", INGEST_ENC_ZSTD },
+};
+
+int decode_encoding_from_header(const char *value)
+{
+    struct slice v;
+
+    if (value == NULL)
+        return INGEST_ENC_NONE;
+    v = slice_trim(slice_from(value));
+    for (size_t i = 0; i < sizeof(encoding_names) / sizeof(encoding_names[0]); i++) {
+        if (slice_eqi(v, encoding_names[i].name))
+            return encoding_names[i].enc;
+    }
+    return INGEST_ENC_NONE;
+}
+
+static int is_gzip(const unsigned char *p, size_t len)
+{
+    return len >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+static int is_zstd(const unsigned char *p, size_t len)
+{
+    return len >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd;
+}
+
+/* RFC 1950 header: method 8 (deflate), window <= 32 KiB, FCHECK makes it a multiple of 31. */
+static int is_zlib(const unsigned char *p, size_t len)
+{
+    return len >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 && ((p[0] << 8) | p[1]) % 31 == 0;
+}
+
+int decode_is_compressed(const void *p, size_t len, int encoding_hint)
+{
+    const unsigned char *u = p;
+
+    if (len == 0)
+        return 0;
+    if (encoding_hint == INGEST_ENC_BR || encoding_hint == INGEST_ENC_DEFLATE)
+        return 1;
+    return is_gzip(u, len) || is_zstd(u, len) || is_zlib(u, len);
+}
+
+static void sink_init(struct sink *s, struct buf *out, size_t max_out)
+{
+    size_t want = out->len + max_out;
+
+    if (want < out->len)
+        want = (size_t)-1;
+    if (out->max < want)
+        out->max = want;
+    s->out = out;
+    s->start = out->len;
+    s->max_out = max_out;
+    s->spilling = 0;
+}
+
+/* Room for the decoder's next output: inside out while under budget, else the spill area. */
+static void sink_space(struct sink *s, unsigned char **dst, size_t *avail)
+{
+    struct buf *out = s->out;
+    size_t made = out->len - s->start;
+    size_t left = s->max_out - made;
+    size_t room = out->cap > out->len ? out->cap - out->len - 1 : 0;
+
+    s->spilling = left == 0;
+    if (s->spilling) {
+        *dst = s->spill;
+        *avail = sizeof(s->spill);
+        return;
+    }
+    if (room == 0) {
+        size_t want = made < SINK_FIRST_CHUNK ? SINK_FIRST_CHUNK : made;
+
+        /* Cannot fail: sink_init raised out->max to cover the whole budget. */
+        (void)buf_grow(out, want < left ? want : left);
+        room = out->cap - out->len - 1;
+    }
+    *dst = (unsigned char *)out->p + out->len;
+    *avail = room < left ? room : left;
+}
+
+static int sink_commit(struct sink *s, size_t n, struct bl_err *err)
+{
+    if (s->spilling) {
+        if (n == 0)
+            return 0;
+        return bl_err_set(err, BL_ETOOBIG, "decompressed body exceeds %zu bytes", s->max_out);
+    }
+    s->out->len += n;
+    s->out->p[s->out->len] = '\0';
+    return 0;
+}
+
+/* Drops whatever this call appended (never writes into the shared empty buffer). */
+static void sink_rewind(struct sink *s)
+{
+    s->out->len = s->start;
+    if (s->out->cap > 0)
+        s->out->p[s->out->len] = '\0';
+}
+
+static int copy_body(const void *p, size_t len, struct sink *s, struct bl_err *err)
+{
+    if (len > s->max_out)
+        return bl_err_set(err, BL_ETOOBIG, "body of %zu bytes exceeds %zu", len, s->max_out);
+    return buf_add(s->out, p, len) < 0 ? bl_err_set(err, BL_ETOOBIG, "body too large") : 0;
+}
+
+static int zlib_fail(z_stream *zs, int zr, const char *what, struct bl_err *err)
+{
+    if (zr == Z_MEM_ERROR)
+        return bl_err_set(err, BL_ENOMEM, "out of memory inflating %s body", what);
+    if (zr == Z_BUF_ERROR)
+        return bl_err_set(err, BL_EPARSE, "truncated %s body", what);
+    return bl_err_set(err, BL_EPARSE, "corrupt %s body: %s", what,
+                      zs->msg != NULL ? zs->msg : "bad data");
+}
+
+/* Runs one inflate step into the sink; *zr gets zlib's answer. */
+static int inflate_step(z_stream *zs, size_t *in_left, struct sink *s, int *zr,
+                        struct bl_err *err)
+{
+    unsigned char *dst;
+    size_t avail;
+    uInt given;
+
+    if (zs->avail_in == 0 && *in_left > 0) {
+        zs->avail_in = (uInt)(*in_left < ZLIB_STEP ? *in_left : ZLIB_STEP);
+        *in_left -= zs->avail_in;
+    }
+    sink_space(s, &dst, &avail);
+    given = (uInt)(avail < ZLIB_STEP ? avail : ZLIB_STEP);
+    zs->next_out = dst;
+    zs->avail_out = given;
+    *zr = inflate(zs, Z_NO_FLUSH);
+    return sink_commit(s, given - zs->avail_out, err);
+}
+
+/*
+ * window_bits 15+32 takes gzip or zlib, -15 raw deflate. Further gzip
+ * members after the first are decoded too (gzip(1) concatenates them);
+ * anything else after the end of the stream is ignored, as gunzip does.
+ * The sink always offers room, so Z_BUF_ERROR can only mean the input ran
+ * out before the stream ended.
+ */
+static int inflate_body(const unsigned char *p, size_t len, int window_bits, const char *what,
+                        struct sink *s, struct bl_err *err)
+{
+    z_stream zs;
+    size_t in_left = len;
+    int zr = Z_OK, rc = 0;
+
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, window_bits) != Z_OK)
+        return bl_err_set(err, BL_ENOMEM, "cannot start inflate");
+    zs.next_in = p;
+    for (;;) {
+        rc = inflate_step(&zs, &in_left, s, &zr, err);
+        if (rc < 0)
+            break;
+        if (zr == Z_OK)
+            continue;
+        if (zr != Z_STREAM_END) {
+            rc = zlib_fail(&zs, zr, what, err);
+            break;
+        }
+        if (window_bits < 0 || !is_gzip(zs.next_in, zs.avail_in + in_left))
+            break;
+        inflateReset(&zs);
+    }
+    inflateEnd(&zs);
+    return rc;
+}
+
+static int brotli_body(const unsigned char *p, size_t len, struct sink *s, struct bl_err *err)
+{
+    BrotliDecoderState *st = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+    const uint8_t *next_in = p;
+    size_t avail_in = len;
+    int rc = 0;
+
+    if (st == NULL)
+        return bl_err_set(err, BL_ENOMEM, "cannot start brotli decoder");
+    for (;;) {
+        unsigned char *dst;
+        size_t avail, avail_out;
+        uint8_t *next_out;
+        BrotliDecoderResult r;
+
+        sink_space(s, &dst, &avail);
+        next_out = dst;
+        avail_out = avail;
+        r = BrotliDecoderDecompressStream(st, &avail_in, &next_in, &avail_out, &next_out, NULL);
+        rc = sink_commit(s, avail - avail_out, err);
+        if (rc < 0 || r == BROTLI_DECODER_RESULT_SUCCESS)
+            break;
+        if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT && avail_out < avail)
+            continue;
+        if (r == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
+            rc = bl_err_set(err, BL_EPARSE, "truncated br body");
+        else
+            rc = bl_err_set(err, BL_EPARSE, "corrupt br body: %s",
+                            BrotliDecoderErrorString(BrotliDecoderGetErrorCode(st)));
+        break;
+    }
+    BrotliDecoderDestroyInstance(st);
+    return rc;
+}
+
+static int zstd_body(const unsigned char *p, size_t len, struct sink *s, struct bl_err *err)
+{
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    ZSTD_inBuffer in = { p, len, 0 };
+    int rc = 0;
+
+    if (dc == NULL)
+        return bl_err_set(err, BL_ENOMEM, "cannot start zstd decoder");
+    ZSTD_DCtx_setParameter(dc, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX);
+    for (;;) {
+        unsigned char *dst;
+        size_t avail, r;
+        ZSTD_outBuffer ob;
+
+        sink_space(s, &dst, &avail);
+        ob = (ZSTD_outBuffer){ dst, avail, 0 };
+        r = ZSTD_decompressStream(dc, &ob, &in);
+        if (ZSTD_isError(r)) {
+            rc = bl_err_set(err, BL_EPARSE, "corrupt zstd body: %s", ZSTD_getErrorName(r));
+            break;
+        }
+        rc = sink_commit(s, ob.pos, err);
+        if (rc < 0 || (r == 0 && in.pos == in.size))
+            break;
+        /* Room was left and all input is used, yet the frame wants more. */
+        if (in.pos == in.size && ob.pos < ob.size) {
+            rc = bl_err_set(err, BL_EPARSE, "truncated zstd body");
+            break;
+        }
+    }
+    ZSTD_freeDCtx(dc);
+    return rc;
+}
+
+/* Tries the decoder the bytes (or the claim) point to; identity when none does. */
+static int decode_dispatch(const unsigned char *u, size_t len, int hint, struct sink *s,
+                           struct bl_err *err)
+{
+    int rc;
+
+    if (len == 0)
+        return 0;
+    if (hint == INGEST_ENC_BR) {
+        rc = brotli_body(u, len, s, err);
+        if (rc != BL_EPARSE || !(is_gzip(u, len) || is_zstd(u, len)))
+            return rc;
+        sink_rewind(s);
+    }
+    if (is_gzip(u, len))
+        return inflate_body(u, len, 15 + 32, "gzip", s, err);
+    if (is_zstd(u, len))
+        return zstd_body(u, len, s, err);
+    if (is_zlib(u, len)) {
+        rc = inflate_body(u, len, 15 + 32, "deflate", s, err);
+        if (rc != BL_EPARSE || hint != INGEST_ENC_NONE)
+            return rc;
+        /* Text that merely looks like a zlib header: keep the bytes as they are. */
+        sink_rewind(s);
+        return copy_body(u, len, s, err);
+    }
+    if (hint == INGEST_ENC_DEFLATE)
+        return inflate_body(u, len, -15, "deflate", s, err);
+    return copy_body(u, len, s, err);
+}
+
+int decode_body(const void *p, size_t len, int encoding_hint, size_t max_out, struct buf *out,
+                struct bl_err *err)
+{
+    struct sink s;
+    int rc;
+
+    sink_init(&s, out, max_out);
+    rc = decode_dispatch(p, len, encoding_hint, &s, err);
+    if (rc < 0) {
+        /* Leave out as it was: a half-decoded body is of no use to anyone. */
+        sink_rewind(&s);
+    }
+    return rc;
+}
+
+/* -1 invalid, -2 whitespace, -3 padding, else the sextet. */
+static signed char b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (signed char)(c - 'A');
+    if (c >= 'a' && c <= 'z')
+        return (signed char)(c - 'a' + 26);
+    if (c >= '0' && c <= '9')
+        return (signed char)(c - '0' + 52);
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        return -2;
+    return c == '=' ? -3 : -1;
+}
+
+int decode_base64(const char *p, size_t len, size_t max_out, struct buf *out, struct bl_err *err)
+{
+    struct sink s;
+    size_t made = 0, nchars = 0, npad = 0, want = len / 4 * 3 + 3;
+    uint32_t acc = 0;
+    int bits = 0, rc = 0;
+    unsigned char *q;
+
+    sink_init(&s, out, max_out);
+    (void)buf_grow(out, want < max_out ? want : max_out);
+    q = (unsigned char *)out->p + out->len;
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        signed char v = b64_value((unsigned char)p[i]);
+
+        if (v == -2)
+            continue;
+        if (v == -3) {
+            npad++;
+            continue;
+        }
+        if (v < 0 || npad > 0) {
+            rc = bl_err_set(err, BL_EPARSE, "invalid base64 at byte %zu", i);
+            break;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        nchars++;
+        if (bits < 8)
+            continue;
+        bits -= 8;
+        if (made == max_out)
+            rc = bl_err_set(err, BL_ETOOBIG, "decoded body exceeds %zu bytes", max_out);
+        else
+            q[made++] = (unsigned char)(acc >> bits);
+    }
+    if (rc == 0 && (nchars % 4 == 1 || npad > 2 || (npad > 0 && (nchars + npad) % 4 != 0)))
+        rc = bl_err_set(err, BL_EPARSE, "truncated base64");
+    if (rc == 0)
+        out->len += made;
+    if (out->cap > 0)
+        out->p[out->len] = '\0';
+    return rc;
+}

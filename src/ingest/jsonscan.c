@@ -1,0 +1,497 @@
+/*
+ * jsonscan.c - one-pass RFC 8259 validator with top-level member callbacks.
+ *
+ * DESIGN
+ * A small state machine (value, key, after-value) over an explicit stack of
+ * container kinds, so nesting costs no C recursion and the depth limit is a
+ * compare. Strings dominate real events (stack traces, breadcrumbs), so the
+ * string loop skips eight plain bytes at a time (SWAR) and only looks at
+ * quotes, backslashes, control characters and non-ASCII bytes one by one.
+ *
+ * The door accepts what the digest must later parse with cJSON (json.h), so
+ * the scanner is never more lenient than cJSON 1.7: lone UTF-16 surrogates
+ * in \u escapes are refused (cJSON fails on them) and numbers are limited
+ * to 63 characters (cJSON copies numbers into a 64-byte buffer and fails on
+ * longer ones). Beyond RFC 8259 nothing else is refused; raw UTF-8 is
+ * checked the way serde_json (Relay) checks it.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "ingest/jsonscan.h"
+#include "core/banned.h"
+
+/* Containers deeper than this are refused whatever max_depth says. */
+#define JSONSCAN_DEPTH_CAP 4096
+#define JSONSCAN_MAX_NUMBER 63
+
+enum scan_state { ST_VALUE, ST_KEY, ST_AFTER, ST_DONE, ST_STOP, ST_FAIL };
+
+struct scan {
+    const unsigned char *p;
+    const unsigned char *end;
+    const unsigned char *base;
+    const char *why;
+    int depth;
+    int max_depth;
+    /* the top-level member being read */
+    jsonscan_member_fn fn;
+    void *arg;
+    struct slice key;
+    const unsigned char *vstart;
+    int vtype;
+    unsigned char is_obj[JSONSCAN_DEPTH_CAP + 1];
+};
+
+/* Bytes a string can hold without a closer look: printable ASCII but '"' and '\\'. */
+static const unsigned char str_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Non-zero when one of the 8 bytes is < 0x20, '"', '\\' or >= 0x80 (no false negatives). */
+static inline uint64_t special8(uint64_t v)
+{
+    uint64_t quote = v ^ (ONES * '"');
+    uint64_t bslash = v ^ (ONES * '\\');
+
+    return ((v - ONES * 0x20) | (quote - ONES) | (bslash - ONES) | v) & HIGHS;
+}
+
+static inline int fail(struct scan *s, const unsigned char *at, const char *why)
+{
+    s->p = at;
+    s->why = why;
+    return ST_FAIL;
+}
+
+static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        lo = p[0] == 0xe0 ? 0xa0 : 0x80; /* overlong */
+        hi = p[0] == 0xed ? 0x9f : 0xbf; /* surrogates */
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        lo = p[0] == 0xf0 ? 0x90 : 0x80;
+        hi = p[0] == 0xf4 ? 0x8f : 0xbf; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    }
+    return n;
+}
+
+static int hex4(const unsigned char *p, unsigned *out)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * Checks the escape at p (p[0] == '\\'); returns its length or 0. A high
+ * surrogate must be followed by an escaped low one, a low one never stands
+ * alone.
+ */
+static size_t escape_len(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+    unsigned lo;
+
+    if (end - p < 2)
+        return 0;
+    if (p[1] != 'u') {
+        *cp = 0;
+        return strchr("\"\\/bfnrt", p[1]) != NULL && p[1] != '\0' ? 2 : 0;
+    }
+    if (end - p < 6 || hex4(p + 2, cp) < 0)
+        return 0;
+    if (*cp >= 0xdc00 && *cp <= 0xdfff)
+        return 0;
+    if (*cp < 0xd800 || *cp > 0xdbff)
+        return 6;
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) < 0 || lo < 0xdc00 ||
+        lo > 0xdfff)
+        return 0;
+    *cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+    return 12;
+}
+
+/* s->p is on the opening quote; leaves it after the closing one. */
+static int scan_string(struct scan *s)
+{
+    const unsigned char *p = s->p + 1, *end = s->end;
+    unsigned cp;
+    size_t n;
+
+    for (;;) {
+        uint64_t v;
+
+        while (end - p >= 8) {
+            memcpy(&v, p, 8);
+            if (special8(v) != 0)
+                break;
+            p += 8;
+        }
+        while (p < end && str_plain[*p])
+            p++;
+        if (p >= end)
+            return fail(s, p, "unterminated string");
+        if (*p == '"')
+            break;
+        if (*p == '\\')
+            n = escape_len(p, end, &cp);
+        else if (*p >= 0x80)
+            n = utf8_seq(p, end);
+        else
+            return fail(s, p, "control character in string");
+        if (n == 0)
+            return fail(s, p, *p == '\\' ? "invalid escape" : "invalid UTF-8");
+        p += n;
+    }
+    s->p = p + 1;
+    return ST_AFTER;
+}
+
+static inline const unsigned char *digits(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+static int scan_number(struct scan *s)
+{
+    const unsigned char *p = s->p, *end = s->end, *q;
+
+    if (*p == '-')
+        p++;
+    if (p < end && *p == '0')
+        q = p + 1;
+    else
+        q = digits(p, end);
+    if (q == p)
+        return fail(s, p, "invalid number");
+    p = q;
+    if (p < end && *p == '.') {
+        q = digits(++p, end);
+        if (q == p)
+            return fail(s, p, "digit expected after '.'");
+        p = q;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        q = digits(p, end);
+        if (q == p)
+            return fail(s, p, "digit expected in exponent");
+        p = q;
+    }
+    if (p - s->p > JSONSCAN_MAX_NUMBER)
+        return fail(s, s->p, "number longer than 63 characters");
+    s->p = p;
+    return ST_AFTER;
+}
+
+static int scan_literal(struct scan *s, const char *word, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return fail(s, s->p, "invalid literal");
+    s->p += n;
+    return ST_AFTER;
+}
+
+static int type_of(unsigned char c)
+{
+    switch (c) {
+    case '{':
+        return JSONSCAN_OBJECT;
+    case '[':
+        return JSONSCAN_ARRAY;
+    case '"':
+        return JSONSCAN_STRING;
+    case 't':
+        return JSONSCAN_TRUE;
+    case 'f':
+        return JSONSCAN_FALSE;
+    case 'n':
+        return JSONSCAN_NULL;
+    default:
+        return JSONSCAN_NUMBER;
+    }
+}
+
+static int scan_open(struct scan *s, unsigned char c)
+{
+    const unsigned char *p;
+
+    if (s->depth >= s->max_depth)
+        return fail(s, s->p, "nested too deeply");
+    s->depth++;
+    s->is_obj[s->depth] = c == '{';
+    p = skip_ws(s->p + 1, s->end);
+    s->p = p;
+    if (p < s->end && *p == (c == '{' ? '}' : ']')) {
+        s->p = p + 1;
+        s->depth--;
+        return ST_AFTER;
+    }
+    return c == '{' ? ST_KEY : ST_VALUE;
+}
+
+static int scan_value(struct scan *s)
+{
+    const unsigned char *p = skip_ws(s->p, s->end);
+    unsigned char c;
+
+    s->p = p;
+    if (p >= s->end)
+        return fail(s, p, "value expected");
+    c = *p;
+    if (s->depth == 1 && s->is_obj[1]) {
+        s->vstart = p;
+        s->vtype = type_of(c);
+    }
+    switch (c) {
+    case '{':
+    case '[':
+        return scan_open(s, c);
+    case '"':
+        return scan_string(s);
+    case 't':
+        return scan_literal(s, "true", 4);
+    case 'f':
+        return scan_literal(s, "false", 5);
+    case 'n':
+        return scan_literal(s, "null", 4);
+    default:
+        if (c == '-' || (c >= '0' && c <= '9'))
+            return scan_number(s);
+        return fail(s, p, "unexpected character");
+    }
+}
+
+static int scan_key(struct scan *s)
+{
+    const unsigned char *p = skip_ws(s->p, s->end), *k;
+
+    s->p = p;
+    if (p >= s->end || *p != '"')
+        return fail(s, p, "string key expected");
+    if (scan_string(s) == ST_FAIL)
+        return ST_FAIL;
+    k = p;
+    p = skip_ws(s->p, s->end);
+    if (p >= s->end || *p != ':')
+        return fail(s, p, "':' expected");
+    if (s->depth == 1) {
+        s->key.p = (const char *)k + 1;
+        s->key.len = (size_t)(s->p - k) - 2;
+    }
+    s->p = p + 1;
+    return ST_VALUE;
+}
+
+static int emit_member(struct scan *s)
+{
+    struct slice v = { (const char *)s->vstart, (size_t)(s->p - s->vstart) };
+
+    return s->fn(s->arg, s->key, s->vtype, v) != 0 ? ST_STOP : ST_AFTER;
+}
+
+/* After a complete value: a member report, then ',' or the closing bracket. */
+static int scan_after(struct scan *s)
+{
+    const unsigned char *p;
+    int obj;
+
+    if (s->depth == 0)
+        return ST_DONE;
+    obj = s->is_obj[s->depth];
+    if (s->depth == 1 && obj && s->fn != NULL && s->vstart != NULL) {
+        if (emit_member(s) == ST_STOP)
+            return ST_STOP;
+        s->vstart = NULL;
+    }
+    p = skip_ws(s->p, s->end);
+    if (p < s->end && *p == ',') {
+        s->p = p + 1;
+        return obj ? ST_KEY : ST_VALUE;
+    }
+    if (p < s->end && *p == (obj ? '}' : ']')) {
+        s->p = p + 1;
+        s->depth--;
+        return ST_AFTER;
+    }
+    return fail(s, p, obj ? "',' or '}' expected" : "',' or ']' expected");
+}
+
+static int scan_run(struct scan *s)
+{
+    int st = ST_VALUE;
+
+    for (;;) {
+        switch (st) {
+        case ST_VALUE:
+            st = scan_value(s);
+            break;
+        case ST_KEY:
+            st = scan_key(s);
+            break;
+        case ST_AFTER:
+            st = scan_after(s);
+            break;
+        default:
+            return st;
+        }
+    }
+}
+
+int jsonscan(const char *p, size_t len, int max_depth, jsonscan_member_fn fn, void *arg,
+             int *top_type, struct bl_err *err)
+{
+    struct scan s;
+    const unsigned char *first;
+    int st;
+
+    s.base = (const unsigned char *)p;
+    s.p = s.base;
+    s.end = s.base + len;
+    s.why = NULL;
+    s.depth = 0;
+    s.max_depth = max_depth < JSONSCAN_DEPTH_CAP ? max_depth : JSONSCAN_DEPTH_CAP;
+    s.fn = fn;
+    s.arg = arg;
+    s.vstart = NULL;
+    first = skip_ws(s.p, s.end);
+    if (top_type != NULL)
+        *top_type = first < s.end ? type_of(*first) : JSONSCAN_NULL;
+    st = scan_run(&s);
+    if (st == ST_DONE) {
+        s.p = skip_ws(s.p, s.end);
+        if (s.p < s.end)
+            st = fail(&s, s.p, "unexpected data after the value");
+    }
+    if (st == ST_FAIL)
+        return bl_err_set(err, BL_EPARSE, "invalid JSON at byte %zu: %s",
+                          (size_t)(s.p - s.base), s.why);
+    return 0;
+}
+
+static void put_utf8(unsigned cp, char out[4], size_t *n)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        *n = 1;
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        *n = 2;
+    } else if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        *n = 3;
+    } else {
+        out[0] = (char)(0xf0 | cp >> 18);
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[3] = (char)(0x80 | (cp & 0x3f));
+        *n = 4;
+    }
+}
+
+static int unescape_one(const unsigned char *p, const unsigned char *end, size_t *used,
+                        struct buf *out)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    unsigned cp;
+    char u[4];
+    size_t n;
+
+    *used = escape_len(p, end, &cp);
+    if (*used == 0)
+        return BL_EPARSE;
+    if (p[1] != 'u')
+        return buf_addch(out, to[strchr(from, p[1]) - from]);
+    put_utf8(cp, u, &n);
+    return buf_add(out, u, n);
+}
+
+int jsonscan_unquote(struct slice value, struct buf *out)
+{
+    const unsigned char *p, *end, *run;
+    int rc = 0;
+
+    if (value.len < 2 || value.p[0] != '"' || value.p[value.len - 1] != '"')
+        return BL_EPARSE;
+    p = (const unsigned char *)value.p + 1;
+    end = (const unsigned char *)value.p + value.len - 1;
+    run = p;
+    while (p < end && rc == 0) {
+        size_t used = 0;
+
+        if (*p != '\\') {
+            if (*p == '"' || *p < 0x20)
+                return BL_EPARSE;
+            p++;
+            continue;
+        }
+        rc = buf_add(out, run, (size_t)(p - run));
+        if (rc == 0)
+            rc = unescape_one(p, end, &used, out);
+        p += used;
+        run = p;
+    }
+    if (rc == 0)
+        rc = buf_add(out, run, (size_t)(end - run));
+    return rc;
+}
