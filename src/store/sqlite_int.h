@@ -1,0 +1,263 @@
+/*
+ * sqlite_int.h - private to the SQLite store backend (store_sqlite*.c).
+ *
+ * Nothing outside src/store includes this header, except the store's unit
+ * test, which uses the test hook and the partition helpers below.
+ *
+ * Files of the backend:
+ *   store_sqlite.c         open/close, the ops table, connections, reader pool
+ *   store_sqlite_schema.c  numbered forward-only migrations (main db, day files)
+ *   store_sqlite_part.c    day partition files: naming, listing, connections, drop
+ *   store_sqlite_write.c   write_batch and the exactly-once argument
+ *   store_sqlite_count.c   write_batch's issue and hourly counters
+ *   store_sqlite_admin.c   projects, keys, users, tokens, issue status
+ *   store_sqlite_read.c    issue and event listings and lookups
+ */
+#ifndef BL_STORE_SQLITE_INT_H
+#define BL_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "store/store.h"
+
+/* Prepared statements cached per connection, keyed by the SQL text's address. */
+#define SQ_STMT_CACHE 32
+/* Idle reader connections kept open on the main db and on day files. */
+#define SQ_MAIN_READERS 8
+#define SQ_PART_READERS 16
+/* Day files the writer keeps open (today, yesterday, a few late arrivals). */
+#define SQ_PART_WRITERS 4
+/* Every connection waits this long for a lock held by another connection or process. */
+#define SQ_BUSY_MS 5000
+/* Decompressed raw payloads larger than this are refused on read. */
+#define SQ_RAW_MAX (64u << 20)
+/* Identity payloads up to this size are kept as they are: zstd gains little on them. */
+#define SQ_RAW_MIN_COMPRESS 256
+/* zstd level 1: same ratio as level 3 on 0.2-1.2 KiB events, 15-30% faster (measured). */
+#define SQ_ZSTD_LEVEL 1
+/* Day numbers with a YYYYMMDD name: 1970-01-01 .. 9999-12-31. */
+#define SQ_DAY_MAX INT64_C(2932896)
+#define SQ_PATH_MAX 4096
+
+struct sq_stmt_slot {
+    const char *sql;
+    sqlite3_stmt *st;
+};
+
+/* One SQLite connection with its statement cache; used by one thread at a time. */
+struct sq_conn {
+    sqlite3 *db;
+    struct sq_stmt_slot stmts[SQ_STMT_CACHE];
+    size_t nstmts;
+    int64_t day;   /* day files: the day; main db: -1 */
+    unsigned gen;  /* day readers: drop generation at open */
+};
+
+/*
+ * Tests only: called by write_batch after each day file commits, with how
+ * many of the batch's ndays have; a nonzero return makes write_batch stop
+ * there as if the process had died (bilor.db rolls back, BL_EIO).
+ */
+typedef int (*sq_test_hook_fn)(void *arg, size_t committed, size_t ndays);
+
+struct sq_store {
+    struct store base;
+    char *dir;
+    char *events_dir;
+
+    /* digest thread only: main-db writer and the open day files */
+    struct sq_conn *w;
+    struct sq_conn *wparts[SQ_PART_WRITERS];
+    size_t nwparts;
+    void *zcctx; /* ZSTD_CCtx */
+
+    /* admin writes: one connection, one at a time */
+    pthread_mutex_t admin_mu;
+    struct sq_conn *admin;
+
+    /* readers of the main db */
+    pthread_mutex_t rmu;
+    struct sq_conn *rfree[SQ_MAIN_READERS];
+    size_t nrfree;
+
+    /* readers of day files (an LRU: index 0 is the oldest) */
+    pthread_mutex_t pmu;
+    struct sq_conn *rparts[SQ_PART_READERS];
+    size_t nrparts;
+    unsigned drop_gen;
+
+    sq_test_hook_fn test_hook;
+    void *test_hook_arg;
+};
+
+static inline struct sq_store *sq_of(struct store *st)
+{
+    return (struct sq_store *)st;
+}
+
+/* Connections (store_sqlite.c). */
+
+enum sq_open_flags {
+    SQ_OPEN_CREATE = 1 << 0,   /* create the file if missing */
+    SQ_OPEN_READER = 1 << 1,   /* PRAGMA query_only */
+};
+
+int sq_conn_open(const char *path, int flags, struct sq_conn **out, struct bl_err *err);
+void sq_conn_close(struct sq_conn *c);
+/*
+ * The cached statement for sql (a string with static storage: the cache is
+ * keyed by its address), reset and with bindings cleared. Call sq_done()
+ * when finished so that a reader does not keep its snapshot open.
+ */
+int sq_stmt(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct bl_err *err);
+void sq_done(sqlite3_stmt *st);
+int sq_exec(struct sq_conn *c, const char *sql, struct bl_err *err);
+/* Sets err from the connection's last error; returns BL_ESTORE. */
+int sq_fail(struct sq_conn *c, const char *what, struct bl_err *err);
+/*
+ * Steps a statement that returns no row we need and resets it: 0, BL_EEXIST on
+ * a constraint violation, else BL_ESTORE.
+ */
+int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct bl_err *err);
+
+/* Result of stepping a one-row lookup: 0 on a row, BL_ENOTFOUND on none, else BL_ESTORE. */
+int sq_row_rc(struct sq_conn *c, int step, const char *what, struct bl_err *err);
+/* Text column copied into pool, NULL when the column is NULL. */
+const char *sq_col_str(struct pool *pool, sqlite3_stmt *st, int col);
+/* Text column copied into a fixed buffer (truncated, always NUL-terminated). */
+void sq_col_copy(sqlite3_stmt *st, int col, char *out, size_t outsz);
+/* Binds s (NULL allowed) as text without copying: s must outlive the step. */
+int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
+
+int sq_reader_get(struct sq_store *s, struct sq_conn **out, struct bl_err *err);
+void sq_reader_put(struct sq_store *s, struct sq_conn *c);
+
+/* Migrations (store_sqlite_schema.c). */
+
+int sq_migrate_main(struct sq_conn *c, struct bl_err *err);
+int sq_migrate_part(struct sq_conn *c, struct bl_err *err);
+/* Highest migration number known for the main db / a day file. */
+int sq_schema_main_version(void);
+int sq_schema_part_version(void);
+
+/* Day partitions (store_sqlite_part.c). */
+
+/* Day number of an event time, within 0..SQ_DAY_MAX. */
+int64_t sq_day_of(int64_t us);
+/* <events_dir>/YYYYMMDD.db */
+int sq_part_path(const struct sq_store *s, int64_t day, char *out, size_t outsz);
+/* The existing day files, newest first; *days is xmalloc'd (free it). */
+int sq_part_list(struct sq_store *s, int64_t **days, size_t *n, struct bl_err *err);
+/* Writer connection of a day file, created and migrated if needed (digest thread). */
+int sq_part_writer(struct sq_store *s, int64_t day, struct sq_conn **out, struct bl_err *err);
+void sq_part_writers_close(struct sq_store *s);
+/* A reader of an existing day file; BL_ENOTFOUND when there is none. */
+int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out,
+                       struct bl_err *err);
+void sq_part_reader_put(struct sq_store *s, struct sq_conn *c);
+void sq_part_readers_close(struct sq_store *s);
+/*
+ * Drops a whole day: closes its connections and unlinks the file with its
+ * WAL and shared-memory files. Retention calls it from the digest thread
+ * (it closes the writer's connection). BL_ENOTFOUND when the day has no file.
+ */
+int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err);
+
+/* Write batch internals (store_sqlite_write.c, store_sqlite_count.c). */
+
+/* One issue touched by the batch. */
+struct sq_igroup {
+    int64_t project_id;
+    const char *fp;
+    int version;
+    int64_t id;
+    int is_new;
+    int status;
+    uint64_t hash;
+    /* aggregated over the counted events */
+    int64_t n;
+    int64_t first_seen;
+    int64_t last_seen;
+    int level;
+    const struct event *first;
+    const char *first_release;
+    const char *last_release;
+};
+
+struct sq_hkey {
+    int64_t owner; /* issue id or project id */
+    int64_t hour;
+    int kind;
+};
+
+/* The state of one write_batch call (digest thread). */
+struct sq_wctx {
+    struct sq_store *s;
+    struct event *ev;
+    size_t n;
+    uint64_t checkpoint;
+    size_t *order;     /* event indexes by (lsn, seq) */
+    size_t *by_day;    /* event indexes by (day, lsn, seq) */
+    int64_t *ts;       /* sanitized timestamps */
+    int64_t *day;
+    int *counted;
+    unsigned char *skip; /* nonzero: not this call's to store (see skip_reason) */
+    int *group;        /* index into g, or -1 */
+    uint64_t done_lsn; /* bilor.db's checkpoint before this batch */
+    struct sq_igroup *g;
+    size_t ng;
+    int *htab;
+    size_t hmask;
+    int64_t next_issue_id;
+    struct store_batch_result *res;
+    struct buf tags;
+    void *zbuf;
+    size_t zcap;
+};
+
+/* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
+int sq_write_counts(struct sq_wctx *w, struct bl_err *err);
+
+/* Ops (store_sqlite_write.c, _admin.c, _read.c). */
+
+int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
+                   struct store_batch_result *res, struct bl_err *err);
+int sq_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err);
+void sq_set_test_hook(struct store *st, sq_test_hook_fn fn, void *arg);
+
+int sq_project_add(struct store *st, const char *name, struct store_project *out,
+                   struct bl_err *err);
+int sq_project_get(struct store *st, int64_t id, struct store_project *out, struct bl_err *err);
+int sq_project_list(struct store *st, struct pool *pool, struct store_project **out, size_t *n,
+                    struct bl_err *err);
+int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
+                  struct bl_err *err);
+int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
+                int64_t *user_id, struct bl_err *err);
+int sq_user_count(struct store *st, int64_t *n, struct bl_err *err);
+int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, const char *label,
+                 struct bl_err *err);
+int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
+                    struct bl_err *err);
+int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err);
+
+int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
+                  struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                  struct bl_err *err);
+int sq_issue_get(struct store *st, int64_t issue_id, struct pool *pool, struct store_issue *out,
+                 struct bl_err *err);
+int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nhours,
+                    int64_t *counts, struct bl_err *err);
+int sq_event_list(struct store *st, const struct store_event_query *q, struct pool *pool,
+                  struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                  struct bl_err *err);
+int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
+                 struct store_event *out, const char **raw, size_t *raw_len,
+                 struct bl_err *err);
+
+#endif

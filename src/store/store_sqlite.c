@@ -1,0 +1,350 @@
+/*
+ * store_sqlite.c - the SQLite store backend: open/close, connections, ops table.
+ *
+ * DESIGN
+ * Files under <data_dir>:
+ *   bilor.db             meta (schema_version, checkpoint_lsn, next_issue_id),
+ *                        projects, project_keys, users, api_tokens, issues,
+ *                        issue_hourly, project_hourly
+ *   events/YYYYMMDD.db   one file per UTC day of the event timestamp: events,
+ *                        event_raw (the compressed payloads), events_fts and
+ *                        part_meta (applied_lsn)
+ * The schemas are in store_sqlite_schema.c; search/ compiles queries against
+ * the day files' events and events_fts tables described there.
+ *
+ * Why one file per day: retention drops a day by unlinking its file, which
+ * costs nothing and gives the disk back at once, with no table scan and no
+ * VACUUM. Listings walk the days newest first and stop when a page is full.
+ *
+ * Connections. Every file is in WAL mode, so readers never wait for the
+ * writer. The digest thread is the only writer of events and issues; it owns
+ * one connection to bilor.db and a few to the day files it writes, and needs
+ * no lock. Admin writes (projects, users, tokens, issue status) go through
+ * one more bilor.db connection behind a mutex. Readers take a connection
+ * from a mutex-protected pool (bilor.db) or a small LRU (day files), use it
+ * alone and give it back. Every connection has busy_timeout 5000 ms because
+ * another process (the CLI) may write bilor.db at the same time, and caches
+ * its prepared statements. Connections are opened with SQLITE_OPEN_NOMUTEX:
+ * one thread uses one at a time, and the pool's mutex orders the hand-over.
+ *
+ * Durability. synchronous=NORMAL in WAL mode may lose the last transactions
+ * on power loss (never corrupts). That is enough here: the journal is the
+ * durable record, the store's checkpoint_lsn moves only with the data it
+ * covers, and replay from an older checkpoint is idempotent (see
+ * store_sqlite_write.c), so a lost transaction is simply written again.
+ * Admin writes are not in the journal; they use synchronous=FULL.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zstd.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/sqlite_int.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+int sq_fail(struct sq_conn *c, const char *what, struct bl_err *err)
+{
+    const char *msg = c != NULL && c->db != NULL ? sqlite3_errmsg(c->db) : "no connection";
+
+    return bl_err_set(err, BL_ESTORE, "sqlite: %s: %s", what, msg);
+}
+
+static int apply_pragmas(struct sq_conn *c, int flags, struct bl_err *err)
+{
+    int rc;
+
+    sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+    rc = sq_exec(c, "PRAGMA journal_mode=WAL", err);
+    if (rc == 0)
+        rc = sq_exec(c, "PRAGMA synchronous=NORMAL", err);
+    if (rc == 0)
+        rc = sq_exec(c, "PRAGMA temp_store=MEMORY", err);
+    if (rc == 0 && (flags & SQ_OPEN_READER))
+        rc = sq_exec(c, "PRAGMA query_only=1", err);
+    return rc;
+}
+
+int sq_conn_open(const char *path, int flags, struct sq_conn **out, struct bl_err *err)
+{
+    struct sq_conn *c = xcalloc(1, sizeof(*c));
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    if (flags & SQ_OPEN_CREATE)
+        oflags |= SQLITE_OPEN_CREATE;
+    c->day = -1;
+    rc = sqlite3_open_v2(path, &c->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        if (rc == SQLITE_CANTOPEN && !(flags & SQ_OPEN_CREATE))
+            rc = bl_err_set(err, BL_ENOTFOUND, "sqlite: cannot open '%s'", path);
+        else
+            rc = bl_err_set(err, BL_ESTORE, "sqlite: cannot open '%s': %s", path,
+                            c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
+        sq_conn_close(c);
+        return rc;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    rc = apply_pragmas(c, flags, err);
+    if (rc != 0) {
+        sq_conn_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void sq_conn_close(struct sq_conn *c)
+{
+    size_t i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < c->nstmts; i++)
+        sqlite3_finalize(c->stmts[i].st);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+int sq_stmt(struct sq_conn *c, const char *sql, sqlite3_stmt **out, struct bl_err *err)
+{
+    size_t i;
+    sqlite3_stmt *st = NULL;
+
+    for (i = 0; i < c->nstmts; i++) {
+        if (c->stmts[i].sql == sql) {
+            sqlite3_reset(c->stmts[i].st);
+            sqlite3_clear_bindings(c->stmts[i].st);
+            *out = c->stmts[i].st;
+            return 0;
+        }
+    }
+    if (c->nstmts == SQ_STMT_CACHE)
+        return bl_err_set(err, BL_ESTORE, "sqlite: statement cache full");
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return sq_fail(c, "prepare", err);
+    c->stmts[c->nstmts].sql = sql;
+    c->stmts[c->nstmts].st = st;
+    c->nstmts++;
+    *out = st;
+    return 0;
+}
+
+void sq_done(sqlite3_stmt *st)
+{
+    if (st != NULL)
+        sqlite3_reset(st);
+}
+
+int sq_exec(struct sq_conn *c, const char *sql, struct bl_err *err)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+
+    if (rc == SQLITE_OK)
+        return 0;
+    rc = bl_err_set(err, BL_ESTORE, "sqlite: %s: %.120s", msg != NULL ? msg : "error", sql);
+    sqlite3_free(msg);
+    return rc;
+}
+
+int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct bl_err *err)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return bl_err_set(err, BL_EEXIST, "sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+    return sq_fail(c, what, err);
+}
+
+int sq_row_rc(struct sq_conn *c, int step, const char *what, struct bl_err *err)
+{
+    if (step == SQLITE_ROW)
+        return 0;
+    if (step == SQLITE_DONE)
+        return bl_err_set(err, BL_ENOTFOUND, "%s: not found", what);
+    return sq_fail(c, what, err);
+}
+
+const char *sq_col_str(struct pool *pool, sqlite3_stmt *st, int col)
+{
+    const unsigned char *p;
+    int n;
+
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return NULL;
+    p = sqlite3_column_text(st, col);
+    n = sqlite3_column_bytes(st, col);
+    if (p == NULL)
+        return pool_strdup(pool, "");
+    return pool_strndup(pool, (const char *)p, (size_t)n);
+}
+
+void sq_col_copy(sqlite3_stmt *st, int col, char *out, size_t outsz)
+{
+    const unsigned char *p = sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+    if (p == NULL)
+        n = 0;
+    if (n >= outsz)
+        n = outsz - 1;
+    if (n > 0)
+        memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+int sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s == NULL)
+        return sqlite3_bind_null(st, idx);
+    return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+int sq_reader_get(struct sq_store *s, struct sq_conn **out, struct bl_err *err)
+{
+    char path[SQ_PATH_MAX];
+
+    pthread_mutex_lock(&s->rmu);
+    if (s->nrfree > 0) {
+        *out = s->rfree[--s->nrfree];
+        pthread_mutex_unlock(&s->rmu);
+        return 0;
+    }
+    pthread_mutex_unlock(&s->rmu);
+    snprintf(path, sizeof(path), "%s/bilor.db", s->dir);
+    return sq_conn_open(path, SQ_OPEN_READER, out, err);
+}
+
+void sq_reader_put(struct sq_store *s, struct sq_conn *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&s->rmu);
+    if (s->nrfree < SQ_MAIN_READERS) {
+        s->rfree[s->nrfree++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->rmu);
+    sq_conn_close(c);
+}
+
+static void sq_close(struct store *st)
+{
+    struct sq_store *s = sq_of(st);
+    size_t i;
+
+    sq_part_writers_close(s);
+    sq_part_readers_close(s);
+    for (i = 0; i < s->nrfree; i++)
+        sq_conn_close(s->rfree[i]);
+    sq_conn_close(s->admin);
+    sq_conn_close(s->w);
+    ZSTD_freeCCtx(s->zcctx);
+    pthread_mutex_destroy(&s->admin_mu);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_mutex_destroy(&s->pmu);
+    free(s->events_dir);
+    free(s->dir);
+    free(s);
+}
+
+static const struct store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .write_batch = sq_write_batch,
+    .get_checkpoint = sq_get_checkpoint,
+    .project_add = sq_project_add,
+    .project_get = sq_project_get,
+    .project_list = sq_project_list,
+    .key_lookup = sq_key_lookup,
+    .user_add = sq_user_add,
+    .user_count = sq_user_count,
+    .token_add = sq_token_add,
+    .token_lookup = sq_token_lookup,
+    .issue_list = sq_issue_list,
+    .issue_get = sq_issue_get,
+    .issue_set_status = sq_issue_set_status,
+    .issue_hourly = sq_issue_hourly,
+    .event_list = sq_event_list,
+    .event_get = sq_event_get,
+};
+
+/* mkdir -p for the data directory (0700: it holds password hashes and payloads). */
+static int make_dirs(const char *path, struct bl_err *err)
+{
+    char tmp[SQ_PATH_MAX];
+    size_t len = strlen(path);
+    size_t i;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return bl_err_set(err, BL_EINVAL, "bad data directory '%s'", path);
+    memcpy(tmp, path, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return bl_err_set(err, BL_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+        tmp[i] = path[i];
+    }
+    return 0;
+}
+
+static int open_main(struct sq_store *s, struct bl_err *err)
+{
+    char path[SQ_PATH_MAX];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/bilor.db", s->dir);
+    rc = sq_conn_open(path, SQ_OPEN_CREATE, &s->w, err);
+    if (rc == 0)
+        rc = sq_migrate_main(s->w, err);
+    if (rc == 0)
+        rc = sq_conn_open(path, 0, &s->admin, err);
+    if (rc == 0)
+        rc = sq_exec(s->admin, "PRAGMA synchronous=FULL", err);
+    /* The writer holds big transactions; give it a larger page cache. */
+    if (rc == 0)
+        rc = sq_exec(s->w, "PRAGMA cache_size=-16384", err);
+    return rc;
+}
+
+int store_open_sqlite(struct store **out, const char *data_dir, struct bl_err *err)
+{
+    struct sq_store *s = NULL;
+    int rc;
+
+    if (data_dir == NULL || strlen(data_dir) > SQ_PATH_MAX - 64)
+        return bl_err_set(err, BL_EINVAL, "bad data directory");
+    s = xcalloc(1, sizeof(*s));
+    s->base.ops = &sq_ops;
+    s->dir = xstrdup(data_dir);
+    s->events_dir = xmalloc(strlen(data_dir) + 8);
+    memcpy(s->events_dir, data_dir, strlen(data_dir));
+    memcpy(s->events_dir + strlen(data_dir), "/events", 8);
+    pthread_mutex_init(&s->admin_mu, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_mutex_init(&s->pmu, NULL);
+    s->zcctx = ZSTD_createCCtx();
+    if (s->zcctx == NULL)
+        fatal("out of memory creating a zstd context");
+    rc = make_dirs(s->events_dir, err);
+    if (rc == 0)
+        rc = open_main(s, err);
+    if (rc != 0) {
+        sq_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}

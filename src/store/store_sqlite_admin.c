@@ -1,0 +1,359 @@
+/*
+ * store_sqlite_admin.c - projects, DSN keys, users, API tokens, issue status.
+ *
+ * Writes here go through the one admin connection under admin_mu; another
+ * process (the CLI) may write at the same time, and busy_timeout makes the
+ * two wait for each other. Reads use the reader pool.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "core/xmalloc.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+#define SLUG_BASE_MAX 100
+
+#define PROJECT_SELECT                                                                     \
+    "SELECT p.id, p.name, p.slug, p.issue_level, p.created_at,"                            \
+    " (SELECT k.public_key FROM project_keys k WHERE k.project_id = p.id AND k.active = 1" \
+    "  ORDER BY k.created_at, k.public_key LIMIT 1)"                                       \
+    " FROM projects p"
+
+/* Lowercase letters and digits; every other run of bytes becomes one '-'. */
+static void make_slug(const char *name, char *out, size_t outsz)
+{
+    size_t n = 0;
+    int dash = 0;
+
+    for (; *name != '\0' && n + 1 < outsz && n < SLUG_BASE_MAX; name++) {
+        unsigned char ch = (unsigned char)*name;
+
+        if (ch < 0x80 && isalnum(ch)) {
+            if (dash && n > 0)
+                out[n++] = '-';
+            if (n + 1 < outsz)
+                out[n++] = (char)tolower(ch);
+            dash = 0;
+        } else {
+            dash = 1;
+        }
+    }
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, outsz, "project");
+}
+
+static int slug_taken(struct sq_conn *c, const char *slug, int *taken, struct bl_err *err)
+{
+    static const char sql[] = "SELECT 1 FROM projects WHERE slug = ?1";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sq_bind_str(st, 1, slug);
+    rc = sqlite3_step(st);
+    sq_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, "look up slug", err);
+    *taken = rc == SQLITE_ROW;
+    return 0;
+}
+
+/* The slug, suffixed -2, -3, ... until it is free. Call inside the write transaction. */
+static int unique_slug(struct sq_conn *c, const char *name, char *out, size_t outsz,
+                       struct bl_err *err)
+{
+    char base[SLUG_BASE_MAX + 1];
+    int taken = 1, rc = 0;
+    unsigned i;
+
+    make_slug(name, base, sizeof(base));
+    snprintf(out, outsz, "%s", base);
+    for (i = 2; rc == 0; i++) {
+        rc = slug_taken(c, out, &taken, err);
+        if (rc != 0 || !taken)
+            break;
+        snprintf(out, outsz, "%s-%u", base, i);
+    }
+    return rc;
+}
+
+static int insert_project(struct sq_conn *c, struct store_project *p, struct bl_err *err)
+{
+    static const char proj_sql[] = "INSERT INTO projects(name, slug, issue_level, created_at)"
+                                   " VALUES(?1, ?2, ?3, ?4)";
+    static const char key_sql[] = "INSERT INTO project_keys(public_key, project_id, active,"
+                                  " created_at) VALUES(?1, ?2, 1, ?3)";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, proj_sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sq_bind_str(st, 1, p->name);
+    sq_bind_str(st, 2, p->slug);
+    sqlite3_bind_int(st, 3, p->issue_level);
+    sqlite3_bind_int64(st, 4, p->created_at);
+    rc = sq_step_done(c, st, "insert project", err);
+    if (rc != 0)
+        return rc;
+    p->id = sqlite3_last_insert_rowid(c->db);
+    rc = sq_stmt(c, key_sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sq_bind_str(st, 1, p->key);
+    sqlite3_bind_int64(st, 2, p->id);
+    sqlite3_bind_int64(st, 3, p->created_at);
+    return sq_step_done(c, st, "insert project key", err);
+}
+
+int sq_project_add(struct store *st, const char *name, struct store_project *out,
+                   struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    struct store_project p;
+    size_t len = name != NULL ? strlen(name) : 0;
+    int rc;
+
+    if (len == 0 || len >= sizeof(p.name))
+        return bl_err_set(err, BL_EINVAL, "project name must be 1..%zu bytes", sizeof(p.name) - 1);
+    memset(&p, 0, sizeof(p));
+    memcpy(p.name, name, len + 1);
+    p.issue_level = EV_ERROR;
+    p.created_at = clock_now_us();
+    rand_hex(p.key, 16);
+    pthread_mutex_lock(&s->admin_mu);
+    rc = sq_exec(s->admin, "BEGIN IMMEDIATE", err);
+    if (rc == 0) {
+        rc = unique_slug(s->admin, name, p.slug, sizeof(p.slug), err);
+        if (rc == 0)
+            rc = insert_project(s->admin, &p, err);
+        if (rc == 0)
+            rc = sq_exec(s->admin, "COMMIT", err);
+        if (rc != 0)
+            sqlite3_exec(s->admin->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+    if (rc == 0 && out != NULL)
+        *out = p;
+    return rc;
+}
+
+static void read_project(sqlite3_stmt *st, struct store_project *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = sqlite3_column_int64(st, 0);
+    sq_col_copy(st, 1, p->name, sizeof(p->name));
+    sq_col_copy(st, 2, p->slug, sizeof(p->slug));
+    p->issue_level = sqlite3_column_int(st, 3);
+    p->created_at = sqlite3_column_int64(st, 4);
+    sq_col_copy(st, 5, p->key, sizeof(p->key));
+}
+
+int sq_project_get(struct store *st, int64_t id, struct store_project *out, struct bl_err *err)
+{
+    static const char sql[] = PROJECT_SELECT " WHERE p.id = ?1";
+    struct sq_store *s = sq_of(st);
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = sq_stmt(c, sql, &q, err);
+    if (rc == 0) {
+        sqlite3_bind_int64(q, 1, id);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            read_project(q, out);
+        rc = sq_row_rc(c, rc, "project", err);
+        sq_done(q);
+    }
+    sq_reader_put(s, c);
+    return rc;
+}
+
+int sq_project_list(struct store *st, struct pool *pool, struct store_project **out, size_t *n,
+                    struct bl_err *err)
+{
+    static const char sql[] = PROJECT_SELECT " ORDER BY p.id";
+    struct sq_store *s = sq_of(st);
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    struct store_project *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc, step;
+
+    *out = NULL;
+    *n = 0;
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = sq_stmt(c, sql, &q, err);
+    for (step = SQLITE_ROW; rc == 0 && step == SQLITE_ROW;) {
+        step = sqlite3_step(q);
+        if (step != SQLITE_ROW)
+            break;
+        if (nv == cap) {
+            cap = cap == 0 ? 16 : cap * 2;
+            v = xrealloc(v, cap * sizeof(*v));
+        }
+        read_project(q, &v[nv++]);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sq_fail(c, "list projects", err);
+    sq_done(q);
+    sq_reader_put(s, c);
+    if (rc == 0 && nv > 0) {
+        *out = pool_memdup(pool, v, nv * sizeof(*v));
+        *n = nv;
+    }
+    free(v);
+    return rc;
+}
+
+/* Runs sql with an optional text ?1 on a reader and returns its first int64 column. */
+static int read_id(struct sq_store *s, const char *sql, const char *arg, int64_t *out,
+                   const char *what, struct bl_err *err)
+{
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = sq_stmt(c, sql, &q, err);
+    if (rc == 0) {
+        if (arg != NULL)
+            sq_bind_str(q, 1, arg);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW)
+            *out = sqlite3_column_int64(q, 0);
+        rc = sq_row_rc(c, rc, what, err);
+        sq_done(q);
+    }
+    sq_reader_put(s, c);
+    return rc;
+}
+
+int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
+                  struct bl_err *err)
+{
+    static const char sql[] =
+        "SELECT project_id FROM project_keys WHERE public_key = ?1 AND active = 1";
+
+    if (public_key == NULL)
+        return bl_err_set(err, BL_EINVAL, "key lookup: no key");
+    return read_id(sq_of(st), sql, public_key, project_id, "key lookup", err);
+}
+
+int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
+                    struct bl_err *err)
+{
+    static const char sql[] = "SELECT user_id FROM api_tokens WHERE token_hash = ?1";
+
+    if (token_hash == NULL)
+        return bl_err_set(err, BL_EINVAL, "token lookup: no token");
+    return read_id(sq_of(st), sql, token_hash, user_id, "token lookup", err);
+}
+
+int sq_user_count(struct store *st, int64_t *n, struct bl_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM users";
+
+    return read_id(sq_of(st), sql, NULL, n, "user count", err);
+}
+
+/*
+ * One admin statement: binds int64s and texts in the order given by types
+ * ('i' or 's'), runs it under admin_mu and reports rows changed / the new rowid.
+ */
+struct admin_arg {
+    int64_t i;
+    const char *s;
+};
+
+static int admin_run(struct sq_store *s, const char *sql, const char *types,
+                     const struct admin_arg *args, int64_t *rowid, int *changes,
+                     struct bl_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    size_t i;
+    int rc;
+
+    pthread_mutex_lock(&s->admin_mu);
+    rc = sq_stmt(s->admin, sql, &q, err);
+    for (i = 0; rc == 0 && types[i] != '\0'; i++) {
+        if (types[i] == 'i')
+            sqlite3_bind_int64(q, (int)i + 1, args[i].i);
+        else
+            sq_bind_str(q, (int)i + 1, args[i].s);
+    }
+    if (rc == 0)
+        rc = sq_step_done(s->admin, q, "admin write", err);
+    if (rc == 0 && rowid != NULL)
+        *rowid = sqlite3_last_insert_rowid(s->admin->db);
+    if (rc == 0 && changes != NULL)
+        *changes = sqlite3_changes(s->admin->db);
+    pthread_mutex_unlock(&s->admin_mu);
+    return rc;
+}
+
+int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
+                int64_t *user_id, struct bl_err *err)
+{
+    static const char sql[] = "INSERT INTO users(login, password_hash, is_admin, created_at)"
+                              " VALUES(?1, ?2, ?3, ?4)";
+    struct admin_arg a[4] = { { 0, login }, { 0, password_hash }, { is_admin != 0, NULL },
+                              { clock_now_us(), NULL } };
+    int64_t id = 0;
+    int rc;
+
+    if (login == NULL || login[0] == '\0' || password_hash == NULL)
+        return bl_err_set(err, BL_EINVAL, "user needs a login and a password hash");
+    rc = admin_run(sq_of(st), sql, "ssii", a, &id, NULL, err);
+    if (rc == BL_EEXIST)
+        return bl_err_set(err, BL_EEXIST, "user '%s' already exists", login);
+    if (rc == 0 && user_id != NULL)
+        *user_id = id;
+    return rc;
+}
+
+int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, const char *label,
+                 struct bl_err *err)
+{
+    static const char sql[] = "INSERT INTO api_tokens(token_hash, user_id, label, created_at)"
+                              " VALUES(?1, ?2, ?3, ?4)";
+    struct admin_arg a[4] = { { 0, token_hash }, { user_id, NULL }, { 0, label },
+                              { clock_now_us(), NULL } };
+
+    if (token_hash == NULL || token_hash[0] == '\0')
+        return bl_err_set(err, BL_EINVAL, "token hash missing");
+    return admin_run(sq_of(st), sql, "sisi", a, NULL, NULL, err);
+}
+
+int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err)
+{
+    static const char sql[] = "UPDATE issues SET status = ?1 WHERE id = ?2";
+    struct admin_arg a[2] = { { status, NULL }, { issue_id, NULL } };
+    int changes = 0;
+    int rc;
+
+    if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED
+        && status != STORE_ISSUE_IGNORED)
+        return bl_err_set(err, BL_EINVAL, "bad issue status %d", status);
+    rc = admin_run(sq_of(st), sql, "ii", a, NULL, &changes, err);
+    if (rc == 0 && changes == 0)
+        return bl_err_set(err, BL_ENOTFOUND, "no issue %lld", (long long)issue_id);
+    return rc;
+}

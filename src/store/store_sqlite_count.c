@@ -1,0 +1,210 @@
+/*
+ * store_sqlite_count.c - step 4 of write_batch: issues, hourly counters and
+ * the checkpoint in the open bilor.db transaction.
+ *
+ * Only the events step 3 counted take part (see the DESIGN comment of
+ * store_sqlite_write.c): inserted ones and ones a crashed run had already
+ * stored in a day file. Aggregating them first costs one statement per
+ * issue and per (owner, hour) instead of one per event.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/xmalloc.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+static void aggregate(struct sq_wctx *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n; i++) {
+        size_t k = w->order[i];
+        const struct event *e = &w->ev[k];
+        struct sq_igroup *g;
+
+        if (!w->counted[k])
+            continue;
+        w->res->events_written++;
+        if (w->group[k] < 0)
+            continue;
+        g = &w->g[w->group[k]];
+        if (g->n++ == 0) {
+            g->first = e;
+            g->first_seen = w->ts[k];
+            g->last_seen = w->ts[k];
+            g->level = e->level;
+        }
+        if (w->ts[k] < g->first_seen)
+            g->first_seen = w->ts[k];
+        if (w->ts[k] > g->last_seen)
+            g->last_seen = w->ts[k];
+        if (e->level > g->level)
+            g->level = e->level;
+        if (e->release != NULL && g->first_release == NULL)
+            g->first_release = e->release;
+        if (e->release != NULL)
+            g->last_release = e->release;
+    }
+}
+
+static int insert_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO issues(id, project_id, fingerprint, grouping_version, title, culprit,"
+        " level, status, first_seen, last_seen, times_seen, first_release, last_release)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)";
+    const char *title = g->first->title != NULL ? g->first->title : g->first->message;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(w->s->w, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, g->id);
+    sqlite3_bind_int64(st, 2, g->project_id);
+    sqlite3_bind_text(st, 3, g->fp, (int)strnlen(g->fp, 32), SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, g->version);
+    sq_bind_str(st, 5, title != NULL ? title : "");
+    sq_bind_str(st, 6, g->first->culprit);
+    sqlite3_bind_int(st, 7, g->level);
+    sqlite3_bind_int64(st, 8, g->first_seen);
+    sqlite3_bind_int64(st, 9, g->last_seen);
+    sqlite3_bind_int64(st, 10, g->n);
+    sq_bind_str(st, 11, g->first_release);
+    sq_bind_str(st, 12, g->last_release);
+    w->res->new_issues++;
+    return sq_step_done(w->s->w, st, "insert issue", err);
+}
+
+static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_err *err)
+{
+    /* A resolved issue that is seen again reopens (a regression); ignored stays ignored. */
+    static const char sql[] =
+        "UPDATE issues SET times_seen = times_seen + ?2, first_seen = min(first_seen, ?3),"
+        " last_seen = max(last_seen, ?4), level = max(level, ?5),"
+        " first_release = coalesce(first_release, ?6),"
+        " last_release = coalesce(?7, last_release),"
+        " status = CASE status WHEN 1 THEN 0 ELSE status END WHERE id = ?1";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(w->s->w, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, g->id);
+    sqlite3_bind_int64(st, 2, g->n);
+    sqlite3_bind_int64(st, 3, g->first_seen);
+    sqlite3_bind_int64(st, 4, g->last_seen);
+    sqlite3_bind_int(st, 5, g->level);
+    sq_bind_str(st, 6, g->first_release);
+    sq_bind_str(st, 7, g->last_release);
+    if (g->status == STORE_ISSUE_RESOLVED)
+        w->res->regressions++;
+    return sq_step_done(w->s->w, st, "update issue", err);
+}
+
+static int cmp_hkey(const void *pa, const void *pb)
+{
+    const struct sq_hkey *a = pa, *b = pb;
+
+    if (a->owner != b->owner)
+        return a->owner < b->owner ? -1 : 1;
+    if (a->hour != b->hour)
+        return a->hour < b->hour ? -1 : 1;
+    return a->kind - b->kind;
+}
+
+/* Adds the run-length counts of the sorted keys with sql (?1 owner, ?2 hour, ?3 kind, ?4 n). */
+static int add_counts(struct sq_wctx *w, const char *sql, struct sq_hkey *keys, size_t nk,
+                      struct bl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t i, j;
+    int rc = 0;
+
+    qsort(keys, nk, sizeof(*keys), cmp_hkey);
+    for (i = 0; i < nk && rc == 0; i = j) {
+        for (j = i + 1; j < nk && cmp_hkey(&keys[i], &keys[j]) == 0; j++)
+            ;
+        rc = sq_stmt(w->s->w, sql, &st, err);
+        if (rc != 0)
+            break;
+        sqlite3_bind_int64(st, 1, keys[i].owner);
+        sqlite3_bind_int64(st, 2, keys[i].hour);
+        sqlite3_bind_int(st, 3, keys[i].kind);
+        sqlite3_bind_int64(st, 4, (int64_t)(j - i));
+        rc = sq_step_done(w->s->w, st, "count", err);
+    }
+    return rc;
+}
+
+static int write_hourly(struct sq_wctx *w, struct bl_err *err)
+{
+    static const char issue_sql[] =
+        "INSERT INTO issue_hourly(issue_id, hour, count) VALUES(?1, ?2, ?4)"
+        " ON CONFLICT(issue_id, hour) DO UPDATE SET count = count + excluded.count";
+    static const char project_sql[] =
+        "INSERT INTO project_hourly(project_id, hour, kind, count) VALUES(?1, ?2, ?3, ?4)"
+        " ON CONFLICT(project_id, hour, kind) DO UPDATE SET count = count + excluded.count";
+    struct sq_hkey *ik = xcalloc(w->n + 1, sizeof(*ik));
+    struct sq_hkey *pk = xcalloc(w->n + 1, sizeof(*pk));
+    size_t i, ni = 0, np = 0;
+    int rc;
+
+    for (i = 0; i < w->n; i++) {
+        int64_t hour = w->ts[i] - w->ts[i] % CLOCK_US_PER_HOUR;
+
+        if (!w->counted[i])
+            continue;
+        pk[np++] = (struct sq_hkey){ w->ev[i].project_id, hour, w->ev[i].kind };
+        if (w->group[i] >= 0)
+            ik[ni++] = (struct sq_hkey){ w->ev[i].issue_id, hour, 0 };
+    }
+    rc = add_counts(w, issue_sql, ik, ni, err);
+    if (rc == 0)
+        rc = add_counts(w, project_sql, pk, np, err);
+    free(ik);
+    free(pk);
+    return rc;
+}
+
+static int write_meta(struct sq_wctx *w, struct bl_err *err)
+{
+    static const char sql[] =
+        "UPDATE meta SET value = CASE key WHEN 'checkpoint_lsn' THEN ?1 ELSE ?2 END"
+        " WHERE key IN ('checkpoint_lsn', 'next_issue_id')";
+    /* Compared here, not in SQL: LSNs are unsigned and SQLite integers are not. */
+    uint64_t cp = w->checkpoint > w->done_lsn ? w->checkpoint : w->done_lsn;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(w->s->w, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)cp);
+    sqlite3_bind_int64(st, 2, w->next_issue_id);
+    return sq_step_done(w->s->w, st, "write checkpoint", err);
+}
+
+int sq_write_counts(struct sq_wctx *w, struct bl_err *err)
+{
+    size_t i;
+    int rc = 0;
+
+    aggregate(w);
+    for (i = 0; i < w->ng && rc == 0; i++) {
+        const struct sq_igroup *g = &w->g[i];
+
+        if (g->n == 0)
+            continue;
+        rc = g->is_new ? insert_issue(w, g, err) : update_issue(w, g, err);
+    }
+    if (rc == 0)
+        rc = write_hourly(w, err);
+    if (rc == 0)
+        rc = write_meta(w, err);
+    return rc;
+}

@@ -1,0 +1,601 @@
+/*
+ * store_sqlite_read.c - issue and event listings and lookups.
+ *
+ * Listings are keyset-paginated: a page asks for limit + 1 rows, and only
+ * when the extra row exists does it hand out a cursor naming the last row
+ * returned, so an empty next_cursor means "no more". Issue cursors are
+ * "<sort value>.<id>", event cursors "<timestamp>.<day>.<id>": a day file
+ * holds exactly the events whose timestamp falls on that UTC day, so
+ * walking the day files newest first and each one by (timestamp, id)
+ * descending gives one global order, and the next page starts in the
+ * cursor's day at the cursor's row.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/xmalloc.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+#define LIMIT_MAX 1000
+#define HOURLY_MAX 100000
+
+/* Issues. */
+
+#define ISSUE_SELECT                                                                        \
+    "SELECT id, project_id, fingerprint, grouping_version, title, culprit, level, status," \
+    " first_seen, last_seen, times_seen, first_release, last_release FROM issues"
+
+/* ?1 project, ?2 status (any: -1), ?3/?4 keyset (sort value, id), ?5 limit. */
+#define ISSUE_PAGE(col, status)                                                             \
+    ISSUE_SELECT " WHERE project_id = ?1 AND " status " AND " col " <= ?3 AND (" col       \
+                 " < ?3 OR id < ?4) ORDER BY " col " DESC, id DESC LIMIT ?5"
+
+static const char q_last[] = ISSUE_PAGE("last_seen", "status = ?2");
+static const char q_last_any[] = ISSUE_PAGE("last_seen", "?2 < 0");
+static const char q_first[] = ISSUE_PAGE("first_seen", "status = ?2");
+static const char q_first_any[] = ISSUE_PAGE("first_seen", "?2 < 0");
+static const char q_count[] = ISSUE_PAGE("times_seen", "status = ?2");
+static const char q_count_any[] = ISSUE_PAGE("times_seen", "?2 < 0");
+
+/* [sort][any status] */
+static const char *const issue_pages[3][2] = {
+    { q_last, q_last_any },
+    { q_first, q_first_any },
+    { q_count, q_count_any },
+};
+
+static void read_issue(struct pool *pool, sqlite3_stmt *st, struct store_issue *is)
+{
+    const char *title;
+
+    memset(is, 0, sizeof(*is));
+    is->id = sqlite3_column_int64(st, 0);
+    is->project_id = sqlite3_column_int64(st, 1);
+    sq_col_copy(st, 2, is->fingerprint, sizeof(is->fingerprint));
+    is->grouping_version = sqlite3_column_int(st, 3);
+    title = sq_col_str(pool, st, 4);
+    is->title = title != NULL ? title : "";
+    is->culprit = sq_col_str(pool, st, 5);
+    is->level = sqlite3_column_int(st, 6);
+    is->status = sqlite3_column_int(st, 7);
+    is->first_seen = sqlite3_column_int64(st, 8);
+    is->last_seen = sqlite3_column_int64(st, 9);
+    is->times_seen = sqlite3_column_int64(st, 10);
+    is->first_release = sq_col_str(pool, st, 11);
+    is->last_release = sq_col_str(pool, st, 12);
+}
+
+/* Parses "a.b" or "a.b.c" (nv numbers) strictly: digits and an optional '-' only. */
+static int parse_cursor(const char *s, int64_t *v, size_t nv)
+{
+    size_t i;
+
+    for (i = 0; i < nv; i++) {
+        char *end = NULL;
+        long long x;
+
+        if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-'))
+            return BL_EINVAL;
+        errno = 0;
+        x = strtoll(s, &end, 10);
+        if (errno != 0 || end == s || *end != (i + 1 < nv ? '.' : '\0'))
+            return BL_EINVAL;
+        v[i] = x;
+        s = end + 1;
+    }
+    return 0;
+}
+
+static int64_t issue_sort_value(const struct store_issue *is, int sort)
+{
+    if (sort == STORE_SORT_FIRST_SEEN)
+        return is->first_seen;
+    if (sort == STORE_SORT_COUNT)
+        return is->times_seen;
+    return is->last_seen;
+}
+
+static int check_issue_query(const struct store_issue_query *q, int64_t key[2],
+                             struct bl_err *err)
+{
+    key[0] = INT64_MAX;
+    key[1] = INT64_MAX;
+    if (q->limit < 1 || q->limit > LIMIT_MAX)
+        return bl_err_set(err, BL_EINVAL, "limit must be 1..%d", LIMIT_MAX);
+    if (q->sort < STORE_SORT_LAST_SEEN || q->sort > STORE_SORT_COUNT)
+        return bl_err_set(err, BL_EINVAL, "bad issue sort %d", q->sort);
+    if (q->status < STORE_ISSUE_ANY || q->status > STORE_ISSUE_IGNORED)
+        return bl_err_set(err, BL_EINVAL, "bad issue status %d", q->status);
+    if (q->cursor != NULL && q->cursor[0] != '\0' && parse_cursor(q->cursor, key, 2) != 0)
+        return bl_err_set(err, BL_EINVAL, "bad cursor");
+    return 0;
+}
+
+static int run_issue_page(struct sq_conn *c, const struct store_issue_query *q,
+                          const int64_t key[2], struct pool *pool, struct store_issue *v,
+                          size_t *nv, struct bl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE;
+
+    rc = sq_stmt(c, issue_pages[q->sort][q->status == STORE_ISSUE_ANY], &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, q->project_id);
+    sqlite3_bind_int(st, 2, q->status);
+    sqlite3_bind_int64(st, 3, key[0]);
+    sqlite3_bind_int64(st, 4, key[1]);
+    sqlite3_bind_int64(st, 5, (int64_t)q->limit + 1);
+    for (*nv = 0; *nv <= q->limit; (*nv)++) {
+        step = sqlite3_step(st);
+        if (step != SQLITE_ROW)
+            break;
+        read_issue(pool, st, &v[*nv]);
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = sq_fail(c, "list issues", err);
+    sq_done(st);
+    return rc;
+}
+
+int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
+                  struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                  struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    struct sq_conn *c = NULL;
+    struct store_issue *v;
+    int64_t key[2];
+    size_t nv = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    rc = check_issue_query(q, key, err);
+    if (rc != 0)
+        return rc;
+    v = pool_calloc(pool, q->limit + 1, sizeof(*v));
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = run_issue_page(c, q, key, pool, v, &nv, err);
+    sq_reader_put(s, c);
+    if (rc != 0)
+        return rc;
+    if (nv > q->limit) {
+        nv = q->limit;
+        snprintf(next_cursor, STORE_CURSOR_MAX, "%lld.%lld",
+                 (long long)issue_sort_value(&v[nv - 1], q->sort), (long long)v[nv - 1].id);
+    }
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
+/* The issue by id on reader c; BL_ENOTFOUND when there is none. */
+static int get_issue(struct sq_conn *c, int64_t id, struct pool *pool, struct store_issue *out,
+                     struct bl_err *err)
+{
+    static const char sql[] = ISSUE_SELECT " WHERE id = ?1";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_issue(pool, st, out);
+    rc = sq_row_rc(c, rc, "issue", err);
+    sq_done(st);
+    return rc;
+}
+
+int sq_issue_get(struct store *st, int64_t issue_id, struct pool *pool, struct store_issue *out,
+                 struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    struct sq_conn *c = NULL;
+    int rc;
+
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = get_issue(c, issue_id, pool, out, err);
+    sq_reader_put(s, c);
+    return rc;
+}
+
+static int64_t hour_floor(int64_t us)
+{
+    int64_t r = us % CLOCK_US_PER_HOUR;
+
+    return r < 0 ? us - r - CLOCK_US_PER_HOUR : us - r;
+}
+
+int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nhours,
+                    int64_t *counts, struct bl_err *err)
+{
+    static const char sql[] = "SELECT hour, count FROM issue_hourly"
+                              " WHERE issue_id = ?1 AND hour >= ?2 AND hour < ?3";
+    struct sq_store *s = sq_of(st);
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t h0 = hour_floor(since);
+    int rc, step = SQLITE_DONE;
+
+    if (nhours > HOURLY_MAX || (nhours > 0 && counts == NULL))
+        return bl_err_set(err, BL_EINVAL, "hourly: at most %d hours", HOURLY_MAX);
+    if (nhours > 0)
+        memset(counts, 0, nhours * sizeof(*counts));
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = sq_stmt(c, sql, &q, err);
+    if (rc == 0) {
+        sqlite3_bind_int64(q, 1, issue_id);
+        sqlite3_bind_int64(q, 2, h0);
+        sqlite3_bind_int64(q, 3, h0 + (int64_t)nhours * CLOCK_US_PER_HOUR);
+        for (step = sqlite3_step(q); step == SQLITE_ROW; step = sqlite3_step(q)) {
+            int64_t i = (sqlite3_column_int64(q, 0) - h0) / CLOCK_US_PER_HOUR;
+
+            if (i >= 0 && (size_t)i < nhours)
+                counts[i] += sqlite3_column_int64(q, 1);
+        }
+        if (step != SQLITE_DONE)
+            rc = sq_fail(c, "issue hourly", err);
+        sq_done(q);
+    }
+    sq_reader_put(s, c);
+    return rc;
+}
+
+/* Events. */
+
+#define EVENT_COLS                                                                        \
+    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
+    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
+    " e.tags_json, e.fingerprint, e.source, e.template_hash"
+
+/* ?1 project, ?2 since, ?3/?4 keyset (timestamp, id), ?5 limit, ?6 issue or kind. */
+#define EVENT_KEYSET                                                              \
+    " AND e.timestamp >= ?2 AND e.timestamp <= ?3 AND (e.timestamp < ?3 OR e.id < ?4)" \
+    " ORDER BY e.timestamp DESC, e.id DESC LIMIT ?5"
+
+static const char q_events[] = EVENT_COLS " FROM events e WHERE e.project_id = ?1" EVENT_KEYSET;
+/* "issue_id <> 0" lets the planner use the partial index on issue events. */
+static const char q_events_issue[] = EVENT_COLS " FROM events e WHERE e.issue_id = ?6"
+                                     " AND e.issue_id <> 0 AND e.project_id = ?1" EVENT_KEYSET;
+static const char q_events_kind[] = EVENT_COLS " FROM events e WHERE e.project_id = ?1"
+                                    " AND e.kind = ?6" EVENT_KEYSET;
+
+static void read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e)
+{
+    const char *tags;
+
+    memset(e, 0, sizeof(*e));
+    e->project_id = sqlite3_column_int64(st, 1);
+    sq_col_copy(st, 2, e->event_id, sizeof(e->event_id));
+    e->timestamp = sqlite3_column_int64(st, 3);
+    e->received_at = sqlite3_column_int64(st, 4);
+    e->level = sqlite3_column_int(st, 5);
+    e->kind = sqlite3_column_int(st, 6);
+    e->issue_id = sqlite3_column_int64(st, 7);
+    e->logger = sq_col_str(pool, st, 8);
+    e->message = sq_col_str(pool, st, 9);
+    e->title = sq_col_str(pool, st, 10);
+    e->culprit = sq_col_str(pool, st, 11);
+    e->release = sq_col_str(pool, st, 12);
+    e->environment = sq_col_str(pool, st, 13);
+    tags = sq_col_str(pool, st, 14);
+    e->tags_json = tags != NULL ? tags : "[]";
+    sq_col_copy(st, 15, e->fingerprint, sizeof(e->fingerprint));
+    e->source = sqlite3_column_int(st, 16);
+    e->template_hash = (uint64_t)sqlite3_column_int64(st, 17);
+}
+
+/* One event page being filled across day files. */
+struct epage {
+    const struct store_event_query *q;
+    struct pool *pool;
+    struct store_event *v;
+    int64_t *ids;
+    int64_t *days;
+    size_t n;
+    size_t want; /* limit + 1 */
+    int64_t lo_day, hi_day;
+    int64_t cur[3]; /* cursor: timestamp, day, id; day -1 without one */
+};
+
+static int page_day(struct epage *pg, struct sq_conn *c, int64_t day, struct bl_err *err)
+{
+    const struct store_event_query *q = pg->q;
+    const char *sql = q->issue_id != 0 ? q_events_issue : q->kind >= 0 ? q_events_kind : q_events;
+    int64_t ts_hi = q->until > 0 ? q->until : INT64_MAX;
+    int64_t id_hi = q->until > 0 ? 0 : INT64_MAX;
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE;
+
+    if (day == pg->cur[1]) {
+        ts_hi = pg->cur[0];
+        id_hi = pg->cur[2];
+    }
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, q->project_id);
+    sqlite3_bind_int64(st, 2, q->since > 0 ? q->since : 0);
+    sqlite3_bind_int64(st, 3, ts_hi);
+    sqlite3_bind_int64(st, 4, id_hi);
+    sqlite3_bind_int64(st, 5, (int64_t)(pg->want - pg->n));
+    if (sql != q_events)
+        sqlite3_bind_int64(st, 6, q->issue_id != 0 ? q->issue_id : q->kind);
+    while (pg->n < pg->want) {
+        step = sqlite3_step(st);
+        if (step != SQLITE_ROW)
+            break;
+        read_event(pg->pool, st, &pg->v[pg->n]);
+        pg->ids[pg->n] = sqlite3_column_int64(st, 0);
+        pg->days[pg->n++] = day;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = sq_fail(c, "list events", err);
+    sq_done(st);
+    return rc;
+}
+
+static int walk_days(struct sq_store *s, struct epage *pg, struct bl_err *err)
+{
+    int64_t *days = NULL;
+    size_t nd = 0, i;
+    int rc;
+
+    rc = sq_part_list(s, &days, &nd, err);
+    for (i = 0; rc == 0 && i < nd && pg->n < pg->want; i++) {
+        struct sq_conn *c = NULL;
+
+        if (days[i] > pg->hi_day || days[i] < pg->lo_day)
+            continue;
+        rc = sq_part_reader_get(s, days[i], &c, err);
+        if (rc == BL_ENOTFOUND) {
+            rc = 0; /* dropped since the listing */
+            continue;
+        }
+        if (rc == 0)
+            rc = page_day(pg, c, days[i], err);
+        sq_part_reader_put(s, c);
+    }
+    free(days);
+    return rc;
+}
+
+/* Narrows the walk to the days of the issue's first and last event. */
+static int issue_days(struct sq_store *s, struct epage *pg, struct bl_err *err)
+{
+    struct store_issue is;
+    struct sq_conn *c = NULL;
+    int rc;
+
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = get_issue(c, pg->q->issue_id, pg->pool, &is, err);
+    sq_reader_put(s, c);
+    if (rc != 0)
+        return rc;
+    if (sq_day_of(is.first_seen) > pg->lo_day)
+        pg->lo_day = sq_day_of(is.first_seen);
+    if (sq_day_of(is.last_seen) < pg->hi_day)
+        pg->hi_day = sq_day_of(is.last_seen);
+    return 0;
+}
+
+static int init_page(struct epage *pg, const struct store_event_query *q, struct pool *pool,
+                     struct bl_err *err)
+{
+    memset(pg, 0, sizeof(*pg));
+    pg->q = q;
+    pg->pool = pool;
+    pg->cur[1] = -1;
+    if (q->limit < 1 || q->limit > LIMIT_MAX)
+        return bl_err_set(err, BL_EINVAL, "limit must be 1..%d", LIMIT_MAX);
+    if (q->project_id <= 0 || q->issue_id < 0 || q->kind < -1 || q->kind > EV_KIND_ISSUE)
+        return bl_err_set(err, BL_EINVAL, "bad event query");
+    if (q->cursor != NULL && q->cursor[0] != '\0'
+        && (parse_cursor(q->cursor, pg->cur, 3) != 0 || pg->cur[1] < 0))
+        return bl_err_set(err, BL_EINVAL, "bad cursor");
+    pg->want = q->limit + 1;
+    pg->lo_day = q->since > 0 ? sq_day_of(q->since) : 0;
+    pg->hi_day = q->until > 0 ? sq_day_of(q->until - 1) : SQ_DAY_MAX;
+    if (pg->cur[1] >= 0 && pg->cur[1] < pg->hi_day)
+        pg->hi_day = pg->cur[1];
+    pg->v = pool_calloc(pool, pg->want, sizeof(*pg->v));
+    pg->ids = xcalloc(pg->want, sizeof(*pg->ids));
+    pg->days = xcalloc(pg->want, sizeof(*pg->days));
+    return 0;
+}
+
+int sq_event_list(struct store *st, const struct store_event_query *q, struct pool *pool,
+                  struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                  struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    struct epage pg;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    rc = init_page(&pg, q, pool, err);
+    /* Logs have no issue: asking for the logs of an issue is an empty page. */
+    if (rc == 0 && q->issue_id != 0 && q->kind == EV_KIND_LOG)
+        goto out;
+    if (rc == 0 && q->issue_id != 0)
+        rc = issue_days(s, &pg, err);
+    if (rc == 0 && (q->until <= 0 || q->until > q->since))
+        rc = walk_days(s, &pg, err);
+    if (rc == 0 && pg.n > q->limit) {
+        pg.n = q->limit;
+        snprintf(next_cursor, STORE_CURSOR_MAX, "%lld.%lld.%lld",
+                 (long long)pg.v[pg.n - 1].timestamp, (long long)pg.days[pg.n - 1],
+                 (long long)pg.ids[pg.n - 1]);
+    }
+    if (rc == 0) {
+        *out = pg.v;
+        *n = pg.n;
+    }
+out:
+    free(pg.ids);
+    free(pg.days);
+    return rc;
+}
+
+/* Payloads. */
+
+static int inflate_gzip(const void *p, size_t len, struct pool *pool, const char **out,
+                        size_t *out_len, struct bl_err *err)
+{
+    struct buf b = BUF_INIT(SQ_RAW_MAX);
+    unsigned char chunk[65536];
+    z_stream z;
+    int zrc = Z_OK, rc = 0;
+
+    memset(&z, 0, sizeof(z));
+    /* 15 + 32: zlib or gzip, whichever header the client sent. */
+    if (inflateInit2(&z, 15 + 32) != Z_OK)
+        return bl_err_set(err, BL_ESTORE, "inflate: cannot start");
+    z.next_in = (Bytef *)(uintptr_t)p;
+    z.avail_in = (uInt)len;
+    while (zrc == Z_OK && rc == 0) {
+        z.next_out = chunk;
+        z.avail_out = sizeof(chunk);
+        zrc = inflate(&z, Z_NO_FLUSH);
+        if (zrc == Z_OK || zrc == Z_STREAM_END)
+            rc = buf_add(&b, chunk, sizeof(chunk) - z.avail_out);
+        if (zrc == Z_OK && z.avail_in == 0 && z.avail_out != 0)
+            zrc = Z_DATA_ERROR; /* truncated stream */
+    }
+    inflateEnd(&z);
+    if (rc == 0 && zrc != Z_STREAM_END)
+        rc = bl_err_set(err, BL_ESTORE, "stored gzip payload is corrupt");
+    else if (rc != 0)
+        rc = bl_err_set(err, rc, "stored payload too large");
+    if (rc == 0) {
+        *out = pool_strndup(pool, b.p, b.len);
+        *out_len = b.len;
+    }
+    buf_release(&b);
+    return rc;
+}
+
+static int unzstd(const void *p, size_t len, struct pool *pool, const char **out,
+                  size_t *out_len, struct bl_err *err)
+{
+    unsigned long long size = ZSTD_getFrameContentSize(p, len);
+    char *dst;
+    size_t got;
+
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+        return bl_err_set(err, BL_ESTORE, "stored zstd payload is corrupt");
+    if (size > SQ_RAW_MAX)
+        return bl_err_set(err, BL_ETOOBIG, "stored payload too large");
+    dst = pool_alloc(pool, (size_t)size + 1);
+    got = ZSTD_decompress(dst, (size_t)size, p, len);
+    if (ZSTD_isError(got) || got != size)
+        return bl_err_set(err, BL_ESTORE, "stored zstd payload is corrupt");
+    dst[got] = '\0';
+    *out = dst;
+    *out_len = got;
+    return 0;
+}
+
+/* Decodes columns 18 (encoding) and 19 (raw) into pool, NUL-terminated for convenience. */
+static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                    struct bl_err *err)
+{
+    const void *p = sqlite3_column_blob(st, 19);
+    size_t len = (size_t)sqlite3_column_bytes(st, 19);
+    int enc = sqlite3_column_int(st, 18);
+
+    *raw = NULL;
+    *raw_len = 0;
+    if (p == NULL || len == 0)
+        return 0;
+    if (enc == EV_RAW_GZIP)
+        return inflate_gzip(p, len, pool, raw, raw_len, err);
+    if (enc == EV_RAW_ZSTD)
+        return unzstd(p, len, pool, raw, raw_len, err);
+    *raw = pool_strndup(pool, p, len);
+    *raw_len = len;
+    return 0;
+}
+
+static int get_in_day(struct sq_conn *c, int64_t project_id, const char *event_id,
+                      struct pool *pool, struct store_event *out, const char **raw,
+                      size_t *raw_len, struct bl_err *err)
+{
+    static const char sql[] = EVENT_COLS ", r.encoding, r.raw FROM events e"
+                              " LEFT JOIN event_raw r ON r.id = e.id"
+                              " WHERE e.project_id = ?1 AND e.event_id = ?2";
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, project_id);
+    sq_bind_str(st, 2, event_id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        read_event(pool, st, out);
+        if (raw != NULL)
+            rc = read_raw(st, pool, raw, raw_len, err);
+    } else if (step == SQLITE_DONE) {
+        rc = BL_ENOTFOUND;
+    } else {
+        rc = sq_fail(c, "get event", err);
+    }
+    sq_done(st);
+    return rc;
+}
+
+int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
+                 struct store_event *out, const char **raw, size_t *raw_len,
+                 struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    int64_t *days = NULL;
+    size_t nd = 0, i, dummy_len;
+    int rc;
+
+    if (event_id == NULL || strlen(event_id) > 32)
+        return bl_err_set(err, BL_EINVAL, "bad event id");
+    if (raw_len == NULL)
+        raw_len = &dummy_len;
+    rc = sq_part_list(s, &days, &nd, err);
+    if (rc != 0)
+        return rc;
+    rc = BL_ENOTFOUND;
+    for (i = 0; i < nd && rc == BL_ENOTFOUND; i++) {
+        struct sq_conn *c = NULL;
+
+        rc = sq_part_reader_get(s, days[i], &c, err);
+        if (rc == 0)
+            rc = get_in_day(c, project_id, event_id, pool, out, raw, raw_len, err);
+        sq_part_reader_put(s, c);
+    }
+    free(days);
+    if (rc == BL_ENOTFOUND)
+        return bl_err_set(err, BL_ENOTFOUND, "no event %s", event_id);
+    return rc;
+}

@@ -1,0 +1,229 @@
+/*
+ * store_sqlite_schema.c - numbered, forward-only migrations of the SQLite store.
+ *
+ * Migration N of a list is applied when the file's schema_version is N-1, in
+ * its own transaction together with the version bump, so a crash or a second
+ * process opening the store at the same moment (the CLI next to a server)
+ * never applies one twice: BEGIN IMMEDIATE serializes them and the version is
+ * read again inside the transaction. A file whose version is newer than this
+ * binary knows is refused rather than written with an old idea of the schema.
+ * Never edit a released migration; append a new one.
+ *
+ * The main db (bilor.db) and the day files (events/YYYYMMDD.db) have their
+ * own lists. A day file is migrated when the writer opens it.
+ *
+ * Schema notes for readers (search/ compiles queries against the day files):
+ *   events       one row per stored event; id is the FTS rowid and is kept
+ *                stable (INTEGER PRIMARY KEY) so the external-content index
+ *                stays valid. Times are µs since the epoch, level/kind/source
+ *                the enums of core/event.h, template_hash the uint64 as int64,
+ *                tags_json [["key","value"],...] or NULL, issue_id 0 for logs.
+ *                lsn/seq name the journal record (exactly-once bookkeeping).
+ *   event_raw    the payload (id = events.id), encoding enum ev_raw_encoding;
+ *                apart from events so listings read compact rows and payload
+ *                thinning is a DELETE that leaves the event.
+ *   events_fts   FTS5 over message, title, search_text, external content
+ *                (content=events), detail=none: a MATCH gives candidate rows
+ *                by terms only, so phrases are checked on events' text.
+ *   issues       id allocated from meta.next_issue_id, never reused.
+ *   issue_hourly / project_hourly   counts per hour; hour = µs at the hour's start.
+ */
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+static const char *const main_migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES('checkpoint_lsn', 0), ('next_issue_id', 1);"
+    "CREATE TABLE projects("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE,"
+    " issue_level INTEGER NOT NULL DEFAULT 4, created_at INTEGER NOT NULL);"
+    "CREATE TABLE project_keys("
+    " public_key TEXT PRIMARY KEY, project_id INTEGER NOT NULL,"
+    " active INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX project_keys_project ON project_keys(project_id);"
+    "CREATE TABLE users("
+    " id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,"
+    " is_admin INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+    "CREATE TABLE api_tokens("
+    " token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, label TEXT,"
+    " created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE issues("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, fingerprint TEXT NOT NULL,"
+    " grouping_version INTEGER NOT NULL, title TEXT NOT NULL, culprit TEXT,"
+    " level INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, times_seen INTEGER NOT NULL,"
+    " first_release TEXT, last_release TEXT,"
+    " UNIQUE(project_id, fingerprint, grouping_version));"
+    "CREATE INDEX issues_last_seen ON issues(project_id, status, last_seen);"
+    "CREATE INDEX issues_first_seen ON issues(project_id, status, first_seen);"
+    "CREATE INDEX issues_times_seen ON issues(project_id, status, times_seen);"
+    "CREATE TABLE issue_hourly("
+    " issue_id INTEGER NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY(issue_id, hour)) WITHOUT ROWID;"
+    "CREATE TABLE project_hourly("
+    " project_id INTEGER NOT NULL, hour INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, PRIMARY KEY(project_id, hour, kind)) WITHOUT ROWID;",
+};
+
+static const char *const part_migrations[] = {
+    /* 1: the initial day file; the partial issue index skips the many log rows */
+    "CREATE TABLE part_meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "INSERT INTO part_meta(key, value) VALUES('applied_lsn', 0);"
+    "CREATE TABLE events("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,"
+    " timestamp INTEGER NOT NULL, received_at INTEGER NOT NULL, level INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL, issue_id INTEGER NOT NULL, logger TEXT, message TEXT,"
+    " title TEXT, culprit TEXT, release TEXT, environment TEXT, server_name TEXT,"
+    " trace_id TEXT, request_id TEXT, tags_json TEXT, fingerprint TEXT NOT NULL,"
+    " template_hash INTEGER NOT NULL, source INTEGER NOT NULL, search_text TEXT,"
+    " lsn INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " UNIQUE(project_id, event_id));"
+    "CREATE INDEX events_project_ts ON events(project_id, timestamp);"
+    "CREATE INDEX events_issue_ts ON events(issue_id, timestamp) WHERE issue_id <> 0;"
+    "CREATE INDEX events_kind_ts ON events(project_id, kind, timestamp);"
+    "CREATE TABLE event_raw(id INTEGER PRIMARY KEY, encoding INTEGER NOT NULL, raw BLOB);"
+    "CREATE VIRTUAL TABLE events_fts USING fts5(message, title, search_text,"
+    " content='events', content_rowid='id', detail=none,"
+    " tokenize='unicode61 remove_diacritics 2');"
+    /* Fewer merges while writing: measured ~135k rows/s against ~112k at the default. */
+    "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16);",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+struct migration_list {
+    const char *const *steps;
+    size_t n;
+    const char *table;       /* where schema_version lives */
+    const char *get_version; /* returns the version, or no row */
+    const char *set_version;
+};
+
+static const struct migration_list main_list = {
+    main_migrations, NELEM(main_migrations), "meta",
+    "SELECT value FROM meta WHERE key = 'schema_version'",
+    "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)",
+};
+
+static const struct migration_list part_list = {
+    part_migrations, NELEM(part_migrations), "part_meta",
+    "SELECT value FROM part_meta WHERE key = 'schema_version'",
+    "INSERT OR REPLACE INTO part_meta(key, value) VALUES('schema_version', ?1)",
+};
+
+int sq_schema_main_version(void)
+{
+    return (int)main_list.n;
+}
+
+int sq_schema_part_version(void)
+{
+    return (int)part_list.n;
+}
+
+/* The file's version; 0 for a new file whose version table does not exist yet. */
+static int read_version(struct sq_conn *c, const struct migration_list *ml, int64_t *out,
+                        struct bl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(c, "read schema", err);
+    sqlite3_bind_text(st, 1, ml->table, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return sq_fail(c, "read schema", err);
+    if (sqlite3_prepare_v2(c->db, ml->get_version, -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(c, "read schema version", err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, "read schema version", err);
+    return 0;
+}
+
+static int write_version(struct sq_conn *c, const struct migration_list *ml, int64_t v,
+                         struct bl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(c->db, ml->set_version, -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(c, "write schema version", err);
+    sqlite3_bind_int64(st, 1, v);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(c, "write schema version", err);
+    return 0;
+}
+
+/* Applies step idx (0-based) unless another connection did it first. */
+static int apply_step(struct sq_conn *c, const struct migration_list *ml, size_t idx,
+                      struct bl_err *err)
+{
+    int64_t v = 0;
+    int rc;
+
+    rc = sq_exec(c, "BEGIN IMMEDIATE", err);
+    if (rc != 0)
+        return rc;
+    rc = read_version(c, ml, &v, err);
+    if (rc == 0 && v > (int64_t)ml->n)
+        rc = bl_err_set(err, BL_ESTORE, "schema version %lld is newer than this program (%zu)",
+                        (long long)v, ml->n);
+    if (rc == 0 && v == (int64_t)idx) {
+        rc = sq_exec(c, ml->steps[idx], err);
+        if (rc == 0)
+            rc = write_version(c, ml, (int64_t)idx + 1, err);
+    }
+    if (rc == 0)
+        return sq_exec(c, "COMMIT", err);
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int migrate(struct sq_conn *c, const struct migration_list *ml, struct bl_err *err)
+{
+    int64_t v = 0;
+    size_t i;
+    int rc;
+
+    /* The common case, an up-to-date file, costs one read and no write lock. */
+    rc = read_version(c, ml, &v, err);
+    if (rc != 0)
+        return rc;
+    if (v > (int64_t)ml->n)
+        return bl_err_set(err, BL_ESTORE, "schema version %lld is newer than this program (%zu)",
+                          (long long)v, ml->n);
+    for (i = (size_t)v; i < ml->n; i++) {
+        rc = apply_step(c, ml, i, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int sq_migrate_main(struct sq_conn *c, struct bl_err *err)
+{
+    return migrate(c, &main_list, err);
+}
+
+int sq_migrate_part(struct sq_conn *c, struct bl_err *err)
+{
+    return migrate(c, &part_list, err);
+}

@@ -1,0 +1,654 @@
+/*
+ * store_sqlite_write.c - write_batch: events into day files, counters into bilor.db.
+ *
+ * DESIGN: exactly once across several files
+ * A batch touches bilor.db (issues, hourly counters, checkpoint_lsn) and one
+ * or more day files (events). SQLite cannot commit several WAL files
+ * atomically, so the files commit one after the other and each keeps enough
+ * bookkeeping to make a replay from the last checkpoint idempotent:
+ *
+ *   1. BEGIN IMMEDIATE on bilor.db. Holding its write lock to the end keeps
+ *      issue ids and counters stable while the day files are written.
+ *   2. Resolve every issue of the batch: an existing (project, fingerprint,
+ *      grouping_version) row gives its id; a new one is given the next id
+ *      from meta.next_issue_id, in journal order. Nothing is inserted yet.
+ *   3. For each day of the batch, in one transaction on that file's own
+ *      connection: an event whose lsn is at or past the file's applied_lsn
+ *      is inserted (a conflict on (project_id, event_id) is a client
+ *      duplicate: skipped, not counted). An event with lsn below applied_lsn
+ *      was committed here before a crash; it is not inserted again, but if
+ *      the stored row carries this very (lsn, seq) it is counted (its issue
+ *      counters never committed), else it was a duplicate the first time
+ *      too. applied_lsn becomes the batch's checkpoint_lsn. COMMIT.
+ *   4. In the still open bilor.db transaction: insert or update the issues
+ *      of the counted events (regression when a resolved issue gets one),
+ *      the hourly counters, next_issue_id and checkpoint_lsn. COMMIT.
+ *
+ * Crash before a day file commits: nothing of the batch is anywhere, the
+ * replay does it all. Crash after some day files and before bilor.db: those
+ * events are stored once and counted nowhere; the replay finds them by
+ * applied_lsn, counts each once and inserts the rest. Crash after bilor.db:
+ * the checkpoint is past every event of the batch (write_batch refuses an
+ * event whose lsn is not below checkpoint_lsn), so none comes back; and
+ * should a caller replay too far anyway, an event below bilor.db's
+ * checkpoint is skipped before anything else looks at it. The replay may
+ * cut the journal into different batches; applied_lsn is per file and the
+ * checks are per event, so that does not matter.
+ *
+ * Issue ids of replayed events: new ids are allocated in journal order from
+ * a counter that only moves when bilor.db commits, so a replay of the same
+ * records hands out the same ids. Should it not (say the project's issue
+ * level changed between the crash and the restart), step 3 rewrites the
+ * stored row's issue_id and kind to what the replay decided, so events and
+ * issue counters always agree.
+ *
+ * Result counts: events_written is the events of this batch that are now
+ * stored and counted, including ones a crashed run had already put in a day
+ * file; duplicates is the events skipped, client retries and events below
+ * the checkpoint alike.
+ *
+ * Duplicates are found within one day file: a retry of an event with the
+ * same id and timestamp lands in the same day. The same id sent again with
+ * a timestamp on another UTC day is stored twice.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+#define TAGS_JSON_MAX (256u << 10)
+/* Keeps µs arithmetic far from overflow and inside the YYYYMMDD file names. */
+#define TS_MAX ((SQ_DAY_MAX + 1) * CLOCK_US_PER_DAY - 1)
+
+enum { SKIP_DONE = 1, SKIP_BAD = 2 };
+
+static int64_t sane_ts(const struct event *e)
+{
+    if (e->timestamp >= 0 && e->timestamp <= TS_MAX)
+        return e->timestamp;
+    if (e->received_at >= 0 && e->received_at <= TS_MAX)
+        return e->received_at;
+    return e->timestamp < 0 ? 0 : TS_MAX;
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/* qsort has no context argument; the comparators read the batch being sorted from here. */
+static _Thread_local const struct sq_wctx *sort_ctx;
+
+static int cmp_journal(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const struct event *x = &sort_ctx->ev[a], *y = &sort_ctx->ev[b];
+    int c = cmp_u64(x->lsn, y->lsn);
+
+    if (c == 0)
+        c = cmp_u64(x->seq, y->seq);
+    return c != 0 ? c : cmp_u64(a, b);
+}
+
+static int cmp_day(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int64_t da = sort_ctx->day[a], db = sort_ctx->day[b];
+
+    if (da != db)
+        return da < db ? -1 : 1;
+    return cmp_journal(pa, pb);
+}
+
+static int validate(const struct event *ev, size_t n, uint64_t checkpoint, struct bl_err *err)
+{
+    size_t i;
+
+    if (n > 0 && ev == NULL)
+        return bl_err_set(err, BL_EINVAL, "write_batch: no events");
+    for (i = 0; i < n; i++) {
+        if (ev[i].lsn >= checkpoint)
+            return bl_err_set(err, BL_EINVAL, "write_batch: event lsn %llu not below "
+                              "checkpoint %llu", (unsigned long long)ev[i].lsn,
+                              (unsigned long long)checkpoint);
+    }
+    return 0;
+}
+
+/*
+ * Events this call leaves alone: those below bilor.db's checkpoint (their
+ * batch committed everywhere) and malformed ones, which are logged rather
+ * than failing the batch: the digest retries a failed batch forever.
+ */
+static int skip_reason(const struct sq_wctx *w, const struct event *e)
+{
+    if (e->lsn < w->done_lsn)
+        return SKIP_DONE;
+    if (e->project_id > 0 && e->event_id[0] != '\0')
+        return 0;
+    log_warn("not storing an event without project or id lsn=%llu seq=%u",
+             (unsigned long long)e->lsn, (unsigned)e->seq);
+    return SKIP_BAD;
+}
+
+static void ctx_init(struct sq_wctx *w, struct sq_store *s, struct event *ev, size_t n)
+{
+    size_t i;
+
+    memset(w, 0, sizeof(*w));
+    w->s = s;
+    w->ev = ev;
+    w->n = n;
+    w->order = xcalloc(n + 1, sizeof(*w->order));
+    w->by_day = xcalloc(n + 1, sizeof(*w->by_day));
+    w->ts = xcalloc(n + 1, sizeof(*w->ts));
+    w->day = xcalloc(n + 1, sizeof(*w->day));
+    w->counted = xcalloc(n + 1, sizeof(*w->counted));
+    w->skip = xcalloc(n + 1, sizeof(*w->skip));
+    w->group = xcalloc(n + 1, sizeof(*w->group));
+    w->g = xcalloc(n + 1, sizeof(*w->g));
+    for (w->hmask = 16; w->hmask < 2 * n; w->hmask *= 2)
+        ;
+    w->htab = xmalloc(w->hmask * sizeof(*w->htab));
+    memset(w->htab, 0xff, w->hmask * sizeof(*w->htab));
+    w->hmask--;
+    buf_init(&w->tags, TAGS_JSON_MAX + 4096);
+    for (i = 0; i < n; i++) {
+        w->order[i] = i;
+        w->by_day[i] = i;
+        w->ts[i] = sane_ts(&ev[i]);
+        w->day[i] = sq_day_of(w->ts[i]);
+        w->group[i] = -1;
+    }
+    sort_ctx = w;
+    qsort(w->order, n, sizeof(*w->order), cmp_journal);
+    qsort(w->by_day, n, sizeof(*w->by_day), cmp_day);
+    sort_ctx = NULL;
+}
+
+static void ctx_release(struct sq_wctx *w)
+{
+    free(w->order);
+    free(w->by_day);
+    free(w->ts);
+    free(w->day);
+    free(w->counted);
+    free(w->skip);
+    free(w->group);
+    free(w->g);
+    free(w->htab);
+    free(w->zbuf);
+    buf_release(&w->tags);
+}
+
+/* Issue resolution (step 2). */
+
+static uint64_t group_hash(const struct event *e)
+{
+    uint64_t h = 1469598103934665603u ^ (uint64_t)e->project_id;
+    size_t i;
+
+    for (i = 0; i < 32 && e->fingerprint[i] != '\0'; i++)
+        h = (h ^ (unsigned char)e->fingerprint[i]) * 1099511628211u;
+    return (h ^ (uint64_t)(unsigned)e->grouping_version) * 1099511628211u;
+}
+
+static int group_eq(const struct sq_igroup *g, const struct event *e, uint64_t h)
+{
+    return g->hash == h && g->project_id == e->project_id && g->version == e->grouping_version
+           && strncmp(g->fp, e->fingerprint, 32) == 0;
+}
+
+static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
+{
+    static const char sql[] = "SELECT id, status FROM issues"
+                              " WHERE project_id = ?1 AND fingerprint = ?2"
+                              " AND grouping_version = ?3";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(w->s->w, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, g->project_id);
+    sqlite3_bind_text(st, 2, g->fp, (int)strnlen(g->fp, 32), SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, g->version);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        g->id = sqlite3_column_int64(st, 0);
+        g->status = sqlite3_column_int(st, 1);
+    } else if (rc == SQLITE_DONE) {
+        g->id = w->next_issue_id++;
+        g->is_new = 1;
+    }
+    sq_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(w->s->w, "look up issue", err);
+    return 0;
+}
+
+static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct bl_err *err)
+{
+    uint64_t h = group_hash(e);
+    size_t slot = (size_t)h & w->hmask;
+    struct sq_igroup *g;
+
+    while (w->htab[slot] >= 0) {
+        if (group_eq(&w->g[w->htab[slot]], e, h)) {
+            *out = w->htab[slot];
+            return 0;
+        }
+        slot = (slot + 1) & w->hmask;
+    }
+    g = &w->g[w->ng];
+    g->project_id = e->project_id;
+    g->fp = e->fingerprint;
+    g->version = e->grouping_version;
+    g->hash = h;
+    *out = (int)w->ng;
+    w->htab[slot] = (int)w->ng++;
+    return lookup_issue(w, g, err);
+}
+
+static int read_meta_int(struct sq_conn *c, const char *sql, int64_t *out, struct bl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    *out = 0;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sq_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, "read meta", err);
+    return 0;
+}
+
+static int resolve_issues(struct sq_wctx *w, struct bl_err *err)
+{
+    static const char next_sql[] = "SELECT value FROM meta WHERE key = 'next_issue_id'";
+    static const char max_sql[] = "SELECT coalesce(max(id), 0) + 1 FROM issues";
+    static const char done_sql[] = "SELECT value FROM meta WHERE key = 'checkpoint_lsn'";
+    int64_t floor_id = 0, done = 0;
+    size_t i;
+    int rc;
+
+    rc = read_meta_int(w->s->w, next_sql, &w->next_issue_id, err);
+    if (rc == 0)
+        rc = read_meta_int(w->s->w, max_sql, &floor_id, err);
+    if (rc == 0)
+        rc = read_meta_int(w->s->w, done_sql, &done, err);
+    if (rc != 0)
+        return rc;
+    w->done_lsn = (uint64_t)done;
+    if (w->next_issue_id < floor_id)
+        w->next_issue_id = floor_id;
+    for (i = 0; i < w->n && rc == 0; i++) {
+        size_t k = w->order[i];
+        struct event *e = &w->ev[k];
+
+        e->issue_id = 0;
+        w->skip[k] = (unsigned char)skip_reason(w, e);
+        if (e->kind != EV_KIND_ISSUE || w->skip[k] != 0)
+            continue;
+        rc = group_of(w, e, &w->group[k], err);
+        if (rc == 0)
+            e->issue_id = w->g[w->group[k]].id;
+    }
+    return rc;
+}
+
+/* Day files (step 3). */
+
+static const char *tags_json(struct sq_wctx *w, const struct event *e)
+{
+    size_t i;
+    int rc;
+
+    if (e->ntags == 0 || e->tags == NULL)
+        return NULL;
+    buf_reset(&w->tags);
+    rc = buf_addch(&w->tags, '[');
+    for (i = 0; i < e->ntags && rc == 0; i++) {
+        const char *k = e->tags[i].key != NULL ? e->tags[i].key : "";
+        const char *v = e->tags[i].value != NULL ? e->tags[i].value : "";
+
+        rc = buf_addstr(&w->tags, i == 0 ? "[" : ",[");
+        if (rc == 0)
+            rc = buf_add_json_str(&w->tags, k, strlen(k));
+        if (rc == 0)
+            rc = buf_addch(&w->tags, ',');
+        if (rc == 0)
+            rc = buf_add_json_str(&w->tags, v, strlen(v));
+        if (rc == 0)
+            rc = buf_addch(&w->tags, ']');
+        if (rc == 0 && w->tags.len > TAGS_JSON_MAX)
+            rc = BL_ETOOBIG;
+    }
+    if (rc == 0)
+        rc = buf_addch(&w->tags, ']');
+    /* Tags past the cap are not worth a broken JSON document: keep none. */
+    return rc == 0 ? w->tags.p : NULL;
+}
+
+static int bind_event(struct sq_wctx *w, sqlite3_stmt *st, size_t k)
+{
+    const struct event *e = &w->ev[k];
+    int rc = 0;
+
+    rc |= sqlite3_bind_int64(st, 1, e->project_id);
+    rc |= sqlite3_bind_text(st, 2, e->event_id, (int)strnlen(e->event_id, 32), SQLITE_STATIC);
+    rc |= sqlite3_bind_int64(st, 3, w->ts[k]);
+    rc |= sqlite3_bind_int64(st, 4, e->received_at);
+    rc |= sqlite3_bind_int(st, 5, e->level);
+    rc |= sqlite3_bind_int(st, 6, e->kind);
+    rc |= sqlite3_bind_int64(st, 7, e->issue_id);
+    rc |= sq_bind_str(st, 8, e->logger);
+    rc |= sq_bind_str(st, 9, e->message);
+    rc |= sq_bind_str(st, 10, e->title);
+    rc |= sq_bind_str(st, 11, e->culprit);
+    rc |= sq_bind_str(st, 12, e->release);
+    rc |= sq_bind_str(st, 13, e->environment);
+    rc |= sq_bind_str(st, 14, e->server_name);
+    rc |= sq_bind_str(st, 15, e->trace_id);
+    rc |= sq_bind_str(st, 16, e->request_id);
+    rc |= sq_bind_str(st, 17, tags_json(w, e));
+    rc |= sqlite3_bind_text(st, 18, e->fingerprint, (int)strnlen(e->fingerprint, 32),
+                            SQLITE_STATIC);
+    rc |= sqlite3_bind_int64(st, 19, (int64_t)e->template_hash);
+    rc |= sqlite3_bind_int(st, 20, e->source);
+    rc |= sq_bind_str(st, 21, e->search_text);
+    rc |= sqlite3_bind_int64(st, 22, (int64_t)e->lsn);
+    rc |= sqlite3_bind_int64(st, 23, (int64_t)e->seq);
+    return rc;
+}
+
+/* The payload as stored: identity payloads worth it are zstd-compressed into w->zbuf. */
+static void pick_raw(struct sq_wctx *w, const struct event *e, const void **p, size_t *len,
+                     int *enc)
+{
+    size_t bound, z;
+
+    *p = e->raw;
+    *len = e->raw_len;
+    *enc = e->raw_encoding;
+    if (e->raw_encoding != EV_RAW_IDENTITY || e->raw_len <= SQ_RAW_MIN_COMPRESS)
+        return;
+    bound = ZSTD_compressBound(e->raw_len);
+    if (bound > w->zcap) {
+        free(w->zbuf);
+        w->zbuf = xmalloc(bound);
+        w->zcap = bound;
+    }
+    z = ZSTD_compressCCtx(w->s->zcctx, w->zbuf, w->zcap, e->raw, e->raw_len, SQ_ZSTD_LEVEL);
+    if (ZSTD_isError(z) || z >= e->raw_len)
+        return;
+    *p = w->zbuf;
+    *len = z;
+    *enc = EV_RAW_ZSTD;
+}
+
+static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t id,
+                       struct bl_err *err)
+{
+    static const char raw_sql[] = "INSERT INTO event_raw(id, encoding, raw) VALUES(?1, ?2, ?3)";
+    static const char fts_sql[] = "INSERT INTO events_fts(rowid, message, title, search_text)"
+                                  " VALUES(?1, ?2, ?3, ?4)";
+    const struct event *e = &w->ev[k];
+    sqlite3_stmt *st = NULL;
+    const void *raw;
+    size_t len;
+    int enc, rc;
+
+    if (e->raw != NULL && e->raw_len > 0) {
+        pick_raw(w, e, &raw, &len, &enc);
+        rc = sq_stmt(c, raw_sql, &st, err);
+        if (rc != 0)
+            return rc;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, enc);
+        sqlite3_bind_blob64(st, 3, raw, len, SQLITE_STATIC);
+        rc = sq_step_done(c, st, "insert payload", err);
+        if (rc != 0)
+            return rc;
+    }
+    rc = sq_stmt(c, fts_sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sq_bind_str(st, 2, e->message);
+    sq_bind_str(st, 3, e->title);
+    sq_bind_str(st, 4, e->search_text);
+    return sq_step_done(c, st, "index event", err);
+}
+
+static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO events(project_id, event_id, timestamp, received_at, level, kind,"
+        " issue_id, logger, message, title, culprit, release, environment, server_name,"
+        " trace_id, request_id, tags_json, fingerprint, template_hash, source, search_text,"
+        " lsn, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+        " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+        " ON CONFLICT(project_id, event_id) DO NOTHING";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    if (bind_event(w, st, k) != SQLITE_OK) {
+        sq_done(st);
+        return sq_fail(c, "bind event", err);
+    }
+    rc = sq_step_done(c, st, "insert event", err);
+    if (rc != 0)
+        return rc;
+    if (sqlite3_changes(c->db) == 0) {
+        w->res->duplicates++;
+        return 0;
+    }
+    w->counted[k] = 1;
+    return insert_side(w, c, k, sqlite3_last_insert_rowid(c->db), err);
+}
+
+/* Makes the stored row agree with what this (replayed) batch decided. */
+static int fix_row(struct sq_wctx *w, struct sq_conn *c, int64_t id, size_t k, struct bl_err *err)
+{
+    static const char sql[] = "UPDATE events SET issue_id = ?2, kind = ?3 WHERE id = ?1";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, w->ev[k].issue_id);
+    sqlite3_bind_int(st, 3, w->ev[k].kind);
+    return sq_step_done(c, st, "fix event", err);
+}
+
+/* An event this day file applied before a crash: count it once, never insert it twice. */
+static int replay_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
+{
+    static const char sql[] = "SELECT id, lsn, seq, issue_id, kind FROM events"
+                              " WHERE project_id = ?1 AND event_id = ?2";
+    const struct event *e = &w->ev[k];
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    int rc, mine = 0, stale = 0;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, e->project_id);
+    sqlite3_bind_text(st, 2, e->event_id, (int)strnlen(e->event_id, 32), SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        mine = (uint64_t)sqlite3_column_int64(st, 1) == e->lsn
+               && (uint64_t)sqlite3_column_int64(st, 2) == e->seq;
+        stale = sqlite3_column_int64(st, 3) != e->issue_id || sqlite3_column_int(st, 4) != e->kind;
+    }
+    sq_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(c, "probe event", err);
+    /* Not there after all (the event was built differently then): store it now. */
+    if (rc == SQLITE_DONE)
+        return insert_event(w, c, k, err);
+    if (!mine) {
+        w->res->duplicates++;
+        return 0;
+    }
+    w->counted[k] = 1;
+    return stale ? fix_row(w, c, id, k, err) : 0;
+}
+
+static int set_applied(struct sq_conn *c, uint64_t applied, struct bl_err *err)
+{
+    static const char sql[] = "UPDATE part_meta SET value = ?1 WHERE key = 'applied_lsn'";
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sq_stmt(c, sql, &st, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)applied);
+    return sq_step_done(c, st, "set applied_lsn", err);
+}
+
+/* Writes by_day[from..to), all of one day, in one transaction on that day's file. */
+static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *err)
+{
+    static const char applied_sql[] = "SELECT value FROM part_meta WHERE key = 'applied_lsn'";
+    struct sq_conn *c = NULL;
+    int64_t v = 0;
+    uint64_t applied;
+    size_t i;
+    int rc;
+
+    rc = sq_part_writer(w->s, w->day[w->by_day[from]], &c, err);
+    if (rc != 0)
+        return rc;
+    rc = sq_exec(c, "BEGIN IMMEDIATE", err);
+    if (rc != 0)
+        return rc;
+    rc = read_meta_int(c, applied_sql, &v, err);
+    applied = (uint64_t)v;
+    for (i = from; i < to && rc == 0; i++) {
+        size_t k = w->by_day[i];
+
+        if (w->skip[k] == SKIP_DONE)
+            w->res->duplicates++; /* the whole batch committed before: a replay went too far */
+        else if (w->skip[k] == SKIP_BAD)
+            continue;
+        else if (w->ev[k].lsn < applied)
+            rc = replay_event(w, c, k, err);
+        else
+            rc = insert_event(w, c, k, err);
+    }
+    if (rc == 0 && w->checkpoint > applied)
+        rc = set_applied(c, w->checkpoint, err);
+    if (rc == 0)
+        return sq_exec(c, "COMMIT", err);
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static size_t next_day(const struct sq_wctx *w, size_t from)
+{
+    size_t to;
+
+    for (to = from + 1; to < w->n && w->day[w->by_day[to]] == w->day[w->by_day[from]]; to++)
+        ;
+    return to;
+}
+
+static int write_days(struct sq_wctx *w, struct bl_err *err)
+{
+    sq_test_hook_fn hook = w->s->test_hook;
+    size_t from, ndays = 0, done = 0;
+    int rc = 0;
+
+    for (from = 0; from < w->n; from = next_day(w, from))
+        ndays++;
+    for (from = 0; from < w->n && rc == 0; from = next_day(w, from)) {
+        rc = write_day(w, from, next_day(w, from), err);
+        if (rc == 0 && hook != NULL && hook(w->s->test_hook_arg, ++done, ndays) != 0)
+            rc = bl_err_set(err, BL_EIO, "write_batch: simulated crash after %zu of %zu days",
+                            done, ndays);
+    }
+    return rc;
+}
+
+int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
+                   struct store_batch_result *res, struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    struct store_batch_result local;
+    struct sq_wctx w;
+    int rc;
+
+    if (res == NULL)
+        res = &local;
+    memset(res, 0, sizeof(*res));
+    rc = validate(ev, n, checkpoint_lsn, err);
+    if (rc != 0)
+        return rc;
+    ctx_init(&w, s, ev, n);
+    w.checkpoint = checkpoint_lsn;
+    w.res = res;
+    rc = sq_exec(s->w, "BEGIN IMMEDIATE", err);
+    if (rc != 0)
+        goto out;
+    rc = resolve_issues(&w, err);
+    if (rc == 0)
+        rc = write_days(&w, err);
+    if (rc == 0)
+        rc = sq_write_counts(&w, err);
+    if (rc == 0)
+        rc = sq_exec(s->w, "COMMIT", err);
+    if (rc != 0)
+        sqlite3_exec(s->w->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    ctx_release(&w);
+    if (rc != 0)
+        memset(res, 0, sizeof(*res));
+    return rc;
+}
+
+int sq_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err)
+{
+    static const char sql[] = "SELECT value FROM meta WHERE key = 'checkpoint_lsn'";
+    struct sq_store *s = sq_of(st);
+    struct sq_conn *c = NULL;
+    int64_t v = 0;
+    int rc;
+
+    rc = sq_reader_get(s, &c, err);
+    if (rc != 0)
+        return rc;
+    rc = read_meta_int(c, sql, &v, err);
+    sq_reader_put(s, c);
+    *lsn = (uint64_t)v;
+    return rc;
+}
+
+void sq_set_test_hook(struct store *st, sq_test_hook_fn fn, void *arg)
+{
+    struct sq_store *s = sq_of(st);
+
+    s->test_hook = fn;
+    s->test_hook_arg = arg;
+}
