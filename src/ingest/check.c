@@ -250,7 +250,7 @@ int ingest_check_ndjson(const void *body, size_t len, int encoding, const struct
                         struct pool *pool, size_t max_errors, struct buf *scratch,
                         struct ingest_ndjson_result *out, struct bl_err *err)
 {
-    struct slice text;
+    struct slice text = SLICE_NULL;
     size_t pos = 0, lineno = 0, nlines = 0, cap = 0;
     int rc;
 
@@ -349,7 +349,7 @@ int ingest_check_store(const void *body, size_t len, int encoding, const struct 
 {
     struct buf raw = BUF_INIT(lim->max_event), inflated = BUF_INIT(lim->max_event);
     struct member_pick m;
-    struct slice text;
+    struct slice text = SLICE_NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -413,7 +413,7 @@ int ingest_check_envelope(const void *body, size_t len, int encoding,
     struct pool pool;
     struct envelope env;
     struct member_pick first;
-    struct slice text;
+    struct slice text = SLICE_NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
