@@ -122,15 +122,10 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
 static cJSON *log_json(struct bl_req *req, const struct store_event *row)
 {
     cJSON *o = api_event_summary(row);
-    const char *raw = NULL;
-    size_t raw_len = 0;
-    struct store_event full;
     struct buf doc = BUF_INIT(req->app->limits.max_body * 2);
     cJSON *obj = NULL, *norm;
 
-    if (store_event_get(req->app->store, row->project_id, row->event_id, req->pool, &full, &raw,
-                        &raw_len, NULL) < 0 ||
-        rebuild(req, &full, raw, raw_len, &obj, &doc) < 0)
+    if (row->raw == NULL || rebuild(req, row, row->raw, row->raw_len, &obj, &doc) < 0)
         goto out;
     norm = cJSON_ParseWithLength(doc.p, doc.len);
     if (norm != NULL) {
@@ -138,6 +133,9 @@ static cJSON *log_json(struct bl_req *req, const struct store_event *row)
 
         if (attrs != NULL)
             cJSON_AddItemToObject(o, "attributes", attrs);
+        json_add_str(o, "server_name", json_str(norm, "server_name"));
+        json_add_str(o, "trace_id", json_str(norm, "trace_id"));
+        json_add_str(o, "request_id", json_str(norm, "request_id"));
         cJSON_Delete(norm);
     }
 out:
@@ -158,6 +156,7 @@ void api_logs_list(struct bl_req *req, struct bl_resp *resp)
     memset(&q, 0, sizeof(q));
     q.project_id = req_param_id(req, 0);
     q.kind = EV_KIND_LOG;
+    q.with_raw = 1;
     q.cursor = req_query(req, "cursor");
     if (q.project_id <= 0) {
         resp_error(resp, 404, "no such project");

@@ -36,16 +36,38 @@ void aj_send(struct bl_resp *resp, cJSON *v)
     cJSON_Delete(v);
 }
 
+/* Appends &name=value (percent-encoded) when the request had that query parameter. */
+static void keep_param(struct bl_req *req, struct buf *b, const char *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *v = req_query(req, name);
+
+    if (v == NULL || buf_addf(b, "&%s=", name) < 0)
+        return;
+    for (; *v != '\0'; v++) {
+        unsigned char c = (unsigned char)*v;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == ':')
+            buf_addch(b, c);
+        else
+            buf_addf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+    }
+}
+
 void aj_link_next(struct bl_req *req, struct bl_resp *resp, const char *next_cursor)
 {
-    const char *limit = req_query(req, "limit");
+    static const char *const keep[] = { "limit", "status", "sort", "since", "until" };
+    struct buf b = BUF_INIT(4096);
 
     if (next_cursor == NULL || next_cursor[0] == '\0')
         return;
-    resp_header(resp, "Link",
-                pool_printf(req->pool, "<%s%s?cursor=%s%s%s>; rel=\"next\"; results=\"true\"; cursor=\"%s\"",
-                            req->app->public_url, req->path, next_cursor, limit ? "&limit=" : "",
-                            limit ? limit : "", next_cursor));
+    buf_addf(&b, "<%s%s?cursor=%s", req->app->public_url, req->path, next_cursor);
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        keep_param(req, &b, keep[i]);
+    buf_addf(&b, ">; rel=\"next\"; results=\"true\"; cursor=\"%s\"", next_cursor);
+    resp_header(resp, "Link", pool_strndup(req->pool, b.p, b.len));
+    buf_release(&b);
 }
 
 int aj_limit(struct bl_req *req, struct bl_resp *resp, size_t def, size_t max, size_t *out)

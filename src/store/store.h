@@ -13,7 +13,8 @@
  * backend and may also come from another process (the CLI) while the server
  * runs.
  *
- * Exactly-once: write_batch stores the events, upserts their issues and
+ * Exactly-once: write_batch stores the events (every event's lsn must be
+ * below checkpoint_lsn), upserts their issues and
  * hourly counters and records checkpoint_lsn so that after a crash at any
  * moment, replaying the journal from get_checkpoint() stores every event
  * exactly once (see store_sqlite.c for how the per-day partitions take part).
@@ -99,6 +100,8 @@ struct store_event {
     char fingerprint[33];
     int source;            /* enum ev_source */
     uint64_t template_hash;
+    const char *raw;       /* decompressed payload, only when the query asked with_raw */
+    size_t raw_len;
 };
 
 struct store_event_query {
@@ -109,6 +112,7 @@ struct store_event_query {
     int64_t until;      /* exclusive upper bound on timestamp, 0: none */
     size_t limit;       /* 1..1000 */
     const char *cursor; /* NULL, or next_cursor of the previous page */
+    int with_raw;       /* also return each event's decompressed raw payload */
 };
 
 struct store_batch_result {

@@ -272,12 +272,28 @@ int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nh
     " AND e.timestamp >= ?2 AND e.timestamp <= ?3 AND (e.timestamp < ?3 OR e.id < ?4)" \
     " ORDER BY e.timestamp DESC, e.id DESC LIMIT ?5"
 
-static const char q_events[] = EVENT_COLS " FROM events e WHERE e.project_id = ?1" EVENT_KEYSET;
+/* With raw: columns 18 (encoding) and 19 (raw) as in get_in_day. */
+#define EVENT_FROM_0 EVENT_COLS " FROM events e"
+#define EVENT_FROM_1 EVENT_COLS ", r.encoding, r.raw FROM events e LEFT JOIN event_raw r ON r.id = e.id"
+#define EVENT_FROM(raw) EVENT_FROM_##raw
+
+/* [with_raw] */
+static const char *const q_events[2] = {
+    EVENT_FROM(0) " WHERE e.project_id = ?1" EVENT_KEYSET,
+    EVENT_FROM(1) " WHERE e.project_id = ?1" EVENT_KEYSET,
+};
 /* "issue_id <> 0" lets the planner use the partial index on issue events. */
-static const char q_events_issue[] = EVENT_COLS " FROM events e WHERE e.issue_id = ?6"
-                                     " AND e.issue_id <> 0 AND e.project_id = ?1" EVENT_KEYSET;
-static const char q_events_kind[] = EVENT_COLS " FROM events e WHERE e.project_id = ?1"
-                                    " AND e.kind = ?6" EVENT_KEYSET;
+static const char *const q_events_issue[2] = {
+    EVENT_FROM(0) " WHERE e.issue_id = ?6 AND e.issue_id <> 0 AND e.project_id = ?1" EVENT_KEYSET,
+    EVENT_FROM(1) " WHERE e.issue_id = ?6 AND e.issue_id <> 0 AND e.project_id = ?1" EVENT_KEYSET,
+};
+static const char *const q_events_kind[2] = {
+    EVENT_FROM(0) " WHERE e.project_id = ?1 AND e.kind = ?6" EVENT_KEYSET,
+    EVENT_FROM(1) " WHERE e.project_id = ?1 AND e.kind = ?6" EVENT_KEYSET,
+};
+
+static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                    struct bl_err *err);
 
 static void read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e)
 {
@@ -320,7 +336,9 @@ struct epage {
 static int page_day(struct epage *pg, struct sq_conn *c, int64_t day, struct bl_err *err)
 {
     const struct store_event_query *q = pg->q;
-    const char *sql = q->issue_id != 0 ? q_events_issue : q->kind >= 0 ? q_events_kind : q_events;
+    int wr = q->with_raw != 0;
+    const char *sql = q->issue_id != 0 ? q_events_issue[wr] : q->kind >= 0 ? q_events_kind[wr]
+                                                                        : q_events[wr];
     int64_t ts_hi = q->until > 0 ? q->until : INT64_MAX;
     int64_t id_hi = q->until > 0 ? 0 : INT64_MAX;
     sqlite3_stmt *st = NULL;
@@ -338,17 +356,19 @@ static int page_day(struct epage *pg, struct sq_conn *c, int64_t day, struct bl_
     sqlite3_bind_int64(st, 3, ts_hi);
     sqlite3_bind_int64(st, 4, id_hi);
     sqlite3_bind_int64(st, 5, (int64_t)(pg->want - pg->n));
-    if (sql != q_events)
+    if (sql != q_events[wr])
         sqlite3_bind_int64(st, 6, q->issue_id != 0 ? q->issue_id : q->kind);
-    while (pg->n < pg->want) {
+    while (rc == 0 && pg->n < pg->want) {
         step = sqlite3_step(st);
         if (step != SQLITE_ROW)
             break;
         read_event(pg->pool, st, &pg->v[pg->n]);
+        if (wr)
+            rc = read_raw(st, pg->pool, &pg->v[pg->n].raw, &pg->v[pg->n].raw_len, err);
         pg->ids[pg->n] = sqlite3_column_int64(st, 0);
         pg->days[pg->n++] = day;
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
         rc = sq_fail(c, "list events", err);
     sq_done(st);
     return rc;

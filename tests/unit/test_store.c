@@ -185,7 +185,7 @@ static int get_issue(struct store *st, int64_t id, struct store_issue *is, struc
 static size_t count_events(struct store *st, int64_t project, int64_t issue, int kind,
                            size_t page)
 {
-    struct store_event_query q = { project, issue, kind, 0, 0, page, NULL };
+    struct store_event_query q = { project, issue, kind, 0, 0, page, NULL, 0 };
     struct pool pool = POOL_INIT(16384);
     char cur[STORE_CURSOR_MAX] = "";
     size_t total = 0, guard = 0;
@@ -790,7 +790,7 @@ static void *reader_main(void *p)
     struct pool pool = POOL_INIT(16384);
 
     while (!atomic_load(&a->stop)) {
-        struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL };
+        struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL, 1 };
         struct store_issue_query iq = { a->pid, STORE_ISSUE_ANY, 0, 50, NULL };
         struct store_event *v;
         struct store_issue *iv;
