@@ -71,19 +71,27 @@ static const char *conn_query(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Journal flusher thread: the record is durable; resume or mark done. */
+/*
+ * Journal flusher thread: the record is durable; resume or mark done.
+ * MHD_resume_connection is called after unlocking and h is not touched
+ * after it: once resumed, an HTTP thread may answer and free h at once.
+ * The connection itself stays valid until it is resumed.
+ */
 static void hreq_resume(struct bl_req *req)
 {
     struct hreq *h = (struct hreq *)((char *)req - offsetof(struct hreq, req));
+    struct MHD_Connection *conn = NULL;
 
     pthread_mutex_lock(&h->mu);
     if (h->state == HS_SUSPENDED) {
         h->state = HS_RESUMED;
-        MHD_resume_connection(h->conn);
+        conn = h->conn;
     } else {
         h->state = HS_DONE_EARLY;
     }
     pthread_mutex_unlock(&h->mu);
+    if (conn != NULL)
+        MHD_resume_connection(conn);
 }
 
 static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, const char *url,
