@@ -18,7 +18,6 @@
 #include "ingest/sentry_auth.h"
 #include "core/banned.h"
 
-#define SCRATCH_KEEP (1u << 20) /* scratch buffers larger than this are not kept */
 #define MAX_LINE_ERRORS 100
 
 /* Per-request state of an ingest door, in the request pool. */
@@ -30,20 +29,18 @@ struct ingest_ctx {
     struct ingest_ndjson_result lines;
 };
 
-/* One decompression buffer per HTTP thread, reused across requests. */
-static _Thread_local struct buf scratch = BUF_INIT(0);
-
-static struct buf *scratch_get(size_t max)
+/*
+ * The decompressed body lives only while the door checks it. It is sized
+ * up front for a typical gzip ratio so it rarely has to grow, and freed
+ * before the journal wait.
+ */
+static void scratch_init(struct buf *b, size_t body_len, size_t max)
 {
-    buf_reset(&scratch);
-    scratch.max = max;
-    return &scratch;
-}
+    size_t guess = body_len * 6 + 1024;
 
-static void scratch_put(void)
-{
-    if (scratch.cap > SCRATCH_KEEP)
-        buf_release(&scratch);
+    buf_init(b, max);
+    if (buf_grow(b, guess < max ? guess : max) < 0)
+        buf_init(b, max);
 }
 
 static void reject(struct bl_req *req, struct bl_resp *resp, int reason, int status,
@@ -232,17 +229,19 @@ static void sentry_door(struct bl_req *req, struct bl_resp *resp, int protocol)
     const struct ingest_limits *lim = &req->app->limits;
     int enc = decode_encoding_from_header(req_header(req, "Content-Encoding"));
     struct bl_err err = { 0 };
+    struct buf scratch;
     int rc;
 
     ctx->protocol = protocol;
     metrics_add(&req->app->metrics->bytes_in[req->route->door], req->body.len);
+    scratch_init(&scratch, req->body.len, lim->max_body);
     if (protocol == INGEST_SENTRY_STORE)
-        rc = ingest_check_store(req->body.p, req->body.len, enc, lim, scratch_get(lim->max_body),
-                                &ctx->check, &err);
+        rc = ingest_check_store(req->body.p, req->body.len, enc, lim, &scratch, &ctx->check,
+                                &err);
     else
-        rc = ingest_check_envelope(req->body.p, req->body.len, enc, lim,
-                                   scratch_get(lim->max_body), &ctx->check, &err);
-    scratch_put();
+        rc = ingest_check_envelope(req->body.p, req->body.len, enc, lim, &scratch, &ctx->check,
+                                   &err);
+    buf_release(&scratch);
     if (rc < 0) {
         answer_check_error(req, resp, rc, &err);
         return;
@@ -298,13 +297,15 @@ void api_logs_ingest(struct bl_req *req, struct bl_resp *resp)
     const struct ingest_limits *lim = &req->app->limits;
     int enc = decode_encoding_from_header(req_header(req, "Content-Encoding"));
     struct bl_err err = { 0 };
+    struct buf scratch;
     int rc;
 
     ctx->protocol = INGEST_LOGS_NDJSON;
     metrics_add(&req->app->metrics->bytes_in[DOOR_LOGS], req->body.len);
+    scratch_init(&scratch, req->body.len, lim->max_body);
     rc = ingest_check_ndjson(req->body.p, req->body.len, enc, lim, req->pool, MAX_LINE_ERRORS,
-                             scratch_get(lim->max_body), &ctx->lines, &err);
-    scratch_put();
+                             &scratch, &ctx->lines, &err);
+    buf_release(&scratch);
     if (rc < 0) {
         answer_check_error(req, resp, rc, &err);
         return;
