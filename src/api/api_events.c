@@ -15,11 +15,12 @@
 #include "ingest/normalize.h"
 #include "core/banned.h"
 
-cJSON *api_event_summary(const struct store_event *e)
+cJSON *api_event_summary(struct bl_req *req, const struct store_event *e)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *tags = e->tags_json ? cJSON_Parse(e->tags_json) : NULL;
 
+    (void)req;
     json_add_str(o, "event_id", e->event_id);
     aj_add_int(o, "project_id", e->project_id);
     aj_add_time(o, "timestamp", e->timestamp);
@@ -121,7 +122,7 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
 /* A log line for the listing: the summary plus its attributes, rebuilt from raw. */
 static cJSON *log_json(struct bl_req *req, const struct store_event *row)
 {
-    cJSON *o = api_event_summary(row);
+    cJSON *o = api_event_summary(req, row);
     struct buf doc = BUF_INIT(req->app->limits.max_body * 2);
     cJSON *obj = NULL, *norm;
 
@@ -144,14 +145,31 @@ out:
     return o;
 }
 
-void api_logs_list(struct bl_req *req, struct bl_resp *resp)
+void api_send_event_page(struct bl_req *req, struct bl_resp *resp,
+                         const struct store_event_query *q, api_event_render_fn render)
 {
-    struct store_event_query q;
     struct store_event *v = NULL;
     char next[STORE_CURSOR_MAX] = "";
     struct bl_err err = { 0 };
     size_t n = 0;
     cJSON *arr;
+    int rc = store_event_list(req->app->store, q, req->pool, &v, &n, next, &err);
+
+    if (rc < 0) {
+        resp_error(resp, rc == BL_EINVAL ? 400 : rc == BL_ENOTFOUND ? 404 : 500, "%s",
+                   bl_err_msg(&err));
+        return;
+    }
+    arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, render(req, &v[i]));
+    aj_send(resp, arr);
+    aj_link_next(req, resp, next);
+}
+
+void api_logs_list(struct bl_req *req, struct bl_resp *resp)
+{
+    struct store_event_query q;
 
     memset(&q, 0, sizeof(q));
     q.project_id = req_param_id(req, 0);
@@ -162,16 +180,9 @@ void api_logs_list(struct bl_req *req, struct bl_resp *resp)
         resp_error(resp, 404, "no such project");
         return;
     }
-    if (aj_limit(req, resp, 100, 1000, &q.limit) < 0 || aj_time_param(req, resp, "since", &q.since) < 0 ||
+    if (aj_limit(req, resp, 100, 1000, &q.limit) < 0 ||
+        aj_time_param(req, resp, "since", &q.since) < 0 ||
         aj_time_param(req, resp, "until", &q.until) < 0)
         return;
-    if (store_event_list(req->app->store, &q, req->pool, &v, &n, next, &err) < 0) {
-        resp_error(resp, 400, "%s", bl_err_msg(&err));
-        return;
-    }
-    arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, log_json(req, &v[i]));
-    aj_send(resp, arr);
-    aj_link_next(req, resp, next);
+    api_send_event_page(req, resp, &q, log_json);
 }

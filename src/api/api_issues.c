@@ -174,11 +174,6 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp)
 {
     struct store_event_query q;
     struct store_issue is;
-    struct store_event *v = NULL;
-    char next[STORE_CURSOR_MAX] = "";
-    struct bl_err err = { 0 };
-    size_t n = 0;
-    cJSON *arr;
 
     if (load_issue(req, resp, &is) < 0)
         return;
@@ -189,13 +184,5 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp)
     q.cursor = req_query(req, "cursor");
     if (aj_limit(req, resp, 50, 1000, &q.limit) < 0)
         return;
-    if (store_event_list(req->app->store, &q, req->pool, &v, &n, next, &err) < 0) {
-        resp_error(resp, 400, "%s", bl_err_msg(&err));
-        return;
-    }
-    arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, api_event_summary(&v[i]));
-    aj_send(resp, arr);
-    aj_link_next(req, resp, next);
+    api_send_event_page(req, resp, &q, api_event_summary);
 }

@@ -25,6 +25,12 @@ char *aj_dsn(struct bl_req *req, const char *key, int64_t project_id);
 int aj_time_param(struct bl_req *req, struct bl_resp *resp, const char *name, int64_t *out);
 
 /* The listing form of a stored event (no raw payload). */
-cJSON *api_event_summary(const struct store_event *e);
+cJSON *api_event_summary(struct bl_req *req, const struct store_event *e);
+
+typedef cJSON *(*api_event_render_fn)(struct bl_req *req, const struct store_event *e);
+
+/* Runs q, renders each event with render, answers the page with its Link header. */
+void api_send_event_page(struct bl_req *req, struct bl_resp *resp,
+                         const struct store_event_query *q, api_event_render_fn render);
 
 #endif
