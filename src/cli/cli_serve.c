@@ -182,6 +182,7 @@ static int start_http(struct server *s)
     hc.per_ip_connections = (unsigned)s->cfg.max_connections;
     hc.timeout_s = 60;
     hc.max_body = (size_t)s->cfg.max_body;
+    hc.max_inflight = (size_t)s->cfg.max_inflight;
     if (http_start(&s->http, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;

@@ -38,6 +38,8 @@ static const struct opt opts[] = {
         "largest decompressed request body in bytes (413 above)"),
     INT(max_event, "max-event", "BILOR_MAX_EVENT", "1048576", 1024, INT64_C(1) << 30,
         "largest single event in bytes (413 above)"),
+    INT(max_inflight, "max-inflight", "BILOR_MAX_INFLIGHT", "268435456", 65536, INT64_C(1) << 40,
+        "request bodies held in memory at once, all connections (503 above)"),
     INT(journal_budget, "journal-budget", "BILOR_JOURNAL_BUDGET", "1073741824", 4096,
         INT64_C(1) << 50, "undigested journal bytes before the doors answer 429"),
     INT(journal_segment, "journal-segment", "BILOR_JOURNAL_SEGMENT", "67108864", 65536,

@@ -22,6 +22,7 @@ struct config {
     int64_t max_connections;
     int64_t max_body;        /* decompressed request body cap (413 above) */
     int64_t max_event;       /* one Sentry event cap */
+    int64_t max_inflight;    /* request bodies held in memory at once */
     int64_t journal_budget;  /* undigested journal bytes before doors answer 429 */
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */

@@ -28,6 +28,7 @@ struct http_server {
     int port;
     atomic_int suspended; /* requests waiting for the journal */
     atomic_int live;      /* requests between first callback and completion */
+    _Atomic size_t body_bytes; /* request bodies held in memory, all connections */
 };
 
 enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED };
@@ -39,6 +40,8 @@ struct hreq {
     pthread_mutex_t mu;
     int state;
     int too_big;
+    int overloaded;       /* the global body budget was full */
+    size_t accounted;     /* bytes of this body counted in body_bytes */
     struct pool pool;
     struct buf body;
     struct bl_req req;
@@ -119,6 +122,7 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
 
 static void hreq_free(struct hreq *h)
 {
+    atomic_fetch_sub(&h->srv->body_bytes, h->accounted);
     resp_release(&h->resp);
     buf_release(&h->body);
     pool_release(&h->pool);
@@ -157,6 +161,43 @@ static enum MHD_Result send_resp(struct hreq *h)
     return ret;
 }
 
+/* Drops what was held and gives its bytes back to the global budget. */
+static void drop_body(struct hreq *h)
+{
+    atomic_fetch_sub(&h->srv->body_bytes, h->accounted);
+    h->accounted = 0;
+    buf_release(&h->body);
+}
+
+/*
+ * Keeps a body chunk unless this body passed its cap or all bodies in
+ * memory together passed the server's budget: then the rest is read and
+ * dropped, and the request is answered 413 or 503. This bounds memory
+ * whatever the number of connections.
+ */
+static void take_body(struct hreq *h, const char *p, size_t n)
+{
+    size_t total;
+
+    if (h->too_big || h->overloaded)
+        return;
+    total = atomic_fetch_add(&h->srv->body_bytes, n) + n;
+    h->accounted += n;
+    if (total > h->srv->cfg.max_inflight) {
+        h->overloaded = 1;
+        drop_body(h);
+    } else if (buf_add(&h->body, p, n) < 0) {
+        h->too_big = 1;
+        drop_body(h);
+    }
+}
+
+static void answer_overloaded(struct hreq *h)
+{
+    resp_error(&h->resp, 503, "server is receiving too much at once, retry later");
+    resp_header(&h->resp, "Retry-After", "2");
+}
+
 /* First callback: headers only. Returns 1 when the answer is already decided. */
 static int on_headers(struct hreq *h)
 {
@@ -169,6 +210,11 @@ static int on_headers(struct hreq *h)
     }
     if (cl != NULL && strtoull(cl, NULL, 10) > h->srv->cfg.max_body) {
         resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->srv->cfg.max_body);
+        return 1;
+    }
+    if (cl != NULL && atomic_load(&h->srv->body_bytes) + strtoull(cl, NULL, 10) >
+                          h->srv->cfg.max_inflight) {
+        answer_overloaded(h);
         return 1;
     }
     if (h->req.route->early != NULL)
@@ -185,6 +231,8 @@ static enum MHD_Result on_body_done(struct hreq *h)
     }
     if (h->too_big)
         resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->srv->cfg.max_body);
+    else if (h->overloaded)
+        answer_overloaded(h);
     if (h->resp.status == 0) {
         h->req.body = (struct slice){ h->body.p, h->body.len };
         h->req.route->handler(&h->req, &h->resp);
@@ -218,10 +266,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return on_headers(h) ? send_resp(h) : MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!h->too_big && buf_add(&h->body, upload_data, *upload_data_size) < 0) {
-            h->too_big = 1;
-            buf_release(&h->body);
-        }
+        take_body(h, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }

@@ -13,7 +13,8 @@
  *   4. the answer is queued only after the whole body was read, so MHD keeps
  *      the connection alive (queuing on the first callback makes MHD close it,
  *      and throughput falls from ~200k to ~43k requests/s here).
- * Memory per connection and request is bounded by MHD limits plus the body cap.
+ * Memory is bounded: MHD limits each connection's headers, each body has a
+ * cap (413), and all bodies held at once share one budget (503 past it).
  */
 #ifndef BL_HTTP_H
 #define BL_HTTP_H
@@ -31,6 +32,7 @@ struct http_config {
     unsigned per_ip_connections;
     unsigned timeout_s;   /* idle connection timeout */
     size_t max_body;      /* raw body cap */
+    size_t max_inflight;  /* all bodies held in memory together (503 above) */
 };
 
 struct http_server;

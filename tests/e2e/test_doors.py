@@ -438,6 +438,27 @@ def test_oversize():
 
 
 @h.test
+def test_inflight_budget_503():
+    """All bodies held in memory share one budget: past it 503 + Retry-After, nothing stored."""
+    srv = h.Server(args=["--max-inflight", "65536"]).start()
+    auth = dict(srv.auth_headers(1), **{"Content-Type": "application/json"})
+    big_id = h.new_id()
+    r = h.http_early("POST", srv.url("/api/1/store/"), s1_body(big_id, "m" * 200000),
+                     headers=auth)
+    expect_error(r, 503, "200 KB body over a 64 KiB in-flight budget")
+    h.check(r.header("Retry-After") is not None, "503 carries Retry-After")
+    chunked_id = h.new_id()
+    r = post_chunked(srv, "/api/1/store/", s1_body(chunked_id, "n" * 200000), auth)
+    expect_error(r, 503, "chunked body that outgrows the in-flight budget")
+    ok_id = h.new_id()
+    r = srv.post("/api/1/store/", s1_body(ok_id, "small"), headers=auth)
+    expect_id(r, ok_id, "a small body still goes through")
+    srv.wait_event(1, ok_id)
+    for eid in (big_id, chunked_id):
+        h.check(srv.event(1, eid) is None, "refused %s not stored" % eid)
+
+
+@h.test
 def test_journal_budget_429():
     """Over the undigested-journal budget the doors answer 429 with Retry-After."""
     srv = h.Server(args=["--journal-budget", "4096"]).start()
