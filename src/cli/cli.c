@@ -23,6 +23,8 @@ static const struct cli_cmd cmds[] = {
       "create a project (prints its id and DSN) or list projects" },
     { "token", cli_token, "token add [--label TEXT] [--data-dir DIR]",
       "create an admin API token (printed once)" },
+    { "send", cli_send, "send --dsn DSN [--level L] [--logger N] MESSAGE",
+      "send a message (or --test-error) through libbilor to check a DSN" },
     { "version", cli_version, "version", "print the version" },
     { "help", cli_help, "help", "this text" },
 };
