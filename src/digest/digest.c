@@ -115,9 +115,17 @@ static void count_kinds(struct digest *d)
     STAT_ADD(d, log_events, d->events.n - issues);
 }
 
-/* Writes the batch, retrying with back-off until the store takes it or we stop. */
+/* How long a stopping digest keeps retrying a failing store before it gives up. */
+#define STOP_RETRY_US (10 * CLOCK_US_PER_SEC)
+
+/*
+ * Writes the batch, retrying with back-off until the store takes it. When
+ * stopping, it gives up after STOP_RETRY_US: nothing is lost, the records
+ * stay in the journal above the checkpoint and are digested on next start.
+ */
 static int write_with_retry(struct digest *d, uint64_t end_lsn, struct store_batch_result *res)
 {
+    int64_t first_failure = 0;
     int delay_ms = 50;
 
     for (;;) {
@@ -129,8 +137,13 @@ static int write_with_retry(struct digest *d, uint64_t end_lsn, struct store_bat
         STAT_ADD(d, store_errors, 1);
         log_error("cannot store batch ending at lsn=%llu, retrying: %s",
                   (unsigned long long)end_lsn, bl_err_msg(&err));
-        if (atomic_load(&d->stopping) == 2)
+        if (first_failure == 0)
+            first_failure = clock_mono_us();
+        if (atomic_load(&d->stopping) && clock_mono_us() - first_failure > STOP_RETRY_US) {
+            log_error("giving up on the store at shutdown; lsn=%llu onwards stays in the journal",
+                      (unsigned long long)d->next_lsn);
             return -1;
+        }
         nanosleep(&(struct timespec){ delay_ms / 1000, (delay_ms % 1000) * 1000000L }, NULL);
         if (delay_ms < 2000)
             delay_ms *= 2;
