@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int t_pass, t_fail;
@@ -52,6 +53,28 @@ static inline int t_done(void)
 {
     printf("%d passed, %d failed\n", t_pass, t_fail);
     return t_fail != 0 || t_pass == 0;
+}
+
+/* Whole file as a NUL-terminated heap string (free() it), NULL if unreadable. */
+static inline char *t_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        p = malloc((size_t)n + 1);
+        if (p != NULL && fread(p, 1, (size_t)n, f) != (size_t)n)
+            n = 0;
+        if (p != NULL)
+            p[n] = '\0';
+        if (len != NULL)
+            *len = (size_t)n;
+    }
+    fclose(f);
+    return p;
 }
 
 #ifndef T_DATA

@@ -22,25 +22,6 @@
 
 #define RECEIVED INT64_C(1714564805000000)
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    if (fread(p, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    p[n] = '\0';
-    fclose(f);
-    return p;
-}
-
 static cJSON *load(const char *name)
 {
     char path[1024];
@@ -48,7 +29,7 @@ static cJSON *load(const char *name)
     cJSON *v;
 
     snprintf(path, sizeof(path), "%s/fingerprint/%s", T_DATA, name);
-    text = read_file(path);
+    text = t_read_file(path, NULL);
     v = text != NULL ? cJSON_Parse(text) : NULL;
     free(text);
     if (v == NULL)

@@ -24,26 +24,6 @@
 
 #include "ingest/normalize_int.h"
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    if (fread(p, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    p[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 /* Subset comparison; reports the first difference under path. */
 static int json_subset(const cJSON *want, const cJSON *got, char *path, size_t cap)
 {
@@ -115,7 +95,7 @@ static void run_case(const char *dir, const char *name)
     int64_t received = 0;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    text = read_file(path, &len);
+    text = t_read_file(path, &len);
     c = text != NULL ? cJSON_Parse(text) : NULL;
     CHECK(c != NULL);
     if (c == NULL) {
