@@ -44,16 +44,26 @@ struct event *ingest_events_push(struct ingest_events *out, struct pool *pool)
     return ev;
 }
 
-/* The id of an event the door did not name: a hash of where it sits in the journal. */
+/*
+ * The id of an event the door did not name (JSON lines): its journal
+ * position in hex (16 chars of lsn, 8 of seq) and 8 chars of a hash of
+ * both. Deterministic, so a replay stores the same line under the same id,
+ * and increasing in arrival order, so the store's unique id index grows at
+ * its right edge instead of touching a random page per line.
+ */
 static void derived_id(uint64_t lsn, uint32_t seq, char out[33])
 {
     unsigned char key[20] = "bilor-ev";
+    char h[33];
 
     for (int i = 0; i < 8; i++)
         key[8 + i] = (unsigned char)(lsn >> (56 - 8 * i));
     for (int i = 0; i < 4; i++)
         key[16 + i] = (unsigned char)(seq >> (24 - 8 * i));
-    hash_hex128(key, sizeof(key), out);
+    hex_encode(key + 8, 12, out);
+    hash_hex128(key, sizeof(key), h);
+    memcpy(out + 24, h, 8);
+    out[32] = '\0';
 }
 
 static struct event *new_event(const struct ingest_meta *meta, uint32_t seq,

@@ -167,6 +167,8 @@ static int open_writer(struct sq_store *s, int64_t day, struct sq_conn **out,
         return rc;
     /* An older day file is brought up to date the first time the writer touches it. */
     rc = sq_migrate_part(*out, err);
+    if (rc == 0)
+        rc = sq_writer_tune(*out, err);
     if (rc != 0) {
         sq_conn_close(*out);
         *out = NULL;
