@@ -223,7 +223,7 @@ int cli_serve(int argc, char **argv)
 {
     static struct server s;
     sigset_t set;
-    int rc = 1;
+    int rc = 1, sig;
 
     if (load_config(&s.cfg, argc, argv) < 0)
         return 2;
@@ -243,7 +243,9 @@ int cli_serve(int argc, char **argv)
     s.app.metrics = metrics_new();
     if (start_http(&s) < 0)
         goto out;
-    log_info("stopping on signal %d", wait_for_signal());
+    /* Not inside log_info(): its arguments are not evaluated when info is off. */
+    sig = wait_for_signal();
+    log_info("stopping on signal %d", sig);
     rc = 0;
 out:
     shutdown_all(&s);

@@ -174,5 +174,16 @@ def test_sigterm_idle_and_sigint():
     h.check_eq(len(srv.projects()), 1, "still one project after restarts")
 
 
+@h.test
+def test_quiet_log_level_keeps_serving():
+    """With info logging off the server still runs until it is told to stop."""
+    for level in ("warn", "error", "off"):
+        srv = h.Server(args=["--log-level", level]).start()
+        h.check(srv.alive(), "serving with --log-level %s" % level)
+        h.check_eq(srv.get("/healthz").status, 200, "healthz with --log-level %s" % level)
+        rc, _ = srv.stop()
+        h.check_eq(rc, 0, "SIGTERM exit status with --log-level %s" % level)
+
+
 if __name__ == "__main__":
     h.main()

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# `make bench`: builds a Release bilor and bilor-bench, then for each phase
+# (events, logs) starts a fresh `bilor serve` on a free loopback port with a
+# temporary data dir, drives it with bilor-bench, waits until the journal
+# backlog is digested, and prints accepted/s, digested/s, ack latency,
+# server RSS and server CPU per event or line. docs/bench.md explains the
+# figures. Figures only: it never fails on a number.
+#
+#   scripts/bench.sh                       # 60 s per phase, one run
+#   BENCH_DURATION=10 scripts/bench.sh     # quick look
+#   BENCH_RUNS=3 scripts/bench.sh          # three runs, then the medians
+#   BENCH_PHASES=logs scripts/bench.sh     # one phase only
+#   BENCH_PERF=1 scripts/bench.sh          # also perf-record the server under load
+#   scripts/bench.sh -- --connections 64   # extra bilor-bench options
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+build="${BENCH_BUILD_DIR:-$here/build-bench-release}"
+duration="${BENCH_DURATION:-60}"
+runs="${BENCH_RUNS:-1}"
+phases="${BENCH_PHASES:-events logs}"
+connections="${BENCH_CONNECTIONS:-32}"
+drain_max="${BENCH_DRAIN_MAX:-600}"
+out="${BENCH_OUT:-$build/bench-results/$(date +%Y%m%d-%H%M%S)}"
+[ "${1:-}" = "--" ] && shift
+extra=("$@")
+
+bilor="$build/src/bilor"
+gen="$build/tools/bench/bilor-bench"
+token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+srv_pid=""
+data=""
+
+cleanup() {
+    # A clean stop digests the whole backlog first; the data is thrown away,
+    # so after 10 s the server is killed.
+    if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
+        kill -TERM "$srv_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$srv_pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL "$srv_pid" 2>/dev/null || true
+        wait "$srv_pid" 2>/dev/null || true
+    fi
+    [ -n "$data" ] && [ "${BENCH_KEEP:-0}" != 1 ] && rm -rf "$data"
+    srv_pid=""
+    data=""
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+build_all() {
+    if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+        bash "$here/scripts/install-deps.sh"
+        cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+        ninja -C "$build" -j2 bilor bilor-bench
+    fi
+    mkdir -p "$out"
+}
+
+# A loopback port nobody listens on, below the ephemeral range so that no
+# client connection holds it (no python needed on a bare machine).
+free_port() {
+    local low p
+    low="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+    while :; do
+        p=$((10000 + RANDOM % (low - 10000)))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+now() { date +%s.%N; }
+
+# metric NAME: the value of an unlabelled series from /metrics (0 if absent).
+metric() {
+    curl -s --max-time 5 "http://127.0.0.1:$port/metrics" |
+        awk -v n="$1" '$1 == n { v = $2 } END { print (v == "" ? 0 : v) }'
+}
+
+# Server CPU seconds (utime + stime) and memory from /proc.
+srv_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$srv_pid/stat"; }
+srv_mem() { awk -v k="$1" '$1 == k":" { printf "%.1f\n", $2 / 1024 }' "/proc/$srv_pid/status"; }
+
+start_server() {
+    local try up=0
+    data="$(mktemp -d "${TMPDIR:-/tmp}/bilor-bench.XXXXXX")"
+    for try in 1 2 3 4 5; do
+        port="$(free_port)"
+        BILOR_ADMIN_TOKEN="$token" "$bilor" serve --listen "127.0.0.1:$port" --data-dir "$data/d" \
+            --log-level info >"$data/serve.log" 2>&1 &
+        srv_pid=$!
+        for _ in $(seq 1 150); do
+            curl -sf --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=1; break 2; }
+            kill -0 "$srv_pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        # Retry only when the port was taken between the check and the bind.
+        kill -0 "$srv_pid" 2>/dev/null || grep -q 'cannot listen' "$data/serve.log" || break
+        kill -0 "$srv_pid" 2>/dev/null && break
+    done
+    if [ "$up" != 1 ]; then
+        cat "$data/serve.log" >&2
+        echo "bench: the server did not start" >&2
+        exit 1
+    fi
+    key="$(sed -n 's#.*DSN: *https\?://\([0-9a-f]*\)@.*#\1#p' "$data/serve.log" | head -1)"
+    if [ -z "$key" ]; then
+        key="$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/0/projects/" |
+            sed -n 's#.*"dsn": *"https\?://\([0-9a-f]*\)@.*#\1#p' | head -1)"
+    fi
+    [ -n "$key" ] || { echo "bench: no DSN key" >&2; exit 1; }
+}
+
+# Waits until everything acknowledged is digested; prints the seconds it took.
+drain() {
+    local t0 t backlog
+    t0="$(now)"
+    while :; do
+        backlog="$(metric bilor_journal_backlog_bytes)"
+        t="$(now)"
+        if [ "${backlog%.*}" = 0 ] || awk -v a="$t" -v b="$t0" -v m="$drain_max" 'BEGIN { exit !(a - b > m) }'; then
+            break
+        fi
+        sleep 0.2
+    done
+    awk -v a="$t" -v b="$t0" 'BEGIN { printf "%.2f\n", a - b }'
+}
+
+# One phase against a fresh server; appends one line to $out/results.txt.
+run_phase() {
+    local phase="$1" run="$2" log="$out/$phase-$run.txt" perf_pid=""
+    local cpu0 dig0 dig_load dig1 backlog_end backlog_left issues cpu1 drain_s result
+    start_server
+    cpu0="$(srv_cpu)"
+    dig0="$(metric bilor_events_digested_total)"
+    if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+        perf record -F 499 -p "$srv_pid" -o "$out/perf-$phase-$run.data" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
+    "$gen" --url "http://127.0.0.1:$port" --dsn-key "$key" --project 1 --mode "$phase" \
+        --duration "$duration" --connections "$connections" --rate-limit none \
+        ${extra[@]+"${extra[@]}"} 2>&1 | tee "$log"
+    backlog_end="$(metric bilor_journal_backlog_bytes)"
+    dig_load="$(metric bilor_events_digested_total)"
+    drain_s="$(drain)"
+    dig1="$(metric bilor_events_digested_total)"
+    backlog_left="$(metric bilor_journal_backlog_bytes)"
+    issues="$(metric bilor_issues_created_total)"
+    # The profile covers the load and the drain: doors and digest both.
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        perf report -i "$out/perf-$phase-$run.data" --stdio --sort comm,dso,symbol \
+            2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$out/perf-$phase-$run.txt" || true
+    fi
+    cpu1="$(srv_cpu)"
+    result="$(grep '^RESULT ' "$log" | tail -1)"
+    [ -n "$result" ] || { echo "bench: bilor-bench gave no result" >&2; exit 1; }
+    echo "$result phase=$phase run=$run digested=$((${dig1%.*} - ${dig0%.*}))" \
+        "digested_load=$((${dig_load%.*} - ${dig0%.*})) drain_s=$drain_s" \
+        "backlog_end=${backlog_end%.*} backlog_left=${backlog_left%.*} cpu_s=$(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN { print a - b }')" \
+        "rss_peak_mb=$(srv_mem VmHWM) rss_mb=$(srv_mem VmRSS) issues=${issues%.*}" >>"$out/results.txt"
+    cleanup
+}
+
+# The table: one row per run, then the median of each column per phase.
+summarize() {
+    awk '
+    function kv(   i, p) { delete f; for (i = 1; i <= NF; i++) { split($i, p, "="); f[p[1]] = p[2] } }
+    function med(ph, c,   n, i, j, t, a) {
+        n = cnt[ph]; for (i = 1; i <= n; i++) a[i] = v[ph, c, i]
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function row(label, r) {
+        printf "%-14s %11.0f %11.0f %11.0f %7.2f %7.2f %7.1f %7.1f %8.1f %7.0f %7.1f %7.1f\n", label,
+            r["acc"], r["digl"], r["dig"], r["p50"], r["p99"], r["rss_peak"], r["rss"],
+            r["cpu_us"], r["limited"], r["drain"], r["left"]
+    }
+    BEGIN {
+        printf "%-14s %11s %11s %11s %7s %7s %7s %7s %8s %7s %7s %7s\n", "phase/run", "accepted/s",
+            "dig/s load", "dig/s all", "p50 ms", "p99 ms", "peakMB", "rssMB", "cpu us/u",
+            "429s", "drain s", "left MB"
+        ncol = split("acc digl dig p50 p99 rss_peak rss cpu_us limited drain left", cols, " ")
+    }
+    /^RESULT / {
+        kv(); ph = f["phase"]; n = ++cnt[ph]; if (!(ph in seen)) { seen[ph] = 1; order[++np] = ph }
+        r["acc"] = f["accepted_per_s"]; r["p50"] = f["p50_ms"]; r["p99"] = f["p99_ms"]
+        r["digl"] = f["digested_load"] / f["elapsed"]
+        r["dig"] = f["digested"] / (f["elapsed"] + f["drain_s"])
+        r["rss_peak"] = f["rss_peak_mb"]; r["rss"] = f["rss_mb"]; r["limited"] = f["limited"]
+        r["cpu_us"] = f["digested"] > 0 ? f["cpu_s"] * 1e6 / f["digested"] : 0
+        r["drain"] = f["drain_s"]; r["left"] = f["backlog_left"] / 1e6
+        for (i = 1; i <= ncol; i++) v[ph, cols[i], n] = r[cols[i]]
+        row(ph " #" f["run"], r)
+    }
+    END {
+        for (k = 1; k <= np; k++) {
+            ph = order[k]; for (i = 1; i <= ncol; i++) m[cols[i]] = med(ph, cols[i])
+            row(ph " median", m)
+        }
+    }' "$out/results.txt"
+}
+
+build_all
+echo "bench: $runs run(s) of [$phases], $duration s each, $connections connections; results in $out"
+for run in $(seq 1 "$runs"); do
+    for phase in $phases; do
+        run_phase "$phase" "$run"
+    done
+done
+echo
+echo "units: events for the events phase (half /store/, half /envelope/), log lines for logs."
+echo "dig/s load: stored during the load / load time; dig/s all: stored during load and drain /"
+echo "(load + drain time); cpu us/u: server CPU per stored unit; left MB: backlog the drain did not"
+echo "digest within BENCH_DRAIN_MAX (then dig/s all is what the digest managed, not a finished run)."
+summarize | tee "$out/summary.txt"
