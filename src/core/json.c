@@ -121,9 +121,32 @@ int json_print_to(const cJSON *v, struct buf *out)
     return rc;
 }
 
+static _Thread_local struct pool *json_pool;
+
+static void *json_malloc(size_t n)
+{
+    return json_pool != NULL ? pool_alloc(json_pool, n) : xmalloc(n);
+}
+
+static void json_free(void *p)
+{
+    if (json_pool == NULL)
+        free(p);
+}
+
 void json_global_init(void)
 {
-    cJSON_Hooks hooks = { xmalloc, free };
+    cJSON_Hooks hooks = { json_malloc, json_free };
 
     cJSON_InitHooks(&hooks);
+}
+
+void json_pool_begin(struct pool *pool)
+{
+    json_pool = pool;
+}
+
+void json_pool_end(void)
+{
+    json_pool = NULL;
 }

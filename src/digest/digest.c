@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
@@ -28,6 +29,7 @@ struct digest {
     atomic_int stopping;
     uint64_t next_lsn;
     struct pool pool;
+    struct pool json_pool; /* cJSON trees of one record (json_pool_begin) */
     struct journal_batch batch;
     struct ingest_events events;
     struct project_level projects[PROJECT_CACHE];
@@ -89,11 +91,16 @@ static size_t decode_batch(struct digest *d)
         };
         struct bl_err err = { 0 };
         size_t before = d->events.n;
+        int rc;
 
         if (d->events.n >= d->cfg.max_events && used > 0)
             break;
-        if (ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &d->pool, &d->events, NULL,
-                          &err) < 0) {
+        json_pool_begin(&d->json_pool);
+        rc = ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &d->pool, &d->events,
+                           NULL, &err);
+        json_pool_end();
+        pool_reset(&d->json_pool);
+        if (rc < 0) {
             d->events.n = before;
             STAT_ADD(d, bad_records, 1);
             log_warn("skipping journal record lsn=%llu: %s", (unsigned long long)r->lsn,
@@ -228,6 +235,7 @@ int digest_start(struct digest **out, struct journal *j, struct store *st,
     d->next_lsn = journal_start_lsn(j);
     STAT_SET(d, position, d->next_lsn);
     pool_init(&d->pool, 1 << 20);
+    pool_init(&d->json_pool, 1 << 20);
     if (pthread_create(&d->thread, NULL, digest_main, d) != 0) {
         pool_release(&d->pool);
         free(d);
@@ -246,6 +254,7 @@ void digest_stop(struct digest *d)
     pthread_join(d->thread, NULL);
     journal_batch_release(&d->batch);
     pool_release(&d->pool);
+    pool_release(&d->json_pool);
     free(d);
 }
 
