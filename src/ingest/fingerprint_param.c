@@ -108,6 +108,12 @@ static size_t m_email(const char *s, size_t len, size_t i)
     return d > 0 ? j + 1 + d - i : 0;
 }
 
+/* Characters that end a URL inside free text: whitespace, NUL, quotes and angle brackets. */
+static int url_end(unsigned char c)
+{
+    return isspace(c) || c == '\0' || c == '"' || c == '\'' || c == '<' || c == '>';
+}
+
 static size_t m_url(const char *s, size_t len, size_t i)
 {
     size_t j = i, rest;
@@ -120,8 +126,7 @@ static size_t m_url(const char *s, size_t len, size_t i)
         return 0;
     j += 3;
     rest = j;
-    while (j < len && !isspace((unsigned char)s[j]) && s[j] != '\0' &&
-           strchr("\"'<>", s[j]) == NULL)
+    while (j < len && !url_end((unsigned char)s[j]))
         j++;
     /* Sentence punctuation after a URL is not part of it. */
     while (j > rest && strchr(".,;:!?)]}", s[j - 1]) != NULL)
