@@ -13,6 +13,7 @@
 #include "core/pool.h"
 #include "ingest/ingest.h"
 #include "t.h"
+#include "t_zlib.h"
 
 #define RECEIVED INT64_C(1714564805000000) /* 2024-05-01T12:00:05Z */
 
@@ -20,24 +21,6 @@ static const char s1[] =
     "{\"event_id\":\"fc6d8c0c43fc4630ad850ee518f1b9d0\",\"message\":\"hello\"}";
 
 /* gzip (windowBits 31) or zlib (15) of p[0..len) into out. */
-static size_t compress_to(const char *p, size_t len, int window_bits, unsigned char *out,
-                          size_t cap)
-{
-    z_stream z;
-    size_t n;
-
-    memset(&z, 0, sizeof(z));
-    deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
-    z.next_in = (unsigned char *)(uintptr_t)p;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    deflate(&z, Z_FINISH);
-    n = cap - z.avail_out;
-    deflateEnd(&z);
-    return n;
-}
-
 static size_t base64(const unsigned char *p, size_t len, char *out)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -106,7 +89,7 @@ static void test_store(void)
     CHECK_STR_EQ(ev->title, "hello");
 
     /* S2: gzip; the client's own bytes are kept as the raw payload. */
-    n = compress_to(s1, strlen(s1), 31, gz, sizeof(gz));
+    n = t_deflate_to(s1, strlen(s1), 31, gz, sizeof(gz));
     m.encoding = INGEST_ENC_GZIP;
     CHECK_INT_EQ(decode(gz, n, &m, &pool, &out, NULL), 0);
     CHECK_INT_EQ(out.n, 2);
@@ -117,7 +100,7 @@ static void test_store(void)
     CHECK_STR_EQ(ev->fingerprint, out.v[0].fingerprint);
 
     /* S2 with deflate: decoded JSON is the raw payload. */
-    n = compress_to(s1, strlen(s1), 15, gz, sizeof(gz));
+    n = t_deflate_to(s1, strlen(s1), 15, gz, sizeof(gz));
     m.encoding = INGEST_ENC_DEFLATE;
     CHECK_INT_EQ(decode(gz, n, &m, &pool, &out, NULL), 0);
     CHECK_INT_EQ(out.n, 3);
@@ -136,7 +119,7 @@ static void test_store_legacy(void)
     size_t n;
 
     /* S3: base64(zlib(JSON)) with no header; no door id, so the payload's. */
-    n = compress_to(s1, strlen(s1), 15, z, sizeof(z));
+    n = t_deflate_to(s1, strlen(s1), 15, z, sizeof(z));
     n = base64(z, n, b64);
     CHECK_INT_EQ(decode(b64, n, &m, &pool, &out, NULL), 0);
     CHECK_INT_EQ(out.n, 1);
@@ -297,7 +280,7 @@ static void test_ndjson(void)
     CHECK(strcmp(a.v[1].event_id, a.v[2].event_id) != 0);
 
     /* Replaying the record (even gzip'd) gives the same ids; another lsn does not. */
-    n = compress_to(ndjson, strlen(ndjson), 31, gz, sizeof(gz));
+    n = t_deflate_to(ndjson, strlen(ndjson), 31, gz, sizeof(gz));
     m.encoding = INGEST_ENC_GZIP;
     CHECK_INT_EQ(decode(gz, n, &m, &pool, &b, NULL), 0);
     CHECK_INT_EQ(b.n, 3);

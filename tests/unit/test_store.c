@@ -20,6 +20,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "t.h"
+#include "t_zlib.h"
 
 /* 2024-05-01T00:00:00Z and 2024-05-02T00:00:00Z */
 #define DAY1 INT64_C(1714521600000000)
@@ -587,23 +588,6 @@ static void test_event_pages(struct store *st)
     pool_release(&pool);
 }
 
-static size_t gzip(const char *in, size_t len, unsigned char *out, size_t cap)
-{
-    z_stream z;
-    size_t n;
-
-    memset(&z, 0, sizeof(z));
-    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    z.next_in = (Bytef *)(uintptr_t)in;
-    z.avail_in = (uInt)len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    deflate(&z, Z_FINISH);
-    n = cap - z.avail_out;
-    deflateEnd(&z);
-    return n;
-}
-
 /* The encoding a payload was stored with, read straight from the day file. */
 static int stored_encoding(const char *dir, int64_t day_us, const char *event_id)
 {
@@ -649,7 +633,7 @@ static void test_raw(struct store *st, const char *dir)
     ev[1].raw = big;
     ev[1].raw_len = strlen(big);
     ev[2].raw = gz;
-    ev[2].raw_len = gzip(big, strlen(big), gz, sizeof(gz));
+    ev[2].raw_len = t_deflate_to(big, strlen(big), 31, gz, sizeof(gz));
     ev[2].raw_encoding = EV_RAW_GZIP;
     ev[0].tags = (struct ev_tag[]){ { "browser", "Firefox \"115\"" }, { "os", "Linux" } };
     ev[0].ntags = 2;
