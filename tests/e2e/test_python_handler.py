@@ -34,6 +34,7 @@ CLIENT_DIR = os.path.join(h.SRC, "clients", "python")
 sys.path.insert(0, CLIENT_DIR)
 sys.dont_write_bytecode = True      # keep clients/python free of __pycache__
 import bilor_logging as bl  # noqa: E402
+from test_bilor_logging import BadExc, Broken  # noqa: E402  (objects that break str/repr)
 
 FAST_MS = 5.0          # logger.error() budget while the server is down
 KEY = "0123456789abcdef0123456789abcdef"
@@ -215,19 +216,6 @@ def load_config(path):
 
 def parse_payload(text):
     return json.loads(text)
-
-
-class Broken:
-    def __str__(self):
-        raise RuntimeError("broken __str__")
-
-    def __repr__(self):
-        raise RuntimeError("broken __repr__")
-
-
-class BadExc(Exception):
-    def __str__(self):
-        raise RuntimeError("broken exception __str__")
 
 
 def recurse_forever(n):
