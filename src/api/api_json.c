@@ -90,13 +90,10 @@ int aj_limit(struct bl_req *req, struct bl_resp *resp, size_t def, size_t max, s
 
 char *aj_dsn(struct bl_req *req, const char *key, int64_t project_id)
 {
-    const char *url = req->app->public_url;
-    const char *sep = strstr(url, "://");
+    char *out = pool_alloc(req->pool, 1024);
 
-    if (sep == NULL)
-        return pool_printf(req->pool, "http://%s@%s/%lld", key, url, (long long)project_id);
-    return pool_printf(req->pool, "%.*s://%s@%s/%lld", (int)(sep - url), url, key, sep + 3,
-                       (long long)project_id);
+    config_dsn(req->app->public_url, key, (long long)project_id, out, 1024);
+    return out;
 }
 
 int aj_time_param(struct bl_req *req, struct bl_resp *resp, const char *name, int64_t *out)

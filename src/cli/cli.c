@@ -102,14 +102,3 @@ int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, si
     }
     return 0;
 }
-
-void cli_dsn(char *out, size_t len, const char *public_url, const char *key, long long id)
-{
-    const char *sep = strstr(public_url, "://");
-
-    if (sep == NULL)
-        snprintf(out, len, "http://%s@%s/%lld", key, public_url, id);
-    else
-        snprintf(out, len, "%.*s://%s@%s/%lld", (int)(sep - public_url), public_url, key,
-                 sep + 3, id);
-}

@@ -25,9 +25,6 @@ int cli_send(int argc, char **argv);
  */
 int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, size_t len);
 
-/* The DSN of key for project id, using BILOR_PUBLIC_URL or BILOR_LISTEN. */
-void cli_dsn(char *out, size_t len, const char *public_url, const char *key, long long id);
-
 /* "bilor: " + message on stderr. */
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -8,16 +8,15 @@
 #include "core/pool.h"
 #include "core/banned.h"
 
-/* Base URL for printed DSNs: BILOR_PUBLIC_URL, else http:// + BILOR_LISTEN. */
+/* Base URL for printed DSNs: the same settings `bilor serve` reads from the environment. */
 static void public_url(char *out, size_t len)
 {
-    const char *u = getenv("BILOR_PUBLIC_URL");
-    const char *l = getenv("BILOR_LISTEN");
+    struct config c;
 
-    if (u != NULL && u[0] != '\0')
-        snprintf(out, len, "%s", u);
-    else
-        snprintf(out, len, "http://%s", l != NULL ? l : "127.0.0.1:8000");
+    config_defaults(&c);
+    if (config_from_env(&c, NULL) < 0)
+        config_defaults(&c);
+    config_public_url(&c, out, len);
 }
 
 static int project_add(struct store *st, const char *name)
@@ -31,7 +30,7 @@ static int project_add(struct store *st, const char *name)
         return 1;
     }
     public_url(url, sizeof(url));
-    cli_dsn(dsn, sizeof(dsn), url, p.key, (long long)p.id);
+    config_dsn(url, p.key, (long long)p.id, dsn, sizeof(dsn));
     printf("id: %lld\nname: %s\nslug: %s\ndsn: %s\n", (long long)p.id, p.name, p.slug, dsn);
     return 0;
 }
@@ -52,7 +51,7 @@ static int project_list(struct store *st)
     public_url(url, sizeof(url));
     printf("%-6s %-24s %s\n", "ID", "NAME", "DSN");
     for (size_t i = 0; i < n; i++) {
-        cli_dsn(dsn, sizeof(dsn), url, v[i].key, (long long)v[i].id);
+        config_dsn(url, v[i].key, (long long)v[i].id, dsn, sizeof(dsn));
         printf("%-6lld %-24s %s\n", (long long)v[i].id, v[i].name, dsn);
     }
     pool_release(&pool);

@@ -104,7 +104,7 @@ static int bootstrap(struct server *s)
     } else if (auth_token_create(s->store, uid, "first start", token, &err) < 0) {
         goto fail;
     }
-    cli_dsn(dsn, sizeof(dsn), s->app.public_url, p.key, (long long)p.id);
+    config_dsn(s->app.public_url, p.key, (long long)p.id, dsn, sizeof(dsn));
     printf("Bilor is set up in %s (shown once, keep it safe):\n"
            "  API:       %s/api/0/\n  DSN:       %s\n  login:     admin\n"
            "  password:  %s\n  API token: %s\n",
@@ -156,12 +156,7 @@ static void init_app(struct server *s)
     a->limits.max_body = (size_t)s->cfg.max_body;
     a->limits.max_event = (size_t)s->cfg.max_event;
     a->started_at = clock_now_us();
-    if (s->cfg.public_url[0] != '\0')
-        snprintf(a->public_url, sizeof(a->public_url), "%s", s->cfg.public_url);
-    else
-        snprintf(a->public_url, sizeof(a->public_url), "http://%s", s->cfg.listen);
-    while (strlen(a->public_url) > 0 && a->public_url[strlen(a->public_url) - 1] == '/')
-        a->public_url[strlen(a->public_url) - 1] = '\0';
+    config_public_url(&s->cfg, a->public_url, sizeof(a->public_url));
 }
 
 static int start_http(struct server *s)

@@ -159,6 +159,31 @@ int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *
     return 0;
 }
 
+void config_public_url(const struct config *c, char *out, size_t len)
+{
+    size_t n;
+
+    if (c->public_url[0] != '\0')
+        snprintf(out, len, "%s", c->public_url);
+    else
+        snprintf(out, len, "http://%s", c->listen);
+    n = strlen(out);
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0';
+}
+
+void config_dsn(const char *public_url, const char *key, long long project_id, char *out,
+                size_t len)
+{
+    const char *sep = strstr(public_url, "://");
+
+    if (sep == NULL)
+        snprintf(out, len, "http://%s@%s/%lld", key, public_url, project_id);
+    else
+        snprintf(out, len, "%.*s://%s@%s/%lld", (int)(sep - public_url), public_url, key,
+                 sep + 3, project_id);
+}
+
 void config_print_help(void)
 {
     for (size_t i = 0; i < NOPTS; i++)

@@ -45,6 +45,16 @@ int config_from_args(struct config *c, int argc, char **argv, struct bl_err *err
 int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *port,
                        struct bl_err *err);
 
+/*
+ * The base URL clients use (DSNs, links): --public-url, else http://LISTEN,
+ * without a trailing slash.
+ */
+void config_public_url(const struct config *c, char *out, size_t len);
+
+/* The DSN of a project key: scheme://KEY@host[:port][/prefix]/ID from a base URL. */
+void config_dsn(const char *public_url, const char *key, long long project_id, char *out,
+                size_t len);
+
 /* Prints the settings table (flag, env, default, help) to stdout. */
 void config_print_help(void);
 
