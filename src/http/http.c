@@ -202,18 +202,19 @@ static void answer_overloaded(struct hreq *h)
 static int on_headers(struct hreq *h)
 {
     const char *cl = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long declared;
     int status = 404;
 
     if (api_route(&h->req, &status) == NULL) {
         resp_error(&h->resp, status, status == 404 ? "not found" : "method not allowed");
         return 0; /* answer after the body (if any) is drained */
     }
-    if (cl != NULL && strtoull(cl, NULL, 10) > h->srv->cfg.max_body) {
+    declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if (declared > h->srv->cfg.max_body) {
         resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->srv->cfg.max_body);
         return 1;
     }
-    if (cl != NULL && atomic_load(&h->srv->body_bytes) + strtoull(cl, NULL, 10) >
-                          h->srv->cfg.max_inflight) {
+    if (declared > 0 && atomic_load(&h->srv->body_bytes) + declared > h->srv->cfg.max_inflight) {
         answer_overloaded(h);
         return 1;
     }
