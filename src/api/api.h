@@ -172,6 +172,9 @@ int api_require(struct bl_req *req, struct bl_resp *resp, int action, int64_t pr
  * *status 404 (no such path) or 405 (path exists, method does not).
  */
 const struct route *api_route(struct bl_req *req, int *status);
+/* The same over another table (tests). */
+const struct route *api_route_in(const struct route *table, size_t n_routes, struct bl_req *req,
+                                 int *status);
 
 /* Handlers, grouped by file. */
 void api_ingest_early(struct bl_req *req, struct bl_resp *resp);

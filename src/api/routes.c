@@ -69,10 +69,16 @@ static int match(const char *pattern, const char *path, int slash_opt, struct sl
 
 const struct route *api_route(struct bl_req *req, int *status)
 {
+    return api_route_in(routes, sizeof(routes) / sizeof(routes[0]), req, status);
+}
+
+const struct route *api_route_in(const struct route *table, size_t n_routes, struct bl_req *req,
+                                 int *status)
+{
     int path_found = 0;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
+    for (size_t i = 0; i < n_routes; i++) {
+        const struct route *r = &table[i];
         size_t n;
 
         if (!match(r->pattern, req->path, (r->flags & ROUTE_SLASH_OPT) != 0, req->params, &n))
