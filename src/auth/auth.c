@@ -53,6 +53,10 @@ int auth_token_register(struct store *st, int64_t user_id, const char *token, co
 
     if (strlen(token) < 16)
         return bl_err_set(err, BL_EINVAL, "API tokens must be at least 16 characters");
+    /* auth_check_bearer refuses longer ones: such a token would be stored yet never work. */
+    if (strlen(token) > AUTH_TOKEN_MAX)
+        return bl_err_set(err, BL_EINVAL, "API tokens must be at most %d characters",
+                          AUTH_TOKEN_MAX);
     auth_token_digest(token, strlen(token), digest);
     return store_token_add(st, user_id, digest, label, err);
 }
