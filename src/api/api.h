@@ -12,6 +12,11 @@
  * early check that runs on the headers alone (auth, backlog budget: a 429
  * must not read the body), and the handler that runs once the body is in.
  *
+ * Who is asking: an early check (api_token_early for the REST API) sets
+ * req->who; every REST handler then asks api_access() whether that principal
+ * may do the action on the project, so a new rule (users, roles, scoped
+ * tokens) is written once there and no handler changes.
+ *
  * Ingest handlers are asynchronous: they append to the journal and set
  * resp->pending; the journal's flusher calls req->resume() once the record
  * is durable, and http/ then calls req->finish() and sends the answer. No
@@ -63,7 +68,12 @@ typedef void (*api_handler_fn)(struct bl_req *req, struct bl_resp *resp);
 
 struct route {
     int method;
-    const char *pattern; /* "/api/{}/store/": {} matches one path segment */
+    /*
+     * "/api/{}/store/": {} matches one non-empty path segment. A "*" that
+     * ends the pattern matches whatever remains of the path, even nothing
+     * (the web UI's assets under "/ui/"), and is the route's last parameter.
+     */
+    const char *pattern;
     int door;
     unsigned flags;      /* enum route_flags */
     api_handler_fn early;   /* on headers; sets resp->status to answer at once */
@@ -75,6 +85,28 @@ enum route_flags {
     ROUTE_SLASH_OPT = 1 << 1, /* a trailing slash is optional */
 };
 
+/* Who sent a request, as its authentication established. */
+enum principal_kind {
+    PRINCIPAL_ANONYMOUS = 0, /* nothing checked, or nothing presented */
+    PRINCIPAL_TOKEN,         /* an API token (Authorization: Bearer) */
+    PRINCIPAL_SESSION,       /* a user's web session (reserved for the web UI) */
+};
+
+struct principal {
+    int kind;             /* enum principal_kind */
+    char token_id[17];    /* API token: the first 16 hex of its stored digest */
+    int64_t user_id;      /* the user the token or session belongs to; 0 if none */
+    int instance_admin;   /* may administer the whole instance */
+    uint64_t scopes;      /* placeholder for scoped tokens: 0 = unrestricted */
+};
+
+/* What a handler is about to do, for api_access(). */
+enum api_action {
+    API_READ = 0, /* list and show */
+    API_WRITE,    /* change a project's data (issue status, ...) */
+    API_ADMIN,    /* change the instance (projects, users, tokens) */
+};
+
 struct bl_req {
     int method;
     const char *path;
@@ -84,6 +116,7 @@ struct bl_req {
     struct pool *pool;
     struct app *app;
     const struct route *route;
+    struct principal who; /* set by the route's early check; zero = anonymous */
     int64_t received_at;
     /* supplied by http/ */
     void *conn;
@@ -126,10 +159,22 @@ void resp_error(struct bl_resp *resp, int status, const char *fmt, ...)
 void resp_json(struct bl_resp *resp, int status, const char *json, size_t len);
 
 /*
+ * Whether req->who may do action on project_id (0: no particular project).
+ * Returns 0, or the status to refuse with: 401 (not authenticated) or 403.
+ * Today's rule: any valid API token may do everything.
+ */
+int api_access(const struct bl_req *req, int action, int64_t project_id);
+/* api_access(), answering the refusal: 0, or -1 when resp holds the 401/403. */
+int api_require(struct bl_req *req, struct bl_resp *resp, int action, int64_t project_id);
+
+/*
  * Finds the route for method + path, filling req->params. Returns NULL with
  * *status 404 (no such path) or 405 (path exists, method does not).
  */
 const struct route *api_route(struct bl_req *req, int *status);
+/* The same over another table (tests). */
+const struct route *api_route_in(const struct route *table, size_t n_routes, struct bl_req *req,
+                                 int *status);
 
 /* Handlers, grouped by file. */
 void api_ingest_early(struct bl_req *req, struct bl_resp *resp);
@@ -145,6 +190,7 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
 void api_token_early(struct bl_req *req, struct bl_resp *resp);
+void api_index(struct bl_req *req, struct bl_resp *resp);
 void api_healthz(struct bl_req *req, struct bl_resp *resp);
 void api_readyz(struct bl_req *req, struct bl_resp *resp);
 void api_metrics(struct bl_req *req, struct bl_resp *resp);

@@ -1,98 +1,52 @@
 /*
  * REST API: one event in full, and the logs listing.
  *
- * The store keeps each event's raw payload, not a normalized copy; the full
- * event is rebuilt here by running the same normalizer the digest ran
- * (deterministic given received_at), and the raw payload is attached as
- * "raw" so the original is always visible.
+ * The store keeps each event's raw payload, not a normalized copy; the event
+ * is rebuilt here by running the same normalizer the digest ran
+ * (deterministic given received_at) and written by api_event_doc.c, with the
+ * raw payload attached as "raw" so the original is always visible.
  */
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_event_doc.h"
 #include "api/api_json.h"
 #include "core/json.h"
 #include "ingest/fingerprint.h"
 #include "ingest/normalize.h"
 #include "core/banned.h"
 
-cJSON *api_event_summary(struct bl_req *req, const struct store_event *e)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *tags = e->tags_json ? cJSON_Parse(e->tags_json) : NULL;
-
-    (void)req;
-    json_add_str(o, "event_id", e->event_id);
-    aj_add_int(o, "project_id", e->project_id);
-    aj_add_time(o, "timestamp", e->timestamp);
-    aj_add_time(o, "received", e->received_at);
-    json_add_str(o, "level", ev_level_name(e->level));
-    json_add_str(o, "kind", e->kind == EV_KIND_ISSUE ? "issue" : "log");
-    if (e->issue_id > 0)
-        aj_add_int(o, "issue_id", e->issue_id);
-    json_add_str(o, "logger", e->logger);
-    json_add_str(o, "message", e->message ? e->message : "");
-    json_add_str(o, "title", e->title);
-    json_add_str(o, "culprit", e->culprit);
-    json_add_str(o, "release", e->release);
-    json_add_str(o, "environment", e->environment);
-    cJSON_AddItemToObject(o, "tags", tags != NULL ? tags : cJSON_CreateArray());
-    return o;
-}
-
-/* Rebuilds the normalized event from its raw payload into out (without "raw"). */
+/* Rebuilds the event of a stored row from its raw payload; *obj_out is the client's object. */
 static int rebuild(struct bl_req *req, const struct store_event *row, const char *raw,
-                   size_t raw_len, cJSON **obj_out, struct buf *out)
+                   size_t raw_len, struct event *ev, cJSON **obj_out)
 {
     struct json_limits lim = { req->app->limits.max_body, req->app->limits.max_depth };
-    struct event ev;
     cJSON *obj = json_parse(raw, raw_len, &lim, NULL);
 
     if (obj == NULL)
         return BL_EPARSE;
-    memset(&ev, 0, sizeof(ev));
-    memcpy(ev.event_id, row->event_id, sizeof(ev.event_id));
-    ev.project_id = row->project_id;
-    ev.received_at = row->received_at;
+    memset(ev, 0, sizeof(*ev));
+    memcpy(ev->event_id, row->event_id, sizeof(ev->event_id));
+    ev->project_id = row->project_id;
+    ev->received_at = row->received_at;
     if (row->source == EV_SRC_LOGLINE)
-        normalize_log_line(obj, &ev, &req->app->limits, req->pool);
+        normalize_log_line(obj, ev, &req->app->limits, req->pool);
     else
-        normalize_sentry(obj, &ev, &req->app->limits, req->pool);
-    fingerprint_event(&ev, req->pool);
+        normalize_sentry(obj, ev, &req->app->limits, req->pool);
+    fingerprint_event(ev, req->pool);
     /* What grouping decided at digest time is the truth, even if rules changed since. */
-    memcpy(ev.fingerprint, row->fingerprint, sizeof(ev.fingerprint));
-    ev.kind = row->kind;
-    ev.issue_id = row->issue_id;
+    memcpy(ev->fingerprint, row->fingerprint, sizeof(ev->fingerprint));
+    ev->kind = row->kind;
+    ev->issue_id = row->issue_id;
     *obj_out = obj;
-    return normalize_event_json(&ev, obj, out);
+    return 0;
 }
 
-/* Appends ,"raw":... and ,"issue_id":... inside the object in out. */
-static int attach_extras(struct buf *out, const struct store_event *row, const char *raw,
-                         size_t raw_len)
+/* The id in the path as stored: 32 lowercase hex (dashed UUIDs and upper case accepted). */
+static void path_event_id(const struct bl_req *req, char id[33])
 {
-    int rc;
+    size_t n = req->nparams > 1 ? req->params[1].len : 0, k = 0;
 
-    if (out->len == 0 || out->p[out->len - 1] != '}')
-        return BL_EPARSE;
-    out->len--;
-    rc = buf_addf(out, ",\"issue_id\":%lld,\"kind\":\"%s\",\"raw\":", (long long)row->issue_id,
-                  row->kind == EV_KIND_ISSUE ? "issue" : "log");
-    rc = rc ? rc : buf_add(out, raw, raw_len);
-    rc = rc ? rc : buf_addch(out, '}');
-    return rc;
-}
-
-void api_event_get(struct bl_req *req, struct bl_resp *resp)
-{
-    int64_t pid = req_param_id(req, 0);
-    char id[33];
-    struct store_event row;
-    const char *raw = NULL;
-    size_t raw_len = 0, n = req->nparams > 1 ? req->params[1].len : 0, k = 0;
-    cJSON *obj = NULL;
-    int rc;
-
-    /* Accept dashed UUIDs and upper case: ids are stored as 32 lowercase hex. */
     for (size_t i = 0; i < n && k < 32; i++) {
         char c = req->params[1].p[i];
 
@@ -100,49 +54,66 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
             id[k++] = (char)(c >= 'A' && c <= 'F' ? c + 32 : c);
     }
     id[k] = '\0';
-    rc = pid > 0 ? store_event_get(req->app->store, pid, id, req->pool, &row, &raw, &raw_len, NULL)
-                 : BL_ENOTFOUND;
+}
+
+void api_event_get(struct bl_req *req, struct bl_resp *resp)
+{
+    int64_t pid = req_param_id(req, 0);
+    char id[33];
+    struct store_event row;
+    struct event ev;
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    cJSON *obj = NULL;
+    struct jw w;
+    int rc;
+
+    path_event_id(req, id);
+    if (pid <= 0)
+        goto not_found;
+    if (api_require(req, resp, API_READ, pid) < 0)
+        return;
+    rc = store_event_get(req->app->store, pid, id, req->pool, &row, &raw, &raw_len, NULL);
+    if (rc == BL_ENOTFOUND)
+        goto not_found;
     if (rc < 0) {
-        resp_error(resp, rc == BL_ENOTFOUND ? 404 : 500, "%s",
-                   rc == BL_ENOTFOUND ? "no such event" : "cannot read the event");
+        resp_error(resp, 500, "cannot read the event");
         return;
     }
-    buf_reset(&resp->body);
-    rc = rebuild(req, &row, raw, raw_len, &obj, &resp->body);
-    rc = rc ? rc : attach_extras(&resp->body, &row, raw, raw_len);
-    cJSON_Delete(obj);
+    rc = rebuild(req, &row, raw, raw_len, &ev, &obj);
     if (rc < 0) {
         resp_error(resp, 500, "stored event cannot be shown: %s", bl_strerror(rc));
         return;
     }
-    resp->status = 200;
-    resp->content_type = "application/json";
+    aj_begin(resp, &w);
+    jw_obj(&w, NULL);
+    api_write_event(&w, &ev, obj, req->pool);
+    jw_int(&w, "issue_id", row.issue_id);
+    jw_str(&w, "kind", row.kind == EV_KIND_ISSUE ? "issue" : "log");
+    /* The payload parsed above, so it is one JSON value as the client sent it. */
+    jw_raw(&w, "raw", raw, raw_len);
+    jw_obj_end(&w);
+    cJSON_Delete(obj);
+    aj_send(resp, &w);
+    return;
+not_found:
+    resp_error(resp, 404, "no such event");
 }
 
-/* A log line for the listing: the summary plus its attributes, rebuilt from raw. */
-static cJSON *log_json(struct bl_req *req, const struct store_event *row)
+/* A log line for the listing: the row plus what only its payload holds. */
+static void log_row(struct bl_req *req, struct jw *w, const struct store_event *row)
 {
-    cJSON *o = api_event_summary(req, row);
-    struct buf doc = BUF_INIT(req->app->limits.max_body * 2);
-    cJSON *obj = NULL, *norm;
+    struct event ev;
+    cJSON *obj = NULL;
 
-    if (row->raw == NULL || rebuild(req, row, row->raw, row->raw_len, &obj, &doc) < 0)
-        goto out;
-    norm = cJSON_ParseWithLength(doc.p, doc.len);
-    if (norm != NULL) {
-        cJSON *attrs = cJSON_DetachItemFromObjectCaseSensitive(norm, "attributes");
-
-        if (attrs != NULL)
-            cJSON_AddItemToObject(o, "attributes", attrs);
-        json_add_str(o, "server_name", json_str(norm, "server_name"));
-        json_add_str(o, "trace_id", json_str(norm, "trace_id"));
-        json_add_str(o, "request_id", json_str(norm, "request_id"));
-        cJSON_Delete(norm);
-    }
-out:
+    api_write_event_row(w, row);
+    if (row->raw == NULL || rebuild(req, row, row->raw, row->raw_len, &ev, &obj) < 0)
+        return;
+    api_write_attributes(w, obj);
+    jw_str_opt(w, "server_name", ev.server_name);
+    jw_str_opt(w, "trace_id", ev.trace_id);
+    jw_str_opt(w, "request_id", ev.request_id);
     cJSON_Delete(obj);
-    buf_release(&doc);
-    return o;
 }
 
 void api_send_event_page(struct bl_req *req, struct bl_resp *resp,
@@ -152,7 +123,7 @@ void api_send_event_page(struct bl_req *req, struct bl_resp *resp,
     char next[STORE_CURSOR_MAX] = "";
     struct bl_err err = { 0 };
     size_t n = 0;
-    cJSON *arr;
+    struct jw w;
     int rc = store_event_list(req->app->store, q, req->pool, &v, &n, next, &err);
 
     if (rc < 0) {
@@ -160,10 +131,15 @@ void api_send_event_page(struct bl_req *req, struct bl_resp *resp,
                    bl_err_msg(&err));
         return;
     }
-    arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, render(req, &v[i]));
-    aj_send(resp, arr);
+    aj_begin(resp, &w);
+    jw_arr(&w, NULL);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(&w, NULL);
+        render(req, &w, &v[i]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    aj_send(resp, &w);
     aj_link_next(req, resp, next);
 }
 
@@ -180,9 +156,9 @@ void api_logs_list(struct bl_req *req, struct bl_resp *resp)
         resp_error(resp, 404, "no such project");
         return;
     }
-    if (aj_limit(req, resp, 100, 1000, &q.limit) < 0 ||
-        aj_time_param(req, resp, "since", &q.since) < 0 ||
-        aj_time_param(req, resp, "until", &q.until) < 0)
+    if (api_require(req, resp, API_READ, q.project_id) < 0 ||
+        aj_limit(req, resp, 100, 1000, &q.limit) < 0 ||
+        aj_time_range(req, resp, &q.since, &q.until) < 0)
         return;
-    api_send_event_page(req, resp, &q, log_json);
+    api_send_event_page(req, resp, &q, log_row);
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_event_doc.h"
 #include "api/api_json.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -18,26 +19,34 @@ static const struct {
     { "count", STORE_SORT_COUNT }, { "freq", STORE_SORT_COUNT },
 };
 
-static cJSON *issue_json(const struct store_issue *is)
+/* The members of an issue into an open object. */
+static void write_issue(struct jw *w, const struct store_issue *is)
 {
-    cJSON *o = cJSON_CreateObject();
+    jw_int(w, "id", is->id);
+    jw_int(w, "project_id", is->project_id);
+    jw_str(w, "title", is->title ? is->title : "");
+    jw_str(w, "culprit", is->culprit ? is->culprit : "");
+    jw_str(w, "level", ev_level_name(is->level));
+    jw_str(w, "status", store_issue_status_name(is->status));
+    jw_int(w, "count", is->times_seen);
+    jw_time(w, "first_seen", is->first_seen);
+    jw_time(w, "last_seen", is->last_seen);
+    jw_str(w, "fingerprint", is->fingerprint);
+    jw_int(w, "grouping_version", is->grouping_version);
+    jw_str_opt(w, "first_release", is->first_release);
+    jw_str_opt(w, "last_release", is->last_release);
+}
 
-    aj_add_int(o, "id", is->id);
-    aj_add_int(o, "project_id", is->project_id);
-    json_add_str(o, "title", is->title ? is->title : "");
-    json_add_str(o, "culprit", is->culprit ? is->culprit : "");
-    json_add_str(o, "level", ev_level_name(is->level));
-    json_add_str(o, "status", store_issue_status_name(is->status));
-    aj_add_int(o, "count", is->times_seen);
-    aj_add_time(o, "first_seen", is->first_seen);
-    aj_add_time(o, "last_seen", is->last_seen);
-    json_add_str(o, "fingerprint", is->fingerprint);
-    aj_add_int(o, "grouping_version", is->grouping_version);
-    if (is->first_release != NULL)
-        json_add_str(o, "first_release", is->first_release);
-    if (is->last_release != NULL)
-        json_add_str(o, "last_release", is->last_release);
-    return o;
+/* One issue as the whole answer. */
+static void send_issue(struct bl_resp *resp, const struct store_issue *is)
+{
+    struct jw w;
+
+    aj_begin(resp, &w);
+    jw_obj(&w, NULL);
+    write_issue(&w, is);
+    jw_obj_end(&w);
+    aj_send(resp, &w);
 }
 
 static int parse_issue_query(struct bl_req *req, struct bl_resp *resp, struct store_issue_query *q)
@@ -53,6 +62,8 @@ static int parse_issue_query(struct bl_req *req, struct bl_resp *resp, struct st
         resp_error(resp, 404, "no such project");
         return -1;
     }
+    if (api_require(req, resp, API_READ, q->project_id) < 0)
+        return -1;
     if (status != NULL && store_issue_status_parse(status, &q->status) < 0) {
         resp_error(resp, 400, "status must be unresolved, resolved, ignored or all");
         return -1;
@@ -78,7 +89,7 @@ void api_issues_list(struct bl_req *req, struct bl_resp *resp)
     char next[STORE_CURSOR_MAX] = "";
     struct bl_err err = { 0 };
     size_t n = 0;
-    cJSON *arr;
+    struct jw w;
     int rc;
 
     if (parse_issue_query(req, resp, &q) < 0)
@@ -92,14 +103,20 @@ void api_issues_list(struct bl_req *req, struct bl_resp *resp)
         resp_error(resp, rc == BL_EINVAL ? 400 : 500, "%s", bl_err_msg(&err));
         return;
     }
-    arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, issue_json(&v[i]));
-    aj_send(resp, arr);
+    aj_begin(resp, &w);
+    jw_arr(&w, NULL);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(&w, NULL);
+        write_issue(&w, &v[i]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    aj_send(resp, &w);
     aj_link_next(req, resp, next);
 }
 
-static int load_issue(struct bl_req *req, struct bl_resp *resp, struct store_issue *is)
+/* The issue of the path, if the principal may do action on its project. */
+static int load_issue(struct bl_req *req, struct bl_resp *resp, int action, struct store_issue *is)
 {
     int64_t id = req_param_id(req, 0);
     struct bl_err err = { 0 };
@@ -118,7 +135,7 @@ static int load_issue(struct bl_req *req, struct bl_resp *resp, struct store_iss
         resp_error(resp, 500, "%s", bl_err_msg(&err));
         return -1;
     }
-    return 0;
+    return api_require(req, resp, action, is->project_id);
 }
 
 void api_issue_get(struct bl_req *req, struct bl_resp *resp)
@@ -127,20 +144,24 @@ void api_issue_get(struct bl_req *req, struct bl_resp *resp)
     int64_t counts[ISSUE_HOURS] = { 0 };
     int64_t hour = clock_now_us() / CLOCK_US_PER_HOUR * CLOCK_US_PER_HOUR;
     int64_t since = hour - (ISSUE_HOURS - 1) * CLOCK_US_PER_HOUR;
-    cJSON *o, *hourly;
+    struct jw w;
 
-    if (load_issue(req, resp, &is) < 0)
+    if (load_issue(req, resp, API_READ, &is) < 0)
         return;
     if (store_issue_hourly(req->app->store, is.id, since, ISSUE_HOURS, counts, NULL) < 0) {
         resp_error(resp, 500, "cannot read hourly counts");
         return;
     }
-    o = issue_json(&is);
-    hourly = cJSON_AddArrayToObject(o, "hourly");
+    aj_begin(resp, &w);
+    jw_obj(&w, NULL);
+    write_issue(&w, &is);
+    jw_arr(&w, "hourly");
     for (size_t i = 0; i < ISSUE_HOURS; i++)
-        cJSON_AddItemToArray(hourly, cJSON_CreateNumber((double)counts[i]));
-    aj_add_time(o, "hourly_since", since);
-    aj_send(resp, o);
+        jw_int(&w, NULL, counts[i]);
+    jw_arr_end(&w);
+    jw_time(&w, "hourly_since", since);
+    jw_obj_end(&w);
+    aj_send(resp, &w);
 }
 
 void api_issue_put(struct bl_req *req, struct bl_resp *resp)
@@ -151,7 +172,7 @@ void api_issue_put(struct bl_req *req, struct bl_resp *resp)
     cJSON *body;
     int st = -1;
 
-    if (load_issue(req, resp, &is) < 0)
+    if (load_issue(req, resp, API_WRITE, &is) < 0)
         return;
     body = json_parse(req->body.p, req->body.len, &lim, NULL);
     status = body != NULL ? json_str(body, "status") : NULL;
@@ -166,16 +187,21 @@ void api_issue_put(struct bl_req *req, struct bl_resp *resp)
         return;
     }
     is.status = st;
-    aj_send(resp, issue_json(&is));
+    send_issue(resp, &is);
 }
 
+static void issue_event_row(struct bl_req *req, struct jw *w, const struct store_event *e)
+{
+    (void)req;
+    api_write_event_row(w, e);
+}
 
 void api_issue_events(struct bl_req *req, struct bl_resp *resp)
 {
     struct store_event_query q;
     struct store_issue is;
 
-    if (load_issue(req, resp, &is) < 0)
+    if (load_issue(req, resp, API_READ, &is) < 0)
         return;
     memset(&q, 0, sizeof(q));
     q.project_id = is.project_id;
@@ -184,5 +210,5 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp)
     q.cursor = req_query(req, "cursor");
     if (aj_limit(req, resp, 50, 1000, &q.limit) < 0)
         return;
-    api_send_event_page(req, resp, &q, api_event_summary);
+    api_send_event_page(req, resp, &q, issue_event_row);
 }

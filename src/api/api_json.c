@@ -3,37 +3,26 @@
 
 #include "api/api_json.h"
 #include "core/clock.h"
-#include "core/json.h"
 #include "core/log.h"
 #include "core/banned.h"
 
-void aj_add_time(cJSON *obj, const char *key, int64_t us)
-{
-    char s[40];
-
-    if (us == 0) {
-        cJSON_AddNullToObject(obj, key);
-        return;
-    }
-    clock_fmt_rfc3339(us, s);
-    json_add_str(obj, key, s);
-}
-
-void aj_add_int(cJSON *obj, const char *key, int64_t v)
-{
-    cJSON_AddNumberToObject(obj, key, (double)v);
-}
-
-void aj_send(struct bl_resp *resp, cJSON *v)
+void aj_begin(struct bl_resp *resp, struct jw *w)
 {
     buf_reset(&resp->body);
-    if (json_print_to(v, &resp->body) < 0) {
-        resp_error(resp, 500, "response too large");
-    } else {
-        resp->status = 200;
-        resp->content_type = "application/json";
+    jw_init(w, &resp->body);
+}
+
+void aj_send(struct bl_resp *resp, struct jw *w)
+{
+    int rc = jw_end(w);
+
+    if (rc < 0) {
+        resp_error(resp, 500, "%s", rc == BL_ETOOBIG ? "response too large"
+                                                     : "response cannot be written");
+        return;
     }
-    cJSON_Delete(v);
+    resp->status = 200;
+    resp->content_type = "application/json";
 }
 
 /* Appends &name=value (percent-encoded) when the request had that query parameter. */
@@ -96,15 +85,37 @@ char *aj_dsn(struct bl_req *req, const char *key, int64_t project_id)
     return out;
 }
 
-int aj_time_param(struct bl_req *req, struct bl_resp *resp, const char *name, int64_t *out)
+int aj_parse_time(const char *s, int64_t *us)
+{
+    size_t len = strlen(s);
+
+    /* An epoch of 0 would read as "no bound" downstream: only positive times are times. */
+    if (len == 0 || ingest_time_from_string(s, len, us) < 0 || *us <= 0)
+        return -1;
+    return 0;
+}
+
+/* One bound: 0 when absent, -1 after answering 400. */
+static int time_param(struct bl_req *req, struct bl_resp *resp, const char *name, int64_t *out)
 {
     const char *s = req_query(req, name);
 
     *out = 0;
-    if (s == NULL || *s == '\0')
+    if (s == NULL || *s == '\0') /* "?since=" is an absent bound, as it always was */
         return 0;
-    if (ingest_time_from_string(s, strlen(s), out) == 0)
+    if (aj_parse_time(s, out) == 0)
         return 0;
-    resp_error(resp, 400, "'%s' must be an RFC 3339 time or epoch seconds", name);
+    resp_error(resp, 400, "'%s' must be an RFC 3339 time or positive epoch seconds", name);
     return -1;
+}
+
+int aj_time_range(struct bl_req *req, struct bl_resp *resp, int64_t *since, int64_t *until)
+{
+    if (time_param(req, resp, "since", since) < 0 || time_param(req, resp, "until", until) < 0)
+        return -1;
+    if (*since > 0 && *until > 0 && *since > *until) {
+        resp_error(resp, 400, "'since' must not be after 'until'");
+        return -1;
+    }
+    return 0;
 }

@@ -4,6 +4,10 @@
 #include "api/api.h"
 #include "core/banned.h"
 
+/*
+ * First match wins, so a prefix route (a pattern ending in "*") goes after
+ * the exact routes it would shadow. New endpoints are one row each.
+ */
 static const struct route routes[] = {
     /* Sentry doors (protocols.md §1.2); the trailing slash is optional for old clients. */
     { BL_POST, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_store },
@@ -14,6 +18,7 @@ static const struct route routes[] = {
     { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest },
     { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
     /* REST API (docs/api.md) */
+    { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list },
     { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list },
     { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get },
@@ -27,7 +32,7 @@ static const struct route routes[] = {
     { BL_GET, "/metrics", DOOR_OPS, 0, NULL, api_metrics },
 };
 
-/* Matches path against pattern; {} takes one non-empty segment. */
+/* Matches path against pattern; {} takes one non-empty segment, a final * the rest. */
 static int match(const char *pattern, const char *path, int slash_opt, struct slice *params,
                  size_t *nparams)
 {
@@ -35,6 +40,12 @@ static int match(const char *pattern, const char *path, int slash_opt, struct sl
 
     *nparams = 0;
     while (*p != '\0') {
+        if (p[0] == '*' && p[1] == '\0') {
+            if (*nparams >= REQ_MAX_PARAMS)
+                return 0;
+            params[(*nparams)++] = (struct slice){ s, strlen(s) };
+            return 1;
+        }
         if (p[0] == '{' && p[1] == '}') {
             const char *start = s;
 
@@ -58,10 +69,16 @@ static int match(const char *pattern, const char *path, int slash_opt, struct sl
 
 const struct route *api_route(struct bl_req *req, int *status)
 {
+    return api_route_in(routes, sizeof(routes) / sizeof(routes[0]), req, status);
+}
+
+const struct route *api_route_in(const struct route *table, size_t n_routes, struct bl_req *req,
+                                 int *status)
+{
     int path_found = 0;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
+    for (size_t i = 0; i < n_routes; i++) {
+        const struct route *r = &table[i];
         size_t n;
 
         if (!match(r->pattern, req->path, (r->flags & ROUTE_SLASH_OPT) != 0, req->params, &n))

@@ -53,6 +53,10 @@ int auth_token_register(struct store *st, int64_t user_id, const char *token, co
 
     if (strlen(token) < 16)
         return bl_err_set(err, BL_EINVAL, "API tokens must be at least 16 characters");
+    /* auth_check_bearer refuses longer ones: such a token would be stored yet never work. */
+    if (strlen(token) > AUTH_TOKEN_MAX)
+        return bl_err_set(err, BL_EINVAL, "API tokens must be at most %d characters",
+                          AUTH_TOKEN_MAX);
     auth_token_digest(token, strlen(token), digest);
     return store_token_add(st, user_id, digest, label, err);
 }
@@ -64,7 +68,7 @@ int auth_token_create(struct store *st, int64_t user_id, const char *label,
     return auth_token_register(st, user_id, out, label, err);
 }
 
-int auth_check_bearer(struct store *st, const char *header, int64_t *user_id)
+int auth_check_bearer(struct store *st, const char *header, int64_t *user_id, char digest_out[65])
 {
     char digest[65];
     size_t len;
@@ -80,7 +84,11 @@ int auth_check_bearer(struct store *st, const char *header, int64_t *user_id)
     if (len == 0 || len > AUTH_TOKEN_MAX)
         return BL_EAUTH;
     auth_token_digest(header, len, digest);
-    return store_token_lookup(st, digest, user_id, NULL) == 0 ? 0 : BL_EAUTH;
+    if (store_token_lookup(st, digest, user_id, NULL) < 0)
+        return BL_EAUTH;
+    if (digest_out != NULL)
+        memcpy(digest_out, digest, sizeof(digest));
+    return 0;
 }
 
 int auth_check_bearer_token(struct store *st, const char *token)

@@ -37,9 +37,10 @@ int auth_token_register(struct store *st, int64_t user_id, const char *token, co
                         struct bl_err *err);
 /*
  * Checks an "Authorization: Bearer TOKEN" header value. Returns 0 with
- * *user_id, or BL_EAUTH.
+ * *user_id and, when digest is not NULL, the token's stored digest (its
+ * identity in the store, not a secret), or BL_EAUTH.
  */
-int auth_check_bearer(struct store *st, const char *header, int64_t *user_id);
+int auth_check_bearer(struct store *st, const char *header, int64_t *user_id, char digest[65]);
 /* 0 when the plain token is registered, BL_EAUTH otherwise. */
 int auth_check_bearer_token(struct store *st, const char *token);
 

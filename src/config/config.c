@@ -153,7 +153,8 @@ int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *
     memcpy(host, c->listen, n);
     host[n] = '\0';
     p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || p < 0 || p > 65535)
+    /* "HOST:" has no port (strtol reads nothing and would say 0, "any port"). */
+    if (end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
         return bl_err_set(err, BL_EINVAL, "bad port in listen address '%s'", c->listen);
     *port = (int)p;
     return 0;

@@ -108,6 +108,15 @@ static int parse_zone(const char *s, size_t len, size_t i, int64_t *offset_s)
     return 0;
 }
 
+/* 28..31: "2026-02-30" is not a date, however the arithmetic would read it. */
+static int days_in_month(int y, int mo)
+{
+    static const unsigned char days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 /* "YYYY-MM-DD" then 'T', 't' or ' '. */
 static int parse_date(const char *s, size_t len, size_t *i, int *y, int *mo, int *d)
 {
@@ -118,7 +127,7 @@ static int parse_date(const char *s, size_t len, size_t *i, int *y, int *mo, int
     if (*i >= len || (s[*i] != 'T' && s[*i] != 't' && s[*i] != ' '))
         return -1;
     (*i)++;
-    return *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= 31 ? 0 : -1;
+    return *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= days_in_month(*y, *mo) ? 0 : -1;
 }
 
 /* Fraction after '.' or ',' as microseconds; digits past the sixth are dropped. */

@@ -13,7 +13,7 @@
  * struct ingest_limits. Normalization never fails on a field's type: a wrong
  * type is dropped, as Relay does. It is deterministic given the event's
  * received_at, so the API can rebuild the same event from the stored raw
- * payload (normalize_event_json) instead of the store keeping a second copy.
+ * payload instead of the store keeping a second copy.
  */
 #ifndef BL_NORMALIZE_H
 #define BL_NORMALIZE_H
@@ -38,17 +38,22 @@ void normalize_log_line(const cJSON *obj, struct event *ev, const struct ingest_
                         struct pool *pool);
 
 /*
- * Appends the normalized event as compact JSON, the document that
- * GET /api/0/projects/{id}/events/{event_id}/ returns (without "raw"):
- * event_id, project, timestamp, received, level, logger, message,
- * message_template, platform, release, environment, server_name,
- * transaction, trace_id, user, tags [[k,v]...], exception {values:[{type,
- * value, module, mechanism, stacktrace:{frames:[...]}}]} oldest first,
- * breadcrumbs [...], contexts, request, extra, sdk, attributes (log lines),
- * fingerprint, grouping_version, title, culprit. ev must have been filled
- * by normalize_* + fingerprint_event from obj.
+ * Where the client's object holds what the event model does not keep, for
+ * the API's event document (api/api_event_doc.c). obj must be the object ev
+ * was normalized from; for any other object these find nothing.
+ *
+ * The client's exception object that ev->exc[k] was built from, or NULL.
  */
-int normalize_event_json(const struct event *ev, const cJSON *obj, struct buf *out);
+const cJSON *normalize_src_exception(const struct event *ev, const cJSON *obj, size_t k);
+/* Fills out[0..ev->exc[k].nframes) with the client's frame objects (NULL when unmatched). */
+void normalize_src_frames(const struct event *ev, const cJSON *obj, size_t k, const cJSON **out);
+/*
+ * The client's breadcrumbs array (NULL when absent); the document shows its
+ * object entries after the first *skip (the newest ones are kept).
+ */
+const cJSON *normalize_src_breadcrumbs(const cJSON *obj, size_t *skip);
+/* Whether member of the log record obj is an attribute (not mapped onto a field). */
+int normalize_src_attribute(const cJSON *obj, const cJSON *member);
 
 /*
  * Parses a timestamp as clients send it: a JSON number of epoch seconds,

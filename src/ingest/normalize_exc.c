@@ -4,7 +4,7 @@
  * "exception" is {"values":[...]} or a bare array, oldest cause first, the
  * last entry being the exception that was raised. Frames are ordered caller
  * to callee. Only object entries count; anything else in those arrays is
- * ignored, and normalize_json.c relies on the very same filtering to match
+ * ignored, and normalize_src.c relies on the very same filtering to match
  * its frames with the ones kept here.
  */
 #include <string.h>

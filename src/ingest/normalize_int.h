@@ -4,10 +4,11 @@
  * The module is split by concern: normalize.c (shared helpers, Sentry
  * top-level fields, timestamps), normalize_msg.c (logentry and printf-style
  * formatting), normalize_exc.c (exception chain and frames), normalize_log.c
- * (JSON-lines records) and normalize_json.c (the API document). The JSON
- * writer walks the client's object again with the same rules as the
- * normalizer (which exceptions and frames are valid, which are trimmed,
- * which log fields were consumed), so those rules live here, once.
+ * (JSON-lines records) and normalize_src.c (which client objects the API's
+ * event document takes its extras from). That lookup walks the client's
+ * object again with the same rules as the normalizer (which exceptions and
+ * frames are valid, which are trimmed, which log fields were consumed), so
+ * those rules live here, once.
  */
 #ifndef BL_NORMALIZE_INT_H
 #define BL_NORMALIZE_INT_H

@@ -4,7 +4,7 @@
  * Structured loggers disagree on key names (zap "ts" and "msg", slog
  * "time", Logstash "@timestamp"), so each event field has a short list of
  * aliases; the first alias present with a usable value wins. Whatever the
- * table does not consume stays an attribute, and normalize_json.c asks the
+ * table does not consume stays an attribute, and normalize_src.c asks the
  * same table (nz_log_consumed) which members those are.
  */
 #include <stddef.h>

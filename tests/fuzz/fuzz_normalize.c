@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "api/api_event_doc.h"
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -30,7 +31,7 @@ static void run(const cJSON *obj, int logline, const struct ingest_limits *lim)
     else
         normalize_sentry(obj, &ev, lim, &pool);
     fingerprint_event(&ev, &pool);
-    (void)normalize_event_json(&ev, obj, &out);
+    (void)api_event_doc(&ev, obj, &out);
     buf_reset(&out);
     (void)fingerprint_components(&ev, &out);
     buf_release(&out);

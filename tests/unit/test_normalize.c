@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_event_doc.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -75,7 +76,7 @@ static cJSON *normalize_doc(const cJSON *input, int logline, int64_t received,
     else
         normalize_sentry(input, ev, lim, pool);
     fingerprint_event(ev, pool);
-    CHECK_INT_EQ(normalize_event_json(ev, input, &out), 0);
+    CHECK_INT_EQ(api_event_doc(ev, input, &out), 0);
     doc = cJSON_Parse(out.p);
     if (doc == NULL)
         fprintf(stderr, "document is not JSON: %s\n", out.p);
@@ -194,7 +195,7 @@ static void test_limits(void)
     CHECK_STR_EQ(ev.exc[0].frames[3].function, "f9");
     fingerprint_event(&ev, &pool);
     /* The document pairs each kept frame with its own vars. */
-    CHECK_INT_EQ(normalize_event_json(&ev, obj, &doc), 0);
+    CHECK_INT_EQ(api_event_doc(&ev, obj, &doc), 0);
     d = parse(doc.p);
     fr = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
              cJSON_GetObjectItem(d, "exception"), "values"), 0), "stacktrace"), "frames");
@@ -307,7 +308,7 @@ static void test_json_overflow(void)
     memset(&ev, 0, sizeof(ev));
     normalize_sentry(obj, &ev, &lim, &pool);
     fingerprint_event(&ev, &pool);
-    CHECK_INT_EQ(normalize_event_json(&ev, obj, &small), BL_ETOOBIG);
+    CHECK_INT_EQ(api_event_doc(&ev, obj, &small), BL_ETOOBIG);
     cJSON_Delete(obj);
     buf_release(&small);
     pool_release(&pool);
