@@ -143,7 +143,7 @@ BAD_SETTINGS = [
     (["--listen", "127.0.0.1:70000"], "listen"),
     (["--listen", "127.0.0.1:80x"], "listen"),
     (["--listen", "::1:8000"], "listen"),
-    (["--listen", "no-such-host.invalid:8000"], "no-such-host.invalid"),
+    (["--listen", "bad..name:8000"], "bad..name"),  # refused by the resolver offline
     (["--public-url", "ftp://example.com"], "public URL"),
     (["--public-url", "https://"], "public URL"),
     (["--public-url", "http://example.com/a b"], "public URL"),
