@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/datadir.h"
 #include "core/banned.h"
 
 struct cli_cmd {
@@ -96,6 +97,11 @@ int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, si
     if (dir == NULL)
         dir = "./bilor-data";
     snprintf(data_dir, len, "%s", dir);
+    /* Only `bilor serve` creates a data directory: a mistyped path is an error, not a new store. */
+    if (datadir_check(data_dir, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
+        return 1;
+    }
     if (store_open_sqlite(st, data_dir, &err) < 0) {
         cli_fail("cannot open the store in '%s': %s", data_dir, bl_err_msg(&err));
         return 1;

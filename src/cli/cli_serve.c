@@ -1,6 +1,9 @@
 /*
  * cli_serve.c - `bilor serve`: wire the subsystems, run, shut down cleanly.
  *
+ * Nothing is created before every setting is checked (load_config). Then
+ * the data directory is claimed: created private, or made private, and
+ * locked, so a second server on it stops before touching anything.
  * Start-up order follows the path of an event backwards: store (it holds
  * the checkpoint), journal (opened at that checkpoint), digest (reads the
  * journal), then the HTTP doors last so nothing is acknowledged before it
@@ -8,18 +11,17 @@
  * requests waiting for the journal finish, stop HTTP, digest everything that
  * is durable, close the journal and the store.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "api/keycache.h"
 #include "api/metrics.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
+#include "cli/datadir.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/http.h"
@@ -32,20 +34,35 @@ struct server {
     struct journal *journal;
     struct digest *digest;
     struct http_server *http;
+    int lock_fd; /* holds the data directory's lock while serving */
 };
 
-static int make_dir(const char *path)
+/* Before anything is opened: the directory exists, is private and is ours alone. */
+static int claim_data_dir(struct server *s)
 {
-    if (mkdir(path, 0750) == 0 || errno == EEXIST)
-        return 0;
-    cli_fail("cannot create '%s': %s", path, strerror(errno));
-    return -1;
+    struct bl_err err = { 0 };
+
+    if (datadir_prepare(s->cfg.data_dir, &err) < 0 ||
+        datadir_lock(s->cfg.data_dir, &s->lock_fd, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
 }
 
+/* What the admin commands print in DSNs; a failure costs them only the right URL. */
+static void record_public_url(struct server *s)
+{
+    struct bl_err err = { 0 };
+
+    if (datadir_write_url(s->cfg.data_dir, s->app.public_url, &err) < 0)
+        log_warn("%s; `bilor project` will print DSNs with the default URL", bl_err_msg(&err));
+}
+
+/* Every setting is checked here, before the first thing is created or printed. */
 static int load_config(struct config *cfg, int argc, char **argv)
 {
     struct bl_err err = { 0 };
-    int level;
 
     config_defaults(cfg);
     for (int i = 0; i < argc; i++) {
@@ -57,16 +74,12 @@ static int load_config(struct config *cfg, int argc, char **argv)
             exit(0);
         }
     }
-    if (config_from_env(cfg, &err) < 0 || config_from_args(cfg, argc, argv, &err) < 0) {
+    if (config_from_env(cfg, &err) < 0 || config_from_args(cfg, argc, argv, &err) < 0 ||
+        config_validate(cfg, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
-    level = log_level_parse(cfg->log_level);
-    if (level < 0) {
-        cli_fail("unknown log level '%s'", cfg->log_level);
-        return -1;
-    }
-    log_set_level(level);
+    log_set_level(log_level_parse(cfg->log_level));
     return 0;
 }
 
@@ -200,6 +213,7 @@ static void shutdown_all(struct server *s)
     store_close(s->store);
     keycache_free(s->app.keys);
     metrics_free(s->app.metrics);
+    datadir_unlock(s->lock_fd);
 }
 
 static int wait_for_signal(void)
@@ -216,12 +230,14 @@ static int wait_for_signal(void)
 
 int cli_serve(int argc, char **argv)
 {
-    static struct server s;
+    static struct server s = { .lock_fd = -1 };
     sigset_t set;
     int rc = 1, sig;
 
     if (load_config(&s.cfg, argc, argv) < 0)
         return 2;
+    if (claim_data_dir(&s) < 0)
+        return 1;
     /* Signals are taken by sigwait in this thread only: block them before threads start. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -229,7 +245,7 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     init_app(&s);
-    if (make_dir(s.cfg.data_dir) < 0 || open_backends(&s) < 0 || bootstrap(&s) < 0)
+    if (open_backends(&s) < 0 || bootstrap(&s) < 0)
         goto out;
     s.app.store = s.store;
     s.app.journal = s.journal;
@@ -238,6 +254,7 @@ int cli_serve(int argc, char **argv)
     s.app.metrics = metrics_new();
     if (start_http(&s) < 0)
         goto out;
+    record_public_url(&s);
     /* Not inside log_info(): its arguments are not evaluated when info is off. */
     sig = wait_for_signal();
     log_info("stopping on signal %d", sig);

@@ -1,10 +1,12 @@
 #include <errno.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "core/banned.h"
 
 enum opt_type { OPT_STR, OPT_INT };
@@ -137,26 +139,108 @@ int config_from_args(struct config *c, int argc, char **argv, struct bl_err *err
     return 0;
 }
 
+/* The decimal port after the last colon: digits only, 1-65535 (0 would mean "any free port"). */
+static int parse_port(const char *s, int *port)
+{
+    long p = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || p > 65535)
+            return -1;
+        p = p * 10 + (*s - '0');
+    }
+    if (p < 1 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
 int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *port,
                        struct bl_err *err)
 {
     const char *colon = strrchr(c->listen, ':');
-    char *end;
-    long p;
+    const char *h = c->listen;
     size_t n;
 
     if (colon == NULL)
-        return bl_err_set(err, BL_EINVAL, "listen address '%s' is not HOST:PORT", c->listen);
-    n = (size_t)(colon - c->listen);
+        return bl_err_set(err, BL_EINVAL, "listen address '%s' is not HOST:PORT (e.g. 127.0.0.1:8000)",
+                          c->listen);
+    if (parse_port(colon + 1, port) < 0)
+        return bl_err_set(err, BL_EINVAL, "listen address '%s' needs a port from 1 to 65535",
+                          c->listen);
+    n = (size_t)(colon - h);
+    /* [::1]:8000 - the brackets belong to the URL syntax, not to the address. */
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+        h++;
+        n -= 2;
+    } else if (memchr(h, ':', n) != NULL) {
+        return bl_err_set(err, BL_EINVAL, "listen address '%s': write an IPv6 host in brackets, "
+                          "e.g. [::1]:8000", c->listen);
+    }
     if (n >= hostlen)
         return bl_err_set(err, BL_EINVAL, "listen host is too long");
-    memcpy(host, c->listen, n);
+    memcpy(host, h, n);
     host[n] = '\0';
-    p = strtol(colon + 1, &end, 10);
-    /* "HOST:" has no port (strtol reads nothing and would say 0, "any port"). */
-    if (end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
-        return bl_err_set(err, BL_EINVAL, "bad port in listen address '%s'", c->listen);
-    *port = (int)p;
+    return 0;
+}
+
+/* The listen host must be an address of this machine or a name that resolves. */
+static int check_listen(const struct config *c, struct bl_err *err)
+{
+    struct addrinfo hints, *res = NULL;
+    char host[256];
+    int port, rc;
+
+    if (config_listen_addr(c, host, sizeof(host), &port, err) < 0)
+        return -1;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(host[0] != '\0' ? host : NULL, "1", &hints, &res);
+    if (rc != 0)
+        return bl_err_set(err, BL_EINVAL, "listen address '%s': cannot resolve '%s': %s",
+                          c->listen, host, gai_strerror(rc));
+    freeaddrinfo(res);
+    return 0;
+}
+
+/*
+ * --public-url goes into every DSN clients are given, so a typo there would
+ * be handed out to every SDK: http(s)://HOST[:PORT][/PREFIX], nothing else.
+ */
+static int check_public_url(const char *u, struct bl_err *err)
+{
+    const char *host;
+
+    if (u[0] == '\0')
+        return 0;
+    if (strncmp(u, "http://", 7) == 0)
+        host = u + 7;
+    else if (strncmp(u, "https://", 8) == 0)
+        host = u + 8;
+    else
+        return bl_err_set(err, BL_EINVAL, "public URL '%s' must start with http:// or https://", u);
+    if (*host == '\0' || *host == '/' || *host == ':')
+        return bl_err_set(err, BL_EINVAL, "public URL '%s' has no host", u);
+    for (const char *p = u; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("?#@\\\"<>", *p) != NULL)
+            return bl_err_set(err, BL_EINVAL, "public URL '%s' may hold only a scheme, host, "
+                              "port and path (no spaces, ?, #, @, quotes or <>)", u);
+    return 0;
+}
+
+int config_validate(const struct config *c, struct bl_err *err)
+{
+    if (check_listen(c, err) < 0 || check_public_url(c->public_url, err) < 0)
+        return -1;
+    if (c->data_dir[0] == '\0')
+        return bl_err_set(err, BL_EINVAL, "the data directory must not be empty");
+    if (log_level_parse(c->log_level) < 0)
+        return bl_err_set(err, BL_EINVAL, "unknown log level '%s' (debug, info, warn, error, off)",
+                          c->log_level);
     return 0;
 }
 

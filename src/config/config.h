@@ -41,7 +41,14 @@ int config_from_env(struct config *c, struct bl_err *err);
  */
 int config_from_args(struct config *c, int argc, char **argv, struct bl_err *err);
 
-/* Splits c->listen into host and port. */
+/*
+ * Checks every setting before anything is created: the listen address (a
+ * port 1-65535, a host that resolves), the public URL, the data directory
+ * and the log level. Integer bounds are checked as they are parsed.
+ */
+int config_validate(const struct config *c, struct bl_err *err);
+
+/* Splits c->listen into host (without IPv6 brackets) and port. */
 int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *port,
                        struct bl_err *err);
 

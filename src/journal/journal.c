@@ -98,7 +98,7 @@ static int make_dirs(const char *dir, struct bl_err *err)
         if (*p != '/' && !last)
             continue;
         *p = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST)
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
             rc = bl_err_set(err, BL_EIO, "cannot create '%s': %s", path, strerror(errno));
         if (last)
             break;
@@ -114,7 +114,7 @@ int journal__seg_create(const struct journal *j, uint64_t lsn, int *fd, struct b
     int rc;
 
     seg_path(j, lsn, path, sizeof(path));
-    *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (*fd < 0)
         return bl_err_set(err, BL_EIO, "cannot create '%s': %s", path, strerror(errno));
     /* The new name must survive a crash, or its records would vanish with it. */
