@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "api/metrics.h"
+#include "door/door.h"
+#include "door/keycache.h"
 #include "core/banned.h"
 
 static const char *const door_names[DOOR__N] = { "store", "envelope", "logs", "api", "ops", "other" };
@@ -157,6 +159,10 @@ int metrics_render(const struct app *app, struct buf *out)
 {
     int rc = render_http(app->metrics, out);
 
+    if (rc == 0 && app->door != NULL)
+        rc = gauge(out, "bilor_keycache_queries_total",
+                   "Store lookups of DSN keys (cache misses and 0.5 s re-validations).", "counter",
+                   keycache_queries(door_keys(app->door)));
     if (rc == 0 && app->journal != NULL)
         rc = render_journal(app->journal, out);
     if (rc == 0 && app->digest != NULL)
