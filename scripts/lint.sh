@@ -27,9 +27,10 @@ allowed() {
         store) echo "core store" ;;
         auth) echo "core auth store" ;;
         digest) echo "core digest ingest journal store" ;;
-        api) echo "core config api auth digest ingest journal store" ;;
-        http) echo "core config api auth digest ingest journal store http" ;;
-        cli) echo "core config api auth digest ingest journal store http cli" ;;
+        door) echo "core config door ingest journal store" ;;
+        api) echo "core config api auth digest door ingest journal store" ;;
+        http) echo "core config api auth digest door ingest journal store http" ;;
+        cli) echo "core config api auth digest door ingest journal store http cli" ;;
         *) echo "" ;;
     esac
 }

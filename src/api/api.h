@@ -36,7 +36,7 @@
 #include "journal/journal.h"
 #include "store/store.h"
 
-struct keycache;
+struct door;
 struct metrics;
 
 /* Everything a handler may reach: built once by `bilor serve`. */
@@ -45,8 +45,8 @@ struct app {
     struct store *store;
     struct journal *journal;
     struct digest *digest;
-    struct keycache *keys;
-    struct metrics *metrics;
+    struct door *door;       /* admission and journaling of ingest bodies (door/door.h) */
+    struct metrics *metrics; /* the door's counters registry (door/metrics.h) */
     struct ingest_limits limits;
     char public_url[512]; /* no trailing slash */
     int64_t started_at;
@@ -55,8 +55,8 @@ struct app {
 
 enum bl_method { BL_GET = 0, BL_POST, BL_PUT, BL_DELETE, BL_OPTIONS, BL_HEAD, BL_OTHER };
 
-/* Metric label of the door a route belongs to. */
-enum bl_door { DOOR_STORE = 0, DOOR_ENVELOPE, DOOR_LOGS, DOOR_API, DOOR_OPS, DOOR_OTHER, DOOR__N };
+/* Metric label of a route (not the door layer of door/: these name HTTP routes). */
+enum route_label { DOOR_STORE = 0, DOOR_ENVELOPE, DOOR_LOGS, DOOR_API, DOOR_OPS, DOOR_OTHER, DOOR__N };
 
 #define REQ_MAX_PARAMS 4
 #define RESP_MAX_HEADERS 12

@@ -1,70 +1,87 @@
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/metrics.h"
-#include "core/xmalloc.h"
+#include "door/door.h"
+#include "door/keycache.h"
 #include "core/banned.h"
 
 static const char *const door_names[DOOR__N] = { "store", "envelope", "logs", "api", "ops", "other" };
-static const char *const status_names[MS__N] = {
-    "200", "202", "400", "401", "403", "404", "405", "413", "429", "500", "503", "other",
+
+/* HTTP statuses counted one by one; anything else is "other" (the last class). */
+static const int status_codes[] = { 200, 202, 400, 401, 403, 404, 405, 413, 429, 500, 503 };
+#define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]))
+_Static_assert(NSTATUS < METRICS_REPLIES, "one reply class per status, and other");
+_Static_assert(DOOR__N <= METRICS_LABELS, "one metrics label per route label");
+
+/* Refusals by door outcome (enum door_outcome); "accepted" is never one. */
+static const char *const reject_names[DOOR_OUTCOME__N] = {
+    [DOOR_UNAUTHORIZED] = "auth",   [DOOR_FORBIDDEN] = "forbidden",
+    [DOOR_TOO_LARGE] = "too_large", [DOOR_BAD_INPUT] = "malformed",
+    [DOOR_BUSY] = "backlog",        [DOOR_UNAVAILABLE] = "journal",
 };
-static const int status_codes[MS__N] = { 200, 202, 400, 401, 403, 404, 405, 413, 429, 500, 503, 0 };
-static const char *const reject_names[MR__N] = {
-    "auth", "forbidden", "too_large", "malformed", "backlog", "journal",
-};
-
-struct metrics *metrics_new(void)
-{
-    return xcalloc(1, sizeof(struct metrics));
-}
-
-void metrics_free(struct metrics *m)
-{
-    free(m);
-}
-
-void metrics_add(_Atomic uint64_t *counter, uint64_t n)
-{
-    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
-}
 
 void metrics_request(struct metrics *m, int door, int status)
 {
-    int s = MS_OTHER;
+    int s = (int)NSTATUS;
 
-    for (int i = 0; i < MS_OTHER; i++)
+    for (size_t i = 0; i < NSTATUS; i++)
         if (status_codes[i] == status)
-            s = i;
+            s = (int)i;
     if (door < 0 || door >= DOOR__N)
         door = DOOR_OTHER;
-    metrics_add(&m->requests[door][s], 1);
+    metrics_reply(m, door, s);
 }
 
 static uint64_t rd(const _Atomic uint64_t *c)
 {
-    return atomic_load_explicit(c, memory_order_relaxed);
+    return metrics_read(c);
 }
 
-static int render_http(const struct metrics *m, struct buf *out)
+static int render_requests(const struct metrics *m, struct buf *out)
 {
     int rc = buf_addstr(out, "# HELP bilor_http_requests_total HTTP requests by door and status.\n"
                              "# TYPE bilor_http_requests_total counter\n");
 
-    for (int d = 0; rc == 0 && d < DOOR__N; d++)
-        for (int s = 0; rc == 0 && s < MS__N; s++)
-            if (rd(&m->requests[d][s]) != 0)
-                rc = buf_addf(out, "bilor_http_requests_total{door=\"%s\",status=\"%s\"} %llu\n",
-                              door_names[d], status_names[s],
-                              (unsigned long long)rd(&m->requests[d][s]));
+    for (int d = 0; rc == 0 && d < DOOR__N; d++) {
+        for (size_t s = 0; rc == 0 && s <= NSTATUS; s++) {
+            uint64_t v = rd(&m->replies[d][s]);
+            char code[8] = "other";
+
+            if (v == 0)
+                continue;
+            if (s < NSTATUS)
+                snprintf(code, sizeof(code), "%d", status_codes[s]);
+            rc = buf_addf(out, "bilor_http_requests_total{door=\"%s\",status=\"%s\"} %llu\n",
+                          door_names[d], code, (unsigned long long)v);
+        }
+    }
+    return rc;
+}
+
+/* Per-format counters are named by the format table, not by an order of route labels. */
+static int render_formats(const struct metrics *m, const char *name, const _Atomic uint64_t *v,
+                          struct buf *out)
+{
+    int rc = 0;
+
+    for (size_t f = 0; rc == 0 && f < format_count(); f++)
+        rc = buf_addf(out, "%s{door=\"%s\"} %llu\n", name, format_at(f)->name,
+                      (unsigned long long)rd(&v[f]));
+    (void)m;
+    return rc;
+}
+
+static int render_http(const struct metrics *m, struct buf *out)
+{
+    int rc = render_requests(m, out);
+
     rc = rc ? rc : buf_addstr(out, "# HELP bilor_events_accepted_total Events and log lines acknowledged, by door.\n"
                                    "# TYPE bilor_events_accepted_total counter\n");
-    for (int d = 0; rc == 0 && d < DOOR_API; d++)
-        rc = buf_addf(out, "bilor_events_accepted_total{door=\"%s\"} %llu\n", door_names[d],
-                      (unsigned long long)rd(&m->accepted[d]));
+    rc = rc ? rc : render_formats(m, "bilor_events_accepted_total", m->accepted, out);
     rc = rc ? rc : buf_addstr(out, "# HELP bilor_events_rejected_total Requests or lines refused, by reason.\n"
                                    "# TYPE bilor_events_rejected_total counter\n");
-    for (int r = 0; rc == 0 && r < MR__N; r++)
+    for (int r = DOOR_ACCEPTED + 1; rc == 0 && r < DOOR_OUTCOME__N; r++)
         rc = buf_addf(out, "bilor_events_rejected_total{reason=\"%s\"} %llu\n", reject_names[r],
                       (unsigned long long)rd(&m->rejected[r]));
     rc = rc ? rc : buf_addstr(out, "# HELP bilor_envelope_items_total Sentry envelope items received, by type.\n"
@@ -73,9 +90,7 @@ static int render_http(const struct metrics *m, struct buf *out)
         rc = buf_addf(out, "bilor_envelope_items_total{type=\"%s\"} %llu\n", ingest_item_name(i),
                       (unsigned long long)rd(&m->items[i]));
     rc = rc ? rc : buf_addstr(out, "# TYPE bilor_ingest_bytes_total counter\n");
-    for (int d = 0; rc == 0 && d < DOOR_API; d++)
-        rc = buf_addf(out, "bilor_ingest_bytes_total{door=\"%s\"} %llu\n", door_names[d],
-                      (unsigned long long)rd(&m->bytes_in[d]));
+    rc = rc ? rc : render_formats(m, "bilor_ingest_bytes_total", m->bytes_in, out);
     return rc;
 }
 
@@ -144,6 +159,10 @@ int metrics_render(const struct app *app, struct buf *out)
 {
     int rc = render_http(app->metrics, out);
 
+    if (rc == 0 && app->door != NULL)
+        rc = gauge(out, "bilor_keycache_queries_total",
+                   "Store lookups of DSN keys (cache misses and 0.5 s re-validations).", "counter",
+                   keycache_queries(door_keys(app->door)));
     if (rc == 0 && app->journal != NULL)
         rc = render_journal(app->journal, out);
     if (rc == 0 && app->digest != NULL)

@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/keycache.h"
-#include "api/metrics.h"
+#include "door/door.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "cli/datadir.h"
@@ -172,6 +171,13 @@ static void init_app(struct server *s)
     config_public_url(&s->cfg, a->public_url, sizeof(a->public_url));
 }
 
+static struct door *new_door(struct server *s)
+{
+    struct door_config dc = { s->store, s->journal, s->app.limits, (int)s->cfg.retry_after };
+
+    return door_new(&dc);
+}
+
 static int start_http(struct server *s)
 {
     struct http_config hc;
@@ -202,6 +208,8 @@ static int start_http(struct server *s)
 static void shutdown_all(struct server *s)
 {
     s->app.closing = 1;
+    if (s->app.door != NULL)
+        door_close(s->app.door);
     if (s->http != NULL) {
         http_quiesce(s->http);
         http_drain(s->http, 10000);
@@ -211,8 +219,7 @@ static void shutdown_all(struct server *s)
     if (s->journal != NULL)
         journal_close(s->journal);
     store_close(s->store);
-    keycache_free(s->app.keys);
-    metrics_free(s->app.metrics);
+    door_free(s->app.door);
     datadir_unlock(s->lock_fd);
 }
 
@@ -250,8 +257,8 @@ int cli_serve(int argc, char **argv)
     s.app.store = s.store;
     s.app.journal = s.journal;
     s.app.digest = s.digest;
-    s.app.keys = keycache_new(s.store);
-    s.app.metrics = metrics_new();
+    s.app.door = new_door(&s);
+    s.app.metrics = door_metrics(s.app.door);
     if (start_http(&s) < 0)
         goto out;
     record_public_url(&s);

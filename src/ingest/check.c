@@ -185,29 +185,6 @@ int ingest_ndjson_line_ok(const char *p, size_t len, const struct ingest_limits 
     return 0;
 }
 
-/*
- * Decodes body into scratch unless it is plain, in which case the body is
- * used in place (no copy on the common path). The result is in *text.
- */
-static int door_decode(const void *body, size_t len, int encoding, size_t max,
-                       struct buf *scratch, struct slice *text, struct bl_err *err)
-{
-    int rc;
-
-    buf_reset(scratch);
-    if (!decode_is_compressed(body, len, encoding)) {
-        if (len > max)
-            return bl_err_set(err, BL_ETOOBIG, "body of %zu bytes exceeds %zu", len, max);
-        text->p = body;
-        text->len = len;
-        return 0;
-    }
-    rc = decode_body(body, len, encoding, max, scratch, err);
-    text->p = scratch->p;
-    text->len = scratch->len;
-    return rc;
-}
-
 /* Records a rejected line while fewer than max_errors are (array grown in pool). */
 static void line_error(struct ingest_ndjson_result *out, struct pool *pool, size_t max_errors,
                        size_t *cap, size_t lineno, const char *msg)
@@ -255,7 +232,7 @@ int ingest_check_ndjson(const void *body, size_t len, int encoding, const struct
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = door_decode(body, len, encoding, lim->max_body, scratch, &text, err);
+    rc = decode_request(body, len, encoding, lim->max_body, 0, scratch, &text, err);
     while (rc == 0 && pos < text.len) {
         const char *line = text.p + pos, *nl = memchr(line, '\n', text.len - pos);
         size_t n = nl != NULL ? (size_t)(nl - line) : text.len - pos;
@@ -309,63 +286,20 @@ static int check_event_json(struct slice text, const struct ingest_limits *lim,
     return 0;
 }
 
-static int starts_with_brace(struct slice t)
-{
-    size_t i = 0;
-
-    while (i < t.len && (t.p[i] == ' ' || t.p[i] == '\t' || t.p[i] == '\r' || t.p[i] == '\n'))
-        i++;
-    return i < t.len && t.p[i] == '{';
-}
-
-/*
- * Raven-era bodies: base64, and if that is still not JSON, zlib inside
- * (Relay's store endpoint does the same). The result replaces *text; the
- * buffers are the caller's (text may point into scratch, so not that one).
- */
-static int legacy_body(struct slice *text, const struct ingest_limits *lim, struct buf *raw,
-                       struct buf *inflated, struct bl_err *err)
-{
-    struct slice r;
-    int rc;
-
-    if (decode_base64(text->p, text->len, lim->max_event, raw, NULL) < 0)
-        return bl_err_set(err, BL_EPARSE, "body is neither JSON nor base64");
-    r = (struct slice){ raw->p, raw->len };
-    if (starts_with_brace(r)) {
-        *text = r;
-        return 0;
-    }
-    rc = decode_body(raw->p, raw->len, INGEST_ENC_DEFLATE, lim->max_event, inflated, err);
-    if (rc == 0) {
-        text->p = inflated->p;
-        text->len = inflated->len;
-    }
-    return rc;
-}
-
 int ingest_check_store(const void *body, size_t len, int encoding, const struct ingest_limits *lim,
                        struct buf *scratch, struct ingest_check *out, struct bl_err *err)
 {
-    struct buf raw = BUF_INIT(lim->max_event), inflated = BUF_INIT(lim->max_event);
     struct member_pick m;
     struct slice text = SLICE_NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = door_decode(body, len, encoding, lim->max_event, scratch, &text, err);
-    if (rc == 0 && !starts_with_brace(text)) {
-        rc = legacy_body(&text, lim, &raw, &inflated, err);
-        /* Not a legacy body either: say what is wrong with it as JSON. */
-        if (rc == BL_EPARSE)
-            rc = 0;
-    }
+    rc = decode_request(body, len, encoding, lim->max_event, DECODE_SENTRY_LEGACY, scratch, &text,
+                        err);
     if (rc == 0)
         rc = check_event_json(text, lim, &m, err);
     if (rc == 0)
         event_id_of(m.val[0], m.type[0], out->event_id);
-    buf_release(&inflated);
-    buf_release(&raw);
     return rc;
 }
 
@@ -420,7 +354,7 @@ int ingest_check_envelope(const void *body, size_t len, int encoding,
     memset(&first, 0, sizeof(first));
     pool_init(&pool, 4096);
     elim.max_depth = lim->max_depth;
-    rc = door_decode(body, len, encoding, lim->max_body, scratch, &text, err);
+    rc = decode_request(body, len, encoding, lim->max_body, 0, scratch, &text, err);
     if (rc == 0)
         rc = envelope_parse(text.p, text.len, &elim, &pool, &env, err);
     if (rc == 0)

@@ -81,6 +81,11 @@ static int is_zlib(const unsigned char *p, size_t len)
     return len >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 && ((p[0] << 8) | p[1]) % 31 == 0;
 }
 
+int decode_is_gzip(const void *p, size_t len)
+{
+    return is_gzip(p, len);
+}
+
 int decode_is_compressed(const void *p, size_t len, int encoding_hint)
 {
     const unsigned char *u = p;
@@ -335,6 +340,74 @@ int decode_body(const void *p, size_t len, int encoding_hint, size_t max_out, st
     if (rc < 0) {
         /* Leave out as it was: a half-decoded body is of no use to anyone. */
         sink_rewind(&s);
+    }
+    return rc;
+}
+
+static int starts_with_brace(struct slice t)
+{
+    size_t i = 0;
+
+    while (i < t.len && (t.p[i] == ' ' || t.p[i] == '\t' || t.p[i] == '\r' || t.p[i] == '\n'))
+        i++;
+    return i < t.len && t.p[i] == '{';
+}
+
+/*
+ * Raven-era /store/ bodies: base64, and zlib inside when that is still not
+ * JSON. On success the result replaces scratch (text may point into it, so
+ * the work is done in buffers of its own). BL_EPARSE when it is no legacy
+ * body; BL_ETOOBIG when its inflated size is over max.
+ */
+static int legacy_body(struct slice *text, size_t max, struct buf *scratch, struct bl_err *err)
+{
+    struct buf raw = BUF_INIT(max), inflated = BUF_INIT(max);
+    struct buf *res = &raw;
+    int rc = decode_base64(text->p, text->len, max, &raw, NULL);
+
+    if (rc < 0)
+        rc = bl_err_set(err, BL_EPARSE, "body is neither JSON nor base64");
+    if (rc == 0 && !starts_with_brace((struct slice){ raw.p, raw.len })) {
+        rc = decode_body(raw.p, raw.len, INGEST_ENC_DEFLATE, max, &inflated, err);
+        res = &inflated;
+    }
+    if (rc == 0) {
+        buf_reset(scratch);
+        scratch->max = scratch->max > max ? scratch->max : max;
+        rc = buf_add(scratch, res->p, res->len) < 0
+                 ? bl_err_set(err, BL_ETOOBIG, "body exceeds %zu bytes", max)
+                 : 0;
+    }
+    if (rc == 0) {
+        text->p = scratch->p;
+        text->len = scratch->len;
+    }
+    buf_release(&inflated);
+    buf_release(&raw);
+    return rc;
+}
+
+int decode_request(const void *body, size_t len, int encoding_hint, size_t max, unsigned flags,
+                   struct buf *scratch, struct slice *text, struct bl_err *err)
+{
+    int rc = 0;
+
+    buf_reset(scratch);
+    if (!decode_is_compressed(body, len, encoding_hint)) {
+        if (len > max)
+            return bl_err_set(err, BL_ETOOBIG, "body of %zu bytes exceeds %zu", len, max);
+        text->p = body;
+        text->len = len;
+    } else {
+        rc = decode_body(body, len, encoding_hint, max, scratch, err);
+        text->p = scratch->p;
+        text->len = scratch->len;
+    }
+    if (rc == 0 && (flags & DECODE_SENTRY_LEGACY) && !starts_with_brace(*text)) {
+        rc = legacy_body(text, max, scratch, err);
+        /* Not a legacy body either: the caller says what is wrong with it as JSON. */
+        if (rc == BL_EPARSE)
+            rc = 0;
     }
     return rc;
 }

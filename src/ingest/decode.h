@@ -50,6 +50,32 @@ int decode_body(const void *p, size_t len, int encoding_hint, size_t max_out, st
  */
 int decode_is_compressed(const void *p, size_t len, int encoding_hint);
 
+/* Starts with the gzip magic (1f 8b): the store keeps such bodies as received. */
+int decode_is_gzip(const void *p, size_t len);
+
+/* Options of decode_request. */
+enum decode_flags {
+    /*
+     * Sentry /store/: a body that is not a JSON object after decompression
+     * is tried as a Raven-era body, base64 with zlib inside when that is
+     * still not JSON (Relay's store endpoint does the same).
+     */
+    DECODE_SENTRY_LEGACY = 1 << 0,
+};
+
+/*
+ * The one decode of a request body, shared by the door (before the ack) and
+ * the digest (after the journal), so both see the very same bytes: the
+ * Content-Encoding hint and the magic bytes pick the decompressor
+ * (decode_body), and flags add format rules. *text is the result: the body
+ * itself when it is plain (no copy), else inside scratch (reset first). At
+ * most max bytes come out (BL_ETOOBIG). A legacy body that does not decode
+ * leaves *text at the decompressed body, so the caller reports what is
+ * wrong with it as JSON.
+ */
+int decode_request(const void *body, size_t len, int encoding_hint, size_t max, unsigned flags,
+                   struct buf *scratch, struct slice *text, struct bl_err *err);
+
 /* Standard base64 (RFC 4648, padding optional, whitespace skipped). */
 int decode_base64(const char *p, size_t len, size_t max_out, struct buf *out,
                   struct bl_err *err);

@@ -23,6 +23,7 @@
 #include "ingest/decode.h"
 #include "ingest/envelope.h"
 #include "ingest/fingerprint.h"
+#include "ingest/format.h"
 #include "ingest/normalize.h"
 #include "core/banned.h"
 
@@ -94,6 +95,17 @@ static void finish(struct event *ev, struct pool *pool)
     fingerprint_event(ev, pool);
 }
 
+struct event *ingest_event_new(const struct ingest_meta *meta, uint32_t seq,
+                               struct ingest_events *out, struct pool *pool)
+{
+    return new_event(meta, seq, out, pool);
+}
+
+void ingest_event_finish(struct event *ev, struct pool *pool)
+{
+    finish(ev, pool);
+}
+
 static cJSON *parse_object(const char *p, size_t len, size_t max, const struct ingest_limits *lim,
                            struct bl_err *err)
 {
@@ -108,45 +120,20 @@ static cJSON *parse_object(const char *p, size_t len, size_t max, const struct i
     return obj;
 }
 
-static int starts_with_brace(const char *p, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-        i++;
-    return i < len && p[i] == '{';
-}
-
-/* Raven-era /store/ bodies: base64, with zlib inside when that is still not JSON. */
-static int legacy_store(struct buf *body, const struct ingest_limits *lim, struct bl_err *err)
-{
-    struct buf b64 = BUF_INIT(lim->max_event);
-    int rc = decode_base64(body->p, body->len, lim->max_event, &b64, err);
-
-    if (rc == 0 && !starts_with_brace(b64.p, b64.len)) {
-        buf_reset(body);
-        rc = decode_body(b64.p, b64.len, INGEST_ENC_DEFLATE, lim->max_event, body, err);
-    } else if (rc == 0) {
-        buf_reset(body);
-        rc = buf_add(body, b64.p, b64.len);
-    }
-    buf_release(&b64);
-    return rc;
-}
-
-static int decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
+int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
                         const struct ingest_limits *lim, struct pool *pool,
-                        struct ingest_events *out, struct bl_err *err)
+                        struct ingest_events *out, size_t items[INGEST_ITEM__N],
+                        struct bl_err *err)
 {
-    const unsigned char *u = payload;
-    struct buf body = BUF_INIT(lim->max_event);
+    struct buf scratch = BUF_INIT(lim->max_event);
+    struct slice body = SLICE_NULL;
     cJSON *obj = NULL;
     struct event *ev;
     int rc;
 
-    rc = decode_body(payload, len, meta->encoding, lim->max_event, &body, err);
-    if (rc == 0 && !starts_with_brace(body.p, body.len))
-        rc = legacy_store(&body, lim, err);
+    (void)items;
+    rc = decode_request(payload, len, meta->encoding, lim->max_event, DECODE_SENTRY_LEGACY,
+                        &scratch, &body, err);
     if (rc == 0) {
         obj = parse_object(body.p, body.len, lim->max_event, lim, err);
         rc = obj != NULL ? 0 : BL_EPARSE;
@@ -155,7 +142,7 @@ static int decode_store(const void *payload, size_t len, const struct ingest_met
         goto out;
     ev = new_event(meta, 0, out, pool);
     take_id(meta->event_id, ev->event_id);
-    if (len >= 2 && u[0] == 0x1f && u[1] == 0x8b) {
+    if (decode_is_gzip(payload, len)) {
         ev->raw = pool_memdup(pool, payload, len);
         ev->raw_len = len;
         ev->raw_encoding = EV_RAW_GZIP;
@@ -168,7 +155,7 @@ static int decode_store(const void *payload, size_t len, const struct ingest_met
     finish(ev, pool);
 out:
     cJSON_Delete(obj);
-    buf_release(&body);
+    buf_release(&scratch);
     return rc;
 }
 
@@ -188,13 +175,14 @@ static const struct envelope_item *envelope_items(const struct envelope *env,
     return event;
 }
 
-static int decode_envelope(const void *payload, size_t len, const struct ingest_meta *meta,
+int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_meta *meta,
                            const struct ingest_limits *lim, struct pool *pool,
                            struct ingest_events *out, size_t items[INGEST_ITEM__N],
                            struct bl_err *err)
 {
     struct envelope_limits elim = ENVELOPE_LIMITS_DEFAULT;
-    struct buf body = BUF_INIT(lim->max_body);
+    struct buf scratch = BUF_INIT(lim->max_body);
+    struct slice body = SLICE_NULL;
     size_t counts[INGEST_ITEM__N] = { 0 };
     const struct envelope_item *item = NULL;
     struct envelope env;
@@ -203,7 +191,7 @@ static int decode_envelope(const void *payload, size_t len, const struct ingest_
     int rc;
 
     elim.max_depth = lim->max_depth;
-    rc = decode_body(payload, len, meta->encoding, lim->max_body, &body, err);
+    rc = decode_request(payload, len, meta->encoding, lim->max_body, 0, &scratch, &body, err);
     if (rc == 0)
         rc = envelope_parse(body.p, body.len, &elim, pool, &env, err);
     if (rc == 0)
@@ -226,7 +214,7 @@ out:
     for (int k = 0; rc == 0 && items != NULL && k < INGEST_ITEM__N; k++)
         items[k] += counts[k];
     cJSON_Delete(obj);
-    buf_release(&body);
+    buf_release(&scratch);
     return rc;
 }
 
@@ -263,17 +251,20 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     cJSON_Delete(obj);
 }
 
-static int decode_ndjson(const void *payload, size_t len, const struct ingest_meta *meta,
+int ingest_decode_ndjson(const void *payload, size_t len, const struct ingest_meta *meta,
                          const struct ingest_limits *lim, struct pool *pool,
-                         struct ingest_events *out, struct bl_err *err)
+                         struct ingest_events *out, size_t items[INGEST_ITEM__N],
+                         struct bl_err *err)
 {
-    struct buf body = BUF_INIT(lim->max_body);
+    struct buf scratch = BUF_INIT(lim->max_body);
+    struct slice body = SLICE_NULL;
     const char *text;
     size_t pos = 0, nlines = 0;
     uint32_t idx = 0;
     int rc;
 
-    rc = decode_body(payload, len, meta->encoding, lim->max_body, &body, err);
+    (void)items;
+    rc = decode_request(payload, len, meta->encoding, lim->max_body, 0, &scratch, &body, err);
     if (rc < 0)
         goto out;
     /* One copy for all lines: each event's raw payload points into it. */
@@ -294,7 +285,7 @@ static int decode_ndjson(const void *payload, size_t len, const struct ingest_me
         ndjson_line(line, n, idx, meta, lim, pool, out);
     }
 out:
-    buf_release(&body);
+    buf_release(&scratch);
     return rc;
 }
 
@@ -302,23 +293,14 @@ int ingest_decode(const void *payload, size_t len, const struct ingest_meta *met
                   const struct ingest_limits *lim, struct pool *pool, struct ingest_events *out,
                   size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
+    const struct ingest_format *f = format_by_protocol(meta->protocol);
     size_t start = out->n;
     int rc;
 
-    switch (meta->protocol) {
-    case INGEST_SENTRY_STORE:
-        rc = decode_store(payload, len, meta, lim, pool, out, err);
-        break;
-    case INGEST_SENTRY_ENVELOPE:
-        rc = decode_envelope(payload, len, meta, lim, pool, out, items, err);
-        break;
-    case INGEST_LOGS_NDJSON:
-        rc = decode_ndjson(payload, len, meta, lim, pool, out, err);
-        break;
-    default:
+    if (f != NULL)
+        rc = f->decode(payload, len, meta, lim, pool, out, items, err);
+    else
         rc = bl_err_set(err, BL_EPARSE, "unknown record protocol %d", meta->protocol);
-        break;
-    }
     if (rc < 0) {
         /* All or nothing per record: the digest counts it and moves on. */
         out->n = start;

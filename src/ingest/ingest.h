@@ -26,7 +26,10 @@
 #include "core/pool.h"
 #include "ingest/decode.h"
 
-/* Which door wrote a record (stored in the journal). */
+/*
+ * Journal protocol ids of the wire formats (format.h), stored in every
+ * journal record: stable forever, never reused.
+ */
 enum ingest_proto {
     INGEST_SENTRY_STORE = 1,
     INGEST_SENTRY_ENVELOPE = 2,

@@ -1,0 +1,287 @@
+/*
+ * door.c - admission and durable acceptance (door.h).
+ *
+ * DESIGN
+ * The door does cheap work only, so it can keep up with the network:
+ * a key lookup in memory, a budget read without a lock, the format's
+ * allocation-light check, and a copy into the journal's pending group. It
+ * never waits for the disk: the journal's flusher calls door_durable, which
+ * counts and hands the outcome to the listener.
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "door/door.h"
+#include "door/keycache.h"
+#include "door/metrics.h"
+#include "core/xmalloc.h"
+#include "core/banned.h"
+
+/* How long a client should wait while the server shuts down. */
+#define CLOSING_RETRY_S 5
+
+struct door {
+    struct door_config cfg;
+    struct keycache *keys;
+    struct metrics *metrics;
+    _Atomic int closing;
+};
+
+static const char *const outcome_names[DOOR_OUTCOME__N] = {
+    "accepted", "unauthorized", "forbidden", "too_large", "busy", "unavailable", "bad_input",
+};
+
+const char *door_outcome_name(int outcome)
+{
+    if (outcome < 0 || outcome >= DOOR_OUTCOME__N)
+        return "unknown";
+    return outcome_names[outcome];
+}
+
+struct door *door_new(const struct door_config *cfg)
+{
+    struct door *d = xcalloc(1, sizeof(*d));
+
+    d->cfg = *cfg;
+    d->keys = keycache_new(cfg->store);
+    d->metrics = metrics_new();
+    return d;
+}
+
+void door_free(struct door *d)
+{
+    if (d == NULL)
+        return;
+    keycache_free(d->keys);
+    metrics_free(d->metrics);
+    free(d);
+}
+
+void door_close(struct door *d)
+{
+    atomic_store(&d->closing, 1);
+}
+
+struct metrics *door_metrics(struct door *d)
+{
+    return d->metrics;
+}
+
+struct keycache *door_keys(struct door *d)
+{
+    return d->keys;
+}
+
+const struct ingest_limits *door_limits(const struct door *d)
+{
+    return &d->cfg.limits;
+}
+
+void door_req_init(struct door_req *r, struct door *d, int64_t project_id, struct pool *pool)
+{
+    memset(r, 0, sizeof(*r));
+    r->door = d;
+    r->project_id = project_id;
+    r->pool = pool;
+}
+
+static int vrefuse(struct door_req *r, int outcome, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static int vrefuse(struct door_req *r, int outcome, const char *fmt, va_list ap)
+{
+    r->err.code = outcome == DOOR_TOO_LARGE ? BL_ETOOBIG : BL_EINVAL;
+    vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
+    if (outcome > DOOR_ACCEPTED && outcome < DOOR_OUTCOME__N)
+        metrics_add(&r->door->metrics->rejected[outcome], 1);
+    return outcome;
+}
+
+int door_refuse(struct door_req *r, int outcome, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    outcome = vrefuse(r, outcome, fmt, ap);
+    va_end(ap);
+    return outcome;
+}
+
+static int busy(struct door_req *r)
+{
+    r->retry_after_s = r->door->cfg.retry_after_s;
+    return door_refuse(r, DOOR_BUSY, "server is busy digesting a backlog, retry later");
+}
+
+int door_gate(struct door_req *r)
+{
+    struct door *d = r->door;
+
+    if (journal_over_budget(d->cfg.journal))
+        return busy(r);
+    if (atomic_load(&d->closing)) {
+        /* Not counted as a refusal: the server, not the client, is going away. */
+        r->retry_after_s = CLOSING_RETRY_S;
+        snprintf(r->err.msg, sizeof(r->err.msg), "server is shutting down, retry later");
+        return DOOR_UNAVAILABLE;
+    }
+    return DOOR_ACCEPTED;
+}
+
+/*
+ * The project's own say, once the key is known to be its. Project state
+ * (a disabled or over-quota project: DOOR_FORBIDDEN) and RATE LIMITS plug
+ * in here: per-key and per-project budgets, kept in memory like the key
+ * cache, answer DOOR_BUSY with their own r->retry_after_s before any body
+ * is read. Today a project with an active key always admits.
+ */
+static int admit_project(struct door_req *r)
+{
+    (void)r;
+    return DOOR_ACCEPTED;
+}
+
+int door_auth(struct door_req *r, const char *key)
+{
+    int64_t pid = 0;
+    int rc = keycache_lookup(r->door->keys, key, &pid);
+
+    if (rc == BL_ENOTFOUND)
+        return door_refuse(r, DOOR_UNAUTHORIZED, "unknown or revoked project key");
+    if (rc < 0) {
+        r->retry_after_s = r->door->cfg.retry_after_s;
+        return door_refuse(r, DOOR_UNAVAILABLE, "cannot check the project key, retry later");
+    }
+    if (pid != r->project_id)
+        return door_refuse(r, DOOR_FORBIDDEN, "this key belongs to another project");
+    r->authed = 1;
+    return admit_project(r);
+}
+
+/* Credentials inside the body (a Sentry envelope's dsn) when the transport had none. */
+static int body_auth(struct door_req *r)
+{
+    const struct format_result *res = &r->result;
+
+    if (r->authed)
+        return DOOR_ACCEPTED;
+    if (res->key[0] == '\0')
+        return door_refuse(r, DOOR_UNAUTHORIZED, "missing project key");
+    if (res->key_project != 0 && res->key_project != r->project_id)
+        return door_refuse(r, DOOR_FORBIDDEN, "the envelope's dsn names another project");
+    return door_auth(r, res->key);
+}
+
+/*
+ * The decompressed body lives only while the door checks it. It is sized
+ * up front for a typical gzip ratio so it rarely has to grow, and freed
+ * before the journal wait.
+ */
+static void scratch_init(struct buf *b, size_t body_len, size_t max)
+{
+    size_t guess = body_len * 6 + 1024;
+
+    buf_init(b, max);
+    if (buf_grow(b, guess < max ? guess : max) < 0)
+        buf_init(b, max);
+}
+
+static int check_body(struct door_req *r, const void *body, size_t len, int encoding)
+{
+    const struct ingest_limits *lim = &r->door->cfg.limits;
+    struct format_input in = { body, len, encoding, lim, r->pool, NULL };
+    struct bl_err err = { 0, "" };
+    struct buf scratch;
+    int rc;
+
+    scratch_init(&scratch, len, lim->max_body);
+    in.scratch = &scratch;
+    rc = r->format->check(&in, &r->result, &err);
+    buf_release(&scratch);
+    if (rc == BL_ETOOBIG)
+        return door_refuse(r, DOOR_TOO_LARGE, "%s", bl_err_msg(&err));
+    if (rc < 0)
+        return door_refuse(r, DOOR_BAD_INPUT, "%s", bl_err_msg(&err));
+    return DOOR_ACCEPTED;
+}
+
+static void count_items(struct door_req *r)
+{
+    for (int i = 0; i < INGEST_ITEM__N; i++)
+        if (r->result.check.items[i] != 0)
+            metrics_add(&r->door->metrics->items[i], r->result.check.items[i]);
+}
+
+/* Journal flusher thread: the record is durable (or failed); count and tell the listener. */
+static void door_durable(void *arg, int rc)
+{
+    struct door_req *r = arg;
+    struct metrics *m = r->door->metrics;
+    int outcome = DOOR_ACCEPTED;
+
+    if (rc < 0) {
+        r->retry_after_s = r->door->cfg.retry_after_s;
+        outcome = door_refuse(r, DOOR_UNAVAILABLE, "cannot write the journal, retry later");
+    } else {
+        metrics_add(&m->accepted[format_index(r->format)], r->result.units.accepted);
+        metrics_add(&m->rejected[DOOR_BAD_INPUT], r->result.units.rejected);
+    }
+    r->done(r, outcome);
+}
+
+static int append(struct door_req *r, const void *body, size_t len, int encoding,
+                  int64_t received_at)
+{
+    struct journal_record rec;
+    int rc;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.protocol = r->format->protocol;
+    rec.encoding = encoding;
+    rec.project_id = r->project_id;
+    rec.received_at = received_at;
+    memcpy(rec.event_id, r->result.check.event_id, sizeof(rec.event_id));
+    rec.payload = body;
+    rec.len = len;
+    r->pending = 1;
+    rc = journal_append(r->door->cfg.journal, &rec, door_durable, r);
+    if (rc == 0)
+        return DOOR_ACCEPTED;
+    r->pending = 0;
+    if (rc == BL_EBUSY)
+        return busy(r);
+    if (rc == BL_ETOOBIG)
+        return door_refuse(r, DOOR_TOO_LARGE, "request body is too large for the journal");
+    r->retry_after_s = r->door->cfg.retry_after_s;
+    return door_refuse(r, DOOR_UNAVAILABLE, "cannot write the journal, retry later");
+}
+
+int door_submit(struct door_req *r, const struct ingest_format *f, const void *body, size_t len,
+                int encoding, int64_t received_at, door_done_fn done, void *arg)
+{
+    int rc;
+
+    r->format = f;
+    r->done = done;
+    r->arg = arg;
+    memset(&r->result, 0, sizeof(r->result));
+    metrics_add(&r->door->metrics->bytes_in[format_index(f)], len);
+    rc = check_body(r, body, len, encoding);
+    if (rc == DOOR_ACCEPTED)
+        rc = body_auth(r);
+    if (rc != DOOR_ACCEPTED)
+        return rc;
+    count_items(r);
+    if (r->result.units.accepted == 0) {
+        if (f->empty_error == NULL)
+            return DOOR_ACCEPTED; /* nothing to store, nothing journaled */
+        metrics_add(&r->door->metrics->rejected[DOOR_BAD_INPUT], r->result.units.rejected);
+        snprintf(r->err.msg, sizeof(r->err.msg), "%s", f->empty_error);
+        r->no_units = 1;
+        return DOOR_BAD_INPUT;
+    }
+    return append(r, body, len, encoding, received_at);
+}
