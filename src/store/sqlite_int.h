@@ -73,6 +73,11 @@ struct sq_store {
     struct store base;
     char *dir;
     char *events_dir;
+    /*
+     * The node this store was opened for: its row in bilor.db's nodes table,
+     * which day files also name in part_nodes and events.node. 0 without one.
+     */
+    int64_t node;
 
     /* digest thread only: main-db writer and the open day files */
     struct sq_conn *w;
@@ -143,10 +148,55 @@ int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 int sq_reader_get(struct sq_store *s, struct sq_conn **out, struct bl_err *err);
 void sq_reader_put(struct sq_store *s, struct sq_conn *c);
 
+/*
+ * Queries: prepare (cached), bind, step, read, reset, written once.
+ *
+ * A query names its statement, the values bound to ?1..?nargs and what to
+ * do with each row: row(st, ctx, err) returns 0 to go on, 1 to stop, or an
+ * error code it has set err for. Texts are bound without a copy: they must
+ * outlive the call.
+ */
+#define SQ_ARGS_MAX 6
+
+struct sq_arg {
+    char type; /* 'i' int64, 's' text (NULL binds NULL) */
+    int64_t i;
+    const char *s;
+};
+
+#define SQ_INT(v) { 'i', (int64_t)(v), NULL }
+#define SQ_TEXT(v) { 's', 0, (v) }
+
+typedef int (*sq_row_fn)(sqlite3_stmt *st, void *ctx, struct bl_err *err);
+
+struct sq_query {
+    const char *sql;  /* static storage: statements are cached by its address */
+    const char *what; /* names the query in error messages */
+    struct sq_arg args[SQ_ARGS_MAX];
+    size_t nargs;
+    sq_row_fn row;    /* NULL: the rows are not read */
+    void *ctx;
+};
+
+/* Binds args[0..n) to ?1..?n: SQLITE_OK or the first failure. */
+int sq_bind_args(sqlite3_stmt *st, const struct sq_arg *args, size_t n);
+/* Every row of q on c (none is fine). */
+int sq_query_each(struct sq_conn *c, const struct sq_query *q, struct bl_err *err);
+/* The first row of q on c; BL_ENOTFOUND ("<what>: not found") when there is none. */
+int sq_query_one(struct sq_conn *c, const struct sq_query *q, struct bl_err *err);
+/* The same on a bilor.db reader taken from the pool for the call. */
+int sq_read_each(struct sq_store *s, const struct sq_query *q, struct bl_err *err);
+int sq_read_one(struct sq_store *s, const struct sq_query *q, struct bl_err *err);
+/* A row callback for one int64 column 0 into *(int64_t *)ctx. */
+int sq_row_int64(sqlite3_stmt *st, void *ctx, struct bl_err *err);
+
 /* Migrations (store_sqlite_schema.c). */
 
 int sq_migrate_main(struct sq_conn *c, struct bl_err *err);
 int sq_migrate_part(struct sq_conn *c, struct bl_err *err);
+/* Tests only: a file as an older binary left it, migrated up to version. */
+int sq_migrate_main_to(struct sq_conn *c, int version, struct bl_err *err);
+int sq_migrate_part_to(struct sq_conn *c, int version, struct bl_err *err);
 /* Highest migration number known for the main db / a day file. */
 int sq_schema_main_version(void);
 int sq_schema_part_version(void);
@@ -234,6 +284,8 @@ int sq_write_counts(struct sq_wctx *w, struct bl_err *err);
 int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
                    struct store_batch_result *res, struct bl_err *err);
 int sq_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err);
+/* Finds or adds node_id's row in bilor.db (store open). */
+int sq_node_register(struct sq_store *s, const char *node_id, struct bl_err *err);
 void sq_set_test_hook(struct store *st, sq_test_hook_fn fn, void *arg);
 
 int sq_project_add(struct store *st, const char *name, struct store_project *out,

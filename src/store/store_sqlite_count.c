@@ -171,22 +171,26 @@ static int write_hourly(struct sq_wctx *w, struct bl_err *err)
     return rc;
 }
 
+/* next_issue_id, and this node's checkpoint. */
 static int write_meta(struct sq_wctx *w, struct bl_err *err)
 {
-    static const char sql[] =
-        "UPDATE meta SET value = CASE key WHEN 'checkpoint_lsn' THEN ?1 ELSE ?2 END"
-        " WHERE key IN ('checkpoint_lsn', 'next_issue_id')";
+    static const char next_sql[] = "UPDATE meta SET value = ?1 WHERE key = 'next_issue_id'";
+    static const char cp_sql[] = "UPDATE nodes SET checkpoint_lsn = ?2 WHERE id = ?1";
     /* Compared here, not in SQL: LSNs are unsigned and SQLite integers are not. */
     uint64_t cp = w->checkpoint > w->done_lsn ? w->checkpoint : w->done_lsn;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { next_sql, "write next issue id", { SQ_INT(w->next_issue_id) }, 1,
+                          NULL, NULL };
+    int rc = sq_query_each(w->s->w, &q, err);
 
-    rc = sq_stmt(w->s->w, sql, &st, err);
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)cp);
-    sqlite3_bind_int64(st, 2, w->next_issue_id);
-    return sq_step_done(w->s->w, st, "write checkpoint", err);
+    q = (struct sq_query){ cp_sql, "write checkpoint", { SQ_INT(w->s->node), SQ_INT(cp) }, 2,
+                           NULL, NULL };
+    rc = sq_query_each(w->s->w, &q, err);
+    if (rc == 0 && sqlite3_changes(w->s->w->db) != 1)
+        rc = bl_err_set(err, BL_ESTORE, "write checkpoint: node %lld has no row",
+                        (long long)w->s->node);
+    return rc;
 }
 
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err)
