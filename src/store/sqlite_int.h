@@ -136,8 +136,6 @@ int sq_fail(struct sq_conn *c, const char *what, struct bl_err *err);
  */
 int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct bl_err *err);
 
-/* Result of stepping a one-row lookup: 0 on a row, BL_ENOTFOUND on none, else BL_ESTORE. */
-int sq_row_rc(struct sq_conn *c, int step, const char *what, struct bl_err *err);
 /* Text column copied into pool, NULL when the column is NULL. */
 const char *sq_col_str(struct pool *pool, sqlite3_stmt *st, int col);
 /* Text column copied into a fixed buffer (truncated, always NUL-terminated). */
@@ -156,7 +154,7 @@ void sq_reader_put(struct sq_store *s, struct sq_conn *c);
  * error code it has set err for. Texts are bound without a copy: they must
  * outlive the call.
  */
-#define SQ_ARGS_MAX 6
+#define SQ_ARGS_MAX 12
 
 struct sq_arg {
     char type; /* 'i' int64, 's' text (NULL binds NULL) */
@@ -180,7 +178,10 @@ struct sq_query {
 
 /* Binds args[0..n) to ?1..?n: SQLITE_OK or the first failure. */
 int sq_bind_args(sqlite3_stmt *st, const struct sq_arg *args, size_t n);
-/* Every row of q on c (none is fine). */
+/*
+ * Every row of q on c (none is fine). A failed step is BL_EEXIST on a
+ * constraint violation, else BL_ESTORE.
+ */
 int sq_query_each(struct sq_conn *c, const struct sq_query *q, struct bl_err *err);
 /* The first row of q on c; BL_ENOTFOUND ("<what>: not found") when there is none. */
 int sq_query_one(struct sq_conn *c, const struct sq_query *q, struct bl_err *err);

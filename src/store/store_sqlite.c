@@ -177,6 +177,14 @@ int sq_exec(struct sq_conn *c, const char *sql, struct bl_err *err)
     return rc;
 }
 
+/* A failed step: BL_EEXIST on a constraint violation, else BL_ESTORE. */
+static int step_fail(struct sq_conn *c, int step, const char *what, struct bl_err *err)
+{
+    if ((step & 0xff) == SQLITE_CONSTRAINT)
+        return bl_err_set(err, BL_EEXIST, "sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+    return sq_fail(c, what, err);
+}
+
 int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct bl_err *err)
 {
     int rc = sqlite3_step(st);
@@ -184,18 +192,7 @@ int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct b
     sqlite3_reset(st);
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return bl_err_set(err, BL_EEXIST, "sqlite: %s: %s", what, sqlite3_errmsg(c->db));
-    return sq_fail(c, what, err);
-}
-
-int sq_row_rc(struct sq_conn *c, int step, const char *what, struct bl_err *err)
-{
-    if (step == SQLITE_ROW)
-        return 0;
-    if (step == SQLITE_DONE)
-        return bl_err_set(err, BL_ENOTFOUND, "%s: not found", what);
-    return sq_fail(c, what, err);
+    return step_fail(c, rc, what, err);
 }
 
 const char *sq_col_str(struct pool *pool, sqlite3_stmt *st, int col)
@@ -269,7 +266,7 @@ static int query_run(struct sq_conn *c, const struct sq_query *q, int one, struc
             rc = 1;
     }
     if (rc == 0 && step != SQLITE_DONE)
-        rc = sq_fail(c, q->what, err);
+        rc = step_fail(c, step, q->what, err);
     else if (rc == 0 && one && rows == 0)
         rc = bl_err_set(err, BL_ENOTFOUND, "%s: not found", q->what);
     sq_done(st);

@@ -495,16 +495,11 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
 static int fix_row(struct sq_wctx *w, struct sq_conn *c, int64_t id, size_t k, struct bl_err *err)
 {
     static const char sql[] = "UPDATE events SET issue_id = ?2, kind = ?3 WHERE id = ?1";
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { sql, "fix event",
+                          { SQ_INT(id), SQ_INT(w->ev[k].issue_id), SQ_INT(w->ev[k].kind) }, 3,
+                          NULL, NULL };
 
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, w->ev[k].issue_id);
-    sqlite3_bind_int(st, 3, w->ev[k].kind);
-    return sq_step_done(c, st, "fix event", err);
+    return sq_query_each(c, &q, err);
 }
 
 /* The stored row of a replayed event, as replay_event compares it. */

@@ -16,6 +16,7 @@
 #include "core/pool.h"
 #include "store/store.h"
 #include "t.h"
+#include "t_zlib.h"
 
 /* 2024-05-01T00:00:00Z and 2024-05-02T00:00:00Z */
 #define DAY1 INT64_C(1714521600000000)
@@ -86,6 +87,46 @@ static inline void mk_event(struct event *e, int64_t project, uint64_t lsn, uint
     e->raw = "{\"message\":\"x\"}";
     e->raw_len = strlen(e->raw);
     e->raw_encoding = EV_RAW_IDENTITY;
+}
+
+/*
+ * 7 events of project pid over DAY1 and DAY2, journal positions 10..60
+ * (checkpoint 70): issue "A" x4 (a warning, then errors), a fatal issue
+ * "B" x1, logs x2; 4 on DAY1, 3 on DAY2.
+ */
+static inline void t_two_days(struct event ev[7], int64_t pid)
+{
+    mk_event(&ev[0], pid, 10, 0, DAY1 + 10 * HOUR, EV_KIND_ISSUE, "A", EV_WARNING);
+    mk_event(&ev[1], pid, 10, 1, DAY1 + 10 * HOUR + 5, EV_KIND_ISSUE, "A", EV_ERROR);
+    mk_event(&ev[2], pid, 20, 0, DAY1 + 10 * HOUR + 9, EV_KIND_LOG, "L", EV_INFO);
+    mk_event(&ev[3], pid, 30, 0, DAY1 + 11 * HOUR, EV_KIND_ISSUE, "A", EV_ERROR);
+    mk_event(&ev[4], pid, 40, 0, DAY2 + 9 * HOUR, EV_KIND_LOG, "L", EV_INFO);
+    mk_event(&ev[5], pid, 50, 0, DAY2 + 9 * HOUR + 1, EV_KIND_ISSUE, "A", EV_ERROR);
+    mk_event(&ev[6], pid, 60, 0, DAY2 + 12 * HOUR, EV_KIND_ISSUE, "B", EV_FATAL);
+}
+
+/* Payloads of the three shapes the store keeps: small identity, large identity, gzip. */
+struct t_payloads {
+    char big[4000];
+    unsigned char gz[4096];
+};
+
+/* ev[0..3) of project pid at lsn, lsn+1, lsn+2: small identity, p->big, p->big gzipped. */
+static inline void t_payload_events(struct event *ev, struct t_payloads *p, int64_t pid,
+                                    uint64_t lsn, int64_t ts)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < sizeof(p->big); i++)
+        p->big[i] = "{\"exception\":[1,2,3],\"frames\":\"abc\"}"[i % 36];
+    p->big[i] = '\0';
+    for (i = 0; i < 3; i++)
+        mk_event(&ev[i], pid, lsn + i, 0, ts, EV_KIND_LOG, "L", EV_INFO);
+    ev[1].raw = p->big;
+    ev[1].raw_len = strlen(p->big);
+    ev[2].raw = p->gz;
+    ev[2].raw_len = t_deflate_to(p->big, strlen(p->big), 31, p->gz, sizeof(p->gz));
+    ev[2].raw_encoding = EV_RAW_GZIP;
 }
 
 static inline int64_t add_project(struct store *st, const char *name)

@@ -26,7 +26,6 @@
 #include "store/store.h"
 #include "t.h"
 #include "t_store.h"
-#include "t_zlib.h"
 
 static void test_status_names(void)
 {
@@ -103,13 +102,7 @@ static void test_write_counts(struct store *st, int64_t pid, int64_t *issue_a, i
     int64_t counts[3] = { 0, 0, 0 };
     uint64_t cp = 0;
 
-    mk_event(&ev[0], pid, 10, 0, DAY1 + 10 * HOUR, EV_KIND_ISSUE, "A", EV_WARNING);
-    mk_event(&ev[1], pid, 10, 1, DAY1 + 10 * HOUR + 5, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[2], pid, 20, 0, DAY1 + 10 * HOUR + 9, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[3], pid, 30, 0, DAY1 + 11 * HOUR, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[4], pid, 40, 0, DAY2 + 9 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[5], pid, 50, 0, DAY2 + 9 * HOUR + 1, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[6], pid, 60, 0, DAY2 + 12 * HOUR, EV_KIND_ISSUE, "B", EV_FATAL);
+    t_two_days(ev, pid);
     ev[3].release = "1.0";
     ev[5].release = "1.1";
     CHECK_INT_EQ(write_ev(st, ev, 7, 70, &res), 0);
@@ -337,8 +330,7 @@ static void test_event_pages(struct store *st)
 
 static void test_raw(struct store *st)
 {
-    static char big[4000];
-    unsigned char gz[4096];
+    static struct t_payloads pl;
     struct event ev[3];
     struct store_event out;
     struct store_batch_result res;
@@ -347,15 +339,7 @@ static void test_raw(struct store *st)
     size_t raw_len = 0, i;
     int64_t pid = add_project(st, "raw");
 
-    for (i = 0; i + 1 < sizeof(big); i++)
-        big[i] = "{\"exception\":[1,2,3],\"frames\":\"abc\"}"[i % 36];
-    for (i = 0; i < 3; i++)
-        mk_event(&ev[i], pid, 50000 + i, 0, DAY1 + 5 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    ev[1].raw = big;
-    ev[1].raw_len = strlen(big);
-    ev[2].raw = gz;
-    ev[2].raw_len = t_deflate_to(big, strlen(big), 31, gz, sizeof(gz));
-    ev[2].raw_encoding = EV_RAW_GZIP;
+    t_payload_events(ev, &pl, pid, 50000, DAY1 + 5 * HOUR);
     ev[0].tags = (struct ev_tag[]){ { "browser", "Firefox \"115\"" }, { "os", "Linux" } };
     ev[0].ntags = 2;
     CHECK_INT_EQ(write_ev(st, ev, 3, 60000, &res), 0);
@@ -369,8 +353,8 @@ static void test_raw(struct store *st)
         raw = NULL;
         CHECK_INT_EQ(store_event_get(st, pid, ev[i].event_id, &pool, &out, &raw, &raw_len, NULL),
                      0);
-        CHECK_INT_EQ(raw_len, strlen(big));
-        CHECK(raw != NULL && memcmp(raw, big, raw_len) == 0);
+        CHECK_INT_EQ(raw_len, strlen(pl.big));
+        CHECK(raw != NULL && memcmp(raw, pl.big, raw_len) == 0);
     }
     CHECK_INT_EQ(store_event_get(st, pid, ev[1].event_id, &pool, &out, NULL, NULL, NULL), 0);
     CHECK_INT_EQ(store_event_get(st, pid + 1, ev[1].event_id, &pool, &out, NULL, NULL, NULL),

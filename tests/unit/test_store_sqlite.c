@@ -21,7 +21,6 @@
 #include "store/store.h"
 #include "t.h"
 #include "t_store.h"
-#include "t_zlib.h"
 
 #define NODE "node-1"
 
@@ -131,8 +130,7 @@ static int64_t project_hourly_sum(const char *dir, int64_t pid, int kind)
  */
 static void test_partitions(const char *dir)
 {
-    static char big[4000];
-    unsigned char gz[4096];
+    static struct t_payloads pl;
     struct store *st = open_store(dir);
     struct event ev[8];
     struct store_batch_result res;
@@ -140,33 +138,19 @@ static void test_partitions(const char *dir)
     struct pool pool = POOL_INIT(4096);
     int64_t *days = NULL;
     int64_t pid, rpid, issue_a;
-    size_t i, nd = 0;
+    size_t nd = 0;
 
     if (st == NULL)
         return;
     pid = add_project(st, "events");
-    mk_event(&ev[0], pid, 10, 0, DAY1 + 10 * HOUR, EV_KIND_ISSUE, "A", EV_WARNING);
-    mk_event(&ev[1], pid, 10, 1, DAY1 + 10 * HOUR + 5, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[2], pid, 20, 0, DAY1 + 10 * HOUR + 9, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[3], pid, 30, 0, DAY1 + 11 * HOUR, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[4], pid, 40, 0, DAY2 + 9 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[5], pid, 50, 0, DAY2 + 9 * HOUR + 1, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[6], pid, 60, 0, DAY2 + 12 * HOUR, EV_KIND_ISSUE, "B", EV_FATAL);
+    t_two_days(ev, pid);
     mk_event(&ev[7], pid, 65, 0, DAY2 + CLOCK_US_PER_DAY + HOUR, EV_KIND_LOG, "L", EV_INFO);
     CHECK_INT_EQ(write_ev(st, ev, 8, 70, &res), 0);
     CHECK_INT_EQ(res.events_written, 8);
     issue_a = ev[0].issue_id;
     /* Payloads: small identity as is, large identity as zstd, gzip as received. */
     rpid = add_project(st, "raw");
-    for (i = 0; i + 1 < sizeof(big); i++)
-        big[i] = "{\"exception\":[1,2,3],\"frames\":\"abc\"}"[i % 36];
-    for (i = 0; i < 3; i++)
-        mk_event(&ev[i], rpid, 100 + i, 0, DAY1 + 5 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    ev[1].raw = big;
-    ev[1].raw_len = strlen(big);
-    ev[2].raw = gz;
-    ev[2].raw_len = t_deflate_to(big, strlen(big), 31, gz, sizeof(gz));
-    ev[2].raw_encoding = EV_RAW_GZIP;
+    t_payload_events(ev, &pl, rpid, 100, DAY1 + 5 * HOUR);
     CHECK_INT_EQ(write_ev(st, ev, 3, 200, &res), 0);
     CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[0].event_id), EV_RAW_IDENTITY);
     CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[1].event_id), EV_RAW_ZSTD);
