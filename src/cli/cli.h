@@ -21,7 +21,8 @@ int cli_send(int argc, char **argv);
 /*
  * Shared by the subcommands that work on a data directory: takes
  * --data-dir DIR (or BILOR_DATA_DIR) and --store URL (or BILOR_STORE) out
- * of argv, compacting it, and opens the store (URL, else the data directory). Returns 0, or prints why and returns non-zero.
+ * of argv, compacting it, and opens the store (URL, else the data
+ * directory). Returns 0, or prints why and returns non-zero.
  */
 int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, size_t len);
 

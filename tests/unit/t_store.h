@@ -39,7 +39,8 @@ static inline void rm_tree(const char *path)
     for (de = readdir(d); de != NULL; de = readdir(d)) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
+            continue;
         if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
             rm_tree(sub);
         else
