@@ -1,11 +1,14 @@
 /*
  * sqlite_int.h - private to the SQLite store backend (store_sqlite*.c).
  *
- * Nothing outside src/store includes this header, except the store's unit
- * test, which uses the test hook and the partition helpers below.
+ * Nothing outside src/store includes this header, except the SQLite
+ * backend's tests (tests/unit/test_store_sqlite.c), which use the test
+ * hook, the migrations and the partition helpers below. The backend-neutral
+ * contract suite (test_store_contract.c) must not include it.
  *
  * Files of the backend:
- *   store_sqlite.c         open/close, the ops table, connections, reader pool
+ *   store_sqlite.c         open/close, the ops table, connections, reader pool,
+ *                          the query helper (sq_query_*, sq_read_*)
  *   store_sqlite_schema.c  numbered forward-only migrations (main db, day files)
  *   store_sqlite_part.c    day partition files: naming, listing, connections, drop
  *   store_sqlite_write.c   write_batch and the exactly-once argument
