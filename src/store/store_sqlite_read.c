@@ -135,12 +135,23 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return r->n < r->cap ? 0 : 1;
 }
 
+/* One page of a checked query, limit + 1 rows at most (the extra one means "more"). */
+static int run_issue_page(struct sq_store *s, const struct store_issue_query *q,
+                          const int64_t key[2], struct issue_rows *r, struct bl_err *err)
+{
+    struct sq_query sq = { issue_pages[q->sort][q->status == STORE_ISSUE_ANY], "list issues",
+                           { SQ_INT(q->project_id), SQ_INT(q->status), SQ_INT(key[0]),
+                             SQ_INT(key[1]), SQ_INT(q->limit + 1) },
+                           5, issue_row, r };
+
+    return sq_read_each(s, &sq, err);
+}
+
 int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
                   struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
                   struct bl_err *err)
 {
     struct issue_rows r = { pool, NULL, 0, q->limit + 1 };
-    struct sq_query sq = { NULL, "list issues", { { 0 } }, 5, issue_row, &r };
     struct store_issue *v;
     int64_t key[2];
     size_t nv;
@@ -153,13 +164,7 @@ int sq_issue_list(struct store *st, const struct store_issue_query *q, struct po
     if (rc != 0)
         return rc;
     v = r.v = pool_calloc(pool, q->limit + 1, sizeof(*v));
-    sq.sql = issue_pages[q->sort][q->status == STORE_ISSUE_ANY];
-    sq.args[0] = (struct sq_arg)SQ_INT(q->project_id);
-    sq.args[1] = (struct sq_arg)SQ_INT(q->status);
-    sq.args[2] = (struct sq_arg)SQ_INT(key[0]);
-    sq.args[3] = (struct sq_arg)SQ_INT(key[1]);
-    sq.args[4] = (struct sq_arg)SQ_INT(q->limit + 1);
-    rc = sq_read_each(sq_of(st), &sq, err);
+    rc = run_issue_page(sq_of(st), q, key, &r, err);
     if (rc != 0)
         return rc;
     nv = r.n;
