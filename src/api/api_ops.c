@@ -14,10 +14,7 @@ void api_healthz(struct bl_req *req, struct bl_resp *resp)
 /* Ready = the store answers and the backlog is under budget (doors would not 429). */
 void api_readyz(struct bl_req *req, struct bl_resp *resp)
 {
-    struct store_project p;
-    int rc = store_project_get(req->app->store, 1, &p, NULL);
-
-    if (rc < 0 && rc != BL_ENOTFOUND) {
+    if (store_ping(req->app->store, NULL) < 0) {
         resp_error(resp, 503, "store is not reachable");
         return;
     }

@@ -81,6 +81,7 @@ int cli_main(int argc, char **argv)
 int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, size_t len)
 {
     const char *dir = getenv("BILOR_DATA_DIR");
+    const char *url = getenv("BILOR_STORE");
     struct bl_err err = { 0 };
     int out = 0;
 
@@ -89,6 +90,10 @@ int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, si
             dir = argv[++i];
         } else if (strncmp(argv[i], "--data-dir=", 11) == 0) {
             dir = argv[i] + 11;
+        } else if (strcmp(argv[i], "--store") == 0 && i + 1 < *argc) {
+            url = argv[++i];
+        } else if (strncmp(argv[i], "--store=", 8) == 0) {
+            url = argv[i] + 8;
         } else {
             argv[out++] = argv[i];
         }
@@ -97,12 +102,16 @@ int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, si
     if (dir == NULL)
         dir = "./bilor-data";
     snprintf(data_dir, len, "%s", dir);
-    /* Only `bilor serve` creates a data directory: a mistyped path is an error, not a new store. */
-    if (datadir_check(data_dir, &err) < 0) {
-        cli_fail("%s", bl_err_msg(&err));
-        return 1;
+    /* Admin commands only: no node id, they never touch a checkpoint. */
+    if (url == NULL || url[0] == '\0') {
+        url = data_dir;
+        /* Only `bilor serve` creates a data directory: a mistyped path is an error, not a new store. */
+        if (datadir_check(data_dir, &err) < 0) {
+            cli_fail("%s", bl_err_msg(&err));
+            return 1;
+        }
     }
-    if (store_open_sqlite(st, data_dir, &err) < 0) {
+    if (store_open(st, url, NULL, &err) < 0) {
         cli_fail("cannot open the store in '%s': %s", data_dir, bl_err_msg(&err));
         return 1;
     }

@@ -20,8 +20,9 @@ int cli_send(int argc, char **argv);
 
 /*
  * Shared by the subcommands that work on a data directory: takes
- * --data-dir DIR (or BILOR_DATA_DIR) out of argv, compacting it, and opens
- * the store. Returns 0, or prints why and returns non-zero.
+ * --data-dir DIR (or BILOR_DATA_DIR) and --store URL (or BILOR_STORE) out
+ * of argv, compacting it, and opens the store (URL, else the data
+ * directory). Returns 0, or prints why and returns non-zero.
  */
 int cli_open_store(int *argc, char **argv, struct store **st, char *data_dir, size_t len);
 

@@ -133,10 +133,13 @@ static int open_backends(struct server *s)
     struct journal_config jc;
     struct digest_config dc = DIGEST_CONFIG_DEFAULT;
     struct bl_err err = { 0 };
-    char jdir[1200];
+    char jdir[1200], node[STORE_NODE_ID_MAX];
+    const char *url = s->cfg.store[0] != '\0' ? s->cfg.store : s->cfg.data_dir;
     uint64_t checkpoint = 0;
 
-    if (store_open_sqlite(&s->store, s->cfg.data_dir, &err) < 0 ||
+    /* The checkpoint is this node's: its id lives with its journal in the data directory. */
+    if (store_node_id(s->cfg.data_dir, node, &err) < 0 ||
+        store_open(&s->store, url, node, &err) < 0 ||
         store_get_checkpoint(s->store, &checkpoint, &err) < 0) {
         cli_fail("cannot open the store: %s", bl_err_msg(&err));
         return -1;

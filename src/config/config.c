@@ -30,6 +30,8 @@ struct opt {
 static const struct opt opts[] = {
     STR(listen, "listen", "BILOR_LISTEN", "127.0.0.1:8000", "HOST:PORT of the HTTP doors, API and UI"),
     STR(data_dir, "data-dir", "BILOR_DATA_DIR", "./bilor-data", "where the store and journal live"),
+    STR(store, "store", "BILOR_STORE", "",
+        "store URL: a directory or sqlite:PATH (postgres:// not yet); none: the data directory"),
     STR(public_url, "public-url", "BILOR_PUBLIC_URL", "",
         "base URL clients use (DSNs); default http://LISTEN"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),

@@ -16,6 +16,7 @@
 struct config {
     char listen[256];        /* HOST:PORT */
     char data_dir[1024];
+    char store[1100];        /* store URL (store_open); empty: the data directory */
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
     char log_level[16];
     int64_t http_threads;

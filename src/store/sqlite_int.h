@@ -1,11 +1,14 @@
 /*
  * sqlite_int.h - private to the SQLite store backend (store_sqlite*.c).
  *
- * Nothing outside src/store includes this header, except the store's unit
- * test, which uses the test hook and the partition helpers below.
+ * Nothing outside src/store includes this header, except the SQLite
+ * backend's tests (tests/unit/test_store_sqlite.c), which use the test
+ * hook, the migrations and the partition helpers below. The backend-neutral
+ * contract suite (test_store_contract.c) must not include it.
  *
  * Files of the backend:
- *   store_sqlite.c         open/close, the ops table, connections, reader pool
+ *   store_sqlite.c         open/close, the ops table, connections, reader pool,
+ *                          the query helper (sq_query_*, sq_read_*)
  *   store_sqlite_schema.c  numbered forward-only migrations (main db, day files)
  *   store_sqlite_part.c    day partition files: naming, listing, connections, drop
  *   store_sqlite_write.c   write_batch and the exactly-once argument
@@ -73,6 +76,11 @@ struct sq_store {
     struct store base;
     char *dir;
     char *events_dir;
+    /*
+     * The node this store was opened for: its row in bilor.db's nodes table,
+     * which day files also name in part_nodes and events.node. 0 without one.
+     */
+    int64_t node;
 
     /* digest thread only: main-db writer and the open day files */
     struct sq_conn *w;
@@ -131,8 +139,6 @@ int sq_fail(struct sq_conn *c, const char *what, struct bl_err *err);
  */
 int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct bl_err *err);
 
-/* Result of stepping a one-row lookup: 0 on a row, BL_ENOTFOUND on none, else BL_ESTORE. */
-int sq_row_rc(struct sq_conn *c, int step, const char *what, struct bl_err *err);
 /* Text column copied into pool, NULL when the column is NULL. */
 const char *sq_col_str(struct pool *pool, sqlite3_stmt *st, int col);
 /* Text column copied into a fixed buffer (truncated, always NUL-terminated). */
@@ -143,10 +149,58 @@ int sq_bind_str(sqlite3_stmt *st, int idx, const char *s);
 int sq_reader_get(struct sq_store *s, struct sq_conn **out, struct bl_err *err);
 void sq_reader_put(struct sq_store *s, struct sq_conn *c);
 
+/*
+ * Queries: prepare (cached), bind, step, read, reset, written once.
+ *
+ * A query names its statement, the values bound to ?1..?nargs and what to
+ * do with each row: row(st, ctx, err) returns 0 to go on, 1 to stop, or an
+ * error code it has set err for. Texts are bound without a copy: they must
+ * outlive the call.
+ */
+#define SQ_ARGS_MAX 12
+
+struct sq_arg {
+    char type; /* 'i' int64, 's' text (NULL binds NULL) */
+    int64_t i;
+    const char *s;
+};
+
+#define SQ_INT(v) { 'i', (int64_t)(v), NULL }
+#define SQ_TEXT(v) { 's', 0, (v) }
+
+typedef int (*sq_row_fn)(sqlite3_stmt *st, void *ctx, struct bl_err *err);
+
+struct sq_query {
+    const char *sql;  /* static storage: statements are cached by its address */
+    const char *what; /* names the query in error messages */
+    struct sq_arg args[SQ_ARGS_MAX];
+    size_t nargs;
+    sq_row_fn row;    /* NULL: the rows are not read */
+    void *ctx;
+};
+
+/* Binds args[0..n) to ?1..?n: SQLITE_OK or the first failure. */
+int sq_bind_args(sqlite3_stmt *st, const struct sq_arg *args, size_t n);
+/*
+ * Every row of q on c (none is fine). A failed step is BL_EEXIST on a
+ * constraint violation, else BL_ESTORE.
+ */
+int sq_query_each(struct sq_conn *c, const struct sq_query *q, struct bl_err *err);
+/* The first row of q on c; BL_ENOTFOUND ("<what>: not found") when there is none. */
+int sq_query_one(struct sq_conn *c, const struct sq_query *q, struct bl_err *err);
+/* The same on a bilor.db reader taken from the pool for the call. */
+int sq_read_each(struct sq_store *s, const struct sq_query *q, struct bl_err *err);
+int sq_read_one(struct sq_store *s, const struct sq_query *q, struct bl_err *err);
+/* A row callback for one int64 column 0 into *(int64_t *)ctx. */
+int sq_row_int64(sqlite3_stmt *st, void *ctx, struct bl_err *err);
+
 /* Migrations (store_sqlite_schema.c). */
 
 int sq_migrate_main(struct sq_conn *c, struct bl_err *err);
 int sq_migrate_part(struct sq_conn *c, struct bl_err *err);
+/* Tests only: a file as an older binary left it, migrated up to version. */
+int sq_migrate_main_to(struct sq_conn *c, int version, struct bl_err *err);
+int sq_migrate_part_to(struct sq_conn *c, int version, struct bl_err *err);
 /* Highest migration number known for the main db / a day file. */
 int sq_schema_main_version(void);
 int sq_schema_part_version(void);
@@ -234,6 +288,8 @@ int sq_write_counts(struct sq_wctx *w, struct bl_err *err);
 int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
                    struct store_batch_result *res, struct bl_err *err);
 int sq_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err);
+/* Finds or adds node_id's row in bilor.db (store open). */
+int sq_node_register(struct sq_store *s, const char *node_id, struct bl_err *err);
 void sq_set_test_hook(struct store *st, sq_test_hook_fn fn, void *arg);
 
 int sq_project_add(struct store *st, const char *name, struct store_project *out,

@@ -13,11 +13,19 @@
  * backend and may also come from another process (the CLI) while the server
  * runs.
  *
+ * Nodes: every server (node) has its own journal, whose LSNs mean nothing
+ * to another node's, and several nodes may digest into one database. So a
+ * store is opened for a node (store_open's node_id, kept in the node's data
+ * directory by store_node_id()): get_checkpoint and write_batch read and
+ * move that node's checkpoint only. A store opened without a node id (the
+ * CLI's admin commands) refuses both.
+ *
  * Exactly-once: write_batch stores the events (every event's lsn must be
  * below checkpoint_lsn), upserts their issues and
  * hourly counters and records checkpoint_lsn so that after a crash at any
  * moment, replaying the journal from get_checkpoint() stores every event
- * exactly once (see store_sqlite.c for how the per-day partitions take part).
+ * exactly once (see store_sqlite_write.c for how the per-day partitions and
+ * several nodes take part).
  *
  * Memory: list/get ops allocate what they return from the caller's pool
  * (strings included); nothing returned needs freeing on its own.
@@ -122,13 +130,18 @@ struct store_batch_result {
     size_t regressions;  /* resolved issues reopened by this batch */
 };
 
+/* A node id: 1..STORE_NODE_ID_MAX-1 characters of [A-Za-z0-9_-]. */
+#define STORE_NODE_ID_MAX 65
+
 struct store;
 
 struct store_ops {
     const char *name;
     void (*close)(struct store *st);
+    /* Cheap round trip to the database (readiness probes): 0 or BL_ESTORE. */
+    int (*ping)(struct store *st, struct bl_err *err);
 
-    /* digest, single writer */
+    /* digest, single writer per node; both act on the node the store was opened for */
     int (*write_batch)(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
                        struct store_batch_result *res, struct bl_err *err);
     int (*get_checkpoint)(struct store *st, uint64_t *lsn, struct bl_err *err);
@@ -183,16 +196,41 @@ struct store {
 };
 
 /*
- * Opens (creating and migrating if needed) the SQLite store in data_dir.
- * Safe to call from a second process while a server has it open.
- * Close with store_close().
+ * Opens the store a URL names, creating and migrating it if needed:
+ *   PATH, sqlite:PATH, sqlite://PATH   the SQLite store in directory PATH
+ *   postgres://..., postgresql://...   recognised; this build has no
+ *                                      PostgreSQL backend yet (BL_EINVAL)
+ * Any other SCHEME:// is BL_EINVAL naming the accepted forms. Errors never
+ * echo the URL past its scheme (a PostgreSQL URL may carry a password).
+ * node_id (see above) may be NULL for admin-only use. Close with store_close().
  */
-int store_open_sqlite(struct store **out, const char *data_dir, struct bl_err *err);
+int store_open(struct store **out, const char *url, const char *node_id, struct bl_err *err);
+
+/*
+ * Opens (creating and migrating if needed) the SQLite store in dir, for
+ * node_id (may be NULL). Safe to call from a second process while a server
+ * has it open.
+ */
+int store_open_sqlite(struct store **out, const char *dir, const char *node_id,
+                      struct bl_err *err);
+
+/*
+ * This node's id, kept in <data_dir>/node_id: read it, or create it (a
+ * random 32-hex id, mode 0600) the first time. out has STORE_NODE_ID_MAX bytes.
+ */
+int store_node_id(const char *data_dir, char *out, struct bl_err *err);
+/* 0 when s is a well-formed node id, else BL_EINVAL. */
+int store_node_id_check(const char *s);
 
 static inline void store_close(struct store *st)
 {
     if (st != NULL)
         st->ops->close(st);
+}
+
+static inline int store_ping(struct store *st, struct bl_err *err)
+{
+    return st->ops->ping(st, err);
 }
 
 static inline int store_write_batch(struct store *st, struct event *ev, size_t n,

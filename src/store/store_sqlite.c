@@ -3,12 +3,14 @@
  *
  * DESIGN
  * Files under <data_dir>:
- *   bilor.db             meta (schema_version, checkpoint_lsn, next_issue_id),
- *                        projects, project_keys, users, api_tokens, issues,
- *                        issue_hourly, project_hourly
+ *   bilor.db             meta (schema_version, next_issue_id), nodes (each
+ *                        node's checkpoint_lsn), projects, project_keys,
+ *                        users, api_tokens, issues, issue_hourly,
+ *                        project_hourly
  *   events/YYYYMMDD.db   one file per UTC day of the event timestamp: events,
- *                        event_raw (the compressed payloads), events_fts and
- *                        part_meta (applied_lsn)
+ *                        event_raw (the compressed payloads), events_fts,
+ *                        part_meta (schema_version) and part_nodes (each
+ *                        node's applied_lsn)
  * The schemas are in store_sqlite_schema.c; search/ compiles queries against
  * the day files' events and events_fts tables described there.
  *
@@ -175,6 +177,14 @@ int sq_exec(struct sq_conn *c, const char *sql, struct bl_err *err)
     return rc;
 }
 
+/* A failed step: BL_EEXIST on a constraint violation, else BL_ESTORE. */
+static int step_fail(struct sq_conn *c, int step, const char *what, struct bl_err *err)
+{
+    if ((step & 0xff) == SQLITE_CONSTRAINT)
+        return bl_err_set(err, BL_EEXIST, "sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+    return sq_fail(c, what, err);
+}
+
 int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct bl_err *err)
 {
     int rc = sqlite3_step(st);
@@ -182,18 +192,7 @@ int sq_step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct b
     sqlite3_reset(st);
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return bl_err_set(err, BL_EEXIST, "sqlite: %s: %s", what, sqlite3_errmsg(c->db));
-    return sq_fail(c, what, err);
-}
-
-int sq_row_rc(struct sq_conn *c, int step, const char *what, struct bl_err *err)
-{
-    if (step == SQLITE_ROW)
-        return 0;
-    if (step == SQLITE_DONE)
-        return bl_err_set(err, BL_ENOTFOUND, "%s: not found", what);
-    return sq_fail(c, what, err);
+    return step_fail(c, rc, what, err);
 }
 
 const char *sq_col_str(struct pool *pool, sqlite3_stmt *st, int col)
@@ -229,6 +228,88 @@ int sq_bind_str(sqlite3_stmt *st, int idx, const char *s)
     if (s == NULL)
         return sqlite3_bind_null(st, idx);
     return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+}
+
+int sq_bind_args(sqlite3_stmt *st, const struct sq_arg *args, size_t n)
+{
+    size_t i;
+    int rc = SQLITE_OK;
+
+    for (i = 0; i < n && rc == SQLITE_OK; i++) {
+        if (args[i].type == 'i')
+            rc = sqlite3_bind_int64(st, (int)i + 1, args[i].i);
+        else
+            rc = sq_bind_str(st, (int)i + 1, args[i].s);
+    }
+    return rc;
+}
+
+static int query_run(struct sq_conn *c, const struct sq_query *q, int one, struct bl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE, rows = 0;
+
+    if (q->nargs > SQ_ARGS_MAX)
+        return bl_err_set(err, BL_EINVAL, "%s: too many arguments", q->what);
+    rc = sq_stmt(c, q->sql, &st, err);
+    if (rc != 0)
+        return rc;
+    if (sq_bind_args(st, q->args, q->nargs) != SQLITE_OK)
+        rc = sq_fail(c, q->what, err);
+    while (rc == 0) {
+        step = sqlite3_step(st);
+        if (step != SQLITE_ROW)
+            break;
+        rows++;
+        rc = q->row != NULL ? q->row(st, q->ctx, err) : 0;
+        if (one && rc == 0)
+            rc = 1;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = step_fail(c, step, q->what, err);
+    else if (rc == 0 && one && rows == 0)
+        rc = bl_err_set(err, BL_ENOTFOUND, "%s: not found", q->what);
+    sq_done(st);
+    return rc > 0 ? 0 : rc;
+}
+
+int sq_query_each(struct sq_conn *c, const struct sq_query *q, struct bl_err *err)
+{
+    return query_run(c, q, 0, err);
+}
+
+int sq_query_one(struct sq_conn *c, const struct sq_query *q, struct bl_err *err)
+{
+    return query_run(c, q, 1, err);
+}
+
+static int read_with(struct sq_store *s, const struct sq_query *q, int one, struct bl_err *err)
+{
+    struct sq_conn *c = NULL;
+    int rc = sq_reader_get(s, &c, err);
+
+    if (rc != 0)
+        return rc;
+    rc = query_run(c, q, one, err);
+    sq_reader_put(s, c);
+    return rc;
+}
+
+int sq_read_each(struct sq_store *s, const struct sq_query *q, struct bl_err *err)
+{
+    return read_with(s, q, 0, err);
+}
+
+int sq_read_one(struct sq_store *s, const struct sq_query *q, struct bl_err *err)
+{
+    return read_with(s, q, 1, err);
+}
+
+int sq_row_int64(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    (void)err;
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return 0;
 }
 
 int sq_reader_get(struct sq_store *s, struct sq_conn **out, struct bl_err *err)
@@ -279,9 +360,21 @@ static void sq_close(struct store *st)
     free(s);
 }
 
+/* A read of bilor.db on a pooled reader: the file is there and answers. */
+static int sq_ping(struct store *st, struct bl_err *err)
+{
+    static const char sql[] = "SELECT value FROM meta WHERE key = 'schema_version'";
+    int64_t v = 0;
+    struct sq_query q = { sql, "ping", { { 0 } }, 0, sq_row_int64, &v };
+    int rc = sq_read_one(sq_of(st), &q, err);
+
+    return rc == BL_ENOTFOUND ? bl_err_set(err, BL_ESTORE, "ping: no schema version") : rc;
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
+    .ping = sq_ping,
     .write_batch = sq_write_batch,
     .get_checkpoint = sq_get_checkpoint,
     .project_add = sq_project_add,
@@ -321,7 +414,7 @@ static int make_dirs(const char *path, struct bl_err *err)
     return 0;
 }
 
-static int open_main(struct sq_store *s, struct bl_err *err)
+static int open_main(struct sq_store *s, const char *node_id, struct bl_err *err)
 {
     char path[SQ_PATH_MAX];
     int rc;
@@ -336,6 +429,8 @@ static int open_main(struct sq_store *s, struct bl_err *err)
         rc = sq_exec(s->admin, "PRAGMA synchronous=FULL", err);
     if (rc == 0)
         rc = sq_writer_tune(s->w, err);
+    if (rc == 0 && node_id != NULL)
+        rc = sq_node_register(s, node_id, err);
     return rc;
 }
 
@@ -349,7 +444,8 @@ static void sq_global_init(void)
     sqlite3_initialize();
 }
 
-int store_open_sqlite(struct store **out, const char *data_dir, struct bl_err *err)
+int store_open_sqlite(struct store **out, const char *data_dir, const char *node_id,
+                      struct bl_err *err)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct sq_store *s = NULL;
@@ -358,6 +454,8 @@ int store_open_sqlite(struct store **out, const char *data_dir, struct bl_err *e
     pthread_once(&once, sq_global_init);
     if (data_dir == NULL || strlen(data_dir) > SQ_PATH_MAX - 64)
         return bl_err_set(err, BL_EINVAL, "bad data directory");
+    if (node_id != NULL && store_node_id_check(node_id) != 0)
+        return bl_err_set(err, BL_EINVAL, "bad node id");
     s = xcalloc(1, sizeof(*s));
     s->base.ops = &sq_ops;
     s->dir = xstrdup(data_dir);
@@ -372,7 +470,7 @@ int store_open_sqlite(struct store **out, const char *data_dir, struct bl_err *e
         fatal("out of memory creating a zstd context");
     rc = make_dirs(s->events_dir, err);
     if (rc == 0)
-        rc = open_main(s, err);
+        rc = open_main(s, node_id, err);
     if (rc != 0) {
         sq_close(&s->base);
         return rc;

@@ -52,19 +52,11 @@ static void make_slug(const char *name, char *out, size_t outsz)
 static int slug_taken(struct sq_conn *c, const char *slug, int *taken, struct bl_err *err)
 {
     static const char sql[] = "SELECT 1 FROM projects WHERE slug = ?1";
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { sql, "look up slug", { SQ_TEXT(slug) }, 1, NULL, NULL };
+    int rc = sq_query_one(c, &q, err);
 
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sq_bind_str(st, 1, slug);
-    rc = sqlite3_step(st);
-    sq_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, "look up slug", err);
-    *taken = rc == SQLITE_ROW;
-    return 0;
+    *taken = rc == 0;
+    return rc == BL_ENOTFOUND ? 0 : rc;
 }
 
 /* The slug, suffixed -2, -3, ... until it is free. Call inside the write transaction. */
@@ -147,8 +139,11 @@ int sq_project_add(struct store *st, const char *name, struct store_project *out
     return rc;
 }
 
-static void read_project(sqlite3_stmt *st, struct store_project *p)
+static int read_project(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
+    struct store_project *p = ctx;
+
+    (void)err;
     memset(p, 0, sizeof(*p));
     p->id = sqlite3_column_int64(st, 0);
     sq_col_copy(st, 1, p->name, sizeof(p->name));
@@ -156,68 +151,49 @@ static void read_project(sqlite3_stmt *st, struct store_project *p)
     p->issue_level = sqlite3_column_int(st, 3);
     p->created_at = sqlite3_column_int64(st, 4);
     sq_col_copy(st, 5, p->key, sizeof(p->key));
+    return 0;
 }
 
 int sq_project_get(struct store *st, int64_t id, struct store_project *out, struct bl_err *err)
 {
     static const char sql[] = PROJECT_SELECT " WHERE p.id = ?1";
-    struct sq_store *s = sq_of(st);
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int rc;
+    struct sq_query q = { sql, "project", { SQ_INT(id) }, 1, read_project, out };
 
-    rc = sq_reader_get(s, &c, err);
-    if (rc != 0)
-        return rc;
-    rc = sq_stmt(c, sql, &q, err);
-    if (rc == 0) {
-        sqlite3_bind_int64(q, 1, id);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW)
-            read_project(q, out);
-        rc = sq_row_rc(c, rc, "project", err);
-        sq_done(q);
+    return sq_read_one(sq_of(st), &q, err);
+}
+
+/* Projects as they are listed: a growing array. */
+struct project_vec {
+    struct store_project *v;
+    size_t n, cap;
+};
+
+static int list_project(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct project_vec *pv = ctx;
+
+    if (pv->n == pv->cap) {
+        pv->cap = pv->cap == 0 ? 16 : pv->cap * 2;
+        pv->v = xrealloc(pv->v, pv->cap * sizeof(*pv->v));
     }
-    sq_reader_put(s, c);
-    return rc;
+    return read_project(st, &pv->v[pv->n++], err);
 }
 
 int sq_project_list(struct store *st, struct pool *pool, struct store_project **out, size_t *n,
                     struct bl_err *err)
 {
     static const char sql[] = PROJECT_SELECT " ORDER BY p.id";
-    struct sq_store *s = sq_of(st);
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    struct store_project *v = NULL;
-    size_t nv = 0, cap = 0;
-    int rc, step;
+    struct project_vec pv = { NULL, 0, 0 };
+    struct sq_query q = { sql, "list projects", { { 0 } }, 0, list_project, &pv };
+    int rc = sq_read_each(sq_of(st), &q, err);
 
     *out = NULL;
     *n = 0;
-    rc = sq_reader_get(s, &c, err);
-    if (rc != 0)
-        return rc;
-    rc = sq_stmt(c, sql, &q, err);
-    for (step = SQLITE_ROW; rc == 0 && step == SQLITE_ROW;) {
-        step = sqlite3_step(q);
-        if (step != SQLITE_ROW)
-            break;
-        if (nv == cap) {
-            cap = cap == 0 ? 16 : cap * 2;
-            v = xrealloc(v, cap * sizeof(*v));
-        }
-        read_project(q, &v[nv++]);
+    if (rc == 0 && pv.n > 0) {
+        *out = pool_memdup(pool, pv.v, pv.n * sizeof(*pv.v));
+        *n = pv.n;
     }
-    if (rc == 0 && step != SQLITE_DONE)
-        rc = sq_fail(c, "list projects", err);
-    sq_done(q);
-    sq_reader_put(s, c);
-    if (rc == 0 && nv > 0) {
-        *out = pool_memdup(pool, v, nv * sizeof(*v));
-        *n = nv;
-    }
-    free(v);
+    free(pv.v);
     return rc;
 }
 
@@ -225,25 +201,9 @@ int sq_project_list(struct store *st, struct pool *pool, struct store_project **
 static int read_id(struct sq_store *s, const char *sql, const char *arg, int64_t *out,
                    const char *what, struct bl_err *err)
 {
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int rc;
+    struct sq_query q = { sql, what, { SQ_TEXT(arg) }, arg != NULL, sq_row_int64, out };
 
-    rc = sq_reader_get(s, &c, err);
-    if (rc != 0)
-        return rc;
-    rc = sq_stmt(c, sql, &q, err);
-    if (rc == 0) {
-        if (arg != NULL)
-            sq_bind_str(q, 1, arg);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW)
-            *out = sqlite3_column_int64(q, 0);
-        rc = sq_row_rc(c, rc, what, err);
-        sq_done(q);
-    }
-    sq_reader_put(s, c);
-    return rc;
+    return sq_read_one(s, &q, err);
 }
 
 int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
@@ -274,30 +234,18 @@ int sq_user_count(struct store *st, int64_t *n, struct bl_err *err)
     return read_id(sq_of(st), sql, NULL, n, "user count", err);
 }
 
-/*
- * One admin statement: binds int64s and texts in the order given by types
- * ('i' or 's'), runs it under admin_mu and reports rows changed / the new rowid.
- */
-struct admin_arg {
-    int64_t i;
-    const char *s;
-};
-
-static int admin_run(struct sq_store *s, const char *sql, const char *types,
-                     const struct admin_arg *args, int64_t *rowid, int *changes,
-                     struct bl_err *err)
+/* One admin statement, run under admin_mu; reports rows changed / the new rowid. */
+static int admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args,
+                     size_t nargs, int64_t *rowid, int *changes, struct bl_err *err)
 {
     sqlite3_stmt *q = NULL;
-    size_t i;
     int rc;
 
     pthread_mutex_lock(&s->admin_mu);
     rc = sq_stmt(s->admin, sql, &q, err);
-    for (i = 0; rc == 0 && types[i] != '\0'; i++) {
-        if (types[i] == 'i')
-            sqlite3_bind_int64(q, (int)i + 1, args[i].i);
-        else
-            sq_bind_str(q, (int)i + 1, args[i].s);
+    if (rc == 0 && sq_bind_args(q, args, nargs) != SQLITE_OK) {
+        sq_done(q);
+        rc = sq_fail(s->admin, "admin write", err);
     }
     if (rc == 0)
         rc = sq_step_done(s->admin, q, "admin write", err);
@@ -314,14 +262,14 @@ int sq_user_add(struct store *st, const char *login, const char *password_hash, 
 {
     static const char sql[] = "INSERT INTO users(login, password_hash, is_admin, created_at)"
                               " VALUES(?1, ?2, ?3, ?4)";
-    struct admin_arg a[4] = { { 0, login }, { 0, password_hash }, { is_admin != 0, NULL },
-                              { clock_now_us(), NULL } };
+    struct sq_arg a[4] = { SQ_TEXT(login), SQ_TEXT(password_hash), SQ_INT(is_admin != 0),
+                           SQ_INT(clock_now_us()) };
     int64_t id = 0;
     int rc;
 
     if (login == NULL || login[0] == '\0' || password_hash == NULL)
         return bl_err_set(err, BL_EINVAL, "user needs a login and a password hash");
-    rc = admin_run(sq_of(st), sql, "ssii", a, &id, NULL, err);
+    rc = admin_run(sq_of(st), sql, a, 4, &id, NULL, err);
     if (rc == BL_EEXIST)
         return bl_err_set(err, BL_EEXIST, "user '%s' already exists", login);
     if (rc == 0 && user_id != NULL)
@@ -334,25 +282,25 @@ int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, cons
 {
     static const char sql[] = "INSERT INTO api_tokens(token_hash, user_id, label, created_at)"
                               " VALUES(?1, ?2, ?3, ?4)";
-    struct admin_arg a[4] = { { 0, token_hash }, { user_id, NULL }, { 0, label },
-                              { clock_now_us(), NULL } };
+    struct sq_arg a[4] = { SQ_TEXT(token_hash), SQ_INT(user_id), SQ_TEXT(label),
+                           SQ_INT(clock_now_us()) };
 
     if (token_hash == NULL || token_hash[0] == '\0')
         return bl_err_set(err, BL_EINVAL, "token hash missing");
-    return admin_run(sq_of(st), sql, "sisi", a, NULL, NULL, err);
+    return admin_run(sq_of(st), sql, a, 4, NULL, NULL, err);
 }
 
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err)
 {
     static const char sql[] = "UPDATE issues SET status = ?1 WHERE id = ?2";
-    struct admin_arg a[2] = { { status, NULL }, { issue_id, NULL } };
+    struct sq_arg a[2] = { SQ_INT(status), SQ_INT(issue_id) };
     int changes = 0;
     int rc;
 
     if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED
         && status != STORE_ISSUE_IGNORED)
         return bl_err_set(err, BL_EINVAL, "bad issue status %d", status);
-    rc = admin_run(sq_of(st), sql, "ii", a, NULL, &changes, err);
+    rc = admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
     if (rc == 0 && changes == 0)
         return bl_err_set(err, BL_ENOTFOUND, "no issue %lld", (long long)issue_id);
     return rc;

@@ -8,6 +8,7 @@
  * issue and per (owner, hour) instead of one per event.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,26 +58,17 @@ static int insert_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
         " level, status, first_seen, last_seen, times_seen, first_release, last_release)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)";
     const char *title = g->first->title != NULL ? g->first->title : g->first->message;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    char fp[33];
+    struct sq_query q = { sql, "insert issue",
+                          { SQ_INT(g->id), SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(g->version),
+                            SQ_TEXT(title != NULL ? title : ""), SQ_TEXT(g->first->culprit),
+                            SQ_INT(g->level), SQ_INT(g->first_seen), SQ_INT(g->last_seen),
+                            SQ_INT(g->n), SQ_TEXT(g->first_release), SQ_TEXT(g->last_release) },
+                          12, NULL, NULL };
 
-    rc = sq_stmt(w->s->w, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, g->id);
-    sqlite3_bind_int64(st, 2, g->project_id);
-    sqlite3_bind_text(st, 3, g->fp, (int)strnlen(g->fp, 32), SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, g->version);
-    sq_bind_str(st, 5, title != NULL ? title : "");
-    sq_bind_str(st, 6, g->first->culprit);
-    sqlite3_bind_int(st, 7, g->level);
-    sqlite3_bind_int64(st, 8, g->first_seen);
-    sqlite3_bind_int64(st, 9, g->last_seen);
-    sqlite3_bind_int64(st, 10, g->n);
-    sq_bind_str(st, 11, g->first_release);
-    sq_bind_str(st, 12, g->last_release);
+    snprintf(fp, sizeof(fp), "%.32s", g->fp);
     w->res->new_issues++;
-    return sq_step_done(w->s->w, st, "insert issue", err);
+    return sq_query_each(w->s->w, &q, err);
 }
 
 static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_err *err)
@@ -88,22 +80,15 @@ static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
         " first_release = coalesce(first_release, ?6),"
         " last_release = coalesce(?7, last_release),"
         " status = CASE status WHEN 1 THEN 0 ELSE status END WHERE id = ?1";
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { sql, "update issue",
+                          { SQ_INT(g->id), SQ_INT(g->n), SQ_INT(g->first_seen),
+                            SQ_INT(g->last_seen), SQ_INT(g->level), SQ_TEXT(g->first_release),
+                            SQ_TEXT(g->last_release) },
+                          7, NULL, NULL };
 
-    rc = sq_stmt(w->s->w, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, g->id);
-    sqlite3_bind_int64(st, 2, g->n);
-    sqlite3_bind_int64(st, 3, g->first_seen);
-    sqlite3_bind_int64(st, 4, g->last_seen);
-    sqlite3_bind_int(st, 5, g->level);
-    sq_bind_str(st, 6, g->first_release);
-    sq_bind_str(st, 7, g->last_release);
     if (g->status == STORE_ISSUE_RESOLVED)
         w->res->regressions++;
-    return sq_step_done(w->s->w, st, "update issue", err);
+    return sq_query_each(w->s->w, &q, err);
 }
 
 static int cmp_hkey(const void *pa, const void *pb)
@@ -121,22 +106,18 @@ static int cmp_hkey(const void *pa, const void *pb)
 static int add_counts(struct sq_wctx *w, const char *sql, struct sq_hkey *keys, size_t nk,
                       struct bl_err *err)
 {
-    sqlite3_stmt *st = NULL;
     size_t i, j;
     int rc = 0;
 
     qsort(keys, nk, sizeof(*keys), cmp_hkey);
     for (i = 0; i < nk && rc == 0; i = j) {
+        struct sq_query q = { sql, "count", { SQ_INT(keys[i].owner), SQ_INT(keys[i].hour),
+                                              SQ_INT(keys[i].kind), { 0 } }, 4, NULL, NULL };
+
         for (j = i + 1; j < nk && cmp_hkey(&keys[i], &keys[j]) == 0; j++)
             ;
-        rc = sq_stmt(w->s->w, sql, &st, err);
-        if (rc != 0)
-            break;
-        sqlite3_bind_int64(st, 1, keys[i].owner);
-        sqlite3_bind_int64(st, 2, keys[i].hour);
-        sqlite3_bind_int(st, 3, keys[i].kind);
-        sqlite3_bind_int64(st, 4, (int64_t)(j - i));
-        rc = sq_step_done(w->s->w, st, "count", err);
+        q.args[3] = (struct sq_arg)SQ_INT(j - i);
+        rc = sq_query_each(w->s->w, &q, err);
     }
     return rc;
 }
@@ -171,22 +152,26 @@ static int write_hourly(struct sq_wctx *w, struct bl_err *err)
     return rc;
 }
 
+/* next_issue_id, and this node's checkpoint. */
 static int write_meta(struct sq_wctx *w, struct bl_err *err)
 {
-    static const char sql[] =
-        "UPDATE meta SET value = CASE key WHEN 'checkpoint_lsn' THEN ?1 ELSE ?2 END"
-        " WHERE key IN ('checkpoint_lsn', 'next_issue_id')";
+    static const char next_sql[] = "UPDATE meta SET value = ?1 WHERE key = 'next_issue_id'";
+    static const char cp_sql[] = "UPDATE nodes SET checkpoint_lsn = ?2 WHERE id = ?1";
     /* Compared here, not in SQL: LSNs are unsigned and SQLite integers are not. */
     uint64_t cp = w->checkpoint > w->done_lsn ? w->checkpoint : w->done_lsn;
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { next_sql, "write next issue id", { SQ_INT(w->next_issue_id) }, 1,
+                          NULL, NULL };
+    int rc = sq_query_each(w->s->w, &q, err);
 
-    rc = sq_stmt(w->s->w, sql, &st, err);
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)cp);
-    sqlite3_bind_int64(st, 2, w->next_issue_id);
-    return sq_step_done(w->s->w, st, "write checkpoint", err);
+    q = (struct sq_query){ cp_sql, "write checkpoint", { SQ_INT(w->s->node), SQ_INT(cp) }, 2,
+                           NULL, NULL };
+    rc = sq_query_each(w->s->w, &q, err);
+    if (rc == 0 && sqlite3_changes(w->s->w->db) != 1)
+        rc = bl_err_set(err, BL_ESTORE, "write checkpoint: node %lld has no row",
+                        (long long)w->s->node);
+    return rc;
 }
 
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err)

@@ -119,42 +119,42 @@ static int check_issue_query(const struct store_issue_query *q, int64_t key[2],
     return 0;
 }
 
-static int run_issue_page(struct sq_conn *c, const struct store_issue_query *q,
-                          const int64_t key[2], struct pool *pool, struct store_issue *v,
-                          size_t *nv, struct bl_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE;
+/* Issues read into a caller's array (up to cap) or one issue (cap 1). */
+struct issue_rows {
+    struct pool *pool;
+    struct store_issue *v;
+    size_t n, cap;
+};
 
-    rc = sq_stmt(c, issue_pages[q->sort][q->status == STORE_ISSUE_ANY], &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, q->project_id);
-    sqlite3_bind_int(st, 2, q->status);
-    sqlite3_bind_int64(st, 3, key[0]);
-    sqlite3_bind_int64(st, 4, key[1]);
-    sqlite3_bind_int64(st, 5, (int64_t)q->limit + 1);
-    for (*nv = 0; *nv <= q->limit; (*nv)++) {
-        step = sqlite3_step(st);
-        if (step != SQLITE_ROW)
-            break;
-        read_issue(pool, st, &v[*nv]);
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = sq_fail(c, "list issues", err);
-    sq_done(st);
-    return rc;
+static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct issue_rows *r = ctx;
+
+    (void)err;
+    read_issue(r->pool, st, &r->v[r->n++]);
+    return r->n < r->cap ? 0 : 1;
+}
+
+/* One page of a checked query, limit + 1 rows at most (the extra one means "more"). */
+static int run_issue_page(struct sq_store *s, const struct store_issue_query *q,
+                          const int64_t key[2], struct issue_rows *r, struct bl_err *err)
+{
+    struct sq_query sq = { issue_pages[q->sort][q->status == STORE_ISSUE_ANY], "list issues",
+                           { SQ_INT(q->project_id), SQ_INT(q->status), SQ_INT(key[0]),
+                             SQ_INT(key[1]), SQ_INT(q->limit + 1) },
+                           5, issue_row, r };
+
+    return sq_read_each(s, &sq, err);
 }
 
 int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
                   struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
                   struct bl_err *err)
 {
-    struct sq_store *s = sq_of(st);
-    struct sq_conn *c = NULL;
+    struct issue_rows r = { pool, NULL, 0, q->limit + 1 };
     struct store_issue *v;
     int64_t key[2];
-    size_t nv = 0;
+    size_t nv;
     int rc;
 
     *out = NULL;
@@ -163,14 +163,11 @@ int sq_issue_list(struct store *st, const struct store_issue_query *q, struct po
     rc = check_issue_query(q, key, err);
     if (rc != 0)
         return rc;
-    v = pool_calloc(pool, q->limit + 1, sizeof(*v));
-    rc = sq_reader_get(s, &c, err);
+    v = r.v = pool_calloc(pool, q->limit + 1, sizeof(*v));
+    rc = run_issue_page(sq_of(st), q, key, &r, err);
     if (rc != 0)
         return rc;
-    rc = run_issue_page(c, q, key, pool, v, &nv, err);
-    sq_reader_put(s, c);
-    if (rc != 0)
-        return rc;
+    nv = r.n;
     if (nv > q->limit) {
         nv = q->limit;
         snprintf(next_cursor, STORE_CURSOR_MAX, "%lld.%lld",
@@ -181,39 +178,14 @@ int sq_issue_list(struct store *st, const struct store_issue_query *q, struct po
     return 0;
 }
 
-/* The issue by id on reader c; BL_ENOTFOUND when there is none. */
-static int get_issue(struct sq_conn *c, int64_t id, struct pool *pool, struct store_issue *out,
-                     struct bl_err *err)
-{
-    static const char sql[] = ISSUE_SELECT " WHERE id = ?1";
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_issue(pool, st, out);
-    rc = sq_row_rc(c, rc, "issue", err);
-    sq_done(st);
-    return rc;
-}
-
 int sq_issue_get(struct store *st, int64_t issue_id, struct pool *pool, struct store_issue *out,
                  struct bl_err *err)
 {
-    struct sq_store *s = sq_of(st);
-    struct sq_conn *c = NULL;
-    int rc;
+    static const char sql[] = ISSUE_SELECT " WHERE id = ?1";
+    struct issue_rows r = { pool, out, 0, 1 };
+    struct sq_query q = { sql, "issue", { SQ_INT(issue_id) }, 1, issue_row, &r };
 
-    rc = sq_reader_get(s, &c, err);
-    if (rc != 0)
-        return rc;
-    rc = get_issue(c, issue_id, pool, out, err);
-    sq_reader_put(s, c);
-    return rc;
+    return sq_read_one(sq_of(st), &q, err);
 }
 
 static int64_t hour_floor(int64_t us)
@@ -223,41 +195,39 @@ static int64_t hour_floor(int64_t us)
     return r < 0 ? us - r - CLOCK_US_PER_HOUR : us - r;
 }
 
+struct hourly {
+    int64_t h0;
+    size_t nhours;
+    int64_t *counts;
+};
+
+static int hourly_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct hourly *h = ctx;
+    int64_t i = (sqlite3_column_int64(st, 0) - h->h0) / CLOCK_US_PER_HOUR;
+
+    (void)err;
+    if (i >= 0 && (size_t)i < h->nhours)
+        h->counts[i] += sqlite3_column_int64(st, 1);
+    return 0;
+}
+
 int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nhours,
                     int64_t *counts, struct bl_err *err)
 {
     static const char sql[] = "SELECT hour, count FROM issue_hourly"
                               " WHERE issue_id = ?1 AND hour >= ?2 AND hour < ?3";
-    struct sq_store *s = sq_of(st);
-    struct sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    int64_t h0 = hour_floor(since);
-    int rc, step = SQLITE_DONE;
+    struct hourly h = { hour_floor(since), nhours, counts };
+    struct sq_query q = { sql, "issue hourly",
+                          { SQ_INT(issue_id), SQ_INT(h.h0),
+                            SQ_INT(h.h0 + (int64_t)nhours * CLOCK_US_PER_HOUR) },
+                          3, hourly_row, &h };
 
     if (nhours > HOURLY_MAX || (nhours > 0 && counts == NULL))
         return bl_err_set(err, BL_EINVAL, "hourly: at most %d hours", HOURLY_MAX);
     if (nhours > 0)
         memset(counts, 0, nhours * sizeof(*counts));
-    rc = sq_reader_get(s, &c, err);
-    if (rc != 0)
-        return rc;
-    rc = sq_stmt(c, sql, &q, err);
-    if (rc == 0) {
-        sqlite3_bind_int64(q, 1, issue_id);
-        sqlite3_bind_int64(q, 2, h0);
-        sqlite3_bind_int64(q, 3, h0 + (int64_t)nhours * CLOCK_US_PER_HOUR);
-        for (step = sqlite3_step(q); step == SQLITE_ROW; step = sqlite3_step(q)) {
-            int64_t i = (sqlite3_column_int64(q, 0) - h0) / CLOCK_US_PER_HOUR;
-
-            if (i >= 0 && (size_t)i < nhours)
-                counts[i] += sqlite3_column_int64(q, 1);
-        }
-        if (step != SQLITE_DONE)
-            rc = sq_fail(c, "issue hourly", err);
-        sq_done(q);
-    }
-    sq_reader_put(s, c);
-    return rc;
+    return sq_read_each(sq_of(st), &q, err);
 }
 
 /* Events. */
@@ -333,45 +303,45 @@ struct epage {
     int64_t cur[3]; /* cursor: timestamp, day, id; day -1 without one */
 };
 
+/* The rows of one day file going into the page. */
+struct day_rows {
+    struct epage *pg;
+    int64_t day;
+    int with_raw;
+};
+
+static int page_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct day_rows *d = ctx;
+    struct epage *pg = d->pg;
+    struct store_event *e = &pg->v[pg->n];
+    int rc = 0;
+
+    read_event(pg->pool, st, e);
+    if (d->with_raw)
+        rc = read_raw(st, pg->pool, &e->raw, &e->raw_len, err);
+    pg->ids[pg->n] = sqlite3_column_int64(st, 0);
+    pg->days[pg->n++] = d->day;
+    return rc != 0 ? rc : pg->n < pg->want ? 0 : 1;
+}
+
 static int page_day(struct epage *pg, struct sq_conn *c, int64_t day, struct bl_err *err)
 {
     const struct store_event_query *q = pg->q;
     int wr = q->with_raw != 0;
     const char *sql = q->issue_id != 0 ? q_events_issue[wr] : q->kind >= 0 ? q_events_kind[wr]
                                                                         : q_events[wr];
-    int64_t ts_hi = q->until > 0 ? q->until : INT64_MAX;
-    int64_t id_hi = q->until > 0 ? 0 : INT64_MAX;
-    sqlite3_stmt *st = NULL;
-    int rc, step = SQLITE_DONE;
+    int at_cursor = day == pg->cur[1];
+    int64_t ts_hi = at_cursor ? pg->cur[0] : q->until > 0 ? q->until : INT64_MAX;
+    int64_t id_hi = at_cursor ? pg->cur[2] : q->until > 0 ? 0 : INT64_MAX;
+    struct day_rows d = { pg, day, wr };
+    struct sq_query sq = { sql, "list events",
+                           { SQ_INT(q->project_id), SQ_INT(q->since > 0 ? q->since : 0),
+                             SQ_INT(ts_hi), SQ_INT(id_hi), SQ_INT(pg->want - pg->n),
+                             SQ_INT(q->issue_id != 0 ? q->issue_id : q->kind) },
+                           sql != q_events[wr] ? 6 : 5, page_row, &d };
 
-    if (day == pg->cur[1]) {
-        ts_hi = pg->cur[0];
-        id_hi = pg->cur[2];
-    }
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, q->project_id);
-    sqlite3_bind_int64(st, 2, q->since > 0 ? q->since : 0);
-    sqlite3_bind_int64(st, 3, ts_hi);
-    sqlite3_bind_int64(st, 4, id_hi);
-    sqlite3_bind_int64(st, 5, (int64_t)(pg->want - pg->n));
-    if (sql != q_events[wr])
-        sqlite3_bind_int64(st, 6, q->issue_id != 0 ? q->issue_id : q->kind);
-    while (rc == 0 && pg->n < pg->want) {
-        step = sqlite3_step(st);
-        if (step != SQLITE_ROW)
-            break;
-        read_event(pg->pool, st, &pg->v[pg->n]);
-        if (wr)
-            rc = read_raw(st, pg->pool, &pg->v[pg->n].raw, &pg->v[pg->n].raw_len, err);
-        pg->ids[pg->n] = sqlite3_column_int64(st, 0);
-        pg->days[pg->n++] = day;
-    }
-    if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = sq_fail(c, "list events", err);
-    sq_done(st);
-    return rc;
+    return sq_query_each(c, &sq, err);
 }
 
 static int walk_days(struct sq_store *s, struct epage *pg, struct bl_err *err)
@@ -403,14 +373,9 @@ static int walk_days(struct sq_store *s, struct epage *pg, struct bl_err *err)
 static int issue_days(struct sq_store *s, struct epage *pg, struct bl_err *err)
 {
     struct store_issue is;
-    struct sq_conn *c = NULL;
     int rc;
 
-    rc = sq_reader_get(s, &c, err);
-    if (rc != 0)
-        return rc;
-    rc = get_issue(c, pg->q->issue_id, pg->pool, &is, err);
-    sq_reader_put(s, c);
+    rc = sq_issue_get(&s->base, pg->q->issue_id, pg->pool, &is, err);
     if (rc != 0)
         return rc;
     if (sq_day_of(is.first_seen) > pg->lo_day)
@@ -560,33 +525,32 @@ static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_
     return 0;
 }
 
+/* Where event_get puts the row it finds. */
+struct event_out {
+    struct pool *pool;
+    struct store_event *out;
+    const char **raw;
+    size_t *raw_len;
+};
+
+static int event_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct event_out *o = ctx;
+
+    read_event(o->pool, st, o->out);
+    return o->raw != NULL ? read_raw(st, o->pool, o->raw, o->raw_len, err) : 0;
+}
+
 static int get_in_day(struct sq_conn *c, int64_t project_id, const char *event_id,
-                      struct pool *pool, struct store_event *out, const char **raw,
-                      size_t *raw_len, struct bl_err *err)
+                      struct event_out *o, struct bl_err *err)
 {
     static const char sql[] = EVENT_COLS ", r.encoding, r.raw FROM events e"
                               " LEFT JOIN event_raw r ON r.id = e.id"
                               " WHERE e.project_id = ?1 AND e.event_id = ?2";
-    sqlite3_stmt *st = NULL;
-    int rc, step;
+    struct sq_query q = { sql, "get event", { SQ_INT(project_id), SQ_TEXT(event_id) }, 2,
+                          event_row, o };
 
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, project_id);
-    sq_bind_str(st, 2, event_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        read_event(pool, st, out);
-        if (raw != NULL)
-            rc = read_raw(st, pool, raw, raw_len, err);
-    } else if (step == SQLITE_DONE) {
-        rc = BL_ENOTFOUND;
-    } else {
-        rc = sq_fail(c, "get event", err);
-    }
-    sq_done(st);
-    return rc;
+    return sq_query_one(c, &q, err);
 }
 
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
@@ -596,12 +560,11 @@ int sq_event_get(struct store *st, int64_t project_id, const char *event_id, str
     struct sq_store *s = sq_of(st);
     int64_t *days = NULL;
     size_t nd = 0, i, dummy_len;
+    struct event_out o = { pool, out, raw, raw_len != NULL ? raw_len : &dummy_len };
     int rc;
 
     if (event_id == NULL || strlen(event_id) > 32)
         return bl_err_set(err, BL_EINVAL, "bad event id");
-    if (raw_len == NULL)
-        raw_len = &dummy_len;
     rc = sq_part_list(s, &days, &nd, err);
     if (rc != 0)
         return rc;
@@ -611,7 +574,7 @@ int sq_event_get(struct store *st, int64_t project_id, const char *event_id, str
 
         rc = sq_part_reader_get(s, days[i], &c, err);
         if (rc == 0)
-            rc = get_in_day(c, project_id, event_id, pool, out, raw, raw_len, err);
+            rc = get_in_day(c, project_id, event_id, &o, err);
         sq_part_reader_put(s, c);
     }
     free(days);

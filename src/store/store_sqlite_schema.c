@@ -18,7 +18,7 @@
  *                stays valid. Times are µs since the epoch, level/kind/source
  *                the enums of core/event.h, template_hash the uint64 as int64,
  *                tags_json [["key","value"],...] or NULL, issue_id 0 for logs.
- *                lsn/seq name the journal record (exactly-once bookkeeping).
+ *                node/lsn/seq name the journal record (exactly-once bookkeeping).
  *   event_raw    the payload (id = events.id), encoding enum ev_raw_encoding;
  *                apart from events so listings read compact rows and payload
  *                thinning is a DELETE that leaves the event.
@@ -26,6 +26,8 @@
  *                (content=events), detail=none: a MATCH gives candidate rows
  *                by terms only, so phrases are checked on events' text.
  *   issues       id allocated from meta.next_issue_id, never reused.
+ *   nodes        one row per node (journal): its checkpoint_lsn; id is the
+ *                small number day files use for it (events.node, part_nodes).
  *   issue_hourly / project_hourly   counts per hour; hour = µs at the hour's start.
  */
 #include <sqlite3.h>
@@ -68,6 +70,18 @@ static const char *const main_migrations[] = {
     "CREATE TABLE project_hourly("
     " project_id INTEGER NOT NULL, hour INTEGER NOT NULL, kind INTEGER NOT NULL,"
     " count INTEGER NOT NULL, PRIMARY KEY(project_id, hour, kind)) WITHOUT ROWID;",
+    /*
+     * 2: a checkpoint per node (per journal). The one checkpoint so far was
+     * the data directory's own node's: it becomes row 1, which the first
+     * node to open the store for digesting claims (sq_node_register).
+     */
+    "CREATE TABLE nodes("
+    " id INTEGER PRIMARY KEY, node_id TEXT UNIQUE,"
+    " checkpoint_lsn INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO nodes(id, node_id, checkpoint_lsn)"
+    " SELECT 1, NULL, value FROM meta WHERE key = 'checkpoint_lsn';"
+    "INSERT OR IGNORE INTO nodes(id, node_id, checkpoint_lsn) VALUES(1, NULL, 0);"
+    "DELETE FROM meta WHERE key = 'checkpoint_lsn';",
 };
 
 static const char *const part_migrations[] = {
@@ -92,6 +106,16 @@ static const char *const part_migrations[] = {
     " tokenize='unicode61 remove_diacritics 2');"
     /* Fewer merges while writing: measured ~135k rows/s against ~112k at the default. */
     "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16);",
+    /*
+     * 2: applied LSNs per node (bilor.db's nodes.id) and the node of each
+     * event, so a replay recognises only its own journal's rows. What is
+     * there so far was written by node 1 (main migration 2).
+     */
+    "CREATE TABLE part_nodes(node INTEGER PRIMARY KEY, applied_lsn INTEGER NOT NULL);"
+    "INSERT INTO part_nodes(node, applied_lsn)"
+    " SELECT 1, value FROM part_meta WHERE key = 'applied_lsn';"
+    "DELETE FROM part_meta WHERE key = 'applied_lsn';"
+    "ALTER TABLE events ADD COLUMN node INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -197,7 +221,9 @@ static int apply_step(struct sq_conn *c, const struct migration_list *ml, size_t
     return rc;
 }
 
-static int migrate(struct sq_conn *c, const struct migration_list *ml, struct bl_err *err)
+/* Applies the migrations after the file's version, up to number upto. */
+static int migrate(struct sq_conn *c, const struct migration_list *ml, size_t upto,
+                   struct bl_err *err)
 {
     int64_t v = 0;
     size_t i;
@@ -210,7 +236,7 @@ static int migrate(struct sq_conn *c, const struct migration_list *ml, struct bl
     if (v > (int64_t)ml->n)
         return bl_err_set(err, BL_ESTORE, "schema version %lld is newer than this program (%zu)",
                           (long long)v, ml->n);
-    for (i = (size_t)v; i < ml->n; i++) {
+    for (i = (size_t)v; i < upto && i < ml->n; i++) {
         rc = apply_step(c, ml, i, err);
         if (rc != 0)
             return rc;
@@ -220,10 +246,20 @@ static int migrate(struct sq_conn *c, const struct migration_list *ml, struct bl
 
 int sq_migrate_main(struct sq_conn *c, struct bl_err *err)
 {
-    return migrate(c, &main_list, err);
+    return migrate(c, &main_list, main_list.n, err);
 }
 
 int sq_migrate_part(struct sq_conn *c, struct bl_err *err)
 {
-    return migrate(c, &part_list, err);
+    return migrate(c, &part_list, part_list.n, err);
+}
+
+int sq_migrate_main_to(struct sq_conn *c, int version, struct bl_err *err)
+{
+    return migrate(c, &main_list, version > 0 ? (size_t)version : 0, err);
+}
+
+int sq_migrate_part_to(struct sq_conn *c, int version, struct bl_err *err)
+{
+    return migrate(c, &part_list, version > 0 ? (size_t)version : 0, err);
 }

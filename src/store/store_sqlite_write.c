@@ -2,10 +2,13 @@
  * store_sqlite_write.c - write_batch: events into day files, counters into bilor.db.
  *
  * DESIGN: exactly once across several files
- * A batch touches bilor.db (issues, hourly counters, checkpoint_lsn) and one
- * or more day files (events). SQLite cannot commit several WAL files
- * atomically, so the files commit one after the other and each keeps enough
- * bookkeeping to make a replay from the last checkpoint idempotent:
+ * A batch touches bilor.db (issues, hourly counters, the node's
+ * checkpoint_lsn) and one or more day files (events). SQLite cannot commit
+ * several WAL files atomically, so the files commit one after the other and
+ * each keeps enough bookkeeping to make a replay from the last checkpoint
+ * idempotent. Everything below is per node (see "Several nodes"): the
+ * checkpoint is the node's row in bilor.db's nodes table, applied_lsn the
+ * node's row in the day file's part_nodes, and each event row names its node.
  *
  *   1. BEGIN IMMEDIATE on bilor.db. Holding its write lock to the end keeps
  *      issue ids and counters stable while the day files are written.
@@ -17,12 +20,13 @@
  *      is inserted (a conflict on (project_id, event_id) is a client
  *      duplicate: skipped, not counted). An event with lsn below applied_lsn
  *      was committed here before a crash; it is not inserted again, but if
- *      the stored row carries this very (lsn, seq) it is counted (its issue
- *      counters never committed), else it was a duplicate the first time
- *      too. applied_lsn becomes the batch's checkpoint_lsn. COMMIT.
+ *      the stored row carries this very (node, lsn, seq) it is counted (its
+ *      issue counters never committed), else it was a duplicate the first
+ *      time too. applied_lsn becomes the batch's checkpoint_lsn. COMMIT.
  *   4. In the still open bilor.db transaction: insert or update the issues
  *      of the counted events (regression when a resolved issue gets one),
- *      the hourly counters, next_issue_id and checkpoint_lsn. COMMIT.
+ *      the hourly counters, next_issue_id and the node's checkpoint_lsn.
+ *      COMMIT.
  *
  * Crash before a day file commits: nothing of the batch is anywhere, the
  * replay does it all. Crash after some day files and before bilor.db: those
@@ -38,9 +42,35 @@
  * Issue ids of replayed events: new ids are allocated in journal order from
  * a counter that only moves when bilor.db commits, so a replay of the same
  * records hands out the same ids. Should it not (say the project's issue
- * level changed between the crash and the restart), step 3 rewrites the
- * stored row's issue_id and kind to what the replay decided, so events and
- * issue counters always agree.
+ * level changed between the crash and the restart, or another node
+ * committed in between and took the ids or created the same issue), step 3
+ * rewrites the stored row's issue_id and kind to what the replay decided,
+ * so events and issue counters always agree once the node has replayed.
+ *
+ * Several nodes. Each node has its own journal, so an LSN means something
+ * only next to its node: node A's lsn 100 and node B's lsn 100 are
+ * different records. The argument above holds for each node on its own
+ * because every LSN comparison is made against that node's bookkeeping
+ * only: write_batch skips what lies below the node's checkpoint, replays
+ * what lies below the node's applied_lsn in the day file, and counts a
+ * stored row as its own only when the row's node matches as well as its
+ * (lsn, seq). So another node's batches never make an event look already
+ * applied (B's applied_lsn 60000 says nothing about A's lsn 100), and a
+ * row another node wrote with an equal (lsn, seq) is a client duplicate,
+ * not a replayed insert to count again. What nodes share is arbitrated by
+ * the databases themselves: the (project_id, event_id) unique key decides
+ * which node's copy of a retried event is stored (the other counts it as
+ * a duplicate), and bilor.db's write lock, taken in step 1 and held to
+ * step 4, serializes batches of different nodes so issue ids and counters
+ * see one writer at a time. Between a node's crash and its replay, rows
+ * it wrote may name an issue id another node then allocates; the replay
+ * (step 3) puts them right, and a node that never returns leaves them so.
+ *
+ * Upgrade: the store before node ids had one checkpoint and one
+ * applied_lsn per day file, both written by the one node of its data
+ * directory. Migration 2 (main and day files) makes them node 1's rows and
+ * marks existing events as node 1's; the first node to open the store for
+ * digesting claims node 1 (sq_node_register), and it is that same server.
  *
  * Result counts: events_written is the events of this batch that are now
  * stored and counted, including ones a crashed run had already put in a day
@@ -52,6 +82,7 @@
  * a timestamp on another UTC day is stored twice.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -206,32 +237,35 @@ static int group_eq(const struct sq_igroup *g, const struct event *e, uint64_t h
            && strncmp(g->fp, e->fingerprint, 32) == 0;
 }
 
+static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct sq_igroup *g = ctx;
+
+    (void)err;
+    g->id = sqlite3_column_int64(st, 0);
+    g->status = sqlite3_column_int(st, 1);
+    return 0;
+}
+
 static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
 {
     static const char sql[] = "SELECT id, status FROM issues"
                               " WHERE project_id = ?1 AND fingerprint = ?2"
                               " AND grouping_version = ?3";
-    sqlite3_stmt *st = NULL;
+    char fp[33];
+    struct sq_query q = { sql, "look up issue",
+                          { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(g->version) }, 3,
+                          issue_row, g };
     int rc;
 
-    rc = sq_stmt(w->s->w, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, g->project_id);
-    sqlite3_bind_text(st, 2, g->fp, (int)strnlen(g->fp, 32), SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, g->version);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        g->id = sqlite3_column_int64(st, 0);
-        g->status = sqlite3_column_int(st, 1);
-    } else if (rc == SQLITE_DONE) {
+    snprintf(fp, sizeof(fp), "%.32s", g->fp);
+    rc = sq_query_one(w->s->w, &q, err);
+    if (rc == BL_ENOTFOUND) {
         g->id = w->next_issue_id++;
         g->is_new = 1;
+        rc = 0;
     }
-    sq_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(w->s->w, "look up issue", err);
-    return 0;
+    return rc;
 }
 
 static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct bl_err *err)
@@ -257,38 +291,31 @@ static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct b
     return lookup_issue(w, g, err);
 }
 
-static int read_meta_int(struct sq_conn *c, const char *sql, int64_t *out, struct bl_err *err)
+/* An integer of sql's first row with ?1 = *arg (NULL: no ?1); 0 when there is no row. */
+static int read_int(struct sq_conn *c, const char *sql, const int64_t *arg, int64_t *out,
+                    struct bl_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { sql, "read bookkeeping", { SQ_INT(arg != NULL ? *arg : 0) },
+                          arg != NULL, sq_row_int64, out };
 
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
     *out = 0;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sq_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, "read meta", err);
-    return 0;
+    return sq_query_each(c, &q, err);
 }
 
 static int resolve_issues(struct sq_wctx *w, struct bl_err *err)
 {
     static const char next_sql[] = "SELECT value FROM meta WHERE key = 'next_issue_id'";
     static const char max_sql[] = "SELECT coalesce(max(id), 0) + 1 FROM issues";
-    static const char done_sql[] = "SELECT value FROM meta WHERE key = 'checkpoint_lsn'";
+    static const char done_sql[] = "SELECT checkpoint_lsn FROM nodes WHERE id = ?1";
     int64_t floor_id = 0, done = 0;
     size_t i;
     int rc;
 
-    rc = read_meta_int(w->s->w, next_sql, &w->next_issue_id, err);
+    rc = read_int(w->s->w, next_sql, NULL, &w->next_issue_id, err);
     if (rc == 0)
-        rc = read_meta_int(w->s->w, max_sql, &floor_id, err);
+        rc = read_int(w->s->w, max_sql, NULL, &floor_id, err);
     if (rc == 0)
-        rc = read_meta_int(w->s->w, done_sql, &done, err);
+        rc = read_int(w->s->w, done_sql, &w->s->node, &done, err);
     if (rc != 0)
         return rc;
     w->done_lsn = (uint64_t)done;
@@ -371,6 +398,7 @@ static int bind_event(struct sq_wctx *w, sqlite3_stmt *st, size_t k)
     rc |= sq_bind_str(st, 21, e->search_text);
     rc |= sqlite3_bind_int64(st, 22, (int64_t)e->lsn);
     rc |= sqlite3_bind_int64(st, 23, (int64_t)e->seq);
+    rc |= sqlite3_bind_int64(st, 24, w->s->node);
     return rc;
 }
 
@@ -439,8 +467,8 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
         "INSERT INTO events(project_id, event_id, timestamp, received_at, level, kind,"
         " issue_id, logger, message, title, culprit, release, environment, server_name,"
         " trace_id, request_id, tags_json, fingerprint, template_hash, source, search_text,"
-        " lsn, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-        " ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+        " lsn, seq, node) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+        " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
         " ON CONFLICT(project_id, event_id) DO NOTHING";
     sqlite3_stmt *st = NULL;
     int rc;
@@ -467,71 +495,77 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
 static int fix_row(struct sq_wctx *w, struct sq_conn *c, int64_t id, size_t k, struct bl_err *err)
 {
     static const char sql[] = "UPDATE events SET issue_id = ?2, kind = ?3 WHERE id = ?1";
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct sq_query q = { sql, "fix event",
+                          { SQ_INT(id), SQ_INT(w->ev[k].issue_id), SQ_INT(w->ev[k].kind) }, 3,
+                          NULL, NULL };
 
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, w->ev[k].issue_id);
-    sqlite3_bind_int(st, 3, w->ev[k].kind);
-    return sq_step_done(c, st, "fix event", err);
+    return sq_query_each(c, &q, err);
 }
 
-/* An event this day file applied before a crash: count it once, never insert it twice. */
+/* The stored row of a replayed event, as replay_event compares it. */
+struct probe {
+    const struct event *e;
+    int64_t node;
+    int64_t id;
+    int mine;
+    int stale;
+};
+
+static int probe_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct probe *p = ctx;
+
+    (void)err;
+    p->id = sqlite3_column_int64(st, 0);
+    p->mine = sqlite3_column_int64(st, 5) == p->node
+              && (uint64_t)sqlite3_column_int64(st, 1) == p->e->lsn
+              && (uint64_t)sqlite3_column_int64(st, 2) == p->e->seq;
+    p->stale = sqlite3_column_int64(st, 3) != p->e->issue_id
+               || sqlite3_column_int(st, 4) != p->e->kind;
+    return 0;
+}
+
+/* An event this node applied to this day file before a crash: count it once, never insert it twice. */
 static int replay_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
-    static const char sql[] = "SELECT id, lsn, seq, issue_id, kind FROM events"
+    static const char sql[] = "SELECT id, lsn, seq, issue_id, kind, node FROM events"
                               " WHERE project_id = ?1 AND event_id = ?2";
     const struct event *e = &w->ev[k];
-    sqlite3_stmt *st = NULL;
-    int64_t id = 0;
-    int rc, mine = 0, stale = 0;
+    char event_id[33];
+    struct probe p = { e, w->s->node, 0, 0, 0 };
+    struct sq_query q = { sql, "probe event", { SQ_INT(e->project_id), SQ_TEXT(event_id) }, 2,
+                          probe_row, &p };
+    int rc;
 
-    rc = sq_stmt(c, sql, &st, err);
+    snprintf(event_id, sizeof(event_id), "%.32s", e->event_id);
+    rc = sq_query_one(c, &q, err);
+    /* Not there after all (the event was built differently then): store it now. */
+    if (rc == BL_ENOTFOUND)
+        return insert_event(w, c, k, err);
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(st, 1, e->project_id);
-    sqlite3_bind_text(st, 2, e->event_id, (int)strnlen(e->event_id, 32), SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        id = sqlite3_column_int64(st, 0);
-        mine = (uint64_t)sqlite3_column_int64(st, 1) == e->lsn
-               && (uint64_t)sqlite3_column_int64(st, 2) == e->seq;
-        stale = sqlite3_column_int64(st, 3) != e->issue_id || sqlite3_column_int(st, 4) != e->kind;
-    }
-    sq_done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sq_fail(c, "probe event", err);
-    /* Not there after all (the event was built differently then): store it now. */
-    if (rc == SQLITE_DONE)
-        return insert_event(w, c, k, err);
-    if (!mine) {
+    if (!p.mine) {
         w->res->duplicates++;
         return 0;
     }
     w->counted[k] = 1;
-    return stale ? fix_row(w, c, id, k, err) : 0;
+    return p.stale ? fix_row(w, c, p.id, k, err) : 0;
 }
 
-static int set_applied(struct sq_conn *c, uint64_t applied, struct bl_err *err)
+static int set_applied(struct sq_conn *c, int64_t node, uint64_t applied, struct bl_err *err)
 {
-    static const char sql[] = "UPDATE part_meta SET value = ?1 WHERE key = 'applied_lsn'";
-    sqlite3_stmt *st = NULL;
-    int rc;
+    static const char sql[] = "INSERT INTO part_nodes(node, applied_lsn) VALUES(?1, ?2)"
+                              " ON CONFLICT(node) DO UPDATE SET applied_lsn = excluded.applied_lsn";
+    struct sq_query q = { sql, "set applied_lsn", { SQ_INT(node), SQ_INT(applied) }, 2, NULL,
+                          NULL };
 
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)applied);
-    return sq_step_done(c, st, "set applied_lsn", err);
+    return sq_query_each(c, &q, err);
 }
 
 /* Writes by_day[from..to), all of one day, in one transaction on that day's file. */
 static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *err)
 {
-    static const char applied_sql[] = "SELECT value FROM part_meta WHERE key = 'applied_lsn'";
+    static const char applied_sql[] = "SELECT applied_lsn FROM part_nodes WHERE node = ?1";
     struct sq_conn *c = NULL;
     int64_t v = 0;
     uint64_t applied;
@@ -544,7 +578,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     rc = sq_exec(c, "BEGIN IMMEDIATE", err);
     if (rc != 0)
         return rc;
-    rc = read_meta_int(c, applied_sql, &v, err);
+    rc = read_int(c, applied_sql, &w->s->node, &v, err);
     applied = (uint64_t)v;
     for (i = from; i < to && rc == 0; i++) {
         size_t k = w->by_day[i];
@@ -559,7 +593,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
             rc = insert_event(w, c, k, err);
     }
     if (rc == 0 && w->checkpoint > applied)
-        rc = set_applied(c, w->checkpoint, err);
+        rc = set_applied(c, w->s->node, w->checkpoint, err);
     if (rc == 0)
         return sq_exec(c, "COMMIT", err);
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -603,6 +637,8 @@ int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkp
     if (res == NULL)
         res = &local;
     memset(res, 0, sizeof(*res));
+    if (s->node == 0)
+        return bl_err_set(err, BL_EINVAL, "write_batch: the store was opened without a node id");
     rc = validate(ev, n, checkpoint_lsn, err);
     if (rc != 0)
         return rc;
@@ -630,18 +666,68 @@ out:
 
 int sq_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err)
 {
-    static const char sql[] = "SELECT value FROM meta WHERE key = 'checkpoint_lsn'";
+    static const char sql[] = "SELECT checkpoint_lsn FROM nodes WHERE id = ?1";
     struct sq_store *s = sq_of(st);
-    struct sq_conn *c = NULL;
     int64_t v = 0;
+    struct sq_query q = { sql, "checkpoint", { SQ_INT(s->node) }, 1, sq_row_int64, &v };
     int rc;
 
-    rc = sq_reader_get(s, &c, err);
+    *lsn = 0;
+    if (s->node == 0)
+        return bl_err_set(err, BL_EINVAL, "checkpoint: the store was opened without a node id");
+    rc = sq_read_one(s, &q, err);
+    *lsn = (uint64_t)v;
+    return rc;
+}
+
+/*
+ * The node's row: found by its id, else the unclaimed row 1 of a store that
+ * predates node ids (main migration 2; that store was written by one node,
+ * the server of its data directory, which is the first to open it again for
+ * digesting), else a new row with checkpoint 0. One transaction, so two
+ * nodes starting at once never claim the same row.
+ */
+static int node_find(struct sq_conn *c, const char *node_id, int64_t *node, struct bl_err *err)
+{
+    static const char sql[] = "SELECT id FROM nodes WHERE node_id = ?1";
+    struct sq_query q = { sql, "node", { SQ_TEXT(node_id) }, 1, sq_row_int64, node };
+
+    return sq_query_one(c, &q, err);
+}
+
+static int node_add(struct sq_conn *c, const char *node_id, struct bl_err *err)
+{
+    static const char claim_sql[] = "UPDATE nodes SET node_id = ?1, created_at = ?2"
+                                    " WHERE id = 1 AND node_id IS NULL";
+    static const char add_sql[] = "INSERT INTO nodes(node_id, checkpoint_lsn, created_at)"
+                                  " VALUES(?1, 0, ?2)";
+    struct sq_query q = { claim_sql, "claim node", { SQ_TEXT(node_id), SQ_INT(clock_now_us()) },
+                          2, NULL, NULL };
+    int rc = sq_query_each(c, &q, err);
+
+    if (rc != 0 || sqlite3_changes(c->db) > 0)
+        return rc;
+    q.sql = add_sql;
+    q.what = "add node";
+    return sq_query_each(c, &q, err);
+}
+
+int sq_node_register(struct sq_store *s, const char *node_id, struct bl_err *err)
+{
+    int rc = sq_exec(s->w, "BEGIN IMMEDIATE", err);
+
     if (rc != 0)
         return rc;
-    rc = read_meta_int(c, sql, &v, err);
-    sq_reader_put(s, c);
-    *lsn = (uint64_t)v;
+    rc = node_find(s->w, node_id, &s->node, err);
+    if (rc == BL_ENOTFOUND) {
+        rc = node_add(s->w, node_id, err);
+        if (rc == 0)
+            rc = node_find(s->w, node_id, &s->node, err);
+    }
+    if (rc == 0)
+        return sq_exec(s->w, "COMMIT", err);
+    sqlite3_exec(s->w->db, "ROLLBACK", NULL, NULL, NULL);
+    s->node = 0;
     return rc;
 }
 

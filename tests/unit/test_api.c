@@ -447,7 +447,7 @@ static int setup_store(void)
     struct bl_err err = { 0, "" };
     int64_t uid = 0, now = clock_now_us();
 
-    if (store_open_sqlite(&app.store, tmpdir, &err) < 0) {
+    if (store_open(&app.store, tmpdir, "test-node", &err) < 0) {
         fprintf(stderr, "store: %s\n", bl_err_msg(&err));
         return -1;
     }

@@ -147,7 +147,7 @@ int main(void)
     snprintf(dir, sizeof(dir), "/tmp/bilor-test-auth-XXXXXX");
     if (mkdtemp(dir) == NULL)
         return 1;
-    CHECK_INT_EQ(store_open_sqlite(&st, dir, NULL), 0);
+    CHECK_INT_EQ(store_open(&st, dir, NULL, NULL), 0);
     if (st != NULL) {
         test_bearer(st);
         store_close(st);

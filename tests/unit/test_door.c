@@ -69,7 +69,7 @@ static void fixture_open(struct fixture *f, uint64_t budget)
     memset(f, 0, sizeof(*f));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/bilor-door-XXXXXX");
     CHECK(mkdtemp(tmpdir) != NULL);
-    CHECK_INT_EQ(store_open_sqlite(&f->store, tmpdir, &err), 0);
+    CHECK_INT_EQ(store_open(&f->store, tmpdir, NULL, &err), 0);
     CHECK_INT_EQ(store_project_add(f->store, "alpha", &f->a, NULL), 0);
     CHECK_INT_EQ(store_project_add(f->store, "beta", &f->b, NULL), 0);
     snprintf(jdir, sizeof(jdir), "%s/journal", tmpdir);

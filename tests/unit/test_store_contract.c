@@ -1,105 +1,31 @@
 /*
- * Unit tests for src/store: the SQLite backend through the store.h ops,
- * plus its exactly-once replay, day partitions and payload encodings.
+ * The store contract: what every backend of store.h must do, tested through
+ * store.h alone (no backend header), so the same suite will run against
+ * PostgreSQL. The store comes from BILOR_TEST_STORE_URL, which must name an
+ * empty store (the suite adds projects and writes as nodes "node-a",
+ * "node-b" and "node-bench"); by default a new SQLite store in a temporary
+ * directory. The store URL parsing and the node id file are tested in
+ * temporary directories whatever the URL.
+ *
+ * SQLite's own behaviour (day files, migrations, crash ordering) is in
+ * test_store_sqlite.c.
  */
-#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/pool.h"
-#include "store/sqlite_int.h"
 #include "store/store.h"
 #include "t.h"
-#include "t_zlib.h"
-
-/* 2024-05-01T00:00:00Z and 2024-05-02T00:00:00Z */
-#define DAY1 INT64_C(1714521600000000)
-#define DAY2 (DAY1 + CLOCK_US_PER_DAY)
-#define HOUR CLOCK_US_PER_HOUR
-
-static char tmpdir[256];
-static unsigned next_event_id = 1;
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
-static struct store *open_store(const char *dir)
-{
-    struct store *st = NULL;
-    struct bl_err err = { 0, "" };
-    int rc = store_open_sqlite(&st, dir, &err);
-
-    if (rc != 0)
-        fprintf(stderr, "open: %s\n", bl_err_msg(&err));
-    CHECK_INT_EQ(rc, 0);
-    return st;
-}
-
-/* A synthetic event; the caller overrides what a test is about. */
-static void mk_event(struct event *e, int64_t project, uint64_t lsn, uint32_t seq, int64_t ts,
-                     int kind, const char *fp, int level)
-{
-    memset(e, 0, sizeof(*e));
-    snprintf(e->event_id, sizeof(e->event_id), "%032x", next_event_id++);
-    e->project_id = project;
-    e->lsn = lsn;
-    e->seq = seq;
-    e->timestamp = ts;
-    e->received_at = ts + 1000;
-    e->level = level;
-    e->kind = kind;
-    snprintf(e->fingerprint, sizeof(e->fingerprint), "%-32s", fp);
-    e->grouping_version = 1;
-    e->template_hash = UINT64_C(0xfedcba9876543210);
-    e->message = kind == EV_KIND_ISSUE ? "connection refused to db" : "GET /items 200";
-    e->title = kind == EV_KIND_ISSUE ? fp : NULL;
-    e->culprit = "app.views.index";
-    e->search_text = kind == EV_KIND_ISSUE ? "ConnectionRefusedError connection refused" : NULL;
-    e->logger = "app";
-    e->environment = "production";
-    e->raw = "{\"message\":\"x\"}";
-    e->raw_len = strlen(e->raw);
-    e->raw_encoding = EV_RAW_IDENTITY;
-}
-
-static int64_t add_project(struct store *st, const char *name)
-{
-    struct store_project p;
-
-    CHECK_INT_EQ(store_project_add(st, name, &p, NULL), 0);
-    return p.id;
-}
+#include "t_store.h"
 
 static void test_status_names(void)
 {
@@ -166,44 +92,6 @@ static void test_users_tokens(struct store *st)
     CHECK_INT_EQ(store_token_lookup(st, "hash-2", &got, NULL), BL_ENOTFOUND);
 }
 
-static int write_ev(struct store *st, struct event *ev, size_t n, uint64_t cp,
-                 struct store_batch_result *res)
-{
-    struct bl_err err = { 0, "" };
-    int rc = store_write_batch(st, ev, n, cp, res, &err);
-
-    if (rc != 0 && rc != BL_EIO)
-        fprintf(stderr, "write_batch: %s\n", bl_err_msg(&err));
-    return rc;
-}
-
-static int get_issue(struct store *st, int64_t id, struct store_issue *is, struct pool *pool)
-{
-    return store_issue_get(st, id, pool, is, NULL);
-}
-
-/* Events of one project (or one issue) over all pages of size page. */
-static size_t count_events(struct store *st, int64_t project, int64_t issue, int kind,
-                           size_t page)
-{
-    struct store_event_query q = { project, issue, kind, 0, 0, page, NULL, 0 };
-    struct pool pool = POOL_INIT(16384);
-    char cur[STORE_CURSOR_MAX] = "";
-    size_t total = 0, guard = 0;
-
-    do {
-        struct store_event *v = NULL;
-        size_t n = 0;
-
-        q.cursor = total == 0 ? NULL : pool_strdup(&pool, cur);
-        if (store_event_list(st, &q, &pool, &v, &n, cur, NULL) != 0)
-            break;
-        total += n;
-    } while (cur[0] != '\0' && ++guard < 10000);
-    pool_release(&pool);
-    return total;
-}
-
 /* 7 events over two days: issue A x4, issue B x1, logs x2. */
 static void test_write_counts(struct store *st, int64_t pid, int64_t *issue_a, int64_t *issue_b)
 {
@@ -214,13 +102,7 @@ static void test_write_counts(struct store *st, int64_t pid, int64_t *issue_a, i
     int64_t counts[3] = { 0, 0, 0 };
     uint64_t cp = 0;
 
-    mk_event(&ev[0], pid, 10, 0, DAY1 + 10 * HOUR, EV_KIND_ISSUE, "A", EV_WARNING);
-    mk_event(&ev[1], pid, 10, 1, DAY1 + 10 * HOUR + 5, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[2], pid, 20, 0, DAY1 + 10 * HOUR + 9, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[3], pid, 30, 0, DAY1 + 11 * HOUR, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[4], pid, 40, 0, DAY2 + 9 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[5], pid, 50, 0, DAY2 + 9 * HOUR + 1, EV_KIND_ISSUE, "A", EV_ERROR);
-    mk_event(&ev[6], pid, 60, 0, DAY2 + 12 * HOUR, EV_KIND_ISSUE, "B", EV_FATAL);
+    t_two_days(ev, pid);
     ev[3].release = "1.0";
     ev[5].release = "1.1";
     CHECK_INT_EQ(write_ev(st, ev, 7, 70, &res), 0);
@@ -308,148 +190,6 @@ static void test_duplicates_regression(struct store *st, int64_t pid, int64_t is
     CHECK_INT_EQ(is.times_seen, 5);
     /* An lsn at or past the checkpoint is a caller bug. */
     CHECK_INT_EQ(store_write_batch(st, ev, 1, 80, &res, NULL), BL_EINVAL);
-    pool_release(&pool);
-}
-
-/* *arg is the number of committed day files to "crash" after; 0 never, -1 after the last. */
-static int crash_hook(void *arg, size_t committed, size_t ndays)
-{
-    int at = *(int *)arg;
-
-    return at < 0 ? committed == ndays : (size_t)at == committed;
-}
-
-/* Day files committed, bilor.db not: the replay must count every event exactly once. */
-static void test_crash_replay(const char *dir)
-{
-    struct store *st = open_store(dir);
-    struct event ev[6];
-    struct store_batch_result res;
-    struct store_issue is;
-    struct pool pool = POOL_INIT(4096);
-    int crash = -1;
-    int64_t pid, id_c, id_d;
-    uint64_t cp = 0;
-
-    if (st == NULL)
-        return;
-    pid = add_project(st, "crashy");
-    mk_event(&ev[0], pid, 1000, 0, DAY1 + HOUR, EV_KIND_ISSUE, "C", EV_ERROR);
-    mk_event(&ev[1], pid, 1000, 1, DAY2 + HOUR, EV_KIND_ISSUE, "C", EV_ERROR);
-    mk_event(&ev[2], pid, 1100, 0, DAY2 + 2 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[3], pid, 1200, 0, DAY2 + 3 * HOUR, EV_KIND_ISSUE, "D", EV_ERROR);
-    mk_event(&ev[4], pid, 1300, 0, DAY2 + 3 * HOUR, EV_KIND_ISSUE, "D", EV_ERROR);
-    memcpy(ev[4].event_id, ev[3].event_id, sizeof(ev[3].event_id)); /* client duplicate */
-    mk_event(&ev[5], pid, 1400, 0, DAY2 + 4 * HOUR, EV_KIND_ISSUE, "E", EV_ERROR);
-    sq_set_test_hook(st, crash_hook, &crash);
-    CHECK_INT_EQ(write_ev(st, ev, 6, 1500, &res), BL_EIO);
-    store_close(st);
-
-    st = open_store(dir);
-    if (st == NULL)
-        return;
-    CHECK_INT_EQ(store_get_checkpoint(st, &cp, NULL), 0);
-    CHECK(cp < 1500);
-    /* The replay cuts the journal differently: first three records, then the rest. */
-    CHECK_INT_EQ(write_ev(st, ev, 3, 1200, &res), 0);
-    CHECK_INT_EQ(res.events_written, 3);
-    CHECK_INT_EQ(res.new_issues, 1);
-    CHECK_INT_EQ(write_ev(st, ev + 3, 3, 1500, &res), 0);
-    CHECK_INT_EQ(res.events_written, 2);
-    CHECK_INT_EQ(res.duplicates, 1);
-    CHECK_INT_EQ(res.new_issues, 2);
-    id_c = ev[0].issue_id;
-    id_d = ev[3].issue_id;
-    CHECK_INT_EQ(get_issue(st, id_c, &is, &pool), 0);
-    CHECK_INT_EQ(is.times_seen, 2);
-    CHECK_INT_EQ(get_issue(st, id_d, &is, &pool), 0);
-    CHECK_INT_EQ(is.times_seen, 1);
-    CHECK_INT_EQ(count_events(st, pid, 0, -1, 2), 5);
-    CHECK_INT_EQ(count_events(st, pid, id_c, -1, 1), 2);
-    CHECK_INT_EQ(count_events(st, pid, id_d, -1, 10), 1);
-    CHECK_INT_EQ(count_events(st, pid, ev[5].issue_id, -1, 10), 1);
-
-    store_close(st);
-    pool_release(&pool);
-}
-
-/*
- * The same crash, but the project's issue level changed before the restart:
- * a log line of the crashed run is an issue now and takes the id the crashed
- * run gave to F, so the stored rows must be rewritten to the replay's ids.
- */
-static void test_crash_fixup(const char *dir)
-{
-    struct store *st = open_store(dir);
-    struct event ev[3];
-    struct store_batch_result res;
-    struct store_issue is;
-    struct pool pool = POOL_INIT(4096);
-    int crash = -1;
-    int64_t pid;
-
-    if (st == NULL)
-        return;
-    pid = add_project(st, "fixup");
-    mk_event(&ev[0], pid, 5000, 0, DAY2 + 20 * HOUR, EV_KIND_LOG, "G", EV_WARNING);
-    mk_event(&ev[1], pid, 5100, 0, DAY2 + 20 * HOUR, EV_KIND_ISSUE, "F", EV_ERROR);
-    mk_event(&ev[2], pid, 5200, 0, DAY2 + 20 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    sq_set_test_hook(st, crash_hook, &crash);
-    CHECK_INT_EQ(write_ev(st, ev, 3, 5300, &res), BL_EIO);
-    crash = 0;
-    ev[0].kind = EV_KIND_ISSUE;
-    ev[0].title = "G";
-    CHECK_INT_EQ(write_ev(st, ev, 3, 5300, &res), 0);
-    CHECK_INT_EQ(res.new_issues, 2);
-    CHECK_INT_EQ(res.events_written, 3);
-    CHECK_INT_EQ(res.duplicates, 0);
-    CHECK(ev[0].issue_id > 0 && ev[1].issue_id > 0 && ev[0].issue_id != ev[1].issue_id);
-    CHECK_INT_EQ(get_issue(st, ev[0].issue_id, &is, &pool), 0);
-    CHECK_INT_EQ(is.times_seen, 1);
-    CHECK_STR_EQ(is.title, "G");
-    CHECK_INT_EQ(get_issue(st, ev[1].issue_id, &is, &pool), 0);
-    CHECK_INT_EQ(is.times_seen, 1);
-    CHECK_STR_EQ(is.title, "F");
-    CHECK_INT_EQ(count_events(st, pid, ev[0].issue_id, -1, 10), 1);
-    CHECK_INT_EQ(count_events(st, pid, ev[1].issue_id, -1, 10), 1);
-    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_LOG, 10), 1);
-    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_ISSUE, 10), 2);
-    store_close(st);
-    pool_release(&pool);
-}
-
-/* A crash between two day files: the first is replayed, the second written afresh. */
-static void test_crash_between_days(const char *dir)
-{
-    struct store *st = open_store(dir);
-    struct event ev[4];
-    struct store_batch_result res;
-    struct store_issue is;
-    struct pool pool = POOL_INIT(4096);
-    int crash = 1;
-    int64_t pid;
-
-    if (st == NULL)
-        return;
-    pid = add_project(st, "halfway");
-    mk_event(&ev[0], pid, 7000, 0, DAY1 + 3 * HOUR, EV_KIND_ISSUE, "H", EV_ERROR);
-    mk_event(&ev[1], pid, 7100, 0, DAY1 + 4 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    mk_event(&ev[2], pid, 7200, 0, DAY2 + 3 * HOUR, EV_KIND_ISSUE, "H", EV_ERROR);
-    mk_event(&ev[3], pid, 7300, 0, DAY2 + 4 * HOUR, EV_KIND_ISSUE, "J", EV_ERROR);
-    sq_set_test_hook(st, crash_hook, &crash);
-    CHECK_INT_EQ(write_ev(st, ev, 4, 7400, &res), BL_EIO);
-    CHECK_INT_EQ(count_events(st, pid, 0, -1, 10), 2);
-    crash = 0;
-    CHECK_INT_EQ(write_ev(st, ev, 4, 7400, &res), 0);
-    CHECK_INT_EQ(res.events_written, 4);
-    CHECK_INT_EQ(res.new_issues, 2);
-    CHECK_INT_EQ(res.duplicates, 0);
-    CHECK_INT_EQ(get_issue(st, ev[0].issue_id, &is, &pool), 0);
-    CHECK_INT_EQ(is.times_seen, 2);
-    CHECK_INT_EQ(count_events(st, pid, 0, -1, 1), 4);
-    CHECK_INT_EQ(count_events(st, pid, ev[0].issue_id, -1, 1), 2);
-    CHECK_INT_EQ(count_events(st, pid, ev[3].issue_id, -1, 1), 1);
-    store_close(st);
     pool_release(&pool);
 }
 
@@ -588,36 +328,9 @@ static void test_event_pages(struct store *st)
     pool_release(&pool);
 }
 
-/* The encoding a payload was stored with, read straight from the day file. */
-static int stored_encoding(const char *dir, int64_t day_us, const char *event_id)
+static void test_raw(struct store *st)
 {
-    char path[512];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    time_t t = (time_t)(day_us / CLOCK_US_PER_SEC);
-    struct tm tm;
-    int enc = -1;
-
-    gmtime_r(&t, &tm);
-    snprintf(path, sizeof(path), "%s/events/%04d%02d%02d.db", dir, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, "SELECT r.encoding FROM events e JOIN event_raw r"
-                              " ON r.id = e.id WHERE e.event_id = ?1", -1, &st, NULL)
-               == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            enc = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return enc;
-}
-
-static void test_raw(struct store *st, const char *dir)
-{
-    static char big[4000];
-    unsigned char gz[4096];
+    static struct t_payloads pl;
     struct event ev[3];
     struct store_event out;
     struct store_batch_result res;
@@ -626,21 +339,10 @@ static void test_raw(struct store *st, const char *dir)
     size_t raw_len = 0, i;
     int64_t pid = add_project(st, "raw");
 
-    for (i = 0; i + 1 < sizeof(big); i++)
-        big[i] = "{\"exception\":[1,2,3],\"frames\":\"abc\"}"[i % 36];
-    for (i = 0; i < 3; i++)
-        mk_event(&ev[i], pid, 50000 + i, 0, DAY1 + 5 * HOUR, EV_KIND_LOG, "L", EV_INFO);
-    ev[1].raw = big;
-    ev[1].raw_len = strlen(big);
-    ev[2].raw = gz;
-    ev[2].raw_len = t_deflate_to(big, strlen(big), 31, gz, sizeof(gz));
-    ev[2].raw_encoding = EV_RAW_GZIP;
+    t_payload_events(ev, &pl, pid, 50000, DAY1 + 5 * HOUR);
     ev[0].tags = (struct ev_tag[]){ { "browser", "Firefox \"115\"" }, { "os", "Linux" } };
     ev[0].ntags = 2;
     CHECK_INT_EQ(write_ev(st, ev, 3, 60000, &res), 0);
-    CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[0].event_id), EV_RAW_IDENTITY);
-    CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[1].event_id), EV_RAW_ZSTD);
-    CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[2].event_id), EV_RAW_GZIP);
     CHECK_INT_EQ(store_event_get(st, pid, ev[0].event_id, &pool, &out, &raw, &raw_len, NULL), 0);
     CHECK_INT_EQ(raw_len, ev[0].raw_len);
     CHECK(raw != NULL && memcmp(raw, ev[0].raw, raw_len) == 0);
@@ -651,8 +353,8 @@ static void test_raw(struct store *st, const char *dir)
         raw = NULL;
         CHECK_INT_EQ(store_event_get(st, pid, ev[i].event_id, &pool, &out, &raw, &raw_len, NULL),
                      0);
-        CHECK_INT_EQ(raw_len, strlen(big));
-        CHECK(raw != NULL && memcmp(raw, big, raw_len) == 0);
+        CHECK_INT_EQ(raw_len, strlen(pl.big));
+        CHECK(raw != NULL && memcmp(raw, pl.big, raw_len) == 0);
     }
     CHECK_INT_EQ(store_event_get(st, pid, ev[1].event_id, &pool, &out, NULL, NULL, NULL), 0);
     CHECK_INT_EQ(store_event_get(st, pid + 1, ev[1].event_id, &pool, &out, NULL, NULL, NULL),
@@ -662,103 +364,202 @@ static void test_raw(struct store *st, const char *dir)
     pool_release(&pool);
 }
 
-/* Full text over message, title and search_text through the day file's FTS table. */
-static void test_fts(const char *dir)
+/* Closed and opened again as the same node: checkpoint, issues and events are all there. */
+static void test_reopen(const char *url, int64_t pid, int64_t issue_a)
 {
-    char path[512];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int n = -1;
-
-    snprintf(path, sizeof(path), "%s/events/20240501.db", dir);
-    CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    CHECK_INT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM events_fts"
-                                    " WHERE events_fts MATCH 'connectionrefusederror AND db'",
-                                    -1, &st, NULL), SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    CHECK(n > 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
-
-/* Events of a project counted in project_hourly (kind -1: all kinds). */
-static int64_t project_hourly_sum(const char *dir, int64_t pid, int kind)
-{
-    char path[512];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t n = -1;
-
-    snprintf(path, sizeof(path), "%s/bilor.db", dir);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, "SELECT sum(count) FROM project_hourly WHERE project_id = ?1"
-                              " AND (?2 < 0 OR kind = ?2)", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, pid);
-        sqlite3_bind_int(st, 2, kind);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
-static void test_reopen_and_drop(const char *dir, int64_t pid, int64_t issue_a)
-{
-    struct store *st = open_store(dir);
-    struct sq_store *s;
+    struct store *st = t_open_url(url, "node-a");
     struct store_issue is;
     struct pool pool = POOL_INIT(4096);
-    int64_t *days = NULL;
-    size_t nd = 0, before;
-    uint64_t cp = 0;
 
     if (st == NULL)
         return;
-    s = sq_of(st);
-    CHECK_INT_EQ(store_get_checkpoint(st, &cp, NULL), 0);
-    CHECK_INT_EQ(cp, 60000);
+    CHECK_INT_EQ(t_checkpoint(st), 60000);
     CHECK_INT_EQ(get_issue(st, issue_a, &is, &pool), 0);
     CHECK_INT_EQ(is.times_seen, 5);
-    CHECK_INT_EQ(project_hourly_sum(dir, pid, -1), 10);
-    CHECK_INT_EQ(project_hourly_sum(dir, pid, EV_KIND_LOG), 3);
-    before = count_events(st, pid, 0, -1, 4);
-    CHECK_INT_EQ(before, 10);
-    /* Dropping 2024-05-01 leaves the events of the other days and every counter. */
-    CHECK_INT_EQ(sq_part_drop(s, clock_day_of(DAY1), NULL), 0);
-    CHECK_INT_EQ(count_events(st, pid, 0, -1, 4), 6);
-    CHECK_INT_EQ(get_issue(st, issue_a, &is, &pool), 0);
-    CHECK_INT_EQ(is.times_seen, 5);
-    CHECK_INT_EQ(sq_part_drop(s, clock_day_of(DAY1), NULL), BL_ENOTFOUND);
-    CHECK_INT_EQ(sq_part_list(s, &days, &nd, NULL), 0);
-    CHECK_INT_EQ(nd, 2);
-    if (nd == 2) {
-        CHECK_INT_EQ(days[0], clock_day_of(DAY2) + 1);
-        CHECK_INT_EQ(days[1], clock_day_of(DAY2));
-    }
-    free(days);
+    CHECK_INT_EQ(count_events(st, pid, 0, -1, 4), 10);
+    CHECK_INT_EQ(store_ping(st, NULL), 0);
     store_close(st);
     pool_release(&pool);
 }
 
-static void test_schema_versions(const char *dir)
+/* A store opened without a node id reads and administers, but has no checkpoint to move. */
+static void test_no_node(const char *url, int64_t pid)
 {
-    char path[512];
-    struct store *st = NULL;
-    sqlite3 *db = NULL;
+    struct store *st = t_open_url(url, NULL);
+    struct store_project p;
+    struct store_batch_result res;
+    struct event ev;
+    uint64_t cp = 0;
 
-    snprintf(path, sizeof(path), "%s/bilor.db", dir);
-    CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_exec(db, "UPDATE meta SET value = 999 WHERE key = 'schema_version'", NULL, NULL,
-                 NULL);
-    CHECK_INT_EQ(store_open_sqlite(&st, dir, NULL), BL_ESTORE);
-    sqlite3_exec(db, "UPDATE meta SET value = 1 WHERE key = 'schema_version'", NULL, NULL, NULL);
-    sqlite3_close(db);
-    st = open_store(dir);
+    if (st == NULL)
+        return;
+    CHECK_INT_EQ(store_ping(st, NULL), 0);
+    CHECK_INT_EQ(store_project_get(st, pid, &p, NULL), 0);
+    CHECK_INT_EQ(store_get_checkpoint(st, &cp, NULL), BL_EINVAL);
+    mk_event(&ev, pid, 10, 0, DAY1, EV_KIND_LOG, "L", EV_INFO);
+    CHECK_INT_EQ(store_write_batch(st, &ev, 1, 20, &res, NULL), BL_EINVAL);
+    CHECK_INT_EQ(count_events(st, pid, 0, -1, 100), 10);
     store_close(st);
-    CHECK_INT_EQ(sq_schema_main_version(), 1);
-    CHECK_INT_EQ(sq_schema_part_version(), 1);
+    st = NULL;
+    CHECK_INT_EQ(store_open(&st, url, "not a node id", NULL), BL_EINVAL);
+    CHECK_INT_EQ(store_open(&st, url, "", NULL), BL_EINVAL);
+    CHECK(st == NULL);
+}
+
+/*
+ * Two nodes, two journals, one database: each node's checkpoint moves with
+ * its own batches only, and the journal positions of one node say nothing
+ * about another's. node-b's first batch sits far below node-a's checkpoint
+ * (60000) and is stored; an event of node-b that repeats the id of node-a's
+ * first event, at the very (lsn, seq) node-a wrote it with, is a client
+ * duplicate, not a replay of node-b's own.
+ */
+static void test_nodes(const char *url, int64_t pid, int64_t issue_a)
+{
+    struct store *a = t_open_url(url, "node-a");
+    struct store *b = t_open_url(url, "node-b");
+    struct event ev[3];
+    struct store_batch_result res;
+    struct store_issue is;
+    struct pool pool = POOL_INIT(4096);
+
+    if (a == NULL || b == NULL)
+        goto out;
+    CHECK_INT_EQ(t_checkpoint(a), 60000);
+    CHECK_INT_EQ(t_checkpoint(b), 0);
+    mk_event(&ev[0], pid, 10, 0, DAY1 + 10 * HOUR, EV_KIND_ISSUE, "A", EV_WARNING);
+    snprintf(ev[0].event_id, sizeof(ev[0].event_id), "%032x", 1u); /* node-a's first event */
+    mk_event(&ev[1], pid, 10, 1, DAY1 + 10 * HOUR + 7, EV_KIND_ISSUE, "A", EV_ERROR);
+    mk_event(&ev[2], pid, 15, 0, DAY2 + HOUR, EV_KIND_LOG, "L", EV_INFO);
+    CHECK_INT_EQ(write_ev(b, ev, 3, 20, &res), 0);
+    CHECK_INT_EQ(res.events_written, 2);
+    CHECK_INT_EQ(res.duplicates, 1);
+    CHECK_INT_EQ(res.new_issues, 0);
+    CHECK_INT_EQ(ev[1].issue_id, issue_a);
+    CHECK_INT_EQ(get_issue(b, issue_a, &is, &pool), 0);
+    CHECK_INT_EQ(is.times_seen, 6);
+    CHECK_INT_EQ(t_checkpoint(b), 20);
+    CHECK_INT_EQ(t_checkpoint(a), 60000);
+    /* node-b replaying its committed batch changes nothing. */
+    CHECK_INT_EQ(write_ev(b, ev, 3, 20, &res), 0);
+    CHECK_INT_EQ(res.events_written, 0);
+    CHECK_INT_EQ(count_events(b, pid, 0, -1, 100), 12);
+    /* node-a goes on from its own checkpoint. */
+    mk_event(&ev[0], pid, 60000, 0, DAY2 + 2 * HOUR, EV_KIND_LOG, "L", EV_INFO);
+    CHECK_INT_EQ(write_ev(a, ev, 1, 60010, &res), 0);
+    CHECK_INT_EQ(res.events_written, 1);
+    CHECK_INT_EQ(t_checkpoint(a), 60010);
+    CHECK_INT_EQ(t_checkpoint(b), 20);
+    /* Each checkpoint survives a reopen. */
+    store_close(b);
+    b = t_open_url(url, "node-b");
+    if (b != NULL)
+        CHECK_INT_EQ(t_checkpoint(b), 20);
+    CHECK_INT_EQ(count_events(a, pid, 0, -1, 100), 13);
+out:
+    store_close(a);
+    store_close(b);
+    pool_release(&pool);
+}
+
+/* How store_open reads a URL: every SQLite spelling opens the same store; the rest is refused. */
+static void test_urls(const char *tmp)
+{
+    static const char *const forms[] = { "%s", "sqlite:%s", "sqlite://%s", "SQLite:%s" };
+    char dir[400], url[420], cwd[1024];
+    struct store *st = NULL;
+    struct store_project *list = NULL;
+    struct pool pool = POOL_INIT(4096);
+    struct bl_err err = { 0, "" };
+    struct stat sb;
+    size_t i, n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/urls/store", tmp);
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(url, sizeof(url), forms[i], dir);
+        st = t_open_url(url, NULL);
+        if (st == NULL)
+            continue;
+        if (i == 0)
+            add_project(st, "via a path");
+        CHECK_INT_EQ(store_project_list(st, &pool, &list, &n, NULL), 0);
+        CHECK_INT_EQ(n, 1);
+        store_close(st);
+    }
+    st = NULL;
+    /* Recognised, not built: the error says so and never repeats the password. */
+    CHECK_INT_EQ(store_open(&st, "postgres://bilor:s3cret@db.example/bilor", "n", &err),
+                 BL_EUNSUPPORTED);
+    CHECK(strstr(bl_err_msg(&err), "PostgreSQL") != NULL);
+    CHECK(strstr(bl_err_msg(&err), "s3cret") == NULL);
+    CHECK_INT_EQ(store_open(&st, "postgresql://u:s3cret@/bilor?host=/run", NULL, &err),
+                 BL_EUNSUPPORTED);
+    CHECK(strstr(bl_err_msg(&err), "s3cret") == NULL);
+    /* Unknown schemes name the accepted forms. */
+    CHECK_INT_EQ(store_open(&st, "mysql://root@db/bilor", NULL, &err), BL_EINVAL);
+    CHECK(strstr(bl_err_msg(&err), "'mysql'") != NULL);
+    CHECK(strstr(bl_err_msg(&err), "sqlite:PATH") != NULL);
+    CHECK_INT_EQ(store_open(&st, "", NULL, &err), BL_EINVAL);
+    CHECK_INT_EQ(store_open(&st, NULL, NULL, &err), BL_EINVAL);
+    CHECK_INT_EQ(store_open(&st, "sqlite:", NULL, &err), BL_EINVAL);
+    CHECK_INT_EQ(store_open(&st, "sqlite://", NULL, &err), BL_EINVAL);
+    CHECK(st == NULL);
+    /* A relative directory whose name has a colon is still a directory. */
+    snprintf(dir, sizeof(dir), "%s/urls", tmp);
+    if (getcwd(cwd, sizeof(cwd)) != NULL && chdir(dir) == 0) {
+        st = t_open_url("backup:2024", NULL);
+        store_close(st);
+        CHECK_INT_EQ(stat("backup:2024/bilor.db", &sb), 0);
+        CHECK_INT_EQ(chdir(cwd), 0);
+    }
+    pool_release(&pool);
+}
+
+/* The node id file: created once, private, read back the same; a bad one is refused. */
+static void test_node_file(const char *tmp)
+{
+    char dir[400], path[500], a[STORE_NODE_ID_MAX], b[STORE_NODE_ID_MAX], big[80];
+    struct stat sb;
+    FILE *f;
+    DIR *d;
+    struct dirent *de;
+    int files = 0;
+
+    snprintf(dir, sizeof(dir), "%s/node", tmp);
+    CHECK_INT_EQ(mkdir(dir, 0700), 0);
+    CHECK_INT_EQ(store_node_id(dir, a, NULL), 0);
+    CHECK_INT_EQ(strlen(a), 32);
+    CHECK_INT_EQ(store_node_id_check(a), 0);
+    snprintf(path, sizeof(path), "%s/node_id", dir);
+    CHECK_INT_EQ(stat(path, &sb), 0);
+    CHECK_INT_EQ(sb.st_mode & 0777, 0600);
+    CHECK_INT_EQ(store_node_id(dir, b, NULL), 0);
+    CHECK_STR_EQ(a, b);
+    d = opendir(dir);
+    for (de = d != NULL ? readdir(d) : NULL; de != NULL; de = readdir(d))
+        files += de->d_name[0] != '.';
+    if (d != NULL)
+        closedir(d);
+    CHECK_INT_EQ(files, 1); /* no temporary file left behind */
+    f = fopen(path, "w");
+    if (f != NULL) {
+        fputs("not a node id\n", f);
+        fclose(f);
+    }
+    CHECK_INT_EQ(store_node_id(dir, b, NULL), BL_EINVAL);
+    CHECK_INT_EQ(store_node_id("/nonexistent/bilor-test", b, NULL), BL_EIO);
+    CHECK_INT_EQ(store_node_id_check("node-a"), 0);
+    CHECK_INT_EQ(store_node_id_check("A_b-9"), 0);
+    CHECK_INT_EQ(store_node_id_check(""), BL_EINVAL);
+    CHECK_INT_EQ(store_node_id_check("has space"), BL_EINVAL);
+    CHECK_INT_EQ(store_node_id_check("../x"), BL_EINVAL);
+    CHECK_INT_EQ(store_node_id_check(NULL), BL_EINVAL);
+    memset(big, 'x', sizeof(big));
+    big[STORE_NODE_ID_MAX - 1] = '\0';
+    CHECK_INT_EQ(store_node_id_check(big), 0);
+    big[STORE_NODE_ID_MAX - 1] = 'x';
+    big[STORE_NODE_ID_MAX] = '\0';
+    CHECK_INT_EQ(store_node_id_check(big), BL_EINVAL);
 }
 
 struct reader_arg {
@@ -820,10 +621,11 @@ static size_t write_logs(struct store *st, int64_t pid, struct event *ev, uint64
 /*
  * 100k small log events in batches of 5000, alone (the printed rate), then
  * 20k more while two threads list events and issues on their own connections.
+ * A node of its own: its checkpoint starts at 0 beside the other nodes'.
  */
-static void test_throughput(const char *dir)
+static void test_throughput(const char *url)
 {
-    struct store *st = open_store(dir);
+    struct store *st = t_open_url(url, "node-bench");
     struct event *ev = calloc(BENCH_BATCH, sizeof(*ev));
     struct reader_arg ra;
     pthread_t th[2];
@@ -857,21 +659,26 @@ out:
 
 int main(void)
 {
-    char dir[300], dir2[300], dir3[300];
+    char tmpdir[256], dir[300];
+    const char *url = getenv("BILOR_TEST_STORE_URL");
     struct store *st;
-    int64_t pid, issue_a = 0, issue_b = 0;
+    int64_t pid = 0, issue_a = 0, issue_b = 0;
 
     hash_global_init();
     json_global_init();
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/bilor-test-store-XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/bilor-test-contract-XXXXXX");
     if (mkdtemp(tmpdir) == NULL)
         return 1;
     snprintf(dir, sizeof(dir), "%s/main", tmpdir);
-    snprintf(dir2, sizeof(dir2), "%s/crash/nested", tmpdir);
-    snprintf(dir3, sizeof(dir3), "%s/bench", tmpdir);
+    if (url == NULL || url[0] == '\0')
+        url = dir;
     test_status_names();
-    st = open_store(dir);
+    test_urls(tmpdir);
+    test_node_file(tmpdir);
+    st = t_open_url(url, "node-a");
     if (st != NULL) {
+        CHECK_INT_EQ(store_ping(st, NULL), 0);
+        CHECK_INT_EQ(t_checkpoint(st), 0);
         test_projects(st);
         test_users_tokens(st);
         pid = add_project(st, "events");
@@ -879,16 +686,13 @@ int main(void)
         test_duplicates_regression(st, pid, issue_a, issue_b);
         test_issue_list(st);
         test_event_pages(st);
-        test_raw(st, dir);
+        test_raw(st);
         store_close(st);
-        test_fts(dir);
-        test_reopen_and_drop(dir, pid, issue_a);
-        test_schema_versions(dir);
+        test_reopen(url, pid, issue_a);
+        test_no_node(url, pid);
+        test_nodes(url, pid, issue_a);
     }
-    test_crash_replay(dir2);
-    test_crash_fixup(dir2);
-    test_crash_between_days(dir2);
-    test_throughput(dir3);
+    test_throughput(url);
     rm_tree(tmpdir);
     return t_done();
 }
