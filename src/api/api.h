@@ -145,6 +145,15 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
 void api_token_early(struct bl_req *req, struct bl_resp *resp);
+/* api_items.c: envelope items kept beside events */
+void api_event_attachments(struct bl_req *req, struct bl_resp *resp);
+void api_event_attachment_get(struct bl_req *req, struct bl_resp *resp);
+void api_project_feedback(struct bl_req *req, struct bl_resp *resp);
+void api_issue_feedback(struct bl_req *req, struct bl_resp *resp);
+void api_project_item_stats(struct bl_req *req, struct bl_resp *resp);
+/* Appends ,"attachments":[...] inside the event object in out. */
+int api_items_event_extras(struct bl_req *req, int64_t pid, const char *event_id,
+                           struct buf *out);
 void api_healthz(struct bl_req *req, struct bl_resp *resp);
 void api_readyz(struct bl_req *req, struct bl_resp *resp);
 void api_metrics(struct bl_req *req, struct bl_resp *resp);

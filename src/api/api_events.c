@@ -110,6 +110,7 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
     buf_reset(&resp->body);
     rc = rebuild(req, &row, raw, raw_len, &obj, &resp->body);
     rc = rc ? rc : attach_extras(&resp->body, &row, raw, raw_len);
+    rc = rc ? rc : api_items_event_extras(req, pid, id, &resp->body);
     cJSON_Delete(obj);
     if (rc < 0) {
         resp_error(resp, 500, "stored event cannot be shown: %s", bl_strerror(rc));

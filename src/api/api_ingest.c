@@ -16,6 +16,7 @@
 #include "api/metrics.h"
 #include "core/log.h"
 #include "ingest/sentry_auth.h"
+#include "ingest/sentry_items.h"
 #include "core/banned.h"
 
 #define MAX_LINE_ERRORS 100
@@ -250,8 +251,8 @@ static void sentry_door(struct bl_req *req, struct bl_resp *resp, int protocol)
         return;
     count_items(req, &ctx->check);
     answer_event_id(resp, &ctx->check);
-    /* Only event items become stored events; other items are counted (docs/ingest.md). */
-    if (protocol == INGEST_SENTRY_ENVELOPE && ctx->check.items[INGEST_ITEM_EVENT] == 0)
+    /* Every item is kept or counted now (sentry_items.h); only an empty envelope is not. */
+    if (protocol == INGEST_SENTRY_ENVELOPE && !sentry_items_journal(ctx->check.items))
         return;
     journal_body(req, resp, ctx);
 }

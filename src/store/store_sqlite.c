@@ -298,6 +298,11 @@ static const struct store_ops sq_ops = {
     .issue_hourly = sq_issue_hourly,
     .event_list = sq_event_list,
     .event_get = sq_event_get,
+    .write_items = sq_write_items,
+    .attachment_list = sq_attachment_list,
+    .attachment_get = sq_attachment_get,
+    .feedback_list = sq_feedback_list,
+    .item_counts = sq_item_counts,
 };
 
 /* mkdir -p for the data directory (0700: it holds password hashes and payloads). */

@@ -27,6 +27,8 @@
  *                by terms only, so phrases are checked on events' text.
  *   issues       id allocated from meta.next_issue_id, never reused.
  *   issue_hourly / project_hourly   counts per hour; hour = µs at the hour's start.
+ *   attachments, feedback, client_reports, items_received   envelope items that
+ *                are not events (core/item.h); meta.items_lsn is their checkpoint.
  */
 #include <sqlite3.h>
 #include <stddef.h>
@@ -68,6 +70,35 @@ static const char *const main_migrations[] = {
     "CREATE TABLE project_hourly("
     " project_id INTEGER NOT NULL, hour INTEGER NOT NULL, kind INTEGER NOT NULL,"
     " count INTEGER NOT NULL, PRIMARY KEY(project_id, hour, kind)) WITHOUT ROWID;",
+    /*
+     * 2: a placeholder on this branch; the store work of issue 6 adds its
+     * migration 2 in parallel and replaces this one when the branches meet.
+     */
+    "SELECT 1;",
+    /*
+     * 3: envelope items kept beside events (store_sqlite_items.c). items_lsn
+     * is their exactly-once checkpoint: records below it are already applied.
+     */
+    "INSERT INTO meta(key, value) VALUES('items_lsn', 0);"
+    "CREATE TABLE attachments("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,"
+    " lsn INTEGER NOT NULL, seq INTEGER NOT NULL, filename TEXT NOT NULL,"
+    " content_type TEXT NOT NULL, attachment_type TEXT NOT NULL, size INTEGER NOT NULL,"
+    " received_at INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(lsn, seq));"
+    "CREATE INDEX attachments_event ON attachments(project_id, event_id);"
+    "CREATE TABLE feedback("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, event_id TEXT NOT NULL,"
+    " feedback_id TEXT NOT NULL, lsn INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT,"
+    " email TEXT, message TEXT, url TEXT, received_at INTEGER NOT NULL, UNIQUE(lsn, seq));"
+    "CREATE INDEX feedback_project ON feedback(project_id, id);"
+    "CREATE INDEX feedback_event ON feedback(project_id, event_id);"
+    "CREATE TABLE client_reports("
+    " project_id INTEGER NOT NULL, reason TEXT NOT NULL, category TEXT NOT NULL,"
+    " quantity INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " PRIMARY KEY(project_id, reason, category)) WITHOUT ROWID;"
+    "CREATE TABLE items_received("
+    " project_id INTEGER NOT NULL, type TEXT NOT NULL, quantity INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL, PRIMARY KEY(project_id, type)) WITHOUT ROWID;",
 };
 
 static const char *const part_migrations[] = {

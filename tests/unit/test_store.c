@@ -753,11 +753,13 @@ static void test_schema_versions(const char *dir)
     sqlite3_exec(db, "UPDATE meta SET value = 999 WHERE key = 'schema_version'", NULL, NULL,
                  NULL);
     CHECK_INT_EQ(store_open_sqlite(&st, dir, NULL), BL_ESTORE);
-    sqlite3_exec(db, "UPDATE meta SET value = 1 WHERE key = 'schema_version'", NULL, NULL, NULL);
+    snprintf(path, sizeof(path), "UPDATE meta SET value = %d WHERE key = 'schema_version'",
+             sq_schema_main_version());
+    sqlite3_exec(db, path, NULL, NULL, NULL);
     sqlite3_close(db);
     st = open_store(dir);
     store_close(st);
-    CHECK_INT_EQ(sq_schema_main_version(), 1);
+    CHECK_INT_EQ(sq_schema_main_version(), 3);
     CHECK_INT_EQ(sq_schema_part_version(), 1);
 }
 
