@@ -23,7 +23,13 @@ NODE_DIR = os.path.join(h.HERE, "node")
 
 PY_ATTACH = r'''
 import json, sys, sentry_sdk
-sentry_sdk.init(dsn=sys.argv[1], release="att@1.0", default_integrations=False)
+sentry_sdk.init(dsn=sys.argv[1], release="att@1.0", default_integrations=False,
+                traces_sample_rate=1.0)
+with sentry_sdk.start_transaction(op="task", name="nightly-job"):
+    pass
+hub = sentry_sdk.Hub.current
+hub.start_session(session_mode="application")
+hub.end_session()
 with sentry_sdk.configure_scope() as scope:
     scope.add_attachment(bytes=b"hello attach\r\n", filename="a.txt")
     scope.add_attachment(bytes=b"<html><script>alert(1)</script></html>",
@@ -86,6 +92,12 @@ def test_python_sdk_attachment():
     cd = got.header("Content-Disposition") or ""
     h.check('"' not in cd[len('attachment; filename="'):-1] and "/" not in cd and "<" not in cd,
             "filename reduced to harmless characters: %r" % cd)
+
+    # The SDK's transaction and session: received, not stored, counted.
+    st = h.wait_for(lambda: (lambda v: len(v) >= 2 and v)(
+        counts_of(srv.api_json("/api/0/projects/1/stats/"), "received_not_stored", "type")),
+        what="transaction and session counted")
+    h.check_eq(st, {"transaction": 1, "session": 1}, "python SDK's items counted")
 
     for bad in ("/api/0/projects/1/events/%s/attachments/999999/" % eid,
                 "/api/0/projects/1/events/%s/attachments/%s/" % (h.new_id(), txt.get("id")),
