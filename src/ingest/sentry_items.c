@@ -249,6 +249,34 @@ static void decode_feedback_item(const struct envelope_item *ei, int k, size_t i
     cJSON_Delete(obj);
 }
 
+/*
+ * Client-report reasons and categories as the SDKs name them. Anything else
+ * is counted as "other": the counters are keyed by these strings, and a
+ * DSN key is public in every browser, so free text would let anyone grow
+ * the table without bound.
+ */
+static const char *const report_reasons[] = {
+    "queue_overflow", "cache_overflow", "buffer_overflow", "ratelimit_backoff",
+    "network_error", "sample_rate", "before_send", "event_processor", "send_error",
+    "internal_sdk_error", "insufficient_data", "backpressure", "ignored", "deadline_exceeded",
+    NULL,
+};
+
+static const char *const report_categories[] = {
+    "default", "error", "transaction", "security", "attachment", "session", "internal",
+    "profile", "profile_chunk", "replay", "monitor", "span", "log_item", "log_byte", "feedback",
+    "user_report_v2", "metric_bucket", "statsd", NULL,
+};
+
+static const char *known_name(const char *const *names, const char *s)
+{
+    for (size_t i = 0; s != NULL && names[i] != NULL; i++) {
+        if (strcmp(s, names[i]) == 0)
+            return names[i];
+    }
+    return "other";
+}
+
 static void decode_client_report(const struct envelope_item *ei, size_t idx,
                                  const struct ingest_meta *meta,
                                  const struct ingest_limits *lim, struct pool *pool,
@@ -261,8 +289,8 @@ static void decode_client_report(const struct envelope_item *ei, size_t idx,
 
     cJSON_ArrayForEach(line, lines)
     {
-        const char *reason = str_of(line, "reason", pool);
-        const char *category = str_of(line, "category", pool);
+        const char *reason = json_str(line, "reason");
+        const char *category = json_str(line, "category");
         double q = 0;
         struct item *it;
 
@@ -272,8 +300,8 @@ static void decode_client_report(const struct envelope_item *ei, size_t idx,
             continue;
         it = new_item(ITEM_CLIENT_REPORT, meta, (uint32_t)(idx * MAX_REPORT_LINES + j++), pool,
                       out);
-        it->reason = reason;
-        it->category = category != NULL ? category : "default";
+        it->reason = known_name(report_reasons, reason);
+        it->category = category != NULL ? known_name(report_categories, category) : "default";
         it->quantity = (int64_t)q;
     }
     cJSON_Delete(obj);

@@ -42,7 +42,8 @@ static const char misc_env[] =
     "{\"type\":\"client_report\"}\n"
     "{\"timestamp\":1714564800.0,\"discarded_events\":[{\"reason\":\"ratelimit_backoff\","
     "\"category\":\"error\",\"quantity\":3},{\"reason\":\"x\",\"quantity\":-1},"
-    "{\"category\":\"error\",\"quantity\":1}]}\n"
+    "{\"category\":\"error\",\"quantity\":1},{\"reason\":\"made-up\",\"category\":"
+    "\"junk\",\"quantity\":2}]}\n"
     "{\"type\":\"user_report\"}\n"
     "{\"event_id\":\"" EID "\",\"name\":\"Bob\",\"email\":\"b@x.org\",\"comments\":\"broken\"}\n"
     "{\"type\":\"feedback\"}\n"
@@ -183,11 +184,19 @@ static void test_misc(void)
     CHECK_INT_EQ(decode(misc_env, sizeof(misc_env) - 1, 42, &pool, &out), 0);
     CHECK_INT_EQ(out.n, 0); /* feedback is not an event */
     it = find_item(&out, ITEM_CLIENT_REPORT, 0);
-    CHECK(it != NULL && find_item(&out, ITEM_CLIENT_REPORT, 1) == NULL);
+    CHECK(it != NULL && find_item(&out, ITEM_CLIENT_REPORT, 2) == NULL);
     if (it != NULL) {
         CHECK_STR_EQ(it->reason, "ratelimit_backoff");
         CHECK_STR_EQ(it->category, "error");
         CHECK_INT_EQ(it->quantity, 3);
+    }
+    /* Names the SDKs do not use are counted as "other" (bounded counters). */
+    it = find_item(&out, ITEM_CLIENT_REPORT, 1);
+    CHECK(it != NULL);
+    if (it != NULL) {
+        CHECK_STR_EQ(it->reason, "other");
+        CHECK_STR_EQ(it->category, "other");
+        CHECK_INT_EQ(it->quantity, 2);
     }
     it = find_item(&out, ITEM_FEEDBACK, 0);
     CHECK(it != NULL);
@@ -241,9 +250,11 @@ static void test_store_items(void)
     /* The digest retries a batch after a failure: nothing is applied twice. */
     CHECK_INT_EQ(store_write_items(st, out.items, out.nitems, 43, NULL), 0);
     CHECK_INT_EQ(store_item_counts(st, 7, &pool, &rep, &nrep, &rec, &nrec, NULL), 0);
-    CHECK_INT_EQ(nrep, 1);
-    if (nrep == 1)
-        CHECK_INT_EQ(rep[0].quantity, 3);
+    CHECK_INT_EQ(nrep, 2);
+    if (nrep == 2) {
+        CHECK_STR_EQ(rep[1].reason, "ratelimit_backoff");
+        CHECK_INT_EQ(rep[1].quantity, 3);
+    }
     CHECK_INT_EQ(nrec, 2);
     if (nrec == 2) {
         CHECK_STR_EQ(rec[0].category, "session");
@@ -270,8 +281,8 @@ static void test_store_items(void)
     CHECK_INT_EQ(decode(misc_env, sizeof(misc_env) - 1, 50, &pool, &out), 0);
     CHECK_INT_EQ(store_write_items(st, out.items, out.nitems, 51, NULL), 0);
     CHECK_INT_EQ(store_item_counts(st, 7, &pool, &rep, &nrep, &rec, &nrec, NULL), 0);
-    if (nrep == 1)
-        CHECK_INT_EQ(rep[0].quantity, 6);
+    if (nrep == 2)
+        CHECK_INT_EQ(rep[1].quantity, 6);
     store_close(st);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK_INT_EQ(system(cmd), 0);
