@@ -241,6 +241,30 @@ def test_client_reports_and_received_counts():
 
 
 @h.test
+def test_item_only_envelopes_survive_kill9():
+    """Item-only envelopes are journaled before the ack: a crash loses none, counts none twice."""
+    srv = h.Server().start()
+    n = 60
+    report = (b'{"timestamp":1714564800.0,"discarded_events":[{"reason":"network_error",'
+              b'"category":"error","quantity":1}]}')
+    body = h.envelope({}, [({"type": "client_report"}, report, True),
+                           ({"type": "session"}, b'{"sid":"x","status":"ok"}', True)])
+    for _ in range(n):
+        h.check_eq(env_post(srv, body).status, 200, "acknowledged")
+    srv.kill9()
+    srv.start()
+
+    def total():
+        st = srv.api_json("/api/0/projects/1/stats/")
+        rep = counts_of(st, "client_reports", None).get(("network_error", "error"), 0)
+        rec = counts_of(st, "received_not_stored", "type").get("session", 0)
+        return (rep, rec) if rep >= n and rec >= n else None
+    got = h.wait_for(total, what="every acknowledged item counted")
+    time.sleep(0.5)
+    h.check_eq(total(), (n, n), "each acknowledged item counted exactly once: %r" % (got,))
+
+
+@h.test
 def test_hostile_items():
     srv = h.Server().start()
     eid = h.new_id()
