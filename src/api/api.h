@@ -191,6 +191,16 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
 void api_token_early(struct bl_req *req, struct bl_resp *resp);
 void api_index(struct bl_req *req, struct bl_resp *resp);
+/* api_items.c: envelope items kept beside events */
+void api_event_attachments(struct bl_req *req, struct bl_resp *resp);
+void api_event_attachment_get(struct bl_req *req, struct bl_resp *resp);
+void api_project_feedback(struct bl_req *req, struct bl_resp *resp);
+void api_issue_feedback(struct bl_req *req, struct bl_resp *resp);
+void api_project_item_stats(struct bl_req *req, struct bl_resp *resp);
+struct jw;
+/* Writes the event's attachments as an array member key (NULL in an array); BL_ESTORE. */
+int api_items_write_attachments(struct bl_req *req, struct jw *w, const char *key, int64_t pid,
+                                const char *event_id);
 void api_healthz(struct bl_req *req, struct bl_resp *resp);
 void api_readyz(struct bl_req *req, struct bl_resp *resp);
 void api_metrics(struct bl_req *req, struct bl_resp *resp);

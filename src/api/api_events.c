@@ -92,8 +92,13 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
     jw_str(&w, "kind", row.kind == EV_KIND_ISSUE ? "issue" : "log");
     /* The payload parsed above, so it is one JSON value as the client sent it. */
     jw_raw(&w, "raw", raw, raw_len);
+    rc = api_items_write_attachments(req, &w, "attachments", pid, id);
     jw_obj_end(&w);
     cJSON_Delete(obj);
+    if (rc < 0) {
+        resp_error(resp, 500, "cannot read the event's attachments");
+        return;
+    }
     aj_send(resp, &w);
     return;
 not_found:

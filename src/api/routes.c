@@ -26,6 +26,12 @@ static const struct route routes[] = {
     { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get },
     { BL_PUT, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_put },
     { BL_GET, "/api/0/issues/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_events },
+    /* envelope items kept beside events (api_items.c) */
+    { BL_GET, "/api/0/projects/{}/events/{}/attachments/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_attachments },
+    { BL_GET, "/api/0/projects/{}/events/{}/attachments/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_attachment_get },
+    { BL_GET, "/api/0/projects/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_feedback },
+    { BL_GET, "/api/0/issues/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_feedback },
+    { BL_GET, "/api/0/projects/{}/stats/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_item_stats },
     /* operations */
     { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz },
     { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz },

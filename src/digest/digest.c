@@ -139,7 +139,9 @@ static int write_with_retry(struct digest *d, uint64_t end_lsn, struct store_bat
         struct bl_err err = { 0 };
 
         memset(res, 0, sizeof(*res));
-        if (store_write_batch(d->store, d->events.v, d->events.n, end_lsn, res, &err) == 0)
+        /* Envelope items first: both writes are idempotent per record, so a retry redoes both. */
+        if (store_write_items(d->store, d->events.items, d->events.nitems, end_lsn, &err) == 0 &&
+            store_write_batch(d->store, d->events.v, d->events.n, end_lsn, res, &err) == 0)
             return 0;
         STAT_ADD(d, store_errors, 1);
         log_error("cannot store batch ending at lsn=%llu, retrying: %s",
@@ -195,8 +197,7 @@ static int digest_once(struct digest *d, int timeout_ms)
     }
     started = clock_mono_us();
     pool_reset(&d->pool);
-    d->events.v = NULL;
-    d->events.n = d->events.cap = 0;
+    memset(&d->events, 0, sizeof(d->events));
     used = decode_batch(d);
     end_lsn = d->batch.recs[used - 1].next_lsn;
     if (write_with_retry(d, end_lsn, &res) < 0)

@@ -19,6 +19,7 @@
 #include "core/hash.h"
 #include "ingest/decode.h"
 #include "ingest/envelope.h"
+#include "ingest/sentry_items.h"
 #include "ingest/jsonscan.h"
 #include "ingest/sentry_auth.h"
 #include "core/banned.h"
@@ -28,7 +29,7 @@
 
 static const char *const item_names[INGEST_ITEM__N] = {
     "event", "transaction", "attachment", "session", "sessions", "client_report",
-    "check_in", "log", "span", "profile", "replay", "other",
+    "check_in", "log", "span", "profile", "replay", "user_report", "feedback", "other",
 };
 
 static const struct {
@@ -361,6 +362,12 @@ int ingest_check_envelope(const void *body, size_t len, int encoding,
         rc = take_dsn(&env, out, err);
     if (rc == 0)
         rc = check_items(&env, lim, out, &first, err);
+    /* Attachments, logs, feedback, client reports (sentry_items.c). */
+    if (rc >= 0) {
+        int irc = sentry_items_check(&env, lim, rc > 0 || env.event_id[0] != '\0', err);
+
+        rc = irc < 0 ? irc : rc;
+    }
     if (rc > 0) {
         if (env.event_id[0] != '\0')
             memcpy(out->event_id, env.event_id, sizeof(out->event_id));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ingest/format.h"
+#include "ingest/sentry_items.h"
 #include "core/banned.h"
 
 static int check_store(const struct format_input *in, struct format_result *out,
@@ -19,7 +20,7 @@ static int check_store(const struct format_input *in, struct format_result *out,
     return rc;
 }
 
-/* Only event items become stored events; other items are counted (docs/ingest.md). */
+/* Every item is kept or counted (sentry_items.h); only an empty envelope is not journaled. */
 static int check_envelope(const struct format_input *in, struct format_result *out,
                           struct bl_err *err)
 {
@@ -28,7 +29,7 @@ static int check_envelope(const struct format_input *in, struct format_result *o
 
     if (rc < 0)
         return rc;
-    out->units.accepted = out->check.items[INGEST_ITEM_EVENT] > 0;
+    out->units.accepted = sentry_items_journal(out->check.items);
     memcpy(out->key, out->check.dsn_key, sizeof(out->key));
     out->key_project = out->check.dsn_project;
     return 0;

@@ -25,6 +25,7 @@
 #include "ingest/fingerprint.h"
 #include "ingest/format.h"
 #include "ingest/normalize.h"
+#include "ingest/sentry_items.h"
 #include "core/banned.h"
 
 struct event *ingest_events_push(struct ingest_events *out, struct pool *pool)
@@ -175,6 +176,18 @@ static const struct envelope_item *envelope_items(const struct envelope *env,
     return event;
 }
 
+/* The items that are not events (sentry_items.c); their log events get ids here. */
+static void other_items(const struct envelope *env, const char *event_id,
+                        const struct ingest_meta *meta, const struct ingest_limits *lim,
+                        struct pool *pool, struct ingest_events *out)
+{
+    size_t from = out->n;
+
+    sentry_items_decode(env, event_id, meta, lim, pool, 1, out);
+    for (size_t i = from; i < out->n; i++)
+        finish(&out->v[i], pool);
+}
+
 int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_meta *meta,
                            const struct ingest_limits *lim, struct pool *pool,
                            struct ingest_events *out, size_t items[INGEST_ITEM__N],
@@ -187,7 +200,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
     const struct envelope_item *item = NULL;
     struct envelope env;
     cJSON *obj = NULL;
-    struct event *ev;
+    struct event *ev = NULL;
     int rc;
 
     elim.max_depth = lim->max_depth;
@@ -200,16 +213,19 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         obj = parse_object(item->payload.p, item->payload.len, lim->max_event, lim, err);
         rc = obj != NULL ? 0 : BL_EPARSE;
     }
-    if (rc < 0 || item == NULL)
+    if (rc < 0)
         goto out;
-    ev = new_event(meta, 0, out, pool);
-    take_id(meta->event_id, ev->event_id);
-    take_id(env.event_id, ev->event_id);
-    ev->raw = pool_memdup(pool, item->payload.p, item->payload.len);
-    ev->raw_len = item->payload.len;
-    ev->raw_encoding = EV_RAW_IDENTITY;
-    normalize_sentry(obj, ev, lim, pool);
-    finish(ev, pool);
+    if (item != NULL) {
+        ev = new_event(meta, 0, out, pool);
+        take_id(meta->event_id, ev->event_id);
+        take_id(env.event_id, ev->event_id);
+        ev->raw = pool_memdup(pool, item->payload.p, item->payload.len);
+        ev->raw_len = item->payload.len;
+        ev->raw_encoding = EV_RAW_IDENTITY;
+        normalize_sentry(obj, ev, lim, pool);
+        finish(ev, pool);
+    }
+    other_items(&env, item != NULL ? ev->event_id : env.event_id, meta, lim, pool, out);
 out:
     for (int k = 0; rc == 0 && items != NULL && k < INGEST_ITEM__N; k++)
         items[k] += counts[k];
@@ -294,7 +310,7 @@ int ingest_decode(const void *payload, size_t len, const struct ingest_meta *met
                   size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     const struct ingest_format *f = format_by_protocol(meta->protocol);
-    size_t start = out->n;
+    size_t start = out->n, start_items = out->nitems;
     int rc;
 
     if (f != NULL)
@@ -304,6 +320,7 @@ int ingest_decode(const void *payload, size_t len, const struct ingest_meta *met
     if (rc < 0) {
         /* All or nothing per record: the digest counts it and moves on. */
         out->n = start;
+        out->nitems = start_items;
         if (err != NULL)
             err->code = BL_EPARSE;
         rc = BL_EPARSE;

@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/event.h"
+#include "core/item.h"
 #include "core/pool.h"
 #include "ingest/decode.h"
 
@@ -44,16 +45,19 @@ struct ingest_limits {
     int max_depth;          /* JSON nesting, e.g. 64 */
     size_t max_frames;      /* frames kept per stack trace (trimmed in the middle), 250 */
     size_t max_string;      /* longest string field kept (message: 8192), truncated beyond */
+    size_t max_attachment;  /* one envelope attachment item, e.g. 10 MiB (413 above) */
 };
 
 #define INGEST_LIMITS_DEFAULT                                                                 \
-    ((struct ingest_limits){ 20u << 20, 1u << 20, 256u << 10, 100000, 64, 250, 8192 })
+    ((struct ingest_limits){ 20u << 20, 1u << 20, 256u << 10, 100000, 64, 250, 8192,          \
+                             10u << 20 })
 
 /* Counts of Sentry envelope item types, for /metrics (index = enum ingest_item). */
 enum ingest_item {
     INGEST_ITEM_EVENT = 0, INGEST_ITEM_TRANSACTION, INGEST_ITEM_ATTACHMENT, INGEST_ITEM_SESSION,
     INGEST_ITEM_SESSIONS, INGEST_ITEM_CLIENT_REPORT, INGEST_ITEM_CHECK_IN, INGEST_ITEM_LOG,
-    INGEST_ITEM_SPAN, INGEST_ITEM_PROFILE, INGEST_ITEM_REPLAY, INGEST_ITEM_OTHER, INGEST_ITEM__N
+    INGEST_ITEM_SPAN, INGEST_ITEM_PROFILE, INGEST_ITEM_REPLAY, INGEST_ITEM_USER_REPORT,
+    INGEST_ITEM_FEEDBACK, INGEST_ITEM_OTHER, INGEST_ITEM__N
 };
 const char *ingest_item_name(int item);
 int ingest_item_from_type(const char *type, size_t len);
@@ -129,18 +133,26 @@ struct ingest_meta {
     const char *event_id; /* the id the door answered with, "" if none */
 };
 
-/* Growable array of events in the batch pool. */
+/*
+ * Growable arrays, in the batch pool, of the events of a batch and of the
+ * envelope items kept beside them (attachments, feedback, client reports,
+ * received-not-stored counts: ingest/sentry_items.h). Zero it to empty it.
+ */
 struct ingest_events {
     struct event *v;
     size_t n;
     size_t cap;
+    struct item *items;
+    size_t nitems;
+    size_t items_cap;
 };
 
 /*
  * Appends the events of one journal record to out: normalized (normalize.h),
  * fingerprinted (fingerprint.h), with lsn/seq set, event ids deterministic,
- * raw payloads pointing into pool. Non-event envelope items are counted in
- * items[] (may be NULL) and dropped. A record that no longer parses (it
+ * raw payloads pointing into pool. Envelope items are counted in items[]
+ * (may be NULL); those that are not events become log events or entries of
+ * out->items (sentry_items.h). A record that no longer parses (it
  * passed the door, so only a version change could cause this) returns
  * BL_EPARSE and yields no events; the digest counts and skips it.
  */

@@ -15,6 +15,7 @@
  *   store_sqlite_count.c   write_batch's issue and hourly counters
  *   store_sqlite_admin.c   projects, keys, users, tokens, issue status
  *   store_sqlite_read.c    issue and event listings and lookups
+ *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
@@ -160,13 +161,14 @@ void sq_reader_put(struct sq_store *s, struct sq_conn *c);
 #define SQ_ARGS_MAX 12
 
 struct sq_arg {
-    char type; /* 'i' int64, 's' text (NULL binds NULL) */
+    char type; /* 'i' int64, 's' text (NULL binds NULL), 'b' blob of i bytes at s */
     int64_t i;
     const char *s;
 };
 
 #define SQ_INT(v) { 'i', (int64_t)(v), NULL }
 #define SQ_TEXT(v) { 's', 0, (v) }
+#define SQ_BLOB(p, n) { 'b', (int64_t)(n), (const char *)(p) }
 
 typedef int (*sq_row_fn)(sqlite3_stmt *st, void *ctx, struct bl_err *err);
 
@@ -321,5 +323,20 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
                  struct store_event *out, const char **raw, size_t *raw_len,
                  struct bl_err *err);
+
+/* Envelope items (store_sqlite_items.c). */
+int sq_write_items(struct store *st, const struct item *items, size_t n, uint64_t checkpoint_lsn,
+                   struct bl_err *err);
+int sq_attachment_list(struct store *st, int64_t project_id, const char *event_id,
+                       struct pool *pool, struct store_attachment **out, size_t *n,
+                       struct bl_err *err);
+int sq_attachment_get(struct store *st, int64_t project_id, const char *event_id, int64_t id,
+                      struct pool *pool, struct store_attachment *out, struct bl_err *err);
+int sq_feedback_list(struct store *st, int64_t project_id, const char *event_id, size_t limit,
+                     struct pool *pool, struct store_feedback **out, size_t *n,
+                     struct bl_err *err);
+int sq_item_counts(struct store *st, int64_t project_id, struct pool *pool,
+                   struct store_item_count **reports, size_t *nreports,
+                   struct store_item_count **received, size_t *nreceived, struct bl_err *err);
 
 #endif

@@ -39,6 +39,7 @@
 
 #include "core/err.h"
 #include "core/event.h"
+#include "core/item.h"
 #include "core/pool.h"
 
 enum store_issue_status {
@@ -133,6 +134,37 @@ struct store_batch_result {
 /* A node id: 1..STORE_NODE_ID_MAX-1 characters of [A-Za-z0-9_-]. */
 #define STORE_NODE_ID_MAX 65
 
+/* Envelope items kept beside events (core/item.h, store_sqlite_items.c). */
+struct store_attachment {
+    int64_t id;
+    char event_id[33];
+    const char *filename;
+    const char *content_type;
+    const char *attachment_type;
+    int64_t size;
+    int64_t received_at;
+    const void *data; /* attachment_get only */
+};
+
+struct store_feedback {
+    int64_t id;
+    char event_id[33];    /* the event it is about, "" when none */
+    char feedback_id[33]; /* the feedback event's own id, "" for user_report */
+    const char *name;
+    const char *email;
+    const char *message;
+    const char *url;
+    int64_t received_at;
+};
+
+/* A counter of a project: client-report losses (reason, category) or received-only items. */
+struct store_item_count {
+    const char *reason;   /* NULL for received-only counts */
+    const char *category; /* client report category, or the item type */
+    int64_t quantity;
+    int64_t last_seen;
+};
+
 struct store;
 
 struct store_ops {
@@ -189,6 +221,31 @@ struct store_ops {
     int (*event_get)(struct store *st, int64_t project_id, const char *event_id,
                      struct pool *pool, struct store_event *out, const char **raw,
                      size_t *raw_len, struct bl_err *err);
+
+    /*
+     * Envelope items (digest, single writer). Exactly once like write_batch:
+     * items of records below the checkpoint of the previous call are skipped,
+     * so the digest may call it again with the same batch after a failure.
+     */
+    int (*write_items)(struct store *st, const struct item *items, size_t n,
+                       uint64_t checkpoint_lsn, struct bl_err *err);
+    /* Attachments of an event, oldest first, without their bytes. */
+    int (*attachment_list)(struct store *st, int64_t project_id, const char *event_id,
+                           struct pool *pool, struct store_attachment **out, size_t *n,
+                           struct bl_err *err);
+    /* One attachment with its bytes in pool; BL_ENOTFOUND. */
+    int (*attachment_get)(struct store *st, int64_t project_id, const char *event_id,
+                          int64_t id, struct pool *pool, struct store_attachment *out,
+                          struct bl_err *err);
+    /* A project's feedback, newest first; event_id "" for all, else about that event. */
+    int (*feedback_list)(struct store *st, int64_t project_id, const char *event_id,
+                         size_t limit, struct pool *pool, struct store_feedback **out,
+                         size_t *n, struct bl_err *err);
+    /* A project's client-report counters and received-only counts. */
+    int (*item_counts)(struct store *st, int64_t project_id, struct pool *pool,
+                       struct store_item_count **reports, size_t *nreports,
+                       struct store_item_count **received, size_t *nreceived,
+                       struct bl_err *err);
 };
 
 struct store {
@@ -329,6 +386,44 @@ static inline int store_event_get(struct store *st, int64_t project_id, const ch
                                   size_t *raw_len, struct bl_err *err)
 {
     return st->ops->event_get(st, project_id, event_id, pool, out, raw, raw_len, err);
+}
+
+static inline int store_write_items(struct store *st, const struct item *items, size_t n,
+                                    uint64_t checkpoint_lsn, struct bl_err *err)
+{
+    return st->ops->write_items(st, items, n, checkpoint_lsn, err);
+}
+
+static inline int store_attachment_list(struct store *st, int64_t project_id,
+                                        const char *event_id, struct pool *pool,
+                                        struct store_attachment **out, size_t *n,
+                                        struct bl_err *err)
+{
+    return st->ops->attachment_list(st, project_id, event_id, pool, out, n, err);
+}
+
+static inline int store_attachment_get(struct store *st, int64_t project_id,
+                                       const char *event_id, int64_t id, struct pool *pool,
+                                       struct store_attachment *out, struct bl_err *err)
+{
+    return st->ops->attachment_get(st, project_id, event_id, id, pool, out, err);
+}
+
+static inline int store_feedback_list(struct store *st, int64_t project_id,
+                                      const char *event_id, size_t limit, struct pool *pool,
+                                      struct store_feedback **out, size_t *n,
+                                      struct bl_err *err)
+{
+    return st->ops->feedback_list(st, project_id, event_id, limit, pool, out, n, err);
+}
+
+static inline int store_item_counts(struct store *st, int64_t project_id, struct pool *pool,
+                                    struct store_item_count **reports, size_t *nreports,
+                                    struct store_item_count **received, size_t *nreceived,
+                                    struct bl_err *err)
+{
+    return st->ops->item_counts(st, project_id, pool, reports, nreports, received, nreceived,
+                                err);
 }
 
 #endif

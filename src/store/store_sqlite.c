@@ -238,6 +238,9 @@ int sq_bind_args(sqlite3_stmt *st, const struct sq_arg *args, size_t n)
     for (i = 0; i < n && rc == SQLITE_OK; i++) {
         if (args[i].type == 'i')
             rc = sqlite3_bind_int64(st, (int)i + 1, args[i].i);
+        else if (args[i].type == 'b')
+            rc = sqlite3_bind_blob64(st, (int)i + 1, args[i].s != NULL ? args[i].s : "",
+                                     (sqlite3_uint64)args[i].i, SQLITE_STATIC);
         else
             rc = sq_bind_str(st, (int)i + 1, args[i].s);
     }
@@ -391,6 +394,11 @@ static const struct store_ops sq_ops = {
     .issue_hourly = sq_issue_hourly,
     .event_list = sq_event_list,
     .event_get = sq_event_get,
+    .write_items = sq_write_items,
+    .attachment_list = sq_attachment_list,
+    .attachment_get = sq_attachment_get,
+    .feedback_list = sq_feedback_list,
+    .item_counts = sq_item_counts,
 };
 
 /* mkdir -p for the data directory (0700: it holds password hashes and payloads). */

@@ -29,6 +29,8 @@
  *   nodes        one row per node (journal): its checkpoint_lsn; id is the
  *                small number day files use for it (events.node, part_nodes).
  *   issue_hourly / project_hourly   counts per hour; hour = µs at the hour's start.
+ *   attachments, feedback, client_reports, items_received   envelope items that
+ *                are not events (core/item.h); nodes.items_lsn is their checkpoint.
  */
 #include <sqlite3.h>
 #include <stddef.h>
@@ -82,6 +84,33 @@ static const char *const main_migrations[] = {
     " SELECT 1, NULL, value FROM meta WHERE key = 'checkpoint_lsn';"
     "INSERT OR IGNORE INTO nodes(id, node_id, checkpoint_lsn) VALUES(1, NULL, 0);"
     "DELETE FROM meta WHERE key = 'checkpoint_lsn';",
+    /*
+     * 3: envelope items kept beside events (store_sqlite_items.c).
+     * nodes.items_lsn is their exactly-once checkpoint per node: records below
+     * it are already applied. LSNs are per journal, so the unique guard names
+     * the node too.
+     */
+    "ALTER TABLE nodes ADD COLUMN items_lsn INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE attachments("
+    " id INTEGER PRIMARY KEY, node INTEGER NOT NULL, project_id INTEGER NOT NULL,"
+    " event_id TEXT NOT NULL, lsn INTEGER NOT NULL, seq INTEGER NOT NULL, filename TEXT NOT NULL,"
+    " content_type TEXT NOT NULL, attachment_type TEXT NOT NULL, size INTEGER NOT NULL,"
+    " received_at INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(node, lsn, seq));"
+    "CREATE INDEX attachments_event ON attachments(project_id, event_id);"
+    "CREATE TABLE feedback("
+    " id INTEGER PRIMARY KEY, node INTEGER NOT NULL, project_id INTEGER NOT NULL,"
+    " event_id TEXT NOT NULL, feedback_id TEXT NOT NULL, lsn INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, name TEXT, email TEXT, message TEXT, url TEXT,"
+    " received_at INTEGER NOT NULL, UNIQUE(node, lsn, seq));"
+    "CREATE INDEX feedback_project ON feedback(project_id, id);"
+    "CREATE INDEX feedback_event ON feedback(project_id, event_id);"
+    "CREATE TABLE client_reports("
+    " project_id INTEGER NOT NULL, reason TEXT NOT NULL, category TEXT NOT NULL,"
+    " quantity INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " PRIMARY KEY(project_id, reason, category)) WITHOUT ROWID;"
+    "CREATE TABLE items_received("
+    " project_id INTEGER NOT NULL, type TEXT NOT NULL, quantity INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL, PRIMARY KEY(project_id, type)) WITHOUT ROWID;",
 };
 
 static const char *const part_migrations[] = {

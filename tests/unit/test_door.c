@@ -276,13 +276,24 @@ static void test_accepted_durable(void)
     CHECK_INT_EQ(wait_done(&w), 1);
     CHECK_INT_EQ(w.outcome, DOOR_ACCEPTED);
 
-    /* An envelope with no event: acknowledged, nothing journaled, no callback. */
+    /*
+     * An envelope with no event but a session: journaled, so the digest counts
+     * it per project as received, not stored (docs/ingest.md).
+     */
     door_req_init(&r, f.door, f.a.id, &f.pool);
     CHECK_INT_EQ(door_auth(&r, f.a.key), DOOR_ACCEPTED);
     w.called = 0;
     CHECK_INT_EQ(submit(&r, "envelope", "{}\n{\"type\":\"session\"}\n{}\n", &w), DOOR_ACCEPTED);
-    CHECK_INT_EQ(r.pending, 0);
+    CHECK_INT_EQ(r.pending, 1);
+    CHECK_INT_EQ(wait_done(&w), 1);
     CHECK_INT_EQ(metrics_read(&m->items[INGEST_ITEM_SESSION]), 1);
+
+    /* An envelope with no items at all: acknowledged, nothing journaled, no callback. */
+    door_req_init(&r, f.door, f.a.id, &f.pool);
+    CHECK_INT_EQ(door_auth(&r, f.a.key), DOOR_ACCEPTED);
+    w.called = 0;
+    CHECK_INT_EQ(submit(&r, "envelope", "{}\n", &w), DOOR_ACCEPTED);
+    CHECK_INT_EQ(r.pending, 0);
 
     /* JSON lines: the good lines count, the bad ones are reported. */
     door_req_init(&r, f.door, f.a.id, &f.pool);
@@ -293,9 +304,10 @@ static void test_accepted_durable(void)
     CHECK_INT_EQ(r.result.units.rejected, 1);
     CHECK_INT_EQ(wait_done(&w), 1);
     CHECK_INT_EQ(metrics_read(&m->accepted[format_index(format_by_name("logs"))]), 2);
-    CHECK_INT_EQ(journal_read_batch(f.journal, b.end_lsn, 10, 1u << 20, 1000, &b), 2);
+    CHECK_INT_EQ(journal_read_batch(f.journal, b.end_lsn, 10, 1u << 20, 1000, &b), 3);
     CHECK_INT_EQ(b.recs[0].protocol, INGEST_SENTRY_ENVELOPE);
-    CHECK_INT_EQ(b.recs[1].protocol, INGEST_LOGS_NDJSON);
+    CHECK_INT_EQ(b.recs[1].protocol, INGEST_SENTRY_ENVELOPE);
+    CHECK_INT_EQ(b.recs[2].protocol, INGEST_LOGS_NDJSON);
     journal_batch_release(&b);
     fixture_close(&f);
 }
