@@ -200,6 +200,6 @@ void config_dsn(const char *public_url, const char *key, long long project_id, c
 void config_print_help(void)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        printf("  --%-18s %-24s %s (default: %s)\n", opts[i].flag, opts[i].env, opts[i].help,
+        printf("  --%-20s %-26s %s (default: %s)\n", opts[i].flag, opts[i].env, opts[i].help,
                opts[i].def[0] ? opts[i].def : "none");
 }
