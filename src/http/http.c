@@ -646,10 +646,11 @@ static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
 {
     struct sockaddr_storage sa;
     socklen_t salen = 0;
-    int fd, on = 1;
+    int fd, on = 1, rc;
 
-    if (resolve(cfg->host, cfg->port, &sa, &salen, err) < 0)
-        return err ? err->code : BL_EINVAL;
+    rc = resolve(cfg->host, cfg->port, &sa, &salen, err);
+    if (rc < 0)
+        return rc;
     fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return bl_err_set(err, BL_EIO, "cannot create a socket: %s", strerror(errno));
@@ -719,7 +720,7 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     size_t share = cfg->per_ip_inflight;
-    int fd, port, rc;
+    int fd = -1, port = 0, rc;
 
     if (share == 0) /* derived: a quarter of the budget, but room for one largest body */
         share = cfg->max_inflight / 4 > cfg->max_body ? cfg->max_inflight / 4 : cfg->max_body;
