@@ -247,7 +247,7 @@ def test_refused_bodies_not_buffered():
             s = connect(srv, timeout=3)
             hogs.append(s)
             s.sendall(targets[i % 3])
-            ready, _, _ = select.select([s], [], [], 0.5)
+            ready, _, _ = select.select([s], [], [], 1.5)
             if ready:         # answered on the headers: nothing more to send
                 answers.append(read_answer(s)[0])
                 continue
@@ -288,9 +288,8 @@ def test_inflight_share_per_address():
     finally:
         for s in slow:
             s.close()
-    time.sleep(0.3)
-    st, _, eid = store_event(srv)
-    h.check_eq(st, 200, "the share comes back once the slow uploads are gone")
+    h.wait_for(lambda: store_event(srv)[0] == 200, timeout=10,
+               what="the share to come back once the slow uploads are gone")
 
 
 @h.test
