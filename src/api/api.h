@@ -78,7 +78,10 @@ struct route {
     unsigned flags;      /* enum route_flags */
     api_handler_fn early;   /* on headers; sets resp->status to answer at once */
     api_handler_fn handler; /* on the complete body */
+    size_t max_body;        /* largest body (413 above); 0: takes none; ROUTE_BODY_MAX: --max-body */
 };
+
+#define ROUTE_BODY_MAX SIZE_MAX
 
 enum route_flags {
     ROUTE_CORS = 1 << 0,      /* ingest: CORS headers on every answer */

@@ -1,4 +1,8 @@
-/* The route table: every URL Bilor answers, in one place. */
+/*
+ * The route table: every URL Bilor answers, in one place. The last field is
+ * the largest body a route takes: 0 takes none, so a GET or a preflight with
+ * a body is refused on its headers (413).
+ */
 #include <string.h>
 
 #include "api/api.h"
@@ -10,32 +14,36 @@
  */
 static const struct route routes[] = {
     /* Sentry doors (protocols.md §1.2); the trailing slash is optional for old clients. */
-    { BL_POST, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_store },
-    { BL_POST, "/api/{}/envelope/", DOOR_ENVELOPE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_envelope },
-    { BL_OPTIONS, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
-    { BL_OPTIONS, "/api/{}/envelope/", DOOR_ENVELOPE, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
+    { BL_POST, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_store,
+      ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/envelope/", DOOR_ENVELOPE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_envelope,
+      ROUTE_BODY_MAX },
+    { BL_OPTIONS, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight, 0 },
+    { BL_OPTIONS, "/api/{}/envelope/", DOOR_ENVELOPE, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight, 0 },
     /* JSON lines */
-    { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest },
-    { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight },
+    { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest,
+      ROUTE_BODY_MAX },
+    { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight, 0 },
     /* REST API (docs/api.md) */
-    { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index },
-    { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list },
-    { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list },
-    { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get },
-    { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list },
-    { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get },
-    { BL_PUT, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_put },
-    { BL_GET, "/api/0/issues/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_events },
+    { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
+    { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },
+    { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list, 0 },
+    { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list, 0 },
+    { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get, 0 },
+    { BL_PUT, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_put,
+      64 * 1024 },
+    { BL_GET, "/api/0/issues/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_events, 0 },
     /* envelope items kept beside events (api_items.c) */
-    { BL_GET, "/api/0/projects/{}/events/{}/attachments/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_attachments },
-    { BL_GET, "/api/0/projects/{}/events/{}/attachments/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_attachment_get },
-    { BL_GET, "/api/0/projects/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_feedback },
-    { BL_GET, "/api/0/issues/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_feedback },
-    { BL_GET, "/api/0/projects/{}/stats/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_item_stats },
+    { BL_GET, "/api/0/projects/{}/events/{}/attachments/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_attachments, 0 },
+    { BL_GET, "/api/0/projects/{}/events/{}/attachments/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_attachment_get, 0 },
+    { BL_GET, "/api/0/projects/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_feedback, 0 },
+    { BL_GET, "/api/0/issues/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_feedback, 0 },
+    { BL_GET, "/api/0/projects/{}/stats/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_item_stats, 0 },
     /* operations */
-    { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz },
-    { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz },
-    { BL_GET, "/metrics", DOOR_OPS, 0, NULL, api_metrics },
+    { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz, 0 },
+    { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz, 0 },
+    { BL_GET, "/metrics", DOOR_OPS, 0, NULL, api_metrics, 0 },
 };
 
 /* Matches path against pattern; {} takes one non-empty segment, a final * the rest. */

@@ -196,10 +196,14 @@ static int start_http(struct server *s)
     hc.port = port;
     hc.threads = (unsigned)s->cfg.http_threads;
     hc.max_connections = (unsigned)s->cfg.max_connections;
-    hc.per_ip_connections = (unsigned)s->cfg.max_connections;
+    hc.per_ip_connections = (unsigned)s->cfg.max_conns_per_ip;
     hc.timeout_s = 60;
+    hc.header_timeout_s = (unsigned)s->cfg.header_timeout;
+    hc.body_timeout_s = (unsigned)s->cfg.body_timeout;
+    hc.min_body_rate = (size_t)s->cfg.min_body_rate;
     hc.max_body = (size_t)s->cfg.max_body;
     hc.max_inflight = (size_t)s->cfg.max_inflight;
+    hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
     if (http_start(&s->http, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;

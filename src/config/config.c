@@ -44,6 +44,19 @@ static const struct opt opts[] = {
         "largest single event in bytes (413 above)"),
     INT(max_inflight, "max-inflight", "BILOR_MAX_INFLIGHT", "268435456", 65536, INT64_C(1) << 40,
         "request bodies held in memory at once, all connections (503 above)"),
+    INT(max_conns_per_ip, "max-conns-per-ip", "BILOR_MAX_CONNS_PER_IP", "64", 0, 100000,
+        "concurrent connections one client address may hold (IPv6: per /64; 0: no limit)"),
+    INT(max_inflight_per_ip, "max-inflight-per-ip", "BILOR_MAX_INFLIGHT_PER_IP", "0", 0,
+        INT64_C(1) << 40,
+        "request bodies one client address may hold in memory (429 above); 0: a quarter of "
+        "--max-inflight, at least --max-body"),
+    INT(header_timeout, "header-timeout", "BILOR_HEADER_TIMEOUT", "15", 1, 3600,
+        "seconds a client has to send a request's headers, counted from the connection or "
+        "the previous answer (closed after)"),
+    INT(body_timeout, "body-timeout", "BILOR_BODY_TIMEOUT", "30", 1, 3600,
+        "seconds a request body may take, plus one second per --min-body-rate bytes received"),
+    INT(min_body_rate, "min-body-rate", "BILOR_MIN_BODY_RATE", "8192", 1, INT64_C(1) << 30,
+        "bytes per second a large body must average to earn time past --body-timeout"),
     INT(journal_budget, "journal-budget", "BILOR_JOURNAL_BUDGET", "1073741824", 4096,
         INT64_C(1) << 50, "undigested journal bytes before the doors answer 429"),
     INT(journal_segment, "journal-segment", "BILOR_JOURNAL_SEGMENT", "67108864", 65536,
@@ -274,6 +287,6 @@ void config_dsn(const char *public_url, const char *key, long long project_id, c
 void config_print_help(void)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        printf("  --%-18s %-24s %s (default: %s)\n", opts[i].flag, opts[i].env, opts[i].help,
+        printf("  --%-20s %-26s %s (default: %s)\n", opts[i].flag, opts[i].env, opts[i].help,
                opts[i].def[0] ? opts[i].def : "none");
 }

@@ -24,6 +24,11 @@ struct config {
     int64_t max_body;        /* decompressed request body cap (413 above) */
     int64_t max_event;       /* one Sentry event cap */
     int64_t max_inflight;    /* request bodies held in memory at once */
+    int64_t max_conns_per_ip;    /* connections one client address may hold; 0: no limit */
+    int64_t max_inflight_per_ip; /* body bytes one client address may hold; 0: derived */
+    int64_t header_timeout;      /* seconds for a request's headers (keep-alive idle included) */
+    int64_t body_timeout;        /* seconds for a body, plus received / min_body_rate */
+    int64_t min_body_rate;       /* bytes per second */
     int64_t journal_budget;  /* undigested journal bytes before doors answer 429 */
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */

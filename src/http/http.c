@@ -1,4 +1,6 @@
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -19,7 +21,10 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "http/http.h"
+#include "http/peers.h"
 #include "core/banned.h"
+
+struct hconn;
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -29,6 +34,39 @@ struct http_server {
     atomic_int suspended; /* requests waiting for the journal */
     atomic_int live;      /* requests between first callback and completion */
     _Atomic size_t body_bytes; /* request bodies held in memory, all connections */
+    struct peers *peers;  /* per client address: connections and body bytes */
+    /* every open connection, for the reaper (see reaper_main) */
+    pthread_mutex_t conns_mu;
+    struct hconn *conns;
+    pthread_cond_t reaper_cv;
+    pthread_t reaper;
+    int reaper_running;
+    int reaper_stop;      /* under conns_mu */
+};
+
+/*
+ * Where a connection is in its current request, for the deadlines the
+ * reaper enforces. MHD's own timeout is an idle timeout, restarted by every
+ * byte, so a client trickling one byte at a time would hold a connection
+ * forever; these are total deadlines.
+ */
+enum hphase {
+    PH_HEADERS = 0, /* waiting for a request's headers: header_timeout_s */
+    PH_BODY,        /* reading a body: body_timeout_s + received / min_body_rate */
+    PH_BUSY,        /* handler, journal wait, answer: MHD's idle timeout only */
+};
+
+/* One connection: lives from MHD's connection-started to -closed notice. */
+struct hconn {
+    struct hconn *prev, *next; /* the server's list, under conns_mu */
+    struct peer_key peer;      /* the socket's client address */
+    MHD_socket fd;
+    int counted;               /* holds a place in its address's connection share */
+    int cut;                   /* shut down by the reaper (under conns_mu) */
+    _Atomic int phase;
+    _Atomic int64_t since;     /* clock_mono_us when the phase began */
+    _Atomic size_t got;        /* body bytes received in PH_BODY */
+    _Atomic size_t cap;        /* received bytes that still earn time (the body limit) */
 };
 
 enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED };
@@ -37,11 +75,13 @@ enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED }
 struct hreq {
     struct http_server *srv;
     struct MHD_Connection *conn;
+    struct hconn *hc;
     pthread_mutex_t mu;
     int state;
-    int too_big;
-    int overloaded;       /* the global body budget was full */
-    size_t accounted;     /* bytes of this body counted in body_bytes */
+    int discard;          /* the body is read and dropped: the answer is decided */
+    size_t limit;         /* this route's body limit */
+    size_t accounted;     /* bytes of this body counted in body_bytes and the client's share */
+    struct peer_key client;
     struct pool pool;
     struct buf body;
     struct bl_req req;
@@ -97,6 +137,37 @@ static void hreq_resume(struct bl_req *req)
         MHD_resume_connection(conn);
 }
 
+static void phase_set(struct hconn *hc, int phase)
+{
+    if (hc == NULL)
+        return;
+    atomic_store(&hc->got, 0);
+    atomic_store(&hc->cap, 0);
+    atomic_store(&hc->since, clock_mono_us());
+    atomic_store(&hc->phase, phase);
+}
+
+static struct hconn *conn_hconn(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/*
+ * The client address a request counts against. Today the socket's peer;
+ * with a trusted reverse proxy in front this is the one place that will
+ * read the forwarded address instead.
+ */
+static void request_client(const struct hreq *h, struct peer_key *out)
+{
+    if (h->hc != NULL)
+        *out = h->hc->peer;
+    else
+        memset(out, 0, sizeof(*out));
+}
+
 static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, const char *url,
                              const char *method)
 {
@@ -104,9 +175,11 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
 
     h->srv = srv;
     h->conn = c;
+    h->hc = conn_hconn(c);
+    request_client(h, &h->client);
     pthread_mutex_init(&h->mu, NULL);
     pool_init(&h->pool, 8192);
-    buf_init(&h->body, srv->cfg.max_body);
+    buf_init(&h->body, 0);
     resp_init(&h->resp);
     h->req.method = method_of(method);
     h->req.path = pool_strdup(&h->pool, url);
@@ -120,11 +193,21 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     return h;
 }
 
+/* Drops what was held and gives its bytes back to the budgets. */
+static void drop_body(struct hreq *h)
+{
+    if (h->accounted > 0) {
+        atomic_fetch_sub(&h->srv->body_bytes, h->accounted);
+        peers_give(h->srv->peers, &h->client, h->accounted);
+        h->accounted = 0;
+    }
+    buf_release(&h->body);
+}
+
 static void hreq_free(struct hreq *h)
 {
-    atomic_fetch_sub(&h->srv->body_bytes, h->accounted);
+    drop_body(h);
     resp_release(&h->resp);
-    buf_release(&h->body);
     pool_release(&h->pool);
     pthread_mutex_destroy(&h->mu);
     free(h);
@@ -154,6 +237,8 @@ static enum MHD_Result send_resp(struct hreq *h)
         MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     if (h->req.route == NULL || (h->req.route->flags & ROUTE_CORS))
         add_cors(r);
+    if (h->state == HS_HEADERS)
+        MHD_add_response_header(r, "Connection", "close"); /* MHD will not read the body */
     ret = MHD_queue_response(h->conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     metrics_request(h->srv->app->metrics, h->req.route ? h->req.route->door : DOOR_OTHER,
@@ -161,66 +246,162 @@ static enum MHD_Result send_resp(struct hreq *h)
     return ret;
 }
 
-/* Drops what was held and gives its bytes back to the global budget. */
-static void drop_body(struct hreq *h)
+/*
+ * Counts n more body bytes against the server's budget and the client's
+ * share, or answers 503 (the server holds too much) or 429 (this client
+ * does) and returns -1 with nothing counted.
+ */
+static int reserve(struct hreq *h, size_t n)
 {
-    atomic_fetch_sub(&h->srv->body_bytes, h->accounted);
-    h->accounted = 0;
-    buf_release(&h->body);
+    struct http_server *s = h->srv;
+
+    if (atomic_fetch_add(&s->body_bytes, n) + n > s->cfg.max_inflight) {
+        atomic_fetch_sub(&s->body_bytes, n);
+        resp_error(&h->resp, 503, "server is receiving too much at once, retry later");
+        resp_header(&h->resp, "Retry-After", "2");
+        return -1;
+    }
+    if (peers_take(s->peers, &h->client, n) < 0) {
+        atomic_fetch_sub(&s->body_bytes, n);
+        resp_error(&h->resp, 429, "this client is sending too much at once, retry later");
+        resp_header(&h->resp, "Retry-After", "2");
+        return -1;
+    }
+    h->accounted += n;
+    return 0;
 }
 
 /*
- * Keeps a body chunk unless this body passed its cap or all bodies in
- * memory together passed the server's budget: then the rest is read and
- * dropped, and the request is answered 413 or 503. This bounds memory
- * whatever the number of connections.
+ * Keeps a body chunk. A body of unknown length (chunked) is counted against
+ * the budgets as it comes; one that passes its cap or a budget is read and
+ * dropped from there on, and answered once it ends (MHD cannot answer in
+ * the middle of a body). Returns -1 to close the connection when a dropped
+ * body goes on far past its cap.
  */
-static void take_body(struct hreq *h, const char *p, size_t n)
+static int take_body(struct hreq *h, const char *p, size_t n)
 {
-    size_t total;
+    size_t got = n;
 
-    if (h->too_big || h->overloaded)
-        return;
-    total = atomic_fetch_add(&h->srv->body_bytes, n) + n;
-    h->accounted += n;
-    if (total > h->srv->cfg.max_inflight) {
-        h->overloaded = 1;
+    if (h->hc != NULL)
+        got = atomic_fetch_add(&h->hc->got, n) + n;
+    if (h->discard)
+        return got / 2 > h->limit ? -1 : 0;
+    if (h->body.len + n > h->limit) {
+        resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->limit);
+        h->discard = 1;
         drop_body(h);
-    } else if (buf_add(&h->body, p, n) < 0) {
-        h->too_big = 1;
+        return 0;
+    }
+    if (h->accounted < h->body.len + n && reserve(h, h->body.len + n - h->accounted) < 0) {
+        h->discard = 1;
+        drop_body(h);
+        return 0;
+    }
+    if (buf_add(&h->body, p, n) < 0) {
+        resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->limit);
+        h->discard = 1;
         drop_body(h);
     }
+    return 0;
 }
 
-static void answer_overloaded(struct hreq *h)
+/* What MHD saw of the framing headers (it uses the first Content-Length only). */
+struct framing {
+    const char *length;   /* the first Content-Length */
+    int lengths_differ;   /* another Content-Length with a different value */
+    const char *coding;   /* Transfer-Encoding */
+    int codings;
+};
+
+static enum MHD_Result framing_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
 {
-    resp_error(&h->resp, 503, "server is receiving too much at once, retry later");
-    resp_header(&h->resp, "Retry-After", "2");
+    struct framing *f = cls;
+
+    (void)kind;
+    if (value == NULL)
+        return MHD_YES;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (f->length == NULL)
+            f->length = value;
+        else if (strcmp(f->length, value) != 0)
+            f->lengths_differ = 1;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->coding = value;
+        f->codings++;
+    }
+    return MHD_YES;
 }
 
-/* First callback: headers only. Returns 1 when the answer is already decided. */
+/*
+ * Refuses ambiguous message framing (the root of request smuggling):
+ * conflicting lengths, a length beside a transfer coding, a coding other
+ * than chunked. Sets *declared (0 when unknown) and *has_body.
+ */
+static int check_framing(struct hreq *h, unsigned long long *declared, int *has_body)
+{
+    struct framing f = { 0 };
+
+    MHD_get_connection_values(h->conn, MHD_HEADER_KIND, framing_scan, &f);
+    *declared = f.length != NULL ? strtoull(f.length, NULL, 10) : 0; /* digits: MHD checked */
+    *has_body = f.coding != NULL || *declared > 0;
+    if (f.lengths_differ) {
+        resp_error(&h->resp, 400, "conflicting Content-Length headers");
+        return -1;
+    }
+    if (f.coding != NULL && f.length != NULL) {
+        resp_error(&h->resp, 400, "both Content-Length and Transfer-Encoding");
+        return -1;
+    }
+    if (f.coding != NULL && (f.codings > 1 || strcasecmp(f.coding, "chunked") != 0)) {
+        resp_error(&h->resp, 501, "only the chunked transfer coding is supported");
+        return -1;
+    }
+    return 0;
+}
+
+static size_t route_body_limit(const struct http_server *s, const struct route *r)
+{
+    return r->max_body < s->cfg.max_body ? r->max_body : s->cfg.max_body;
+}
+
+/*
+ * First callback: headers only. A request's fate is decided here: a refused
+ * one is answered at once and MHD drops its body unread (and closes the
+ * connection), so nothing an unauthenticated client sends is kept or counted.
+ * Returns 1 when the answer is to be sent now.
+ */
 static int on_headers(struct hreq *h)
 {
-    const char *cl = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, "Content-Length");
     unsigned long long declared;
-    int status = 404;
+    int status = 404, has_body;
 
+    if (check_framing(h, &declared, &has_body) < 0)
+        return 1;
     if (api_route(&h->req, &status) == NULL) {
         resp_error(&h->resp, status, status == 404 ? "not found" : "method not allowed");
-        return 0; /* answer after the body (if any) is drained */
+        return has_body; /* without a body, answer on the next callback: keep-alive */
     }
-    declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
-    if (declared > h->srv->cfg.max_body) {
-        resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->srv->cfg.max_body);
+    h->limit = route_body_limit(h->srv, h->req.route);
+    if (has_body && h->limit == 0) {
+        resp_error(&h->resp, 413, "this URL takes no request body");
         return 1;
     }
-    if (declared > 0 && atomic_load(&h->srv->body_bytes) + declared > h->srv->cfg.max_inflight) {
-        answer_overloaded(h);
+    if (declared > h->limit) {
+        resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->limit);
         return 1;
     }
     if (h->req.route->early != NULL)
         h->req.route->early(&h->req, &h->resp);
-    return h->resp.status != 0;
+    if (h->resp.status != 0)
+        return 1;
+    if (declared > 0 && reserve(h, (size_t)declared) < 0)
+        return 1;
+    buf_release(&h->body);
+    buf_init(&h->body, h->limit);
+    if (h->hc != NULL)
+        atomic_store(&h->hc->cap, h->limit);
+    return 0;
 }
 
 static enum MHD_Result on_body_done(struct hreq *h)
@@ -230,10 +411,6 @@ static enum MHD_Result on_body_done(struct hreq *h)
             h->req.finish(&h->req, &h->resp);
         return send_resp(h);
     }
-    if (h->too_big)
-        resp_error(&h->resp, 413, "request body exceeds %zu bytes", h->srv->cfg.max_body);
-    else if (h->overloaded)
-        answer_overloaded(h);
     if (h->resp.status == 0) {
         h->req.body = (struct slice){ h->body.p, h->body.len };
         h->req.route->handler(&h->req, &h->resp);
@@ -263,14 +440,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         h = hreq_new(cls, c, url, method);
         *ctx = h;
         atomic_fetch_add(&h->srv->live, 1);
+        phase_set(h->hc, PH_BODY);
+        if (on_headers(h))
+            return send_resp(h);
         h->state = HS_BODY;
-        return on_headers(h) ? send_resp(h) : MHD_YES;
-    }
-    if (*upload_data_size > 0) {
-        take_body(h, upload_data, *upload_data_size);
-        *upload_data_size = 0;
         return MHD_YES;
     }
+    if (*upload_data_size > 0) {
+        int rc = take_body(h, upload_data, *upload_data_size);
+
+        *upload_data_size = 0;
+        return rc < 0 ? MHD_NO : MHD_YES;
+    }
+    if (h->state == HS_BODY)
+        phase_set(h->hc, PH_BUSY);
     if (h->state == HS_RESUMED)
         atomic_fetch_sub(&h->srv->suspended, 1);
     return on_body_done(h);
@@ -281,13 +464,139 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 {
     struct http_server *s = cls;
 
-    (void)c;
     (void)toe;
     if (*ctx != NULL) {
         hreq_free(*ctx);
         atomic_fetch_sub(&s->live, 1);
     }
     *ctx = NULL;
+    phase_set(conn_hconn(c), PH_HEADERS); /* keep-alive: the next request's headers */
+}
+
+/* Accept-time pre-check: an address at its connection share is refused before any work. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct http_server *s = cls;
+    struct peer_key k;
+
+    (void)len;
+    peer_key_of(addr, &k);
+    return peers_conn_full(s->peers, &k) ? MHD_NO : MHD_YES;
+}
+
+static void on_conn_started(struct http_server *s, struct MHD_Connection *c, void **socket_ctx)
+{
+    const union MHD_ConnectionInfo *ai =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct hconn *hc = xcalloc(1, sizeof(*hc));
+
+    peer_key_of(ai != NULL ? ai->client_addr : NULL, &hc->peer);
+    hc->fd = fi != NULL ? fi->connect_fd : MHD_INVALID_SOCKET;
+    phase_set(hc, PH_HEADERS);
+    /* the firm check: on_accept's can race between pool threads */
+    hc->counted = peers_conn_open(s->peers, &hc->peer) == 0;
+    pthread_mutex_lock(&s->conns_mu);
+    hc->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = hc;
+    s->conns = hc;
+    if (!hc->counted && hc->fd != MHD_INVALID_SOCKET) {
+        shutdown(hc->fd, SHUT_RDWR); /* MHD sees the end of the stream and closes it */
+        hc->cut = 1;
+    }
+    pthread_mutex_unlock(&s->conns_mu);
+    *socket_ctx = hc;
+}
+
+/* MHD calls this before it closes the socket, so the reaper never shuts a reused fd. */
+static void on_conn_closed(struct http_server *s, void **socket_ctx)
+{
+    struct hconn *hc = *socket_ctx;
+
+    if (hc == NULL)
+        return;
+    pthread_mutex_lock(&s->conns_mu);
+    if (hc->prev != NULL)
+        hc->prev->next = hc->next;
+    else
+        s->conns = hc->next;
+    if (hc->next != NULL)
+        hc->next->prev = hc->prev;
+    pthread_mutex_unlock(&s->conns_mu);
+    if (hc->counted)
+        peers_conn_close(s->peers, &hc->peer);
+    free(hc);
+    *socket_ctx = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        on_conn_started(cls, c, socket_ctx);
+    else
+        on_conn_closed(cls, socket_ctx);
+}
+
+/* When the current phase of hc must be over, in clock_mono_us; INT64_MAX: no deadline. */
+static int64_t deadline_of(const struct http_config *cfg, struct hconn *hc)
+{
+    int64_t since = atomic_load(&hc->since);
+    size_t got = atomic_load(&hc->got), cap = atomic_load(&hc->cap);
+
+    switch (atomic_load(&hc->phase)) {
+    case PH_HEADERS:
+        return since + (int64_t)cfg->header_timeout_s * 1000000;
+    case PH_BODY:
+        /* like Apache's mod_reqtimeout: a fixed time, plus one second per
+           min_body_rate bytes received, up to the body's cap: a total bound */
+        if (got > cap)
+            got = cap;
+        return since + (int64_t)cfg->body_timeout_s * 1000000 +
+               (int64_t)((uint64_t)got * 1000000 / cfg->min_body_rate);
+    default:
+        return INT64_MAX;
+    }
+}
+
+/*
+ * The reaper: a few times a second, shuts down every connection past its
+ * deadline. MHD only calls the application once headers are complete and
+ * has no total deadline of its own, so this runs beside it: shutdown() makes
+ * MHD see the end of the stream on its next read and close the connection
+ * in its own thread. The list lock is held across shutdown() and MHD takes
+ * it (on_conn_closed) before closing a socket, so the fd is still this
+ * connection's.
+ */
+static void *reaper_main(void *arg)
+{
+    struct http_server *s = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&s->conns_mu);
+    while (!s->reaper_stop) {
+        int64_t now = clock_mono_us();
+
+        for (struct hconn *hc = s->conns; hc != NULL; hc = hc->next) {
+            if (hc->cut || hc->fd == MHD_INVALID_SOCKET || now <= deadline_of(&s->cfg, hc))
+                continue;
+            shutdown(hc->fd, SHUT_RDWR);
+            hc->cut = 1;
+            log_debug("http: closed a connection past its %s deadline",
+                      atomic_load(&hc->phase) == PH_HEADERS ? "header" : "body");
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->reaper_cv, &s->conns_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->conns_mu);
+    return NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -300,10 +609,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n > 0 && msg[n - 1] == '\n')
         msg[--n] = '\0';
-    log_warn("http: %s", msg);
+    /* MHD reports mostly single connections (a client hung up mid-request):
+       at any level above debug, hostile clients could flood the log */
+    log_debug("http: %s", msg);
 }
 
-static int resolve(const char *host, int port, struct sockaddr_storage *sa, struct bl_err *err)
+static int resolve(const char *host, int port, struct sockaddr_storage *sa, socklen_t *salen,
+                   struct bl_err *err)
 {
     struct addrinfo hints, *res = NULL;
     char portstr[16];
@@ -318,42 +630,133 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa, stru
     if (rc != 0)
         return bl_err_set(err, BL_EINVAL, "cannot resolve '%s': %s", host, gai_strerror(rc));
     memcpy(sa, res->ai_addr, res->ai_addrlen);
+    *salen = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
+}
+
+/*
+ * The listening socket, made here rather than by MHD so that a taken port
+ * is a clear error: SO_REUSEADDR only (a restart need not wait for
+ * TIME_WAIT), never SO_REUSEPORT, which would let a second server share the
+ * port and split the requests.
+ */
+static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
+                     struct bl_err *err)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen = 0;
+    int fd, on = 1, rc;
+
+    rc = resolve(cfg->host, cfg->port, &sa, &salen, err);
+    if (rc < 0)
+        return rc;
+    fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return bl_err_set(err, BL_EIO, "cannot create a socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (sa.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int e = errno;
+
+        close(fd);
+        if (e == EADDRINUSE)
+            return bl_err_set(err, BL_EIO,
+                              "cannot listen on %s:%d: the port is already in use "
+                              "(another bilor serve?)", cfg->host, cfg->port);
+        return bl_err_set(err, BL_EIO, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
+                          strerror(e));
+    }
+    salen = sizeof(sa);
+    *port_out = cfg->port;
+    if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
+        *port_out = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                   : ((struct sockaddr_in *)&sa)->sin_port);
+    *fd_out = fd;
+    return 0;
+}
+
+static int start_reaper(struct http_server *s)
+{
+    pthread_condattr_t ca;
+
+    pthread_mutex_init(&s->conns_mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->reaper_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0)
+        return -1;
+    s->reaper_running = 1;
+    return 0;
+}
+
+static void stop_reaper(struct http_server *s)
+{
+    if (s->reaper_running) {
+        pthread_mutex_lock(&s->conns_mu);
+        s->reaper_stop = 1;
+        pthread_cond_signal(&s->reaper_cv);
+        pthread_mutex_unlock(&s->conns_mu);
+        pthread_join(s->reaper, NULL);
+        s->reaper_running = 0;
+    }
+}
+
+static void server_free(struct http_server *s)
+{
+    stop_reaper(s);
+    peers_free(s->peers);
+    pthread_cond_destroy(&s->reaper_cv);
+    pthread_mutex_destroy(&s->conns_mu);
+    free(s);
 }
 
 int http_start(struct http_server **out, struct app *app, const struct http_config *cfg,
                struct bl_err *err)
 {
-    struct http_server *s = xcalloc(1, sizeof(*s));
-    struct sockaddr_storage sa;
+    struct http_server *s;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    const union MHD_DaemonInfo *info;
+    size_t share = cfg->per_ip_inflight;
+    int fd = -1, port = 0, rc;
 
+    if (share == 0) /* derived: a quarter of the budget, but room for one largest body */
+        share = cfg->max_inflight / 4 > cfg->max_body ? cfg->max_inflight / 4 : cfg->max_body;
+    else if (share < cfg->max_body)
+        return bl_err_set(err, BL_EINVAL,
+                          "the per-client in-flight share (%zu) is below the largest body "
+                          "(%zu): such bodies could never be received", share, cfg->max_body);
+    rc = listen_on(cfg, &fd, &port, err);
+    if (rc < 0)
+        return rc;
+    s = xcalloc(1, sizeof(*s));
     s->app = app;
     s->cfg = *cfg;
-    if (resolve(cfg->host, cfg->port, &sa, err) < 0) {
-        free(s);
-        return err ? err->code : BL_EINVAL;
+    s->cfg.per_ip_inflight = share;
+    s->cfg.min_body_rate = cfg->min_body_rate > 0 ? cfg->min_body_rate : 1;
+    s->port = port;
+    /* entries: one per connection, plus one per request counted elsewhere (proxies later) */
+    s->peers = peers_new((size_t)cfg->max_connections * 2, cfg->per_ip_connections, share);
+    if (start_reaper(s) < 0) {
+        close(fd);
+        server_free(s);
+        return bl_err_set(err, BL_EIO, "cannot start the HTTP reaper thread");
     }
-    if (sa.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, s, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_END);
+        flags, 0, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_END);
     if (s->daemon == NULL) {
-        free(s);
-        return bl_err_set(err, BL_EIO, "cannot listen on %s:%d (in use or not permitted)",
-                          cfg->host, cfg->port);
+        close(fd);
+        server_free(s);
+        return bl_err_set(err, BL_EIO, "cannot start the HTTP server on %s:%d", cfg->host,
+                          cfg->port);
     }
-    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info != NULL ? info->port : cfg->port;
     *out = s;
     return 0;
 }
@@ -381,6 +784,7 @@ void http_stop(struct http_server *s)
 {
     if (s == NULL)
         return;
+    stop_reaper(s);
     MHD_stop_daemon(s->daemon);
-    free(s);
+    server_free(s);
 }

@@ -13,8 +13,21 @@
  *   4. the answer is queued only after the whole body was read, so MHD keeps
  *      the connection alive (queuing on the first callback makes MHD close it,
  *      and throughput falls from ~200k to ~43k requests/s here).
+ * The fate of a request is decided on its headers: bad framing (two
+ * different Content-Lengths, a length beside a transfer coding) is 400, an
+ * unknown path 404/405, a body the route does not take or over its limit
+ * 413, a refused key 401/403, a full budget 503/429. A refused request with
+ * a body is answered at once and MHD closes the connection without reading
+ * the body, so nothing is kept or counted for it.
  * Memory is bounded: MHD limits each connection's headers, each body has a
- * cap (413), and all bodies held at once share one budget (503 past it).
+ * cap (413), all bodies held at once share one budget (503 past it, the
+ * declared length is counted when the headers arrive) and each client
+ * address has a share of it (429 past it).
+ * Time is bounded: MHD's timeout is an idle timeout that every byte
+ * restarts, so a reaper thread gives each request's headers and body a
+ * total deadline and closes the connection past it; and each client address
+ * has a share of the connections (http/peers.h), so one client trickling
+ * bytes on many sockets cannot take them all.
  */
 #ifndef BL_HTTP_H
 #define BL_HTTP_H
@@ -29,10 +42,14 @@ struct http_config {
     int port;             /* 0: pick a free port (see http_port) */
     unsigned threads;
     unsigned max_connections;
-    unsigned per_ip_connections;
-    unsigned timeout_s;   /* idle connection timeout */
-    size_t max_body;      /* raw body cap */
+    unsigned per_ip_connections; /* one client address's share (0: no limit) */
+    unsigned timeout_s;   /* idle connection timeout (MHD's, restarted by every byte) */
+    unsigned header_timeout_s; /* total time for a request's headers, keep-alive idle included */
+    unsigned body_timeout_s;   /* total time for a body, plus received / min_body_rate */
+    size_t min_body_rate;      /* bytes per second */
+    size_t max_body;      /* raw body cap (a route may lower it) */
     size_t max_inflight;  /* all bodies held in memory together (503 above) */
+    size_t per_ip_inflight; /* one client address's share of it (429 above); 0: derived */
 };
 
 struct http_server;

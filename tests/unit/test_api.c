@@ -183,9 +183,9 @@ static void h_assets(struct bl_req *req, struct bl_resp *resp)
 static void test_prefix_routes(void)
 {
     static const struct route table[] = {
-        { BL_GET, "/ui/api", DOOR_OTHER, 0, NULL, h_exact },
-        { BL_GET, "/ui/{}/x/*", DOOR_OTHER, 0, NULL, h_exact },
-        { BL_GET, "/ui/*", DOOR_OTHER, 0, NULL, h_assets },
+        { BL_GET, "/ui/api", DOOR_OTHER, 0, NULL, h_exact, 0 },
+        { BL_GET, "/ui/{}/x/*", DOOR_OTHER, 0, NULL, h_exact, 0 },
+        { BL_GET, "/ui/*", DOOR_OTHER, 0, NULL, h_assets, 0 },
     };
     static const struct {
         int method;
