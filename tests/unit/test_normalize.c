@@ -151,6 +151,72 @@ static cJSON *parse(const char *s)
     return v;
 }
 
+/* The level member of this JSON value, as both normalizers read it. */
+static void level_case(const char *want, const char *value)
+{
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct pool pool = POOL_INIT(4096);
+    char json[256];
+    struct event ev;
+    cJSON *obj, *doc, *attr;
+    int none = strcmp(want, "-") == 0;
+
+    snprintf(json, sizeof(json), "{\"message\":\"m\",\"level\":%s}", value);
+    obj = cJSON_Parse(json);
+    CHECK(obj != NULL);
+    if (obj == NULL) {
+        fprintf(stderr, "level case %s: not JSON\n", value);
+        return;
+    }
+    doc = normalize_doc(obj, 1, 1, &lim, &ev, &pool);
+    attr = doc != NULL ? json_obj(doc, "attributes") : NULL;
+    if (strcmp(ev_level_name(ev.level), none ? "info" : want) != 0 ||
+        (cJSON_GetObjectItem(attr, "level") != NULL) != none)
+        fprintf(stderr, "level case %s: JSON line got %s (%s), want %s\n", value,
+                ev_level_name(ev.level),
+                cJSON_GetObjectItem(attr, "level") != NULL ? "kept as attribute" : "consumed",
+                want);
+    CHECK_STR_EQ(ev_level_name(ev.level), none ? "info" : want);
+    CHECK_INT_EQ(cJSON_GetObjectItem(attr, "level") != NULL, none);
+    cJSON_Delete(doc);
+    memset(&ev, 0, sizeof(ev));
+    normalize_sentry(obj, &ev, &lim, &pool);
+    if (strcmp(ev_level_name(ev.level), none ? "error" : want) != 0)
+        fprintf(stderr, "level case %s: Sentry event got %s, want %s\n", value,
+                ev_level_name(ev.level), want);
+    CHECK_STR_EQ(ev_level_name(ev.level), none ? "error" : want);
+    cJSON_Delete(obj);
+    pool_release(&pool);
+}
+
+/* tests/data/levels/levels.test: names, syslog and Python numbers, and what names nothing. */
+static void test_levels(void)
+{
+    char line[256];
+    FILE *f = fopen(T_DATA "/levels/levels.test", "r");
+    int ncases = 0;
+
+    CHECK(f != NULL);
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        char *sp, *nl = strchr(line, '\n');
+
+        if (nl != NULL)
+            *nl = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        sp = strchr(line, ' ');
+        CHECK(sp != NULL);
+        if (sp == NULL)
+            continue;
+        *sp = '\0';
+        level_case(line, sp + 1);
+        ncases++;
+    }
+    if (f != NULL)
+        fclose(f);
+    CHECK(ncases > 50);
+}
+
 static void test_utf8_cut(void)
 {
     struct pool pool = POOL_INIT(4096);
@@ -318,6 +384,7 @@ int main(void)
     hash_global_init();
     json_global_init();
     test_data_cases();
+    test_levels();
     test_utf8_cut();
     test_limits();
     test_event_id_and_source();
