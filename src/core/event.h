@@ -46,6 +46,7 @@ struct ev_tag {
 struct ev_frame {
     const char *function;
     const char *module;
+    const char *package; /* the binary or library of a native frame */
     const char *filename;
     const char *abs_path;
     const char *context_line;
