@@ -217,6 +217,59 @@ static void test_levels(void)
     CHECK(ncases > 50);
 }
 
+/*
+ * "\u0000" in any string of a payload: the string stays whole, the NUL
+ * shown as U+FFFD (core/json.c), through both normalizers and the document.
+ */
+static void test_nul_escape(void)
+{
+    static const char sentry[] =
+        "{\"message\":\"before\\u0000after\",\"logger\":\"lo\\u0000g\","
+        "\"tags\":{\"k\\u0000ey\":\"va\\u0000lue\"},\"user\":{\"id\":\"u\\u0000\"},"
+        "\"exception\":[{\"type\":\"E\\u0000rr\",\"value\":\"bad \\u0000 byte\"}]}";
+    static const char line[] = "{\"msg\":\"log\\u0000line\",\"attr\":\"a\\u0000b\"}";
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct json_limits jl = { 1 << 20, 64 };
+    struct pool pool = POOL_INIT(4096);
+    struct buf doc = BUF_INIT(1 << 20);
+    struct event ev;
+    cJSON *obj = json_parse(sentry, sizeof(sentry) - 1, &jl, NULL);
+
+    CHECK(obj != NULL);
+    memset(&ev, 0, sizeof(ev));
+    normalize_sentry(obj, &ev, &lim, &pool);
+    fingerprint_event(&ev, &pool);
+    CHECK_STR_EQ(ev.message, "before\xef\xbf\xbd" "after");
+    CHECK_STR_EQ(ev.logger, "lo\xef\xbf\xbdg");
+    CHECK_INT_EQ(ev.ntags, 1);
+    if (ev.ntags == 1) {
+        CHECK_STR_EQ(ev.tags[0].key, "k\xef\xbf\xbd" "ey");
+        CHECK_STR_EQ(ev.tags[0].value, "va\xef\xbf\xbdlue");
+    }
+    CHECK_STR_EQ(ev.user_id, "u\xef\xbf\xbd");
+    CHECK_INT_EQ(ev.nexc, 1);
+    if (ev.nexc == 1) {
+        CHECK_STR_EQ(ev.exc[0].type, "E\xef\xbf\xbdrr");
+        CHECK_STR_EQ(ev.exc[0].value, "bad \xef\xbf\xbd byte");
+    }
+    CHECK_STR_EQ(ev.title, "E\xef\xbf\xbdrr: bad \xef\xbf\xbd byte");
+    CHECK_INT_EQ(normalize_event_json(&ev, obj, &doc), 0);
+    CHECK(strstr(doc.p, "\"message\":\"before\xef\xbf\xbd" "after\"") != NULL);
+    cJSON_Delete(obj);
+    obj = json_parse(line, sizeof(line) - 1, &jl, NULL);
+    CHECK(obj != NULL);
+    memset(&ev, 0, sizeof(ev));
+    normalize_log_line(obj, &ev, &lim, &pool);
+    fingerprint_event(&ev, &pool);
+    CHECK_STR_EQ(ev.message, "log\xef\xbf\xbdline");
+    buf_reset(&doc);
+    CHECK_INT_EQ(normalize_event_json(&ev, obj, &doc), 0);
+    CHECK(strstr(doc.p, "\"attr\":\"a\xef\xbf\xbd" "b\"") != NULL);
+    cJSON_Delete(obj);
+    buf_release(&doc);
+    pool_release(&pool);
+}
+
 static void test_utf8_cut(void)
 {
     struct pool pool = POOL_INIT(4096);
@@ -385,6 +438,7 @@ int main(void)
     json_global_init();
     test_data_cases();
     test_levels();
+    test_nul_escape();
     test_utf8_cut();
     test_limits();
     test_event_id_and_source();
