@@ -21,14 +21,14 @@ enum ev_level { EV_TRACE = 0, EV_DEBUG, EV_INFO, EV_WARNING, EV_ERROR, EV_FATAL,
 /* "trace", "debug", "info", "warning", "error", "fatal". */
 const char *ev_level_name(int level);
 /*
- * Accepts the names above in any case, plus the spellings clients use:
- * "warn", "err", "critical"/"crit", "log"/"notice" (info), "emerg"/"alert"
- * (fatal), and Python's numbers 10..50 given as text. Returns 0 and sets
- * *level, or -1.
+ * The level a client's word or number names, by the one table in event.c:
+ * names in any case with the usual spellings ("warn", "err", "crit",
+ * "notice", ...), 0-7 as syslog severities, 10-99 as Python logging
+ * levels; ev_level_parse also reads a number written as text. Returns 0
+ * and sets *level, or -1 when the value names no level.
  */
 int ev_level_parse(const char *s, size_t len, int *level);
-/* Python logging numbers: >=50 fatal, >=40 error, >=30 warning, >=20 info, >=10 debug. */
-int ev_level_from_python(double n);
+int ev_level_from_number(double n, int *level);
 
 /* How the raw payload is kept. */
 enum ev_raw_encoding { EV_RAW_IDENTITY = 0, EV_RAW_GZIP = 1, EV_RAW_ZSTD = 2 };
@@ -46,6 +46,7 @@ struct ev_tag {
 struct ev_frame {
     const char *function;
     const char *module;
+    const char *package; /* the binary or library of a native frame */
     const char *filename;
     const char *abs_path;
     const char *context_line;

@@ -7,19 +7,34 @@
 #include "core/banned.h"
 
 /*
- * cJSON recurses once per nesting level, so the depth is measured in one
- * cheap pass first; strings are skipped so brackets inside them do not
- * count.
+ * One cheap pass before cJSON sees the bytes. cJSON recurses once per
+ * nesting level, so the depth is measured here (strings are skipped so
+ * brackets inside them do not count): -1 when it is over max_depth.
+ *
+ * It also counts the escapes "\u0000" in strings, and rewrites them to
+ * "\ufffd" when fix is not NULL (a copy of p at the same offsets). cJSON
+ * decodes "\u0000" into a NUL inside a C string, which silently cut every
+ * string there (a message lost all that followed). Strings are C strings
+ * from cJSON through the event model to SQLite and the API, so a NUL cannot
+ * be carried: it becomes U+FFFD, the replacement character, visibly. The
+ * escape has the same length, so error offsets stay true, and the stored
+ * raw payload keeps the client's bytes.
  */
-static int json_depth_ok(const char *p, size_t len, int max_depth)
+static long json_prescan(const char *p, size_t len, int max_depth, char *fix)
 {
     int depth = 0;
     int in_str = 0;
+    long nuls = 0;
 
     for (size_t i = 0; i < len; i++) {
         char c = p[i];
 
         if (in_str) {
+            if (c == '\\' && len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0) {
+                if (fix != NULL)
+                    memcpy(fix + i + 2, "fffd", 4);
+                nuls++;
+            }
             if (c == '\\')
                 i++;
             else if (c == '"')
@@ -30,42 +45,64 @@ static int json_depth_ok(const char *p, size_t len, int max_depth)
             in_str = 1;
         } else if (c == '{' || c == '[') {
             if (++depth > max_depth)
-                return 0;
+                return -1;
         } else if (c == '}' || c == ']') {
             depth--;
         }
     }
-    return 1;
+    return nuls;
+}
+
+/*
+ * cJSON on p, or on a copy whose "\u0000" escapes read "\ufffd"
+ * (json_prescan). *stop is the offset where cJSON stopped: the end of the
+ * value, or the error.
+ */
+static cJSON *parse_text(const char *p, size_t len, int max_depth, long nuls, size_t *stop)
+{
+    char *copy = NULL;
+    const char *base = p, *end = NULL, *ep;
+    cJSON *v;
+
+    if (nuls > 0) {
+        copy = xmalloc(len);
+        memcpy(copy, p, len);
+        (void)json_prescan(p, len, max_depth, copy);
+        base = copy;
+    }
+    v = cJSON_ParseWithLengthOpts(base, len, &end, 0);
+    ep = v == NULL ? cJSON_GetErrorPtr() : NULL;
+    if (ep != NULL && ep >= base && ep <= base + len)
+        end = ep;
+    *stop = end != NULL && end >= base && end <= base + len ? (size_t)(end - base) : 0;
+    free(copy);
+    return v;
 }
 
 cJSON *json_parse(const char *p, size_t len, const struct json_limits *lim, struct bl_err *err)
 {
-    const char *end = NULL;
+    size_t at = 0;
+    long nuls;
     cJSON *v;
 
     if (len > lim->max_bytes) {
         bl_err_set(err, BL_ETOOBIG, "JSON document of %zu bytes exceeds %zu", len, lim->max_bytes);
         return NULL;
     }
-    if (!json_depth_ok(p, len, lim->max_depth)) {
+    nuls = json_prescan(p, len, lim->max_depth, NULL);
+    if (nuls < 0) {
         bl_err_set(err, BL_EPARSE, "JSON nested deeper than %d levels", lim->max_depth);
         return NULL;
     }
-    v = cJSON_ParseWithLengthOpts(p, len, &end, 0);
+    v = parse_text(p, len, lim->max_depth, nuls, &at);
     if (v == NULL) {
-        size_t at = end != NULL && end >= p ? (size_t)(end - p) : 0;
-        const char *ep = cJSON_GetErrorPtr();
-
-        if (ep != NULL && ep >= p && ep <= p + len)
-            at = (size_t)(ep - p);
         bl_err_set(err, BL_EPARSE, "invalid JSON at byte %zu", at);
         return NULL;
     }
-    while (end != NULL && end < p + len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if (end != NULL && end < p + len) {
-        bl_err_set(err, BL_EPARSE, "unexpected data after JSON at byte %zu", (size_t)(end - p));
+    while (at < len && (p[at] == ' ' || p[at] == '\t' || p[at] == '\r' || p[at] == '\n'))
+        at++;
+    if (at < len) {
+        bl_err_set(err, BL_EPARSE, "unexpected data after JSON at byte %zu", at);
         cJSON_Delete(v);
         return NULL;
     }

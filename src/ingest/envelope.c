@@ -76,6 +76,8 @@ static int unquote_slice(struct slice v, struct pool *pool, struct slice *out)
     struct buf tmp;
     int rc;
 
+    /* Set on every path: callers test rc < 0, and GCC at -O2/-O3 cannot see rc is never > 0. */
+    *out = SLICE_NULL;
     if (v.len < 2)
         return BL_EPARSE;
     if (memchr(v.p, '\\', v.len) == NULL) {

@@ -230,20 +230,78 @@ static int same_frame(const struct ev_frame *a, const struct ev_frame *b)
            a->lineno == b->lineno && a->colno == b->colno;
 }
 
-/* Adds (b != NULL) or counts the contributing frames of x; recursion counts once. */
-static size_t exc_frames(const struct event *ev, const struct ev_exception *x, int app_only,
-                         struct comps *b)
+static int frame_selected(const struct ev_frame *f, int app_only)
 {
-    size_t n = 0;
+    return !app_only || f->in_app == 1;
+}
 
+/* b called itself from a: the same named function in the same file, whatever the lines. */
+static int same_function(const struct ev_frame *a, const struct ev_frame *b)
+{
+    char fn[FP_PART_MAX];
+
+    return a->function != NULL && streq(a->function, b->function) &&
+           streq(a->abs_path, b->abs_path) && streq(a->module, b->module) &&
+           streq(a->filename, b->filename) &&
+           clean_function(a->function, 1, fn, sizeof(fn)) > 0;
+}
+
+/*
+ * Where the frames of x start to count: for JavaScript, the first frame of
+ * the innermost recursion (consecutive frames of one named function), else
+ * 0.
+ *
+ * V8 keeps only the 10 innermost frames of an Error unless the program
+ * raises Error.stackTraceLimit, so how many callers of a recursion survive
+ * depends on how deep it went: the same error thrown at depth 3 and at
+ * depth 7 keeps different outer frames and would split into two issues.
+ * The recursion and what it called identify the error; its callers do not
+ * count. Other platforms send whole stacks (or lose the middle, not the
+ * callers), so they keep Sentry's rule: repeated frames count once. Runs
+ * are judged on the frames of the variant, so walk -> forEach -> walk
+ * recurses in the in-app variant; anonymous functions never form one.
+ */
+static size_t first_counted(const struct event *ev, const struct ev_exception *x, int app_only)
+{
+    const struct ev_frame *prev = NULL;
+    size_t start = 0, run = 0;
+
+    if (!is_js(ev))
+        return 0;
     for (size_t i = 0; i < x->nframes; i++) {
         const struct ev_frame *f = &x->frames[i];
 
-        if (app_only && f->in_app != 1)
+        if (!frame_selected(f, app_only))
             continue;
-        if (i > 0 && same_frame(f, &x->frames[i - 1]))
+        if (prev != NULL && same_function(prev, f))
+            start = run;
+        else
+            run = i;
+        prev = f;
+    }
+    return start;
+}
+
+/*
+ * Adds (b != NULL) or counts the contributing frames of x; recursion counts
+ * once. Adds nothing when it returns 0.
+ */
+static size_t exc_frames(const struct event *ev, const struct ev_exception *x, int app_only,
+                         struct comps *b)
+{
+    const struct ev_frame *prev = NULL; /* the last frame that contributed */
+    size_t n = 0;
+
+    for (size_t i = first_counted(ev, x, app_only); i < x->nframes; i++) {
+        const struct ev_frame *f = &x->frames[i];
+        int added;
+
+        if (!frame_selected(f, app_only) || (prev != NULL && same_frame(f, prev)))
             continue;
-        n += (size_t)frame_component(ev, f, b);
+        added = frame_component(ev, f, b);
+        if (added)
+            prev = f;
+        n += (size_t)added;
     }
     return n;
 }
@@ -267,19 +325,21 @@ static void add_parameterized(struct comps *b, const char *prefix, const char *s
     buf_release(&p);
 }
 
+/*
+ * Each exception of the chain gives its type and its frames; one whose
+ * frames contribute nothing in the chosen variant gives its value instead,
+ * as Sentry decides per exception.
+ */
 static void exception_components(const struct event *ev, struct comps *b)
 {
     int app_only = chain_frames(ev, 1) > 0;
-    int frames = app_only || chain_frames(ev, 0) > 0;
 
     for (size_t i = 0; i < ev->nexc; i++) {
         const struct ev_exception *x = &ev->exc[i];
 
         if (x->type != NULL && !x->synthetic)
             comp_add(b, "type:", x->type, strlen(x->type));
-        if (frames)
-            exc_frames(ev, x, app_only, b);
-        else if (x->value != NULL)
+        if (exc_frames(ev, x, app_only, b) == 0 && x->value != NULL)
             add_parameterized(b, "value:", x->value);
     }
 }
@@ -355,6 +415,8 @@ static void variable_component(const struct event *ev, struct slice v, const cha
         val = f != NULL ? nz(f->function) : "";
     else if (slice_eq(v, "module") || slice_eq(v, "stack.module"))
         val = f != NULL ? nz(f->module) : "";
+    else if (slice_eq(v, "package") || slice_eq(v, "stack.package"))
+        val = f != NULL ? nz(f->package) : "";
     else if (v.len > 5 && memcmp(v.p, "tags.", 5) == 0)
         val = tag_value(ev, (struct slice){ v.p + 5, v.len - 5 });
     if (slice_eq(v, "value") || slice_eq(v, "error.value"))

@@ -4,7 +4,9 @@
  * Precedence: the client's explicit fingerprint ("{{ default }}" expands to
  * the computed components); else the exception chain's types plus its in-app
  * frames (module or lower-cased basename of the filename, and function;
- * never line numbers; context lines for python/javascript/node/php/ruby);
+ * never line numbers; context lines for python/javascript/node/php/ruby;
+ * recursion counted once, and for JavaScript without its callers), an
+ * exception whose frames give nothing adding its parameterised value;
  * else all frames; else exception type + parameterised value; else the
  * parameterised message template plus the logger. Hash = BLAKE2b-128 over
  * the components. The algorithm version is FINGERPRINT_VERSION and is
@@ -20,7 +22,7 @@
 #include "core/event.h"
 #include "core/pool.h"
 
-#define FINGERPRINT_VERSION 1
+#define FINGERPRINT_VERSION 2
 
 /*
  * Sets ev->fingerprint, grouping_version, template_hash, title, culprit and

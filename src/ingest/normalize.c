@@ -117,15 +117,22 @@ static void take_event_id(const char *s, char out[33])
         memcpy(out, id, sizeof(id));
 }
 
+int nz_level(const cJSON *v, int *level)
+{
+    if (cJSON_IsString(v))
+        return ev_level_parse(v->valuestring, strlen(v->valuestring), level);
+    if (cJSON_IsNumber(v))
+        return ev_level_from_number(v->valuedouble, level);
+    return -1;
+}
+
+/* Sentry's default level is error; a level that names nothing keeps it. */
 static int sentry_level(const cJSON *obj)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "level");
     int level;
 
-    if (cJSON_IsString(v) && ev_level_parse(v->valuestring, strlen(v->valuestring), &level) == 0)
+    if (nz_level(cJSON_GetObjectItemCaseSensitive(obj, "level"), &level) == 0)
         return level;
-    if (cJSON_IsNumber(v))
-        return ev_level_from_python(v->valuedouble);
     return EV_ERROR;
 }
 

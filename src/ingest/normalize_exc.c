@@ -108,6 +108,7 @@ static void fill_frame(const cJSON *f, struct ev_frame *fr, size_t max, struct p
     if (fr->function == NULL)
         fr->function = nz_str(f, "raw_function", pool, max);
     fr->module = nz_str(f, "module", pool, max);
+    fr->package = nz_str(f, "package", pool, max);
     fr->filename = nz_str(f, "filename", pool, max);
     fr->abs_path = nz_str(f, "abs_path", pool, max);
     fr->context_line = nz_str(f, "context_line", pool, max);

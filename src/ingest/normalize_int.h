@@ -48,6 +48,9 @@ const char *nz_scalar(const cJSON *v, struct pool *pool, size_t max);
 /* Writes the shortest text of a double that reads back the same; returns its length. */
 size_t nz_number_text(double d, char out[40]);
 
+/* A JSON level (a word, or a number as JSON or text) by core/event.c's table: 0, or -1. */
+int nz_level(const cJSON *v, int *level);
+
 /* The clamped timestamp rule shared by both normalizers. */
 int64_t nz_clamp_time(const cJSON *v, int64_t received_at);
 

@@ -48,9 +48,7 @@ static int usable(int kind, const cJSON *v)
     case LF_TIME:
         return normalize_timestamp(v, &us) == 0;
     case LF_LEVEL:
-        return cJSON_IsNumber(v) ||
-               (cJSON_IsString(v) &&
-                ev_level_parse(v->valuestring, strlen(v->valuestring), &level) == 0);
+        return nz_level(v, &level) == 0;
     case LF_TEXT:
         return v != NULL && !cJSON_IsNull(v);
     case LF_STRING:
@@ -108,9 +106,7 @@ static void apply(const struct log_field *f, const cJSON *v, struct event *ev, s
         ev->timestamp = nz_clamp_time(v, ev->received_at);
         break;
     case LF_LEVEL:
-        if (cJSON_IsNumber(v))
-            ev->level = ev_level_from_python(v->valuedouble);
-        else if (ev_level_parse(v->valuestring, strlen(v->valuestring), &level) == 0)
+        if (nz_level(v, &level) == 0)
             ev->level = level;
         break;
     default:

@@ -349,9 +349,17 @@ def test_auth():
     bad("key of project 1 on a project that does not exist", 403, "/api/999/store/",
         srv.auth_headers(key=key1))
 
+    h.check_eq(len(stored), 7, "every accepted form answered with its event id")
     for pid, eid in stored:
-        srv.wait_event(pid, eid)
-    h.check(True, "accepted events stored")
+        try:
+            ev = srv.wait_event(pid, eid)
+        except AssertionError:
+            ev = None
+        if h.check(ev is not None, "accepted event %s stored in project %d" % (eid, pid)):
+            h.check_eq((ev.get("event_id"), ev.get("project")), (eid, pid),
+                       "stored event's id and project")
+            h.check(srv.event(3 - pid, eid) is None,
+                    "event %s is not visible in project %d" % (eid, 3 - pid))
     for pid, eid in eid_bad:
         h.check(srv.event(pid, eid) is None and srv.event(1, eid) is None,
                 "rejected event %s not stored" % eid)

@@ -257,5 +257,58 @@ def test_ndjson_logs_and_restart():
     h.check_eq(len(set(x["event_id"] for x in after)), len(after), "event ids unique")
 
 
+@h.test
+def test_numeric_levels_and_nul():
+    """Numeric levels (syslog 0-7, Python 10-50) and an escaped NUL inside strings."""
+    srv = h.Server().start()
+    tag = h.new_id()[:8]
+    # level value -> stored level; error and above become issues, not log lines
+    levels = [(4, "warning"), (6, "info"), (7, "debug"), ("5", "info"), (20, "info"),
+              (30, "warning"), ("10", "debug"), (15, "debug"), (-3, "info"), ("loud", "info"),
+              (3, "error"), (0, "fatal"), (40, "error"), (50, "fatal")]
+    # one word per line: messages that differ only in numbers would group into one issue
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+             "juliett", "kilo", "lima", "mike", "november"]
+    text = {repr(lv): "level %s %s" % (words[i], tag) for i, (lv, _) in enumerate(levels)}
+    lines = [{"level": lv, "msg": text[repr(lv)]} for lv, _ in levels]
+    lines.append({"level": "info", "msg": "nul\u0000kept tail %s" % tag, "blob": "a\u0000b"})
+    st, resp = urllib_post(srv.url("/api/1/logs"), ndjson(lines),
+                           {"Authorization": "Bearer %s" % srv.key(1)})
+    h.check_eq((st, (resp or {}).get("accepted")), (200, len(lines)), "levels posted")
+    eid = h.new_id()
+    r = srv.post("/api/1/store/", json.dumps({
+        "event_id": eid, "level": "error", "message": "sentry\u0000whole %s" % tag,
+        "tags": {"k\u0000": "v\u0000w"}}).encode(), headers=srv.auth_headers(1))
+    h.check_eq(r.status, 200, "store with NUL")
+
+    logged = [(lv, want) for lv, want in levels if want not in ("error", "fatal")]
+    srv.wait_event(1, eid)  # digested after every line of the earlier request
+    logs = srv.logs(1)
+    for lv, want in logged:
+        got = find(logs, text[repr(lv)])
+        if h.check_eq(len(got), 1, "line at level %r listed once" % (lv,)):
+            h.check_eq(got[0].get("level"), want, "level %r" % (lv,))
+    for lv in (-3, "loud"):
+        got = find(logs, text[repr(lv)])
+        h.check_eq(got and (got[0].get("attributes") or {}).get("level"), lv,
+                   "a level naming nothing stays an attribute (%r)" % (lv,))
+    nul = find(logs, "nul\ufffdkept tail %s" % tag)
+    if h.check_eq(len(nul), 1, "NUL line whole, the NUL shown as U+FFFD"):
+        h.check_eq((nul[0].get("attributes") or {}).get("blob"), "a\ufffdb", "NUL in attribute")
+    titles = {i.get("title"): i for i in h.wait_for(
+        lambda: (lambda l: len(l) >= 5 and l)(srv.issues(1)), what="five issues")}
+    h.check_eq(len(titles), 5, "four lines at error or above and one Sentry event: %r"
+               % sorted(titles))
+    for lv, want in levels:
+        if want in ("error", "fatal"):
+            i = titles.get(text[repr(lv)])
+            h.check(i is not None and i.get("level") == want,
+                    "level %r is an issue at %s: %r" % (lv, want, i))
+    ev = srv.event(1, eid) or {}
+    h.check_eq(ev.get("message"), "sentry\ufffdwhole %s" % tag, "Sentry message whole")
+    h.check_in(["k\ufffd", "v\ufffdw"], ev.get("tags") or [], "Sentry tag whole")
+    h.check_in("sentry\ufffdwhole %s" % tag, titles, "issue title whole")
+
+
 if __name__ == "__main__":
     h.main()

@@ -86,6 +86,38 @@ def test_node_capture():
         h.check_eq(int(widget[0]["count"]), 1, "widget issue count")
 
 
+@h.test
+def test_node_recursion_depths_one_issue():
+    """protocols.md §2: recursion counts once, whatever the depth. V8 keeps the
+    10 innermost frames, so the deeper throw also loses its callers."""
+    srv = h.Server().start()
+    r = h.run([NODE, os.path.join(NODE_DIR, "recursion.mjs"), srv.dsn(1)], timeout=90,
+              cwd=NODE_DIR)
+    if not h.check_eq(r.returncode, 0, "node recursion.mjs exit status\nstdout: %s\nstderr: %s"
+                      % (r.stdout[-2000:], r.stderr[-3000:])):
+        return
+    ids = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("{")][-1])
+    h.check_eq(ids.get("flushed"), True, "Sentry.flush() resolved true")
+    h.check_eq(ids.get("stackTraceLimit"), 10, "V8's default Error.stackTraceLimit")
+    d3 = srv.wait_event(1, ids["d3"])
+    d7 = srv.wait_event(1, ids["d7"])
+    f3 = [f.get("function") for f in frames_of(exc_values(d3)[-1])]
+    f7 = [f.get("function") for f in frames_of(exc_values(d7)[-1])]
+    h.check_eq((f3.count("descend"), f7.count("descend")), (4, 8),
+               "descend frames at depths 3 and 7: %r / %r" % (f3, f7))
+    h.check(len(f7) == 10 and [f for f in f3 if f not in f7],
+            "the depth-7 stack lost callers to the 10-frame limit: %r / %r" % (f3, f7))
+    h.check(d3.get("issue_id") is not None, "depth 3 grouped: %r" % d3.get("issue_id"))
+    h.check_eq(d7.get("issue_id"), d3.get("issue_id"), "depth 3 and depth 7 share one issue")
+    h.check_eq(d7.get("fingerprint"), d3.get("fingerprint"), "same fingerprint")
+    issues = srv.issues(1)
+    h.check_eq(len(issues), 1, "one issue: %r" % [i.get("title") for i in issues])
+    if issues:
+        h.check_eq(int(issues[0]["count"]), 2, "the issue counts both events")
+        h.check("descend" in (issues[0].get("culprit") or ""),
+                "culprit names the recursive function: %r" % issues[0].get("culprit"))
+
+
 NODE = shutil.which("node") or shutil.which("nodejs")
 
 if __name__ == "__main__":

@@ -91,6 +91,32 @@ static void test_json(void)
     CHECK(json_parse("{\"a\":", 5, &lim, &err) == NULL);
 }
 
+/* "\u0000" would end a C string: it reads as U+FFFD, in values and keys alike. */
+static void test_json_nul(void)
+{
+    static const char doc[] = "{\"m\":\"a\\u0000b\\u0000\",\"k\\u0000\":[\"\\\\u0000\"],"
+                              "\"u\":\"\\u00001\"} ";
+    struct json_limits lim = { 1024, 8 };
+    struct bl_err err = { 0 };
+    cJSON *v = json_parse(doc, sizeof(doc) - 1, &lim, &err);
+
+    CHECK(v != NULL);
+    CHECK_STR_EQ(json_str(v, "m"), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    CHECK(json_arr(v, "k\xef\xbf\xbd") != NULL);
+    /* An escaped backslash before "u0000" is text, not an escape. */
+    CHECK_STR_EQ(cJSON_GetArrayItem(json_arr(v, "k\xef\xbf\xbd"), 0)->valuestring, "\\u0000");
+    CHECK_STR_EQ(json_str(v, "u"), "\xef\xbf\xbd" "1");
+    cJSON_Delete(v);
+    /* Error offsets are in the client's bytes, copy or not. */
+    CHECK(json_parse("{\"a\":\"\\u0000\" x}", 15, &lim, &err) == NULL);
+    CHECK_STR_EQ(err.msg, "invalid JSON at byte 14");
+    CHECK(json_parse("{\"a\":\"\\u0001\" x}", 15, &lim, &err) == NULL);
+    CHECK_STR_EQ(err.msg, "invalid JSON at byte 14");
+    CHECK(json_parse("{\"a\":\"\\u0000\"} x", 16, &lim, &err) == NULL);
+    CHECK_STR_EQ(err.msg, "unexpected data after JSON at byte 15");
+    CHECK(json_parse("\"\\u0000", 7, &lim, &err) == NULL);
+}
+
 static void test_levels(void)
 {
     int l = -1;
@@ -126,6 +152,7 @@ int main(void)
     test_pool();
     test_clock();
     test_json();
+    test_json_nul();
     test_levels();
     test_hash();
     return t_done();

@@ -237,12 +237,15 @@ static void test_variables(void)
     normalize("{\"transaction\":\"/t\",\"level\":\"warning\",\"logger\":\"lg\","
               "\"tags\":{\"tenant\":\"acme\"},\"fingerprint\":[\"{{ transaction }}\","
               "\"{{ error.type }}\",\"{{level}}\",\"{{ logger }}\",\"{{ tags.tenant }}\","
-              "\"{{ tags.none }}\",\"{{ function }}\",\"{{ value }}\",\"{{ nope }}\"],"
+              "\"{{ tags.none }}\",\"{{ function }}\",\"{{ value }}\",\"{{ nope }}\","
+              "\"{{ package }}\",\"{{ stack.module }}\"],"
               "\"exception\":[{\"type\":\"E\",\"value\":\"id 42\",\"stacktrace\":{\"frames\":"
-              "[{\"function\":\"fn\",\"module\":\"m\"}]}}]}", &ev, &pool);
+              "[{\"function\":\"fn\",\"module\":\"m\",\"package\":\"/usr/lib/libx.so\"}]}}]}",
+              &ev, &pool);
     CHECK_INT_EQ(fingerprint_components(&ev, &comps), 0);
     CHECK_STR_EQ(comps.p, "custom:/t\ncustom:E\ncustom:warning\ncustom:lg\ncustom:acme\n"
-                          "custom:\ncustom:fn\ncustom:id <int>\ncustom:{{ nope }}\n");
+                          "custom:\ncustom:fn\ncustom:id <int>\ncustom:{{ nope }}\n"
+                          "custom:/usr/lib/libx.so\ncustom:m\n");
     buf_release(&comps);
     pool_release(&pool);
 }

@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/pool.h"
+#include "ingest/fingerprint.h"
 #include "ingest/ingest.h"
 #include "t.h"
 #include "t_zlib.h"
@@ -85,7 +86,7 @@ static void test_store(void)
     CHECK_INT_EQ(ev->raw_encoding, EV_RAW_IDENTITY);
     CHECK(ev->raw_len == strlen(s1) && memcmp(ev->raw, s1, ev->raw_len) == 0);
     CHECK(ev->raw != (const void *)s1);
-    CHECK(ev->fingerprint[0] != '\0' && ev->grouping_version == 1);
+    CHECK(ev->fingerprint[0] != '\0' && ev->grouping_version == FINGERPRINT_VERSION);
     CHECK_STR_EQ(ev->title, "hello");
 
     /* S2: gzip; the client's own bytes are kept as the raw payload. */

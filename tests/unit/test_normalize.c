@@ -3,7 +3,7 @@
  *
  * Most cases are data files in tests/data/normalize/: a client payload
  * ("input", a Sentry event or a JSON-lines record), the receive time, and
- * "expect", a partial normalized document (normalize_event_json). Every
+ * "expect", a partial normalized document (api_event_doc). Every
  * member of expect must be in the document with the same value (objects
  * compared member by member, arrays element by element with equal lengths,
  * null matching null or absent). The C cases below cover what a document
@@ -150,6 +150,125 @@ static cJSON *parse(const char *s)
 
     CHECK(v != NULL);
     return v;
+}
+
+/* The level member of this JSON value, as both normalizers read it. */
+static void level_case(const char *want, const char *value)
+{
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct pool pool = POOL_INIT(4096);
+    char json[256];
+    struct event ev;
+    cJSON *obj, *doc, *attr;
+    int none = strcmp(want, "-") == 0;
+
+    snprintf(json, sizeof(json), "{\"message\":\"m\",\"level\":%s}", value);
+    obj = cJSON_Parse(json);
+    CHECK(obj != NULL);
+    if (obj == NULL) {
+        fprintf(stderr, "level case %s: not JSON\n", value);
+        return;
+    }
+    doc = normalize_doc(obj, 1, 1, &lim, &ev, &pool);
+    attr = doc != NULL ? json_obj(doc, "attributes") : NULL;
+    if (strcmp(ev_level_name(ev.level), none ? "info" : want) != 0 ||
+        (cJSON_GetObjectItem(attr, "level") != NULL) != none)
+        fprintf(stderr, "level case %s: JSON line got %s (%s), want %s\n", value,
+                ev_level_name(ev.level),
+                cJSON_GetObjectItem(attr, "level") != NULL ? "kept as attribute" : "consumed",
+                want);
+    CHECK_STR_EQ(ev_level_name(ev.level), none ? "info" : want);
+    CHECK_INT_EQ(cJSON_GetObjectItem(attr, "level") != NULL, none);
+    cJSON_Delete(doc);
+    memset(&ev, 0, sizeof(ev));
+    normalize_sentry(obj, &ev, &lim, &pool);
+    if (strcmp(ev_level_name(ev.level), none ? "error" : want) != 0)
+        fprintf(stderr, "level case %s: Sentry event got %s, want %s\n", value,
+                ev_level_name(ev.level), want);
+    CHECK_STR_EQ(ev_level_name(ev.level), none ? "error" : want);
+    cJSON_Delete(obj);
+    pool_release(&pool);
+}
+
+/* tests/data/levels/levels.test: names, syslog and Python numbers, and what names nothing. */
+static void test_levels(void)
+{
+    char line[256];
+    FILE *f = fopen(T_DATA "/levels/levels.test", "r");
+    int ncases = 0;
+
+    CHECK(f != NULL);
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        char *sp, *nl = strchr(line, '\n');
+
+        if (nl != NULL)
+            *nl = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        sp = strchr(line, ' ');
+        CHECK(sp != NULL);
+        if (sp == NULL)
+            continue;
+        *sp = '\0';
+        level_case(line, sp + 1);
+        ncases++;
+    }
+    if (f != NULL)
+        fclose(f);
+    CHECK(ncases > 50);
+}
+
+/*
+ * "\u0000" in any string of a payload: the string stays whole, the NUL
+ * shown as U+FFFD (core/json.c), through both normalizers and the document.
+ */
+static void test_nul_escape(void)
+{
+    static const char sentry[] =
+        "{\"message\":\"before\\u0000after\",\"logger\":\"lo\\u0000g\","
+        "\"tags\":{\"k\\u0000ey\":\"va\\u0000lue\"},\"user\":{\"id\":\"u\\u0000\"},"
+        "\"exception\":[{\"type\":\"E\\u0000rr\",\"value\":\"bad \\u0000 byte\"}]}";
+    static const char line[] = "{\"msg\":\"log\\u0000line\",\"attr\":\"a\\u0000b\"}";
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct json_limits jl = { 1 << 20, 64 };
+    struct pool pool = POOL_INIT(4096);
+    struct buf doc = BUF_INIT(1 << 20);
+    struct event ev;
+    cJSON *obj = json_parse(sentry, sizeof(sentry) - 1, &jl, NULL);
+
+    CHECK(obj != NULL);
+    memset(&ev, 0, sizeof(ev));
+    normalize_sentry(obj, &ev, &lim, &pool);
+    fingerprint_event(&ev, &pool);
+    CHECK_STR_EQ(ev.message, "before\xef\xbf\xbd" "after");
+    CHECK_STR_EQ(ev.logger, "lo\xef\xbf\xbdg");
+    CHECK_INT_EQ(ev.ntags, 1);
+    if (ev.ntags == 1) {
+        CHECK_STR_EQ(ev.tags[0].key, "k\xef\xbf\xbd" "ey");
+        CHECK_STR_EQ(ev.tags[0].value, "va\xef\xbf\xbdlue");
+    }
+    CHECK_STR_EQ(ev.user_id, "u\xef\xbf\xbd");
+    CHECK_INT_EQ(ev.nexc, 1);
+    if (ev.nexc == 1) {
+        CHECK_STR_EQ(ev.exc[0].type, "E\xef\xbf\xbdrr");
+        CHECK_STR_EQ(ev.exc[0].value, "bad \xef\xbf\xbd byte");
+    }
+    CHECK_STR_EQ(ev.title, "E\xef\xbf\xbdrr: bad \xef\xbf\xbd byte");
+    CHECK_INT_EQ(api_event_doc(&ev, obj, &doc), 0);
+    CHECK(strstr(doc.p, "\"message\":\"before\xef\xbf\xbd" "after\"") != NULL);
+    cJSON_Delete(obj);
+    obj = json_parse(line, sizeof(line) - 1, &jl, NULL);
+    CHECK(obj != NULL);
+    memset(&ev, 0, sizeof(ev));
+    normalize_log_line(obj, &ev, &lim, &pool);
+    fingerprint_event(&ev, &pool);
+    CHECK_STR_EQ(ev.message, "log\xef\xbf\xbdline");
+    buf_reset(&doc);
+    CHECK_INT_EQ(api_event_doc(&ev, obj, &doc), 0);
+    CHECK(strstr(doc.p, "\"attr\":\"a\xef\xbf\xbd" "b\"") != NULL);
+    cJSON_Delete(obj);
+    buf_release(&doc);
+    pool_release(&pool);
 }
 
 static void test_utf8_cut(void)
@@ -319,6 +438,8 @@ int main(void)
     hash_global_init();
     json_global_init();
     test_data_cases();
+    test_levels();
+    test_nul_escape();
     test_utf8_cut();
     test_limits();
     test_event_id_and_source();
