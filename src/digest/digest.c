@@ -58,6 +58,8 @@ struct decoder {
     pthread_t thread;
     struct pool json_pool; /* cJSON trees of one record (json_pool_begin) */
     ZSTD_CCtx *zcctx;
+    void *zbuf; /* compress_raw's output before it is copied into the batch pool */
+    size_t zcap;
 };
 
 struct digest {
@@ -99,16 +101,20 @@ struct digest {
 static void compress_raw(struct decoder *w, struct event *ev, struct pool *pool)
 {
     size_t bound, z;
-    void *dst;
 
     if (ev->raw == NULL || ev->raw_encoding != EV_RAW_IDENTITY || ev->raw_len <= RAW_MIN_COMPRESS)
         return;
     bound = ZSTD_compressBound(ev->raw_len);
-    dst = pool_alloc(pool, bound);
-    z = ZSTD_compressCCtx(w->zcctx, dst, bound, ev->raw, ev->raw_len, RAW_ZSTD_LEVEL);
+    if (bound > w->zcap) {
+        free(w->zbuf);
+        w->zbuf = xmalloc(bound);
+        w->zcap = bound;
+    }
+    /* Through a scratch buffer: the batch pool keeps only the compressed size. */
+    z = ZSTD_compressCCtx(w->zcctx, w->zbuf, w->zcap, ev->raw, ev->raw_len, RAW_ZSTD_LEVEL);
     if (ZSTD_isError(z) || z >= ev->raw_len)
         return;
-    ev->raw = dst;
+    ev->raw = pool_memdup(pool, w->zbuf, z);
     ev->raw_len = z;
     ev->raw_encoding = EV_RAW_ZSTD;
 }
@@ -376,18 +382,29 @@ static struct slot *head_slot(struct digest *d)
     return NULL;
 }
 
+/* With mu held: waits for the next slot in journal order to be decoded; NULL to stop. */
+static struct slot *wait_head(struct digest *d)
+{
+    for (;;) {
+        struct slot *s;
+
+        if (atomic_load(&d->stopping) || d->failed)
+            return NULL;
+        s = head_slot(d);
+        /* A slot cut short by a stop holds nothing; it is not written. */
+        if (s != NULL && s->state == SLOT_DONE && s->used > s->start)
+            return s;
+        pthread_cond_wait(&d->changed, &d->mu);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct digest *d = arg;
     struct slot *s;
 
     pthread_mutex_lock(&d->mu);
-    for (;;) {
-        while (!atomic_load(&d->stopping) && !d->failed &&
-               ((s = head_slot(d)) == NULL || s->state != SLOT_DONE))
-            pthread_cond_wait(&d->changed, &d->mu);
-        if (atomic_load(&d->stopping) || d->failed)
-            break;
+    while ((s = wait_head(d)) != NULL) {
         pthread_mutex_unlock(&d->mu);
         if (write_slot(d, s) < 0) {
             pthread_mutex_lock(&d->mu);
@@ -431,6 +448,7 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
     for (size_t i = 0; i < d->ndecoders; i++) {
         pool_release(&d->decoders[i].json_pool);
         ZSTD_freeCCtx(d->decoders[i].zcctx);
+        free(d->decoders[i].zbuf);
     }
     for (size_t i = 0; i < d->nslots; i++) {
         journal_batch_release(&d->slots[i].batch);

@@ -46,7 +46,7 @@
 
 struct digest_config {
     size_t max_records;  /* journal records per batch */
-    size_t max_bytes;    /* journal payload bytes per batch */
+    size_t max_bytes;    /* journal payload bytes per batch (each slot of the pipeline holds one) */
     size_t max_events;   /* stop adding records once a batch has this many events */
     int idle_ms;         /* wait for new records at most this long per poll */
     int threads;         /* decode threads; 0: one per online CPU */
@@ -54,7 +54,7 @@ struct digest_config {
 };
 
 #define DIGEST_CONFIG_DEFAULT \
-    ((struct digest_config){ 4096, 4u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT })
+    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT })
 
 struct digest_stats {
     uint64_t records;
