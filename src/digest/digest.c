@@ -296,8 +296,11 @@ static uint64_t classify(struct digest *d, struct ingest_events *evs)
     return issues;
 }
 
-/* How long a stopping digest keeps retrying a failing store before it gives up. */
-#define STOP_RETRY_US (10 * CLOCK_US_PER_SEC)
+/*
+ * How long a stopping digest keeps retrying a failing store before it gives
+ * up: a stop takes seconds, and giving up loses nothing (the journal keeps it).
+ */
+#define STOP_RETRY_US (3 * CLOCK_US_PER_SEC)
 
 /*
  * Writes the batch, retrying with back-off until the store takes it. When
