@@ -31,8 +31,8 @@ srv_pid=""
 data=""
 
 cleanup() {
-    # A clean stop digests the whole backlog first; the data is thrown away,
-    # so after 10 s the server is killed.
+    # A clean stop takes a few seconds (the journal keeps any backlog); the
+    # data is thrown away, so a server still running after 10 s is killed.
     if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
         kill -TERM "$srv_pid" 2>/dev/null || true
         for _ in $(seq 1 50); do

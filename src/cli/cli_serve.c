@@ -8,8 +8,9 @@
  * the checkpoint), journal (opened at that checkpoint), digest (reads the
  * journal), then the HTTP doors last so nothing is acknowledged before it
  * can be made durable. Shutdown runs the other way: stop accepting, let
- * requests waiting for the journal finish, stop HTTP, digest everything that
- * is durable, close the journal and the store.
+ * requests waiting for the journal finish, stop HTTP, let the digest finish
+ * the batch in hand (the rest stays in the journal for the next start),
+ * close the journal and the store.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -155,6 +156,7 @@ static int open_backends(struct server *s)
         return -1;
     }
     dc.limits = s->app.limits;
+    dc.threads = (int)s->cfg.digest_threads;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));
         return -1;
@@ -230,6 +232,13 @@ static void shutdown_all(struct server *s)
     datadir_unlock(s->lock_fd);
 }
 
+/*
+ * The first SIGTERM/SIGINT starts a clean stop, which takes a few seconds at
+ * most (the digest finishes the batch in hand; the journal keeps the rest).
+ * Then this thread unblocks both with their default action, so a second one
+ * ends the process at once: nothing acknowledged is lost, it is all in the
+ * journal, exactly as after a crash.
+ */
 static int wait_for_signal(void)
 {
     sigset_t set;
@@ -239,6 +248,9 @@ static int wait_for_signal(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigwait(&set, &sig);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     return sig;
 }
 

@@ -36,6 +36,8 @@ static const struct opt opts[] = {
         "base URL clients use (DSNs); default http://LISTEN"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
+    INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
+        "threads that decode journal records ahead of the store writer (0: one per CPU)"),
     INT(max_connections, "max-connections", "BILOR_MAX_CONNECTIONS", "4096", 16, 100000,
         "concurrent HTTP connections"),
     INT(max_body, "max-body", "BILOR_MAX_BODY", "20971520", 1024, INT64_C(1) << 31,

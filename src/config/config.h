@@ -20,6 +20,7 @@ struct config {
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
     char log_level[16];
     int64_t http_threads;
+    int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;
     int64_t max_body;        /* decompressed request body cap (413 above) */
     int64_t max_event;       /* one Sentry event cap */

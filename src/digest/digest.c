@@ -3,6 +3,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <zstd.h>
 
 #include "core/clock.h"
 #include "core/json.h"
@@ -14,6 +16,16 @@
 
 #define PROJECT_CACHE 64
 #define PROJECT_TTL_US (10 * CLOCK_US_PER_SEC)
+#define MAX_THREADS 64
+
+/*
+ * Raw payloads the store would compress (its rule: identity, over 1 KiB,
+ * zstd level 1) are compressed on the decode threads instead, so the single
+ * writer does not spend a fifth of its time in zstd. The store keeps what
+ * arrives already compressed as it is.
+ */
+#define RAW_MIN_COMPRESS 1024
+#define RAW_ZSTD_LEVEL 1
 
 struct project_level {
     int64_t id;
@@ -21,20 +33,58 @@ struct project_level {
     int64_t fetched_at;
 };
 
+enum slot_state {
+    SLOT_FREE,     /* nothing in it; a decode thread may read a batch into it */
+    SLOT_READING,  /* a decode thread is reading the journal into it */
+    SLOT_TODO,     /* records [start, n) wait for a decode thread */
+    SLOT_DECODING, /* a decode thread is decoding it */
+    SLOT_DONE,     /* events of records [start, used) wait for the writer */
+};
+
+/* One journal batch on its way through the pipeline. */
+struct slot {
+    enum slot_state state;
+    uint64_t seq;               /* journal order of the batch */
+    struct journal_batch batch;
+    size_t start;               /* first record not yet stored */
+    size_t used;                /* records decoded, from start */
+    struct pool pool;           /* events and raw payloads of [start, used) */
+    struct ingest_events events;
+    int64_t decode_us;
+};
+
+struct decoder {
+    struct digest *d;
+    pthread_t thread;
+    struct pool json_pool; /* cJSON trees of one record (json_pool_begin) */
+    ZSTD_CCtx *zcctx;
+    void *zbuf; /* compress_raw's output before it is copied into the batch pool */
+    size_t zcap;
+};
+
 struct digest {
     struct journal *journal;
     struct store *store;
     struct digest_config cfg;
-    pthread_t thread;
     atomic_int stopping;
+    pthread_t writer;
+    /* mu guards the slots' states, seq numbers and the fields below it. */
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    int reading;         /* a decode thread is in journal_read_batch */
+    int failed;          /* the journal could not be read: the pipeline stops */
+    uint64_t read_lsn;   /* where the next journal read starts */
+    uint64_t next_seq;   /* given to the next batch read */
+    uint64_t write_seq;  /* the batch the writer stores next */
+    struct slot *slots;
+    size_t nslots;
+    struct decoder *decoders;
+    size_t ndecoders;
+    /* the writer's own */
     uint64_t next_lsn;
-    struct pool pool;
-    struct pool json_pool; /* cJSON trees of one record (json_pool_begin) */
-    struct journal_batch batch;
-    struct ingest_events events;
     struct project_level projects[PROJECT_CACHE];
     size_t nprojects;
-    /* stats: written by the digest thread, read by /metrics */
+    /* stats: written by the pipeline, read by /metrics */
     _Atomic uint64_t st[sizeof(struct digest_stats) / sizeof(uint64_t)];
 };
 
@@ -44,6 +94,168 @@ struct digest {
 #define STAT_SET(d, field, v) \
     atomic_store_explicit(&(d)->st[offsetof(struct digest_stats, field) / 8], (v), \
                           memory_order_relaxed)
+
+/* ---- decode threads ---- */
+
+/* Compresses a large identity raw payload into pool, when that makes it smaller. */
+static void compress_raw(struct decoder *w, struct event *ev, struct pool *pool)
+{
+    size_t bound, z;
+
+    if (ev->raw == NULL || ev->raw_encoding != EV_RAW_IDENTITY || ev->raw_len <= RAW_MIN_COMPRESS)
+        return;
+    bound = ZSTD_compressBound(ev->raw_len);
+    if (bound > w->zcap) {
+        free(w->zbuf);
+        w->zbuf = xmalloc(bound);
+        w->zcap = bound;
+    }
+    /* Through a scratch buffer: the batch pool keeps only the compressed size. */
+    z = ZSTD_compressCCtx(w->zcctx, w->zbuf, w->zcap, ev->raw, ev->raw_len, RAW_ZSTD_LEVEL);
+    if (ZSTD_isError(z) || z >= ev->raw_len)
+        return;
+    ev->raw = pool_memdup(pool, w->zbuf, z);
+    ev->raw_len = z;
+    ev->raw_encoding = EV_RAW_ZSTD;
+}
+
+static void decode_record(struct decoder *w, struct slot *s, const struct journal_record *r)
+{
+    struct digest *d = w->d;
+    struct ingest_meta meta = {
+        r->protocol, r->encoding, r->project_id, r->received_at, r->lsn, r->event_id,
+    };
+    struct bl_err err = { 0 };
+    size_t before = s->events.n;
+    int rc;
+
+    json_pool_begin(&w->json_pool);
+    rc = ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &s->pool, &s->events, NULL,
+                       &err);
+    json_pool_end();
+    pool_reset(&w->json_pool);
+    if (rc < 0) {
+        s->events.n = before;
+        STAT_ADD(d, bad_records, 1);
+        log_warn("skipping journal record lsn=%llu: %s", (unsigned long long)r->lsn,
+                 bl_err_msg(&err));
+        return;
+    }
+    for (size_t i = before; i < s->events.n; i++)
+        compress_raw(w, &s->events.v[i], &s->pool);
+}
+
+/* Decodes records from s->start until the batch ends or holds max_events events. */
+static void decode_slot(struct decoder *w, struct slot *s)
+{
+    struct digest *d = w->d;
+    int64_t started = clock_mono_us();
+    size_t i = s->start;
+
+    pool_reset(&s->pool);
+    memset(&s->events, 0, sizeof(s->events)); /* events and envelope items */
+    for (; i < s->batch.n; i++) {
+        /* Stopping: the writer will not take this slot, the journal keeps it. */
+        if (atomic_load_explicit(&d->stopping, memory_order_relaxed))
+            break;
+        if (s->events.n >= d->cfg.max_events && i > s->start)
+            break;
+        decode_record(w, s, &s->batch.recs[i]);
+    }
+    s->used = i;
+    s->decode_us = clock_mono_us() - started;
+}
+
+/* The TODO slot first in journal order, or NULL. Called with mu held. */
+static struct slot *next_todo(struct digest *d)
+{
+    struct slot *best = NULL;
+
+    for (size_t i = 0; i < d->nslots; i++) {
+        struct slot *s = &d->slots[i];
+
+        if (s->state == SLOT_TODO && (best == NULL || s->seq < best->seq))
+            best = s;
+    }
+    return best;
+}
+
+static struct slot *free_slot(struct digest *d)
+{
+    for (size_t i = 0; i < d->nslots; i++)
+        if (d->slots[i].state == SLOT_FREE)
+            return &d->slots[i];
+    return NULL;
+}
+
+/*
+ * Reads the next journal batch into s, with mu held on entry and on return
+ * (dropped while reading). Returns 1 when s now holds records to decode.
+ */
+static int read_into(struct digest *d, struct slot *s)
+{
+    uint64_t from = d->read_lsn;
+    int n;
+
+    s->state = SLOT_READING;
+    d->reading = 1;
+    pthread_mutex_unlock(&d->mu);
+    n = journal_read_batch(d->journal, from, d->cfg.max_records, d->cfg.max_bytes,
+                           d->cfg.idle_ms, &s->batch);
+    pthread_mutex_lock(&d->mu);
+    d->reading = 0;
+    s->state = SLOT_FREE;
+    if (n < 0) {
+        log_error("cannot read the journal at lsn=%llu: %s", (unsigned long long)from,
+                  bl_strerror(n));
+        d->failed = 1;
+    } else if (n > 0) {
+        s->seq = d->next_seq++;
+        s->start = 0;
+        d->read_lsn = s->batch.end_lsn;
+        s->state = SLOT_DECODING;
+    }
+    pthread_cond_broadcast(&d->changed);
+    return n > 0;
+}
+
+/* With mu held: a slot this thread now decodes, or NULL after a wait or an empty read. */
+static struct slot *take_work(struct digest *d)
+{
+    struct slot *s = next_todo(d);
+
+    if (s != NULL) {
+        s->state = SLOT_DECODING;
+        return s;
+    }
+    if (!d->reading && (s = free_slot(d)) != NULL)
+        return read_into(d, s) ? s : NULL;
+    pthread_cond_wait(&d->changed, &d->mu);
+    return NULL;
+}
+
+static void *decoder_main(void *arg)
+{
+    struct decoder *w = arg;
+    struct digest *d = w->d;
+
+    pthread_mutex_lock(&d->mu);
+    while (!atomic_load(&d->stopping) && !d->failed) {
+        struct slot *s = take_work(d);
+
+        if (s == NULL)
+            continue;
+        pthread_mutex_unlock(&d->mu);
+        decode_slot(w, s);
+        pthread_mutex_lock(&d->mu);
+        s->state = SLOT_DONE;
+        pthread_cond_broadcast(&d->changed);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* ---- the writer ---- */
 
 /* The issue level of a project, cached briefly so settings changes apply soon. */
 static int project_issue_level(struct digest *d, int64_t project_id, int64_t now)
@@ -67,70 +279,36 @@ static int project_issue_level(struct digest *d, int64_t project_id, int64_t now
     return slot->level;
 }
 
-static void classify(struct digest *d, size_t from)
+/* Issue or log by the project's level; returns how many became issues. */
+static uint64_t classify(struct digest *d, struct ingest_events *evs)
 {
     int64_t now = clock_now_us();
+    uint64_t issues = 0;
 
-    for (size_t i = from; i < d->events.n; i++) {
-        struct event *ev = &d->events.v[i];
+    for (size_t i = 0; i < evs->n; i++) {
+        struct event *ev = &evs->v[i];
         int level = project_issue_level(d, ev->project_id, now);
 
         ev->kind = (ev->nexc > 0 || ev->level >= level) ? EV_KIND_ISSUE : EV_KIND_LOG;
+        issues += ev->kind == EV_KIND_ISSUE;
     }
+    return issues;
 }
 
-/* Decodes the records of the batch into d->events; returns records used. */
-static size_t decode_batch(struct digest *d)
-{
-    size_t used = 0;
-
-    for (; used < d->batch.n; used++) {
-        const struct journal_record *r = &d->batch.recs[used];
-        struct ingest_meta meta = {
-            r->protocol, r->encoding, r->project_id, r->received_at, r->lsn, r->event_id,
-        };
-        struct bl_err err = { 0 };
-        size_t before = d->events.n;
-        int rc;
-
-        if (d->events.n >= d->cfg.max_events && used > 0)
-            break;
-        json_pool_begin(&d->json_pool);
-        rc = ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &d->pool, &d->events,
-                           NULL, &err);
-        json_pool_end();
-        pool_reset(&d->json_pool);
-        if (rc < 0) {
-            d->events.n = before;
-            STAT_ADD(d, bad_records, 1);
-            log_warn("skipping journal record lsn=%llu: %s", (unsigned long long)r->lsn,
-                     bl_err_msg(&err));
-            continue;
-        }
-        classify(d, before);
-    }
-    return used;
-}
-
-static void count_kinds(struct digest *d)
-{
-    uint64_t issues = 0;
-
-    for (size_t i = 0; i < d->events.n; i++)
-        issues += d->events.v[i].kind == EV_KIND_ISSUE;
-    STAT_ADD(d, issue_events, issues);
-    STAT_ADD(d, log_events, d->events.n - issues);
-}
-
-/* How long a stopping digest keeps retrying a failing store before it gives up. */
-#define STOP_RETRY_US (10 * CLOCK_US_PER_SEC)
+/*
+ * How long a stopping digest keeps retrying a failing store before it gives
+ * up: a stop takes seconds, and giving up loses nothing (the journal keeps it).
+ */
+#define STOP_RETRY_US (3 * CLOCK_US_PER_SEC)
 
 /*
  * Writes the batch, retrying with back-off until the store takes it. When
  * stopping, it gives up after STOP_RETRY_US: nothing is lost, the records
  * stay in the journal above the checkpoint and are digested on next start.
+ * The only call into the store's write path.
  */
-static int write_with_retry(struct digest *d, uint64_t end_lsn, struct store_batch_result *res)
+static int write_with_retry(struct digest *d, const struct ingest_events *evs, uint64_t end_lsn,
+                            struct store_batch_result *res)
 {
     int64_t first_failure = 0;
     int delay_ms = 50;
@@ -140,8 +318,8 @@ static int write_with_retry(struct digest *d, uint64_t end_lsn, struct store_bat
 
         memset(res, 0, sizeof(*res));
         /* Envelope items first: both writes are idempotent per record, so a retry redoes both. */
-        if (store_write_items(d->store, d->events.items, d->events.nitems, end_lsn, &err) == 0 &&
-            store_write_batch(d->store, d->events.v, d->events.n, end_lsn, res, &err) == 0)
+        if (store_write_items(d->store, evs->items, evs->nitems, end_lsn, &err) == 0 &&
+            store_write_batch(d->store, evs->v, evs->n, end_lsn, res, &err) == 0)
             return 0;
         STAT_ADD(d, store_errors, 1);
         log_error("cannot store batch ending at lsn=%llu, retrying: %s",
@@ -159,89 +337,182 @@ static int write_with_retry(struct digest *d, uint64_t end_lsn, struct store_bat
     }
 }
 
-static void record_batch(struct digest *d, size_t used, uint64_t end_lsn,
-                         const struct store_batch_result *res, int64_t started)
+static void record_batch(struct digest *d, const struct slot *s, uint64_t issues,
+                         const struct store_batch_result *res, int64_t write_us)
 {
-    uint64_t us = (uint64_t)(clock_mono_us() - started);
+    uint64_t us = (uint64_t)(s->decode_us + write_us);
+    uint64_t n = s->events.n;
 
-    count_kinds(d);
-    STAT_ADD(d, records, used);
+    STAT_ADD(d, issue_events, issues);
+    STAT_ADD(d, log_events, n - issues);
+    STAT_ADD(d, records, s->used - s->start);
     STAT_ADD(d, events, res->events_written);
     STAT_ADD(d, duplicates, res->duplicates);
     STAT_ADD(d, new_issues, res->new_issues);
     STAT_ADD(d, regressions, res->regressions);
     STAT_ADD(d, batches, 1);
-    STAT_ADD(d, batch_events_sum, d->events.n);
+    STAT_ADD(d, batch_events_sum, n);
     STAT_ADD(d, batch_us_sum, us);
-    STAT_SET(d, last_batch_events, d->events.n);
+    STAT_SET(d, last_batch_events, n);
     STAT_SET(d, last_batch_us, us);
-    STAT_SET(d, position, end_lsn);
+    STAT_SET(d, position, d->next_lsn);
 }
 
-/* One poll: returns records digested (0 when the journal had nothing), -1 to stop. */
-static int digest_once(struct digest *d, int timeout_ms)
+/* Stores the decoded part of s and checkpoints after it; -1 when the store gave up. */
+static int write_slot(struct digest *d, struct slot *s)
 {
     struct store_batch_result res;
-    int64_t started;
-    size_t used;
-    uint64_t end_lsn;
-    int n;
+    int64_t started = clock_mono_us();
+    uint64_t end_lsn = s->batch.recs[s->used - 1].next_lsn;
+    uint64_t issues = classify(d, &s->events);
 
-    n = journal_read_batch(d->journal, d->next_lsn, d->cfg.max_records, d->cfg.max_bytes,
-                           timeout_ms, &d->batch);
-    if (n <= 0) {
-        if (n < 0)
-            log_error("cannot read the journal at lsn=%llu: %s",
-                      (unsigned long long)d->next_lsn, bl_strerror(n));
-        return n < 0 ? -1 : 0;
-    }
-    started = clock_mono_us();
-    pool_reset(&d->pool);
-    memset(&d->events, 0, sizeof(d->events));
-    used = decode_batch(d);
-    end_lsn = d->batch.recs[used - 1].next_lsn;
-    if (write_with_retry(d, end_lsn, &res) < 0)
+    if (write_with_retry(d, &s->events, end_lsn, &res) < 0)
         return -1;
     journal_checkpoint(d->journal, end_lsn);
     d->next_lsn = end_lsn;
-    record_batch(d, used, end_lsn, &res, started);
-    return (int)used;
+    record_batch(d, s, issues, &res, clock_mono_us() - started);
+    return 0;
 }
 
-static void *digest_main(void *arg)
+/* The slot the writer stores next once it is decoded, or NULL. Called with mu held. */
+static struct slot *head_slot(struct digest *d)
 {
-    struct digest *d = arg;
+    for (size_t i = 0; i < d->nslots; i++) {
+        struct slot *s = &d->slots[i];
 
-    for (;;) {
-        int stopping = atomic_load(&d->stopping);
-        int n = digest_once(d, stopping ? 0 : d->cfg.idle_ms);
-
-        if (n < 0)
-            break;
-        /* Stopping: keep going until a poll finds the journal drained. */
-        if (stopping && n == 0 && d->next_lsn >= journal_durable_lsn(d->journal))
-            break;
+        if (s->state != SLOT_FREE && s->state != SLOT_READING && s->seq == d->write_seq)
+            return s;
     }
     return NULL;
 }
 
-int digest_start(struct digest **out, struct journal *j, struct store *st,
-                 const struct digest_config *cfg, struct bl_err *err)
+/* With mu held: waits for the next slot in journal order to be decoded; NULL to stop. */
+static struct slot *wait_head(struct digest *d)
+{
+    for (;;) {
+        struct slot *s;
+
+        if (atomic_load(&d->stopping) || d->failed)
+            return NULL;
+        s = head_slot(d);
+        /* A slot cut short by a stop holds nothing; it is not written. */
+        if (s != NULL && s->state == SLOT_DONE && s->used > s->start)
+            return s;
+        pthread_cond_wait(&d->changed, &d->mu);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct digest *d = arg;
+    struct slot *s;
+
+    pthread_mutex_lock(&d->mu);
+    while ((s = wait_head(d)) != NULL) {
+        pthread_mutex_unlock(&d->mu);
+        if (write_slot(d, s) < 0) {
+            pthread_mutex_lock(&d->mu);
+            break;
+        }
+        pthread_mutex_lock(&d->mu);
+        if (s->used < s->batch.n) {
+            /* Cut at max_events: the rest of the batch goes next, before later slots. */
+            s->start = s->used;
+            s->state = SLOT_TODO;
+        } else {
+            s->state = SLOT_FREE;
+            d->write_seq++;
+        }
+        pthread_cond_broadcast(&d->changed);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static size_t decode_threads(const struct digest_config *cfg)
+{
+    long n = cfg->threads > 0 ? cfg->threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (size_t)n;
+}
+
+/* Joins what was started and frees d (the stopping flag must be set). */
+static void digest_free(struct digest *d, size_t started_decoders, int writer_started)
+{
+    pthread_mutex_lock(&d->mu);
+    pthread_cond_broadcast(&d->changed);
+    pthread_mutex_unlock(&d->mu);
+    journal_wake(d->journal);
+    for (size_t i = 0; i < started_decoders; i++)
+        pthread_join(d->decoders[i].thread, NULL);
+    if (writer_started)
+        pthread_join(d->writer, NULL);
+    for (size_t i = 0; i < d->ndecoders; i++) {
+        pool_release(&d->decoders[i].json_pool);
+        ZSTD_freeCCtx(d->decoders[i].zcctx);
+        free(d->decoders[i].zbuf);
+    }
+    for (size_t i = 0; i < d->nslots; i++) {
+        journal_batch_release(&d->slots[i].batch);
+        pool_release(&d->slots[i].pool);
+    }
+    pthread_cond_destroy(&d->changed);
+    pthread_mutex_destroy(&d->mu);
+    free(d->decoders);
+    free(d->slots);
+    free(d);
+}
+
+static struct digest *digest_new(struct journal *j, struct store *st,
+                                 const struct digest_config *cfg)
 {
     struct digest *d = xcalloc(1, sizeof(*d));
 
     d->journal = j;
     d->store = st;
     d->cfg = *cfg;
-    d->next_lsn = journal_start_lsn(j);
+    d->next_lsn = d->read_lsn = journal_start_lsn(j);
     STAT_SET(d, position, d->next_lsn);
-    pool_init(&d->pool, 1 << 20);
-    pool_init(&d->json_pool, 1 << 20);
-    if (pthread_create(&d->thread, NULL, digest_main, d) != 0) {
-        pool_release(&d->pool);
-        free(d);
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->changed, NULL);
+    d->ndecoders = decode_threads(cfg);
+    d->decoders = xcalloc(d->ndecoders, sizeof(*d->decoders));
+    /* One slot being written, one per decoder, one decoded and waiting. */
+    d->nslots = d->ndecoders + 2;
+    d->slots = xcalloc(d->nslots, sizeof(*d->slots));
+    for (size_t i = 0; i < d->nslots; i++)
+        pool_init(&d->slots[i].pool, 1 << 20);
+    for (size_t i = 0; i < d->ndecoders; i++) {
+        d->decoders[i].d = d;
+        pool_init(&d->decoders[i].json_pool, 1 << 20);
+        d->decoders[i].zcctx = ZSTD_createCCtx();
+        if (d->decoders[i].zcctx == NULL)
+            fatal("out of memory creating a zstd context");
+    }
+    return d;
+}
+
+int digest_start(struct digest **out, struct journal *j, struct store *st,
+                 const struct digest_config *cfg, struct bl_err *err)
+{
+    struct digest *d = digest_new(j, st, cfg);
+    size_t i;
+
+    if (pthread_create(&d->writer, NULL, writer_main, d) != 0) {
+        atomic_store(&d->stopping, 1);
+        digest_free(d, 0, 0);
         return bl_err_set(err, BL_ENOMEM, "cannot start the digest thread");
     }
+    for (i = 0; i < d->ndecoders; i++) {
+        if (pthread_create(&d->decoders[i].thread, NULL, decoder_main, &d->decoders[i]) != 0) {
+            atomic_store(&d->stopping, 1);
+            digest_free(d, i, 1);
+            return bl_err_set(err, BL_ENOMEM, "cannot start the digest's decode threads");
+        }
+    }
+    log_info("digest: %zu decode threads, one store writer", d->ndecoders);
     *out = d;
     return 0;
 }
@@ -251,12 +522,7 @@ void digest_stop(struct digest *d)
     if (d == NULL)
         return;
     atomic_store(&d->stopping, 1);
-    journal_wake(d->journal);
-    pthread_join(d->thread, NULL);
-    journal_batch_release(&d->batch);
-    pool_release(&d->pool);
-    pool_release(&d->json_pool);
-    free(d);
+    digest_free(d, d->ndecoders, 1);
 }
 
 void digest_get_stats(const struct digest *d, struct digest_stats *out)

@@ -2,16 +2,36 @@
  * digest.h - the digest: journal records in, stored events out.
  *
  * DESIGN
- * One thread reads durable journal records in LSN order, in batches,
- * decodes each into normalized, fingerprinted events (ingest_decode),
- * decides issue vs log by the project's issue level, and hands the batch to
- * store_write_batch together with the LSN after its last record. Only when
- * the store has committed does it tell the journal to release the space
- * (journal_checkpoint). A batch the store cannot write (disk full, locked)
- * is retried with back-off, never skipped: acknowledged means stored.
+ * Decoding (decompress, parse, normalize, fingerprint, compress the raw
+ * payload) costs several times what writing costs, so it runs on a few
+ * decode threads ahead of one store writer, as a pipeline of batch slots:
  *
- * The CPU work (decompress, parse, normalize, hash) happens here rather
- * than at the doors, so an error burst costs the doors only an append.
+ *   journal --read--> slot (seq k) --decode--> slot --write--> store
+ *
+ * One decode thread at a time reads the next journal batch into a free slot
+ * and gives it the next sequence number, so slots partition the journal in
+ * LSN order; the thread that read a batch decodes it, while another reads
+ * the next one. The writer takes slots strictly by sequence number, so the
+ * store sees the same batches in the same order as with one thread: it
+ * classifies issue vs log by the project's issue level, hands the batch to
+ * store_write_batch together with the LSN after its last record, and only
+ * when the store has committed tells the journal to release the space
+ * (journal_checkpoint). Decoding is a pure function of the record (event
+ * ids included), so it does not matter which thread decoded what. A batch
+ * the store cannot write (disk full, locked) is retried with back-off,
+ * never skipped: acknowledged means stored.
+ *
+ * A slot whose records yield more than max_events stops decoding there; the
+ * writer stores that part, checkpoints after its last record and puts the
+ * slot back to be decoded from there, ahead of every later slot.
+ *
+ * Stopping does not drain the journal: the writer finishes the batch in
+ * hand, checkpoints it and exits; decoded but unwritten slots are dropped
+ * and their records, still above the checkpoint, are digested after the
+ * next start.
+ *
+ * The CPU work happens here rather than at the doors, so an error burst
+ * costs the doors only an append.
  */
 #ifndef BL_DIGEST_H
 #define BL_DIGEST_H
@@ -26,14 +46,15 @@
 
 struct digest_config {
     size_t max_records;  /* journal records per batch */
-    size_t max_bytes;    /* journal payload bytes per batch */
+    size_t max_bytes;    /* journal payload bytes per batch (each slot of the pipeline holds one) */
     size_t max_events;   /* stop adding records once a batch has this many events */
     int idle_ms;         /* wait for new records at most this long per poll */
+    int threads;         /* decode threads; 0: one per online CPU */
     struct ingest_limits limits;
 };
 
 #define DIGEST_CONFIG_DEFAULT \
-    ((struct digest_config){ 4096, 4u << 20, 20000, 200, INGEST_LIMITS_DEFAULT })
+    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT })
 
 struct digest_stats {
     uint64_t records;
@@ -46,7 +67,7 @@ struct digest_stats {
     uint64_t bad_records;
     uint64_t batches;
     uint64_t batch_events_sum;
-    uint64_t batch_us_sum;   /* wall time of decode + write */
+    uint64_t batch_us_sum;   /* time spent decoding and writing batches */
     uint64_t last_batch_events;
     uint64_t last_batch_us;
     uint64_t store_errors;
@@ -55,13 +76,14 @@ struct digest_stats {
 
 struct digest;
 
-/* Starts the digest thread at the store's checkpoint. */
+/* Starts the decode threads and the writer at the journal's start (the store's checkpoint). */
 int digest_start(struct digest **out, struct journal *j, struct store *st,
                  const struct digest_config *cfg, struct bl_err *err);
 
 /*
- * Digests everything that is durable in the journal, then stops the thread
- * and frees d. Call after the doors are closed so nothing new arrives.
+ * Stops soon: the batch being written is finished and checkpointed, the
+ * rest stays in the journal for the next start. Joins the threads and
+ * frees d. Call after the doors are closed.
  */
 void digest_stop(struct digest *d);
 

@@ -403,7 +403,7 @@ void journal_checkpoint(struct journal *j, uint64_t lsn)
         atomic_store(&j->seg_count, (uint64_t)j->nsegs);
     }
     pthread_mutex_unlock(&j->mu);
-    /* Only this (the digest) thread reads old segments, so their fds can go now. */
+    /* The digest reads only at or above the checkpoint, so these fds can go now. */
     for (size_t i = 0; i < k; i++)
         seg_remove(j, &gone[i]);
     free(gone);

@@ -26,8 +26,9 @@
  * off: it was never acknowledged, because acks follow fdatasync.
  *
  * Thread-safety: journal_append, journal_over_budget, journal_backlog_bytes
- * and journal_stats may be called from any thread; journal_read_batch and
- * journal_checkpoint by the single digest thread.
+ * and journal_stats may be called from any thread; journal_read_batch by one
+ * digest thread at a time (the digest's decode threads take turns), and
+ * journal_checkpoint by one thread, never above what has been read.
  */
 #ifndef BL_JOURNAL_H
 #define BL_JOURNAL_H

@@ -47,7 +47,7 @@ struct opt_entry {
 
 #define O(field) offsetof(struct opts, field)
 
-/* Options that are plain numbers; --url, --mode, --rate-limit are parsed by hand. */
+/* Options that are plain numbers; --url, --mode, --size, --rate-limit are parsed by hand. */
 static const struct opt_entry opt_table[] = {
     { "--dsn-key", OPT_STR, O(req.key), 0, 0, "project DSN public key (required)" },
     { "--project", OPT_STR, O(req.project), 0, 0, "project id (default 1)" },
@@ -74,6 +74,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: bilor-bench --url http://HOST:PORT --dsn-key KEY [options]\n"
             "  --url URL            server base URL (http only)\n"
             "  --mode MODE          events (store+envelope), store, envelope, logs (events)\n"
+            "  --size SIZE          mixed, small (~3 KB) or large (~9 KB) events (mixed)\n"
             "  --rate-limit R       none, or events (log lines) per second in total (none)\n");
     for (i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++)
         fprintf(out, "  %-20s %s\n", opt_table[i].name, opt_table[i].help);
@@ -169,6 +170,21 @@ static int set_table_opt(struct opts *o, const struct opt_entry *e, const char *
     return 2;
 }
 
+static int parse_size(struct opts *o, const char *s)
+{
+    static const char *const names[] = { "mixed", "small", "large" };
+    static const int sizes[] = { BREQ_SIZE_MIXED, BREQ_SIZE_SMALL, BREQ_SIZE_LARGE };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(s, names[i]) == 0) {
+            o->req.size = sizes[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int parse_one(struct opts *o, const char *name, const char *val)
 {
     size_t i;
@@ -178,6 +194,8 @@ static int parse_one(struct opts *o, const char *name, const char *val)
         return val && parse_url(o, val) == 0 ? 2 : -1;
     if (strcmp(name, "--mode") == 0)
         return val && parse_mode(o, val) == 0 ? 2 : -1;
+    if (strcmp(name, "--size") == 0)
+        return val && parse_size(o, val) == 0 ? 2 : -1;
     if (strcmp(name, "--rate-limit") == 0) {
         if (val && strcmp(val, "none") == 0) {
             o->rate = 0;

@@ -43,6 +43,12 @@ int breq_init(struct breq *q, const struct breq_config *c)
 
     memset(q, 0, sizeof(*q));
     q->mode = c->mode;
+    q->size = c->size;
+    /* Body b is large when (b / issues) is odd: one size needs a whole pair of halves. */
+    if (c->size != BREQ_SIZE_MIXED && c->bodies < 2 * c->issues) {
+        fprintf(stderr, "bilor-bench: --size needs --bodies >= 2 x --issues\n");
+        return -1;
+    }
     q->rng.s = c->seed * 31 + 7;
     for (k = 0; k < 3; k++) {
         q->head[k] = make_head(c, k);
@@ -86,6 +92,19 @@ static unsigned char *put_request(struct breq *q, struct bnet_req *r, int kind,
     return body;
 }
 
+/*
+ * The pooled body for the seq-th request of a door: all bodies in turn, or
+ * with --size only those of one size (every issue still appears).
+ */
+static size_t pick_body(const struct breq *q, uint64_t seq)
+{
+    size_t ni = q->ev.nissues, pairs = q->ev.n / (2 * ni);
+
+    if (q->size == BREQ_SIZE_MIXED)
+        return seq % q->ev.n;
+    return seq % ni + ni * (2 * ((seq / ni) % pairs) + (q->size == BREQ_SIZE_LARGE));
+}
+
 void breq_build(void *arg, struct bnet_req *r)
 {
     struct breq *q = arg;
@@ -107,7 +126,8 @@ void breq_build(void *arg, struct bnet_req *r)
         kind = q->mode == BREQ_STORE ? BREQ_KIND_STORE : BREQ_KIND_ENVELOPE;
     if (q->mode == BREQ_EVENTS)
         seq /= 2;
-    t = kind == BREQ_KIND_STORE ? &q->ev.store[seq % q->ev.n] : &q->ev.envelope[seq % q->ev.n];
+    t = kind == BREQ_KIND_STORE ? &q->ev.store[pick_body(q, seq)]
+                                : &q->ev.envelope[pick_body(q, seq)];
     body = put_request(q, r, kind, t);
     rng_hex(&q->rng, id, sizeof(id));
     bgz_patch(body, t, id);

@@ -20,6 +20,7 @@
 
 enum breq_mode { BREQ_EVENTS, BREQ_STORE, BREQ_ENVELOPE, BREQ_LOGS };
 enum breq_kind { BREQ_KIND_STORE = 0, BREQ_KIND_ENVELOPE = 1, BREQ_KIND_LOGS = 2 };
+enum breq_size { BREQ_SIZE_MIXED, BREQ_SIZE_SMALL, BREQ_SIZE_LARGE };
 
 struct breq_config {
     int mode;               /* enum breq_mode */
@@ -27,6 +28,7 @@ struct breq_config {
     const char *key;        /* DSN public key */
     const char *project;    /* project id */
     size_t bodies;          /* distinct event bodies (half small, half large) */
+    int size;               /* enum breq_size: which half of the bodies is sent */
     size_t issues;          /* distinct fingerprints */
     size_t batches;         /* distinct log batches */
     size_t lines;           /* log lines per batch */
@@ -37,6 +39,7 @@ struct breq_config {
 
 struct breq {
     int mode;
+    int size;               /* enum breq_size */
     char *head[3];          /* header block up to "Content-Length: " per kind */
     size_t head_len[3];
     struct bev_pool ev;
