@@ -108,7 +108,15 @@ static int parse_zone(const char *s, size_t len, size_t i, int64_t *offset_s)
     return 0;
 }
 
-/* "YYYY-MM-DD" then 'T', 't' or ' '. */
+static int days_in_month(int y, int mo)
+{
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
+/* "YYYY-MM-DD" then 'T', 't' or ' '; the day must exist (no February 30th). */
 static int parse_date(const char *s, size_t len, size_t *i, int *y, int *mo, int *d)
 {
     if (digits(s, len, i, 4, y) < 0 || *i >= len || s[(*i)++] != '-' ||
@@ -118,7 +126,7 @@ static int parse_date(const char *s, size_t len, size_t *i, int *y, int *mo, int
     if (*i >= len || (s[*i] != 'T' && s[*i] != 't' && s[*i] != ' '))
         return -1;
     (*i)++;
-    return *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= 31 ? 0 : -1;
+    return *mo >= 1 && *mo <= 12 && *d >= 1 && *d <= days_in_month(*y, *mo) ? 0 : -1;
 }
 
 /* Fraction after '.' or ',' as microseconds; digits past the sixth are dropped. */
