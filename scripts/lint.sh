@@ -23,14 +23,15 @@ allowed() {
         core) echo "core" ;;
         config) echo "core config" ;;
         journal) echo "core journal" ;;
+        search) echo "core search" ;;
         ingest) echo "core ingest" ;;
         store) echo "core store" ;;
         auth) echo "core auth store" ;;
         digest) echo "core digest ingest journal store" ;;
         door) echo "core config door ingest journal store" ;;
-        api) echo "core config api auth digest door ingest journal store" ;;
-        http) echo "core config api auth digest door ingest journal store http" ;;
-        cli) echo "core config api auth digest door ingest journal store http cli" ;;
+        api) echo "core config api auth digest door ingest journal search store" ;;
+        http) echo "core config api auth digest door ingest journal search store http" ;;
+        cli) echo "core config api auth digest door ingest journal search store http cli" ;;
         *) echo "" ;;
     esac
 }

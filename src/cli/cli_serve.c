@@ -151,6 +151,7 @@ static int open_backends(struct server *s)
     jc.budget_bytes = (uint64_t)s->cfg.journal_budget;
     jc.max_record_bytes = (size_t)s->cfg.max_body;
     jc.fsync = (int)s->cfg.journal_fsync;
+    jc.reserve_bytes = (uint64_t)s->cfg.disk_reserve;
     if (journal_open(&s->journal, &jc, checkpoint, &err) < 0) {
         cli_fail("cannot open the journal: %s", bl_err_msg(&err));
         return -1;

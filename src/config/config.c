@@ -61,6 +61,8 @@ static const struct opt opts[] = {
         "bytes per second a large body must average to earn time past --body-timeout"),
     INT(journal_budget, "journal-budget", "BILOR_JOURNAL_BUDGET", "1073741824", 4096,
         INT64_C(1) << 50, "undigested journal bytes before the doors answer 429"),
+    INT(disk_reserve, "disk-reserve", "BILOR_DISK_RESERVE", "268435456", 0, INT64_C(1) << 50,
+        "free disk bytes kept for the store; below it ingest answers 503 (0: off)"),
     INT(journal_segment, "journal-segment", "BILOR_JOURNAL_SEGMENT", "67108864", 65536,
         INT64_C(1) << 40, "journal segment file size in bytes"),
     INT(retry_after, "retry-after", "BILOR_RETRY_AFTER", "5", 1, 3600,

@@ -31,6 +31,7 @@ struct config {
     int64_t body_timeout;        /* seconds for a body, plus received / min_body_rate */
     int64_t min_body_rate;       /* bytes per second */
     int64_t journal_budget;  /* undigested journal bytes before doors answer 429 */
+    int64_t disk_reserve;    /* free bytes kept on the data disk; ingest refused below */
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */

@@ -22,7 +22,8 @@
     X(EEXIST, "already exists")                          \
     X(EUNSUPPORTED, "unsupported")                       \
     X(ESTORE, "store error")                             \
-    X(ECLOSED, "closed")
+    X(ECLOSED, "closed")                                 \
+    X(ENOSPACE, "not enough free disk space")
 
 enum bl_errno {
     BL_OK = 0,

@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,32 @@ void log_write(int level, const char *fmt, ...)
     va_start(ap, fmt);
     log_vwrite(level, fmt, ap);
     va_end(ap);
+}
+
+void log_limited(struct log_limit *ll, long long interval_us, int level, const char *fmt, ...)
+{
+    char msg[1536];
+    struct timespec ts;
+    long long now, next;
+    unsigned long long skipped;
+    va_list ap;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+    next = atomic_load(&ll->next_us);
+    /* Whoever moves next_us forward writes the line; everyone else counts. */
+    if (now < next || !atomic_compare_exchange_strong(&ll->next_us, &next, now + interval_us)) {
+        atomic_fetch_add(&ll->suppressed, 1);
+        return;
+    }
+    skipped = atomic_exchange(&ll->suppressed, 0);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (skipped > 0)
+        log_write(level, "%s (%llu similar lines suppressed)", msg, skipped);
+    else
+        log_write(level, "%s", msg);
 }
 
 void fatal(const char *fmt, ...)

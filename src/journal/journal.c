@@ -32,10 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "journal/journal.h"
 #include "journal/journal_int.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
@@ -278,6 +280,7 @@ static struct journal *journal_new(const struct journal_config *cfg, uint64_t ck
     j->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : JOURNAL__DEFAULT_SEGMENT;
     j->budget_bytes = cfg->budget_bytes;
     j->max_record_bytes = cfg->max_record_bytes;
+    j->reserve_bytes = cfg->reserve_bytes;
     if (j->max_record_bytes == 0 || j->max_record_bytes > JOURNAL__MAX_PAYLOAD)
         j->max_record_bytes = JOURNAL__MAX_PAYLOAD;
     j->fsync = cfg->fsync;
@@ -439,6 +442,48 @@ int journal_over_budget(const struct journal *j)
     return journal_backlog_bytes(j) + atomic_load(&j->queued_bytes) > j->budget_bytes;
 }
 
+/*
+ * statvfs costs a system call, so one caller at a time refreshes the
+ * figure when it is stale (the CAS on the timestamp elects it) and the
+ * others read the last answer. Bytes queued but not yet written count as
+ * used, so a burst cannot overshoot the reserve between two looks.
+ */
+int journal__disk_check(struct journal *j, int64_t max_age_us)
+{
+    int64_t now, last;
+    struct statvfs sv;
+    uint64_t avail, queued;
+    int low;
+
+    if (j->reserve_bytes == 0)
+        return 0;
+    now = clock_mono_us();
+    last = atomic_load(&j->disk_checked_us);
+    if (now - last < max_age_us || !atomic_compare_exchange_strong(&j->disk_checked_us, &last, now))
+        return atomic_load(&j->disk_low);
+    if (statvfs(j->dir, &sv) != 0)
+        return atomic_load(&j->disk_low);
+    avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    queued = atomic_load(&j->queued_bytes);
+    low = avail < j->reserve_bytes + queued;
+    atomic_store(&j->disk_free, avail);
+    if (low != atomic_exchange(&j->disk_low, low)) {
+        if (low)
+            log_error("free disk space in '%s' is %" PRIu64 " MiB, below the reserve of %" PRIu64
+                      " MiB: refusing ingest until space is freed",
+                      j->dir, avail >> 20, j->reserve_bytes >> 20);
+        else
+            log_info("free disk space in '%s' is back to %" PRIu64 " MiB: accepting ingest", j->dir,
+                     avail >> 20);
+    }
+    return low;
+}
+
+int journal_disk_low(struct journal *j)
+{
+    return journal__disk_check(j, JOURNAL__DISK_CHECK_US);
+}
+
 void journal_stats(const struct journal *j, struct journal_stats *out)
 {
     out->appended_records = atomic_load(&j->appended_records);
@@ -448,4 +493,6 @@ void journal_stats(const struct journal *j, struct journal_stats *out)
     out->checkpoint_lsn = atomic_load(&j->checkpoint_lsn);
     out->backlog_bytes = journal_backlog_bytes(j);
     out->segments = atomic_load(&j->seg_count);
+    out->disk_free_bytes = atomic_load(&j->disk_free);
+    out->disk_low = atomic_load(&j->disk_low);
 }

@@ -22,6 +22,13 @@
  * journal_over_budget() is true and doors answer 429 without reading the
  * body, so bursts go to disk up to the budget and never to RAM.
  *
+ * Disk space: the journal refuses appends (BL_ENOSPACE) while the free
+ * space of its file system is below reserve_bytes, so the doors answer 503
+ * with Retry-After before the disk is full, and the space left is the
+ * store's to digest the backlog into (which gives journal space back).
+ * Accepting until write() fails would acknowledge nothing more but leave
+ * the store unable to grow, which only a restart on a bigger disk cured.
+ *
  * On open, a torn tail (short record or bad checksum after a crash) is cut
  * off: it was never acknowledged, because acks follow fdatasync.
  *
@@ -44,6 +51,7 @@ struct journal_config {
     uint64_t budget_bytes;    /* undigested bytes above which doors get 429 */
     size_t max_record_bytes;  /* payload cap; larger appends fail with BL_ETOOBIG */
     int fsync;                /* 0 only for tests that measure without the disk */
+    uint64_t reserve_bytes;   /* free disk space kept for the store (0: no reserve) */
 };
 
 struct journal_record {
@@ -76,6 +84,8 @@ struct journal_stats {
     uint64_t checkpoint_lsn;
     uint64_t backlog_bytes;
     uint64_t segments;
+    uint64_t disk_free_bytes; /* free space of the journal's file system, last look */
+    int disk_low;             /* below the reserve: appends are refused */
 };
 
 /*
@@ -104,11 +114,17 @@ void journal_close(struct journal *j);
 /*
  * Copies rec (payload included) into the pending group; done(arg, rc) runs
  * later on the flusher thread. On a negative return (BL_EBUSY over budget,
- * BL_ETOOBIG, BL_ECLOSED) nothing was queued and done will not be called.
+ * BL_ETOOBIG, BL_ENOSPACE, BL_ECLOSED) nothing was queued and done will not be called.
  * rec->lsn/next_lsn are ignored.
  */
 int journal_append(struct journal *j, const struct journal_record *rec, journal_done_fn done,
                    void *arg);
+
+/*
+ * True while free disk space is below the reserve. Looks at the file system
+ * at most every few hundred ms (cheap enough for every request's headers).
+ */
+int journal_disk_low(struct journal *j);
 
 /* True when the undigested backlog exceeds the budget (lock-free read). */
 int journal_over_budget(const struct journal *j);

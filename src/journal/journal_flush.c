@@ -73,6 +73,8 @@ int journal_append(struct journal *j, const struct journal_record *rec, journal_
         return BL_EIO;
     if (journal_over_budget(j))
         return BL_EBUSY;
+    if (journal__disk_check(j, JOURNAL__DISK_CHECK_US))
+        return BL_ENOSPACE;
     total = journal__rec_total(rec->len);
     journal__rec_header(hdr, rec);
     pthread_mutex_lock(&j->mu);
@@ -127,8 +129,8 @@ static int write_chunk(struct journal *j, const unsigned char *p, size_t n)
     uint64_t off = j->write_lsn - j->active_start;
 
     if (pwrite_full(j->active_fd, p, n, off) != 0) {
-        log_error("cannot write journal segment %016" PRIx64 ": %s", j->active_start,
-                  strerror(errno));
+        log_error_every(10, "cannot write journal segment %016" PRIx64 ": %s", j->active_start,
+                        strerror(errno));
         if (ftruncate(j->active_fd, (off_t)off) != 0) {
             log_error("cannot cut journal segment %016" PRIx64 " back: %s", j->active_start,
                       strerror(errno));
@@ -185,6 +187,9 @@ static int flush_group(struct journal *j, const struct journal_group *g, size_t 
     *done_n = 0;
     if (j->broken)
         return BL_EIO;
+    /* A fresher look than the appenders': this is the last moment to refuse. */
+    if (journal__disk_check(j, JOURNAL__DISK_CHECK_US / 10))
+        return BL_ENOSPACE;
     while (i < g->n) {
         size_t k = i, bytes = 0, room;
         int rc = maybe_roll(j, g->cbs[i].total);

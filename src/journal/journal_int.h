@@ -99,6 +99,11 @@ struct journal {
     _Atomic uint64_t appended_bytes;
     _Atomic uint64_t fsyncs;
     _Atomic uint64_t seg_count;
+    /* Disk reserve (journal_disk_low): refreshed by whoever finds it stale. */
+    uint64_t reserve_bytes;
+    _Atomic int64_t disk_checked_us;
+    _Atomic uint64_t disk_free;
+    atomic_int disk_low;
 };
 
 enum journal_rec_status {
@@ -130,6 +135,11 @@ int journal__seg_create(const struct journal *j, uint64_t lsn, int *fd, struct b
 /* Appends a segment to the list; the caller holds j->mu or runs alone. */
 void journal__seg_push(struct journal *j, uint64_t start, uint64_t end, int fd);
 /* Starts the flusher thread. */
+/* How stale the free-space figure may be for an append's check. */
+#define JOURNAL__DISK_CHECK_US 250000
+
+/* Re-reads free space when the last look is older than max_age_us; returns disk_low. */
+int journal__disk_check(struct journal *j, int64_t max_age_us);
 int journal__flusher_start(struct journal *j, struct bl_err *err);
 /* Frees the buffers of a group. */
 void journal__group_release(struct journal_group *g);

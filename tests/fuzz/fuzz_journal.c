@@ -44,7 +44,7 @@ static int write_file(const char *path, const uint8_t *p, size_t n)
 
 static struct journal *open_or_die(const char *dir)
 {
-    struct journal_config cfg = { dir, 0, 0, 1 << 20, 0 };
+    struct journal_config cfg = { dir, 0, 0, 1 << 20, 0, 0 };
     struct journal *j = NULL;
     struct bl_err err = { 0 };
 

@@ -67,6 +67,13 @@ static void test_clock(void)
     CHECK_INT_EQ(us, INT64_C(1709164800000000));
     CHECK_INT_EQ(clock_parse_rfc3339("2026-12-31T00:00:00Z", 20, &us), 0);
     CHECK_INT_EQ(clock_parse_rfc3339("yesterday", 9, &us), BL_EPARSE);
+    /* Days that do not exist are refused, leap years counted. */
+    CHECK_INT_EQ(clock_parse_rfc3339("2026-02-30T00:00:00Z", 20, &us), BL_EPARSE);
+    CHECK_INT_EQ(clock_parse_rfc3339("2026-02-29T00:00:00Z", 20, &us), BL_EPARSE);
+    CHECK_INT_EQ(clock_parse_rfc3339("2024-02-29T00:00:00Z", 20, &us), 0);
+    CHECK_INT_EQ(clock_parse_rfc3339("2000-02-29T00:00:00Z", 20, &us), 0);
+    CHECK_INT_EQ(clock_parse_rfc3339("1900-02-29T00:00:00Z", 20, &us), BL_EPARSE);
+    CHECK_INT_EQ(clock_parse_rfc3339("2026-04-31T00:00:00Z", 20, &us), BL_EPARSE);
     CHECK_INT_EQ(clock_day_of(-1), -1);
     CHECK_INT_EQ(clock_day_of(CLOCK_US_PER_DAY), 1);
 }

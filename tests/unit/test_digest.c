@@ -71,7 +71,7 @@ static void on_durable(void *arg, int rc)
 
 static void open_env(struct env *e)
 {
-    struct journal_config jc = { NULL, 1 << 20, UINT64_C(1) << 30, 1 << 20, 0 };
+    struct journal_config jc = { NULL, 1 << 20, UINT64_C(1) << 30, 1 << 20, 0, 0 };
     struct store_project p;
     struct bl_err err = { 0 };
     char jdir[300];

@@ -61,7 +61,7 @@ struct fixture {
 
 static void fixture_open(struct fixture *f, uint64_t budget)
 {
-    struct journal_config jc = { NULL, 1u << 20, budget, 1u << 20, 0 };
+    struct journal_config jc = { NULL, 1u << 20, budget, 1u << 20, 0, 0 };
     struct door_config dc;
     struct bl_err err = { 0, "" };
     char jdir[300];

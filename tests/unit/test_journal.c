@@ -135,7 +135,7 @@ static int count_segments(const char *dir, uint64_t max_size)
 static struct journal *open_j(const char *dir, uint64_t seg, uint64_t budget, size_t maxrec,
                               int fsync, uint64_t ckpt)
 {
-    struct journal_config cfg = { dir, seg, budget, maxrec, fsync };
+    struct journal_config cfg = { dir, seg, budget, maxrec, fsync, 0 };
     struct journal *j = NULL;
     struct bl_err err = { 0 };
     int rc = journal_open(&j, &cfg, ckpt, &err);
@@ -556,6 +556,42 @@ static void test_budget_and_limits(void)
     rm_rf(dir);
 }
 
+/*
+ * The reserve: with more reserved than the disk could ever have free, every
+ * append is refused with BL_ENOSPACE and nothing is queued; with the reserve
+ * lowered below the free space (what freeing disk looks like to the
+ * journal) appends go through again once the figure is refreshed.
+ */
+static void test_disk_reserve(void)
+{
+    char dir[256];
+    struct journal_config cfg = { 0 };
+    struct journal_stats st;
+    struct journal_record rec = { 0 };
+    struct journal *j = NULL;
+    struct bl_err err = { 0 };
+
+    make_tmpdir(dir, sizeof(dir));
+    cfg.dir = dir;
+    cfg.reserve_bytes = UINT64_C(1) << 62;
+    CHECK_INT_EQ(journal_open(&j, &cfg, 0, &err), 0);
+    rec.payload = "x";
+    rec.len = 1;
+    CHECK(journal_disk_low(j));
+    CHECK_INT_EQ(journal_append(j, &rec, NULL, NULL), BL_ENOSPACE);
+    journal_stats(j, &st);
+    CHECK(st.disk_low);
+    CHECK(st.disk_free_bytes > 0);
+    CHECK_INT_EQ(st.appended_records, 0);
+    /* Space is back: the next look (forced stale here) lifts the refusal. */
+    j->reserve_bytes = 4096;
+    atomic_store(&j->disk_checked_us, 0);
+    CHECK(!journal_disk_low(j));
+    CHECK_INT_EQ(journal_append(j, &rec, NULL, NULL), 0);
+    journal_close(j);
+    rm_rf(dir);
+}
+
 struct delayed {
     struct journal *j;
     int append; /* else wake */
@@ -824,6 +860,7 @@ int main(void)
     test_torn_tail();
     test_rolling();
     test_budget_and_limits();
+    test_disk_reserve();
     test_read_wait();
     test_batch_limits();
     test_corrupt_read();
