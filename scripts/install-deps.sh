@@ -38,8 +38,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "$want_test" = 1 ]; then
-    # Node test tooling (real @sentry/node client), pinned in tests/e2e/node/package.json.
+    # Node test tooling (real clients: @sentry/node and @sentry/browser, @elastic/elasticsearch,
+    # OpenTelemetry log exporters, playwright-core), pinned in tests/e2e/node/package.json.
     if command -v npm >/dev/null 2>&1; then
-        (cd "$here/tests/e2e/node" && { [ -d node_modules/@sentry/node ] || npm install --no-audit --no-fund --silent; })
+        # Again whenever package-lock.json is newer than what npm last installed.
+        (cd "$here/tests/e2e/node" &&
+            { [ node_modules/.package-lock.json -nt package-lock.json ] ||
+                npm install --no-audit --no-fund --silent; })
     fi
 fi
