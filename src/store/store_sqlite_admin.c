@@ -235,8 +235,8 @@ int sq_user_count(struct store *st, int64_t *n, struct bl_err *err)
 }
 
 /* One admin statement, run under admin_mu; reports rows changed / the new rowid. */
-static int admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args,
-                     size_t nargs, int64_t *rowid, int *changes, struct bl_err *err)
+int sq_admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args, size_t nargs,
+                 int64_t *rowid, int *changes, struct bl_err *err)
 {
     sqlite3_stmt *q = NULL;
     int rc;
@@ -260,7 +260,7 @@ static int admin_run(struct sq_store *s, const char *sql, const struct sq_arg *a
 int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
                 int64_t *user_id, struct bl_err *err)
 {
-    static const char sql[] = "INSERT INTO users(login, password_hash, is_admin, created_at)"
+    static const char sql[] = "INSERT INTO users(email, password_hash, is_admin, created_at)"
                               " VALUES(?1, ?2, ?3, ?4)";
     struct sq_arg a[4] = { SQ_TEXT(login), SQ_TEXT(password_hash), SQ_INT(is_admin != 0),
                            SQ_INT(clock_now_us()) };
@@ -269,7 +269,7 @@ int sq_user_add(struct store *st, const char *login, const char *password_hash, 
 
     if (login == NULL || login[0] == '\0' || password_hash == NULL)
         return bl_err_set(err, BL_EINVAL, "user needs a login and a password hash");
-    rc = admin_run(sq_of(st), sql, a, 4, &id, NULL, err);
+    rc = sq_admin_run(sq_of(st), sql, a, 4, &id, NULL, err);
     if (rc == BL_EEXIST)
         return bl_err_set(err, BL_EEXIST, "user '%s' already exists", login);
     if (rc == 0 && user_id != NULL)
@@ -280,14 +280,14 @@ int sq_user_add(struct store *st, const char *login, const char *password_hash, 
 int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, const char *label,
                  struct bl_err *err)
 {
-    static const char sql[] = "INSERT INTO api_tokens(token_hash, user_id, label, created_at)"
+    static const char sql[] = "INSERT INTO api_tokens(token_hash, user_id, name, created_at)"
                               " VALUES(?1, ?2, ?3, ?4)";
     struct sq_arg a[4] = { SQ_TEXT(token_hash), SQ_INT(user_id), SQ_TEXT(label),
                            SQ_INT(clock_now_us()) };
 
     if (token_hash == NULL || token_hash[0] == '\0')
         return bl_err_set(err, BL_EINVAL, "token hash missing");
-    return admin_run(sq_of(st), sql, a, 4, NULL, NULL, err);
+    return sq_admin_run(sq_of(st), sql, a, 4, NULL, NULL, err);
 }
 
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err)
@@ -300,7 +300,7 @@ int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct b
     if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED
         && status != STORE_ISSUE_IGNORED)
         return bl_err_set(err, BL_EINVAL, "bad issue status %d", status);
-    rc = admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
+    rc = sq_admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
     if (rc == 0 && changes == 0)
         return bl_err_set(err, BL_ENOTFOUND, "no issue %lld", (long long)issue_id);
     return rc;
