@@ -237,6 +237,10 @@ void api_members_list(struct bl_req *req, struct bl_resp *resp);
 void api_member_add(struct bl_req *req, struct bl_resp *resp);
 void api_member_put(struct bl_req *req, struct bl_resp *resp);
 void api_member_delete(struct bl_req *req, struct bl_resp *resp);
+/* api_users.c: the instance's users (instance admins) */
+void api_users_list(struct bl_req *req, struct bl_resp *resp);
+void api_user_create(struct bl_req *req, struct bl_resp *resp);
+void api_user_put(struct bl_req *req, struct bl_resp *resp);
 /* api_tokens.c: the caller's API tokens */
 void api_tokens_list(struct bl_req *req, struct bl_resp *resp);
 void api_token_create(struct bl_req *req, struct bl_resp *resp);

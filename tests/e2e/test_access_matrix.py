@@ -60,6 +60,7 @@ class Fixture:
         self.uid = {}
         self.sessions = {}   # name -> (cookie, csrf)
         self.tokens = {}
+        self.n = 0
 
     def cli(self, *args, stdin=None):
         r = h.run([h.BIN] + list(args) + ["--data-dir", self.srv.data_dir], input=stdin)
@@ -144,9 +145,12 @@ class Fixture:
             self.cli("token", "add", "--user", "viewer@acl.test", "--scope", "read")
             path = path.replace("{T}", str(self.last_token_id("viewer@acl.test")))
         hdrs = self.headers(name, row["pre"] == "relogin")
-        if row["body"] is not None:
+        body = row["body"]
+        if body is not None:
             hdrs["Content-Type"] = "application/json"
-        return self.srv.request(row["method"], path, body=row["body"], headers=hdrs).status
+            self.n += 1
+            body = body.replace("{N}", str(self.n))
+        return self.srv.request(row["method"], path, body=body, headers=hdrs).status
 
 
 @h.test
