@@ -10,7 +10,8 @@ Starts BILOR_BIN on a free port with a fresh data directory (first-start admin
 token and password from the environment below), stores a few events so the
 listing is not empty, then runs --procs loader processes, each one connection
 sending the request back to back, for each mode: "bearer" always, "cookie"
-when the binary has POST /api/0/auth/login. Prints requests/s per mode.
+when the binary has POST /api/0/auth/login. Prints requests/s per mode and the
+server's CPU time per request (from /proc: less sensitive to a busy machine).
 Python loaders on the same (shared, 2-core) machine: compare runs taken side by
 side, not absolute numbers.
 """
@@ -71,6 +72,13 @@ def loader(port, raw, seconds, out):
     out.put((n, bad))
 
 
+def cpu_seconds(pid):
+    """user + system CPU time of a process so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(port, path, headers, seconds, procs):
     raw = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n" % (
         path, "".join("%s: %s\r\n" % kv for kv in headers.items()))).encode()
@@ -123,8 +131,11 @@ def main():
             cookie = [v for k, v in hdrs.items() if k.lower() == "set-cookie"][0].split(";")[0]
             modes.append(("cookie", {"Cookie": cookie}))
         for name, h in modes:
+            cpu0 = cpu_seconds(srv.pid)
             rps, bad = run(port, a.path, h, a.seconds, a.procs)
-            print("%-7s %8.0f requests/s  (%d non-200)" % (name, rps, bad))
+            cpu = cpu_seconds(srv.pid) - cpu0
+            print("%-7s %8.0f requests/s  %6.1f server CPU us/request  (%d non-200)"
+                  % (name, rps, cpu * 1e6 / max(1, rps * a.seconds), bad))
     finally:
         srv.terminate()
         srv.wait()
