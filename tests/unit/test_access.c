@@ -3,12 +3,9 @@
  * throttling, the store's users/sessions/members/tokens, and THE access rule
  * (api_access) over a real store with hand-made principals.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "api/api.h"
 #include "auth/auth.h"
@@ -122,30 +119,6 @@ static void test_throttle(void)
 static char tmpdir[256];
 static struct app app;
 static int64_t p1, p2, u_admin, u_viewer, u_member, u_padmin;
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static void test_store_access(struct store *st)
 {
@@ -322,6 +295,6 @@ int main(void)
     test_store_access(app.store);
     test_rule();
     store_close(app.store);
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     return t_done();
 }

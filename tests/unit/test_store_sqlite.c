@@ -529,6 +529,6 @@ int main(void)
     test_crash_between_days(dir2);
     test_upgrade(tmpdir);
     test_upgrade_access(tmpdir);
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     return t_done();
 }
