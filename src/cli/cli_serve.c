@@ -97,6 +97,7 @@ static int bootstrap(struct server *s)
     const char *env_pw = getenv("BILOR_ADMIN_PASSWORD");
     const char *env_token = getenv("BILOR_ADMIN_TOKEN");
     const char *email = getenv("BILOR_ADMIN_EMAIL");
+    char lower[STORE_EMAIL_MAX + 1];
     int64_t users = 0, uid = 0;
 
     if (store_user_count(s->store, &users, &err) < 0)
@@ -110,6 +111,11 @@ static int bootstrap(struct server *s)
     }
     if (email == NULL || email[0] == '\0')
         email = "admin@localhost";
+    /* Stored lowercased, as sign-in looks it up. */
+    snprintf(lower, sizeof(lower), "%s", email);
+    for (char *c = lower; *c != '\0'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    email = lower;
     if (session_email_check(email) < 0) {
         cli_fail("BILOR_ADMIN_EMAIL '%s' is not an email address", email);
         return -1;

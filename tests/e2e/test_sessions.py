@@ -99,6 +99,15 @@ def test_secure_cookie_with_https_public_url():
 
 
 @h.test
+def test_admin_email_from_environment():
+    srv = h.Server(env={"BILOR_ADMIN_EMAIL": "Boss@Example.test"}).start()
+    h.check_in("email:     boss@example.test", srv.log_text(), "first start prints the email")
+    r = login(srv, "BOSS@example.test", h.ADMIN_PASSWORD)
+    h.check_eq(r.status, 200, "the admin signs in with BILOR_ADMIN_EMAIL, any case")
+    h.check_eq(r.json()["user"]["id"], 1, "user 1")
+
+
+@h.test
 def test_expiry():
     srv = h.Server(args=["--session-idle", "2", "--session-max", "4"]).start()
     add_user(srv, "exp@example.test")
