@@ -82,7 +82,8 @@ class Fixture:
         r = self.srv.post("/api/%d/store/" % pid, body, headers=self.srv.auth_headers(pid))
         h.check_eq(r.status, 200, "event stored")
         self.srv.wait_event(pid, eid)
-        issues = self.srv.issues(pid)
+        # The day file commits before the issue row: wait for the issue too.
+        issues = h.wait_for(lambda: self.srv.issues(pid), what="the issue of project %d" % pid)
         return eid, issues[0]["id"]
 
     def setup(self):
