@@ -59,6 +59,7 @@ async function render() {
   const { page, args, params } = parseHash();
   if (current && current.abort) current.abort();
   current = new AbortController();
+  const { signal } = current;
   const top = document.getElementById('top');
   if (page !== 'signin' && !auth.user && !(await whoami())) {
     setHash('signin', [], { next: location.hash.slice(1) }, true);
@@ -69,9 +70,9 @@ async function render() {
   const fn = routes[page];
   if (!fn) { mount(notice('error', 'No such page. ', h('a', { href: '#/projects' }, 'Go to projects'))); return; }
   try {
-    await fn({ args, params, signal: current.signal });
+    await fn({ args, params, signal });
   } catch (e) {
-    if (e.name === 'AbortError') return;
+    if (e.name === 'AbortError' || signal.aborted) return;
     if (e.status === 401) { auth.user = null; setHash('signin'); return; }
     mount(notice('error', `Could not load this page: ${e.message}`));
   }

@@ -34,7 +34,13 @@ export function safeHref(v) {
 
 export function clear(el) { while (el.firstChild) el.firstChild.remove(); return el; }
 
+// Replaces the page. A page that was left while it awaited (signal aborted)
+// must not draw over the next one: it throws AbortError instead.
 export function mount(...children) {
+  if (children[0] instanceof AbortSignal) {
+    const sig = children.shift();
+    if (sig.aborted) throw new DOMException('page left', 'AbortError');
+  }
   const main = document.getElementById('main');
   clear(main);
   append(main, children);

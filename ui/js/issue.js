@@ -96,18 +96,18 @@ async function aroundEl(ev, pid) {
     const ids = [['trace_id', ev.trace_id], ['request_id', ev.request_id]].filter(([, v]) => v);
     for (const [f, v] of ids) {
       query = `${f}:${v}`;
+      const same = (l) => l[f] === v || (l.attributes && l.attributes[f] === v);
+      how = `sharing ${f} ${v}`;
       try {
-        lines = await get(`/api/0/projects/${pid}/logs/`, { query, limit: 200 });
-        how = `sharing ${f} ${v}`;
-        break;
+        // Filtered here too: a server without the search language ignores query.
+        lines = (await get(`/api/0/projects/${pid}/logs/`, { query, limit: 200 })).filter(same);
       } catch (e) {
         if (e.status !== 400) throw e;
-        // No query support: read the time window and match here.
-        const all = await get(`/api/0/projects/${pid}/logs/`, Object.assign({ limit: 1000 }, win));
-        lines = all.filter((l) => l[f] === v || (l.attributes && l.attributes[f] === v));
-        how = `sharing ${f} ${v}`;
-        if (lines.length) break;
+        lines = [];
       }
+      // No query support, or nothing found: read the ±2 min window and match here.
+      if (!lines.length) lines = (await get(`/api/0/projects/${pid}/logs/`, Object.assign({ limit: 1000 }, win))).filter(same);
+      if (lines.length) break;
     }
     if (!lines || !lines.length) {
       query = ev.server_name ? `server_name:${ev.server_name}` : '';
@@ -204,12 +204,13 @@ export async function issuePage({ args, params, signal }) {
   const evBox = h('div', {}, h('p', { class: 'muted' }, 'Loading event…'));
   let feedback = null;
   try {
-    const fb = await get(`/api/0/issues/${id}/feedback/`);
+    const fb = await get(`/api/0/issues/${id}/feedback/`, undefined, signal);
     if (fb.length) feedback = h('ul', { class: 'feedback' }, fb.map((f) => h('li', {}, h('blockquote', {}, f.comments || ''), h('span', { class: 'muted' }, `${f.name || ''} ${f.email || ''} `), timeEl(f.date_created))));
   } catch { /* older servers */ }
-  mount(header, section('Events, last 24 h', chart), section('Tags', tagDistributions(events)), section('User feedback', feedback), evBox);
+  mount(signal, header, section('Events, last 24 h', chart), section('Tags', tagDistributions(events)), section('User feedback', feedback), evBox);
   if (!events.length) { clear(evBox).append(notice('info', 'No events kept for this issue.')); return; }
   let idx = events.findIndex((e) => e.event_id === params.get('event'));
   if (idx < 0) idx = 0;
-  clear(evBox).append(await eventView(issue, events, idx));
+  const view = await eventView(issue, events, idx);
+  if (!signal.aborted) clear(evBox).append(view);
 }

@@ -16,7 +16,7 @@ function words(q) {
 
 export async function issuesPage({ params, signal }) {
   const list = await projects();
-  if (!list.length) { mount(notice('info', 'No projects yet.')); return; }
+  if (!list.length) { mount(signal, notice('info', 'No projects yet.')); return; }
   const pid = params.get('project') || String(list[0].id);
   const project = list.find((p) => String(p.id) === pid) || list[0];
   const status = params.get('status') || 'unresolved';
@@ -42,7 +42,7 @@ export async function issuesPage({ params, signal }) {
     h('button', { type: 'button', disabled: true, dataset: { bulk: st }, onclick: () => bulk(st) }, label));
   const body = h('div', { class: 'list', id: 'issue-list' }, h('p', { class: 'muted' }, 'Loading…'));
   const pager = h('div', { class: 'pager' });
-  mount(h('h1', {}, 'Issues'), form, h('div', { class: 'toolbar' }, tabs, h('span', { class: 'grow' }), ...bulkBtns, sortSel), body, pager);
+  mount(signal, h('h1', {}, 'Issues'), form, h('div', { class: 'toolbar' }, tabs, h('span', { class: 'grow' }), ...bulkBtns, sortSel), body, pager);
 
   async function bulk(st) {
     const ids = [...selected];

@@ -15,7 +15,7 @@ function missing(what, e) {
 
 export async function logsPage({ params, signal }) {
   const list = await projects();
-  if (!list.length) { mount(notice('info', 'No projects yet.')); return; }
+  if (!list.length) { mount(signal, notice('info', 'No projects yet.')); return; }
   const pid = params.get('project') || String(list[0].id);
   const query = params.get('query') || '';
   const range = params.get('range') || (params.get('since') ? '' : '24h');
@@ -39,7 +39,7 @@ export async function logsPage({ params, signal }) {
   const rate = h('span', { class: 'muted rate', 'aria-live': 'off' });
   const exportBtns = [h('button', { type: 'button', onclick: () => exportAs('ndjson') }, 'NDJSON'), h('button', { type: 'button', onclick: () => exportAs('csv') }, 'CSV')];
   const pager = h('div', { class: 'pager' });
-  mount(h('h1', {}, 'Logs'), form, chartBox, h('div', { class: 'toolbar' }, tailBtn, rate, h('span', { class: 'grow' }), h('span', { class: 'muted' }, 'Export: '), ...exportBtns),
+  mount(signal, h('h1', {}, 'Logs'), form, chartBox, h('div', { class: 'toolbar' }, tailBtn, rate, h('span', { class: 'grow' }), h('span', { class: 'muted' }, 'Export: '), ...exportBtns),
     h('div', { class: 'logs-layout' }, facetBox, h('div', {}, results, pager)));
 
   const base = { query, since, until };

@@ -54,9 +54,10 @@ async function card(p) {
   return el;
 }
 
-export async function projectsPage() {
+export async function projectsPage({ signal }) {
   const list = await projects();
-  const main = mount(h('h1', {}, 'Projects'));
-  if (!list.length) main.append(notice('info', 'No projects yet. Create one with `bilor project add NAME`.'));
-  for (const p of list) main.append(await card(p));
+  const box = h('div', {});
+  mount(signal, h('h1', {}, 'Projects'), box);
+  if (!list.length) box.append(notice('info', 'No projects yet. Create one with `bilor project add NAME`.'));
+  for (const p of list) box.append(await card(p));
 }
