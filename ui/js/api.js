@@ -129,3 +129,14 @@ export async function stream(path, params, onEvent, signal) {
     }
   }
 }
+
+// Whether the server has the search language (query=, histograms, facets).
+// Older servers ignore query=, so pages then filter what they show themselves.
+let searchProbe = null;
+export function hasSearch(pid) {
+  if (!searchProbe) {
+    searchProbe = get(`/api/0/projects/${pid}/logs/histogram/`, { since: new Date(Date.now() - 60e3).toISOString() })
+      .then(() => true, (e) => !(e.status === 404 || e.status === 405));
+  }
+  return searchProbe;
+}

@@ -1,18 +1,14 @@
 // Issues of a project: search, status tabs, sort, bulk actions, pagination.
 // Everything that defines the view is in the URL.
 import { h, mount, timeEl, levelBadge, fmtNum, notice, clear } from './dom.js';
-import { getPage, put, get } from './api.js';
+import { getPage, put, get, hasSearch } from './api.js';
+import { terms, matches } from './query.js';
 import { sparkline } from './chart.js';
 import { projects, setHash } from './app.js';
 import { setupBlock } from './projects.js';
 
 const STATUSES = [['unresolved', 'Unresolved'], ['resolved', 'Resolved'], ['ignored', 'Ignored'], ['all', 'All']];
 const SORTS = [['last_seen', 'Last seen'], ['first_seen', 'First seen'], ['count', 'Events']];
-
-// Free words of a query (no field:value), for servers without issue search.
-function words(q) {
-  return q.split(/\s+/).filter((w) => w && !w.includes(':')).map((w) => w.toLowerCase());
-}
 
 export async function issuesPage({ params, signal }) {
   const list = await projects();
@@ -62,8 +58,8 @@ export async function issuesPage({ params, signal }) {
       ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, cursor, limit: 50 }, signal));
     } else throw e;
   }
-  const ws = words(query);
-  if (ws.length) data = data.filter((i) => ws.every((w) => `${i.title} ${i.culprit} ${i.level}`.toLowerCase().includes(w)));
+  // A server without the search language ignores query=: filter this page here.
+  if (query && !(await hasSearch(pid))) data = data.filter((i) => matches(i, terms(query), (r) => `${r.title} ${r.culprit}`));
   clear(body);
   if (!data.length) {
     if (query) body.append(notice('info', `No ${status === 'all' ? '' : status + ' '}issues match “${query}”. Try fewer words, or the All tab.`));

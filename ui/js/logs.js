@@ -1,7 +1,8 @@
 // Logs explorer: query, time range, histogram by level, facets, expandable
 // rows (click a value to filter on it), context, live tail, export.
 import { h, mount, levelBadge, notice, clear, exactTime, download, fmtNum } from './dom.js';
-import { get, getPage, stream } from './api.js';
+import { get, getPage, stream, hasSearch } from './api.js';
+import { terms, matches } from './query.js';
 import { histogram, bars } from './chart.js';
 import { projects, setHash } from './app.js';
 
@@ -43,25 +44,27 @@ export async function logsPage({ params, signal }) {
     h('div', { class: 'logs-layout' }, facetBox, h('div', {}, results, pager)));
 
   const base = { query, since, until };
-  // Histogram
-  get(`/api/0/projects/${pid}/logs/histogram/`, Object.assign({ interval: 'auto' }, base), signal).then((r) => {
-    const step = (r.interval || 60) * 1000;
-    const buckets = (r.buckets || []).map((b) => ({ t: Date.parse(b.t), counts: b.levels && Object.keys(b.levels).length ? b.levels : { info: b.count || 0 } }));
-    chartBox.append(histogram(buckets, { step, series: LEVELS.map((l) => ({ key: l, cls: 'lvl-' + l })),
-      onZoom: (a, z) => go({ range: '', since: new Date(a).toISOString(), until: new Date(z).toISOString() }) }));
-  }).catch((e) => { if (e.name !== 'AbortError') chartBox.append(missing('The histogram', e)); });
-  // Facets
-  const facetParams = new URLSearchParams(Object.entries(base).filter(([, v]) => v));
-  FACETS.forEach((f) => facetParams.append('field', f));
-  get(`/api/0/projects/${pid}/logs/facets/?${facetParams}`, { limit: 8 }, signal).then((r) => {
-    const fields = r.fields || r.facets || r;
-    const entries = Array.isArray(fields) ? fields.map((f) => [f.field || f.name, f.values || []]) : Object.entries(fields);
+  const searchable = await hasSearch(pid);
+  const drawHistogram = (step, buckets) => chartBox.append(histogram(buckets, { step, series: LEVELS.map((l) => ({ key: l, cls: 'lvl-' + l })),
+    onZoom: (a, z) => go({ range: '', since: new Date(a).toISOString(), until: new Date(z).toISOString() }) }));
+  const drawFacets = (entries) => {
     for (const [field, values] of entries) {
       if (!values || !values.length) continue;
       facetBox.append(h('h4', {}, field), bars(values.map((v) => ({ label: String(v.value), count: v.count })),
-        { onClick: (row) => addTerm(`${field}:${/\s/.test(row.label) ? JSON.stringify(row.label) : row.label}`) }));
+        { onClick: (row) => addTerm(`${field}:${/[\s"]/.test(row.label) ? JSON.stringify(row.label) : row.label}`) }));
     }
-  }).catch((e) => { if (e.name !== 'AbortError') facetBox.append(missing('Facets', e)); });
+  };
+  if (searchable) {
+    get(`/api/0/projects/${pid}/logs/histogram/`, Object.assign({ interval: 'auto' }, base), signal).then((r) => {
+      drawHistogram((r.interval || 60) * 1000, (r.buckets || []).map((b) => ({ t: Date.parse(b.t), counts: b.levels && Object.keys(b.levels).length ? b.levels : { info: b.count || 0 } })));
+    }).catch((e) => { if (e.name !== 'AbortError') chartBox.append(missing('The histogram', e)); });
+    const facetParams = new URLSearchParams(Object.entries(base).filter(([, v]) => v));
+    FACETS.forEach((f) => facetParams.append('field', f));
+    get(`/api/0/projects/${pid}/logs/facets/?${facetParams}`, { limit: 8 }, signal).then((r) => {
+      const fields = r.fields || r.facets || r;
+      drawFacets(Array.isArray(fields) ? fields.map((f) => [f.field || f.name, f.values || []]) : Object.entries(fields));
+    }).catch((e) => { if (e.name !== 'AbortError') facetBox.append(missing('Facets', e)); });
+  }
 
   let rows = [];
   const table = h('ul', { class: 'loglist', id: 'log-list' });
@@ -104,9 +107,32 @@ export async function logsPage({ params, signal }) {
     if (e.status === 400) { results.append(notice('error', `The query was not understood: ${e.message}`)); return; }
     throw e;
   }
+  if (!searchable) {
+    // This server predates the search API: filter, count and chart the lines we have.
+    if (query) rows = rows.filter((l) => matches(l, terms(query), (r) => `${r.message || ''} ${r.logger || ''}`));
+    localCharts(rows);
+  }
   if (!rows.length) results.append(notice('info', query ? `No lines match “${query}” in this time range. Widen the range or remove a term.` : 'No log lines in this time range. Send some with the JSON lines door: POST /api/' + pid + '/logs'));
   rows.forEach((l) => table.append(rowEl(l)));
   results.append(table);
+
+  function localCharts(list) {
+    const t0 = Date.parse(since), t1 = until ? Date.parse(until) : Date.now();
+    const step = Math.max(60e3, Math.ceil((t1 - t0) / 60 / 60e3) * 60e3);
+    const buckets = [];
+    for (let t = Math.floor(t0 / step) * step; t < t1; t += step) buckets.push({ t, counts: {} });
+    for (const l of list) {
+      const b = buckets[Math.floor((Date.parse(l.timestamp) - buckets[0].t) / step)];
+      if (b) b.counts[l.level || 'info'] = (b.counts[l.level || 'info'] || 0) + 1;
+    }
+    chartBox.append(h('p', { class: 'muted small' }, `Chart and fields of the ${list.length} lines shown (this server has no histogram API).`));
+    drawHistogram(step, buckets);
+    drawFacets(FACETS.map((f) => {
+      const m = new Map();
+      for (const l of list) { const v = l[f] ?? (l.attributes || {})[f]; if (v !== undefined && v !== null && v !== '') m.set(String(v), (m.get(String(v)) || 0) + 1); }
+      return [f, [...m].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([value, count]) => ({ value, count }))];
+    }));
+  }
 
   function exportAs(kind) {
     if (kind === 'ndjson') { download('logs.ndjson', 'application/x-ndjson', rows.map((r) => JSON.stringify(r)).join('\n') + '\n'); return; }

@@ -134,6 +134,13 @@ try {
     await page.waitForSelector('#log-list .logline, .results .notice');
     const lines = await page.$$eval('#log-list .logline .msg', (els) => els.map((e) => e.textContent));
     check(lines.includes(expect.around_line), 'the logs explorer lists the log lines');
+    await page.waitForSelector('.histogram rect.bar');
+    check((await page.$$('.histogram rect.bar')).length >= 1, 'the logs histogram has bars');
+    await page.click('.facets .barrow:has-text("shop.gateway")');
+    await page.waitForFunction(() => decodeURIComponent(location.hash).includes('logger:shop.gateway'));
+    await page.waitForSelector('#log-list .logline');
+    const filtered = await page.$$eval('#log-list .logline .msg', (els) => els.map((e) => e.textContent));
+    check(filtered.length === 1 && filtered[0] === expect.around_line, `a facet click filters the lines (got ${JSON.stringify(filtered)})`);
     await page.click('#log-list .logline .expand');
     await shot(page, 'logs');
 
