@@ -46,11 +46,19 @@ async function card(p) {
       if (!logs.length) el.append(notice('info', 'Nothing received yet. Send a first event:'), setupBlock(p));
     }
   } catch (e) { count.textContent = '?'; }
+  const since = new Date(Date.now() - 23 * 3600e3).toISOString().slice(0, 14) + '00:00Z';
   try {
-    const since = new Date(Date.now() - 23 * 3600e3).toISOString().slice(0, 14) + '00:00Z';
     const hist = await get(`/api/0/projects/${p.id}/logs/histogram/`, { since, interval: '1h' });
     spark.append(sparkline((hist.buckets || []).map((b) => b.count || 0)));
-  } catch { spark.textContent = '—'; spark.title = 'needs the logs histogram API'; }
+  } catch (e) {
+    if (e.status !== 404) { spark.textContent = '—'; return el; }
+    // No histogram API: count the newest 1000 lines of the last 24 h by hour.
+    const lines = await get(`/api/0/projects/${p.id}/logs/`, { since, limit: 1000 }).catch(() => []);
+    const t0 = Date.parse(since), hourly = new Array(24).fill(0);
+    for (const l of lines) { const i = Math.floor((Date.parse(l.timestamp) - t0) / 3600e3); if (i >= 0 && i < 24) hourly[i]++; }
+    spark.append(sparkline(hourly, { label: `${lines.length}${lines.length >= 1000 ? '+' : ''} lines in 24 h` }));
+  }
+  if (!el.querySelector('.setup')) el.append(h('details', {}, h('summary', {}, 'Setup snippets (Python, Node, browser, curl)'), setupBlock(p)));
   return el;
 }
 
