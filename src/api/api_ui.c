@@ -218,6 +218,12 @@ static void send_from_dir(struct bl_req *req, struct bl_resp *resp, const char *
         return;
     }
     n = fread(resp->body.p, 1, UI_FILE_MAX, f);
+    if (ferror(f)) {
+        /* a directory, or unreadable */
+        fclose(f);
+        resp_error(resp, 404, "no such file in the UI");
+        return;
+    }
     fclose(f);
     resp->body.len = n;
     if (strcmp(rel, "index.html") == 0 && dev_fill_version(&resp->body) < 0) {

@@ -140,6 +140,8 @@ def test_ui_serving():
     with open(os.path.join(h.SRC, "ui", "js", "app.js"), "rb") as f:
         h.check_eq(r.body, f.read(), "--ui-dir serves the file from disk")
     h.check("/ui/v/dev/" in dev.get("/").body.decode(), "index.html from disk names the dev version")
+    h.check_eq(dev.get("/ui/js").status, 404, "a folder is not a file")
+    h.check_eq(dev.get("/ui/v/dev/../../CMakeLists.txt").status, 404, "no way out of --ui-dir")
 
 
 @h.test
