@@ -266,7 +266,7 @@ static void test_ui(void)
         CHECK(strstr(html, ui_embedded_version) != NULL);
         CHECK(strstr(html, "%V%") == NULL);
     }
-    etag = pool_strdup(&c.pool, resp_hdr(&c, "ETag"));
+    etag = pool_strdup(&app_pool, resp_hdr(&c, "ETag"));
     conn.headers[0] = "If-None-Match";
     conn.headers[1] = etag;
     done(&c);
