@@ -18,8 +18,8 @@ const browser = await chromium.launch({
     '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 
-async function newPage(width = 1280, height = 860) {
-  const ctx = await browser.newContext({ viewport: { width, height } });
+async function newPage(width = 1280, height = 860, colorScheme = 'light') {
+  const ctx = await browser.newContext({ viewport: { width, height }, colorScheme });
   const page = await ctx.newPage();
   // Any script an event smuggles in would call alert/confirm/prompt or log.
   page.on('dialog', async (d) => { out.xss.push(`dialog: ${d.message()}`); await d.dismiss(); });
@@ -154,6 +154,15 @@ try {
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `no horizontal scrolling at 390 px (overflow ${overflow})`);
     await shot(phone, 'issues-390px');
+
+    // Dark colour scheme (prefers-color-scheme)
+    const dark = await newPage(1280, 860, 'dark');
+    await signIn(dark);
+    await dark.goto(issueUrl);
+    await dark.waitForSelector('.frame .fn');
+    const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    check(bg !== 'rgb(255, 255, 255)', `dark scheme changes the background (${bg})`);
+    await shot(dark, 'issue-dark');
 
     // First load with an empty cache: bytes of the UI and time to the first issues.
     const cdp = await page.context().newCDPSession(page);
