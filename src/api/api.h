@@ -185,6 +185,9 @@ void api_store(struct bl_req *req, struct bl_resp *resp);
 void api_envelope(struct bl_req *req, struct bl_resp *resp);
 void api_logs_ingest(struct bl_req *req, struct bl_resp *resp);
 void api_cors_preflight(struct bl_req *req, struct bl_resp *resp);
+/* api_es.c: the Elasticsearch API under /es/ */
+void api_es_early(struct bl_req *req, struct bl_resp *resp);
+void api_es(struct bl_req *req, struct bl_resp *resp);
 void api_projects_list(struct bl_req *req, struct bl_resp *resp);
 void api_issues_list(struct bl_req *req, struct bl_resp *resp);
 void api_issue_get(struct bl_req *req, struct bl_resp *resp);

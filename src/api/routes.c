@@ -24,6 +24,11 @@ static const struct route routes[] = {
     { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest,
       ROUTE_BODY_MAX },
     { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight, 0 },
+    /* Elasticsearch API (api_es.c, protocols.md §5): probes answer without a body limit of their own */
+    { BL_GET, "/es", DOOR_LOGS, 0, api_es_early, api_es, 0 },
+    { BL_GET, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, 0 },
+    { BL_POST, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
+    { BL_PUT, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
     /* REST API (docs/api.md) */
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },

@@ -13,11 +13,15 @@
 extern const struct ingest_format format_sentry_store;
 extern const struct ingest_format format_sentry_envelope;
 extern const struct ingest_format format_ndjson;
+extern const struct ingest_format format_es_bulk;
+extern const struct ingest_format format_es_doc;
 
 static const struct ingest_format *const formats[] = {
     &format_sentry_store,    /* fmt_sentry.c: POST /api/<id>/store/ */
     &format_sentry_envelope, /* fmt_sentry.c: POST /api/<id>/envelope/ */
     &format_ndjson,          /* fmt_ndjson.c: POST /api/<id>/logs */
+    &format_es_bulk,         /* fmt_es.c: POST /es/_bulk (Elasticsearch API) */
+    &format_es_doc,          /* fmt_es.c: POST /es/{index}/_doc */
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
