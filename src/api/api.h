@@ -188,6 +188,9 @@ void api_cors_preflight(struct bl_req *req, struct bl_resp *resp);
 /* api_es.c: the Elasticsearch API under /es/ */
 void api_es_early(struct bl_req *req, struct bl_resp *resp);
 void api_es(struct bl_req *req, struct bl_resp *resp);
+/* api_otlp.c: OTLP/HTTP logs */
+void api_otlp_early(struct bl_req *req, struct bl_resp *resp);
+void api_otlp(struct bl_req *req, struct bl_resp *resp);
 void api_projects_list(struct bl_req *req, struct bl_resp *resp);
 void api_issues_list(struct bl_req *req, struct bl_resp *resp);
 void api_issue_get(struct bl_req *req, struct bl_resp *resp);

@@ -29,6 +29,10 @@ static const struct route routes[] = {
     { BL_GET, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, 0 },
     { BL_POST, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
     { BL_PUT, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
+    /* OTLP/HTTP logs (api_otlp.c, protocols.md §6): the key's project, or the path's */
+    { BL_POST, "/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp, ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/otlp/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp,
+      ROUTE_BODY_MAX },
     /* REST API (docs/api.md) */
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },
