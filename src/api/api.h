@@ -191,6 +191,9 @@ void api_es(struct bl_req *req, struct bl_resp *resp);
 /* api_otlp.c: OTLP/HTTP logs */
 void api_otlp_early(struct bl_req *req, struct bl_resp *resp);
 void api_otlp(struct bl_req *req, struct bl_resp *resp);
+/* api_gelf.c: GELF over HTTP */
+void api_gelf_early(struct bl_req *req, struct bl_resp *resp);
+void api_gelf(struct bl_req *req, struct bl_resp *resp);
 void api_projects_list(struct bl_req *req, struct bl_resp *resp);
 void api_issues_list(struct bl_req *req, struct bl_resp *resp);
 void api_issue_get(struct bl_req *req, struct bl_resp *resp);

@@ -56,8 +56,13 @@ int logdoor_find_key(struct bl_req *req, char key[65], struct bl_err *err)
     if (h != NULL)
         return copy_key(h, strlen(h), key, err);
     h = req_header(req, "Authorization");
-    if (h == NULL)
+    if (h == NULL) {
+        /* Clients that cannot add a header (graypy's HTTP handler) put it in the URL. */
+        h = req_query(req, "key");
+        if (h != NULL)
+            return copy_key(h, strlen(h), key, err);
         return bl_err_set(err, BL_EINVAL, "missing project key");
+    }
     while (*h == ' ')
         h++;
     if (strncasecmp(h, "ApiKey ", 7) == 0)

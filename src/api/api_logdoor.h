@@ -36,8 +36,8 @@ struct logdoor_ctx *logdoor_ctx(struct bl_req *req);
 
 /*
  * A DSN key from Authorization ("ApiKey base64(id:KEY)" or "ApiKey KEY",
- * "Basic base64(user:KEY)", "Bearer KEY") or X-Bilor-Key. 0, or -1 with
- * why in err.
+ * "Basic base64(user:KEY)", "Bearer KEY") or X-Bilor-Key, else the query's
+ * key=KEY (for clients that cannot add a header). 0, or -1 with why in err.
  */
 int logdoor_find_key(struct bl_req *req, char key[65], struct bl_err *err);
 

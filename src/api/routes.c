@@ -33,6 +33,10 @@ static const struct route routes[] = {
     { BL_POST, "/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp, ROUTE_BODY_MAX },
     { BL_POST, "/api/{}/otlp/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp,
       ROUTE_BODY_MAX },
+    /* GELF over HTTP (api_gelf.c, protocols.md §3.4) */
+    { BL_POST, "/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf, ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf,
+      ROUTE_BODY_MAX },
     /* REST API (docs/api.md) */
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },

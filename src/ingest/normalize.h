@@ -48,25 +48,13 @@ void normalize_line_object(const cJSON *line, struct event *ev, const struct ing
                            struct pool *pool);
 
 /*
- * One GELF message (protocols.md §3.1, an object) into ev, through its JSON
- * line: short_message (else message) -> message, level as a syslog severity
- * (absent: 1, alert; graypy's Python levels read as such; others clamped),
- * host, timestamp (seconds; missing or <= 0: received_at), full_message,
- * facility, file, line and "_x" fields as attributes ("_x" -> "x", "_id"
- * dropped, nulls skipped, arrays and objects as their JSON text). Sets
- * ev->raw (the line, in pool): the caller must not set it.
- */
-void normalize_gelf(const cJSON *obj, struct event *ev, const struct ingest_limits *lim,
-                    struct pool *pool);
-
-/*
  * One Elasticsearch document (an object from _bulk or _doc, protocols.md
  * §5) into ev, through its JSON line: nested objects are read as dotted
  * names, ECS fields (@timestamp, message, log.level, log.logger, host.name,
  * service.name, service.environment, service.version, trace.id, span.id)
  * and the usual shipper names (rsyslog's timereported/fromhost/priority,
  * Fluent Bit's log) map onto the event; the rest are attributes. index is
- * kept as the attribute "_index". Sets ev->raw like normalize_gelf.
+ * kept as the attribute "_index". Sets ev->raw (the line, in pool): the caller must not set it.
  */
 void normalize_es_doc(const cJSON *doc, const char *index, struct event *ev,
                       const struct ingest_limits *lim, struct pool *pool);

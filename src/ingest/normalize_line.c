@@ -1,5 +1,5 @@
 /*
- * normalize_line.c - log records of other wire formats (GELF, Elasticsearch
+ * normalize_line.c - log records of other wire formats (Elasticsearch
  * documents, OTLP) as JSON lines.
  *
  * DESIGN
@@ -13,7 +13,7 @@
  * journal. Sentry log items are kept the same way (sentry_items.c).
  *
  * An attribute whose name the JSON-lines normalizer would read as one of
- * the fields the mapping already set (a GELF "_message", an ECS "time") is
+ * the fields the mapping already set (an ECS "time" beside "@timestamp") is
  * renamed with a leading "_", so it neither replaces the field nor is lost.
  */
 #include <stdio.h>
