@@ -37,6 +37,9 @@ static const struct route routes[] = {
     { BL_POST, "/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf, ROUTE_BODY_MAX },
     { BL_POST, "/api/{}/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf,
       ROUTE_BODY_MAX },
+    /* The original Bilor API (api_v1.c, protocols.md §7): closed unless --v1-api */
+    { BL_POST, "/api/v1/message/", DOOR_LOGS, ROUTE_SLASH_OPT, api_v1_early, api_v1, ROUTE_BODY_MAX },
+    { BL_GET, "/api/v1/message/", DOOR_LOGS, ROUTE_SLASH_OPT, NULL, api_v1_get, 0 },
     /* REST API (docs/api.md) */
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },

@@ -67,6 +67,9 @@ static const struct opt opts[] = {
         INT64_C(1) << 40, "journal segment file size in bytes"),
     INT(retry_after, "retry-after", "BILOR_RETRY_AFTER", "5", 1, 3600,
         "seconds a 429 asks clients to wait"),
+    INT(v1_api, "v1-api", "BILOR_V1_API", "0", 0, INT64_MAX,
+        "project id that POST /api/v1/message/ (the original Bilor handler, no key) writes "
+        "to; 0: that door is closed"),
     INT(journal_fsync, "journal-fsync", "BILOR_JOURNAL_FSYNC", "1", 0, 1,
         "1: acknowledge only after fdatasync (never turn off in production)"),
 };

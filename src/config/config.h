@@ -35,6 +35,7 @@ struct config {
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
+    int64_t v1_api;          /* project of the keyless original Bilor API; 0: closed */
 };
 
 /* Fills c with the defaults. */

@@ -177,6 +177,7 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     h->conn = c;
     h->hc = conn_hconn(c);
     request_client(h, &h->client);
+    memcpy(h->req.client, h->client.b, sizeof(h->req.client));
     pthread_mutex_init(&h->mu, NULL);
     pool_init(&h->pool, 8192);
     buf_init(&h->body, 0);
