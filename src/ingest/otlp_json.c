@@ -11,6 +11,7 @@
  * record with a bad id is handed over with rec->error set.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +101,12 @@ static int render_int(struct jwalk *w, const cJSON *v, struct buf *out)
     char *end;
     long long n;
 
-    if (cJSON_IsNumber(v))
+    if (cJSON_IsNumber(v)) {
+        /* Past 2^63 a double has no exact integer to give: refused, not undefined. */
+        if (!(v->valuedouble > -9.2e18 && v->valuedouble < 9.2e18))
+            return bad(w, "intValue out of range");
         return buf_addf(out, "%lld", (long long)v->valuedouble);
+    }
     if (!cJSON_IsString(v))
         return bad(w, "intValue");
     n = strtoll(v->valuestring, &end, 10);
@@ -124,8 +129,11 @@ static int render_any(struct jwalk *w, const cJSON *v, struct buf *out, int dept
         return buf_addstr(out, cJSON_IsTrue(x) ? "true" : "false");
     if ((x = member(v, "intValue", "int_value")) != NULL)
         return render_int(w, x, out);
-    if ((x = member(v, "doubleValue", "double_value")) != NULL && cJSON_IsNumber(x))
+    if ((x = member(v, "doubleValue", "double_value")) != NULL && cJSON_IsNumber(x)) {
+        if (!isfinite(x->valuedouble))
+            return buf_addstr(out, "null"); /* 1e999 reads as infinity, which JSON lacks */
         return buf_addf(out, "%.17g", x->valuedouble);
+    }
     if ((x = member(v, "bytesValue", "bytes_value")) != NULL && cJSON_IsString(x))
         return buf_add_json_str(out, x->valuestring, strlen(x->valuestring));
     if ((x = member(v, "arrayValue", "array_value")) != NULL && cJSON_IsObject(x))
@@ -137,7 +145,7 @@ static int render_any(struct jwalk *w, const cJSON *v, struct buf *out, int dept
 
 static int render_attrs(struct jwalk *w, const cJSON *obj, struct buf *out)
 {
-    const cJSON *arr;
+    const cJSON *arr = NULL;
     int rc;
 
     buf_reset(out);
@@ -151,7 +159,7 @@ static int render_attrs(struct jwalk *w, const cJSON *obj, struct buf *out)
 
 static uint64_t u64_of(const cJSON *v)
 {
-    if (cJSON_IsNumber(v) && v->valuedouble > 0)
+    if (cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1.8e19)
         return (uint64_t)v->valuedouble;
     if (cJSON_IsString(v))
         return strtoull(v->valuestring, NULL, 10);
@@ -232,7 +240,7 @@ static int log_record(struct jwalk *w, const cJSON *lr, struct slice sname, stru
 
 static int scope_logs(struct jwalk *w, const cJSON *sl)
 {
-    const cJSON *scope = member(sl, "scope", "instrumentationLibrary"), *recs, *lr;
+    const cJSON *scope = member(sl, "scope", "instrumentationLibrary"), *recs = NULL, *lr;
     struct slice name = SLICE_NULL, version = SLICE_NULL;
     int rc;
 
@@ -253,7 +261,7 @@ static int scope_logs(struct jwalk *w, const cJSON *sl)
 
 static int resource_logs(struct jwalk *w, const cJSON *rl)
 {
-    const cJSON *res = member(rl, "resource", NULL), *arr, *sl;
+    const cJSON *res = member(rl, "resource", NULL), *arr = NULL, *sl;
     int rc = 0;
 
     if (!cJSON_IsObject(rl))
@@ -280,7 +288,7 @@ int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth,
     struct json_limits jl = { len + 1, max_depth };
     struct bl_err local = { 0 };
     struct jwalk w;
-    const cJSON *arr, *rl;
+    const cJSON *arr = NULL, *rl;
     cJSON *doc;
     int rc;
 
