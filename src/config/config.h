@@ -18,6 +18,7 @@ struct config {
     char data_dir[1024];
     char store[1100];        /* store URL (store_open); empty: the data directory */
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
+    char es_listen[256];     /* HOST:PORT serving the Elasticsearch API at /; empty: none */
     char log_level[16];
     int64_t http_threads;
     int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */

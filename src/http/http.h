@@ -50,6 +50,11 @@ struct http_config {
     size_t max_body;      /* raw body cap (a route may lower it) */
     size_t max_inflight;  /* all bodies held in memory together (503 above) */
     size_t per_ip_inflight; /* one client address's share of it (429 above); 0: derived */
+    /*
+     * Prepended to every request path before routing (static string), or
+     * NULL: "/es" makes a port whose "/" is the Elasticsearch API's /es/.
+     */
+    const char *path_prefix;
 };
 
 struct http_server;

@@ -173,6 +173,24 @@ def test_es_vectors():
 
 
 @h.test
+def test_es_dedicated_port():
+    es_port = h.free_port()
+    srv = h.Server(args=["--es-listen", "127.0.0.1:%d" % es_port]).start()
+    base = "http://127.0.0.1:%d" % es_port
+    h.wait_for(lambda: h.http("GET", base + "/").status == 200, what="the --es-listen port")
+    r = h.http("GET", base + "/")
+    h.check(b"You Know, for Search" in r.body, "GET / on the dedicated port")
+    h.check_eq(h.http("HEAD", base + "/").body, b"", "HEAD / has no body")
+    r = h.http("POST", base + "/_bulk", body=B1,
+               headers={"Authorization": "Bearer " + srv.key(1),
+                        "Content-Type": "application/x-ndjson"})
+    h.check_eq((r.status, r.json().get("errors")), (200, False), "bulk at /_bulk")
+    r = h.http("GET", base + "/api/0/projects/", headers={"Authorization": "Bearer " + srv.token})
+    h.check_eq(r.status, 404, "only the Elasticsearch API is on that port")
+    h.wait_for(lambda: len(all_logs(srv)) == 2, what="the two lines")
+
+
+@h.test
 def test_es_hostile():
     srv = h.Server().start()
     r = srv.post("/es/_bulk", B1, headers={"Content-Type": "application/x-ndjson"})
