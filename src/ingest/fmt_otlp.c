@@ -11,7 +11,8 @@
  * body as its JSON text, and as the attribute "body"); trace and span ids;
  * the scope name as the logger; the record's attributes, then its
  * resource's (service.name, host.name, ...) as attributes, the record's
- * winning a clash. A record is numbered by its position in the request, so
+ * winning a clash; host.name, service.version and deployment.environment
+ * also fill the event's host, release and environment. A record is numbered by its position in the request, so
  * replay gives the same ids.
  */
 #include <string.h>
@@ -98,6 +99,23 @@ static const char *severity_name(const struct otlp_record *rec)
     return NULL;
 }
 
+/* Semantic-convention attributes that also fill an event field (they stay attributes). */
+static const struct { const char *attr, *field; } semconv[] = {
+    { "host.name", "host" },
+    { "service.version", "release" },
+    { "deployment.environment.name", "environment" },
+    { "deployment.environment", "environment" },
+};
+
+static void semconv_field(cJSON *line, const cJSON *it)
+{
+    for (size_t i = 0; cJSON_IsString(it) && i < sizeof(semconv) / sizeof(semconv[0]); i++) {
+        if (strcmp(it->string, semconv[i].attr) == 0 &&
+            cJSON_GetObjectItemCaseSensitive(line, semconv[i].field) == NULL)
+            cJSON_AddStringToObject(line, semconv[i].field, it->valuestring);
+    }
+}
+
 /* Attributes rendered by the walker: a JSON object's members, first one wins. */
 static void add_attrs(cJSON *line, const char *json, const struct ingest_limits *lim)
 {
@@ -106,6 +124,7 @@ static void add_attrs(cJSON *line, const char *json, const struct ingest_limits 
 
     for (it = obj != NULL ? obj->child : NULL; it != NULL; it = next) {
         next = it->next;
+        semconv_field(line, it);
         nz_line_attr(line, it->string, cJSON_DetachItemViaPointer(obj, it));
     }
     cJSON_Delete(obj);

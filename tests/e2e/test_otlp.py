@@ -69,6 +69,7 @@ def test_otlp_js_sdk():
         warn = by.get("warning") or {}
         h.check_eq(warn.get("message"), "payment slow %s %s" % (tag, kind), "%s body" % kind)
         h.check_eq(warn.get("logger"), "checkout-logger", "%s scope name -> logger" % kind)
+        h.check_eq(warn.get("server_name"), "otel-host", "%s resource host.name -> host" % kind)
         a = warn.get("attributes") or {}
         h.check_eq((a.get("order.id"), a.get("retry"), a.get("ratio"), a.get("user.name"),
                     a.get("tags")), (42, False, 0.5, "ann", ["a", "b"]),
