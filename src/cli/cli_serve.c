@@ -202,6 +202,22 @@ static int bind_port(struct server *s)
     return 0;
 }
 
+/* --v1-api opens a keyless door: it must name a project that exists. */
+static int check_v1_project(struct server *s)
+{
+    struct store_project p;
+    struct bl_err err = { 0 };
+
+    if (s->cfg.v1_api <= 0)
+        return 0;
+    if (store_project_get(s->store, s->cfg.v1_api, &p, &err) < 0) {
+        cli_fail("--v1-api %lld: no such project (%s)", (long long)s->cfg.v1_api,
+                 bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
 /* The main port (prefix NULL, bound by bind_port) or the Elasticsearch port ("/es"). */
 static int start_http(struct server *s, const char *listen, const char *prefix,
                       struct http_server **out)
@@ -324,7 +340,7 @@ int cli_serve(int argc, char **argv)
     s.app.digest = s.digest;
     s.app.door = new_door(&s);
     s.app.metrics = door_metrics(s.app.door);
-    if (start_http(&s, s.cfg.listen, NULL, &s.http) < 0)
+    if (check_v1_project(&s) < 0 || start_http(&s, s.cfg.listen, NULL, &s.http) < 0)
         goto out;
     if (s.cfg.es_listen[0] != '\0' && start_http(&s, s.cfg.es_listen, "/es", &s.es_http) < 0)
         goto out;

@@ -48,6 +48,14 @@ def test_v1_closed_by_default():
 
 
 @h.test
+def test_v1_unknown_project_refused():
+    srv = h.Server(args=["--v1-api", "99"])
+    srv.start(wait=False)
+    h.check(srv.proc.wait(30) != 0, "bilor serve --v1-api 99 fails to start")
+    h.check("--v1-api 99" in srv.log_text(), "and says why: %s" % srv.tail(5))
+
+
+@h.test
 def test_v1_payloads_and_throttle():
     srv = h.Server(args=["--v1-api", "1"]).start()
     url = srv.url("/api/v1/message/")
