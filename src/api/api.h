@@ -120,6 +120,7 @@ struct bl_req {
     struct app *app;
     const struct route *route;
     struct principal who; /* set by the route's early check; zero = anonymous */
+    uint8_t client[16];   /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
     int64_t received_at;
     /* supplied by http/ */
     void *conn;
@@ -185,6 +186,19 @@ void api_store(struct bl_req *req, struct bl_resp *resp);
 void api_envelope(struct bl_req *req, struct bl_resp *resp);
 void api_logs_ingest(struct bl_req *req, struct bl_resp *resp);
 void api_cors_preflight(struct bl_req *req, struct bl_resp *resp);
+/* api_es.c: the Elasticsearch API under /es/ */
+void api_es_early(struct bl_req *req, struct bl_resp *resp);
+void api_es(struct bl_req *req, struct bl_resp *resp);
+/* api_otlp.c: OTLP/HTTP logs */
+void api_otlp_early(struct bl_req *req, struct bl_resp *resp);
+void api_otlp(struct bl_req *req, struct bl_resp *resp);
+/* api_gelf.c: GELF over HTTP */
+void api_gelf_early(struct bl_req *req, struct bl_resp *resp);
+void api_gelf(struct bl_req *req, struct bl_resp *resp);
+/* api_v1.c: the original Bilor API (--v1-api PROJECT_ID) */
+void api_v1_early(struct bl_req *req, struct bl_resp *resp);
+void api_v1(struct bl_req *req, struct bl_resp *resp);
+void api_v1_get(struct bl_req *req, struct bl_resp *resp);
 void api_projects_list(struct bl_req *req, struct bl_resp *resp);
 void api_issues_list(struct bl_req *req, struct bl_resp *resp);
 void api_issue_get(struct bl_req *req, struct bl_resp *resp);

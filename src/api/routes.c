@@ -24,6 +24,22 @@ static const struct route routes[] = {
     { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest,
       ROUTE_BODY_MAX },
     { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight, 0 },
+    /* Elasticsearch API (api_es.c, protocols.md §5): probes answer without a body limit of their own */
+    { BL_GET, "/es", DOOR_LOGS, 0, api_es_early, api_es, 0 },
+    { BL_GET, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, 0 },
+    { BL_POST, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
+    { BL_PUT, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
+    /* OTLP/HTTP logs (api_otlp.c, protocols.md §6): the key's project, or the path's */
+    { BL_POST, "/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp, ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/otlp/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp,
+      ROUTE_BODY_MAX },
+    /* GELF over HTTP (api_gelf.c, protocols.md §3.4) */
+    { BL_POST, "/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf, ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf,
+      ROUTE_BODY_MAX },
+    /* The original Bilor API (api_v1.c, protocols.md §7): closed unless --v1-api */
+    { BL_POST, "/api/v1/message/", DOOR_LOGS, ROUTE_SLASH_OPT, api_v1_early, api_v1, ROUTE_BODY_MAX },
+    { BL_GET, "/api/v1/message/", DOOR_LOGS, ROUTE_SLASH_OPT, NULL, api_v1_get, 0 },
     /* REST API (docs/api.md) */
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },

@@ -35,6 +35,7 @@ struct server {
     struct journal *journal;
     struct digest *digest;
     struct http_server *http;
+    struct http_server *es_http; /* --es-listen, or NULL */
     int lock_fd;   /* holds the data directory's lock while serving */
     int listen_fd; /* bound before anything else, until http_start takes it */
 };
@@ -201,17 +202,39 @@ static int bind_port(struct server *s)
     return 0;
 }
 
-static int start_http(struct server *s)
+/* --v1-api opens a keyless door: it must name a project that exists. */
+static int check_v1_project(struct server *s)
+{
+    struct store_project p;
+    struct bl_err err = { 0 };
+
+    if (s->cfg.v1_api <= 0)
+        return 0;
+    if (store_project_get(s->store, s->cfg.v1_api, &p, &err) < 0) {
+        cli_fail("--v1-api %lld: no such project (%s)", (long long)s->cfg.v1_api,
+                 bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+/* The main port (prefix NULL, bound by bind_port) or the Elasticsearch port ("/es"). */
+static int start_http(struct server *s, const char *listen, const char *prefix,
+                      struct http_server **out)
 {
     struct http_config hc;
     struct bl_err err = { 0 };
+    struct config addr = s->cfg;
     char host[256];
     int port;
 
-    if (config_listen_addr(&s->cfg, host, sizeof(host), &port, &err) < 0) {
+    snprintf(addr.listen, sizeof(addr.listen), "%s", listen);
+    if (config_listen_addr(&addr, host, sizeof(host), &port, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
+    memset(&hc, 0, sizeof(hc));
+    hc.path_prefix = prefix;
     hc.host = host;
     hc.port = port;
     hc.threads = (unsigned)s->cfg.http_threads;
@@ -224,14 +247,29 @@ static int start_http(struct server *s)
     hc.max_body = (size_t)s->cfg.max_body;
     hc.max_inflight = (size_t)s->cfg.max_inflight;
     hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
-    hc.listen_fd = s->listen_fd;
-    s->listen_fd = -1; /* http_start owns it now, also when it fails */
-    if (http_start(&s->http, &s->app, &hc, &err) < 0) {
+    hc.listen_fd = -1;
+    if (prefix == NULL) {
+        hc.listen_fd = s->listen_fd;
+        s->listen_fd = -1; /* http_start owns it now, also when it fails */
+    }
+    if (http_start(out, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
-    log_info("listening on %s:%d data_dir='%s'", host, http_port(s->http), s->cfg.data_dir);
+    if (prefix != NULL)
+        log_info("Elasticsearch API listening on %s:%d", host, http_port(*out));
+    else
+        log_info("listening on %s:%d data_dir='%s'", host, http_port(*out), s->cfg.data_dir);
     return 0;
+}
+
+static void stop_http(struct http_server *h)
+{
+    if (h == NULL)
+        return;
+    http_quiesce(h);
+    http_drain(h, 10000);
+    http_stop(h);
 }
 
 static void shutdown_all(struct server *s)
@@ -239,11 +277,8 @@ static void shutdown_all(struct server *s)
     s->app.closing = 1;
     if (s->app.door != NULL)
         door_close(s->app.door);
-    if (s->http != NULL) {
-        http_quiesce(s->http);
-        http_drain(s->http, 10000);
-        http_stop(s->http);
-    }
+    stop_http(s->es_http);
+    stop_http(s->http);
     digest_stop(s->digest);
     if (s->journal != NULL)
         journal_close(s->journal);
@@ -305,7 +340,9 @@ int cli_serve(int argc, char **argv)
     s.app.digest = s.digest;
     s.app.door = new_door(&s);
     s.app.metrics = door_metrics(s.app.door);
-    if (start_http(&s) < 0)
+    if (check_v1_project(&s) < 0 || start_http(&s, s.cfg.listen, NULL, &s.http) < 0)
+        goto out;
+    if (s.cfg.es_listen[0] != '\0' && start_http(&s, s.cfg.es_listen, "/es", &s.es_http) < 0)
         goto out;
     record_public_url(&s);
     /* Not inside log_info(): its arguments are not evaluated when info is off. */

@@ -36,6 +36,8 @@ static const struct opt opts[] = {
         "base URL clients use (DSNs); default http://LISTEN"),
     STR(ui_dir, "ui-dir", "BILOR_UI_DIR", "",
         "serve the web UI from this folder instead of the embedded copy (UI development)"),
+    STR(es_listen, "es-listen", "BILOR_ES_LISTEN", "",
+        "HOST:PORT of a second port serving the Elasticsearch API at / (it is always under /es/)"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
@@ -69,6 +71,9 @@ static const struct opt opts[] = {
         INT64_C(1) << 40, "journal segment file size in bytes"),
     INT(retry_after, "retry-after", "BILOR_RETRY_AFTER", "5", 1, 3600,
         "seconds a 429 asks clients to wait"),
+    INT(v1_api, "v1-api", "BILOR_V1_API", "0", 0, INT64_MAX,
+        "project id that POST /api/v1/message/ (the original Bilor handler, no key) writes "
+        "to; 0: that door is closed"),
     INT(journal_fsync, "journal-fsync", "BILOR_JOURNAL_FSYNC", "1", 0, 1,
         "1: acknowledge only after fdatasync (never turn off in production)"),
 };

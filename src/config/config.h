@@ -18,6 +18,7 @@ struct config {
     char data_dir[1024];
     char store[1100];        /* store URL (store_open); empty: the data directory */
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
+    char es_listen[256];     /* HOST:PORT serving the Elasticsearch API at /; empty: none */
     char log_level[16];
     char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
     int64_t http_threads;
@@ -36,6 +37,7 @@ struct config {
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
+    int64_t v1_api;          /* project of the keyless original Bilor API; 0: closed */
 };
 
 /* Fills c with the defaults. */

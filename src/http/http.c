@@ -177,12 +177,14 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     h->conn = c;
     h->hc = conn_hconn(c);
     request_client(h, &h->client);
+    memcpy(h->req.client, h->client.b, sizeof(h->req.client));
     pthread_mutex_init(&h->mu, NULL);
     pool_init(&h->pool, 8192);
     buf_init(&h->body, 0);
     resp_init(&h->resp);
     h->req.method = method_of(method);
-    h->req.path = pool_strdup(&h->pool, url);
+    h->req.path = srv->cfg.path_prefix != NULL ? pool_printf(&h->pool, "%s%s", srv->cfg.path_prefix, url)
+                                               : pool_strdup(&h->pool, url);
     h->req.pool = &h->pool;
     h->req.app = srv->app;
     h->req.received_at = clock_now_us();

@@ -51,6 +51,11 @@ struct http_config {
     size_t max_inflight;  /* all bodies held in memory together (503 above) */
     size_t per_ip_inflight; /* one client address's share of it (429 above); 0: derived */
     int listen_fd;        /* from http_listen (http_start takes it over), or -1 */
+    /*
+     * Prepended to every request path before routing (static string), or
+     * NULL: "/es" makes a port whose "/" is the Elasticsearch API's /es/.
+     */
+    const char *path_prefix;
 };
 
 /*

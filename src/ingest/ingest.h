@@ -35,6 +35,12 @@ enum ingest_proto {
     INGEST_SENTRY_STORE = 1,
     INGEST_SENTRY_ENVELOPE = 2,
     INGEST_LOGS_NDJSON = 3,
+    /* Log doors of issue 10 (HTTP): far from the low numbers so parallel work cannot collide. */
+    INGEST_ES_BULK = 20,
+    INGEST_ES_DOC = 21,
+    INGEST_OTLP_PB = 22,
+    INGEST_OTLP_JSON = 23,
+    INGEST_BILOR_V1 = 24,
 };
 
 struct ingest_limits {

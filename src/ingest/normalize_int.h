@@ -85,6 +85,11 @@ void nz_exceptions(const cJSON *obj, struct event *ev, const struct ingest_limit
  * Whether member (a child of the log record obj) was mapped onto an event
  * field by normalize_log_line; the others are the record's attributes.
  */
+/* Building a JSON line (normalize_line.c): an attribute (value is taken over), the time, a string field. */
+void nz_line_attr(cJSON *line, const char *key, cJSON *value);
+void nz_line_time(cJSON *line, int64_t us);
+void nz_line_str(cJSON *line, const char *key, const char *s, size_t len);
+
 int nz_log_consumed(const cJSON *obj, const cJSON *member);
 
 #endif
