@@ -97,7 +97,11 @@ try {
     check(await page.evaluate(() => document.activeElement && document.activeElement.type === 'search'), '"/" focuses the search box');
     await page.keyboard.type(expect.search);
     await page.keyboard.press('Enter');
-    await page.waitForFunction((n) => document.querySelectorAll('#issue-list .issue').length < n, all.length);
+    // The list empties while the new page loads: wait for the narrowed rows, not the empty list.
+    await page.waitForFunction((n) => {
+        const k = document.querySelectorAll('#issue-list .issue').length;
+        return k > 0 && k < n;
+    }, all.length);
     const narrowed = await issueTitles(page);
     check(narrowed.length >= 1 && narrowed.every((x) => x.includes(expect.target)), `search "${expect.search}" narrows to the target (got ${JSON.stringify(narrowed)})`);
     check(decodeURIComponent(page.url()).includes(`query=${expect.search}`), 'the query is in the URL');
