@@ -158,7 +158,7 @@ void sq_reader_put(struct sq_store *s, struct sq_conn *c);
  * error code it has set err for. Texts are bound without a copy: they must
  * outlive the call.
  */
-#define SQ_ARGS_MAX 12
+#define SQ_ARGS_MAX 16
 
 struct sq_arg {
     char type; /* 'i' int64, 's' text (NULL binds NULL), 'b' blob of i bytes at s */
@@ -237,6 +237,9 @@ struct sq_igroup {
     int64_t project_id;
     const char *fp;
     int version;
+    const char *fp_prev; /* the previous grouping version's fingerprint (transition) */
+    int version_prev;    /* 0: none */
+    int64_t seen_at;     /* the first event's receive time, for the transition's age limit */
     int64_t id;
     int is_new;
     int status;

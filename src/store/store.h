@@ -70,7 +70,8 @@ struct store_issue {
     int64_t id;
     int64_t project_id;
     char fingerprint[33];
-    int grouping_version;
+    int grouping_version; /* the algorithm version the issue was created with */
+    int rules_version;    /* the project's grouping rule-set version then (0: none) */
     const char *title;
     const char *culprit;
     int level;
