@@ -762,9 +762,14 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
     const struct fp_version *cur = &versions[NVERSIONS - 1];
     const struct grules_rule *r;
 
-    /* The previous version knows no rules: hash it before they re-mark frames. */
-    hash_version(ev, &versions[NVERSIONS - 2], NULL, ev->fingerprint_prev);
-    ev->grouping_version_prev = versions[NVERSIONS - 2].version;
+    /*
+     * The previous version knows no rules: hash it before they re-mark
+     * frames, once (the digest runs this again with a project's rules).
+     */
+    if (ev->grouping_version == 0) {
+        hash_version(ev, &versions[NVERSIONS - 2], NULL, ev->fingerprint_prev);
+        ev->grouping_version_prev = versions[NVERSIONS - 2].version;
+    }
     grules_apply_stack(grules_builtin(GRULES_STACK), ev);
     if (rules != NULL)
         grules_apply_stack(rules->stack, ev);

@@ -47,7 +47,9 @@ void fingerprint_event(struct event *ev, struct pool *pool);
 /*
  * The same with a project's rules (NULL: none). Also sets fingerprint_prev
  * and grouping_version_prev (the previous version's fingerprint) and
- * rules_version; applies the stack-trace rules to ev's frames.
+ * rules_version; applies the stack-trace rules to ev's frames. May run
+ * again on an event already fingerprinted (the previous-version
+ * fingerprint is kept from the first run).
  */
 void fingerprint_event_rules(struct event *ev, struct pool *pool,
                              const struct fingerprint_rules *rules);

@@ -311,6 +311,10 @@ int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, cons
                  struct bl_err *err);
 int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
                     struct bl_err *err);
+int sq_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
+                    struct store_grouping *out, struct bl_err *err);
+int sq_grouping_set(struct store *st, int64_t project_id, const char *fp, const char *stack,
+                    int *version, struct bl_err *err);
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err);
 
 int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
