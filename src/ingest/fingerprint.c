@@ -151,7 +151,8 @@ static struct slice drop_prefix(struct slice s, const char *prefix)
  */
 static struct slice js_function(struct slice s)
 {
-    static const char *const anon[] = { "global code", "module code", "eval code", "eval",
+    static const char *const anon[] = { "global code", "Global code", "module code", "eval code",
+                                        "eval",
                                         "<anonymous>", "?", "Anonymous function", NULL };
     const char *as;
     size_t k;
@@ -665,6 +666,27 @@ static size_t first_line(const char *s, size_t max)
     return max;
 }
 
+/*
+ * The title of an event with neither exception nor message: where its own
+ * stack stopped ("poll in app.jobs"), or its template's file.
+ */
+static const char *shape_title(const struct event *ev, struct pool *pool)
+{
+    const struct ev_frame *f = ev->nframes > 0 ? culprit_frame(ev) : NULL;
+    const char *where = NULL;
+
+    if (f != NULL) {
+        where = f->module != NULL && f->module[0] != '\0' ? f->module : f->filename;
+        if (f->function != NULL && where != NULL)
+            return pool_printf(pool, "%s in %s", f->function, where);
+        if (f->function != NULL || where != NULL)
+            return f->function != NULL ? f->function : where;
+    }
+    if (ev->template_frame != NULL && ev->template_frame->filename != NULL)
+        return pool_printf(pool, "Template error in %s", ev->template_frame->filename);
+    return "<unlabeled event>";
+}
+
 static const char *make_title(const struct event *ev, struct pool *pool)
 {
     const struct ev_exception *x = ev->nexc > 0 ? &ev->exc[ev->nexc - 1] : NULL;
@@ -679,7 +701,7 @@ static const char *make_title(const struct event *ev, struct pool *pool)
     else if (ev->message != NULL && ev->message[0] != '\0')
         t = ev->message;
     else
-        t = "<unlabeled event>";
+        t = shape_title(ev, pool);
     return pool_strndup(pool, t, first_line(t, FP_TITLE_MAX));
 }
 

@@ -104,7 +104,7 @@ static char *dup_n(const char *p, size_t n)
 static int scan_quoted(struct scan *s, char **out)
 {
     char tok[GR_TOKEN_MAX];
-    size_t n = 0;
+    size_t n = 0, open = s->i;
 
     s->i++;
     while (s->i < s->len && s->p[s->i] != '"' && s->p[s->i] != '\n') {
@@ -117,20 +117,21 @@ static int scan_quoted(struct scan *s, char **out)
         tok[n++] = c;
         s->i++;
     }
-    if (s->i >= s->len || s->p[s->i] != '"')
+    if (s->i >= s->len || s->p[s->i] != '"') {
+        s->i = open;
         return fail(s, "unterminated quoted value");
+    }
     s->i++;
     *out = dup_n(tok, n);
     return 0;
 }
 
 /* A bare word up to a blank, ',' (when stop_comma) or end of line. */
-static int scan_word(struct scan *s, int stop_comma, char **out)
+static int scan_word(struct scan *s, char **out)
 {
     size_t start = s->i;
 
-    while (s->i < s->len && !strchr(" \t\r\n", s->p[s->i]) &&
-           !(stop_comma && s->p[s->i] == ','))
+    while (s->i < s->len && !strchr(" \t\r\n", s->p[s->i]))
         s->i++;
     if (s->i == start)
         return fail(s, "expected a value");
@@ -140,11 +141,11 @@ static int scan_word(struct scan *s, int stop_comma, char **out)
     return 0;
 }
 
-static int scan_value(struct scan *s, int stop_comma, char **out)
+static int scan_value(struct scan *s, char **out)
 {
     if (s->i < s->len && s->p[s->i] == '"')
         return scan_quoted(s, out);
-    return scan_word(s, stop_comma, out);
+    return scan_word(s, out);
 }
 
 static const struct field_name *find_field(const char *p, size_t n)
@@ -206,7 +207,7 @@ static int scan_matcher(struct scan *s, struct grules_rule *r)
     at = s->i;
     if (s->i >= s->len || strchr(" \t\r\n#", s->p[s->i]) != NULL)
         return fail(s, "empty pattern");
-    if (scan_value(s, 0, &m->pattern) != 0)
+    if (scan_value(s, &m->pattern) != 0)
         return -1;
     return check_pattern(s, at, m);
 }
@@ -235,6 +236,38 @@ static int scan_action(struct scan *s, struct grules_rule *r)
                 s->p + start);
 }
 
+/* Whether a blank run at i is followed by title=. */
+static int title_follows(const struct scan *s, size_t i)
+{
+    while (i < s->len && (s->p[i] == ' ' || s->p[i] == '\t'))
+        i++;
+    return s->len - i > 6 && strncmp(s->p + i, "title=", 6) == 0;
+}
+
+/*
+ * One fingerprint value: quoted, or the text up to ',' or the end of the
+ * line, trimmed, so "{{ tags.region }}" is one value.
+ */
+static int scan_fp_value(struct scan *s, char **out)
+{
+    size_t start = s->i, end;
+
+    if (s->i < s->len && s->p[s->i] == '"')
+        return scan_quoted(s, out);
+    while (!at_end_of_line(s) && s->p[s->i] != ',' &&
+           !((s->p[s->i] == ' ' || s->p[s->i] == '\t') && title_follows(s, s->i)))
+        s->i++;
+    end = s->i;
+    while (end > start && strchr(" \t\r", s->p[end - 1]) != NULL)
+        end--;
+    if (end == start)
+        return fail(s, "expected a value");
+    if (end - start >= GR_TOKEN_MAX)
+        return fail(s, "value longer than %d bytes", GR_TOKEN_MAX - 1);
+    *out = dup_n(s->p + start, end - start);
+    return 0;
+}
+
 /* After "->": VALUE[, VALUE...] [title="..."]. */
 static int scan_fingerprint(struct scan *s, struct grules_rule *r)
 {
@@ -254,7 +287,7 @@ static int scan_fingerprint(struct scan *s, struct grules_rule *r)
         }
         if (r->nvalues >= GRULES_MAX_VALUES)
             return fail(s, "more than %d fingerprint values", GRULES_MAX_VALUES);
-        if (scan_value(s, 1, &r->values[r->nvalues]) != 0)
+        if (scan_fp_value(s, &r->values[r->nvalues]) != 0)
             return -1;
         r->nvalues++;
         skip_blanks(s);
