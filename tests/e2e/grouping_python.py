@@ -55,11 +55,11 @@ except ValueError:
 def poll(i):
     with sentry_sdk.push_scope() as scope:
         scope.set_tag("loop", str(i))
-        sentry_sdk.capture_message("queue is stuck")
+        sentry_sdk.capture_message("queue is stuck", level="error")
 
 
 def drain():
-    sentry_sdk.capture_message("queue is stuck")
+    sentry_sdk.capture_message("queue is stuck", level="error")
 
 
 sentry_sdk.init(dsn=sys.argv[1], release="py-e2e@1.0.0", environment="e2e-python",

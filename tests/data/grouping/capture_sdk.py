@@ -159,7 +159,7 @@ def main():
           [[e for e in msg if "poll" in frames_functions(e)],
            [e for e in msg if "drain" in frames_functions(e)]],
           ["frame:__main__|<module>|poll(i)",
-           "frame:__main__|poll|sentry_sdk.capture_message(\"queueisstuck\")"])
+           "frame:__main__|poll|sentry_sdk.capture_message(\"queueisstuck\",level=\"error\")"])
 
     evs = run(["node", "grouping_node.mjs"], NODE_DIR, dsn)
     write("sdk_node.json",
