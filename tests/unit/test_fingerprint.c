@@ -214,7 +214,8 @@ static int run_dir(const char *dir)
 
         if (k > 5 && strcmp(e->d_name + k - 5, ".json") == 0 &&
             strcmp(e->d_name, "parameterize.json") != 0 &&
-            strcmp(e->d_name, "rules_errors.json") != 0) {
+            strcmp(e->d_name, "rules_errors.json") != 0 &&
+            strcmp(e->d_name, "v2_fingerprints.json") != 0) {
             run_vector(dir, e->d_name);
             n++;
         }
@@ -228,6 +229,44 @@ static void test_vectors(void)
 {
     CHECK(run_dir("fingerprint") >= 6);
     CHECK(run_dir("grouping") >= 10);
+}
+
+/*
+ * The previous version stays computable: fingerprint_prev of every event of
+ * the fingerprint vectors is what version 2 gave before version 3 existed.
+ */
+static void test_previous_version(void)
+{
+    cJSON *v = load_from("grouping", "v2_fingerprints.json");
+    const cJSON *file;
+    int n = 0;
+
+    cJSON_ArrayForEach(file, cJSON_GetObjectItem(v, "files")) {
+        cJSON *vec = load(file->string);
+        const cJSON *g, *e;
+        int i = 0;
+
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(vec, "groups")) {
+            cJSON_ArrayForEach(e, g) {
+                struct pool pool = POOL_INIT(16384);
+                const char *want = cJSON_GetStringValue(cJSON_GetArrayItem(file, i++));
+                struct event ev;
+
+                normalize_obj(e, &ev, &pool, NULL);
+                CHECK_INT_EQ(ev.grouping_version_prev, 2);
+                if (want == NULL || strcmp(want, ev.fingerprint_prev) != 0)
+                    fprintf(stderr, "%s: event %d: version 2 gives %s, was %s\n", file->string,
+                            i - 1, ev.fingerprint_prev, want != NULL ? want : "(none)");
+                CHECK(want != NULL && strcmp(want, ev.fingerprint_prev) == 0);
+                pool_release(&pool);
+                n++;
+            }
+        }
+        CHECK_INT_EQ(i, cJSON_GetArraySize(file));
+        cJSON_Delete(vec);
+    }
+    CHECK(n >= 50);
+    cJSON_Delete(v);
 }
 
 /* Malformed rule sets: [kind, text, line, column, words of the message]. */
@@ -420,6 +459,7 @@ int main(void)
     json_global_init();
     test_vectors();
     test_rules_errors();
+    test_previous_version();
     test_parameterize();
     test_parameterize_cap();
     test_title_culprit();
