@@ -54,6 +54,7 @@ struct ev_frame {
     int colno;
     int in_app; /* 1, 0, or -1 when the client did not say */
     int no_group; /* a stack-trace rule said -group: the frame does not contribute */
+    int sourcemapped; /* data.sourcemap: the frame was resolved through a source map */
 };
 
 struct ev_exception {

@@ -323,6 +323,13 @@ static int frame_component(const struct event *ev, const struct ev_frame *f, str
     nw = frame_where(f, where, sizeof(where));
     nf = f->function != NULL ? clean_function(f->function, is_js(ev), b->flags, fn, sizeof(fn)) : 0;
     nc = uses_context(ev) ? frame_context(f->context_line, ctx) : 0;
+    /*
+     * A source-mapped JavaScript frame with its line of code: the line says
+     * what ran, and the function name is whatever the bundler's mangling
+     * and the map's names made of it, so it does not count (Sentry's rule).
+     */
+    if ((b->flags & FPF_JS) != 0 && is_js(ev) && f->sourcemapped && nc > 0)
+        nf = 0;
     if (nw == 0 && nf == 0 && nc == 0)
         return 0;
     if (b->b != NULL) {

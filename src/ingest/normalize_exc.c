@@ -150,6 +150,8 @@ static void fill_frame(const cJSON *f, struct ev_frame *fr, size_t max, struct p
     fr->lineno = json_int(f, "lineno");
     fr->colno = json_int(f, "colno");
     fr->in_app = json_tristate(f, "in_app");
+    fr->sourcemapped = json_obj(f, "data") != NULL &&
+                       json_str(json_obj(f, "data"), "sourcemap") != NULL;
 }
 
 static void fill_frames(const cJSON *frames, struct ev_exception *x,
