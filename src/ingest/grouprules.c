@@ -396,21 +396,29 @@ void grules_free(struct grules *r)
 
 /*
  * Glob: '**' any run, '*' any run without '/' when path is set (else any
- * run), '?' one character; case-insensitive. Greedy with one backtrack
- * point per star, the usual linear walk.
+ * run), '?' one character; case-insensitive. The usual greedy walk with a
+ * backtrack point for the last star and one for the last star that may
+ * cross '/': when a '*' would have to swallow a '/', the last '**' grows
+ * instead ("**" + "/a/" + "*.js" against "x/a/b/a/c.js").
  */
 static int glob_match(const char *p, const char *s, int path)
 {
-    const char *star_p = NULL, *star_s = NULL;
-    int star_slash = 0;
+    const char *sp = NULL, *ss = NULL, *dp = NULL, *ds = NULL;
+    int s_any = 0;
 
     while (*s != '\0') {
         if (*p == '*') {
-            star_slash = p[1] == '*' || !path;
+            int any = p[1] == '*' || !path;
+
             while (*p == '*')
                 p++;
-            star_p = p;
-            star_s = s;
+            sp = p;
+            ss = s;
+            s_any = any;
+            if (any) {
+                dp = p;
+                ds = s;
+            }
             continue;
         }
         if (*p != '\0' && (*p == '?' || tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
@@ -418,10 +426,16 @@ static int glob_match(const char *p, const char *s, int path)
             s++;
             continue;
         }
-        if (star_p == NULL || (!star_slash && *star_s == '/'))
+        if (sp != NULL && (s_any || *ss != '/')) {
+            p = sp;
+            s = ++ss;
+            continue;
+        }
+        if (dp == NULL)
             return 0;
-        p = star_p;
-        s = ++star_s;
+        p = sp = dp;
+        s = ss = ++ds;
+        s_any = 1;
     }
     while (*p == '*')
         p++;

@@ -254,14 +254,15 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
  */
 #define SQ_TRANSITION_US (90 * INT64_C(86400) * INT64_C(1000000))
 
-static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, const char *fpv,
-                      int version, struct bl_err *err)
+/* sql takes ?1 project, ?2 fingerprint, ?3 version and, when nargs is 4, ?4 a time floor. */
+static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, size_t nargs,
+                      const char *fpv, int version, struct bl_err *err)
 {
     char fp[33];
     struct sq_query q = { sql, "look up issue",
                           { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(version),
                             SQ_INT(g->seen_at - SQ_TRANSITION_US) },
-                          3 + (strstr(sql, "?4") != NULL), issue_row, g };
+                          nargs, issue_row, g };
 
     snprintf(fp, sizeof(fp), "%.32s", fpv);
     return sq_query_one(w->s->w, &q, err);
@@ -281,10 +282,10 @@ static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *e
                                    " WHERE project_id = ?1 AND fingerprint = ?2"
                                    " AND grouping_version = ?3 AND status = 0"
                                    " AND last_seen >= ?4";
-    int rc = find_issue(w, g, sql, g->fp, g->version, err);
+    int rc = find_issue(w, g, sql, 3, g->fp, g->version, err);
 
     if (rc == BL_ENOTFOUND && g->version_prev > 0 && g->version_prev != g->version)
-        rc = find_issue(w, g, prev_sql, g->fp_prev, g->version_prev, err);
+        rc = find_issue(w, g, prev_sql, 4, g->fp_prev, g->version_prev, err);
     if (rc == BL_ENOTFOUND) {
         g->id = w->next_issue_id++;
         g->is_new = 1;

@@ -269,6 +269,44 @@ static void test_previous_version(void)
     cJSON_Delete(v);
 }
 
+/* Globs of stack-trace rules: which of these paths "-group" reaches. */
+static void test_rule_globs(void)
+{
+    static const struct {
+        const char *pattern, *path;
+        int hit;
+    } cases[] = {
+        { "**/vendor/*.py", "/srv/vendor/a/vendor/x.py", 1 },
+        { "**/vendor/*.py", "/srv/vendor/a/x.py", 0 },
+        { "**/node_modules/**", "/srv/app/node_modules/a/b.js", 1 },
+        { "/srv/*.js", "/srv/a/b.js", 0 },
+        { "/srv/*.js", "/SRV/B.JS", 1 },
+        { "/srv/?.js", "/srv/b.js", 1 },
+        { "node:**", "node:internal/timers", 1 },
+        { "**", "", 1 },
+        { "a*b*c", "a/x/b/y/c", 0 },
+        { "**a*", "x/y/za/q", 0 },
+        { "**a*", "x/y/zaq", 1 },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[200];
+        struct grules r;
+        struct grules_error e;
+        struct ev_frame f = { .abs_path = cases[i].path, .in_app = 1 };
+        struct event ev = { .frames = &f, .nframes = 1, .platform = "python" };
+
+        snprintf(text, sizeof(text), "path:\"%s\" -group", cases[i].pattern);
+        CHECK_INT_EQ(grules_parse(text, strlen(text), GRULES_STACK, &r, &e), 0);
+        grules_apply_stack(&r, &ev);
+        if (f.no_group != cases[i].hit)
+            fprintf(stderr, "glob '%s' on '%s': %d\n", cases[i].pattern, cases[i].path,
+                    f.no_group);
+        CHECK_INT_EQ(f.no_group, cases[i].hit);
+        grules_free(&r);
+    }
+}
+
 /* Malformed rule sets: [kind, text, line, column, words of the message]. */
 static void test_rules_errors(void)
 {
@@ -460,6 +498,7 @@ int main(void)
     test_vectors();
     test_rules_errors();
     test_previous_version();
+    test_rule_globs();
     test_parameterize();
     test_parameterize_cap();
     test_title_culprit();
