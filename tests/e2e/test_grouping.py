@@ -46,7 +46,8 @@ def issues_by_count(srv, pid, n_events):
     def ready():
         iss = srv.issues(pid)
         return iss if sum(int(i.get("count", 0)) for i in iss) >= n_events else None
-    return h.wait_for(ready, what="%d events in the issues of project %d" % (n_events, pid))
+    return h.wait_for(ready, timeout=90,
+                      what="%d events in the issues of project %d" % (n_events, pid))
 
 
 @h.test
