@@ -207,6 +207,9 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
 void api_token_early(struct bl_req *req, struct bl_resp *resp);
+/* api_grouping.c: a project's grouping rules */
+void api_grouping_get(struct bl_req *req, struct bl_resp *resp);
+void api_grouping_put(struct bl_req *req, struct bl_resp *resp);
 void api_index(struct bl_req *req, struct bl_resp *resp);
 /* api_items.c: envelope items kept beside events */
 void api_event_attachments(struct bl_req *req, struct bl_resp *resp);

@@ -33,6 +33,7 @@ static void write_issue(struct jw *w, const struct store_issue *is)
     jw_time(w, "last_seen", is->last_seen);
     jw_str(w, "fingerprint", is->fingerprint);
     jw_int(w, "grouping_version", is->grouping_version);
+    jw_int(w, "rules_version", is->rules_version);
     jw_str_opt(w, "first_release", is->first_release);
     jw_str_opt(w, "last_release", is->last_release);
 }

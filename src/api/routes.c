@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "ingest/grouprules.h"
 #include "core/banned.h"
 
 /*
@@ -46,6 +47,9 @@ static const struct route routes[] = {
     { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list, 0 },
     { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get, 0 },
     { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list, 0 },
+    { BL_GET, "/api/0/projects/{}/grouping/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_grouping_get, 0 },
+    { BL_PUT, "/api/0/projects/{}/grouping/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_grouping_put,
+      2 * GRULES_MAX_TEXT + 1024 },
     { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get, 0 },
     { BL_PUT, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_put,
       64 * 1024 },

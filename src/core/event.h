@@ -57,6 +57,8 @@ struct ev_frame {
     int lineno; /* 0 when unknown */
     int colno;
     int in_app; /* 1, 0, or -1 when the client did not say */
+    int no_group; /* a stack-trace rule said -group: the frame does not contribute */
+    int sourcemapped; /* data.sourcemap: the frame was resolved through a source map */
 };
 
 struct ev_exception {
@@ -100,6 +102,15 @@ struct event {
     size_t ntags;
     struct ev_exception *exc; /* chain, oldest cause first; last is primary */
     size_t nexc;
+    /*
+     * A stack trace without an exception (caller -> callee): the event's
+     * top-level "stacktrace", else the crashing thread's. Grouped like an
+     * exception's frames when the chain is empty.
+     */
+    struct ev_frame *frames;
+    size_t nframes;
+    /* The "template" interface (filename, abs_path, lineno, context_line); NULL when absent. */
+    struct ev_frame *template_frame;
     const char **fingerprint_in; /* client's explicit fingerprint, if any */
     size_t nfingerprint_in;
 
@@ -107,6 +118,14 @@ struct event {
     int kind;                 /* enum ev_kind */
     char fingerprint[33];     /* hex; set for every event, used for issues */
     int grouping_version;
+    /*
+     * The fingerprint the previous grouping version gives, when it differs:
+     * while a version change is in transition the store puts an event whose
+     * new fingerprint has no issue into the open issue of this one.
+     */
+    char fingerprint_prev[33];
+    int grouping_version_prev; /* 0: no previous fingerprint */
+    int rules_version;         /* the project's grouping rule set that applied, 0: none */
     uint64_t template_hash;   /* hash of the parameterised message template */
     const char *title;        /* "Type: value" or the message's first line */
     const char *culprit;      /* where: in-app function/module, or transaction */

@@ -12,6 +12,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "digest/digest.h"
+#include "digest/digest_rules.h"
 #include "core/banned.h"
 
 #define PROJECT_CACHE 64
@@ -60,6 +61,7 @@ struct decoder {
     ZSTD_CCtx *zcctx;
     void *zbuf; /* compress_raw's output before it is copied into the batch pool */
     size_t zcap;
+    struct digest_rules rules; /* the projects' grouping rules, this thread's cache */
 };
 
 struct digest {
@@ -141,8 +143,16 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
                  bl_err_msg(&err));
         return;
     }
-    for (size_t i = before; i < s->events.n; i++)
-        compress_raw(w, &s->events.v[i], &s->pool);
+    for (size_t i = before; i < s->events.n; i++) {
+        struct event *ev = &s->events.v[i];
+        const struct fingerprint_rules *rules =
+            digest_rules_get(&w->rules, d->store, ev->project_id, clock_now_us());
+
+        /* A project with rules of its own groups again with them (fingerprint.h). */
+        if (rules != NULL)
+            fingerprint_event_rules(ev, &s->pool, rules);
+        compress_raw(w, ev, &s->pool);
+    }
 }
 
 /* Decodes records from s->start until the batch ends or holds max_events events. */
@@ -457,6 +467,7 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
         pool_release(&d->decoders[i].json_pool);
         ZSTD_freeCCtx(d->decoders[i].zcctx);
         free(d->decoders[i].zbuf);
+        digest_rules_free(&d->decoders[i].rules);
     }
     for (size_t i = 0; i < d->nslots; i++) {
         journal_batch_release(&d->slots[i].batch);

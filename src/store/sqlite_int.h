@@ -158,7 +158,7 @@ void sq_reader_put(struct sq_store *s, struct sq_conn *c);
  * error code it has set err for. Texts are bound without a copy: they must
  * outlive the call.
  */
-#define SQ_ARGS_MAX 12
+#define SQ_ARGS_MAX 16
 
 struct sq_arg {
     char type; /* 'i' int64, 's' text (NULL binds NULL), 'b' blob of i bytes at s */
@@ -237,6 +237,9 @@ struct sq_igroup {
     int64_t project_id;
     const char *fp;
     int version;
+    const char *fp_prev; /* the previous grouping version's fingerprint (transition) */
+    int version_prev;    /* 0: none */
+    int64_t seen_at;     /* the first event's receive time, for the transition's age limit */
     int64_t id;
     int is_new;
     int status;
@@ -308,6 +311,10 @@ int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, cons
                  struct bl_err *err);
 int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
                     struct bl_err *err);
+int sq_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
+                    struct store_grouping *out, struct bl_err *err);
+int sq_grouping_set(struct store *st, int64_t project_id, const char *fp, const char *stack,
+                    int *version, struct bl_err *err);
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err);
 
 int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,

@@ -70,7 +70,8 @@ struct store_issue {
     int64_t id;
     int64_t project_id;
     char fingerprint[33];
-    int grouping_version;
+    int grouping_version; /* the algorithm version the issue was created with */
+    int rules_version;    /* the project's grouping rule-set version then (0: none) */
     const char *title;
     const char *culprit;
     int level;
@@ -80,6 +81,14 @@ struct store_issue {
     int64_t times_seen;
     const char *first_release;
     const char *last_release;
+};
+
+/* A project's own grouping rules (ingest/grouprules.h syntax) and their version. */
+struct store_grouping {
+    const char *fingerprint_rules; /* "" when none */
+    const char *stack_rules;
+    int version;                   /* 0: never set; +1 on every change */
+    int64_t updated_at;
 };
 
 struct store_issue_query {
@@ -188,6 +197,13 @@ struct store_ops {
     /* Project of an active key; BL_ENOTFOUND when unknown or revoked. */
     int (*key_lookup)(struct store *st, const char *public_key, int64_t *project_id,
                       struct bl_err *err);
+
+    /* A project's grouping rules; BL_ENOTFOUND for an unknown project. */
+    int (*grouping_get)(struct store *st, int64_t project_id, struct pool *pool,
+                        struct store_grouping *out, struct bl_err *err);
+    /* Replaces them (texts already validated) and returns the new version. */
+    int (*grouping_set)(struct store *st, int64_t project_id, const char *fingerprint_rules,
+                        const char *stack_rules, int *version, struct bl_err *err);
 
     /* users and API tokens; hashes are computed by auth/, never plain secrets */
     int (*user_add)(struct store *st, const char *login, const char *password_hash, int is_admin,
@@ -360,6 +376,18 @@ static inline int store_issue_get(struct store *st, int64_t id, struct pool *poo
                                   struct store_issue *out, struct bl_err *err)
 {
     return st->ops->issue_get(st, id, pool, out, err);
+}
+
+static inline int store_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
+                                     struct store_grouping *out, struct bl_err *err)
+{
+    return st->ops->grouping_get(st, project_id, pool, out, err);
+}
+
+static inline int store_grouping_set(struct store *st, int64_t project_id, const char *fp,
+                                     const char *stack, int *version, struct bl_err *err)
+{
+    return st->ops->grouping_set(st, project_id, fp, stack, version, err);
 }
 
 static inline int store_issue_set_status(struct store *st, int64_t id, int status,

@@ -111,6 +111,18 @@ static const char *const main_migrations[] = {
     "CREATE TABLE items_received("
     " project_id INTEGER NOT NULL, type TEXT NOT NULL, quantity INTEGER NOT NULL,"
     " last_seen INTEGER NOT NULL, PRIMARY KEY(project_id, type)) WITHOUT ROWID;",
+    /*
+     * 6 (grouping; numbered 6 on its branch, the lead renumbers at merge):
+     * each issue records the project rule-set version it was created with
+     * (its algorithm version is grouping_version), and each project may
+     * have its own fingerprint and stack-trace rules in Sentry's syntax.
+     * The version counts every change of a project's rules.
+     */
+    "ALTER TABLE issues ADD COLUMN rules_version INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE project_grouping("
+    " project_id INTEGER PRIMARY KEY, fingerprint_rules TEXT NOT NULL DEFAULT '',"
+    " stack_rules TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 0,"
+    " updated_at INTEGER NOT NULL DEFAULT 0);",
 };
 
 static const char *const part_migrations[] = {

@@ -247,19 +247,45 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+/*
+ * How long an issue of the previous grouping version keeps taking the
+ * events whose new fingerprint has no issue: Sentry's transition lasts 90
+ * days; an issue quiet that long, or resolved, lets them start afresh.
+ */
+#define SQ_TRANSITION_US (90 * INT64_C(86400) * INT64_C(1000000))
+
+/* sql takes ?1 project, ?2 fingerprint, ?3 version and, when nargs is 4, ?4 a time floor. */
+static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, size_t nargs,
+                      const char *fpv, int version, struct bl_err *err)
+{
+    char fp[33];
+    struct sq_query q = { sql, "look up issue",
+                          { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(version),
+                            SQ_INT(g->seen_at - SQ_TRANSITION_US) },
+                          nargs, issue_row, g };
+
+    snprintf(fp, sizeof(fp), "%.32s", fpv);
+    return sq_query_one(w->s->w, &q, err);
+}
+
+/*
+ * The issue of a group: its own (project, fingerprint, version) row; else,
+ * during a grouping-version transition, the open issue of the previous
+ * version's fingerprint (fingerprint.c "Versions"); else a new id.
+ */
 static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
 {
     static const char sql[] = "SELECT id, status FROM issues"
                               " WHERE project_id = ?1 AND fingerprint = ?2"
                               " AND grouping_version = ?3";
-    char fp[33];
-    struct sq_query q = { sql, "look up issue",
-                          { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(g->version) }, 3,
-                          issue_row, g };
-    int rc;
+    static const char prev_sql[] = "SELECT id, status FROM issues"
+                                   " WHERE project_id = ?1 AND fingerprint = ?2"
+                                   " AND grouping_version = ?3 AND status = 0"
+                                   " AND last_seen >= ?4";
+    int rc = find_issue(w, g, sql, 3, g->fp, g->version, err);
 
-    snprintf(fp, sizeof(fp), "%.32s", g->fp);
-    rc = sq_query_one(w->s->w, &q, err);
+    if (rc == BL_ENOTFOUND && g->version_prev > 0 && g->version_prev != g->version)
+        rc = find_issue(w, g, prev_sql, 4, g->fp_prev, g->version_prev, err);
     if (rc == BL_ENOTFOUND) {
         g->id = w->next_issue_id++;
         g->is_new = 1;
@@ -285,6 +311,9 @@ static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct b
     g->project_id = e->project_id;
     g->fp = e->fingerprint;
     g->version = e->grouping_version;
+    g->fp_prev = e->fingerprint_prev;
+    g->version_prev = e->fingerprint_prev[0] != '\0' ? e->grouping_version_prev : 0;
+    g->seen_at = e->received_at;
     g->hash = h;
     *out = (int)w->ng;
     w->htab[slot] = (int)w->ng++;
