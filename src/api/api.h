@@ -200,6 +200,13 @@ void api_event_attachment_get(struct bl_req *req, struct bl_resp *resp);
 void api_project_feedback(struct bl_req *req, struct bl_resp *resp);
 void api_issue_feedback(struct bl_req *req, struct bl_resp *resp);
 void api_project_item_stats(struct bl_req *req, struct bl_resp *resp);
+/* api_keys.c: DSN keys and project ingest settings */
+void api_keys_list(struct bl_req *req, struct bl_resp *resp);
+void api_keys_add(struct bl_req *req, struct bl_resp *resp);
+void api_keys_put(struct bl_req *req, struct bl_resp *resp);
+void api_keys_delete(struct bl_req *req, struct bl_resp *resp);
+void api_settings_get(struct bl_req *req, struct bl_resp *resp);
+void api_settings_put(struct bl_req *req, struct bl_resp *resp);
 struct jw;
 /* Writes the event's attachments as an array member key (NULL in an array); BL_ESTORE. */
 int api_items_write_attachments(struct bl_req *req, struct jw *w, const char *key, int64_t pid,
