@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
+#include "ingest/scrub.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "ingest/decode.h"
@@ -121,6 +122,32 @@ static cJSON *parse_object(const char *p, size_t len, size_t max, const struct i
     return obj;
 }
 
+/*
+ * Scrubs a parsed document (scrub.h); when anything was sensitive, *raw
+ * becomes the scrubbed compact JSON, so the kept payload never holds what
+ * the normalized fields no longer show. Returns 1 when it did.
+ */
+static int scrubbed_raw(cJSON *obj, const struct ingest_meta *meta, struct pool *pool,
+                        struct event *ev)
+{
+    struct buf b = BUF_INIT(SIZE_MAX / 2);
+    int done = 0;
+
+    if (scrub_tree(obj, meta->scrub) == 0)
+        return 0;
+    if (json_print_to(obj, &b) == 0) {
+        ev->raw = pool_memdup(pool, b.p, b.len);
+        ev->raw_len = b.len;
+    } else {
+        ev->raw = SCRUB_FILTERED; /* never keep the unscrubbed text */
+        ev->raw_len = sizeof(SCRUB_FILTERED) - 1;
+    }
+    ev->raw_encoding = EV_RAW_IDENTITY;
+    done = 1;
+    buf_release(&b);
+    return done;
+}
+
 int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
                         const struct ingest_limits *lim, struct pool *pool,
                         struct ingest_events *out, size_t items[INGEST_ITEM__N],
@@ -143,7 +170,9 @@ int ingest_decode_store(const void *payload, size_t len, const struct ingest_met
         goto out;
     ev = new_event(meta, 0, out, pool);
     take_id(meta->event_id, ev->event_id);
-    if (decode_is_gzip(payload, len)) {
+    if (scrubbed_raw(obj, meta, pool, ev)) {
+        /* scrubbed: the client's (compressed) body is not kept, the scrubbed JSON is */
+    } else if (decode_is_gzip(payload, len)) {
         ev->raw = pool_memdup(pool, payload, len);
         ev->raw_len = len;
         ev->raw_encoding = EV_RAW_GZIP;
@@ -158,6 +187,27 @@ out:
     cJSON_Delete(obj);
     buf_release(&scratch);
     return rc;
+}
+
+/*
+ * Scrubs the JSON items that become events or log lines, in place: later
+ * steps (the event, sentry_items.c's log items) only see the scrubbed text.
+ * An item that does not parse is left for those steps to reject.
+ */
+static void scrub_items(struct envelope *env, const struct ingest_meta *meta,
+                        const struct ingest_limits *lim, struct pool *pool)
+{
+    for (size_t i = 0; i < env->nitems; i++) {
+        struct envelope_item *it = &env->items[i];
+        int k = ingest_item_from_type(it->type.p, it->type.len);
+        struct slice out;
+
+        if (k != INGEST_ITEM_EVENT && k != INGEST_ITEM_TRANSACTION && k != INGEST_ITEM_LOG)
+            continue;
+        if (scrub_text(it->payload.p, it->payload.len, lim->max_body, lim->max_depth,
+                       meta->scrub, pool, &out) == 1)
+            it->payload = out;
+    }
 }
 
 /* Counts the items by type and returns the first event item, or NULL. */
@@ -207,6 +257,8 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
     rc = decode_request(payload, len, meta->encoding, lim->max_body, 0, &scratch, &body, err);
     if (rc == 0)
         rc = envelope_parse(body.p, body.len, &elim, pool, &env, err);
+    if (rc == 0)
+        scrub_items(&env, meta, lim, pool);
     if (rc == 0)
         item = envelope_items(&env, counts);
     if (rc == 0 && item != NULL) {
@@ -262,6 +314,7 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     ev->raw = line;
     ev->raw_len = n;
     ev->raw_encoding = EV_RAW_IDENTITY;
+    (void)scrubbed_raw(obj, meta, pool, ev);
     normalize_log_line(obj, ev, lim, pool);
     finish(ev, pool);
     cJSON_Delete(obj);
