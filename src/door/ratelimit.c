@@ -52,8 +52,11 @@ int64_t rl_bucket_take(struct rl_bucket *b, int64_t limit, int64_t period_us, in
     if (tokens > (double)limit)
         tokens = (double)limit;
     if (tokens < 1.0) {
-        int64_t wait = (int64_t)((1.0 - tokens) / per_us) + 1;
+        double exact = (1.0 - tokens) / per_us;
+        int64_t wait = (int64_t)exact;
 
+        if ((double)wait < exact)
+            wait++; /* round up: a client waiting this long finds a token */
         return wait > 0 ? wait : 1;
     }
     if (!check_only) {

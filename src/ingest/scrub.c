@@ -152,7 +152,8 @@ static char *cards_out(const char *s)
     int found = 0;
 
     while (i < len) {
-        size_t n = (i == 0 || !isdigit((unsigned char)s[i - 1])) ? digit_run(s + i, len - i) : 0;
+        int starts = isdigit((unsigned char)s[i]) && (i == 0 || !isdigit((unsigned char)s[i - 1]));
+        size_t n = starts ? digit_run(s + i, len - i) : 0;
 
         if (n > 0 && scrub_is_card(s + i, n)) {
             buf_addstr(&b, SCRUB_FILTERED);
