@@ -120,6 +120,8 @@ struct bl_req {
     struct app *app;
     const struct route *route;
     struct principal who; /* set by the route's early check; zero = anonymous */
+    const char *client_ip; /* the client's address as text (behind --trusted-proxy, the
+                            * forwarded one); "" when unknown */
     int64_t received_at;
     /* supplied by http/ */
     void *conn;

@@ -12,6 +12,7 @@
  * the batch in hand (the rest stays in the journal for the next start),
  * close the journal and the store.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "cli/datadir.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "http/http.h"
 #include "core/banned.h"
 
@@ -35,6 +37,7 @@ struct server {
     struct digest *digest;
     struct http_server *http;
     int lock_fd; /* holds the data directory's lock while serving */
+    char *tls_cert, *tls_key; /* PEM texts while serving over TLS */
 };
 
 /* Before anything is opened: the directory exists, is private and is ours alone. */
@@ -184,6 +187,55 @@ static struct door *new_door(struct server *s)
     return door_new(&dc);
 }
 
+#define PEM_MAX (1024 * 1024)
+
+/* A whole PEM file, NUL-terminated (malloc'ed); NULL after saying why. */
+static char *read_pem(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    size_t n = 0;
+
+    if (f == NULL) {
+        cli_fail("cannot open the TLS %s '%s': %s", what, path, strerror(errno));
+        return NULL;
+    }
+    p = xmalloc(PEM_MAX + 1);
+    n = fread(p, 1, PEM_MAX, f);
+    fclose(f);
+    if (n == 0 || n == PEM_MAX) {
+        cli_fail("the TLS %s '%s' is empty or too large", what, path);
+        free(p);
+        return NULL;
+    }
+    p[n] = '\0';
+    return p;
+}
+
+/* --tls-cert and --tls-key: both or neither, read once at start. */
+static int load_tls(struct server *s, struct http_config *hc)
+{
+    hc->tls_cert_pem = NULL;
+    hc->tls_key_pem = NULL;
+    if (s->cfg.tls_cert[0] == '\0' && s->cfg.tls_key[0] == '\0')
+        return 0;
+    if (s->cfg.tls_cert[0] == '\0' || s->cfg.tls_key[0] == '\0') {
+        cli_fail("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (!http_tls_supported()) {
+        cli_fail("this libmicrohttpd has no TLS support (GnuTLS)");
+        return -1;
+    }
+    s->tls_cert = read_pem(s->cfg.tls_cert, "certificate");
+    s->tls_key = s->tls_cert != NULL ? read_pem(s->cfg.tls_key, "key") : NULL;
+    if (s->tls_key == NULL)
+        return -1;
+    hc->tls_cert_pem = s->tls_cert;
+    hc->tls_key_pem = s->tls_key;
+    return 0;
+}
+
 static int start_http(struct server *s)
 {
     struct http_config hc;
@@ -207,11 +259,15 @@ static int start_http(struct server *s)
     hc.max_body = (size_t)s->cfg.max_body;
     hc.max_inflight = (size_t)s->cfg.max_inflight;
     hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
+    hc.trusted_proxy = s->cfg.trusted_proxy;
+    if (load_tls(s, &hc) < 0)
+        return -1;
     if (http_start(&s->http, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
-    log_info("listening on %s:%d data_dir='%s'", host, http_port(s->http), s->cfg.data_dir);
+    log_info("listening on %s:%d (%s) data_dir='%s'", host, http_port(s->http),
+             hc.tls_cert_pem != NULL ? "https" : "http", s->cfg.data_dir);
     return 0;
 }
 
@@ -230,6 +286,8 @@ static void shutdown_all(struct server *s)
         journal_close(s->journal);
     store_close(s->store);
     door_free(s->app.door);
+    free(s->tls_cert);
+    free(s->tls_key);
     datadir_unlock(s->lock_fd);
 }
 

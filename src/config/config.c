@@ -35,6 +35,11 @@ static const struct opt opts[] = {
     STR(public_url, "public-url", "BILOR_PUBLIC_URL", "",
         "base URL clients use (DSNs); default http://LISTEN"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
+    STR(tls_cert, "tls-cert", "BILOR_TLS_CERT", "",
+        "PEM certificate file: with --tls-key, serve HTTPS (GnuTLS) instead of HTTP"),
+    STR(tls_key, "tls-key", "BILOR_TLS_KEY", "", "PEM private key file for --tls-cert"),
+    STR(trusted_proxy, "trusted-proxy", "BILOR_TRUSTED_PROXY", "",
+        "IP address of a reverse proxy whose X-Forwarded-For names the client; none: never"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
         "threads that decode journal records ahead of the store writer (0: one per CPU)"),
@@ -270,7 +275,7 @@ void config_public_url(const struct config *c, char *out, size_t len)
     if (c->public_url[0] != '\0')
         snprintf(out, len, "%s", c->public_url);
     else
-        snprintf(out, len, "http://%s", c->listen);
+        snprintf(out, len, "%s://%s", c->tls_cert[0] != '\0' ? "https" : "http", c->listen);
     n = strlen(out);
     while (n > 0 && out[n - 1] == '/')
         out[--n] = '\0';

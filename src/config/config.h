@@ -19,6 +19,9 @@ struct config {
     char store[1100];        /* store URL (store_open); empty: the data directory */
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
     char log_level[16];
+    char tls_cert[1024];     /* PEM certificate (chain) file; with tls_key: serve HTTPS */
+    char tls_key[1024];      /* PEM private key file */
+    char trusted_proxy[64];  /* address whose X-Forwarded-For is believed; "" none */
     int64_t http_threads;
     int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;
