@@ -17,7 +17,6 @@ static const char *const default_words[] = {
     "password", "passwd", "pwd", "secret", "api_key", "apikey", "api-key", "token",
     "auth", "credential", "cookie", "session", "csrf", "xsrf", "private_key",
     "privatekey", "bearer", "credit_card", "creditcard", "card_number", "cardnumber",
-    "ssn", "iban",
 };
 
 /* Keys whose string values are name=value lists (query, cookies, form bodies, URLs). */
@@ -152,9 +151,12 @@ static char *cards_out(const char *s)
     int found = 0;
 
     while (i < len) {
-        int starts = isdigit((unsigned char)s[i]) && (i == 0 || !isdigit((unsigned char)s[i - 1]));
+        /* A run stands alone: not part of a word, a hex id or a longer number. */
+        int starts = isdigit((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1]));
         size_t n = starts ? digit_run(s + i, len - i) : 0;
 
+        if (n > 0 && i + n < len && isalnum((unsigned char)s[i + n]))
+            n = 0;
         if (n > 0 && scrub_is_card(s + i, n)) {
             buf_addstr(&b, SCRUB_FILTERED);
             found = 1;
