@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "door/door.h"
 #include "auth/auth.h"
@@ -36,7 +37,8 @@ struct server {
     struct journal *journal;
     struct digest *digest;
     struct http_server *http;
-    int lock_fd; /* holds the data directory's lock while serving */
+    int lock_fd;   /* holds the data directory's lock while serving */
+    int listen_fd; /* bound before anything else, until http_start takes it */
     char *tls_cert, *tls_key; /* PEM texts while serving over TLS */
 };
 
@@ -212,11 +214,9 @@ static char *read_pem(const char *path, const char *what)
     return p;
 }
 
-/* --tls-cert and --tls-key: both or neither, read once at start. */
-static int load_tls(struct server *s, struct http_config *hc)
+/* --tls-cert and --tls-key: both or neither, read once before anything is created. */
+static int load_tls(struct server *s)
 {
-    hc->tls_cert_pem = NULL;
-    hc->tls_key_pem = NULL;
     if (s->cfg.tls_cert[0] == '\0' && s->cfg.tls_key[0] == '\0')
         return 0;
     if (s->cfg.tls_cert[0] == '\0' || s->cfg.tls_key[0] == '\0') {
@@ -229,10 +229,21 @@ static int load_tls(struct server *s, struct http_config *hc)
     }
     s->tls_cert = read_pem(s->cfg.tls_cert, "certificate");
     s->tls_key = s->tls_cert != NULL ? read_pem(s->cfg.tls_key, "key") : NULL;
-    if (s->tls_key == NULL)
+    return s->tls_key != NULL ? 0 : -1;
+}
+
+static int bind_port(struct server *s)
+{
+    struct bl_err err = { 0 };
+    char host[256];
+    int port;
+
+    s->listen_fd = -1;
+    if (config_listen_addr(&s->cfg, host, sizeof(host), &port, &err) < 0 ||
+        http_listen(host, port, &s->listen_fd, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
         return -1;
-    hc->tls_cert_pem = s->tls_cert;
-    hc->tls_key_pem = s->tls_key;
+    }
     return 0;
 }
 
@@ -260,8 +271,10 @@ static int start_http(struct server *s)
     hc.max_inflight = (size_t)s->cfg.max_inflight;
     hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
     hc.trusted_proxy = s->cfg.trusted_proxy;
-    if (load_tls(s, &hc) < 0)
-        return -1;
+    hc.tls_cert_pem = s->tls_cert;
+    hc.tls_key_pem = s->tls_key;
+    hc.listen_fd = s->listen_fd;
+    s->listen_fd = -1; /* http_start owns it now, also when it fails */
     if (http_start(&s->http, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
@@ -289,6 +302,8 @@ static void shutdown_all(struct server *s)
     free(s->tls_cert);
     free(s->tls_key);
     datadir_unlock(s->lock_fd);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
 }
 
 /*
@@ -321,8 +336,13 @@ int cli_serve(int argc, char **argv)
 
     if (load_config(&s.cfg, argc, argv) < 0)
         return 2;
-    if (claim_data_dir(&s) < 0)
+    /* The port first: a taken one stops the start before anything is created or printed. */
+    if (bind_port(&s) < 0)
         return 1;
+    if (load_tls(&s) < 0 || claim_data_dir(&s) < 0) {
+        close(s.listen_fd);
+        return 1;
+    }
     /* Signals are taken by sigwait in this thread only: block them before threads start. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

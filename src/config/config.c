@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
@@ -256,8 +257,20 @@ static int check_public_url(const char *u, struct bl_err *err)
     return 0;
 }
 
+/* --trusted-proxy: empty, or one IPv4 or IPv6 address. */
+static int check_proxy(const char *s, struct bl_err *err)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+
+    if (s[0] == '\0' || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+        return 0;
+    return bl_err_set(err, BL_EINVAL, "--trusted-proxy wants an IP address, not '%s'", s);
+}
+
 int config_validate(const struct config *c, struct bl_err *err)
 {
+    if (check_proxy(c->trusted_proxy, err) < 0)
+        return -1;
     if (check_listen(c, err) < 0 || check_public_url(c->public_url, err) < 0)
         return -1;
     if (c->data_dir[0] == '\0')

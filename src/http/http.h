@@ -57,7 +57,15 @@ struct http_config {
     const char *tls_cert_pem; /* with tls_key_pem: HTTPS (MHD_USE_TLS, GnuTLS); NULL: HTTP */
     const char *tls_key_pem;
     const char *trusted_proxy; /* address whose X-Forwarded-For is believed; NULL/"": none */
+    int listen_fd;        /* from http_listen (http_start takes it over), or -1 */
 };
+
+/*
+ * Binds and listens on host:port (never SO_REUSEPORT: a taken port is an
+ * error naming it). `bilor serve` calls it before anything else it does, so
+ * a taken port fails the start before a data directory or secrets exist.
+ */
+int http_listen(const char *host, int port, int *fd, struct bl_err *err);
 
 struct http_server;
 

@@ -27,7 +27,10 @@ COOKIE = "sess-2b4d6f8h0j"
 CARD = "4111 1111 1111 1111"
 LOG_TOKEN = "logtok-91ab72cd"
 EXTRA = "tenant-zx81-secret"
-SECRETS = [PASSWORD, BEARER.split()[1], COOKIE, CARD, CARD.replace(" ", ""), LOG_TOKEN, EXTRA]
+ENV_SECRET = "envpw-55aa77cc"
+ENV_LOG_SECRET = "envlog-31de90fa"
+SECRETS = [PASSWORD, BEARER.split()[1], COOKIE, CARD, CARD.replace(" ", ""), LOG_TOKEN, EXTRA,
+           ENV_SECRET, ENV_LOG_SECRET]
 
 SDK_SCRIPT = r'''
 import json, sys
@@ -118,6 +121,25 @@ def test_sdk_secrets_never_stored():
     line = {"message": "user login", "level": "info", "token": LOG_TOKEN, "user": "bob"}
     h.check_eq(srv.post("/api/%d/logs" % pid, json.dumps(line).encode(),
                         headers={"Authorization": "Bearer %s" % key}).status, 200, "log line")
+
+    # A gzip envelope with an event and a log item: smaller than its event, so it would be
+    # kept as received (digest) if nothing were sensitive.
+    env_id = h.new_id()
+    log_item = {"items": [{"timestamp": 1.0e9, "level": "info", "body": "env log",
+                           "attributes": {"api_key": {"value": ENV_LOG_SECRET,
+                                                      "type": "string"}}}]}
+    env = "\n".join([json.dumps({"event_id": env_id}), json.dumps({"type": "event"}),
+                      json.dumps({"event_id": env_id, "message": "env event",
+                                  "extra": {"password": ENV_SECRET, "pad": "p" * 6000}}),
+                      json.dumps({"type": "log", "item_count": 1,
+                                  "content_type": "application/vnd.sentry.items.log+json"}),
+                      json.dumps(log_item)]) + "\n"
+    hdrs = dict(srv.auth_headers(pid, key=key))
+    hdrs.update({"Content-Type": "application/x-sentry-envelope", "Content-Encoding": "gzip"})
+    h.check_eq(srv.post("/api/%d/envelope/" % pid, gzip.compress(env.encode()),
+                        headers=hdrs).status, 200, "gzip envelope")
+    env_ev = srv.wait_event(pid, env_id)
+    h.check(ENV_SECRET not in json.dumps(env_ev), "envelope event scrubbed")
 
     ev = srv.wait_event(pid, eid)
     text = json.dumps(ev)
