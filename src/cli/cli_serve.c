@@ -224,7 +224,7 @@ static int load_tls(struct server *s)
         return -1;
     }
     if (!http_tls_supported()) {
-        cli_fail("this libmicrohttpd has no TLS support (GnuTLS)");
+        cli_fail("the HTTP library was built without TLS (GnuTLS)");
         return -1;
     }
     s->tls_cert = read_pem(s->cfg.tls_cert, "certificate");
