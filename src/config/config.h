@@ -22,6 +22,7 @@ struct config {
     char tls_cert[1024];     /* PEM certificate (chain) file; with tls_key: serve HTTPS */
     char tls_key[1024];      /* PEM private key file */
     char trusted_proxy[64];  /* address whose X-Forwarded-For is believed; "" none */
+    char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
     int64_t http_threads;
     int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;

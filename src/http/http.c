@@ -300,20 +300,39 @@ static void add_cors(struct MHD_Response *r)
                             "x-sentry-error, x-sentry-rate-limits, retry-after");
 }
 
+/* Whether the handler already set header name (its own value wins, e.g. the UI's CSP). */
+static int has_header(const struct bl_resp *resp, const char *name)
+{
+    for (size_t i = 0; i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_default(struct MHD_Response *r, const struct bl_resp *resp, const char *name,
+                        const char *value)
+{
+    if (!has_header(resp, name))
+        MHD_add_response_header(r, name, value);
+}
+
 /*
  * Headers every answer carries; pages and API answers (any route that is
  * not a CORS ingest door) may also never be framed nor run inline script.
+ * A handler that set one of them (the UI's own CSP, an attachment's
+ * sandbox) keeps its value.
  */
-static void add_security(struct MHD_Response *r, const struct route *route)
+static void add_security(struct MHD_Response *r, const struct bl_resp *resp,
+                         const struct route *route)
 {
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+    add_default(r, resp, "X-Content-Type-Options", "nosniff");
+    add_default(r, resp, "Referrer-Policy", "same-origin");
     if (route != NULL && (route->flags & ROUTE_CORS))
         return;
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; script-src 'self'; object-src 'none'; "
-                            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
+    add_default(r, resp, "X-Frame-Options", "DENY");
+    add_default(r, resp, "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; object-src 'none'; "
+                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
 }
 
 static enum MHD_Result send_resp(struct hreq *h)
@@ -333,7 +352,7 @@ static enum MHD_Result send_resp(struct hreq *h)
         MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     if (h->req.route == NULL || (h->req.route->flags & ROUTE_CORS))
         add_cors(r);
-    add_security(r, h->req.route);
+    add_security(r, resp, h->req.route);
     if (h->state == HS_HEADERS)
         MHD_add_response_header(r, "Connection", "close"); /* MHD will not read the body */
     ret = MHD_queue_response(h->conn, (unsigned)resp->status, r);
