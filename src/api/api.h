@@ -121,6 +121,8 @@ struct bl_req {
     const struct route *route;
     struct principal who; /* set by the route's early check; zero = anonymous */
     uint8_t client[16];   /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
+    const char *client_ip; /* the client's address as text (behind --trusted-proxy, the
+                            * forwarded one); "" when unknown */
     int64_t received_at;
     /* supplied by http/ */
     void *conn;
@@ -217,6 +219,13 @@ void api_event_attachment_get(struct bl_req *req, struct bl_resp *resp);
 void api_project_feedback(struct bl_req *req, struct bl_resp *resp);
 void api_issue_feedback(struct bl_req *req, struct bl_resp *resp);
 void api_project_item_stats(struct bl_req *req, struct bl_resp *resp);
+/* api_keys.c: DSN keys and project ingest settings */
+void api_keys_list(struct bl_req *req, struct bl_resp *resp);
+void api_keys_add(struct bl_req *req, struct bl_resp *resp);
+void api_keys_put(struct bl_req *req, struct bl_resp *resp);
+void api_keys_delete(struct bl_req *req, struct bl_resp *resp);
+void api_settings_get(struct bl_req *req, struct bl_resp *resp);
+void api_settings_put(struct bl_req *req, struct bl_resp *resp);
 struct jw;
 /* Writes the event's attachments as an array member key (NULL in an array); BL_ESTORE. */
 int api_items_write_attachments(struct bl_req *req, struct jw *w, const char *key, int64_t pid,

@@ -19,6 +19,7 @@ static const char *const reject_names[DOOR_OUTCOME__N] = {
     [DOOR_UNAUTHORIZED] = "auth",   [DOOR_FORBIDDEN] = "forbidden",
     [DOOR_TOO_LARGE] = "too_large", [DOOR_BAD_INPUT] = "malformed",
     [DOOR_BUSY] = "backlog",        [DOOR_UNAVAILABLE] = "journal",
+    [DOOR_RATE_LIMITED] = "rate_limited",
 };
 
 void metrics_request(struct metrics *m, int door, int status)
@@ -165,6 +166,34 @@ static int render_digest(const struct digest *d, struct buf *out)
     return rc;
 }
 
+struct key_render {
+    struct buf *out;
+    int rc;
+};
+
+static void render_key(void *arg, int64_t key_id, const uint64_t counts[RL_COUNTS])
+{
+    static const char *const names[RL_COUNTS] = { "accepted", "rate_limited", "rejected" };
+    struct key_render *kr = arg;
+
+    for (int i = 0; kr->rc == 0 && i < RL_COUNTS; i++)
+        kr->rc = buf_addf(kr->out, "bilor_key_units_total{key=\"%lld\",outcome=\"%s\"} %llu\n",
+                          (long long)key_id, names[i], (unsigned long long)counts[i]);
+}
+
+/* Per DSN key (by its API id): units accepted, requests rate-limited or otherwise refused. */
+static int render_keys(struct door *d, struct buf *out)
+{
+    struct key_render kr = { out, 0 };
+
+    kr.rc = buf_addstr(out, "# HELP bilor_key_units_total Ingest per DSN key id: units accepted,"
+                            " requests rate-limited or rejected.\n"
+                            "# TYPE bilor_key_units_total counter\n");
+    if (kr.rc == 0)
+        ratelimit_each_key(door_ratelimit(d), render_key, &kr);
+    return kr.rc;
+}
+
 int metrics_render(const struct app *app, struct buf *out)
 {
     int rc = render_http(app->metrics, out);
@@ -173,6 +202,8 @@ int metrics_render(const struct app *app, struct buf *out)
         rc = gauge(out, "bilor_keycache_queries_total",
                    "Store lookups of DSN keys (cache misses and 0.5 s re-validations).", "counter",
                    keycache_queries(door_keys(app->door)));
+    if (rc == 0 && app->door != NULL)
+        rc = render_keys(app->door, out);
     if (rc == 0 && app->journal != NULL)
         rc = render_journal(app->journal, out);
     if (rc == 0 && app->digest != NULL)

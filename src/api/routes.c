@@ -60,6 +60,13 @@ static const struct route routes[] = {
     { BL_GET, "/api/0/projects/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_feedback, 0 },
     { BL_GET, "/api/0/issues/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_feedback, 0 },
     { BL_GET, "/api/0/projects/{}/stats/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_item_stats, 0 },
+    /* DSN keys and project ingest settings (api_keys.c) */
+    { BL_GET, "/api/0/projects/{}/keys/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_list, 0 },
+    { BL_POST, "/api/0/projects/{}/keys/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_add, 16 * 1024 },
+    { BL_PUT, "/api/0/projects/{}/keys/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_put, 16 * 1024 },
+    { BL_DELETE, "/api/0/projects/{}/keys/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_delete, 0 },
+    { BL_GET, "/api/0/projects/{}/settings/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_settings_get, 0 },
+    { BL_PUT, "/api/0/projects/{}/settings/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_settings_put, 16 * 1024 },
     /* operations */
     { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz, 0 },
     { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz, 0 },

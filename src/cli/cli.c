@@ -22,6 +22,10 @@ static const struct cli_cmd cmds[] = {
       "run the server (doors, API, digest); --help lists every setting" },
     { "project", cli_project, "project add NAME | project list  [--data-dir DIR]",
       "create a project (prints its id and DSN) or list projects" },
+    { "key", cli_key,
+      "key add PROJECT [--label L] [--events-per-minute N] [--events-per-hour N]"
+      " [--lines-per-minute N] | key list PROJECT | key revoke PROJECT KEY_ID",
+      "manage a project's DSN keys and their rate limits" },
     { "token", cli_token, "token add [--label TEXT] [--data-dir DIR]",
       "create an admin API token (printed once)" },
     { "send", cli_send, "send --dsn DSN [--level L] [--logger N] MESSAGE",

@@ -17,6 +17,10 @@ int cli_serve(int argc, char **argv);
 int cli_project(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_send(int argc, char **argv);
+int cli_key(int argc, char **argv);
+
+/* Base URL for printed DSNs (cli_project.c). */
+void cli_public_url(const char *dir, char *out, size_t len);
 
 /*
  * Shared by the subcommands that work on a data directory: takes

@@ -12,6 +12,7 @@
  * the batch in hand (the rest stays in the journal for the next start),
  * close the journal and the store.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "cli/datadir.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "http/http.h"
 #include "core/banned.h"
 
@@ -38,6 +40,7 @@ struct server {
     struct http_server *es_http; /* --es-listen, or NULL */
     int lock_fd;   /* holds the data directory's lock while serving */
     int listen_fd; /* bound before anything else, until http_start takes it */
+    char *tls_cert, *tls_key; /* PEM texts while serving over TLS */
 };
 
 /* Before anything is opened: the directory exists, is private and is ours alone. */
@@ -187,6 +190,49 @@ static struct door *new_door(struct server *s)
     return door_new(&dc);
 }
 
+#define PEM_MAX (1024 * 1024)
+
+/* A whole PEM file, NUL-terminated (malloc'ed); NULL after saying why. */
+static char *read_pem(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    size_t n = 0;
+
+    if (f == NULL) {
+        cli_fail("cannot open the TLS %s '%s': %s", what, path, strerror(errno));
+        return NULL;
+    }
+    p = xmalloc(PEM_MAX + 1);
+    n = fread(p, 1, PEM_MAX, f);
+    fclose(f);
+    if (n == 0 || n == PEM_MAX) {
+        cli_fail("the TLS %s '%s' is empty or too large", what, path);
+        free(p);
+        return NULL;
+    }
+    p[n] = '\0';
+    return p;
+}
+
+/* --tls-cert and --tls-key: both or neither, read once before anything is created. */
+static int load_tls(struct server *s)
+{
+    if (s->cfg.tls_cert[0] == '\0' && s->cfg.tls_key[0] == '\0')
+        return 0;
+    if (s->cfg.tls_cert[0] == '\0' || s->cfg.tls_key[0] == '\0') {
+        cli_fail("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (!http_tls_supported()) {
+        cli_fail("the HTTP library was built without TLS (GnuTLS)");
+        return -1;
+    }
+    s->tls_cert = read_pem(s->cfg.tls_cert, "certificate");
+    s->tls_key = s->tls_cert != NULL ? read_pem(s->cfg.tls_key, "key") : NULL;
+    return s->tls_key != NULL ? 0 : -1;
+}
+
 static int bind_port(struct server *s)
 {
     struct bl_err err = { 0 };
@@ -247,6 +293,9 @@ static int start_http(struct server *s, const char *listen, const char *prefix,
     hc.max_body = (size_t)s->cfg.max_body;
     hc.max_inflight = (size_t)s->cfg.max_inflight;
     hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
+    hc.trusted_proxy = s->cfg.trusted_proxy;
+    hc.tls_cert_pem = s->tls_cert;
+    hc.tls_key_pem = s->tls_key;
     hc.listen_fd = -1;
     if (prefix == NULL) {
         hc.listen_fd = s->listen_fd;
@@ -257,9 +306,11 @@ static int start_http(struct server *s, const char *listen, const char *prefix,
         return -1;
     }
     if (prefix != NULL)
-        log_info("Elasticsearch API listening on %s:%d", host, http_port(*out));
+        log_info("Elasticsearch API listening on %s:%d (%s)", host, http_port(*out),
+                 hc.tls_cert_pem != NULL ? "https" : "http");
     else
-        log_info("listening on %s:%d data_dir='%s'", host, http_port(*out), s->cfg.data_dir);
+        log_info("listening on %s:%d (%s) data_dir='%s'", host, http_port(*out),
+                 hc.tls_cert_pem != NULL ? "https" : "http", s->cfg.data_dir);
     return 0;
 }
 
@@ -284,6 +335,8 @@ static void shutdown_all(struct server *s)
         journal_close(s->journal);
     store_close(s->store);
     door_free(s->app.door);
+    free(s->tls_cert);
+    free(s->tls_key);
     datadir_unlock(s->lock_fd);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
@@ -322,7 +375,7 @@ int cli_serve(int argc, char **argv)
     /* The port first: a taken one stops the start before anything is created or printed. */
     if (bind_port(&s) < 0)
         return 1;
-    if (claim_data_dir(&s) < 0) {
+    if (load_tls(&s) < 0 || claim_data_dir(&s) < 0) {
         close(s.listen_fd);
         return 1;
     }

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
@@ -39,6 +40,11 @@ static const struct opt opts[] = {
     STR(es_listen, "es-listen", "BILOR_ES_LISTEN", "",
         "HOST:PORT of a second port serving the Elasticsearch API at / (it is always under /es/)"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
+    STR(tls_cert, "tls-cert", "BILOR_TLS_CERT", "",
+        "PEM certificate file: with --tls-key, serve HTTPS (GnuTLS) instead of HTTP"),
+    STR(tls_key, "tls-key", "BILOR_TLS_KEY", "", "PEM private key file for --tls-cert"),
+    STR(trusted_proxy, "trusted-proxy", "BILOR_TRUSTED_PROXY", "",
+        "IP address of a reverse proxy whose X-Forwarded-For names the client; none: never"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
         "threads that decode journal records ahead of the store writer (0: one per CPU)"),
@@ -258,8 +264,20 @@ static int check_public_url(const char *u, struct bl_err *err)
     return 0;
 }
 
+/* --trusted-proxy: empty, or one IPv4 or IPv6 address. */
+static int check_proxy(const char *s, struct bl_err *err)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+
+    if (s[0] == '\0' || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+        return 0;
+    return bl_err_set(err, BL_EINVAL, "--trusted-proxy wants an IP address, not '%s'", s);
+}
+
 int config_validate(const struct config *c, struct bl_err *err)
 {
+    if (check_proxy(c->trusted_proxy, err) < 0)
+        return -1;
     if (check_listen(c, err) < 0 || check_public_url(c->public_url, err) < 0)
         return -1;
     if (c->data_dir[0] == '\0')
@@ -277,7 +295,7 @@ void config_public_url(const struct config *c, char *out, size_t len)
     if (c->public_url[0] != '\0')
         snprintf(out, len, "%s", c->public_url);
     else
-        snprintf(out, len, "http://%s", c->listen);
+        snprintf(out, len, "%s://%s", c->tls_cert[0] != '\0' ? "https" : "http", c->listen);
     n = strlen(out);
     while (n > 0 && out[n - 1] == '/')
         out[--n] = '\0';

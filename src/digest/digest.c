@@ -13,6 +13,7 @@
 #include "core/xmalloc.h"
 #include "digest/digest.h"
 #include "digest/digest_rules.h"
+#include "ingest/scrub.h"
 #include "core/banned.h"
 
 #define PROJECT_CACHE 64
@@ -54,8 +55,24 @@ struct slot {
     int64_t decode_us;
 };
 
+/*
+ * A project's scrubbing additions (ingest/scrub.h), cached per decode
+ * thread (no lock) and re-read every SCRUB_REFRESH_US, so a change through
+ * the API applies to records digested a few seconds later.
+ */
+#define SCRUB_CACHE 16
+#define SCRUB_REFRESH_US (5 * CLOCK_US_PER_SEC)
+
+struct scrub_entry {
+    int64_t project_id; /* 0: free */
+    int64_t read_at;    /* monotonic µs */
+    struct store_project_settings s;
+    struct scrub_rules rules; /* points into s */
+};
+
 struct decoder {
     struct digest *d;
+    struct scrub_entry scrub[SCRUB_CACHE];
     pthread_t thread;
     struct pool json_pool; /* cJSON trees of one record (json_pool_begin) */
     ZSTD_CCtx *zcctx;
@@ -121,11 +138,31 @@ static void compress_raw(struct decoder *w, struct event *ev, struct pool *pool)
     ev->raw_encoding = EV_RAW_ZSTD;
 }
 
+/* The project's scrubbing rules, from the cache or the store (defaults if it cannot say). */
+static const struct scrub_rules *scrub_rules_of(struct decoder *w, int64_t project_id)
+{
+    int64_t now = clock_mono_us();
+    struct scrub_entry *e = &w->scrub[(uint64_t)project_id % SCRUB_CACHE];
+
+    if (e->project_id == project_id && now - e->read_at < SCRUB_REFRESH_US)
+        return &e->rules;
+    if (store_settings_get(w->d->store, project_id, &e->s, NULL) < 0) {
+        e->project_id = 0;
+        return NULL;
+    }
+    e->project_id = project_id;
+    e->read_at = now;
+    e->rules.extra = e->s.scrub_fields;
+    e->rules.safe = e->s.safe_fields;
+    return &e->rules;
+}
+
 static void decode_record(struct decoder *w, struct slot *s, const struct journal_record *r)
 {
     struct digest *d = w->d;
     struct ingest_meta meta = {
         r->protocol, r->encoding, r->project_id, r->received_at, r->lsn, r->event_id,
+        scrub_rules_of(w, r->project_id),
     };
     struct bl_err err = { 0 };
     size_t before = s->events.n;

@@ -130,6 +130,8 @@ int ingest_time_from_number(double v, int64_t *us);
 int ingest_time_from_string(const char *s, size_t len, int64_t *us);
 
 /* Identity of a journal record as the digest sees it. */
+struct scrub_rules;
+
 struct ingest_meta {
     int protocol;         /* enum ingest_proto */
     int encoding;         /* enum ingest_encoding */
@@ -137,6 +139,7 @@ struct ingest_meta {
     int64_t received_at;  /* µs */
     uint64_t lsn;
     const char *event_id; /* the id the door answered with, "" if none */
+    const struct scrub_rules *scrub; /* the project's scrubbing additions, NULL: defaults */
 };
 
 /*

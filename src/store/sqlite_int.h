@@ -304,6 +304,20 @@ int sq_project_list(struct store *st, struct pool *pool, struct store_project **
                     struct bl_err *err);
 int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
                   struct bl_err *err);
+/* One admin statement under admin_mu; rows changed / new rowid (store_sqlite_admin.c). */
+int sq_admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args, size_t nargs,
+                 int64_t *rowid, int *changes, struct bl_err *err);
+/* DSN keys and project settings (store_sqlite_keys.c). */
+int sq_key_info(struct store *st, const char *public_key, struct store_key_info *out,
+                struct bl_err *err);
+int sq_key_add(struct store *st, struct store_key *k, struct bl_err *err);
+int sq_key_list(struct store *st, int64_t project_id, struct pool *pool, struct store_key **out,
+                size_t *n, struct bl_err *err);
+int sq_key_update(struct store *st, const struct store_key *k, struct bl_err *err);
+int sq_settings_get(struct store *st, int64_t project_id, struct store_project_settings *out,
+                    struct bl_err *err);
+int sq_settings_set(struct store *st, int64_t project_id,
+                    const struct store_project_settings *in, struct bl_err *err);
 int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
                 int64_t *user_id, struct bl_err *err);
 int sq_user_count(struct store *st, int64_t *n, struct bl_err *err);

@@ -66,6 +66,41 @@ struct store_project {
     int64_t created_at;
 };
 
+/* Rate limits of a key or a project: 0 means unlimited. */
+struct store_limits {
+    int64_t events_per_minute;
+    int64_t events_per_hour;
+    int64_t lines_per_minute;
+};
+
+/* One DSN key of a project. */
+struct store_key {
+    int64_t id; /* small, stable, for the API */
+    int64_t project_id;
+    char public_key[33];
+    char label[128];
+    int active;
+    int64_t created_at;
+    struct store_limits limits;
+};
+
+/* What the door needs to know about an active key, in one query. */
+struct store_key_info {
+    int64_t project_id;
+    int64_t key_id;
+    struct store_limits key;     /* the key's own limits */
+    struct store_limits project; /* the project-wide quota */
+};
+
+#define STORE_FIELDS_MAX 1024
+
+/* Per-project ingest settings (issue 8): quota and scrubbing keys. */
+struct store_project_settings {
+    struct store_limits limits;
+    char scrub_fields[STORE_FIELDS_MAX]; /* extra sensitive keys, comma separated */
+    char safe_fields[STORE_FIELDS_MAX];  /* keys never scrubbed, comma separated */
+};
+
 struct store_issue {
     int64_t id;
     int64_t project_id;
@@ -204,6 +239,20 @@ struct store_ops {
     /* Replaces them (texts already validated) and returns the new version. */
     int (*grouping_set)(struct store *st, int64_t project_id, const char *fingerprint_rules,
                         const char *stack_rules, int *version, struct bl_err *err);
+    /* The key's id, its limits and its project's quota; BL_ENOTFOUND as key_lookup. */
+    int (*key_info)(struct store *st, const char *public_key, struct store_key_info *out,
+                    struct bl_err *err);
+    /* A new active key (k: project_id, label, limits in; the rest out). */
+    int (*key_add)(struct store *st, struct store_key *k, struct bl_err *err);
+    /* A project's keys, revoked ones included, by id. */
+    int (*key_list)(struct store *st, int64_t project_id, struct pool *pool,
+                    struct store_key **out, size_t *n, struct bl_err *err);
+    /* Label, active flag and limits of key k->id of k->project_id; BL_ENOTFOUND. */
+    int (*key_update)(struct store *st, const struct store_key *k, struct bl_err *err);
+    int (*settings_get)(struct store *st, int64_t project_id,
+                        struct store_project_settings *out, struct bl_err *err);
+    int (*settings_set)(struct store *st, int64_t project_id,
+                        const struct store_project_settings *in, struct bl_err *err);
 
     /* users and API tokens; hashes are computed by auth/, never plain secrets */
     int (*user_add)(struct store *st, const char *login, const char *password_hash, int is_admin,
@@ -340,6 +389,41 @@ static inline int store_key_lookup(struct store *st, const char *key, int64_t *p
                                    struct bl_err *err)
 {
     return st->ops->key_lookup(st, key, project_id, err);
+}
+
+static inline int store_key_info(struct store *st, const char *key, struct store_key_info *out,
+                                 struct bl_err *err)
+{
+    return st->ops->key_info(st, key, out, err);
+}
+
+static inline int store_key_add(struct store *st, struct store_key *k, struct bl_err *err)
+{
+    return st->ops->key_add(st, k, err);
+}
+
+static inline int store_key_list(struct store *st, int64_t project_id, struct pool *pool,
+                                 struct store_key **out, size_t *n, struct bl_err *err)
+{
+    return st->ops->key_list(st, project_id, pool, out, n, err);
+}
+
+static inline int store_key_update(struct store *st, const struct store_key *k,
+                                   struct bl_err *err)
+{
+    return st->ops->key_update(st, k, err);
+}
+
+static inline int store_settings_get(struct store *st, int64_t project_id,
+                                     struct store_project_settings *out, struct bl_err *err)
+{
+    return st->ops->settings_get(st, project_id, out, err);
+}
+
+static inline int store_settings_set(struct store *st, int64_t project_id,
+                                     const struct store_project_settings *in, struct bl_err *err)
+{
+    return st->ops->settings_set(st, project_id, in, err);
 }
 
 static inline int store_user_add(struct store *st, const char *login, const char *pw_hash,

@@ -83,7 +83,8 @@ static int insert_project(struct sq_conn *c, struct store_project *p, struct bl_
     static const char proj_sql[] = "INSERT INTO projects(name, slug, issue_level, created_at)"
                                    " VALUES(?1, ?2, ?3, ?4)";
     static const char key_sql[] = "INSERT INTO project_keys(public_key, project_id, active,"
-                                  " created_at) VALUES(?1, ?2, 1, ?3)";
+                                  " created_at, id) VALUES(?1, ?2, 1, ?3,"
+                                  " (SELECT coalesce(max(id), 0) + 1 FROM project_keys))";
     sqlite3_stmt *st = NULL;
     int rc;
 
@@ -235,7 +236,7 @@ int sq_user_count(struct store *st, int64_t *n, struct bl_err *err)
 }
 
 /* One admin statement, run under admin_mu; reports rows changed / the new rowid. */
-static int admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args,
+int sq_admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args,
                      size_t nargs, int64_t *rowid, int *changes, struct bl_err *err)
 {
     sqlite3_stmt *q = NULL;
@@ -269,7 +270,7 @@ int sq_user_add(struct store *st, const char *login, const char *password_hash, 
 
     if (login == NULL || login[0] == '\0' || password_hash == NULL)
         return bl_err_set(err, BL_EINVAL, "user needs a login and a password hash");
-    rc = admin_run(sq_of(st), sql, a, 4, &id, NULL, err);
+    rc = sq_admin_run(sq_of(st), sql, a, 4, &id, NULL, err);
     if (rc == BL_EEXIST)
         return bl_err_set(err, BL_EEXIST, "user '%s' already exists", login);
     if (rc == 0 && user_id != NULL)
@@ -287,7 +288,7 @@ int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, cons
 
     if (token_hash == NULL || token_hash[0] == '\0')
         return bl_err_set(err, BL_EINVAL, "token hash missing");
-    return admin_run(sq_of(st), sql, a, 4, NULL, NULL, err);
+    return sq_admin_run(sq_of(st), sql, a, 4, NULL, NULL, err);
 }
 
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err)
@@ -300,7 +301,7 @@ int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct b
     if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED
         && status != STORE_ISSUE_IGNORED)
         return bl_err_set(err, BL_EINVAL, "bad issue status %d", status);
-    rc = admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
+    rc = sq_admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
     if (rc == 0 && changes == 0)
         return bl_err_set(err, BL_ENOTFOUND, "no issue %lld", (long long)issue_id);
     return rc;
@@ -359,7 +360,7 @@ int sq_grouping_set(struct store *st, int64_t project_id, const char *fp, const 
     struct store_grouping g;
     struct pool pool = POOL_INIT(4096);
     int changes = 0;
-    int rc = admin_run(sq_of(st), sql, a, 4, NULL, &changes, err);
+    int rc = sq_admin_run(sq_of(st), sql, a, 4, NULL, &changes, err);
 
     if (rc == 0 && changes == 0)
         rc = bl_err_set(err, BL_ENOTFOUND, "no project %lld", (long long)project_id);
