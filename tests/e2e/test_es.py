@@ -60,10 +60,12 @@ def test_es_node_client_bulk():
     h.check_eq(out["health"]["status"], "green", "cluster health")
     one = out["one"]
     h.check_eq(one.get("result"), "created", "client.index result")
+    # The single document is its own journal record: wait for it as well as the bulk lines.
     logs = h.wait_for(lambda: (lambda x: x if sum(1 for e in x if tag in (e.get("message") or "")
                                                   and e["message"].startswith("bulk line"))
-                               == 9800 else None)(all_logs(srv)),
-                      timeout=120, what="9800 bulk lines in the logs listing")
+                               == 9800 and any(e.get("message") == "single document " + tag
+                                               for e in x) else None)(all_logs(srv)),
+                      timeout=120, what="9800 bulk lines and the single document listed")
     single = [e for e in logs if e.get("message") == "single document " + tag]
     if h.check_eq(len(single), 1, "the single document is listed"):
         e = single[0]
