@@ -25,7 +25,7 @@ allowed() {
         journal) echo "core journal" ;;
         search) echo "core search" ;;
         ingest) echo "core ingest" ;;
-        store) echo "core store" ;;
+        store) echo "core search store" ;;
         auth) echo "core auth store" ;;
         digest) echo "core digest ingest journal store" ;;
         door) echo "core config door ingest journal store" ;;

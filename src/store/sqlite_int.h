@@ -16,6 +16,7 @@
  *   store_sqlite_admin.c   projects, keys, users, tokens, issue status
  *   store_sqlite_read.c    issue and event listings and lookups
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
+ *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
@@ -323,6 +324,25 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
                  struct store_event *out, const char **raw, size_t *raw_len,
                  struct bl_err *err);
+
+/* Event rows (store_sqlite_read.c): these columns, then encoding and raw when asked. */
+#define SQ_EVENT_COLS                                                                     \
+    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
+    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
+    " e.tags_json, e.fingerprint, e.source, e.template_hash"
+void sq_read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e);
+/* Decodes columns 18 (encoding) and 19 (raw) into pool. */
+int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                struct bl_err *err);
+
+/* Search (store_sqlite_search.c): event_list with a query, scans, histograms. */
+int sq_search_list(struct store *st, const struct store_event_query *q, struct pool *pool,
+                   struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                   struct bl_err *err);
+int sq_event_scan(struct store *st, const struct store_event_query *q, size_t max_rows,
+                  store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err);
+int sq_event_histogram(struct store *st, const struct store_event_query *q,
+                       struct store_histogram *h, struct bl_err *err);
 
 /* Envelope items (store_sqlite_items.c). */
 int sq_write_items(struct store *st, const struct item *items, size_t n, uint64_t checkpoint_lsn,
