@@ -125,6 +125,9 @@ struct bl_req {
     void *conn;
     const char *(*header_fn)(void *conn, const char *name);
     const char *(*query_fn)(void *conn, const char *name);
+    /* every query argument in order (repeated names too); fn returns non-zero to stop */
+    void (*query_each_fn)(void *conn, int (*fn)(void *arg, const char *name, const char *value),
+                          void *arg);
     void (*resume)(struct bl_req *req);
     /* supplied by an async handler: completes resp after resume */
     void (*finish)(struct bl_req *req, struct bl_resp *resp);
@@ -151,6 +154,13 @@ const char *req_header(struct bl_req *req, const char *name);
 const char *req_query(struct bl_req *req, const char *name);
 /* Path parameter i as a positive integer; -1 when not one. */
 int64_t req_param_id(const struct bl_req *req, size_t i);
+/*
+ * 0 when every query argument is one of allowed (NULL-terminated); else
+ * answers 400 naming the first unknown one and returns -1.
+ */
+int req_query_only(struct bl_req *req, struct bl_resp *resp, const char *const *allowed);
+/* The values of a repeated query argument, at most max; returns how many. */
+size_t req_query_all(struct bl_req *req, const char *name, const char **out, size_t max);
 
 void resp_init(struct bl_resp *resp);
 void resp_release(struct bl_resp *resp);
@@ -192,6 +202,13 @@ void api_issue_put(struct bl_req *req, struct bl_resp *resp);
 void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
+/* search (api_search.c, api_events.c) */
+void api_logs_histogram(struct bl_req *req, struct bl_resp *resp);
+void api_logs_facets(struct bl_req *req, struct bl_resp *resp);
+void api_logs_context(struct bl_req *req, struct bl_resp *resp);
+void api_events_list(struct bl_req *req, struct bl_resp *resp);
+void api_events_histogram(struct bl_req *req, struct bl_resp *resp);
+void api_events_facets(struct bl_req *req, struct bl_resp *resp);
 void api_token_early(struct bl_req *req, struct bl_resp *resp);
 void api_index(struct bl_req *req, struct bl_resp *resp);
 /* api_items.c: envelope items kept beside events */

@@ -114,6 +114,28 @@ static const char *conn_query(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_each {
+    int (*fn)(void *arg, const char *name, const char *value);
+    void *arg;
+};
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct query_each *qe = cls;
+
+    (void)kind;
+    return qe->fn(qe->arg, key, value) == 0 ? MHD_YES : MHD_NO;
+}
+
+static void conn_query_each(void *conn, int (*fn)(void *arg, const char *name, const char *value),
+                            void *arg)
+{
+    struct query_each qe = { fn, arg };
+
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_each_one, &qe);
+}
+
 /*
  * Journal flusher thread: the record is durable; resume or mark done.
  * MHD_resume_connection is called after unlocking and h is not touched
@@ -189,6 +211,7 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     h->req.conn = c;
     h->req.header_fn = conn_header;
     h->req.query_fn = conn_query;
+    h->req.query_each_fn = conn_query_each;
     h->req.resume = hreq_resume;
     return h;
 }
