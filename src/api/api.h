@@ -147,6 +147,16 @@ struct bl_resp {
     struct bl_header headers[RESP_MAX_HEADERS];
     size_t nheaders;
     int pending;       /* async work started: wait for req->resume */
+    /*
+     * A streamed answer (Server-Sent Events): when stream is set, the body
+     * is what stream(ctx, buf, max) produces: a byte count, 0 when it has
+     * nothing now (the connection then waits and is asked again a few
+     * times a second, or at once when the server closes), or -1 for the
+     * end. stream_free(ctx) is called once, when the connection is done.
+     */
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 };
 
 /* Header / query value or NULL. Header names are case-insensitive. */
@@ -206,6 +216,7 @@ void api_logs_list(struct bl_req *req, struct bl_resp *resp);
 void api_logs_histogram(struct bl_req *req, struct bl_resp *resp);
 void api_logs_facets(struct bl_req *req, struct bl_resp *resp);
 void api_logs_context(struct bl_req *req, struct bl_resp *resp);
+void api_logs_tail(struct bl_req *req, struct bl_resp *resp);
 void api_events_list(struct bl_req *req, struct bl_resp *resp);
 void api_events_histogram(struct bl_req *req, struct bl_resp *resp);
 void api_events_facets(struct bl_req *req, struct bl_resp *resp);

@@ -110,7 +110,7 @@ not_found:
 }
 
 /* A log line for the listing: the row plus what only its payload holds. */
-static void log_row(struct bl_req *req, struct jw *w, const struct store_event *row)
+void api_write_log_row(struct bl_req *req, struct jw *w, const struct store_event *row)
 {
     struct event ev;
     cJSON *obj = NULL;
@@ -163,7 +163,7 @@ void api_logs_list(struct bl_req *req, struct bl_resp *resp)
         return;
     s.q.with_raw = 1;
     s.q.cursor = req_query(req, "cursor");
-    api_send_event_page(req, resp, &s.q, log_row);
+    api_send_event_page(req, resp, &s.q, api_write_log_row);
 }
 
 /*
@@ -244,7 +244,7 @@ static void write_lines(struct bl_req *req, struct jw *w, const char *key,
     jw_arr(w, key);
     for (size_t i = 0; i < n; i++) {
         jw_obj(w, NULL);
-        log_row(req, w, &v[reverse ? n - 1 - i : i]);
+        api_write_log_row(req, w, &v[reverse ? n - 1 - i : i]);
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -310,7 +310,7 @@ void api_logs_context(struct bl_req *req, struct bl_resp *resp)
     jw_obj(&w, NULL);
     write_lines(req, &w, "before", before, nbefore, 1);
     jw_obj(&w, "line");
-    log_row(req, &w, &line);
+    api_write_log_row(req, &w, &line);
     jw_obj_end(&w);
     /* the ring holds the oldest ar.n after the line, newest first from its write position */
     jw_arr(&w, "after");
@@ -318,7 +318,7 @@ void api_logs_context(struct bl_req *req, struct bl_resp *resp)
         size_t k = (ar.seen - 1 - i) % ar.n;
 
         jw_obj(&w, NULL);
-        log_row(req, &w, &ar.v[k]);
+        api_write_log_row(req, &w, &ar.v[k]);
         jw_obj_end(&w);
     }
     jw_arr_end(&w);

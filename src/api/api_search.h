@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/api_search_doc.h"
+#include "api/jw.h"
 
 struct search_req {
     struct store_event_query q; /* q.match_arg points at m */
@@ -24,5 +25,8 @@ int api_search_begin(struct bl_req *req, struct bl_resp *resp, int target, int k
 /* Parses text for target; -1 after answering 400 {"error", "position"}. */
 int api_query_parse(struct bl_req *req, struct bl_resp *resp, const char *text, int target,
                     const struct query_node **out);
+
+/* A log line as listings show it: the row, its attributes, host, trace and request ids. */
+void api_write_log_row(struct bl_req *req, struct jw *w, const struct store_event *row);
 
 #endif

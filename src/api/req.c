@@ -109,6 +109,9 @@ void resp_init(struct bl_resp *resp)
 
 void resp_release(struct bl_resp *resp)
 {
+    if (resp->stream != NULL && resp->stream_free != NULL)
+        resp->stream_free(resp->stream_ctx); /* never handed to a connection */
+    resp->stream = NULL;
     buf_release(&resp->body);
 }
 

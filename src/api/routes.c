@@ -35,6 +35,7 @@ static const struct route routes[] = {
     { BL_GET, "/api/0/projects/{}/logs/histogram/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_histogram, 0 },
     { BL_GET, "/api/0/projects/{}/logs/facets/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_facets, 0 },
     { BL_GET, "/api/0/projects/{}/logs/context/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_context, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/tail/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_tail, 0 },
     { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get, 0 },
     { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list, 0 },
     { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get, 0 },

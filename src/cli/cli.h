@@ -17,6 +17,9 @@ int cli_serve(int argc, char **argv);
 int cli_project(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_send(int argc, char **argv);
+int cli_login(int argc, char **argv);
+int cli_search(int argc, char **argv);
+int cli_tail(int argc, char **argv);
 
 /*
  * Shared by the subcommands that work on a data directory: takes

@@ -12,6 +12,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "digest/digest.h"
+#include "digest/tailring.h"
 #include "core/banned.h"
 
 #define PROJECT_CACHE 64
@@ -84,6 +85,7 @@ struct digest {
     uint64_t next_lsn;
     struct project_level projects[PROJECT_CACHE];
     size_t nprojects;
+    struct tailring *tail; /* stored events for live tail (tailring.h) */
     /* stats: written by the pipeline, read by /metrics */
     _Atomic uint64_t st[sizeof(struct digest_stats) / sizeof(uint64_t)];
 };
@@ -369,6 +371,7 @@ static int write_slot(struct digest *d, struct slot *s)
     if (write_with_retry(d, &s->events, end_lsn, &res) < 0)
         return -1;
     journal_checkpoint(d->journal, end_lsn);
+    tailring_publish(d->tail, s->events.v, s->events.n);
     d->next_lsn = end_lsn;
     record_batch(d, s, issues, &res, clock_mono_us() - started);
     return 0;
@@ -462,7 +465,13 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
     pthread_mutex_destroy(&d->mu);
     free(d->decoders);
     free(d->slots);
+    tailring_free(d->tail);
     free(d);
+}
+
+struct tailring *digest_tail(struct digest *d)
+{
+    return d != NULL ? d->tail : NULL;
 }
 
 static struct digest *digest_new(struct journal *j, struct store *st,
@@ -473,6 +482,7 @@ static struct digest *digest_new(struct journal *j, struct store *st,
     d->journal = j;
     d->store = st;
     d->cfg = *cfg;
+    d->tail = tailring_new();
     d->next_lsn = d->read_lsn = journal_start_lsn(j);
     STAT_SET(d, position, d->next_lsn);
     pthread_mutex_init(&d->mu, NULL);

@@ -87,6 +87,9 @@ int digest_start(struct digest **out, struct journal *j, struct store *st,
  */
 void digest_stop(struct digest *d);
 
+/* The ring of newest stored events that live tail follows (digest/tailring.h). */
+struct tailring *digest_tail(struct digest *d);
+
 /* A consistent-enough copy of the counters (each read atomically). */
 void digest_get_stats(const struct digest *d, struct digest_stats *out);
 
