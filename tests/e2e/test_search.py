@@ -198,5 +198,116 @@ def test_event_search_via_sentry_sdk():
     srv.stop()
 
 
+def open_tail(srv, query, last_id=None):
+    """An SSE connection to /logs/tail/; returns (connection, response)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    hdrs = {"Authorization": "Bearer %s" % srv.token, "Accept": "text/event-stream"}
+    if last_id is not None:
+        hdrs["Last-Event-ID"] = str(last_id)
+    conn.request("GET", q("/api/0/projects/1/logs/tail/", query=query), headers=hdrs)
+    resp = conn.getresponse()
+    return conn, resp
+
+
+def next_event(resp, deadline):
+    """The next SSE event as (id, data dict); comments are skipped."""
+    ev_id, data = None, None
+    while time.time() < deadline:
+        line = resp.fp.readline().decode().rstrip("\r\n")
+        if line.startswith("id:"):
+            ev_id = int(line[3:].strip())
+        elif line.startswith("data:"):
+            data = json.loads(line[5:].strip())
+        elif line == "" and data is not None:
+            return ev_id, data
+    raise AssertionError("no event before the deadline")
+
+
+@h.test
+def test_tail_follows_new_lines():
+    srv = h.Server().start()
+    conn, resp = open_tail(srv, "checkout -level:debug")
+    h.check_eq(resp.status, 200, "tail answers 200")
+    h.check_eq(resp.getheader("Content-Type"), "text/event-stream", "SSE content type")
+    time.sleep(0.3)
+    t0 = time.time()
+    send_lines(srv, 1, [{"message": "checkout started", "level": "debug"},
+                        {"message": "unrelated line"},
+                        {"message": "checkout done", "order": 7}])
+    ev_id, data = next_event(resp, t0 + 5)
+    h.check(time.time() - t0 < 2.0, "the line arrived within 2 s (%.2fs)" % (time.time() - t0))
+    h.check_eq(data["message"], "checkout done", "only the matching line")
+    h.check_eq(data.get("attributes"), {"order": 7}, "with its attributes")
+    conn.close()
+    # resume after that line: a line sent while disconnected is delivered
+    send_lines(srv, 1, [{"message": "checkout again"}])
+    h.wait_for(lambda: messages(srv, 1, '"checkout again"'), what="line stored")
+    conn, resp = open_tail(srv, "checkout", last_id=ev_id)
+    _, data = next_event(resp, time.time() + 5)
+    h.check_eq(data["message"], "checkout again", "Last-Event-ID resumes after the last line")
+    r = srv.api("GET", q("/api/0/projects/1/logs/tail/", query="a", since="1h"))
+    h.check_eq(r.status, 400, "tail takes only query")
+    # the server stops promptly with a tail client connected
+    t0 = time.time()
+    srv.stop()
+    h.check(time.time() - t0 < 10, "stop with a live tail took %.1fs" % (time.time() - t0))
+    h.check("stopped cleanly" in srv.log_text(), "clean stop with a tail open")
+    conn.close()
+
+
+@h.test
+def test_cli_search_and_tail():
+    import subprocess
+    srv = h.Server().start()
+    send_lines(srv, 1, [{"message": "payment accepted", "level": "info", "host": "pay1"},
+                        {"message": "payment declined", "level": "warning", "host": "pay2"}])
+    h.wait_for(lambda: len(messages(srv, 1, "payment")) == 2, what="lines stored")
+    base = "http://127.0.0.1:%d" % srv.port
+    home = h.mkdtemp("bilor-cli-home-")
+    env = {"HOME": home, "XDG_CONFIG_HOME": "", "BILOR_URL": "", "BILOR_TOKEN": ""}
+    r = h.run([h.BIN, "search", "--url", base, "--token", srv.token, "--json", "payment",
+               "level:warning"], env=env)
+    h.check_eq(r.returncode, 0, "search ran: %s" % r.stderr)
+    rows = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    h.check_eq([x["message"] for x in rows], ["payment declined"], "NDJSON output")
+    r = h.run([h.BIN, "search", "payment"], env=dict(env, BILOR_URL=base + "/api/0/",
+                                                     BILOR_TOKEN=srv.token))
+    h.check_eq(r.returncode, 0, "search from the environment: %s" % r.stderr)
+    h.check("pay1 payment accepted" in r.stdout and "\033[" not in r.stdout,
+            "plain lines when not a terminal: %r" % r.stdout)
+    r = h.run([h.BIN, "search", "--url", base, "--token", srv.token, "level:>="], env=env)
+    h.check_eq(r.returncode, 1, "a bad query fails")
+    h.check("position" in r.stderr or "expected" in r.stderr, "and says why: %r" % r.stderr)
+    r = h.run([h.BIN, "login", "--url", base, "--token", "wrong"], env=env)
+    h.check(r.returncode != 0, "login refuses a bad token")
+    r = h.run([h.BIN, "login", "--url", base, "--token", srv.token], env=env)
+    h.check_eq(r.returncode, 0, "login: %s" % r.stderr)
+    conf = os.path.join(home, ".config", "bilor", "cli.conf")
+    h.check_eq(os.stat(conf).st_mode & 0o777, 0o600, "config file is 0600")
+    r = h.run([h.BIN, "search", "--json", "host:pay1"], env=env)
+    h.check_eq([json.loads(x)["message"] for x in r.stdout.splitlines() if x.strip()],
+               ["payment accepted"], "search with the saved login: %s" % r.stderr)
+    # tail: a line sent after it connected
+    full_env = dict(os.environ, **env)
+    p = subprocess.Popen([h.BIN, "tail", "--json", "refund"], env=full_env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.8)
+        send_lines(srv, 1, [{"message": "refund issued"}, {"message": "other"}])
+        import select
+        got = b""
+        deadline = time.time() + 5
+        while b"\n" not in got and time.time() < deadline:
+            if select.select([p.stdout], [], [], 0.2)[0]:
+                got += os.read(p.stdout.fileno(), 4096)
+        lines = [json.loads(x) for x in got.decode().splitlines() if x.strip()]
+        h.check_eq([x["message"] for x in lines], ["refund issued"], "bilor tail prints it")
+    finally:
+        p.kill()
+        p.wait()
+    srv.stop()
+
+
 if __name__ == "__main__":
     h.main()
