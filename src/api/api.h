@@ -217,6 +217,9 @@ void api_logs_histogram(struct bl_req *req, struct bl_resp *resp);
 void api_logs_facets(struct bl_req *req, struct bl_resp *resp);
 void api_logs_context(struct bl_req *req, struct bl_resp *resp);
 void api_logs_tail(struct bl_req *req, struct bl_resp *resp);
+/* retention (api_retention.c) */
+void api_project_put(struct bl_req *req, struct bl_resp *resp);
+void api_project_storage(struct bl_req *req, struct bl_resp *resp);
 void api_events_list(struct bl_req *req, struct bl_resp *resp);
 void api_events_histogram(struct bl_req *req, struct bl_resp *resp);
 void api_events_facets(struct bl_req *req, struct bl_resp *resp);

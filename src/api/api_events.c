@@ -78,6 +78,8 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
     if (api_require(req, resp, API_READ, pid) < 0)
         return;
     rc = store_event_get(req->app->store, pid, id, req->pool, &row, &raw, &raw_len, NULL);
+    if (rc == 0 && row.timestamp < api_retention_cutoff(req, pid, clock_now_us()))
+        rc = BL_ENOTFOUND; /* past its project's retention */
     if (rc == BL_ENOTFOUND)
         goto not_found;
     if (rc < 0) {

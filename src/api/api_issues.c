@@ -302,5 +302,6 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp)
     q.cursor = req_query(req, "cursor");
     if (aj_limit(req, resp, 50, 1000, &q.limit) < 0)
         return;
+    api_retention_clamp(req, q.project_id, clock_now_us(), &q.since, &q.until);
     api_send_event_page(req, resp, &q, issue_event_row);
 }

@@ -70,11 +70,32 @@ int api_search_begin(struct bl_req *req, struct bl_resp *resp, int target, int k
         return -1;
     s->m.limits = &req->app->limits;
     s->m.now_us = clock_now_us();
+    api_retention_clamp(req, q->project_id, s->m.now_us, &q->since, &q->until);
     q->query = s->m.query;
     q->now_us = s->m.now_us;
     q->match = api_search_match;
     q->match_arg = &s->m;
     return 0;
+}
+
+int64_t api_retention_cutoff(struct bl_req *req, int64_t project_id, int64_t now_us)
+{
+    int days = STORE_RETENTION_DAYS_DEFAULT;
+
+    if (store_retention_get(req->app->store, project_id, &days, NULL) != 0)
+        return 0;
+    return now_us - (int64_t)days * CLOCK_US_PER_DAY;
+}
+
+void api_retention_clamp(struct bl_req *req, int64_t project_id, int64_t now_us, int64_t *since,
+                         int64_t *until)
+{
+    int64_t cut = api_retention_cutoff(req, project_id, now_us);
+
+    if (cut > *since)
+        *since = cut;
+    if (*until > 0 && *until <= *since)
+        *until = *since; /* an empty range */
 }
 
 /* Listings of events (issue events; logs are in api_events.c). */

@@ -26,6 +26,20 @@ int api_search_begin(struct bl_req *req, struct bl_resp *resp, int target, int k
 int api_query_parse(struct bl_req *req, struct bl_resp *resp, const char *text, int target,
                     const struct query_node **out);
 
+/*
+ * A project's events older than its retention are gone from the API at
+ * once, though their day file stays until retention drops it
+ * (store_sqlite_retention.c): the first kept time (µs), and a range cut to it.
+ */
+int64_t api_retention_cutoff(struct bl_req *req, int64_t project_id, int64_t now_us);
+void api_retention_clamp(struct bl_req *req, int64_t project_id, int64_t now_us, int64_t *since,
+                         int64_t *until);
+
+/* PUT /projects/{id}/: {"retention_days": N}; 0 set, 1 absent, -1 after answering 400/404. */
+struct cJSON;
+int api_project_put_retention(struct bl_req *req, struct bl_resp *resp, int64_t pid,
+                              const struct cJSON *body);
+
 /* A log line as listings show it: the row, its attributes, host, trace and request ids. */
 void api_write_log_row(struct bl_req *req, struct jw *w, const struct store_event *row);
 

@@ -158,6 +158,8 @@ static int open_backends(struct server *s)
     }
     dc.limits = s->app.limits;
     dc.threads = (int)s->cfg.digest_threads;
+    dc.retention_every_us = s->cfg.retention_interval * CLOCK_US_PER_SEC;
+    dc.disk_budget = s->cfg.disk_budget;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));
         return -1;

@@ -35,6 +35,8 @@ struct config {
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
+    int64_t disk_budget;     /* bytes of event partitions, all projects; 0: no budget */
+    int64_t retention_interval; /* seconds between retention runs */
 };
 
 /* Fills c with the defaults. */

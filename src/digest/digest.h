@@ -51,10 +51,13 @@ struct digest_config {
     int idle_ms;         /* wait for new records at most this long per poll */
     int threads;         /* decode threads; 0: one per online CPU */
     struct ingest_limits limits;
+    /* retention runs in the writer thread, between batches (store.h retention_run) */
+    int64_t retention_every_us; /* 0: never */
+    int64_t disk_budget;        /* bytes; 0: none */
 };
 
 #define DIGEST_CONFIG_DEFAULT \
-    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT })
+    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0 })
 
 struct digest_stats {
     uint64_t records;
@@ -72,6 +75,9 @@ struct digest_stats {
     uint64_t last_batch_us;
     uint64_t store_errors;
     uint64_t position;       /* LSN below which everything is stored */
+    uint64_t retention_runs;
+    uint64_t retention_days_dropped;
+    uint64_t retention_bytes_freed;
 };
 
 struct digest;

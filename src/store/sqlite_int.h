@@ -17,6 +17,7 @@
  *   store_sqlite_read.c    issue and event listings and lookups
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
  *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
+ *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
@@ -343,6 +344,14 @@ int sq_event_scan(struct store *st, const struct store_event_query *q, size_t ma
                   store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err);
 int sq_event_histogram(struct store *st, const struct store_event_query *q,
                        struct store_histogram *h, struct bl_err *err);
+
+/* Retention (store_sqlite_retention.c). */
+int sq_retention_get(struct store *st, int64_t project_id, int *days, struct bl_err *err);
+int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_err *err);
+int sq_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
+                     struct store_retention_result *res, struct bl_err *err);
+int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
+             size_t *n, struct bl_err *err);
 
 /* Envelope items (store_sqlite_items.c). */
 int sq_write_items(struct store *st, const struct item *items, size_t n, uint64_t checkpoint_lsn,

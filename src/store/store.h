@@ -193,6 +193,24 @@ struct store_item_count {
     int64_t last_seen;
 };
 
+/* Retention (store_sqlite_retention.c). */
+#define STORE_RETENTION_DAYS_DEFAULT 30
+#define STORE_RETENTION_DAYS_MAX 36500
+
+struct store_retention_result {
+    size_t days_dropped;
+    int64_t bytes_freed;
+};
+
+/* What one partition (day) holds of one project; bytes are the file's, shared by rows. */
+struct store_usage {
+    int64_t day_start; /* µs of the day's start (UTC) */
+    int64_t project_id;
+    int64_t rows;
+    int64_t bytes;     /* the file's bytes times the project's share of its rows */
+    int64_t file_bytes;
+};
+
 struct store;
 
 struct store_ops {
@@ -261,6 +279,21 @@ struct store_ops {
                       store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err);
     int (*event_histogram)(struct store *st, const struct store_event_query *q,
                            struct store_histogram *h, struct bl_err *err);
+
+    /*
+     * Retention. A project's events older than its retention_days are never
+     * returned (reads cut them off at once); retention_run, from the digest
+     * thread only, drops each day partition once no project in it keeps
+     * it, then the oldest partitions while all of them take more than
+     * disk_budget bytes (0: no budget). Issues and hourly counters stay.
+     */
+    int (*retention_get)(struct store *st, int64_t project_id, int *days, struct bl_err *err);
+    int (*retention_set)(struct store *st, int64_t project_id, int days, struct bl_err *err);
+    int (*retention_run)(struct store *st, int64_t now_us, int64_t disk_budget,
+                         struct store_retention_result *res, struct bl_err *err);
+    /* Rows and bytes per partition and project (project_id 0: all), oldest first. */
+    int (*usage)(struct store *st, int64_t project_id, struct pool *pool,
+                 struct store_usage **out, size_t *n, struct bl_err *err);
 
     /*
      * Envelope items (digest, single writer). Exactly once like write_batch:
@@ -439,6 +472,30 @@ static inline int store_event_histogram(struct store *st, const struct store_eve
                                         struct store_histogram *h, struct bl_err *err)
 {
     return st->ops->event_histogram(st, q, h, err);
+}
+
+static inline int store_retention_get(struct store *st, int64_t project_id, int *days,
+                                      struct bl_err *err)
+{
+    return st->ops->retention_get(st, project_id, days, err);
+}
+
+static inline int store_retention_set(struct store *st, int64_t project_id, int days,
+                                      struct bl_err *err)
+{
+    return st->ops->retention_set(st, project_id, days, err);
+}
+
+static inline int store_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
+                                      struct store_retention_result *res, struct bl_err *err)
+{
+    return st->ops->retention_run(st, now_us, disk_budget, res, err);
+}
+
+static inline int store_usage(struct store *st, int64_t project_id, struct pool *pool,
+                              struct store_usage **out, size_t *n, struct bl_err *err)
+{
+    return st->ops->usage(st, project_id, pool, out, n, err);
 }
 
 static inline int store_write_items(struct store *st, const struct item *items, size_t n,

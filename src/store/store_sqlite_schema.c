@@ -111,6 +111,11 @@ static const char *const main_migrations[] = {
     "CREATE TABLE items_received("
     " project_id INTEGER NOT NULL, type TEXT NOT NULL, quantity INTEGER NOT NULL,"
     " last_seen INTEGER NOT NULL, PRIMARY KEY(project_id, type)) WITHOUT ROWID;",
+    /*
+     * Search branch: main-db migration 7 in the merged order (the lead
+     * renumbers). A project's retention in days (store_sqlite_retention.c).
+     */
+    "ALTER TABLE projects ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30;",
 };
 
 static const char *const part_migrations[] = {
