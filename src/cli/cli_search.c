@@ -45,12 +45,15 @@ static int config_path(char *out, size_t len, int make_dir)
 {
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     char dir[CLI_URL_MAX];
+    int n;
 
     if (xdg != NULL && xdg[0] == '/')
-        snprintf(dir, sizeof(dir), "%s/bilor", xdg);
+        n = snprintf(dir, sizeof(dir), "%s/bilor", xdg);
     else if (home != NULL && home[0] != '\0')
-        snprintf(dir, sizeof(dir), "%s/.config/bilor", home);
+        n = snprintf(dir, sizeof(dir), "%s/.config/bilor", home);
     else
+        return -1;
+    if (n < 0 || (size_t)n >= sizeof(dir))
         return -1;
     if (make_dir) {
         char parent[CLI_URL_MAX];
@@ -61,20 +64,32 @@ static int config_path(char *out, size_t len, int make_dir)
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
             return -1;
     }
-    snprintf(out, len, "%s/cli.conf", dir);
-    return 0;
+    n = snprintf(out, len, "%s/cli.conf", dir);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static void set_url(struct remote *r, const char *u)
 {
-    size_t n;
+    size_t n = strlen(u);
 
-    snprintf(r->url, sizeof(r->url), "%s", u);
-    n = strlen(r->url);
+    if (n >= sizeof(r->url))
+        n = sizeof(r->url) - 1; /* a URL this long fails on its own */
+    memcpy(r->url, u, n);
+    r->url[n] = '\0';
     while (n > 0 && r->url[n - 1] == '/')
         r->url[--n] = '\0';
     if (n >= 6 && strcmp(r->url + n - 6, "/api/0") == 0)
         r->url[n - 6] = '\0';
+}
+
+static void copy_token(struct remote *r, const char *t)
+{
+    size_t n = strlen(t);
+
+    if (n >= sizeof(r->token))
+        n = sizeof(r->token) - 1;
+    memcpy(r->token, t, n);
+    r->token[n] = '\0';
 }
 
 static void read_config(struct remote *r)
@@ -89,7 +104,7 @@ static void read_config(struct remote *r)
         if (strncmp(line, "url=", 4) == 0 && r->url[0] == '\0')
             set_url(r, line + 4);
         else if (strncmp(line, "token=", 6) == 0 && r->token[0] == '\0')
-            snprintf(r->token, sizeof(r->token), "%s", line + 6);
+            copy_token(r, line + 6);
     }
     fclose(f);
 }
@@ -105,9 +120,9 @@ static int resolve(struct remote *r, const char *url, const char *token)
     else if (eu != NULL && eu[0] != '\0')
         set_url(r, eu);
     if (token != NULL)
-        snprintf(r->token, sizeof(r->token), "%s", token);
+        copy_token(r, token);
     else if (et != NULL && et[0] != '\0')
-        snprintf(r->token, sizeof(r->token), "%s", et);
+        copy_token(r, et);
     read_config(r);
     if (r->url[0] == '\0') {
         cli_fail("no server: pass --url, set BILOR_URL or run 'bilor login'");
@@ -450,7 +465,7 @@ int cli_login(int argc, char **argv)
         return 2;
     }
     set_url(&r, url);
-    snprintf(r.token, sizeof(r.token), "%s", token);
+    copy_token(&r, token);
     status = http_get(&r, "/api/0/projects/", &f);
     if (status != 200) {
         int rc = api_failed(status, &f.body);

@@ -141,7 +141,8 @@ static int open_backends(struct server *s)
     /* The checkpoint is this node's: its id lives with its journal in the data directory. */
     if (store_node_id(s->cfg.data_dir, node, &err) < 0 ||
         store_open(&s->store, url, node, &err) < 0 ||
-        store_get_checkpoint(s->store, &checkpoint, &err) < 0) {
+        store_get_checkpoint(s->store, &checkpoint, &err) < 0 ||
+        store_set_issue_events_per_day(s->store, s->cfg.issue_events_per_day) < 0) {
         cli_fail("cannot open the store: %s", bl_err_msg(&err));
         return -1;
     }

@@ -24,6 +24,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,8 @@
 /* Day numbers with a YYYYMMDD name: 1970-01-01 .. 9999-12-31. */
 #define SQ_DAY_MAX INT64_C(2932896)
 #define SQ_PATH_MAX 4096
+/* Issues of one day file whose stored-event count write_day remembers (thinning). */
+#define SQ_THIN_CACHE 256
 
 struct sq_stmt_slot {
     const char *sql;
@@ -108,6 +111,9 @@ struct sq_store {
 
     sq_test_hook_fn test_hook;
     void *test_hook_arg;
+
+    /* per-issue thinning: issue events stored per issue per day file (0: all) */
+    _Atomic int64_t issue_events_per_day;
 };
 
 static inline struct sq_store *sq_of(struct store *st)
@@ -282,6 +288,10 @@ struct sq_wctx {
     struct buf tags;
     void *zbuf;
     size_t zcap;
+    /* thinning: stored events per issue in the day file being written (write_day) */
+    int64_t thin_issue[SQ_THIN_CACHE];
+    int64_t thin_count[SQ_THIN_CACHE];
+    size_t nthin;
 };
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
@@ -350,6 +360,7 @@ int sq_retention_get(struct store *st, int64_t project_id, int *days, struct bl_
 int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_err *err);
 int sq_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
                      struct store_retention_result *res, struct bl_err *err);
+int sq_set_issue_events_per_day(struct store *st, int64_t n);
 int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
              size_t *n, struct bl_err *err);
 

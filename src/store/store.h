@@ -291,6 +291,12 @@ struct store_ops {
     int (*retention_set)(struct store *st, int64_t project_id, int days, struct bl_err *err);
     int (*retention_run)(struct store *st, int64_t now_us, int64_t disk_budget,
                          struct store_retention_result *res, struct bl_err *err);
+    /*
+     * Per-issue thinning: from now on store at most n events of one issue
+     * per day partition (0: all); the rest are counted (issue counters,
+     * hourly counts) but not kept. Replays decide the same way.
+     */
+    int (*set_issue_events_per_day)(struct store *st, int64_t n);
     /* Rows and bytes per partition and project (project_id 0: all), oldest first. */
     int (*usage)(struct store *st, int64_t project_id, struct pool *pool,
                  struct store_usage **out, size_t *n, struct bl_err *err);
@@ -490,6 +496,11 @@ static inline int store_retention_run(struct store *st, int64_t now_us, int64_t 
                                       struct store_retention_result *res, struct bl_err *err)
 {
     return st->ops->retention_run(st, now_us, disk_budget, res, err);
+}
+
+static inline int store_set_issue_events_per_day(struct store *st, int64_t n)
+{
+    return st->ops->set_issue_events_per_day(st, n);
 }
 
 static inline int store_usage(struct store *st, int64_t project_id, struct pool *pool,

@@ -400,6 +400,7 @@ static const struct store_ops sq_ops = {
     .retention_set = sq_retention_set,
     .retention_run = sq_retention_run,
     .usage = sq_usage,
+    .set_issue_events_per_day = sq_set_issue_events_per_day,
     .write_items = sq_write_items,
     .attachment_list = sq_attachment_list,
     .attachment_get = sq_attachment_get,

@@ -17,6 +17,7 @@
  * arrival) makes a new file, which the next run drops again.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,12 @@ int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_e
         rc = bl_err_set(err, BL_ENOTFOUND, "no project %lld", (long long)project_id);
     pthread_mutex_unlock(&s->admin_mu);
     return rc;
+}
+
+int sq_set_issue_events_per_day(struct store *st, int64_t n)
+{
+    atomic_store(&sq_of(st)->issue_events_per_day, n > 0 ? n : 0);
+    return 0;
 }
 
 /* Projects and their retention, for a run. */

@@ -101,5 +101,22 @@ def test_disk_budget_drops_oldest_days():
     srv.stop()
 
 
+@h.test
+def test_issue_thinning_counts_all():
+    srv = h.Server(args=["--issue-events-per-day", "2"]).start()
+    send_lines(srv, 1, [{"message": "disk full on /var", "level": "error"} for _ in range(5)])
+    issues = h.wait_for(lambda: [i for i in srv.api_json("/api/0/projects/1/issues/?status=all")
+                                 if i["count"] == 5], what="one issue counted 5 times")
+    h.check_eq(len(issues), 1, "one issue")
+    events, _ = srv.api_pages("/api/0/issues/%d/events/" % issues[0]["id"])
+    h.check_eq(len(events), 2, "only 2 events of the issue stored that day")
+    send_lines(srv, 1, [{"message": "disk full on /var", "level": "error"}])
+    h.wait_for(lambda: srv.api_json("/api/0/issues/%d/" % issues[0]["id"])["count"] == 6,
+               what="still counted")
+    events, _ = srv.api_pages("/api/0/issues/%d/events/" % issues[0]["id"])
+    h.check_eq(len(events), 2, "still 2 stored")
+    srv.stop()
+
+
 if __name__ == "__main__":
     h.main()
