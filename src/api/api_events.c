@@ -21,12 +21,22 @@
 #include "core/banned.h"
 
 /* Rebuilds the event of a stored row from its raw payload; *obj_out is the client's object. */
-static int rebuild(struct bl_req *req, const struct store_event *row, const char *raw,
-                   size_t raw_len, struct event *ev, cJSON **obj_out)
+static int rebuild(struct bl_req *req, const struct store_event *row, const char **raw,
+                   size_t *raw_len, struct event *ev, cJSON **obj_out)
 {
     struct json_limits lim = { req->app->limits.max_body, req->app->limits.max_depth };
-    cJSON *obj = json_parse(raw, raw_len, &lim, NULL);
+    cJSON *obj;
 
+    /* A whole envelope kept as received: the event is its event item. */
+    if (row->source == EV_SRC_SENTRY_ENVELOPE) {
+        struct slice json;
+
+        if (ingest_envelope_event(*raw, *raw_len, req->pool, &json) < 0)
+            return BL_EPARSE;
+        *raw = json.p;
+        *raw_len = json.len;
+    }
+    obj = json_parse(*raw, *raw_len, &lim, NULL);
     if (obj == NULL)
         return BL_EPARSE;
     memset(ev, 0, sizeof(*ev));
@@ -86,7 +96,7 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
         resp_error(resp, 500, "cannot read the event");
         return;
     }
-    rc = rebuild(req, &row, raw, raw_len, &ev, &obj);
+    rc = rebuild(req, &row, &raw, &raw_len, &ev, &obj);
     if (rc < 0) {
         resp_error(resp, 500, "stored event cannot be shown: %s", bl_strerror(rc));
         return;
@@ -116,9 +126,11 @@ void api_write_log_row(struct bl_req *req, struct jw *w, const struct store_even
 {
     struct event ev;
     cJSON *obj = NULL;
+    const char *raw = row->raw;
+    size_t raw_len = row->raw_len;
 
     api_write_event_row(w, row);
-    if (row->raw == NULL || rebuild(req, row, row->raw, row->raw_len, &ev, &obj) < 0)
+    if (raw == NULL || rebuild(req, row, &raw, &raw_len, &ev, &obj) < 0)
         return;
     api_write_attributes(w, obj);
     jw_str_opt(w, "server_name", ev.server_name);
