@@ -370,6 +370,6 @@ int main(void)
     free(text);
     pool_release(&pool);
     store_close(st);
-    rm_tree(dir);
+    t_rm_tree(dir);
     return t_done();
 }
