@@ -54,6 +54,9 @@ struct lower {
     size_t nargs, cap;
     struct pool *pool;
     int64_t now;
+    int depth;         /* 0 at the root, 1 inside the root's AND */
+    int and_root;
+    const char *drive; /* an FTS text every match must satisfy (see walk_day) */
 };
 
 /* Keyword fields that are columns of the events table, with the same value as the model. */
@@ -156,6 +159,8 @@ static int lower_fts(struct lower *l, const struct query_value *v)
 
     if (m == NULL)
         return LW_NONE;
+    if (l->drive == NULL && (l->depth == 0 || (l->depth == 1 && l->and_root)))
+        l->drive = m;
     buf_addstr(&l->sql, "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ");
     lw_arg(l, (struct sq_arg)SQ_TEXT(m));
     buf_addch(&l->sql, ')');
@@ -319,10 +324,17 @@ static int lower_node(struct lower *l, const struct query_node *n)
     switch (n->kind) {
     case Q_AND:
     case Q_OR:
-        return lower_and_or(l, n);
+        if (l->depth == 0)
+            l->and_root = n->kind == Q_AND;
+        l->depth++;
+        r = lower_and_or(l, n);
+        l->depth--;
+        return r;
     case Q_NOT:
         buf_addstr(&l->sql, "NOT (");
+        l->depth += 2; /* a negated term never drives */
         r = lower_node(l, n->kids[0]);
+        l->depth -= 2;
         if (r != LW_EXACT) {
             l->sql.len = mark;
             return LW_NONE;
@@ -349,6 +361,7 @@ struct walk {
     int exact;
     int need_raw;
     const char *sql;      /* the row statement */
+    const char *sql_fts;  /* the same led by the full-text index (walk_day) */
     int64_t lo_day, hi_day;
     int64_t cur[3];       /* start after: timestamp, day, id; day -1: from the top */
     size_t max_rows, scanned;
@@ -406,7 +419,13 @@ static void add_filters(struct walk *w, struct buf *b)
     buf_addf(b, " AND (%s)", w->lw.sql.p);
 }
 
-static const char *row_sql(struct walk *w, struct pool *pool)
+/*
+ * fts: the planner walks the time index newest first and tests each row
+ * against the full-text candidates, which is right for common words and
+ * slow for rare ones (a million index steps for ten hits). With "+" the
+ * time columns cannot use an index, so the candidates lead and are sorted.
+ */
+static const char *row_sql(struct walk *w, struct pool *pool, int fts)
 {
     struct buf b = BUF_INIT(SEARCH_SQL_MAX * 2);
     const char *out;
@@ -415,8 +434,10 @@ static const char *row_sql(struct walk *w, struct pool *pool)
     buf_addstr(&b, w->need_raw ? ", r.encoding, r.raw FROM events e LEFT JOIN event_raw r"
                                  " ON r.id = e.id"
                                : " FROM events e");
-    buf_addstr(&b, " WHERE e.project_id = ?1 AND e.timestamp >= ?2 AND e.timestamp <= ?3"
-                   " AND (e.timestamp < ?3 OR e.id < ?4)");
+    buf_addstr(&b, fts ? " WHERE +e.project_id = ?1 AND +e.timestamp >= ?2 AND +e.timestamp <= ?3"
+                         " AND (+e.timestamp < ?3 OR e.id < ?4)"
+                       : " WHERE e.project_id = ?1 AND e.timestamp >= ?2 AND e.timestamp <= ?3"
+                         " AND (e.timestamp < ?3 OR e.id < ?4)");
     add_filters(w, &b);
     buf_addstr(&b, " ORDER BY e.timestamp DESC, e.id DESC LIMIT ?7");
     out = pool_strndup(pool, b.p, b.len);
@@ -472,6 +493,21 @@ static int walk_row(struct walk *w, sqlite3_stmt *st, int64_t day, struct bl_err
     return rc;
 }
 
+/* Few enough full-text candidates in this day file that they should lead (row_sql). */
+#define FTS_LEAD_MAX 5000
+
+static int fts_leads(struct walk *w, struct sq_conn *c)
+{
+    static const char sql[] = "SELECT count(*) FROM (SELECT rowid FROM events_fts"
+                              " WHERE events_fts MATCH ?1 LIMIT 5001)";
+    int64_t n = FTS_LEAD_MAX + 1;
+    struct sq_query q = { sql, "full-text count", { SQ_TEXT(w->lw.drive) }, 1, sq_row_int64, &n };
+
+    if (w->lw.drive == NULL || w->sql_fts == NULL)
+        return 0;
+    return sq_query_one(c, &q, NULL) == 0 && n <= FTS_LEAD_MAX;
+}
+
 static int walk_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
 {
     const struct store_event_query *q = w->q;
@@ -483,7 +519,8 @@ static int walk_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_er
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
-    if (sqlite3_prepare_v2(c->db, w->sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, fts_leads(w, c) ? w->sql_fts : w->sql, -1, &st, NULL) !=
+        SQLITE_OK)
         return sq_fail(c, "search", err);
     for (;;) {
         size_t got = 0;
@@ -596,7 +633,8 @@ int sq_search_list(struct store *st, const struct store_event_query *q, struct p
         pg.v = pool_calloc(pool, pg.want, sizeof(*pg.v));
         pg.days = xcalloc(pg.want, sizeof(*pg.days));
         pg.ids = xcalloc(pg.want, sizeof(*pg.ids));
-        w.sql = row_sql(&w, pool);
+        w.sql = row_sql(&w, pool, 0);
+        w.sql_fts = row_sql(&w, pool, 1);
         w.row = page_row;
         w.ctx = &pg;
         if (q->until <= 0 || q->until > q->since)
@@ -656,7 +694,8 @@ int sq_event_scan(struct store *st, const struct store_event_query *q, size_t ma
     rc = walk_init(&w, sq_of(st), q, &pool, err);
     if (rc == 0) {
         w.max_rows = max_rows > 0 ? max_rows : SIZE_MAX;
-        w.sql = row_sql(&w, &pool);
+        w.sql = row_sql(&w, &pool, 0);
+        w.sql_fts = row_sql(&w, &pool, 1);
         w.row = scan_row;
         w.ctx = &sc;
         if (q->until <= 0 || q->until > q->since)
@@ -769,7 +808,8 @@ int sq_event_histogram(struct store *st, const struct store_event_query *q0,
     if (rc == 0 && w.exact) {
         rc = hist_exact(&w, h, &pool, err);
     } else if (rc == 0) {
-        w.sql = row_sql(&w, &pool);
+        w.sql = row_sql(&w, &pool, 0);
+        w.sql_fts = row_sql(&w, &pool, 1);
         w.row = hist_row;
         w.ctx = h;
         rc = walk_days(&w, err);
