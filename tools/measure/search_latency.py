@@ -6,6 +6,9 @@ times through the REST API and prints medians and p90 in ms.
 
     BILOR_BIN=build-rel/src/bilor python3 tools/measure/search_latency.py [N]
 
+SEARCH_DATA_DIR=DIR reuses a data directory this script filled before (the
+queries only); a new directory there is filled and kept.
+
 Rows with a rare (1 in 100k), medium (1 in 1000) and common (1 in 5) term.
 The timings include HTTP and JSON; the machine is shared, so they are noisy.
 """
@@ -46,7 +49,16 @@ def line(i, now):
 
 
 def main():
-    srv = h.Server().start()
+    keep = os.environ.get("SEARCH_DATA_DIR")
+    filled = keep and os.path.isdir(os.path.join(keep, "events"))
+    srv = h.Server(data_dir=keep).start() if keep else h.Server().start()
+    if not filled:
+        fill(srv)
+    run_queries(srv)
+    srv.stop()
+
+
+def fill(srv):
     now = time.time()
     hdrs = dict(srv.auth_headers(1), **{"Content-Type": "application/x-ndjson",
                                         "Content-Encoding": "gzip"})
@@ -68,6 +80,9 @@ def main():
         return False
     h.wait_for(stored, timeout=3600, interval=2, what="all lines stored")
     print("stored after %.1fs" % (time.time() - t0), flush=True)
+
+
+def run_queries(srv):
     cases = [
         ("newest 100, rare term", "/logs/", {"query": "zanzibarrare", "limit": 100}),
         ("newest 100, medium term", "/logs/", {"query": "mediumterm", "limit": 100}),
@@ -99,7 +114,6 @@ def main():
     du = sum(os.path.getsize(os.path.join(srv.data_dir, "events", f))
              for f in os.listdir(os.path.join(srv.data_dir, "events")))
     print("event files: %.1f MB, %.0f bytes/line" % (du / 1e6, du / N))
-    srv.stop()
 
 
 if __name__ == "__main__":
