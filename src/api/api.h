@@ -128,6 +128,9 @@ struct bl_req {
     void *conn;
     const char *(*header_fn)(void *conn, const char *name);
     const char *(*query_fn)(void *conn, const char *name);
+    /* every query argument in order (repeated names too); fn returns non-zero to stop */
+    void (*query_each_fn)(void *conn, int (*fn)(void *arg, const char *name, const char *value),
+                          void *arg);
     void (*resume)(struct bl_req *req);
     /* supplied by an async handler: completes resp after resume */
     void (*finish)(struct bl_req *req, struct bl_resp *resp);
@@ -147,6 +150,16 @@ struct bl_resp {
     struct bl_header headers[RESP_MAX_HEADERS];
     size_t nheaders;
     int pending;       /* async work started: wait for req->resume */
+    /*
+     * A streamed answer (Server-Sent Events): when stream is set, the body
+     * is what stream(ctx, buf, max) produces: a byte count, 0 when it has
+     * nothing now (the connection then waits and is asked again a few
+     * times a second, or at once when the server closes), or -1 for the
+     * end. stream_free(ctx) is called once, when the connection is done.
+     */
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 };
 
 /* Header / query value or NULL. Header names are case-insensitive. */
@@ -154,6 +167,13 @@ const char *req_header(struct bl_req *req, const char *name);
 const char *req_query(struct bl_req *req, const char *name);
 /* Path parameter i as a positive integer; -1 when not one. */
 int64_t req_param_id(const struct bl_req *req, size_t i);
+/*
+ * 0 when every query argument is one of allowed (NULL-terminated); else
+ * answers 400 naming the first unknown one and returns -1.
+ */
+int req_query_only(struct bl_req *req, struct bl_resp *resp, const char *const *allowed);
+/* The values of a repeated query argument, at most max; returns how many. */
+size_t req_query_all(struct bl_req *req, const char *name, const char **out, size_t max);
 
 void resp_init(struct bl_resp *resp);
 void resp_release(struct bl_resp *resp);
@@ -208,6 +228,17 @@ void api_issue_put(struct bl_req *req, struct bl_resp *resp);
 void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
+/* search (api_search.c, api_events.c) */
+void api_logs_histogram(struct bl_req *req, struct bl_resp *resp);
+void api_logs_facets(struct bl_req *req, struct bl_resp *resp);
+void api_logs_context(struct bl_req *req, struct bl_resp *resp);
+void api_logs_tail(struct bl_req *req, struct bl_resp *resp);
+/* retention (api_retention.c) */
+void api_project_put(struct bl_req *req, struct bl_resp *resp);
+void api_project_storage(struct bl_req *req, struct bl_resp *resp);
+void api_events_list(struct bl_req *req, struct bl_resp *resp);
+void api_events_histogram(struct bl_req *req, struct bl_resp *resp);
+void api_events_facets(struct bl_req *req, struct bl_resp *resp);
 void api_token_early(struct bl_req *req, struct bl_resp *resp);
 /* api_grouping.c: a project's grouping rules */
 void api_grouping_get(struct bl_req *req, struct bl_resp *resp);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/metrics.h"
+#include "core/clock.h"
 #include "door/door.h"
 #include "door/keycache.h"
 #include "core/banned.h"
@@ -163,6 +164,53 @@ static int render_digest(const struct digest *d, struct buf *out)
                          "gauge", s.last_batch_events);
     rc = rc ? rc : gauge(out, "bilor_digest_last_batch_microseconds", "Latency of the latest batch.",
                          "gauge", s.last_batch_us);
+    rc = rc ? rc : gauge(out, "bilor_retention_runs_total", "Retention runs.", "counter",
+                         s.retention_runs);
+    rc = rc ? rc : gauge(out, "bilor_retention_partitions_dropped_total",
+                         "Day partitions dropped by retention or the disk budget.", "counter",
+                         s.retention_days_dropped);
+    rc = rc ? rc : gauge(out, "bilor_retention_bytes_freed_total",
+                         "Bytes given back by dropped partitions.", "counter",
+                         s.retention_bytes_freed);
+    return rc;
+}
+
+/* Bytes per partition (day file) and per project (its share of each file's rows). */
+static int render_usage(struct store *st, struct buf *out)
+{
+    struct pool pool;
+    struct store_usage *u = NULL;
+    size_t n = 0;
+    int rc;
+
+    pool_init(&pool, 4096);
+    if (store_usage(st, 0, &pool, &u, &n, NULL) != 0) {
+        pool_release(&pool);
+        return 0; /* the rest of the metrics still go out */
+    }
+    rc = buf_addstr(out, "# HELP bilor_partition_bytes Bytes of a day partition file.\n"
+                         "# TYPE bilor_partition_bytes gauge\n");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char day[40];
+
+        clock_fmt_rfc3339(u[i].day_start, day);
+        day[10] = '\0';
+        if (i == 0 || u[i].day_start != u[i - 1].day_start)
+            rc = buf_addf(out, "bilor_partition_bytes{day=\"%s\"} %lld\n", day,
+                          (long long)u[i].file_bytes);
+    }
+    rc = rc ? rc : buf_addstr(out, "# HELP bilor_project_partition_bytes A project's share of a "
+                                   "day partition (by rows).\n"
+                                   "# TYPE bilor_project_partition_bytes gauge\n");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char day[40];
+
+        clock_fmt_rfc3339(u[i].day_start, day);
+        day[10] = '\0';
+        rc = buf_addf(out, "bilor_project_partition_bytes{project=\"%lld\",day=\"%s\"} %lld\n",
+                      (long long)u[i].project_id, day, (long long)u[i].bytes);
+    }
+    pool_release(&pool);
     return rc;
 }
 
@@ -208,5 +256,7 @@ int metrics_render(const struct app *app, struct buf *out)
         rc = render_journal(app->journal, out);
     if (rc == 0 && app->digest != NULL)
         rc = render_digest(app->digest, out);
+    if (rc == 0 && app->store != NULL)
+        rc = render_usage(app->store, out);
     return rc;
 }

@@ -45,6 +45,17 @@ static const struct route routes[] = {
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },
     { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list, 0 },
+    /* search (api_search.c): before events/{id}/, which would take "histogram" as an id */
+    { BL_GET, "/api/0/projects/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_events_list, 0 },
+    { BL_GET, "/api/0/projects/{}/events/histogram/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_events_histogram, 0 },
+    { BL_GET, "/api/0/projects/{}/events/facets/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_events_facets, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/histogram/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_histogram, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/facets/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_facets, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/context/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_context, 0 },
+    /* retention (api_retention.c) */
+    { BL_PUT, "/api/0/projects/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_put, 64 * 1024 },
+    { BL_GET, "/api/0/projects/{}/storage/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_storage, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/tail/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_tail, 0 },
     { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get, 0 },
     { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list, 0 },
     { BL_GET, "/api/0/projects/{}/grouping/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_grouping_get, 0 },

@@ -30,6 +30,12 @@ static const struct cli_cmd cmds[] = {
       "create an admin API token (printed once)" },
     { "send", cli_send, "send --dsn DSN [--level L] [--logger N] MESSAGE",
       "send a message (or --test-error) through libbilor to check a DSN" },
+    { "login", cli_login, "login --url URL --token TOKEN",
+      "check an API token against a server and save both for search and tail" },
+    { "search", cli_search, "search [--project N] [--since 1h] [--limit N] [--json] QUERY",
+      "search a running server's log lines (--events: events); see docs/search.md" },
+    { "tail", cli_tail, "tail [--project N] [--json] [QUERY]",
+      "follow new log lines that match QUERY as they arrive" },
     { "version", cli_version, "version", "print the version" },
     { "help", cli_help, "help", "this text" },
 };

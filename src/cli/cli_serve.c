@@ -147,7 +147,8 @@ static int open_backends(struct server *s)
     /* The checkpoint is this node's: its id lives with its journal in the data directory. */
     if (store_node_id(s->cfg.data_dir, node, &err) < 0 ||
         store_open(&s->store, url, node, &err) < 0 ||
-        store_get_checkpoint(s->store, &checkpoint, &err) < 0) {
+        store_get_checkpoint(s->store, &checkpoint, &err) < 0 ||
+        store_set_issue_events_per_day(s->store, s->cfg.issue_events_per_day) < 0) {
         cli_fail("cannot open the store: %s", bl_err_msg(&err));
         return -1;
     }
@@ -164,6 +165,8 @@ static int open_backends(struct server *s)
     }
     dc.limits = s->app.limits;
     dc.threads = (int)s->cfg.digest_threads;
+    dc.retention_every_us = s->cfg.retention_interval * CLOCK_US_PER_SEC;
+    dc.disk_budget = s->cfg.disk_budget;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));
         return -1;

@@ -82,6 +82,14 @@ static const struct opt opts[] = {
         "to; 0: that door is closed"),
     INT(journal_fsync, "journal-fsync", "BILOR_JOURNAL_FSYNC", "1", 0, 1,
         "1: acknowledge only after fdatasync (never turn off in production)"),
+    /* retention (store_sqlite_retention.c) */
+    INT(disk_budget, "disk-budget", "BILOR_DISK_BUDGET", "0", 0, INT64_C(1) << 50,
+        "bytes the event partitions may take, all projects; the oldest days go first (0: none)"),
+    INT(issue_events_per_day, "issue-events-per-day", "BILOR_ISSUE_EVENTS_PER_DAY", "0", 0,
+        INT64_C(1) << 40,
+        "events of one issue stored per day, e.g. 1000; the rest are counted, not kept (0: all)"),
+    INT(retention_interval, "retention-interval", "BILOR_RETENTION_INTERVAL", "60", 1, 86400,
+        "seconds between retention runs (expired days and the disk budget)"),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -41,6 +41,9 @@ struct config {
     int64_t retry_after;     /* seconds advertised with 429 */
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
     int64_t v1_api;          /* project of the keyless original Bilor API; 0: closed */
+    int64_t disk_budget;     /* bytes of event partitions, all projects; 0: no budget */
+    int64_t retention_interval; /* seconds between retention runs */
+    int64_t issue_events_per_day; /* stored per issue per day; the rest only counted; 0: all */
 };
 
 /* Fills c with the defaults. */

@@ -14,6 +14,7 @@
 #include "digest/digest.h"
 #include "digest/digest_rules.h"
 #include "ingest/scrub.h"
+#include "digest/tailring.h"
 #include "core/banned.h"
 
 #define PROJECT_CACHE 64
@@ -103,6 +104,8 @@ struct digest {
     uint64_t next_lsn;
     struct project_level projects[PROJECT_CACHE];
     size_t nprojects;
+    struct tailring *tail; /* stored events for live tail (tailring.h) */
+    int64_t next_retention; /* clock_mono_us of the next retention run (writer) */
     /* stats: written by the pipeline, read by /metrics */
     _Atomic uint64_t st[sizeof(struct digest_stats) / sizeof(uint64_t)];
 };
@@ -420,6 +423,7 @@ static int write_slot(struct digest *d, struct slot *s)
     if (write_with_retry(d, &s->events, end_lsn, &res) < 0)
         return -1;
     journal_checkpoint(d->journal, end_lsn);
+    tailring_publish(d->tail, s->events.v, s->events.n);
     d->next_lsn = end_lsn;
     record_batch(d, s, issues, &res, clock_mono_us() - started);
     return 0;
@@ -438,10 +442,34 @@ static struct slot *head_slot(struct digest *d)
 }
 
 /* With mu held: waits for the next slot in journal order to be decoded; NULL to stop. */
-static struct slot *wait_head(struct digest *d)
+/* The retention run is due: the writer does it between batches (it owns the day files). */
+static int retention_due(const struct digest *d)
 {
+    return d->cfg.retention_every_us > 0 && clock_mono_us() >= d->next_retention;
+}
+
+static void run_retention(struct digest *d)
+{
+    struct store_retention_result res;
+    struct bl_err err = { 0 };
+
+    d->next_retention = clock_mono_us() + d->cfg.retention_every_us;
+    if (store_retention_run(d->store, clock_now_us(), d->cfg.disk_budget, &res, &err) != 0) {
+        log_error("retention: %s", bl_err_msg(&err));
+        return;
+    }
+    STAT_ADD(d, retention_runs, 1);
+    STAT_ADD(d, retention_days_dropped, res.days_dropped);
+    STAT_ADD(d, retention_bytes_freed, (uint64_t)res.bytes_freed);
+}
+
+/* The next slot to write; NULL with *tick set when retention is due first. */
+static struct slot *wait_head(struct digest *d, int *tick)
+{
+    *tick = 0;
     for (;;) {
         struct slot *s;
+        struct timespec ts;
 
         if (atomic_load(&d->stopping) || d->failed)
             return NULL;
@@ -449,7 +477,13 @@ static struct slot *wait_head(struct digest *d)
         /* A slot cut short by a stop holds nothing; it is not written. */
         if (s != NULL && s->state == SLOT_DONE && s->used > s->start)
             return s;
-        pthread_cond_wait(&d->changed, &d->mu);
+        if (retention_due(d)) {
+            *tick = 1;
+            return NULL;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&d->changed, &d->mu, &ts);
     }
 }
 
@@ -458,9 +492,16 @@ static void *writer_main(void *arg)
     struct digest *d = arg;
     struct slot *s;
 
+    int tick = 0;
+
     pthread_mutex_lock(&d->mu);
-    while ((s = wait_head(d)) != NULL) {
+    while ((s = wait_head(d, &tick)) != NULL || tick) {
         pthread_mutex_unlock(&d->mu);
+        if (s == NULL) {
+            run_retention(d);
+            pthread_mutex_lock(&d->mu);
+            continue;
+        }
         if (write_slot(d, s) < 0) {
             pthread_mutex_lock(&d->mu);
             break;
@@ -514,7 +555,13 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
     pthread_mutex_destroy(&d->mu);
     free(d->decoders);
     free(d->slots);
+    tailring_free(d->tail);
     free(d);
+}
+
+struct tailring *digest_tail(struct digest *d)
+{
+    return d != NULL ? d->tail : NULL;
 }
 
 static struct digest *digest_new(struct journal *j, struct store *st,
@@ -525,6 +572,7 @@ static struct digest *digest_new(struct journal *j, struct store *st,
     d->journal = j;
     d->store = st;
     d->cfg = *cfg;
+    d->tail = tailring_new();
     d->next_lsn = d->read_lsn = journal_start_lsn(j);
     STAT_SET(d, position, d->next_lsn);
     pthread_mutex_init(&d->mu, NULL);

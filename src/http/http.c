@@ -44,6 +44,26 @@ struct http_server {
     pthread_t reaper;
     int reaper_running;
     int reaper_stop;      /* under conns_mu */
+    /* streamed answers (live tail), woken by the reaper's tick */
+    pthread_mutex_t streams_mu;
+    struct hstream *streams;
+    int streams_closing;  /* under streams_mu: the server is closing, streams end */
+};
+
+/*
+ * A streamed answer. MHD asks stream_read for bytes whenever the socket can
+ * take them; with nothing to send the connection is suspended (returning 0
+ * without suspending would make MHD spin), and the reaper's tick resumes
+ * every suspended stream a few times a second so it can look again.
+ */
+struct hstream {
+    struct hstream *prev, *next; /* the server's list, under streams_mu */
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    long (*fn)(void *ctx, char *buf, size_t max);
+    void (*free_fn)(void *ctx);
+    void *ctx;
+    int suspended;               /* under streams_mu */
 };
 
 /*
@@ -114,6 +134,28 @@ static const char *conn_header(void *conn, const char *name)
 static const char *conn_query(void *conn, const char *name)
 {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_each {
+    int (*fn)(void *arg, const char *name, const char *value);
+    void *arg;
+};
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct query_each *qe = cls;
+
+    (void)kind;
+    return qe->fn(qe->arg, key, value) == 0 ? MHD_YES : MHD_NO;
+}
+
+static void conn_query_each(void *conn, int (*fn)(void *arg, const char *name, const char *value),
+                            void *arg)
+{
+    struct query_each qe = { fn, arg };
+
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_each_one, &qe);
 }
 
 /*
@@ -269,6 +311,7 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     h->req.conn = c;
     h->req.header_fn = conn_header;
     h->req.query_fn = conn_query;
+    h->req.query_each_fn = conn_query_each;
     h->req.resume = hreq_resume;
     request_client(h, &h->client); /* after pool_init: client_ip lives in the pool */
     memcpy(h->req.client, h->client.b, sizeof(h->req.client));
@@ -337,6 +380,90 @@ static void add_security(struct MHD_Response *r, const struct bl_resp *resp,
                 "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct hstream *st = cls;
+    struct http_server *s = st->srv;
+    long n;
+
+    (void)pos;
+    pthread_mutex_lock(&s->streams_mu);
+    n = s->streams_closing ? -1 : 0;
+    pthread_mutex_unlock(&s->streams_mu);
+    if (n == 0)
+        n = st->fn(st->ctx, buf, max);
+    if (n != 0)
+        return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+    pthread_mutex_lock(&s->streams_mu);
+    if (s->streams_closing) {
+        pthread_mutex_unlock(&s->streams_mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    st->suspended = 1;
+    MHD_suspend_connection(st->conn);
+    pthread_mutex_unlock(&s->streams_mu);
+    return 0;
+}
+
+static void stream_done(void *cls)
+{
+    struct hstream *st = cls;
+    struct http_server *s = st->srv;
+
+    pthread_mutex_lock(&s->streams_mu);
+    if (st->prev != NULL)
+        st->prev->next = st->next;
+    else
+        s->streams = st->next;
+    if (st->next != NULL)
+        st->next->prev = st->prev;
+    pthread_mutex_unlock(&s->streams_mu);
+    st->free_fn(st->ctx);
+    free(st);
+}
+
+/* Resumes every suspended stream; closing: and ends them all from now on. */
+static void streams_wake(struct http_server *s, int closing)
+{
+    pthread_mutex_lock(&s->streams_mu);
+    if (closing)
+        s->streams_closing = 1;
+    for (struct hstream *st = s->streams; st != NULL; st = st->next) {
+        if (st->suspended) {
+            st->suspended = 0;
+            MHD_resume_connection(st->conn);
+        }
+    }
+    pthread_mutex_unlock(&s->streams_mu);
+}
+
+static struct MHD_Response *stream_response(struct hreq *h)
+{
+    struct bl_resp *resp = &h->resp;
+    struct hstream *st = xcalloc(1, sizeof(*st));
+    struct MHD_Response *r;
+
+    st->srv = h->srv;
+    st->conn = h->conn;
+    st->fn = resp->stream;
+    st->free_fn = resp->stream_free;
+    st->ctx = resp->stream_ctx;
+    resp->stream = NULL; /* the stream owns ctx from here */
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_done);
+    if (r == NULL) {
+        st->free_fn(st->ctx);
+        free(st);
+        return NULL;
+    }
+    pthread_mutex_lock(&h->srv->streams_mu);
+    st->next = h->srv->streams;
+    if (st->next != NULL)
+        st->next->prev = st;
+    h->srv->streams = st;
+    pthread_mutex_unlock(&h->srv->streams_mu);
+    return r;
+}
+
 static enum MHD_Result send_resp(struct hreq *h)
 {
     struct bl_resp *resp = &h->resp;
@@ -345,7 +472,10 @@ static enum MHD_Result send_resp(struct hreq *h)
 
     if (resp->status == 0)
         resp_error(resp, 500, "handler gave no answer");
-    r = MHD_create_response_from_buffer(resp->body.len, resp->body.p, MHD_RESPMEM_MUST_COPY);
+    if (resp->stream != NULL)
+        r = stream_response(h);
+    else
+        r = MHD_create_response_from_buffer(resp->body.len, resp->body.p, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     if (resp->content_type != NULL)
@@ -705,6 +835,7 @@ static void *reaper_main(void *arg)
             log_debug("http: closed a connection past its %s deadline",
                       atomic_load(&hc->phase) == PH_HEADERS ? "header" : "body");
         }
+        streams_wake(s, 0);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 250 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -814,6 +945,7 @@ static int start_reaper(struct http_server *s)
     pthread_condattr_t ca;
 
     pthread_mutex_init(&s->conns_mu, NULL);
+    pthread_mutex_init(&s->streams_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->reaper_cv, &ca);
@@ -842,6 +974,7 @@ static void server_free(struct http_server *s)
     peers_free(s->peers);
     pthread_cond_destroy(&s->reaper_cv);
     pthread_mutex_destroy(&s->conns_mu);
+    pthread_mutex_destroy(&s->streams_mu);
     free(s);
 }
 
@@ -934,6 +1067,7 @@ void http_quiesce(struct http_server *s)
 {
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 
+    streams_wake(s, 1); /* live tails end: nothing holds the drain below */
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
 }
@@ -949,6 +1083,18 @@ void http_stop(struct http_server *s)
     if (s == NULL)
         return;
     stop_reaper(s);
+    streams_wake(s, 1); /* MHD must not be stopped with suspended connections */
+    for (int waited = 0; waited < 2000; waited += 10) {
+        int left;
+
+        pthread_mutex_lock(&s->streams_mu);
+        left = s->streams != NULL;
+        pthread_mutex_unlock(&s->streams_mu);
+        if (!left)
+            break;
+        streams_wake(s, 1);
+        nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+    }
     MHD_stop_daemon(s->daemon);
     server_free(s);
 }

@@ -16,12 +16,15 @@
  *   store_sqlite_admin.c   projects, keys, users, tokens, issue status
  *   store_sqlite_read.c    issue and event listings and lookups
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
+ *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
+ *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +54,8 @@
 /* Day numbers with a YYYYMMDD name: 1970-01-01 .. 9999-12-31. */
 #define SQ_DAY_MAX INT64_C(2932896)
 #define SQ_PATH_MAX 4096
+/* Issues of one day file whose stored-event count write_day remembers (thinning). */
+#define SQ_THIN_CACHE 256
 
 struct sq_stmt_slot {
     const char *sql;
@@ -106,6 +111,9 @@ struct sq_store {
 
     sq_test_hook_fn test_hook;
     void *test_hook_arg;
+
+    /* per-issue thinning: issue events stored per issue per day file (0: all) */
+    _Atomic int64_t issue_events_per_day;
 };
 
 static inline struct sq_store *sq_of(struct store *st)
@@ -283,6 +291,10 @@ struct sq_wctx {
     struct buf tags;
     void *zbuf;
     size_t zcap;
+    /* thinning: stored events per issue in the day file being written (write_day) */
+    int64_t thin_issue[SQ_THIN_CACHE];
+    int64_t thin_count[SQ_THIN_CACHE];
+    size_t nthin;
 };
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
@@ -344,6 +356,34 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
                  struct store_event *out, const char **raw, size_t *raw_len,
                  struct bl_err *err);
+
+/* Event rows (store_sqlite_read.c): these columns, then encoding and raw when asked. */
+#define SQ_EVENT_COLS                                                                     \
+    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
+    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
+    " e.tags_json, e.fingerprint, e.source, e.template_hash"
+void sq_read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e);
+/* Decodes columns 18 (encoding) and 19 (raw) into pool. */
+int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                struct bl_err *err);
+
+/* Search (store_sqlite_search.c): event_list with a query, scans, histograms. */
+int sq_search_list(struct store *st, const struct store_event_query *q, struct pool *pool,
+                   struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                   struct bl_err *err);
+int sq_event_scan(struct store *st, const struct store_event_query *q, size_t max_rows,
+                  store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err);
+int sq_event_histogram(struct store *st, const struct store_event_query *q,
+                       struct store_histogram *h, struct bl_err *err);
+
+/* Retention (store_sqlite_retention.c). */
+int sq_retention_get(struct store *st, int64_t project_id, int *days, struct bl_err *err);
+int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_err *err);
+int sq_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
+                     struct store_retention_result *res, struct bl_err *err);
+int sq_set_issue_events_per_day(struct store *st, int64_t n);
+int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
+             size_t *n, struct bl_err *err);
 
 /* Envelope items (store_sqlite_items.c). */
 int sq_write_items(struct store *st, const struct item *items, size_t n, uint64_t checkpoint_lsn,

@@ -233,10 +233,7 @@ int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nh
 
 /* Events. */
 
-#define EVENT_COLS                                                                        \
-    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
-    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
-    " e.tags_json, e.fingerprint, e.source, e.template_hash"
+#define EVENT_COLS SQ_EVENT_COLS
 
 /* ?1 project, ?2 since, ?3/?4 keyset (timestamp, id), ?5 limit, ?6 issue or kind. */
 #define EVENT_KEYSET                                                              \
@@ -263,10 +260,7 @@ static const char *const q_events_kind[2] = {
     EVENT_FROM(1) " WHERE e.project_id = ?1 AND e.kind = ?6" EVENT_KEYSET,
 };
 
-static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
-                    struct bl_err *err);
-
-static void read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e)
+void sq_read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e)
 {
     const char *tags;
 
@@ -318,9 +312,9 @@ static int page_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     struct store_event *e = &pg->v[pg->n];
     int rc = 0;
 
-    read_event(pg->pool, st, e);
+    sq_read_event(pg->pool, st, e);
     if (d->with_raw)
-        rc = read_raw(st, pg->pool, &e->raw, &e->raw_len, err);
+        rc = sq_read_raw(st, pg->pool, &e->raw, &e->raw_len, err);
     pg->ids[pg->n] = sqlite3_column_int64(st, 0);
     pg->days[pg->n++] = d->day;
     return rc != 0 ? rc : pg->n < pg->want ? 0 : 1;
@@ -419,6 +413,8 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
     struct epage pg;
     int rc;
 
+    if (q->query != NULL)
+        return sq_search_list(st, q, pool, out, n, next_cursor, err);
     *out = NULL;
     *n = 0;
     next_cursor[0] = '\0';
@@ -506,8 +502,8 @@ static int unzstd(const void *p, size_t len, struct pool *pool, const char **out
 }
 
 /* Decodes columns 18 (encoding) and 19 (raw) into pool, NUL-terminated for convenience. */
-static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
-                    struct bl_err *err)
+int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                struct bl_err *err)
 {
     const void *p = sqlite3_column_blob(st, 19);
     size_t len = (size_t)sqlite3_column_bytes(st, 19);
@@ -538,8 +534,8 @@ static int event_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
     struct event_out *o = ctx;
 
-    read_event(o->pool, st, o->out);
-    return o->raw != NULL ? read_raw(st, o->pool, o->raw, o->raw_len, err) : 0;
+    sq_read_event(o->pool, st, o->out);
+    return o->raw != NULL ? sq_read_raw(st, o->pool, o->raw, o->raw_len, err) : 0;
 }
 
 static int get_in_day(struct sq_conn *c, int64_t project_id, const char *event_id,

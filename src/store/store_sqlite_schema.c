@@ -143,6 +143,10 @@ static const char *const main_migrations[] = {
     " project_id INTEGER PRIMARY KEY, events_per_minute INTEGER NOT NULL DEFAULT 0,"
     " events_per_hour INTEGER NOT NULL DEFAULT 0, lines_per_minute INTEGER NOT NULL DEFAULT 0,"
     " scrub_fields TEXT NOT NULL DEFAULT '', safe_fields TEXT NOT NULL DEFAULT '');",
+    /*
+     * 6: a project's retention in days (issue 7, store_sqlite_retention.c).
+     */
+    "ALTER TABLE projects ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30;",
 };
 
 static const char *const part_migrations[] = {

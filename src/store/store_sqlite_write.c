@@ -81,6 +81,7 @@
  * same id and timestamp lands in the same day. The same id sent again with
  * a timestamp on another UTC day is stored twice.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,6 +491,43 @@ static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t i
     return sq_step_done(c, st, "index event", err);
 }
 
+/*
+ * Per-issue thinning: whether this issue already has its share of stored
+ * events in this day file. The count comes from the file once per issue and
+ * write_day (the partial issue index answers it), then follows the inserts.
+ * The event is still counted: thinning drops payloads, never counts.
+ */
+static int thinned(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
+                   int *thin, struct bl_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM events WHERE issue_id = ?1 AND issue_id <> 0";
+    int64_t cap = atomic_load(&w->s->issue_events_per_day), n = 0;
+    struct sq_query q = { sql, "thinning", { SQ_INT(e->issue_id) }, 1, sq_row_int64, &n };
+    size_t i;
+    int rc;
+
+    *thin = 0;
+    if (cap <= 0 || e->kind != EV_KIND_ISSUE || e->issue_id == 0)
+        return 0;
+    for (i = 0; i < w->nthin && w->thin_issue[i] != e->issue_id; i++)
+        ;
+    if (i == w->nthin) {
+        rc = sq_query_one(c, &q, err);
+        if (rc != 0)
+            return rc;
+        if (w->nthin == SQ_THIN_CACHE) {
+            *thin = n >= cap;
+            return 0;
+        }
+        w->thin_issue[w->nthin] = e->issue_id;
+        w->thin_count[w->nthin++] = n;
+    }
+    *thin = w->thin_count[i] >= cap;
+    if (!*thin)
+        w->thin_count[i]++;
+    return 0;
+}
+
 static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
     static const char sql[] =
@@ -500,8 +538,15 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
         " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
         " ON CONFLICT(project_id, event_id) DO NOTHING";
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc, thin = 0;
 
+    rc = thinned(w, c, &w->ev[k], &thin, err);
+    if (rc != 0)
+        return rc;
+    if (thin) {
+        w->counted[k] = 1;
+        return 0;
+    }
     rc = sq_stmt(c, sql, &st, err);
     if (rc != 0)
         return rc;
@@ -604,6 +649,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     rc = sq_part_writer(w->s, w->day[w->by_day[from]], &c, err);
     if (rc != 0)
         return rc;
+    w->nthin = 0;
     rc = sq_exec(c, "BEGIN IMMEDIATE", err);
     if (rc != 0)
         return rc;

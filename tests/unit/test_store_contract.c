@@ -644,7 +644,7 @@ static void *reader_main(void *p)
     struct pool pool = POOL_INIT(16384);
 
     while (!atomic_load(&a->stop)) {
-        struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL, 1 };
+        struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL, 1, NULL, 0, NULL, NULL };
         struct store_issue_query iq = { a->pid, STORE_ISSUE_ANY, 0, 50, NULL };
         struct store_event *v;
         struct store_issue *iv;
