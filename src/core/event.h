@@ -36,7 +36,7 @@ enum ev_raw_encoding { EV_RAW_IDENTITY = 0, EV_RAW_GZIP = 1, EV_RAW_ZSTD = 2 };
 enum ev_kind { EV_KIND_LOG = 0, EV_KIND_ISSUE = 1 };
 
 /* Which normalizer built the event from its raw payload (the API re-runs it on read). */
-enum ev_source { EV_SRC_SENTRY = 0, EV_SRC_LOGLINE = 1 };
+enum ev_source { EV_SRC_SENTRY = 0, EV_SRC_LOGLINE = 1, EV_SRC_SYSLOG = 2, EV_SRC_GELF = 3 };
 
 struct ev_tag {
     const char *key;

@@ -13,11 +13,15 @@
 extern const struct ingest_format format_sentry_store;
 extern const struct ingest_format format_sentry_envelope;
 extern const struct ingest_format format_ndjson;
+extern const struct ingest_format format_syslog;
+extern const struct ingest_format format_gelf;
 
 static const struct ingest_format *const formats[] = {
     &format_sentry_store,    /* fmt_sentry.c: POST /api/<id>/store/ */
     &format_sentry_envelope, /* fmt_sentry.c: POST /api/<id>/envelope/ */
     &format_ndjson,          /* fmt_ndjson.c: POST /api/<id>/logs */
+    &format_syslog,          /* fmt_syslog.c: syslog UDP/TCP/RELP listeners */
+    &format_gelf,            /* fmt_gelf.c: GELF UDP/TCP listeners, POST /gelf */
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -35,6 +35,9 @@ enum ingest_proto {
     INGEST_SENTRY_STORE = 1,
     INGEST_SENTRY_ENVELOPE = 2,
     INGEST_LOGS_NDJSON = 3,
+    /* Socket doors (listen/): octet-counted batches of messages (logfmt.h). */
+    INGEST_SYSLOG = 8,
+    INGEST_GELF = 9,
 };
 
 struct ingest_limits {
