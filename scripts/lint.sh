@@ -29,9 +29,10 @@ allowed() {
         auth) echo "core auth store" ;;
         digest) echo "core digest ingest journal store" ;;
         door) echo "core config door ingest journal store" ;;
+        listen) echo "core config door ingest journal listen store" ;;
         api) echo "core config api auth digest door ingest journal search store" ;;
         http) echo "core config api auth digest door ingest journal search store http" ;;
-        cli) echo "core config api auth digest door ingest journal search store http cli" ;;
+        cli) echo "core config api auth digest door ingest journal listen search store http cli" ;;
         *) echo "" ;;
     esac
 }

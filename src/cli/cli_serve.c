@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "listen/listen.h"
 #include "core/banned.h"
 
 struct server {
@@ -34,6 +35,7 @@ struct server {
     struct journal *journal;
     struct digest *digest;
     struct http_server *http;
+    struct listener *listeners[LISTEN__N]; /* socket doors, NULL when off */
     int lock_fd; /* holds the data directory's lock while serving */
 };
 
@@ -215,9 +217,36 @@ static int start_http(struct server *s)
     return 0;
 }
 
+/* The socket doors that are configured (docs/doors.md). */
+static int start_listeners(struct server *s)
+{
+    const char *specs[LISTEN__N] = { s->cfg.syslog_udp, s->cfg.syslog_tcp, s->cfg.gelf_udp,
+                                     s->cfg.gelf_tcp, s->cfg.relp };
+    struct bl_err err = { 0 };
+
+    for (int k = 0; k < LISTEN__N; k++) {
+        struct listen_config lc = { k, specs[k], s->app.door, (int)s->cfg.udp_rcvbuf,
+                                    (size_t)s->cfg.socket_max_frame,
+                                    (int)s->cfg.socket_idle_timeout,
+                                    (int)s->cfg.socket_max_conns,
+                                    (int)s->cfg.socket_require_key };
+
+        if (specs[k][0] == '\0')
+            continue;
+        if (listen_start(&s->listeners[k], &lc, &err) < 0) {
+            cli_fail("%s", bl_err_msg(&err));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void shutdown_all(struct server *s)
 {
     s->app.closing = 1;
+    /* First, while the door still takes them: what the listeners hold is journaled. */
+    for (int k = 0; k < LISTEN__N; k++)
+        listen_stop(s->listeners[k]);
     if (s->app.door != NULL)
         door_close(s->app.door);
     if (s->http != NULL) {
@@ -279,7 +308,7 @@ int cli_serve(int argc, char **argv)
     s.app.digest = s.digest;
     s.app.door = new_door(&s);
     s.app.metrics = door_metrics(s.app.door);
-    if (start_http(&s) < 0)
+    if (start_http(&s) < 0 || start_listeners(&s) < 0)
         goto out;
     record_public_url(&s);
     /* Not inside log_info(): its arguments are not evaluated when info is off. */

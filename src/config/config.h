@@ -35,6 +35,17 @@ struct config {
     int64_t journal_segment;
     int64_t retry_after;     /* seconds advertised with 429 */
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
+    /* Socket doors (listen/, docs/doors.md): HOST:PORT=PROJECT_ID, empty when off. */
+    char syslog_udp[300];
+    char syslog_tcp[300];
+    char gelf_udp[300];
+    char gelf_tcp[300];
+    char relp[300];
+    int64_t udp_rcvbuf;      /* SO_RCVBUF of UDP listeners */
+    int64_t socket_max_frame;  /* largest syslog/GELF message */
+    int64_t socket_idle_timeout; /* seconds */
+    int64_t socket_max_conns;  /* per TCP listener */
+    int64_t socket_require_key; /* 1: each message must carry a key of the project */
 };
 
 /* Fills c with the defaults. */
