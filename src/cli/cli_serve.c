@@ -222,6 +222,7 @@ static int start_listeners(struct server *s)
 {
     const char *specs[LISTEN__N] = { s->cfg.syslog_udp, s->cfg.syslog_tcp, s->cfg.gelf_udp,
                                      s->cfg.gelf_tcp, s->cfg.relp };
+    struct store_project p;
     struct bl_err err = { 0 };
 
     for (int k = 0; k < LISTEN__N; k++) {
@@ -235,6 +236,11 @@ static int start_listeners(struct server *s)
             continue;
         if (listen_start(&s->listeners[k], &lc, &err) < 0) {
             cli_fail("%s", bl_err_msg(&err));
+            return -1;
+        }
+        if (store_project_get(s->store, listen_project(s->listeners[k]), &p, &err) < 0) {
+            cli_fail("--%s: no project %lld", listen_kind_name(k),
+                     (long long)listen_project(s->listeners[k]));
             return -1;
         }
     }

@@ -180,6 +180,11 @@ int listen_port(const struct listener *l)
     return l->port;
 }
 
+int64_t listen_project(const struct listener *l)
+{
+    return l->project_id;
+}
+
 void listen_stop(struct listener *l)
 {
     if (l == NULL)

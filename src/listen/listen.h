@@ -59,6 +59,8 @@ const char *listen_kind_name(int kind);
 int listen_start(struct listener **out, const struct listen_config *c, struct bl_err *err);
 /* The bound port. */
 int listen_port(const struct listener *l);
+/* The project it is bound to. */
+int64_t listen_project(const struct listener *l);
 /* Stops reading, journals what it holds, joins the thread and frees l (NULL is fine). */
 void listen_stop(struct listener *l);
 
