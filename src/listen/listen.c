@@ -103,7 +103,9 @@ static int bind_socket(struct listener *l, struct bl_err *err)
     if (fd < 0)
         goto fail;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (is_udp(l->cfg.kind) && l->cfg.rcvbuf > 0)
+    /* FORCE passes net.core.rmem_max when we may (CAP_NET_ADMIN); else the capped size. */
+    if (is_udp(l->cfg.kind) && l->cfg.rcvbuf > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &l->cfg.rcvbuf, sizeof(l->cfg.rcvbuf)) < 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &l->cfg.rcvbuf, sizeof(l->cfg.rcvbuf));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
         goto fail;
@@ -312,13 +314,19 @@ int listen_flush(struct listener *l, int keep)
     rc = door_gate(&s->req);
     if (rc == DOOR_ACCEPTED)
         rc = door_bind(&s->req);
-    if (rc == DOOR_ACCEPTED)
+    if (rc == DOOR_ACCEPTED) {
         rc = door_submit(&s->req, l->format, l->batch.p, l->batch.len, INGEST_ENC_NONE,
                          listen_now_us(), sub_done, s);
-    if (rc == DOOR_ACCEPTED && s->req.pending) {
-        buf_reset(&l->batch);
-        l->nbatch = 0;
-        return DOOR_ACCEPTED; /* s is freed by sub_done */
+        /*
+         * Accepted means queued (both formats refuse a body with no message), and
+         * sub_done may already have run on the flusher thread and freed s: do
+         * not touch it again.
+         */
+        if (rc == DOOR_ACCEPTED) {
+            buf_reset(&l->batch);
+            l->nbatch = 0;
+            return DOOR_ACCEPTED;
+        }
     }
     sub_free(s);
     if (rc == DOOR_BUSY && keep)
