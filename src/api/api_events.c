@@ -21,19 +21,29 @@
  * The normalizer the digest ran for the row's source. *obj_out is the
  * client's object for Sentry events and log lines; for syslog and GELF
  * (logfmt.h) it is the attributes object rebuilt from the raw message.
+ * *raw becomes the event's own payload (an envelope's event item).
  */
-static int renormalize(struct bl_req *req, const struct store_event *row, const char *raw,
-                       size_t raw_len, struct event *ev, cJSON **obj_out)
+static int renormalize(struct bl_req *req, const struct store_event *row, const char **raw,
+                       size_t *raw_len, struct event *ev, cJSON **obj_out)
 {
     struct json_limits lim = { req->app->limits.max_body, req->app->limits.max_depth };
     cJSON *obj;
 
     if (row->source == EV_SRC_SYSLOG) {
-        normalize_syslog(raw, raw_len, ev, &req->app->limits, req->pool);
-        *obj_out = normalize_syslog_attributes(raw, raw_len, row->received_at);
+        normalize_syslog(*raw, *raw_len, ev, &req->app->limits, req->pool);
+        *obj_out = normalize_syslog_attributes(*raw, *raw_len, row->received_at);
         return *obj_out != NULL ? 0 : BL_ENOMEM;
     }
-    obj = json_parse(raw, raw_len, &lim, NULL);
+    /* A whole envelope kept as received: the event is its event item. */
+    if (row->source == EV_SRC_SENTRY_ENVELOPE) {
+        struct slice json;
+
+        if (ingest_envelope_event(*raw, *raw_len, req->pool, &json) < 0)
+            return BL_EPARSE;
+        *raw = json.p;
+        *raw_len = json.len;
+    }
+    obj = json_parse(*raw, *raw_len, &lim, NULL);
     if (obj == NULL)
         return BL_EPARSE;
     if (row->source == EV_SRC_GELF) {
@@ -51,8 +61,8 @@ static int renormalize(struct bl_req *req, const struct store_event *row, const 
 }
 
 /* Rebuilds the event of a stored row from its raw payload; *obj_out as renormalize's. */
-static int rebuild(struct bl_req *req, const struct store_event *row, const char *raw,
-                   size_t raw_len, struct event *ev, cJSON **obj_out)
+static int rebuild(struct bl_req *req, const struct store_event *row, const char **raw,
+                   size_t *raw_len, struct event *ev, cJSON **obj_out)
 {
     int rc;
 
@@ -109,7 +119,7 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
         resp_error(resp, 500, "cannot read the event");
         return;
     }
-    rc = rebuild(req, &row, raw, raw_len, &ev, &obj);
+    rc = rebuild(req, &row, &raw, &raw_len, &ev, &obj);
     if (rc < 0) {
         resp_error(resp, 500, "stored event cannot be shown: %s", bl_strerror(rc));
         return;
@@ -143,9 +153,11 @@ static void log_row(struct bl_req *req, struct jw *w, const struct store_event *
 {
     struct event ev;
     cJSON *obj = NULL;
+    const char *raw = row->raw;
+    size_t raw_len = row->raw_len;
 
     api_write_event_row(w, row);
-    if (row->raw == NULL || rebuild(req, row, row->raw, row->raw_len, &ev, &obj) < 0)
+    if (raw == NULL || rebuild(req, row, &raw, &raw_len, &ev, &obj) < 0)
         return;
     api_write_attributes_of(w, &ev, obj);
     jw_str_opt(w, "server_name", ev.server_name);

@@ -120,11 +120,12 @@ static int gauge(struct buf *out, const char *name, const char *help, const char
     return buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
-static int render_journal(const struct journal *j, struct buf *out)
+static int render_journal(struct journal *j, struct buf *out)
 {
     struct journal_stats s;
     int rc;
 
+    journal_disk_low(j); /* refreshes the free-space figure when no ingest did lately */
     journal_stats(j, &s);
     rc = gauge(out, "bilor_journal_backlog_bytes", "Undigested journal bytes.", "gauge",
                s.backlog_bytes);
@@ -136,6 +137,12 @@ static int render_journal(const struct journal *j, struct buf *out)
                          "counter", s.fsyncs);
     rc = rc ? rc : gauge(out, "bilor_journal_segments", "Journal segment files.", "gauge",
                          s.segments);
+    rc = rc ? rc : gauge(out, "bilor_disk_free_bytes",
+                         "Free space of the data disk at the last look (0: no reserve set).",
+                         "gauge", s.disk_free_bytes);
+    rc = rc ? rc : gauge(out, "bilor_disk_low",
+                         "1 while free space is below --disk-reserve plus the backlog: ingest "
+                         "answers 503.", "gauge", (uint64_t)s.disk_low);
     return rc;
 }
 
@@ -160,6 +167,9 @@ static int render_digest(const struct digest *d, struct buf *out)
                          "counter", s.bad_records);
     rc = rc ? rc : gauge(out, "bilor_digest_store_errors_total", "Failed store writes (retried).",
                          "counter", s.store_errors);
+    rc = rc ? rc : gauge(out, "bilor_digest_store_failing",
+                         "1 while the last store write failed (retried with back-off).", "gauge",
+                         s.store_failing);
     rc = rc ? rc : buf_addf(out, "# HELP bilor_digest_batch_events Events per digest batch.\n"
                                  "# TYPE bilor_digest_batch_events summary\n"
                                  "bilor_digest_batch_events_sum %llu\nbilor_digest_batch_events_count %llu\n",

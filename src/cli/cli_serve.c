@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "door/door.h"
 #include "auth/auth.h"
@@ -36,7 +37,8 @@ struct server {
     struct digest *digest;
     struct http_server *http;
     struct listener *listeners[LISTEN__N]; /* socket doors, NULL when off */
-    int lock_fd; /* holds the data directory's lock while serving */
+    int lock_fd;   /* holds the data directory's lock while serving */
+    int listen_fd; /* bound before anything else, until http_start takes it */
 };
 
 /* Before anything is opened: the directory exists, is private and is ours alone. */
@@ -186,6 +188,21 @@ static struct door *new_door(struct server *s)
     return door_new(&dc);
 }
 
+static int bind_port(struct server *s)
+{
+    struct bl_err err = { 0 };
+    char host[256];
+    int port;
+
+    s->listen_fd = -1;
+    if (config_listen_addr(&s->cfg, host, sizeof(host), &port, &err) < 0 ||
+        http_listen(host, port, &s->listen_fd, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
 static int start_http(struct server *s)
 {
     struct http_config hc;
@@ -209,6 +226,8 @@ static int start_http(struct server *s)
     hc.max_body = (size_t)s->cfg.max_body;
     hc.max_inflight = (size_t)s->cfg.max_inflight;
     hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
+    hc.listen_fd = s->listen_fd;
+    s->listen_fd = -1; /* http_start owns it now, also when it fails */
     if (http_start(&s->http, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
@@ -266,6 +285,8 @@ static void shutdown_all(struct server *s)
     store_close(s->store);
     door_free(s->app.door);
     datadir_unlock(s->lock_fd);
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
 }
 
 /*
@@ -298,8 +319,13 @@ int cli_serve(int argc, char **argv)
 
     if (load_config(&s.cfg, argc, argv) < 0)
         return 2;
-    if (claim_data_dir(&s) < 0)
+    /* The port first: a taken one stops the start before anything is created or printed. */
+    if (bind_port(&s) < 0)
         return 1;
+    if (claim_data_dir(&s) < 0) {
+        close(s.listen_fd);
+        return 1;
+    }
     /* Signals are taken by sigwait in this thread only: block them before threads start. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

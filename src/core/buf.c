@@ -171,7 +171,8 @@ int buf_add_json_str(struct buf *b, const char *s, size_t len)
             rc = buf_add(b, esc, 6);
         }
     }
-    if (rc == 0)
+    /* len - run can be 0 with s NULL (an empty slice): no pointer arithmetic then. */
+    if (rc == 0 && len > run)
         rc = buf_add(b, s + run, len - run);
     if (rc == 0)
         rc = buf_addch(b, '"');

@@ -319,11 +319,15 @@ static int write_with_retry(struct digest *d, const struct ingest_events *evs, u
         memset(res, 0, sizeof(*res));
         /* Envelope items first: both writes are idempotent per record, so a retry redoes both. */
         if (store_write_items(d->store, evs->items, evs->nitems, end_lsn, &err) == 0 &&
-            store_write_batch(d->store, evs->v, evs->n, end_lsn, res, &err) == 0)
+            store_write_batch(d->store, evs->v, evs->n, end_lsn, res, &err) == 0) {
+            STAT_SET(d, store_failing, 0);
             return 0;
+        }
         STAT_ADD(d, store_errors, 1);
-        log_error("cannot store batch ending at lsn=%llu, retrying: %s",
-                  (unsigned long long)end_lsn, bl_err_msg(&err));
+        STAT_SET(d, store_failing, 1);
+        /* A full disk fails every retry: one line per 10 s, not one per attempt. */
+        log_error_every(10, "cannot store batch ending at lsn=%llu, retrying: %s",
+                        (unsigned long long)end_lsn, bl_err_msg(&err));
         if (first_failure == 0)
             first_failure = clock_mono_us();
         if (atomic_load(&d->stopping) && clock_mono_us() - first_failure > STOP_RETRY_US) {

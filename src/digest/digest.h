@@ -71,6 +71,7 @@ struct digest_stats {
     uint64_t last_batch_events;
     uint64_t last_batch_us;
     uint64_t store_errors;
+    uint64_t store_failing;  /* 1 while the last write the store was asked for failed */
     uint64_t position;       /* LSN below which everything is stored */
 };
 

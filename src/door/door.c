@@ -116,12 +116,22 @@ static int busy(struct door_req *r)
     return door_refuse(r, DOOR_BUSY, "server is busy digesting a backlog, retry later");
 }
 
+/* The journal keeps a free-disk reserve for the store; below it nothing more is taken. */
+static int disk_low(struct door_req *r)
+{
+    r->retry_after_s = r->door->cfg.retry_after_s * 6;
+    return door_refuse(r, DOOR_UNAVAILABLE,
+                       "not enough free disk space on the server, retry later");
+}
+
 int door_gate(struct door_req *r)
 {
     struct door *d = r->door;
 
     if (journal_over_budget(d->cfg.journal))
         return busy(r);
+    if (journal_disk_low(d->cfg.journal))
+        return disk_low(r);
     if (atomic_load(&d->closing)) {
         /* Not counted as a refusal: the server, not the client, is going away. */
         r->retry_after_s = CLOSING_RETRY_S;
@@ -261,6 +271,8 @@ static int append(struct door_req *r, const void *body, size_t len, int encoding
         return busy(r);
     if (rc == BL_ETOOBIG)
         return door_refuse(r, DOOR_TOO_LARGE, "request body is too large for the journal");
+    if (rc == BL_ENOSPACE)
+        return disk_low(r);
     r->retry_after_s = r->door->cfg.retry_after_s;
     return door_refuse(r, DOOR_UNAVAILABLE, "cannot write the journal, retry later");
 }

@@ -642,6 +642,20 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa, sock
  * port and split the requests.
  */
 static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
+                     struct bl_err *err);
+
+int http_listen(const char *host, int port, int *fd_out, struct bl_err *err)
+{
+    struct http_config cfg;
+    int bound;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = host;
+    cfg.port = port;
+    return listen_on(&cfg, fd_out, &bound, err);
+}
+
+static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
                      struct bl_err *err)
 {
     struct sockaddr_storage sa;
@@ -724,13 +738,27 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
 
     if (share == 0) /* derived: a quarter of the budget, but room for one largest body */
         share = cfg->max_inflight / 4 > cfg->max_body ? cfg->max_inflight / 4 : cfg->max_body;
-    else if (share < cfg->max_body)
+    else if (share < cfg->max_body) {
+        if (cfg->listen_fd >= 0)
+            close(cfg->listen_fd);
         return bl_err_set(err, BL_EINVAL,
                           "the per-client in-flight share (%zu) is below the largest body "
                           "(%zu): such bodies could never be received", share, cfg->max_body);
-    rc = listen_on(cfg, &fd, &port, err);
-    if (rc < 0)
-        return rc;
+    }
+    if (cfg->listen_fd >= 0) {
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof(sa);
+
+        fd = cfg->listen_fd;
+        port = cfg->port;
+        if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
+            port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                  : ((struct sockaddr_in *)&sa)->sin_port);
+    } else {
+        rc = listen_on(cfg, &fd, &port, err);
+        if (rc < 0)
+            return rc;
+    }
     s = xcalloc(1, sizeof(*s));
     s->app = app;
     s->cfg = *cfg;

@@ -50,7 +50,15 @@ struct http_config {
     size_t max_body;      /* raw body cap (a route may lower it) */
     size_t max_inflight;  /* all bodies held in memory together (503 above) */
     size_t per_ip_inflight; /* one client address's share of it (429 above); 0: derived */
+    int listen_fd;        /* from http_listen (http_start takes it over), or -1 */
 };
+
+/*
+ * Binds and listens on host:port (never SO_REUSEPORT: a taken port is an
+ * error naming it). `bilor serve` calls it before anything else it does, so
+ * a taken port fails the start before a data directory or secrets exist.
+ */
+int http_listen(const char *host, int port, int *fd, struct bl_err *err);
 
 struct http_server;
 

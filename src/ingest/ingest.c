@@ -176,6 +176,48 @@ static const struct envelope_item *envelope_items(const struct envelope *env,
     return event;
 }
 
+/*
+ * The raw payload of an envelope's event. A gzip envelope no larger than its
+ * event's JSON is kept as received, like a gzip /store/ body: the store
+ * need not compress the event again (zstd was a quarter of the digest's
+ * time on 10 KB envelopes) and the API takes the event item out on read.
+ * Otherwise (uncompressed, or attachments making the envelope the bigger
+ * one) the event's JSON alone is kept.
+ */
+static void keep_envelope_raw(struct event *ev, const void *payload, size_t len,
+                              const struct envelope_item *item, struct pool *pool)
+{
+    const unsigned char *p = payload;
+
+    if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b && len <= item->payload.len) {
+        ev->raw = pool_memdup(pool, payload, len);
+        ev->raw_len = len;
+        ev->raw_encoding = EV_RAW_GZIP;
+        ev->source = EV_SRC_SENTRY_ENVELOPE;
+        return;
+    }
+    ev->raw = pool_memdup(pool, item->payload.p, item->payload.len);
+    ev->raw_len = item->payload.len;
+    ev->raw_encoding = EV_RAW_IDENTITY;
+}
+
+int ingest_envelope_event(const char *raw, size_t len, struct pool *pool, struct slice *json)
+{
+    struct envelope_limits elim = ENVELOPE_LIMITS_DEFAULT;
+    size_t counts[INGEST_ITEM__N] = { 0 };
+    const struct envelope_item *item;
+    struct envelope env;
+    int rc = envelope_parse(raw, len, &elim, pool, &env, NULL);
+
+    if (rc < 0)
+        return rc;
+    item = envelope_items(&env, counts);
+    if (item == NULL)
+        return BL_ENOTFOUND;
+    *json = item->payload;
+    return 0;
+}
+
 /* The items that are not events (sentry_items.c); their log events get ids here. */
 static void other_items(const struct envelope *env, const char *event_id,
                         const struct ingest_meta *meta, const struct ingest_limits *lim,
@@ -219,10 +261,8 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         ev = new_event(meta, 0, out, pool);
         take_id(meta->event_id, ev->event_id);
         take_id(env.event_id, ev->event_id);
-        ev->raw = pool_memdup(pool, item->payload.p, item->payload.len);
-        ev->raw_len = item->payload.len;
-        ev->raw_encoding = EV_RAW_IDENTITY;
         normalize_sentry(obj, ev, lim, pool);
+        keep_envelope_raw(ev, payload, len, item, pool);
         finish(ev, pool);
     }
     other_items(&env, item != NULL ? ev->event_id : env.event_id, meta, lim, pool, out);

@@ -163,6 +163,13 @@ int ingest_decode(const void *payload, size_t len, const struct ingest_meta *met
                   const struct ingest_limits *lim, struct pool *pool, struct ingest_events *out,
                   size_t items[INGEST_ITEM__N], struct bl_err *err);
 
+/*
+ * The event item's JSON inside a stored envelope (EV_SRC_SENTRY_ENVELOPE
+ * raw payloads, already decompressed): 0 and *json pointing into raw, or
+ * BL_EPARSE / BL_ENOTFOUND.
+ */
+int ingest_envelope_event(const char *raw, size_t len, struct pool *pool, struct slice *json);
+
 /* Appends a zeroed event to out (growing it in pool) and returns it. */
 struct event *ingest_events_push(struct ingest_events *out, struct pool *pool);
 

@@ -464,7 +464,11 @@ int journal__disk_check(struct journal *j, int64_t max_age_us)
     if (statvfs(j->dir, &sv) != 0)
         return atomic_load(&j->disk_low);
     avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
-    queued = atomic_load(&j->queued_bytes);
+    /*
+     * Bytes queued are about to be written, and the undigested backlog will
+     * need about as much again in the store before its segments are deleted.
+     */
+    queued = atomic_load(&j->queued_bytes) + journal_backlog_bytes(j);
     low = avail < j->reserve_bytes + queued;
     atomic_store(&j->disk_free, avail);
     if (low != atomic_exchange(&j->disk_low, low)) {

@@ -91,6 +91,13 @@ int sq_writer_tune(struct sq_conn *c, struct bl_err *err)
     /* Fewer, larger WAL checkpoints: each one copies pages back and fsyncs. */
     if (rc == 0)
         rc = sq_exec(c, "PRAGMA wal_autocheckpoint=8192", err);
+    /*
+     * A WAL that grew (a long reader, a disk-full retry loop) is cut back to
+     * 64 MiB after each checkpoint instead of keeping its high-water size:
+     * a WAL kept at its peak refilled a disk just freed.
+     */
+    if (rc == 0)
+        rc = sq_exec(c, "PRAGMA journal_size_limit=67108864", err);
     return rc;
 }
 

@@ -351,6 +351,10 @@ def test_port_taken():
     out = "".join(x.decode("utf-8", "replace") if isinstance(x, bytes) else (x or "")
                   for x in (r.stdout, r.stderr))   # bytes after a timeout
     h.check_in("already in use", out, "the error says the port is taken")
+    # Nothing of a first start happened: no data directory, no secrets printed.
+    h.check(not os.path.exists(other), "no data directory created on a taken port")
+    h.check(h.ADMIN_PASSWORD not in out and "DSN" not in out and "password" not in out.lower(),
+            "no first-start secrets printed on a taken port: %r" % out[:300])
     st, _ = quick_get(srv)
     h.check_eq(st, 200, "the first server still answers")
 

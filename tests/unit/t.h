@@ -8,10 +8,13 @@
 #ifndef BL_T_H
 #define BL_T_H
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int t_pass, t_fail;
 
@@ -80,5 +83,31 @@ static inline char *t_read_file(const char *path, size_t *len)
 #ifndef T_DATA
 #define T_DATA "tests/data"
 #endif
+
+/* Removes a temporary directory tree (tests' data directories). */
+static inline void t_rm_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    char sub[1024];
+    struct stat sb;
+
+    if (d == NULL) {
+        unlink(path);
+        return;
+    }
+    for (de = readdir(d); de != NULL; de = readdir(d)) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
+            continue;
+        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+            t_rm_tree(sub);
+        else
+            unlink(sub);
+    }
+    closedir(d);
+    rmdir(path);
+}
 
 #endif

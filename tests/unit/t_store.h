@@ -25,31 +25,6 @@
 
 static unsigned next_event_id = 1;
 
-static inline void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= sizeof(sub))
-            continue;
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 /* store_open, failing the test (and saying why) when it does not open. */
 static inline struct store *t_open_url(const char *url, const char *node)
 {

@@ -381,30 +381,6 @@ static char tmpdir[256];
 static char event_id[33], log_id[3][33];
 static int64_t issue_id;
 
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 /* Builds a stored event the way the digest does: normalize, fingerprint, keep the raw payload. */
 static void mk_event(struct event *ev, const char *raw, int logline, int64_t received,
                      uint64_t lsn, struct pool *pool)
@@ -668,6 +644,6 @@ int main(void)
         test_logs();
     }
     store_close(app.store);
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     return t_done();
 }

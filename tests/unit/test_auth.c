@@ -64,30 +64,6 @@ static void test_passwords(void)
     CHECK_INT_EQ(auth_password_verify(hash2, pw), 0);
 }
 
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static void test_bearer(struct store *st)
 {
     char tok[AUTH_TOKEN_MAX], hdr[256], digest[65], want[65], long_tok[200];
@@ -152,6 +128,6 @@ int main(void)
         test_bearer(st);
         store_close(st);
     }
-    rm_tree(dir);
+    t_rm_tree(dir);
     return t_done();
 }

@@ -24,6 +24,10 @@ static void test_buf(void)
     buf_reset(&b);
     CHECK_INT_EQ(buf_add_json_str(&b, "a\"\n\x01", 4), 0);
     CHECK_STR_EQ(b.p, "\"a\\\"\\n\\u0001\"");
+    /* An empty slice may have no pointer (fuzz_otlp: a KeyValue without its key). */
+    buf_reset(&b);
+    CHECK_INT_EQ(buf_add_json_str(&b, NULL, 0), 0);
+    CHECK_STR_EQ(b.p, "\"\"");
     buf_release(&b);
     CHECK_STR_EQ(b.p, "");
 }

@@ -27,30 +27,6 @@
 
 static char tmpdir[256];
 
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 struct env {
     struct store *store;
     struct journal *journal;
@@ -351,9 +327,9 @@ int main(void)
         return 2;
     }
     test_pipeline_order();
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     mkdir(tmpdir, 0700);
     test_stop_keeps_the_rest();
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     return t_done();
 }

@@ -26,30 +26,6 @@
 
 static char tmpdir[256];
 
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char sub[1024];
-    struct stat sb;
-
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    for (de = readdir(d); de != NULL; de = readdir(d)) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            rm_tree(sub);
-        else
-            unlink(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 /* A store with two projects, a journal, and a door over them. */
 struct fixture {
     struct store *store;
@@ -91,7 +67,7 @@ static void fixture_close(struct fixture *f)
     journal_close(f->journal);
     store_close(f->store);
     pool_release(&f->pool);
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
 }
 
 /* The done callback runs on the journal's flusher thread. */

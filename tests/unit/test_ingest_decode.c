@@ -207,6 +207,39 @@ static void test_envelope(void)
     pool_release(&pool);
 }
 
+/*
+ * A gzip envelope no larger than its event is kept as received (the store
+ * then compresses nothing); the API finds the event item in it again.
+ */
+static void test_envelope_gzip_raw(void)
+{
+    struct pool pool = POOL_INIT(16384);
+    struct ingest_events out = { 0 };
+    struct ingest_meta m = meta_of(INGEST_SENTRY_ENVELOPE, INGEST_ENC_GZIP, 40,
+                                   "9ec79c33ec9942ab8353589fcb2e04dc");
+    char env[4096], msg[2100];
+    unsigned char gz[4096];
+    struct slice json;
+    size_t n, gn;
+
+    memset(msg, 'a', sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = '\0';
+    n = (size_t)snprintf(env, sizeof(env), "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n"
+                         "{\"type\":\"event\"}\n{\"message\":\"%s\",\"level\":\"error\"}\n", msg);
+    gn = t_deflate_to(env, n, 31, gz, sizeof(gz));
+    CHECK_INT_EQ(decode(gz, gn, &m, &pool, &out, NULL), 0);
+    CHECK_INT_EQ(out.n, 1);
+    CHECK_INT_EQ(out.v[0].source, EV_SRC_SENTRY_ENVELOPE);
+    CHECK_INT_EQ(out.v[0].raw_encoding, EV_RAW_GZIP);
+    CHECK(out.v[0].raw_len == gn && memcmp(out.v[0].raw, gz, gn) == 0);
+    CHECK_STR_EQ(out.v[0].message, msg);
+    CHECK_INT_EQ(ingest_envelope_event(env, n, &pool, &json), 0);
+    CHECK(json.len == strlen(msg) + 30 && memcmp(json.p, "{\"message\":\"aaa", 15) == 0);
+    CHECK_INT_EQ(ingest_envelope_event("{}\n", 3, &pool, &json), BL_ENOTFOUND);
+    CHECK_INT_EQ(ingest_envelope_event("nope", 4, &pool, &json), BL_EPARSE);
+    pool_release(&pool);
+}
+
 static void test_envelope_other(void)
 {
     static const char s9[] = "{}\n{\"type\":\"future_thing\",\"length\":3}\nabc\n"
@@ -328,6 +361,7 @@ int main(void)
     test_store_legacy();
     test_store_ids();
     test_envelope();
+    test_envelope_gzip_raw();
     test_envelope_other();
     test_ndjson();
     test_events_push();

@@ -693,6 +693,6 @@ int main(void)
         test_nodes(url, pid, issue_a);
     }
     test_throughput(url);
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     return t_done();
 }

@@ -491,6 +491,6 @@ int main(void)
     test_crash_fixup(dir2);
     test_crash_between_days(dir2);
     test_upgrade(tmpdir);
-    rm_tree(tmpdir);
+    t_rm_tree(tmpdir);
     return t_done();
 }
