@@ -200,7 +200,8 @@ void listen_stop(struct listener *l)
         until.tv_sec += RELP_STOP_S;
         /* A RELP callback that could not journal never returns (listen_relp.c): leave it. */
         if (pthread_timedjoin_np(l->thread, NULL, &until) != 0) {
-            log_error("relp: a message could not be journaled; its connection stays unanswered");
+            log_error("relp: the listener did not stop within %d s (a message that could not "
+                      "be journaled stays unanswered)", RELP_STOP_S);
             return;
         }
         listen_relp_free(l);

@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <librelp.h>
 #include <stdio.h>
@@ -34,6 +35,17 @@
 #include "core/banned.h"
 
 #define RETRY_MS 100
+/*
+ * relpEngineRun waits for its sockets without a timeout and only checks its
+ * stop flag when woken: as rsyslog's imrelp does, the stop interrupts that
+ * wait with a signal (whose handler does nothing) sent to the RELP thread.
+ */
+#define WAKE_SIGNAL SIGUSR2
+
+static void wake_handler(int sig)
+{
+    (void)sig;
+}
 
 struct relp_wait {
     struct door_req req;
@@ -130,6 +142,17 @@ static void relp_dbg(char *fmt, ...)
     (void)fmt;
 }
 
+/* No SA_RESTART: the engine's wait must return EINTR. */
+static int install_wake(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = wake_handler;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(WAKE_SIGNAL, &sa, NULL);
+}
+
 int listen_relp_open(struct listener *l, struct bl_err *err)
 {
     relpEngine_t *engine = NULL;
@@ -143,6 +166,8 @@ int listen_relp_open(struct listener *l, struct bl_err *err)
     relpEngineSetDbgprint(engine, relp_dbg);
     relpEngineSetEnableCmd(engine, (unsigned char *)"syslog", eRelpCmdState_Required);
     relpEngineSetSyslogRcv2(engine, on_syslog);
+    if (install_wake() < 0)
+        return bl_err_set(err, BL_EIO, "relp: cannot install the stop signal handler");
     if (relpEngineListnerConstruct(engine, &srv) != RELP_RET_OK ||
         relpSrvSetLstnPort(srv, (unsigned char *)port) != RELP_RET_OK ||
         relpSrvSetLstnAddr(srv, (unsigned char *)l->host) != RELP_RET_OK ||
@@ -164,8 +189,10 @@ void *listen_relp_run(void *arg)
 
 void listen_relp_stop(struct listener *l)
 {
-    if (l->impl != NULL)
-        relpEngineSetStop(l->impl);
+    if (l->impl == NULL)
+        return;
+    relpEngineSetStop(l->impl);
+    pthread_kill(l->thread, WAKE_SIGNAL);
 }
 
 void listen_relp_free(struct listener *l)

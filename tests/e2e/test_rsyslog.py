@@ -147,6 +147,9 @@ def test_omrelp_kill9():
     time.sleep(1)
     after = [m for m in messages(srv) if m in set(second)]
     h.check_eq(len(after), len(second), "lines sent after the restart are stored exactly once")
+    rc, took = srv.stop()
+    h.check_eq(rc, 0, "a clean stop with a RELP connection open")
+    h.check(took < 5, "the RELP listener stops at once (took %.1fs)" % took)
 
 
 if __name__ == "__main__":
