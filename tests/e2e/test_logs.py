@@ -232,6 +232,10 @@ def test_ndjson_logs_and_restart():
              "lineno": 10, "in_app": True}]}}]}}).encode(), headers=srv.auth_headers(1))
     h.check_eq(r.status, 200, "store before restart")
     srv.wait_event(1, eid)
+    # The event's day file commits before the main database (exactly-once order), so its
+    # issue may show a moment after the event does.
+    h.wait_for(lambda: [i for i in srv.issues(1) if (i.get("title") or "").startswith("KeyError")],
+               what="the KeyError issue")
     before_logs = sorted(x["event_id"] for x in srv.logs(1))
     before_issues = sorted((i["id"], int(i["count"])) for i in srv.issues(1))
 
