@@ -340,7 +340,8 @@ int cli_serve(int argc, char **argv)
     s.app.digest = s.digest;
     s.app.door = new_door(&s);
     s.app.metrics = door_metrics(s.app.door);
-    if (start_http(&s) < 0 || start_listeners(&s) < 0)
+    /* Listeners first: once /readyz answers, their sockets are bound too. */
+    if (start_listeners(&s) < 0 || start_http(&s) < 0)
         goto out;
     record_public_url(&s);
     /* Not inside log_info(): its arguments are not evaluated when info is off. */
