@@ -204,6 +204,9 @@ struct jw;
 /* Writes the event's attachments as an array member key (NULL in an array); BL_ESTORE. */
 int api_items_write_attachments(struct bl_req *req, struct jw *w, const char *key, int64_t pid,
                                 const char *event_id);
+/* api_ui.c: the web UI's files */
+void api_ui_index(struct bl_req *req, struct bl_resp *resp);
+void api_ui_asset(struct bl_req *req, struct bl_resp *resp);
 void api_healthz(struct bl_req *req, struct bl_resp *resp);
 void api_readyz(struct bl_req *req, struct bl_resp *resp);
 void api_metrics(struct bl_req *req, struct bl_resp *resp);

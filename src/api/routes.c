@@ -44,6 +44,9 @@ static const struct route routes[] = {
     { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz, 0 },
     { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz, 0 },
     { BL_GET, "/metrics", DOOR_OPS, 0, NULL, api_metrics, 0 },
+    /* the web UI (api_ui.c): public files; every datum comes from the REST API */
+    { BL_GET, "/", DOOR_OTHER, 0, NULL, api_ui_index, 0 },
+    { BL_GET, "/ui/*", DOOR_OTHER, 0, NULL, api_ui_asset, 0 },
 };
 
 /* Matches path against pattern; {} takes one non-empty segment, a final * the rest. */

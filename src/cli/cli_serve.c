@@ -123,9 +123,9 @@ static int bootstrap(struct server *s)
     }
     config_dsn(s->app.public_url, p.key, (long long)p.id, dsn, sizeof(dsn));
     printf("Bilor is set up in %s (shown once, keep it safe):\n"
-           "  API:       %s/api/0/\n  DSN:       %s\n  login:     admin\n"
+           "  web UI:    %s/\n  API:       %s/api/0/\n  DSN:       %s\n  login:     admin\n"
            "  password:  %s\n  API token: %s\n",
-           s->cfg.data_dir, s->app.public_url, dsn, pw, token);
+           s->cfg.data_dir, s->app.public_url, s->app.public_url, dsn, pw, token);
     fflush(stdout);
     return 0;
 fail:

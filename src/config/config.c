@@ -34,6 +34,8 @@ static const struct opt opts[] = {
         "store URL: a directory or sqlite:PATH (postgres:// not yet); none: the data directory"),
     STR(public_url, "public-url", "BILOR_PUBLIC_URL", "",
         "base URL clients use (DSNs); default http://LISTEN"),
+    STR(ui_dir, "ui-dir", "BILOR_UI_DIR", "",
+        "serve the web UI from this folder instead of the embedded copy (UI development)"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,

@@ -19,6 +19,7 @@ struct config {
     char store[1100];        /* store URL (store_open); empty: the data directory */
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
     char log_level[16];
+    char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
     int64_t http_threads;
     int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;
