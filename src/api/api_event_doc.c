@@ -115,10 +115,10 @@ void api_write_attributes(struct jw *w, const cJSON *obj)
 
 void api_write_attributes_of(struct jw *w, const struct event *ev, const cJSON *obj)
 {
-    if (ev->source == EV_SRC_LOGLINE)
-        api_write_attributes(w, obj);
-    else if (ev->source == EV_SRC_SYSLOG || ev->source == EV_SRC_GELF)
+    if (ev->source == EV_SRC_SYSLOG || ev->source == EV_SRC_GELF)
         jw_cjson(w, "attributes", obj); /* rebuilt by the format's normalizer (logfmt.h) */
+    else
+        api_write_attributes(w, obj);
 }
 
 static void write_head(struct jw *w, const struct event *ev)
@@ -179,7 +179,7 @@ void api_write_event(struct jw *w, const struct event *ev, const cJSON *obj, str
             if (v != NULL)
                 jw_cjson(w, members[i], v);
         }
-    } else {
+    } else if (ev->source != EV_SRC_SENTRY) {
         api_write_attributes_of(w, ev, obj);
     }
     jw_str(w, "fingerprint", ev->fingerprint);
