@@ -17,16 +17,27 @@
 #include "search/query.h"
 #include "core/json.h"
 #include "ingest/fingerprint.h"
+#include "ingest/logfmt.h"
 #include "ingest/normalize.h"
 #include "core/banned.h"
 
-/* Rebuilds the event of a stored row from its raw payload; *obj_out is the client's object. */
-static int rebuild(struct bl_req *req, const struct store_event *row, const char **raw,
-                   size_t *raw_len, struct event *ev, cJSON **obj_out)
+/*
+ * The normalizer the digest ran for the row's source. *obj_out is the
+ * client's object for Sentry events and log lines; for syslog and GELF
+ * (logfmt.h) it is the attributes object rebuilt from the raw message.
+ * *raw becomes the event's own payload (an envelope's event item).
+ */
+static int renormalize(struct bl_req *req, const struct store_event *row, const char **raw,
+                       size_t *raw_len, struct event *ev, cJSON **obj_out)
 {
     struct json_limits lim = { req->app->limits.max_body, req->app->limits.max_depth };
     cJSON *obj;
 
+    if (row->source == EV_SRC_SYSLOG) {
+        normalize_syslog(*raw, *raw_len, ev, &req->app->limits, req->pool);
+        *obj_out = normalize_syslog_attributes(*raw, *raw_len, row->received_at);
+        return *obj_out != NULL ? 0 : BL_ENOMEM;
+    }
     /* A whole envelope kept as received: the event is its event item. */
     if (row->source == EV_SRC_SENTRY_ENVELOPE) {
         struct slice json;
@@ -39,20 +50,38 @@ static int rebuild(struct bl_req *req, const struct store_event *row, const char
     obj = json_parse(*raw, *raw_len, &lim, NULL);
     if (obj == NULL)
         return BL_EPARSE;
-    memset(ev, 0, sizeof(*ev));
-    memcpy(ev->event_id, row->event_id, sizeof(ev->event_id));
-    ev->project_id = row->project_id;
-    ev->received_at = row->received_at;
+    if (row->source == EV_SRC_GELF) {
+        normalize_gelf(obj, ev, &req->app->limits, req->pool);
+        *obj_out = normalize_gelf_attributes(obj);
+        cJSON_Delete(obj);
+        return *obj_out != NULL ? 0 : BL_ENOMEM;
+    }
     if (row->source == EV_SRC_LOGLINE)
         normalize_log_line(obj, ev, &req->app->limits, req->pool);
     else
         normalize_sentry(obj, ev, &req->app->limits, req->pool);
+    *obj_out = obj;
+    return 0;
+}
+
+/* Rebuilds the event of a stored row from its raw payload; *obj_out as renormalize's. */
+static int rebuild(struct bl_req *req, const struct store_event *row, const char **raw,
+                   size_t *raw_len, struct event *ev, cJSON **obj_out)
+{
+    int rc;
+
+    memset(ev, 0, sizeof(*ev));
+    memcpy(ev->event_id, row->event_id, sizeof(ev->event_id));
+    ev->project_id = row->project_id;
+    ev->received_at = row->received_at;
+    rc = renormalize(req, row, raw, raw_len, ev, obj_out);
+    if (rc < 0)
+        return rc;
     fingerprint_event(ev, req->pool);
     /* What grouping decided at digest time is the truth, even if rules changed since. */
     memcpy(ev->fingerprint, row->fingerprint, sizeof(ev->fingerprint));
     ev->kind = row->kind;
     ev->issue_id = row->issue_id;
-    *obj_out = obj;
     return 0;
 }
 
@@ -106,8 +135,12 @@ void api_event_get(struct bl_req *req, struct bl_resp *resp)
     api_write_event(&w, &ev, obj, req->pool);
     jw_int(&w, "issue_id", row.issue_id);
     jw_str(&w, "kind", row.kind == EV_KIND_ISSUE ? "issue" : "log");
-    /* The payload parsed above, so it is one JSON value as the client sent it. */
-    jw_raw(&w, "raw", raw, raw_len);
+    /* The payload parsed above, so it is one JSON value as the client sent it; a
+     * syslog message is text, shown as a string. */
+    if (row.source == EV_SRC_SYSLOG)
+        jw_str(&w, "raw", pool_strndup(req->pool, raw, raw_len));
+    else
+        jw_raw(&w, "raw", raw, raw_len);
     rc = api_items_write_attachments(req, &w, "attachments", pid, id);
     jw_obj_end(&w);
     cJSON_Delete(obj);
@@ -132,7 +165,7 @@ void api_write_log_row(struct bl_req *req, struct jw *w, const struct store_even
     api_write_event_row(w, row);
     if (raw == NULL || rebuild(req, row, &raw, &raw_len, &ev, &obj) < 0)
         return;
-    api_write_attributes(w, obj);
+    api_write_attributes_of(w, &ev, obj);
     jw_str_opt(w, "server_name", ev.server_name);
     jw_str_opt(w, "trace_id", ev.trace_id);
     jw_str_opt(w, "request_id", ev.request_id);

@@ -74,6 +74,26 @@ static int render_formats(const struct metrics *m, const char *name, const _Atom
     return rc;
 }
 
+/* The socket listeners' own losses (docs/doors.md). */
+static int render_sockets(const struct metrics *m, struct buf *out)
+{
+    int rc = buf_addstr(out, "# HELP bilor_udp_kernel_drops_total Datagrams the kernel dropped "
+                             "(receive buffer full), from /proc/net/udp.\n"
+                             "# TYPE bilor_udp_kernel_drops_total counter\n");
+
+    rc = rc ? rc : render_formats(m, "bilor_udp_kernel_drops_total", m->sock_kernel_drops, out);
+    rc = rc ? rc : buf_addstr(out, "# HELP bilor_socket_dropped_total Messages a socket listener "
+                                   "dropped (busy, missing key, malformed).\n"
+                                   "# TYPE bilor_socket_dropped_total counter\n");
+    rc = rc ? rc : render_formats(m, "bilor_socket_dropped_total", m->sock_dropped, out);
+    rc = rc ? rc : buf_addstr(out, "# HELP bilor_socket_oversize_total Stream frames over the "
+                                   "limit, skipped.\n# TYPE bilor_socket_oversize_total counter\n");
+    rc = rc ? rc : render_formats(m, "bilor_socket_oversize_total", m->sock_oversize, out);
+    rc = rc ? rc : buf_addf(out, "# TYPE bilor_socket_connections gauge\nbilor_socket_connections %llu\n",
+                            (unsigned long long)rd(&m->sock_connections));
+    return rc;
+}
+
 static int render_http(const struct metrics *m, struct buf *out)
 {
     int rc = render_requests(m, out);
@@ -93,7 +113,7 @@ static int render_http(const struct metrics *m, struct buf *out)
                       (unsigned long long)rd(&m->items[i]));
     rc = rc ? rc : buf_addstr(out, "# TYPE bilor_ingest_bytes_total counter\n");
     rc = rc ? rc : render_formats(m, "bilor_ingest_bytes_total", m->bytes_in, out);
-    return rc;
+    return rc ? rc : render_sockets(m, out);
 }
 
 static int gauge(struct buf *out, const char *name, const char *help, const char *type,

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "http/http.h"
+#include "listen/listen.h"
 #include "core/banned.h"
 
 struct server {
@@ -38,6 +39,7 @@ struct server {
     struct digest *digest;
     struct http_server *http;
     struct http_server *es_http; /* --es-listen, or NULL */
+    struct listener *listeners[LISTEN__N]; /* socket doors, NULL when off */
     int lock_fd;   /* holds the data directory's lock while serving */
     int listen_fd; /* bound before anything else, until http_start takes it */
     char *tls_cert, *tls_key; /* PEM texts while serving over TLS */
@@ -326,9 +328,42 @@ static void stop_http(struct http_server *h)
     http_stop(h);
 }
 
+/* The socket doors that are configured (docs/doors.md). */
+static int start_listeners(struct server *s)
+{
+    const char *specs[LISTEN__N] = { s->cfg.syslog_udp, s->cfg.syslog_tcp, s->cfg.gelf_udp,
+                                     s->cfg.gelf_tcp, s->cfg.relp };
+    struct store_project p;
+    struct bl_err err = { 0 };
+
+    for (int k = 0; k < LISTEN__N; k++) {
+        struct listen_config lc = { k, specs[k], s->app.door, (int)s->cfg.udp_rcvbuf,
+                                    (size_t)s->cfg.socket_max_frame,
+                                    (int)s->cfg.socket_idle_timeout,
+                                    (int)s->cfg.socket_max_conns,
+                                    (int)s->cfg.socket_require_key };
+
+        if (specs[k][0] == '\0')
+            continue;
+        if (listen_start(&s->listeners[k], &lc, &err) < 0) {
+            cli_fail("%s", bl_err_msg(&err));
+            return -1;
+        }
+        if (store_project_get(s->store, listen_project(s->listeners[k]), &p, &err) < 0) {
+            cli_fail("--%s: no project %lld", listen_kind_name(k),
+                     (long long)listen_project(s->listeners[k]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void shutdown_all(struct server *s)
 {
     s->app.closing = 1;
+    /* First, while the door still takes them: what the listeners hold is journaled. */
+    for (int k = 0; k < LISTEN__N; k++)
+        listen_stop(s->listeners[k]);
     if (s->app.door != NULL)
         door_close(s->app.door);
     stop_http(s->es_http);
@@ -396,7 +431,9 @@ int cli_serve(int argc, char **argv)
     s.app.digest = s.digest;
     s.app.door = new_door(&s);
     s.app.metrics = door_metrics(s.app.door);
-    if (check_v1_project(&s) < 0 || start_http(&s, s.cfg.listen, NULL, &s.http) < 0)
+    /* Listeners first: once /readyz answers, their sockets are bound too. */
+    if (check_v1_project(&s) < 0 || start_listeners(&s) < 0 ||
+        start_http(&s, s.cfg.listen, NULL, &s.http) < 0)
         goto out;
     if (s.cfg.es_listen[0] != '\0' && start_http(&s, s.cfg.es_listen, "/es", &s.es_http) < 0)
         goto out;

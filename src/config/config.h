@@ -44,6 +44,17 @@ struct config {
     int64_t disk_budget;     /* bytes of event partitions, all projects; 0: no budget */
     int64_t retention_interval; /* seconds between retention runs */
     int64_t issue_events_per_day; /* stored per issue per day; the rest only counted; 0: all */
+    /* Socket doors (listen/, docs/doors.md): HOST:PORT=PROJECT_ID, empty when off. */
+    char syslog_udp[300];
+    char syslog_tcp[300];
+    char gelf_udp[300];
+    char gelf_tcp[300];
+    char relp[300];
+    int64_t udp_rcvbuf;      /* SO_RCVBUF of UDP listeners */
+    int64_t socket_max_frame;  /* largest syslog/GELF message */
+    int64_t socket_idle_timeout; /* seconds */
+    int64_t socket_max_conns;  /* per TCP listener */
+    int64_t socket_require_key; /* 1: each message must carry a key of the project */
 };
 
 /* Fills c with the defaults. */

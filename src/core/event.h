@@ -39,8 +39,15 @@ enum ev_kind { EV_KIND_LOG = 0, EV_KIND_ISSUE = 1 };
 /*
  * EV_SRC_SENTRY_ENVELOPE: the raw payload is the whole envelope as the client
  * sent it (gzip kept); the event is its first event item (ingest_envelope_event).
+ * EV_SRC_SYSLOG, EV_SRC_GELF: one message of the socket doors (ingest/logfmt.h).
  */
-enum ev_source { EV_SRC_SENTRY = 0, EV_SRC_LOGLINE = 1, EV_SRC_SENTRY_ENVELOPE = 2 };
+enum ev_source {
+    EV_SRC_SENTRY = 0,
+    EV_SRC_LOGLINE = 1,
+    EV_SRC_SENTRY_ENVELOPE = 2,
+    EV_SRC_SYSLOG = 3,
+    EV_SRC_GELF = 4,
+};
 
 struct ev_tag {
     const char *key;

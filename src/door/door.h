@@ -111,6 +111,13 @@ int door_refuse(struct door_req *r, int outcome, const char *fmt, ...)
 /* Cheap checks that need nothing from the request: run them first. */
 int door_gate(struct door_req *r);
 
+/*
+ * The listener itself is bound to r->project_id by the operator (a socket
+ * door such as --syslog-udp ADDR:PORT=PROJECT, whose messages carry no
+ * key): admitted as if a key of that project had been shown.
+ */
+int door_bind(struct door_req *r);
+
 /* key (a DSN public key) must belong to r->project_id. */
 int door_auth(struct door_req *r, const char *key);
 

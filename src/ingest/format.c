@@ -18,6 +18,8 @@ extern const struct ingest_format format_es_doc;
 extern const struct ingest_format format_otlp_pb;
 extern const struct ingest_format format_otlp_json;
 extern const struct ingest_format format_bilor_v1;
+extern const struct ingest_format format_syslog;
+extern const struct ingest_format format_gelf;
 
 static const struct ingest_format *const formats[] = {
     &format_sentry_store,    /* fmt_sentry.c: POST /api/<id>/store/ */
@@ -28,6 +30,8 @@ static const struct ingest_format *const formats[] = {
     &format_otlp_pb,         /* fmt_otlp.c: POST /v1/logs, application/x-protobuf */
     &format_otlp_json,       /* fmt_otlp.c: POST /v1/logs, application/json */
     &format_bilor_v1,        /* fmt_bilor_v1.c: POST /api/v1/message/ (the original Bilor) */
+    &format_syslog,          /* fmt_syslog.c: syslog UDP/TCP/RELP listeners */
+    &format_gelf,            /* fmt_gelf.c: GELF UDP/TCP listeners, POST /gelf */
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -41,6 +41,9 @@ enum ingest_proto {
     INGEST_OTLP_PB = 22,
     INGEST_OTLP_JSON = 23,
     INGEST_BILOR_V1 = 24,
+    /* Socket doors (listen/): octet-counted batches of messages (logfmt.h). */
+    INGEST_SYSLOG = 8,
+    INGEST_GELF = 9,
 };
 
 struct ingest_limits {
