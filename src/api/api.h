@@ -141,12 +141,17 @@ struct bl_req {
     struct app *app;
     const struct route *route;
     struct principal who; /* set by the route's early check; zero = anonymous */
-    char client[48];      /* the client address as text (login throttling), "" if unknown */
+    uint8_t client[16];   /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
+    const char *client_ip; /* the client's address as text (behind --trusted-proxy, the
+                            * forwarded one); "" when unknown */
     int64_t received_at;
     /* supplied by http/ */
     void *conn;
     const char *(*header_fn)(void *conn, const char *name);
     const char *(*query_fn)(void *conn, const char *name);
+    /* every query argument in order (repeated names too); fn returns non-zero to stop */
+    void (*query_each_fn)(void *conn, int (*fn)(void *arg, const char *name, const char *value),
+                          void *arg);
     void (*resume)(struct bl_req *req);
     /* supplied by an async handler: completes resp after resume */
     void (*finish)(struct bl_req *req, struct bl_resp *resp);
@@ -166,6 +171,16 @@ struct bl_resp {
     struct bl_header headers[RESP_MAX_HEADERS];
     size_t nheaders;
     int pending;       /* async work started: wait for req->resume */
+    /*
+     * A streamed answer (Server-Sent Events): when stream is set, the body
+     * is what stream(ctx, buf, max) produces: a byte count, 0 when it has
+     * nothing now (the connection then waits and is asked again a few
+     * times a second, or at once when the server closes), or -1 for the
+     * end. stream_free(ctx) is called once, when the connection is done.
+     */
+    long (*stream)(void *ctx, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 };
 
 /* Header / query value or NULL. Header names are case-insensitive. */
@@ -173,6 +188,13 @@ const char *req_header(struct bl_req *req, const char *name);
 const char *req_query(struct bl_req *req, const char *name);
 /* Path parameter i as a positive integer; -1 when not one. */
 int64_t req_param_id(const struct bl_req *req, size_t i);
+/*
+ * 0 when every query argument is one of allowed (NULL-terminated); else
+ * answers 400 naming the first unknown one and returns -1.
+ */
+int req_query_only(struct bl_req *req, struct bl_resp *resp, const char *const *allowed);
+/* The values of a repeated query argument, at most max; returns how many. */
+size_t req_query_all(struct bl_req *req, const char *name, const char **out, size_t max);
 
 void resp_init(struct bl_resp *resp);
 void resp_release(struct bl_resp *resp);
@@ -211,6 +233,19 @@ void api_store(struct bl_req *req, struct bl_resp *resp);
 void api_envelope(struct bl_req *req, struct bl_resp *resp);
 void api_logs_ingest(struct bl_req *req, struct bl_resp *resp);
 void api_cors_preflight(struct bl_req *req, struct bl_resp *resp);
+/* api_es.c: the Elasticsearch API under /es/ */
+void api_es_early(struct bl_req *req, struct bl_resp *resp);
+void api_es(struct bl_req *req, struct bl_resp *resp);
+/* api_otlp.c: OTLP/HTTP logs */
+void api_otlp_early(struct bl_req *req, struct bl_resp *resp);
+void api_otlp(struct bl_req *req, struct bl_resp *resp);
+/* api_gelf.c: GELF over HTTP */
+void api_gelf_early(struct bl_req *req, struct bl_resp *resp);
+void api_gelf(struct bl_req *req, struct bl_resp *resp);
+/* api_v1.c: the original Bilor API (--v1-api PROJECT_ID) */
+void api_v1_early(struct bl_req *req, struct bl_resp *resp);
+void api_v1(struct bl_req *req, struct bl_resp *resp);
+void api_v1_get(struct bl_req *req, struct bl_resp *resp);
 void api_projects_list(struct bl_req *req, struct bl_resp *resp);
 void api_issues_list(struct bl_req *req, struct bl_resp *resp);
 void api_issue_get(struct bl_req *req, struct bl_resp *resp);
@@ -245,6 +280,19 @@ void api_user_put(struct bl_req *req, struct bl_resp *resp);
 void api_tokens_list(struct bl_req *req, struct bl_resp *resp);
 void api_token_create(struct bl_req *req, struct bl_resp *resp);
 void api_token_delete(struct bl_req *req, struct bl_resp *resp);
+/* search (api_search.c, api_events.c) */
+void api_logs_histogram(struct bl_req *req, struct bl_resp *resp);
+void api_logs_facets(struct bl_req *req, struct bl_resp *resp);
+void api_logs_context(struct bl_req *req, struct bl_resp *resp);
+void api_logs_tail(struct bl_req *req, struct bl_resp *resp);
+/* retention (api_retention.c) */
+void api_project_storage(struct bl_req *req, struct bl_resp *resp);
+void api_events_list(struct bl_req *req, struct bl_resp *resp);
+void api_events_histogram(struct bl_req *req, struct bl_resp *resp);
+void api_events_facets(struct bl_req *req, struct bl_resp *resp);
+/* api_grouping.c: a project's grouping rules */
+void api_grouping_get(struct bl_req *req, struct bl_resp *resp);
+void api_grouping_put(struct bl_req *req, struct bl_resp *resp);
 void api_index(struct bl_req *req, struct bl_resp *resp);
 /* api_items.c: envelope items kept beside events */
 void api_event_attachments(struct bl_req *req, struct bl_resp *resp);
@@ -252,10 +300,20 @@ void api_event_attachment_get(struct bl_req *req, struct bl_resp *resp);
 void api_project_feedback(struct bl_req *req, struct bl_resp *resp);
 void api_issue_feedback(struct bl_req *req, struct bl_resp *resp);
 void api_project_item_stats(struct bl_req *req, struct bl_resp *resp);
+/* api_keys.c: DSN keys and project ingest settings */
+void api_keys_list(struct bl_req *req, struct bl_resp *resp);
+void api_keys_add(struct bl_req *req, struct bl_resp *resp);
+void api_keys_put(struct bl_req *req, struct bl_resp *resp);
+void api_keys_delete(struct bl_req *req, struct bl_resp *resp);
+void api_settings_get(struct bl_req *req, struct bl_resp *resp);
+void api_settings_put(struct bl_req *req, struct bl_resp *resp);
 struct jw;
 /* Writes the event's attachments as an array member key (NULL in an array); BL_ESTORE. */
 int api_items_write_attachments(struct bl_req *req, struct jw *w, const char *key, int64_t pid,
                                 const char *event_id);
+/* api_ui.c: the web UI's files */
+void api_ui_index(struct bl_req *req, struct bl_resp *resp);
+void api_ui_asset(struct bl_req *req, struct bl_resp *resp);
 void api_healthz(struct bl_req *req, struct bl_resp *resp);
 void api_readyz(struct bl_req *req, struct bl_resp *resp);
 void api_metrics(struct bl_req *req, struct bl_resp *resp);

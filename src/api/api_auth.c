@@ -109,7 +109,10 @@ void api_auth_login(struct bl_req *req, struct bl_resp *resp)
         return;
     }
     snprintf(acct_key, sizeof(acct_key), "acct:%s", in.email);
-    snprintf(addr_key, sizeof(addr_key), "addr:%s", req->client);
+    /* req->client: an IPv4 address, or an IPv6 /64 (one host holds a whole /64) */
+    memcpy(addr_key, "addr:", 5);
+    for (size_t i = 0; i < sizeof(req->client); i++)
+        snprintf(addr_key + 5 + 2 * i, 3, "%02x", req->client[i]);
     if (throttled(req, resp, acct_key, addr_key))
         goto done;
     found = store_user_get(app->store, 0, in.email, &u, &err);

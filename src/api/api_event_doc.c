@@ -113,6 +113,14 @@ void api_write_attributes(struct jw *w, const cJSON *obj)
     jw_obj_end(w);
 }
 
+void api_write_attributes_of(struct jw *w, const struct event *ev, const cJSON *obj)
+{
+    if (ev->source == EV_SRC_SYSLOG || ev->source == EV_SRC_GELF)
+        jw_cjson(w, "attributes", obj); /* rebuilt by the format's normalizer (logfmt.h) */
+    else
+        api_write_attributes(w, obj);
+}
+
 static void write_head(struct jw *w, const struct event *ev)
 {
     jw_str(w, "event_id", ev->event_id);
@@ -171,8 +179,8 @@ void api_write_event(struct jw *w, const struct event *ev, const cJSON *obj, str
             if (v != NULL)
                 jw_cjson(w, members[i], v);
         }
-    } else if (ev->source == EV_SRC_LOGLINE) {
-        api_write_attributes(w, obj);
+    } else if (ev->source != EV_SRC_SENTRY) {
+        api_write_attributes_of(w, ev, obj);
     }
     jw_str(w, "fingerprint", ev->fingerprint);
     jw_int(w, "grouping_version", ev->grouping_version);

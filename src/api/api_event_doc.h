@@ -24,6 +24,8 @@ void api_write_event(struct jw *w, const struct event *ev, const cJSON *obj, str
 int api_event_doc(const struct event *ev, const cJSON *obj, struct buf *out);
 /* "attributes": the members of the log record obj that are not event fields. */
 void api_write_attributes(struct jw *w, const cJSON *obj);
+/* "attributes" of a log event of any source (obj as api_events.c's rebuild gives it). */
+void api_write_attributes_of(struct jw *w, const struct event *ev, const cJSON *obj);
 /* The members of an event's listing row, from the store's columns, into an open object. */
 void api_write_event_row(struct jw *w, const struct store_event *e);
 

@@ -84,6 +84,26 @@ static void retry_after(struct bl_req *req, struct bl_resp *resp, const struct d
         resp_header(resp, "Retry-After", pool_printf(req->pool, "%d", dr->retry_after_s));
 }
 
+/*
+ * X-Sentry-Rate-Limits for a rate-limit refusal: one "wait:categories:scope"
+ * per blocked category (protocols.md §1.9), so an SDK stops sending that
+ * category only, for that long.
+ */
+static void rate_limits_header(struct bl_req *req, struct bl_resp *resp,
+                               const struct door_req *dr)
+{
+    const char *v = "";
+
+    for (int c = 0; c < RL_CATS; c++) {
+        if (dr->rl.wait_s[c] <= 0)
+            continue;
+        v = pool_printf(req->pool, "%s%s%d:%s:%s", v, v[0] ? "," : "", dr->rl.wait_s[c],
+                        rl_cat_sentry(c), rl_scope_name(dr->rl.scope[c]));
+    }
+    if (v[0] != '\0')
+        resp_header(resp, "X-Sentry-Rate-Limits", v);
+}
+
 /* The HTTP answer to a door outcome. */
 static void answer(struct bl_req *req, struct bl_resp *resp, int outcome)
 {
@@ -109,6 +129,12 @@ static void answer(struct bl_req *req, struct bl_resp *resp, int outcome)
         if (sentry_route(req))
             resp_header(resp, "X-Sentry-Rate-Limits",
                         pool_printf(req->pool, "%d::organization:backlog", dr->retry_after_s));
+        return;
+    case DOOR_RATE_LIMITED:
+        resp_error(resp, 429, "%s", msg);
+        retry_after(req, resp, dr);
+        if (sentry_route(req))
+            rate_limits_header(req, resp, dr);
         return;
     case DOOR_BAD_INPUT:
         if (dr->no_units && dr->format->reply == FORMAT_REPLY_UNITS)

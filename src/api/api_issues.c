@@ -4,11 +4,14 @@
 #include "api/api.h"
 #include "api/api_event_doc.h"
 #include "api/api_json.h"
+#include "api/api_search.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "search/query.h"
 #include "core/banned.h"
 
 #define ISSUE_HOURS 24
+#define ISSUE_SCAN_MAX 100000 /* issues a query looks at per page at most */
 
 static const struct {
     const char *name;
@@ -33,6 +36,7 @@ static void write_issue(struct jw *w, const struct store_issue *is)
     jw_time(w, "last_seen", is->last_seen);
     jw_str(w, "fingerprint", is->fingerprint);
     jw_int(w, "grouping_version", is->grouping_version);
+    jw_int(w, "rules_version", is->rules_version);
     jw_str_opt(w, "first_release", is->first_release);
     jw_str_opt(w, "last_release", is->last_release);
 }
@@ -81,24 +85,113 @@ static int parse_issue_query(struct bl_req *req, struct bl_resp *resp, struct st
     return aj_limit(req, resp, 100, 1000, &q->limit);
 }
 
+/* An issue as the search language sees it (target issues). */
+struct issue_doc {
+    const struct store_issue *is;
+    struct pool *pool;
+};
+
+static size_t issue_get(const void *doc, const char *f, struct slice *vals, size_t max)
+{
+    const struct issue_doc *d = doc;
+    const struct store_issue *is = d->is;
+    const char *one = NULL;
+    size_t n = 0;
+
+    if (max == 0)
+        return 0;
+    if (strcmp(f, "title") == 0 || strcmp(f, "message") == 0)
+        one = is->title;
+    else if (strcmp(f, "culprit") == 0)
+        one = is->culprit;
+    else if (strcmp(f, "level") == 0)
+        one = ev_level_name(is->level);
+    else if (strcmp(f, "is") == 0)
+        one = store_issue_status_name(is->status);
+    else if (strcmp(f, "times_seen") == 0)
+        one = pool_printf(d->pool, "%lld", (long long)is->times_seen);
+    else if (strcmp(f, "first_seen") == 0)
+        one = pool_printf(d->pool, "%lld", (long long)is->first_seen);
+    else if (strcmp(f, "last_seen") == 0)
+        one = pool_printf(d->pool, "%lld", (long long)is->last_seen);
+    if (one != NULL) {
+        vals[0] = slice_from(one);
+        return 1;
+    }
+    if (strcmp(f, "release") == 0) {
+        if (is->first_release != NULL)
+            vals[n++] = slice_from(is->first_release);
+        if (is->last_release != NULL && n < max)
+            vals[n++] = slice_from(is->last_release);
+    }
+    return n;
+}
+
+/*
+ * The issues of q that query matches: store pages of exactly the number
+ * still wanted, so that when the page fills, the store's cursor names the
+ * last issue looked at, which is the last one returned.
+ */
+static int issues_filtered(struct bl_req *req, struct store_issue_query *q,
+                           const struct query_node *query, struct store_issue **out, size_t *n,
+                           char next[STORE_CURSOR_MAX], struct bl_err *err)
+{
+    struct store_issue *all = pool_calloc(req->pool, q->limit, sizeof(*all));
+    size_t want = q->limit, have = 0, seen = 0;
+    int64_t now = clock_now_us();
+    int rc = 0;
+
+    next[0] = '\0';
+    while (rc == 0 && have < want && seen < ISSUE_SCAN_MAX) {
+        struct store_issue *v = NULL;
+        size_t k = 0;
+
+        q->limit = want - have;
+        rc = store_issue_list(req->app->store, q, req->pool, &v, &k, next, err);
+        for (size_t i = 0; rc == 0 && i < k; i++) {
+            struct issue_doc d = { &v[i], req->pool };
+
+            if (query_match(query, issue_get, &d, now))
+                all[have++] = v[i];
+        }
+        seen += k;
+        if (next[0] == '\0')
+            break;
+        q->cursor = pool_strdup(req->pool, next);
+    }
+    *out = all;
+    *n = have;
+    return rc;
+}
+
+static const char *const issues_params[] = { "status", "sort", "limit", "cursor", "query", NULL };
+
 void api_issues_list(struct bl_req *req, struct bl_resp *resp)
 {
     struct store_issue_query q;
     struct store_project p;
     struct store_issue *v = NULL;
+    const struct query_node *query = NULL;
     char next[STORE_CURSOR_MAX] = "";
     struct bl_err err = { 0 };
     size_t n = 0;
     struct jw w;
     int rc;
 
-    if (parse_issue_query(req, resp, &q) < 0)
+    if (parse_issue_query(req, resp, &q) < 0 || req_query_only(req, resp, issues_params) < 0 ||
+        api_query_parse(req, resp, req_query(req, "query"), QUERY_ISSUES, &query) < 0)
         return;
     if (store_project_get(req->app->store, q.project_id, &p, NULL) < 0) {
         resp_error(resp, 404, "no such project");
         return;
     }
-    rc = store_issue_list(req->app->store, &q, req->pool, &v, &n, next, &err);
+    /* With a query, is: in it says which statuses; ?status= still narrows. */
+    if (query != NULL && req_query(req, "status") == NULL)
+        q.status = STORE_ISSUE_ANY;
+    if (query != NULL)
+        rc = issues_filtered(req, &q, query, &v, &n, next, &err);
+    else
+        rc = store_issue_list(req->app->store, &q, req->pool, &v, &n, next, &err);
     if (rc < 0) {
         resp_error(resp, rc == BL_EINVAL ? 400 : 500, "%s", bl_err_msg(&err));
         return;
@@ -210,5 +303,6 @@ void api_issue_events(struct bl_req *req, struct bl_resp *resp)
     q.cursor = req_query(req, "cursor");
     if (aj_limit(req, resp, 50, 1000, &q.limit) < 0)
         return;
+    api_retention_clamp(req, q.project_id, clock_now_us(), &q.since, &q.until);
     api_send_event_page(req, resp, &q, issue_event_row);
 }

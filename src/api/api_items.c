@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "door/door.h"
 #include "api/api_json.h"
 #include "ingest/envelope.h"
 #include "core/banned.h"
@@ -252,6 +253,36 @@ static void write_counts(struct jw *w, const char *key, const struct store_item_
     jw_arr_end(w);
 }
 
+/*
+ * The door's counts for the project (door/ratelimit.h), newest hour first:
+ * units accepted, requests rate-limited, requests or units otherwise
+ * refused. Kept in memory since the server started.
+ */
+static void write_ingest_hours(struct bl_req *req, struct jw *w, int64_t pid)
+{
+    struct rl_hour h[RL_HOURS];
+    uint64_t tot[RL_COUNTS] = { 0 };
+
+    ratelimit_hours(door_ratelimit(req->app->door), pid, h);
+    jw_arr(w, "ingest_hourly");
+    for (int i = 0; i < RL_HOURS; i++) {
+        jw_obj(w, NULL);
+        jw_time(w, "hour", h[i].hour_us);
+        jw_int(w, "accepted", (int64_t)h[i].n[RL_ACCEPTED]);
+        jw_int(w, "rate_limited", (int64_t)h[i].n[RL_RATE_LIMITED]);
+        jw_int(w, "rejected", (int64_t)h[i].n[RL_REJECTED]);
+        jw_obj_end(w);
+        for (int k = 0; k < RL_COUNTS; k++)
+            tot[k] += h[i].n[k];
+    }
+    jw_arr_end(w);
+    jw_obj(w, "ingest_24h");
+    jw_int(w, "accepted", (int64_t)tot[RL_ACCEPTED]);
+    jw_int(w, "rate_limited", (int64_t)tot[RL_RATE_LIMITED]);
+    jw_int(w, "rejected", (int64_t)tot[RL_REJECTED]);
+    jw_obj_end(w);
+}
+
 void api_project_item_stats(struct bl_req *req, struct bl_resp *resp)
 {
     struct store_item_count *rep = NULL, *rec = NULL;
@@ -270,6 +301,8 @@ void api_project_item_stats(struct bl_req *req, struct bl_resp *resp)
     jw_int(&w, "project_id", pid);
     write_counts(&w, "received_not_stored", rec, nrec);
     write_counts(&w, "client_reports", rep, nrep);
+    if (req->app->door != NULL)
+        write_ingest_hours(req, &w, pid);
     jw_obj_end(&w);
     aj_send(resp, &w);
 }

@@ -85,9 +85,37 @@ char *aj_dsn(struct bl_req *req, const char *key, int64_t project_id)
     return out;
 }
 
+/* "15m", "24h", "7d" (or "-15m"): that long before now. */
+static int relative_time(const char *s, int64_t *us)
+{
+    static const struct {
+        char unit;
+        int64_t us;
+    } units[] = { { 's', CLOCK_US_PER_SEC }, { 'm', 60 * CLOCK_US_PER_SEC },
+                  { 'h', CLOCK_US_PER_HOUR }, { 'd', CLOCK_US_PER_DAY },
+                  { 'w', 7 * CLOCK_US_PER_DAY } };
+    int64_t n = 0;
+    size_t i = *s == '-' ? 1 : 0, digits = 0;
+
+    for (; s[i] >= '0' && s[i] <= '9' && digits < 7; i++, digits++)
+        n = n * 10 + (s[i] - '0');
+    if (digits == 0 || s[i] == '\0' || s[i + 1] != '\0')
+        return -1;
+    for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
+        if (units[k].unit == s[i]) {
+            *us = clock_now_us() - n * units[k].us;
+            return *us > 0 ? 0 : -1;
+        }
+    }
+    return -1;
+}
+
 int aj_parse_time(const char *s, int64_t *us)
 {
     size_t len = strlen(s);
+
+    if (relative_time(s, us) == 0)
+        return 0;
 
     /* An epoch of 0 would read as "no bound" downstream: only positive times are times. */
     if (len == 0 || ingest_time_from_string(s, len, us) < 0 || *us <= 0)
@@ -105,7 +133,8 @@ static int time_param(struct bl_req *req, struct bl_resp *resp, const char *name
         return 0;
     if (aj_parse_time(s, out) == 0)
         return 0;
-    resp_error(resp, 400, "'%s' must be an RFC 3339 time or positive epoch seconds", name);
+    resp_error(resp, 400, "'%s' must be an RFC 3339 time, positive epoch seconds or a"
+                     " relative time such as 15m, 24h or 7d", name);
     return -1;
 }
 

@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "api/api_json.h"
+#include "api/api_search.h"
 #include "core/json.h"
 #include "core/banned.h"
 
@@ -32,6 +33,17 @@ static int role_parse(const char *s)
     return -1;
 }
 
+/* The project's retention in days (api_retention.c), 0 when it cannot be read. */
+static int retention_of(struct bl_req *req, int64_t pid)
+{
+    struct bl_err err = { 0 };
+    int days = 0;
+
+    if (store_retention_get(req->app->store, pid, &days, &err) < 0)
+        return 0;
+    return days;
+}
+
 static void write_project(struct bl_req *req, struct jw *w, const struct store_project *p)
 {
     int role = api_role(req, p->id);
@@ -43,6 +55,7 @@ static void write_project(struct bl_req *req, struct jw *w, const struct store_p
     jw_str(w, "dsn", aj_dsn(req, p->key, p->id));
     jw_str(w, "issue_level", ev_level_name(p->issue_level));
     jw_str(w, "role", role_names[role >= 0 && role <= STORE_ROLE_ADMIN ? role : 0]);
+    jw_int(w, "retention_days", retention_of(req, p->id));
     jw_time(w, "created_at", p->created_at);
     jw_obj_end(w);
 }
@@ -139,7 +152,21 @@ void api_project_get(struct bl_req *req, struct bl_resp *resp)
 struct put_change {
     const char *name;
     int issue_level;
+    int retention_days;
 };
+
+static int check_retention(struct bl_req *req, struct bl_resp *resp, const cJSON *v,
+                           struct put_change *c)
+{
+    (void)req;
+    return api_retention_check(resp, v, &c->retention_days);
+}
+
+static int apply_retention(struct bl_req *req, int64_t pid, const struct put_change *c,
+                           struct bl_err *err)
+{
+    return api_retention_store(req, pid, c->retention_days, err);
+}
 
 struct put_field {
     const char *member;
@@ -187,6 +214,7 @@ static int apply_issue_level(struct bl_req *req, int64_t pid, const struct put_c
 static const struct put_field put_fields[] = {
     { "name", check_name, apply_name },                      /* display name; the slug stays */
     { "issue_level", check_issue_level, apply_issue_level }, /* at or above: an issue */
+    { "retention_days", check_retention, apply_retention },  /* api_retention.c */
 };
 
 #define NFIELDS (sizeof(put_fields) / sizeof(put_fields[0]))
@@ -213,7 +241,7 @@ static int put_check(struct bl_req *req, struct bl_resp *resp, const cJSON *doc,
 
 void api_project_put(struct bl_req *req, struct bl_resp *resp)
 {
-    struct put_change c = { NULL, -1 };
+    struct put_change c = { NULL, -1, 0 };
     struct store_project p;
     struct bl_err err = { 0 };
     int present[NFIELDS] = { 0 };

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api/metrics.h"
+#include "core/clock.h"
 #include "door/door.h"
 #include "door/keycache.h"
 #include "core/banned.h"
@@ -19,6 +20,7 @@ static const char *const reject_names[DOOR_OUTCOME__N] = {
     [DOOR_UNAUTHORIZED] = "auth",   [DOOR_FORBIDDEN] = "forbidden",
     [DOOR_TOO_LARGE] = "too_large", [DOOR_BAD_INPUT] = "malformed",
     [DOOR_BUSY] = "backlog",        [DOOR_UNAVAILABLE] = "journal",
+    [DOOR_RATE_LIMITED] = "rate_limited",
 };
 
 void metrics_request(struct metrics *m, int door, int status)
@@ -72,6 +74,26 @@ static int render_formats(const struct metrics *m, const char *name, const _Atom
     return rc;
 }
 
+/* The socket listeners' own losses (docs/doors.md). */
+static int render_sockets(const struct metrics *m, struct buf *out)
+{
+    int rc = buf_addstr(out, "# HELP bilor_udp_kernel_drops_total Datagrams the kernel dropped "
+                             "(receive buffer full), from /proc/net/udp.\n"
+                             "# TYPE bilor_udp_kernel_drops_total counter\n");
+
+    rc = rc ? rc : render_formats(m, "bilor_udp_kernel_drops_total", m->sock_kernel_drops, out);
+    rc = rc ? rc : buf_addstr(out, "# HELP bilor_socket_dropped_total Messages a socket listener "
+                                   "dropped (busy, missing key, malformed).\n"
+                                   "# TYPE bilor_socket_dropped_total counter\n");
+    rc = rc ? rc : render_formats(m, "bilor_socket_dropped_total", m->sock_dropped, out);
+    rc = rc ? rc : buf_addstr(out, "# HELP bilor_socket_oversize_total Stream frames over the "
+                                   "limit, skipped.\n# TYPE bilor_socket_oversize_total counter\n");
+    rc = rc ? rc : render_formats(m, "bilor_socket_oversize_total", m->sock_oversize, out);
+    rc = rc ? rc : buf_addf(out, "# TYPE bilor_socket_connections gauge\nbilor_socket_connections %llu\n",
+                            (unsigned long long)rd(&m->sock_connections));
+    return rc;
+}
+
 static int render_http(const struct metrics *m, struct buf *out)
 {
     int rc = render_requests(m, out);
@@ -91,7 +113,7 @@ static int render_http(const struct metrics *m, struct buf *out)
                       (unsigned long long)rd(&m->items[i]));
     rc = rc ? rc : buf_addstr(out, "# TYPE bilor_ingest_bytes_total counter\n");
     rc = rc ? rc : render_formats(m, "bilor_ingest_bytes_total", m->bytes_in, out);
-    return rc;
+    return rc ? rc : render_sockets(m, out);
 }
 
 static int gauge(struct buf *out, const char *name, const char *help, const char *type,
@@ -162,7 +184,82 @@ static int render_digest(const struct digest *d, struct buf *out)
                          "gauge", s.last_batch_events);
     rc = rc ? rc : gauge(out, "bilor_digest_last_batch_microseconds", "Latency of the latest batch.",
                          "gauge", s.last_batch_us);
+    rc = rc ? rc : gauge(out, "bilor_retention_runs_total", "Retention runs.", "counter",
+                         s.retention_runs);
+    rc = rc ? rc : gauge(out, "bilor_retention_partitions_dropped_total",
+                         "Day partitions dropped by retention or the disk budget.", "counter",
+                         s.retention_days_dropped);
+    rc = rc ? rc : gauge(out, "bilor_retention_bytes_freed_total",
+                         "Bytes given back by dropped partitions.", "counter",
+                         s.retention_bytes_freed);
     return rc;
+}
+
+/* Bytes per partition (day file) and per project (its share of each file's rows). */
+static int render_usage(struct store *st, struct buf *out)
+{
+    struct pool pool;
+    struct store_usage *u = NULL;
+    size_t n = 0;
+    int rc;
+
+    pool_init(&pool, 4096);
+    if (store_usage(st, 0, &pool, &u, &n, NULL) != 0) {
+        pool_release(&pool);
+        return 0; /* the rest of the metrics still go out */
+    }
+    rc = buf_addstr(out, "# HELP bilor_partition_bytes Bytes of a day partition file.\n"
+                         "# TYPE bilor_partition_bytes gauge\n");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char day[40];
+
+        clock_fmt_rfc3339(u[i].day_start, day);
+        day[10] = '\0';
+        if (i == 0 || u[i].day_start != u[i - 1].day_start)
+            rc = buf_addf(out, "bilor_partition_bytes{day=\"%s\"} %lld\n", day,
+                          (long long)u[i].file_bytes);
+    }
+    rc = rc ? rc : buf_addstr(out, "# HELP bilor_project_partition_bytes A project's share of a "
+                                   "day partition (by rows).\n"
+                                   "# TYPE bilor_project_partition_bytes gauge\n");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char day[40];
+
+        clock_fmt_rfc3339(u[i].day_start, day);
+        day[10] = '\0';
+        rc = buf_addf(out, "bilor_project_partition_bytes{project=\"%lld\",day=\"%s\"} %lld\n",
+                      (long long)u[i].project_id, day, (long long)u[i].bytes);
+    }
+    pool_release(&pool);
+    return rc;
+}
+
+struct key_render {
+    struct buf *out;
+    int rc;
+};
+
+static void render_key(void *arg, int64_t key_id, const uint64_t counts[RL_COUNTS])
+{
+    static const char *const names[RL_COUNTS] = { "accepted", "rate_limited", "rejected" };
+    struct key_render *kr = arg;
+
+    for (int i = 0; kr->rc == 0 && i < RL_COUNTS; i++)
+        kr->rc = buf_addf(kr->out, "bilor_key_units_total{key=\"%lld\",outcome=\"%s\"} %llu\n",
+                          (long long)key_id, names[i], (unsigned long long)counts[i]);
+}
+
+/* Per DSN key (by its API id): units accepted, requests rate-limited or otherwise refused. */
+static int render_keys(struct door *d, struct buf *out)
+{
+    struct key_render kr = { out, 0 };
+
+    kr.rc = buf_addstr(out, "# HELP bilor_key_units_total Ingest per DSN key id: units accepted,"
+                            " requests rate-limited or rejected.\n"
+                            "# TYPE bilor_key_units_total counter\n");
+    if (kr.rc == 0)
+        ratelimit_each_key(door_ratelimit(d), render_key, &kr);
+    return kr.rc;
 }
 
 int metrics_render(const struct app *app, struct buf *out)
@@ -173,9 +270,13 @@ int metrics_render(const struct app *app, struct buf *out)
         rc = gauge(out, "bilor_keycache_queries_total",
                    "Store lookups of DSN keys (cache misses and 0.5 s re-validations).", "counter",
                    keycache_queries(door_keys(app->door)));
+    if (rc == 0 && app->door != NULL)
+        rc = render_keys(app->door, out);
     if (rc == 0 && app->journal != NULL)
         rc = render_journal(app->journal, out);
     if (rc == 0 && app->digest != NULL)
         rc = render_digest(app->digest, out);
+    if (rc == 0 && app->store != NULL)
+        rc = render_usage(app->store, out);
     return rc;
 }

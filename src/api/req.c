@@ -19,6 +19,70 @@ const char *req_query(struct bl_req *req, const char *name)
     return req->query_fn != NULL ? req->query_fn(req->conn, name) : NULL;
 }
 
+struct query_scan {
+    const char *const *allowed;
+    const char *unknown;
+    const char *name; /* req_query_all */
+    const char **out;
+    size_t n, max;
+};
+
+static int check_one(void *arg, const char *name, const char *value)
+{
+    struct query_scan *qs = arg;
+
+    (void)value;
+    for (size_t i = 0; qs->allowed[i] != NULL; i++)
+        if (strcmp(qs->allowed[i], name) == 0)
+            return 0;
+    qs->unknown = name;
+    return 1;
+}
+
+int req_query_only(struct bl_req *req, struct bl_resp *resp, const char *const *allowed)
+{
+    struct query_scan qs = { allowed, NULL, NULL, NULL, 0, 0 };
+    char list[256] = "";
+
+    if (req->query_each_fn == NULL)
+        return 0;
+    req->query_each_fn(req->conn, check_one, &qs);
+    if (qs.unknown == NULL)
+        return 0;
+    for (size_t i = 0; allowed[i] != NULL; i++) {
+        size_t len = strlen(list);
+
+        snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", allowed[i]);
+    }
+    resp_error(resp, 400, "unknown query parameter '%.64s' (this endpoint takes: %s)", qs.unknown,
+               list);
+    return -1;
+}
+
+static int collect_one(void *arg, const char *name, const char *value)
+{
+    struct query_scan *qs = arg;
+
+    if (strcmp(name, qs->name) == 0 && qs->n < qs->max)
+        qs->out[qs->n++] = value != NULL ? value : "";
+    return 0;
+}
+
+size_t req_query_all(struct bl_req *req, const char *name, const char **out, size_t max)
+{
+    struct query_scan qs = { NULL, NULL, name, out, 0, max };
+    const char *one;
+
+    if (req->query_each_fn == NULL) {
+        one = req_query(req, name);
+        if (one != NULL && max > 0)
+            out[qs.n++] = one;
+        return qs.n;
+    }
+    req->query_each_fn(req->conn, collect_one, &qs);
+    return qs.n;
+}
+
 int64_t req_param_id(const struct bl_req *req, size_t i)
 {
     int64_t v = 0;
@@ -45,6 +109,9 @@ void resp_init(struct bl_resp *resp)
 
 void resp_release(struct bl_resp *resp)
 {
+    if (resp->stream != NULL && resp->stream_free != NULL)
+        resp->stream_free(resp->stream_ctx); /* never handed to a connection */
+    resp->stream = NULL;
     buf_release(&resp->body);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "ingest/grouprules.h"
 #include "core/banned.h"
 
 /*
@@ -24,12 +25,42 @@ static const struct route routes[] = {
     { BL_POST, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early, api_logs_ingest,
       ROUTE_BODY_MAX },
     { BL_OPTIONS, "/api/{}/logs", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, NULL, api_cors_preflight, 0 },
+    /* Elasticsearch API (api_es.c, protocols.md §5): probes answer without a body limit of their own */
+    { BL_GET, "/es", DOOR_LOGS, 0, api_es_early, api_es, 0 },
+    { BL_GET, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, 0 },
+    { BL_POST, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
+    { BL_PUT, "/es/*", DOOR_LOGS, 0, api_es_early, api_es, ROUTE_BODY_MAX },
+    /* OTLP/HTTP logs (api_otlp.c, protocols.md §6): the key's project, or the path's */
+    { BL_POST, "/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp, ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/otlp/v1/logs", DOOR_LOGS, ROUTE_SLASH_OPT, api_otlp_early, api_otlp,
+      ROUTE_BODY_MAX },
+    /* GELF over HTTP (api_gelf.c, protocols.md §3.4) */
+    { BL_POST, "/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf, ROUTE_BODY_MAX },
+    { BL_POST, "/api/{}/gelf", DOOR_LOGS, ROUTE_CORS | ROUTE_SLASH_OPT, api_gelf_early, api_gelf,
+      ROUTE_BODY_MAX },
+    /* The original Bilor API (api_v1.c, protocols.md §7): closed unless --v1-api */
+    { BL_POST, "/api/v1/message/", DOOR_LOGS, ROUTE_SLASH_OPT, api_v1_early, api_v1, ROUTE_BODY_MAX },
+    { BL_GET, "/api/v1/message/", DOOR_LOGS, ROUTE_SLASH_OPT, NULL, api_v1_get, 0 },
     /* REST API (docs/api.md) */
     { BL_GET, "/api/0/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_index, 0 },
     { BL_GET, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_projects_list, 0 },
     { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issues_list, 0 },
+    /* search (api_search.c): before events/{id}/, which would take "histogram" as an id */
+    { BL_GET, "/api/0/projects/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_events_list, 0 },
+    { BL_GET, "/api/0/projects/{}/events/histogram/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_events_histogram, 0 },
+    { BL_GET, "/api/0/projects/{}/events/facets/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_events_facets, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/histogram/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_histogram, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/facets/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_facets, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/context/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_context, 0 },
+    /* retention (api_retention.c) */
+    { BL_PUT, "/api/0/projects/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_put, 64 * 1024 },
+    { BL_GET, "/api/0/projects/{}/storage/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_storage, 0 },
+    { BL_GET, "/api/0/projects/{}/logs/tail/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_tail, 0 },
     { BL_GET, "/api/0/projects/{}/events/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_event_get, 0 },
     { BL_GET, "/api/0/projects/{}/logs/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_logs_list, 0 },
+    { BL_GET, "/api/0/projects/{}/grouping/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_grouping_get, 0 },
+    { BL_PUT, "/api/0/projects/{}/grouping/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_grouping_put,
+      2 * GRULES_MAX_TEXT + 1024 },
     { BL_GET, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_get, 0 },
     { BL_PUT, "/api/0/issues/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_put,
       64 * 1024 },
@@ -40,6 +71,13 @@ static const struct route routes[] = {
     { BL_GET, "/api/0/projects/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_feedback, 0 },
     { BL_GET, "/api/0/issues/{}/feedback/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_issue_feedback, 0 },
     { BL_GET, "/api/0/projects/{}/stats/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_item_stats, 0 },
+    /* DSN keys and project ingest settings (api_keys.c) */
+    { BL_GET, "/api/0/projects/{}/keys/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_list, 0 },
+    { BL_POST, "/api/0/projects/{}/keys/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_add, 16 * 1024 },
+    { BL_PUT, "/api/0/projects/{}/keys/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_put, 16 * 1024 },
+    { BL_DELETE, "/api/0/projects/{}/keys/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_keys_delete, 0 },
+    { BL_GET, "/api/0/projects/{}/settings/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_settings_get, 0 },
+    { BL_PUT, "/api/0/projects/{}/settings/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_settings_put, 16 * 1024 },
     /* access: sign-in, projects and members, tokens (api_auth.c, api_projects.c, api_tokens.c) */
     { BL_POST, "/api/0/auth/login/", DOOR_API, ROUTE_SLASH_OPT, NULL, api_auth_login, 16 * 1024 },
     { BL_POST, "/api/0/auth/logout/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_auth_logout, 1024 },
@@ -47,7 +85,6 @@ static const struct route routes[] = {
     { BL_POST, "/api/0/auth/password/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_auth_password, 16 * 1024 },
     { BL_POST, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_create, 64 * 1024 },
     { BL_GET, "/api/0/projects/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_get, 0 },
-    { BL_PUT, "/api/0/projects/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_put, 64 * 1024 },
     { BL_GET, "/api/0/projects/{}/members/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_members_list, 0 },
     { BL_POST, "/api/0/projects/{}/members/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_member_add, 64 * 1024 },
     { BL_PUT, "/api/0/projects/{}/members/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_member_put, 64 * 1024 },
@@ -62,6 +99,9 @@ static const struct route routes[] = {
     { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz, 0 },
     { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz, 0 },
     { BL_GET, "/metrics", DOOR_OPS, 0, NULL, api_metrics, 0 },
+    /* the web UI (api_ui.c): public files; every datum comes from the REST API */
+    { BL_GET, "/", DOOR_OTHER, 0, NULL, api_ui_index, 0 },
+    { BL_GET, "/ui/*", DOOR_OTHER, 0, NULL, api_ui_asset, 0 },
 };
 
 /* Matches path against pattern; {} takes one non-empty segment, a final * the rest. */

@@ -29,8 +29,18 @@ static const struct cli_cmd cmds[] = {
     { "token", cli_token, "token add [--user EMAIL] [--scope S]... [--project N]...",
       "create an API token (printed once); default: user 1, every scope" },
     { "token", cli_token, "token list [--user EMAIL] | token revoke ID", "list or revoke tokens" },
+    { "key", cli_key,
+      "key add PROJECT [--label L] [--events-per-minute N] [--events-per-hour N]"
+      " [--lines-per-minute N] | key list PROJECT | key revoke PROJECT KEY_ID",
+      "manage a project's DSN keys and their rate limits" },
     { "send", cli_send, "send --dsn DSN [--level L] [--logger N] MESSAGE",
       "send a message (or --test-error) through libbilor to check a DSN" },
+    { "login", cli_login, "login --url URL --token TOKEN",
+      "check an API token against a server and save both for search and tail" },
+    { "search", cli_search, "search [--project N] [--since 1h] [--limit N] [--json] QUERY",
+      "search a running server's log lines (--events: events); see docs/search.md" },
+    { "tail", cli_tail, "tail [--project N] [--json] [QUERY]",
+      "follow new log lines that match QUERY as they arrive" },
     { "version", cli_version, "version", "print the version" },
     { "help", cli_help, "help", "this text" },
 };

@@ -18,6 +18,13 @@ int cli_project(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_send(int argc, char **argv);
+int cli_key(int argc, char **argv);
+
+/* Base URL for printed DSNs (cli_project.c). */
+void cli_public_url(const char *dir, char *out, size_t len);
+int cli_login(int argc, char **argv);
+int cli_search(int argc, char **argv);
+int cli_tail(int argc, char **argv);
 
 /*
  * Shared by the subcommands that work on a data directory: takes

@@ -13,7 +13,7 @@
  * (datadir.h); before any server of this version ran there, the settings
  * `bilor serve` would read from the environment.
  */
-static void public_url(const char *dir, char *out, size_t len)
+void cli_public_url(const char *dir, char *out, size_t len)
 {
     struct config c;
 
@@ -35,7 +35,7 @@ static int project_add(struct store *st, const char *dir, const char *name)
         cli_fail("cannot add project '%s': %s", name, bl_err_msg(&err));
         return 1;
     }
-    public_url(dir, url, sizeof(url));
+    cli_public_url(dir, url, sizeof(url));
     config_dsn(url, p.key, (long long)p.id, dsn, sizeof(dsn));
     printf("id: %lld\nname: %s\nslug: %s\ndsn: %s\n", (long long)p.id, p.name, p.slug, dsn);
     return 0;
@@ -54,7 +54,7 @@ static int project_list(struct store *st, const char *dir)
         pool_release(&pool);
         return 1;
     }
-    public_url(dir, url, sizeof(url));
+    cli_public_url(dir, url, sizeof(url));
     printf("%-6s %-24s %s\n", "ID", "NAME", "DSN");
     for (size_t i = 0; i < n; i++) {
         config_dsn(url, v[i].key, (long long)v[i].id, dsn, sizeof(dsn));

@@ -12,6 +12,7 @@
  * the batch in hand (the rest stays in the journal for the next start),
  * close the journal and the store.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +28,9 @@
 #include "cli/datadir.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "http/http.h"
+#include "listen/listen.h"
 #include "core/banned.h"
 
 struct server {
@@ -37,8 +40,11 @@ struct server {
     struct journal *journal;
     struct digest *digest;
     struct http_server *http;
+    struct http_server *es_http; /* --es-listen, or NULL */
+    struct listener *listeners[LISTEN__N]; /* socket doors, NULL when off */
     int lock_fd;   /* holds the data directory's lock while serving */
     int listen_fd; /* bound before anything else, until http_start takes it */
+    char *tls_cert, *tls_key; /* PEM texts while serving over TLS */
 };
 
 /* Before anything is opened: the directory exists, is private and is ours alone. */
@@ -137,9 +143,9 @@ static int bootstrap(struct server *s)
     }
     config_dsn(s->app.public_url, p.key, (long long)p.id, dsn, sizeof(dsn));
     printf("Bilor is set up in %s (shown once, keep it safe):\n"
-           "  API:       %s/api/0/\n  DSN:       %s\n  email:     %s\n"
+           "  web UI:    %s/\n  API:       %s/api/0/\n  DSN:       %s\n  email:     %s\n"
            "  password:  %s\n  API token: %s\n",
-           s->cfg.data_dir, s->app.public_url, dsn, email, pw, token);
+           s->cfg.data_dir, s->app.public_url, s->app.public_url, dsn, email, pw, token);
     fflush(stdout);
     return 0;
 fail:
@@ -159,7 +165,8 @@ static int open_backends(struct server *s)
     /* The checkpoint is this node's: its id lives with its journal in the data directory. */
     if (store_node_id(s->cfg.data_dir, node, &err) < 0 ||
         store_open(&s->store, url, node, &err) < 0 ||
-        store_get_checkpoint(s->store, &checkpoint, &err) < 0) {
+        store_get_checkpoint(s->store, &checkpoint, &err) < 0 ||
+        store_set_issue_events_per_day(s->store, s->cfg.issue_events_per_day) < 0) {
         cli_fail("cannot open the store: %s", bl_err_msg(&err));
         return -1;
     }
@@ -176,6 +183,8 @@ static int open_backends(struct server *s)
     }
     dc.limits = s->app.limits;
     dc.threads = (int)s->cfg.digest_threads;
+    dc.retention_every_us = s->cfg.retention_interval * CLOCK_US_PER_SEC;
+    dc.disk_budget = s->cfg.disk_budget;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));
         return -1;
@@ -225,6 +234,49 @@ static struct door *new_door(struct server *s)
     return door_new(&dc);
 }
 
+#define PEM_MAX (1024 * 1024)
+
+/* A whole PEM file, NUL-terminated (malloc'ed); NULL after saying why. */
+static char *read_pem(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    size_t n = 0;
+
+    if (f == NULL) {
+        cli_fail("cannot open the TLS %s '%s': %s", what, path, strerror(errno));
+        return NULL;
+    }
+    p = xmalloc(PEM_MAX + 1);
+    n = fread(p, 1, PEM_MAX, f);
+    fclose(f);
+    if (n == 0 || n == PEM_MAX) {
+        cli_fail("the TLS %s '%s' is empty or too large", what, path);
+        free(p);
+        return NULL;
+    }
+    p[n] = '\0';
+    return p;
+}
+
+/* --tls-cert and --tls-key: both or neither, read once before anything is created. */
+static int load_tls(struct server *s)
+{
+    if (s->cfg.tls_cert[0] == '\0' && s->cfg.tls_key[0] == '\0')
+        return 0;
+    if (s->cfg.tls_cert[0] == '\0' || s->cfg.tls_key[0] == '\0') {
+        cli_fail("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (!http_tls_supported()) {
+        cli_fail("the HTTP library was built without TLS (GnuTLS)");
+        return -1;
+    }
+    s->tls_cert = read_pem(s->cfg.tls_cert, "certificate");
+    s->tls_key = s->tls_cert != NULL ? read_pem(s->cfg.tls_key, "key") : NULL;
+    return s->tls_key != NULL ? 0 : -1;
+}
+
 static int bind_port(struct server *s)
 {
     struct bl_err err = { 0 };
@@ -240,17 +292,39 @@ static int bind_port(struct server *s)
     return 0;
 }
 
-static int start_http(struct server *s)
+/* --v1-api opens a keyless door: it must name a project that exists. */
+static int check_v1_project(struct server *s)
+{
+    struct store_project p;
+    struct bl_err err = { 0 };
+
+    if (s->cfg.v1_api <= 0)
+        return 0;
+    if (store_project_get(s->store, s->cfg.v1_api, &p, &err) < 0) {
+        cli_fail("--v1-api %lld: no such project (%s)", (long long)s->cfg.v1_api,
+                 bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+/* The main port (prefix NULL, bound by bind_port) or the Elasticsearch port ("/es"). */
+static int start_http(struct server *s, const char *listen, const char *prefix,
+                      struct http_server **out)
 {
     struct http_config hc;
     struct bl_err err = { 0 };
+    struct config addr = s->cfg;
     char host[256];
     int port;
 
-    if (config_listen_addr(&s->cfg, host, sizeof(host), &port, &err) < 0) {
+    snprintf(addr.listen, sizeof(addr.listen), "%s", listen);
+    if (config_listen_addr(&addr, host, sizeof(host), &port, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
+    memset(&hc, 0, sizeof(hc));
+    hc.path_prefix = prefix;
     hc.host = host;
     hc.port = port;
     hc.threads = (unsigned)s->cfg.http_threads;
@@ -263,26 +337,76 @@ static int start_http(struct server *s)
     hc.max_body = (size_t)s->cfg.max_body;
     hc.max_inflight = (size_t)s->cfg.max_inflight;
     hc.per_ip_inflight = (size_t)s->cfg.max_inflight_per_ip;
-    hc.listen_fd = s->listen_fd;
-    s->listen_fd = -1; /* http_start owns it now, also when it fails */
-    if (http_start(&s->http, &s->app, &hc, &err) < 0) {
+    hc.trusted_proxy = s->cfg.trusted_proxy;
+    hc.tls_cert_pem = s->tls_cert;
+    hc.tls_key_pem = s->tls_key;
+    hc.listen_fd = -1;
+    if (prefix == NULL) {
+        hc.listen_fd = s->listen_fd;
+        s->listen_fd = -1; /* http_start owns it now, also when it fails */
+    }
+    if (http_start(out, &s->app, &hc, &err) < 0) {
         cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
-    log_info("listening on %s:%d data_dir='%s'", host, http_port(s->http), s->cfg.data_dir);
+    if (prefix != NULL)
+        log_info("Elasticsearch API listening on %s:%d (%s)", host, http_port(*out),
+                 hc.tls_cert_pem != NULL ? "https" : "http");
+    else
+        log_info("listening on %s:%d (%s) data_dir='%s'", host, http_port(*out),
+                 hc.tls_cert_pem != NULL ? "https" : "http", s->cfg.data_dir);
+    return 0;
+}
+
+static void stop_http(struct http_server *h)
+{
+    if (h == NULL)
+        return;
+    http_quiesce(h);
+    http_drain(h, 10000);
+    http_stop(h);
+}
+
+/* The socket doors that are configured (docs/doors.md). */
+static int start_listeners(struct server *s)
+{
+    const char *specs[LISTEN__N] = { s->cfg.syslog_udp, s->cfg.syslog_tcp, s->cfg.gelf_udp,
+                                     s->cfg.gelf_tcp, s->cfg.relp };
+    struct store_project p;
+    struct bl_err err = { 0 };
+
+    for (int k = 0; k < LISTEN__N; k++) {
+        struct listen_config lc = { k, specs[k], s->app.door, (int)s->cfg.udp_rcvbuf,
+                                    (size_t)s->cfg.socket_max_frame,
+                                    (int)s->cfg.socket_idle_timeout,
+                                    (int)s->cfg.socket_max_conns,
+                                    (int)s->cfg.socket_require_key };
+
+        if (specs[k][0] == '\0')
+            continue;
+        if (listen_start(&s->listeners[k], &lc, &err) < 0) {
+            cli_fail("%s", bl_err_msg(&err));
+            return -1;
+        }
+        if (store_project_get(s->store, listen_project(s->listeners[k]), &p, &err) < 0) {
+            cli_fail("--%s: no project %lld", listen_kind_name(k),
+                     (long long)listen_project(s->listeners[k]));
+            return -1;
+        }
+    }
     return 0;
 }
 
 static void shutdown_all(struct server *s)
 {
     s->app.closing = 1;
+    /* First, while the door still takes them: what the listeners hold is journaled. */
+    for (int k = 0; k < LISTEN__N; k++)
+        listen_stop(s->listeners[k]);
     if (s->app.door != NULL)
         door_close(s->app.door);
-    if (s->http != NULL) {
-        http_quiesce(s->http);
-        http_drain(s->http, 10000);
-        http_stop(s->http);
-    }
+    stop_http(s->es_http);
+    stop_http(s->http);
     digest_stop(s->digest);
     if (s->journal != NULL)
         journal_close(s->journal);
@@ -290,6 +414,8 @@ static void shutdown_all(struct server *s)
     door_free(s->app.door);
     throttle_free(s->app.login_account);
     throttle_free(s->app.login_address);
+    free(s->tls_cert);
+    free(s->tls_key);
     datadir_unlock(s->lock_fd);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
@@ -328,7 +454,7 @@ int cli_serve(int argc, char **argv)
     /* The port first: a taken one stops the start before anything is created or printed. */
     if (bind_port(&s) < 0)
         return 1;
-    if (claim_data_dir(&s) < 0) {
+    if (load_tls(&s) < 0 || claim_data_dir(&s) < 0) {
         close(s.listen_fd);
         return 1;
     }
@@ -348,7 +474,11 @@ int cli_serve(int argc, char **argv)
     s.app.digest = s.digest;
     s.app.door = new_door(&s);
     s.app.metrics = door_metrics(s.app.door);
-    if (start_http(&s) < 0)
+    /* Listeners first: once /readyz answers, their sockets are bound too. */
+    if (check_v1_project(&s) < 0 || start_listeners(&s) < 0 ||
+        start_http(&s, s.cfg.listen, NULL, &s.http) < 0)
+        goto out;
+    if (s.cfg.es_listen[0] != '\0' && start_http(&s, s.cfg.es_listen, "/es", &s.es_http) < 0)
         goto out;
     record_public_url(&s);
     /* Not inside log_info(): its arguments are not evaluated when info is off. */

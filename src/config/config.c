@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
@@ -34,7 +35,16 @@ static const struct opt opts[] = {
         "store URL: a directory or sqlite:PATH (postgres:// not yet); none: the data directory"),
     STR(public_url, "public-url", "BILOR_PUBLIC_URL", "",
         "base URL clients use (DSNs); default http://LISTEN"),
+    STR(ui_dir, "ui-dir", "BILOR_UI_DIR", "",
+        "serve the web UI from this folder instead of the embedded copy (UI development)"),
+    STR(es_listen, "es-listen", "BILOR_ES_LISTEN", "",
+        "HOST:PORT of a second port serving the Elasticsearch API at / (it is always under /es/)"),
     STR(log_level, "log-level", "BILOR_LOG_LEVEL", "info", "debug, info, warn, error"),
+    STR(tls_cert, "tls-cert", "BILOR_TLS_CERT", "",
+        "PEM certificate file: with --tls-key, serve HTTPS (GnuTLS) instead of HTTP"),
+    STR(tls_key, "tls-key", "BILOR_TLS_KEY", "", "PEM private key file for --tls-cert"),
+    STR(trusted_proxy, "trusted-proxy", "BILOR_TRUSTED_PROXY", "",
+        "IP address of a reverse proxy whose X-Forwarded-For names the client; none: never"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
         "threads that decode journal records ahead of the store writer (0: one per CPU)"),
@@ -71,8 +81,39 @@ static const struct opt opts[] = {
         INT64_C(1) << 40, "journal segment file size in bytes"),
     INT(retry_after, "retry-after", "BILOR_RETRY_AFTER", "5", 1, 3600,
         "seconds a 429 asks clients to wait"),
+    INT(v1_api, "v1-api", "BILOR_V1_API", "0", 0, INT64_MAX,
+        "project id that POST /api/v1/message/ (the original Bilor handler, no key) writes "
+        "to; 0: that door is closed"),
     INT(journal_fsync, "journal-fsync", "BILOR_JOURNAL_FSYNC", "1", 0, 1,
         "1: acknowledge only after fdatasync (never turn off in production)"),
+    /* retention (store_sqlite_retention.c) */
+    INT(disk_budget, "disk-budget", "BILOR_DISK_BUDGET", "0", 0, INT64_C(1) << 50,
+        "bytes the event partitions may take, all projects; the oldest days go first (0: none)"),
+    INT(issue_events_per_day, "issue-events-per-day", "BILOR_ISSUE_EVENTS_PER_DAY", "0", 0,
+        INT64_C(1) << 40,
+        "events of one issue stored per day, e.g. 1000; the rest are counted, not kept (0: all)"),
+    INT(retention_interval, "retention-interval", "BILOR_RETENTION_INTERVAL", "60", 1, 86400,
+        "seconds between retention runs (expired days and the disk budget)"),
+    STR(syslog_udp, "syslog-udp", "BILOR_SYSLOG_UDP", "",
+        "HOST:PORT=PROJECT_ID: receive syslog over UDP for that project (off when empty)"),
+    STR(syslog_tcp, "syslog-tcp", "BILOR_SYSLOG_TCP", "",
+        "HOST:PORT=PROJECT_ID: receive syslog over TCP (octet-counted or LF framing)"),
+    STR(gelf_udp, "gelf-udp", "BILOR_GELF_UDP", "",
+        "HOST:PORT=PROJECT_ID: receive GELF over UDP (chunked, zlib/gzip/plain)"),
+    STR(gelf_tcp, "gelf-tcp", "BILOR_GELF_TCP", "",
+        "HOST:PORT=PROJECT_ID: receive GELF over TCP (NUL-delimited)"),
+    STR(relp, "relp", "BILOR_RELP", "",
+        "HOST:PORT=PROJECT_ID: receive RELP (rsyslog omrelp), acked once durable"),
+    INT(udp_rcvbuf, "udp-rcvbuf", "BILOR_UDP_RCVBUF", "8388608", 0, INT64_C(1) << 30,
+        "receive buffer of UDP listeners in bytes (capped by net.core.rmem_max; 0: system's)"),
+    INT(socket_max_frame, "socket-max-frame", "BILOR_SOCKET_MAX_FRAME", "1048576", 1024,
+        INT64_C(1) << 26, "largest syslog or GELF message on a socket door (longer: skipped)"),
+    INT(socket_idle_timeout, "socket-idle-timeout", "BILOR_SOCKET_IDLE_TIMEOUT", "300", 1, 86400,
+        "seconds a silent TCP connection of a socket door stays open"),
+    INT(socket_max_conns, "socket-max-conns", "BILOR_SOCKET_MAX_CONNS", "512", 1, 65536,
+        "connections each TCP socket door holds at once"),
+    INT(socket_require_key, "socket-require-key", "BILOR_SOCKET_REQUIRE_KEY", "0", 0, 1,
+        "1: socket door messages must carry a project key (_bilor_key, [bilor@0 key=...])"),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -255,8 +296,20 @@ static int check_public_url(const char *u, struct bl_err *err)
     return 0;
 }
 
+/* --trusted-proxy: empty, or one IPv4 or IPv6 address. */
+static int check_proxy(const char *s, struct bl_err *err)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+
+    if (s[0] == '\0' || inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+        return 0;
+    return bl_err_set(err, BL_EINVAL, "--trusted-proxy wants an IP address, not '%s'", s);
+}
+
 int config_validate(const struct config *c, struct bl_err *err)
 {
+    if (check_proxy(c->trusted_proxy, err) < 0)
+        return -1;
     if (check_listen(c, err) < 0 || check_public_url(c->public_url, err) < 0)
         return -1;
     if (c->data_dir[0] == '\0')
@@ -274,7 +327,7 @@ void config_public_url(const struct config *c, char *out, size_t len)
     if (c->public_url[0] != '\0')
         snprintf(out, len, "%s", c->public_url);
     else
-        snprintf(out, len, "http://%s", c->listen);
+        snprintf(out, len, "%s://%s", c->tls_cert[0] != '\0' ? "https" : "http", c->listen);
     n = strlen(out);
     while (n > 0 && out[n - 1] == '/')
         out[--n] = '\0';

@@ -18,7 +18,12 @@ struct config {
     char data_dir[1024];
     char store[1100];        /* store URL (store_open); empty: the data directory */
     char public_url[512];    /* base URL in DSNs; derived from listen when empty */
+    char es_listen[256];     /* HOST:PORT serving the Elasticsearch API at /; empty: none */
     char log_level[16];
+    char tls_cert[1024];     /* PEM certificate (chain) file; with tls_key: serve HTTPS */
+    char tls_key[1024];      /* PEM private key file */
+    char trusted_proxy[64];  /* address whose X-Forwarded-For is believed; "" none */
+    char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
     int64_t http_threads;
     int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;
@@ -37,6 +42,21 @@ struct config {
     int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
     int64_t session_idle;    /* seconds a web session lives without a request */
     int64_t session_max;     /* seconds a web session lives at most */
+    int64_t v1_api;          /* project of the keyless original Bilor API; 0: closed */
+    int64_t disk_budget;     /* bytes of event partitions, all projects; 0: no budget */
+    int64_t retention_interval; /* seconds between retention runs */
+    int64_t issue_events_per_day; /* stored per issue per day; the rest only counted; 0: all */
+    /* Socket doors (listen/, docs/doors.md): HOST:PORT=PROJECT_ID, empty when off. */
+    char syslog_udp[300];
+    char syslog_tcp[300];
+    char gelf_udp[300];
+    char gelf_tcp[300];
+    char relp[300];
+    int64_t udp_rcvbuf;      /* SO_RCVBUF of UDP listeners */
+    int64_t socket_max_frame;  /* largest syslog/GELF message */
+    int64_t socket_idle_timeout; /* seconds */
+    int64_t socket_max_conns;  /* per TCP listener */
+    int64_t socket_require_key; /* 1: each message must carry a key of the project */
 };
 
 /* Fills c with the defaults. */

@@ -39,8 +39,15 @@ enum ev_kind { EV_KIND_LOG = 0, EV_KIND_ISSUE = 1 };
 /*
  * EV_SRC_SENTRY_ENVELOPE: the raw payload is the whole envelope as the client
  * sent it (gzip kept); the event is its first event item (ingest_envelope_event).
+ * EV_SRC_SYSLOG, EV_SRC_GELF: one message of the socket doors (ingest/logfmt.h).
  */
-enum ev_source { EV_SRC_SENTRY = 0, EV_SRC_LOGLINE = 1, EV_SRC_SENTRY_ENVELOPE = 2 };
+enum ev_source {
+    EV_SRC_SENTRY = 0,
+    EV_SRC_LOGLINE = 1,
+    EV_SRC_SENTRY_ENVELOPE = 2,
+    EV_SRC_SYSLOG = 3,
+    EV_SRC_GELF = 4,
+};
 
 struct ev_tag {
     const char *key;
@@ -57,6 +64,8 @@ struct ev_frame {
     int lineno; /* 0 when unknown */
     int colno;
     int in_app; /* 1, 0, or -1 when the client did not say */
+    int no_group; /* a stack-trace rule said -group: the frame does not contribute */
+    int sourcemapped; /* data.sourcemap: the frame was resolved through a source map */
 };
 
 struct ev_exception {
@@ -100,6 +109,15 @@ struct event {
     size_t ntags;
     struct ev_exception *exc; /* chain, oldest cause first; last is primary */
     size_t nexc;
+    /*
+     * A stack trace without an exception (caller -> callee): the event's
+     * top-level "stacktrace", else the crashing thread's. Grouped like an
+     * exception's frames when the chain is empty.
+     */
+    struct ev_frame *frames;
+    size_t nframes;
+    /* The "template" interface (filename, abs_path, lineno, context_line); NULL when absent. */
+    struct ev_frame *template_frame;
     const char **fingerprint_in; /* client's explicit fingerprint, if any */
     size_t nfingerprint_in;
 
@@ -107,6 +125,14 @@ struct event {
     int kind;                 /* enum ev_kind */
     char fingerprint[33];     /* hex; set for every event, used for issues */
     int grouping_version;
+    /*
+     * The fingerprint the previous grouping version gives, when it differs:
+     * while a version change is in transition the store puts an event whose
+     * new fingerprint has no issue into the open issue of this one.
+     */
+    char fingerprint_prev[33];
+    int grouping_version_prev; /* 0: no previous fingerprint */
+    int rules_version;         /* the project's grouping rule set that applied, 0: none */
     uint64_t template_hash;   /* hash of the parameterised message template */
     const char *title;        /* "Type: value" or the message's first line */
     const char *culprit;      /* where: in-app function/module, or transaction */

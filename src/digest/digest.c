@@ -12,6 +12,9 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "digest/digest.h"
+#include "digest/digest_rules.h"
+#include "ingest/scrub.h"
+#include "digest/tailring.h"
 #include "core/banned.h"
 
 #define PROJECT_CACHE 64
@@ -53,13 +56,30 @@ struct slot {
     int64_t decode_us;
 };
 
+/*
+ * A project's scrubbing additions (ingest/scrub.h), cached per decode
+ * thread (no lock) and re-read every SCRUB_REFRESH_US, so a change through
+ * the API applies to records digested a few seconds later.
+ */
+#define SCRUB_CACHE 16
+#define SCRUB_REFRESH_US (5 * CLOCK_US_PER_SEC)
+
+struct scrub_entry {
+    int64_t project_id; /* 0: free */
+    int64_t read_at;    /* monotonic µs */
+    struct store_project_settings s;
+    struct scrub_rules rules; /* points into s */
+};
+
 struct decoder {
     struct digest *d;
+    struct scrub_entry scrub[SCRUB_CACHE];
     pthread_t thread;
     struct pool json_pool; /* cJSON trees of one record (json_pool_begin) */
     ZSTD_CCtx *zcctx;
     void *zbuf; /* compress_raw's output before it is copied into the batch pool */
     size_t zcap;
+    struct digest_rules rules; /* the projects' grouping rules, this thread's cache */
 };
 
 struct digest {
@@ -84,6 +104,8 @@ struct digest {
     uint64_t next_lsn;
     struct project_level projects[PROJECT_CACHE];
     size_t nprojects;
+    struct tailring *tail; /* stored events for live tail (tailring.h) */
+    int64_t next_retention; /* clock_mono_us of the next retention run (writer) */
     /* stats: written by the pipeline, read by /metrics */
     _Atomic uint64_t st[sizeof(struct digest_stats) / sizeof(uint64_t)];
 };
@@ -119,11 +141,31 @@ static void compress_raw(struct decoder *w, struct event *ev, struct pool *pool)
     ev->raw_encoding = EV_RAW_ZSTD;
 }
 
+/* The project's scrubbing rules, from the cache or the store (defaults if it cannot say). */
+static const struct scrub_rules *scrub_rules_of(struct decoder *w, int64_t project_id)
+{
+    int64_t now = clock_mono_us();
+    struct scrub_entry *e = &w->scrub[(uint64_t)project_id % SCRUB_CACHE];
+
+    if (e->project_id == project_id && now - e->read_at < SCRUB_REFRESH_US)
+        return &e->rules;
+    if (store_settings_get(w->d->store, project_id, &e->s, NULL) < 0) {
+        e->project_id = 0;
+        return NULL;
+    }
+    e->project_id = project_id;
+    e->read_at = now;
+    e->rules.extra = e->s.scrub_fields;
+    e->rules.safe = e->s.safe_fields;
+    return &e->rules;
+}
+
 static void decode_record(struct decoder *w, struct slot *s, const struct journal_record *r)
 {
     struct digest *d = w->d;
     struct ingest_meta meta = {
         r->protocol, r->encoding, r->project_id, r->received_at, r->lsn, r->event_id,
+        scrub_rules_of(w, r->project_id),
     };
     struct bl_err err = { 0 };
     size_t before = s->events.n;
@@ -141,8 +183,16 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
                  bl_err_msg(&err));
         return;
     }
-    for (size_t i = before; i < s->events.n; i++)
-        compress_raw(w, &s->events.v[i], &s->pool);
+    for (size_t i = before; i < s->events.n; i++) {
+        struct event *ev = &s->events.v[i];
+        const struct fingerprint_rules *rules =
+            digest_rules_get(&w->rules, d->store, ev->project_id, clock_now_us());
+
+        /* A project with rules of its own groups again with them (fingerprint.h). */
+        if (rules != NULL)
+            fingerprint_event_rules(ev, &s->pool, rules);
+        compress_raw(w, ev, &s->pool);
+    }
 }
 
 /* Decodes records from s->start until the batch ends or holds max_events events. */
@@ -373,6 +423,7 @@ static int write_slot(struct digest *d, struct slot *s)
     if (write_with_retry(d, &s->events, end_lsn, &res) < 0)
         return -1;
     journal_checkpoint(d->journal, end_lsn);
+    tailring_publish(d->tail, s->events.v, s->events.n);
     d->next_lsn = end_lsn;
     record_batch(d, s, issues, &res, clock_mono_us() - started);
     return 0;
@@ -391,10 +442,34 @@ static struct slot *head_slot(struct digest *d)
 }
 
 /* With mu held: waits for the next slot in journal order to be decoded; NULL to stop. */
-static struct slot *wait_head(struct digest *d)
+/* The retention run is due: the writer does it between batches (it owns the day files). */
+static int retention_due(const struct digest *d)
 {
+    return d->cfg.retention_every_us > 0 && clock_mono_us() >= d->next_retention;
+}
+
+static void run_retention(struct digest *d)
+{
+    struct store_retention_result res;
+    struct bl_err err = { 0 };
+
+    d->next_retention = clock_mono_us() + d->cfg.retention_every_us;
+    if (store_retention_run(d->store, clock_now_us(), d->cfg.disk_budget, &res, &err) != 0) {
+        log_error("retention: %s", bl_err_msg(&err));
+        return;
+    }
+    STAT_ADD(d, retention_runs, 1);
+    STAT_ADD(d, retention_days_dropped, res.days_dropped);
+    STAT_ADD(d, retention_bytes_freed, (uint64_t)res.bytes_freed);
+}
+
+/* The next slot to write; NULL with *tick set when retention is due first. */
+static struct slot *wait_head(struct digest *d, int *tick)
+{
+    *tick = 0;
     for (;;) {
         struct slot *s;
+        struct timespec ts;
 
         if (atomic_load(&d->stopping) || d->failed)
             return NULL;
@@ -402,7 +477,13 @@ static struct slot *wait_head(struct digest *d)
         /* A slot cut short by a stop holds nothing; it is not written. */
         if (s != NULL && s->state == SLOT_DONE && s->used > s->start)
             return s;
-        pthread_cond_wait(&d->changed, &d->mu);
+        if (retention_due(d)) {
+            *tick = 1;
+            return NULL;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&d->changed, &d->mu, &ts);
     }
 }
 
@@ -411,9 +492,16 @@ static void *writer_main(void *arg)
     struct digest *d = arg;
     struct slot *s;
 
+    int tick = 0;
+
     pthread_mutex_lock(&d->mu);
-    while ((s = wait_head(d)) != NULL) {
+    while ((s = wait_head(d, &tick)) != NULL || tick) {
         pthread_mutex_unlock(&d->mu);
+        if (s == NULL) {
+            run_retention(d);
+            pthread_mutex_lock(&d->mu);
+            continue;
+        }
         if (write_slot(d, s) < 0) {
             pthread_mutex_lock(&d->mu);
             break;
@@ -457,6 +545,7 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
         pool_release(&d->decoders[i].json_pool);
         ZSTD_freeCCtx(d->decoders[i].zcctx);
         free(d->decoders[i].zbuf);
+        digest_rules_free(&d->decoders[i].rules);
     }
     for (size_t i = 0; i < d->nslots; i++) {
         journal_batch_release(&d->slots[i].batch);
@@ -466,7 +555,13 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
     pthread_mutex_destroy(&d->mu);
     free(d->decoders);
     free(d->slots);
+    tailring_free(d->tail);
     free(d);
+}
+
+struct tailring *digest_tail(struct digest *d)
+{
+    return d != NULL ? d->tail : NULL;
 }
 
 static struct digest *digest_new(struct journal *j, struct store *st,
@@ -477,6 +572,7 @@ static struct digest *digest_new(struct journal *j, struct store *st,
     d->journal = j;
     d->store = st;
     d->cfg = *cfg;
+    d->tail = tailring_new();
     d->next_lsn = d->read_lsn = journal_start_lsn(j);
     STAT_SET(d, position, d->next_lsn);
     pthread_mutex_init(&d->mu, NULL);

@@ -51,10 +51,13 @@ struct digest_config {
     int idle_ms;         /* wait for new records at most this long per poll */
     int threads;         /* decode threads; 0: one per online CPU */
     struct ingest_limits limits;
+    /* retention runs in the writer thread, between batches (store.h retention_run) */
+    int64_t retention_every_us; /* 0: never */
+    int64_t disk_budget;        /* bytes; 0: none */
 };
 
 #define DIGEST_CONFIG_DEFAULT \
-    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT })
+    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0 })
 
 struct digest_stats {
     uint64_t records;
@@ -73,6 +76,9 @@ struct digest_stats {
     uint64_t store_errors;
     uint64_t store_failing;  /* 1 while the last write the store was asked for failed */
     uint64_t position;       /* LSN below which everything is stored */
+    uint64_t retention_runs;
+    uint64_t retention_days_dropped;
+    uint64_t retention_bytes_freed;
 };
 
 struct digest;
@@ -87,6 +93,9 @@ int digest_start(struct digest **out, struct journal *j, struct store *st,
  * frees d. Call after the doors are closed.
  */
 void digest_stop(struct digest *d);
+
+/* The ring of newest stored events that live tail follows (digest/tailring.h). */
+struct tailring *digest_tail(struct digest *d);
 
 /* A consistent-enough copy of the counters (each read atomically). */
 void digest_get_stats(const struct digest *d, struct digest_stats *out);

@@ -27,11 +27,13 @@ struct door {
     struct door_config cfg;
     struct keycache *keys;
     struct metrics *metrics;
+    struct ratelimit *rl;
     _Atomic int closing;
 };
 
 static const char *const outcome_names[DOOR_OUTCOME__N] = {
     "accepted", "unauthorized", "forbidden", "too_large", "busy", "unavailable", "bad_input",
+    "rate_limited",
 };
 
 const char *door_outcome_name(int outcome)
@@ -48,6 +50,7 @@ struct door *door_new(const struct door_config *cfg)
     d->cfg = *cfg;
     d->keys = keycache_new(cfg->store);
     d->metrics = metrics_new();
+    d->rl = ratelimit_new();
     return d;
 }
 
@@ -57,6 +60,7 @@ void door_free(struct door *d)
         return;
     keycache_free(d->keys);
     metrics_free(d->metrics);
+    ratelimit_free(d->rl);
     free(d);
 }
 
@@ -73,6 +77,11 @@ struct metrics *door_metrics(struct door *d)
 struct keycache *door_keys(struct door *d)
 {
     return d->keys;
+}
+
+struct ratelimit *door_ratelimit(struct door *d)
+{
+    return d->rl;
 }
 
 const struct ingest_limits *door_limits(const struct door *d)
@@ -97,6 +106,9 @@ static int vrefuse(struct door_req *r, int outcome, const char *fmt, va_list ap)
     vsnprintf(r->err.msg, sizeof(r->err.msg), fmt, ap);
     if (outcome > DOOR_ACCEPTED && outcome < DOOR_OUTCOME__N)
         metrics_add(&r->door->metrics->rejected[outcome], 1);
+    if (outcome > DOOR_ACCEPTED && outcome < DOOR_OUTCOME__N)
+        ratelimit_count(r->door->rl, r->project_id, r->key.key_id,
+                        outcome == DOOR_RATE_LIMITED ? RL_RATE_LIMITED : RL_REJECTED, 1);
     return outcome;
 }
 
@@ -141,23 +153,46 @@ int door_gate(struct door_req *r)
     return DOOR_ACCEPTED;
 }
 
+/* A rate-limit refusal: the longest wait of the blocked categories. */
+static int rate_limited(struct door_req *r)
+{
+    const char *scope = "key";
+
+    r->retry_after_s = 0;
+    for (int c = 0; c < RL_CATS; c++) {
+        if (r->rl.wait_s[c] > r->retry_after_s) {
+            r->retry_after_s = r->rl.wait_s[c];
+            scope = rl_scope_name(r->rl.scope[c]);
+        }
+    }
+    return door_refuse(r, DOOR_RATE_LIMITED, "over the %s's rate limit, retry in %d s", scope,
+                       r->retry_after_s);
+}
+
 /*
- * The project's own say, once the key is known to be its. Project state
- * (a disabled or over-quota project: DOOR_FORBIDDEN) and RATE LIMITS plug
- * in here: per-key and per-project budgets, kept in memory like the key
- * cache, answer DOOR_BUSY with their own r->retry_after_s before any body
- * is read. Today a project with an active key always admits.
+ * The project's own say, once the key is known to be its. The rate limits
+ * cannot charge yet (what the body carries, events or lines, is unknown
+ * until it is checked), but a key whose every limited category is already
+ * blocked is refused here, before any body is read.
  */
 static int admit_project(struct door_req *r)
 {
-    (void)r;
+    if (ratelimit_admit(r->door->rl, &r->key, NULL, clock_mono_us(), &r->rl) != 0)
+        return rate_limited(r);
     return DOOR_ACCEPTED;
+}
+
+int door_bind(struct door_req *r)
+{
+    r->authed = 1;
+    return admit_project(r);
 }
 
 int door_auth(struct door_req *r, const char *key)
 {
+    struct store_key_info ki;
     int64_t pid = 0;
-    int rc = keycache_lookup(r->door->keys, key, &pid);
+    int rc = keycache_info(r->door->keys, key, &ki);
 
     if (rc == BL_ENOTFOUND)
         return door_refuse(r, DOOR_UNAUTHORIZED, "unknown or revoked project key");
@@ -165,8 +200,10 @@ int door_auth(struct door_req *r, const char *key)
         r->retry_after_s = r->door->cfg.retry_after_s;
         return door_refuse(r, DOOR_UNAVAILABLE, "cannot check the project key, retry later");
     }
+    pid = ki.project_id;
     if (pid != r->project_id)
         return door_refuse(r, DOOR_FORBIDDEN, "this key belongs to another project");
+    r->key = ki;
     r->authed = 1;
     return admit_project(r);
 }
@@ -238,6 +275,10 @@ static void door_durable(void *arg, int rc)
     } else {
         metrics_add(&m->accepted[format_index(r->format)], r->result.units.accepted);
         metrics_add(&m->rejected[DOOR_BAD_INPUT], r->result.units.rejected);
+        ratelimit_count(r->door->rl, r->project_id, r->key.key_id, RL_ACCEPTED,
+                        r->result.units.accepted);
+        ratelimit_count(r->door->rl, r->project_id, r->key.key_id, RL_REJECTED,
+                        r->result.units.rejected);
     }
     r->done(r, outcome);
 }
@@ -271,6 +312,36 @@ static int append(struct door_req *r, const void *body, size_t len, int encoding
     return door_refuse(r, DOOR_UNAVAILABLE, "cannot write the journal, retry later");
 }
 
+/*
+ * What the body carries, as the limits count it: Sentry events and
+ * transactions are events (a /store/ body is one), log items and JSON lines
+ * are lines. Sessions, client reports and the like are never limited.
+ */
+static void body_units(const struct door_req *r, int64_t units[RL_CATS])
+{
+    const size_t *it = r->result.check.items;
+    size_t all = 0;
+
+    for (int i = 0; i < INGEST_ITEM__N; i++)
+        all += it[i];
+    units[RL_CAT_EVENTS] = (int64_t)(it[INGEST_ITEM_EVENT] + it[INGEST_ITEM_TRANSACTION]);
+    units[RL_CAT_LINES] = (int64_t)it[INGEST_ITEM_LOG];
+    if (all == 0 && r->format->reply == FORMAT_REPLY_EVENT_ID)
+        units[RL_CAT_EVENTS] = (int64_t)r->result.units.accepted;
+    else if (all == 0)
+        units[RL_CAT_LINES] = (int64_t)r->result.units.accepted;
+}
+
+static int charge(struct door_req *r)
+{
+    int64_t units[RL_CATS];
+
+    body_units(r, units);
+    if (ratelimit_admit(r->door->rl, &r->key, units, clock_mono_us(), &r->rl) != 0)
+        return rate_limited(r);
+    return DOOR_ACCEPTED;
+}
+
 int door_submit(struct door_req *r, const struct ingest_format *f, const void *body, size_t len,
                 int encoding, int64_t received_at, door_done_fn done, void *arg)
 {
@@ -287,6 +358,9 @@ int door_submit(struct door_req *r, const struct ingest_format *f, const void *b
     if (rc != DOOR_ACCEPTED)
         return rc;
     count_items(r);
+    rc = charge(r);
+    if (rc != DOOR_ACCEPTED)
+        return rc;
     if (r->result.units.accepted == 0) {
         if (f->empty_error == NULL)
             return DOOR_ACCEPTED; /* nothing to store, nothing journaled */

@@ -10,9 +10,11 @@
  *
  *   door_gate    before anything is read: shutting down, journal budget;
  *   door_auth    key -> project through the key cache, the project's state,
- *                and (later) rate limits;
+ *                and the rate limits' early check (every limited category
+ *                already blocked: refused before the body is read);
  *   door_submit  the format's door check (ingest/format.h), credentials the
- *                body carries, then the journal append; the answer comes
+ *                body carries, the rate limits charged by category (events,
+ *                lines: door/ratelimit.h), then the journal append; the answer comes
  *                through the done callback once the record is durable.
  *
  * Each step answers with an enum door_outcome that the listener maps to
@@ -34,6 +36,7 @@
 #include "core/pool.h"
 #include "ingest/format.h"
 #include "ingest/ingest.h"
+#include "door/ratelimit.h"
 #include "journal/journal.h"
 #include "store/store.h"
 
@@ -45,6 +48,7 @@ enum door_outcome {
     DOOR_BUSY,          /* over the journal budget (later: a rate limit); retry_after_s */
     DOOR_UNAVAILABLE,   /* shutting down, or the journal or store failed; retry_after_s */
     DOOR_BAD_INPUT,     /* the body (or the request) is malformed; err says why */
+    DOOR_RATE_LIMITED,  /* over a key's or the project's rate limit; rl says which */
     DOOR_OUTCOME__N
 };
 
@@ -69,6 +73,7 @@ void door_free(struct door *d);
 void door_close(struct door *d);
 struct metrics *door_metrics(struct door *d);
 struct keycache *door_keys(struct door *d);
+struct ratelimit *door_ratelimit(struct door *d);
 const struct ingest_limits *door_limits(const struct door *d);
 
 struct door_req;
@@ -83,7 +88,9 @@ struct door_req {
     int authed;          /* a key of project_id was presented */
     int pending;         /* queued in the journal: done() will follow */
     int no_units;        /* DOOR_BAD_INPUT because no unit of the body was good */
-    int retry_after_s;   /* with DOOR_BUSY and DOOR_UNAVAILABLE */
+    int retry_after_s;   /* with DOOR_BUSY, DOOR_UNAVAILABLE and DOOR_RATE_LIMITED */
+    struct store_key_info key; /* the key's id and limits, once authed */
+    struct rl_verdict rl;      /* with DOOR_RATE_LIMITED: which categories, scope, wait */
     const struct ingest_format *format;
     struct format_result result; /* what door_submit's check learned */
     struct bl_err err;   /* why, with every refusal */
@@ -103,6 +110,13 @@ int door_refuse(struct door_req *r, int outcome, const char *fmt, ...)
 
 /* Cheap checks that need nothing from the request: run them first. */
 int door_gate(struct door_req *r);
+
+/*
+ * The listener itself is bound to r->project_id by the operator (a socket
+ * door such as --syslog-udp ADDR:PORT=PROJECT, whose messages carry no
+ * key): admitted as if a key of that project had been shown.
+ */
+int door_bind(struct door_req *r);
 
 /* key (a DSN public key) must belong to r->project_id. */
 int door_auth(struct door_req *r, const char *key);

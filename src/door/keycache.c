@@ -23,7 +23,7 @@
 
 struct kc_entry {
     char key[KC_KEY_MAX + 1];
-    int64_t project_id;    /* 0: known to be unknown */
+    struct store_key_info info; /* project_id 0: known to be unknown */
     int64_t checked_at;    /* monotonic µs of the store answer */
     _Atomic int refreshing; /* a request is re-asking the store */
 };
@@ -87,8 +87,8 @@ static enum kc_state kc_positive(struct kc_entry *e, int64_t age)
     return KC_HIT;
 }
 
-static enum kc_state kc_cached(struct keycache *kc, const char *key, int64_t *project_id,
-                               int64_t now)
+static enum kc_state kc_cached(struct keycache *kc, const char *key,
+                               struct store_key_info *info, int64_t now)
 {
     enum kc_state st = KC_MISS;
     struct kc_entry *e;
@@ -98,9 +98,9 @@ static enum kc_state kc_cached(struct keycache *kc, const char *key, int64_t *pr
     if (e != NULL && e->key[0] != '\0') {
         int64_t age = now - e->checked_at;
 
-        if (e->project_id > 0) {
+        if (e->info.project_id > 0) {
             st = kc_positive(e, age);
-            *project_id = e->project_id;
+            *info = e->info;
         } else if (age < KEYCACHE_NEGATIVE_US) {
             st = KC_NEGATIVE;
         }
@@ -110,7 +110,8 @@ static enum kc_state kc_cached(struct keycache *kc, const char *key, int64_t *pr
 }
 
 /* Records a store answer (project_id 0: unknown or revoked). */
-static void kc_remember(struct keycache *kc, const char *key, int64_t project_id, int64_t now)
+static void kc_remember(struct keycache *kc, const char *key, const struct store_key_info *info,
+                        int64_t now)
 {
     struct kc_entry *e;
 
@@ -125,7 +126,7 @@ static void kc_remember(struct keycache *kc, const char *key, int64_t project_id
             kc->used++;
             memcpy(e->key, key, strlen(key) + 1);
         }
-        e->project_id = project_id;
+        e->info = *info;
         e->checked_at = now;
         atomic_store_explicit(&e->refreshing, 0, memory_order_relaxed);
     }
@@ -145,47 +146,62 @@ static void kc_unclaim(struct keycache *kc, const char *key)
 }
 
 /* Asks the store and caches its answer (not a failure: the store may recover). */
-static int kc_query(struct keycache *kc, const char *key, int64_t *project_id, int64_t now)
+static int kc_query(struct keycache *kc, const char *key, struct store_key_info *out,
+                    int64_t now)
 {
-    int64_t pid = 0;
+    struct store_key_info info;
     int rc;
 
+    memset(&info, 0, sizeof(info));
     atomic_fetch_add_explicit(&kc->queries, 1, memory_order_relaxed);
-    rc = store_key_lookup(kc->store, key, &pid, NULL);
+    rc = store_key_info(kc->store, key, &info, NULL);
     if (rc < 0 && rc != BL_ENOTFOUND)
         return rc;
-    kc_remember(kc, key, rc == 0 ? pid : 0, now);
+    if (rc < 0)
+        memset(&info, 0, sizeof(info));
+    kc_remember(kc, key, &info, now);
     if (rc < 0)
         return BL_ENOTFOUND;
-    *project_id = pid;
+    *out = info;
     return 0;
 }
 
 int keycache_lookup(struct keycache *kc, const char *key, int64_t *project_id)
 {
+    struct store_key_info info;
+    int rc = keycache_info(kc, key, &info);
+
+    if (rc == 0)
+        *project_id = info.project_id;
+    return rc;
+}
+
+int keycache_info(struct keycache *kc, const char *key, struct store_key_info *out)
+{
+    struct store_key_info cached;
     int64_t now = clock_mono_us();
-    int64_t cached = 0;
     int rc;
 
     if (key[0] == '\0' || strlen(key) > KC_KEY_MAX)
         return BL_ENOTFOUND;
+    memset(&cached, 0, sizeof(cached));
     switch (kc_cached(kc, key, &cached, now)) {
     case KC_HIT:
-        *project_id = cached;
+        *out = cached;
         return 0;
     case KC_NEGATIVE:
         return BL_ENOTFOUND;
     case KC_HIT_REFRESH:
         /* Still trusted: a store hiccup during the refresh does not refuse the key. */
-        rc = kc_query(kc, key, project_id, now);
+        rc = kc_query(kc, key, out, now);
         if (rc < 0 && rc != BL_ENOTFOUND) {
             kc_unclaim(kc, key);
-            *project_id = cached;
+            *out = cached;
             return 0;
         }
         return rc;
     case KC_MISS:
     default:
-        return kc_query(kc, key, project_id, now);
+        return kc_query(kc, key, out, now);
     }
 }

@@ -40,6 +40,8 @@ void keycache_free(struct keycache *kc);
  * vouch for the key.
  */
 int keycache_lookup(struct keycache *kc, const char *key, int64_t *project_id);
+/* The same with the key's id and limits and its project's quota (store_key_info). */
+int keycache_info(struct keycache *kc, const char *key, struct store_key_info *out);
 /* Store queries made so far (for tests and /metrics). */
 uint64_t keycache_queries(const struct keycache *kc);
 

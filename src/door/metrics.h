@@ -28,6 +28,11 @@ struct metrics {
     _Atomic uint64_t rejected[DOOR_OUTCOME__N]; /* refusals, by outcome */
     _Atomic uint64_t items[INGEST_ITEM__N];     /* Sentry envelope items */
     _Atomic uint64_t replies[METRICS_LABELS][METRICS_REPLIES];
+    /* Socket listeners (listen/), by format index. */
+    _Atomic uint64_t sock_kernel_drops[FORMAT_MAX]; /* UDP datagrams the kernel dropped */
+    _Atomic uint64_t sock_dropped[FORMAT_MAX];  /* messages we dropped: busy, no key, bad */
+    _Atomic uint64_t sock_oversize[FORMAT_MAX]; /* TCP frames over the limit, skipped */
+    _Atomic uint64_t sock_connections;          /* open TCP and RELP connections */
 };
 
 struct metrics *metrics_new(void);

@@ -35,6 +35,8 @@ struct http_server {
     atomic_int live;      /* requests between first callback and completion */
     _Atomic size_t body_bytes; /* request bodies held in memory, all connections */
     struct peers *peers;  /* per client address: connections and body bytes */
+    struct sockaddr_storage proxy; /* --trusted-proxy */
+    int has_proxy;
     /* every open connection, for the reaper (see reaper_main) */
     pthread_mutex_t conns_mu;
     struct hconn *conns;
@@ -42,6 +44,26 @@ struct http_server {
     pthread_t reaper;
     int reaper_running;
     int reaper_stop;      /* under conns_mu */
+    /* streamed answers (live tail), woken by the reaper's tick */
+    pthread_mutex_t streams_mu;
+    struct hstream *streams;
+    int streams_closing;  /* under streams_mu: the server is closing, streams end */
+};
+
+/*
+ * A streamed answer. MHD asks stream_read for bytes whenever the socket can
+ * take them; with nothing to send the connection is suspended (returning 0
+ * without suspending would make MHD spin), and the reaper's tick resumes
+ * every suspended stream a few times a second so it can look again.
+ */
+struct hstream {
+    struct hstream *prev, *next; /* the server's list, under streams_mu */
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    long (*fn)(void *ctx, char *buf, size_t max);
+    void (*free_fn)(void *ctx);
+    void *ctx;
+    int suspended;               /* under streams_mu */
 };
 
 /*
@@ -114,6 +136,28 @@ static const char *conn_query(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_each {
+    int (*fn)(void *arg, const char *name, const char *value);
+    void *arg;
+};
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct query_each *qe = cls;
+
+    (void)kind;
+    return qe->fn(qe->arg, key, value) == 0 ? MHD_YES : MHD_NO;
+}
+
+static void conn_query_each(void *conn, int (*fn)(void *arg, const char *name, const char *value),
+                            void *arg)
+{
+    struct query_each qe = { fn, arg };
+
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_each_one, &qe);
+}
+
 /*
  * Journal flusher thread: the record is durable; resume or mark done.
  * MHD_resume_connection is called after unlocking and h is not touched
@@ -155,17 +199,95 @@ static struct hconn *conn_hconn(struct MHD_Connection *c)
     return ci != NULL ? ci->socket_context : NULL;
 }
 
-/*
- * The client address a request counts against. Today the socket's peer;
- * with a trusted reverse proxy in front this is the one place that will
- * read the forwarded address instead.
- */
-static void request_client(const struct hreq *h, struct peer_key *out)
+/* Whether a and b hold the same IP address (ports aside). */
+static int same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
 {
+    if (a == NULL || a->sa_family != b->ss_family)
+        return 0;
+    if (a->sa_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)(const void *)a)->sin_addr,
+                      &((const struct sockaddr_in *)(const void *)b)->sin_addr,
+                      sizeof(struct in_addr)) == 0;
+    if (a->sa_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
+/* An IP address in text into ss; -1 when it is not one. */
+static int parse_addr(const char *s, size_t len, struct sockaddr_storage *ss)
+{
+    char tmp[INET6_ADDRSTRLEN];
+
+    while (len > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET, tmp, &((struct sockaddr_in *)(void *)ss)->sin_addr) == 1) {
+        ss->ss_family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, tmp, &((struct sockaddr_in6 *)(void *)ss)->sin6_addr) == 1) {
+        ss->ss_family = AF_INET6;
+        return 0;
+    }
+    return -1;
+}
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t len)
+{
+    const void *a = NULL;
+
+    out[0] = '\0';
+    if (sa != NULL && sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (a == NULL || inet_ntop(sa->sa_family, a, out, (socklen_t)len) == NULL)
+        out[0] = '\0';
+}
+
+/*
+ * The client address a request counts against (body budget shares, and
+ * req.client_ip for the API's throttling): the socket's peer, or, when
+ * that peer is the --trusted-proxy, the last address of X-Forwarded-For
+ * (the one the proxy itself saw; earlier entries are the client's to
+ * invent). From anyone else the header is ignored.
+ */
+static void request_client(struct hreq *h, struct peer_key *out)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(h->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    struct sockaddr_storage fwd;
+    char text[INET6_ADDRSTRLEN];
+    const char *xff;
+
     if (h->hc != NULL)
         *out = h->hc->peer;
     else
         memset(out, 0, sizeof(*out));
+    if (h->srv->has_proxy && same_addr(sa, &h->srv->proxy) &&
+        (xff = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, "X-Forwarded-For")) !=
+            NULL) {
+        const char *last = strrchr(xff, ',');
+
+        last = last != NULL ? last + 1 : xff;
+        if (parse_addr(last, strlen(last), &fwd) == 0) {
+            sa = (const struct sockaddr *)&fwd;
+            peer_key_of(sa, out);
+        }
+    }
+    addr_text(sa, text, sizeof(text));
+    h->req.client_ip = pool_strdup(&h->pool, text);
 }
 
 static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, const char *url,
@@ -176,21 +298,23 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     h->srv = srv;
     h->conn = c;
     h->hc = conn_hconn(c);
-    request_client(h, &h->client);
-    peer_key_text(&h->client, h->req.client, sizeof(h->req.client));
     pthread_mutex_init(&h->mu, NULL);
     pool_init(&h->pool, 8192);
     buf_init(&h->body, 0);
     resp_init(&h->resp);
     h->req.method = method_of(method);
-    h->req.path = pool_strdup(&h->pool, url);
+    h->req.path = srv->cfg.path_prefix != NULL ? pool_printf(&h->pool, "%s%s", srv->cfg.path_prefix, url)
+                                               : pool_strdup(&h->pool, url);
     h->req.pool = &h->pool;
     h->req.app = srv->app;
     h->req.received_at = clock_now_us();
     h->req.conn = c;
     h->req.header_fn = conn_header;
     h->req.query_fn = conn_query;
+    h->req.query_each_fn = conn_query_each;
     h->req.resume = hreq_resume;
+    request_client(h, &h->client); /* after pool_init: client_ip lives in the pool */
+    memcpy(h->req.client, h->client.b, sizeof(h->req.client));
     return h;
 }
 
@@ -221,6 +345,125 @@ static void add_cors(struct MHD_Response *r)
                             "x-sentry-error, x-sentry-rate-limits, retry-after");
 }
 
+/* Whether the handler already set header name (its own value wins, e.g. the UI's CSP). */
+static int has_header(const struct bl_resp *resp, const char *name)
+{
+    for (size_t i = 0; i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_default(struct MHD_Response *r, const struct bl_resp *resp, const char *name,
+                        const char *value)
+{
+    if (!has_header(resp, name))
+        MHD_add_response_header(r, name, value);
+}
+
+/*
+ * Headers every answer carries; pages and API answers (any route that is
+ * not a CORS ingest door) may also never be framed nor run inline script.
+ * A handler that set one of them (the UI's own CSP, an attachment's
+ * sandbox) keeps its value.
+ */
+static void add_security(struct MHD_Response *r, const struct bl_resp *resp,
+                         const struct route *route)
+{
+    add_default(r, resp, "X-Content-Type-Options", "nosniff");
+    add_default(r, resp, "Referrer-Policy", "same-origin");
+    if (route != NULL && (route->flags & ROUTE_CORS))
+        return;
+    add_default(r, resp, "X-Frame-Options", "DENY");
+    add_default(r, resp, "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; object-src 'none'; "
+                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct hstream *st = cls;
+    struct http_server *s = st->srv;
+    long n;
+
+    (void)pos;
+    pthread_mutex_lock(&s->streams_mu);
+    n = s->streams_closing ? -1 : 0;
+    pthread_mutex_unlock(&s->streams_mu);
+    if (n == 0)
+        n = st->fn(st->ctx, buf, max);
+    if (n != 0)
+        return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+    pthread_mutex_lock(&s->streams_mu);
+    if (s->streams_closing) {
+        pthread_mutex_unlock(&s->streams_mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    st->suspended = 1;
+    MHD_suspend_connection(st->conn);
+    pthread_mutex_unlock(&s->streams_mu);
+    return 0;
+}
+
+static void stream_done(void *cls)
+{
+    struct hstream *st = cls;
+    struct http_server *s = st->srv;
+
+    pthread_mutex_lock(&s->streams_mu);
+    if (st->prev != NULL)
+        st->prev->next = st->next;
+    else
+        s->streams = st->next;
+    if (st->next != NULL)
+        st->next->prev = st->prev;
+    pthread_mutex_unlock(&s->streams_mu);
+    st->free_fn(st->ctx);
+    free(st);
+}
+
+/* Resumes every suspended stream; closing: and ends them all from now on. */
+static void streams_wake(struct http_server *s, int closing)
+{
+    pthread_mutex_lock(&s->streams_mu);
+    if (closing)
+        s->streams_closing = 1;
+    for (struct hstream *st = s->streams; st != NULL; st = st->next) {
+        if (st->suspended) {
+            st->suspended = 0;
+            MHD_resume_connection(st->conn);
+        }
+    }
+    pthread_mutex_unlock(&s->streams_mu);
+}
+
+static struct MHD_Response *stream_response(struct hreq *h)
+{
+    struct bl_resp *resp = &h->resp;
+    struct hstream *st = xcalloc(1, sizeof(*st));
+    struct MHD_Response *r;
+
+    st->srv = h->srv;
+    st->conn = h->conn;
+    st->fn = resp->stream;
+    st->free_fn = resp->stream_free;
+    st->ctx = resp->stream_ctx;
+    resp->stream = NULL; /* the stream owns ctx from here */
+    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_done);
+    if (r == NULL) {
+        st->free_fn(st->ctx);
+        free(st);
+        return NULL;
+    }
+    pthread_mutex_lock(&h->srv->streams_mu);
+    st->next = h->srv->streams;
+    if (st->next != NULL)
+        st->next->prev = st;
+    h->srv->streams = st;
+    pthread_mutex_unlock(&h->srv->streams_mu);
+    return r;
+}
+
 static enum MHD_Result send_resp(struct hreq *h)
 {
     struct bl_resp *resp = &h->resp;
@@ -229,7 +472,10 @@ static enum MHD_Result send_resp(struct hreq *h)
 
     if (resp->status == 0)
         resp_error(resp, 500, "handler gave no answer");
-    r = MHD_create_response_from_buffer(resp->body.len, resp->body.p, MHD_RESPMEM_MUST_COPY);
+    if (resp->stream != NULL)
+        r = stream_response(h);
+    else
+        r = MHD_create_response_from_buffer(resp->body.len, resp->body.p, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     if (resp->content_type != NULL)
@@ -238,6 +484,7 @@ static enum MHD_Result send_resp(struct hreq *h)
         MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     if (h->req.route == NULL || (h->req.route->flags & ROUTE_CORS))
         add_cors(r);
+    add_security(r, resp, h->req.route);
     if (h->state == HS_HEADERS)
         MHD_add_response_header(r, "Connection", "close"); /* MHD will not read the body */
     ret = MHD_queue_response(h->conn, (unsigned)resp->status, r);
@@ -588,6 +835,7 @@ static void *reaper_main(void *arg)
             log_debug("http: closed a connection past its %s deadline",
                       atomic_load(&hc->phase) == PH_HEADERS ? "header" : "body");
         }
+        streams_wake(s, 0);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 250 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
@@ -697,6 +945,7 @@ static int start_reaper(struct http_server *s)
     pthread_condattr_t ca;
 
     pthread_mutex_init(&s->conns_mu, NULL);
+    pthread_mutex_init(&s->streams_mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->reaper_cv, &ca);
@@ -725,6 +974,7 @@ static void server_free(struct http_server *s)
     peers_free(s->peers);
     pthread_cond_destroy(&s->reaper_cv);
     pthread_mutex_destroy(&s->conns_mu);
+    pthread_mutex_destroy(&s->streams_mu);
     free(s);
 }
 
@@ -766,6 +1016,17 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
     s->cfg.per_ip_inflight = share;
     s->cfg.min_body_rate = cfg->min_body_rate > 0 ? cfg->min_body_rate : 1;
     s->port = port;
+    if (cfg->trusted_proxy != NULL && cfg->trusted_proxy[0] != '\0') {
+        if (parse_addr(cfg->trusted_proxy, strlen(cfg->trusted_proxy), &s->proxy) < 0) {
+            close(fd);
+            free(s);
+            return bl_err_set(err, BL_EINVAL, "--trusted-proxy wants an IP address, not '%s'",
+                              cfg->trusted_proxy);
+        }
+        s->has_proxy = 1;
+    }
+    if (cfg->tls_cert_pem != NULL)
+        flags |= MHD_USE_TLS;
     /* entries: one per connection, plus one per request counted elsewhere (proxies later) */
     s->peers = peers_new((size_t)cfg->max_connections * 2, cfg->per_ip_connections, share);
     if (start_reaper(s) < 0) {
@@ -779,7 +1040,9 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s, MHD_OPTION_END);
+        on_connection, s,
+        cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cfg->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_END);
     if (s->daemon == NULL) {
         close(fd);
         server_free(s);
@@ -788,6 +1051,11 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
     }
     *out = s;
     return 0;
+}
+
+int http_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }
 
 int http_port(const struct http_server *s)
@@ -799,6 +1067,7 @@ void http_quiesce(struct http_server *s)
 {
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
 
+    streams_wake(s, 1); /* live tails end: nothing holds the drain below */
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
 }
@@ -814,6 +1083,18 @@ void http_stop(struct http_server *s)
     if (s == NULL)
         return;
     stop_reaper(s);
+    streams_wake(s, 1); /* MHD must not be stopped with suspended connections */
+    for (int waited = 0; waited < 2000; waited += 10) {
+        int left;
+
+        pthread_mutex_lock(&s->streams_mu);
+        left = s->streams != NULL;
+        pthread_mutex_unlock(&s->streams_mu);
+        if (!left)
+            break;
+        streams_wake(s, 1);
+        nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+    }
     MHD_stop_daemon(s->daemon);
     server_free(s);
 }

@@ -28,6 +28,10 @@
  * total deadline and closes the connection past it; and each client address
  * has a share of the connections (http/peers.h), so one client trickling
  * bytes on many sockets cannot take them all.
+ * Every answer carries X-Content-Type-Options: nosniff and Referrer-Policy:
+ * same-origin; answers of routes that are not CORS ingest doors (the API,
+ * HTML, operations) also X-Frame-Options: DENY and a Content-Security-Policy
+ * without inline scripts. With a certificate and key it serves HTTPS only.
  */
 #ifndef BL_HTTP_H
 #define BL_HTTP_H
@@ -50,7 +54,15 @@ struct http_config {
     size_t max_body;      /* raw body cap (a route may lower it) */
     size_t max_inflight;  /* all bodies held in memory together (503 above) */
     size_t per_ip_inflight; /* one client address's share of it (429 above); 0: derived */
+    const char *tls_cert_pem; /* with tls_key_pem: HTTPS (MHD_USE_TLS, GnuTLS); NULL: HTTP */
+    const char *tls_key_pem;
+    const char *trusted_proxy; /* address whose X-Forwarded-For is believed; NULL/"": none */
     int listen_fd;        /* from http_listen (http_start takes it over), or -1 */
+    /*
+     * Prepended to every request path before routing (static string), or
+     * NULL: "/es" makes a port whose "/" is the Elasticsearch API's /es/.
+     */
+    const char *path_prefix;
 };
 
 /*
@@ -64,6 +76,8 @@ struct http_server;
 
 int http_start(struct http_server **out, struct app *app, const struct http_config *cfg,
                struct bl_err *err);
+/* 1 when libmicrohttpd was built with TLS (GnuTLS). */
+int http_tls_supported(void);
 /* The port actually bound. */
 int http_port(const struct http_server *s);
 /* Stops accepting new connections; requests in flight go on. */

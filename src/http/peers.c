@@ -1,7 +1,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "core/xmalloc.h"
@@ -44,20 +43,6 @@ void peer_key_of(const struct sockaddr *sa, struct peer_key *k)
         else
             memcpy(k->b, &in6->sin6_addr, 8);  /* the /64 */
     }
-}
-
-void peer_key_text(const struct peer_key *k, char *out, size_t outsz)
-{
-    static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-    if (memcmp(k->b, mapped, sizeof(mapped)) == 0) {
-        if (inet_ntop(AF_INET, &k->b[12], out, (socklen_t)outsz) != NULL)
-            return;
-    } else if (inet_ntop(AF_INET6, k->b, out, (socklen_t)outsz) != NULL) {
-        return;
-    }
-    if (outsz > 0)
-        out[0] = '\0';
 }
 
 struct peers *peers_new(size_t max_entries, unsigned max_conns, size_t max_bytes)

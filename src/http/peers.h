@@ -31,8 +31,6 @@ struct peers;
 
 /* The key of a socket address; an unknown family maps to the all-zero key. */
 void peer_key_of(const struct sockaddr *sa, struct peer_key *k);
-/* The key as text: "a.b.c.d" for IPv4, the /64 in IPv6 notation; "" when it cannot be. */
-void peer_key_text(const struct peer_key *k, char *out, size_t outsz);
 
 /*
  * A table for up to max_entries addresses. max_conns: connections one

@@ -16,12 +16,23 @@
  * messages, and variable parts of texts replaced by placeholders
  * (fingerprint_param.c). Any change to the output changes
  * FINGERPRINT_VERSION.
+ *
+ * Versions. Issues are keyed by (fingerprint, version), and each version
+ * is a row of `versions` below: a set of behaviour flags that is never
+ * edited once shipped. The current version's fingerprint decides the
+ * issue; the previous version's is computed too (over the same normalized
+ * event, before any rule re-marks its frames) and the store keeps sending
+ * an event to the previous version's issue while that issue is open and
+ * the new fingerprint has none yet, as Sentry's secondary grouping config
+ * does during an upgrade. An old issue that is resolved lets its events
+ * start a new-version issue, so the transition ends by itself.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ingest/fingerprint.h"
+#include "ingest/grouprules.h"
 #include "core/buf.h"
 #include "core/hash.h"
 #include "core/banned.h"
@@ -62,18 +73,38 @@ static int uses_context(const struct event *ev)
     return platform_in(ev->platform, ctx);
 }
 
-/* The component text being built, with a sticky error. */
+/* Behaviour flags of an algorithm version. */
+#define FPF_SHAPES 1u   /* top-level stack, crashing thread, template group by content */
+#define FPF_JS 2u       /* browser-independent JavaScript function names, low-quality frames */
+#define FPF_RULES 4u    /* built-in and project grouping rules */
+#define FPF_PARAM 8u    /* the version-3 parameterizer (dates in every format, versions, ...) */
+
+static const struct fp_version {
+    int version;
+    unsigned flags;
+} versions[] = {
+    { 2, 0 },
+    { 3, FPF_SHAPES | FPF_JS | FPF_RULES | FPF_PARAM },
+};
+
+/* The component text being built (NULL b: only counting), with a sticky error. */
 struct comps {
     struct buf *b;
     int rc;
+    unsigned flags;
+    const struct fingerprint_rules *rules;
 };
 
 /* One component line; newlines inside a value become spaces to keep one per line. */
 static void comp_add(struct comps *c, const char *prefix, const char *s, size_t len)
 {
     struct buf *b = c->b;
-    size_t start = b->len;
+    size_t start;
     int rc = c->rc;
+
+    if (b == NULL)
+        return;
+    start = b->len;
 
     if (rc == 0)
         rc = buf_addstr(b, prefix);
@@ -100,18 +131,92 @@ static int is_ident(int c)
     return isalnum(c) || c == '_' || c == '$';
 }
 
+static struct slice drop_prefix(struct slice s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    if (s.len > n && memcmp(s.p, prefix, n) == 0)
+        return slice_trim((struct slice){ s.p + n, s.len - n });
+    return s;
+}
+
+/*
+ * A JavaScript function name as every engine would spell it. V8 writes
+ * "Foo.bar", "Foo.prototype.bar", "Object.bar", "async bar", "new Foo" and
+ * "bar [as alias]"; SpiderMonkey "bar", "outer/inner" for nested functions
+ * and "outer/<" for an anonymous one inside outer; JavaScriptCore "bar" and
+ * "global code"/"module code"/"eval code" for code outside any function.
+ * The reduction keeps the last name, as Sentry does: the method's own name.
+ * An anonymous function gives an empty slice.
+ */
+static struct slice js_function(struct slice s)
+{
+    static const char *const anon[] = { "global code", "Global code", "module code", "eval code",
+                                        "eval",
+                                        "<anonymous>", "?", "Anonymous function", NULL };
+    const char *as;
+    size_t k;
+
+    s = drop_prefix(drop_prefix(s, "async "), "new ");
+    as = s.len > 5 ? memchr(s.p, '[', s.len) : NULL;
+    if (as != NULL && as > s.p && as[-1] == ' ')
+        s.len = (size_t)(as - s.p) - 1;
+    while (s.len > 0 && (s.p[s.len - 1] == '@' || s.p[s.len - 1] == '*'))
+        s.len--;
+    if ((s.len >= 2 && memcmp(s.p + s.len - 2, "/<", 2) == 0) || (s.len > 0 && s.p[s.len - 1] == '<'))
+        return SLICE_NULL;
+    for (k = s.len; k > 0 && s.p[k - 1] != '/' && s.p[k - 1] != '.'; k--)
+        ;
+    s = (struct slice){ s.p + k, s.len - k };
+    for (size_t i = 0; anon[i] != NULL; i++) {
+        if (slice_eq(s, anon[i]))
+            return SLICE_NULL;
+    }
+    return s;
+}
+
+/*
+ * A frame that says nothing about the program: a native function or eval'd
+ * code, which browsers report in different ways or not at all (V8's
+ * "Array.forEach (<anonymous>)", Safari's "forEach@[native code]",
+ * Firefox leaves them out).
+ */
+static int js_low_quality(const struct ev_frame *f)
+{
+    static const char *const names[] = { "<anonymous>", "[native code]", "native code",
+                                         "eval code", "native", NULL };
+    const char *const files[] = { f->filename, f->abs_path };
+
+    for (size_t k = 0; k < 2; k++) {
+        if (files[k] == NULL)
+            continue;
+        if (strncmp(files[k], "eval at ", 8) == 0)
+            return 1;
+        for (size_t i = 0; names[i] != NULL; i++) {
+            if (strcmp(files[k], names[i]) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * A function name without what changes between builds or call sites:
  * parameter lists and template arguments ("foo<int>(a, b)" -> "foo"), and
  * for JavaScript the "Object." and "async " prefixes. Names of anonymous
  * JavaScript functions carry nothing and give 0.
  */
-static size_t clean_function(const char *fn, int js, char *out, size_t cap)
+static size_t clean_function(const char *fn, int js, unsigned flags, char *out, size_t cap)
 {
     static const char *const anon[] = { "?", "<anonymous>", "eval", "Anonymous function", NULL };
     struct slice s = slice_trim(slice_from(fn));
     size_t o = 0;
 
+    if (js && (flags & FPF_JS) != 0) {
+        s = js_function(s);
+        if (s.len == 0)
+            return 0;
+    }
     if (js) {
         if (s.len > 6 && memcmp(s.p, "async ", 6) == 0)
             s = slice_trim((struct slice){ s.p + 6, s.len - 6 });
@@ -207,15 +312,27 @@ static size_t frame_context(const char *line, char *out)
 static int frame_component(const struct event *ev, const struct ev_frame *f, struct comps *b)
 {
     char where[FP_PART_MAX], fn[FP_PART_MAX], ctx[FP_CONTEXT_MAX + 1];
-    size_t nw = frame_where(f, where, sizeof(where));
-    size_t nf = f->function != NULL ? clean_function(f->function, is_js(ev), fn, sizeof(fn)) : 0;
-    size_t nc = uses_context(ev) ? frame_context(f->context_line, ctx) : 0;
+    size_t nw, nf, nc;
     char line[3 * FP_PART_MAX + 8];
     size_t n;
 
+    if ((b->flags & FPF_RULES) != 0 && f->no_group)
+        return 0;
+    if ((b->flags & FPF_JS) != 0 && is_js(ev) && js_low_quality(f))
+        return 0;
+    nw = frame_where(f, where, sizeof(where));
+    nf = f->function != NULL ? clean_function(f->function, is_js(ev), b->flags, fn, sizeof(fn)) : 0;
+    nc = uses_context(ev) ? frame_context(f->context_line, ctx) : 0;
+    /*
+     * A source-mapped JavaScript frame with its line of code: the line says
+     * what ran, and the function name is whatever the bundler's mangling
+     * and the map's names made of it, so it does not count (Sentry's rule).
+     */
+    if ((b->flags & FPF_JS) != 0 && is_js(ev) && f->sourcemapped && nc > 0)
+        nf = 0;
     if (nw == 0 && nf == 0 && nc == 0)
         return 0;
-    if (b != NULL) {
+    if (b->b != NULL) {
         n = (size_t)snprintf(line, sizeof(line), "%.*s|%.*s|%.*s", (int)nw, where, (int)nf, fn,
                              (int)nc, ctx);
         comp_add(b, "frame:", line, n < sizeof(line) ? n : sizeof(line) - 1);
@@ -236,14 +353,14 @@ static int frame_selected(const struct ev_frame *f, int app_only)
 }
 
 /* b called itself from a: the same named function in the same file, whatever the lines. */
-static int same_function(const struct ev_frame *a, const struct ev_frame *b)
+static int same_function(const struct ev_frame *a, const struct ev_frame *b, unsigned flags)
 {
     char fn[FP_PART_MAX];
 
     return a->function != NULL && streq(a->function, b->function) &&
            streq(a->abs_path, b->abs_path) && streq(a->module, b->module) &&
            streq(a->filename, b->filename) &&
-           clean_function(a->function, 1, fn, sizeof(fn)) > 0;
+           clean_function(a->function, 1, flags, fn, sizeof(fn)) > 0;
 }
 
 /*
@@ -261,7 +378,8 @@ static int same_function(const struct ev_frame *a, const struct ev_frame *b)
  * are judged on the frames of the variant, so walk -> forEach -> walk
  * recurses in the in-app variant; anonymous functions never form one.
  */
-static size_t first_counted(const struct event *ev, const struct ev_exception *x, int app_only)
+static size_t first_counted(const struct event *ev, const struct ev_exception *x, int app_only,
+                            unsigned flags)
 {
     const struct ev_frame *prev = NULL;
     size_t start = 0, run = 0;
@@ -273,7 +391,7 @@ static size_t first_counted(const struct event *ev, const struct ev_exception *x
 
         if (!frame_selected(f, app_only))
             continue;
-        if (prev != NULL && same_function(prev, f))
+        if (prev != NULL && same_function(prev, f, flags))
             start = run;
         else
             run = i;
@@ -292,7 +410,7 @@ static size_t exc_frames(const struct event *ev, const struct ev_exception *x, i
     const struct ev_frame *prev = NULL; /* the last frame that contributed */
     size_t n = 0;
 
-    for (size_t i = first_counted(ev, x, app_only); i < x->nframes; i++) {
+    for (size_t i = first_counted(ev, x, app_only, b->flags); i < x->nframes; i++) {
         const struct ev_frame *f = &x->frames[i];
         int added;
 
@@ -306,12 +424,13 @@ static size_t exc_frames(const struct event *ev, const struct ev_exception *x, i
     return n;
 }
 
-static size_t chain_frames(const struct event *ev, int app_only)
+static size_t chain_frames(const struct event *ev, int app_only, const struct comps *b)
 {
+    struct comps count = { NULL, 0, b->flags, b->rules };
     size_t n = 0;
 
     for (size_t i = 0; i < ev->nexc; i++)
-        n += exc_frames(ev, &ev->exc[i], app_only, NULL);
+        n += exc_frames(ev, &ev->exc[i], app_only, &count);
     return n;
 }
 
@@ -320,7 +439,7 @@ static void add_parameterized(struct comps *b, const char *prefix, const char *s
     struct buf p = BUF_INIT(FP_COMPONENTS_MAX);
 
     if (b->rc == 0)
-        b->rc = fingerprint_parameterize(s, strlen(s), &p);
+        b->rc = fp_parameterize(s, strlen(s), (b->flags & FPF_PARAM) != 0, &p);
     comp_add(b, prefix, p.p, p.len);
     buf_release(&p);
 }
@@ -332,7 +451,7 @@ static void add_parameterized(struct comps *b, const char *prefix, const char *s
  */
 static void exception_components(const struct event *ev, struct comps *b)
 {
-    int app_only = chain_frames(ev, 1) > 0;
+    int app_only = chain_frames(ev, 1, b) > 0;
 
     for (size_t i = 0; i < ev->nexc; i++) {
         const struct ev_exception *x = &ev->exc[i];
@@ -344,6 +463,49 @@ static void exception_components(const struct event *ev, struct comps *b)
     }
 }
 
+/* The lower-cased basename of a path. */
+static const char *basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    path = slash != NULL ? slash + 1 : path;
+    slash = strrchr(path, '\\');
+    return slash != NULL ? slash + 1 : path;
+}
+
+/*
+ * An event without exceptions: its own stack (top-level or the crashing
+ * thread's) groups it like a frameless exception's would, else its
+ * template (file and line of code), else its message. Returns whether
+ * anything was added.
+ */
+static int shape_components(const struct event *ev, struct comps *b)
+{
+    struct ev_exception stack = { .frames = ev->frames, .nframes = ev->nframes };
+    struct comps count = { NULL, 0, b->flags, b->rules };
+    const struct ev_frame *t = ev->template_frame;
+    int app_only = exc_frames(ev, &stack, 1, &count) > 0;
+    char ctx[FP_CONTEXT_MAX + 1], name[FP_PART_MAX];
+    const char *file;
+    size_t nc, nn = 0;
+
+    if (exc_frames(ev, &stack, app_only, b) > 0)
+        return 1;
+    if (t == NULL)
+        return 0;
+    file = t->filename != NULL ? t->filename : t->abs_path;
+    for (const char *f = file != NULL ? basename_of(file) : ""; f[nn] != '\0' && nn + 1 < sizeof(name); nn++)
+        name[nn] = (char)tolower((unsigned char)f[nn]);
+    name[nn] = '\0';
+    nc = frame_context(t->context_line, ctx);
+    if (nn == 0 && nc == 0)
+        return 0;
+    comp_add(b, "template:", name, nn);
+    if (nc > 0)
+        comp_add(b, "template-line:", ctx, nc);
+    return 1;
+}
+
 static void default_components(const struct event *ev, struct comps *b)
 {
     const char *msg = ev->message_template != NULL ? ev->message_template : ev->message;
@@ -352,6 +514,8 @@ static void default_components(const struct event *ev, struct comps *b)
         exception_components(ev, b);
         return;
     }
+    if ((b->flags & FPF_SHAPES) != 0 && shape_components(ev, b))
+        return;
     add_parameterized(b, "message:", msg != NULL ? msg : "");
     if (ev->logger != NULL && ev->logger[0] != '\0')
         comp_add(b, "logger:", ev->logger, strlen(ev->logger));
@@ -361,14 +525,16 @@ static void default_components(const struct event *ev, struct comps *b)
 static const struct ev_frame *culprit_frame(const struct event *ev)
 {
     const struct ev_exception *x = ev->nexc > 0 ? &ev->exc[ev->nexc - 1] : NULL;
+    const struct ev_frame *fr = x != NULL ? x->frames : ev->frames;
+    size_t n = x != NULL ? x->nframes : ev->nframes;
 
-    if (x == NULL || x->nframes == 0)
+    if (n == 0)
         return NULL;
-    for (size_t i = x->nframes; i > 0; i--) {
-        if (x->frames[i - 1].in_app == 1)
-            return &x->frames[i - 1];
+    for (size_t i = n; i > 0; i--) {
+        if (fr[i - 1].in_app == 1)
+            return &fr[i - 1];
     }
-    return &x->frames[x->nframes - 1];
+    return &fr[n - 1];
 }
 
 /* "{{ name }}" or "{{name}}": the name, or an empty slice when s is not a variable. */
@@ -425,10 +591,11 @@ static void variable_component(const struct event *ev, struct slice v, const cha
         comp_add(b, "custom:", val, strlen(val));
 }
 
-static void custom_components(const struct event *ev, struct comps *b)
+static void custom_components(const struct event *ev, const char *const *list, size_t n,
+                              struct comps *b)
 {
-    for (size_t i = 0; i < ev->nfingerprint_in; i++) {
-        const char *s = ev->fingerprint_in[i];
+    for (size_t i = 0; i < n; i++) {
+        const char *s = list[i];
         struct slice v = variable_name(s);
 
         if (slice_eq(v, "default"))
@@ -440,15 +607,58 @@ static void custom_components(const struct event *ev, struct comps *b)
     }
 }
 
-int fingerprint_components(const struct event *ev, struct buf *out)
+/*
+ * The fingerprint rule that decides ev, if any: the project's rules win
+ * over what the client sent (Sentry's server-side fingerprinting); the
+ * built-in ones only apply when the client sent no fingerprint of its own.
+ */
+static const struct grules_rule *matching_rule(const struct event *ev, const struct comps *c)
 {
-    struct comps c = { out, 0 };
+    const struct grules_rule *r = NULL;
+    int client = ev->nfingerprint_in > 0 &&
+                 !(ev->nfingerprint_in == 1 && slice_eq(variable_name(ev->fingerprint_in[0]),
+                                                       "default"));
 
-    if (ev->nfingerprint_in > 0)
-        custom_components(ev, &c);
+    if ((c->flags & FPF_RULES) == 0)
+        return NULL;
+    if (c->rules != NULL && c->rules->fingerprint != NULL)
+        r = grules_match_fingerprint(c->rules->fingerprint, ev);
+    if (r == NULL && !client)
+        r = grules_match_fingerprint(grules_builtin(GRULES_FINGERPRINT), ev);
+    return r;
+}
+
+static int components(const struct event *ev, const struct fp_version *v,
+                      const struct fingerprint_rules *rules, struct buf *out)
+{
+    struct comps c = { out, 0, v->flags, rules };
+    const struct grules_rule *r = matching_rule(ev, &c);
+
+    if (r != NULL)
+        custom_components(ev, (const char *const *)r->values, r->nvalues, &c);
+    else if (ev->nfingerprint_in > 0)
+        custom_components(ev, ev->fingerprint_in, ev->nfingerprint_in, &c);
     else
         default_components(ev, &c);
     return c.rc;
+}
+
+#define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
+
+int fingerprint_components(const struct event *ev, struct buf *out)
+{
+    return components(ev, &versions[NVERSIONS - 1], NULL, out);
+}
+
+int fingerprint_components_rules(const struct event *ev, const struct fingerprint_rules *rules,
+                                 struct buf *out)
+{
+    return components(ev, &versions[NVERSIONS - 1], rules, out);
+}
+
+int fingerprint_parameterize(const char *msg, size_t len, struct buf *out)
+{
+    return fp_parameterize(msg, len, 1, out);
 }
 
 /* The first line of s, cut to max bytes at a UTF-8 boundary. */
@@ -461,6 +671,27 @@ static size_t first_line(const char *s, size_t max)
     while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
         max--;
     return max;
+}
+
+/*
+ * The title of an event with neither exception nor message: where its own
+ * stack stopped ("poll in app.jobs"), or its template's file.
+ */
+static const char *shape_title(const struct event *ev, struct pool *pool)
+{
+    const struct ev_frame *f = ev->nframes > 0 ? culprit_frame(ev) : NULL;
+    const char *where = NULL;
+
+    if (f != NULL) {
+        where = f->module != NULL && f->module[0] != '\0' ? f->module : f->filename;
+        if (f->function != NULL && where != NULL)
+            return pool_printf(pool, "%s in %s", f->function, where);
+        if (f->function != NULL || where != NULL)
+            return f->function != NULL ? f->function : where;
+    }
+    if (ev->template_frame != NULL && ev->template_frame->filename != NULL)
+        return pool_printf(pool, "Template error in %s", ev->template_frame->filename);
+    return "<unlabeled event>";
 }
 
 static const char *make_title(const struct event *ev, struct pool *pool)
@@ -477,7 +708,7 @@ static const char *make_title(const struct event *ev, struct pool *pool)
     else if (ev->message != NULL && ev->message[0] != '\0')
         t = ev->message;
     else
-        t = "<unlabeled event>";
+        t = shape_title(ev, pool);
     return pool_strndup(pool, t, first_line(t, FP_TITLE_MAX));
 }
 
@@ -539,15 +770,43 @@ static uint64_t template_hash(const struct event *ev)
     return h;
 }
 
-void fingerprint_event(struct event *ev, struct pool *pool)
+static void hash_version(struct event *ev, const struct fp_version *v,
+                         const struct fingerprint_rules *rules, char out[33])
 {
     struct buf comps = BUF_INIT(FP_COMPONENTS_MAX);
 
-    (void)fingerprint_components(ev, &comps);
-    hash_hex128(comps.p, comps.len, ev->fingerprint);
+    (void)components(ev, v, rules, &comps);
+    hash_hex128(comps.p, comps.len, out);
     buf_release(&comps);
-    ev->grouping_version = FINGERPRINT_VERSION;
-    ev->title = make_title(ev, pool);
+}
+
+void fingerprint_event(struct event *ev, struct pool *pool)
+{
+    fingerprint_event_rules(ev, pool, NULL);
+}
+
+void fingerprint_event_rules(struct event *ev, struct pool *pool,
+                             const struct fingerprint_rules *rules)
+{
+    const struct fp_version *cur = &versions[NVERSIONS - 1];
+    const struct grules_rule *r;
+
+    /*
+     * The previous version knows no rules: hash it before they re-mark
+     * frames, once (the digest runs this again with a project's rules).
+     */
+    if (ev->grouping_version == 0) {
+        hash_version(ev, &versions[NVERSIONS - 2], NULL, ev->fingerprint_prev);
+        ev->grouping_version_prev = versions[NVERSIONS - 2].version;
+    }
+    grules_apply_stack(grules_builtin(GRULES_STACK), ev);
+    if (rules != NULL)
+        grules_apply_stack(rules->stack, ev);
+    hash_version(ev, cur, rules, ev->fingerprint);
+    ev->grouping_version = cur->version;
+    ev->rules_version = rules != NULL ? rules->version : 0;
+    r = matching_rule(ev, &(struct comps){ NULL, 0, cur->flags, rules });
+    ev->title = r != NULL && r->title != NULL ? pool_strdup(pool, r->title) : make_title(ev, pool);
     ev->culprit = make_culprit(ev, pool);
     ev->search_text = make_search_text(ev, pool);
     ev->template_hash = template_hash(ev);

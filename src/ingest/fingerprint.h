@@ -22,13 +22,37 @@
 #include "core/event.h"
 #include "core/pool.h"
 
-#define FINGERPRINT_VERSION 2
+/*
+ * 3: every event shape (top-level stack, crashing thread, template, single
+ * exception object), browser-independent JavaScript frames, built-in and
+ * project rules, the wider parameterizer. 2 is still computed as the
+ * previous version (fingerprint_prev) for the transition.
+ */
+#define FINGERPRINT_VERSION 3
+
+struct grules;
+
+/* A project's grouping rules (grouprules.h); version is recorded on its issues. */
+struct fingerprint_rules {
+    const struct grules *fingerprint; /* NULL: none */
+    const struct grules *stack;       /* NULL: none */
+    int version;
+};
 
 /*
  * Sets ev->fingerprint, grouping_version, template_hash, title, culprit and
  * search_text (strings in pool). Needs the fields normalize_* fills.
  */
 void fingerprint_event(struct event *ev, struct pool *pool);
+/*
+ * The same with a project's rules (NULL: none). Also sets fingerprint_prev
+ * and grouping_version_prev (the previous version's fingerprint) and
+ * rules_version; applies the stack-trace rules to ev's frames. May run
+ * again on an event already fingerprinted (the previous-version
+ * fingerprint is kept from the first run).
+ */
+void fingerprint_event_rules(struct event *ev, struct pool *pool,
+                             const struct fingerprint_rules *rules);
 
 /*
  * Replaces variable parts of a message with placeholders: <email>, <url>,
@@ -37,8 +61,12 @@ void fingerprint_event(struct event *ev, struct pool *pool);
  * Appends to out.
  */
 int fingerprint_parameterize(const char *msg, size_t len, struct buf *out);
+/* The parameterizer of a version: wide != 0 for version 3's shapes, 0 for version 2's. */
+int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out);
 
 /* Appends the component list (one per line) that the hash was computed from, for tests and the UI. */
 int fingerprint_components(const struct event *ev, struct buf *out);
+int fingerprint_components_rules(const struct event *ev, const struct fingerprint_rules *rules,
+                                 struct buf *out);
 
 #endif

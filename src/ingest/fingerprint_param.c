@@ -200,6 +200,158 @@ static size_t m_date(const char *s, size_t len, size_t i)
     return is_word(s, len, j) ? 0 : j - i;
 }
 
+static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+                                           "Aug", "Sep", "Oct", "Nov", "Dec", NULL };
+static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL };
+
+/* A three-letter name of list at i (any case, longer spellings allowed: "April"); its length. */
+static size_t name_len(const char *s, size_t len, size_t i, const char *const *list)
+{
+    for (size_t k = 0; list[k] != NULL; k++) {
+        if (i + 3 <= len && strncasecmp(s + i, list[k], 3) == 0) {
+            size_t j = i + 3;
+
+            while (j < len && isalpha((unsigned char)s[j]))
+                j++;
+            return j - i;
+        }
+    }
+    return 0;
+}
+
+/* 1-2 digits of a day of the month; its length. */
+static size_t mday_len(const char *s, size_t len, size_t i)
+{
+    size_t n = run_of(s, len, i, is_digit);
+
+    return n >= 1 && n <= 2 && digits_n(s, len, i, n) >= 1 && digits_n(s, len, i, n) <= 31 ? n : 0;
+}
+
+/* " " then a zone: +HHMM, +HH:MM, Z or an upper-case abbreviation (GMT, UTC, CEST); 0 if none. */
+static size_t text_zone_len(const char *s, size_t len, size_t i)
+{
+    size_t n;
+
+    if (i >= len || s[i] != ' ')
+        return 0;
+    if ((n = zone_len(s, len, i + 1)) > 0)
+        return 1 + n;
+    for (n = 0; i + 1 + n < len && isupper((unsigned char)s[i + 1 + n]); n++)
+        ;
+    return n >= 1 && n <= 5 && !is_word(s, len, i + 1 + n) ? 1 + n : 0;
+}
+
+/* "17 Apr 2019 22:31:45 +0000" (RFC 2822 after the weekday); its length. */
+static size_t rfc2822_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i + mday_len(s, len, i), n, t;
+
+    if (j == i || j >= len || s[j] != ' ' || (n = name_len(s, len, j + 1, month_names)) == 0)
+        return 0;
+    j += 1 + n;
+    if (j >= len || s[j] != ' ' || digits_n(s, len, j + 1, 4) < 0)
+        return 0;
+    j += 5;
+    if (j < len && s[j] == ' ' && (t = time_len(s, len, j + 1)) > 0)
+        j += 1 + t + text_zone_len(s, len, j + 1 + t);
+    return j - i;
+}
+
+/* "Apr 17 22:31:45 2019" (ctime, after the weekday) or "Apr 17 22:31:45" (syslog). */
+static size_t ctime_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i + name_len(s, len, i, month_names), n, t;
+
+    if (j == i || j >= len || s[j] != ' ')
+        return 0;
+    j++;
+    if (j < len && s[j] == ' ')
+        j++; /* ctime pads the day: "Apr  7" */
+    if ((n = mday_len(s, len, j)) == 0 || j + n >= len || s[j + n] != ' ')
+        return 0;
+    j += n + 1;
+    if ((t = time_len(s, len, j)) == 0)
+        return 0;
+    j += t;
+    j += text_zone_len(s, len, j);
+    if (j + 5 <= len && s[j] == ' ' && digits_n(s, len, j + 1, 4) >= 0 && !is_word(s, len, j + 5))
+        j += 5;
+    return j - i;
+}
+
+/* "17/Apr/2019:22:31:45 +0000" (the common log format). */
+static size_t clf_len(const char *s, size_t len, size_t i)
+{
+    size_t j = i + mday_len(s, len, i), n, t;
+
+    if (j == i || j >= len || s[j] != '/' || (n = name_len(s, len, j + 1, month_names)) == 0)
+        return 0;
+    j += 1 + n;
+    if (j >= len || s[j] != '/' || digits_n(s, len, j + 1, 4) < 0)
+        return 0;
+    j += 5;
+    if (j < len && s[j] == ':' && (t = time_len(s, len, j + 1)) > 0)
+        j += 1 + t + text_zone_len(s, len, j + 1 + t);
+    return j - i;
+}
+
+/* Dates written with month names, with or without a leading weekday. */
+static size_t m_date_text(const char *s, size_t len, size_t i)
+{
+    size_t j = i, n = name_len(s, len, i, day_names), d;
+
+    if (n > 0) {
+        j += n;
+        if (j < len && s[j] == ',')
+            j++;
+        if (j >= len || s[j] != ' ')
+            return 0;
+        j++;
+    }
+    d = rfc2822_len(s, len, j);
+    if (d == 0)
+        d = ctime_len(s, len, j);
+    if (d == 0 && n == 0)
+        d = clf_len(s, len, j);
+    return d > 0 && !is_word(s, len, j + d) ? j + d - i : 0;
+}
+
+/*
+ * A version: v?N.N.N with optional pre-release and build parts
+ * ("1.2.3", "v10.4.0-beta.2", "2.0.1+build5"). Two-part numbers stay
+ * floats; four numeric parts are an IPv4 address, tried first.
+ */
+static size_t m_version(const char *s, size_t len, size_t i)
+{
+    size_t j = i + (i < len && (s[i] == 'v' || s[i] == 'V'));
+    int parts = 0;
+
+    for (;;) {
+        size_t n = run_of(s, len, j, is_digit);
+
+        if (n == 0)
+            return 0;
+        j += n;
+        parts++;
+        if (j + 1 < len && s[j] == '.' && is_digit(s, len, j + 1)) {
+            j++;
+            continue;
+        }
+        break;
+    }
+    if (parts < 3)
+        return 0;
+    if (j + 1 < len && (s[j] == '-' || s[j] == '+') && isalnum((unsigned char)s[j + 1])) {
+        j++;
+        while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' ||
+                           s[j] == '+'))
+            j++;
+        while (j > i && s[j - 1] == '.')
+            j--;
+    }
+    return is_word(s, len, j) ? 0 : j - i;
+}
+
 static size_t ipv4_len(const char *s, size_t len, size_t i)
 {
     size_t j = i;
@@ -352,14 +504,17 @@ static size_t m_int(const char *s, size_t len, size_t i)
     return n > 0 && n <= 7 && !is_word(s, len, i + n) ? n : 0;
 }
 
+/* wide: only in version 3 (the version-2 fingerprint must not change). */
 static const struct matcher {
     matcher_fn fn;
     const char *placeholder;
+    int wide;
 } matchers[] = {
-    { m_email, "<email>" }, { m_url, "<url>" },   { m_uuid, "<uuid>" },
-    { m_date, "<date>" },   { m_ip, "<ip>" },     { m_hostname, "<hostname>" },
-    { m_sha1, "<sha1>" },   { m_md5, "<md5>" },   { m_hex, "<hex>" },
-    { m_duration, "<duration>" }, { m_float, "<float>" }, { m_int, "<int>" },
+    { m_email, "<email>", 0 },   { m_url, "<url>", 0 },       { m_uuid, "<uuid>", 0 },
+    { m_date_text, "<date>", 1 }, { m_date, "<date>", 0 },     { m_ip, "<ip>", 0 },
+    { m_version, "<version>", 1 }, { m_hostname, "<hostname>", 0 },
+    { m_sha1, "<sha1>", 0 },     { m_md5, "<md5>", 0 },       { m_hex, "<hex>", 0 },
+    { m_duration, "<duration>", 0 }, { m_float, "<float>", 0 }, { m_int, "<int>", 0 },
 };
 
 /* After '=': a quoted string or a boolean literal; returns the length consumed. */
@@ -383,7 +538,7 @@ static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
     return 0;
 }
 
-static size_t match_at(const char *s, size_t len, size_t i, const char **ph)
+static size_t match_at(const char *s, size_t len, size_t i, int wide, const char **ph)
 {
     if (i > 0 && s[i - 1] == '=') {
         size_t n = after_equals(s, len, i, ph);
@@ -394,7 +549,7 @@ static size_t match_at(const char *s, size_t len, size_t i, const char **ph)
     if (i > 0 && is_word(s, len, i - 1))
         return 0;
     for (size_t m = 0; m < sizeof(matchers) / sizeof(matchers[0]); m++) {
-        size_t n = matchers[m].fn(s, len, i);
+        size_t n = matchers[m].wide && !wide ? 0 : matchers[m].fn(s, len, i);
 
         if (n > 0) {
             *ph = matchers[m].placeholder;
@@ -404,14 +559,14 @@ static size_t match_at(const char *s, size_t len, size_t i, const char **ph)
     return 0;
 }
 
-static int parameterize_line(const char *s, size_t len, struct buf *out)
+static int parameterize_line(const char *s, size_t len, int wide, struct buf *out)
 {
     size_t i = 0, lit = 0;
     int rc = 0;
 
     while (i < len && rc == 0) {
         const char *ph = NULL;
-        size_t n = match_at(s, len, i, &ph);
+        size_t n = match_at(s, len, i, wide, &ph);
 
         if (n == 0) {
             i++;
@@ -437,7 +592,7 @@ static int blank(const char *s, size_t len)
     return 1;
 }
 
-int fingerprint_parameterize(const char *msg, size_t len, struct buf *out)
+int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out)
 {
     size_t i = 0, kept = 0;
     int rc = 0;
@@ -457,7 +612,7 @@ int fingerprint_parameterize(const char *msg, size_t len, struct buf *out)
             if (kept > 0)
                 rc = buf_addch(out, '\n');
             if (rc == 0)
-                rc = parameterize_line(msg + i, n, out);
+                rc = parameterize_line(msg + i, n, wide, out);
             kept++;
         }
         i = e + 1;

@@ -13,11 +13,25 @@
 extern const struct ingest_format format_sentry_store;
 extern const struct ingest_format format_sentry_envelope;
 extern const struct ingest_format format_ndjson;
+extern const struct ingest_format format_es_bulk;
+extern const struct ingest_format format_es_doc;
+extern const struct ingest_format format_otlp_pb;
+extern const struct ingest_format format_otlp_json;
+extern const struct ingest_format format_bilor_v1;
+extern const struct ingest_format format_syslog;
+extern const struct ingest_format format_gelf;
 
 static const struct ingest_format *const formats[] = {
     &format_sentry_store,    /* fmt_sentry.c: POST /api/<id>/store/ */
     &format_sentry_envelope, /* fmt_sentry.c: POST /api/<id>/envelope/ */
     &format_ndjson,          /* fmt_ndjson.c: POST /api/<id>/logs */
+    &format_es_bulk,         /* fmt_es.c: POST /es/_bulk (Elasticsearch API) */
+    &format_es_doc,          /* fmt_es.c: POST /es/{index}/_doc */
+    &format_otlp_pb,         /* fmt_otlp.c: POST /v1/logs, application/x-protobuf */
+    &format_otlp_json,       /* fmt_otlp.c: POST /v1/logs, application/json */
+    &format_bilor_v1,        /* fmt_bilor_v1.c: POST /api/v1/message/ (the original Bilor) */
+    &format_syslog,          /* fmt_syslog.c: syslog UDP/TCP/RELP listeners */
+    &format_gelf,            /* fmt_gelf.c: GELF UDP/TCP listeners, POST /gelf */
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -46,6 +46,8 @@ struct format_result {
     /* Credentials the body carries itself (a Sentry envelope's dsn), "" if none. */
     char key[65];
     long long key_project; /* the project those credentials name, 0 if none */
+    /* What a format's listener needs beyond the counts (the _bulk items), in the pool, or NULL. */
+    void *detail;
 };
 
 /* How a listener answers an accepted body. */

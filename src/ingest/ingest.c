@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
+#include "ingest/scrub.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "ingest/decode.h"
@@ -121,6 +122,32 @@ static cJSON *parse_object(const char *p, size_t len, size_t max, const struct i
     return obj;
 }
 
+/*
+ * Scrubs a parsed document (scrub.h); when anything was sensitive, *raw
+ * becomes the scrubbed compact JSON, so the kept payload never holds what
+ * the normalized fields no longer show. Returns 1 when it did.
+ */
+static int scrubbed_raw(cJSON *obj, const struct ingest_meta *meta, struct pool *pool,
+                        struct event *ev)
+{
+    struct buf b = BUF_INIT(SIZE_MAX / 2);
+    int done = 0;
+
+    if (scrub_tree(obj, meta->scrub) == 0)
+        return 0;
+    if (json_print_to(obj, &b) == 0) {
+        ev->raw = pool_memdup(pool, b.p, b.len);
+        ev->raw_len = b.len;
+    } else {
+        ev->raw = SCRUB_FILTERED; /* never keep the unscrubbed text */
+        ev->raw_len = sizeof(SCRUB_FILTERED) - 1;
+    }
+    ev->raw_encoding = EV_RAW_IDENTITY;
+    done = 1;
+    buf_release(&b);
+    return done;
+}
+
 int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
                         const struct ingest_limits *lim, struct pool *pool,
                         struct ingest_events *out, size_t items[INGEST_ITEM__N],
@@ -143,7 +170,9 @@ int ingest_decode_store(const void *payload, size_t len, const struct ingest_met
         goto out;
     ev = new_event(meta, 0, out, pool);
     take_id(meta->event_id, ev->event_id);
-    if (decode_is_gzip(payload, len)) {
+    if (scrubbed_raw(obj, meta, pool, ev)) {
+        /* scrubbed: the client's (compressed) body is not kept, the scrubbed JSON is */
+    } else if (decode_is_gzip(payload, len)) {
         ev->raw = pool_memdup(pool, payload, len);
         ev->raw_len = len;
         ev->raw_encoding = EV_RAW_GZIP;
@@ -158,6 +187,32 @@ out:
     cJSON_Delete(obj);
     buf_release(&scratch);
     return rc;
+}
+
+/*
+ * Scrubs the JSON items that become events or log lines, in place: later
+ * steps (the event, sentry_items.c's log items) only see the scrubbed text.
+ * An item that does not parse is left for those steps to reject.
+ */
+static size_t scrub_items(struct envelope *env, const struct ingest_meta *meta,
+                          const struct ingest_limits *lim, struct pool *pool)
+{
+    size_t scrubbed = 0;
+
+    for (size_t i = 0; i < env->nitems; i++) {
+        struct envelope_item *it = &env->items[i];
+        int k = ingest_item_from_type(it->type.p, it->type.len);
+        struct slice out;
+
+        if (k != INGEST_ITEM_EVENT && k != INGEST_ITEM_TRANSACTION && k != INGEST_ITEM_LOG)
+            continue;
+        if (scrub_text(it->payload.p, it->payload.len, lim->max_body, lim->max_depth,
+                       meta->scrub, pool, &out) == 1) {
+            it->payload = out;
+            scrubbed++;
+        }
+    }
+    return scrubbed;
 }
 
 /* Counts the items by type and returns the first event item, or NULL. */
@@ -182,14 +237,16 @@ static const struct envelope_item *envelope_items(const struct envelope *env,
  * need not compress the event again (zstd was a quarter of the digest's
  * time on 10 KB envelopes) and the API takes the event item out on read.
  * Otherwise (uncompressed, or attachments making the envelope the bigger
- * one) the event's JSON alone is kept.
+ * one) the event's JSON alone is kept. So is it when scrubbing changed any
+ * item: the envelope as received is then never kept.
  */
 static void keep_envelope_raw(struct event *ev, const void *payload, size_t len,
-                              const struct envelope_item *item, struct pool *pool)
+                              const struct envelope_item *item, int scrubbed,
+                              struct pool *pool)
 {
     const unsigned char *p = payload;
 
-    if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b && len <= item->payload.len) {
+    if (!scrubbed && len >= 2 && p[0] == 0x1f && p[1] == 0x8b && len <= item->payload.len) {
         ev->raw = pool_memdup(pool, payload, len);
         ev->raw_len = len;
         ev->raw_encoding = EV_RAW_GZIP;
@@ -243,12 +300,15 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
     struct envelope env;
     cJSON *obj = NULL;
     struct event *ev = NULL;
+    size_t scrubbed = 0;
     int rc;
 
     elim.max_depth = lim->max_depth;
     rc = decode_request(payload, len, meta->encoding, lim->max_body, 0, &scratch, &body, err);
     if (rc == 0)
         rc = envelope_parse(body.p, body.len, &elim, pool, &env, err);
+    if (rc == 0)
+        scrubbed = scrub_items(&env, meta, lim, pool);
     if (rc == 0)
         item = envelope_items(&env, counts);
     if (rc == 0 && item != NULL) {
@@ -262,7 +322,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         take_id(meta->event_id, ev->event_id);
         take_id(env.event_id, ev->event_id);
         normalize_sentry(obj, ev, lim, pool);
-        keep_envelope_raw(ev, payload, len, item, pool);
+        keep_envelope_raw(ev, payload, len, item, scrubbed > 0, pool);
         finish(ev, pool);
     }
     other_items(&env, item != NULL ? ev->event_id : env.event_id, meta, lim, pool, out);
@@ -302,6 +362,7 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     ev->raw = line;
     ev->raw_len = n;
     ev->raw_encoding = EV_RAW_IDENTITY;
+    (void)scrubbed_raw(obj, meta, pool, ev);
     normalize_log_line(obj, ev, lim, pool);
     finish(ev, pool);
     cJSON_Delete(obj);

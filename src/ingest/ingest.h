@@ -35,6 +35,15 @@ enum ingest_proto {
     INGEST_SENTRY_STORE = 1,
     INGEST_SENTRY_ENVELOPE = 2,
     INGEST_LOGS_NDJSON = 3,
+    /* Log doors of issue 10 (HTTP): far from the low numbers so parallel work cannot collide. */
+    INGEST_ES_BULK = 20,
+    INGEST_ES_DOC = 21,
+    INGEST_OTLP_PB = 22,
+    INGEST_OTLP_JSON = 23,
+    INGEST_BILOR_V1 = 24,
+    /* Socket doors (listen/): octet-counted batches of messages (logfmt.h). */
+    INGEST_SYSLOG = 8,
+    INGEST_GELF = 9,
 };
 
 struct ingest_limits {
@@ -124,6 +133,8 @@ int ingest_time_from_number(double v, int64_t *us);
 int ingest_time_from_string(const char *s, size_t len, int64_t *us);
 
 /* Identity of a journal record as the digest sees it. */
+struct scrub_rules;
+
 struct ingest_meta {
     int protocol;         /* enum ingest_proto */
     int encoding;         /* enum ingest_encoding */
@@ -131,6 +142,7 @@ struct ingest_meta {
     int64_t received_at;  /* µs */
     uint64_t lsn;
     const char *event_id; /* the id the door answered with, "" if none */
+    const struct scrub_rules *scrub; /* the project's scrubbing additions, NULL: defaults */
 };
 
 /*

@@ -38,6 +38,28 @@ void normalize_log_line(const cJSON *obj, struct event *ev, const struct ingest_
                         struct pool *pool);
 
 /*
+ * Log records of other wire formats are kept as the JSON line the logs door
+ * would have received (normalize_line.c): normalize_line_object() makes
+ * line (a JSON-lines record) ev's raw payload and normalizes it, so ev's
+ * source is EV_SRC_LOGLINE and the API rebuilds it like any JSON line.
+ * Same preconditions as normalize_log_line; the caller frees line.
+ */
+void normalize_line_object(const cJSON *line, struct event *ev, const struct ingest_limits *lim,
+                           struct pool *pool);
+
+/*
+ * One Elasticsearch document (an object from _bulk or _doc, protocols.md
+ * §5) into ev, through its JSON line: nested objects are read as dotted
+ * names, ECS fields (@timestamp, message, log.level, log.logger, host.name,
+ * service.name, service.environment, service.version, trace.id, span.id)
+ * and the usual shipper names (rsyslog's timereported/fromhost/priority,
+ * Fluent Bit's log) map onto the event; the rest are attributes. index is
+ * kept as the attribute "_index". Sets ev->raw (the line, in pool): the caller must not set it.
+ */
+void normalize_es_doc(const cJSON *doc, const char *index, struct event *ev,
+                      const struct ingest_limits *lim, struct pool *pool);
+
+/*
  * Where the client's object holds what the event model does not keep, for
  * the API's event document (api/api_event_doc.c). obj must be the object ev
  * was normalized from; for any other object these find nothing.

@@ -1,8 +1,11 @@
 /*
  * normalize_exc.c - the exception chain of a Sentry event and its frames.
  *
- * "exception" is {"values":[...]} or a bare array, oldest cause first, the
- * last entry being the exception that was raised. Frames are ordered caller
+ * "exception" is {"values":[...]}, a bare array, or (older SDKs) a single
+ * exception object, oldest cause first, the last entry being the exception
+ * that was raised. An event without one may carry a top-level "stacktrace"
+ * or "threads" (the crashing thread's stack is the one that matters), and
+ * Django-style template errors a "template" interface. Frames are ordered caller
  * to callee. Only object entries count; anything else in those arrays is
  * ignored, and normalize_src.c relies on the very same filtering to match
  * its frames with the ones kept here.
@@ -13,6 +16,18 @@
 #include "ingest/normalize_int.h"
 #include "core/json.h"
 #include "core/banned.h"
+
+const cJSON *nz_exc_single(const cJSON *obj)
+{
+    const cJSON *exc = cJSON_GetObjectItemCaseSensitive(obj, "exception");
+
+    if (!cJSON_IsObject(exc) || cJSON_GetObjectItemCaseSensitive(exc, "values") != NULL)
+        return NULL;
+    if (json_str(exc, "type") != NULL || json_str(exc, "value") != NULL ||
+        json_obj(exc, "stacktrace") != NULL)
+        return exc;
+    return NULL;
+}
 
 const cJSON *nz_exc_list(const cJSON *obj)
 {
@@ -43,9 +58,14 @@ static const cJSON *stack_frames(const cJSON *holder)
     return frames != NULL && nz_count_objects(frames) > 0 ? frames : NULL;
 }
 
-/* The frames of the only thread that has a stack trace, or NULL when not exactly one does. */
-static const cJSON *single_thread_frames(const cJSON *obj)
+/*
+ * The thread whose stack matters: the one marked crashed, else the one
+ * marked current, else the only thread with a stack trace; its frames, or
+ * NULL.
+ */
+static const cJSON *thread_frames(const cJSON *obj)
 {
+    static const char *const marks[] = { "crashed", "current", NULL };
     const cJSON *threads = cJSON_GetObjectItemCaseSensitive(obj, "threads");
     const cJSON *it, *found = NULL;
     size_t n = 0;
@@ -54,6 +74,14 @@ static const cJSON *single_thread_frames(const cJSON *obj)
         threads = json_arr(threads, "values");
     if (!cJSON_IsArray(threads))
         return NULL;
+    for (size_t m = 0; marks[m] != NULL; m++) {
+        cJSON_ArrayForEach(it, threads) {
+            const cJSON *frames = cJSON_IsObject(it) ? stack_frames(it) : NULL;
+
+            if (frames != NULL && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, marks[m])))
+                return frames;
+        }
+    }
     cJSON_ArrayForEach(it, threads) {
         const cJSON *frames = cJSON_IsObject(it) ? stack_frames(it) : NULL;
 
@@ -65,13 +93,20 @@ static const cJSON *single_thread_frames(const cJSON *obj)
     return n == 1 ? found : NULL;
 }
 
+const cJSON *nz_event_frames(const cJSON *obj)
+{
+    const cJSON *frames = stack_frames(obj);
+
+    return frames != NULL ? frames : thread_frames(obj);
+}
+
 const cJSON *nz_exc_frames(const cJSON *obj, const cJSON *exc, int primary)
 {
     const cJSON *frames = stack_frames(exc);
 
     if (frames != NULL || !primary)
         return frames;
-    return single_thread_frames(obj);
+    return thread_frames(obj);
 }
 
 int nz_frame_kept(size_t idx, size_t nvalid, size_t nkept)
@@ -115,6 +150,8 @@ static void fill_frame(const cJSON *f, struct ev_frame *fr, size_t max, struct p
     fr->lineno = json_int(f, "lineno");
     fr->colno = json_int(f, "colno");
     fr->in_app = json_tristate(f, "in_app");
+    fr->sourcemapped = json_obj(f, "data") != NULL &&
+                       json_str(json_obj(f, "data"), "sourcemap") != NULL;
 }
 
 static void fill_frames(const cJSON *frames, struct ev_exception *x,
@@ -154,17 +191,43 @@ static void fill_exception(const cJSON *obj, const cJSON *exc, int primary,
     fill_frames(nz_exc_frames(obj, exc, primary), x, lim, pool);
 }
 
+/* The stack of an event without exceptions, and its template; both group it. */
+static void event_stack(const cJSON *obj, struct event *ev, const struct ingest_limits *lim,
+                        struct pool *pool)
+{
+    const cJSON *tpl = json_obj(obj, "template");
+    struct ev_exception holder = { 0 };
+
+    fill_frames(nz_event_frames(obj), &holder, lim, pool);
+    ev->frames = holder.frames;
+    ev->nframes = holder.nframes;
+    if (tpl != NULL && (json_str(tpl, "filename") != NULL || json_str(tpl, "abs_path") != NULL ||
+                        json_str(tpl, "context_line") != NULL)) {
+        ev->template_frame = pool_calloc(pool, 1, sizeof(*ev->template_frame));
+        fill_frame(tpl, ev->template_frame, lim->max_string, pool);
+        ev->template_frame->in_app = 1;
+    }
+}
+
 void nz_exceptions(const cJSON *obj, struct event *ev, const struct ingest_limits *lim,
                    struct pool *pool)
 {
+    const cJSON *single = nz_exc_single(obj);
     const cJSON *list = nz_exc_list(obj);
     size_t nvalid = list != NULL ? nz_count_objects(list) : 0;
     size_t nkeep = nvalid < NZ_MAX_EXCEPTIONS ? nvalid : NZ_MAX_EXCEPTIONS;
     size_t idx = 0;
     const cJSON *it;
 
-    if (nkeep == 0)
+    if (single != NULL) {
+        ev->exc = pool_calloc(pool, 1, sizeof(*ev->exc));
+        fill_exception(obj, single, 1, &ev->exc[ev->nexc++], lim, pool);
         return;
+    }
+    if (nkeep == 0) {
+        event_stack(obj, ev, lim, pool);
+        return;
+    }
     ev->exc = pool_calloc(pool, nkeep, sizeof(*ev->exc));
     cJSON_ArrayForEach(it, list) {
         if (!cJSON_IsObject(it))

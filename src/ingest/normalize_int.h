@@ -63,12 +63,20 @@ void nz_message(const cJSON *obj, struct event *ev, const struct ingest_limits *
  * NULL when absent or of another type.
  */
 const cJSON *nz_exc_list(const cJSON *obj);
+/*
+ * The older form where "exception" is one exception object rather than
+ * {"values": [...]}: that object, else NULL.
+ */
+const cJSON *nz_exc_single(const cJSON *obj);
+/* The frames of an event's top-level "stacktrace", else of its crashing thread; NULL if none. */
+const cJSON *nz_event_frames(const cJSON *obj);
 /* Counts the object entries of an array (the only entries the normalizer keeps). */
 size_t nz_count_objects(const cJSON *arr);
 /*
  * The frames array of one exception value: its stacktrace.frames, or, for
- * the primary exception only, the stack trace of the single thread that has
- * one (native SDKs put it there).
+ * the primary exception only, the crashing thread's stack trace (the thread
+ * marked crashed, else current, else the only one with a stack; native
+ * SDKs put it there).
  */
 const cJSON *nz_exc_frames(const cJSON *obj, const cJSON *exc, int primary);
 /*
@@ -85,6 +93,11 @@ void nz_exceptions(const cJSON *obj, struct event *ev, const struct ingest_limit
  * Whether member (a child of the log record obj) was mapped onto an event
  * field by normalize_log_line; the others are the record's attributes.
  */
+/* Building a JSON line (normalize_line.c): an attribute (value is taken over), the time, a string field. */
+void nz_line_attr(cJSON *line, const char *key, cJSON *value);
+void nz_line_time(cJSON *line, int64_t us);
+void nz_line_str(cJSON *line, const char *key, const char *s, size_t len);
+
 int nz_log_consumed(const cJSON *obj, const cJSON *member);
 
 #endif

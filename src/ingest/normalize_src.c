@@ -35,6 +35,9 @@ const cJSON *normalize_src_exception(const struct event *ev, const cJSON *obj, s
     size_t nvalid = 0, idx = 0;
     const cJSON *list = exc_list(ev, obj, &nvalid), *it;
 
+    if (k == 0 && ev->nexc == 1 && ev->source == EV_SRC_SENTRY && cJSON_IsObject(obj) &&
+        nz_exc_single(obj) != NULL)
+        return nz_exc_single(obj);
     if (list == NULL || k >= ev->nexc)
         return NULL;
     /* The chain keeps the newest nexc of the valid entries. */

@@ -58,4 +58,12 @@ typedef int (*otlp_record_fn)(void *arg, const struct otlp_record *rec);
 int otlp_decode_pb(const void *p, size_t len, size_t max_json, otlp_record_fn fn, void *arg,
                    struct bl_err *err);
 
+/*
+ * The same for the JSON form (protocols.md §6.2, otlp_json.c): max_depth
+ * caps the document's nesting. Same returns; a document that is not JSON or
+ * has a wrong structure is BL_EPARSE.
+ */
+int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth,
+                     otlp_record_fn fn, void *arg, struct bl_err *err);
+
 #endif

@@ -17,12 +17,15 @@
  *   store_sqlite_read.c    issue and event listings and lookups
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
  *   store_sqlite_users.c   access: users, sessions, project members, API tokens
+ *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
+ *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +55,8 @@
 /* Day numbers with a YYYYMMDD name: 1970-01-01 .. 9999-12-31. */
 #define SQ_DAY_MAX INT64_C(2932896)
 #define SQ_PATH_MAX 4096
+/* Issues of one day file whose stored-event count write_day remembers (thinning). */
+#define SQ_THIN_CACHE 256
 
 struct sq_stmt_slot {
     const char *sql;
@@ -107,6 +112,9 @@ struct sq_store {
 
     sq_test_hook_fn test_hook;
     void *test_hook_arg;
+
+    /* per-issue thinning: issue events stored per issue per day file (0: all) */
+    _Atomic int64_t issue_events_per_day;
 };
 
 static inline struct sq_store *sq_of(struct store *st)
@@ -159,7 +167,7 @@ void sq_reader_put(struct sq_store *s, struct sq_conn *c);
  * error code it has set err for. Texts are bound without a copy: they must
  * outlive the call.
  */
-#define SQ_ARGS_MAX 12
+#define SQ_ARGS_MAX 16
 
 struct sq_arg {
     char type; /* 'i' int64, 's' text (NULL binds NULL), 'b' blob of i bytes at s */
@@ -238,6 +246,9 @@ struct sq_igroup {
     int64_t project_id;
     const char *fp;
     int version;
+    const char *fp_prev; /* the previous grouping version's fingerprint (transition) */
+    int version_prev;    /* 0: none */
+    int64_t seen_at;     /* the first event's receive time, for the transition's age limit */
     int64_t id;
     int is_new;
     int status;
@@ -281,6 +292,10 @@ struct sq_wctx {
     struct buf tags;
     void *zbuf;
     size_t zcap;
+    /* thinning: stored events per issue in the day file being written (write_day) */
+    int64_t thin_issue[SQ_THIN_CACHE];
+    int64_t thin_count[SQ_THIN_CACHE];
+    size_t nthin;
 };
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
@@ -302,6 +317,20 @@ int sq_project_list(struct store *st, struct pool *pool, struct store_project **
                     struct bl_err *err);
 int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
                   struct bl_err *err);
+/* One admin statement under admin_mu; rows changed / new rowid (store_sqlite_admin.c). */
+int sq_admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args, size_t nargs,
+                 int64_t *rowid, int *changes, struct bl_err *err);
+/* DSN keys and project settings (store_sqlite_keys.c). */
+int sq_key_info(struct store *st, const char *public_key, struct store_key_info *out,
+                struct bl_err *err);
+int sq_key_add(struct store *st, struct store_key *k, struct bl_err *err);
+int sq_key_list(struct store *st, int64_t project_id, struct pool *pool, struct store_key **out,
+                size_t *n, struct bl_err *err);
+int sq_key_update(struct store *st, const struct store_key *k, struct bl_err *err);
+int sq_settings_get(struct store *st, int64_t project_id, struct store_project_settings *out,
+                    struct bl_err *err);
+int sq_settings_set(struct store *st, int64_t project_id,
+                    const struct store_project_settings *in, struct bl_err *err);
 int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
                 int64_t *user_id, struct bl_err *err);
 int sq_user_count(struct store *st, int64_t *n, struct bl_err *err);
@@ -309,6 +338,10 @@ int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, cons
                  struct bl_err *err);
 int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
                     struct bl_err *err);
+int sq_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
+                    struct store_grouping *out, struct bl_err *err);
+int sq_grouping_set(struct store *st, int64_t project_id, const char *fp, const char *stack,
+                    int *version, struct bl_err *err);
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err);
 
 int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
@@ -324,6 +357,34 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
                  struct store_event *out, const char **raw, size_t *raw_len,
                  struct bl_err *err);
+
+/* Event rows (store_sqlite_read.c): these columns, then encoding and raw when asked. */
+#define SQ_EVENT_COLS                                                                     \
+    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
+    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
+    " e.tags_json, e.fingerprint, e.source, e.template_hash"
+void sq_read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e);
+/* Decodes columns 18 (encoding) and 19 (raw) into pool. */
+int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                struct bl_err *err);
+
+/* Search (store_sqlite_search.c): event_list with a query, scans, histograms. */
+int sq_search_list(struct store *st, const struct store_event_query *q, struct pool *pool,
+                   struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                   struct bl_err *err);
+int sq_event_scan(struct store *st, const struct store_event_query *q, size_t max_rows,
+                  store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err);
+int sq_event_histogram(struct store *st, const struct store_event_query *q,
+                       struct store_histogram *h, struct bl_err *err);
+
+/* Retention (store_sqlite_retention.c). */
+int sq_retention_get(struct store *st, int64_t project_id, int *days, struct bl_err *err);
+int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_err *err);
+int sq_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
+                     struct store_retention_result *res, struct bl_err *err);
+int sq_set_issue_events_per_day(struct store *st, int64_t n);
+int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
+             size_t *n, struct bl_err *err);
 
 /* Envelope items (store_sqlite_items.c). */
 int sq_write_items(struct store *st, const struct item *items, size_t n, uint64_t checkpoint_lsn,

@@ -66,11 +66,47 @@ struct store_project {
     int64_t created_at;
 };
 
+/* Rate limits of a key or a project: 0 means unlimited. */
+struct store_limits {
+    int64_t events_per_minute;
+    int64_t events_per_hour;
+    int64_t lines_per_minute;
+};
+
+/* One DSN key of a project. */
+struct store_key {
+    int64_t id; /* small, stable, for the API */
+    int64_t project_id;
+    char public_key[33];
+    char label[128];
+    int active;
+    int64_t created_at;
+    struct store_limits limits;
+};
+
+/* What the door needs to know about an active key, in one query. */
+struct store_key_info {
+    int64_t project_id;
+    int64_t key_id;
+    struct store_limits key;     /* the key's own limits */
+    struct store_limits project; /* the project-wide quota */
+};
+
+#define STORE_FIELDS_MAX 1024
+
+/* Per-project ingest settings (issue 8): quota and scrubbing keys. */
+struct store_project_settings {
+    struct store_limits limits;
+    char scrub_fields[STORE_FIELDS_MAX]; /* extra sensitive keys, comma separated */
+    char safe_fields[STORE_FIELDS_MAX];  /* keys never scrubbed, comma separated */
+};
+
 struct store_issue {
     int64_t id;
     int64_t project_id;
     char fingerprint[33];
-    int grouping_version;
+    int grouping_version; /* the algorithm version the issue was created with */
+    int rules_version;    /* the project's grouping rule-set version then (0: none) */
     const char *title;
     const char *culprit;
     int level;
@@ -80,6 +116,14 @@ struct store_issue {
     int64_t times_seen;
     const char *first_release;
     const char *last_release;
+};
+
+/* A project's own grouping rules (ingest/grouprules.h syntax) and their version. */
+struct store_grouping {
+    const char *fingerprint_rules; /* "" when none */
+    const char *stack_rules;
+    int version;                   /* 0: never set; +1 on every change */
+    int64_t updated_at;
 };
 
 struct store_issue_query {
@@ -113,6 +157,10 @@ struct store_event {
     size_t raw_len;
 };
 
+struct query_node; /* search/query.h */
+struct store_event;
+typedef int (*store_match_fn)(void *arg, const struct store_event *row);
+
 struct store_event_query {
     int64_t project_id;
     int64_t issue_id;   /* 0: any */
@@ -122,7 +170,31 @@ struct store_event_query {
     size_t limit;       /* 1..1000 */
     const char *cursor; /* NULL, or next_cursor of the previous page */
     int with_raw;       /* also return each event's decompressed raw payload */
+    /*
+     * Search (store_sqlite_search.c): the rows query matches, NULL for all.
+     * A backend lowers what it can to its own query language and may ask
+     * match() about the candidates it cannot decide (match gets the row with
+     * its raw payload; 1 keeps it, 0 drops it), so the answer is exactly
+     * query_match()'s. now_us resolves relative times in the query.
+     */
+    const struct query_node *query;
+    int64_t now_us;
+    store_match_fn match; /* required when query is not NULL */
+    void *match_arg;
 };
+
+/* A histogram of matching events: counts[b * EV__NLEVELS + level]. */
+struct store_histogram {
+    int64_t start;    /* µs, the first bucket's start */
+    int64_t interval; /* µs */
+    size_t nbuckets;  /* 1..STORE_HIST_MAX */
+    int64_t *counts;  /* nbuckets * EV__NLEVELS, filled by the store */
+};
+
+#define STORE_HIST_MAX 2000
+
+/* Called for each matching event of a scan, newest first: 0 goes on, 1 stops. */
+typedef int (*store_scan_fn)(void *arg, const struct store_event *row);
 
 struct store_batch_result {
     size_t events_written;
@@ -163,6 +235,24 @@ struct store_item_count {
     const char *category; /* client report category, or the item type */
     int64_t quantity;
     int64_t last_seen;
+};
+
+/* Retention (store_sqlite_retention.c). */
+#define STORE_RETENTION_DAYS_DEFAULT 30
+#define STORE_RETENTION_DAYS_MAX 36500
+
+struct store_retention_result {
+    size_t days_dropped;
+    int64_t bytes_freed;
+};
+
+/* What one partition (day) holds of one project; bytes are the file's, shared by rows. */
+struct store_usage {
+    int64_t day_start; /* µs of the day's start (UTC) */
+    int64_t project_id;
+    int64_t rows;
+    int64_t bytes;     /* the file's bytes times the project's share of its rows */
+    int64_t file_bytes;
 };
 
 struct store;
@@ -262,6 +352,27 @@ struct store_ops {
     int (*key_lookup)(struct store *st, const char *public_key, int64_t *project_id,
                       struct bl_err *err);
 
+    /* A project's grouping rules; BL_ENOTFOUND for an unknown project. */
+    int (*grouping_get)(struct store *st, int64_t project_id, struct pool *pool,
+                        struct store_grouping *out, struct bl_err *err);
+    /* Replaces them (texts already validated) and returns the new version. */
+    int (*grouping_set)(struct store *st, int64_t project_id, const char *fingerprint_rules,
+                        const char *stack_rules, int *version, struct bl_err *err);
+    /* The key's id, its limits and its project's quota; BL_ENOTFOUND as key_lookup. */
+    int (*key_info)(struct store *st, const char *public_key, struct store_key_info *out,
+                    struct bl_err *err);
+    /* A new active key (k: project_id, label, limits in; the rest out). */
+    int (*key_add)(struct store *st, struct store_key *k, struct bl_err *err);
+    /* A project's keys, revoked ones included, by id. */
+    int (*key_list)(struct store *st, int64_t project_id, struct pool *pool,
+                    struct store_key **out, size_t *n, struct bl_err *err);
+    /* Label, active flag and limits of key k->id of k->project_id; BL_ENOTFOUND. */
+    int (*key_update)(struct store *st, const struct store_key *k, struct bl_err *err);
+    int (*settings_get)(struct store *st, int64_t project_id,
+                        struct store_project_settings *out, struct bl_err *err);
+    int (*settings_set)(struct store *st, int64_t project_id,
+                        const struct store_project_settings *in, struct bl_err *err);
+
     /* users and API tokens; hashes are computed by auth/, never plain secrets */
     int (*user_add)(struct store *st, const char *login, const char *password_hash, int is_admin,
                     int64_t *user_id, struct bl_err *err);
@@ -294,6 +405,39 @@ struct store_ops {
     int (*event_get)(struct store *st, int64_t project_id, const char *event_id,
                      struct pool *pool, struct store_event *out, const char **raw,
                      size_t *raw_len, struct bl_err *err);
+
+    /*
+     * Search over events (q->query, q->match as in event_list; limit and
+     * cursor are ignored). event_scan calls fn for each matching row, newest
+     * first, reading at most max_rows rows (with_raw as asked); *scanned says
+     * how many matched. event_histogram counts matching events per bucket
+     * and level over h (the time range is the buckets').
+     */
+    int (*event_scan)(struct store *st, const struct store_event_query *q, size_t max_rows,
+                      store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err);
+    int (*event_histogram)(struct store *st, const struct store_event_query *q,
+                           struct store_histogram *h, struct bl_err *err);
+
+    /*
+     * Retention. A project's events older than its retention_days are never
+     * returned (reads cut them off at once); retention_run, from the digest
+     * thread only, drops each day partition once no project in it keeps
+     * it, then the oldest partitions while all of them take more than
+     * disk_budget bytes (0: no budget). Issues and hourly counters stay.
+     */
+    int (*retention_get)(struct store *st, int64_t project_id, int *days, struct bl_err *err);
+    int (*retention_set)(struct store *st, int64_t project_id, int days, struct bl_err *err);
+    int (*retention_run)(struct store *st, int64_t now_us, int64_t disk_budget,
+                         struct store_retention_result *res, struct bl_err *err);
+    /*
+     * Per-issue thinning: from now on store at most n events of one issue
+     * per day partition (0: all); the rest are counted (issue counters,
+     * hourly counts) but not kept. Replays decide the same way.
+     */
+    int (*set_issue_events_per_day)(struct store *st, int64_t n);
+    /* Rows and bytes per partition and project (project_id 0: all), oldest first. */
+    int (*usage)(struct store *st, int64_t project_id, struct pool *pool,
+                 struct store_usage **out, size_t *n, struct bl_err *err);
 
     /*
      * Envelope items (digest, single writer). Exactly once like write_batch:
@@ -438,6 +582,41 @@ static inline int store_key_lookup(struct store *st, const char *key, int64_t *p
     return st->ops->key_lookup(st, key, project_id, err);
 }
 
+static inline int store_key_info(struct store *st, const char *key, struct store_key_info *out,
+                                 struct bl_err *err)
+{
+    return st->ops->key_info(st, key, out, err);
+}
+
+static inline int store_key_add(struct store *st, struct store_key *k, struct bl_err *err)
+{
+    return st->ops->key_add(st, k, err);
+}
+
+static inline int store_key_list(struct store *st, int64_t project_id, struct pool *pool,
+                                 struct store_key **out, size_t *n, struct bl_err *err)
+{
+    return st->ops->key_list(st, project_id, pool, out, n, err);
+}
+
+static inline int store_key_update(struct store *st, const struct store_key *k,
+                                   struct bl_err *err)
+{
+    return st->ops->key_update(st, k, err);
+}
+
+static inline int store_settings_get(struct store *st, int64_t project_id,
+                                     struct store_project_settings *out, struct bl_err *err)
+{
+    return st->ops->settings_get(st, project_id, out, err);
+}
+
+static inline int store_settings_set(struct store *st, int64_t project_id,
+                                     const struct store_project_settings *in, struct bl_err *err)
+{
+    return st->ops->settings_set(st, project_id, in, err);
+}
+
 static inline int store_user_add(struct store *st, const char *login, const char *pw_hash,
                                  int is_admin, int64_t *user_id, struct bl_err *err)
 {
@@ -474,6 +653,18 @@ static inline int store_issue_get(struct store *st, int64_t id, struct pool *poo
     return st->ops->issue_get(st, id, pool, out, err);
 }
 
+static inline int store_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
+                                     struct store_grouping *out, struct bl_err *err)
+{
+    return st->ops->grouping_get(st, project_id, pool, out, err);
+}
+
+static inline int store_grouping_set(struct store *st, int64_t project_id, const char *fp,
+                                     const char *stack, int *version, struct bl_err *err)
+{
+    return st->ops->grouping_set(st, project_id, fp, stack, version, err);
+}
+
 static inline int store_issue_set_status(struct store *st, int64_t id, int status,
                                          struct bl_err *err)
 {
@@ -498,6 +689,48 @@ static inline int store_event_get(struct store *st, int64_t project_id, const ch
                                   size_t *raw_len, struct bl_err *err)
 {
     return st->ops->event_get(st, project_id, event_id, pool, out, raw, raw_len, err);
+}
+
+static inline int store_event_scan(struct store *st, const struct store_event_query *q,
+                                   size_t max_rows, store_scan_fn fn, void *arg,
+                                   size_t *scanned, struct bl_err *err)
+{
+    return st->ops->event_scan(st, q, max_rows, fn, arg, scanned, err);
+}
+
+static inline int store_event_histogram(struct store *st, const struct store_event_query *q,
+                                        struct store_histogram *h, struct bl_err *err)
+{
+    return st->ops->event_histogram(st, q, h, err);
+}
+
+static inline int store_retention_get(struct store *st, int64_t project_id, int *days,
+                                      struct bl_err *err)
+{
+    return st->ops->retention_get(st, project_id, days, err);
+}
+
+static inline int store_retention_set(struct store *st, int64_t project_id, int days,
+                                      struct bl_err *err)
+{
+    return st->ops->retention_set(st, project_id, days, err);
+}
+
+static inline int store_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
+                                      struct store_retention_result *res, struct bl_err *err)
+{
+    return st->ops->retention_run(st, now_us, disk_budget, res, err);
+}
+
+static inline int store_set_issue_events_per_day(struct store *st, int64_t n)
+{
+    return st->ops->set_issue_events_per_day(st, n);
+}
+
+static inline int store_usage(struct store *st, int64_t project_id, struct pool *pool,
+                              struct store_usage **out, size_t *n, struct bl_err *err)
+{
+    return st->ops->usage(st, project_id, pool, out, n, err);
 }
 
 static inline int store_write_items(struct store *st, const struct item *items, size_t n,

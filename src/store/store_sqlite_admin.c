@@ -83,7 +83,8 @@ static int insert_project(struct sq_conn *c, struct store_project *p, struct bl_
     static const char proj_sql[] = "INSERT INTO projects(name, slug, issue_level, created_at)"
                                    " VALUES(?1, ?2, ?3, ?4)";
     static const char key_sql[] = "INSERT INTO project_keys(public_key, project_id, active,"
-                                  " created_at) VALUES(?1, ?2, 1, ?3)";
+                                  " created_at, id) VALUES(?1, ?2, 1, ?3,"
+                                  " (SELECT coalesce(max(id), 0) + 1 FROM project_keys))";
     sqlite3_stmt *st = NULL;
     int rc;
 
@@ -303,5 +304,70 @@ int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct b
     rc = sq_admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
     if (rc == 0 && changes == 0)
         return bl_err_set(err, BL_ENOTFOUND, "no issue %lld", (long long)issue_id);
+    return rc;
+}
+
+/* Grouping rules of a project (migration 6). */
+
+struct grouping_row {
+    struct pool *pool;
+    struct store_grouping *g;
+};
+
+static int read_grouping(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct grouping_row *r = ctx;
+    const char *fp = sq_col_str(r->pool, st, 0), *stack = sq_col_str(r->pool, st, 1);
+
+    (void)err;
+    r->g->fingerprint_rules = fp != NULL ? fp : "";
+    r->g->stack_rules = stack != NULL ? stack : "";
+    r->g->version = sqlite3_column_int(st, 2);
+    r->g->updated_at = sqlite3_column_int64(st, 3);
+    return 0;
+}
+
+int sq_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
+                    struct store_grouping *out, struct bl_err *err)
+{
+    static const char sql[] = "SELECT fingerprint_rules, stack_rules, version, updated_at"
+                              " FROM project_grouping WHERE project_id = ?1";
+    struct grouping_row r = { pool, out };
+    struct sq_query q = { sql, "grouping rules", { SQ_INT(project_id) }, 1, read_grouping, &r };
+    struct store_project p;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->fingerprint_rules = "";
+    out->stack_rules = "";
+    rc = sq_read_one(sq_of(st), &q, err);
+    if (rc == BL_ENOTFOUND)
+        rc = sq_project_get(st, project_id, &p, err);
+    return rc;
+}
+
+int sq_grouping_set(struct store *st, int64_t project_id, const char *fp, const char *stack,
+                    int *version, struct bl_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO project_grouping(project_id, fingerprint_rules, stack_rules, version,"
+        " updated_at) SELECT id, ?2, ?3, 1, ?4 FROM projects WHERE id = ?1"
+        " ON CONFLICT(project_id) DO UPDATE SET fingerprint_rules = excluded.fingerprint_rules,"
+        " stack_rules = excluded.stack_rules, version = version + 1,"
+        " updated_at = excluded.updated_at";
+    struct sq_arg a[4] = { SQ_INT(project_id), SQ_TEXT(fp), SQ_TEXT(stack),
+                           SQ_INT(clock_now_us()) };
+    struct store_grouping g;
+    struct pool pool = POOL_INIT(4096);
+    int changes = 0;
+    int rc = sq_admin_run(sq_of(st), sql, a, 4, NULL, &changes, err);
+
+    if (rc == 0 && changes == 0)
+        rc = bl_err_set(err, BL_ENOTFOUND, "no project %lld", (long long)project_id);
+    if (rc == 0)
+        rc = sq_grouping_get(st, project_id, &pool, &g, err);
+    if (rc == 0)
+        *version = g.version;
+    pool_release(&pool);
     return rc;
 }

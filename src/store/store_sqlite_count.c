@@ -55,16 +55,18 @@ static int insert_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
 {
     static const char sql[] =
         "INSERT INTO issues(id, project_id, fingerprint, grouping_version, title, culprit,"
-        " level, status, first_seen, last_seen, times_seen, first_release, last_release)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)";
+        " level, status, first_seen, last_seen, times_seen, first_release, last_release,"
+        " rules_version)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)";
     const char *title = g->first->title != NULL ? g->first->title : g->first->message;
     char fp[33];
     struct sq_query q = { sql, "insert issue",
                           { SQ_INT(g->id), SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(g->version),
                             SQ_TEXT(title != NULL ? title : ""), SQ_TEXT(g->first->culprit),
                             SQ_INT(g->level), SQ_INT(g->first_seen), SQ_INT(g->last_seen),
-                            SQ_INT(g->n), SQ_TEXT(g->first_release), SQ_TEXT(g->last_release) },
-                          12, NULL, NULL };
+                            SQ_INT(g->n), SQ_TEXT(g->first_release), SQ_TEXT(g->last_release),
+                            SQ_INT(g->first->rules_version) },
+                          13, NULL, NULL };
 
     snprintf(fp, sizeof(fp), "%.32s", g->fp);
     w->res->new_issues++;

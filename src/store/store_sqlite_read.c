@@ -31,7 +31,7 @@
 
 #define ISSUE_SELECT                                                                        \
     "SELECT id, project_id, fingerprint, grouping_version, title, culprit, level, status," \
-    " first_seen, last_seen, times_seen, first_release, last_release FROM issues"
+    " first_seen, last_seen, times_seen, first_release, last_release, rules_version FROM issues"
 
 /* ?1 project, ?2 status (any: -1), ?3/?4 keyset (sort value, id), ?5 limit. */
 #define ISSUE_PAGE(col, status)                                                             \
@@ -71,6 +71,7 @@ static void read_issue(struct pool *pool, sqlite3_stmt *st, struct store_issue *
     is->times_seen = sqlite3_column_int64(st, 10);
     is->first_release = sq_col_str(pool, st, 11);
     is->last_release = sq_col_str(pool, st, 12);
+    is->rules_version = sqlite3_column_int(st, 13);
 }
 
 /* Parses "a.b" or "a.b.c" (nv numbers) strictly: digits and an optional '-' only. */
@@ -232,10 +233,7 @@ int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nh
 
 /* Events. */
 
-#define EVENT_COLS                                                                        \
-    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
-    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
-    " e.tags_json, e.fingerprint, e.source, e.template_hash"
+#define EVENT_COLS SQ_EVENT_COLS
 
 /* ?1 project, ?2 since, ?3/?4 keyset (timestamp, id), ?5 limit, ?6 issue or kind. */
 #define EVENT_KEYSET                                                              \
@@ -262,10 +260,7 @@ static const char *const q_events_kind[2] = {
     EVENT_FROM(1) " WHERE e.project_id = ?1 AND e.kind = ?6" EVENT_KEYSET,
 };
 
-static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
-                    struct bl_err *err);
-
-static void read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e)
+void sq_read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e)
 {
     const char *tags;
 
@@ -317,9 +312,9 @@ static int page_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     struct store_event *e = &pg->v[pg->n];
     int rc = 0;
 
-    read_event(pg->pool, st, e);
+    sq_read_event(pg->pool, st, e);
     if (d->with_raw)
-        rc = read_raw(st, pg->pool, &e->raw, &e->raw_len, err);
+        rc = sq_read_raw(st, pg->pool, &e->raw, &e->raw_len, err);
     pg->ids[pg->n] = sqlite3_column_int64(st, 0);
     pg->days[pg->n++] = d->day;
     return rc != 0 ? rc : pg->n < pg->want ? 0 : 1;
@@ -418,6 +413,8 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
     struct epage pg;
     int rc;
 
+    if (q->query != NULL)
+        return sq_search_list(st, q, pool, out, n, next_cursor, err);
     *out = NULL;
     *n = 0;
     next_cursor[0] = '\0';
@@ -505,8 +502,8 @@ static int unzstd(const void *p, size_t len, struct pool *pool, const char **out
 }
 
 /* Decodes columns 18 (encoding) and 19 (raw) into pool, NUL-terminated for convenience. */
-static int read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
-                    struct bl_err *err)
+int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                struct bl_err *err)
 {
     const void *p = sqlite3_column_blob(st, 19);
     size_t len = (size_t)sqlite3_column_bytes(st, 19);
@@ -537,8 +534,8 @@ static int event_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
     struct event_out *o = ctx;
 
-    read_event(o->pool, st, o->out);
-    return o->raw != NULL ? read_raw(st, o->pool, o->raw, o->raw_len, err) : 0;
+    sq_read_event(o->pool, st, o->out);
+    return o->raw != NULL ? sq_read_raw(st, o->pool, o->raw, o->raw_len, err) : 0;
 }
 
 static int get_in_day(struct sq_conn *c, int64_t project_id, const char *event_id,

@@ -112,7 +112,43 @@ static const char *const main_migrations[] = {
     " project_id INTEGER NOT NULL, type TEXT NOT NULL, quantity INTEGER NOT NULL,"
     " last_seen INTEGER NOT NULL, PRIMARY KEY(project_id, type)) WITHOUT ROWID;",
     /*
-     * 4: access (issue 8): users get an email (the old login, kept as it
+     * 4: grouping rules per project (issue 11):
+     * each issue records the project rule-set version it was created with
+     * (its algorithm version is grouping_version), and each project may
+     * have its own fingerprint and stack-trace rules in Sentry's syntax.
+     * The version counts every change of a project's rules.
+     */
+    "ALTER TABLE issues ADD COLUMN rules_version INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE project_grouping("
+    " project_id INTEGER PRIMARY KEY, fingerprint_rules TEXT NOT NULL DEFAULT '',"
+    " stack_rules TEXT NOT NULL DEFAULT '', version INTEGER NOT NULL DEFAULT 0,"
+    " updated_at INTEGER NOT NULL DEFAULT 0);",
+    /*
+     * 5: DSN keys (issue 8).
+     * Several keys per project, each with a stable small id for the API, a
+     * label and its own rate limits (0 = unlimited); the existing keys get
+     * ids in creation order. Project-wide quotas and scrubbing settings live
+     * in project_settings so the projects table stays the access layer's.
+     */
+    "ALTER TABLE project_keys ADD COLUMN id INTEGER;"
+    "ALTER TABLE project_keys ADD COLUMN label TEXT NOT NULL DEFAULT 'Default';"
+    "ALTER TABLE project_keys ADD COLUMN events_per_minute INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE project_keys ADD COLUMN events_per_hour INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE project_keys ADD COLUMN lines_per_minute INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE project_keys SET id = (SELECT count(*) FROM project_keys k"
+    " WHERE k.created_at < project_keys.created_at OR (k.created_at = project_keys.created_at"
+    " AND k.public_key <= project_keys.public_key));"
+    "CREATE UNIQUE INDEX project_keys_id ON project_keys(id);"
+    "CREATE TABLE project_settings("
+    " project_id INTEGER PRIMARY KEY, events_per_minute INTEGER NOT NULL DEFAULT 0,"
+    " events_per_hour INTEGER NOT NULL DEFAULT 0, lines_per_minute INTEGER NOT NULL DEFAULT 0,"
+    " scrub_fields TEXT NOT NULL DEFAULT '', safe_fields TEXT NOT NULL DEFAULT '');",
+    /*
+     * 6: a project's retention in days (issue 7, store_sqlite_retention.c).
+     */
+    "ALTER TABLE projects ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30;",
+    /*
+     * 7: access (issue 8): users get an email (the old login, kept as it
      * was: the first start's "admin" still signs in), a display name, a
      * disabled flag and a last-login time; web sessions (stored by the
      * digest of their id, never the id); project roles; API tokens get an

@@ -81,6 +81,7 @@
  * same id and timestamp lands in the same day. The same id sent again with
  * a timestamp on another UTC day is stored twice.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,19 +248,45 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+/*
+ * How long an issue of the previous grouping version keeps taking the
+ * events whose new fingerprint has no issue: Sentry's transition lasts 90
+ * days; an issue quiet that long, or resolved, lets them start afresh.
+ */
+#define SQ_TRANSITION_US (90 * INT64_C(86400) * INT64_C(1000000))
+
+/* sql takes ?1 project, ?2 fingerprint, ?3 version and, when nargs is 4, ?4 a time floor. */
+static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, size_t nargs,
+                      const char *fpv, int version, struct bl_err *err)
+{
+    char fp[33];
+    struct sq_query q = { sql, "look up issue",
+                          { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(version),
+                            SQ_INT(g->seen_at - SQ_TRANSITION_US) },
+                          nargs, issue_row, g };
+
+    snprintf(fp, sizeof(fp), "%.32s", fpv);
+    return sq_query_one(w->s->w, &q, err);
+}
+
+/*
+ * The issue of a group: its own (project, fingerprint, version) row; else,
+ * during a grouping-version transition, the open issue of the previous
+ * version's fingerprint (fingerprint.c "Versions"); else a new id.
+ */
 static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
 {
     static const char sql[] = "SELECT id, status FROM issues"
                               " WHERE project_id = ?1 AND fingerprint = ?2"
                               " AND grouping_version = ?3";
-    char fp[33];
-    struct sq_query q = { sql, "look up issue",
-                          { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(g->version) }, 3,
-                          issue_row, g };
-    int rc;
+    static const char prev_sql[] = "SELECT id, status FROM issues"
+                                   " WHERE project_id = ?1 AND fingerprint = ?2"
+                                   " AND grouping_version = ?3 AND status = 0"
+                                   " AND last_seen >= ?4";
+    int rc = find_issue(w, g, sql, 3, g->fp, g->version, err);
 
-    snprintf(fp, sizeof(fp), "%.32s", g->fp);
-    rc = sq_query_one(w->s->w, &q, err);
+    if (rc == BL_ENOTFOUND && g->version_prev > 0 && g->version_prev != g->version)
+        rc = find_issue(w, g, prev_sql, 4, g->fp_prev, g->version_prev, err);
     if (rc == BL_ENOTFOUND) {
         g->id = w->next_issue_id++;
         g->is_new = 1;
@@ -285,6 +312,9 @@ static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct b
     g->project_id = e->project_id;
     g->fp = e->fingerprint;
     g->version = e->grouping_version;
+    g->fp_prev = e->fingerprint_prev;
+    g->version_prev = e->fingerprint_prev[0] != '\0' ? e->grouping_version_prev : 0;
+    g->seen_at = e->received_at;
     g->hash = h;
     *out = (int)w->ng;
     w->htab[slot] = (int)w->ng++;
@@ -461,6 +491,43 @@ static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t i
     return sq_step_done(c, st, "index event", err);
 }
 
+/*
+ * Per-issue thinning: whether this issue already has its share of stored
+ * events in this day file. The count comes from the file once per issue and
+ * write_day (the partial issue index answers it), then follows the inserts.
+ * The event is still counted: thinning drops payloads, never counts.
+ */
+static int thinned(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
+                   int *thin, struct bl_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM events WHERE issue_id = ?1 AND issue_id <> 0";
+    int64_t cap = atomic_load(&w->s->issue_events_per_day), n = 0;
+    struct sq_query q = { sql, "thinning", { SQ_INT(e->issue_id) }, 1, sq_row_int64, &n };
+    size_t i;
+    int rc;
+
+    *thin = 0;
+    if (cap <= 0 || e->kind != EV_KIND_ISSUE || e->issue_id == 0)
+        return 0;
+    for (i = 0; i < w->nthin && w->thin_issue[i] != e->issue_id; i++)
+        ;
+    if (i == w->nthin) {
+        rc = sq_query_one(c, &q, err);
+        if (rc != 0)
+            return rc;
+        if (w->nthin == SQ_THIN_CACHE) {
+            *thin = n >= cap;
+            return 0;
+        }
+        w->thin_issue[w->nthin] = e->issue_id;
+        w->thin_count[w->nthin++] = n;
+    }
+    *thin = w->thin_count[i] >= cap;
+    if (!*thin)
+        w->thin_count[i]++;
+    return 0;
+}
+
 static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
     static const char sql[] =
@@ -471,8 +538,15 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
         " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
         " ON CONFLICT(project_id, event_id) DO NOTHING";
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc, thin = 0;
 
+    rc = thinned(w, c, &w->ev[k], &thin, err);
+    if (rc != 0)
+        return rc;
+    if (thin) {
+        w->counted[k] = 1;
+        return 0;
+    }
     rc = sq_stmt(c, sql, &st, err);
     if (rc != 0)
         return rc;
@@ -575,6 +649,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     rc = sq_part_writer(w->s, w->day[w->by_day[from]], &c, err);
     if (rc != 0)
         return rc;
+    w->nthin = 0;
     rc = sq_exec(c, "BEGIN IMMEDIATE", err);
     if (rc != 0)
         return rc;

@@ -328,10 +328,16 @@ class Response:
         return "<%s %s %s>" % (self.status, _short(self.headers, 300), _short(self.body, 300))
 
 
-def http(method, url, body=None, headers=None, timeout=HTTP_TIMEOUT):
-    """One HTTP request on a fresh connection; never raises on HTTP status."""
+def http(method, url, body=None, headers=None, timeout=HTTP_TIMEOUT, context=None):
+    """One HTTP(S) request on a fresh connection; never raises on HTTP status.
+
+    An https:// URL is verified with context (an ssl.SSLContext), else the defaults."""
     u = urllib.parse.urlsplit(url)
-    conn = httpc.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    if u.scheme == "https":
+        conn = httpc.HTTPSConnection(u.hostname, u.port or 443, timeout=timeout,
+                                     context=context)
+    else:
+        conn = httpc.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
     try:
         path = u.path or "/"
         if u.query:
@@ -416,13 +422,14 @@ class Server:
         self.starts = 0
         self._projects = {}
         self.token = ADMIN_TOKEN
+        self.tls_context = None  # an ssl.SSLContext: the server speaks HTTPS
         _servers.append(self)
 
     # -- lifecycle
 
     @property
     def base(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls_context else "http", self.port)
 
     def command(self):
         return [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port,
@@ -450,7 +457,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("bilor exited with status %s during start"
                                    % self.proc.returncode)
-            return http("GET", self.base + "/readyz", timeout=2).status == 200
+            return http("GET", self.base + "/readyz", timeout=2,
+                        context=self.tls_context).status == 200
         try:
             wait_for(ready, timeout=timeout, interval=0.05, what="/readyz")
         except AssertionError:
@@ -508,7 +516,8 @@ class Server:
         return self.base + path
 
     def request(self, method, path, body=None, headers=None, timeout=HTTP_TIMEOUT):
-        return http(method, self.url(path), body=body, headers=headers, timeout=timeout)
+        return http(method, self.url(path), body=body, headers=headers, timeout=timeout,
+                    context=self.tls_context)
 
     def post(self, path, body, headers=None, timeout=HTTP_TIMEOUT):
         return self.request("POST", path, body=body, headers=headers, timeout=timeout)

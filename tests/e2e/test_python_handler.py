@@ -207,7 +207,7 @@ def read_settings(path):
 
 
 def load_config(path):
-    secret_token = "s3cr3t-" + "z" * 3000  # noqa: F841 - shows up only with include_locals
+    long_value = "s3cr3t-" + "z" * 3000  # noqa: F841 - shows up only with include_locals
     try:
         read_settings(path)
     except OSError as e:
@@ -345,7 +345,7 @@ def test_chained_locals_and_library_frames():
         vs = top.get("vars") or {}
         h.check_eq(vs.get("path"), repr("/nonexistent/bilor-e2e/settings.ini"),
                    "locals are repr()'d")
-        tok = vs.get("secret_token") or ""
+        tok = vs.get("long_value") or ""
         h.check(tok.startswith("'s3cr3t-zzz") and len(tok) <= bl.MAX_VALUE,
                 "long local truncated (%d chars)" % len(tok))
         h.check_eq((len(top.get("pre_context") or []), len(top.get("post_context") or [])),

@@ -142,7 +142,7 @@ static inline uint64_t t_checkpoint(struct store *st)
 static inline size_t count_events(struct store *st, int64_t project, int64_t issue, int kind,
                                   size_t page)
 {
-    struct store_event_query q = { project, issue, kind, 0, 0, page, NULL, 0 };
+    struct store_event_query q = { project, issue, kind, 0, 0, page, NULL, 0, NULL, 0, NULL, NULL };
     struct pool pool = POOL_INIT(16384);
     char cur[STORE_CURSOR_MAX] = "";
     size_t total = 0, guard = 0;

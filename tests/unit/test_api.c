@@ -23,6 +23,7 @@
 #include "core/json.h"
 #include "ingest/fingerprint.h"
 #include "ingest/normalize.h"
+#include "api/api_ui.h"
 #include "t.h"
 
 #define TOKEN "bilor_test_token_0123456789abcdef0123456789"
@@ -72,6 +73,7 @@ struct call {
 };
 
 static struct app app;
+static struct pool app_pool;
 
 /* Runs one request the way http/ does: route, early check on headers, handler on the body. */
 static void run(struct call *c, int method, const char *path, struct fake_conn *conn,
@@ -227,6 +229,74 @@ static void test_prefix_routes(void)
             CHECK(last.len == strlen(cases[i].rest) &&
                   memcmp(last.p, cases[i].rest, last.len) == 0);
         }
+    }
+}
+
+/* ------------------------------------------------------------ web UI */
+
+static void test_ui(void)
+{
+    struct fake_conn conn = { { NULL }, { NULL } };
+    const struct ui_asset *idx = ui_asset_find("index.html");
+    const char *etag;
+    char *path;
+    struct call c;
+
+    CHECK(ui_accepts_gzip("gzip, deflate, br"));
+    CHECK(ui_accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+    CHECK(!ui_accepts_gzip("gzip;q=0, br"));
+    CHECK(!ui_accepts_gzip("gzip;q=0.000"));
+    CHECK(!ui_accepts_gzip("x-gzip2"));
+    CHECK(!ui_accepts_gzip(NULL));
+    CHECK(ui_etag_matches("\"a\", W/\"b\"", "\"b\""));
+    CHECK(!ui_etag_matches("\"bb\"", "\"b\""));
+    CHECK(ui_etag_matches("*", "\"b\""));
+    CHECK(strcmp(ui_content_type("js/app.js"), "text/javascript; charset=utf-8") == 0);
+    CHECK(idx != NULL && idx->gz_len > 0 && idx->len > 0);
+
+    /* index.html: revalidated, CSP, the version filled in, no placeholder left. */
+    run(&c, BL_GET, "/", &conn, NULL);
+    CHECK_INT_EQ(c.resp.status, 200);
+    CHECK(strcmp(resp_hdr(&c, "Cache-Control"), "no-cache") == 0);
+    CHECK(resp_hdr(&c, "Content-Security-Policy") != NULL);
+    CHECK(resp_hdr(&c, "Content-Encoding") == NULL);
+    {
+        const char *html = pool_strndup(&c.pool, c.resp.body.p, c.resp.body.len);
+
+        CHECK(strstr(html, ui_embedded_version) != NULL);
+        CHECK(strstr(html, "%V%") == NULL);
+    }
+    etag = pool_strdup(&app_pool, resp_hdr(&c, "ETag"));
+    conn.headers[0] = "If-None-Match";
+    conn.headers[1] = etag;
+    done(&c);
+    run(&c, BL_GET, "/", &conn, NULL);
+    CHECK_INT_EQ(c.resp.status, 304);
+    CHECK_INT_EQ(c.resp.body.len, 0);
+    done(&c);
+
+    /* A fingerprinted asset: a year of caching, gzip when accepted. */
+    conn.headers[0] = "Accept-Encoding";
+    conn.headers[1] = "gzip";
+    path = pool_printf(&app_pool, "/ui/v/%s/js/app.js", ui_embedded_version);
+    run(&c, BL_GET, path, &conn, NULL);
+    CHECK_INT_EQ(c.resp.status, 200);
+    CHECK(strstr(resp_hdr(&c, "Cache-Control"), "immutable") != NULL);
+    CHECK(resp_hdr(&c, "Content-Encoding") != NULL);
+    CHECK(c.resp.body.len > 2 && (unsigned char)c.resp.body.p[0] == 0x1f);
+    done(&c);
+    /* A stale version still gets the file, but not for a year. */
+    run(&c, BL_GET, "/ui/v/000000000000/js/app.js", &conn, NULL);
+    CHECK_INT_EQ(c.resp.status, 200);
+    CHECK(strcmp(resp_hdr(&c, "Cache-Control"), "no-cache") == 0);
+    done(&c);
+    /* Nothing outside the table, and no way out of the folder. */
+    static const char *const bad[] = { "/ui/nope.js", "/ui/../CMakeLists.txt", "/ui/v/x",
+                                       "/ui/js/../index.html", "/ui/.hidden", "/ui/" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run(&c, BL_GET, bad[i], &conn, NULL);
+        CHECK_INT_EQ(c.resp.status, 404);
+        done(&c);
     }
 }
 
@@ -632,6 +702,9 @@ int main(void)
     json_global_init();
     test_routes();
     test_prefix_routes();
+    pool_init(&app_pool, 4096);
+    test_ui();
+    pool_release(&app_pool);
     test_access();
     test_writer();
     test_time_parse();

@@ -156,7 +156,7 @@ static struct digest *start(struct env *e, int threads)
 /* The messages of every stored event of the project, at most cap. */
 static size_t list_all(struct store *st, char (*msgs)[24], size_t cap)
 {
-    struct store_event_query q = { PROJECT, 0, -1, 0, 0, 1000, NULL, 0 };
+    struct store_event_query q = { PROJECT, 0, -1, 0, 0, 1000, NULL, 0, NULL, 0, NULL, NULL };
     char cursor[STORE_CURSOR_MAX] = "";
     struct pool pool;
     size_t total = 0;

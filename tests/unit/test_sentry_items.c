@@ -102,7 +102,7 @@ static int decode(const char *p, size_t len, uint64_t lsn, struct pool *pool,
                   struct ingest_events *out)
 {
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct ingest_meta m = { INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 7, RECEIVED, lsn, "" };
+    struct ingest_meta m = { INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 7, RECEIVED, lsn, "", NULL };
 
     return ingest_decode(p, len, &m, &lim, pool, out, NULL, NULL);
 }

@@ -193,6 +193,75 @@ static void test_duplicates_regression(struct store *st, int64_t pid, int64_t is
     pool_release(&pool);
 }
 
+/*
+ * A grouping-version change (fingerprint.c "Versions"): an event whose new
+ * fingerprint has no issue keeps landing in the open issue of its
+ * previous-version fingerprint, which stays recorded with the version and
+ * rule set it was created with; once that issue is resolved, or when the
+ * new fingerprint has its own issue, the new fingerprint decides.
+ */
+static void test_version_transition(struct store *st)
+{
+    int64_t pid = add_project(st, "transition");
+    struct event ev[2];
+    struct store_batch_result res;
+    struct store_issue is;
+    struct pool pool = POOL_INIT(4096);
+    int64_t old_id, new_id, other_id;
+
+    mk_event(&ev[0], pid, 500, 0, DAY2 + 20 * HOUR, EV_KIND_ISSUE, "OLD", EV_ERROR);
+    ev[0].grouping_version = 2;
+    ev[0].rules_version = 4;
+    CHECK_INT_EQ(write_ev(st, ev, 1, 510, &res), 0);
+    CHECK_INT_EQ(res.new_issues, 1);
+    old_id = ev[0].issue_id;
+    /* Version 3, new fingerprint, previous one "OLD": the old issue takes it. */
+    mk_event(&ev[0], pid, 520, 0, DAY2 + 21 * HOUR, EV_KIND_ISSUE, "NEW", EV_ERROR);
+    ev[0].grouping_version = 3;
+    snprintf(ev[0].fingerprint_prev, sizeof(ev[0].fingerprint_prev), "%-32s", "OLD");
+    ev[0].grouping_version_prev = 2;
+    /* One whose previous fingerprint has no issue starts its own. */
+    mk_event(&ev[1], pid, 530, 0, DAY2 + 21 * HOUR, EV_KIND_ISSUE, "OTHER", EV_ERROR);
+    ev[1].grouping_version = 3;
+    snprintf(ev[1].fingerprint_prev, sizeof(ev[1].fingerprint_prev), "%-32s", "NONE");
+    ev[1].grouping_version_prev = 2;
+    ev[1].rules_version = 7;
+    CHECK_INT_EQ(write_ev(st, ev, 2, 540, &res), 0);
+    CHECK_INT_EQ(res.new_issues, 1);
+    CHECK_INT_EQ(ev[0].issue_id, old_id);
+    other_id = ev[1].issue_id;
+    CHECK(other_id != old_id);
+    CHECK_INT_EQ(get_issue(st, old_id, &is, &pool), 0);
+    CHECK_INT_EQ(is.times_seen, 2);
+    CHECK_INT_EQ(is.grouping_version, 2);
+    CHECK_INT_EQ(is.rules_version, 4);
+    CHECK_INT_EQ(get_issue(st, other_id, &is, &pool), 0);
+    CHECK_INT_EQ(is.grouping_version, 3);
+    CHECK_INT_EQ(is.rules_version, 7);
+    /* Resolved: the transition ends, the new fingerprint gets its own issue... */
+    CHECK_INT_EQ(store_issue_set_status(st, old_id, STORE_ISSUE_RESOLVED, NULL), 0);
+    mk_event(&ev[0], pid, 550, 0, DAY2 + 22 * HOUR, EV_KIND_ISSUE, "NEW", EV_ERROR);
+    ev[0].grouping_version = 3;
+    snprintf(ev[0].fingerprint_prev, sizeof(ev[0].fingerprint_prev), "%-32s", "OLD");
+    ev[0].grouping_version_prev = 2;
+    CHECK_INT_EQ(write_ev(st, ev, 1, 560, &res), 0);
+    CHECK_INT_EQ(res.new_issues, 1);
+    CHECK_INT_EQ(res.regressions, 0);
+    new_id = ev[0].issue_id;
+    CHECK(new_id != old_id);
+    /* ...which then wins even when the old issue reopens. */
+    CHECK_INT_EQ(store_issue_set_status(st, old_id, STORE_ISSUE_UNRESOLVED, NULL), 0);
+    mk_event(&ev[0], pid, 570, 0, DAY2 + 23 * HOUR, EV_KIND_ISSUE, "NEW", EV_ERROR);
+    ev[0].grouping_version = 3;
+    snprintf(ev[0].fingerprint_prev, sizeof(ev[0].fingerprint_prev), "%-32s", "OLD");
+    ev[0].grouping_version_prev = 2;
+    CHECK_INT_EQ(write_ev(st, ev, 1, 580, &res), 0);
+    CHECK_INT_EQ(ev[0].issue_id, new_id);
+    CHECK_INT_EQ(get_issue(st, old_id, &is, &pool), 0);
+    CHECK_INT_EQ(is.times_seen, 2);
+    pool_release(&pool);
+}
+
 static void check_issue_pages(struct store *st, int64_t pid, int sort, int status, size_t page,
                               size_t expect)
 {
@@ -575,7 +644,7 @@ static void *reader_main(void *p)
     struct pool pool = POOL_INIT(16384);
 
     while (!atomic_load(&a->stop)) {
-        struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL, 1 };
+        struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL, 1, NULL, 0, NULL, NULL };
         struct store_issue_query iq = { a->pid, STORE_ISSUE_ANY, 0, 50, NULL };
         struct store_event *v;
         struct store_issue *iv;
@@ -684,6 +753,7 @@ int main(void)
         pid = add_project(st, "events");
         test_write_counts(st, pid, &issue_a, &issue_b);
         test_duplicates_regression(st, pid, issue_a, issue_b);
+        test_version_transition(st);
         test_issue_list(st);
         test_event_pages(st);
         test_raw(st);

@@ -1,0 +1,345 @@
+/*
+ * scrub.c - data scrubbing at ingest (scrub.h).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ingest/scrub.h"
+#include "core/banned.h"
+
+#define WORD_MAX 64
+
+/* Substrings of a key that make its value sensitive (lower case). */
+static const char *const default_words[] = {
+    "password", "passwd", "pwd", "secret", "api_key", "apikey", "api-key", "token",
+    "auth", "credential", "cookie", "session", "csrf", "xsrf", "private_key",
+    "privatekey", "bearer", "credit_card", "creditcard", "card_number", "cardnumber",
+};
+
+/* Keys whose string values are name=value lists (query, cookies, form bodies, URLs). */
+static const char *const pair_keys[] = { "query_string", "cookies", "data", "url", "query" };
+
+static int has_word(const char *key, size_t len, const char *word, size_t wlen)
+{
+    for (size_t i = 0; wlen > 0 && i + wlen <= len; i++) {
+        size_t j = 0;
+
+        while (j < wlen && tolower((unsigned char)key[i + j]) == word[j])
+            j++;
+        if (j == wlen)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Calls match(word) for each comma-separated, trimmed, lower-cased word of
+ * list until it answers 1.
+ */
+static int list_any(const char *list, const char *key, size_t len, int exact)
+{
+    char word[WORD_MAX + 1];
+
+    while (list != NULL && *list != '\0') {
+        const char *end = strchr(list, ',');
+        size_t n = end != NULL ? (size_t)(end - list) : strlen(list), w = 0;
+
+        for (size_t i = 0; i < n && w < WORD_MAX; i++)
+            if (!isspace((unsigned char)list[i]))
+                word[w++] = (char)tolower((unsigned char)list[i]);
+        word[w] = '\0';
+        if (w > 0 && exact && w == len && has_word(key, len, word, w))
+            return 1;
+        if (w > 0 && !exact && has_word(key, len, word, w))
+            return 1;
+        list = end != NULL ? end + 1 : list + n;
+    }
+    return 0;
+}
+
+int scrub_key_sensitive(const char *key, size_t len, const struct scrub_rules *r)
+{
+    if (r != NULL && list_any(r->safe, key, len, 1))
+        return 0;
+    for (size_t i = 0; i < sizeof(default_words) / sizeof(default_words[0]); i++)
+        if (has_word(key, len, default_words[i], strlen(default_words[i])))
+            return 1;
+    return r != NULL && list_any(r->extra, key, len, 0);
+}
+
+/* Card networks' prefixes (IIN ranges): keeps timestamps and ids from looking like cards. */
+static int card_prefix(const char *d, size_t n)
+{
+    int two = (d[0] - '0') * 10 + (d[1] - '0');
+    int four = two * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+
+    if (d[0] == '4')
+        return n == 13 || n == 16 || n == 19; /* Visa */
+    if ((two >= 51 && two <= 55) || (four >= 2221 && four <= 2720))
+        return n == 16; /* Mastercard */
+    if (two == 34 || two == 37)
+        return n == 15; /* Amex */
+    if (four == 6011 || two == 65 || (four >= 6440 && four <= 6499))
+        return n >= 16; /* Discover */
+    if (two == 35)
+        return n >= 16; /* JCB */
+    if (two == 36 || two == 38 || two == 30)
+        return n >= 14; /* Diners */
+    return 0;
+}
+
+static int luhn_ok(const char *d, size_t n)
+{
+    int sum = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int v = d[n - 1 - i] - '0';
+
+        if (i % 2 == 1) {
+            v *= 2;
+            if (v > 9)
+                v -= 9;
+        }
+        sum += v;
+    }
+    return sum % 10 == 0;
+}
+
+int scrub_is_card(const char *s, size_t len)
+{
+    char d[20];
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (isdigit((unsigned char)s[i])) {
+            if (n == sizeof(d))
+                return 0;
+            d[n++] = s[i];
+        } else if (s[i] != ' ' && s[i] != '-') {
+            return 0;
+        }
+    }
+    return n >= 13 && n <= 19 && card_prefix(d, n) && luhn_ok(d, n);
+}
+
+/* Length of the card-like run (digits, single spaces or dashes between) at s. */
+static size_t digit_run(const char *s, size_t len)
+{
+    size_t i = 0, end = 0;
+
+    while (i < len) {
+        if (isdigit((unsigned char)s[i])) {
+            end = ++i;
+        } else if ((s[i] == ' ' || s[i] == '-') && i + 1 < len &&
+                   isdigit((unsigned char)s[i + 1]) && end == i) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    return end;
+}
+
+/* s with every card number replaced; NULL when there is none. Caller frees. */
+static char *cards_out(const char *s)
+{
+    size_t len = strlen(s), i = 0;
+    struct buf b = BUF_INIT(len + 64 * sizeof(SCRUB_FILTERED));
+    int found = 0;
+
+    while (i < len) {
+        /* A run stands alone: not part of a word, a hex id or a longer number. */
+        int starts = isdigit((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1]));
+        size_t n = starts ? digit_run(s + i, len - i) : 0;
+
+        if (n > 0 && i + n < len && isalnum((unsigned char)s[i + n]))
+            n = 0;
+        if (n > 0 && scrub_is_card(s + i, n)) {
+            buf_addstr(&b, SCRUB_FILTERED);
+            found = 1;
+            i += n;
+        } else {
+            buf_add(&b, s + i, 1);
+            i++;
+        }
+    }
+    if (!found || buf_addch(&b, '\0') < 0) {
+        buf_release(&b);
+        return NULL;
+    }
+    return (char *)b.p; /* BUF_INIT: malloc'ed, handed over */
+}
+
+/* name=value parts of s (separated by & or ;) with sensitive names filtered; NULL when none. */
+static char *pairs_out(const char *s, const struct scrub_rules *r)
+{
+    size_t len = strlen(s), i = 0;
+    struct buf b = BUF_INIT(len * 2 + 256);
+    int found = 0;
+
+    while (i <= len) {
+        size_t end = i;
+        const char *eq;
+
+        while (end < len && s[end] != '&' && s[end] != ';')
+            end++;
+        eq = memchr(s + i, '=', end - i);
+        if (eq != NULL && scrub_key_sensitive(s + i, (size_t)(eq - s - i), r) &&
+            strncmp(eq + 1, SCRUB_FILTERED, sizeof(SCRUB_FILTERED) - 1) != 0) {
+            buf_add(&b, s + i, (size_t)(eq + 1 - s - i));
+            buf_addstr(&b, SCRUB_FILTERED);
+            found = 1;
+        } else {
+            buf_add(&b, s + i, end - i);
+        }
+        if (end < len)
+            buf_add(&b, s + end, 1);
+        i = end + 1;
+    }
+    if (!found || buf_addch(&b, '\0') < 0) {
+        buf_release(&b);
+        return NULL;
+    }
+    return (char *)b.p;
+}
+
+static size_t set_filtered(cJSON *v)
+{
+    char *s;
+
+    if (cJSON_IsString(v) && strcmp(v->valuestring, SCRUB_FILTERED) == 0)
+        return 0;
+    if (cJSON_IsNull(v) || cJSON_IsBool(v))
+        return 0; /* nothing secret in a flag */
+    if (cJSON_IsString(v))
+        return cJSON_SetValuestring(v, SCRUB_FILTERED) != NULL;
+    /* A number becomes a string in place; cJSON's allocator (the digest's pool). */
+    s = cJSON_malloc(sizeof(SCRUB_FILTERED));
+    if (s == NULL)
+        return 0;
+    memcpy(s, SCRUB_FILTERED, sizeof(SCRUB_FILTERED));
+    v->type = cJSON_String;
+    v->valuestring = s;
+    v->valueint = 0;
+    v->valuedouble = 0;
+    return 1;
+}
+
+/* Every scalar inside v filtered (the value of a sensitive key). */
+static size_t filter_all(cJSON *v)
+{
+    size_t n = 0;
+    cJSON *c;
+
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return set_filtered(v);
+    cJSON_ArrayForEach(c, v)
+        n += filter_all(c);
+    return n;
+}
+
+static size_t replace_string(cJSON *v, char *s)
+{
+    if (s == NULL)
+        return 0;
+    cJSON_SetValuestring(v, s);
+    free(s);
+    return 1;
+}
+
+/* A number whose digits look like a card. */
+static size_t scrub_number(cJSON *v)
+{
+    char d[32];
+
+    if (v->valuedouble < 1e12 || v->valuedouble > 1e19)
+        return 0;
+    snprintf(d, sizeof(d), "%.0f", v->valuedouble);
+    return scrub_is_card(d, strlen(d)) ? set_filtered(v) : 0;
+}
+
+static int is_pair_key(const char *key)
+{
+    for (size_t i = 0; key != NULL && i < sizeof(pair_keys) / sizeof(pair_keys[0]); i++)
+        if (strcasecmp(key, pair_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t walk(cJSON *v, const char *key, const struct scrub_rules *r, int depth);
+
+/* [name, value]: a pair list's entry (headers, query as a list). */
+static int is_pair(const cJSON *v)
+{
+    return cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
+           cJSON_IsString(cJSON_GetArrayItem(v, 0));
+}
+
+static size_t walk_children(cJSON *v, const char *key, const struct scrub_rules *r, int depth)
+{
+    size_t n = 0;
+    cJSON *c;
+
+    if (is_pair(v)) {
+        const char *name = cJSON_GetArrayItem(v, 0)->valuestring;
+
+        if (scrub_key_sensitive(name, strlen(name), r))
+            return filter_all(cJSON_GetArrayItem(v, 1));
+        return walk(cJSON_GetArrayItem(v, 1), is_pair_key(key) ? key : name, r, depth + 1);
+    }
+    cJSON_ArrayForEach(c, v) {
+        const char *ck = cJSON_IsObject(v) ? c->string : key;
+
+        if (cJSON_IsObject(v) && ck != NULL && scrub_key_sensitive(ck, strlen(ck), r))
+            n += filter_all(c);
+        else
+            n += walk(c, ck, r, depth + 1);
+    }
+    return n;
+}
+
+static size_t walk(cJSON *v, const char *key, const struct scrub_rules *r, int depth)
+{
+    size_t n = 0;
+
+    if (depth > 256)
+        return 0; /* the parser's depth limit is far below this */
+    if (cJSON_IsObject(v) || cJSON_IsArray(v))
+        return walk_children(v, key, r, depth);
+    if (cJSON_IsNumber(v))
+        return scrub_number(v);
+    if (!cJSON_IsString(v))
+        return 0;
+    if (is_pair_key(key))
+        n += replace_string(v, pairs_out(v->valuestring, r));
+    n += replace_string(v, cards_out(v->valuestring));
+    return n;
+}
+
+size_t scrub_tree(cJSON *root, const struct scrub_rules *r)
+{
+    return root != NULL ? walk(root, NULL, r, 0) : 0;
+}
+
+int scrub_text(const char *p, size_t len, size_t max, int depth, const struct scrub_rules *r,
+               struct pool *pool, struct slice *out)
+{
+    struct json_limits jl = { max, depth };
+    struct buf b = BUF_INIT(max * 2 + 1024);
+    cJSON *obj = json_parse(p, len, &jl, NULL);
+    int rc = 0;
+
+    if (obj == NULL)
+        return BL_EPARSE;
+    if (scrub_tree(obj, r) > 0 && json_print_to(obj, &b) == 0) {
+        out->p = pool_memdup(pool, b.p, b.len);
+        out->len = b.len;
+        rc = 1;
+    }
+    buf_release(&b);
+    cJSON_Delete(obj);
+    return rc;
+}

@@ -1,0 +1,309 @@
+/*
+ * store_sqlite_retention.c - how long events are kept, and what they take.
+ *
+ * DESIGN
+ * A day file holds the events of every project for one UTC day, and
+ * retention must not rewrite it (deleting rows from an FTS5 external-content
+ * table costs as much as writing them). So retention has two halves:
+ *   - the API cuts a project's events off at now - retention_days on every
+ *     listing, search and lookup (api_search.c), so an expired line is gone
+ *     the moment it expires;
+ *   - retention_run (digest thread, between batches) unlinks a whole day
+ *     file once every project with events in it has expired it, then, while
+ *     the day files together exceed the disk budget, the oldest ones (never
+ *     the newest), whatever their projects' retention says.
+ * Issues, their counters and hourly counts live in bilor.db and stay.
+ * A late event for a dropped day (timestamps are clamped to 30 days before
+ * arrival) makes a new file, which the next run drops again.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+#define MAX_PROJECTS 100000
+
+int sq_retention_get(struct store *st, int64_t project_id, int *days, struct bl_err *err)
+{
+    static const char sql[] = "SELECT retention_days FROM projects WHERE id = ?1";
+    int64_t v = 0;
+    struct sq_query q = { sql, "project", { SQ_INT(project_id) }, 1, sq_row_int64, &v };
+    int rc = sq_read_one(sq_of(st), &q, err);
+
+    *days = rc == 0 ? (int)v : STORE_RETENTION_DAYS_DEFAULT;
+    return rc;
+}
+
+int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_err *err)
+{
+    static const char sql[] = "UPDATE projects SET retention_days = ?2 WHERE id = ?1";
+    struct sq_store *s = sq_of(st);
+    struct sq_query q = { sql, "set retention", { SQ_INT(project_id), SQ_INT(days) }, 2, NULL,
+                          NULL };
+    int rc;
+
+    if (days < 1 || days > STORE_RETENTION_DAYS_MAX)
+        return bl_err_set(err, BL_EINVAL, "retention_days must be 1..%d",
+                          STORE_RETENTION_DAYS_MAX);
+    pthread_mutex_lock(&s->admin_mu);
+    rc = sq_query_each(s->admin, &q, err);
+    if (rc == 0 && sqlite3_changes(s->admin->db) == 0)
+        rc = bl_err_set(err, BL_ENOTFOUND, "no project %lld", (long long)project_id);
+    pthread_mutex_unlock(&s->admin_mu);
+    return rc;
+}
+
+int sq_set_issue_events_per_day(struct store *st, int64_t n)
+{
+    atomic_store(&sq_of(st)->issue_events_per_day, n > 0 ? n : 0);
+    return 0;
+}
+
+/* Projects and their retention, for a run. */
+struct keep {
+    int64_t *ids;
+    int *days;
+    size_t n, cap;
+};
+
+static int keep_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct keep *k = ctx;
+
+    (void)err;
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 64;
+        k->ids = xrealloc(k->ids, k->cap * sizeof(*k->ids));
+        k->days = xrealloc(k->days, k->cap * sizeof(*k->days));
+    }
+    k->ids[k->n] = sqlite3_column_int64(st, 0);
+    k->days[k->n++] = sqlite3_column_int(st, 1);
+    return k->n < MAX_PROJECTS ? 0 : 1;
+}
+
+static int days_of(const struct keep *k, int64_t pid)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (k->ids[i] == pid)
+            return k->days[i];
+    return 0; /* a deleted project keeps nothing */
+}
+
+/* Whether any project with events in day still keeps that day. */
+struct day_check {
+    const struct keep *k;
+    int64_t day_end; /* µs */
+    int64_t now;
+    int kept;
+};
+
+static int check_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct day_check *c = ctx;
+    int days = days_of(c->k, sqlite3_column_int64(st, 0));
+
+    (void)err;
+    if (c->day_end > c->now - (int64_t)days * CLOCK_US_PER_DAY) {
+        c->kept = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int day_kept(struct sq_store *s, const struct keep *k, int64_t day, int64_t now,
+                    int *kept, struct bl_err *err)
+{
+    static const char sql[] = "SELECT DISTINCT project_id FROM events";
+    struct day_check c = { k, (day + 1) * CLOCK_US_PER_DAY, now, 0 };
+    struct sq_query q = { sql, "retention", { { 0, 0, NULL } }, 0, check_row, &c };
+    struct sq_conn *conn = NULL;
+    int rc = sq_part_reader_get(s, day, &conn, err);
+
+    *kept = 1;
+    if (rc == BL_ENOTFOUND)
+        return 0;
+    if (rc == 0)
+        rc = sq_query_each(conn, &q, err);
+    sq_part_reader_put(s, conn);
+    if (rc == 0)
+        *kept = c.kept;
+    return rc;
+}
+
+/* Bytes of a day file with its WAL. */
+static int64_t day_bytes(struct sq_store *s, int64_t day)
+{
+    char path[SQ_PATH_MAX], wal[SQ_PATH_MAX + 8];
+    struct stat sb;
+    int64_t n = 0;
+
+    if (sq_part_path(s, day, path, sizeof(path)) != 0)
+        return 0;
+    if (stat(path, &sb) == 0)
+        n += sb.st_size;
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    if (stat(wal, &sb) == 0)
+        n += sb.st_size;
+    return n;
+}
+
+static int drop(struct sq_store *s, int64_t day, const char *why,
+                struct store_retention_result *res, struct bl_err *err)
+{
+    int64_t bytes = day_bytes(s, day);
+    int rc = sq_part_drop(s, day, err);
+
+    if (rc == BL_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    res->days_dropped++;
+    res->bytes_freed += bytes;
+    log_info("retention: dropped the events of day %lld (%lld bytes): %s", (long long)day,
+             (long long)bytes, why);
+    return 0;
+}
+
+/* Oldest first: days is newest first, so walk it backwards. */
+static int expire_days(struct sq_store *s, const struct keep *k, const int64_t *days, size_t nd,
+                       int64_t now, struct store_retention_result *res, struct bl_err *err)
+{
+    int rc = 0;
+
+    for (size_t i = nd; rc == 0 && i-- > 0;) {
+        int kept = 1;
+
+        rc = day_kept(s, k, days[i], now, &kept, err);
+        if (rc == 0 && !kept)
+            rc = drop(s, days[i], "past every project's retention", res, err);
+    }
+    return rc;
+}
+
+static int budget_days(struct sq_store *s, int64_t budget, struct store_retention_result *res,
+                       struct bl_err *err)
+{
+    int64_t *days = NULL, total = 0;
+    size_t nd = 0;
+    int rc = sq_part_list(s, &days, &nd, err);
+
+    for (size_t i = 0; rc == 0 && i < nd; i++)
+        total += day_bytes(s, days[i]);
+    /* the newest day always stays: it is being written */
+    for (size_t i = nd; rc == 0 && total > budget && i-- > 1;) {
+        int64_t b = day_bytes(s, days[i]);
+
+        rc = drop(s, days[i], "over the disk budget", res, err);
+        total -= b;
+    }
+    free(days);
+    return rc;
+}
+
+int sq_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
+                     struct store_retention_result *res, struct bl_err *err)
+{
+    static const char sql[] = "SELECT id, retention_days FROM projects";
+    struct sq_store *s = sq_of(st);
+    struct keep k = { NULL, NULL, 0, 0 };
+    struct sq_query q = { sql, "retention", { { 0, 0, NULL } }, 0, keep_row, &k };
+    int64_t *days = NULL;
+    size_t nd = 0;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    rc = sq_read_each(s, &q, err);
+    if (rc == 0)
+        rc = sq_part_list(s, &days, &nd, err);
+    if (rc == 0)
+        rc = expire_days(s, &k, days, nd, now_us, res, err);
+    if (rc == 0 && disk_budget > 0)
+        rc = budget_days(s, disk_budget, res, err);
+    free(days);
+    free(k.ids);
+    free(k.days);
+    return rc;
+}
+
+/* Usage. */
+
+struct usage_rows {
+    struct store_usage *v;
+    size_t n, cap;
+    int64_t day, file_bytes, want_pid;
+    size_t first; /* this day's first row */
+    int64_t total;
+};
+
+static int usage_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct usage_rows *u = ctx;
+    int64_t pid = sqlite3_column_int64(st, 0), rows = sqlite3_column_int64(st, 1);
+
+    (void)err;
+    u->total += rows;
+    if (u->want_pid != 0 && pid != u->want_pid)
+        return 0;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 64;
+        u->v = xrealloc(u->v, u->cap * sizeof(*u->v));
+    }
+    u->v[u->n++] = (struct store_usage){ u->day * CLOCK_US_PER_DAY, pid, rows, 0, u->file_bytes };
+    return 0;
+}
+
+static int usage_day(struct sq_store *s, struct usage_rows *u, int64_t day, struct bl_err *err)
+{
+    static const char sql[] = "SELECT project_id, count(*) FROM events GROUP BY project_id";
+    struct sq_query q = { sql, "usage", { { 0, 0, NULL } }, 0, usage_row, u };
+    struct sq_conn *c = NULL;
+    int rc = sq_part_reader_get(s, day, &c, err);
+
+    if (rc == BL_ENOTFOUND)
+        return 0;
+    u->day = day;
+    u->file_bytes = day_bytes(s, day);
+    u->first = u->n;
+    u->total = 0;
+    if (rc == 0)
+        rc = sq_query_each(c, &q, err);
+    sq_part_reader_put(s, c);
+    for (size_t i = u->first; rc == 0 && i < u->n; i++)
+        u->v[i].bytes = u->total > 0 ? (int64_t)((double)u->file_bytes * (double)u->v[i].rows /
+                                                 (double)u->total)
+                                     : 0;
+    return rc;
+}
+
+int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
+             size_t *n, struct bl_err *err)
+{
+    struct sq_store *s = sq_of(st);
+    struct usage_rows u;
+    int64_t *days = NULL;
+    size_t nd = 0;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    u.want_pid = project_id;
+    *out = NULL;
+    *n = 0;
+    rc = sq_part_list(s, &days, &nd, err);
+    for (size_t i = nd; rc == 0 && i-- > 0;)
+        rc = usage_day(s, &u, days[i], err);
+    if (rc == 0 && u.n > 0) {
+        *out = pool_memdup(pool, u.v, u.n * sizeof(*u.v));
+        *n = u.n;
+    }
+    free(u.v);
+    free(days);
+    return rc;
+}

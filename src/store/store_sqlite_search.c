@@ -1,0 +1,820 @@
+/*
+ * store_sqlite_search.c - a query tree (search/query.h) lowered to SQL over
+ * the day files, with bound parameters only.
+ *
+ * DESIGN
+ * The reference meaning of a query is query_match() on the whole event; SQL
+ * over today's columns can say only part of it. So each node lowers to one
+ * of three things:
+ *   exact   SQL that is true for exactly the rows query_match accepts:
+ *           levels, timestamps, has: and keyword values on the columns
+ *           (ASCII values: LIKE folds ASCII case only, query_match folds
+ *           Latin-1, Greek and Cyrillic too);
+ *   loose   SQL true for every row query_match accepts and maybe more: free
+ *           words and phrases through FTS5 (detail=none knows terms, not
+ *           their order, and unicode61 splits non-ASCII punctuation that
+ *           query_words keeps in a word), tags by a LIKE on tags_json;
+ *   none    no SQL at all (attributes, service, user.*, stack.*: they live
+ *           in the raw payload only).
+ * AND keeps every child's SQL; OR needs SQL from every child; NOT keeps only
+ * an exact child (the negation of a superset is not a superset). When the
+ * whole tree is exact, rows are taken as they come (and histograms are a
+ * GROUP BY); otherwise each candidate row is read with its raw payload and
+ * handed to the caller's match() (the API re-normalizes it and runs
+ * query_match), so the answer is always exactly query_match's.
+ *
+ * Rows are read newest first, per day file, in batches of SEARCH_BATCH by
+ * (timestamp, id) keyset, so a query that rejects most candidates walks on
+ * without holding a statement open across the caller's work.
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/xmalloc.h"
+#include "search/query.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+#define SEARCH_BATCH 256
+#define SEARCH_SQL_MAX (64u << 10)
+#define LIST_MAX 1000
+/* Parameters ?1..?7 are the fixed part of each statement; the query's start at ?8. */
+#define ARG0 8
+
+enum { LW_NONE = 0, LW_LOOSE = 1, LW_EXACT = 2 };
+
+struct lower {
+    struct buf sql;
+    struct sq_arg *args;
+    size_t nargs, cap;
+    struct pool *pool;
+    int64_t now;
+    int depth;         /* 0 at the root, 1 inside the root's AND */
+    int and_root;
+    const char *drive; /* an FTS text every match must satisfy (see walk_day) */
+};
+
+/* Keyword fields that are columns of the events table, with the same value as the model. */
+static const struct {
+    const char *field;
+    const char *col;
+} columns[] = {
+    { "logger", "e.logger" },         { "host", "e.server_name" },
+    { "release", "e.release" },       { "environment", "e.environment" },
+    { "trace_id", "e.trace_id" },     { "request_id", "e.request_id" },
+    { "event_id", "e.event_id" },     { "culprit", "e.culprit" },
+};
+
+static const char *column_of(const char *field)
+{
+    for (size_t i = 0; i < sizeof(columns) / sizeof(columns[0]); i++)
+        if (strcmp(columns[i].field, field) == 0)
+            return columns[i].col;
+    return NULL;
+}
+
+/* Adds an argument and writes its placeholder. */
+static void lw_arg(struct lower *l, struct sq_arg a)
+{
+    if (l->nargs == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->args = xrealloc(l->args, l->cap * sizeof(*l->args));
+    }
+    l->args[l->nargs++] = a;
+    buf_addf(&l->sql, "?%zu", ARG0 + l->nargs - 1);
+}
+
+static int ascii_only(struct slice s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if ((unsigned char)s.p[i] >= 0x80 || s.p[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/* A LIKE pattern for an exact or prefix value (ESCAPE '\'). */
+static const char *like_pattern(struct lower *l, struct slice v, int prefix, int around)
+{
+    char *p = pool_alloc(l->pool, v.len * 2 + 3), *o = p;
+
+    if (around)
+        *o++ = '%';
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '%' || v.p[i] == '_' || v.p[i] == '\\')
+            *o++ = '\\';
+        *o++ = v.p[i];
+    }
+    if (prefix || around)
+        *o++ = '%';
+    *o = '\0';
+    return p;
+}
+
+/* FTS5 text for a value's words: "a" AND "b"*; NULL when FTS cannot be a superset. */
+struct fts_words {
+    struct buf *b;
+    int ok;
+};
+
+static int fts_word(void *arg, const char *w, size_t n)
+{
+    struct fts_words *fw = arg;
+
+    if (!ascii_only((struct slice){ w, n })) {
+        fw->ok = 0;
+        return 1;
+    }
+    if (fw->b->len > 0)
+        buf_addstr(fw->b, " AND ");
+    buf_addch(fw->b, '"');
+    buf_add(fw->b, w, n);
+    buf_addch(fw->b, '"');
+    return 0;
+}
+
+static const char *fts_text(struct lower *l, const struct query_value *v)
+{
+    struct buf b = BUF_INIT(QUERY_MAX_LEN * 4);
+    struct fts_words fw = { &b, 1 };
+    const char *out = NULL;
+
+    query_words(v->text.p, v->text.len, fts_word, &fw);
+    if (fw.ok && b.len > 0) {
+        if (v->prefix)
+            buf_addch(&b, '*');
+        out = pool_strndup(l->pool, b.p, b.len);
+    }
+    buf_release(&b);
+    return out;
+}
+
+static int lower_fts(struct lower *l, const struct query_value *v)
+{
+    const char *m = fts_text(l, v);
+
+    if (m == NULL)
+        return LW_NONE;
+    if (l->drive == NULL && (l->depth == 0 || (l->depth == 1 && l->and_root)))
+        l->drive = m;
+    buf_addstr(&l->sql, "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ");
+    lw_arg(l, (struct sq_arg)SQ_TEXT(m));
+    buf_addch(&l->sql, ')');
+    return LW_LOOSE;
+}
+
+static const char *op_sql(int op)
+{
+    static const char *const ops[] = { " = ", " > ", " >= ", " < ", " <= " };
+
+    return op >= Q_EQ && op <= Q_LE ? ops[op] : " = ";
+}
+
+/* Values of one node joined by OR, each lowered by fn; LW_NONE if one cannot be. */
+typedef int (*value_fn)(struct lower *l, const struct query_node *n, const struct query_value *v);
+
+static int lower_values(struct lower *l, const struct query_node *n, value_fn fn)
+{
+    size_t mark = l->sql.len;
+    int res = LW_EXACT;
+
+    buf_addch(&l->sql, '(');
+    for (size_t i = 0; i < n->nvalues; i++) {
+        int r;
+
+        if (i > 0)
+            buf_addstr(&l->sql, " OR ");
+        r = fn(l, n, &n->values[i]);
+        if (r == LW_NONE) {
+            l->sql.len = mark;
+            return LW_NONE;
+        }
+        if (r < res)
+            res = r;
+    }
+    buf_addch(&l->sql, ')');
+    return res;
+}
+
+static int v_level(struct lower *l, const struct query_node *n, const struct query_value *v)
+{
+    buf_addf(&l->sql, "e.level%s", op_sql(n->op));
+    lw_arg(l, (struct sq_arg)SQ_INT(v->level));
+    return LW_EXACT;
+}
+
+static int v_time(struct lower *l, const struct query_node *n, const struct query_value *v)
+{
+    if (strcmp(n->field, "timestamp") != 0)
+        return LW_NONE;
+    buf_addf(&l->sql, "e.timestamp%s", op_sql(n->op));
+    lw_arg(l, (struct sq_arg)SQ_INT(v->relative ? l->now + v->time_us : v->time_us));
+    return LW_EXACT;
+}
+
+static int v_keyword(struct lower *l, const struct query_node *n, const struct query_value *v)
+{
+    const char *col = column_of(n->field);
+
+    if (!ascii_only(v->text) || v->text.len == 0)
+        return LW_NONE;
+    if (col != NULL) {
+        buf_addf(&l->sql, "coalesce(%s LIKE ", col);
+        lw_arg(l, (struct sq_arg)SQ_TEXT(like_pattern(l, v->text, v->prefix, 0)));
+        buf_addstr(&l->sql, " ESCAPE '\\', 0)");
+        return LW_EXACT;
+    }
+    if (strncmp(n->field, "tags.", 5) == 0) {
+        /* Tags are JSON text: only plain values can be found in it as written. */
+        for (size_t i = 0; i < v->text.len; i++)
+            if (v->text.p[i] == '"' || v->text.p[i] == '\\' || (unsigned char)v->text.p[i] < 0x20)
+                return LW_NONE;
+        buf_addstr(&l->sql, "coalesce(e.tags_json LIKE ");
+        lw_arg(l, (struct sq_arg)SQ_TEXT(like_pattern(l, v->text, 0, 1)));
+        buf_addstr(&l->sql, " ESCAPE '\\', 0)");
+        return LW_LOOSE;
+    }
+    if (strcmp(n->field, "error.type") == 0)
+        return lower_fts(l, v);
+    return LW_NONE;
+}
+
+static int v_text(struct lower *l, const struct query_node *n, const struct query_value *v)
+{
+    (void)n;
+    return lower_fts(l, v);
+}
+
+static int lower_field(struct lower *l, const struct query_node *n)
+{
+    switch (n->type) {
+    case QT_LEVEL:
+        return lower_values(l, n, v_level);
+    case QT_TIME:
+        return lower_values(l, n, v_time);
+    case QT_KEYWORD:
+        return lower_values(l, n, v_keyword);
+    case QT_TEXT:
+        /* message, title and error.value are all in the full-text index */
+        return lower_values(l, n, v_text);
+    default:
+        return LW_NONE;
+    }
+}
+
+static int lower_has(struct lower *l, const struct query_node *n)
+{
+    const char *col = column_of(n->field);
+
+    if (strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0) {
+        buf_addstr(&l->sql, "1");
+        return LW_EXACT;
+    }
+    if (col == NULL)
+        return LW_NONE;
+    buf_addf(&l->sql, "coalesce(%s, '') <> ''", col);
+    return LW_EXACT;
+}
+
+static int lower_node(struct lower *l, const struct query_node *n);
+
+static int lower_and_or(struct lower *l, const struct query_node *n)
+{
+    size_t mark = l->sql.len;
+    int res = LW_EXACT, any = 0;
+
+    buf_addch(&l->sql, '(');
+    for (size_t i = 0; i < n->nkids; i++) {
+        size_t before = l->sql.len;
+        int r;
+
+        if (any)
+            buf_addstr(&l->sql, n->kind == Q_AND ? " AND " : " OR ");
+        r = lower_node(l, n->kids[i]);
+        if (r == LW_NONE) {
+            l->sql.len = before;
+            if (n->kind == Q_OR) {
+                l->sql.len = mark;
+                return LW_NONE;
+            }
+            res = LW_LOOSE;
+            continue;
+        }
+        any = 1;
+        if (r < res)
+            res = r;
+    }
+    if (!any) {
+        l->sql.len = mark;
+        return LW_NONE;
+    }
+    buf_addch(&l->sql, ')');
+    return res;
+}
+
+static int lower_node(struct lower *l, const struct query_node *n)
+{
+    size_t mark = l->sql.len;
+    int r;
+
+    switch (n->kind) {
+    case Q_AND:
+    case Q_OR:
+        if (l->depth == 0)
+            l->and_root = n->kind == Q_AND;
+        l->depth++;
+        r = lower_and_or(l, n);
+        l->depth--;
+        return r;
+    case Q_NOT:
+        buf_addstr(&l->sql, "NOT (");
+        l->depth += 2; /* a negated term never drives */
+        r = lower_node(l, n->kids[0]);
+        l->depth -= 2;
+        if (r != LW_EXACT) {
+            l->sql.len = mark;
+            return LW_NONE;
+        }
+        buf_addch(&l->sql, ')');
+        return LW_EXACT;
+    case Q_WORD:
+    case Q_PHRASE:
+        return lower_fts(l, n->values);
+    case Q_FIELD:
+        return lower_field(l, n);
+    case Q_HAS:
+        return lower_has(l, n);
+    default:
+        return LW_NONE;
+    }
+}
+
+/* One search over the day files. */
+struct walk {
+    struct sq_store *s;
+    const struct store_event_query *q;
+    struct lower lw;
+    int exact;
+    int need_raw;
+    const char *sql;      /* the row statement */
+    const char *sql_fts;  /* the same led by the full-text index (walk_day) */
+    int64_t lo_day, hi_day;
+    int64_t cur[3];       /* start after: timestamp, day, id; day -1: from the top */
+    size_t max_rows, scanned;
+    int (*row)(struct walk *w, sqlite3_stmt *st, const struct store_event *e, int64_t day,
+               int64_t id, struct bl_err *err);
+    void *ctx;
+    struct pool scratch;
+};
+
+static int walk_init(struct walk *w, struct sq_store *s, const struct store_event_query *q,
+                     struct pool *pool, struct bl_err *err)
+{
+    int r = LW_EXACT;
+
+    memset(w, 0, sizeof(*w));
+    w->s = s;
+    w->q = q;
+    w->cur[1] = -1;
+    w->max_rows = SIZE_MAX;
+    buf_init(&w->lw.sql, SEARCH_SQL_MAX);
+    w->lw.pool = pool;
+    w->lw.now = q->now_us != 0 ? q->now_us : clock_now_us();
+    pool_init(&w->scratch, 16384);
+    if (q->project_id <= 0 || q->kind < -1 || q->kind > EV_KIND_ISSUE || q->issue_id < 0)
+        return bl_err_set(err, BL_EINVAL, "bad event query");
+    if (q->query != NULL)
+        r = lower_node(&w->lw, q->query);
+    if (w->lw.sql.len == 0)
+        buf_addstr(&w->lw.sql, "1");
+    if (buf_addch(&w->lw.sql, '\0') != 0)
+        return bl_err_set(err, BL_ETOOBIG, "query too large");
+    w->exact = r == LW_EXACT;
+    if (!w->exact && q->match == NULL)
+        return bl_err_set(err, BL_EINVAL, "search needs a match function");
+    w->need_raw = q->with_raw || !w->exact;
+    w->lo_day = q->since > 0 ? sq_day_of(q->since) : 0;
+    w->hi_day = q->until > 0 ? sq_day_of(q->until - 1) : SQ_DAY_MAX;
+    return 0;
+}
+
+static void walk_free(struct walk *w)
+{
+    buf_release(&w->lw.sql);
+    free(w->lw.args);
+    pool_release(&w->scratch);
+}
+
+/* The filters every statement shares after its fixed part. */
+static void add_filters(struct walk *w, struct buf *b)
+{
+    if (w->q->kind >= 0)
+        buf_addstr(b, " AND e.kind = ?5");
+    if (w->q->issue_id != 0)
+        buf_addstr(b, " AND e.issue_id = ?6 AND e.issue_id <> 0");
+    buf_addf(b, " AND (%s)", w->lw.sql.p);
+}
+
+/*
+ * fts: the planner walks the time index newest first and tests each row
+ * against the full-text candidates, which is right for common words and
+ * slow for rare ones (a million index steps for ten hits). With "+" the
+ * time columns cannot use an index, so the candidates lead and are sorted.
+ */
+static const char *row_sql(struct walk *w, struct pool *pool, int fts)
+{
+    struct buf b = BUF_INIT(SEARCH_SQL_MAX * 2);
+    const char *out;
+
+    buf_addstr(&b, SQ_EVENT_COLS);
+    buf_addstr(&b, w->need_raw ? ", r.encoding, r.raw FROM events e LEFT JOIN event_raw r"
+                                 " ON r.id = e.id"
+                               : " FROM events e");
+    buf_addstr(&b, fts ? " WHERE +e.project_id = ?1 AND +e.timestamp >= ?2 AND +e.timestamp <= ?3"
+                         " AND (+e.timestamp < ?3 OR e.id < ?4)"
+                       : " WHERE e.project_id = ?1 AND e.timestamp >= ?2 AND e.timestamp <= ?3"
+                         " AND (e.timestamp < ?3 OR e.id < ?4)");
+    add_filters(w, &b);
+    buf_addstr(&b, " ORDER BY e.timestamp DESC, e.id DESC LIMIT ?7");
+    out = pool_strndup(pool, b.p, b.len);
+    buf_release(&b);
+    return out;
+}
+
+static int bind_all(struct walk *w, sqlite3_stmt *st, const int64_t fixed[7])
+{
+    int np = sqlite3_bind_parameter_count(st);
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    for (int i = 0; i < 7 && i < np; i++)
+        if (sqlite3_bind_int64(st, i + 1, fixed[i]) != SQLITE_OK)
+            return -1;
+    for (size_t i = 0; i < w->lw.nargs && (int)(ARG0 + i) <= np; i++) {
+        const struct sq_arg *a = &w->lw.args[i];
+        int rc = a->type == 'i' ? sqlite3_bind_int64(st, (int)(ARG0 + i), a->i)
+                                : sqlite3_bind_text(st, (int)(ARG0 + i), a->s, -1, SQLITE_STATIC);
+
+        if (rc != SQLITE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* One candidate row: decided, then handed on. 0 go on, 1 stop, <0 error. */
+static int walk_row(struct walk *w, sqlite3_stmt *st, int64_t day, struct bl_err *err)
+{
+    struct store_event e;
+    int keep = 1, rc = 0;
+
+    w->scanned++;
+    if (!w->exact || w->q->with_raw) {
+        pool_reset(&w->scratch);
+        sq_read_event(&w->scratch, st, &e);
+        if (w->need_raw)
+            rc = sq_read_raw(st, &w->scratch, &e.raw, &e.raw_len, err);
+        if (rc != 0)
+            return rc;
+        if (!w->exact)
+            keep = w->q->match(w->q->match_arg, &e);
+        if (keep < 0)
+            return bl_err_set(err, BL_ESTORE, "search: a stored event cannot be read");
+    } else {
+        memset(&e, 0, sizeof(e));
+    }
+    if (keep)
+        rc = w->row(w, st, &e, day, sqlite3_column_int64(st, 0), err);
+    if (rc == 0 && w->scanned >= w->max_rows)
+        rc = 1;
+    return rc;
+}
+
+/* Few enough full-text candidates in this day file that they should lead (row_sql). */
+#define FTS_LEAD_MAX 5000
+
+static int fts_leads(struct walk *w, struct sq_conn *c)
+{
+    static const char sql[] = "SELECT count(*) FROM (SELECT rowid FROM events_fts"
+                              " WHERE events_fts MATCH ?1 LIMIT 5001)";
+    int64_t n = FTS_LEAD_MAX + 1;
+    struct sq_query q = { sql, "full-text count", { SQ_TEXT(w->lw.drive) }, 1, sq_row_int64, &n };
+
+    if (w->lw.drive == NULL || w->sql_fts == NULL)
+        return 0;
+    return sq_query_one(c, &q, NULL) == 0 && n <= FTS_LEAD_MAX;
+}
+
+static int walk_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
+{
+    const struct store_event_query *q = w->q;
+    int at_cursor = day == w->cur[1];
+    int64_t fixed[7] = { q->project_id, q->since > 0 ? q->since : 0,
+                         at_cursor ? w->cur[0] : q->until > 0 ? q->until : INT64_MAX,
+                         at_cursor ? w->cur[2] : q->until > 0 ? 0 : INT64_MAX,
+                         q->kind, q->issue_id, SEARCH_BATCH };
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(c->db, fts_leads(w, c) ? w->sql_fts : w->sql, -1, &st, NULL) !=
+        SQLITE_OK)
+        return sq_fail(c, "search", err);
+    for (;;) {
+        size_t got = 0;
+        int src;
+
+        if (bind_all(w, st, fixed) != 0) {
+            rc = sq_fail(c, "search: bind", err);
+            break;
+        }
+        while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+            got++;
+            fixed[2] = sqlite3_column_int64(st, 3);
+            fixed[3] = sqlite3_column_int64(st, 0);
+            rc = walk_row(w, st, day, err);
+        }
+        if (rc == 0 && src != SQLITE_DONE)
+            rc = sq_fail(c, "search", err);
+        if (rc != 0 || got < SEARCH_BATCH)
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Calls walk_day on each day file in range, newest first, until one says stop. */
+static int walk_days(struct walk *w, struct bl_err *err)
+{
+    int64_t *days = NULL;
+    size_t nd = 0;
+    int rc;
+
+    rc = sq_part_list(w->s, &days, &nd, err);
+    for (size_t i = 0; rc == 0 && i < nd; i++) {
+        struct sq_conn *c = NULL;
+
+        if (days[i] > w->hi_day || days[i] < w->lo_day)
+            continue;
+        rc = sq_part_reader_get(w->s, days[i], &c, err);
+        if (rc == BL_ENOTFOUND) {
+            rc = 0; /* dropped since the listing */
+            continue;
+        }
+        if (rc == 0)
+            rc = walk_day(w, c, days[i], err);
+        sq_part_reader_put(w->s, c);
+    }
+    free(days);
+    return rc == 1 ? 0 : rc;
+}
+
+/* Listing pages. */
+
+struct page {
+    struct pool *pool;
+    struct store_event *v;
+    int64_t *days, *ids;
+    size_t n, want;
+};
+
+static int page_row(struct walk *w, sqlite3_stmt *st, const struct store_event *e, int64_t day,
+                    int64_t id, struct bl_err *err)
+{
+    struct page *pg = w->ctx;
+    struct store_event *out = &pg->v[pg->n];
+    int rc = 0;
+
+    (void)e;
+    sq_read_event(pg->pool, st, out);
+    if (w->q->with_raw)
+        rc = sq_read_raw(st, pg->pool, &out->raw, &out->raw_len, err);
+    pg->days[pg->n] = day;
+    pg->ids[pg->n++] = id;
+    return rc != 0 ? rc : pg->n < pg->want ? 0 : 1;
+}
+
+static int parse_cursor3(const char *s, int64_t v[3])
+{
+    long long a, b, c;
+    char tail;
+
+    if (sscanf(s, "%lld.%lld.%lld%c", &a, &b, &c, &tail) != 3 || b < 0 || b > SQ_DAY_MAX)
+        return -1;
+    v[0] = a;
+    v[1] = b;
+    v[2] = c;
+    return 0;
+}
+
+int sq_search_list(struct store *st, const struct store_event_query *q, struct pool *pool,
+                   struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
+                   struct bl_err *err)
+{
+    struct walk w;
+    struct page pg = { pool, NULL, NULL, NULL, 0, q->limit + 1 };
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    next_cursor[0] = '\0';
+    rc = walk_init(&w, sq_of(st), q, pool, err);
+    if (rc == 0 && (q->limit < 1 || q->limit > LIST_MAX))
+        rc = bl_err_set(err, BL_EINVAL, "limit must be 1..%d", LIST_MAX);
+    if (rc == 0 && q->cursor != NULL && q->cursor[0] != '\0') {
+        if (parse_cursor3(q->cursor, w.cur) != 0)
+            rc = bl_err_set(err, BL_EINVAL, "bad cursor");
+        else if (w.cur[1] < w.hi_day)
+            w.hi_day = w.cur[1];
+    }
+    if (rc == 0) {
+        pg.v = pool_calloc(pool, pg.want, sizeof(*pg.v));
+        pg.days = xcalloc(pg.want, sizeof(*pg.days));
+        pg.ids = xcalloc(pg.want, sizeof(*pg.ids));
+        w.sql = row_sql(&w, pool, 0);
+        w.sql_fts = row_sql(&w, pool, 1);
+        w.row = page_row;
+        w.ctx = &pg;
+        if (q->until <= 0 || q->until > q->since)
+            rc = walk_days(&w, err);
+    }
+    if (rc == 0 && pg.n > q->limit) {
+        pg.n = q->limit;
+        snprintf(next_cursor, STORE_CURSOR_MAX, "%lld.%lld.%lld",
+                 (long long)pg.v[pg.n - 1].timestamp, (long long)pg.days[pg.n - 1],
+                 (long long)pg.ids[pg.n - 1]);
+    }
+    if (rc == 0) {
+        *out = pg.v;
+        *n = pg.n;
+    }
+    free(pg.days);
+    free(pg.ids);
+    walk_free(&w);
+    return rc;
+}
+
+/* Scans. */
+
+struct scan {
+    store_scan_fn fn;
+    void *arg;
+};
+
+static int scan_row(struct walk *w, sqlite3_stmt *st, const struct store_event *e, int64_t day,
+                    int64_t id, struct bl_err *err)
+{
+    struct scan *sc = w->ctx;
+    struct store_event full;
+
+    (void)day;
+    (void)id;
+    (void)err;
+    if (w->exact && !w->q->with_raw) {
+        /* The row was not read yet (exact queries skip it). */
+        pool_reset(&w->scratch);
+        sq_read_event(&w->scratch, st, &full);
+        e = &full;
+    }
+    return sc->fn(sc->arg, e) != 0 ? 1 : 0;
+}
+
+int sq_event_scan(struct store *st, const struct store_event_query *q, size_t max_rows,
+                  store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err)
+{
+    struct walk w;
+    struct pool pool;
+    struct scan sc = { fn, arg };
+    int rc;
+
+    pool_init(&pool, 4096);
+    *scanned = 0;
+    rc = walk_init(&w, sq_of(st), q, &pool, err);
+    if (rc == 0) {
+        w.max_rows = max_rows > 0 ? max_rows : SIZE_MAX;
+        w.sql = row_sql(&w, &pool, 0);
+        w.sql_fts = row_sql(&w, &pool, 1);
+        w.row = scan_row;
+        w.ctx = &sc;
+        if (q->until <= 0 || q->until > q->since)
+            rc = walk_days(&w, err);
+        *scanned = w.scanned;
+    }
+    walk_free(&w);
+    pool_release(&pool);
+    return rc;
+}
+
+/* Histograms. */
+
+static int hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
+{
+    int64_t b;
+
+    if (ts < h->start || level < 0 || level >= EV__NLEVELS)
+        return 0;
+    b = (ts - h->start) / h->interval;
+    if (b >= 0 && (size_t)b < h->nbuckets)
+        h->counts[(size_t)b * EV__NLEVELS + (size_t)level] += count;
+    return 0;
+}
+
+static int hist_row(struct walk *w, sqlite3_stmt *st, const struct store_event *e, int64_t day,
+                    int64_t id, struct bl_err *err)
+{
+    (void)e;
+    (void)day;
+    (void)id;
+    (void)err;
+    return hist_add(w->ctx, sqlite3_column_int64(st, 3), sqlite3_column_int(st, 5), 1);
+}
+
+/* An exact query: one GROUP BY per day file. */
+static int hist_day_sql(struct walk *w, struct sq_conn *c, struct store_histogram *h,
+                        const char *sql, struct bl_err *err)
+{
+    const struct store_event_query *q = w->q;
+    int64_t fixed[7] = { q->project_id, q->since, q->until, h->start, q->kind, q->issue_id,
+                         h->interval };
+    sqlite3_stmt *st = NULL;
+    int src;
+
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(c, "histogram", err);
+    if (bind_all(w, st, fixed) != 0) {
+        sqlite3_finalize(st);
+        return sq_fail(c, "histogram: bind", err);
+    }
+    while ((src = sqlite3_step(st)) == SQLITE_ROW)
+        hist_add(h, h->start + sqlite3_column_int64(st, 0) * h->interval,
+                 sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? 0 : sq_fail(c, "histogram", err);
+}
+
+static int hist_exact(struct walk *w, struct store_histogram *h, struct pool *pool,
+                      struct bl_err *err)
+{
+    struct buf b = BUF_INIT(SEARCH_SQL_MAX * 2);
+    int64_t *days = NULL;
+    size_t nd = 0;
+    const char *sql;
+    int rc;
+
+    buf_addstr(&b, "SELECT (e.timestamp - ?4) / ?7, e.level, count(*) FROM events e"
+                   " WHERE e.project_id = ?1 AND e.timestamp >= ?2 AND e.timestamp < ?3");
+    add_filters(w, &b);
+    buf_addstr(&b, " GROUP BY 1, 2");
+    sql = pool_strndup(pool, b.p, b.len);
+    buf_release(&b);
+    rc = sq_part_list(w->s, &days, &nd, err);
+    for (size_t i = 0; rc == 0 && i < nd; i++) {
+        struct sq_conn *c = NULL;
+
+        if (days[i] > w->hi_day || days[i] < w->lo_day)
+            continue;
+        rc = sq_part_reader_get(w->s, days[i], &c, err);
+        if (rc == BL_ENOTFOUND) {
+            rc = 0;
+            continue;
+        }
+        if (rc == 0)
+            rc = hist_day_sql(w, c, h, sql, err);
+        sq_part_reader_put(w->s, c);
+    }
+    free(days);
+    return rc;
+}
+
+int sq_event_histogram(struct store *st, const struct store_event_query *q0,
+                       struct store_histogram *h, struct bl_err *err)
+{
+    struct store_event_query q = *q0;
+    struct walk w;
+    struct pool pool;
+    int rc;
+
+    if (h->interval <= 0 || h->nbuckets < 1 || h->nbuckets > STORE_HIST_MAX || h->counts == NULL)
+        return bl_err_set(err, BL_EINVAL, "histogram: 1..%d buckets", STORE_HIST_MAX);
+    memset(h->counts, 0, h->nbuckets * EV__NLEVELS * sizeof(*h->counts));
+    /* The buckets are the time range. */
+    q.since = h->start;
+    q.until = h->start + (int64_t)h->nbuckets * h->interval;
+    q.with_raw = 0;
+    pool_init(&pool, 4096);
+    rc = walk_init(&w, sq_of(st), &q, &pool, err);
+    if (rc == 0 && w.exact) {
+        rc = hist_exact(&w, h, &pool, err);
+    } else if (rc == 0) {
+        w.sql = row_sql(&w, &pool, 0);
+        w.sql_fts = row_sql(&w, &pool, 1);
+        w.row = hist_row;
+        w.ctx = h;
+        rc = walk_days(&w, err);
+    }
+    walk_free(&w);
+    pool_release(&pool);
+    return rc;
+}

@@ -1,0 +1,105 @@
+// The web UI: a hash router ("#/issues?project=1&status=resolved"), so every
+// view is a shareable URL, and the top bar. Pages live in their own modules
+// and get (params, ctx); they use only the public REST API (api.js).
+import { h, append, clear, mount, notice } from './dom.js';
+import { whoami, logout, auth, get } from './api.js';
+import { signinPage } from './signin.js';
+import { projectsPage } from './projects.js';
+import { issuesPage } from './issues.js';
+import { issuePage } from './issue.js';
+import { logsPage } from './logs.js';
+import { accountPage } from './account.js';
+
+const routes = {
+  signin: signinPage,
+  projects: projectsPage,
+  issues: issuesPage,
+  issue: issuePage,
+  logs: logsPage,
+  account: accountPage,
+};
+
+export function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, qs] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { page: parts[0] || 'projects', args: parts.slice(1), params: new URLSearchParams(qs || '') };
+}
+
+// Sets the URL for the current view: replace=true for a state change within
+// the view (typing a query) so Back goes to the previous view.
+export function setHash(page, args, params, replace = false) {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== '') qs.set(k, v);
+  const s = `#/${[page, ...(args || [])].map(encodeURIComponent).join('/')}${qs.toString() ? '?' + qs : ''}`;
+  if (replace) history.replaceState(null, '', s);
+  else location.hash = s;
+}
+
+let projectsCache = null;
+export async function projects() {
+  if (!projectsCache) projectsCache = await get('/api/0/projects/');
+  return projectsCache;
+}
+
+function nav(page) {
+  const el = clear(document.getElementById('nav'));
+  const items = [['projects', 'Projects'], ['issues', 'Issues'], ['logs', 'Logs'], ['account', 'Account']];
+  for (const [p, label] of items)
+    el.append(h('a', { href: '#/' + p, class: p === page || (p === 'issues' && page === 'issue') ? 'active' : '', 'aria-current': p === page ? 'page' : null }, label));
+  const who = clear(document.getElementById('who'));
+  if (auth.user) {
+    append(who, [h('span', { class: 'muted' }, auth.user.email || auth.user.name || ''), ' ',
+      h('button', { type: 'button', class: 'link', id: 'signout', onclick: async () => { await logout(); projectsCache = null; setHash('signin'); } }, 'Sign out')]);
+  }
+}
+
+let current = null;
+async function render() {
+  const { page, args, params } = parseHash();
+  if (current && current.abort) current.abort();
+  current = new AbortController();
+  const { signal } = current;
+  const top = document.getElementById('top');
+  if (page !== 'signin' && !auth.user && !(await whoami())) {
+    setHash('signin', [], { next: location.hash.slice(1) }, true);
+    return render();
+  }
+  top.hidden = page === 'signin';
+  nav(page);
+  const fn = routes[page];
+  if (!fn) { mount(notice('error', 'No such page. ', h('a', { href: '#/projects' }, 'Go to projects'))); return; }
+  try {
+    await fn({ args, params, signal });
+  } catch (e) {
+    if (e.name === 'AbortError' || signal.aborted) return;
+    if (e.status === 401) { auth.user = null; setHash('signin'); return; }
+    mount(notice('error', `Could not load this page: ${e.message}`));
+  }
+}
+
+// Keyboard: "/" focuses the search box; j/k move through lists (pages mark
+// rows with .row and a link inside); Enter opens the focused row.
+document.addEventListener('keydown', (ev) => {
+  const t = ev.target;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) {
+    if (ev.key === 'Escape') t.blur();
+    return;
+  }
+  if (ev.key === '/') {
+    const q = document.querySelector('input[type=search]');
+    if (q) { ev.preventDefault(); q.focus(); q.select(); }
+  } else if (ev.key === 'j' || ev.key === 'k') {
+    const rows = [...document.querySelectorAll('.row')];
+    if (!rows.length) return;
+    const i = rows.findIndex((r) => r.contains(document.activeElement));
+    const n = ev.key === 'j' ? Math.min(rows.length - 1, i + 1) : Math.max(0, i - 1);
+    const target = rows[n].querySelector('a, button, [tabindex]') || rows[n];
+    target.focus();
+    rows[n].scrollIntoView({ block: 'nearest' });
+  }
+});
+
+window.addEventListener('hashchange', render);
+render();
