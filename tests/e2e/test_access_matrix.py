@@ -7,6 +7,7 @@ fails on any differing cell. It also fails when src/api/routes.c has a REST rout
 without a row (new endpoints must add theirs) or the table has a row for a route
 that no longer exists.
 """
+import http.client
 import json
 import os
 import re
@@ -84,7 +85,33 @@ class Fixture:
         self.srv.wait_event(pid, eid)
         # The day file commits before the issue row: wait for the issue too.
         issues = h.wait_for(lambda: self.srv.issues(pid), what="the issue of project %d" % pid)
-        return eid, issues[0]["id"]
+        return eid, issues[0]["id"], self.log_line(pid)
+
+    def log_line(self, pid):
+        """One NDJSON log line in the project; its event_id (the {L} of context)."""
+        body = json.dumps({"message": "acl line %d" % pid, "level": "info", "host": "acl"})
+        hdrs = dict(self.srv.auth_headers(pid), **{"Content-Type": "application/x-ndjson"})
+        r = self.srv.post("/api/%d/logs" % pid, body + "\n", headers=hdrs)
+        h.check_eq(r.status, 200, "log line accepted")
+        lines = h.wait_for(lambda: self.srv.logs(pid), what="the log line of project %d" % pid)
+        return lines[0]["event_id"]
+
+    def new_key(self, pid):
+        """A DSN key made for one cell (the {K} of keys/{id}/, which may delete it)."""
+        r = self.srv.api("POST", "/api/0/projects/%d/keys/" % pid, {"label": "acl-cell"})
+        h.check_eq(r.status, 201, "key made")
+        return r.json()["id"]
+
+    def status(self, method, path, body, hdrs, stream):
+        """The answer's status; a stream (SSE) is closed once its head is read."""
+        if not stream:
+            return self.srv.request(method, path, body=body, headers=hdrs).status
+        conn = http.client.HTTPConnection("127.0.0.1", self.srv.port, timeout=10)
+        try:
+            conn.request(method, path, headers=dict(hdrs, Accept="text/event-stream"))
+            return conn.getresponse().status
+        finally:
+            conn.close()
 
     def setup(self):
         srv = self.srv
@@ -137,9 +164,12 @@ class Fixture:
         return {}
 
     def cell(self, row, name, pid):
-        eid, iid = self.data[pid]
+        eid, iid, lid = self.data[pid]
         path = (row["path"].replace("{P}", str(pid)).replace("{I}", str(iid))
-                .replace("{E}", eid).replace("{M}", str(self.uid["spare"])))
+                .replace("{E}", eid).replace("{L}", lid)
+                .replace("{M}", str(self.uid["spare"])))
+        if row["pre"] == "key":
+            path = path.replace("{K}", str(self.new_key(pid)))
         if row["pre"] == "spare":
             self.add_spare()
         if row["pre"] == "token":
@@ -151,7 +181,7 @@ class Fixture:
             hdrs["Content-Type"] = "application/json"
             self.n += 1
             body = body.replace("{N}", str(self.n))
-        return self.srv.request(row["method"], path, body=body, headers=hdrs).status
+        return self.status(row["method"], path, body, hdrs, row["pre"] == "stream")
 
 
 @h.test
