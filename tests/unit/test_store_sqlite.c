@@ -475,21 +475,22 @@ out:
 }
 
 /*
- * Main migration 4 (access): a data directory from before users had emails.
+ * Main migration 7 (access): a data directory from before users had emails,
+ * at version `from` (3: before grouping, keys and retention; 6: just before).
  * Its admin ("admin", the old login) keeps signing in by that name, keeps
  * user id 1 and its token, which keeps every scope and gets an id.
  */
-static void test_upgrade_access(const char *tmp)
+static void test_upgrade_access(const char *tmp, int from)
 {
     char dir[400], path[500];
     struct store *st = NULL;
     struct store_user u;
     struct store_principal sp;
 
-    snprintf(dir, sizeof(dir), "%s/upgrade-access", tmp);
+    snprintf(dir, sizeof(dir), "%s/upgrade-access-%d", tmp, from);
     CHECK_INT_EQ(mkdir(dir, 0700), 0);
     snprintf(path, sizeof(path), "%s/bilor.db", dir);
-    old_file(path, 1, 3,
+    old_file(path, 1, from,
              "INSERT INTO users(id, login, password_hash, is_admin, created_at)"
              " VALUES(1, 'admin', '$argon2id$old', 1, 5);"
              "INSERT INTO api_tokens(token_hash, user_id, label, created_at)"
@@ -528,7 +529,8 @@ int main(void)
     test_crash_fixup(dir2);
     test_crash_between_days(dir2);
     test_upgrade(tmpdir);
-    test_upgrade_access(tmpdir);
+    test_upgrade_access(tmpdir, 3);
+    test_upgrade_access(tmpdir, 6);
     t_rm_tree(tmpdir);
     return t_done();
 }
