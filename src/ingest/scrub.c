@@ -13,11 +13,17 @@
 #define WORD_MAX 64
 
 /* Substrings of a key that make its value sensitive (lower case). */
-static const char *const default_words[] = {
-    "password", "passwd", "pwd", "secret", "api_key", "apikey", "api-key", "token",
-    "auth", "credential", "cookie", "session", "csrf", "xsrf", "private_key",
-    "privatekey", "bearer", "credit_card", "creditcard", "card_number", "cardnumber",
+#define W(s) { s, sizeof(s) - 1 }
+static const struct {
+    const char *w;
+    size_t n;
+} default_words[] = {
+    W("password"), W("passwd"), W("pwd"), W("secret"), W("api_key"), W("apikey"), W("api-key"),
+    W("token"), W("auth"), W("credential"), W("cookie"), W("session"), W("csrf"), W("xsrf"),
+    W("private_key"), W("privatekey"), W("bearer"), W("credit_card"), W("creditcard"),
+    W("card_number"), W("cardnumber"),
 };
+#undef W
 
 /* Keys whose string values are name=value lists (query, cookies, form bodies, URLs). */
 static const char *const pair_keys[] = { "query_string", "cookies", "data", "url", "query" };
@@ -60,13 +66,48 @@ static int list_any(const char *list, const char *key, size_t len, int exact)
     return 0;
 }
 
+/* word (lower case, n bytes) inside low (already lower case): memchr on its first byte. */
+static int has_lower(const char *low, size_t len, const char *word, size_t n)
+{
+    const char *p = low, *end = low + len;
+
+    while ((size_t)(end - p) >= n && (p = memchr(p, word[0], (size_t)(end - p) - n + 1)) != NULL) {
+        if (memcmp(p, word, n) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
+/*
+ * Every key of every event passes here, so the key is lower-cased once and
+ * each word found with memchr and memcmp (profiled: the per-character
+ * tolower of has_word over 21 words was a tenth of the digest's time).
+ */
+static int default_sensitive(const char *key, size_t len)
+{
+    char low[256];
+
+    if (len > sizeof(low)) {
+        for (size_t i = 0; i < sizeof(default_words) / sizeof(default_words[0]); i++)
+            if (has_word(key, len, default_words[i].w, default_words[i].n))
+                return 1;
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++)
+        low[i] = (char)tolower((unsigned char)key[i]);
+    for (size_t i = 0; i < sizeof(default_words) / sizeof(default_words[0]); i++)
+        if (has_lower(low, len, default_words[i].w, default_words[i].n))
+            return 1;
+    return 0;
+}
+
 int scrub_key_sensitive(const char *key, size_t len, const struct scrub_rules *r)
 {
     if (r != NULL && list_any(r->safe, key, len, 1))
         return 0;
-    for (size_t i = 0; i < sizeof(default_words) / sizeof(default_words[0]); i++)
-        if (has_word(key, len, default_words[i], strlen(default_words[i])))
-            return 1;
+    if (len >= 3 && default_sensitive(key, len)) /* the shortest word is 3 bytes */
+        return 1;
     return r != NULL && list_any(r->extra, key, len, 0);
 }
 
