@@ -56,7 +56,15 @@ struct app {
 enum bl_method { BL_GET = 0, BL_POST, BL_PUT, BL_DELETE, BL_OPTIONS, BL_HEAD, BL_OTHER };
 
 /* Metric label of a route (not the door layer of door/: these name HTTP routes). */
-enum route_label { DOOR_STORE = 0, DOOR_ENVELOPE, DOOR_LOGS, DOOR_API, DOOR_OPS, DOOR_OTHER, DOOR__N };
+enum route_label {
+    DOOR_STORE = 0,
+    DOOR_ENVELOPE,
+    DOOR_LOGS,
+    DOOR_API,
+    DOOR_OPS,
+    DOOR_OTHER,
+    DOOR__N
+};
 
 #define REQ_MAX_PARAMS 4
 #define RESP_MAX_HEADERS 12
@@ -75,10 +83,10 @@ struct route {
      */
     const char *pattern;
     int door;
-    unsigned flags;      /* enum route_flags */
+    unsigned flags;         /* enum route_flags */
     api_handler_fn early;   /* on headers; sets resp->status to answer at once */
     api_handler_fn handler; /* on the complete body */
-    size_t max_body;        /* largest body (413 above); 0: takes none; ROUTE_BODY_MAX: --max-body */
+    size_t max_body; /* largest body (413 above); 0: takes none; ROUTE_BODY_MAX: --max-body */
 };
 
 #define ROUTE_BODY_MAX SIZE_MAX
@@ -96,11 +104,11 @@ enum principal_kind {
 };
 
 struct principal {
-    int kind;             /* enum principal_kind */
-    char token_id[17];    /* API token: the first 16 hex of its stored digest */
-    int64_t user_id;      /* the user the token or session belongs to; 0 if none */
-    int instance_admin;   /* may administer the whole instance */
-    uint64_t scopes;      /* placeholder for scoped tokens: 0 = unrestricted */
+    int kind;           /* enum principal_kind */
+    char token_id[17];  /* API token: the first 16 hex of its stored digest */
+    int64_t user_id;    /* the user the token or session belongs to; 0 if none */
+    int instance_admin; /* may administer the whole instance */
+    uint64_t scopes;    /* placeholder for scoped tokens: 0 = unrestricted */
 };
 
 /* What a handler is about to do, for api_access(). */
@@ -119,8 +127,8 @@ struct bl_req {
     struct pool *pool;
     struct app *app;
     const struct route *route;
-    struct principal who; /* set by the route's early check; zero = anonymous */
-    uint8_t client[16];   /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
+    struct principal who;  /* set by the route's early check; zero = anonymous */
+    uint8_t client[16];    /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
     const char *client_ip; /* the client's address as text (behind --trusted-proxy, the
                             * forwarded one); "" when unknown */
     int64_t received_at;
@@ -144,12 +152,12 @@ struct bl_header {
 };
 
 struct bl_resp {
-    int status;        /* 0 = not answered yet */
+    int status; /* 0 = not answered yet */
     struct buf body;
     const char *content_type;
     struct bl_header headers[RESP_MAX_HEADERS];
     size_t nheaders;
-    int pending;       /* async work started: wait for req->resume */
+    int pending; /* async work started: wait for req->resume */
     /*
      * A streamed answer (Server-Sent Events): when stream is set, the body
      * is what stream(ctx, buf, max) produces: a byte count, 0 when it has

@@ -25,8 +25,8 @@ int api_project_put_retention(struct bl_req *req, struct bl_resp *resp, int64_t 
 
     if (v == NULL)
         return 1;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-        v->valuedouble < 1 || v->valuedouble > STORE_RETENTION_DAYS_MAX) {
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valuedouble < 1 ||
+        v->valuedouble > STORE_RETENTION_DAYS_MAX) {
         resp_error(resp, 400, "retention_days must be a whole number of days, 1..%d",
                    STORE_RETENTION_DAYS_MAX);
         return -1;
@@ -61,7 +61,8 @@ void api_project_put(struct bl_req *req, struct bl_resp *resp)
         resp_error(resp, 400, "body must be a JSON object such as {\"retention_days\": 30}");
         return;
     }
-    cJSON_ArrayForEach(it, body) {
+    cJSON_ArrayForEach(it, body)
+    {
         size_t k = 0;
 
         while (put_fields[k] != NULL && strcmp(put_fields[k], it->string) != 0)

@@ -150,8 +150,7 @@ static int scrubbed_raw(cJSON *obj, const struct ingest_meta *meta, struct pool 
 
 int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
                         const struct ingest_limits *lim, struct pool *pool,
-                        struct ingest_events *out, size_t items[INGEST_ITEM__N],
-                        struct bl_err *err)
+                        struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     struct buf scratch = BUF_INIT(lim->max_event);
     struct slice body = SLICE_NULL;
@@ -206,8 +205,8 @@ static size_t scrub_items(struct envelope *env, const struct ingest_meta *meta,
 
         if (k != INGEST_ITEM_EVENT && k != INGEST_ITEM_TRANSACTION && k != INGEST_ITEM_LOG)
             continue;
-        if (scrub_text(it->payload.p, it->payload.len, lim->max_body, lim->max_depth,
-                       meta->scrub, pool, &out) == 1) {
+        if (scrub_text(it->payload.p, it->payload.len, lim->max_body, lim->max_depth, meta->scrub,
+                       pool, &out) == 1) {
             it->payload = out;
             scrubbed++;
         }
@@ -241,8 +240,7 @@ static const struct envelope_item *envelope_items(const struct envelope *env,
  * item: the envelope as received is then never kept.
  */
 static void keep_envelope_raw(struct event *ev, const void *payload, size_t len,
-                              const struct envelope_item *item, int scrubbed,
-                              struct pool *pool)
+                              const struct envelope_item *item, int scrubbed, struct pool *pool)
 {
     const unsigned char *p = payload;
 

@@ -13,15 +13,19 @@
 #define WORD_MAX 64
 
 /* Substrings of a key that make its value sensitive (lower case). */
-#define W(s) { s, sizeof(s) - 1 }
+#define W(s)                                                                                       \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
 static const struct {
     const char *w;
     size_t n;
 } default_words[] = {
-    W("password"), W("passwd"), W("pwd"), W("secret"), W("api_key"), W("apikey"), W("api-key"),
-    W("token"), W("auth"), W("credential"), W("cookie"), W("session"), W("csrf"), W("xsrf"),
-    W("private_key"), W("privatekey"), W("bearer"), W("credit_card"), W("creditcard"),
-    W("card_number"), W("cardnumber"),
+    W("password"),   W("passwd"),  W("pwd"),         W("secret"),     W("api_key"),
+    W("apikey"),     W("api-key"), W("token"),       W("auth"),       W("credential"),
+    W("cookie"),     W("session"), W("csrf"),        W("xsrf"),       W("private_key"),
+    W("privatekey"), W("bearer"),  W("credit_card"), W("creditcard"), W("card_number"),
+    W("cardnumber"),
 };
 #undef W
 
@@ -277,8 +281,7 @@ static size_t filter_all(cJSON *v)
 
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
         return set_filtered(v);
-    cJSON_ArrayForEach(c, v)
-        n += filter_all(c);
+    cJSON_ArrayForEach(c, v) n += filter_all(c);
     return n;
 }
 
@@ -331,7 +334,8 @@ static size_t walk_children(cJSON *v, const char *key, const struct scrub_rules 
             return filter_all(cJSON_GetArrayItem(v, 1));
         return walk(cJSON_GetArrayItem(v, 1), is_pair_key(key) ? key : name, r, depth + 1);
     }
-    cJSON_ArrayForEach(c, v) {
+    cJSON_ArrayForEach(c, v)
+    {
         const char *ck = cJSON_IsObject(v) ? c->string : key;
 
         if (cJSON_IsObject(v) && ck != NULL && scrub_key_sensitive(ck, strlen(ck), r))
