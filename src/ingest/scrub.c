@@ -188,21 +188,40 @@ static size_t digit_run(const char *s, size_t len)
     return end;
 }
 
-/* s with every card number replaced; NULL when there is none. Caller frees. */
+/* The length of the card number starting at s[i], or 0. */
+static size_t card_at(const char *s, size_t len, size_t i)
+{
+    /* A run stands alone: not part of a word, a hex id or a longer number. */
+    int starts = isdigit((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1]));
+    size_t n = starts ? digit_run(s + i, len - i) : 0;
+
+    if (n > 0 && i + n < len && isalnum((unsigned char)s[i + n]))
+        n = 0;
+    return n > 0 && scrub_is_card(s + i, n) ? n : 0;
+}
+
+/*
+ * s with every card number replaced; NULL when there is none. Caller frees.
+ * Every string of every event passes here and almost none holds a card, so
+ * a first pass only looks (no copy): the output is built when one is found.
+ */
 static char *cards_out(const char *s)
 {
     size_t len = strlen(s), i = 0;
-    struct buf b = BUF_INIT(len + 64 * sizeof(SCRUB_FILTERED));
+    struct buf b;
     int found = 0;
 
+    while (i < len && !found)
+        found = card_at(s, len, i++) > 0;
+    if (!found)
+        return NULL;
+    buf_init(&b, len + 64 * sizeof(SCRUB_FILTERED));
+    found = 0;
+    i = 0;
     while (i < len) {
-        /* A run stands alone: not part of a word, a hex id or a longer number. */
-        int starts = isdigit((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1]));
-        size_t n = starts ? digit_run(s + i, len - i) : 0;
+        size_t n = card_at(s, len, i);
 
-        if (n > 0 && i + n < len && isalnum((unsigned char)s[i + n]))
-            n = 0;
-        if (n > 0 && scrub_is_card(s + i, n)) {
+        if (n > 0) {
             buf_addstr(&b, SCRUB_FILTERED);
             found = 1;
             i += n;
@@ -219,11 +238,32 @@ static char *cards_out(const char *s)
 }
 
 /* name=value parts of s (separated by & or ;) with sensitive names filtered; NULL when none. */
+static int sensitive_pair(const char *s, size_t len, const struct scrub_rules *r)
+{
+    for (size_t i = 0; i <= len;) {
+        size_t end = i;
+        const char *eq;
+
+        while (end < len && s[end] != '&' && s[end] != ';')
+            end++;
+        eq = memchr(s + i, '=', end - i);
+        if (eq != NULL && scrub_key_sensitive(s + i, (size_t)(eq - s - i), r) &&
+            strncmp(eq + 1, SCRUB_FILTERED, sizeof(SCRUB_FILTERED) - 1) != 0)
+            return 1;
+        i = end + 1;
+    }
+    return 0;
+}
+
 static char *pairs_out(const char *s, const struct scrub_rules *r)
 {
     size_t len = strlen(s), i = 0;
-    struct buf b = BUF_INIT(len * 2 + 256);
+    struct buf b;
     int found = 0;
+
+    if (memchr(s, '=', len) == NULL || !sensitive_pair(s, len, r))
+        return NULL; /* the usual case, decided without a copy */
+    buf_init(&b, len * 2 + 256);
 
     while (i <= len) {
         size_t end = i;
