@@ -145,7 +145,7 @@ run_phase() {
     cpu0="$(srv_cpu)"
     dig0="$(metric bilor_events_digested_total)"
     if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-        perf record -F 499 -p "$srv_pid" -o "$out/perf-$phase-$run.data" >/dev/null 2>&1 &
+        perf record -F 499 ${BENCH_PERF_ARGS:-} -p "$srv_pid" -o "$out/perf-$phase-$run.data" >/dev/null 2>&1 &
         perf_pid=$!
     fi
     "$gen" --url "http://127.0.0.1:$port" --dsn-key "$key" --project 1 --mode "$phase" \

@@ -103,5 +103,12 @@ if command -v pmccabe >/dev/null 2>&1; then
     done < <(pmccabe $(find src lib -name '*.c' 2>/dev/null) 2>/dev/null | awk '{print $1, $2, $3, $4, $5, $6 $7}')
 fi
 
+# Formatting: .clang-format, as scripts/format.sh applies it (clang-format from Debian).
+if command -v clang-format >/dev/null 2>&1; then
+    bash "$here/scripts/format.sh" --check || complain "sources differ from .clang-format"
+else
+    complain "clang-format is missing (scripts/install-deps.sh --test installs it)"
+fi
+
 [ "$fail" = 0 ] && echo "lint: ok"
 exit "$fail"

@@ -62,14 +62,14 @@ extern "C" {
 #endif
 
 /* Error codes (negative). X-macro so that bilor_strerror() stays in step. */
-#define BILOR_ERRNO_MAP(X)                                  \
-    X(EINVAL, -1, "invalid argument")                       \
-    X(ENOMEM, -2, "out of memory")                          \
-    X(ETOOBIG, -3, "record too large")                      \
-    X(ETIMEDOUT, -4, "timed out")                           \
-    X(EIO, -5, "input/output error")                        \
-    X(EBUSY, -6, "already in use")                          \
-    X(ECLOSED, -7, "client is shutting down")               \
+#define BILOR_ERRNO_MAP(X)                                                                         \
+    X(EINVAL, -1, "invalid argument")                                                              \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(ETOOBIG, -3, "record too large")                                                             \
+    X(ETIMEDOUT, -4, "timed out")                                                                  \
+    X(EIO, -5, "input/output error")                                                               \
+    X(EBUSY, -6, "already in use")                                                                 \
+    X(ECLOSED, -7, "client is shutting down")                                                      \
     X(ESYS, -8, "system call failed")
 
 enum bilor_errno {
@@ -93,11 +93,11 @@ enum bilor_level {
 
 /* Where records go when the server cannot take them (see fallback_after_ms). */
 enum bilor_sink {
-    BILOR_SINK_NONE = 0,   /* records are dropped (and counted) */
-    BILOR_SINK_STDERR,     /* one JSON line per record on file descriptor 2 */
-    BILOR_SINK_SYSLOG,     /* syslog(3), facility LOG_USER, the record's level */
-    BILOR_SINK_FILE,       /* one JSON line per record appended to sink_path */
-    BILOR_SINK_CALLBACK    /* sink_fn(sink_ud, json, len) */
+    BILOR_SINK_NONE = 0, /* records are dropped (and counted) */
+    BILOR_SINK_STDERR,   /* one JSON line per record on file descriptor 2 */
+    BILOR_SINK_SYSLOG,   /* syslog(3), facility LOG_USER, the record's level */
+    BILOR_SINK_FILE,     /* one JSON line per record appended to sink_path */
+    BILOR_SINK_CALLBACK  /* sink_fn(sink_ud, json, len) */
 };
 
 /*
@@ -137,23 +137,23 @@ struct bilor_options {
     /* "http(s)://PUBLIC_KEY@HOST[:PORT][/PREFIX]/PROJECT_ID". NULL or "": no
      * server, every record goes straight to the fallback sink. */
     const char *dsn;
-    const char *release;          /* e.g. "myapp@1.2.3"; NULL: none */
-    const char *environment;      /* NULL: "production" */
-    const char *server_name;      /* NULL: gethostname() */
-    size_t queue_size;            /* records held while sending; default 100 */
-    unsigned send_timeout_ms;     /* one HTTP request, connect included; 5000 */
-    unsigned fallback_after_ms;   /* no success that long: sink; default 30000 */
-    unsigned retry_min_ms;        /* first back-off after a failure; 1000 */
-    unsigned retry_max_ms;        /* back-off cap; 60000 */
-    size_t max_event_bytes;       /* larger records: BILOR_ETOOBIG; 1 MiB */
-    enum bilor_sink sink;         /* default BILOR_SINK_NONE */
-    const char *sink_path;        /* BILOR_SINK_FILE: opened O_APPEND in bilor_new() */
-    bilor_sink_fn sink_fn;        /* BILOR_SINK_CALLBACK */
+    const char *release;        /* e.g. "myapp@1.2.3"; NULL: none */
+    const char *environment;    /* NULL: "production" */
+    const char *server_name;    /* NULL: gethostname() */
+    size_t queue_size;          /* records held while sending; default 100 */
+    unsigned send_timeout_ms;   /* one HTTP request, connect included; 5000 */
+    unsigned fallback_after_ms; /* no success that long: sink; default 30000 */
+    unsigned retry_min_ms;      /* first back-off after a failure; 1000 */
+    unsigned retry_max_ms;      /* back-off cap; 60000 */
+    size_t max_event_bytes;     /* larger records: BILOR_ETOOBIG; 1 MiB */
+    enum bilor_sink sink;       /* default BILOR_SINK_NONE */
+    const char *sink_path;      /* BILOR_SINK_FILE: opened O_APPEND in bilor_new() */
+    bilor_sink_fn sink_fn;      /* BILOR_SINK_CALLBACK */
     void *sink_ud;
     /* Directory for crash spool files (bilor_crash_install()). When set,
      * bilor_new() also sends the crashes spooled there by an earlier run. */
     const char *crash_dir;
-    bilor_log_fn log_fn;          /* NULL: no diagnostics */
+    bilor_log_fn log_fn; /* NULL: no diagnostics */
     void *log_ud;
     const struct bilor_allocator *allocator; /* NULL: malloc/realloc/free */
 };
@@ -219,8 +219,7 @@ BILOR_API int bilor_capture_error(struct bilor *c, const char *type, const char 
  */
 BILOR_API struct bilor_event *bilor_event_new(struct bilor *c, enum bilor_level level,
                                               const char *logger);
-BILOR_API int bilor_event_message(struct bilor_event *ev, const char *fmt, ...)
-    BILOR_PRINTF(2, 3);
+BILOR_API int bilor_event_message(struct bilor_event *ev, const char *fmt, ...) BILOR_PRINTF(2, 3);
 BILOR_API int bilor_event_messagev(struct bilor_event *ev, const char *fmt, va_list ap)
     BILOR_PRINTF(2, 0);
 /* A message that is not a printf template: text is sent as is and is its own template. */
@@ -262,15 +261,15 @@ BILOR_API int bilor_crash_install(struct bilor *c);
 
 /* Counters since bilor_new(); a snapshot, any thread. */
 struct bilor_stats {
-    uint64_t queued;         /* records accepted by the queue */
-    uint64_t sent;           /* records the server acknowledged (2xx) */
-    uint64_t dropped;        /* dropped: queue overflow */
-    uint64_t to_sink;        /* written to the fallback sink */
-    uint64_t discarded;      /* lost: refused for good with no sink, too large, ... */
-    uint64_t requests;       /* HTTP requests made */
-    uint64_t failures;       /* requests that failed (connection, 5xx, 429) */
-    uint64_t reports_sent;   /* client reports acknowledged */
-    int last_status;         /* HTTP status of the last answer; 0: no answer */
+    uint64_t queued;       /* records accepted by the queue */
+    uint64_t sent;         /* records the server acknowledged (2xx) */
+    uint64_t dropped;      /* dropped: queue overflow */
+    uint64_t to_sink;      /* written to the fallback sink */
+    uint64_t discarded;    /* lost: refused for good with no sink, too large, ... */
+    uint64_t requests;     /* HTTP requests made */
+    uint64_t failures;     /* requests that failed (connection, 5xx, 429) */
+    uint64_t reports_sent; /* client reports acknowledged */
+    int last_status;       /* HTTP status of the last answer; 0: no answer */
 };
 BILOR_API void bilor_get_stats(struct bilor *c, struct bilor_stats *st);
 

@@ -16,12 +16,12 @@
 #include "bilor/bilor.h"
 
 struct bc_buf {
-    char *p;       /* NULL until the first append */
+    char *p; /* NULL until the first append */
     size_t len;
     size_t cap;
-    size_t max;    /* bytes of content allowed */
+    size_t max; /* bytes of content allowed */
     const struct bilor_allocator *a;
-    int err;       /* 0, BILOR_ENOMEM or BILOR_ETOOBIG */
+    int err; /* 0, BILOR_ENOMEM or BILOR_ETOOBIG */
 };
 
 /* The default allocator (malloc/realloc/free). */
@@ -38,7 +38,8 @@ int bc_buf_add(struct bc_buf *b, const void *p, size_t n);
 int bc_buf_adds(struct bc_buf *b, const char *s);
 int bc_buf_addc(struct bc_buf *b, char c);
 int bc_buf_addf(struct bc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int bc_buf_vaddf(struct bc_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int bc_buf_vaddf(struct bc_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The contents as a C string ("" when empty). */
 const char *bc_buf_str(const struct bc_buf *b);
 /* Hands the memory to the caller (free with bc_free()); b is empty afterwards. */

@@ -33,8 +33,8 @@ const char *bilor_strerror(int code)
     switch (code) {
     case BILOR_OK:
         return "success";
-#define BILOR_ERR_CASE(name, num, text) \
-    case BILOR_##name:                  \
+#define BILOR_ERR_CASE(name, num, text)                                                            \
+    case BILOR_##name:                                                                             \
         return text;
         BILOR_ERRNO_MAP(BILOR_ERR_CASE)
 #undef BILOR_ERR_CASE
@@ -303,8 +303,8 @@ static void drain_to_sink(struct bilor *c)
     struct bc_record *r;
 
     while ((r = bc_queue_pop(&c->q)) != NULL) {
-        int ok = bc_event_finish(c, r, NULL) == 0 && bc_sink_write(&c->sink, r->level, r->json,
-                                                                   r->len);
+        int ok = bc_event_finish(c, r, NULL) == 0 &&
+                 bc_sink_write(&c->sink, r->level, r->json, r->len);
 
         if (ok && r->spool_path != NULL)
             unlink(r->spool_path);

@@ -44,16 +44,16 @@ struct bilor {
 
     /* guarded by mu */
     pthread_mutex_t mu;
-    pthread_cond_t wake;       /* the sender waits for work */
-    pthread_cond_t idle;       /* bilor_flush() waits for an empty queue */
+    pthread_cond_t wake; /* the sender waits for work */
+    pthread_cond_t idle; /* bilor_flush() waits for an empty queue */
     struct bc_queue q;
     int stop;
-    int busy;                  /* the sender holds a record, or still reads the crash spool */
-    int fallback;              /* fallback mode on (copy for bilor_flush()) */
-    uint64_t send_error;       /* refused for good, not yet reported */
+    int busy;            /* the sender holds a record, or still reads the crash spool */
+    int fallback;        /* fallback mode on (copy for bilor_flush()) */
+    uint64_t send_error; /* refused for good, not yet reported */
     struct bilor_stats st;
 
-    atomic_int abort_io;       /* set by bilor_free(): abort the request in flight */
+    atomic_int abort_io; /* set by bilor_free(): abort the request in flight */
     pthread_t thread;
     int thread_started;
 
@@ -62,9 +62,9 @@ struct bilor {
     struct bc_transport *tr;
     struct bc_sym *sym;
     struct bc_limits limits;
-    int64_t backoff_until;     /* monotonic µs */
+    int64_t backoff_until; /* monotonic µs */
     unsigned backoff_ms;
-    int64_t failing_since;     /* monotonic µs of the first failure since the last success */
+    int64_t failing_since; /* monotonic µs of the first failure since the last success */
 };
 
 /* Queues r (takes ownership, also on error). 0 or BILOR_ECLOSED. */

@@ -46,9 +46,9 @@
 static const int crash_signals[NCRASH] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
 
 static struct {
-    struct bilor *owner;              /* guarded by crash_mu */
+    struct bilor *owner; /* guarded by crash_mu */
     struct sigaction old[NCRASH];
-    char dir[DIR_MAX + 16];           /* "DIR/crash-" */
+    char dir[DIR_MAX + 16]; /* "DIR/crash-" */
     size_t dirlen;
     char meta[3072];
     size_t metalen;
@@ -148,8 +148,8 @@ static void copy_maps(struct out *o)
     close(fd);
 }
 
-void bc_crash_write(int fd, int sig, int code, uintptr_t addr, uintptr_t pc,
-                    void *const *frames, int nframes, const char *meta, size_t metalen)
+void bc_crash_write(int fd, int sig, int code, uintptr_t addr, uintptr_t pc, void *const *frames,
+                    int nframes, const char *meta, size_t metalen)
 {
     struct out o = { .fd = fd, .n = 0 };
     struct timespec ts = { 0, 0 };
@@ -228,9 +228,8 @@ static void crash_spool(int sig, siginfo_t *si, void *uctx)
     if (fd < 0)
         return;
     n = backtrace(crash.frames, BC_CRASH_FRAMES);
-    bc_crash_write(fd, sig, si != NULL ? si->si_code : 0,
-                   si != NULL ? (uintptr_t)si->si_addr : 0, fault_pc(uctx), crash.frames, n,
-                   crash.meta, crash.metalen);
+    bc_crash_write(fd, sig, si != NULL ? si->si_code : 0, si != NULL ? (uintptr_t)si->si_addr : 0,
+                   fault_pc(uctx), crash.frames, n, crash.meta, crash.metalen);
     close(fd);
     rename(tmp, final);
 }

@@ -41,7 +41,7 @@ struct bc_spool {
     uintptr_t addr;
     uintptr_t pc;
     int64_t time_us;
-    const char *release;       /* raw JSON strings from the file, NULL when absent */
+    const char *release; /* raw JSON strings from the file, NULL when absent */
     size_t release_len;
     const char *environment;
     size_t environment_len;
@@ -49,7 +49,7 @@ struct bc_spool {
     size_t server_name_len;
     void *frames[BC_CRASH_FRAMES];
     size_t nframes;
-    const char *maps;          /* points into the parsed text */
+    const char *maps; /* points into the parsed text */
     size_t maps_len;
 };
 
@@ -58,8 +58,8 @@ struct bc_spool {
  * integer formatting only; /proc/self/maps is copied with read(2)). meta
  * is the preformatted release/environment/server_name lines.
  */
-void bc_crash_write(int fd, int sig, int code, uintptr_t addr, uintptr_t pc,
-                    void *const *frames, int nframes, const char *meta, size_t metalen);
+void bc_crash_write(int fd, int sig, int code, uintptr_t addr, uintptr_t pc, void *const *frames,
+                    int nframes, const char *meta, size_t metalen);
 
 /* Parses text[0..len) (kept alive by the caller). 0 or BILOR_EINVAL. */
 int bc_spool_parse(const char *text, size_t len, struct bc_spool *sp);

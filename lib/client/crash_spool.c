@@ -93,8 +93,7 @@ static int parse_field(struct bc_spool *sp, const char *k, size_t kn, const char
     uint64_t x = 0;
     int rc = 0;
 
-    if (key_is(k, kn, "release") || key_is(k, kn, "environment") ||
-        key_is(k, kn, "server_name")) {
+    if (key_is(k, kn, "release") || key_is(k, kn, "environment") || key_is(k, kn, "server_name")) {
         if (bc_json_check(v, vn, NULL) != 0 || v[0] != '"')
             return BILOR_EINVAL;
         if (k[0] == 'r') {
@@ -123,8 +122,7 @@ static int parse_field(struct bc_spool *sp, const char *k, size_t kn, const char
     return rc;
 }
 
-static const char *parse_frames(struct bc_spool *sp, const char *p, const char *end,
-                                uint64_t count)
+static const char *parse_frames(struct bc_spool *sp, const char *p, const char *end, uint64_t count)
 {
     const char *k, *v;
     size_t kn, vn;
@@ -209,8 +207,8 @@ static void crash_frames(struct bilor *c, const struct bc_spool *sp, struct bc_b
     } else {
         bc_buf_addc(b, '[');
         for (size_t i = n; i > 0; i--)
-            bc_buf_addf(b, "{\"instruction_addr\":\"0x%" PRIxPTR "\"}%s",
-                        (uintptr_t)addrs[i - 1], i > 1 ? "," : "");
+            bc_buf_addf(b, "{\"instruction_addr\":\"0x%" PRIxPTR "\"}%s", (uintptr_t)addrs[i - 1],
+                        i > 1 ? "," : "");
         bc_buf_addc(b, ']');
     }
     bc_sym_free(sym);
@@ -237,8 +235,9 @@ int bc_spool_event(struct bilor *c, const struct bc_spool *sp, const char *event
                 s->text);
     if (sp->sig == SIGSEGV || sp->sig == SIGBUS)
         bc_buf_addf(out, " at address 0x%" PRIxPTR, sp->addr);
-    bc_buf_addf(out, "\",\"mechanism\":{\"type\":\"signalhandler\",\"handled\":false,"
-                     "\"meta\":{\"signal\":{\"number\":%d,\"code\":%d,\"name\":\"%s\"}}}",
+    bc_buf_addf(out,
+                "\",\"mechanism\":{\"type\":\"signalhandler\",\"handled\":false,"
+                "\"meta\":{\"signal\":{\"number\":%d,\"code\":%d,\"name\":\"%s\"}}}",
                 sp->sig, sp->code, s->name);
     bc_buf_adds(out, ",\"stacktrace\":{\"frames\":");
     crash_frames(c, sp, out);

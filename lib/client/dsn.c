@@ -17,8 +17,7 @@ static int copy_part(char *out, size_t cap, const char *p, size_t n)
 
 static int is_word(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 static int parse_key(struct bc_dsn *d, const char *p, size_t n)

@@ -16,12 +16,12 @@
 struct bc_dsn {
     char scheme[8];
     char key[128];
-    char host[256];        /* as written, brackets of an IPv6 literal kept */
-    unsigned port;         /* 0 when the DSN names none */
-    char prefix[512];      /* path before the project id, starts and ends with '/' */
+    char host[256];   /* as written, brackets of an IPv6 literal kept */
+    unsigned port;    /* 0 when the DSN names none */
+    char prefix[512]; /* path before the project id, starts and ends with '/' */
     char project[24];
     char endpoint[BC_DSN_MAX + 64];
-    char auth[256];        /* the whole "X-Sentry-Auth: ..." header line */
+    char auth[256]; /* the whole "X-Sentry-Auth: ..." header line */
 };
 
 /* Parses dsn into d. Returns 0 or BILOR_EINVAL. */

@@ -26,18 +26,18 @@
 #include "client/sym.h"
 #include "core/banned.h"
 
-#define EVENT_TAIL "}}]}}"   /* closes stacktrace, exception value, values, exception, event */
+#define EVENT_TAIL "}}]}}" /* closes stacktrace, exception value, values, exception, event */
 #define MSG_MAX 8192
 #define TAG_MAX 200
-#define PART_MAX (64u << 10)   /* tags, extra data: each part of a record */
+#define PART_MAX (64u << 10) /* tags, extra data: each part of a record */
 
 struct bilor_event {
     struct bilor *c;
     int level;
-    int err;                  /* first error, returned by bilor_event_send() */
+    int err; /* first error, returned by bilor_event_send() */
     int64_t ts;
     char *logger;
-    char *tmpl;               /* the message's printf template */
+    char *tmpl; /* the message's printf template */
     struct bc_buf msg;
     struct bc_buf tags;
     struct bc_buf extra;
@@ -77,8 +77,8 @@ void bc_event_id(char out[33])
 void bc_event_head(struct bilor *c, struct bc_buf *b, const char *event_id, int64_t ts_us,
                    int level)
 {
-    bc_buf_addf(b, "{\"event_id\":\"%s\",\"timestamp\":%lld.%06d,\"platform\":\"native\"",
-                event_id, (long long)(ts_us / 1000000), (int)(ts_us % 1000000));
+    bc_buf_addf(b, "{\"event_id\":\"%s\",\"timestamp\":%lld.%06d,\"platform\":\"native\"", event_id,
+                (long long)(ts_us / 1000000), (int)(ts_us % 1000000));
     bc_buf_addf(b, ",\"level\":\"%s\"", level_names[level]);
     if (c->release != NULL) {
         bc_buf_adds(b, ",\"release\":");
@@ -296,8 +296,8 @@ static int event_exception_v(struct bilor_event *ev, const char *type, const voi
     return ev_fail(ev, rc);
 }
 
-int bilor_event_exception(struct bilor_event *ev, const char *type, int with_stack,
-                          const char *fmt, ...)
+int bilor_event_exception(struct bilor_event *ev, const char *type, int with_stack, const char *fmt,
+                          ...)
 {
     const void *from = with_stack ? __builtin_return_address(0) : NULL;
     va_list ap;

@@ -48,12 +48,24 @@ static void json_escape(struct bc_buf *b, unsigned char c)
     char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
     switch (c) {
-    case '"': bc_buf_add(b, "\\\"", 2); break;
-    case '\\': bc_buf_add(b, "\\\\", 2); break;
-    case '\n': bc_buf_add(b, "\\n", 2); break;
-    case '\r': bc_buf_add(b, "\\r", 2); break;
-    case '\t': bc_buf_add(b, "\\t", 2); break;
-    default: bc_buf_add(b, esc, sizeof(esc)); break;
+    case '"':
+        bc_buf_add(b, "\\\"", 2);
+        break;
+    case '\\':
+        bc_buf_add(b, "\\\\", 2);
+        break;
+    case '\n':
+        bc_buf_add(b, "\\n", 2);
+        break;
+    case '\r':
+        bc_buf_add(b, "\\r", 2);
+        break;
+    case '\t':
+        bc_buf_add(b, "\\t", 2);
+        break;
+    default:
+        bc_buf_add(b, esc, sizeof(esc));
+        break;
     }
 }
 
@@ -129,8 +141,8 @@ static int jc_value(struct jc *j, int depth);
 
 static void jc_ws(struct jc *j)
 {
-    while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' ||
-                           j->s[j->i] == '\r'))
+    while (j->i < j->n &&
+           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
         j->i++;
 }
 

@@ -17,22 +17,22 @@
 #include "client/ratelimit.h"
 
 struct bc_record {
-    char *json;            /* the event JSON; its head when nframes > 0 */
+    char *json; /* the event JSON; its head when nframes > 0 */
     size_t len;
-    void **frames;         /* raw return addresses, innermost first, to symbolize */
+    void **frames; /* raw return addresses, innermost first, to symbolize */
     size_t nframes;
-    char *spool_path;      /* crash record: the spool file to remove once delivered */
+    char *spool_path; /* crash record: the spool file to remove once delivered */
     enum bc_cat cat;
-    int level;             /* enum bilor_level */
+    int level; /* enum bilor_level */
     char event_id[33];
 };
 
 struct bc_queue {
     struct bc_record **ring;
     size_t cap;
-    size_t head;           /* index of the oldest record */
+    size_t head; /* index of the oldest record */
     size_t n;
-    uint64_t dropped;      /* overflow drops not yet reported to the server */
+    uint64_t dropped; /* overflow drops not yet reported to the server */
     uint64_t dropped_total;
 };
 

@@ -44,7 +44,7 @@ static int64_t parse_seconds_us(const char *s, size_t n)
                 scale /= 10;
                 frac += (s[i] - '0') * scale;
             } else if (s[i] != '0') {
-                frac++;   /* round up what is below a microsecond */
+                frac++; /* round up what is below a microsecond */
                 break;
             }
         }
@@ -160,8 +160,8 @@ static int64_t parse_http_date(const char *v)
         v[16] != ' ' || v[19] != ':' || v[22] != ':' || memcmp(v + 25, " GMT", 4) != 0)
         return -1;
     mo = month_of(v + 8);
-    if (mo == 0 || num2(v + 5, &d) || num2(v + 12, &y1) || num2(v + 14, &y2) ||
-        num2(v + 17, &hh) || num2(v + 20, &mi) || num2(v + 23, &ss))
+    if (mo == 0 || num2(v + 5, &d) || num2(v + 12, &y1) || num2(v + 14, &y2) || num2(v + 17, &hh) ||
+        num2(v + 20, &mi) || num2(v + 23, &ss))
         return -1;
     return days_from_civil(y1 * 100 + y2, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
 }

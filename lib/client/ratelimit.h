@@ -21,7 +21,7 @@ enum bc_cat { BC_CAT_ERROR = 0, BC_CAT_INTERNAL = 1, BC_CAT_N = 2 };
 #define BC_RETRY_MAX_S 86400
 
 struct bc_limits {
-    int64_t until[BC_CAT_N];   /* monotonic µs; 0: not limited */
+    int64_t until[BC_CAT_N]; /* monotonic µs; 0: not limited */
 };
 
 void bc_limits_init(struct bc_limits *l);

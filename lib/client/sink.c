@@ -41,7 +41,7 @@ void bc_sink_close(struct bc_sink *s)
 /* The record and a newline in one write, so lines of several writers stay whole. */
 static int write_line(int fd, const char *json, size_t len)
 {
-    struct iovec iov[2] = { { (void *)(uintptr_t)json, len }, { (void *)(uintptr_t)"\n", 1 } };
+    struct iovec iov[2] = { { (void *)(uintptr_t)json, len }, { (void *)(uintptr_t) "\n", 1 } };
     ssize_t n;
 
     do {

@@ -12,7 +12,7 @@
 
 struct bc_sink {
     enum bilor_sink kind;
-    int fd;                 /* BILOR_SINK_FILE, else -1 */
+    int fd; /* BILOR_SINK_FILE, else -1 */
     bilor_sink_fn fn;
     void *ud;
 };

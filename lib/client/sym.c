@@ -22,7 +22,7 @@
 #include "client/sym.h"
 #include "core/banned.h"
 
-#define SYM_INLINE_MAX 8   /* frames one address may expand to */
+#define SYM_INLINE_MAX 8 /* frames one address may expand to */
 
 struct bc_sym {
     Dwfl *dwfl;
@@ -31,7 +31,7 @@ struct bc_sym {
 
 struct frame {
     uintptr_t addr;
-    const char *function;   /* borrowed from libdw, valid until dwfl_end() */
+    const char *function; /* borrowed from libdw, valid until dwfl_end() */
     const char *file;
     int line;
     const char *package;
@@ -131,8 +131,8 @@ void bc_sym_free(struct bc_sym *s)
 /* System libraries and the vDSO are not the application's code. */
 static int package_in_app(const char *pkg)
 {
-    static const char *const sys[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
-                                       "/usr/libexec/", "[" };
+    static const char *const sys[] = { "/lib/",       "/lib64/",       "/usr/lib/",
+                                       "/usr/lib64/", "/usr/libexec/", "[" };
 
     if (pkg == NULL)
         return 0;

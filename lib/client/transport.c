@@ -14,7 +14,7 @@ struct bc_transport {
     CURL *curl;
     struct curl_slist *headers;
     atomic_int *abort_flag;
-    struct bc_response *res;   /* the answer being read */
+    struct bc_response *res; /* the answer being read */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -49,11 +49,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         return len;
     name = (size_t)(colon - p);
     if (name == 11 && strncasecmp(p, "retry-after", 11) == 0)
-        header_value(t->res->retry_after, sizeof(t->res->retry_after), colon + 1,
-                     len - name - 1);
+        header_value(t->res->retry_after, sizeof(t->res->retry_after), colon + 1, len - name - 1);
     else if (name == 20 && strncasecmp(p, "x-sentry-rate-limits", 20) == 0)
-        header_value(t->res->rate_limits, sizeof(t->res->rate_limits), colon + 1,
-                     len - name - 1);
+        header_value(t->res->rate_limits, sizeof(t->res->rate_limits), colon + 1, len - name - 1);
     return len;
 }
 
@@ -136,8 +134,7 @@ void bc_transport_free(struct bc_transport *t)
     bc_free(t->a, t);
 }
 
-int bc_transport_send(struct bc_transport *t, const char *body, size_t len,
-                      struct bc_response *res)
+int bc_transport_send(struct bc_transport *t, const char *body, size_t len, struct bc_response *res)
 {
     CURLcode e;
     long status = 0;

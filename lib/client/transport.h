@@ -18,10 +18,10 @@
 struct bc_transport;
 
 struct bc_response {
-    int status;             /* HTTP status; 0 when no answer came */
-    char retry_after[64];   /* header values, "" when absent */
+    int status;           /* HTTP status; 0 when no answer came */
+    char retry_after[64]; /* header values, "" when absent */
     char rate_limits[512];
-    char error[256];        /* why there was no answer */
+    char error[256]; /* why there was no answer */
 };
 
 /* 0, BILOR_ENOMEM. */

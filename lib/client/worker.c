@@ -46,9 +46,8 @@ static int report_pending(const struct bilor *c)
 
 static int fallback_on(const struct bilor *c, int64_t now)
 {
-    return !c->has_dsn ||
-           (c->failing_since != 0 &&
-            now - c->failing_since >= (int64_t)c->fallback_after_ms * 1000);
+    return !c->has_dsn || (c->failing_since != 0 &&
+                           now - c->failing_since >= (int64_t)c->fallback_after_ms * 1000);
 }
 
 static int64_t ready_at(const struct bilor *c, enum bc_cat cat)
@@ -144,7 +143,8 @@ static enum outcome account(struct bilor *c, const struct bc_response *res, int6
     c->st.requests++;
     c->st.last_status = res->status;
     bc_limits_update(&c->limits, res->status, res->retry_after[0] ? res->retry_after : NULL,
-                     res->rate_limits[0] ? res->rate_limits : NULL, now, bc_clock_real_us() / 1000000);
+                     res->rate_limits[0] ? res->rate_limits : NULL, now,
+                     bc_clock_real_us() / 1000000);
     if (o == OUT_OK) {
         c->failing_since = 0;
         c->backoff_ms = 0;
@@ -171,12 +171,10 @@ static void log_outcome(struct bilor *c, enum outcome o, const struct bc_respons
     if (o == OUT_OK)
         return;
     if (res->status == 0)
-        bc_client_log(c, BILOR_WARNING, "cannot reach %s: %s", c->dsn.endpoint,
-                      res->error);
+        bc_client_log(c, BILOR_WARNING, "cannot reach %s: %s", c->dsn.endpoint, res->error);
     else
-        bc_client_log(c, BILOR_WARNING, "%s answered %d%s%s", c->dsn.endpoint,
-                      res->status, res->retry_after[0] ? ", retry after " : "",
-                      res->retry_after);
+        bc_client_log(c, BILOR_WARNING, "%s answered %d%s%s", c->dsn.endpoint, res->status,
+                      res->retry_after[0] ? ", retry after " : "", res->retry_after);
 }
 
 /* Completes a record's JSON, symbolizing with a symbolizer made on first need. */

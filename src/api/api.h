@@ -58,13 +58,21 @@ struct app {
     int64_t session_max;            /* µs a session lives at most */
     int secure_cookie;              /* the session cookie says Secure (https public URL) */
     char dummy_hash[160];           /* verified for unknown emails: same cost as a wrong password */
-    _Atomic int closing; /* shutting down: ingest doors answer 503 */
+    _Atomic int closing;            /* shutting down: ingest doors answer 503 */
 };
 
 enum bl_method { BL_GET = 0, BL_POST, BL_PUT, BL_DELETE, BL_OPTIONS, BL_HEAD, BL_OTHER };
 
 /* Metric label of a route (not the door layer of door/: these name HTTP routes). */
-enum route_label { DOOR_STORE = 0, DOOR_ENVELOPE, DOOR_LOGS, DOOR_API, DOOR_OPS, DOOR_OTHER, DOOR__N };
+enum route_label {
+    DOOR_STORE = 0,
+    DOOR_ENVELOPE,
+    DOOR_LOGS,
+    DOOR_API,
+    DOOR_OPS,
+    DOOR_OTHER,
+    DOOR__N
+};
 
 #define REQ_MAX_PARAMS 4
 #define RESP_MAX_HEADERS 12
@@ -83,10 +91,10 @@ struct route {
      */
     const char *pattern;
     int door;
-    unsigned flags;      /* enum route_flags */
+    unsigned flags;         /* enum route_flags */
     api_handler_fn early;   /* on headers; sets resp->status to answer at once */
     api_handler_fn handler; /* on the complete body */
-    size_t max_body;        /* largest body (413 above); 0: takes none; ROUTE_BODY_MAX: --max-body */
+    size_t max_body; /* largest body (413 above); 0: takes none; ROUTE_BODY_MAX: --max-body */
 };
 
 #define ROUTE_BODY_MAX SIZE_MAX
@@ -106,13 +114,13 @@ enum principal_kind {
 #define PRINCIPAL_PROJECTS 16 /* = STORE_TOKEN_PROJECTS */
 
 struct principal {
-    int kind;             /* enum principal_kind */
-    char token_id[17];    /* API token: the first 16 hex of its stored digest */
-    int64_t token_db_id;  /* API token: its id (GET /api/0/tokens/) */
-    char session_hash[65]; /* session: the digest of its id (its row in the store) */
-    int64_t user_id;      /* the user the token or session belongs to; 0 if none */
-    int instance_admin;   /* may administer the whole instance */
-    unsigned scopes;      /* STORE_SCOPE_* bits; a session has them all */
+    int kind;                             /* enum principal_kind */
+    char token_id[17];                    /* API token: the first 16 hex of its stored digest */
+    int64_t token_db_id;                  /* API token: its id (GET /api/0/tokens/) */
+    char session_hash[65];                /* session: the digest of its id (its row in the store) */
+    int64_t user_id;                      /* the user the token or session belongs to; 0 if none */
+    int instance_admin;                   /* may administer the whole instance */
+    unsigned scopes;                      /* STORE_SCOPE_* bits; a session has them all */
     int64_t projects[PRINCIPAL_PROJECTS]; /* a token limited to these projects */
     size_t nprojects;                     /* 0: not limited */
 };
@@ -140,8 +148,8 @@ struct bl_req {
     struct pool *pool;
     struct app *app;
     const struct route *route;
-    struct principal who; /* set by the route's early check; zero = anonymous */
-    uint8_t client[16];   /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
+    struct principal who;  /* set by the route's early check; zero = anonymous */
+    uint8_t client[16];    /* the client's address (IPv4 as ::ffff:a.b.c.d; IPv6 as its /64) */
     const char *client_ip; /* the client's address as text (behind --trusted-proxy, the
                             * forwarded one); "" when unknown */
     int64_t received_at;
@@ -165,12 +173,12 @@ struct bl_header {
 };
 
 struct bl_resp {
-    int status;        /* 0 = not answered yet */
+    int status; /* 0 = not answered yet */
     struct buf body;
     const char *content_type;
     struct bl_header headers[RESP_MAX_HEADERS];
     size_t nheaders;
-    int pending;       /* async work started: wait for req->resume */
+    int pending; /* async work started: wait for req->resume */
     /*
      * A streamed answer (Server-Sent Events): when stream is set, the body
      * is what stream(ctx, buf, max) produces: a byte count, 0 when it has

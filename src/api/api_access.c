@@ -123,8 +123,9 @@ void api_token_early(struct bl_req *req, struct bl_resp *resp)
         return;
     memset(&req->who, 0, sizeof(req->who));
     if (rc == CSRF_MISSING)
-        resp_error(resp, 403, "a signed-in request that changes something needs the session's "
-                              "X-CSRF-Token header");
+        resp_error(resp, 403,
+                   "a signed-in request that changes something needs the session's "
+                   "X-CSRF-Token header");
     else
         refuse_anonymous(resp);
 }

@@ -174,8 +174,9 @@ void api_auth_logout(struct bl_req *req, struct bl_resp *resp)
     if (api_require(req, resp, API_READ, 0) < 0)
         return;
     if (req->who.kind != PRINCIPAL_SESSION) {
-        resp_error(resp, 400, "only a web session signs out; revoke a token with DELETE "
-                              "/api/0/tokens/{id}/");
+        resp_error(resp, 400,
+                   "only a web session signs out; revoke a token with DELETE "
+                   "/api/0/tokens/{id}/");
         return;
     }
     if (store_session_delete(req->app->store, req->who.session_hash, &err) < 0) {

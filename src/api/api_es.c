@@ -53,8 +53,7 @@ static void es_error(struct bl_resp *resp, int status, const char *type, const c
 static void es_header(struct bl_req *req, struct bl_resp *resp, const struct door_req *dr)
 {
     resp_header(resp, "X-Elastic-Product", "Elasticsearch");
-    if (dr != NULL && dr->retry_after_s > 0 &&
-        (resp->status == 429 || resp->status == 503))
+    if (dr != NULL && dr->retry_after_s > 0 && (resp->status == 429 || resp->status == 503))
         resp_header(resp, "Retry-After", pool_printf(req->pool, "%d", dr->retry_after_s));
 }
 
@@ -121,8 +120,9 @@ static void es_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
         es_error(resp, 429, "es_rejected_execution_exception", msg);
         break;
     case DOOR_BAD_INPUT:
-        es_error(resp, 400, ctx->op == ES_DOC ? "mapper_parsing_exception"
-                                              : "illegal_argument_exception", msg);
+        es_error(resp, 400,
+                 ctx->op == ES_DOC ? "mapper_parsing_exception" : "illegal_argument_exception",
+                 msg);
         break;
     default:
         es_error(resp, 503, "unavailable_shards_exception", msg);
@@ -211,7 +211,8 @@ static const char es_health[] =
 static int management_path(const struct es_path *p)
 {
     static const char *const names[] = { "_template", "_index_template", "_component_template",
-                                         "_ilm", "_ingest", "_data_stream", "_xpack" };
+                                         "_ilm",      "_ingest",         "_data_stream",
+                                         "_xpack" };
 
     for (size_t i = 0; p->n > 0 && i < sizeof(names) / sizeof(names[0]); i++) {
         if (seg_is(p, 0, names[i]))

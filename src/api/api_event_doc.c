@@ -75,7 +75,8 @@ static void write_breadcrumbs(struct jw *w, const cJSON *obj)
     const cJSON *bc = normalize_src_breadcrumbs(obj, &skip), *it;
 
     jw_arr(w, "breadcrumbs");
-    cJSON_ArrayForEach(it, bc) {
+    cJSON_ArrayForEach(it, bc)
+    {
         if (cJSON_IsObject(it) && idx++ >= skip)
             jw_cjson(w, NULL, it);
     }
@@ -106,7 +107,8 @@ void api_write_attributes(struct jw *w, const cJSON *obj)
     const cJSON *it, *members = cJSON_IsObject(obj) ? obj : NULL;
 
     jw_obj(w, "attributes");
-    cJSON_ArrayForEach(it, members) {
+    cJSON_ArrayForEach(it, members)
+    {
         if (normalize_src_attribute(obj, it))
             jw_cjson(w, it->string, it);
     }

@@ -183,8 +183,11 @@ void api_send_event_page(struct bl_req *req, struct bl_resp *resp,
     int rc = store_event_list(req->app->store, q, req->pool, &v, &n, next, &err);
 
     if (rc < 0) {
-        resp_error(resp, rc == BL_EINVAL ? 400 : rc == BL_ENOTFOUND ? 404 : 500, "%s",
-                   bl_err_msg(&err));
+        resp_error(resp,
+                   rc == BL_EINVAL      ? 400
+                   : rc == BL_ENOTFOUND ? 404
+                                        : 500,
+                   "%s", bl_err_msg(&err));
         return;
     }
     aj_begin(resp, &w);
@@ -340,7 +343,8 @@ void api_logs_context(struct bl_req *req, struct bl_resp *resp)
         return;
     }
     if (store_event_get(req->app->store, s.q.project_id, id, req->pool, &line, &raw, &raw_len,
-                        NULL) < 0 || line.kind != EV_KIND_LOG) {
+                        NULL) < 0 ||
+        line.kind != EV_KIND_LOG) {
         resp_error(resp, 404, "no such line");
         return;
     }

@@ -49,8 +49,9 @@ static void gelf_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
         resp_error(resp, 503, "%s", msg);
         break;
     }
-    resp_header(resp, "Retry-After",
-                pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
+    resp_header(
+        resp, "Retry-After",
+        pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
 }
 
 void api_gelf_early(struct bl_req *req, struct bl_resp *resp)

@@ -114,8 +114,9 @@ void api_grouping_put(struct bl_req *req, struct bl_resp *resp)
     body = json_parse(req->body.p, req->body.len, &lim, NULL);
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
-        resp_error(resp, 400, "body must be {\"fingerprint_rules\": \"...\", "
-                              "\"stack_rules\": \"...\"}");
+        resp_error(resp, 400,
+                   "body must be {\"fingerprint_rules\": \"...\", "
+                   "\"stack_rules\": \"...\"}");
         return;
     }
     if (rules_field(resp, body, "fingerprint_rules", GRULES_FINGERPRINT, &fp) < 0 ||

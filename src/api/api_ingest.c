@@ -48,8 +48,9 @@ static void answer_units(struct bl_resp *resp, int status, const char *error,
         rc = rc ? rc : buf_add_json_str(b, error, strlen(error));
         rc = rc ? rc : buf_addch(b, ',');
     }
-    rc = rc ? rc : buf_addf(b, "\"accepted\":%zu,\"rejected\":%zu,\"errors\":[", r->accepted,
-                            r->rejected);
+    rc = rc ? rc
+            : buf_addf(b, "\"accepted\":%zu,\"rejected\":%zu,\"errors\":[", r->accepted,
+                       r->rejected);
     for (size_t i = 0; rc == 0 && i < r->nerrors; i++) {
         rc = buf_addf(b, "%s{\"line\":%zu,\"error\":", i ? "," : "", r->errors[i].line);
         rc = rc ? rc : buf_add_json_str(b, r->errors[i].error, strlen(r->errors[i].error));
@@ -89,8 +90,7 @@ static void retry_after(struct bl_req *req, struct bl_resp *resp, const struct d
  * per blocked category (protocols.md §1.9), so an SDK stops sending that
  * category only, for that long.
  */
-static void rate_limits_header(struct bl_req *req, struct bl_resp *resp,
-                               const struct door_req *dr)
+static void rate_limits_header(struct bl_req *req, struct bl_resp *resp, const struct door_req *dr)
 {
     const char *v = "";
 
@@ -162,8 +162,9 @@ void api_ingest_early(struct bl_req *req, struct bl_resp *resp)
     req->handler_data = ctx;
     door_req_init(dr, req->app->door, req_param_id(req, 0), req->pool);
     if (dr->project_id <= 0) {
-        answer(req, resp, door_refuse(dr, DOOR_BAD_INPUT,
-                                      "project id in the path must be a positive integer"));
+        answer(
+            req, resp,
+            door_refuse(dr, DOOR_BAD_INPUT, "project id in the path must be a positive integer"));
         return;
     }
     rc = door_gate(dr);
@@ -181,11 +182,11 @@ void api_ingest_early(struct bl_req *req, struct bl_resp *resp)
         return;
     }
     /* An envelope may authenticate itself with the "dsn" in its header. */
-    if (req->route->door == DOOR_ENVELOPE && in.x_sentry_auth == NULL &&
-        in.authorization == NULL && in.query_sentry_key == NULL)
+    if (req->route->door == DOOR_ENVELOPE && in.x_sentry_auth == NULL && in.authorization == NULL &&
+        in.query_sentry_key == NULL)
         return;
-    answer(req, resp, door_refuse(dr, DOOR_UNAUTHORIZED, "%s",
-                                  err.msg[0] ? err.msg : "missing project key"));
+    answer(req, resp,
+           door_refuse(dr, DOOR_UNAUTHORIZED, "%s", err.msg[0] ? err.msg : "missing project key"));
 }
 
 static void ingest_finish(struct bl_req *req, struct bl_resp *resp)

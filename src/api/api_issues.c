@@ -17,9 +17,9 @@ static const struct {
     const char *name;
     int sort;
 } sorts[] = {
-    { "last_seen", STORE_SORT_LAST_SEEN }, { "date", STORE_SORT_LAST_SEEN },
+    { "last_seen", STORE_SORT_LAST_SEEN },   { "date", STORE_SORT_LAST_SEEN },
     { "first_seen", STORE_SORT_FIRST_SEEN }, { "new", STORE_SORT_FIRST_SEEN },
-    { "count", STORE_SORT_COUNT }, { "freq", STORE_SORT_COUNT },
+    { "count", STORE_SORT_COUNT },           { "freq", STORE_SORT_COUNT },
 };
 
 /* The members of an issue into an open object. */

@@ -202,9 +202,8 @@ static int about_issue(struct bl_req *req, const struct store_feedback *f,
 {
     struct store_event ev;
 
-    if (f->event_id[0] == '\0' ||
-        store_event_get(req->app->store, is->project_id, f->event_id, req->pool, &ev, NULL,
-                        NULL, NULL) < 0)
+    if (f->event_id[0] == '\0' || store_event_get(req->app->store, is->project_id, f->event_id,
+                                                  req->pool, &ev, NULL, NULL, NULL) < 0)
         return 0;
     return ev.issue_id == is->id;
 }
@@ -223,8 +222,8 @@ void api_issue_feedback(struct bl_req *req, struct bl_resp *resp)
     }
     if (api_require(req, resp, API_READ, is.project_id) < 0)
         return;
-    if (store_feedback_list(req->app->store, is.project_id, "", ISSUE_FEEDBACK_SCAN, req->pool,
-                            &v, &n, NULL) < 0) {
+    if (store_feedback_list(req->app->store, is.project_id, "", ISSUE_FEEDBACK_SCAN, req->pool, &v,
+                            &n, NULL) < 0) {
         resp_error(resp, 500, "cannot read feedback");
         return;
     }
@@ -237,8 +236,7 @@ void api_issue_feedback(struct bl_req *req, struct bl_resp *resp)
     aj_send(resp, &w);
 }
 
-static void write_counts(struct jw *w, const char *key, const struct store_item_count *v,
-                         size_t n)
+static void write_counts(struct jw *w, const char *key, const struct store_item_count *v, size_t n)
 {
     jw_arr(w, key);
     for (size_t i = 0; i < n; i++) {

@@ -17,8 +17,8 @@ void aj_send(struct bl_resp *resp, struct jw *w)
     int rc = jw_end(w);
 
     if (rc < 0) {
-        resp_error(resp, 500, "%s", rc == BL_ETOOBIG ? "response too large"
-                                                     : "response cannot be written");
+        resp_error(resp, 500, "%s",
+                   rc == BL_ETOOBIG ? "response too large" : "response cannot be written");
         return;
     }
     resp->status = 200;
@@ -91,8 +91,10 @@ static int relative_time(const char *s, int64_t *us)
     static const struct {
         char unit;
         int64_t us;
-    } units[] = { { 's', CLOCK_US_PER_SEC }, { 'm', 60 * CLOCK_US_PER_SEC },
-                  { 'h', CLOCK_US_PER_HOUR }, { 'd', CLOCK_US_PER_DAY },
+    } units[] = { { 's', CLOCK_US_PER_SEC },
+                  { 'm', 60 * CLOCK_US_PER_SEC },
+                  { 'h', CLOCK_US_PER_HOUR },
+                  { 'd', CLOCK_US_PER_DAY },
                   { 'w', 7 * CLOCK_US_PER_DAY } };
     int64_t n = 0;
     size_t i = *s == '-' ? 1 : 0, digits = 0;
@@ -133,8 +135,10 @@ static int time_param(struct bl_req *req, struct bl_resp *resp, const char *name
         return 0;
     if (aj_parse_time(s, out) == 0)
         return 0;
-    resp_error(resp, 400, "'%s' must be an RFC 3339 time, positive epoch seconds or a"
-                     " relative time such as 15m, 24h or 7d", name);
+    resp_error(resp, 400,
+               "'%s' must be an RFC 3339 time, positive epoch seconds or a"
+               " relative time such as 15m, 24h or 7d",
+               name);
     return -1;
 }
 

@@ -125,8 +125,7 @@ static cJSON *parse_body(struct bl_req *req, struct bl_resp *resp)
 
     if (body == NULL || !cJSON_IsObject(body)) {
         cJSON_Delete(body);
-        resp_error(resp, 400, "body must be a JSON object%s%s", err.msg[0] ? ": " : "",
-                   err.msg);
+        resp_error(resp, 400, "body must be a JSON object%s%s", err.msg[0] ? ": " : "", err.msg);
         return NULL;
     }
     return body;
@@ -245,8 +244,7 @@ void api_keys_delete(struct bl_req *req, struct bl_resp *resp)
     key_write(req, resp, &k);
 }
 
-static void send_settings(struct bl_resp *resp, int64_t pid,
-                          const struct store_project_settings *s)
+static void send_settings(struct bl_resp *resp, int64_t pid, const struct store_project_settings *s)
 {
     struct jw w;
 

@@ -23,12 +23,12 @@ typedef void (*logdoor_answer_fn)(struct bl_req *req, struct bl_resp *resp, int 
 
 struct logdoor_ctx {
     struct door_req dr;
-    int outcome;             /* of the journal wait */
+    int outcome; /* of the journal wait */
     logdoor_answer_fn answer;
-    int op;                  /* the door's own */
-    const char *index;       /* Elasticsearch: the index in the path, or NULL */
-    const char *id;          /* Elasticsearch: the document id in the path, or NULL */
-    int json;                /* OTLP: the body (and the answer) is JSON */
+    int op;            /* the door's own */
+    const char *index; /* Elasticsearch: the index in the path, or NULL */
+    const char *id;    /* Elasticsearch: the document id in the path, or NULL */
+    int json;          /* OTLP: the body (and the answer) is JSON */
 };
 
 /* The request's context, created on first use. */

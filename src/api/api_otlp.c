@@ -130,16 +130,17 @@ static void otlp_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
         status_body(resp, 503, 14, msg, json);
         break;
     }
-    resp_header(resp, "Retry-After",
-                pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
+    resp_header(
+        resp, "Retry-After",
+        pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
 }
 
 static int media_is(const char *ct, const char *type)
 {
     size_t n = strlen(type);
 
-    return ct != NULL && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' ||
-                                                           ct[n] == ' ');
+    return ct != NULL && strncasecmp(ct, type, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 void api_otlp_early(struct bl_req *req, struct bl_resp *resp)
@@ -154,8 +155,7 @@ void api_otlp_early(struct bl_req *req, struct bl_resp *resp)
     if (!ctx->json && !media_is(ct, "application/x-protobuf")) {
         ctx->json = 1;
         door_req_init(&ctx->dr, req->app->door, 0, req->pool);
-        status_body(resp, 415, 3,
-                    "OTLP/HTTP takes application/x-protobuf or application/json", 1);
+        status_body(resp, 415, 3, "OTLP/HTTP takes application/x-protobuf or application/json", 1);
         return;
     }
     if (req->nparams > 0 && pid <= 0) {

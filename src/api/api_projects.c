@@ -190,10 +190,11 @@ static int check_issue_level(struct bl_req *req, struct bl_resp *resp, const cJS
                              struct put_change *c)
 {
     (void)req;
-    if (!cJSON_IsString(v) || ev_level_parse(v->valuestring, strlen(v->valuestring),
-                                             &c->issue_level) < 0) {
-        resp_error(resp, 400, "issue_level must be a level name (debug, info, warning, error, "
-                              "fatal)");
+    if (!cJSON_IsString(v) ||
+        ev_level_parse(v->valuestring, strlen(v->valuestring), &c->issue_level) < 0) {
+        resp_error(resp, 400,
+                   "issue_level must be a level name (debug, info, warning, error, "
+                   "fatal)");
         return -1;
     }
     return 0;

@@ -22,8 +22,8 @@
  */
 int api_retention_check(struct bl_resp *resp, const cJSON *v, int *days)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-        v->valuedouble < 1 || v->valuedouble > STORE_RETENTION_DAYS_MAX) {
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valuedouble < 1 ||
+        v->valuedouble > STORE_RETENTION_DAYS_MAX) {
         resp_error(resp, 400, "retention_days must be a whole number of days, 1..%d",
                    STORE_RETENTION_DAYS_MAX);
         return -1;

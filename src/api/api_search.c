@@ -22,7 +22,7 @@
 #define HIST_AUTO_BUCKETS 120
 #define FACET_SCAN_MAX 100000 /* newest rows a facet request reads at most */
 #define FACET_FIELDS_MAX 10
-#define FACET_SLOTS 4096      /* distinct values counted per field */
+#define FACET_SLOTS 4096 /* distinct values counted per field */
 
 int api_query_parse(struct bl_req *req, struct bl_resp *resp, const char *text, int target,
                     const struct query_node **out)
@@ -128,7 +128,7 @@ static int64_t parse_interval(const char *s)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    int64_t unit = *end == 's' ? CLOCK_US_PER_SEC
+    int64_t unit = *end == 's'   ? CLOCK_US_PER_SEC
                    : *end == 'm' ? 60 * CLOCK_US_PER_SEC
                    : *end == 'h' ? CLOCK_US_PER_HOUR
                    : *end == 'd' ? CLOCK_US_PER_DAY
@@ -141,8 +141,8 @@ static int64_t parse_interval(const char *s)
 
 static int64_t auto_interval(int64_t span)
 {
-    static const int64_t steps[] = { 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600,
-                                     86400, 7 * 86400, 30 * 86400 };
+    static const int64_t steps[] = { 60,       300,       900,   1800,      3600,      3 * 3600,
+                                     6 * 3600, 12 * 3600, 86400, 7 * 86400, 30 * 86400 };
     size_t i;
 
     for (i = 0; i + 1 < sizeof(steps) / sizeof(steps[0]); i++)
@@ -250,7 +250,7 @@ struct facet {
     const char *field; /* canonical */
     struct facet_slot *slots;
     size_t used;
-    int64_t others;    /* values past FACET_SLOTS distinct ones */
+    int64_t others; /* values past FACET_SLOTS distinct ones */
 };
 
 struct facets {

@@ -18,8 +18,8 @@
 #include "search/query.h"
 #include "core/banned.h"
 
-int api_doc_init(struct api_doc *d, const struct store_event *row,
-                 const struct ingest_limits *lim, struct pool *pool)
+int api_doc_init(struct api_doc *d, const struct store_event *row, const struct ingest_limits *lim,
+                 struct pool *pool)
 {
     struct json_limits jl = { lim->max_body, lim->max_depth };
     cJSON *obj;
@@ -85,7 +85,8 @@ static const cJSON *attr_member(const struct api_doc *d, const char *path)
 
     if (obj == NULL || d->row->source != EV_SRC_LOGLINE)
         return NULL;
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach(it, obj)
+    {
         size_t kl = strlen(it->string);
 
         if (!normalize_src_attribute(obj, it) || strncasecmp(it->string, path, kl) != 0)
@@ -100,7 +101,8 @@ static const cJSON *attr_member(const struct api_doc *d, const char *path)
             while (sub != NULL && cJSON_IsObject(sub)) {
                 const cJSON *kid, *found = NULL;
 
-                cJSON_ArrayForEach(kid, sub) {
+                cJSON_ArrayForEach(kid, sub)
+                {
                     size_t l = strlen(kid->string);
 
                     if (strncasecmp(kid->string, p, l) == 0 && (p[l] == '\0' || p[l] == '.')) {
@@ -132,8 +134,7 @@ static size_t tags(const struct api_doc *d, const char *key, struct slice *vals,
 }
 
 /* error.type, error.value, stack.function, stack.module over every exception. */
-static size_t exc_field(const struct api_doc *d, const char *field, struct slice *vals,
-                        size_t max)
+static size_t exc_field(const struct api_doc *d, const char *field, struct slice *vals, size_t max)
 {
     size_t n = 0;
 

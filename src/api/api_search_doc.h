@@ -41,8 +41,8 @@ struct api_doc {
     struct pool *pool; /* scratch for values made on demand */
 };
 
-int api_doc_init(struct api_doc *d, const struct store_event *row,
-                 const struct ingest_limits *lim, struct pool *pool);
+int api_doc_init(struct api_doc *d, const struct store_event *row, const struct ingest_limits *lim,
+                 struct pool *pool);
 void api_doc_free(struct api_doc *d);
 size_t api_search_doc_get(const void *doc, const char *field, struct slice *vals, size_t max);
 

@@ -35,13 +35,13 @@
 #define TAIL_HEARTBEAT_US (10 * CLOCK_US_PER_SEC)
 
 struct tail {
-    struct bl_req req;            /* a copy whose pool is scratch (reset per fill) */
+    struct bl_req req; /* a copy whose pool is scratch (reset per fill) */
     struct tailring *ring;
     int64_t project_id;
     const struct query_node *query; /* in the request's pool, alive until completion */
     uint64_t next;
     struct buf out;
-    size_t sent;                  /* of out */
+    size_t sent; /* of out */
     int64_t last_write;
     struct pool scratch;
 };
@@ -92,11 +92,10 @@ static void tail_fill(struct tail *t)
 
     pool_reset(&t->scratch);
     t->req.pool = &t->scratch;
-    n = tailring_read(t->ring, t->project_id, EV_KIND_LOG, &t->next, ev, seqs, TAIL_READ,
-                      &missed, &t->scratch);
+    n = tailring_read(t->ring, t->project_id, EV_KIND_LOG, &t->next, ev, seqs, TAIL_READ, &missed,
+                      &t->scratch);
     if (missed > 0)
-        buf_addf(&t->out, "event: missed\ndata: {\"missed\":%llu}\n\n",
-                 (unsigned long long)missed);
+        buf_addf(&t->out, "event: missed\ndata: {\"missed\":%llu}\n\n", (unsigned long long)missed);
     for (size_t i = 0; i < n && t->out.len < TAIL_BUF_MAX / 2; i++)
         if (line_matches(t, &ev[i]))
             add_line(t, &ev[i], seqs[i]);

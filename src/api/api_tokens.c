@@ -72,7 +72,8 @@ static int parse_scopes(const struct principal *who, const cJSON *arr, unsigned 
         *out = who->scopes; /* default: what the caller has */
         return 0;
     }
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         size_t i;
 
         for (i = 0; i < 3 && !(cJSON_IsString(it) && strcmp(it->valuestring, scope_names[i]) == 0);
@@ -96,7 +97,8 @@ static int parse_projects(const struct principal *who, const cJSON *arr, struct 
     const cJSON *it;
 
     t->nprojects = 0;
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         size_t k;
 
         if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 1e15 ||
@@ -168,10 +170,10 @@ void api_token_delete(struct bl_req *req, struct bl_resp *resp)
     if (api_require(req, resp, API_ACCOUNT, 0) < 0)
         return;
     /* An instance admin's session or unlimited admin token may revoke anyone's. */
-    rc = id <= 0 ? BL_ENOTFOUND
-                 : store_token_revoke(req->app->store, id,
-                                      api_access(req, API_ADMIN, 0) == 0 ? 0 : req->who.user_id,
-                                      &err);
+    rc = id <= 0
+             ? BL_ENOTFOUND
+             : store_token_revoke(req->app->store, id,
+                                  api_access(req, API_ADMIN, 0) == 0 ? 0 : req->who.user_id, &err);
     if (rc < 0) {
         resp_error(resp, rc == BL_ENOTFOUND ? 404 : 500, "%s",
                    rc == BL_ENOTFOUND ? "no such token" : bl_err_msg(&err));

@@ -22,9 +22,9 @@
  * The UI loads only its own files and talks only to this server. No inline
  * script or style attribute is allowed anywhere in ui/, so none is needed here.
  */
-#define UI_CSP                                                                              \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "       \
-    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "          \
+#define UI_CSP                                                                                     \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "                  \
     "form-action 'self'; frame-ancestors 'none'"
 
 const struct ui_asset *ui_asset_find(const char *path)
@@ -40,10 +40,14 @@ const char *ui_content_type(const char *path)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        { ".html", "text/html; charset=utf-8" },   { ".js", "text/javascript; charset=utf-8" },
-        { ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
-        { ".svg", "image/svg+xml" },               { ".png", "image/png" },
-        { ".json", "application/json" },          { ".txt", "text/plain; charset=utf-8" },
+        { ".html", "text/html; charset=utf-8" },
+        { ".js", "text/javascript; charset=utf-8" },
+        { ".mjs", "text/javascript; charset=utf-8" },
+        { ".css", "text/css; charset=utf-8" },
+        { ".svg", "image/svg+xml" },
+        { ".png", "image/png" },
+        { ".json", "application/json" },
+        { ".txt", "text/plain; charset=utf-8" },
         { ".ico", "image/x-icon" },
     };
     const char *dot = strrchr(path, '.');
@@ -135,8 +139,7 @@ static void send_embedded(struct bl_req *req, struct bl_resp *resp, const struct
                           const char *cache)
 {
     int gz = ui_accepts_gzip(req_header(req, "Accept-Encoding")) && a->gz_len < a->len;
-    const char *etag = gz ? pool_printf(req->pool, "%.*s-gz\"", (int)(strlen(a->etag) - 1),
-                                        a->etag)
+    const char *etag = gz ? pool_printf(req->pool, "%.*s-gz\"", (int)(strlen(a->etag) - 1), a->etag)
                           : a->etag;
 
     resp_header(resp, "Cache-Control", cache);
@@ -244,8 +247,7 @@ static void send_from_dir(struct bl_req *req, struct bl_resp *resp, const char *
     resp->status = 200;
 }
 
-static void send_file(struct bl_req *req, struct bl_resp *resp, const char *rel,
-                      const char *cache)
+static void send_file(struct bl_req *req, struct bl_resp *resp, const char *rel, const char *cache)
 {
     const char *dir = req->app && req->app->cfg ? req->app->cfg->ui_dir : "";
     const struct ui_asset *a;

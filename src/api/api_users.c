@@ -103,7 +103,7 @@ void api_user_create(struct bl_req *req, struct bl_resp *resp)
         return;
     doc = json_parse(req->body.p, req->body.len, &lim, &err);
     why = doc == NULL || !cJSON_IsObject(doc) ? "the body must be a JSON object"
-                                               : check_new_user(doc, email, &pw, &name);
+                                              : check_new_user(doc, email, &pw, &name);
     if (why != NULL) {
         resp_error(resp, 400, "%s", why);
         cJSON_Delete(doc);
@@ -154,7 +154,8 @@ void api_user_put(struct bl_req *req, struct bl_resp *resp)
     ch.name = doc != NULL ? json_str(doc, "name") : NULL;
     if (doc == NULL || !cJSON_IsObject(doc) || opt_bool(doc, "is_admin", &ch.is_admin) < 0 ||
         opt_bool(doc, "disabled", &ch.disabled) < 0 || (ch.name != NULL && strlen(ch.name) > 127)) {
-        resp_error(resp, 400, "the body is {\"name\": string, \"is_admin\": bool, \"disabled\": bool}");
+        resp_error(resp, 400,
+                   "the body is {\"name\": string, \"is_admin\": bool, \"disabled\": bool}");
         cJSON_Delete(doc);
         return;
     }

@@ -92,8 +92,9 @@ static void v1_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
         resp_error(resp, 503, "%s", msg);
         break;
     }
-    resp_header(resp, "Retry-After",
-                pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
+    resp_header(
+        resp, "Retry-After",
+        pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
 }
 
 static int v1_project(const struct bl_req *req)
@@ -108,7 +109,8 @@ void api_v1_early(struct bl_req *req, struct bl_resp *resp)
 
     ctx->answer = v1_answer;
     if (!v1_project(req)) {
-        resp_error(resp, 404, "not found (the original Bilor API is off: bilor serve --v1-api PROJECT_ID)");
+        resp_error(resp, 404,
+                   "not found (the original Bilor API is off: bilor serve --v1-api PROJECT_ID)");
         return;
     }
     wait = throttle(req->client, clock_now_us());
@@ -116,7 +118,8 @@ void api_v1_early(struct bl_req *req, struct bl_resp *resp)
         char body[128];
         int n = snprintf(body, sizeof(body),
                          "{\"detail\":\"Request was throttled.Expected available in %d "
-                         "seconds.\"}", wait);
+                         "seconds.\"}",
+                         wait);
 
         resp_json(resp, 429, body, (size_t)n);
         resp_header(resp, "X-Throttle-Wait-Seconds", pool_printf(req->pool, "%d", wait));

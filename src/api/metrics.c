@@ -7,19 +7,26 @@
 #include "door/keycache.h"
 #include "core/banned.h"
 
-static const char *const door_names[DOOR__N] = { "store", "envelope", "logs", "api", "ops", "other" };
+static const char *const door_names[DOOR__N] = {
+    "store", "envelope", "logs", "api", "ops", "other"
+};
 
 /* HTTP statuses counted one by one; anything else is "other" (the last class). */
-static const int status_codes[] = { 200, 201, 202, 204, 400, 401, 403, 404, 405, 413, 429, 500, 503 };
+static const int status_codes[] = {
+    200, 201, 202, 204, 400, 401, 403, 404, 405, 413, 429, 500, 503
+};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]))
 _Static_assert(NSTATUS < METRICS_REPLIES, "one reply class per status, and other");
 _Static_assert(DOOR__N <= METRICS_LABELS, "one metrics label per route label");
 
 /* Refusals by door outcome (enum door_outcome); "accepted" is never one. */
 static const char *const reject_names[DOOR_OUTCOME__N] = {
-    [DOOR_UNAUTHORIZED] = "auth",   [DOOR_FORBIDDEN] = "forbidden",
-    [DOOR_TOO_LARGE] = "too_large", [DOOR_BAD_INPUT] = "malformed",
-    [DOOR_BUSY] = "backlog",        [DOOR_UNAVAILABLE] = "journal",
+    [DOOR_UNAUTHORIZED] = "auth",
+    [DOOR_FORBIDDEN] = "forbidden",
+    [DOOR_TOO_LARGE] = "too_large",
+    [DOOR_BAD_INPUT] = "malformed",
+    [DOOR_BUSY] = "backlog",
+    [DOOR_UNAVAILABLE] = "journal",
     [DOOR_RATE_LIMITED] = "rate_limited",
 };
 
@@ -82,15 +89,19 @@ static int render_sockets(const struct metrics *m, struct buf *out)
                              "# TYPE bilor_udp_kernel_drops_total counter\n");
 
     rc = rc ? rc : render_formats(m, "bilor_udp_kernel_drops_total", m->sock_kernel_drops, out);
-    rc = rc ? rc : buf_addstr(out, "# HELP bilor_socket_dropped_total Messages a socket listener "
-                                   "dropped (busy, missing key, malformed).\n"
-                                   "# TYPE bilor_socket_dropped_total counter\n");
+    rc = rc ? rc
+            : buf_addstr(out, "# HELP bilor_socket_dropped_total Messages a socket listener "
+                              "dropped (busy, missing key, malformed).\n"
+                              "# TYPE bilor_socket_dropped_total counter\n");
     rc = rc ? rc : render_formats(m, "bilor_socket_dropped_total", m->sock_dropped, out);
-    rc = rc ? rc : buf_addstr(out, "# HELP bilor_socket_oversize_total Stream frames over the "
-                                   "limit, skipped.\n# TYPE bilor_socket_oversize_total counter\n");
+    rc = rc ? rc
+            : buf_addstr(out, "# HELP bilor_socket_oversize_total Stream frames over the "
+                              "limit, skipped.\n# TYPE bilor_socket_oversize_total counter\n");
     rc = rc ? rc : render_formats(m, "bilor_socket_oversize_total", m->sock_oversize, out);
-    rc = rc ? rc : buf_addf(out, "# TYPE bilor_socket_connections gauge\nbilor_socket_connections %llu\n",
-                            (unsigned long long)rd(&m->sock_connections));
+    rc = rc ? rc
+            : buf_addf(out,
+                       "# TYPE bilor_socket_connections gauge\nbilor_socket_connections %llu\n",
+                       (unsigned long long)rd(&m->sock_connections));
     return rc;
 }
 
@@ -98,16 +109,24 @@ static int render_http(const struct metrics *m, struct buf *out)
 {
     int rc = render_requests(m, out);
 
-    rc = rc ? rc : buf_addstr(out, "# HELP bilor_events_accepted_total Events and log lines acknowledged, by door.\n"
-                                   "# TYPE bilor_events_accepted_total counter\n");
+    rc = rc ? rc
+            : buf_addstr(
+                  out,
+                  "# HELP bilor_events_accepted_total Events and log lines acknowledged, by door.\n"
+                  "# TYPE bilor_events_accepted_total counter\n");
     rc = rc ? rc : render_formats(m, "bilor_events_accepted_total", m->accepted, out);
-    rc = rc ? rc : buf_addstr(out, "# HELP bilor_events_rejected_total Requests or lines refused, by reason.\n"
-                                   "# TYPE bilor_events_rejected_total counter\n");
+    rc = rc ? rc
+            : buf_addstr(
+                  out, "# HELP bilor_events_rejected_total Requests or lines refused, by reason.\n"
+                       "# TYPE bilor_events_rejected_total counter\n");
     for (int r = DOOR_ACCEPTED + 1; rc == 0 && r < DOOR_OUTCOME__N; r++)
         rc = buf_addf(out, "bilor_events_rejected_total{reason=\"%s\"} %llu\n", reject_names[r],
                       (unsigned long long)rd(&m->rejected[r]));
-    rc = rc ? rc : buf_addstr(out, "# HELP bilor_envelope_items_total Sentry envelope items received, by type.\n"
-                                   "# TYPE bilor_envelope_items_total counter\n");
+    rc = rc ? rc
+            : buf_addstr(
+                  out,
+                  "# HELP bilor_envelope_items_total Sentry envelope items received, by type.\n"
+                  "# TYPE bilor_envelope_items_total counter\n");
     for (int i = 0; rc == 0 && i < INGEST_ITEM__N; i++)
         rc = buf_addf(out, "bilor_envelope_items_total{type=\"%s\"} %llu\n", ingest_item_name(i),
                       (unsigned long long)rd(&m->items[i]));
@@ -131,20 +150,26 @@ static int render_journal(struct journal *j, struct buf *out)
     journal_stats(j, &s);
     rc = gauge(out, "bilor_journal_backlog_bytes", "Undigested journal bytes.", "gauge",
                s.backlog_bytes);
-    rc = rc ? rc : gauge(out, "bilor_journal_appended_records_total", "Records journaled.",
-                         "counter", s.appended_records);
-    rc = rc ? rc : gauge(out, "bilor_journal_appended_bytes_total", "Bytes journaled.",
-                         "counter", s.appended_bytes);
-    rc = rc ? rc : gauge(out, "bilor_journal_fsyncs_total", "Group commits (one fsync each).",
-                         "counter", s.fsyncs);
-    rc = rc ? rc : gauge(out, "bilor_journal_segments", "Journal segment files.", "gauge",
-                         s.segments);
-    rc = rc ? rc : gauge(out, "bilor_disk_free_bytes",
-                         "Free space of the data disk at the last look (0: no reserve set).",
-                         "gauge", s.disk_free_bytes);
-    rc = rc ? rc : gauge(out, "bilor_disk_low",
-                         "1 while free space is below --disk-reserve plus the backlog: ingest "
-                         "answers 503.", "gauge", (uint64_t)s.disk_low);
+    rc = rc ? rc
+            : gauge(out, "bilor_journal_appended_records_total", "Records journaled.", "counter",
+                    s.appended_records);
+    rc = rc ? rc
+            : gauge(out, "bilor_journal_appended_bytes_total", "Bytes journaled.", "counter",
+                    s.appended_bytes);
+    rc = rc ? rc
+            : gauge(out, "bilor_journal_fsyncs_total", "Group commits (one fsync each).", "counter",
+                    s.fsyncs);
+    rc = rc ? rc
+            : gauge(out, "bilor_journal_segments", "Journal segment files.", "gauge", s.segments);
+    rc = rc ? rc
+            : gauge(out, "bilor_disk_free_bytes",
+                    "Free space of the data disk at the last look (0: no reserve set).", "gauge",
+                    s.disk_free_bytes);
+    rc = rc ? rc
+            : gauge(out, "bilor_disk_low",
+                    "1 while free space is below --disk-reserve plus the backlog: ingest "
+                    "answers 503.",
+                    "gauge", (uint64_t)s.disk_low);
     return rc;
 }
 
@@ -156,42 +181,58 @@ static int render_digest(const struct digest *d, struct buf *out)
     digest_get_stats(d, &s);
     rc = gauge(out, "bilor_events_digested_total", "Events written to the store.", "counter",
                s.events);
-    rc = rc ? rc : buf_addf(out, "# TYPE bilor_digested_by_kind_total counter\n"
-                                 "bilor_digested_by_kind_total{kind=\"issue\"} %llu\n"
-                                 "bilor_digested_by_kind_total{kind=\"log\"} %llu\n",
-                            (unsigned long long)s.issue_events, (unsigned long long)s.log_events);
-    rc = rc ? rc : gauge(out, "bilor_digest_duplicates_total", "Events skipped as duplicates.",
-                         "counter", s.duplicates);
+    rc = rc ? rc
+            : buf_addf(out,
+                       "# TYPE bilor_digested_by_kind_total counter\n"
+                       "bilor_digested_by_kind_total{kind=\"issue\"} %llu\n"
+                       "bilor_digested_by_kind_total{kind=\"log\"} %llu\n",
+                       (unsigned long long)s.issue_events, (unsigned long long)s.log_events);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_duplicates_total", "Events skipped as duplicates.",
+                    "counter", s.duplicates);
     rc = rc ? rc : gauge(out, "bilor_issues_created_total", "New issues.", "counter", s.new_issues);
-    rc = rc ? rc : gauge(out, "bilor_issue_regressions_total", "Resolved issues reopened.",
-                         "counter", s.regressions);
-    rc = rc ? rc : gauge(out, "bilor_digest_bad_records_total", "Journal records that no longer parse.",
-                         "counter", s.bad_records);
-    rc = rc ? rc : gauge(out, "bilor_digest_store_errors_total", "Failed store writes (retried).",
-                         "counter", s.store_errors);
-    rc = rc ? rc : gauge(out, "bilor_digest_store_failing",
-                         "1 while the last store write failed (retried with back-off).", "gauge",
-                         s.store_failing);
-    rc = rc ? rc : buf_addf(out, "# HELP bilor_digest_batch_events Events per digest batch.\n"
-                                 "# TYPE bilor_digest_batch_events summary\n"
-                                 "bilor_digest_batch_events_sum %llu\nbilor_digest_batch_events_count %llu\n",
-                            (unsigned long long)s.batch_events_sum, (unsigned long long)s.batches);
-    rc = rc ? rc : buf_addf(out, "# HELP bilor_digest_batch_seconds Time to decode and store a batch.\n"
-                                 "# TYPE bilor_digest_batch_seconds summary\n"
-                                 "bilor_digest_batch_seconds_sum %.6f\nbilor_digest_batch_seconds_count %llu\n",
-                            (double)s.batch_us_sum / 1e6, (unsigned long long)s.batches);
-    rc = rc ? rc : gauge(out, "bilor_digest_last_batch_events", "Size of the latest batch.",
-                         "gauge", s.last_batch_events);
-    rc = rc ? rc : gauge(out, "bilor_digest_last_batch_microseconds", "Latency of the latest batch.",
-                         "gauge", s.last_batch_us);
-    rc = rc ? rc : gauge(out, "bilor_retention_runs_total", "Retention runs.", "counter",
-                         s.retention_runs);
-    rc = rc ? rc : gauge(out, "bilor_retention_partitions_dropped_total",
-                         "Day partitions dropped by retention or the disk budget.", "counter",
-                         s.retention_days_dropped);
-    rc = rc ? rc : gauge(out, "bilor_retention_bytes_freed_total",
-                         "Bytes given back by dropped partitions.", "counter",
-                         s.retention_bytes_freed);
+    rc = rc ? rc
+            : gauge(out, "bilor_issue_regressions_total", "Resolved issues reopened.", "counter",
+                    s.regressions);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_bad_records_total", "Journal records that no longer parse.",
+                    "counter", s.bad_records);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_store_errors_total", "Failed store writes (retried).",
+                    "counter", s.store_errors);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_store_failing",
+                    "1 while the last store write failed (retried with back-off).", "gauge",
+                    s.store_failing);
+    rc = rc ? rc
+            : buf_addf(out,
+                       "# HELP bilor_digest_batch_events Events per digest batch.\n"
+                       "# TYPE bilor_digest_batch_events summary\n"
+                       "bilor_digest_batch_events_sum %llu\nbilor_digest_batch_events_count %llu\n",
+                       (unsigned long long)s.batch_events_sum, (unsigned long long)s.batches);
+    rc = rc ? rc
+            : buf_addf(
+                  out,
+                  "# HELP bilor_digest_batch_seconds Time to decode and store a batch.\n"
+                  "# TYPE bilor_digest_batch_seconds summary\n"
+                  "bilor_digest_batch_seconds_sum %.6f\nbilor_digest_batch_seconds_count %llu\n",
+                  (double)s.batch_us_sum / 1e6, (unsigned long long)s.batches);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_last_batch_events", "Size of the latest batch.", "gauge",
+                    s.last_batch_events);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_last_batch_microseconds", "Latency of the latest batch.",
+                    "gauge", s.last_batch_us);
+    rc = rc ? rc
+            : gauge(out, "bilor_retention_runs_total", "Retention runs.", "counter",
+                    s.retention_runs);
+    rc = rc ? rc
+            : gauge(out, "bilor_retention_partitions_dropped_total",
+                    "Day partitions dropped by retention or the disk budget.", "counter",
+                    s.retention_days_dropped);
+    rc = rc ? rc
+            : gauge(out, "bilor_retention_bytes_freed_total",
+                    "Bytes given back by dropped partitions.", "counter", s.retention_bytes_freed);
     return rc;
 }
 
@@ -219,9 +260,10 @@ static int render_usage(struct store *st, struct buf *out)
             rc = buf_addf(out, "bilor_partition_bytes{day=\"%s\"} %lld\n", day,
                           (long long)u[i].file_bytes);
     }
-    rc = rc ? rc : buf_addstr(out, "# HELP bilor_project_partition_bytes A project's share of a "
-                                   "day partition (by rows).\n"
-                                   "# TYPE bilor_project_partition_bytes gauge\n");
+    rc = rc ? rc
+            : buf_addstr(out, "# HELP bilor_project_partition_bytes A project's share of a "
+                              "day partition (by rows).\n"
+                              "# TYPE bilor_project_partition_bytes gauge\n");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char day[40];
 

@@ -30,7 +30,8 @@ int session_cookie_get(const char *header, char id[SESSION_ID_LEN + 1])
     const size_t nlen = sizeof(name) - 1;
     const char *p = header, *end;
 
-    if (header == NULL || strnlen(header, SESSION_COOKIE_HEADER_MAX + 1) > SESSION_COOKIE_HEADER_MAX)
+    if (header == NULL ||
+        strnlen(header, SESSION_COOKIE_HEADER_MAX + 1) > SESSION_COOKIE_HEADER_MAX)
         return BL_ENOTFOUND;
     end = header + strlen(header);
     /* RFC 6265 §4.2.1: cookie-pairs separated by ";" and optional spaces. */
@@ -72,8 +73,7 @@ int session_email_check(const char *s)
     return 0;
 }
 
-int session_login_parse(const char *body, size_t len, struct session_login *out,
-                        struct bl_err *err)
+int session_login_parse(const char *body, size_t len, struct session_login *out, struct bl_err *err)
 {
     struct json_limits lim = { 16 * 1024, 4 };
     cJSON *doc = json_parse(body, len, &lim, err);
@@ -87,8 +87,8 @@ int session_login_parse(const char *body, size_t len, struct session_login *out,
     pw = json_str(doc, "password");
     if (!cJSON_IsObject(doc) || email == NULL || pw == NULL) {
         rc = bl_err_set(err, BL_EINVAL, "email and password are required strings");
-    } else if (strlen(email) == 0 || strlen(email) >= sizeof(out->email) ||
-               strlen(pw) == 0 || strlen(pw) > SESSION_PASSWORD_MAX) {
+    } else if (strlen(email) == 0 || strlen(email) >= sizeof(out->email) || strlen(pw) == 0 ||
+               strlen(pw) > SESSION_PASSWORD_MAX) {
         rc = bl_err_set(err, BL_EINVAL, "email or password has a bad length");
     } else {
         for (size_t i = 0; email[i] != '\0'; i++)

@@ -7,9 +7,9 @@
 #include "core/pool.h"
 #include "core/banned.h"
 
-#define KEY_USAGE                                                                        \
-    "usage: bilor key add PROJECT [--label L] [--events-per-minute N]"                   \
-    " [--events-per-hour N] [--lines-per-minute N] | bilor key list PROJECT"             \
+#define KEY_USAGE                                                                                  \
+    "usage: bilor key add PROJECT [--label L] [--events-per-minute N]"                             \
+    " [--events-per-hour N] [--lines-per-minute N] | bilor key list PROJECT"                       \
     " | bilor key revoke PROJECT KEY_ID  [--data-dir DIR]"
 
 /* A positive (or, with zero_ok, non-negative) decimal integer; -1 when not one. */

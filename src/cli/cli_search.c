@@ -30,7 +30,7 @@
 #define CLI_BODY_MAX (64u << 20)
 
 struct remote {
-    char url[CLI_URL_MAX];     /* without a trailing slash or /api/0 */
+    char url[CLI_URL_MAX]; /* without a trailing slash or /api/0 */
     char token[CLI_TOKEN_MAX];
 };
 
@@ -277,7 +277,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char *usage)
         const char *v = NULL;
         int t = 0;
 
-        if ((t = take(argc, argv, &i, "--url", &url)) || (t = take(argc, argv, &i, "--token", &token)) ||
+        if ((t = take(argc, argv, &i, "--url", &url)) ||
+            (t = take(argc, argv, &i, "--token", &token)) ||
             (t = take(argc, argv, &i, "--project", &o->project)) ||
             (t = take(argc, argv, &i, "--since", &o->since)) ||
             (t = take(argc, argv, &i, "--until", &o->until)) ||
@@ -424,7 +425,8 @@ int cli_tail(int argc, char **argv)
     struct fetch f = { BUF_INIT(1u << 16), sse_data, &s };
     char *path;
     long status;
-    int rc = parse_opts(argc, argv, &o, "tail [--project N] [--json] [--url URL] [--token T] [QUERY]");
+    int rc = parse_opts(argc, argv, &o,
+                        "tail [--project N] [--json] [--url URL] [--token T] [QUERY]");
 
     if (rc != 0)
         return rc;
@@ -455,7 +457,8 @@ int cli_login(int argc, char **argv)
     int fd;
 
     for (int i = 0; i < argc; i++) {
-        if (take(argc, argv, &i, "--url", &url) <= 0 && take(argc, argv, &i, "--token", &token) <= 0) {
+        if (take(argc, argv, &i, "--url", &url) <= 0 &&
+            take(argc, argv, &i, "--token", &token) <= 0) {
             fprintf(stderr, "usage: bilor login --url URL --token TOKEN\n");
             return 2;
         }

@@ -40,10 +40,10 @@ struct server {
     struct journal *journal;
     struct digest *digest;
     struct http_server *http;
-    struct http_server *es_http; /* --es-listen, or NULL */
+    struct http_server *es_http;           /* --es-listen, or NULL */
     struct listener *listeners[LISTEN__N]; /* socket doors, NULL when off */
-    int lock_fd;   /* holds the data directory's lock while serving */
-    int listen_fd; /* bound before anything else, until http_start takes it */
+    int lock_fd;                           /* holds the data directory's lock while serving */
+    int listen_fd;            /* bound before anything else, until http_start takes it */
     char *tls_cert, *tls_key; /* PEM texts while serving over TLS */
 };
 
@@ -301,8 +301,7 @@ static int check_v1_project(struct server *s)
     if (s->cfg.v1_api <= 0)
         return 0;
     if (store_project_get(s->store, s->cfg.v1_api, &p, &err) < 0) {
-        cli_fail("--v1-api %lld: no such project (%s)", (long long)s->cfg.v1_api,
-                 bl_err_msg(&err));
+        cli_fail("--v1-api %lld: no such project (%s)", (long long)s->cfg.v1_api, bl_err_msg(&err));
         return -1;
     }
     return 0;
@@ -376,7 +375,10 @@ static int start_listeners(struct server *s)
     struct bl_err err = { 0 };
 
     for (int k = 0; k < LISTEN__N; k++) {
-        struct listen_config lc = { k, specs[k], s->app.door, (int)s->cfg.udp_rcvbuf,
+        struct listen_config lc = { k,
+                                    specs[k],
+                                    s->app.door,
+                                    (int)s->cfg.udp_rcvbuf,
                                     (size_t)s->cfg.socket_max_frame,
                                     (int)s->cfg.socket_idle_timeout,
                                     (int)s->cfg.socket_max_conns,

@@ -305,10 +305,11 @@ static int token_list(struct store *st, int argc, char **argv)
         size_t off = 0;
 
         for (size_t k = 0; k < v[i].nprojects && off < sizeof(projects); k++)
-            off += (size_t)snprintf(projects + off, sizeof(projects) - off, "%s%lld",
-                                    k ? "," : "", (long long)v[i].projects[k]);
+            off += (size_t)snprintf(projects + off, sizeof(projects) - off, "%s%lld", k ? "," : "",
+                                    (long long)v[i].projects[k]);
         printf("%-6lld %-6lld %c%c%c     %-16s %s\n", (long long)v[i].id, (long long)v[i].user_id,
-               v[i].scopes & STORE_SCOPE_READ ? 'r' : '-', v[i].scopes & STORE_SCOPE_WRITE ? 'w' : '-',
+               v[i].scopes & STORE_SCOPE_READ ? 'r' : '-',
+               v[i].scopes & STORE_SCOPE_WRITE ? 'w' : '-',
                v[i].scopes & STORE_SCOPE_ADMIN ? 'a' : '-', projects, v[i].name);
     }
     pool_release(&pool);

@@ -54,8 +54,7 @@ int datadir_prepare(const char *dir, struct bl_err *err)
         return make_dirs(dir, err);
     }
     if (!S_ISDIR(st.st_mode))
-        return bl_err_set(err, BL_EINVAL, "data directory '%s' exists and is not a directory",
-                          dir);
+        return bl_err_set(err, BL_EINVAL, "data directory '%s' exists and is not a directory", dir);
     if ((st.st_mode & 077) == 0)
         return 0;
     /* Made by hand or by an older version: others could read the secrets inside. */
@@ -65,8 +64,8 @@ int datadir_prepare(const char *dir, struct bl_err *err)
         return 0;
     }
     log_info("data directory '%s' was mode %04o, now %04o: it holds password hashes, token "
-             "digests and DSN keys", dir, (unsigned)(st.st_mode & 07777),
-             (unsigned)(st.st_mode & 0700));
+             "digests and DSN keys",
+             dir, (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 0700));
     return 0;
 }
 
@@ -115,7 +114,8 @@ int datadir_lock(const char *dir, int *fd, struct bl_err *err)
         return write_pid(*fd, path, err);
     if (errno == EACCES || errno == EAGAIN) {
         pid = holder_pid(*fd);
-        rc = bl_err_set(err, BL_EBUSY, "data directory '%s' is in use by another bilor serve "
+        rc = bl_err_set(err, BL_EBUSY,
+                        "data directory '%s' is in use by another bilor serve "
                         "(pid %ld); stop that one first, or give this one another --data-dir",
                         dir, pid);
     } else {
@@ -142,9 +142,11 @@ int datadir_check(const char *dir, struct bl_err *err)
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
         if (join(path, sizeof(path), dir, marks[i], NULL) == 0 && stat(path, &st) == 0)
             return 0;
-    return bl_err_set(err, BL_ENOTFOUND, "no Bilor data directory at '%s': `bilor serve "
+    return bl_err_set(err, BL_ENOTFOUND,
+                      "no Bilor data directory at '%s': `bilor serve "
                       "--data-dir %s` creates one; or point --data-dir (or BILOR_DATA_DIR) at "
-                      "the server's", dir, dir);
+                      "the server's",
+                      dir, dir);
 }
 
 int datadir_write_url(const char *dir, const char *url, struct bl_err *err)

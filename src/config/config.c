@@ -17,19 +17,26 @@ struct opt {
     const char *env;
     int type;
     size_t off;
-    size_t size;      /* for strings: capacity */
+    size_t size; /* for strings: capacity */
     const char *def;
     int64_t min, max; /* for integers */
     const char *help;
 };
 
-#define STR(field, flag, env, def, help) \
-    { flag, env, OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), def, 0, 0, help }
-#define INT(field, flag, env, def, lo, hi, help) \
-    { flag, env, OPT_INT, offsetof(struct config, field), 0, def, lo, hi, help }
+#define STR(field, flag, env, def, help)                                                           \
+    {                                                                                              \
+        flag, env, OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field),   \
+            def, 0, 0, help                                                                        \
+    }
+#define INT(field, flag, env, def, lo, hi, help)                                                   \
+    {                                                                                              \
+        flag, env, OPT_INT, offsetof(struct config, field), 0, def, lo, hi, help                   \
+    }
 
+/* clang-format off: one row per line reads as a table */
 static const struct opt opts[] = {
-    STR(listen, "listen", "BILOR_LISTEN", "127.0.0.1:8000", "HOST:PORT of the HTTP doors, API and UI"),
+    STR(listen, "listen", "BILOR_LISTEN", "127.0.0.1:8000",
+        "HOST:PORT of the HTTP doors, API and UI"),
     STR(data_dir, "data-dir", "BILOR_DATA_DIR", "./bilor-data", "where the store and journal live"),
     STR(store, "store", "BILOR_STORE", "",
         "store URL: a directory or sqlite:PATH (postgres:// not yet); none: the data directory"),
@@ -115,6 +122,7 @@ static const struct opt opts[] = {
     INT(socket_require_key, "socket-require-key", "BILOR_SOCKET_REQUIRE_KEY", "0", 0, 1,
         "1: socket door messages must carry a project key (_bilor_key, [bilor@0 key=...])"),
 };
+/* clang-format on */
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -229,8 +237,8 @@ int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *
     size_t n;
 
     if (colon == NULL)
-        return bl_err_set(err, BL_EINVAL, "listen address '%s' is not HOST:PORT (e.g. 127.0.0.1:8000)",
-                          c->listen);
+        return bl_err_set(err, BL_EINVAL,
+                          "listen address '%s' is not HOST:PORT (e.g. 127.0.0.1:8000)", c->listen);
     if (parse_port(colon + 1, port) < 0)
         return bl_err_set(err, BL_EINVAL, "listen address '%s' needs a port from 1 to 65535",
                           c->listen);
@@ -240,8 +248,10 @@ int config_listen_addr(const struct config *c, char *host, size_t hostlen, int *
         h++;
         n -= 2;
     } else if (memchr(h, ':', n) != NULL) {
-        return bl_err_set(err, BL_EINVAL, "listen address '%s': write an IPv6 host in brackets, "
-                          "e.g. [::1]:8000", c->listen);
+        return bl_err_set(err, BL_EINVAL,
+                          "listen address '%s': write an IPv6 host in brackets, "
+                          "e.g. [::1]:8000",
+                          c->listen);
     }
     if (n >= hostlen)
         return bl_err_set(err, BL_EINVAL, "listen host is too long");
@@ -265,8 +275,8 @@ static int check_listen(const struct config *c, struct bl_err *err)
     hints.ai_flags = AI_PASSIVE;
     rc = getaddrinfo(host[0] != '\0' ? host : NULL, "1", &hints, &res);
     if (rc != 0)
-        return bl_err_set(err, BL_EINVAL, "listen address '%s': cannot resolve '%s': %s",
-                          c->listen, host, gai_strerror(rc));
+        return bl_err_set(err, BL_EINVAL, "listen address '%s': cannot resolve '%s': %s", c->listen,
+                          host, gai_strerror(rc));
     freeaddrinfo(res);
     return 0;
 }
@@ -291,8 +301,10 @@ static int check_public_url(const char *u, struct bl_err *err)
         return bl_err_set(err, BL_EINVAL, "public URL '%s' has no host", u);
     for (const char *p = u; *p != '\0'; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("?#@\\\"<>", *p) != NULL)
-            return bl_err_set(err, BL_EINVAL, "public URL '%s' may hold only a scheme, host, "
-                              "port and path (no spaces, ?, #, @, quotes or <>)", u);
+            return bl_err_set(err, BL_EINVAL,
+                              "public URL '%s' may hold only a scheme, host, "
+                              "port and path (no spaces, ?, #, @, quotes or <>)",
+                              u);
     return 0;
 }
 
@@ -341,8 +353,8 @@ void config_dsn(const char *public_url, const char *key, long long project_id, c
     if (sep == NULL)
         snprintf(out, len, "http://%s@%s/%lld", key, public_url, project_id);
     else
-        snprintf(out, len, "%.*s://%s@%s/%lld", (int)(sep - public_url), public_url, key,
-                 sep + 3, project_id);
+        snprintf(out, len, "%.*s://%s@%s/%lld", (int)(sep - public_url), public_url, key, sep + 3,
+                 project_id);
 }
 
 void config_print_help(void)

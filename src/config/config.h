@@ -14,37 +14,37 @@
 #include "core/err.h"
 
 struct config {
-    char listen[256];        /* HOST:PORT */
+    char listen[256]; /* HOST:PORT */
     char data_dir[1024];
-    char store[1100];        /* store URL (store_open); empty: the data directory */
-    char public_url[512];    /* base URL in DSNs; derived from listen when empty */
-    char es_listen[256];     /* HOST:PORT serving the Elasticsearch API at /; empty: none */
+    char store[1100];     /* store URL (store_open); empty: the data directory */
+    char public_url[512]; /* base URL in DSNs; derived from listen when empty */
+    char es_listen[256];  /* HOST:PORT serving the Elasticsearch API at /; empty: none */
     char log_level[16];
-    char tls_cert[1024];     /* PEM certificate (chain) file; with tls_key: serve HTTPS */
-    char tls_key[1024];      /* PEM private key file */
-    char trusted_proxy[64];  /* address whose X-Forwarded-For is believed; "" none */
-    char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
+    char tls_cert[1024];    /* PEM certificate (chain) file; with tls_key: serve HTTPS */
+    char tls_key[1024];     /* PEM private key file */
+    char trusted_proxy[64]; /* address whose X-Forwarded-For is believed; "" none */
+    char ui_dir[1024];      /* serve the web UI from this folder (development); empty: embedded */
     int64_t http_threads;
-    int64_t digest_threads;  /* decode threads of the digest; 0: one per online CPU */
+    int64_t digest_threads; /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;
-    int64_t max_body;        /* decompressed request body cap (413 above) */
-    int64_t max_event;       /* one Sentry event cap */
-    int64_t max_inflight;    /* request bodies held in memory at once */
+    int64_t max_body;            /* decompressed request body cap (413 above) */
+    int64_t max_event;           /* one Sentry event cap */
+    int64_t max_inflight;        /* request bodies held in memory at once */
     int64_t max_conns_per_ip;    /* connections one client address may hold; 0: no limit */
     int64_t max_inflight_per_ip; /* body bytes one client address may hold; 0: derived */
     int64_t header_timeout;      /* seconds for a request's headers (keep-alive idle included) */
     int64_t body_timeout;        /* seconds for a body, plus received / min_body_rate */
     int64_t min_body_rate;       /* bytes per second */
-    int64_t journal_budget;  /* undigested journal bytes before doors answer 429 */
-    int64_t disk_reserve;    /* free bytes kept on the data disk; ingest refused below */
+    int64_t journal_budget;      /* undigested journal bytes before doors answer 429 */
+    int64_t disk_reserve;        /* free bytes kept on the data disk; ingest refused below */
     int64_t journal_segment;
-    int64_t retry_after;     /* seconds advertised with 429 */
-    int64_t journal_fsync;   /* 0 disables fsync (benchmarks of the disk-less path only) */
-    int64_t session_idle;    /* seconds a web session lives without a request */
-    int64_t session_max;     /* seconds a web session lives at most */
-    int64_t v1_api;          /* project of the keyless original Bilor API; 0: closed */
-    int64_t disk_budget;     /* bytes of event partitions, all projects; 0: no budget */
-    int64_t retention_interval; /* seconds between retention runs */
+    int64_t retry_after;          /* seconds advertised with 429 */
+    int64_t journal_fsync;        /* 0 disables fsync (benchmarks of the disk-less path only) */
+    int64_t session_idle;         /* seconds a web session lives without a request */
+    int64_t session_max;          /* seconds a web session lives at most */
+    int64_t v1_api;               /* project of the keyless original Bilor API; 0: closed */
+    int64_t disk_budget;          /* bytes of event partitions, all projects; 0: no budget */
+    int64_t retention_interval;   /* seconds between retention runs */
     int64_t issue_events_per_day; /* stored per issue per day; the rest only counted; 0: all */
     /* Socket doors (listen/, docs/doors.md): HOST:PORT=PROJECT_ID, empty when off. */
     char syslog_udp[300];
@@ -52,11 +52,11 @@ struct config {
     char gelf_udp[300];
     char gelf_tcp[300];
     char relp[300];
-    int64_t udp_rcvbuf;      /* SO_RCVBUF of UDP listeners */
-    int64_t socket_max_frame;  /* largest syslog/GELF message */
+    int64_t udp_rcvbuf;          /* SO_RCVBUF of UDP listeners */
+    int64_t socket_max_frame;    /* largest syslog/GELF message */
     int64_t socket_idle_timeout; /* seconds */
-    int64_t socket_max_conns;  /* per TCP listener */
-    int64_t socket_require_key; /* 1: each message must carry a key of the project */
+    int64_t socket_max_conns;    /* per TCP listener */
+    int64_t socket_require_key;  /* 1: each message must carry a key of the project */
 };
 
 /* Fills c with the defaults. */

@@ -38,7 +38,10 @@ struct buf {
     size_t max;
 };
 
-#define BUF_INIT(maxsz) { buf_empty, 0, 0, (maxsz) }
+#define BUF_INIT(maxsz)                                                                            \
+    {                                                                                              \
+        buf_empty, 0, 0, (maxsz)                                                                   \
+    }
 
 void buf_init(struct buf *b, size_t max);
 /* Frees the contents; the buffer is again a valid empty buffer. */

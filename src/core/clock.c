@@ -61,8 +61,8 @@ size_t clock_fmt_rfc3339(int64_t us, char out[40])
         out[0] = '\0';
         return 0;
     }
-    n = snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    n = snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -171,10 +171,12 @@ int clock_parse_rfc3339(const char *s, size_t len, int64_t *us)
     int y, mo, d, h, mi, sec;
     int64_t frac, offset = 0;
 
-    if (parse_date(s, len, &i, &y, &mo, &d) < 0 || parse_time(s, len, &i, &h, &mi, &sec, &frac) < 0 ||
-        parse_zone(s, len, i, &offset) < 0)
+    if (parse_date(s, len, &i, &y, &mo, &d) < 0 ||
+        parse_time(s, len, &i, &h, &mi, &sec, &frac) < 0 || parse_zone(s, len, i, &offset) < 0)
         return BL_EPARSE;
-    *us = ((clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-            sec - offset) * CLOCK_US_PER_SEC) + frac;
+    *us = ((clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+            offset) *
+           CLOCK_US_PER_SEC) +
+          frac;
     return 0;
 }

@@ -9,8 +9,8 @@ const char *bl_strerror(int code)
     switch (code) {
     case BL_OK:
         return "success";
-#define BL_ERR_CASE(name, text) \
-    case BL_##name:             \
+#define BL_ERR_CASE(name, text)                                                                    \
+    case BL_##name:                                                                                \
         return text;
         BL_ERRNO_MAP(BL_ERR_CASE)
 #undef BL_ERR_CASE

@@ -9,20 +9,20 @@
 #ifndef BL_ERR_H
 #define BL_ERR_H
 
-#define BL_ERRNO_MAP(X)                                  \
-    X(ENOMEM, "out of memory")                           \
-    X(EINVAL, "invalid argument")                        \
-    X(ETOOBIG, "too large")                              \
-    X(EPARSE, "malformed input")                         \
-    X(EIO, "input/output error")                         \
-    X(ENOTFOUND, "not found")                            \
-    X(EAUTH, "authentication required")                  \
-    X(EFORBIDDEN, "forbidden")                           \
-    X(EBUSY, "busy, try again later")                    \
-    X(EEXIST, "already exists")                          \
-    X(EUNSUPPORTED, "unsupported")                       \
-    X(ESTORE, "store error")                             \
-    X(ECLOSED, "closed")                                 \
+#define BL_ERRNO_MAP(X)                                                                            \
+    X(ENOMEM, "out of memory")                                                                     \
+    X(EINVAL, "invalid argument")                                                                  \
+    X(ETOOBIG, "too large")                                                                        \
+    X(EPARSE, "malformed input")                                                                   \
+    X(EIO, "input/output error")                                                                   \
+    X(ENOTFOUND, "not found")                                                                      \
+    X(EAUTH, "authentication required")                                                            \
+    X(EFORBIDDEN, "forbidden")                                                                     \
+    X(EBUSY, "busy, try again later")                                                              \
+    X(EEXIST, "already exists")                                                                    \
+    X(EUNSUPPORTED, "unsupported")                                                                 \
+    X(ESTORE, "store error")                                                                       \
+    X(ECLOSED, "closed")                                                                           \
     X(ENOSPACE, "not enough free disk space")
 
 enum bl_errno {

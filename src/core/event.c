@@ -41,12 +41,12 @@ static const struct level_word {
     const char *name;
     int level;
 } level_words[] = {
-    { "trace", EV_TRACE },      { "verbose", EV_TRACE },   { "debug", EV_DEBUG },
-    { "info", EV_INFO },        { "information", EV_INFO }, { "informational", EV_INFO },
-    { "notice", EV_INFO },      { "log", EV_INFO },        { "warning", EV_WARNING },
-    { "warn", EV_WARNING },     { "error", EV_ERROR },     { "err", EV_ERROR },
-    { "fatal", EV_FATAL },      { "critical", EV_FATAL },  { "crit", EV_FATAL },
-    { "alert", EV_FATAL },      { "emerg", EV_FATAL },     { "emergency", EV_FATAL },
+    { "trace", EV_TRACE },  { "verbose", EV_TRACE },    { "debug", EV_DEBUG },
+    { "info", EV_INFO },    { "information", EV_INFO }, { "informational", EV_INFO },
+    { "notice", EV_INFO },  { "log", EV_INFO },         { "warning", EV_WARNING },
+    { "warn", EV_WARNING }, { "error", EV_ERROR },      { "err", EV_ERROR },
+    { "fatal", EV_FATAL },  { "critical", EV_FATAL },   { "crit", EV_FATAL },
+    { "alert", EV_FATAL },  { "emerg", EV_FATAL },      { "emergency", EV_FATAL },
     { "panic", EV_FATAL },
 };
 
@@ -55,16 +55,16 @@ static const struct level_number {
     int lo, hi;
     int level;
 } level_numbers[] = {
-    { 0, 2, EV_FATAL },    /* syslog emerg, alert, crit */
-    { 3, 3, EV_ERROR },    /* syslog err */
-    { 4, 4, EV_WARNING },  /* syslog warning */
-    { 5, 6, EV_INFO },     /* syslog notice, info */
-    { 7, 7, EV_DEBUG },    /* syslog debug */
-    { 8, 9, EV_TRACE },    /* below Python's DEBUG */
-    { 10, 19, EV_DEBUG },  /* Python DEBUG */
-    { 20, 29, EV_INFO },   /* Python INFO */
-    { 30, 39, EV_WARNING }, /* Python WARNING */
-    { 40, 49, EV_ERROR },  /* Python ERROR */
+    { 0, 2, EV_FATAL },                     /* syslog emerg, alert, crit */
+    { 3, 3, EV_ERROR },                     /* syslog err */
+    { 4, 4, EV_WARNING },                   /* syslog warning */
+    { 5, 6, EV_INFO },                      /* syslog notice, info */
+    { 7, 7, EV_DEBUG },                     /* syslog debug */
+    { 8, 9, EV_TRACE },                     /* below Python's DEBUG */
+    { 10, 19, EV_DEBUG },                   /* Python DEBUG */
+    { 20, 29, EV_INFO },                    /* Python INFO */
+    { 30, 39, EV_WARNING },                 /* Python WARNING */
+    { 40, 49, EV_ERROR },                   /* Python ERROR */
     { 50, LEVEL_NUMBER_END - 1, EV_FATAL }, /* Python CRITICAL and custom levels above it */
 };
 

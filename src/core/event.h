@@ -63,8 +63,8 @@ struct ev_frame {
     const char *context_line;
     int lineno; /* 0 when unknown */
     int colno;
-    int in_app; /* 1, 0, or -1 when the client did not say */
-    int no_group; /* a stack-trace rule said -group: the frame does not contribute */
+    int in_app;       /* 1, 0, or -1 when the client did not say */
+    int no_group;     /* a stack-trace rule said -group: the frame does not contribute */
     int sourcemapped; /* data.sourcemap: the frame was resolved through a source map */
 };
 
@@ -81,7 +81,7 @@ struct ev_exception {
 
 struct event {
     /* identity and origin */
-    char event_id[33];   /* 32 lowercase hex */
+    char event_id[33]; /* 32 lowercase hex */
     int64_t project_id;
     uint64_t lsn;        /* journal record this event came from */
     uint32_t seq;        /* index of the event inside that record */
@@ -89,7 +89,7 @@ struct event {
     int64_t timestamp;   /* µs since epoch, clamped to a sane window */
 
     /* what happened */
-    int level;           /* enum ev_level */
+    int level; /* enum ev_level */
     const char *logger;
     const char *message;          /* formatted text */
     const char *message_template; /* template before parameters, when known */
@@ -122,8 +122,8 @@ struct event {
     size_t nfingerprint_in;
 
     /* computed by normalization and grouping */
-    int kind;                 /* enum ev_kind */
-    char fingerprint[33];     /* hex; set for every event, used for issues */
+    int kind;             /* enum ev_kind */
+    char fingerprint[33]; /* hex; set for every event, used for issues */
     int grouping_version;
     /*
      * The fingerprint the previous grouping version gives, when it differs:
@@ -133,10 +133,10 @@ struct event {
     char fingerprint_prev[33];
     int grouping_version_prev; /* 0: no previous fingerprint */
     int rules_version;         /* the project's grouping rule set that applied, 0: none */
-    uint64_t template_hash;   /* hash of the parameterised message template */
-    const char *title;        /* "Type: value" or the message's first line */
-    const char *culprit;      /* where: in-app function/module, or transaction */
-    const char *search_text;  /* exception types + values, for full-text */
+    uint64_t template_hash;    /* hash of the parameterised message template */
+    const char *title;         /* "Type: value" or the message's first line */
+    const char *culprit;       /* where: in-app function/module, or transaction */
+    const char *search_text;   /* exception types + values, for full-text */
 
     /*
      * The original payload: the Sentry event JSON or the log line, as the

@@ -23,7 +23,7 @@ enum item_kind {
 };
 
 struct item {
-    int kind;            /* enum item_kind */
+    int kind; /* enum item_kind */
     int64_t project_id;
     uint64_t lsn;        /* journal record it came from */
     uint32_t seq;        /* position inside that record (unique per kind) */

@@ -46,8 +46,6 @@ void json_add_str(cJSON *obj, const char *key, const char *s);
 /* Compact text of v appended to out. */
 int json_print_to(const cJSON *v, struct buf *out);
 
-
-
 /* Routes cJSON's allocations through xmalloc (call once at start-up). */
 void json_global_init(void);
 

@@ -35,16 +35,32 @@ void log_limited(struct log_limit *ll, long long interval_us, int level, const c
     __attribute__((format(printf, 4, 5)));
 
 /* log_error at most once per `secs` seconds from this call site. */
-#define log_error_every(secs, ...)                                                           \
-    do {                                                                                     \
-        static struct log_limit ll_;                                                         \
-        if (bl_log_min <= BL_LOG_ERROR)                                                      \
-            log_limited(&ll_, (long long)(secs) * 1000000LL, BL_LOG_ERROR, __VA_ARGS__);     \
+#define log_error_every(secs, ...)                                                                 \
+    do {                                                                                           \
+        static struct log_limit ll_;                                                               \
+        if (bl_log_min <= BL_LOG_ERROR)                                                            \
+            log_limited(&ll_, (long long)(secs)*1000000LL, BL_LOG_ERROR, __VA_ARGS__);             \
     } while (0)
 
-#define log_debug(...) do { if (bl_log_min <= BL_LOG_DEBUG) log_write(BL_LOG_DEBUG, __VA_ARGS__); } while (0)
-#define log_info(...) do { if (bl_log_min <= BL_LOG_INFO) log_write(BL_LOG_INFO, __VA_ARGS__); } while (0)
-#define log_warn(...) do { if (bl_log_min <= BL_LOG_WARN) log_write(BL_LOG_WARN, __VA_ARGS__); } while (0)
-#define log_error(...) do { if (bl_log_min <= BL_LOG_ERROR) log_write(BL_LOG_ERROR, __VA_ARGS__); } while (0)
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (bl_log_min <= BL_LOG_DEBUG)                                                            \
+            log_write(BL_LOG_DEBUG, __VA_ARGS__);                                                  \
+    } while (0)
+#define log_info(...)                                                                              \
+    do {                                                                                           \
+        if (bl_log_min <= BL_LOG_INFO)                                                             \
+            log_write(BL_LOG_INFO, __VA_ARGS__);                                                   \
+    } while (0)
+#define log_warn(...)                                                                              \
+    do {                                                                                           \
+        if (bl_log_min <= BL_LOG_WARN)                                                             \
+            log_write(BL_LOG_WARN, __VA_ARGS__);                                                   \
+    } while (0)
+#define log_error(...)                                                                             \
+    do {                                                                                           \
+        if (bl_log_min <= BL_LOG_ERROR)                                                            \
+            log_write(BL_LOG_ERROR, __VA_ARGS__);                                                  \
+    } while (0)
 
 #endif

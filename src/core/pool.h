@@ -20,7 +20,10 @@ struct pool {
     size_t used; /* bytes handed out since the last reset */
 };
 
-#define POOL_INIT(chunk) { NULL, (chunk), 0 }
+#define POOL_INIT(chunk)                                                                           \
+    {                                                                                              \
+        NULL, (chunk), 0                                                                           \
+    }
 
 void pool_init(struct pool *p, size_t chunk_size);
 void *pool_alloc(struct pool *p, size_t n);

@@ -47,11 +47,11 @@ enum slot_state {
 /* One journal batch on its way through the pipeline. */
 struct slot {
     enum slot_state state;
-    uint64_t seq;               /* journal order of the batch */
+    uint64_t seq; /* journal order of the batch */
     struct journal_batch batch;
-    size_t start;               /* first record not yet stored */
-    size_t used;                /* records decoded, from start */
-    struct pool pool;           /* events and raw payloads of [start, used) */
+    size_t start;     /* first record not yet stored */
+    size_t used;      /* records decoded, from start */
+    struct pool pool; /* events and raw payloads of [start, used) */
     struct ingest_events events;
     int64_t decode_us;
 };
@@ -91,11 +91,11 @@ struct digest {
     /* mu guards the slots' states, seq numbers and the fields below it. */
     pthread_mutex_t mu;
     pthread_cond_t changed;
-    int reading;         /* a decode thread is in journal_read_batch */
-    int failed;          /* the journal could not be read: the pipeline stops */
-    uint64_t read_lsn;   /* where the next journal read starts */
-    uint64_t next_seq;   /* given to the next batch read */
-    uint64_t write_seq;  /* the batch the writer stores next */
+    int reading;        /* a decode thread is in journal_read_batch */
+    int failed;         /* the journal could not be read: the pipeline stops */
+    uint64_t read_lsn;  /* where the next journal read starts */
+    uint64_t next_seq;  /* given to the next batch read */
+    uint64_t write_seq; /* the batch the writer stores next */
     struct slot *slots;
     size_t nslots;
     struct decoder *decoders;
@@ -104,17 +104,17 @@ struct digest {
     uint64_t next_lsn;
     struct project_level projects[PROJECT_CACHE];
     size_t nprojects;
-    struct tailring *tail; /* stored events for live tail (tailring.h) */
+    struct tailring *tail;  /* stored events for live tail (tailring.h) */
     int64_t next_retention; /* clock_mono_us of the next retention run (writer) */
     /* stats: written by the pipeline, read by /metrics */
     _Atomic uint64_t st[sizeof(struct digest_stats) / sizeof(uint64_t)];
 };
 
-#define STAT_ADD(d, field, v) \
-    atomic_fetch_add_explicit(&(d)->st[offsetof(struct digest_stats, field) / 8], (v), \
+#define STAT_ADD(d, field, v)                                                                      \
+    atomic_fetch_add_explicit(&(d)->st[offsetof(struct digest_stats, field) / 8], (v),             \
                               memory_order_relaxed)
-#define STAT_SET(d, field, v) \
-    atomic_store_explicit(&(d)->st[offsetof(struct digest_stats, field) / 8], (v), \
+#define STAT_SET(d, field, v)                                                                      \
+    atomic_store_explicit(&(d)->st[offsetof(struct digest_stats, field) / 8], (v),                 \
                           memory_order_relaxed)
 
 /* ---- decode threads ---- */
@@ -164,7 +164,12 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
 {
     struct digest *d = w->d;
     struct ingest_meta meta = {
-        r->protocol, r->encoding, r->project_id, r->received_at, r->lsn, r->event_id,
+        r->protocol,
+        r->encoding,
+        r->project_id,
+        r->received_at,
+        r->lsn,
+        r->event_id,
         scrub_rules_of(w, r->project_id),
     };
     struct bl_err err = { 0 };
@@ -172,8 +177,7 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
     int rc;
 
     json_pool_begin(&w->json_pool);
-    rc = ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &s->pool, &s->events, NULL,
-                       &err);
+    rc = ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &s->pool, &s->events, NULL, &err);
     json_pool_end();
     pool_reset(&w->json_pool);
     if (rc < 0) {
@@ -185,8 +189,8 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
     }
     for (size_t i = before; i < s->events.n; i++) {
         struct event *ev = &s->events.v[i];
-        const struct fingerprint_rules *rules =
-            digest_rules_get(&w->rules, d->store, ev->project_id, clock_now_us());
+        const struct fingerprint_rules *rules = digest_rules_get(&w->rules, d->store,
+                                                                 ev->project_id, clock_now_us());
 
         /* A project with rules of its own groups again with them (fingerprint.h). */
         if (rules != NULL)
@@ -250,8 +254,8 @@ static int read_into(struct digest *d, struct slot *s)
     s->state = SLOT_READING;
     d->reading = 1;
     pthread_mutex_unlock(&d->mu);
-    n = journal_read_batch(d->journal, from, d->cfg.max_records, d->cfg.max_bytes,
-                           d->cfg.idle_ms, &s->batch);
+    n = journal_read_batch(d->journal, from, d->cfg.max_records, d->cfg.max_bytes, d->cfg.idle_ms,
+                           &s->batch);
     pthread_mutex_lock(&d->mu);
     d->reading = 0;
     s->state = SLOT_FREE;
@@ -319,7 +323,8 @@ static int project_issue_level(struct digest *d, int64_t project_id, int64_t now
     if (slot != NULL && now - slot->fetched_at < PROJECT_TTL_US)
         return slot->level;
     if (slot == NULL) {
-        slot = &d->projects[d->nprojects < PROJECT_CACHE ? d->nprojects++ : (size_t)project_id % PROJECT_CACHE];
+        slot = &d->projects[d->nprojects < PROJECT_CACHE ? d->nprojects++
+                                                         : (size_t)project_id % PROJECT_CACHE];
         slot->id = project_id;
     }
     slot->level = EV_ERROR;

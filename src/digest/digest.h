@@ -45,18 +45,18 @@
 #include "store/store.h"
 
 struct digest_config {
-    size_t max_records;  /* journal records per batch */
-    size_t max_bytes;    /* journal payload bytes per batch (each slot of the pipeline holds one) */
-    size_t max_events;   /* stop adding records once a batch has this many events */
-    int idle_ms;         /* wait for new records at most this long per poll */
-    int threads;         /* decode threads; 0: one per online CPU */
+    size_t max_records; /* journal records per batch */
+    size_t max_bytes;   /* journal payload bytes per batch (each slot of the pipeline holds one) */
+    size_t max_events;  /* stop adding records once a batch has this many events */
+    int idle_ms;        /* wait for new records at most this long per poll */
+    int threads;        /* decode threads; 0: one per online CPU */
     struct ingest_limits limits;
     /* retention runs in the writer thread, between batches (store.h retention_run) */
     int64_t retention_every_us; /* 0: never */
     int64_t disk_budget;        /* bytes; 0: none */
 };
 
-#define DIGEST_CONFIG_DEFAULT \
+#define DIGEST_CONFIG_DEFAULT                                                                      \
     ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0 })
 
 struct digest_stats {
@@ -70,12 +70,12 @@ struct digest_stats {
     uint64_t bad_records;
     uint64_t batches;
     uint64_t batch_events_sum;
-    uint64_t batch_us_sum;   /* time spent decoding and writing batches */
+    uint64_t batch_us_sum; /* time spent decoding and writing batches */
     uint64_t last_batch_events;
     uint64_t last_batch_us;
     uint64_t store_errors;
-    uint64_t store_failing;  /* 1 while the last write the store was asked for failed */
-    uint64_t position;       /* LSN below which everything is stored */
+    uint64_t store_failing; /* 1 while the last write the store was asked for failed */
+    uint64_t position;      /* LSN below which everything is stored */
     uint64_t retention_runs;
     uint64_t retention_days_dropped;
     uint64_t retention_bytes_freed;

@@ -29,7 +29,8 @@ static int parse_into(struct grules *out, const char *text, int kind, int64_t pi
     if (grules_parse(text, strlen(text), kind, out, &e) == 0)
         return 0;
     log_warn("project %lld: stored grouping rules do not parse (line %d, column %d: %s);"
-             " ignored", (long long)pid, e.line, e.column, e.msg);
+             " ignored",
+             (long long)pid, e.line, e.column, e.msg);
     grules_free(out);
     return -1;
 }

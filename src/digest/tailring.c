@@ -20,9 +20,9 @@ struct entry {
 
 struct tailring {
     pthread_mutex_t mu;
-    struct entry *v;  /* v[seq % TAILRING_LINES] */
-    uint64_t first;   /* oldest seq held */
-    uint64_t head;    /* next seq */
+    struct entry *v; /* v[seq % TAILRING_LINES] */
+    uint64_t first;  /* oldest seq held */
+    uint64_t head;   /* next seq */
     size_t bytes;
 };
 
@@ -98,7 +98,7 @@ static void fill(struct entry *e, const struct event *ev)
     struct buf b = BUF_INIT(TAILRING_RAW_MAX * 4);
     struct buf tags = BUF_INIT(TAILRING_RAW_MAX);
     struct store_event *s = &e->ev;
-    const char *strs[F_RAW] = { ev->logger, ev->message, ev->title, ev->culprit,
+    const char *strs[F_RAW] = { ev->logger,  ev->message,     ev->title, ev->culprit,
                                 ev->release, ev->environment, NULL };
     size_t off[F__N];
     int raw_ok = ev->raw != NULL && ev->raw_encoding == EV_RAW_IDENTITY &&

@@ -32,8 +32,8 @@ struct door {
 };
 
 static const char *const outcome_names[DOOR_OUTCOME__N] = {
-    "accepted", "unauthorized", "forbidden", "too_large", "busy", "unavailable", "bad_input",
-    "rate_limited",
+    "accepted", "unauthorized", "forbidden", "too_large",
+    "busy",     "unavailable",  "bad_input", "rate_limited",
 };
 
 const char *door_outcome_name(int outcome)

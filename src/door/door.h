@@ -41,14 +41,14 @@
 #include "store/store.h"
 
 enum door_outcome {
-    DOOR_ACCEPTED = 0,  /* go on / acknowledged (durable once done() says so) */
-    DOOR_UNAUTHORIZED,  /* no usable key, or an unknown or revoked one */
-    DOOR_FORBIDDEN,     /* a key of another project */
-    DOOR_TOO_LARGE,     /* over a size limit */
-    DOOR_BUSY,          /* over the journal budget (later: a rate limit); retry_after_s */
-    DOOR_UNAVAILABLE,   /* shutting down, or the journal or store failed; retry_after_s */
-    DOOR_BAD_INPUT,     /* the body (or the request) is malformed; err says why */
-    DOOR_RATE_LIMITED,  /* over a key's or the project's rate limit; rl says which */
+    DOOR_ACCEPTED = 0, /* go on / acknowledged (durable once done() says so) */
+    DOOR_UNAUTHORIZED, /* no usable key, or an unknown or revoked one */
+    DOOR_FORBIDDEN,    /* a key of another project */
+    DOOR_TOO_LARGE,    /* over a size limit */
+    DOOR_BUSY,         /* over the journal budget (later: a rate limit); retry_after_s */
+    DOOR_UNAVAILABLE,  /* shutting down, or the journal or store failed; retry_after_s */
+    DOOR_BAD_INPUT,    /* the body (or the request) is malformed; err says why */
+    DOOR_RATE_LIMITED, /* over a key's or the project's rate limit; rl says which */
     DOOR_OUTCOME__N
 };
 
@@ -59,7 +59,7 @@ struct door_config {
     struct store *store;     /* project keys */
     struct journal *journal; /* where accepted bodies go */
     struct ingest_limits limits;
-    int retry_after_s;       /* advised wait when busy */
+    int retry_after_s; /* advised wait when busy */
 };
 
 struct door;
@@ -83,19 +83,19 @@ typedef void (*door_done_fn)(struct door_req *r, int outcome);
 /* One ingest request, owned by the listener (e.g. in its request pool). */
 struct door_req {
     struct door *door;
-    int64_t project_id;  /* the project the request is addressed to */
-    struct pool *pool;   /* the request's memory */
-    int authed;          /* a key of project_id was presented */
-    int pending;         /* queued in the journal: done() will follow */
-    int no_units;        /* DOOR_BAD_INPUT because no unit of the body was good */
-    int retry_after_s;   /* with DOOR_BUSY, DOOR_UNAVAILABLE and DOOR_RATE_LIMITED */
+    int64_t project_id;        /* the project the request is addressed to */
+    struct pool *pool;         /* the request's memory */
+    int authed;                /* a key of project_id was presented */
+    int pending;               /* queued in the journal: done() will follow */
+    int no_units;              /* DOOR_BAD_INPUT because no unit of the body was good */
+    int retry_after_s;         /* with DOOR_BUSY, DOOR_UNAVAILABLE and DOOR_RATE_LIMITED */
     struct store_key_info key; /* the key's id and limits, once authed */
     struct rl_verdict rl;      /* with DOOR_RATE_LIMITED: which categories, scope, wait */
     const struct ingest_format *format;
     struct format_result result; /* what door_submit's check learned */
-    struct bl_err err;   /* why, with every refusal */
+    struct bl_err err;           /* why, with every refusal */
     door_done_fn done;
-    void *arg;           /* the listener's */
+    void *arg; /* the listener's */
 };
 
 void door_req_init(struct door_req *r, struct door *d, int64_t project_id, struct pool *pool);

@@ -24,8 +24,8 @@
 struct kc_entry {
     char key[KC_KEY_MAX + 1];
     struct store_key_info info; /* project_id 0: known to be unknown */
-    int64_t checked_at;    /* monotonic µs of the store answer */
-    _Atomic int refreshing; /* a request is re-asking the store */
+    int64_t checked_at;         /* monotonic µs of the store answer */
+    _Atomic int refreshing;     /* a request is re-asking the store */
 };
 
 struct keycache {
@@ -87,8 +87,8 @@ static enum kc_state kc_positive(struct kc_entry *e, int64_t age)
     return KC_HIT;
 }
 
-static enum kc_state kc_cached(struct keycache *kc, const char *key,
-                               struct store_key_info *info, int64_t now)
+static enum kc_state kc_cached(struct keycache *kc, const char *key, struct store_key_info *info,
+                               int64_t now)
 {
     enum kc_state st = KC_MISS;
     struct kc_entry *e;
@@ -146,8 +146,7 @@ static void kc_unclaim(struct keycache *kc, const char *key)
 }
 
 /* Asks the store and caches its answer (not a failure: the store may recover). */
-static int kc_query(struct keycache *kc, const char *key, struct store_key_info *out,
-                    int64_t now)
+static int kc_query(struct keycache *kc, const char *key, struct store_key_info *out, int64_t now)
 {
     struct store_key_info info;
     int rc;

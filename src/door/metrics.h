@@ -23,16 +23,16 @@
 #define METRICS_REPLIES 16 /* reply classes per label (HTTP: status codes) */
 
 struct metrics {
-    _Atomic uint64_t accepted[FORMAT_MAX]; /* events (or log lines) acknowledged */
-    _Atomic uint64_t bytes_in[FORMAT_MAX]; /* request bytes as received */
+    _Atomic uint64_t accepted[FORMAT_MAX];      /* events (or log lines) acknowledged */
+    _Atomic uint64_t bytes_in[FORMAT_MAX];      /* request bytes as received */
     _Atomic uint64_t rejected[DOOR_OUTCOME__N]; /* refusals, by outcome */
     _Atomic uint64_t items[INGEST_ITEM__N];     /* Sentry envelope items */
     _Atomic uint64_t replies[METRICS_LABELS][METRICS_REPLIES];
     /* Socket listeners (listen/), by format index. */
     _Atomic uint64_t sock_kernel_drops[FORMAT_MAX]; /* UDP datagrams the kernel dropped */
-    _Atomic uint64_t sock_dropped[FORMAT_MAX];  /* messages we dropped: busy, no key, bad */
-    _Atomic uint64_t sock_oversize[FORMAT_MAX]; /* TCP frames over the limit, skipped */
-    _Atomic uint64_t sock_connections;          /* open TCP and RELP connections */
+    _Atomic uint64_t sock_dropped[FORMAT_MAX];      /* messages we dropped: busy, no key, bad */
+    _Atomic uint64_t sock_oversize[FORMAT_MAX];     /* TCP frames over the limit, skipped */
+    _Atomic uint64_t sock_connections;              /* open TCP and RELP connections */
 };
 
 struct metrics *metrics_new(void);

@@ -187,8 +187,8 @@ static void take_slot(struct rl_slot *s, const struct store_limits *l, const int
 {
     for (int k = 0; k < RL_KINDS; k++)
         if (units[kind_cat[k]] > 0)
-            (void)rl_bucket_take(&s->b[k], limit_of(l, k), kind_period[k], units[kind_cat[k]],
-                                 now, 0);
+            (void)rl_bucket_take(&s->b[k], limit_of(l, k), kind_period[k], units[kind_cat[k]], now,
+                                 0);
 }
 
 /* Locks the stripes of a and b (either may be NULL) in address order. */
@@ -220,9 +220,8 @@ static int all_blocked(const struct store_key_info *ki, const struct rl_verdict 
     int limited = 0;
 
     for (int cat = 0; cat < RL_CATS; cat++) {
-        int64_t kl = cat == RL_CAT_EVENTS
-                         ? ki->key.events_per_minute + ki->key.events_per_hour
-                         : ki->key.lines_per_minute;
+        int64_t kl = cat == RL_CAT_EVENTS ? ki->key.events_per_minute + ki->key.events_per_hour
+                                          : ki->key.lines_per_minute;
         int64_t pl = cat == RL_CAT_EVENTS
                          ? ki->project.events_per_minute + ki->project.events_per_hour
                          : ki->project.lines_per_minute;
@@ -286,8 +285,7 @@ static void count_hour(struct rl_slot *s, int what, uint64_t n)
     h->n[what] += n;
 }
 
-void ratelimit_count(struct ratelimit *rl, int64_t project_id, int64_t key_id, int what,
-                     uint64_t n)
+void ratelimit_count(struct ratelimit *rl, int64_t project_id, int64_t key_id, int what, uint64_t n)
 {
     struct rl_slot *ks, *ps;
 

@@ -31,10 +31,10 @@ struct http_server {
     struct app *app;
     struct http_config cfg;
     int port;
-    atomic_int suspended; /* requests waiting for the journal */
-    atomic_int live;      /* requests between first callback and completion */
-    _Atomic size_t body_bytes; /* request bodies held in memory, all connections */
-    struct peers *peers;  /* per client address: connections and body bytes */
+    atomic_int suspended;          /* requests waiting for the journal */
+    atomic_int live;               /* requests between first callback and completion */
+    _Atomic size_t body_bytes;     /* request bodies held in memory, all connections */
+    struct peers *peers;           /* per client address: connections and body bytes */
     struct sockaddr_storage proxy; /* --trusted-proxy */
     int has_proxy;
     /* every open connection, for the reaper (see reaper_main) */
@@ -43,11 +43,11 @@ struct http_server {
     pthread_cond_t reaper_cv;
     pthread_t reaper;
     int reaper_running;
-    int reaper_stop;      /* under conns_mu */
+    int reaper_stop; /* under conns_mu */
     /* streamed answers (live tail), woken by the reaper's tick */
     pthread_mutex_t streams_mu;
     struct hstream *streams;
-    int streams_closing;  /* under streams_mu: the server is closing, streams end */
+    int streams_closing; /* under streams_mu: the server is closing, streams end */
 };
 
 /*
@@ -63,7 +63,7 @@ struct hstream {
     long (*fn)(void *ctx, char *buf, size_t max);
     void (*free_fn)(void *ctx);
     void *ctx;
-    int suspended;               /* under streams_mu */
+    int suspended; /* under streams_mu */
 };
 
 /*
@@ -83,12 +83,12 @@ struct hconn {
     struct hconn *prev, *next; /* the server's list, under conns_mu */
     struct peer_key peer;      /* the socket's client address */
     MHD_socket fd;
-    int counted;               /* holds a place in its address's connection share */
-    int cut;                   /* shut down by the reaper (under conns_mu) */
+    int counted; /* holds a place in its address's connection share */
+    int cut;     /* shut down by the reaper (under conns_mu) */
     _Atomic int phase;
-    _Atomic int64_t since;     /* clock_mono_us when the phase began */
-    _Atomic size_t got;        /* body bytes received in PH_BODY */
-    _Atomic size_t cap;        /* received bytes that still earn time (the body limit) */
+    _Atomic int64_t since; /* clock_mono_us when the phase began */
+    _Atomic size_t got;    /* body bytes received in PH_BODY */
+    _Atomic size_t cap;    /* received bytes that still earn time (the body limit) */
 };
 
 enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED };
@@ -100,9 +100,9 @@ struct hreq {
     struct hconn *hc;
     pthread_mutex_t mu;
     int state;
-    int discard;          /* the body is read and dropped: the answer is decided */
-    size_t limit;         /* this route's body limit */
-    size_t accounted;     /* bytes of this body counted in body_bytes and the client's share */
+    int discard;      /* the body is read and dropped: the answer is decided */
+    size_t limit;     /* this route's body limit */
+    size_t accounted; /* bytes of this body counted in body_bytes and the client's share */
     struct peer_key client;
     struct pool pool;
     struct buf body;
@@ -114,7 +114,7 @@ static const struct {
     const char *name;
     int method;
 } methods[] = {
-    { "GET", BL_GET }, { "POST", BL_POST }, { "PUT", BL_PUT },
+    { "GET", BL_GET },       { "POST", BL_POST },       { "PUT", BL_PUT },
     { "DELETE", BL_DELETE }, { "OPTIONS", BL_OPTIONS }, { "HEAD", BL_HEAD },
 };
 
@@ -193,8 +193,8 @@ static void phase_set(struct hconn *hc, int phase)
 
 static struct hconn *conn_hconn(struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
     return ci != NULL ? ci->socket_context : NULL;
 }
@@ -264,8 +264,8 @@ static void addr_text(const struct sockaddr *sa, char *out, size_t len)
  */
 static void request_client(struct hreq *h, struct peer_key *out)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(h->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        h->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
     struct sockaddr_storage fwd;
     char text[INET6_ADDRSTRLEN];
@@ -276,8 +276,7 @@ static void request_client(struct hreq *h, struct peer_key *out)
     else
         memset(out, 0, sizeof(*out));
     if (h->srv->has_proxy && same_addr(sa, &h->srv->proxy) &&
-        (xff = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, "X-Forwarded-For")) !=
-            NULL) {
+        (xff = MHD_lookup_connection_value(h->conn, MHD_HEADER_KIND, "X-Forwarded-For")) != NULL) {
         const char *last = strrchr(xff, ',');
 
         last = last != NULL ? last + 1 : xff;
@@ -303,8 +302,9 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     buf_init(&h->body, 0);
     resp_init(&h->resp);
     h->req.method = method_of(method);
-    h->req.path = srv->cfg.path_prefix != NULL ? pool_printf(&h->pool, "%s%s", srv->cfg.path_prefix, url)
-                                               : pool_strdup(&h->pool, url);
+    h->req.path = srv->cfg.path_prefix != NULL
+                      ? pool_printf(&h->pool, "%s%s", srv->cfg.path_prefix, url)
+                      : pool_strdup(&h->pool, url);
     h->req.pool = &h->pool;
     h->req.app = srv->app;
     h->req.received_at = clock_now_us();
@@ -555,9 +555,9 @@ static int take_body(struct hreq *h, const char *p, size_t n)
 
 /* What MHD saw of the framing headers (it uses the first Content-Length only). */
 struct framing {
-    const char *length;   /* the first Content-Length */
-    int lengths_differ;   /* another Content-Length with a different value */
-    const char *coding;   /* Transfer-Encoding */
+    const char *length; /* the first Content-Length */
+    int lengths_differ; /* another Content-Length with a different value */
+    const char *coding; /* Transfer-Encoding */
     int codings;
 };
 
@@ -678,8 +678,8 @@ static enum MHD_Result on_body_done(struct hreq *h)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **ctx)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **ctx)
 {
     struct hreq *h = *ctx;
 
@@ -734,10 +734,10 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 
 static void on_conn_started(struct http_server *s, struct MHD_Connection *c, void **socket_ctx)
 {
-    const union MHD_ConnectionInfo *ai =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const union MHD_ConnectionInfo *fi =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(
+        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c,
+                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
     struct hconn *hc = xcalloc(1, sizeof(*hc));
 
     peer_key_of(ai != NULL ? ai->client_addr : NULL, &hc->peer);
@@ -890,8 +890,7 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa, sock
  * TIME_WAIT), never SO_REUSEPORT, which would let a second server share the
  * port and split the requests.
  */
-static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
-                     struct bl_err *err);
+static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out, struct bl_err *err);
 
 int http_listen(const char *host, int port, int *fd_out, struct bl_err *err)
 {
@@ -904,8 +903,7 @@ int http_listen(const char *host, int port, int *fd_out, struct bl_err *err)
     return listen_on(&cfg, fd_out, &bound, err);
 }
 
-static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
-                     struct bl_err *err)
+static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out, struct bl_err *err)
 {
     struct sockaddr_storage sa;
     socklen_t salen = 0;
@@ -927,7 +925,8 @@ static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out,
         if (e == EADDRINUSE)
             return bl_err_set(err, BL_EIO,
                               "cannot listen on %s:%d: the port is already in use "
-                              "(another bilor serve?)", cfg->host, cfg->port);
+                              "(another bilor serve?)",
+                              cfg->host, cfg->port);
         return bl_err_set(err, BL_EIO, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
                           strerror(e));
     }
@@ -994,7 +993,8 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
             close(cfg->listen_fd);
         return bl_err_set(err, BL_EINVAL,
                           "the per-client in-flight share (%zu) is below the largest body "
-                          "(%zu): such bodies could never be received", share, cfg->max_body);
+                          "(%zu): such bodies could never be received",
+                          share, cfg->max_body);
     }
     if (cfg->listen_fd >= 0) {
         struct sockaddr_storage sa;
@@ -1039,10 +1039,9 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s,
-        cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cfg->tls_cert_pem,
-        MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_END);
     if (s->daemon == NULL) {
         close(fd);
         server_free(s);

@@ -43,21 +43,21 @@
 
 struct http_config {
     const char *host;
-    int port;             /* 0: pick a free port (see http_port) */
+    int port; /* 0: pick a free port (see http_port) */
     unsigned threads;
     unsigned max_connections;
     unsigned per_ip_connections; /* one client address's share (0: no limit) */
-    unsigned timeout_s;   /* idle connection timeout (MHD's, restarted by every byte) */
-    unsigned header_timeout_s; /* total time for a request's headers, keep-alive idle included */
-    unsigned body_timeout_s;   /* total time for a body, plus received / min_body_rate */
-    size_t min_body_rate;      /* bytes per second */
-    size_t max_body;      /* raw body cap (a route may lower it) */
-    size_t max_inflight;  /* all bodies held in memory together (503 above) */
-    size_t per_ip_inflight; /* one client address's share of it (429 above); 0: derived */
-    const char *tls_cert_pem; /* with tls_key_pem: HTTPS (MHD_USE_TLS, GnuTLS); NULL: HTTP */
+    unsigned timeout_s;          /* idle connection timeout (MHD's, restarted by every byte) */
+    unsigned header_timeout_s;   /* total time for a request's headers, keep-alive idle included */
+    unsigned body_timeout_s;     /* total time for a body, plus received / min_body_rate */
+    size_t min_body_rate;        /* bytes per second */
+    size_t max_body;             /* raw body cap (a route may lower it) */
+    size_t max_inflight;         /* all bodies held in memory together (503 above) */
+    size_t per_ip_inflight;      /* one client address's share of it (429 above); 0: derived */
+    const char *tls_cert_pem;    /* with tls_key_pem: HTTPS (MHD_USE_TLS, GnuTLS); NULL: HTTP */
     const char *tls_key_pem;
     const char *trusted_proxy; /* address whose X-Forwarded-For is believed; NULL/"": none */
-    int listen_fd;        /* from http_listen (http_start takes it over), or -1 */
+    int listen_fd;             /* from http_listen (http_start takes it over), or -1 */
     /*
      * Prepended to every request path before routing (static string), or
      * NULL: "/es" makes a port whose "/" is the Elasticsearch API's /es/.

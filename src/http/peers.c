@@ -41,7 +41,7 @@ void peer_key_of(const struct sockaddr *sa, struct peer_key *k)
         if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
             memcpy(k->b, &in6->sin6_addr, 16); /* a dual-stack IPv4 client: whole address */
         else
-            memcpy(k->b, &in6->sin6_addr, 8);  /* the /64 */
+            memcpy(k->b, &in6->sin6_addr, 8); /* the /64 */
     }
 }
 

@@ -28,8 +28,8 @@
 #define TS_TEXT_MAX 64
 
 static const char *const item_names[INGEST_ITEM__N] = {
-    "event", "transaction", "attachment", "session", "sessions", "client_report",
-    "check_in", "log", "span", "profile", "replay", "user_report", "feedback", "other",
+    "event", "transaction", "attachment", "session", "sessions",    "client_report", "check_in",
+    "log",   "span",        "profile",    "replay",  "user_report", "feedback",      "other",
 };
 
 static const struct {

@@ -34,7 +34,7 @@
 
 struct sink {
     struct buf *out;
-    size_t start;       /* out->len when the call began */
+    size_t start; /* out->len when the call began */
     size_t max_out;
     unsigned char spill[16];
     int spilling;
@@ -44,11 +44,8 @@ static const struct {
     const char *name;
     int enc;
 } encoding_names[] = {
-    { "gzip", INGEST_ENC_GZIP },
-    { "x-gzip", INGEST_ENC_GZIP },
-    { "deflate", INGEST_ENC_DEFLATE },
-    { "br", INGEST_ENC_BR },
-    { "zstd", INGEST_ENC_ZSTD },
+    { "gzip", INGEST_ENC_GZIP }, { "x-gzip", INGEST_ENC_GZIP }, { "deflate", INGEST_ENC_DEFLATE },
+    { "br", INGEST_ENC_BR },     { "zstd", INGEST_ENC_ZSTD },
 };
 
 int decode_encoding_from_header(const char *value)
@@ -174,8 +171,7 @@ static int zlib_fail(z_stream *zs, int zr, const char *what, struct bl_err *err)
 }
 
 /* Runs one inflate step into the sink; *zr gets zlib's answer. */
-static int inflate_step(z_stream *zs, size_t *in_left, struct sink *s, int *zr,
-                        struct bl_err *err)
+static int inflate_step(z_stream *zs, size_t *in_left, struct sink *s, int *zr, struct bl_err *err)
 {
     unsigned char *dst;
     size_t avail;

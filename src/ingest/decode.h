@@ -77,7 +77,6 @@ int decode_request(const void *body, size_t len, int encoding_hint, size_t max, 
                    struct buf *scratch, struct slice *text, struct bl_err *err);
 
 /* Standard base64 (RFC 4648, padding optional, whitespace skipped). */
-int decode_base64(const char *p, size_t len, size_t max_out, struct buf *out,
-                  struct bl_err *err);
+int decode_base64(const char *p, size_t len, size_t max_out, struct buf *out, struct bl_err *err);
 
 #endif

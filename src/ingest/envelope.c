@@ -252,8 +252,8 @@ static void skip_blank(struct cursor *c)
         c->pos++;
 }
 
-int envelope_parse(const char *p, size_t len, const struct envelope_limits *lim,
-                   struct pool *pool, struct envelope *out, struct bl_err *err)
+int envelope_parse(const char *p, size_t len, const struct envelope_limits *lim, struct pool *pool,
+                   struct envelope *out, struct bl_err *err)
 {
     struct cursor c = { p, len, 0 };
     struct envelope_item *item;

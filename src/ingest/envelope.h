@@ -22,23 +22,23 @@
 #include "core/pool.h"
 
 struct envelope_limits {
-    size_t max_items;      /* e.g. 1000 */
-    size_t max_header;     /* bytes of one header line, e.g. 64 KiB */
-    int max_depth;         /* JSON nesting in headers */
+    size_t max_items;  /* e.g. 1000 */
+    size_t max_header; /* bytes of one header line, e.g. 64 KiB */
+    int max_depth;     /* JSON nesting in headers */
 };
 
 #define ENVELOPE_LIMITS_DEFAULT ((struct envelope_limits){ 1000, 65536, 32 })
 
 struct envelope_item {
-    struct slice header;  /* the item header JSON line */
-    struct slice type;    /* value of "type", unquoted (empty if missing) */
+    struct slice header; /* the item header JSON line */
+    struct slice type;   /* value of "type", unquoted (empty if missing) */
     struct slice payload;
 };
 
 struct envelope {
-    struct slice header;   /* the envelope header JSON line */
-    char event_id[33];     /* header "event_id", lowercased, dashes removed; "" if absent */
-    struct slice dsn;      /* header "dsn" unquoted (pool copy), empty if absent */
+    struct slice header;         /* the envelope header JSON line */
+    char event_id[33];           /* header "event_id", lowercased, dashes removed; "" if absent */
+    struct slice dsn;            /* header "dsn" unquoted (pool copy), empty if absent */
     struct envelope_item *items; /* from the pool */
     size_t nitems;
 };
@@ -48,8 +48,8 @@ struct envelope {
  * items array comes from pool. Returns 0 or BL_EPARSE / BL_ETOOBIG with err
  * saying what is wrong ("item 2: length 500 runs past the end").
  */
-int envelope_parse(const char *p, size_t len, const struct envelope_limits *lim,
-                   struct pool *pool, struct envelope *out, struct bl_err *err);
+int envelope_parse(const char *p, size_t len, const struct envelope_limits *lim, struct pool *pool,
+                   struct envelope *out, struct bl_err *err);
 
 /*
  * Normalizes an event id as clients send it (32 hex digits, or a dashed

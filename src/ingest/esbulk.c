@@ -22,8 +22,8 @@ static int next_line(const char *p, size_t len, size_t *i, struct slice *line)
 
         *i = nl != NULL ? end + 1 : len;
         n = end - start;
-        while (n > 0 && (p[start + n - 1] == '\r' || p[start + n - 1] == ' ' ||
-                         p[start + n - 1] == '\t'))
+        while (n > 0 &&
+               (p[start + n - 1] == '\r' || p[start + n - 1] == ' ' || p[start + n - 1] == '\t'))
             n--;
         while (n > 0 && (p[start] == ' ' || p[start] == '\t')) {
             start++;
@@ -38,7 +38,7 @@ static int next_line(const char *p, size_t len, size_t *i, struct slice *line)
 }
 
 struct action_scan {
-    int action;      /* -1 until found */
+    int action; /* -1 until found */
     int members;
     struct slice meta; /* the action's object */
 };
@@ -84,8 +84,8 @@ static int meta_member(void *arg, struct slice key, int type, struct slice value
     return 0;
 }
 
-static int parse_action(struct slice line, struct pool *pool, struct esbulk_item *it,
-                        size_t lineno, struct bl_err *err)
+static int parse_action(struct slice line, struct pool *pool, struct esbulk_item *it, size_t lineno,
+                        struct bl_err *err)
 {
     struct action_scan a = { -1, 0, SLICE_NULL };
     struct meta_scan m = { pool, SLICE_NULL, SLICE_NULL };
@@ -141,8 +141,8 @@ static struct esbulk_item *push(struct esbulk_items *out, struct pool *pool, siz
     return &out->v[out->n++];
 }
 
-int esbulk_parse(const char *body, size_t len, const struct esbulk_limits *lim,
-                 struct pool *pool, struct esbulk_items *out, struct bl_err *err)
+int esbulk_parse(const char *body, size_t len, const struct esbulk_limits *lim, struct pool *pool,
+                 struct esbulk_items *out, struct bl_err *err)
 {
     struct slice line;
     size_t i = 0, lineno = 0, cap = 0;
@@ -165,8 +165,10 @@ int esbulk_parse(const char *body, size_t len, const struct esbulk_limits *lim,
             continue;
         }
         if (!next_line(body, len, &i, &line))
-            return bl_err_set(err, BL_EPARSE, "The bulk request must be terminated by a "
-                                              "source line after action line [%zu]", lineno);
+            return bl_err_set(err, BL_EPARSE,
+                              "The bulk request must be terminated by a "
+                              "source line after action line [%zu]",
+                              lineno);
         lineno++;
         judge_source(it, line, lim);
         out->good += it->status == 0;
@@ -205,8 +207,8 @@ int esbulk_response(const struct esbulk_items *items, const char *const *ids,
     for (size_t k = 0; rc == 0 && k < items->n; k++) {
         rc = k ? buf_addch(out, ',') : 0;
         rc = rc ? rc
-                : add_item(out, &items->v[k], ids != NULL && items->v[k].status == 0 ? ids[k] : NULL,
-                           default_index);
+                : add_item(out, &items->v[k],
+                           ids != NULL && items->v[k].status == 0 ? ids[k] : NULL, default_index);
     }
     return rc ? rc : buf_addstr(out, "]}");
 }

@@ -54,8 +54,8 @@ const char *esbulk_action_name(int action);
  * Splits and judges body. Returns 0, or BL_EPARSE (a malformed action line:
  * err says which line) or BL_ETOOBIG (too many items).
  */
-int esbulk_parse(const char *body, size_t len, const struct esbulk_limits *lim,
-                 struct pool *pool, struct esbulk_items *out, struct bl_err *err);
+int esbulk_parse(const char *body, size_t len, const struct esbulk_limits *lim, struct pool *pool,
+                 struct esbulk_items *out, struct bl_err *err);
 
 /*
  * The answer Elasticsearch gives, compact (Vector looks for the literal

@@ -37,8 +37,8 @@
 #include "core/hash.h"
 #include "core/banned.h"
 
-#define FP_PART_MAX 256        /* bytes of a module or function name that count */
-#define FP_CONTEXT_MAX 120     /* longer context lines do not contribute */
+#define FP_PART_MAX 256    /* bytes of a module or function name that count */
+#define FP_CONTEXT_MAX 120 /* longer context lines do not contribute */
 #define FP_TITLE_MAX 200
 #define FP_COMPONENTS_MAX (16u << 20)
 #define FP_SEARCH_MAX (64u << 10)
@@ -74,10 +74,10 @@ static int uses_context(const struct event *ev)
 }
 
 /* Behaviour flags of an algorithm version. */
-#define FPF_SHAPES 1u   /* top-level stack, crashing thread, template group by content */
-#define FPF_JS 2u       /* browser-independent JavaScript function names, low-quality frames */
-#define FPF_RULES 4u    /* built-in and project grouping rules */
-#define FPF_PARAM 8u    /* the version-3 parameterizer (dates in every format, versions, ...) */
+#define FPF_SHAPES 1u /* top-level stack, crashing thread, template group by content */
+#define FPF_JS 2u     /* browser-independent JavaScript function names, low-quality frames */
+#define FPF_RULES 4u  /* built-in and project grouping rules */
+#define FPF_PARAM 8u  /* the version-3 parameterizer (dates in every format, versions, ...) */
 
 static const struct fp_version {
     int version;
@@ -151,9 +151,10 @@ static struct slice drop_prefix(struct slice s, const char *prefix)
  */
 static struct slice js_function(struct slice s)
 {
-    static const char *const anon[] = { "global code", "Global code", "module code", "eval code",
-                                        "eval",
-                                        "<anonymous>", "?", "Anonymous function", NULL };
+    static const char *const anon[] = {
+        "global code", "Global code", "module code",        "eval code", "eval",
+        "<anonymous>", "?",           "Anonymous function", NULL
+    };
     const char *as;
     size_t k;
 
@@ -163,7 +164,8 @@ static struct slice js_function(struct slice s)
         s.len = (size_t)(as - s.p) - 1;
     while (s.len > 0 && (s.p[s.len - 1] == '@' || s.p[s.len - 1] == '*'))
         s.len--;
-    if ((s.len >= 2 && memcmp(s.p + s.len - 2, "/<", 2) == 0) || (s.len > 0 && s.p[s.len - 1] == '<'))
+    if ((s.len >= 2 && memcmp(s.p + s.len - 2, "/<", 2) == 0) ||
+        (s.len > 0 && s.p[s.len - 1] == '<'))
         return SLICE_NULL;
     for (k = s.len; k > 0 && s.p[k - 1] != '/' && s.p[k - 1] != '.'; k--)
         ;
@@ -184,7 +186,7 @@ static struct slice js_function(struct slice s)
 static int js_low_quality(const struct ev_frame *f)
 {
     static const char *const names[] = { "<anonymous>", "[native code]", "native code",
-                                         "eval code", "native", NULL };
+                                         "eval code",   "native",        NULL };
     const char *const files[] = { f->filename, f->abs_path };
 
     for (size_t k = 0; k < 2; k++) {
@@ -494,7 +496,8 @@ static int shape_components(const struct event *ev, struct comps *b)
     if (t == NULL)
         return 0;
     file = t->filename != NULL ? t->filename : t->abs_path;
-    for (const char *f = file != NULL ? basename_of(file) : ""; f[nn] != '\0' && nn + 1 < sizeof(name); nn++)
+    for (const char *f = file != NULL ? basename_of(file) : "";
+         f[nn] != '\0' && nn + 1 < sizeof(name); nn++)
         name[nn] = (char)tolower((unsigned char)f[nn]);
     name[nn] = '\0';
     nc = frame_context(t->context_line, ctx);
@@ -616,8 +619,8 @@ static const struct grules_rule *matching_rule(const struct event *ev, const str
 {
     const struct grules_rule *r = NULL;
     int client = ev->nfingerprint_in > 0 &&
-                 !(ev->nfingerprint_in == 1 && slice_eq(variable_name(ev->fingerprint_in[0]),
-                                                       "default"));
+                 !(ev->nfingerprint_in == 1 &&
+                   slice_eq(variable_name(ev->fingerprint_in[0]), "default"));
 
     if ((c->flags & FPF_RULES) == 0)
         return NULL;

@@ -343,8 +343,8 @@ static size_t m_version(const char *s, size_t len, size_t i)
         return 0;
     if (j + 1 < len && (s[j] == '-' || s[j] == '+') && isalnum((unsigned char)s[j + 1])) {
         j++;
-        while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' ||
-                           s[j] == '+'))
+        while (j < len &&
+               (isalnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' || s[j] == '+'))
             j++;
         while (j > i && s[j - 1] == '.')
             j--;
@@ -406,8 +406,8 @@ static size_t m_ip(const char *s, size_t len, size_t i)
 static size_t m_hostname(const char *s, size_t len, size_t i)
 {
     static const char *const tlds[] = {
-        "com", "net", "org", "io", "dev", "local", "internal", "lan", "cloud", "app", "co",
-        "uk", "de", "fr", "eu", "us", "info", "biz", "svc", "localdomain", NULL,
+        "com", "net", "org", "io", "dev", "local", "internal", "lan", "cloud",       "app", "co",
+        "uk",  "de",  "fr",  "eu", "us",  "info",  "biz",      "svc", "localdomain", NULL,
     };
     size_t n = domain_len(s, len, i), dot = 0;
 
@@ -472,8 +472,8 @@ static size_t number_len(const char *s, size_t len, size_t i)
 
 static size_t m_duration(const char *s, size_t len, size_t i)
 {
-    static const char *const units[] = { "secs", "mins", "min", "sec", "ms", "us", "ns",
-                                         "\xc2\xb5s", "s", "m", "h", NULL };
+    static const char *const units[] = { "secs", "mins",      "min", "sec", "ms", "us",
+                                         "ns",   "\xc2\xb5s", "s",   "m",   "h",  NULL };
     size_t n = number_len(s, len, i);
 
     if (n == 0)
@@ -481,8 +481,7 @@ static size_t m_duration(const char *s, size_t len, size_t i)
     for (size_t u = 0; units[u] != NULL; u++) {
         size_t k = strlen(units[u]);
 
-        if (i + n + k <= len && memcmp(s + i + n, units[u], k) == 0 &&
-            !is_word(s, len, i + n + k))
+        if (i + n + k <= len && memcmp(s + i + n, units[u], k) == 0 && !is_word(s, len, i + n + k))
             return n + k;
     }
     return 0;
@@ -510,11 +509,11 @@ static const struct matcher {
     const char *placeholder;
     int wide;
 } matchers[] = {
-    { m_email, "<email>", 0 },   { m_url, "<url>", 0 },       { m_uuid, "<uuid>", 0 },
-    { m_date_text, "<date>", 1 }, { m_date, "<date>", 0 },     { m_ip, "<ip>", 0 },
-    { m_version, "<version>", 1 }, { m_hostname, "<hostname>", 0 },
-    { m_sha1, "<sha1>", 0 },     { m_md5, "<md5>", 0 },       { m_hex, "<hex>", 0 },
-    { m_duration, "<duration>", 0 }, { m_float, "<float>", 0 }, { m_int, "<int>", 0 },
+    { m_email, "<email>", 0 },     { m_url, "<url>", 0 },           { m_uuid, "<uuid>", 0 },
+    { m_date_text, "<date>", 1 },  { m_date, "<date>", 0 },         { m_ip, "<ip>", 0 },
+    { m_version, "<version>", 1 }, { m_hostname, "<hostname>", 0 }, { m_sha1, "<sha1>", 0 },
+    { m_md5, "<md5>", 0 },         { m_hex, "<hex>", 0 },           { m_duration, "<duration>", 0 },
+    { m_float, "<float>", 0 },     { m_int, "<int>", 0 },
 };
 
 /* After '=': a quoted string or a boolean literal; returns the length consumed. */

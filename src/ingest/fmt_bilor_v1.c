@@ -28,8 +28,8 @@ static int check_v1(const struct format_input *in, struct format_result *out, st
     struct slice body = SLICE_NULL;
     int top = 0, rc;
 
-    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch,
-                        &body, err);
+    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch, &body,
+                        err);
     if (rc < 0)
         return rc;
     if (jsonscan(body.p, body.len, in->lim->max_depth, NULL, NULL, &top, err) != 0 ||
@@ -43,9 +43,12 @@ static int check_v1(const struct format_input *in, struct format_result *out, st
 /* Werkzeug's escaping undone: &lt; &gt; &amp; &quot; &#39; &#x27;. Returns a cJSON string. */
 static cJSON *unescaped(const char *s)
 {
-    static const struct { const char *ent; char c; } ents[] = {
-        { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&quot;", '"' },
-        { "&#39;", '\'' }, { "&#x27;", '\'' },
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {
+        { "&lt;", '<' },   { "&gt;", '>' },   { "&amp;", '&' },
+        { "&quot;", '"' }, { "&#39;", '\'' }, { "&#x27;", '\'' },
     };
     size_t n = strlen(s), k = 0;
     char *out = cJSON_malloc(n + 1);
@@ -85,7 +88,8 @@ static cJSON *frames_of(const cJSON *tb)
     cJSON *out = cJSON_CreateArray();
     double line;
 
-    cJSON_ArrayForEach(f, frames) {
+    cJSON_ArrayForEach(f, frames)
+    {
         cJSON *fr;
 
         if (!cJSON_IsObject(f))
@@ -174,8 +178,8 @@ static cJSON *sentry_event(const cJSON *msg, const char *event_id)
 }
 
 static int decode_v1(const void *payload, size_t len, const struct ingest_meta *meta,
-                     const struct ingest_limits *lim, struct pool *pool,
-                     struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
+                     const struct ingest_limits *lim, struct pool *pool, struct ingest_events *out,
+                     size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     struct json_limits jl = { lim->max_event, lim->max_depth };
     struct buf scratch = BUF_INIT(lim->max_event);

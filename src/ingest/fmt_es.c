@@ -25,8 +25,7 @@ static struct esbulk_limits bulk_limits(const struct ingest_limits *lim)
     return (struct esbulk_limits){ lim->max_lines, lim->max_line, lim->max_depth };
 }
 
-static int check_bulk(const struct format_input *in, struct format_result *out,
-                      struct bl_err *err)
+static int check_bulk(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
     struct esbulk_limits el = bulk_limits(in->lim);
     struct esbulk_items *items = pool_calloc(in->pool, 1, sizeof(*items));
@@ -83,14 +82,13 @@ static int decode_bulk(const void *payload, size_t len, const struct ingest_meta
     return rc;
 }
 
-static int check_doc(const struct format_input *in, struct format_result *out,
-                     struct bl_err *err)
+static int check_doc(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
     struct slice body = SLICE_NULL;
     int top = 0, rc;
 
-    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch,
-                        &body, err);
+    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch, &body,
+                        err);
     if (rc < 0)
         return rc;
     if (jsonscan(body.p, body.len, in->lim->max_depth, NULL, NULL, &top, err) != 0 ||
@@ -103,9 +101,8 @@ static int check_doc(const struct format_input *in, struct format_result *out,
 }
 
 static int decode_doc(const void *payload, size_t len, const struct ingest_meta *meta,
-                      const struct ingest_limits *lim, struct pool *pool,
-                      struct ingest_events *out, size_t items_n[INGEST_ITEM__N],
-                      struct bl_err *err)
+                      const struct ingest_limits *lim, struct pool *pool, struct ingest_events *out,
+                      size_t items_n[INGEST_ITEM__N], struct bl_err *err)
 {
     struct json_limits jl = { lim->max_event, lim->max_depth };
     struct buf scratch = BUF_INIT(lim->max_event);

@@ -92,8 +92,7 @@ static void note_error(struct ingest_ndjson_result *u, size_t idx, const struct 
     u->nerrors++;
 }
 
-static int check_gelf(const struct format_input *in, struct format_result *out,
-                      struct bl_err *err)
+static int check_gelf(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
     struct slice text = SLICE_NULL, msg;
     size_t pos = 0, idx = 0;
@@ -168,7 +167,7 @@ void normalize_gelf(const cJSON *obj, struct event *ev, const struct ingest_limi
 static int is_field(const char *name)
 {
     static const char *const fields[] = { "version", "host", "short_message", "timestamp",
-                                          "level", "_id", LOGFMT_GELF_KEY };
+                                          "level",   "_id",  LOGFMT_GELF_KEY };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (strcmp(name, fields[i]) == 0)
@@ -184,7 +183,8 @@ cJSON *normalize_gelf_attributes(const cJSON *obj)
 
     if (attrs == NULL || !cJSON_IsObject(obj))
         return attrs;
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach(it, obj)
+    {
         const char *name = it->string;
 
         if (name == NULL || is_field(name) || cJSON_IsNull(it))
@@ -226,8 +226,7 @@ static void decode_one(const char *p, size_t n, uint32_t idx, const struct inges
 
 static int decode_gelf(const void *payload, size_t len, const struct ingest_meta *meta,
                        const struct ingest_limits *lim, struct pool *pool,
-                       struct ingest_events *out, size_t items[INGEST_ITEM__N],
-                       struct bl_err *err)
+                       struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     struct buf scratch = BUF_INIT(lim->max_body);
     struct slice body = SLICE_NULL, msg;

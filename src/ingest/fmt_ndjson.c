@@ -12,8 +12,8 @@
 static int check_ndjson(const struct format_input *in, struct format_result *out,
                         struct bl_err *err)
 {
-    return ingest_check_ndjson(in->body, in->len, in->encoding, in->lim, in->pool,
-                               MAX_LINE_ERRORS, in->scratch, &out->units, err);
+    return ingest_check_ndjson(in->body, in->len, in->encoding, in->lim, in->pool, MAX_LINE_ERRORS,
+                               in->scratch, &out->units, err);
 }
 
 const struct ingest_format format_ndjson = {

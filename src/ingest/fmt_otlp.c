@@ -76,8 +76,7 @@ static int check_pb(const struct format_input *in, struct format_result *out, st
     return check(in, out, 0, err);
 }
 
-static int check_json(const struct format_input *in, struct format_result *out,
-                      struct bl_err *err)
+static int check_json(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
     return check(in, out, 1, err);
 }
@@ -100,7 +99,9 @@ static const char *severity_name(const struct otlp_record *rec)
 }
 
 /* Semantic-convention attributes that also fill an event field (they stay attributes). */
-static const struct { const char *attr, *field; } semconv[] = {
+static const struct {
+    const char *attr, *field;
+} semconv[] = {
     { "host.name", "host" },
     { "service.version", "release" },
     { "deployment.environment.name", "environment" },
@@ -130,8 +131,7 @@ static void add_attrs(cJSON *line, const char *json, const struct ingest_limits 
     cJSON_Delete(obj);
 }
 
-static void record_line(cJSON *line, const struct otlp_record *rec,
-                        const struct ingest_limits *lim)
+static void record_line(cJSON *line, const struct otlp_record *rec, const struct ingest_limits *lim)
 {
     uint64_t ns = rec->time_ns != 0 ? rec->time_ns : rec->observed_ns;
     const char *level = severity_name(rec);
@@ -197,8 +197,8 @@ static int decode(const void *payload, size_t len, const struct ingest_meta *met
 }
 
 static int decode_pb(const void *payload, size_t len, const struct ingest_meta *meta,
-                     const struct ingest_limits *lim, struct pool *pool,
-                     struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
+                     const struct ingest_limits *lim, struct pool *pool, struct ingest_events *out,
+                     size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     (void)items;
     return decode(payload, len, meta, lim, pool, out, 0, err);
@@ -206,8 +206,7 @@ static int decode_pb(const void *payload, size_t len, const struct ingest_meta *
 
 static int decode_json(const void *payload, size_t len, const struct ingest_meta *meta,
                        const struct ingest_limits *lim, struct pool *pool,
-                       struct ingest_events *out, size_t items[INGEST_ITEM__N],
-                       struct bl_err *err)
+                       struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     (void)items;
     return decode(payload, len, meta, lim, pool, out, 1, err);

@@ -9,11 +9,10 @@
 #include "ingest/sentry_items.h"
 #include "core/banned.h"
 
-static int check_store(const struct format_input *in, struct format_result *out,
-                       struct bl_err *err)
+static int check_store(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
-    int rc = ingest_check_store(in->body, in->len, in->encoding, in->lim, in->scratch,
-                                &out->check, err);
+    int rc = ingest_check_store(in->body, in->len, in->encoding, in->lim, in->scratch, &out->check,
+                                err);
 
     if (rc == 0)
         out->units.accepted = 1;

@@ -68,8 +68,8 @@ static const char *dup_slice(struct pool *pool, struct slice s, size_t max)
     return s.len > 0 ? nz_strdup(pool, s.p, s.len, max) : NULL;
 }
 
-void normalize_syslog(const char *p, size_t len, struct event *ev,
-                      const struct ingest_limits *lim, struct pool *pool)
+void normalize_syslog(const char *p, size_t len, struct event *ev, const struct ingest_limits *lim,
+                      struct pool *pool)
 {
     struct syslog_msg m;
     int level = EV_INFO;

@@ -33,7 +33,7 @@
 struct format_input {
     const void *body; /* as received */
     size_t len;
-    int encoding;     /* the transport's Content-Encoding hint (decode.h) */
+    int encoding; /* the transport's Content-Encoding hint (decode.h) */
     const struct ingest_limits *lim;
     struct pool *pool;   /* the request's: per-unit errors live here */
     struct buf *scratch; /* the decompressed body, released by the caller */

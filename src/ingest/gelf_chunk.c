@@ -137,8 +137,8 @@ static int complete(struct gelf_reasm *r, struct chunk_set *s, struct buf *out)
     return 1;
 }
 
-int gelf_reasm_add(struct gelf_reasm *r, uint64_t peer, const void *p, size_t len,
-                   int64_t now_us, struct buf *out)
+int gelf_reasm_add(struct gelf_reasm *r, uint64_t peer, const void *p, size_t len, int64_t now_us,
+                   struct buf *out)
 {
     const unsigned char *b = p;
     struct chunk_set *s;

@@ -46,8 +46,8 @@ int gelf_is_chunk(const void *p, size_t len);
  * still incomplete or the chunk was a duplicate; BL_EPARSE for an invalid
  * chunk; BL_ETOOBIG when the message would exceed out's cap.
  */
-int gelf_reasm_add(struct gelf_reasm *r, uint64_t peer, const void *p, size_t len,
-                   int64_t now_us, struct buf *out);
+int gelf_reasm_add(struct gelf_reasm *r, uint64_t peer, const void *p, size_t len, int64_t now_us,
+                   struct buf *out);
 
 /* Drops sets older than the TTL; returns how many. Call it about once a second. */
 size_t gelf_reasm_expire(struct gelf_reasm *r, int64_t now_us);

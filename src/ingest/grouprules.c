@@ -25,8 +25,20 @@
 #define GR_TOKEN_MAX 1024
 
 enum field {
-    F_TYPE, F_VALUE, F_MECHANISM, F_MESSAGE, F_LOGGER, F_LEVEL, F_RELEASE, F_TAG,
-    F_FUNCTION, F_MODULE, F_PATH, F_PACKAGE, F_FAMILY, F_APP,
+    F_TYPE,
+    F_VALUE,
+    F_MECHANISM,
+    F_MESSAGE,
+    F_LOGGER,
+    F_LEVEL,
+    F_RELEASE,
+    F_TAG,
+    F_FUNCTION,
+    F_MODULE,
+    F_PATH,
+    F_PACKAGE,
+    F_FAMILY,
+    F_APP,
 };
 
 /* Matcher names, Sentry's long and short spellings; frame fields flagged. */
@@ -35,15 +47,24 @@ static const struct field_name {
     int field;
     int frame;
 } field_names[] = {
-    { "error.type", F_TYPE, 0 },         { "type", F_TYPE, 0 },
-    { "error.value", F_VALUE, 0 },       { "value", F_VALUE, 0 },
-    { "error.mechanism", F_MECHANISM, 0 }, { "message", F_MESSAGE, 0 },
-    { "logger", F_LOGGER, 0 },           { "level", F_LEVEL, 0 },
-    { "release", F_RELEASE, 0 },         { "stack.function", F_FUNCTION, 1 },
-    { "function", F_FUNCTION, 1 },       { "stack.module", F_MODULE, 1 },
-    { "module", F_MODULE, 1 },           { "stack.abs_path", F_PATH, 1 },
-    { "path", F_PATH, 1 },               { "stack.package", F_PACKAGE, 1 },
-    { "package", F_PACKAGE, 1 },         { "family", F_FAMILY, 0 },
+    { "error.type", F_TYPE, 0 },
+    { "type", F_TYPE, 0 },
+    { "error.value", F_VALUE, 0 },
+    { "value", F_VALUE, 0 },
+    { "error.mechanism", F_MECHANISM, 0 },
+    { "message", F_MESSAGE, 0 },
+    { "logger", F_LOGGER, 0 },
+    { "level", F_LEVEL, 0 },
+    { "release", F_RELEASE, 0 },
+    { "stack.function", F_FUNCTION, 1 },
+    { "function", F_FUNCTION, 1 },
+    { "stack.module", F_MODULE, 1 },
+    { "module", F_MODULE, 1 },
+    { "stack.abs_path", F_PATH, 1 },
+    { "path", F_PATH, 1 },
+    { "stack.package", F_PACKAGE, 1 },
+    { "package", F_PACKAGE, 1 },
+    { "family", F_FAMILY, 0 },
     { "app", F_APP, 1 },
 };
 
@@ -214,8 +235,14 @@ static int scan_matcher(struct scan *s, struct grules_rule *r)
 
 static int scan_action(struct scan *s, struct grules_rule *r)
 {
-    static const struct { const char *word; int app, group; } actions[] = {
-        { "+app", 1, -1 }, { "-app", 0, -1 }, { "+group", -1, 1 }, { "-group", -1, 0 },
+    static const struct {
+        const char *word;
+        int app, group;
+    } actions[] = {
+        { "+app", 1, -1 },
+        { "-app", 0, -1 },
+        { "+group", -1, 1 },
+        { "-group", -1, 0 },
     };
     size_t start = s->i, n;
 
@@ -339,8 +366,7 @@ static void next_line(struct scan *s)
     }
 }
 
-int grules_parse(const char *text, size_t len, int kind, struct grules *out,
-                 struct grules_error *e)
+int grules_parse(const char *text, size_t len, int kind, struct grules *out, struct grules_error *e)
 {
     struct scan s = { text, len, 0, 1, 0, e };
     size_t cap = 0;

@@ -39,9 +39,9 @@
 enum grules_kind { GRULES_FINGERPRINT = 0, GRULES_STACK = 1 };
 
 struct grules_matcher {
-    int field;   /* enum in grouprules.c */
+    int field; /* enum in grouprules.c */
     int negate;
-    char *arg;   /* the tag name of tags.NAME */
+    char *arg; /* the tag name of tags.NAME */
     char *pattern;
 };
 
@@ -50,9 +50,9 @@ struct grules_rule {
     size_t nm;
     char *values[GRULES_MAX_VALUES]; /* fingerprint rules */
     size_t nvalues;
-    char *title;                     /* fingerprint rules, optional */
-    int app;                         /* stack rules: -1 unchanged, 0 or 1 */
-    int group;                       /* stack rules: -1 unchanged, 0 or 1 */
+    char *title; /* fingerprint rules, optional */
+    int app;     /* stack rules: -1 unchanged, 0 or 1 */
+    int group;   /* stack rules: -1 unchanged, 0 or 1 */
 };
 
 struct grules {

@@ -66,12 +66,16 @@ static const char builtin_fingerprint[] =
     "# React hydration mismatches: one issue per page.\n"
     "family:javascript message:\"*Text content does not match server-rendered HTML*\""
     " -> hydrationerror, {{ transaction }}\n"
-    "family:javascript message:\"*Hydration failed because*\" -> hydrationerror, {{ transaction }}\n"
+    "family:javascript message:\"*Hydration failed because*\" -> hydrationerror, {{ transaction "
+    "}}\n"
     "family:javascript message:\"*There was an error while hydrating*\""
     " -> hydrationerror, {{ transaction }}\n"
-    "family:javascript message:\"Minified React error #418*\" -> hydrationerror, {{ transaction }}\n"
-    "family:javascript message:\"Minified React error #423*\" -> hydrationerror, {{ transaction }}\n"
-    "family:javascript message:\"Minified React error #425*\" -> hydrationerror, {{ transaction }}\n";
+    "family:javascript message:\"Minified React error #418*\" -> hydrationerror, {{ transaction "
+    "}}\n"
+    "family:javascript message:\"Minified React error #423*\" -> hydrationerror, {{ transaction "
+    "}}\n"
+    "family:javascript message:\"Minified React error #425*\" -> hydrationerror, {{ transaction "
+    "}}\n";
 
 static struct grules parsed[2];
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -150,8 +150,7 @@ static int scrubbed_raw(cJSON *obj, const struct ingest_meta *meta, struct pool 
 
 int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
                         const struct ingest_limits *lim, struct pool *pool,
-                        struct ingest_events *out, size_t items[INGEST_ITEM__N],
-                        struct bl_err *err)
+                        struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
 {
     struct buf scratch = BUF_INIT(lim->max_event);
     struct slice body = SLICE_NULL;
@@ -190,8 +189,8 @@ out:
 }
 
 /*
- * Scrubs the JSON items that become events or log lines, in place: later
- * steps (the event, sentry_items.c's log items) only see the scrubbed text.
+ * Scrubs the log items in place (they become log lines through
+ * sentry_items.c, which only sees the scrubbed text).
  * An item that does not parse is left for those steps to reject.
  */
 static size_t scrub_items(struct envelope *env, const struct ingest_meta *meta,
@@ -204,10 +203,12 @@ static size_t scrub_items(struct envelope *env, const struct ingest_meta *meta,
         int k = ingest_item_from_type(it->type.p, it->type.len);
         struct slice out;
 
-        if (k != INGEST_ITEM_EVENT && k != INGEST_ITEM_TRANSACTION && k != INGEST_ITEM_LOG)
+        /* The event item is scrubbed as the tree it is parsed into anyway (scrubbed_raw);
+         * transactions are only counted, never stored. */
+        if (k != INGEST_ITEM_LOG)
             continue;
-        if (scrub_text(it->payload.p, it->payload.len, lim->max_body, lim->max_depth,
-                       meta->scrub, pool, &out) == 1) {
+        if (scrub_text(it->payload.p, it->payload.len, lim->max_body, lim->max_depth, meta->scrub,
+                       pool, &out) == 1) {
             it->payload = out;
             scrubbed++;
         }
@@ -241,8 +242,7 @@ static const struct envelope_item *envelope_items(const struct envelope *env,
  * item: the envelope as received is then never kept.
  */
 static void keep_envelope_raw(struct event *ev, const void *payload, size_t len,
-                              const struct envelope_item *item, int scrubbed,
-                              struct pool *pool)
+                              const struct envelope_item *item, int scrubbed, struct pool *pool)
 {
     const unsigned char *p = payload;
 
@@ -301,7 +301,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
     cJSON *obj = NULL;
     struct event *ev = NULL;
     size_t scrubbed = 0;
-    int rc;
+    int ev_scrubbed, rc;
 
     elim.max_depth = lim->max_depth;
     rc = decode_request(payload, len, meta->encoding, lim->max_body, 0, &scratch, &body, err);
@@ -321,8 +321,11 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         ev = new_event(meta, 0, out, pool);
         take_id(meta->event_id, ev->event_id);
         take_id(env.event_id, ev->event_id);
+        /* Scrubbed before normalizing; then its raw is the scrubbed JSON, never the envelope. */
+        ev_scrubbed = scrubbed_raw(obj, meta, pool, ev);
         normalize_sentry(obj, ev, lim, pool);
-        keep_envelope_raw(ev, payload, len, item, scrubbed > 0, pool);
+        if (!ev_scrubbed)
+            keep_envelope_raw(ev, payload, len, item, scrubbed > 0, pool);
         finish(ev, pool);
     }
     other_items(&env, item != NULL ? ev->event_id : env.event_id, meta, lim, pool, out);

@@ -47,26 +47,36 @@ enum ingest_proto {
 };
 
 struct ingest_limits {
-    size_t max_body;        /* decompressed request body, e.g. 20 MiB (413 above) */
-    size_t max_event;       /* one event JSON, e.g. 1 MiB (413 above) */
-    size_t max_line;        /* one NDJSON line, e.g. 256 KiB (line rejected above) */
-    size_t max_lines;       /* lines per NDJSON request, e.g. 100000 */
-    int max_depth;          /* JSON nesting, e.g. 64 */
-    size_t max_frames;      /* frames kept per stack trace (trimmed in the middle), 250 */
-    size_t max_string;      /* longest string field kept (message: 8192), truncated beyond */
-    size_t max_attachment;  /* one envelope attachment item, e.g. 10 MiB (413 above) */
+    size_t max_body;       /* decompressed request body, e.g. 20 MiB (413 above) */
+    size_t max_event;      /* one event JSON, e.g. 1 MiB (413 above) */
+    size_t max_line;       /* one NDJSON line, e.g. 256 KiB (line rejected above) */
+    size_t max_lines;      /* lines per NDJSON request, e.g. 100000 */
+    int max_depth;         /* JSON nesting, e.g. 64 */
+    size_t max_frames;     /* frames kept per stack trace (trimmed in the middle), 250 */
+    size_t max_string;     /* longest string field kept (message: 8192), truncated beyond */
+    size_t max_attachment; /* one envelope attachment item, e.g. 10 MiB (413 above) */
 };
 
-#define INGEST_LIMITS_DEFAULT                                                                 \
-    ((struct ingest_limits){ 20u << 20, 1u << 20, 256u << 10, 100000, 64, 250, 8192,          \
-                             10u << 20 })
+#define INGEST_LIMITS_DEFAULT                                                                      \
+    ((struct ingest_limits){ 20u << 20, 1u << 20, 256u << 10, 100000, 64, 250, 8192, 10u << 20 })
 
 /* Counts of Sentry envelope item types, for /metrics (index = enum ingest_item). */
 enum ingest_item {
-    INGEST_ITEM_EVENT = 0, INGEST_ITEM_TRANSACTION, INGEST_ITEM_ATTACHMENT, INGEST_ITEM_SESSION,
-    INGEST_ITEM_SESSIONS, INGEST_ITEM_CLIENT_REPORT, INGEST_ITEM_CHECK_IN, INGEST_ITEM_LOG,
-    INGEST_ITEM_SPAN, INGEST_ITEM_PROFILE, INGEST_ITEM_REPLAY, INGEST_ITEM_USER_REPORT,
-    INGEST_ITEM_FEEDBACK, INGEST_ITEM_OTHER, INGEST_ITEM__N
+    INGEST_ITEM_EVENT = 0,
+    INGEST_ITEM_TRANSACTION,
+    INGEST_ITEM_ATTACHMENT,
+    INGEST_ITEM_SESSION,
+    INGEST_ITEM_SESSIONS,
+    INGEST_ITEM_CLIENT_REPORT,
+    INGEST_ITEM_CHECK_IN,
+    INGEST_ITEM_LOG,
+    INGEST_ITEM_SPAN,
+    INGEST_ITEM_PROFILE,
+    INGEST_ITEM_REPLAY,
+    INGEST_ITEM_USER_REPORT,
+    INGEST_ITEM_FEEDBACK,
+    INGEST_ITEM_OTHER,
+    INGEST_ITEM__N
 };
 const char *ingest_item_name(int item);
 int ingest_item_from_type(const char *type, size_t len);
@@ -136,12 +146,12 @@ int ingest_time_from_string(const char *s, size_t len, int64_t *us);
 struct scrub_rules;
 
 struct ingest_meta {
-    int protocol;         /* enum ingest_proto */
-    int encoding;         /* enum ingest_encoding */
+    int protocol; /* enum ingest_proto */
+    int encoding; /* enum ingest_encoding */
     int64_t project_id;
-    int64_t received_at;  /* µs */
+    int64_t received_at; /* µs */
     uint64_t lsn;
-    const char *event_id; /* the id the door answered with, "" if none */
+    const char *event_id;            /* the id the door answered with, "" if none */
     const struct scrub_rules *scrub; /* the project's scrubbing additions, NULL: defaults */
 };
 

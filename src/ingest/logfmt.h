@@ -44,8 +44,8 @@ int logfmt_batch_add(struct buf *b, const void *msg, size_t len);
 int logfmt_batch_next(const char *p, size_t len, size_t *pos, struct slice *msg);
 
 /* Syslog: one message (as received) into ev; the event fields as the digest sets them. */
-void normalize_syslog(const char *p, size_t len, struct event *ev,
-                      const struct ingest_limits *lim, struct pool *pool);
+void normalize_syslog(const char *p, size_t len, struct event *ev, const struct ingest_limits *lim,
+                      struct pool *pool);
 /* Its attributes: facility, procid, msgid and "SD-ID.name" params (the key param hidden). */
 cJSON *normalize_syslog_attributes(const char *p, size_t len, int64_t received_at);
 /* The value of the bilor@0 key SD param, or an empty slice. */

@@ -168,10 +168,10 @@ static void sentry_tags(const cJSON *obj, struct event *ev, struct pool *pool)
     if (n == 0)
         return;
     ev->tags = pool_calloc(pool, n, sizeof(*ev->tags));
-    cJSON_ArrayForEach(it, tags) {
+    cJSON_ArrayForEach(it, tags)
+    {
         if (cJSON_IsObject(tags)) {
-            add_tag(ev, n, nz_strdup(pool, it->string, strlen(it->string), NZ_TAG_MAX), it,
-                    pool);
+            add_tag(ev, n, nz_strdup(pool, it->string, strlen(it->string), NZ_TAG_MAX), it, pool);
         } else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2) {
             add_tag(ev, n, nz_scalar(cJSON_GetArrayItem(it, 0), pool, NZ_TAG_MAX),
                     cJSON_GetArrayItem(it, 1), pool);
@@ -228,7 +228,8 @@ static void sentry_fingerprint(const cJSON *obj, struct event *ev, size_t max, s
     if (n == 0)
         return;
     ev->fingerprint_in = pool_calloc(pool, n, sizeof(*ev->fingerprint_in));
-    cJSON_ArrayForEach(it, fp) {
+    cJSON_ArrayForEach(it, fp)
+    {
         const char *s = nz_scalar(it, pool, max);
 
         if (s != NULL && ev->nfingerprint_in < n)

@@ -35,7 +35,8 @@ static void flatten(const cJSON *obj, const char *prefix, int depth, struct flat
 {
     const cJSON *it;
 
-    cJSON_ArrayForEach(it, obj) {
+    cJSON_ArrayForEach(it, obj)
+    {
         char name[ECS_MAX_NAME];
         int n;
 
@@ -73,14 +74,14 @@ static struct flat *take(struct flat_set *s, const char *const *names, int want_
     return NULL;
 }
 
-static const char *const ecs_time[] = { "@timestamp", "timestamp", "timereported", "time",
-                                        "timegenerated", NULL };
+static const char *const ecs_time[] = { "@timestamp", "timestamp",     "timereported",
+                                        "time",       "timegenerated", NULL };
 static const char *const ecs_level[] = { "log.level", "level", "severity", "priority", NULL };
 static const char *const ecs_message[] = { "message", "log", "msg", NULL };
-static const char *const ecs_host[] = { "host.name", "host.hostname", "hostname", "fromhost",
-                                        "host", NULL };
-static const char *const ecs_logger[] = { "log.logger", "logger", "service.name",
-                                          "programname", NULL };
+static const char *const ecs_host[] = { "host.name", "host.hostname", "hostname",
+                                        "fromhost",  "host",          NULL };
+static const char *const ecs_logger[] = { "log.logger", "logger", "service.name", "programname",
+                                          NULL };
 
 /* A field the line carries under its JSON-lines name; the member is consumed. */
 static const struct ecs_map {

@@ -43,7 +43,8 @@ size_t nz_count_objects(const cJSON *arr)
     const cJSON *it;
     size_t n = 0;
 
-    cJSON_ArrayForEach(it, arr) {
+    cJSON_ArrayForEach(it, arr)
+    {
         if (cJSON_IsObject(it))
             n++;
     }
@@ -75,14 +76,16 @@ static const cJSON *thread_frames(const cJSON *obj)
     if (!cJSON_IsArray(threads))
         return NULL;
     for (size_t m = 0; marks[m] != NULL; m++) {
-        cJSON_ArrayForEach(it, threads) {
+        cJSON_ArrayForEach(it, threads)
+        {
             const cJSON *frames = cJSON_IsObject(it) ? stack_frames(it) : NULL;
 
             if (frames != NULL && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, marks[m])))
                 return frames;
         }
     }
-    cJSON_ArrayForEach(it, threads) {
+    cJSON_ArrayForEach(it, threads)
+    {
         const cJSON *frames = cJSON_IsObject(it) ? stack_frames(it) : NULL;
 
         if (frames != NULL) {
@@ -165,7 +168,8 @@ static void fill_frames(const cJSON *frames, struct ev_exception *x,
     if (nkept == 0)
         return;
     x->frames = pool_calloc(pool, nkept, sizeof(*x->frames));
-    cJSON_ArrayForEach(it, frames) {
+    cJSON_ArrayForEach(it, frames)
+    {
         if (!cJSON_IsObject(it))
             continue;
         if (nz_frame_kept(idx++, nvalid, nkept) && x->nframes < nkept)
@@ -173,9 +177,8 @@ static void fill_frames(const cJSON *frames, struct ev_exception *x,
     }
 }
 
-static void fill_exception(const cJSON *obj, const cJSON *exc, int primary,
-                           struct ev_exception *x, const struct ingest_limits *lim,
-                           struct pool *pool)
+static void fill_exception(const cJSON *obj, const cJSON *exc, int primary, struct ev_exception *x,
+                           const struct ingest_limits *lim, struct pool *pool)
 {
     const cJSON *mech = json_obj(exc, "mechanism");
 
@@ -229,7 +232,8 @@ void nz_exceptions(const cJSON *obj, struct event *ev, const struct ingest_limit
         return;
     }
     ev->exc = pool_calloc(pool, nkeep, sizeof(*ev->exc));
-    cJSON_ArrayForEach(it, list) {
+    cJSON_ArrayForEach(it, list)
+    {
         if (!cJSON_IsObject(it))
             continue;
         /* An overlong chain loses its oldest causes; the primary stays. */

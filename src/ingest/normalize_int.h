@@ -22,7 +22,7 @@
 #include "ingest/ingest.h"
 
 /* Caps that the limits struct does not carry (Relay's documented sizes). */
-#define NZ_MAX_EXCEPTIONS 32   /* chain length kept; the newest (primary) ones win */
+#define NZ_MAX_EXCEPTIONS 32 /* chain length kept; the newest (primary) ones win */
 #define NZ_MAX_TAGS 256
 #define NZ_TAG_MAX 200         /* bytes of a tag key or value */
 #define NZ_MAX_FINGERPRINT 32  /* entries of a custom fingerprint */

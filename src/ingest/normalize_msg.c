@@ -112,7 +112,8 @@ static const cJSON *spec_param(const cJSON *params, const struct spec *sp, size_
     }
     if (!cJSON_IsObject(params))
         return NULL;
-    cJSON_ArrayForEach(it, params) {
+    cJSON_ArrayForEach(it, params)
+    {
         if (strlen(it->string) == sp->namelen && memcmp(it->string, sp->name, sp->namelen) == 0)
             return it;
     }
@@ -285,6 +286,5 @@ void nz_message(const cJSON *obj, struct event *ev, const struct ingest_limits *
     /* A bare string is logentry.formatted (Relay); it fills in only when
      * the logentry gave nothing. */
     if (ev->message == NULL && cJSON_IsString(msg))
-        ev->message = nz_strdup(pool, msg->valuestring, strlen(msg->valuestring),
-                                lim->max_string);
+        ev->message = nz_strdup(pool, msg->valuestring, strlen(msg->valuestring), lim->max_string);
 }

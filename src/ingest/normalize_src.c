@@ -41,7 +41,8 @@ const cJSON *normalize_src_exception(const struct event *ev, const cJSON *obj, s
     if (list == NULL || k >= ev->nexc)
         return NULL;
     /* The chain keeps the newest nexc of the valid entries. */
-    cJSON_ArrayForEach(it, list) {
+    cJSON_ArrayForEach(it, list)
+    {
         if (!cJSON_IsObject(it))
             continue;
         if (idx++ == nvalid - ev->nexc + k)
@@ -63,7 +64,8 @@ void normalize_src_frames(const struct event *ev, const cJSON *obj, size_t k, co
     nvalid = frames != NULL ? nz_count_objects(frames) : 0;
     if (frames == NULL || nvalid < x->nframes)
         return; /* not the object the event came from: no extras */
-    cJSON_ArrayForEach(it, frames) {
+    cJSON_ArrayForEach(it, frames)
+    {
         if (!cJSON_IsObject(it))
             continue;
         if (nz_frame_kept(idx++, nvalid, x->nframes) && f < x->nframes)

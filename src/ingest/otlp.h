@@ -33,18 +33,18 @@ struct otlp_record {
     const char *resource_attrs; /* JSON object text, "{}" when none */
     struct slice scope_name;
     struct slice scope_version;
-    uint64_t time_ns;           /* 0: unknown */
-    uint64_t observed_ns;       /* 0: unknown */
-    int severity_number;        /* 0 unspecified, 1..24 */
+    uint64_t time_ns;     /* 0: unknown */
+    uint64_t observed_ns; /* 0: unknown */
+    int severity_number;  /* 0 unspecified, 1..24 */
     struct slice severity_text;
-    int body_kind;              /* enum otlp_body */
-    struct slice body;          /* the string, or JSON text of any other value */
-    const char *attrs;          /* JSON object text, "{}" when none */
-    char trace_id[33];          /* lowercase hex, "" when absent */
+    int body_kind;     /* enum otlp_body */
+    struct slice body; /* the string, or JSON text of any other value */
+    const char *attrs; /* JSON object text, "{}" when none */
+    char trace_id[33]; /* lowercase hex, "" when absent */
     char span_id[17];
     uint32_t flags;
     struct slice event_name;
-    const char *error;          /* why the record is refused, or NULL */
+    const char *error; /* why the record is refused, or NULL */
 };
 
 /* Called per record; a non-zero return stops the walk and is returned. */
@@ -63,7 +63,7 @@ int otlp_decode_pb(const void *p, size_t len, size_t max_json, otlp_record_fn fn
  * caps the document's nesting. Same returns; a document that is not JSON or
  * has a wrong structure is BL_EPARSE.
  */
-int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth,
-                     otlp_record_fn fn, void *arg, struct bl_err *err);
+int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth, otlp_record_fn fn,
+                     void *arg, struct bl_err *err);
 
 #endif

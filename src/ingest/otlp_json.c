@@ -66,7 +66,8 @@ static int render_kvs(struct jwalk *w, const cJSON *arr, struct buf *out, int de
     const cJSON *kv;
     int rc = buf_addch(out, '{'), n = 0;
 
-    cJSON_ArrayForEach(kv, arr) {
+    cJSON_ArrayForEach(kv, arr)
+    {
         const cJSON *key = cJSON_GetObjectItemCaseSensitive(kv, "key");
 
         if (rc != 0)
@@ -86,7 +87,8 @@ static int render_array(struct jwalk *w, const cJSON *arr, struct buf *out, int 
     const cJSON *v;
     int rc = buf_addch(out, '['), n = 0;
 
-    cJSON_ArrayForEach(v, arr) {
+    cJSON_ArrayForEach(v, arr)
+    {
         if (rc != 0)
             break;
         rc = n++ ? buf_addch(out, ',') : 0;
@@ -152,8 +154,7 @@ static int render_attrs(struct jwalk *w, const cJSON *obj, struct buf *out)
     rc = array_of(w, obj, "attributes", NULL, &arr);
     rc = rc ? rc : render_kvs(w, arr, out, 1);
     if (rc == BL_ETOOBIG)
-        return bl_err_set(w->err, BL_ETOOBIG, "OTLP attributes larger than %zu bytes",
-                          w->max_json);
+        return bl_err_set(w->err, BL_ETOOBIG, "OTLP attributes larger than %zu bytes", w->max_json);
     return rc;
 }
 
@@ -174,7 +175,8 @@ static void id_of(struct jwalk *w, const cJSON *v, size_t want, char *out)
     if (n == 0)
         return;
     if (n != want || strspn(s, "0123456789abcdefABCDEF") != n) {
-        w->rec.error = want == 32 ? "traceId must be 32 hex digits" : "spanId must be 16 hex digits";
+        w->rec.error = want == 32 ? "traceId must be 32 hex digits"
+                                  : "spanId must be 16 hex digits";
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -251,7 +253,8 @@ static int scope_logs(struct jwalk *w, const cJSON *sl)
         version = str_slice(cJSON_GetObjectItemCaseSensitive(scope, "version"));
     }
     rc = array_of(w, sl, "logRecords", "log_records", &recs);
-    cJSON_ArrayForEach(lr, recs) {
+    cJSON_ArrayForEach(lr, recs)
+    {
         if (rc != 0)
             break;
         rc = log_record(w, lr, name, version);
@@ -274,7 +277,8 @@ static int resource_logs(struct jwalk *w, const cJSON *rl)
     rc = rc ? rc : array_of(w, rl, "scopeLogs", "scope_logs", &arr);
     if (rc == 0 && arr == NULL)
         rc = array_of(w, rl, "instrumentationLibraryLogs", "instrumentation_library_logs", &arr);
-    cJSON_ArrayForEach(sl, arr) {
+    cJSON_ArrayForEach(sl, arr)
+    {
         if (rc != 0)
             break;
         rc = scope_logs(w, sl);
@@ -282,8 +286,8 @@ static int resource_logs(struct jwalk *w, const cJSON *rl)
     return rc;
 }
 
-int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth,
-                     otlp_record_fn fn, void *arg, struct bl_err *err)
+int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth, otlp_record_fn fn,
+                     void *arg, struct bl_err *err)
 {
     struct json_limits jl = { len + 1, max_depth };
     struct bl_err local = { 0 };
@@ -308,7 +312,8 @@ int otlp_decode_json(const void *p, size_t len, size_t max_json, int max_depth,
     buf_init(&w.attrs, max_json);
     buf_init(&w.body, max_json);
     rc = array_of(&w, doc, "resourceLogs", "resource_logs", &arr);
-    cJSON_ArrayForEach(rl, arr) {
+    cJSON_ArrayForEach(rl, arr)
+    {
         if (rc != 0)
             break;
         rc = resource_logs(&w, rl);

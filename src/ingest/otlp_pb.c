@@ -35,8 +35,7 @@ static int render_any(struct walk *w, const unsigned char *p, size_t len, struct
                       int depth);
 
 /* KeyValue { 1 key, 2 value } as "key":value; the key is read first wherever it is. */
-static int render_kv(struct walk *w, const unsigned char *p, size_t len, struct buf *out,
-                     int depth)
+static int render_kv(struct walk *w, const unsigned char *p, size_t len, struct buf *out, int depth)
 {
     struct pb r = pb_init(p, len);
     struct pb_field f, key = { 0 }, val = { 0 };
@@ -107,7 +106,9 @@ static int render_scalar(struct buf *out, const struct pb_field *f)
 
 static int wire_ok(const struct pb_field *f)
 {
-    static const int want[] = { -1, PB_LEN, PB_VARINT, PB_VARINT, PB_FIXED64, PB_LEN, PB_LEN, PB_LEN };
+    static const int want[] = {
+        -1, PB_LEN, PB_VARINT, PB_VARINT, PB_FIXED64, PB_LEN, PB_LEN, PB_LEN
+    };
 
     return f->num >= 1 && f->num <= 7 && f->wire == want[f->num];
 }
@@ -154,8 +155,7 @@ static int render_attrs(struct walk *w, const unsigned char *p, size_t len, uint
         return bad(w, "attributes");
     rc = rc ? rc : buf_addch(out, '}');
     if (rc == BL_ETOOBIG)
-        return bl_err_set(w->err, BL_ETOOBIG, "OTLP attributes larger than %zu bytes",
-                          w->max_json);
+        return bl_err_set(w->err, BL_ETOOBIG, "OTLP attributes larger than %zu bytes", w->max_json);
     return rc;
 }
 
@@ -214,8 +214,8 @@ static int record_field(struct walk *w, const struct pb_field *f)
     case 3:
     case 12:
         if (f->wire == PB_LEN)
-            *(f->num == 3 ? &rec->severity_text : &rec->event_name) =
-                (struct slice){ (const char *)f->p, f->len };
+            *(f->num == 3 ? &rec->severity_text
+                          : &rec->event_name) = (struct slice){ (const char *)f->p, f->len };
         return 0;
     case 5:
         return f->wire == PB_LEN ? record_body(w, f) : 0;
@@ -306,8 +306,7 @@ static int resource_logs(struct walk *w, const struct pb_field *rl)
     while (rc == 0 && (rc = pb_next(&r, &f)) == 1)
         rc = f.num == 1 && f.wire == PB_LEN ? render_attrs(w, f.p, f.len, 1, &w->resource) : 0;
     if (rc < 0)
-        return rc == BL_EPARSE && w->err != NULL && w->err->code == 0 ? bad(w, "ResourceLogs")
-                                                                      : rc;
+        return rc == BL_EPARSE && w->err != NULL && w->err->code == 0 ? bad(w, "ResourceLogs") : rc;
     r = pb_init(rl->p, rl->len);
     while ((rc = pb_next(&r, &f)) == 1)
         if ((f.num == 2 || f.num == 1000) && f.wire == PB_LEN && (rc = scope_logs(w, &f)) != 0)

@@ -25,8 +25,8 @@ struct pb {
 struct pb_field {
     uint32_t num;
     int wire;
-    uint64_t u;              /* PB_VARINT, PB_FIXED64, PB_FIXED32 */
-    const unsigned char *p;  /* PB_LEN */
+    uint64_t u;             /* PB_VARINT, PB_FIXED64, PB_FIXED32 */
+    const unsigned char *p; /* PB_LEN */
     size_t len;
 };
 

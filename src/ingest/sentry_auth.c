@@ -258,8 +258,7 @@ int sentry_auth_parse_dsn(const char *dsn, size_t len, char key[65], long long *
     slash = rest.len > 0 ? memchr(rest.p, '/', rest.len) : NULL;
     authority = (struct slice){ rest.p, slash ? (size_t)(slash - rest.p) : rest.len };
     path = (struct slice){ rest.p + authority.len, rest.len - authority.len };
-    if (!scheme_ok(scheme) || !split_at(authority, '@', &user, &hostport) ||
-        !host_ok(hostport))
+    if (!scheme_ok(scheme) || !split_at(authority, '@', &user, &hostport) || !host_ok(hostport))
         return BL_EPARSE;
     split_at(user, ':', &user, &secret);
     if (take_key(user, key) < 0 || project_of(path, project_id) < 0) {

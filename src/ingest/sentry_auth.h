@@ -15,7 +15,7 @@
 #include "core/err.h"
 
 struct sentry_auth_in {
-    const char *x_sentry_auth;   /* header values, NULL when absent */
+    const char *x_sentry_auth; /* header values, NULL when absent */
     const char *authorization;
     const char *query_sentry_key; /* the sentry_key query argument, NULL when absent */
 };

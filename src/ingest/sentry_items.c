@@ -44,8 +44,8 @@ static int check_json_item(size_t idx, const char *what, struct slice p, size_t 
     int type = JSONSCAN_NULL;
 
     if (p.len > max)
-        return bl_err_set(err, BL_ETOOBIG, "item %zu (%s): %zu bytes exceeds %zu", idx, what,
-                          p.len, max);
+        return bl_err_set(err, BL_ETOOBIG, "item %zu (%s): %zu bytes exceeds %zu", idx, what, p.len,
+                          max);
     if (jsonscan(p.p, p.len, lim->max_depth, find_member, &m, &type, &jerr) < 0)
         return bl_err_set(err, BL_EPARSE, "item %zu (%s): %s", idx, what, jerr.msg);
     if (type != JSONSCAN_OBJECT)
@@ -57,8 +57,7 @@ static int check_json_item(size_t idx, const char *what, struct slice p, size_t 
 }
 
 static int check_attachment(size_t idx, const struct envelope_item *it,
-                            const struct ingest_limits *lim, int has_event_id,
-                            struct bl_err *err)
+                            const struct ingest_limits *lim, int has_event_id, struct bl_err *err)
 {
     if (it->payload.len > lim->max_attachment)
         return bl_err_set(err, BL_ETOOBIG,
@@ -85,20 +84,19 @@ int sentry_items_check(const struct envelope *env, const struct ingest_limits *l
             rc = check_attachment(i + 1, it, lim, has_event_id, err);
             break;
         case INGEST_ITEM_LOG:
-            rc = check_json_item(i + 1, "log", it->payload, lim->max_body, "items",
-                                 JSONSCAN_ARRAY, lim, err);
+            rc = check_json_item(i + 1, "log", it->payload, lim->max_body, "items", JSONSCAN_ARRAY,
+                                 lim, err);
             break;
         case INGEST_ITEM_CLIENT_REPORT:
-            rc = check_json_item(i + 1, "client_report", it->payload, lim->max_event, NULL, 0,
-                                 lim, err);
+            rc = check_json_item(i + 1, "client_report", it->payload, lim->max_event, NULL, 0, lim,
+                                 err);
             break;
         case INGEST_ITEM_USER_REPORT:
             rc = check_json_item(i + 1, "user_report", it->payload, lim->max_event, "event_id",
                                  JSONSCAN_STRING, lim, err);
             break;
         case INGEST_ITEM_FEEDBACK:
-            rc = check_json_item(i + 1, "feedback", it->payload, lim->max_event, NULL, 0, lim,
-                                 err);
+            rc = check_json_item(i + 1, "feedback", it->payload, lim->max_event, NULL, 0, lim, err);
             break;
         default:
             break;
@@ -256,16 +254,27 @@ static void decode_feedback_item(const struct envelope_item *ei, int k, size_t i
  * the table without bound.
  */
 static const char *const report_reasons[] = {
-    "queue_overflow", "cache_overflow", "buffer_overflow", "ratelimit_backoff",
-    "network_error", "sample_rate", "before_send", "event_processor", "send_error",
-    "internal_sdk_error", "insufficient_data", "backpressure", "ignored", "deadline_exceeded",
+    "queue_overflow",
+    "cache_overflow",
+    "buffer_overflow",
+    "ratelimit_backoff",
+    "network_error",
+    "sample_rate",
+    "before_send",
+    "event_processor",
+    "send_error",
+    "internal_sdk_error",
+    "insufficient_data",
+    "backpressure",
+    "ignored",
+    "deadline_exceeded",
     NULL,
 };
 
 static const char *const report_categories[] = {
-    "default", "error", "transaction", "security", "attachment", "session", "internal",
-    "profile", "profile_chunk", "replay", "monitor", "span", "log_item", "log_byte", "feedback",
-    "user_report_v2", "metric_bucket", "statsd", NULL,
+    "default",  "error",          "transaction",   "security", "attachment", "session",  "internal",
+    "profile",  "profile_chunk",  "replay",        "monitor",  "span",       "log_item", "log_byte",
+    "feedback", "user_report_v2", "metric_bucket", "statsd",   NULL,
 };
 
 static const char *known_name(const char *const *names, const char *s)
@@ -278,9 +287,8 @@ static const char *known_name(const char *const *names, const char *s)
 }
 
 static void decode_client_report(const struct envelope_item *ei, size_t idx,
-                                 const struct ingest_meta *meta,
-                                 const struct ingest_limits *lim, struct pool *pool,
-                                 struct ingest_events *out)
+                                 const struct ingest_meta *meta, const struct ingest_limits *lim,
+                                 struct pool *pool, struct ingest_events *out)
 {
     cJSON *obj = parse(ei->payload, lim->max_event, lim);
     const cJSON *lines = cJSON_GetObjectItemCaseSensitive(obj, "discarded_events");
@@ -409,9 +417,14 @@ static uint32_t decode_log(const struct envelope_item *ei, uint32_t seq,
 static int received_only(int k)
 {
     switch (k) {
-    case INGEST_ITEM_TRANSACTION: case INGEST_ITEM_SESSION: case INGEST_ITEM_SESSIONS:
-    case INGEST_ITEM_CHECK_IN: case INGEST_ITEM_SPAN: case INGEST_ITEM_PROFILE:
-    case INGEST_ITEM_REPLAY: case INGEST_ITEM_OTHER:
+    case INGEST_ITEM_TRANSACTION:
+    case INGEST_ITEM_SESSION:
+    case INGEST_ITEM_SESSIONS:
+    case INGEST_ITEM_CHECK_IN:
+    case INGEST_ITEM_SPAN:
+    case INGEST_ITEM_PROFILE:
+    case INGEST_ITEM_REPLAY:
+    case INGEST_ITEM_OTHER:
         return 1;
     default:
         return 0;

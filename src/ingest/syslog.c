@@ -17,9 +17,9 @@ struct cur {
 };
 
 static const char *const facilities[] = {
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-    "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "clock",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "clock",
+    "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7",
 };
 
 const char *syslog_facility_name(int facility)

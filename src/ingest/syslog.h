@@ -36,18 +36,18 @@ struct syslog_param {
 };
 
 struct syslog_msg {
-    int format;         /* enum syslog_format */
-    int facility;       /* 0..23; 1 (user) when there was no PRI */
-    int severity;       /* 0..7; 5 (notice) when there was no PRI */
+    int format;   /* enum syslog_format */
+    int facility; /* 0..23; 1 (user) when there was no PRI */
+    int severity; /* 0..7; 5 (notice) when there was no PRI */
     int has_time;
-    int64_t time_us;    /* µs since the epoch, UTC */
-    struct slice host;  /* empty when absent or nil */
-    struct slice app;   /* APP-NAME or the BSD TAG */
+    int64_t time_us;   /* µs since the epoch, UTC */
+    struct slice host; /* empty when absent or nil */
+    struct slice app;  /* APP-NAME or the BSD TAG */
     struct slice procid;
     struct slice msgid;
     struct syslog_param params[SYSLOG_MAX_PARAMS];
     size_t nparams;
-    struct slice msg;   /* BOM and trailing CR/LF removed */
+    struct slice msg; /* BOM and trailing CR/LF removed */
 };
 
 /*

@@ -186,8 +186,8 @@ static int list_segments(const struct journal *j, uint64_t **out, size_t *n, str
 }
 
 /* Cuts the torn tail of the last segment: it was never acknowledged. */
-static int recover_tail(struct journal *j, const char *path, int fd, uint64_t size,
-                        uint64_t *valid, struct bl_err *err)
+static int recover_tail(struct journal *j, const char *path, int fd, uint64_t size, uint64_t *valid,
+                        struct bl_err *err)
 {
     int rc = journal__scan_valid(fd, size, valid);
 

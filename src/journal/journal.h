@@ -46,12 +46,12 @@
 #include "core/err.h"
 
 struct journal_config {
-    const char *dir;          /* created if missing */
-    uint64_t segment_bytes;   /* roll to a new segment past this (default 64 MiB) */
-    uint64_t budget_bytes;    /* undigested bytes above which doors get 429 */
-    size_t max_record_bytes;  /* payload cap; larger appends fail with BL_ETOOBIG */
-    int fsync;                /* 0 only for tests that measure without the disk */
-    uint64_t reserve_bytes;   /* free disk space kept for the store (0: no reserve) */
+    const char *dir;         /* created if missing */
+    uint64_t segment_bytes;  /* roll to a new segment past this (default 64 MiB) */
+    uint64_t budget_bytes;   /* undigested bytes above which doors get 429 */
+    size_t max_record_bytes; /* payload cap; larger appends fail with BL_ETOOBIG */
+    int fsync;               /* 0 only for tests that measure without the disk */
+    uint64_t reserve_bytes;  /* free disk space kept for the store (0: no reserve) */
 };
 
 struct journal_record {
@@ -73,7 +73,7 @@ struct journal_batch {
     size_t cap;
     unsigned char *data; /* owned */
     size_t data_cap;
-    uint64_t end_lsn;    /* next_lsn of the last record */
+    uint64_t end_lsn; /* next_lsn of the last record */
 };
 
 struct journal_stats {

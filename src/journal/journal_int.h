@@ -87,7 +87,7 @@ struct journal {
     int active_fd;         /* last segment, the one being written */
     uint64_t active_start; /* its start LSN */
     uint64_t write_lsn;    /* where the next record goes */
-    int broken;         /* after a failed fdatasync nothing more is acknowledged */
+    int broken;            /* after a failed fdatasync nothing more is acknowledged */
 
     /* Lock-free readers (doors, /metrics). */
     atomic_int closed;

@@ -283,8 +283,8 @@ static long parse_batch(const struct span *sp, size_t n, size_t max_records, siz
         if (st == JOURNAL_REC_SHORT && total <= sp->end - sp->lsn)
             return (long)total;
         if (st != JOURNAL_REC_OK) {
-            log_error("corrupt journal record at lsn %" PRIu64 " in segment %016" PRIx64,
-                      sp->lsn, sp->seg_start);
+            log_error("corrupt journal record at lsn %" PRIu64 " in segment %016" PRIx64, sp->lsn,
+                      sp->seg_start);
             return BL_EIO;
         }
         if (b->n > 0 && payload + rec.len > max_bytes)

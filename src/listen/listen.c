@@ -144,7 +144,7 @@ int listen_start(struct listener **out, const struct listen_config *c, struct bl
     l->cfg = *c;
     l->fd = -1;
     l->format = c->kind == LISTEN_GELF_UDP || c->kind == LISTEN_GELF_TCP ? &format_gelf
-                                                                          : &format_syslog;
+                                                                         : &format_syslog;
     l->fmt = format_index(l->format);
     l->metrics = door_metrics(c->door);
     buf_init(&l->batch, LISTEN_BATCH_BYTES + c->max_frame + 32);
@@ -157,14 +157,15 @@ int listen_start(struct listener **out, const struct listen_config *c, struct bl
         goto fail;
     if (l->fd >= 0)
         l->port = bound_port(l->fd);
-    run = is_udp(c->kind) ? listen_udp_run : c->kind == LISTEN_RELP ? listen_relp_run
-                                                                     : listen_tcp_run;
+    run = is_udp(c->kind)          ? listen_udp_run
+          : c->kind == LISTEN_RELP ? listen_relp_run
+                                   : listen_tcp_run;
     if (pthread_create(&l->thread, NULL, run, l) != 0) {
         rc = bl_err_set(err, BL_EIO, "cannot start the %s thread", listen_kind_name(c->kind));
         goto fail;
     }
-    log_info("%s listening on %s:%d for project %lld", listen_kind_name(c->kind), l->host,
-             l->port, (long long)l->project_id);
+    log_info("%s listening on %s:%d for project %lld", listen_kind_name(c->kind), l->host, l->port,
+             (long long)l->project_id);
     *out = l;
     return 0;
 fail:
@@ -201,7 +202,8 @@ void listen_stop(struct listener *l)
         /* A RELP callback that could not journal never returns (listen_relp.c): leave it. */
         if (pthread_timedjoin_np(l->thread, NULL, &until) != 0) {
             log_error("relp: the listener did not stop within %d s (a message that could not "
-                      "be journaled stays unanswered)", RELP_STOP_S);
+                      "be journaled stays unanswered)",
+                      RELP_STOP_S);
             return;
         }
         listen_relp_free(l);
@@ -353,8 +355,8 @@ static int proc_drops(const char *path, unsigned long inode, uint64_t *out)
         unsigned long long drops = 0;
 
         /* sl local rem st tx:rx tr:when retr uid timeout inode ref ptr drops */
-        if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %llu", &ino,
-                   &drops) == 2 &&
+        if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %*s %*s %llu", &ino, &drops) ==
+                2 &&
             ino == inode) {
             *out = drops;
             found = 0;

@@ -40,14 +40,14 @@ enum listen_kind {
 };
 
 struct listen_config {
-    int kind;             /* enum listen_kind */
-    const char *spec;     /* "HOST:PORT=PROJECT_ID" */
+    int kind;         /* enum listen_kind */
+    const char *spec; /* "HOST:PORT=PROJECT_ID" */
     struct door *door;
-    int rcvbuf;           /* UDP SO_RCVBUF bytes; 0: the system's */
-    size_t max_frame;     /* largest message (TCP frame, reassembled GELF) */
-    int idle_timeout_s;   /* TCP: a silent connection is closed after this */
-    int max_conns;        /* TCP: connections held at once */
-    int require_key;      /* each message must carry a key of the project */
+    int rcvbuf;         /* UDP SO_RCVBUF bytes; 0: the system's */
+    size_t max_frame;   /* largest message (TCP frame, reassembled GELF) */
+    int idle_timeout_s; /* TCP: a silent connection is closed after this */
+    int max_conns;      /* TCP: connections held at once */
+    int require_key;    /* each message must carry a key of the project */
 };
 
 struct listener;

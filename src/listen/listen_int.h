@@ -24,16 +24,16 @@ struct listener {
     struct listen_config cfg;
     const struct ingest_format *format;
     int64_t project_id;
-    int fd;              /* the bound socket (UDP, TCP listening); -1 for RELP */
+    int fd; /* the bound socket (UDP, TCP listening); -1 for RELP */
     int port;
     char host[256];
     pthread_t thread;
     _Atomic int stop;
     struct metrics *metrics;
-    size_t fmt;          /* format_index(format), for the metrics */
-    struct buf batch;    /* messages waiting for the journal */
+    size_t fmt;       /* format_index(format), for the metrics */
+    struct buf batch; /* messages waiting for the journal */
     size_t nbatch;
-    void *impl;          /* RELP engine */
+    void *impl;            /* RELP engine */
     uint64_t kernel_drops; /* last value read from /proc/net/udp */
 };
 

@@ -69,8 +69,8 @@ enum query_type {
     QT_KEYWORD,  /* exact value, case-insensitive; * suffix for a prefix */
     QT_LEVEL,    /* trace..fatal, ordered */
     QT_NUMBER,
-    QT_TIME,     /* µs since the epoch; values RFC 3339, epoch or relative (-24h) */
-    QT_STATUS,   /* issue status (is:) */
+    QT_TIME,   /* µs since the epoch; values RFC 3339, epoch or relative (-24h) */
+    QT_STATUS, /* issue status (is:) */
 };
 
 struct query_value {
@@ -78,30 +78,30 @@ struct query_value {
     int quoted;        /* a phrase: never a wildcard, never an operator */
     int prefix;        /* ended in *: text excludes the star */
     /* parsed by the field's type */
-    int level;         /* QT_LEVEL */
-    double number;     /* QT_NUMBER */
-    int64_t time_us;   /* QT_TIME absolute, or offset from now when relative */
-    int relative;      /* QT_TIME: time_us is an offset from "now" (negative: past) */
+    int level;       /* QT_LEVEL */
+    double number;   /* QT_NUMBER */
+    int64_t time_us; /* QT_TIME absolute, or offset from now when relative */
+    int relative;    /* QT_TIME: time_us is an offset from "now" (negative: past) */
 };
 
 struct query_node {
-    int kind;         /* enum query_kind */
-    size_t pos;       /* byte offset in the query text, for messages */
+    int kind;   /* enum query_kind */
+    size_t pos; /* byte offset in the query text, for messages */
     /* Q_AND, Q_OR: kids; Q_NOT: kids[0] */
     struct query_node **kids;
     size_t nkids;
     /* Q_FIELD, Q_HAS: the canonical field ("level", "tags.browser", "attrs.http.status") */
     const char *field;
-    int type;         /* enum query_type of the field */
-    int op;           /* enum query_op */
+    int type; /* enum query_type of the field */
+    int op;   /* enum query_op */
     /* Q_WORD, Q_PHRASE, Q_FIELD (nvalues >= 1), Q_IS (1) */
     struct query_value *values;
     size_t nvalues;
 };
 
 struct query_error {
-    size_t pos;        /* byte offset where the problem starts */
-    char msg[160];     /* "expected a value after 'level:'" */
+    size_t pos;    /* byte offset where the problem starts */
+    char msg[160]; /* "expected a value after 'level:'" */
 };
 
 /*

@@ -19,32 +19,19 @@
 #define I QUERY_ISSUES
 
 static const struct query_field fields[] = {
-    { "message", NULL, QT_TEXT, L | E | I },
-    { "level", NULL, QT_LEVEL, L | E | I },
-    { "logger", NULL, QT_KEYWORD, L | E },
-    { "host", "server_name", QT_KEYWORD, L | E },
-    { "service", NULL, QT_KEYWORD, L | E },
-    { "release", NULL, QT_KEYWORD, L | E | I },
-    { "environment", "env", QT_KEYWORD, L | E },
-    { "platform", NULL, QT_KEYWORD, E },
-    { "transaction", NULL, QT_KEYWORD, E },
-    { "trace_id", "trace", QT_KEYWORD, L | E },
-    { "span_id", NULL, QT_KEYWORD, L | E },
-    { "request_id", NULL, QT_KEYWORD, L | E },
-    { "event_id", "id", QT_KEYWORD, L | E },
-    { "user.id", NULL, QT_KEYWORD, E },
-    { "user.email", NULL, QT_KEYWORD, E },
-    { "user.ip", NULL, QT_KEYWORD, E },
-    { "error.type", NULL, QT_KEYWORD, E | I },
-    { "error.value", NULL, QT_TEXT, E | I },
-    { "stack.function", NULL, QT_KEYWORD, E },
-    { "stack.module", NULL, QT_KEYWORD, E },
-    { "timestamp", NULL, QT_TIME, L | E },
-    { "title", NULL, QT_TEXT, E | I },
-    { "culprit", NULL, QT_KEYWORD, E | I },
-    { "times_seen", NULL, QT_NUMBER, I },
-    { "first_seen", NULL, QT_TIME, I },
-    { "last_seen", NULL, QT_TIME, I },
+    { "message", NULL, QT_TEXT, L | E | I },     { "level", NULL, QT_LEVEL, L | E | I },
+    { "logger", NULL, QT_KEYWORD, L | E },       { "host", "server_name", QT_KEYWORD, L | E },
+    { "service", NULL, QT_KEYWORD, L | E },      { "release", NULL, QT_KEYWORD, L | E | I },
+    { "environment", "env", QT_KEYWORD, L | E }, { "platform", NULL, QT_KEYWORD, E },
+    { "transaction", NULL, QT_KEYWORD, E },      { "trace_id", "trace", QT_KEYWORD, L | E },
+    { "span_id", NULL, QT_KEYWORD, L | E },      { "request_id", NULL, QT_KEYWORD, L | E },
+    { "event_id", "id", QT_KEYWORD, L | E },     { "user.id", NULL, QT_KEYWORD, E },
+    { "user.email", NULL, QT_KEYWORD, E },       { "user.ip", NULL, QT_KEYWORD, E },
+    { "error.type", NULL, QT_KEYWORD, E | I },   { "error.value", NULL, QT_TEXT, E | I },
+    { "stack.function", NULL, QT_KEYWORD, E },   { "stack.module", NULL, QT_KEYWORD, E },
+    { "timestamp", NULL, QT_TIME, L | E },       { "title", NULL, QT_TEXT, E | I },
+    { "culprit", NULL, QT_KEYWORD, E | I },      { "times_seen", NULL, QT_NUMBER, I },
+    { "first_seen", NULL, QT_TIME, I },          { "last_seen", NULL, QT_TIME, I },
 };
 
 static const struct query_field tag_field = { "tags.", NULL, QT_KEYWORD, L | E };
@@ -78,7 +65,9 @@ static const struct query_field *family(const char *p, size_t n, const char **ca
     static const struct {
         const char *prefix;
         const struct query_field *f;
-    } fams[] = { { "tags.", &tag_field }, { "tag.", &tag_field }, { "attrs.", &attr_field },
+    } fams[] = { { "tags.", &tag_field },
+                 { "tag.", &tag_field },
+                 { "attrs.", &attr_field },
                  { "attributes.", &attr_field } };
 
     for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {

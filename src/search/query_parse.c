@@ -52,8 +52,8 @@ static int ends_word(char c)
 
 static int is_field_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == '@';
 }
 
 static void skip_blanks(struct parser *p)
@@ -385,8 +385,8 @@ static struct query_node *parse_unary(struct parser *p)
         fail(p, pos, "less nesting", NULL);
         return NULL;
     }
-    if (at_keyword(p, "NOT") || (p->s[pos] == '-' && pos + 1 < p->len &&
-                                 !is_blank(p->s[pos + 1]) && p->s[pos + 1] != ')')) {
+    if (at_keyword(p, "NOT") || (p->s[pos] == '-' && pos + 1 < p->len && !is_blank(p->s[pos + 1]) &&
+                                 p->s[pos + 1] != ')')) {
         struct query_node *kid;
 
         p->i += p->s[pos] == '-' ? 1 : 3;
@@ -492,15 +492,15 @@ int query_parse(const char *text, size_t len, int target, struct pool *pool,
         return BL_EPARSE;
     }
     if (memchr(text, '\0', len) != NULL) {
-        fail(&p, (size_t)((const char *)memchr(text, '\0', len) - text), "text without NUL",
-             NULL);
+        fail(&p, (size_t)((const char *)memchr(text, '\0', len) - text), "text without NUL", NULL);
         return BL_EPARSE;
     }
     if (at_end(&p))
         return 0;
     n = parse_or(&p);
     if (n != NULL && !at_end(&p)) {
-        fail(&p, p.i, "an operator or the end of the query", p.s[p.i] == ')' ? "(unmatched ')')" : NULL);
+        fail(&p, p.i, "an operator or the end of the query",
+             p.s[p.i] == ')' ? "(unmatched ')')" : NULL);
         n = NULL;
     }
     if (n == NULL)

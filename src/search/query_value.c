@@ -19,8 +19,10 @@ static int parse_relative(struct slice t, int64_t *offset)
     static const struct {
         char unit;
         int64_t us;
-    } units[] = { { 's', CLOCK_US_PER_SEC }, { 'm', 60 * CLOCK_US_PER_SEC },
-                  { 'h', 3600 * CLOCK_US_PER_SEC }, { 'd', 86400 * CLOCK_US_PER_SEC },
+    } units[] = { { 's', CLOCK_US_PER_SEC },
+                  { 'm', 60 * CLOCK_US_PER_SEC },
+                  { 'h', 3600 * CLOCK_US_PER_SEC },
+                  { 'd', 86400 * CLOCK_US_PER_SEC },
                   { 'w', 7 * 86400 * CLOCK_US_PER_SEC } };
     int64_t sign = -1, n = 0;
     size_t i = 0;
@@ -125,8 +127,8 @@ static int print_values(const struct query_node *n, struct buf *out)
 
 int query_print(const struct query_node *n, struct buf *out)
 {
-    static const char *const names[] = { "", "and", "or", "not", "word", "phrase", "field",
-                                         "has", "is" };
+    static const char *const names[] = { "",       "and",   "or",  "not", "word",
+                                         "phrase", "field", "has", "is" };
     int rc;
 
     if (n == NULL)

@@ -68,8 +68,8 @@ struct sq_conn {
     sqlite3 *db;
     struct sq_stmt_slot stmts[SQ_STMT_CACHE];
     size_t nstmts;
-    int64_t day;   /* day files: the day; main db: -1 */
-    unsigned gen;  /* day readers: drop generation at open */
+    int64_t day;  /* day files: the day; main db: -1 */
+    unsigned gen; /* day readers: drop generation at open */
 };
 
 /*
@@ -125,8 +125,8 @@ static inline struct sq_store *sq_of(struct store *st)
 /* Connections (store_sqlite.c). */
 
 enum sq_open_flags {
-    SQ_OPEN_CREATE = 1 << 0,   /* create the file if missing */
-    SQ_OPEN_READER = 1 << 1,   /* PRAGMA query_only */
+    SQ_OPEN_CREATE = 1 << 0, /* create the file if missing */
+    SQ_OPEN_READER = 1 << 1, /* PRAGMA query_only */
 };
 
 /* Page cache and durability of the digest's writer connections. */
@@ -175,9 +175,18 @@ struct sq_arg {
     const char *s;
 };
 
-#define SQ_INT(v) { 'i', (int64_t)(v), NULL }
-#define SQ_TEXT(v) { 's', 0, (v) }
-#define SQ_BLOB(p, n) { 'b', (int64_t)(n), (const char *)(p) }
+#define SQ_INT(v)                                                                                  \
+    {                                                                                              \
+        'i', (int64_t)(v), NULL                                                                    \
+    }
+#define SQ_TEXT(v)                                                                                 \
+    {                                                                                              \
+        's', 0, (v)                                                                                \
+    }
+#define SQ_BLOB(p, n)                                                                              \
+    {                                                                                              \
+        'b', (int64_t)(n), (const char *)(p)                                                       \
+    }
 
 typedef int (*sq_row_fn)(sqlite3_stmt *st, void *ctx, struct bl_err *err);
 
@@ -186,7 +195,7 @@ struct sq_query {
     const char *what; /* names the query in error messages */
     struct sq_arg args[SQ_ARGS_MAX];
     size_t nargs;
-    sq_row_fn row;    /* NULL: the rows are not read */
+    sq_row_fn row; /* NULL: the rows are not read */
     void *ctx;
 };
 
@@ -228,8 +237,7 @@ int sq_part_list(struct sq_store *s, int64_t **days, size_t *n, struct bl_err *e
 int sq_part_writer(struct sq_store *s, int64_t day, struct sq_conn **out, struct bl_err *err);
 void sq_part_writers_close(struct sq_store *s);
 /* A reader of an existing day file; BL_ENOTFOUND when there is none. */
-int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out,
-                       struct bl_err *err);
+int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out, struct bl_err *err);
 void sq_part_reader_put(struct sq_store *s, struct sq_conn *c);
 void sq_part_readers_close(struct sq_store *s);
 /*
@@ -275,14 +283,14 @@ struct sq_wctx {
     struct event *ev;
     size_t n;
     uint64_t checkpoint;
-    size_t *order;     /* event indexes by (lsn, seq) */
-    size_t *by_day;    /* event indexes by (day, lsn, seq) */
-    int64_t *ts;       /* sanitized timestamps */
+    size_t *order;  /* event indexes by (lsn, seq) */
+    size_t *by_day; /* event indexes by (day, lsn, seq) */
+    int64_t *ts;    /* sanitized timestamps */
     int64_t *day;
     int *counted;
     unsigned char *skip; /* nonzero: not this call's to store (see skip_reason) */
-    int *group;        /* index into g, or -1 */
-    uint64_t done_lsn; /* bilor.db's checkpoint before this batch */
+    int *group;          /* index into g, or -1 */
+    uint64_t done_lsn;   /* bilor.db's checkpoint before this batch */
     struct sq_igroup *g;
     size_t ng;
     int *htab;
@@ -329,15 +337,14 @@ int sq_key_list(struct store *st, int64_t project_id, struct pool *pool, struct 
 int sq_key_update(struct store *st, const struct store_key *k, struct bl_err *err);
 int sq_settings_get(struct store *st, int64_t project_id, struct store_project_settings *out,
                     struct bl_err *err);
-int sq_settings_set(struct store *st, int64_t project_id,
-                    const struct store_project_settings *in, struct bl_err *err);
+int sq_settings_set(struct store *st, int64_t project_id, const struct store_project_settings *in,
+                    struct bl_err *err);
 int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
                 int64_t *user_id, struct bl_err *err);
 int sq_user_count(struct store *st, int64_t *n, struct bl_err *err);
 int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, const char *label,
                  struct bl_err *err);
-int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
-                    struct bl_err *err);
+int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id, struct bl_err *err);
 int sq_grouping_get(struct store *st, int64_t project_id, struct pool *pool,
                     struct store_grouping *out, struct bl_err *err);
 int sq_grouping_set(struct store *st, int64_t project_id, const char *fp, const char *stack,
@@ -355,13 +362,12 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
                   struct store_event **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
                   struct bl_err *err);
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
-                 struct store_event *out, const char **raw, size_t *raw_len,
-                 struct bl_err *err);
+                 struct store_event *out, const char **raw, size_t *raw_len, struct bl_err *err);
 
 /* Event rows (store_sqlite_read.c): these columns, then encoding and raw when asked. */
-#define SQ_EVENT_COLS                                                                     \
-    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind," \
-    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"    \
+#define SQ_EVENT_COLS                                                                              \
+    "SELECT e.id, e.project_id, e.event_id, e.timestamp, e.received_at, e.level, e.kind,"          \
+    " e.issue_id, e.logger, e.message, e.title, e.culprit, e.release, e.environment,"              \
     " e.tags_json, e.fingerprint, e.source, e.template_hash"
 void sq_read_event(struct pool *pool, sqlite3_stmt *st, struct store_event *e);
 /* Decodes columns 18 (encoding) and 19 (raw) into pool. */
@@ -395,8 +401,7 @@ int sq_attachment_list(struct store *st, int64_t project_id, const char *event_i
 int sq_attachment_get(struct store *st, int64_t project_id, const char *event_id, int64_t id,
                       struct pool *pool, struct store_attachment *out, struct bl_err *err);
 int sq_feedback_list(struct store *st, int64_t project_id, const char *event_id, size_t limit,
-                     struct pool *pool, struct store_feedback **out, size_t *n,
-                     struct bl_err *err);
+                     struct pool *pool, struct store_feedback **out, size_t *n, struct bl_err *err);
 int sq_item_counts(struct store *st, int64_t project_id, struct pool *pool,
                    struct store_item_count **reports, size_t *nreports,
                    struct store_item_count **received, size_t *nreceived, struct bl_err *err);

@@ -60,8 +60,8 @@ static size_t scheme_len(const char *url)
 
         if (c == ':')
             return n;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '+' || c == '-' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
             return 0;
     }
     return 0;
@@ -92,8 +92,10 @@ int store_open(struct store **out, const char *url, const char *node_id, struct 
     }
     /* Only the scheme is quoted: the rest of a PostgreSQL URL may hold a password. */
     if (scheme_is(url, n, "postgres") || scheme_is(url, n, "postgresql"))
-        return bl_err_set(err, BL_EUNSUPPORTED, "store URL '%.*s://...': this build has no "
-                          "PostgreSQL backend yet (accepted: %s)", (int)n, url, STORE_ACCEPTED);
+        return bl_err_set(err, BL_EUNSUPPORTED,
+                          "store URL '%.*s://...': this build has no "
+                          "PostgreSQL backend yet (accepted: %s)",
+                          (int)n, url, STORE_ACCEPTED);
     if (strncmp(url + n + 1, "//", 2) == 0)
         return bl_err_set(err, BL_EINVAL, "store URL scheme '%.*s' is unknown (accepted: %s)",
                           (int)n, url, STORE_ACCEPTED);
@@ -112,8 +114,8 @@ int store_node_id_check(const char *s)
 
         if (n + 1 >= STORE_NODE_ID_MAX)
             return BL_EINVAL;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '-' || c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
             return BL_EINVAL;
     }
     return n > 0 ? 0 : BL_EINVAL;

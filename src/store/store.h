@@ -122,15 +122,15 @@ struct store_issue {
 struct store_grouping {
     const char *fingerprint_rules; /* "" when none */
     const char *stack_rules;
-    int version;                   /* 0: never set; +1 on every change */
+    int version; /* 0: never set; +1 on every change */
     int64_t updated_at;
 };
 
 struct store_issue_query {
     int64_t project_id;
-    int status;        /* enum store_issue_status, STORE_ISSUE_ANY for all */
-    int sort;          /* enum store_issue_sort; always newest/largest first */
-    size_t limit;      /* 1..1000 */
+    int status;         /* enum store_issue_status, STORE_ISSUE_ANY for all */
+    int sort;           /* enum store_issue_sort; always newest/largest first */
+    size_t limit;       /* 1..1000 */
     const char *cursor; /* NULL, or next_cursor of the previous page */
 };
 
@@ -142,7 +142,7 @@ struct store_event {
     int64_t received_at;
     int level;
     int kind;
-    int64_t issue_id;  /* 0 for logs */
+    int64_t issue_id; /* 0 for logs */
     const char *logger;
     const char *message;
     const char *title;
@@ -151,9 +151,9 @@ struct store_event {
     const char *environment;
     const char *tags_json; /* [["key","value"],...] */
     char fingerprint[33];
-    int source;            /* enum ev_source */
+    int source; /* enum ev_source */
     uint64_t template_hash;
-    const char *raw;       /* decompressed payload, only when the query asked with_raw */
+    const char *raw; /* decompressed payload, only when the query asked with_raw */
     size_t raw_len;
 };
 
@@ -198,9 +198,9 @@ typedef int (*store_scan_fn)(void *arg, const struct store_event *row);
 
 struct store_batch_result {
     size_t events_written;
-    size_t duplicates;   /* same event_id already stored for the project: skipped */
+    size_t duplicates; /* same event_id already stored for the project: skipped */
     size_t new_issues;
-    size_t regressions;  /* resolved issues reopened by this batch */
+    size_t regressions; /* resolved issues reopened by this batch */
 };
 
 /* A node id: 1..STORE_NODE_ID_MAX-1 characters of [A-Za-z0-9_-]. */
@@ -251,7 +251,7 @@ struct store_usage {
     int64_t day_start; /* µs of the day's start (UTC) */
     int64_t project_id;
     int64_t rows;
-    int64_t bytes;     /* the file's bytes times the project's share of its rows */
+    int64_t bytes; /* the file's bytes times the project's share of its rows */
     int64_t file_bytes;
 };
 
@@ -344,10 +344,9 @@ struct store_ops {
     /* projects and their DSN keys */
     int (*project_add)(struct store *st, const char *name, struct store_project *out,
                        struct bl_err *err);
-    int (*project_get)(struct store *st, int64_t id, struct store_project *out,
-                       struct bl_err *err);
-    int (*project_list)(struct store *st, struct pool *pool, struct store_project **out,
-                        size_t *n, struct bl_err *err);
+    int (*project_get)(struct store *st, int64_t id, struct store_project *out, struct bl_err *err);
+    int (*project_list)(struct store *st, struct pool *pool, struct store_project **out, size_t *n,
+                        struct bl_err *err);
     /* Project of an active key; BL_ENOTFOUND when unknown or revoked. */
     int (*key_lookup)(struct store *st, const char *public_key, int64_t *project_id,
                       struct bl_err *err);
@@ -364,12 +363,12 @@ struct store_ops {
     /* A new active key (k: project_id, label, limits in; the rest out). */
     int (*key_add)(struct store *st, struct store_key *k, struct bl_err *err);
     /* A project's keys, revoked ones included, by id. */
-    int (*key_list)(struct store *st, int64_t project_id, struct pool *pool,
-                    struct store_key **out, size_t *n, struct bl_err *err);
+    int (*key_list)(struct store *st, int64_t project_id, struct pool *pool, struct store_key **out,
+                    size_t *n, struct bl_err *err);
     /* Label, active flag and limits of key k->id of k->project_id; BL_ENOTFOUND. */
     int (*key_update)(struct store *st, const struct store_key *k, struct bl_err *err);
-    int (*settings_get)(struct store *st, int64_t project_id,
-                        struct store_project_settings *out, struct bl_err *err);
+    int (*settings_get)(struct store *st, int64_t project_id, struct store_project_settings *out,
+                        struct bl_err *err);
     int (*settings_set)(struct store *st, int64_t project_id,
                         const struct store_project_settings *in, struct bl_err *err);
 
@@ -377,8 +376,8 @@ struct store_ops {
     int (*user_add)(struct store *st, const char *login, const char *password_hash, int is_admin,
                     int64_t *user_id, struct bl_err *err);
     int (*user_count)(struct store *st, int64_t *n, struct bl_err *err);
-    int (*token_add)(struct store *st, int64_t user_id, const char *token_hash,
-                     const char *label, struct bl_err *err);
+    int (*token_add)(struct store *st, int64_t user_id, const char *token_hash, const char *label,
+                     struct bl_err *err);
     int (*token_lookup)(struct store *st, const char *token_hash, int64_t *user_id,
                         struct bl_err *err);
 
@@ -386,8 +385,8 @@ struct store_ops {
     int (*issue_list)(struct store *st, const struct store_issue_query *q, struct pool *pool,
                       struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
                       struct bl_err *err);
-    int (*issue_get)(struct store *st, int64_t issue_id, struct pool *pool,
-                     struct store_issue *out, struct bl_err *err);
+    int (*issue_get)(struct store *st, int64_t issue_id, struct pool *pool, struct store_issue *out,
+                     struct bl_err *err);
     int (*issue_set_status)(struct store *st, int64_t issue_id, int status, struct bl_err *err);
     /* counts[i] = events of the issue in the hour starting at since + i hours */
     int (*issue_hourly)(struct store *st, int64_t issue_id, int64_t since, size_t nhours,
@@ -402,9 +401,9 @@ struct store_ops {
      * be NULL when the caller does not want it). The API re-normalizes raw
      * (normalize.h) to show the full event.
      */
-    int (*event_get)(struct store *st, int64_t project_id, const char *event_id,
-                     struct pool *pool, struct store_event *out, const char **raw,
-                     size_t *raw_len, struct bl_err *err);
+    int (*event_get)(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
+                     struct store_event *out, const char **raw, size_t *raw_len,
+                     struct bl_err *err);
 
     /*
      * Search over events (q->query, q->match as in event_list; limit and
@@ -436,8 +435,8 @@ struct store_ops {
      */
     int (*set_issue_events_per_day)(struct store *st, int64_t n);
     /* Rows and bytes per partition and project (project_id 0: all), oldest first. */
-    int (*usage)(struct store *st, int64_t project_id, struct pool *pool,
-                 struct store_usage **out, size_t *n, struct bl_err *err);
+    int (*usage)(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
+                 size_t *n, struct bl_err *err);
 
     /*
      * Envelope items (digest, single writer). Exactly once like write_batch:
@@ -451,18 +450,16 @@ struct store_ops {
                            struct pool *pool, struct store_attachment **out, size_t *n,
                            struct bl_err *err);
     /* One attachment with its bytes in pool; BL_ENOTFOUND. */
-    int (*attachment_get)(struct store *st, int64_t project_id, const char *event_id,
-                          int64_t id, struct pool *pool, struct store_attachment *out,
-                          struct bl_err *err);
+    int (*attachment_get)(struct store *st, int64_t project_id, const char *event_id, int64_t id,
+                          struct pool *pool, struct store_attachment *out, struct bl_err *err);
     /* A project's feedback, newest first; event_id "" for all, else about that event. */
-    int (*feedback_list)(struct store *st, int64_t project_id, const char *event_id,
-                         size_t limit, struct pool *pool, struct store_feedback **out,
-                         size_t *n, struct bl_err *err);
+    int (*feedback_list)(struct store *st, int64_t project_id, const char *event_id, size_t limit,
+                         struct pool *pool, struct store_feedback **out, size_t *n,
+                         struct bl_err *err);
     /* A project's client-report counters and received-only counts. */
     int (*item_counts)(struct store *st, int64_t project_id, struct pool *pool,
                        struct store_item_count **reports, size_t *nreports,
-                       struct store_item_count **received, size_t *nreceived,
-                       struct bl_err *err);
+                       struct store_item_count **received, size_t *nreceived, struct bl_err *err);
 
     /*
      * Access (issue 8). user_get: by id, or by email when email is not NULL
@@ -524,8 +521,7 @@ int store_open(struct store **out, const char *url, const char *node_id, struct 
  * node_id (may be NULL). Safe to call from a second process while a server
  * has it open.
  */
-int store_open_sqlite(struct store **out, const char *dir, const char *node_id,
-                      struct bl_err *err);
+int store_open_sqlite(struct store **out, const char *dir, const char *node_id, struct bl_err *err);
 
 /*
  * This node's id, kept in <data_dir>/node_id: read it, or create it (a
@@ -599,8 +595,7 @@ static inline int store_key_list(struct store *st, int64_t project_id, struct po
     return st->ops->key_list(st, project_id, pool, out, n, err);
 }
 
-static inline int store_key_update(struct store *st, const struct store_key *k,
-                                   struct bl_err *err)
+static inline int store_key_update(struct store *st, const struct store_key *k, struct bl_err *err)
 {
     return st->ops->key_update(st, k, err);
 }
@@ -692,8 +687,8 @@ static inline int store_event_get(struct store *st, int64_t project_id, const ch
 }
 
 static inline int store_event_scan(struct store *st, const struct store_event_query *q,
-                                   size_t max_rows, store_scan_fn fn, void *arg,
-                                   size_t *scanned, struct bl_err *err)
+                                   size_t max_rows, store_scan_fn fn, void *arg, size_t *scanned,
+                                   struct bl_err *err)
 {
     return st->ops->event_scan(st, q, max_rows, fn, arg, scanned, err);
 }
@@ -739,25 +734,23 @@ static inline int store_write_items(struct store *st, const struct item *items, 
     return st->ops->write_items(st, items, n, checkpoint_lsn, err);
 }
 
-static inline int store_attachment_list(struct store *st, int64_t project_id,
-                                        const char *event_id, struct pool *pool,
-                                        struct store_attachment **out, size_t *n,
+static inline int store_attachment_list(struct store *st, int64_t project_id, const char *event_id,
+                                        struct pool *pool, struct store_attachment **out, size_t *n,
                                         struct bl_err *err)
 {
     return st->ops->attachment_list(st, project_id, event_id, pool, out, n, err);
 }
 
-static inline int store_attachment_get(struct store *st, int64_t project_id,
-                                       const char *event_id, int64_t id, struct pool *pool,
-                                       struct store_attachment *out, struct bl_err *err)
+static inline int store_attachment_get(struct store *st, int64_t project_id, const char *event_id,
+                                       int64_t id, struct pool *pool, struct store_attachment *out,
+                                       struct bl_err *err)
 {
     return st->ops->attachment_get(st, project_id, event_id, id, pool, out, err);
 }
 
-static inline int store_feedback_list(struct store *st, int64_t project_id,
-                                      const char *event_id, size_t limit, struct pool *pool,
-                                      struct store_feedback **out, size_t *n,
-                                      struct bl_err *err)
+static inline int store_feedback_list(struct store *st, int64_t project_id, const char *event_id,
+                                      size_t limit, struct pool *pool, struct store_feedback **out,
+                                      size_t *n, struct bl_err *err)
 {
     return st->ops->feedback_list(st, project_id, event_id, limit, pool, out, n, err);
 }
@@ -767,47 +760,64 @@ static inline int store_item_counts(struct store *st, int64_t project_id, struct
                                     struct store_item_count **received, size_t *nreceived,
                                     struct bl_err *err)
 {
-    return st->ops->item_counts(st, project_id, pool, reports, nreports, received, nreceived,
-                                err);
+    return st->ops->item_counts(st, project_id, pool, reports, nreports, received, nreceived, err);
 }
 
 /* Access (issue 8). */
-#define STORE_WRAP(name, params, args)                                  \
-    static inline int store_##name params { return st->ops->name args; }
-STORE_WRAP(user_get, (struct store *st, int64_t id, const char *email, struct store_user *out,
-                      struct bl_err *err), (st, id, email, out, err))
-STORE_WRAP(user_list, (struct store *st, struct pool *pool, struct store_user **out, size_t *n,
-                       struct bl_err *err), (st, pool, out, n, err))
-STORE_WRAP(user_update, (struct store *st, int64_t id, const struct store_user_change *c,
-                         struct bl_err *err), (st, id, c, err))
-STORE_WRAP(session_add, (struct store *st, const struct store_session *s, struct bl_err *err),
+#define STORE_WRAP(name, params, args)                                                             \
+    static inline int store_##name params                                                          \
+    {                                                                                              \
+        return st->ops->name args;                                                                 \
+    }
+STORE_WRAP(user_get,
+           (struct store * st, int64_t id, const char *email, struct store_user *out,
+            struct bl_err *err),
+           (st, id, email, out, err))
+STORE_WRAP(user_list,
+           (struct store * st, struct pool *pool, struct store_user **out, size_t *n,
+            struct bl_err *err),
+           (st, pool, out, n, err))
+STORE_WRAP(user_update,
+           (struct store * st, int64_t id, const struct store_user_change *c, struct bl_err *err),
+           (st, id, c, err))
+STORE_WRAP(session_add, (struct store * st, const struct store_session *s, struct bl_err *err),
            (st, s, err))
-STORE_WRAP(session_get, (struct store *st, const char *id_hash, struct store_principal *out,
-                         struct bl_err *err), (st, id_hash, out, err))
-STORE_WRAP(session_touch, (struct store *st, const char *id_hash, int64_t now,
-                           struct bl_err *err), (st, id_hash, now, err))
-STORE_WRAP(session_delete, (struct store *st, const char *id_hash, struct bl_err *err),
+STORE_WRAP(session_get,
+           (struct store * st, const char *id_hash, struct store_principal *out,
+            struct bl_err *err),
+           (st, id_hash, out, err))
+STORE_WRAP(session_touch, (struct store * st, const char *id_hash, int64_t now, struct bl_err *err),
+           (st, id_hash, now, err))
+STORE_WRAP(session_delete, (struct store * st, const char *id_hash, struct bl_err *err),
            (st, id_hash, err))
-STORE_WRAP(member_set, (struct store *st, int64_t project_id, int64_t user_id, int role,
-                        struct bl_err *err), (st, project_id, user_id, role, err))
-STORE_WRAP(member_role, (struct store *st, int64_t project_id, int64_t user_id, int *role,
-                         struct bl_err *err), (st, project_id, user_id, role, err))
-STORE_WRAP(member_list, (struct store *st, int64_t project_id, struct pool *pool,
-                         struct store_member **out, size_t *n, struct bl_err *err),
+STORE_WRAP(member_set,
+           (struct store * st, int64_t project_id, int64_t user_id, int role, struct bl_err *err),
+           (st, project_id, user_id, role, err))
+STORE_WRAP(member_role,
+           (struct store * st, int64_t project_id, int64_t user_id, int *role, struct bl_err *err),
+           (st, project_id, user_id, role, err))
+STORE_WRAP(member_list,
+           (struct store * st, int64_t project_id, struct pool *pool, struct store_member **out,
+            size_t *n, struct bl_err *err),
            (st, project_id, pool, out, n, err))
-STORE_WRAP(token_create, (struct store *st, const char *token_hash, struct store_token *t,
-                          struct bl_err *err), (st, token_hash, t, err))
-STORE_WRAP(token_get, (struct store *st, const char *token_hash, struct store_principal *out,
-                       struct bl_err *err), (st, token_hash, out, err))
-STORE_WRAP(token_list, (struct store *st, int64_t user_id, struct pool *pool,
-                        struct store_token **out, size_t *n, struct bl_err *err),
+STORE_WRAP(token_create,
+           (struct store * st, const char *token_hash, struct store_token *t, struct bl_err *err),
+           (st, token_hash, t, err))
+STORE_WRAP(token_get,
+           (struct store * st, const char *token_hash, struct store_principal *out,
+            struct bl_err *err),
+           (st, token_hash, out, err))
+STORE_WRAP(token_list,
+           (struct store * st, int64_t user_id, struct pool *pool, struct store_token **out,
+            size_t *n, struct bl_err *err),
            (st, user_id, pool, out, n, err))
-STORE_WRAP(token_revoke, (struct store *st, int64_t id, int64_t user_id, struct bl_err *err),
+STORE_WRAP(token_revoke, (struct store * st, int64_t id, int64_t user_id, struct bl_err *err),
            (st, id, user_id, err))
-STORE_WRAP(token_touch, (struct store *st, int64_t id, int64_t now, struct bl_err *err),
+STORE_WRAP(token_touch, (struct store * st, int64_t id, int64_t now, struct bl_err *err),
            (st, id, now, err))
-STORE_WRAP(project_update, (struct store *st, int64_t id, const char *name, int issue_level,
-                            struct bl_err *err), (st, id, name, issue_level, err))
+STORE_WRAP(project_update,
+           (struct store * st, int64_t id, const char *name, int issue_level, struct bl_err *err),
+           (st, id, name, issue_level, err))
 #undef STORE_WRAP
 
 #endif

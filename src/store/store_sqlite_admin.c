@@ -19,10 +19,10 @@
 
 #define SLUG_BASE_MAX 100
 
-#define PROJECT_SELECT                                                                     \
-    "SELECT p.id, p.name, p.slug, p.issue_level, p.created_at,"                            \
-    " (SELECT k.public_key FROM project_keys k WHERE k.project_id = p.id AND k.active = 1" \
-    "  ORDER BY k.created_at, k.public_key LIMIT 1)"                                       \
+#define PROJECT_SELECT                                                                             \
+    "SELECT p.id, p.name, p.slug, p.issue_level, p.created_at,"                                    \
+    " (SELECT k.public_key FROM project_keys k WHERE k.project_id = p.id AND k.active = 1"         \
+    "  ORDER BY k.created_at, k.public_key LIMIT 1)"                                               \
     " FROM projects p"
 
 /* Lowercase letters and digits; every other run of bytes becomes one '-'. */
@@ -207,8 +207,7 @@ static int read_id(struct sq_store *s, const char *sql, const char *arg, int64_t
     return sq_read_one(s, &q, err);
 }
 
-int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
-                  struct bl_err *err)
+int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id, struct bl_err *err)
 {
     static const char sql[] =
         "SELECT project_id FROM project_keys WHERE public_key = ?1 AND active = 1";
@@ -218,8 +217,7 @@ int sq_key_lookup(struct store *st, const char *public_key, int64_t *project_id,
     return read_id(sq_of(st), sql, public_key, project_id, "key lookup", err);
 }
 
-int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id,
-                    struct bl_err *err)
+int sq_token_lookup(struct store *st, const char *token_hash, int64_t *user_id, struct bl_err *err)
 {
     static const char sql[] = "SELECT user_id FROM api_tokens WHERE token_hash = ?1";
 
@@ -298,8 +296,8 @@ int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct b
     int changes = 0;
     int rc;
 
-    if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED
-        && status != STORE_ISSUE_IGNORED)
+    if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED &&
+        status != STORE_ISSUE_IGNORED)
         return bl_err_set(err, BL_EINVAL, "bad issue status %d", status);
     rc = sq_admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
     if (rc == 0 && changes == 0)

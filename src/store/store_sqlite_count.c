@@ -60,13 +60,16 @@ static int insert_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)";
     const char *title = g->first->title != NULL ? g->first->title : g->first->message;
     char fp[33];
-    struct sq_query q = { sql, "insert issue",
+    struct sq_query q = { sql,
+                          "insert issue",
                           { SQ_INT(g->id), SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(g->version),
                             SQ_TEXT(title != NULL ? title : ""), SQ_TEXT(g->first->culprit),
                             SQ_INT(g->level), SQ_INT(g->first_seen), SQ_INT(g->last_seen),
                             SQ_INT(g->n), SQ_TEXT(g->first_release), SQ_TEXT(g->last_release),
                             SQ_INT(g->first->rules_version) },
-                          13, NULL, NULL };
+                          13,
+                          NULL,
+                          NULL };
 
     snprintf(fp, sizeof(fp), "%.32s", g->fp);
     w->res->new_issues++;
@@ -82,11 +85,14 @@ static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
         " first_release = coalesce(first_release, ?6),"
         " last_release = coalesce(?7, last_release),"
         " status = CASE status WHEN 1 THEN 0 ELSE status END WHERE id = ?1";
-    struct sq_query q = { sql, "update issue",
+    struct sq_query q = { sql,
+                          "update issue",
                           { SQ_INT(g->id), SQ_INT(g->n), SQ_INT(g->first_seen),
                             SQ_INT(g->last_seen), SQ_INT(g->level), SQ_TEXT(g->first_release),
                             SQ_TEXT(g->last_release) },
-                          7, NULL, NULL };
+                          7,
+                          NULL,
+                          NULL };
 
     if (g->status == STORE_ISSUE_RESOLVED)
         w->res->regressions++;
@@ -113,8 +119,14 @@ static int add_counts(struct sq_wctx *w, const char *sql, struct sq_hkey *keys, 
 
     qsort(keys, nk, sizeof(*keys), cmp_hkey);
     for (i = 0; i < nk && rc == 0; i = j) {
-        struct sq_query q = { sql, "count", { SQ_INT(keys[i].owner), SQ_INT(keys[i].hour),
-                                              SQ_INT(keys[i].kind), { 0 } }, 4, NULL, NULL };
+        struct sq_query q = {
+            sql,
+            "count",
+            { SQ_INT(keys[i].owner), SQ_INT(keys[i].hour), SQ_INT(keys[i].kind), { 0 } },
+            4,
+            NULL,
+            NULL
+        };
 
         for (j = i + 1; j < nk && cmp_hkey(&keys[i], &keys[j]) == 0; j++)
             ;
@@ -161,14 +173,14 @@ static int write_meta(struct sq_wctx *w, struct bl_err *err)
     static const char cp_sql[] = "UPDATE nodes SET checkpoint_lsn = ?2 WHERE id = ?1";
     /* Compared here, not in SQL: LSNs are unsigned and SQLite integers are not. */
     uint64_t cp = w->checkpoint > w->done_lsn ? w->checkpoint : w->done_lsn;
-    struct sq_query q = { next_sql, "write next issue id", { SQ_INT(w->next_issue_id) }, 1,
-                          NULL, NULL };
+    struct sq_query q = { next_sql, "write next issue id", { SQ_INT(w->next_issue_id) }, 1, NULL,
+                          NULL };
     int rc = sq_query_each(w->s->w, &q, err);
 
     if (rc != 0)
         return rc;
-    q = (struct sq_query){ cp_sql, "write checkpoint", { SQ_INT(w->s->node), SQ_INT(cp) }, 2,
-                           NULL, NULL };
+    q = (struct sq_query){ cp_sql, "write checkpoint", { SQ_INT(w->s->node), SQ_INT(cp) }, 2, NULL,
+                           NULL };
     rc = sq_query_each(w->s->w, &q, err);
     if (rc == 0 && sqlite3_changes(w->s->w->db) != 1)
         rc = bl_err_set(err, BL_ESTORE, "write checkpoint: node %lld has no row",

@@ -27,8 +27,7 @@
 #define LIST_MAX 1000
 
 static const char sql_read_lsn[] = "SELECT items_lsn FROM nodes WHERE id = ?1";
-static const char sql_write_lsn[] =
-    "UPDATE nodes SET items_lsn = max(items_lsn, ?2) WHERE id = ?1";
+static const char sql_write_lsn[] = "UPDATE nodes SET items_lsn = max(items_lsn, ?2) WHERE id = ?1";
 static const char sql_attachment[] =
     "INSERT OR IGNORE INTO attachments(node, project_id, event_id, lsn, seq, filename,"
     " content_type, attachment_type, size, received_at, data)"
@@ -52,28 +51,46 @@ static int item_query(int64_t node, const struct item *it, struct sq_query *q)
     q->what = "write item";
     switch (it->kind) {
     case ITEM_ATTACHMENT:
-        *q = (struct sq_query){ sql_attachment, "write attachment",
-            { SQ_INT(node), SQ_INT(it->project_id), SQ_TEXT(it->event_id), SQ_INT(it->lsn),
-              SQ_INT(it->seq), SQ_TEXT(it->filename), SQ_TEXT(it->content_type),
-              SQ_TEXT(it->attachment_type), SQ_INT(it->len), SQ_INT(it->received_at),
-              SQ_BLOB(it->data, it->len) }, 11, NULL, NULL };
+        *q = (struct sq_query){ sql_attachment,
+                                "write attachment",
+                                { SQ_INT(node), SQ_INT(it->project_id), SQ_TEXT(it->event_id),
+                                  SQ_INT(it->lsn), SQ_INT(it->seq), SQ_TEXT(it->filename),
+                                  SQ_TEXT(it->content_type), SQ_TEXT(it->attachment_type),
+                                  SQ_INT(it->len), SQ_INT(it->received_at),
+                                  SQ_BLOB(it->data, it->len) },
+                                11,
+                                NULL,
+                                NULL };
         return 1;
     case ITEM_FEEDBACK:
-        *q = (struct sq_query){ sql_feedback, "write feedback",
-            { SQ_INT(node), SQ_INT(it->project_id), SQ_TEXT(it->event_id),
-              SQ_TEXT(it->feedback_id), SQ_INT(it->lsn), SQ_INT(it->seq), SQ_TEXT(it->name),
-              SQ_TEXT(it->email), SQ_TEXT(it->message), SQ_TEXT(it->url),
-              SQ_INT(it->received_at) }, 11, NULL, NULL };
+        *q = (struct sq_query){ sql_feedback,
+                                "write feedback",
+                                { SQ_INT(node), SQ_INT(it->project_id), SQ_TEXT(it->event_id),
+                                  SQ_TEXT(it->feedback_id), SQ_INT(it->lsn), SQ_INT(it->seq),
+                                  SQ_TEXT(it->name), SQ_TEXT(it->email), SQ_TEXT(it->message),
+                                  SQ_TEXT(it->url), SQ_INT(it->received_at) },
+                                11,
+                                NULL,
+                                NULL };
         return 1;
     case ITEM_CLIENT_REPORT:
-        *q = (struct sq_query){ sql_report, "write client report",
-            { SQ_INT(it->project_id), SQ_TEXT(it->reason), SQ_TEXT(it->category),
-              SQ_INT(it->quantity), SQ_INT(it->received_at) }, 5, NULL, NULL };
+        *q = (struct sq_query){ sql_report,
+                                "write client report",
+                                { SQ_INT(it->project_id), SQ_TEXT(it->reason),
+                                  SQ_TEXT(it->category), SQ_INT(it->quantity),
+                                  SQ_INT(it->received_at) },
+                                5,
+                                NULL,
+                                NULL };
         return 1;
     case ITEM_RECEIVED:
-        *q = (struct sq_query){ sql_received, "count received item",
-            { SQ_INT(it->project_id), SQ_TEXT(it->category), SQ_INT(it->quantity),
-              SQ_INT(it->received_at) }, 4, NULL, NULL };
+        *q = (struct sq_query){ sql_received,
+                                "count received item",
+                                { SQ_INT(it->project_id), SQ_TEXT(it->category),
+                                  SQ_INT(it->quantity), SQ_INT(it->received_at) },
+                                4,
+                                NULL,
+                                NULL };
         return 1;
     default:
         return 0;
@@ -84,8 +101,9 @@ static int write_all(struct sq_conn *c, int64_t node, const struct item *items, 
                      uint64_t checkpoint_lsn, struct bl_err *err)
 {
     int64_t done = 0;
-    struct sq_query q = { sql_read_lsn, "read items_lsn", { SQ_INT(node) }, 1, sq_row_int64,
-                          &done };
+    struct sq_query q = {
+        sql_read_lsn, "read items_lsn", { SQ_INT(node) }, 1, sq_row_int64, &done
+    };
     int rc = sq_query_one(c, &q, err);
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -93,8 +111,10 @@ static int write_all(struct sq_conn *c, int64_t node, const struct item *items, 
             rc = sq_query_each(c, &q, err);
     }
     if (rc == 0) {
-        q = (struct sq_query){ sql_write_lsn, "write items_lsn",
-                               { SQ_INT(node), SQ_INT(checkpoint_lsn) }, 2, NULL, NULL };
+        q = (struct sq_query){
+            sql_write_lsn, "write items_lsn", { SQ_INT(node), SQ_INT(checkpoint_lsn) }, 2, NULL,
+            NULL
+        };
         rc = sq_query_each(c, &q, err);
     }
     return rc;
@@ -174,8 +194,8 @@ int sq_attachment_list(struct store *stp, int64_t project_id, const char *event_
                               " WHERE project_id = ?1 AND event_id = ?2 ORDER BY id LIMIT 1000";
     struct rows r = { pool, pool_alloc(pool, LIST_MAX * sizeof(**out)), 0, LIST_MAX,
                       sizeof(**out) };
-    struct sq_query q = { sql, "list attachments", { SQ_INT(project_id), SQ_TEXT(event_id) }, 2,
-                          row_attachment, &r };
+    struct sq_query q = { sql, "list attachments", { SQ_INT(project_id), SQ_TEXT(event_id) },
+                          2,   row_attachment,     &r };
     int rc = sq_read_each(sq_of(stp), &q, err);
 
     *out = r.v;
@@ -189,9 +209,10 @@ int sq_attachment_get(struct store *stp, int64_t project_id, const char *event_i
     static const char sql[] = "SELECT " ATTACHMENT_COLS ", data FROM attachments"
                               " WHERE id = ?1 AND project_id = ?2 AND event_id = ?3";
     struct rows r = { pool, out, 0, 1, sizeof(*out) };
-    struct sq_query q = { sql, "attachment",
-                          { SQ_INT(id), SQ_INT(project_id), SQ_TEXT(event_id) }, 3,
-                          row_attachment, &r };
+    struct sq_query q = {
+        sql, "attachment",   { SQ_INT(id), SQ_INT(project_id), SQ_TEXT(event_id) },
+        3,   row_attachment, &r
+    };
 
     return sq_read_one(sq_of(stp), &q, err);
 }
@@ -216,8 +237,7 @@ static int row_feedback(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 }
 
 int sq_feedback_list(struct store *stp, int64_t project_id, const char *event_id, size_t limit,
-                     struct pool *pool, struct store_feedback **out, size_t *n,
-                     struct bl_err *err)
+                     struct pool *pool, struct store_feedback **out, size_t *n, struct bl_err *err)
 {
     static const char sql[] =
         "SELECT id, event_id, feedback_id, name, email, message, url, received_at"
@@ -229,9 +249,13 @@ int sq_feedback_list(struct store *stp, int64_t project_id, const char *event_id
 
     limit = limit == 0 || limit > LIST_MAX ? LIST_MAX : limit;
     r = (struct rows){ pool, pool_alloc(pool, limit * sizeof(**out)), 0, limit, sizeof(**out) };
-    q = (struct sq_query){ sql, "list feedback",
+    q = (struct sq_query){ sql,
+                           "list feedback",
                            { SQ_INT(project_id), SQ_TEXT(event_id != NULL ? event_id : ""),
-                             SQ_INT(limit) }, 3, row_feedback, &r };
+                             SQ_INT(limit) },
+                           3,
+                           row_feedback,
+                           &r };
     rc = sq_read_each(sq_of(stp), &q, err);
     *out = r.v;
     *n = r.n;
@@ -274,9 +298,8 @@ int sq_item_counts(struct store *stp, int64_t project_id, struct pool *pool,
     static const char sql_reports[] =
         "SELECT reason, category, quantity, last_seen FROM client_reports"
         " WHERE project_id = ?1 ORDER BY reason, category LIMIT 1000";
-    static const char sql_counts[] =
-        "SELECT NULL, type, quantity, last_seen FROM items_received"
-        " WHERE project_id = ?1 ORDER BY type LIMIT 1000";
+    static const char sql_counts[] = "SELECT NULL, type, quantity, last_seen FROM items_received"
+                                     " WHERE project_id = ?1 ORDER BY type LIMIT 1000";
     int rc = counts(stp, sql_reports, project_id, pool, reports, nreports, err);
 
     return rc == 0 ? counts(stp, sql_counts, project_id, pool, received, nreceived, err) : rc;

@@ -16,8 +16,8 @@
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
-#define KEY_COLUMNS                                                                   \
-    "k.id, k.project_id, k.public_key, k.label, k.active, k.created_at,"              \
+#define KEY_COLUMNS                                                                                \
+    "k.id, k.project_id, k.public_key, k.label, k.active, k.created_at,"                           \
     " k.events_per_minute, k.events_per_hour, k.lines_per_minute"
 
 static int read_key(sqlite3_stmt *st, void *ctx, struct bl_err *err)
@@ -104,8 +104,9 @@ int sq_key_add(struct store *st, struct store_key *k, struct bl_err *err)
     rc = sq_admin_run(sq_of(st), sql, args, 7, NULL, NULL, err);
     if (rc == 0) {
         static const char idsql[] = "SELECT id FROM project_keys WHERE public_key = ?1";
-        struct sq_query q = { idsql, "new key", { SQ_TEXT(k->public_key) }, 1, sq_row_int64,
-                              &k->id };
+        struct sq_query q = {
+            idsql, "new key", { SQ_TEXT(k->public_key) }, 1, sq_row_int64, &k->id
+        };
 
         rc = sq_read_one(sq_of(st), &q, err);
     }
@@ -131,8 +132,8 @@ static int list_key(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 int sq_key_list(struct store *st, int64_t project_id, struct pool *pool, struct store_key **out,
                 size_t *n, struct bl_err *err)
 {
-    static const char sql[] =
-        "SELECT " KEY_COLUMNS " FROM project_keys k WHERE k.project_id = ?1 ORDER BY k.id";
+    static const char sql[] = "SELECT " KEY_COLUMNS
+                              " FROM project_keys k WHERE k.project_id = ?1 ORDER BY k.id";
     struct key_vec kv = { NULL, 0, 0 };
     struct sq_query q = { sql, "list keys", { SQ_INT(project_id) }, 1, list_key, &kv };
     int rc = sq_read_each(sq_of(st), &q, err);
@@ -190,8 +191,7 @@ int sq_settings_get(struct store *st, int64_t project_id, struct store_project_s
     static const char sql[] =
         "SELECT events_per_minute, events_per_hour, lines_per_minute, scrub_fields, safe_fields"
         " FROM project_settings WHERE project_id = ?1";
-    struct sq_query q = { sql, "project settings", { SQ_INT(project_id) }, 1, read_settings,
-                          out };
+    struct sq_query q = { sql, "project settings", { SQ_INT(project_id) }, 1, read_settings, out };
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -199,8 +199,8 @@ int sq_settings_get(struct store *st, int64_t project_id, struct store_project_s
     return rc == BL_ENOTFOUND ? 0 : rc; /* no row: the defaults */
 }
 
-int sq_settings_set(struct store *st, int64_t project_id,
-                    const struct store_project_settings *in, struct bl_err *err)
+int sq_settings_set(struct store *st, int64_t project_id, const struct store_project_settings *in,
+                    struct bl_err *err)
 {
     static const char sql[] =
         "INSERT INTO project_settings(project_id, events_per_minute, events_per_hour,"

@@ -43,8 +43,8 @@ int sq_part_path(const struct sq_store *s, int64_t day, char *out, size_t outsz)
 
     if (day < 0 || day > SQ_DAY_MAX || gmtime_r(&t, &tm) == NULL)
         return BL_EINVAL;
-    n = snprintf(out, outsz, "%s/%04d%02d%02d.db", s->events_dir, tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday);
+    n = snprintf(out, outsz, "%s/%04d%02d%02d.db", s->events_dir, tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday);
     if (n < 0 || (size_t)n >= outsz)
         return BL_ETOOBIG;
     return 0;
@@ -148,8 +148,7 @@ static int create_part(const char *path, struct bl_err *err)
     return rc;
 }
 
-static int open_writer(struct sq_store *s, int64_t day, struct sq_conn **out,
-                       struct bl_err *err)
+static int open_writer(struct sq_store *s, int64_t day, struct sq_conn **out, struct bl_err *err)
 {
     char path[SQ_PATH_MAX];
     int rc;
@@ -218,8 +217,7 @@ void sq_part_writers_close(struct sq_store *s)
     s->nwparts = 0;
 }
 
-int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out,
-                       struct bl_err *err)
+int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out, struct bl_err *err)
 {
     char path[SQ_PATH_MAX];
     unsigned gen;

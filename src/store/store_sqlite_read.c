@@ -29,13 +29,13 @@
 
 /* Issues. */
 
-#define ISSUE_SELECT                                                                        \
-    "SELECT id, project_id, fingerprint, grouping_version, title, culprit, level, status," \
+#define ISSUE_SELECT                                                                               \
+    "SELECT id, project_id, fingerprint, grouping_version, title, culprit, level, status,"         \
     " first_seen, last_seen, times_seen, first_release, last_release, rules_version FROM issues"
 
 /* ?1 project, ?2 status (any: -1), ?3/?4 keyset (sort value, id), ?5 limit. */
-#define ISSUE_PAGE(col, status)                                                             \
-    ISSUE_SELECT " WHERE project_id = ?1 AND " status " AND " col " <= ?3 AND (" col       \
+#define ISSUE_PAGE(col, status)                                                                    \
+    ISSUE_SELECT " WHERE project_id = ?1 AND " status " AND " col " <= ?3 AND (" col               \
                  " < ?3 OR id < ?4) ORDER BY " col " DESC, id DESC LIMIT ?5"
 
 static const char q_last[] = ISSUE_PAGE("last_seen", "status = ?2");
@@ -104,8 +104,7 @@ static int64_t issue_sort_value(const struct store_issue *is, int sort)
     return is->last_seen;
 }
 
-static int check_issue_query(const struct store_issue_query *q, int64_t key[2],
-                             struct bl_err *err)
+static int check_issue_query(const struct store_issue_query *q, int64_t key[2], struct bl_err *err)
 {
     key[0] = INT64_MAX;
     key[1] = INT64_MAX;
@@ -140,10 +139,13 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 static int run_issue_page(struct sq_store *s, const struct store_issue_query *q,
                           const int64_t key[2], struct issue_rows *r, struct bl_err *err)
 {
-    struct sq_query sq = { issue_pages[q->sort][q->status == STORE_ISSUE_ANY], "list issues",
+    struct sq_query sq = { issue_pages[q->sort][q->status == STORE_ISSUE_ANY],
+                           "list issues",
                            { SQ_INT(q->project_id), SQ_INT(q->status), SQ_INT(key[0]),
                              SQ_INT(key[1]), SQ_INT(q->limit + 1) },
-                           5, issue_row, r };
+                           5,
+                           issue_row,
+                           r };
 
     return sq_read_each(s, &sq, err);
 }
@@ -219,10 +221,13 @@ int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nh
     static const char sql[] = "SELECT hour, count FROM issue_hourly"
                               " WHERE issue_id = ?1 AND hour >= ?2 AND hour < ?3";
     struct hourly h = { hour_floor(since), nhours, counts };
-    struct sq_query q = { sql, "issue hourly",
+    struct sq_query q = { sql,
+                          "issue hourly",
                           { SQ_INT(issue_id), SQ_INT(h.h0),
                             SQ_INT(h.h0 + (int64_t)nhours * CLOCK_US_PER_HOUR) },
-                          3, hourly_row, &h };
+                          3,
+                          hourly_row,
+                          &h };
 
     if (nhours > HOURLY_MAX || (nhours > 0 && counts == NULL))
         return bl_err_set(err, BL_EINVAL, "hourly: at most %d hours", HOURLY_MAX);
@@ -236,13 +241,14 @@ int sq_issue_hourly(struct store *st, int64_t issue_id, int64_t since, size_t nh
 #define EVENT_COLS SQ_EVENT_COLS
 
 /* ?1 project, ?2 since, ?3/?4 keyset (timestamp, id), ?5 limit, ?6 issue or kind. */
-#define EVENT_KEYSET                                                              \
-    " AND e.timestamp >= ?2 AND e.timestamp <= ?3 AND (e.timestamp < ?3 OR e.id < ?4)" \
+#define EVENT_KEYSET                                                                               \
+    " AND e.timestamp >= ?2 AND e.timestamp <= ?3 AND (e.timestamp < ?3 OR e.id < ?4)"             \
     " ORDER BY e.timestamp DESC, e.id DESC LIMIT ?5"
 
 /* With raw: columns 18 (encoding) and 19 (raw) as in get_in_day. */
 #define EVENT_FROM_0 EVENT_COLS " FROM events e"
-#define EVENT_FROM_1 EVENT_COLS ", r.encoding, r.raw FROM events e LEFT JOIN event_raw r ON r.id = e.id"
+#define EVENT_FROM_1                                                                               \
+    EVENT_COLS ", r.encoding, r.raw FROM events e LEFT JOIN event_raw r ON r.id = e.id"
 #define EVENT_FROM(raw) EVENT_FROM_##raw
 
 /* [with_raw] */
@@ -324,17 +330,21 @@ static int page_day(struct epage *pg, struct sq_conn *c, int64_t day, struct bl_
 {
     const struct store_event_query *q = pg->q;
     int wr = q->with_raw != 0;
-    const char *sql = q->issue_id != 0 ? q_events_issue[wr] : q->kind >= 0 ? q_events_kind[wr]
-                                                                        : q_events[wr];
+    const char *sql = q->issue_id != 0 ? q_events_issue[wr]
+                      : q->kind >= 0   ? q_events_kind[wr]
+                                       : q_events[wr];
     int at_cursor = day == pg->cur[1];
     int64_t ts_hi = at_cursor ? pg->cur[0] : q->until > 0 ? q->until : INT64_MAX;
     int64_t id_hi = at_cursor ? pg->cur[2] : q->until > 0 ? 0 : INT64_MAX;
     struct day_rows d = { pg, day, wr };
-    struct sq_query sq = { sql, "list events",
+    struct sq_query sq = { sql,
+                           "list events",
                            { SQ_INT(q->project_id), SQ_INT(q->since > 0 ? q->since : 0),
                              SQ_INT(ts_hi), SQ_INT(id_hi), SQ_INT(pg->want - pg->n),
                              SQ_INT(q->issue_id != 0 ? q->issue_id : q->kind) },
-                           sql != q_events[wr] ? 6 : 5, page_row, &d };
+                           sql != q_events[wr] ? 6 : 5,
+                           page_row,
+                           &d };
 
     return sq_query_each(c, &sq, err);
 }
@@ -391,8 +401,8 @@ static int init_page(struct epage *pg, const struct store_event_query *q, struct
         return bl_err_set(err, BL_EINVAL, "limit must be 1..%d", LIMIT_MAX);
     if (q->project_id <= 0 || q->issue_id < 0 || q->kind < -1 || q->kind > EV_KIND_ISSUE)
         return bl_err_set(err, BL_EINVAL, "bad event query");
-    if (q->cursor != NULL && q->cursor[0] != '\0'
-        && (parse_cursor(q->cursor, pg->cur, 3) != 0 || pg->cur[1] < 0))
+    if (q->cursor != NULL && q->cursor[0] != '\0' &&
+        (parse_cursor(q->cursor, pg->cur, 3) != 0 || pg->cur[1] < 0))
         return bl_err_set(err, BL_EINVAL, "bad cursor");
     pg->want = q->limit + 1;
     pg->lo_day = q->since > 0 ? sq_day_of(q->since) : 0;
@@ -480,8 +490,8 @@ static int inflate_gzip(const void *p, size_t len, struct pool *pool, const char
     return rc;
 }
 
-static int unzstd(const void *p, size_t len, struct pool *pool, const char **out,
-                  size_t *out_len, struct bl_err *err)
+static int unzstd(const void *p, size_t len, struct pool *pool, const char **out, size_t *out_len,
+                  struct bl_err *err)
 {
     unsigned long long size = ZSTD_getFrameContentSize(p, len);
     char *dst;
@@ -542,17 +552,16 @@ static int get_in_day(struct sq_conn *c, int64_t project_id, const char *event_i
                       struct event_out *o, struct bl_err *err)
 {
     static const char sql[] = EVENT_COLS ", r.encoding, r.raw FROM events e"
-                              " LEFT JOIN event_raw r ON r.id = e.id"
-                              " WHERE e.project_id = ?1 AND e.event_id = ?2";
-    struct sq_query q = { sql, "get event", { SQ_INT(project_id), SQ_TEXT(event_id) }, 2,
-                          event_row, o };
+                                         " LEFT JOIN event_raw r ON r.id = e.id"
+                                         " WHERE e.project_id = ?1 AND e.event_id = ?2";
+    struct sq_query q = { sql, "get event", { SQ_INT(project_id), SQ_TEXT(event_id) },
+                          2,   event_row,   o };
 
     return sq_query_one(c, &q, err);
 }
 
 int sq_event_get(struct store *st, int64_t project_id, const char *event_id, struct pool *pool,
-                 struct store_event *out, const char **raw, size_t *raw_len,
-                 struct bl_err *err)
+                 struct store_event *out, const char **raw, size_t *raw_len, struct bl_err *err)
 {
     struct sq_store *s = sq_of(st);
     int64_t *days = NULL;

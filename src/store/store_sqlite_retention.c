@@ -46,13 +46,13 @@ int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_e
 {
     static const char sql[] = "UPDATE projects SET retention_days = ?2 WHERE id = ?1";
     struct sq_store *s = sq_of(st);
-    struct sq_query q = { sql, "set retention", { SQ_INT(project_id), SQ_INT(days) }, 2, NULL,
-                          NULL };
+    struct sq_query q = {
+        sql, "set retention", { SQ_INT(project_id), SQ_INT(days) }, 2, NULL, NULL
+    };
     int rc;
 
     if (days < 1 || days > STORE_RETENTION_DAYS_MAX)
-        return bl_err_set(err, BL_EINVAL, "retention_days must be 1..%d",
-                          STORE_RETENTION_DAYS_MAX);
+        return bl_err_set(err, BL_EINVAL, "retention_days must be 1..%d", STORE_RETENTION_DAYS_MAX);
     pthread_mutex_lock(&s->admin_mu);
     rc = sq_query_each(s->admin, &q, err);
     if (rc == 0 && sqlite3_changes(s->admin->db) == 0)
@@ -118,8 +118,8 @@ static int check_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
-static int day_kept(struct sq_store *s, const struct keep *k, int64_t day, int64_t now,
-                    int *kept, struct bl_err *err)
+static int day_kept(struct sq_store *s, const struct keep *k, int64_t day, int64_t now, int *kept,
+                    struct bl_err *err)
 {
     static const char sql[] = "SELECT DISTINCT project_id FROM events";
     struct day_check c = { k, (day + 1) * CLOCK_US_PER_DAY, now, 0 };

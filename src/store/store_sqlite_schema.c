@@ -225,13 +225,17 @@ struct migration_list {
 };
 
 static const struct migration_list main_list = {
-    main_migrations, NELEM(main_migrations), "meta",
+    main_migrations,
+    NELEM(main_migrations),
+    "meta",
     "SELECT value FROM meta WHERE key = 'schema_version'",
     "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)",
 };
 
 static const struct migration_list part_list = {
-    part_migrations, NELEM(part_migrations), "part_meta",
+    part_migrations,
+    NELEM(part_migrations),
+    "part_meta",
     "SELECT value FROM part_meta WHERE key = 'schema_version'",
     "INSERT OR REPLACE INTO part_meta(key, value) VALUES('schema_version', ?1)",
 };

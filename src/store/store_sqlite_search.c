@@ -54,7 +54,7 @@ struct lower {
     size_t nargs, cap;
     struct pool *pool;
     int64_t now;
-    int depth;         /* 0 at the root, 1 inside the root's AND */
+    int depth; /* 0 at the root, 1 inside the root's AND */
     int and_root;
     const char *drive; /* an FTS text every match must satisfy (see walk_day) */
 };
@@ -64,10 +64,10 @@ static const struct {
     const char *field;
     const char *col;
 } columns[] = {
-    { "logger", "e.logger" },         { "host", "e.server_name" },
-    { "release", "e.release" },       { "environment", "e.environment" },
-    { "trace_id", "e.trace_id" },     { "request_id", "e.request_id" },
-    { "event_id", "e.event_id" },     { "culprit", "e.culprit" },
+    { "logger", "e.logger" },     { "host", "e.server_name" },
+    { "release", "e.release" },   { "environment", "e.environment" },
+    { "trace_id", "e.trace_id" }, { "request_id", "e.request_id" },
+    { "event_id", "e.event_id" }, { "culprit", "e.culprit" },
 };
 
 static const char *column_of(const char *field)
@@ -360,10 +360,10 @@ struct walk {
     struct lower lw;
     int exact;
     int need_raw;
-    const char *sql;      /* the row statement */
-    const char *sql_fts;  /* the same led by the full-text index (walk_day) */
+    const char *sql;     /* the row statement */
+    const char *sql_fts; /* the same led by the full-text index (walk_day) */
     int64_t lo_day, hi_day;
-    int64_t cur[3];       /* start after: timestamp, day, id; day -1: from the top */
+    int64_t cur[3]; /* start after: timestamp, day, id; day -1: from the top */
     size_t max_rows, scanned;
     int (*row)(struct walk *w, sqlite3_stmt *st, const struct store_event *e, int64_t day,
                int64_t id, struct bl_err *err);
@@ -512,10 +512,17 @@ static int walk_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_er
 {
     const struct store_event_query *q = w->q;
     int at_cursor = day == w->cur[1];
-    int64_t fixed[7] = { q->project_id, q->since > 0 ? q->since : 0,
-                         at_cursor ? w->cur[0] : q->until > 0 ? q->until : INT64_MAX,
-                         at_cursor ? w->cur[2] : q->until > 0 ? 0 : INT64_MAX,
-                         q->kind, q->issue_id, SEARCH_BATCH };
+    int64_t fixed[7] = { q->project_id,
+                         q->since > 0 ? q->since : 0,
+                         at_cursor      ? w->cur[0]
+                         : q->until > 0 ? q->until
+                                        : INT64_MAX,
+                         at_cursor      ? w->cur[2]
+                         : q->until > 0 ? 0
+                                        : INT64_MAX,
+                         q->kind,
+                         q->issue_id,
+                         SEARCH_BATCH };
     sqlite3_stmt *st = NULL;
     int rc = 0;
 
@@ -736,8 +743,8 @@ static int hist_day_sql(struct walk *w, struct sq_conn *c, struct store_histogra
                         const char *sql, struct bl_err *err)
 {
     const struct store_event_query *q = w->q;
-    int64_t fixed[7] = { q->project_id, q->since, q->until, h->start, q->kind, q->issue_id,
-                         h->interval };
+    int64_t fixed[7] = { q->project_id, q->since,    q->until,   h->start,
+                         q->kind,       q->issue_id, h->interval };
     sqlite3_stmt *st = NULL;
     int src;
 
@@ -748,8 +755,8 @@ static int hist_day_sql(struct walk *w, struct sq_conn *c, struct store_histogra
         return sq_fail(c, "histogram: bind", err);
     }
     while ((src = sqlite3_step(st)) == SQLITE_ROW)
-        hist_add(h, h->start + sqlite3_column_int64(st, 0) * h->interval,
-                 sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2));
+        hist_add(h, h->start + sqlite3_column_int64(st, 0) * h->interval, sqlite3_column_int(st, 1),
+                 sqlite3_column_int64(st, 2));
     sqlite3_finalize(st);
     return src == SQLITE_DONE ? 0 : sq_fail(c, "histogram", err);
 }

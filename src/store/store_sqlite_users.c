@@ -17,8 +17,8 @@
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
-#define USER_SELECT                                                                         \
-    "SELECT id, email, name, password_hash, is_admin, disabled, created_at, last_login"     \
+#define USER_SELECT                                                                                \
+    "SELECT id, email, name, password_hash, is_admin, disabled, created_at, last_login"            \
     " FROM users"
 
 static int read_user(sqlite3_stmt *st, void *ctx, struct bl_err *err)
@@ -245,8 +245,8 @@ int sq_member_role(struct store *st, int64_t project_id, int64_t user_id, int *r
     static const char sql[] =
         "SELECT role FROM project_members WHERE project_id = ?1 AND user_id = ?2";
     int64_t v = STORE_ROLE_NONE;
-    struct sq_query q = { sql, "member role", { SQ_INT(project_id), SQ_INT(user_id) }, 2,
-                          sq_row_int64, &v };
+    struct sq_query q = { sql, "member role", { SQ_INT(project_id), SQ_INT(user_id) },
+                          2,   sq_row_int64,  &v };
     int rc = sq_read_one(sq_of(st), &q, err);
 
     *role = (int)v;
@@ -423,7 +423,8 @@ int sq_project_update(struct store *st, int64_t id, const char *name, int issue_
     int changes = 0;
     int rc;
 
-    if (name != NULL && (name[0] == '\0' || strlen(name) >= sizeof(((struct store_project *)0)->name)))
+    if (name != NULL &&
+        (name[0] == '\0' || strlen(name) >= sizeof(((struct store_project *)0)->name)))
         return bl_err_set(err, BL_EINVAL, "project name must be 1..127 bytes");
     rc = sq_admin_run(sq_of(st), sql, a, 3, NULL, &changes, err);
     if (rc == 0 && changes == 0)

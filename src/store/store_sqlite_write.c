@@ -147,9 +147,10 @@ static int validate(const struct event *ev, size_t n, uint64_t checkpoint, struc
         return bl_err_set(err, BL_EINVAL, "write_batch: no events");
     for (i = 0; i < n; i++) {
         if (ev[i].lsn >= checkpoint)
-            return bl_err_set(err, BL_EINVAL, "write_batch: event lsn %llu not below "
-                              "checkpoint %llu", (unsigned long long)ev[i].lsn,
-                              (unsigned long long)checkpoint);
+            return bl_err_set(err, BL_EINVAL,
+                              "write_batch: event lsn %llu not below "
+                              "checkpoint %llu",
+                              (unsigned long long)ev[i].lsn, (unsigned long long)checkpoint);
     }
     return 0;
 }
@@ -234,8 +235,8 @@ static uint64_t group_hash(const struct event *e)
 
 static int group_eq(const struct sq_igroup *g, const struct event *e, uint64_t h)
 {
-    return g->hash == h && g->project_id == e->project_id && g->version == e->grouping_version
-           && strncmp(g->fp, e->fingerprint, 32) == 0;
+    return g->hash == h && g->project_id == e->project_id && g->version == e->grouping_version &&
+           strncmp(g->fp, e->fingerprint, 32) == 0;
 }
 
 static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
@@ -260,10 +261,13 @@ static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, s
                       const char *fpv, int version, struct bl_err *err)
 {
     char fp[33];
-    struct sq_query q = { sql, "look up issue",
+    struct sq_query q = { sql,
+                          "look up issue",
                           { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(version),
                             SQ_INT(g->seen_at - SQ_TRANSITION_US) },
-                          nargs, issue_row, g };
+                          nargs,
+                          issue_row,
+                          g };
 
     snprintf(fp, sizeof(fp), "%.32s", fpv);
     return sq_query_one(w->s->w, &q, err);
@@ -325,8 +329,8 @@ static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct b
 static int read_int(struct sq_conn *c, const char *sql, const int64_t *arg, int64_t *out,
                     struct bl_err *err)
 {
-    struct sq_query q = { sql, "read bookkeeping", { SQ_INT(arg != NULL ? *arg : 0) },
-                          arg != NULL, sq_row_int64, out };
+    struct sq_query q = { sql,         "read bookkeeping", { SQ_INT(arg != NULL ? *arg : 0) },
+                          arg != NULL, sq_row_int64,       out };
 
     *out = 0;
     return sq_query_each(c, &q, err);
@@ -497,8 +501,8 @@ static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t i
  * write_day (the partial issue index answers it), then follows the inserts.
  * The event is still counted: thinning drops payloads, never counts.
  */
-static int thinned(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
-                   int *thin, struct bl_err *err)
+static int thinned(struct sq_wctx *w, struct sq_conn *c, const struct event *e, int *thin,
+                   struct bl_err *err)
 {
     static const char sql[] = "SELECT count(*) FROM events WHERE issue_id = ?1 AND issue_id <> 0";
     int64_t cap = atomic_load(&w->s->issue_events_per_day), n = 0;
@@ -569,9 +573,10 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
 static int fix_row(struct sq_wctx *w, struct sq_conn *c, int64_t id, size_t k, struct bl_err *err)
 {
     static const char sql[] = "UPDATE events SET issue_id = ?2, kind = ?3 WHERE id = ?1";
-    struct sq_query q = { sql, "fix event",
-                          { SQ_INT(id), SQ_INT(w->ev[k].issue_id), SQ_INT(w->ev[k].kind) }, 3,
-                          NULL, NULL };
+    struct sq_query q = {
+        sql, "fix event", { SQ_INT(id), SQ_INT(w->ev[k].issue_id), SQ_INT(w->ev[k].kind) },
+        3,   NULL,        NULL
+    };
 
     return sq_query_each(c, &q, err);
 }
@@ -591,11 +596,11 @@ static int probe_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 
     (void)err;
     p->id = sqlite3_column_int64(st, 0);
-    p->mine = sqlite3_column_int64(st, 5) == p->node
-              && (uint64_t)sqlite3_column_int64(st, 1) == p->e->lsn
-              && (uint64_t)sqlite3_column_int64(st, 2) == p->e->seq;
-    p->stale = sqlite3_column_int64(st, 3) != p->e->issue_id
-               || sqlite3_column_int(st, 4) != p->e->kind;
+    p->mine = sqlite3_column_int64(st, 5) == p->node &&
+              (uint64_t)sqlite3_column_int64(st, 1) == p->e->lsn &&
+              (uint64_t)sqlite3_column_int64(st, 2) == p->e->seq;
+    p->stale = sqlite3_column_int64(st, 3) != p->e->issue_id ||
+               sqlite3_column_int(st, 4) != p->e->kind;
     return 0;
 }
 
@@ -607,8 +612,8 @@ static int replay_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
     const struct event *e = &w->ev[k];
     char event_id[33];
     struct probe p = { e, w->s->node, 0, 0, 0 };
-    struct sq_query q = { sql, "probe event", { SQ_INT(e->project_id), SQ_TEXT(event_id) }, 2,
-                          probe_row, &p };
+    struct sq_query q = { sql, "probe event", { SQ_INT(e->project_id), SQ_TEXT(event_id) },
+                          2,   probe_row,     &p };
     int rc;
 
     snprintf(event_id, sizeof(event_id), "%.32s", e->event_id);
@@ -630,8 +635,9 @@ static int set_applied(struct sq_conn *c, int64_t node, uint64_t applied, struct
 {
     static const char sql[] = "INSERT INTO part_nodes(node, applied_lsn) VALUES(?1, ?2)"
                               " ON CONFLICT(node) DO UPDATE SET applied_lsn = excluded.applied_lsn";
-    struct sq_query q = { sql, "set applied_lsn", { SQ_INT(node), SQ_INT(applied) }, 2, NULL,
-                          NULL };
+    struct sq_query q = {
+        sql, "set applied_lsn", { SQ_INT(node), SQ_INT(applied) }, 2, NULL, NULL
+    };
 
     return sq_query_each(c, &q, err);
 }
@@ -695,8 +701,8 @@ static int write_days(struct sq_wctx *w, struct bl_err *err)
     for (from = 0; from < w->n && rc == 0; from = next_day(w, from)) {
         rc = write_day(w, from, next_day(w, from), err);
         if (rc == 0 && hook != NULL && hook(w->s->test_hook_arg, ++done, ndays) != 0)
-            rc = bl_err_set(err, BL_EIO, "write_batch: simulated crash after %zu of %zu days",
-                            done, ndays);
+            rc = bl_err_set(err, BL_EIO, "write_batch: simulated crash after %zu of %zu days", done,
+                            ndays);
     }
     return rc;
 }
@@ -777,7 +783,7 @@ static int node_add(struct sq_conn *c, const char *node_id, struct bl_err *err)
     static const char add_sql[] = "INSERT INTO nodes(node_id, checkpoint_lsn, created_at)"
                                   " VALUES(?1, 0, ?2)";
     struct sq_query q = { claim_sql, "claim node", { SQ_TEXT(node_id), SQ_INT(clock_now_us()) },
-                          2, NULL, NULL };
+                          2,         NULL,         NULL };
     int rc = sq_query_each(c, &q, err);
 
     if (rc != 0 || sqlite3_changes(c->db) > 0)

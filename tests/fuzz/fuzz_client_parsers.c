@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int c = 0; c < BC_CAT_N; c++) {
         int64_t until = bc_limits_until(&lim, (enum bc_cat)c);
 
-        if (until != 0 && (until < now_us || until > now_us + (BC_RETRY_MAX_S + 1) * INT64_C(1000000)))
+        if (until != 0 &&
+            (until < now_us || until > now_us + (BC_RETRY_MAX_S + 1) * INT64_C(1000000)))
             abort();
     }
     free(copy);

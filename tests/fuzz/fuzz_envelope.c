@@ -23,8 +23,7 @@ static void check_items(const char *p, size_t len, const struct envelope *env)
         const struct envelope_item *it = &env->items[i];
 
         if (it->header.p < prev || it->header.p + it->header.len > end ||
-            it->payload.p < it->header.p + it->header.len ||
-            it->payload.p + it->payload.len > end)
+            it->payload.p < it->header.p + it->header.len || it->payload.p + it->payload.len > end)
             abort();
         prev = it->payload.p + it->payload.len;
     }
@@ -37,8 +36,9 @@ static void check_items(const char *p, size_t len, const struct envelope *env)
 static void decode_accepted(const uint8_t *data, size_t size, const struct ingest_limits *lim,
                             const char *event_id)
 {
-    struct ingest_meta m = { INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 1, 1714564800000000, 9,
-                             event_id, NULL };
+    struct ingest_meta m = {
+        INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 1, 1714564800000000, 9, event_id, NULL
+    };
     struct pool pool = POOL_INIT(4096);
     struct ingest_events out = { 0 };
 

@@ -30,15 +30,31 @@ static void check_error(const char *text, size_t len, const struct grules_error 
 static void use(const struct grules *fp, const struct grules *stack)
 {
     struct ev_frame frames[3] = {
-        { .function = "main", .module = "app.main", .filename = "main.py",
-          .abs_path = "/srv/app/main.py", .context_line = "run()", .lineno = 1, .in_app = 1 },
-        { .function = "call", .module = "vendor.http", .package = "libx.so",
-          .filename = "http.py", .abs_path = "/srv/vendor/http.py", .lineno = 2, .in_app = -1 },
-        { .function = "Object.<anonymous>", .filename = "node:internal/timers",
-          .abs_path = "node:internal/timers", .lineno = 3, .sourcemapped = 1 },
+        { .function = "main",
+          .module = "app.main",
+          .filename = "main.py",
+          .abs_path = "/srv/app/main.py",
+          .context_line = "run()",
+          .lineno = 1,
+          .in_app = 1 },
+        { .function = "call",
+          .module = "vendor.http",
+          .package = "libx.so",
+          .filename = "http.py",
+          .abs_path = "/srv/vendor/http.py",
+          .lineno = 2,
+          .in_app = -1 },
+        { .function = "Object.<anonymous>",
+          .filename = "node:internal/timers",
+          .abs_path = "node:internal/timers",
+          .lineno = 3,
+          .sourcemapped = 1 },
     };
-    struct ev_exception x = { .type = "TimeoutError", .value = "read timed out after 3s",
-                              .mechanism = "generic", .handled = 1, .frames = frames,
+    struct ev_exception x = { .type = "TimeoutError",
+                              .value = "read timed out after 3s",
+                              .mechanism = "generic",
+                              .handled = 1,
+                              .frames = frames,
                               .nframes = 3 };
     struct ev_tag tag = { "region", "eu-1" };
     struct event ev;

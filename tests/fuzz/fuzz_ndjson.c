@@ -40,8 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     lim.max_line = 512;
     lim.max_lines = 1000;
-    if (ingest_check_ndjson(data, size, INGEST_ENC_NONE, &lim, &pool, 4, &scratch, &r, NULL) ==
-        0) {
+    if (ingest_check_ndjson(data, size, INGEST_ENC_NONE, &lim, &pool, 4, &scratch, &r, NULL) == 0) {
         if (r.accepted + r.rejected > lines || r.nerrors > 4 || r.nerrors > r.rejected)
             abort();
         for (size_t i = 0; i < r.nerrors; i++) {

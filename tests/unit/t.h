@@ -18,38 +18,38 @@
 
 static int t_pass, t_fail;
 
-#define CHECK(c)                                                                         \
-    do {                                                                                 \
-        if (c) {                                                                         \
-            t_pass++;                                                                    \
-        } else {                                                                         \
-            t_fail++;                                                                    \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);        \
-        }                                                                                \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (c) {                                                                                   \
+            t_pass++;                                                                              \
+        } else {                                                                                   \
+            t_fail++;                                                                              \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c);                  \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_INT_EQ(a, b)                                                               \
-    do {                                                                                 \
-        long long t_a_ = (long long)(a), t_b_ = (long long)(b);                          \
-        if (t_a_ == t_b_) {                                                              \
-            t_pass++;                                                                    \
-        } else {                                                                         \
-            t_fail++;                                                                    \
-            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, \
-                    #a, #b, t_a_, t_b_);                                                 \
-        }                                                                                \
+#define CHECK_INT_EQ(a, b)                                                                         \
+    do {                                                                                           \
+        long long t_a_ = (long long)(a), t_b_ = (long long)(b);                                    \
+        if (t_a_ == t_b_) {                                                                        \
+            t_pass++;                                                                              \
+        } else {                                                                                   \
+            t_fail++;                                                                              \
+            fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b,  \
+                    t_a_, t_b_);                                                                   \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR_EQ(a, b)                                                               \
-    do {                                                                                 \
-        const char *t_a_ = (a), *t_b_ = (b);                                             \
-        if (t_a_ != NULL && t_b_ != NULL && strcmp(t_a_, t_b_) == 0) {                   \
-            t_pass++;                                                                    \
-        } else {                                                                         \
-            t_fail++;                                                                    \
-            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,       \
-                    __LINE__, #a, #b, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");   \
-        }                                                                                \
+#define CHECK_STR_EQ(a, b)                                                                         \
+    do {                                                                                           \
+        const char *t_a_ = (a), *t_b_ = (b);                                                       \
+        if (t_a_ != NULL && t_b_ != NULL && strcmp(t_a_, t_b_) == 0) {                             \
+            t_pass++;                                                                              \
+        } else {                                                                                   \
+            t_fail++;                                                                              \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a,  \
+                    #b, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");                           \
+        }                                                                                          \
     } while (0)
 
 static inline int t_done(void)

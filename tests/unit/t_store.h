@@ -124,8 +124,7 @@ static inline int write_ev(struct store *st, struct event *ev, size_t n, uint64_
     return rc;
 }
 
-static inline int get_issue(struct store *st, int64_t id, struct store_issue *is,
-                            struct pool *pool)
+static inline int get_issue(struct store *st, int64_t id, struct store_issue *is, struct pool *pool)
 {
     return store_issue_get(st, id, pool, is, NULL);
 }

@@ -13,8 +13,7 @@
 #include "core/buf.h"
 
 /* Compresses p[0..len) into out[0..cap); returns the size, 0 when it did not fit. */
-static inline size_t t_deflate_to(const void *p, size_t len, int window_bits, void *out,
-                                  size_t cap)
+static inline size_t t_deflate_to(const void *p, size_t len, int window_bits, void *out, size_t cap)
 {
     z_stream z;
     size_t n = 0;

@@ -34,7 +34,9 @@ static void test_cookie(void)
     CHECK_INT_EQ(session_cookie_get("bilor_session=0123", id), BL_ENOTFOUND);
     /* Upper-case hex is not what we hand out. */
     CHECK_INT_EQ(session_cookie_get("bilor_session=0123456789ABCDEF0123456789abcdef0123456789abcdef"
-                                    "0123456789abcdef", id), BL_ENOTFOUND);
+                                    "0123456789abcdef",
+                                    id),
+                 BL_ENOTFOUND);
     CHECK_INT_EQ(session_cookie_get("bilor_session", id), BL_ENOTFOUND);
     CHECK_INT_EQ(session_cookie_get("bilor_session=", id), BL_ENOTFOUND);
     /* The first one wins, even when it is malformed (no second guess). */
@@ -60,7 +62,8 @@ static void test_login_body(void)
     CHECK_INT_EQ(session_login_parse("[]", 2, &in, &err), BL_EINVAL);
     CHECK_INT_EQ(session_login_parse("{\"email\":1,\"password\":\"x\"}", 26, &in, &err), BL_EINVAL);
     CHECK_INT_EQ(session_login_parse("{\"email\":\"a@b\"}", 15, &in, &err), BL_EINVAL);
-    CHECK_INT_EQ(session_login_parse("{\"email\":\"\",\"password\":\"x\"}", 27, &in, &err), BL_EINVAL);
+    CHECK_INT_EQ(session_login_parse("{\"email\":\"\",\"password\":\"x\"}", 27, &in, &err),
+                 BL_EINVAL);
     CHECK_INT_EQ(session_login_parse("{\"email\":\"a@b\",\"password\":\"x\"} x", 32, &in, &err),
                  BL_EPARSE);
     CHECK_INT_EQ(session_email_check("a@b.c"), 0);
@@ -219,7 +222,7 @@ static void test_store_access(struct store *st)
 
 /* api_access for a principal of kind, user, scopes and token projects. */
 static int rule(int kind, int64_t user, int admin, unsigned scopes, int64_t only, int action,
-                  int64_t pid)
+                int64_t pid)
 {
     struct bl_req req;
 
@@ -236,7 +239,8 @@ static int rule(int kind, int64_t user, int admin, unsigned scopes, int64_t only
     return api_access(&req, action, pid);
 }
 
-#define SESS(user, admin, action, pid) rule(PRINCIPAL_SESSION, user, admin, STORE_SCOPE_ALL, 0, action, pid)
+#define SESS(user, admin, action, pid)                                                             \
+    rule(PRINCIPAL_SESSION, user, admin, STORE_SCOPE_ALL, 0, action, pid)
 
 static void test_rule(void)
 {
@@ -256,7 +260,7 @@ static void test_rule(void)
     CHECK_INT_EQ(SESS(u_padmin, 0, API_ADMIN, 0), 403); /* not the instance */
     CHECK_INT_EQ(SESS(u_padmin, 0, API_READ, 0), 0);    /* listings */
     CHECK_INT_EQ(SESS(u_padmin, 0, API_ACCOUNT, 0), 0);
-    CHECK_INT_EQ(SESS(u_admin, 1, API_ADMIN, p2), 0);   /* instance admin: everything */
+    CHECK_INT_EQ(SESS(u_admin, 1, API_ADMIN, p2), 0); /* instance admin: everything */
     CHECK_INT_EQ(SESS(u_admin, 1, API_ADMIN, 0), 0);
     CHECK_INT_EQ(SESS(u_admin, 1, API_READ, 12345), 0); /* the handler then says 404 */
     CHECK_INT_EQ(SESS(u_admin, 1, 99, p1), 403);        /* an unknown action never passes */

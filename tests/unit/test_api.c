@@ -192,7 +192,7 @@ static void test_prefix_routes(void)
     static const struct {
         int method;
         const char *path;
-        int status;     /* 0: matched */
+        int status; /* 0: matched */
         api_handler_fn handler;
         const char *rest; /* the last parameter */
     } cases[] = {
@@ -291,8 +291,8 @@ static void test_ui(void)
     CHECK(strcmp(resp_hdr(&c, "Cache-Control"), "no-cache") == 0);
     done(&c);
     /* Nothing outside the table, and no way out of the folder. */
-    static const char *const bad[] = { "/ui/nope.js", "/ui/../CMakeLists.txt", "/ui/v/x",
-                                       "/ui/js/../index.html", "/ui/.hidden", "/ui/" };
+    static const char *const bad[] = { "/ui/nope.js",          "/ui/../CMakeLists.txt", "/ui/v/x",
+                                       "/ui/js/../index.html", "/ui/.hidden",           "/ui/" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         run(&c, BL_GET, bad[i], &conn, NULL);
         CHECK_INT_EQ(c.resp.status, 404);
@@ -456,8 +456,8 @@ static char event_id[33], log_id[3][33];
 static int64_t issue_id;
 
 /* Builds a stored event the way the digest does: normalize, fingerprint, keep the raw payload. */
-static void mk_event(struct event *ev, const char *raw, int logline, int64_t received,
-                     uint64_t lsn, struct pool *pool)
+static void mk_event(struct event *ev, const char *raw, int logline, int64_t received, uint64_t lsn,
+                     struct pool *pool)
 {
     cJSON *obj = cJSON_Parse(raw);
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;

@@ -340,8 +340,7 @@ static void test_envelope_events(void)
     CHECK_INT_EQ(ingest_check_envelope(b.p, b.len, 0, &lim, &scratch, &out, &err), BL_ETOOBIG);
     CHECK_INT_EQ(t_deflate_into(b.p, b.len, 15 + 16, &gz), 0);
     lim.max_body = 1u << 20;
-    CHECK_INT_EQ(ingest_check_envelope(gz.p, gz.len, INGEST_ENC_GZIP, &lim, &scratch, &out,
-                                       &err),
+    CHECK_INT_EQ(ingest_check_envelope(gz.p, gz.len, INGEST_ENC_GZIP, &lim, &scratch, &out, &err),
                  BL_ETOOBIG);
     CHECK(scratch.cap <= (2u << 20) + 64);
     buf_release(&scratch);
@@ -450,7 +449,7 @@ static void test_times(void)
 }
 
 static const char NDJSON[] =
-    "{\"message\":\"ok\",\"timestamp\":\"2024-05-01T12:00:00Z\"}\n"     /* 1 ok */
+    "{\"message\":\"ok\",\"timestamp\":\"2024-05-01T12:00:00Z\"}\n"   /* 1 ok */
     "{\"msg\":\"ms\",\"ts\":1714564800123}\n"                         /* 2 ok */
     "\n"                                                              /* 3 blank */
     "   \t\r\n"                                                       /* 4 blank */
@@ -532,9 +531,8 @@ static void test_ndjson(void)
     /* Lines longer than max_line are rejected, the rest of the body is fine. */
     lim = INGEST_LIMITS_DEFAULT;
     lim.max_line = 20;
-    CHECK_INT_EQ(ndjson("{\"a\":\"0123456789abcdef\"}\n{\"b\":1}\n", 32, 0, &lim, 10, &pool, &r,
-                        &err),
-                 0);
+    CHECK_INT_EQ(
+        ndjson("{\"a\":\"0123456789abcdef\"}\n{\"b\":1}\n", 32, 0, &lim, 10, &pool, &r, &err), 0);
     CHECK_INT_EQ(r.accepted, 1);
     CHECK_INT_EQ(r.rejected, 1);
     CHECK_STR_EQ(r.errors[0].error, "line longer than 20 bytes");

@@ -146,12 +146,12 @@ static void test_spool_bad(void)
     static const char *const bad[] = {
         "",
         "bilor-crash 2\nsignal 11\nmaps\n",
-        "bilor-crash 1\nsignal 11\nframes 1\n",                 /* no maps */
-        "bilor-crash 1\nsignal 11\nframes 3\n1\n2\nmaps\n",      /* a frame short: eats "maps" */
+        "bilor-crash 1\nsignal 11\nframes 1\n",             /* no maps */
+        "bilor-crash 1\nsignal 11\nframes 3\n1\n2\nmaps\n", /* a frame short: eats "maps" */
         "bilor-crash 1\nsignal 11\nframes 1\nxyz\nmaps\n",
         "bilor-crash 1\nsignal 11\nframes 9999\nmaps\n",
         "bilor-crash 1\nsignal eleven\nmaps\n",
-        "bilor-crash 1\nmaps\n",                                 /* no signal */
+        "bilor-crash 1\nmaps\n", /* no signal */
         "bilor-crash 1\nsignal 11\nrelease not-json\nmaps\n",
         "bilor-crash 1\nsignal 11\nrelease {\"a\":1}\nmaps\n",
     };
@@ -205,8 +205,8 @@ static void test_fork_crash(int how, const char *type)
     if (pid == 0)
         child(how);
     waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 3 &&
-                                  WEXITSTATUS(status) != 4));
+    CHECK(WIFSIGNALED(status) ||
+          (WIFEXITED(status) && WEXITSTATUS(status) != 3 && WEXITSTATUS(status) != 4));
     CHECK_INT_EQ(count_spools(), 1);
     free(last);
     last = NULL;

@@ -23,8 +23,8 @@ static void test_good(void)
     static const struct good cases[] = {
         { "http://0123456789abcdef0123456789abcdef@127.0.0.1:8000/1",
           "http://127.0.0.1:8000/api/1/envelope/", "0123456789abcdef0123456789abcdef", "1" },
-        { "https://key@sentry.example.com/42", "https://sentry.example.com/api/42/envelope/",
-          "key", "42" },
+        { "https://key@sentry.example.com/42", "https://sentry.example.com/api/42/envelope/", "key",
+          "42" },
         { "https://pub:secret@o1.ingest.example.io/prefix/sub/7",
           "https://o1.ingest.example.io/prefix/sub/api/7/envelope/", "pub", "7" },
         { "http://k_1@[::1]:9000/3?timeout=5#frag", "http://[::1]:9000/api/3/envelope/", "k_1",
@@ -55,11 +55,27 @@ static void test_good(void)
 static void test_bad(void)
 {
     static const char *const bad[] = {
-        "", "127.0.0.1:8000/1", "ftp://k@h/1", "http://h/1", "http://@h/1", "http://k@/1",
-        "http://k@h", "http://k@h/", "http://k@h/abc", "http://k@h/1/", "http://k@h/0",
-        "http://k@h/01", "http://k-ey@h/1", "http://k.ey@h/1", "http://k@h:0/1",
-        "http://k@h:65536/1", "http://k@h:80a/1", "http://k@h:/1", "http://k@ho st/1",
-        "http://k@[::1/1", "http://k@h/-1",
+        "",
+        "127.0.0.1:8000/1",
+        "ftp://k@h/1",
+        "http://h/1",
+        "http://@h/1",
+        "http://k@/1",
+        "http://k@h",
+        "http://k@h/",
+        "http://k@h/abc",
+        "http://k@h/1/",
+        "http://k@h/0",
+        "http://k@h/01",
+        "http://k-ey@h/1",
+        "http://k.ey@h/1",
+        "http://k@h:0/1",
+        "http://k@h:65536/1",
+        "http://k@h:80a/1",
+        "http://k@h:/1",
+        "http://k@ho st/1",
+        "http://k@[::1/1",
+        "http://k@h/-1",
     };
     struct bc_dsn d;
     char longdsn[2000];

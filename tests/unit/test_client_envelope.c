@@ -26,8 +26,8 @@ static void test_event_envelope(void)
     int rc;
 
     bc_buf_init(&b, &bc_default_alloc, 1 << 20);
-    CHECK_INT_EQ(bc_envelope_event(&b, "0123456789abcdef0123456789abcdef", payload,
-                                   strlen(payload), 1714564800500000LL),
+    CHECK_INT_EQ(bc_envelope_event(&b, "0123456789abcdef0123456789abcdef", payload, strlen(payload),
+                                   1714564800500000LL),
                  0);
     rc = envelope_parse(b.p, b.len, &ENVELOPE_LIMITS_DEFAULT, &pool, &env, NULL);
     CHECK_INT_EQ(rc, 0);

@@ -42,7 +42,11 @@ static void test_utf8(void)
     CHECK_STR_EQ(quoted("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9),
                  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
     /* Stray, overlong, surrogate, too large, truncated: U+FFFD each. */
-    CHECK_STR_EQ(quoted("a\xff" "b", 3), "\"a\xef\xbf\xbd" "b\"");
+    CHECK_STR_EQ(quoted("a\xff"
+                        "b",
+                        3),
+                 "\"a\xef\xbf\xbd"
+                 "b\"");
     CHECK_STR_EQ(quoted("\xc0\xaf", 2), "\"\xef\xbf\xbd\xef\xbf\xbd\"");
     CHECK_STR_EQ(quoted("\xed\xa0\x80", 3), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     CHECK_STR_EQ(quoted("\xf4\x90\x80\x80", 4),
@@ -137,9 +141,31 @@ static void check_bad(const char *in)
 static void test_check(void)
 {
     static const char *const bad[] = {
-        "", " ", "{", "[1,]", "{\"a\":1,}", "{'a':1}", "[01]", "[1.]", "[.5]", "[1e]",
-        "tru", "nul", "\"unterminated", "\"bad \\x escape\"", "\"\\u12\"", "{\"a\" 1}",
-        "{1:2}", "[1 2]", "1 2", "\"ctl \x01\"", "\"\xff\"", "[-]", "{\"a\":}", "]", "[}",
+        "",
+        " ",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "{'a':1}",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[1e]",
+        "tru",
+        "nul",
+        "\"unterminated",
+        "\"bad \\x escape\"",
+        "\"\\u12\"",
+        "{\"a\" 1}",
+        "{1:2}",
+        "[1 2]",
+        "1 2",
+        "\"ctl \x01\"",
+        "\"\xff\"",
+        "[-]",
+        "{\"a\":}",
+        "]",
+        "[}",
     };
     char deep[200];
 
@@ -184,8 +210,7 @@ static void plain_free(void *p, void *ud)
 
 static void test_buf_limits(void)
 {
-    static const struct bilor_allocator failing = { count_malloc, count_realloc, plain_free,
-                                                    NULL };
+    static const struct bilor_allocator failing = { count_malloc, count_realloc, plain_free, NULL };
     struct bc_buf b;
     char big[300];
 

@@ -34,11 +34,11 @@ static void test_basic(void)
     CHECK(bc_queue_pop(&q) == NULL);
     for (int i = 1; i <= 3; i++)
         CHECK(bc_queue_push(&q, rec(i)) == NULL);
-    d = bc_queue_push(&q, rec(4));             /* full: the oldest goes */
+    d = bc_queue_push(&q, rec(4)); /* full: the oldest goes */
     CHECK(d != NULL && d->level == 1);
     bc_record_free(&bc_default_alloc, d);
     CHECK_INT_EQ(q.dropped, 1);
-    d = bc_queue_push_front(&q, rec(0));       /* full: a retried record is the oldest */
+    d = bc_queue_push_front(&q, rec(0)); /* full: a retried record is the oldest */
     CHECK(d != NULL && d->level == 0);
     bc_record_free(&bc_default_alloc, d);
     CHECK_INT_EQ(q.dropped, 2);
@@ -51,7 +51,7 @@ static void test_basic(void)
         bc_record_free(&bc_default_alloc, d);
     }
     CHECK(bc_queue_pop(&q) == NULL);
-    bc_queue_push(&q, rec(9));                 /* released with the queue */
+    bc_queue_push(&q, rec(9)); /* released with the queue */
     bc_queue_release(&q, &bc_default_alloc);
 }
 

@@ -11,18 +11,17 @@
 
 #include "t.h"
 
-#define NOW 1000000000LL      /* monotonic µs */
-#define WALL 1714564800LL     /* 2024-05-01T12:00:00Z */
-#define S(x) ((int64_t)(x) * 1000000)
+#define NOW 1000000000LL  /* monotonic µs */
+#define WALL 1714564800LL /* 2024-05-01T12:00:00Z */
+#define S(x) ((int64_t)(x)*1000000)
 
 static void test_sentry_header(void)
 {
     struct bc_limits l;
 
     bc_limits_init(&l);
-    CHECK_INT_EQ(bc_limits_update(&l, 429, "1", "60:error;default:project:quota, 5::key", NOW,
-                                  WALL),
-                 1);
+    CHECK_INT_EQ(
+        bc_limits_update(&l, 429, "1", "60:error;default:project:quota, 5::key", NOW, WALL), 1);
     CHECK_INT_EQ(bc_limits_until(&l, BC_CAT_ERROR), NOW + S(60));
     CHECK_INT_EQ(bc_limits_until(&l, BC_CAT_INTERNAL), NOW + S(5));
 

@@ -82,11 +82,11 @@ int main(void)
 
     bilor_options_init(&o);
     o.sink = BILOR_SINK_FILE;
-    CHECK_INT_EQ(bilor_new(&c, &o), BILOR_EINVAL);          /* no path */
+    CHECK_INT_EQ(bilor_new(&c, &o), BILOR_EINVAL); /* no path */
     o.sink_path = "/nonexistent-dir/x.jsonl";
     CHECK_INT_EQ(bilor_new(&c, &o), BILOR_EIO);
     o.sink = BILOR_SINK_CALLBACK;
-    CHECK_INT_EQ(bilor_new(&c, &o), BILOR_EINVAL);          /* no callback */
+    CHECK_INT_EQ(bilor_new(&c, &o), BILOR_EINVAL); /* no callback */
     bilor_options_init(&o);
     o.queue_size = 0;
     CHECK_INT_EQ(bilor_new(&c, &o), BILOR_EINVAL);

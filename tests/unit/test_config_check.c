@@ -25,10 +25,18 @@ static void test_listen(void)
 {
     static const char *const good[] = { "127.0.0.1:8000", "0.0.0.0:1", ":65535", "[::1]:8000",
                                         "localhost:9000" };
-    static const char *const bad[] = { "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                                       "127.0.0.1:99999999999999999999", "127.0.0.1:80x",
-                                       "127.0.0.1:-1", "127.0.0.1: 80", "127.0.0.1:+80",
-                                       "::1:8000", "[::1]", "" };
+    static const char *const bad[] = { "127.0.0.1",
+                                       "127.0.0.1:",
+                                       "127.0.0.1:0",
+                                       "127.0.0.1:65536",
+                                       "127.0.0.1:99999999999999999999",
+                                       "127.0.0.1:80x",
+                                       "127.0.0.1:-1",
+                                       "127.0.0.1: 80",
+                                       "127.0.0.1:+80",
+                                       "::1:8000",
+                                       "[::1]",
+                                       "" };
     struct config c;
     char host[64];
     int port = -1;
@@ -61,9 +69,11 @@ static void test_public_url(void)
 {
     static const char *const good[] = { "", "http://example.com", "https://example.com/bilor/",
                                         "https://example.com:8443", "http://[::1]:8000" };
-    static const char *const bad[] = { "example.com", "ftp://example.com", "http://", "https:///x",
-                                       "http://a b", "http://example.com/?x=1", "http://u@h",
-                                       "http://h/#f", "http://h/\x01" };
+    static const char *const bad[] = { "example.com",  "ftp://example.com",
+                                       "http://",      "https:///x",
+                                       "http://a b",   "http://example.com/?x=1",
+                                       "http://u@h",   "http://h/#f",
+                                       "http://h/\x01" };
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         CHECK_INT_EQ(validate_with("public-url", good[i]), 0);

@@ -112,11 +112,13 @@ static void test_json_nul(void)
     cJSON *v = json_parse(doc, sizeof(doc) - 1, &lim, &err);
 
     CHECK(v != NULL);
-    CHECK_STR_EQ(json_str(v, "m"), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    CHECK_STR_EQ(json_str(v, "m"), "a\xef\xbf\xbd"
+                                   "b\xef\xbf\xbd");
     CHECK(json_arr(v, "k\xef\xbf\xbd") != NULL);
     /* An escaped backslash before "u0000" is text, not an escape. */
     CHECK_STR_EQ(cJSON_GetArrayItem(json_arr(v, "k\xef\xbf\xbd"), 0)->valuestring, "\\u0000");
-    CHECK_STR_EQ(json_str(v, "u"), "\xef\xbf\xbd" "1");
+    CHECK_STR_EQ(json_str(v, "u"), "\xef\xbf\xbd"
+                                   "1");
     cJSON_Delete(v);
     /* Error offsets are in the client's bytes, copy or not. */
     CHECK(json_parse("{\"a\":\"\\u0000\" x}", 15, &lim, &err) == NULL);

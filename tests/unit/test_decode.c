@@ -112,14 +112,22 @@ static void test_header_values(void)
         const char *v;
         int enc;
     } cases[] = {
-        { NULL, INGEST_ENC_NONE },          { "", INGEST_ENC_NONE },
-        { "gzip", INGEST_ENC_GZIP },        { " GZip ", INGEST_ENC_GZIP },
-        { "x-gzip", INGEST_ENC_GZIP },      { "deflate", INGEST_ENC_DEFLATE },
-        { "br", INGEST_ENC_BR },            { "BR", INGEST_ENC_BR },
-        { "zstd", INGEST_ENC_ZSTD },        { "identity", INGEST_ENC_NONE },
-        { "UTF-8", INGEST_ENC_NONE },       { "utf-8", INGEST_ENC_NONE },
-        { "gzip,deflate", INGEST_ENC_NONE }, { "gzip, deflate", INGEST_ENC_NONE },
-        { "compress", INGEST_ENC_NONE },    { "gzipx", INGEST_ENC_NONE },
+        { NULL, INGEST_ENC_NONE },
+        { "", INGEST_ENC_NONE },
+        { "gzip", INGEST_ENC_GZIP },
+        { " GZip ", INGEST_ENC_GZIP },
+        { "x-gzip", INGEST_ENC_GZIP },
+        { "deflate", INGEST_ENC_DEFLATE },
+        { "br", INGEST_ENC_BR },
+        { "BR", INGEST_ENC_BR },
+        { "zstd", INGEST_ENC_ZSTD },
+        { "identity", INGEST_ENC_NONE },
+        { "UTF-8", INGEST_ENC_NONE },
+        { "utf-8", INGEST_ENC_NONE },
+        { "gzip,deflate", INGEST_ENC_NONE },
+        { "gzip, deflate", INGEST_ENC_NONE },
+        { "compress", INGEST_ENC_NONE },
+        { "gzipx", INGEST_ENC_NONE },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -417,8 +425,7 @@ static void test_request(void)
 
     /* gzip whatever the header says; the text is in scratch. */
     CHECK_INT_EQ(t_deflate_into(S1, n, 31, &gz), 0);
-    CHECK_INT_EQ(decode_request(gz.p, gz.len, INGEST_ENC_NONE, 4096, 0, &scratch, &text, NULL),
-                 0);
+    CHECK_INT_EQ(decode_request(gz.p, gz.len, INGEST_ENC_NONE, 4096, 0, &scratch, &text, NULL), 0);
     CHECK(text.p == scratch.p && text.len == n && memcmp(text.p, S1, n) == 0);
     CHECK_INT_EQ(decode_request(gz.p, gz.len, INGEST_ENC_GZIP, n - 1, 0, &scratch, &text, NULL),
                  BL_ETOOBIG);
@@ -450,8 +457,8 @@ static void test_request(void)
                                 &scratch, &text, NULL),
                  BL_ETOOBIG);
     /* Not legacy either: the text is left for the JSON check to judge. */
-    CHECK_INT_EQ(decode_request("[1, 2]", 6, INGEST_ENC_NONE, 4096, DECODE_SENTRY_LEGACY,
-                                &scratch, &text, NULL),
+    CHECK_INT_EQ(decode_request("[1, 2]", 6, INGEST_ENC_NONE, 4096, DECODE_SENTRY_LEGACY, &scratch,
+                                &text, NULL),
                  0);
     CHECK(text.len == 6 && memcmp(text.p, "[1, 2]", 6) == 0);
     buf_release(&scratch);

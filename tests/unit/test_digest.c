@@ -107,7 +107,8 @@ static void append_big_event(struct env *e, int k, char *body, size_t cap, char 
     int n;
 
     snprintf(id, 33, "%032x", 0xbe000 + k);
-    n = snprintf(body, cap, "{\"event_id\":\"%s\",\"level\":\"warning\",\"message\":\"big %d ", id, k);
+    n = snprintf(body, cap, "{\"event_id\":\"%s\",\"level\":\"warning\",\"message\":\"big %d ", id,
+                 k);
     for (int i = 0; i < BIG_MESSAGE; i++)
         body[n++] = (char)('a' + (i * 7 + k) % 26);
     snprintf(body + n, cap - (size_t)n, "\"}");
@@ -192,7 +193,7 @@ static int cmp_msg(const void *a, const void *b)
 static void check_stored(struct env *e, int round, int per_round, int n_lines, int n_big)
 {
     size_t cap = (size_t)(n_lines + n_big) + 16, n;
-    char (*msgs)[24] = calloc(cap, sizeof(*msgs));
+    char(*msgs)[24] = calloc(cap, sizeof(*msgs));
     int dups = 0, big = 0;
 
     n = list_all(e->store, msgs, cap);

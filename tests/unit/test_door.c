@@ -274,8 +274,7 @@ static void test_accepted_durable(void)
     /* JSON lines: the good lines count, the bad ones are reported. */
     door_req_init(&r, f.door, f.a.id, &f.pool);
     CHECK_INT_EQ(door_auth(&r, f.a.key), DOOR_ACCEPTED);
-    CHECK_INT_EQ(submit(&r, "logs", "{\"msg\":\"a\"}\nnope\n{\"msg\":\"b\"}\n", &w),
-                 DOOR_ACCEPTED);
+    CHECK_INT_EQ(submit(&r, "logs", "{\"msg\":\"a\"}\nnope\n{\"msg\":\"b\"}\n", &w), DOOR_ACCEPTED);
     CHECK_INT_EQ(r.result.units.accepted, 2);
     CHECK_INT_EQ(r.result.units.rejected, 1);
     CHECK_INT_EQ(wait_done(&w), 1);
@@ -433,11 +432,10 @@ static void test_format_table(void)
     CHECK_STR_EQ(format_by_protocol(2)->name, "envelope");
     CHECK_STR_EQ(format_by_protocol(3)->name, "logs");
     /* Recognition: a Sentry door takes an envelope by content type, the lines door does not. */
-    CHECK(format_recognise(format_by_name("store"),
-                           "application/x-sentry-envelope; charset=utf-8") ==
-          format_by_name("envelope"));
-    CHECK(format_recognise(format_by_name("store"), "application/json") ==
-          format_by_name("store"));
+    CHECK(
+        format_recognise(format_by_name("store"), "application/x-sentry-envelope; charset=utf-8") ==
+        format_by_name("envelope"));
+    CHECK(format_recognise(format_by_name("store"), "application/json") == format_by_name("store"));
     CHECK(format_recognise(format_by_name("store"), NULL) == format_by_name("store"));
     CHECK(format_recognise(format_by_name("logs"), "application/x-sentry-envelope") ==
           format_by_name("logs"));

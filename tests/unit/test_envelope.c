@@ -75,8 +75,9 @@ static void run_case(struct env_case *c)
     struct envelope env;
     struct bl_err err = { 0, "" };
     int rc = envelope_parse(c->in, c->inlen, &c->lim, &pool, &env, &err);
-    int want_rc = strcmp(c->want, "ok") == 0 ? 0 : strcmp(c->want, "ETOOBIG") == 0 ? BL_ETOOBIG
-                                                                                    : BL_EPARSE;
+    int want_rc = strcmp(c->want, "ok") == 0        ? 0
+                  : strcmp(c->want, "ETOOBIG") == 0 ? BL_ETOOBIG
+                                                    : BL_EPARSE;
     int failed_before = t_fail;
 
     CHECK_INT_EQ(rc, want_rc);

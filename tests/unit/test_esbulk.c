@@ -10,8 +10,7 @@
 
 static const struct esbulk_limits lim = { 1000, 1 << 16, 64 };
 
-static int parse(const char *body, struct pool *pool, struct esbulk_items *out,
-                 struct bl_err *err)
+static int parse(const char *body, struct pool *pool, struct esbulk_items *out, struct bl_err *err)
 {
     return esbulk_parse(body, strlen(body), &lim, pool, out, err);
 }
@@ -27,7 +26,8 @@ static void test_b1_b2(void)
                        "{\"@timestamp\":\"2024-05-01T12:00:00.000Z\",\"log\":\"GET /health 200\"}\n"
                        "{\"create\":{\"_index\":\"fluent-bit\",\"_type\":\"_doc\"}}\n"
                        "{\"@timestamp\":\"2024-05-01T12:00:01.000Z\",\"log\":\"GET /login 500\"}\n",
-                       &pool, &it, NULL), 0);
+                       &pool, &it, NULL),
+                 0);
     CHECK_INT_EQ(it.n, 2);
     CHECK_INT_EQ(it.good, 2);
     CHECK(it.v[0].action == ESB_CREATE && slice_eq(it.v[0].index, "fluent-bit"));
@@ -39,8 +39,11 @@ static void test_b1_b2(void)
                         "{\"create\":{\"_index\":\"fluent-bit\",\"_id\":\"id-2\",\"_version\":1,"
                         "\"result\":\"created\",\"status\":201}}]}");
     /* B2: rsyslog's spacing and _type; an _id of the client's */
-    CHECK_INT_EQ(parse("{\"index\":{\"_index\": \"system\",\"_type\":\"events\",\"_id\":\"a\\\"b\"}}\n"
-                       "{\"message\":\" hello\",\"fromhost\":\"web-1\"}\n", &pool, &it, NULL), 0);
+    CHECK_INT_EQ(
+        parse("{\"index\":{\"_index\": \"system\",\"_type\":\"events\",\"_id\":\"a\\\"b\"}}\n"
+              "{\"message\":\" hello\",\"fromhost\":\"web-1\"}\n",
+              &pool, &it, NULL),
+        0);
     CHECK(it.n == 1 && it.v[0].action == ESB_INDEX && slice_eq(it.v[0].index, "system"));
     CHECK(slice_eq(it.v[0].id, "a\"b"));
     buf_reset(&out);
@@ -68,7 +71,8 @@ static void test_b5_b6_partial(void)
                        "{\"update\":{\"_index\":\"x\",\"_id\":\"1\"}}\n{\"doc\":{\"a\":2}}\n"
                        "{\"delete\":{\"_index\":\"x\",\"_id\":\"1\"}}\n"
                        "{\"index\":{\"_index\":\"x\"}}\n{\"last\":true}",
-                       &pool, &it, NULL), 0);
+                       &pool, &it, NULL),
+                 0);
     CHECK_INT_EQ(it.n, 6);
     CHECK_INT_EQ(it.good, 2);
     CHECK(it.v[0].status == 0 && it.v[5].status == 0);
@@ -103,9 +107,11 @@ static void test_refused(void)
     CHECK_INT_EQ(parse("", &pool, &it, &err), 0);
     CHECK_INT_EQ(it.n, 0);
     CHECK_INT_EQ(esbulk_parse("{\"index\":{}}\n{}\n{\"index\":{}}\n{}\n{\"index\":{}}\n{}\n", 42,
-                              &small, &pool, &it, &err), BL_ETOOBIG);
-    CHECK_INT_EQ(esbulk_parse("{\"index\":{}}\n{\"long\":\"xxxxxxxxxxxxxxx\"}\n", 39, &small,
-                              &pool, &it, &err), 0);
+                              &small, &pool, &it, &err),
+                 BL_ETOOBIG);
+    CHECK_INT_EQ(esbulk_parse("{\"index\":{}}\n{\"long\":\"xxxxxxxxxxxxxxx\"}\n", 39, &small, &pool,
+                              &it, &err),
+                 0);
     CHECK_INT_EQ(it.v[0].status, 413);
     pool_release(&pool);
 }

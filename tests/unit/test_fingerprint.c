@@ -123,7 +123,8 @@ static void check_components(const char *name, const cJSON *want, const struct e
     struct buf exp = BUF_INIT(1 << 20), got = BUF_INIT(1 << 20);
     const cJSON *it;
 
-    cJSON_ArrayForEach(it, want) {
+    cJSON_ArrayForEach(it, want)
+    {
         buf_addstr(&exp, it->valuestring);
         buf_addch(&exp, '\n');
     }
@@ -158,10 +159,12 @@ static void run_vector(const char *dir, const char *name)
     char firsts[16][33];
     int ng = 0;
 
-    cJSON_ArrayForEach(g, groups) {
+    cJSON_ArrayForEach(g, groups)
+    {
         int ne = 0;
 
-        cJSON_ArrayForEach(e, g) {
+        cJSON_ArrayForEach(e, g)
+        {
             struct event ev;
 
             normalize_obj(e, &ev, &pool, rules);
@@ -241,13 +244,16 @@ static void test_previous_version(void)
     const cJSON *file;
     int n = 0;
 
-    cJSON_ArrayForEach(file, cJSON_GetObjectItem(v, "files")) {
+    cJSON_ArrayForEach(file, cJSON_GetObjectItem(v, "files"))
+    {
         cJSON *vec = load(file->string);
         const cJSON *g, *e;
         int i = 0;
 
-        cJSON_ArrayForEach(g, cJSON_GetObjectItem(vec, "groups")) {
-            cJSON_ArrayForEach(e, g) {
+        cJSON_ArrayForEach(g, cJSON_GetObjectItem(vec, "groups"))
+        {
+            cJSON_ArrayForEach(e, g)
+            {
                 struct pool pool = POOL_INIT(16384);
                 const char *want = cJSON_GetStringValue(cJSON_GetArrayItem(file, i++));
                 struct event ev;
@@ -300,8 +306,7 @@ static void test_rule_globs(void)
         CHECK_INT_EQ(grules_parse(text, strlen(text), GRULES_STACK, &r, &e), 0);
         grules_apply_stack(&r, &ev);
         if (f.no_group != cases[i].hit)
-            fprintf(stderr, "glob '%s' on '%s': %d\n", cases[i].pattern, cases[i].path,
-                    f.no_group);
+            fprintf(stderr, "glob '%s' on '%s': %d\n", cases[i].pattern, cases[i].path, f.no_group);
         CHECK_INT_EQ(f.no_group, cases[i].hit);
         grules_free(&r);
     }
@@ -314,7 +319,8 @@ static void test_rules_errors(void)
     const cJSON *c;
     int n = 0;
 
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases")) {
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases"))
+    {
         const char *kind = cJSON_GetArrayItem(c, 0)->valuestring;
         const char *text = cJSON_GetArrayItem(c, 1)->valuestring;
         const char *words = cJSON_GetArrayItem(c, 4)->valuestring;
@@ -327,8 +333,8 @@ static void test_rules_errors(void)
         grules_free(&r);
         if (rc == 0 || e.line != cJSON_GetArrayItem(c, 2)->valueint ||
             e.column != cJSON_GetArrayItem(c, 3)->valueint || strstr(e.msg, words) == NULL)
-            fprintf(stderr, "rules %s '%s': rc %d line %d column %d '%s'\n", kind, text, rc,
-                    e.line, e.column, e.msg);
+            fprintf(stderr, "rules %s '%s': rc %d line %d column %d '%s'\n", kind, text, rc, e.line,
+                    e.column, e.msg);
         CHECK_INT_EQ(rc, -1);
         CHECK_INT_EQ(e.line, cJSON_GetArrayItem(c, 2)->valueint);
         CHECK_INT_EQ(e.column, cJSON_GetArrayItem(c, 3)->valueint);
@@ -355,7 +361,8 @@ static void test_parameterize(void)
     const cJSON *c;
     int n = 0;
 
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases")) {
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases"))
+    {
         const char *in = cJSON_GetArrayItem(c, 0)->valuestring;
         struct buf out = BUF_INIT(4096);
 
@@ -427,7 +434,8 @@ static void test_template_hash(void)
     normalize("{\"logentry\":{\"message\":\"Failed for user %s\",\"params\":[\"bob\"]}}", &a,
               &pool);
     normalize("{\"logentry\":{\"message\":\"Failed for user %s\",\"params\":[\"al\"]},"
-              "\"logger\":\"other\"}", &b, &pool);
+              "\"logger\":\"other\"}",
+              &b, &pool);
     normalize("{\"message\":\"Failed for user 42\"}", &c, &pool);
     /* Patterns ignore the logger, unlike grouping. */
     CHECK(a.template_hash == b.template_hash);
@@ -470,7 +478,8 @@ static void test_app_vs_system(void)
     /* No frame says in_app: every frame counts, in order. */
     normalize("{\"exception\":[{\"type\":\"E\",\"stacktrace\":{\"frames\":["
               "{\"function\":\"a\",\"module\":\"m1\"},{\"function\":\"b\",\"module\":\"m2\","
-              "\"in_app\":false}]}}]}", &ev, &pool);
+              "\"in_app\":false}]}}]}",
+              &ev, &pool);
     CHECK_INT_EQ(fingerprint_components(&ev, &comps), 0);
     CHECK_STR_EQ(comps.p, "type:E\nframe:m1|a|\nframe:m2|b|\n");
     buf_reset(&comps);
@@ -484,7 +493,8 @@ static void test_app_vs_system(void)
               "{\"function\":\"?\",\"filename\":\"<anonymous>\"},"
               "{\"function\":\"run\",\"filename\":\"[native code]\"},"
               "{\"function\":\"h\",\"filename\":\"C:\\\\App\\\\Src\\\\Main.JS\","
-              "\"context_line\":\"  h( 1 )\"}]}}]}", &ev, &pool);
+              "\"context_line\":\"  h( 1 )\"}]}}]}",
+              &ev, &pool);
     CHECK_INT_EQ(fingerprint_components(&ev, &comps), 0);
     CHECK_STR_EQ(comps.p, "type:E\nframe:main.js|h|h(1)\n");
     buf_release(&comps);

@@ -224,8 +224,10 @@ static void test_envelope_gzip_raw(void)
 
     memset(msg, 'a', sizeof(msg) - 1);
     msg[sizeof(msg) - 1] = '\0';
-    n = (size_t)snprintf(env, sizeof(env), "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n"
-                         "{\"type\":\"event\"}\n{\"message\":\"%s\",\"level\":\"error\"}\n", msg);
+    n = (size_t)snprintf(env, sizeof(env),
+                         "{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}\n"
+                         "{\"type\":\"event\"}\n{\"message\":\"%s\",\"level\":\"error\"}\n",
+                         msg);
     gn = t_deflate_to(env, n, 31, gz, sizeof(gz));
     CHECK_INT_EQ(decode(gz, gn, &m, &pool, &out, NULL), 0);
     CHECK_INT_EQ(out.n, 1);

@@ -303,8 +303,7 @@ static void test_group_commit(void)
     CHECK_INT_EQ(run_appenders(j, &c, THREADS, PER), 0);
     CHECK_INT_EQ(counter_wait(&c, THREADS * PER), THREADS * PER);
     journal_stats(j, &st);
-    printf("group commit: %d records, %llu fsyncs\n", THREADS * PER,
-           (unsigned long long)st.fsyncs);
+    printf("group commit: %d records, %llu fsyncs\n", THREADS * PER, (unsigned long long)st.fsyncs);
     CHECK(st.fsyncs > 0);
     CHECK(st.fsyncs < THREADS * PER);
     CHECK_INT_EQ(read_all(j, 0, 1000, NULL, 0, &end), THREADS * PER);
@@ -841,8 +840,7 @@ static void bench_open_loop(int threads, int per)
     dt = clock_mono_us() - t0;
     journal_stats(j, &st);
     printf("bench open loop: %d threads x %d records, fsync on: %.0f appends/s, %llu fsyncs\n",
-           threads, per, (double)threads * per * 1e6 / (double)dt,
-           (unsigned long long)st.fsyncs);
+           threads, per, (double)threads * per * 1e6 / (double)dt, (unsigned long long)st.fsyncs);
     journal_close(j);
     counter_destroy(&c);
     rm_rf(dir);

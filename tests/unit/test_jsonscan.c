@@ -227,22 +227,24 @@ static void sentry_like_event(struct buf *b)
                   "\"division by zero\",\"module\":null,\"mechanism\":null,\"stacktrace\":"
                   "{\"frames\":[");
     for (int i = 0; i < 14; i++) {
-        buf_addf(b, "%s{\"filename\":\"app/handlers/module_%d.py\",\"abs_path\":"
-                    "\"/srv/app/handlers/module_%d.py\",\"function\":\"handle_request_%d\","
-                    "\"module\":\"app.handlers.module_%d\",\"lineno\":%d,\"pre_context\":"
-                    "[\"    def handle(self, request):\",\"        user = request.user\"],"
-                    "\"context_line\":\"        return compute(a, b) / total\",\"post_context\":"
-                    "[\"\",\"    def other(self):\"],\"vars\":{\"self\":\"<Handler object at "
-                    "0x7f3a2c1d5e80>\",\"request\":\"<Request GET /api/v1/items?page=2>\","
-                    "\"total\":\"0\",\"caf\xc3\xa9\":\"\\u00e9t\\u00e9 \\\"quoted\\\"\"},"
-                    "\"in_app\":true}",
+        buf_addf(b,
+                 "%s{\"filename\":\"app/handlers/module_%d.py\",\"abs_path\":"
+                 "\"/srv/app/handlers/module_%d.py\",\"function\":\"handle_request_%d\","
+                 "\"module\":\"app.handlers.module_%d\",\"lineno\":%d,\"pre_context\":"
+                 "[\"    def handle(self, request):\",\"        user = request.user\"],"
+                 "\"context_line\":\"        return compute(a, b) / total\",\"post_context\":"
+                 "[\"\",\"    def other(self):\"],\"vars\":{\"self\":\"<Handler object at "
+                 "0x7f3a2c1d5e80>\",\"request\":\"<Request GET /api/v1/items?page=2>\","
+                 "\"total\":\"0\",\"caf\xc3\xa9\":\"\\u00e9t\\u00e9 \\\"quoted\\\"\"},"
+                 "\"in_app\":true}",
                  i ? "," : "", i, i, i, i, 40 + i);
     }
     buf_addstr(b, "]}}]},\"breadcrumbs\":{\"values\":[");
     for (int i = 0; i < 10; i++)
-        buf_addf(b, "%s{\"timestamp\":1714564800.%03d,\"type\":\"default\",\"category\":\"query\","
-                    "\"message\":\"SELECT id, name FROM items WHERE owner_id = %d\",\"level\":"
-                    "\"info\",\"data\":{}}",
+        buf_addf(b,
+                 "%s{\"timestamp\":1714564800.%03d,\"type\":\"default\",\"category\":\"query\","
+                 "\"message\":\"SELECT id, name FROM items WHERE owner_id = %d\",\"level\":"
+                 "\"info\",\"data\":{}}",
                  i ? "," : "", i * 7, i);
     buf_addstr(b, "]},\"contexts\":{\"runtime\":{\"name\":\"CPython\",\"version\":\"3.11.2\"},"
                   "\"os\":{\"name\":\"Linux\"}},\"modules\":{\"django\":\"4.2\",\"requests\":"

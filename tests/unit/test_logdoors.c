@@ -29,10 +29,9 @@ static int collect(void *arg, const struct otlp_record *r)
                  "trace=%s span=%s flags=%u err=%s",
                  r->resource_attrs, (int)r->scope_name.len, r->scope_name.p,
                  (int)r->scope_version.len, r->scope_version.p, (unsigned long long)r->time_ns,
-                 (unsigned long long)r->observed_ns, r->severity_number,
-                 (int)r->severity_text.len, r->severity_text.p, r->body_kind, (int)r->body.len,
-                 r->body.p, r->attrs, r->trace_id, r->span_id, r->flags,
-                 r->error ? r->error : "-");
+                 (unsigned long long)r->observed_ns, r->severity_number, (int)r->severity_text.len,
+                 r->severity_text.p, r->body_kind, (int)r->body.len, r->body.p, r->attrs,
+                 r->trace_id, r->span_id, r->flags, r->error ? r->error : "-");
     s->n++;
     return 0;
 }
@@ -68,14 +67,18 @@ static void test_otlp_json(void)
     /* O4 number time, O5 upper-case id, snake_case names, old instrumentationLibraryLogs */
     CHECK_INT_EQ(walk("{\"resource_logs\":[{\"instrumentationLibraryLogs\":[{\"log_records\":[{"
                       "\"time_unix_nano\":1714564800000000000,\"trace_id\":"
-                      "\"5B8EFFF798038103D269B633813FC60C\"}]}]}]}", &s, NULL), 0);
+                      "\"5B8EFFF798038103D269B633813FC60C\"}]}]}]}",
+                      &s, NULL),
+                 0);
     CHECK(s.n == 1 && strstr(s.out[0], "t=1714564800000000000 ") != NULL);
     CHECK(strstr(s.out[0], "trace=5b8efff798038103d269b633813fc60c ") != NULL);
     /* O6 kvlist body as JSON, O7 empty body, O9 a bad id */
     CHECK_INT_EQ(walk("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":"
                       "{\"kvlistValue\":{\"values\":[{\"key\":\"a\",\"value\":{\"arrayValue\":"
                       "{\"values\":[{\"intValue\":\"1\"},{\"doubleValue\":1.5},{}]}}}]}}},"
-                      "{\"body\":{}},{\"traceId\":\"abc\"}]}]}]}", &s, NULL), 0);
+                      "{\"body\":{}},{\"traceId\":\"abc\"}]}]}]}",
+                      &s, NULL),
+                 0);
     CHECK_INT_EQ(s.n, 3);
     CHECK(strstr(s.out[0], "body2={\"a\":[1,1.5,null]} ") != NULL);
     CHECK(strstr(s.out[1], "body0= ") != NULL);
@@ -84,8 +87,9 @@ static void test_otlp_json(void)
     CHECK_INT_EQ(walk("{not json", &s, &err), BL_EPARSE);
     CHECK_INT_EQ(walk("[]", &s, NULL), BL_EPARSE);
     CHECK_INT_EQ(walk("{\"resourceLogs\":{}}", &s, NULL), BL_EPARSE);
-    CHECK_INT_EQ(walk("{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"value\":{}}]}}]}", &s,
-                      NULL), BL_EPARSE);
+    CHECK_INT_EQ(
+        walk("{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"value\":{}}]}}]}", &s, NULL),
+        BL_EPARSE);
     CHECK_INT_EQ(walk("{}", &s, NULL), 0);
     CHECK_INT_EQ(s.n, 0);
 }
@@ -118,13 +122,12 @@ static int check(int proto, const char *body, struct format_result *res)
     return rc;
 }
 
-static const char b1[] =
-    "{\"create\":{\"_index\":\"fluent-bit\",\"_type\":\"_doc\"}}\n"
-    "{\"@timestamp\":\"2024-05-01T12:00:00.000Z\",\"log\":\"GET /health 200\","
-    "\"stream\":\"stdout\"}\n"
-    "{\"create\":{\"_index\":\"fluent-bit\",\"_type\":\"_doc\"}}\n"
-    "{\"@timestamp\":\"2024-05-01T12:00:01.000Z\",\"log\":\"GET /login 500\","
-    "\"stream\":\"stderr\"}\n";
+static const char b1[] = "{\"create\":{\"_index\":\"fluent-bit\",\"_type\":\"_doc\"}}\n"
+                         "{\"@timestamp\":\"2024-05-01T12:00:00.000Z\",\"log\":\"GET /health 200\","
+                         "\"stream\":\"stdout\"}\n"
+                         "{\"create\":{\"_index\":\"fluent-bit\",\"_type\":\"_doc\"}}\n"
+                         "{\"@timestamp\":\"2024-05-01T12:00:01.000Z\",\"log\":\"GET /login 500\","
+                         "\"stream\":\"stderr\"}\n";
 
 static void test_es(void)
 {
@@ -142,10 +145,11 @@ static void test_es(void)
     CHECK(strstr(raw, "\"stream\":\"stdout\"") != NULL && strstr(raw, "\"_index\":\"fluent-bit\""));
     /* B5 + B6: a bad source, CRLF, blank lines, no final newline: the good item keeps its place */
     {
-        static const char b5[] = "{\"create\":{}}\r\nnot json\r\n\r\n{\"index\":{\"_id\":\"x\"}}\r\n"
-                                 "{\"message\":\"two\",\"log\":{\"level\":\"warn\",\"logger\":"
-                                 "\"lg\"},\"host\":{\"name\":\"h1\"},\"trace.id\":\"abc\","
-                                 "\"service\":{\"name\":\"svc\"},\"time\":\"x\",\"@timestamp\":1714564800}";
+        static const char b5[] =
+            "{\"create\":{}}\r\nnot json\r\n\r\n{\"index\":{\"_id\":\"x\"}}\r\n"
+            "{\"message\":\"two\",\"log\":{\"level\":\"warn\",\"logger\":"
+            "\"lg\"},\"host\":{\"name\":\"h1\"},\"trace.id\":\"abc\","
+            "\"service\":{\"name\":\"svc\"},\"time\":\"x\",\"@timestamp\":1714564800}";
 
         CHECK_INT_EQ(check(INGEST_ES_BULK, b5, &res), 0);
         CHECK_INT_EQ(res.units.accepted, 1);

@@ -18,12 +18,15 @@
 
 #define RECEIVED INT64_C(1714564805000000) /* 2024-05-01T12:00:05Z */
 
-static const char y1[] = "<34>1 2024-05-01T12:00:00.123Z web-1 checkout 4242 PAY01 "
-                         "[order@32473 id=\"A-17\" note=\"quote \\\" and \\] done\"] payment failed";
-static const char y2[] = "<165>1 2024-05-01T12:00:01Z - - - - - plain message without header values";
+static const char y1[] =
+    "<34>1 2024-05-01T12:00:00.123Z web-1 checkout 4242 PAY01 "
+    "[order@32473 id=\"A-17\" note=\"quote \\\" and \\] done\"] payment failed";
+static const char y2[] =
+    "<165>1 2024-05-01T12:00:01Z - - - - - plain message without header values";
 static const char y3[] = "<13>May  1 12:00:02 web-1 cron[991]: job started";
-static const char y6[] = "<14>1 2024-05-01T12:00:03+02:00 web-1 app - - - \xef\xbb\xbfgr\xc3\xbc\xc3\x9f"
-                         "e";
+static const char y6[] =
+    "<14>1 2024-05-01T12:00:03+02:00 web-1 app - - - \xef\xbb\xbfgr\xc3\xbc\xc3\x9f"
+    "e";
 static const char v1[] = "{\"version\":\"1.1\",\"host\":\"web-1\",\"short_message\":\"hi\","
                          "\"timestamp\":1714564800.5,\"level\":3,\"_user_id\":42,\"_id\":\"x\","
                          "\"_stack_info\":null,\"_bilor_key\":\"k\",\"file\":\"a.py\"}";
@@ -94,7 +97,8 @@ static void test_syslog_batch(void)
         CHECK(out.v[1].server_name == NULL);
         CHECK_STR_EQ(out.v[2].logger, "cron");
         CHECK_STR_EQ(out.v[2].message, "job started");
-        CHECK_STR_EQ(out.v[3].message, "gr\xc3\xbc\xc3\x9f" "e");
+        CHECK_STR_EQ(out.v[3].message, "gr\xc3\xbc\xc3\x9f"
+                                       "e");
         CHECK_INT_EQ(out.v[3].timestamp, INT64_C(1714557603000000)); /* 10:00:03Z */
         CHECK(strcmp(out.v[0].event_id, out.v[1].event_id) != 0);
     }
@@ -187,10 +191,14 @@ static void test_gelf_v1_v7(void)
     CHECK_INT_EQ(logfmt_gelf_ok(v1, strlen(v1), &lim, &key, &err), 0);
     CHECK(key.len == 3 && memcmp(key.p, "\"k\"", 3) == 0);
     /* V7 */
-    CHECK(logfmt_gelf_ok("{\"host\":\"\",\"short_message\":\"x\"}", strlen("{\"host\":\"\",\"short_message\":\"x\"}"), &lim, NULL, &err) < 0);
-    CHECK(logfmt_gelf_ok("{\"host\":1,\"short_message\":\"x\"}", strlen("{\"host\":1,\"short_message\":\"x\"}"), &lim, NULL, &err) < 0);
-    CHECK(logfmt_gelf_ok("{\"short_message\":\"x\"}", strlen("{\"short_message\":\"x\"}"), &lim, NULL, &err) == 0);
-    CHECK(logfmt_gelf_ok("{\"host\":\"a\",\"message\":\"x\"}", strlen("{\"host\":\"a\",\"message\":\"x\"}"), &lim, NULL, &err) == 0);
+    CHECK(logfmt_gelf_ok("{\"host\":\"\",\"short_message\":\"x\"}",
+                         strlen("{\"host\":\"\",\"short_message\":\"x\"}"), &lim, NULL, &err) < 0);
+    CHECK(logfmt_gelf_ok("{\"host\":1,\"short_message\":\"x\"}",
+                         strlen("{\"host\":1,\"short_message\":\"x\"}"), &lim, NULL, &err) < 0);
+    CHECK(logfmt_gelf_ok("{\"short_message\":\"x\"}", strlen("{\"short_message\":\"x\"}"), &lim,
+                         NULL, &err) == 0);
+    CHECK(logfmt_gelf_ok("{\"host\":\"a\",\"message\":\"x\"}",
+                         strlen("{\"host\":\"a\",\"message\":\"x\"}"), &lim, NULL, &err) == 0);
     CHECK(logfmt_gelf_ok("{\"host\":\"a\"}", strlen("{\"host\":\"a\"}"), &lim, NULL, &err) < 0);
     CHECK(logfmt_gelf_ok("[1]", strlen("[1]"), &lim, NULL, &err) < 0);
     CHECK_INT_EQ(check(format_by_name("gelf"), "{\"host\":\"\"}", 11, 0, &res), BL_EPARSE);
@@ -200,8 +208,8 @@ static void test_gelf_v1_v7(void)
 static void test_gelf_levels_and_batch(void)
 {
     static const char *const msgs[] = {
-        "{\"host\":\"h\",\"short_message\":\"a\",\"level\":25}",  /* Python 25: info */
-        "{\"host\":\"h\",\"short_message\":\"b\"}",               /* absent: 1, alert */
+        "{\"host\":\"h\",\"short_message\":\"a\",\"level\":25}", /* Python 25: info */
+        "{\"host\":\"h\",\"short_message\":\"b\"}",              /* absent: 1, alert */
         "{\"host\":\"h\",\"short_message\":\"c\",\"level\":-3}", /* clamped to 0 */
         "{\"host\":\"h\",\"short_message\":\"d\",\"level\":7}",
         "{\"host\":\"\",\"short_message\":\"refused\"}",

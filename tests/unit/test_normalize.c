@@ -39,7 +39,8 @@ static int json_subset(const cJSON *want, const cJSON *got, char *path, size_t c
     if (cJSON_IsObject(want)) {
         if (!cJSON_IsObject(got))
             return 0;
-        cJSON_ArrayForEach(it, want) {
+        cJSON_ArrayForEach(it, want)
+        {
             snprintf(path + plen, cap - plen, ".%s", it->string);
             if (!json_subset(it, cJSON_GetObjectItemCaseSensitive(got, it->string), path, cap))
                 return 0;
@@ -50,7 +51,8 @@ static int json_subset(const cJSON *want, const cJSON *got, char *path, size_t c
     if (cJSON_IsArray(want)) {
         if (!cJSON_IsArray(got) || cJSON_GetArraySize(want) != cJSON_GetArraySize(got))
             return 0;
-        cJSON_ArrayForEach(it, want) {
+        cJSON_ArrayForEach(it, want)
+        {
             snprintf(path + plen, cap - plen, "[%d]", i);
             if (!json_subset(it, cJSON_GetArrayItem(got, i++), path, cap))
                 return 0;
@@ -103,10 +105,11 @@ static void run_case(const char *dir, const char *name)
         free(text);
         return;
     }
-    CHECK_INT_EQ(clock_parse_rfc3339(json_str(c, "received"), strlen(json_str(c, "received")),
-                                     &received), 0);
-    doc = normalize_doc(cJSON_GetObjectItem(c, "input"),
-                        strcmp(json_str(c, "source"), "log") == 0, received, &lim, &ev, &pool);
+    CHECK_INT_EQ(
+        clock_parse_rfc3339(json_str(c, "received"), strlen(json_str(c, "received")), &received),
+        0);
+    doc = normalize_doc(cJSON_GetObjectItem(c, "input"), strcmp(json_str(c, "source"), "log") == 0,
+                        received, &lim, &ev, &pool);
     CHECK(doc != NULL);
     if (doc != NULL && !json_subset(cJSON_GetObjectItem(c, "expect"), doc, where, sizeof(where))) {
         char *s = cJSON_PrintUnformatted(doc);
@@ -240,11 +243,13 @@ static void test_nul_escape(void)
     memset(&ev, 0, sizeof(ev));
     normalize_sentry(obj, &ev, &lim, &pool);
     fingerprint_event(&ev, &pool);
-    CHECK_STR_EQ(ev.message, "before\xef\xbf\xbd" "after");
+    CHECK_STR_EQ(ev.message, "before\xef\xbf\xbd"
+                             "after");
     CHECK_STR_EQ(ev.logger, "lo\xef\xbf\xbdg");
     CHECK_INT_EQ(ev.ntags, 1);
     if (ev.ntags == 1) {
-        CHECK_STR_EQ(ev.tags[0].key, "k\xef\xbf\xbd" "ey");
+        CHECK_STR_EQ(ev.tags[0].key, "k\xef\xbf\xbd"
+                                     "ey");
         CHECK_STR_EQ(ev.tags[0].value, "va\xef\xbf\xbdlue");
     }
     CHECK_STR_EQ(ev.user_id, "u\xef\xbf\xbd");
@@ -255,7 +260,8 @@ static void test_nul_escape(void)
     }
     CHECK_STR_EQ(ev.title, "E\xef\xbf\xbdrr: bad \xef\xbf\xbd byte");
     CHECK_INT_EQ(api_event_doc(&ev, obj, &doc), 0);
-    CHECK(strstr(doc.p, "\"message\":\"before\xef\xbf\xbd" "after\"") != NULL);
+    CHECK(strstr(doc.p, "\"message\":\"before\xef\xbf\xbd"
+                        "after\"") != NULL);
     cJSON_Delete(obj);
     obj = json_parse(line, sizeof(line) - 1, &jl, NULL);
     CHECK(obj != NULL);
@@ -265,7 +271,8 @@ static void test_nul_escape(void)
     CHECK_STR_EQ(ev.message, "log\xef\xbf\xbdline");
     buf_reset(&doc);
     CHECK_INT_EQ(api_event_doc(&ev, obj, &doc), 0);
-    CHECK(strstr(doc.p, "\"attr\":\"a\xef\xbf\xbd" "b\"") != NULL);
+    CHECK(strstr(doc.p, "\"attr\":\"a\xef\xbf\xbd"
+                        "b\"") != NULL);
     cJSON_Delete(obj);
     buf_release(&doc);
     pool_release(&pool);
@@ -316,11 +323,16 @@ static void test_limits(void)
     /* The document pairs each kept frame with its own vars. */
     CHECK_INT_EQ(api_event_doc(&ev, obj, &doc), 0);
     d = parse(doc.p);
-    fr = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
-             cJSON_GetObjectItem(d, "exception"), "values"), 0), "stacktrace"), "frames");
+    fr = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "exception"), "values"),
+                               0),
+            "stacktrace"),
+        "frames");
     CHECK_INT_EQ(cJSON_GetArraySize(fr), 4);
-    CHECK_INT_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(fr, 2), "vars"),
-                                     "i")->valueint, 8);
+    CHECK_INT_EQ(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(fr, 2), "vars"), "i")->valueint,
+        8);
     cJSON_Delete(d);
     cJSON_Delete(obj);
     buf_release(&frames);

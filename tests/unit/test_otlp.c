@@ -25,10 +25,9 @@ static int collect(void *arg, const struct otlp_record *r)
                  "trace=%s span=%s flags=%u err=%s",
                  r->resource_attrs, (int)r->scope_name.len, r->scope_name.p,
                  (int)r->scope_version.len, r->scope_version.p, (unsigned long long)r->time_ns,
-                 (unsigned long long)r->observed_ns, r->severity_number,
-                 (int)r->severity_text.len, r->severity_text.p, r->body_kind, (int)r->body.len,
-                 r->body.p, r->attrs, r->trace_id, r->span_id, r->flags,
-                 r->error ? r->error : "-");
+                 (unsigned long long)r->observed_ns, r->severity_number, (int)r->severity_text.len,
+                 r->severity_text.p, r->body_kind, (int)r->body.len, r->body.p, r->attrs,
+                 r->trace_id, r->span_id, r->flags, r->error ? r->error : "-");
     s->n++;
     return 0;
 }
@@ -114,29 +113,40 @@ static void test_values(void)
 
     memset(&rec, 0, sizeof(rec));
     /* attributes: int -1, double, bool, bytes, array [1,"x"], kvlist {"k":null} */
-    memset(&kv, 0, sizeof(kv)); memset(&any, 0, sizeof(any));
+    memset(&kv, 0, sizeof(kv));
+    memset(&any, 0, sizeof(any));
     str(&kv, 1, "neg");
-    varint(&any, 3 << 3 | 0); varint(&any, (unsigned long long)-1LL);
+    varint(&any, 3 << 3 | 0);
+    varint(&any, (unsigned long long)-1LL);
     sub(&kv, 2, &any);
     sub(&rec, 6, &kv);
-    memset(&kv, 0, sizeof(kv)); memset(&any, 0, sizeof(any));
+    memset(&kv, 0, sizeof(kv));
+    memset(&any, 0, sizeof(any));
     str(&kv, 1, "d");
-    varint(&any, 4 << 3 | 1); memcpy(any.b + any.n, &d, 8); any.n += 8;
+    varint(&any, 4 << 3 | 1);
+    memcpy(any.b + any.n, &d, 8);
+    any.n += 8;
     sub(&kv, 2, &any);
     sub(&rec, 6, &kv);
-    memset(&kv, 0, sizeof(kv)); memset(&any, 0, sizeof(any));
+    memset(&kv, 0, sizeof(kv));
+    memset(&any, 0, sizeof(any));
     str(&kv, 1, "b");
-    varint(&any, 2 << 3 | 0); varint(&any, 1);
+    varint(&any, 2 << 3 | 0);
+    varint(&any, 1);
     sub(&kv, 2, &any);
     sub(&rec, 6, &kv);
-    memset(&kv, 0, sizeof(kv)); memset(&any, 0, sizeof(any));
+    memset(&kv, 0, sizeof(kv));
+    memset(&any, 0, sizeof(any));
     str(&kv, 1, "raw");
     bytes(&any, 7, "\x00\x01\xff", 3);
     sub(&kv, 2, &any);
     sub(&rec, 6, &kv);
-    memset(&kv, 0, sizeof(kv)); memset(&any, 0, sizeof(any)); memset(&arr, 0, sizeof(arr));
+    memset(&kv, 0, sizeof(kv));
+    memset(&any, 0, sizeof(any));
+    memset(&arr, 0, sizeof(arr));
     memset(&tmp, 0, sizeof(tmp));
-    varint(&tmp, 3 << 3 | 0); varint(&tmp, 1);
+    varint(&tmp, 3 << 3 | 0);
+    varint(&tmp, 1);
     sub(&arr, 1, &tmp);
     memset(&tmp, 0, sizeof(tmp));
     str(&tmp, 1, "x\"y");
@@ -145,7 +155,9 @@ static void test_values(void)
     str(&kv, 1, "list");
     sub(&kv, 2, &any);
     sub(&rec, 6, &kv);
-    memset(&kv, 0, sizeof(kv)); memset(&any, 0, sizeof(any)); memset(&kvl, 0, sizeof(kvl));
+    memset(&kv, 0, sizeof(kv));
+    memset(&any, 0, sizeof(any));
+    memset(&kvl, 0, sizeof(kvl));
     memset(&tmp, 0, sizeof(tmp));
     str(&tmp, 1, "k");
     sub(&kvl, 1, &tmp);
@@ -157,9 +169,14 @@ static void test_values(void)
     sub(&rec, 5, &any);
     bytes(&rec, 9, tid, 16);
     bytes(&rec, 10, bad_span, 5);
-    varint(&rec, 8 << 3 | 5); memcpy(rec.b + rec.n, "\x01\x00\x00\x00", 4); rec.n += 4;
-    varint(&rec, 99 << 3 | 0); varint(&rec, 7); /* unknown field: skipped */
-    memset(&sl, 0, sizeof(sl)); memset(&rl, 0, sizeof(rl)); memset(&req, 0, sizeof(req));
+    varint(&rec, 8 << 3 | 5);
+    memcpy(rec.b + rec.n, "\x01\x00\x00\x00", 4);
+    rec.n += 4;
+    varint(&rec, 99 << 3 | 0);
+    varint(&rec, 7); /* unknown field: skipped */
+    memset(&sl, 0, sizeof(sl));
+    memset(&rl, 0, sizeof(rl));
+    memset(&req, 0, sizeof(req));
     sub(&sl, 2, &rec);
     sub(&rl, 1000, &sl); /* the deprecated instrumentation_library_logs */
     sub(&req, 1, &rl);
@@ -186,7 +203,8 @@ static void test_malformed(void)
     CHECK_INT_EQ(otlp_decode_pb("\x0b", 1, 1024, collect, &s, NULL), BL_EPARSE); /* group */
     CHECK_INT_EQ(otlp_decode_pb("\x00\x01", 2, 1024, collect, &s, NULL), BL_EPARSE);
     CHECK_INT_EQ(otlp_decode_pb("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12, 1024,
-                                collect, &s, NULL), BL_EPARSE);
+                                collect, &s, NULL),
+                 BL_EPARSE);
     /* arrays nested 40 deep inside an attribute value: refused, not recursed */
     {
         struct w v, cur, kv, rec, sl, rl, req;
@@ -194,12 +212,15 @@ static void test_malformed(void)
         memset(&cur, 0, sizeof(cur));
         for (int i = 0; i < 40; i++) {
             memset(&v, 0, sizeof(v));
-            sub(&v, 1, &cur);      /* ArrayValue { values: cur } */
+            sub(&v, 1, &cur); /* ArrayValue { values: cur } */
             memset(&cur, 0, sizeof(cur));
-            sub(&cur, 5, &v);      /* AnyValue { array_value } */
+            sub(&cur, 5, &v); /* AnyValue { array_value } */
         }
-        memset(&kv, 0, sizeof(kv)); memset(&rec, 0, sizeof(rec)); memset(&sl, 0, sizeof(sl));
-        memset(&rl, 0, sizeof(rl)); memset(&req, 0, sizeof(req));
+        memset(&kv, 0, sizeof(kv));
+        memset(&rec, 0, sizeof(rec));
+        memset(&sl, 0, sizeof(sl));
+        memset(&rl, 0, sizeof(rl));
+        memset(&req, 0, sizeof(req));
         str(&kv, 1, "deep");
         sub(&kv, 2, &cur);
         sub(&rec, 6, &kv);

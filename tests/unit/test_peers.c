@@ -39,8 +39,8 @@ static void test_keys(void)
     struct peer_key z = v6("2001:db8:1:3::1");
 
     CHECK(memcmp(&a, &b, sizeof(a)) != 0);
-    CHECK(memcmp(&a, &m, sizeof(a)) == 0);  /* dual-stack IPv4 is the same client */
-    CHECK(memcmp(&x, &y, sizeof(x)) == 0);  /* one /64 is one client */
+    CHECK(memcmp(&a, &m, sizeof(a)) == 0); /* dual-stack IPv4 is the same client */
+    CHECK(memcmp(&x, &y, sizeof(x)) == 0); /* one /64 is one client */
     CHECK(memcmp(&x, &z, sizeof(x)) != 0);
 }
 

@@ -93,8 +93,8 @@ static void parse_case(char *line, int lineno)
         if (rc == 0)
             query_print(n, &out);
         if (rc != 0 || strcmp(out.p, want) != 0) {
-            fprintf(stderr, "parse.test:%d: '%s'\n  want %s\n  got  %s (%s)\n", lineno, query,
-                    want, rc == 0 ? out.p : "error", rc == 0 ? "" : err.msg);
+            fprintf(stderr, "parse.test:%d: '%s'\n  want %s\n  got  %s (%s)\n", lineno, query, want,
+                    rc == 0 ? out.p : "error", rc == 0 ? "" : err.msg);
             CHECK(0);
         } else {
             CHECK(1);

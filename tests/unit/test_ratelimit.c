@@ -142,8 +142,8 @@ static void test_counts(void)
 
     ratelimit_count(rl, 3, 30, RL_ACCEPTED, 5);
     ratelimit_count(rl, 3, 30, RL_RATE_LIMITED, 2);
-    ratelimit_count(rl, 3, 0, RL_REJECTED, 1);   /* no key: project only */
-    ratelimit_count(rl, 99, 0, RL_REJECTED, 1);  /* unknown project: no slot made */
+    ratelimit_count(rl, 3, 0, RL_REJECTED, 1);  /* no key: project only */
+    ratelimit_count(rl, 99, 0, RL_REJECTED, 1); /* unknown project: no slot made */
     ratelimit_each_key(rl, count_key, c);
     CHECK_INT_EQ(c[RL_ACCEPTED], 5);
     CHECK_INT_EQ(c[RL_RATE_LIMITED], 2);

@@ -110,8 +110,9 @@ static void add_attr(cJSON *obj, const char *path, const char *val)
 
 static cJSON *log_line(const struct doc *d)
 {
-    static const char *const plain[] = { "message", "level", "host", "service", "logger",
-                                         "environment", "trace_id", "request_id", NULL };
+    static const char *const plain[] = { "message",  "level",      "host",
+                                         "service",  "logger",     "environment",
+                                         "trace_id", "request_id", NULL };
     cJSON *o = cJSON_CreateObject();
 
     for (size_t i = 0; plain[i] != NULL; i++)
@@ -322,8 +323,8 @@ static void match_case(char *line, int lineno)
     CHECK_INT_EQ(query_parse(sp + 1, strlen(sp + 1), target, &pool, &n, &qerr), 0);
     total = search(n, got, sizeof(got), &pool);
     if (strcmp(got, arrow + 4) != 0) {
-        fprintf(stderr, "match.test:%d: '%s': want %s, store gave %s\n", lineno, sp + 1,
-                arrow + 4, got);
+        fprintf(stderr, "match.test:%d: '%s': want %s, store gave %s\n", lineno, sp + 1, arrow + 4,
+                got);
         CHECK(0);
     } else {
         CHECK(1);

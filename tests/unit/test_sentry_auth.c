@@ -40,8 +40,8 @@ static void test_single_sources(void)
                 NULL, NULL, 0, KEY, NULL);
     expect_find("sentry sentry_version=7,sentry_key=" KEY, NULL, NULL, 0, KEY, NULL);
     expect_find("SENTRY   sentry_key = " KEY " , sentry_secret=xyz", NULL, NULL, 0, KEY, NULL);
-    expect_find("Sentry sentry_version=7, sentry_timestamp=1714564800.0, sentry_key=AbC_9",
-                NULL, NULL, 0, "abc_9", NULL);
+    expect_find("Sentry sentry_version=7, sentry_timestamp=1714564800.0, sentry_key=AbC_9", NULL,
+                NULL, 0, "abc_9", NULL);
     expect_find("Sentry sentry_key=\"" KEY "\"", NULL, NULL, 0, KEY, NULL);
     /* First sentry_key wins inside one header. */
     expect_find("Sentry sentry_key=first, sentry_key=second", NULL, NULL, 0, "first", NULL);

@@ -68,8 +68,8 @@ static void test_door(void)
     struct ingest_check chk;
     struct bl_err err = { 0, "" };
     static const char orphan[] = "{}\n{\"type\":\"attachment\",\"length\":2}\nhi\n";
-    static const char header_id[] =
-        "{\"event_id\":\"" EID "\"}\n{\"type\":\"attachment\",\"length\":2}\nhi\n";
+    static const char header_id[] = "{\"event_id\":\"" EID
+                                    "\"}\n{\"type\":\"attachment\",\"length\":2}\nhi\n";
     static const char badlog[] = "{}\n{\"type\":\"log\"}\n{\"items\":3}\n";
     static const char notjson[] = "{}\n{\"type\":\"client_report\"}\n{nope\n";
     static const char noid[] = "{}\n{\"type\":\"user_report\"}\n{\"name\":\"x\"}\n";
@@ -267,14 +267,13 @@ static void test_store_items(void)
         CHECK_INT_EQ(store_attachment_get(st, 7, EID, att[0].id, &pool, &one, NULL), 0);
         CHECK_INT_EQ(one.size, 7);
         CHECK(memcmp(one.data, "hello\r\n", 7) == 0);
-        CHECK_INT_EQ(store_attachment_get(st, 8, EID, att[0].id, &pool, &one, NULL),
-                     BL_ENOTFOUND);
+        CHECK_INT_EQ(store_attachment_get(st, 8, EID, att[0].id, &pool, &one, NULL), BL_ENOTFOUND);
     }
     CHECK_INT_EQ(store_feedback_list(st, 7, EID, 10, &pool, &fb, &nfb, NULL), 0);
     CHECK_INT_EQ(nfb, 2);
-    CHECK_INT_EQ(store_feedback_list(st, 7, "0123456789abcdef0123456789abcdef", 10, &pool, &fb,
-                                     &nfb, NULL),
-                 0);
+    CHECK_INT_EQ(
+        store_feedback_list(st, 7, "0123456789abcdef0123456789abcdef", 10, &pool, &fb, &nfb, NULL),
+        0);
     CHECK_INT_EQ(nfb, 0);
     /* A later batch counts again. */
     out.nitems = 0;

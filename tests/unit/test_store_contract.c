@@ -311,8 +311,8 @@ static void test_issue_list(struct store *st)
 
         snprintf(fp, sizeof(fp), "I%zu", i);
         for (j = 0; j <= i && k < 24; j++, k++)
-            mk_event(&ev[k], pid, 10000 + k, 0, DAY1 + (int64_t)(i % 3) * HOUR,
-                     EV_KIND_ISSUE, fp, EV_ERROR);
+            mk_event(&ev[k], pid, 10000 + k, 0, DAY1 + (int64_t)(i % 3) * HOUR, EV_KIND_ISSUE, fp,
+                     EV_ERROR);
     }
     CHECK_INT_EQ(write_ev(st, ev, k, 20000, &res), 0);
     CHECK_INT_EQ(res.new_issues, 6);
@@ -350,8 +350,9 @@ static void test_event_pages(struct store *st)
     size_t i, total = 0, guard = 0;
 
     for (i = 0; i < 30; i++)
-        mk_event(&ev[i], pid, 30000 + i, 0, DAY1 + (int64_t)(i / 10) * CLOCK_US_PER_DAY
-                 + (int64_t)(i % 5) * HOUR, EV_KIND_LOG, "L", EV_INFO);
+        mk_event(&ev[i], pid, 30000 + i, 0,
+                 DAY1 + (int64_t)(i / 10) * CLOCK_US_PER_DAY + (int64_t)(i % 5) * HOUR, EV_KIND_LOG,
+                 "L", EV_INFO);
     CHECK_INT_EQ(write_ev(st, ev, 30, 40000, &res), 0);
     memset(seen, 0, sizeof(seen));
     memset(&q, 0, sizeof(q));
@@ -428,8 +429,9 @@ static void test_raw(struct store *st)
     CHECK_INT_EQ(store_event_get(st, pid, ev[1].event_id, &pool, &out, NULL, NULL, NULL), 0);
     CHECK_INT_EQ(store_event_get(st, pid + 1, ev[1].event_id, &pool, &out, NULL, NULL, NULL),
                  BL_ENOTFOUND);
-    CHECK_INT_EQ(store_event_get(st, pid, "ffffffffffffffffffffffffffffffff", &pool, &out, NULL,
-                                 NULL, NULL), BL_ENOTFOUND);
+    CHECK_INT_EQ(
+        store_event_get(st, pid, "ffffffffffffffffffffffffffffffff", &pool, &out, NULL, NULL, NULL),
+        BL_ENOTFOUND);
     pool_release(&pool);
 }
 
@@ -674,8 +676,8 @@ static size_t write_logs(struct store *st, int64_t pid, struct event *ev, uint64
         for (i = 0; i < BENCH_BATCH; i++) {
             size_t k = b * BENCH_BATCH + i;
 
-            mk_event(&ev[i], pid, base + k, 0, DAY1 + (int64_t)(base + k) * 1000, EV_KIND_LOG,
-                     "L", EV_INFO);
+            mk_event(&ev[i], pid, base + k, 0, DAY1 + (int64_t)(base + k) * 1000, EV_KIND_LOG, "L",
+                     EV_INFO);
             snprintf(msg[i], sizeof(msg[i]), "GET /items/%zu 200 %zums user=u%zu", k, k % 97,
                      k % 13);
             ev[i].message = msg[i];

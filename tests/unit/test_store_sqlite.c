@@ -43,8 +43,8 @@ static int64_t file_int(const char *path, const char *sql, int64_t arg)
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
 
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_bind_parameter_count(st) > 0)
             sqlite3_bind_int64(st, 1, arg);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -66,12 +66,13 @@ static int stored_encoding(const char *dir, int64_t day_us, const char *event_id
     int enc = -1;
 
     gmtime_r(&t, &tm);
-    snprintf(path, sizeof(path), "%s/events/%04d%02d%02d.db", dir, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, "SELECT r.encoding FROM events e JOIN event_raw r"
-                              " ON r.id = e.id WHERE e.event_id = ?1", -1, &st, NULL)
-               == SQLITE_OK) {
+    snprintf(path, sizeof(path), "%s/events/%04d%02d%02d.db", dir, tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT r.encoding FROM events e JOIN event_raw r"
+                           " ON r.id = e.id WHERE e.event_id = ?1",
+                           -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             enc = sqlite3_column_int(st, 0);
@@ -91,9 +92,11 @@ static void test_fts(const char *dir)
 
     snprintf(path, sizeof(path), "%s/events/20240501.db", dir);
     CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    CHECK_INT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM events_fts"
+    CHECK_INT_EQ(sqlite3_prepare_v2(db,
+                                    "SELECT count(*) FROM events_fts"
                                     " WHERE events_fts MATCH 'connectionrefusederror AND db'",
-                                    -1, &st, NULL), SQLITE_OK);
+                                    -1, &st, NULL),
+                 SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int(st, 0);
     CHECK(n > 0);
@@ -110,9 +113,11 @@ static int64_t project_hourly_sum(const char *dir, int64_t pid, int kind)
     int64_t n = -1;
 
     snprintf(path, sizeof(path), "%s/bilor.db", dir);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-        && sqlite3_prepare_v2(db, "SELECT sum(count) FROM project_hourly WHERE project_id = ?1"
-                              " AND (?2 < 0 OR kind = ?2)", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT sum(count) FROM project_hourly WHERE project_id = ?1"
+                           " AND (?2 < 0 OR kind = ?2)",
+                           -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, pid);
         sqlite3_bind_int(st, 2, kind);
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -203,8 +208,7 @@ static void test_schema_versions(const char *dir)
     CHECK_INT_EQ(v, sq_schema_main_version());
     CHECK_INT_EQ(file_int(part, get_part, 0), sq_schema_part_version());
     CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_exec(db, "UPDATE meta SET value = 999 WHERE key = 'schema_version'", NULL, NULL,
-                 NULL);
+    sqlite3_exec(db, "UPDATE meta SET value = 999 WHERE key = 'schema_version'", NULL, NULL, NULL);
     CHECK_INT_EQ(store_open_sqlite(&st, dir, NODE, NULL), BL_ESTORE);
     {
         char sql[128];
@@ -439,8 +443,7 @@ static void test_upgrade(const char *tmp)
     CHECK_INT_EQ(t_checkpoint(a), 200);
     /* The old layout moved forward: no stray copies of the checkpoint. */
     CHECK_INT_EQ(file_int(path, "SELECT applied_lsn FROM part_nodes WHERE node = ?1", 1), 200);
-    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM part_meta WHERE key = 'applied_lsn'", 0),
-                 0);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM part_meta WHERE key = 'applied_lsn'", 0), 0);
     snprintf(sql, sizeof(sql), "%s/bilor.db", dir);
     CHECK_INT_EQ(file_int(sql, "SELECT count(*) FROM meta WHERE key = 'checkpoint_lsn'", 0), 0);
 

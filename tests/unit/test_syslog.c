@@ -41,7 +41,8 @@ static void test_y1_escapes(void)
     struct syslog_msg m;
 
     parse("<34>1 2024-05-01T12:00:00.123Z web-1 checkout 4242 PAY01 [order@32473 id=\"A-17\" "
-          "note=\"quote \\\" and \\] done\"] payment failed", &m);
+          "note=\"quote \\\" and \\] done\"] payment failed",
+          &m);
     CHECK_INT_EQ(m.format, SYSLOG_RFC5424);
     CHECK_INT_EQ(m.facility, 4);
     CHECK_INT_EQ(m.severity, 2);
@@ -105,11 +106,15 @@ static void test_y6_bom_and_logger(void)
 {
     struct syslog_msg m;
 
-    parse("<14>1 2024-05-01T12:00:03+02:00 web-1 app - - - \xef\xbb\xbfgr\xc3\xbc\xc3\x9f" "e", &m);
+    parse("<14>1 2024-05-01T12:00:03+02:00 web-1 app - - - \xef\xbb\xbfgr\xc3\xbc\xc3\x9f"
+          "e",
+          &m);
     CHECK(m.time_us == ts("2024-05-01T10:00:03Z"));
-    CHECK(eq(m.msg, "gr\xc3\xbc\xc3\x9f" "e"));
+    CHECK(eq(m.msg, "gr\xc3\xbc\xc3\x9f"
+                    "e"));
     parse("<13>1 2026-11-24T02:37:20.581152+00:00 vm root 9891 ID47 [timeQuality tzKnown=\"1\" "
-          "isSynced=\"0\"][zoo@123 tiger=\"hungry\"] m", &m);
+          "isSynced=\"0\"][zoo@123 tiger=\"hungry\"] m",
+          &m);
     CHECK_INT_EQ(m.nparams, 3);
     CHECK(eq(m.params[2].sd_id, "zoo@123") && eq(m.params[2].value, "hungry"));
     CHECK(eq(m.procid, "9891") && eq(m.msgid, "ID47") && eq(m.msg, "m"));
@@ -138,8 +143,8 @@ static void test_y7_garbage(void)
 }
 
 /* Feeds a stream in pieces of `step` bytes; returns the messages joined by '|'. */
-static void frames(const char *stream, size_t len, size_t step, size_t max, char *out,
-                   size_t cap, uint64_t *oversize)
+static void frames(const char *stream, size_t len, size_t step, size_t max, char *out, size_t cap,
+                   uint64_t *oversize)
 {
     struct syslog_framer f;
     char buf[4096];
@@ -191,7 +196,8 @@ static void test_framing(void)
     frames(stream, (size_t)n, 1, 2048, out, sizeof(out), &over);
     CHECK_STR_EQ(out, want);
     /* Y5: LF framing, one byte per send, CRLF and NUL trailers too */
-    n = snprintf(stream, sizeof(stream), "<13>May  1 12:00:02 web-1 cron[991]: job started\n%s\r\nx", y2);
+    n = snprintf(stream, sizeof(stream),
+                 "<13>May  1 12:00:02 web-1 cron[991]: job started\n%s\r\nx", y2);
     stream[n++] = '\0';
     frames(stream, (size_t)n, 1, 2048, out, sizeof(out), &over);
     snprintf(want, sizeof(want), "<13>May  1 12:00:02 web-1 cron[991]: job started|%s|x", y2);

@@ -29,10 +29,10 @@ struct opts {
     char host_header[300];
     struct breq_config req;
     struct bnet_config net;
-    double rate;          /* units per second, 0 = unpaced */
+    double rate; /* units per second, 0 = unpaced */
     int selftest;
     int describe;
-    long dump;            /* body to print as JSON, -1 = none */
+    long dump; /* body to print as JSON, -1 = none */
 };
 
 enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_SIZE, OPT_U64, OPT_DOUBLE, OPT_FLAG };
@@ -40,7 +40,7 @@ enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_SIZE, OPT_U64, OPT_DOUBLE, OPT_F
 struct opt_entry {
     const char *name;
     int type;
-    size_t off;          /* offset in struct opts */
+    size_t off; /* offset in struct opts */
     double min, max;
     const char *help;
 };
@@ -72,10 +72,10 @@ static void usage(FILE *out)
     size_t i;
 
     fprintf(out, "usage: bilor-bench --url http://HOST:PORT --dsn-key KEY [options]\n"
-            "  --url URL            server base URL (http only)\n"
-            "  --mode MODE          events (store+envelope), store, envelope, logs (events)\n"
-            "  --size SIZE          mixed, small (~3 KB) or large (~9 KB) events (mixed)\n"
-            "  --rate-limit R       none, or events (log lines) per second in total (none)\n");
+                 "  --url URL            server base URL (http only)\n"
+                 "  --mode MODE          events (store+envelope), store, envelope, logs (events)\n"
+                 "  --size SIZE          mixed, small (~3 KB) or large (~9 KB) events (mixed)\n"
+                 "  --rate-limit R       none, or events (log lines) per second in total (none)\n");
     for (i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++)
         fprintf(out, "  %-20s %s\n", opt_table[i].name, opt_table[i].help);
 }
@@ -292,10 +292,10 @@ static void report(const struct opts *o, const struct breq *q, const struct bnet
         if (s->requests == 0)
             continue;
         printf("  %-9s %9llu requests: %llu 2xx, %llu 429, %llu other; p50 %.2f ms, "
-               "p99 %.2f ms\n", names[k], (unsigned long long)s->requests,
-               (unsigned long long)s->ok, (unsigned long long)s->limited,
-               (unsigned long long)s->other, ms(hist_quantile(&s->lat, 0.5)),
-               ms(hist_quantile(&s->lat, 0.99)));
+               "p99 %.2f ms\n",
+               names[k], (unsigned long long)s->requests, (unsigned long long)s->ok,
+               (unsigned long long)s->limited, (unsigned long long)s->other,
+               ms(hist_quantile(&s->lat, 0.5)), ms(hist_quantile(&s->lat, 0.99)));
         hist_merge(&all, &s->lat);
         req += s->requests;
         ok += s->ok;
@@ -313,12 +313,13 @@ static void report(const struct opts *o, const struct breq *q, const struct bnet
     printf("RESULT mode=%s unit=%s connections=%d duration=%.1f elapsed=%.3f requests=%llu "
            "ok=%llu limited=%llu other=%llu errors=%llu unfinished=%llu units=%llu "
            "accepted_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
-           "client_cpu_s=%.3f\n", o->req.mode == BREQ_LOGS ? "logs" : "events", breq_unit(q),
-           o->net.connections, o->net.duration_s, el, (unsigned long long)req,
-           (unsigned long long)ok, (unsigned long long)lim, (unsigned long long)other,
-           (unsigned long long)r->errors, (unsigned long long)r->unfinished,
-           (unsigned long long)units, (double)units / el, ms(hist_quantile(&all, 0.5)),
-           ms(hist_quantile(&all, 0.9)), ms(hist_quantile(&all, 0.99)), ms(all.max), cpu);
+           "client_cpu_s=%.3f\n",
+           o->req.mode == BREQ_LOGS ? "logs" : "events", breq_unit(q), o->net.connections,
+           o->net.duration_s, el, (unsigned long long)req, (unsigned long long)ok,
+           (unsigned long long)lim, (unsigned long long)other, (unsigned long long)r->errors,
+           (unsigned long long)r->unfinished, (unsigned long long)units, (double)units / el,
+           ms(hist_quantile(&all, 0.5)), ms(hist_quantile(&all, 0.9)),
+           ms(hist_quantile(&all, 0.99)), ms(all.max), cpu);
 }
 
 static int dump_body(const struct opts *o)

@@ -72,21 +72,22 @@ static const struct lib_frame lib_frames[] = {
 };
 
 static const char *const app_modules[] = {
-    "shop.orders.views", "shop.orders.services", "shop.payments.gateway", "shop.payments.tasks",
-    "shop.catalog.views", "shop.catalog.search", "shop.accounts.views", "shop.accounts.auth",
-    "shop.cart.models", "shop.cart.views", "shop.shipping.rates", "shop.shipping.tasks",
+    "shop.orders.views",   "shop.orders.services",     "shop.payments.gateway",
+    "shop.payments.tasks", "shop.catalog.views",       "shop.catalog.search",
+    "shop.accounts.views", "shop.accounts.auth",       "shop.cart.models",
+    "shop.cart.views",     "shop.shipping.rates",      "shop.shipping.tasks",
     "shop.inventory.sync", "shop.notifications.email", "shop.api.serializers",
-    "shop.api.pagination", "shop.reports.export", "shop.billing.invoices", "shop.coupons.rules",
-    "shop.search.indexer",
+    "shop.api.pagination", "shop.reports.export",      "shop.billing.invoices",
+    "shop.coupons.rules",  "shop.search.indexer",
 };
 #define N_APP_MODULES (sizeof(app_modules) / sizeof(app_modules[0]))
 
 static const char *const app_functions[] = {
-    "get_queryset", "create_order", "apply_discount", "charge_card", "refund_payment",
-    "compute_total", "send_receipt", "sync_stock", "render_invoice", "validate_address",
-    "get_rates", "lookup_user", "check_permissions", "serialize_items", "paginate",
-    "export_csv", "parse_webhook", "retry_charge", "load_cart", "merge_carts",
-    "reserve_items", "release_items", "update_index", "build_query", "resolve_coupon",
+    "get_queryset",  "create_order",  "apply_discount",    "charge_card",     "refund_payment",
+    "compute_total", "send_receipt",  "sync_stock",        "render_invoice",  "validate_address",
+    "get_rates",     "lookup_user",   "check_permissions", "serialize_items", "paginate",
+    "export_csv",    "parse_webhook", "retry_charge",      "load_cart",       "merge_carts",
+    "reserve_items", "release_items", "update_index",      "build_query",     "resolve_coupon",
 };
 #define N_APP_FUNCTIONS (sizeof(app_functions) / sizeof(app_functions[0]))
 
@@ -109,9 +110,14 @@ static const char *const app_lines[] = {
 };
 
 static const char *const ctx_lines[] = {
-    "", "    try:", "    except Exception:", "        log.exception(\"failed\")",
-    "    # keep the session alive for the retry", "    with transaction.atomic():",
-    "        return None", "    kwargs.setdefault(\"timeout\", 30)",
+    "",
+    "    try:",
+    "    except Exception:",
+    "        log.exception(\"failed\")",
+    "    # keep the session alive for the retry",
+    "    with transaction.atomic():",
+    "        return None",
+    "    kwargs.setdefault(\"timeout\", 30)",
 };
 
 struct exc_kind {
@@ -141,7 +147,8 @@ static const struct exc_kind exc_kinds[] = {
     { "RuntimeError", NULL, "dictionary changed size during iteration" },
     { "UnicodeDecodeError", NULL,
       "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte" },
-    { "ConnectionError", "redis.exceptions", "Error 111 connecting to redis:6379. Connection refused." },
+    { "ConnectionError", "redis.exceptions",
+      "Error 111 connecting to redis:6379. Connection refused." },
     { "CardError", "stripe.error", "Your card was declined." },
 };
 #define N_EXC_KINDS (sizeof(exc_kinds) / sizeof(exc_kinds[0]))
@@ -153,7 +160,8 @@ static const char *const sql_crumbs[] = {
     "DESC LIMIT 21",
     "SELECT \\\"auth_user\\\".\\\"id\\\", \\\"auth_user\\\".\\\"email\\\" FROM \\\"auth_user\\\" "
     "WHERE \\\"auth_user\\\".\\\"id\\\" = %s LIMIT 21",
-    "UPDATE \\\"inventory_stock\\\" SET \\\"quantity\\\" = (\\\"inventory_stock\\\".\\\"quantity\\\" "
+    "UPDATE \\\"inventory_stock\\\" SET \\\"quantity\\\" = "
+    "(\\\"inventory_stock\\\".\\\"quantity\\\" "
     "- %s) WHERE \\\"inventory_stock\\\".\\\"sku\\\" = %s",
     "INSERT INTO \\\"orders_orderitem\\\" (\\\"order_id\\\", \\\"sku\\\", \\\"quantity\\\", "
     "\\\"price\\\") VALUES (%s, %s, %s, %s) RETURNING \\\"orders_orderitem\\\".\\\"id\\\"",
@@ -164,12 +172,13 @@ static const char *const user_agents[] = {
     "Chrome/124.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Safari/605.1.15",
-    "okhttp/4.12.0", "python-requests/2.31.0",
+    "okhttp/4.12.0",
+    "python-requests/2.31.0",
 };
 
 static const char *const paths[] = {
-    "/api/orders/", "/api/cart/items/", "/api/payments/charge/", "/api/catalog/search/",
-    "/api/accounts/login/", "/api/shipping/rates/", "/api/coupons/apply/", "/api/reports/export/",
+    "/api/orders/",         "/api/cart/items/",     "/api/payments/charge/", "/api/catalog/search/",
+    "/api/accounts/login/", "/api/shipping/rates/", "/api/coupons/apply/",   "/api/reports/export/",
 };
 
 /* The generator's state: one buffer, a sticky failure flag, the PRNG. */
@@ -255,8 +264,10 @@ static void put_vars(struct gen *g, int nvars)
 static void put_frame(struct gen *g, struct rng *code, const struct lib_frame *f, int in_app,
                       int ctx, int nvars)
 {
-    put(g, "{\"filename\":\"%s\",\"abs_path\":\"%s%s\",\"function\":\"%s\",\"module\":\"%s\","
-        "\"lineno\":%ld", f->file, in_app ? "/srv/shop/" : SITE, f->file, f->function, f->module,
+    put(g,
+        "{\"filename\":\"%s\",\"abs_path\":\"%s%s\",\"function\":\"%s\",\"module\":\"%s\","
+        "\"lineno\":%ld",
+        f->file, in_app ? "/srv/shop/" : SITE, f->file, f->function, f->module,
         rng_range(code, 12, 1400));
     if (ctx > 0)
         put_context(g, code, "pre_context", ctx);
@@ -274,8 +285,8 @@ static void put_frame(struct gen *g, struct rng *code, const struct lib_frame *f
  * code (seeded by issue and frame) fixes the source line, since Sentry-style
  * grouping of python frames includes the context line.
  */
-static void put_app_frame(struct gen *g, struct rng *code, const char *module,
-                          const char *function, int large)
+static void put_app_frame(struct gen *g, struct rng *code, const char *module, const char *function,
+                          int large)
 {
     struct lib_frame f = { module, NULL, function, RNG_PICK(code, app_lines) };
     char file[160];
@@ -312,8 +323,8 @@ static void put_frames(struct gen *g, size_t issue, int large)
         /* One generator per (issue, frame): both size variants draw the same code. */
         struct rng ir = { (issue + 1) * 7919 + (uint64_t)i * 104729 };
         /* The last frame's (module, function) pair is unique per issue < 500. */
-        const char *mod = app_modules[i == napp - 1 ? issue % N_APP_MODULES
-                                                    : rng_below(&ir, N_APP_MODULES)];
+        const char *mod =
+            app_modules[i == napp - 1 ? issue % N_APP_MODULES : rng_below(&ir, N_APP_MODULES)];
         const char *fn = app_functions[i == napp - 1 ? (issue / N_APP_MODULES) % N_APP_FUNCTIONS
                                                      : rng_below(&ir, N_APP_FUNCTIONS)];
 
@@ -345,18 +356,23 @@ static void put_breadcrumb(struct gen *g, int64_t ts)
     put_time(g, ts);
     switch (rng_below(&g->r, 3)) {
     case 0:
-        put(g, ",\"type\":\"default\",\"category\":\"query\",\"level\":\"info\",\"data\":{},"
-            "\"message\":\"%s\"}", RNG_PICK(&g->r, sql_crumbs));
+        put(g,
+            ",\"type\":\"default\",\"category\":\"query\",\"level\":\"info\",\"data\":{},"
+            "\"message\":\"%s\"}",
+            RNG_PICK(&g->r, sql_crumbs));
         break;
     case 1:
-        put(g, ",\"type\":\"http\",\"category\":\"httplib\",\"level\":\"info\",\"data\":{"
+        put(g,
+            ",\"type\":\"http\",\"category\":\"httplib\",\"level\":\"info\",\"data\":{"
             "\"url\":\"https://api.stripe.com/v1/charges\",\"method\":\"POST\","
-            "\"status_code\":%d,\"reason\":\"OK\"}}", rng_below(&g->r, 4) ? 200 : 402);
+            "\"status_code\":%d,\"reason\":\"OK\"}}",
+            rng_below(&g->r, 4) ? 200 : 402);
         break;
     default:
-        put(g, ",\"type\":\"log\",\"category\":\"shop.orders\",\"level\":\"info\",\"data\":{},"
-            "\"message\":\"loading cart %ld for user %ld\"}", rng_range(&g->r, 1, 99999),
-            rng_range(&g->r, 1, 50000));
+        put(g,
+            ",\"type\":\"log\",\"category\":\"shop.orders\",\"level\":\"info\",\"data\":{},"
+            "\"message\":\"loading cart %ld for user %ld\"}",
+            rng_range(&g->r, 1, 99999), rng_range(&g->r, 1, 50000));
         break;
     }
 }
@@ -377,21 +393,24 @@ static void put_request(struct gen *g, int large)
 {
     const char *path = RNG_PICK(&g->r, paths);
 
-    put(g, ",\"request\":{\"url\":\"https://shop.example.com%s\",\"query_string\":\"page=%ld\","
+    put(g,
+        ",\"request\":{\"url\":\"https://shop.example.com%s\",\"query_string\":\"page=%ld\","
         "\"method\":\"%s\",\"env\":{\"SERVER_NAME\":\"web-%ld\",\"SERVER_PORT\":\"8000\"},"
         "\"headers\":{\"Host\":\"shop.example.com\",\"User-Agent\":\"%s\","
         "\"Accept\":\"application/json\",\"X-Forwarded-For\":\"203.0.113.%ld\"",
-        path, rng_range(&g->r, 1, 40), rng_below(&g->r, 2) ? "GET" : "POST",
-        rng_range(&g->r, 1, 8), RNG_PICK(&g->r, user_agents), rng_range(&g->r, 1, 254));
+        path, rng_range(&g->r, 1, 40), rng_below(&g->r, 2) ? "GET" : "POST", rng_range(&g->r, 1, 8),
+        RNG_PICK(&g->r, user_agents), rng_range(&g->r, 1, 254));
     if (large)
         put(g, ",\"Accept-Language\":\"en-US,en;q=0.9,de;q=0.8\",\"Accept-Encoding\":\"gzip, "
-            "deflate, br\",\"Content-Type\":\"application/json\",\"Cookie\":\"[Filtered]\","
-            "\"X-Request-Id\":");
+               "deflate, br\",\"Content-Type\":\"application/json\",\"Cookie\":\"[Filtered]\","
+               "\"X-Request-Id\":");
     if (large)
         put_hex(g, 32);
-    put(g, "},\"data\":%s}", large ? "{\"items\":[{\"sku\":\"SKU-1182\",\"quantity\":3},"
-                                     "{\"sku\":\"SKU-2231\",\"quantity\":1}],"
-                                     "\"coupon\":\"SPRING24\",\"note\":\"\"}" : "{}");
+    put(g, "},\"data\":%s}",
+        large ? "{\"items\":[{\"sku\":\"SKU-1182\",\"quantity\":3},"
+                "{\"sku\":\"SKU-2231\",\"quantity\":1}],"
+                "\"coupon\":\"SPRING24\",\"note\":\"\"}"
+              : "{}");
 }
 
 static void put_envelope_fields(struct gen *g, int large)
@@ -399,25 +418,26 @@ static void put_envelope_fields(struct gen *g, int large)
     put(g, ",\"tags\":{\"tenant\":\"t-%ld\",\"region\":\"eu-west-1\",\"worker\":\"gunicorn-%ld\"}",
         rng_range(&g->r, 1, 60), rng_range(&g->r, 1, 8));
     put(g, ",\"contexts\":{\"runtime\":{\"name\":\"CPython\",\"version\":\"3.11.2\",\"build\":"
-        "\"3.11.2 (main, Mar 13 2023, 12:18:29) [GCC 12.2.0]\"},\"trace\":{\"trace_id\":");
+           "\"3.11.2 (main, Mar 13 2023, 12:18:29) [GCC 12.2.0]\"},\"trace\":{\"trace_id\":");
     put_hex(g, 32);
     put(g, ",\"span_id\":");
     put_hex(g, 16);
     put(g, ",\"parent_span_id\":null,\"op\":\"http.server\",\"status\":\"internal_error\"}}");
-    put(g, ",\"user\":{\"id\":\"%ld\",\"email\":\"user%ld@example.com\","
-        "\"ip_address\":\"203.0.113.%ld\"}", rng_range(&g->r, 1, 50000),
-        rng_range(&g->r, 1, 50000), rng_range(&g->r, 1, 254));
+    put(g,
+        ",\"user\":{\"id\":\"%ld\",\"email\":\"user%ld@example.com\","
+        "\"ip_address\":\"203.0.113.%ld\"}",
+        rng_range(&g->r, 1, 50000), rng_range(&g->r, 1, 50000), rng_range(&g->r, 1, 254));
     put(g, ",\"extra\":{\"sys.argv\":[\"/usr/local/bin/gunicorn\",\"shop.wsgi:application\","
-        "\"-w\",\"4\"]}");
+           "\"-w\",\"4\"]}");
     if (large)
         put(g, ",\"modules\":{\"django\":\"4.2.7\",\"djangorestframework\":\"3.14.0\","
-            "\"celery\":\"5.3.4\",\"redis\":\"5.0.1\",\"requests\":\"2.31.0\",\"urllib3\":"
-            "\"2.0.7\",\"psycopg2\":\"2.9.9\",\"gunicorn\":\"21.2.0\",\"stripe\":\"7.4.0\","
-            "\"sentry-sdk\":\"1.9.10\"}");
+               "\"celery\":\"5.3.4\",\"redis\":\"5.0.1\",\"requests\":\"2.31.0\",\"urllib3\":"
+               "\"2.0.7\",\"psycopg2\":\"2.9.9\",\"gunicorn\":\"21.2.0\",\"stripe\":\"7.4.0\","
+               "\"sentry-sdk\":\"1.9.10\"}");
     put(g, ",\"sdk\":{\"name\":\"sentry.python\",\"version\":\"1.9.10\",\"packages\":[{\"name\":"
-        "\"pypi:sentry-sdk\",\"version\":\"1.9.10\"}],\"integrations\":[\"argv\",\"atexit\","
-        "\"celery\",\"dedupe\",\"django\",\"excepthook\",\"logging\",\"modules\",\"redis\","
-        "\"stdlib\",\"threading\"]}");
+           "\"pypi:sentry-sdk\",\"version\":\"1.9.10\"}],\"integrations\":[\"argv\",\"atexit\","
+           "\"celery\",\"dedupe\",\"django\",\"excepthook\",\"logging\",\"modules\",\"redis\","
+           "\"stdlib\",\"threading\"]}");
 }
 
 /* The event JSON of body b; with_id puts "event_id" first (the /store/ slot). */
@@ -431,7 +451,8 @@ static void gen_event(struct gen *g, size_t b, size_t nissues, int with_id)
         put(g, "\"event_id\":\"" ZERO_ID "\",");
     put(g, "\"level\":\"error\",\"platform\":\"python\",\"timestamp\":");
     put_time(g, g->now);
-    put(g, ",\"server_name\":\"web-%ld\",\"release\":\"shop@1.4.%ld\","
+    put(g,
+        ",\"server_name\":\"web-%ld\",\"release\":\"shop@1.4.%ld\","
         "\"environment\":\"production\",\"transaction\":\"%s\",",
         rng_range(&g->r, 1, 8), rng_range(&g->r, 0, 3), RNG_PICK(&g->r, paths));
     put_exception(g, issue, large);
@@ -463,8 +484,7 @@ char *bev_event_json(size_t b, size_t nissues, uint64_t seed, size_t *len)
 }
 
 /* The python-style envelope: header with the slot, one event item with a length. */
-static int build_envelope(struct bgz_tmpl *t, const char *ev, size_t evlen, int64_t now,
-                          int level)
+static int build_envelope(struct bgz_tmpl *t, const char *ev, size_t evlen, int64_t now, int level)
 {
     struct buf e = BUF_INIT(8u << 20);
     char ts[40];
@@ -475,8 +495,10 @@ static int build_envelope(struct bgz_tmpl *t, const char *ev, size_t evlen, int6
     if (buf_addstr(&e, "{\"event_id\":\"") < 0)
         goto out;
     slot = e.len;
-    if (buf_addf(&e, ZERO_ID "\",\"sent_at\":\"%s\"}\n{\"type\":\"event\",\"content_type\":"
-                 "\"application/json\",\"length\":%zu}\n", ts, evlen) < 0)
+    if (buf_addf(&e,
+                 ZERO_ID "\",\"sent_at\":\"%s\"}\n{\"type\":\"event\",\"content_type\":"
+                         "\"application/json\",\"length\":%zu}\n",
+                 ts, evlen) < 0)
         goto out;
     if (buf_add(&e, ev, evlen) < 0 || buf_addch(&e, '\n') < 0)
         goto out;

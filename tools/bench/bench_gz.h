@@ -23,10 +23,10 @@
 #define BGZ_NO_SLOT ((size_t)-1)
 
 struct bgz_tmpl {
-    unsigned char *gz;   /* the whole gzip member, owned */
+    unsigned char *gz; /* the whole gzip member, owned */
     size_t len;
-    size_t raw_len;      /* uncompressed size */
-    size_t slot_gz;      /* offset of the slot in gz, BGZ_NO_SLOT if none */
+    size_t raw_len; /* uncompressed size */
+    size_t slot_gz; /* offset of the slot in gz, BGZ_NO_SLOT if none */
     unsigned long crc_pre;
     unsigned long crc_suf;
     size_t suf_len;

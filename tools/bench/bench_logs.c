@@ -14,14 +14,14 @@
 
 static const char *const methods[] = { "GET", "GET", "GET", "POST", "PUT", "DELETE" };
 static const char *const access_paths[] = {
-    "/api/orders/", "/api/cart/items/", "/api/catalog/products/", "/static/app.js",
-    "/api/accounts/me/", "/healthz", "/api/search/", "/api/shipping/rates/",
+    "/api/orders/",      "/api/cart/items/", "/api/catalog/products/", "/static/app.js",
+    "/api/accounts/me/", "/healthz",         "/api/search/",           "/api/shipping/rates/",
 };
 static const int statuses[] = { 200, 200, 200, 200, 200, 200, 201, 204, 301, 304, 400, 404, 500 };
 static const char *const levels[] = { "debug", "info", "info", "info", "warning" };
 static const char *const loggers[] = {
     "shop.orders.services", "shop.payments.gateway", "shop.cart.views", "shop.inventory.sync",
-    "celery.worker", "shop.accounts.auth", "django.request",
+    "celery.worker",        "shop.accounts.auth",    "django.request",
 };
 
 /* Application messages: a template and how many integers it takes. */
@@ -49,9 +49,10 @@ static void add_common(struct buf *b, struct rng *r, int64_t ts, const char *lev
 
     clock_fmt_rfc3339(ts, t);
     rng_hex(r, rid, sizeof(rid));
-    if (buf_addf(b, "{\"timestamp\":\"%s\",\"level\":\"%s\",\"logger\":\"%s\",\"host\":\"web-%ld\","
-                 "\"service\":\"shop\",\"request_id\":\"%.32s\"", t, level, logger,
-                 rng_range(r, 1, 8), rid) < 0)
+    if (buf_addf(b,
+                 "{\"timestamp\":\"%s\",\"level\":\"%s\",\"logger\":\"%s\",\"host\":\"web-%ld\","
+                 "\"service\":\"shop\",\"request_id\":\"%.32s\"",
+                 t, level, logger, rng_range(r, 1, 8), rid) < 0)
         *failed = 1;
 }
 
@@ -62,13 +63,18 @@ static void add_access(struct buf *b, struct rng *r, int64_t ts, int *failed)
     long id = rng_range(r, 1, 99999), bytes = rng_range(r, 120, 48000);
     double ms = (double)rng_range(r, 1, 40000) / 100.0;
 
-    add_common(b, r, ts, status >= 500 ? "error" : status >= 400 ? "warning" : "info",
+    add_common(b, r, ts,
+               status >= 500   ? "error"
+               : status >= 400 ? "warning"
+                               : "info",
                "nginx.access", failed);
-    if (buf_addf(b, ",\"message\":\"%s %s%ld HTTP/1.1 %d %ld %.2fms\",\"method\":\"%s\","
+    if (buf_addf(b,
+                 ",\"message\":\"%s %s%ld HTTP/1.1 %d %ld %.2fms\",\"method\":\"%s\","
                  "\"path\":\"%s%ld\",\"status\":%d,\"bytes\":%ld,\"duration_ms\":%.2f,"
                  "\"remote_addr\":\"203.0.113.%ld\",\"user_agent\":\"Mozilla/5.0 (X11; Linux "
-                 "x86_64) Firefox/126.0\"}\n", m, path, id, status, bytes, ms, m, path, id,
-                 status, bytes, ms, rng_range(r, 1, 254)) < 0)
+                 "x86_64) Firefox/126.0\"}\n",
+                 m, path, id, status, bytes, ms, m, path, id, status, bytes, ms,
+                 rng_range(r, 1, 254)) < 0)
         *failed = 1;
 }
 

@@ -29,8 +29,8 @@ struct conn {
     int fd;
     int connecting;
     enum cstate st;
-    uint32_t events;   /* what epoll watches now */
-    int have_slot;     /* a paced send slot is already claimed (resume sends at once) */
+    uint32_t events; /* what epoll watches now */
+    int have_slot;   /* a paced send slot is already claimed (resume sends at once) */
     struct bnet_req req;
     size_t woff;
     char *rbuf;
@@ -50,7 +50,7 @@ struct loop {
     socklen_t addrlen;
     int64_t start;
     int64_t end;
-    int64_t interval_us;   /* pacing, 0 = none */
+    int64_t interval_us; /* pacing, 0 = none */
     int64_t next_slot;
     int64_t next_progress;
     uint64_t progress_units;
@@ -85,8 +85,8 @@ static int resolve(struct loop *l)
     hints.ai_socktype = SOCK_STREAM;
     rc = getaddrinfo(l->cfg->host, l->cfg->port, &hints, &ai);
     if (rc != 0) {
-        fprintf(stderr, "bilor-bench: cannot resolve '%s:%s': %s\n", l->cfg->host,
-                l->cfg->port, gai_strerror(rc));
+        fprintf(stderr, "bilor-bench: cannot resolve '%s:%s': %s\n", l->cfg->host, l->cfg->port,
+                gai_strerror(rc));
         return -1;
     }
     memcpy(&l->addr, ai->ai_addr, ai->ai_addrlen);
@@ -238,8 +238,8 @@ static void dump_response(struct loop *l, const struct conn *c, int status)
         return;
     l->dumps++;
     fprintf(stderr, "bilor-bench: %s request got HTTP %d:\n%.*s\n",
-            l->cfg->kind_names[c->req.kind] ? l->cfg->kind_names[c->req.kind] : "?", status,
-            (int)n, c->rbuf);
+            l->cfg->kind_names[c->req.kind] ? l->cfg->kind_names[c->req.kind] : "?", status, (int)n,
+            c->rbuf);
 }
 
 static void conn_done(struct loop *l, struct conn *c, const struct http_resp *r, int64_t now)
@@ -302,8 +302,7 @@ static void conn_read(struct loop *l, struct conn *c, int64_t now)
         }
     }
     /* End of stream: complete only if the body ran to the close. */
-    if (c->st != C_IDLE && c->st != C_PAUSED &&
-        http_parse_response(c->rbuf, c->rlen, 1, &r) > 0) {
+    if (c->st != C_IDLE && c->st != C_PAUSED && http_parse_response(c->rbuf, c->rlen, 1, &r) > 0) {
         r.close = 1;
         conn_done(l, c, &r, now);
     } else if (c->st == C_SENDING || c->st == C_WAITING) {

@@ -42,15 +42,15 @@ typedef void (*bnet_build_fn)(void *arg, struct bnet_req *r);
 void bnet_req_reserve(struct bnet_req *r, size_t need);
 
 struct bnet_config {
-    const char *host;     /* numeric or name, resolved once */
+    const char *host; /* numeric or name, resolved once */
     const char *port;
     int connections;
     double duration_s;
-    double rate_rps;      /* requests per second across all connections; 0 = unpaced */
-    int backoff_ms;       /* pause after a 429 */
-    double grace_s;       /* wait this long for in-flight responses after the end */
-    double progress_s;    /* interim line on stderr every so often; 0 = never */
-    int max_error_dumps;  /* print the first responses that were neither 2xx nor 429 */
+    double rate_rps;     /* requests per second across all connections; 0 = unpaced */
+    int backoff_ms;      /* pause after a 429 */
+    double grace_s;      /* wait this long for in-flight responses after the end */
+    double progress_s;   /* interim line on stderr every so often; 0 = never */
+    int max_error_dumps; /* print the first responses that were neither 2xx nor 429 */
     bnet_build_fn build;
     void *arg;
     const char *kind_names[BNET_KINDS];
@@ -58,19 +58,19 @@ struct bnet_config {
 
 struct bnet_kind_stats {
     uint64_t requests;
-    uint64_t ok;       /* 2xx */
-    uint64_t limited;  /* 429 */
-    uint64_t other;    /* any other status */
+    uint64_t ok;      /* 2xx */
+    uint64_t limited; /* 429 */
+    uint64_t other;   /* any other status */
     uint64_t units_ok;
-    struct hist lat;   /* 2xx ack latency, µs */
+    struct hist lat; /* 2xx ack latency, µs */
 };
 
 struct bnet_result {
     struct bnet_kind_stats kind[BNET_KINDS];
-    uint64_t errors;       /* connection failures, malformed responses */
-    uint64_t unfinished;   /* requests still in flight when the grace period ended */
+    uint64_t errors;     /* connection failures, malformed responses */
+    uint64_t unfinished; /* requests still in flight when the grace period ended */
     uint64_t bytes_sent;
-    double elapsed_s;      /* first request to last response */
+    double elapsed_s; /* first request to last response */
 };
 
 /* Runs the load. 0, or -1 when the target cannot be resolved or reached at all. */

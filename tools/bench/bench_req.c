@@ -19,15 +19,18 @@ static char *make_head(const struct breq_config *c, int kind)
     int rc;
 
     if (kind == BREQ_KIND_LOGS)
-        rc = buf_addf(&b, "POST /api/%s/logs HTTP/1.1\r\nHost: %s\r\nUser-Agent: bilor-bench\r\n"
+        rc = buf_addf(&b,
+                      "POST /api/%s/logs HTTP/1.1\r\nHost: %s\r\nUser-Agent: bilor-bench\r\n"
                       "Authorization: Bearer %s\r\nContent-Type: application/x-ndjson\r\n"
-                      "Content-Encoding: gzip\r\nContent-Length: ", c->project, c->host, c->key);
+                      "Content-Encoding: gzip\r\nContent-Length: ",
+                      c->project, c->host, c->key);
     else
-        rc = buf_addf(&b, "POST /api/%s/%s/ HTTP/1.1\r\nHost: %s\r\nUser-Agent: " SDK_CLIENT
+        rc = buf_addf(&b,
+                      "POST /api/%s/%s/ HTTP/1.1\r\nHost: %s\r\nUser-Agent: " SDK_CLIENT
                       "\r\nX-Sentry-Auth: Sentry sentry_key=%s, sentry_version=7, "
                       "sentry_client=" SDK_CLIENT "\r\nContent-Type: %s\r\n"
-                      "Content-Encoding: gzip\r\nContent-Length: ", c->project,
-                      kind == BREQ_KIND_STORE ? "store" : "envelope", c->host, c->key,
+                      "Content-Encoding: gzip\r\nContent-Length: ",
+                      c->project, kind == BREQ_KIND_STORE ? "store" : "envelope", c->host, c->key,
                       kind == BREQ_KIND_STORE ? "application/json"
                                               : "application/x-sentry-envelope");
     if (rc < 0) {
@@ -162,9 +165,10 @@ void breq_describe(const struct breq *q, FILE *out)
 
     if (q->mode == BREQ_LOGS) {
         sizes(q->logs.batches, q->logs.n, 0, 1, &raw, &gz);
-        fprintf(out, "log batches: %zu x %zu lines, avg %.0f bytes raw, %.0f gzip "
-                "(%.0f bytes/line raw)\n", q->logs.n, q->logs.lines, raw, gz,
-                raw / (double)q->logs.lines);
+        fprintf(out,
+                "log batches: %zu x %zu lines, avg %.0f bytes raw, %.0f gzip "
+                "(%.0f bytes/line raw)\n",
+                q->logs.n, q->logs.lines, raw, gz, raw / (double)q->logs.lines);
         return;
     }
     sizes(q->ev.store, half, 0, 1, &raw, &gz);

@@ -23,28 +23,28 @@ enum breq_kind { BREQ_KIND_STORE = 0, BREQ_KIND_ENVELOPE = 1, BREQ_KIND_LOGS = 2
 enum breq_size { BREQ_SIZE_MIXED, BREQ_SIZE_SMALL, BREQ_SIZE_LARGE };
 
 struct breq_config {
-    int mode;               /* enum breq_mode */
-    const char *host;       /* Host header value */
-    const char *key;        /* DSN public key */
-    const char *project;    /* project id */
-    size_t bodies;          /* distinct event bodies (half small, half large) */
-    int size;               /* enum breq_size: which half of the bodies is sent */
-    size_t issues;          /* distinct fingerprints */
-    size_t batches;         /* distinct log batches */
-    size_t lines;           /* log lines per batch */
-    int level_events;       /* gzip level (sentry-python uses 9) */
+    int mode;            /* enum breq_mode */
+    const char *host;    /* Host header value */
+    const char *key;     /* DSN public key */
+    const char *project; /* project id */
+    size_t bodies;       /* distinct event bodies (half small, half large) */
+    int size;            /* enum breq_size: which half of the bodies is sent */
+    size_t issues;       /* distinct fingerprints */
+    size_t batches;      /* distinct log batches */
+    size_t lines;        /* log lines per batch */
+    int level_events;    /* gzip level (sentry-python uses 9) */
     int level_logs;
     uint64_t seed;
 };
 
 struct breq {
     int mode;
-    int size;               /* enum breq_size */
-    char *head[3];          /* header block up to "Content-Length: " per kind */
+    int size;      /* enum breq_size */
+    char *head[3]; /* header block up to "Content-Length: " per kind */
     size_t head_len[3];
     struct bev_pool ev;
     struct blog_pool logs;
-    struct rng rng;         /* event ids */
+    struct rng rng; /* event ids */
     uint64_t seq;
 };
 

@@ -132,8 +132,8 @@ static void on_done(void *arg, int rc)
  * durable: wall time (write + fdatasync, noisy on a shared disk) and the
  * process's CPU time (copies into the group, write syscalls).
  */
-static void journal_cost(const char *base, const struct body *v, size_t n, int nrec,
-                         int use_raw, const char *what)
+static void journal_cost(const char *base, const struct body *v, size_t n, int nrec, int use_raw,
+                         const char *what)
 {
     struct journal_config jc = { NULL, 64u << 20, 8ull << 30, 32u << 20, 1, 0 };
     struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };

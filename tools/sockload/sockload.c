@@ -32,8 +32,7 @@ static int format_msg(const char *mode, const char *tag, unsigned long long seq,
                         "{\"version\":\"1.1\",\"host\":\"bench\",\"short_message\":\"%s %llu "
                         "GET /api/items 200\",\"level\":6,\"_seq\":%llu}",
                         tag, seq, seq);
-    return snprintf(out, MSG_MAX, "<134>1 - bench app 42 - - %s %llu GET /api/items 200", tag,
-                    seq);
+    return snprintf(out, MSG_MAX, "<134>1 - bench app 42 - - %s %llu GET /api/items 200", tag, seq);
 }
 
 static void sleep_until(int64_t us)
@@ -41,7 +40,8 @@ static void sleep_until(int64_t us)
     int64_t now = clock_mono_us();
 
     if (us > now) {
-        struct timespec ts = { (time_t)((us - now) / 1000000), (long)((us - now) % 1000000) * 1000 };
+        struct timespec ts = { (time_t)((us - now) / 1000000),
+                               (long)((us - now) % 1000000) * 1000 };
 
         nanosleep(&ts, NULL);
     }
@@ -62,7 +62,8 @@ static unsigned long long run_udp(int fd, const char *mode, const char *tag, lon
 
             for (int i = 0; i < n; i++) {
                 iov[i].iov_base = bufs[i];
-                iov[i].iov_len = (size_t)format_msg(mode, tag, seq + (unsigned long long)i, bufs[i]);
+                iov[i].iov_len = (size_t)format_msg(mode, tag, seq + (unsigned long long)i,
+                                                    bufs[i]);
                 memset(&msgs[i], 0, sizeof(msgs[i]));
                 msgs[i].msg_hdr.msg_iov = &iov[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
