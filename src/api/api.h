@@ -38,6 +38,7 @@
 
 struct door;
 struct metrics;
+struct throttle;
 
 /* Everything a handler may reach: built once by `bilor serve`. */
 struct app {
@@ -50,7 +51,14 @@ struct app {
     struct ingest_limits limits;
     char public_url[512]; /* no trailing slash */
     int64_t started_at;
-    _Atomic int closing; /* shutting down: ingest doors answer 503 */
+    /* access (api_access.c, api_auth.c) */
+    struct throttle *login_account; /* failed logins per account */
+    struct throttle *login_address; /* failed logins per client address */
+    int64_t session_idle;           /* µs a session lives without a request */
+    int64_t session_max;            /* µs a session lives at most */
+    int secure_cookie;              /* the session cookie says Secure (https public URL) */
+    char dummy_hash[160];           /* verified for unknown emails: same cost as a wrong password */
+    _Atomic int closing;            /* shutting down: ingest doors answer 503 */
 };
 
 enum bl_method { BL_GET = 0, BL_POST, BL_PUT, BL_DELETE, BL_OPTIONS, BL_HEAD, BL_OTHER };
@@ -100,22 +108,35 @@ enum route_flags {
 enum principal_kind {
     PRINCIPAL_ANONYMOUS = 0, /* nothing checked, or nothing presented */
     PRINCIPAL_TOKEN,         /* an API token (Authorization: Bearer) */
-    PRINCIPAL_SESSION,       /* a user's web session (reserved for the web UI) */
+    PRINCIPAL_SESSION,       /* a user's web session (cookie bilor_session) */
 };
+
+#define PRINCIPAL_PROJECTS 16 /* = STORE_TOKEN_PROJECTS */
 
 struct principal {
-    int kind;           /* enum principal_kind */
-    char token_id[17];  /* API token: the first 16 hex of its stored digest */
-    int64_t user_id;    /* the user the token or session belongs to; 0 if none */
-    int instance_admin; /* may administer the whole instance */
-    uint64_t scopes;    /* placeholder for scoped tokens: 0 = unrestricted */
+    int kind;                             /* enum principal_kind */
+    char token_id[17];                    /* API token: the first 16 hex of its stored digest */
+    int64_t token_db_id;                  /* API token: its id (GET /api/0/tokens/) */
+    char session_hash[65];                /* session: the digest of its id (its row in the store) */
+    int64_t user_id;                      /* the user the token or session belongs to; 0 if none */
+    int instance_admin;                   /* may administer the whole instance */
+    unsigned scopes;                      /* STORE_SCOPE_* bits; a session has them all */
+    int64_t projects[PRINCIPAL_PROJECTS]; /* a token limited to these projects */
+    size_t nprojects;                     /* 0: not limited */
 };
 
-/* What a handler is about to do, for api_access(). */
+/*
+ * What a handler is about to do, for api_access(). With a project: READ
+ * needs the viewer role, WRITE member, ADMIN the project's admin. Without
+ * one (project_id 0): READ is any signed-in principal (listings then ask
+ * per project), WRITE and ADMIN are the instance admin's, ACCOUNT is the
+ * caller's own account (its tokens, its password).
+ */
 enum api_action {
     API_READ = 0, /* list and show */
     API_WRITE,    /* change a project's data (issue status, ...) */
-    API_ADMIN,    /* change the instance (projects, users, tokens) */
+    API_ADMIN,    /* a project's settings, keys and members; the instance without a project */
+    API_ACCOUNT,  /* the caller's own account: a session, or a token with the admin scope */
 };
 
 struct bl_req {
@@ -193,13 +214,17 @@ void resp_error(struct bl_resp *resp, int status, const char *fmt, ...)
 void resp_json(struct bl_resp *resp, int status, const char *json, size_t len);
 
 /*
- * Whether req->who may do action on project_id (0: no particular project).
- * Returns 0, or the status to refuse with: 401 (not authenticated) or 403.
- * Today's rule: any valid API token may do everything.
+ * THE access rule (api_access.c): whether req->who may do action on
+ * project_id (0: no particular project). Every handler asks it; none decides
+ * on its own. Returns 0, or the status to refuse with: 401 (not
+ * authenticated), 404 (a project the caller cannot see: answered exactly as
+ * if it did not exist), 403 (seen, but not allowed), 500 (store failure).
  */
 int api_access(const struct bl_req *req, int action, int64_t project_id);
-/* api_access(), answering the refusal: 0, or -1 when resp holds the 401/403. */
+/* api_access(), answering the refusal: 0, or -1 when resp holds the answer. */
 int api_require(struct bl_req *req, struct bl_resp *resp, int action, int64_t project_id);
+/* The role the caller has in a project (enum store_role; instance admins: admin). */
+int api_role(const struct bl_req *req, int64_t project_id);
 
 /*
  * Finds the route for method + path, filling req->params. Returns NULL with
@@ -236,18 +261,43 @@ void api_issue_put(struct bl_req *req, struct bl_resp *resp);
 void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);
 void api_logs_list(struct bl_req *req, struct bl_resp *resp);
+/*
+ * The REST routes' early check: who is asking, from "Authorization: Bearer"
+ * or else the session cookie (and its X-CSRF-Token on state-changing
+ * methods). Answers 401/403 at once when neither holds.
+ */
+void api_token_early(struct bl_req *req, struct bl_resp *resp);
+/* api_auth.c: sign in and out */
+void api_auth_login(struct bl_req *req, struct bl_resp *resp);
+void api_auth_logout(struct bl_req *req, struct bl_resp *resp);
+void api_auth_me(struct bl_req *req, struct bl_resp *resp);
+void api_auth_password(struct bl_req *req, struct bl_resp *resp);
+/* api_projects.c: projects, their settings and members */
+void api_project_create(struct bl_req *req, struct bl_resp *resp);
+void api_project_get(struct bl_req *req, struct bl_resp *resp);
+void api_project_put(struct bl_req *req, struct bl_resp *resp);
+void api_members_list(struct bl_req *req, struct bl_resp *resp);
+void api_member_add(struct bl_req *req, struct bl_resp *resp);
+void api_member_put(struct bl_req *req, struct bl_resp *resp);
+void api_member_delete(struct bl_req *req, struct bl_resp *resp);
+/* api_users.c: the instance's users (instance admins) */
+void api_users_list(struct bl_req *req, struct bl_resp *resp);
+void api_user_create(struct bl_req *req, struct bl_resp *resp);
+void api_user_put(struct bl_req *req, struct bl_resp *resp);
+/* api_tokens.c: the caller's API tokens */
+void api_tokens_list(struct bl_req *req, struct bl_resp *resp);
+void api_token_create(struct bl_req *req, struct bl_resp *resp);
+void api_token_delete(struct bl_req *req, struct bl_resp *resp);
 /* search (api_search.c, api_events.c) */
 void api_logs_histogram(struct bl_req *req, struct bl_resp *resp);
 void api_logs_facets(struct bl_req *req, struct bl_resp *resp);
 void api_logs_context(struct bl_req *req, struct bl_resp *resp);
 void api_logs_tail(struct bl_req *req, struct bl_resp *resp);
 /* retention (api_retention.c) */
-void api_project_put(struct bl_req *req, struct bl_resp *resp);
 void api_project_storage(struct bl_req *req, struct bl_resp *resp);
 void api_events_list(struct bl_req *req, struct bl_resp *resp);
 void api_events_histogram(struct bl_req *req, struct bl_resp *resp);
 void api_events_facets(struct bl_req *req, struct bl_resp *resp);
-void api_token_early(struct bl_req *req, struct bl_resp *resp);
 /* api_grouping.c: a project's grouping rules */
 void api_grouping_get(struct bl_req *req, struct bl_resp *resp);
 void api_grouping_put(struct bl_req *req, struct bl_resp *resp);

@@ -1,67 +1,12 @@
 /*
- * REST API: who is asking (the token check, api_access), the index of
- * /api/0/ and the projects endpoint.
+ * REST API: the index of /api/0/ and the projects listing. Who is asking
+ * and what they may do is api_access.c's.
  */
 #include <string.h>
 
 #include "api/api.h"
 #include "api/api_json.h"
-#include "auth/auth.h"
 #include "core/banned.h"
-
-static void refuse_anonymous(struct bl_resp *resp)
-{
-    resp_error(resp, 401, "a valid API token is required (Authorization: Bearer TOKEN)");
-    resp_header(resp, "WWW-Authenticate", "Bearer realm=\"bilor\"");
-}
-
-void api_token_early(struct bl_req *req, struct bl_resp *resp)
-{
-    struct principal *who = &req->who;
-    char digest[65];
-
-    memset(who, 0, sizeof(*who));
-    if (auth_check_bearer(req->app->store, req_header(req, "Authorization"), &who->user_id,
-                          digest) < 0) {
-        who->user_id = 0;
-        refuse_anonymous(resp);
-        return;
-    }
-    who->kind = PRINCIPAL_TOKEN;
-    memcpy(who->token_id, digest, sizeof(who->token_id) - 1);
-    who->token_id[sizeof(who->token_id) - 1] = '\0';
-    /* Every token today belongs to the admin user made at first start (or by the CLI). */
-    who->instance_admin = 1;
-}
-
-int api_access(const struct bl_req *req, int action, int64_t project_id)
-{
-    const struct principal *who = &req->who;
-
-    (void)action;
-    (void)project_id;
-    if (who->kind == PRINCIPAL_ANONYMOUS)
-        return 401;
-    /*
-     * Today's rule: a valid token may do everything. Users, roles and scoped
-     * tokens add their rules here (403 when the principal may not).
-     */
-    return 0;
-}
-
-int api_require(struct bl_req *req, struct bl_resp *resp, int action, int64_t project_id)
-{
-    int st = api_access(req, action, project_id);
-
-    if (st == 0)
-        return 0;
-    if (st == 401) {
-        refuse_anonymous(resp);
-    } else {
-        resp_error(resp, st, "this token may not do that");
-    }
-    return -1;
-}
 
 /* GET /api/0/: what this API is and where its resources are (the URL bilor prints). */
 void api_index(struct bl_req *req, struct bl_resp *resp)

@@ -35,10 +35,13 @@ int64_t api_retention_cutoff(struct bl_req *req, int64_t project_id, int64_t now
 void api_retention_clamp(struct bl_req *req, int64_t project_id, int64_t now_us, int64_t *since,
                          int64_t *until);
 
-/* PUT /projects/{id}/: {"retention_days": N}; 0 set, 1 absent, -1 after answering 400/404. */
+/*
+ * PUT /projects/{id}/'s retention_days row (api_projects.c put_fields):
+ * check reads N or answers 400 (-1); store writes it (store_retention_set).
+ */
 struct cJSON;
-int api_project_put_retention(struct bl_req *req, struct bl_resp *resp, int64_t pid,
-                              const struct cJSON *body);
+int api_retention_check(struct bl_resp *resp, const struct cJSON *v, int *days);
+int api_retention_store(struct bl_req *req, int64_t pid, int days, struct bl_err *err);
 
 /* A log line as listings show it: the row, its attributes, host, trace and request ids. */
 void api_write_log_row(struct bl_req *req, struct jw *w, const struct store_event *row);

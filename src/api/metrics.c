@@ -12,7 +12,9 @@ static const char *const door_names[DOOR__N] = {
 };
 
 /* HTTP statuses counted one by one; anything else is "other" (the last class). */
-static const int status_codes[] = { 200, 202, 400, 401, 403, 404, 405, 413, 429, 500, 503 };
+static const int status_codes[] = {
+    200, 201, 202, 204, 400, 401, 403, 404, 405, 413, 429, 500, 503
+};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]))
 _Static_assert(NSTATUS < METRICS_REPLIES, "one reply class per status, and other");
 _Static_assert(DOOR__N <= METRICS_LABELS, "one metrics label per route label");

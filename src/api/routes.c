@@ -13,7 +13,6 @@
  * First match wins, so a prefix route (a pattern ending in "*") goes after
  * the exact routes it would shadow. New endpoints are one row each.
  */
-/* clang-format off: one row per line reads as a table */
 static const struct route routes[] = {
     /* Sentry doors (protocols.md §1.2); the trailing slash is optional for old clients. */
     { BL_POST, "/api/{}/store/", DOOR_STORE, ROUTE_CORS | ROUTE_SLASH_OPT, api_ingest_early,
@@ -110,6 +109,35 @@ static const struct route routes[] = {
       api_settings_get, 0 },
     { BL_PUT, "/api/0/projects/{}/settings/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
       api_settings_put, 16 * 1024 },
+    /* access: sign-in, projects and members, tokens (api_auth.c, api_projects.c, api_tokens.c) */
+    { BL_POST, "/api/0/auth/login/", DOOR_API, ROUTE_SLASH_OPT, NULL, api_auth_login, 16 * 1024 },
+    { BL_POST, "/api/0/auth/logout/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_auth_logout,
+      1024 },
+    { BL_GET, "/api/0/auth/me/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_auth_me, 0 },
+    { BL_POST, "/api/0/auth/password/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_auth_password, 16 * 1024 },
+    { BL_POST, "/api/0/projects/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_create,
+      64 * 1024 },
+    { BL_GET, "/api/0/projects/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_project_get,
+      0 },
+    { BL_GET, "/api/0/projects/{}/members/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_members_list, 0 },
+    { BL_POST, "/api/0/projects/{}/members/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_member_add, 64 * 1024 },
+    { BL_PUT, "/api/0/projects/{}/members/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_member_put, 64 * 1024 },
+    { BL_DELETE, "/api/0/projects/{}/members/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_member_delete, 0 },
+    { BL_GET, "/api/0/users/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_users_list, 0 },
+    { BL_POST, "/api/0/users/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_user_create,
+      64 * 1024 },
+    { BL_PUT, "/api/0/users/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_user_put,
+      64 * 1024 },
+    { BL_GET, "/api/0/tokens/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_tokens_list, 0 },
+    { BL_POST, "/api/0/tokens/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_token_create,
+      64 * 1024 },
+    { BL_DELETE, "/api/0/tokens/{}/", DOOR_API, ROUTE_SLASH_OPT, api_token_early, api_token_delete,
+      0 },
     /* operations */
     { BL_GET, "/healthz", DOOR_OPS, 0, NULL, api_healthz, 0 },
     { BL_GET, "/readyz", DOOR_OPS, 0, NULL, api_readyz, 0 },
@@ -118,7 +146,6 @@ static const struct route routes[] = {
     { BL_GET, "/", DOOR_OTHER, 0, NULL, api_ui_index, 0 },
     { BL_GET, "/ui/*", DOOR_OTHER, 0, NULL, api_ui_asset, 0 },
 };
-/* clang-format on */
 
 /* Matches path against pattern; {} takes one non-empty segment, a final * the rest. */
 static int match(const char *pattern, const char *path, int slash_opt, struct slice *params,

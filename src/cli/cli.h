@@ -16,6 +16,7 @@ int cli_main(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_project(int argc, char **argv);
 int cli_token(int argc, char **argv);
+int cli_user(int argc, char **argv);
 int cli_send(int argc, char **argv);
 int cli_key(int argc, char **argv);
 

@@ -1,9 +1,8 @@
-/* `bilor project add|list` and `bilor token add`: admin work on a data dir. */
+/* `bilor project add|list`: admin work on a data dir (users and tokens: cli_user.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/auth.h"
 #include "cli/cli.h"
 #include "cli/datadir.h"
 #include "core/pool.h"
@@ -80,31 +79,6 @@ int cli_project(int argc, char **argv)
     } else {
         cli_fail("usage: bilor project add NAME | bilor project list  [--data-dir DIR]");
         rc = 2;
-    }
-    store_close(st);
-    return rc;
-}
-
-int cli_token(int argc, char **argv)
-{
-    struct store *st = NULL;
-    struct bl_err err = { 0 };
-    char dir[1024], token[AUTH_TOKEN_MAX];
-    const char *label = "cli";
-    int rc = 0;
-
-    if (cli_open_store(&argc, argv, &st, dir, sizeof(dir)) != 0)
-        return 1;
-    if (argc == 3 && strcmp(argv[1], "--label") == 0)
-        label = argv[2];
-    if (argc < 1 || strcmp(argv[0], "add") != 0 || (argc != 1 && argc != 3)) {
-        cli_fail("usage: bilor token add [--label TEXT] [--data-dir DIR]");
-        rc = 2;
-    } else if (auth_token_create(st, 1, label, token, &err) < 0) {
-        cli_fail("cannot create a token: %s", bl_err_msg(&err));
-        rc = 1;
-    } else {
-        printf("%s\n", token);
     }
     store_close(st);
     return rc;

@@ -22,6 +22,8 @@
 
 #include "door/door.h"
 #include "auth/auth.h"
+#include "auth/session.h"
+#include "auth/throttle.h"
 #include "cli/cli.h"
 #include "cli/datadir.h"
 #include "core/clock.h"
@@ -77,9 +79,9 @@ static int load_config(struct config *cfg, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: bilor serve [OPTIONS]\n\nOptions (flag, environment variable):\n");
             config_print_help();
-            printf(
-                "\nFirst start only: BILOR_ADMIN_PASSWORD and BILOR_ADMIN_TOKEN set the admin's\n"
-                "password and API token instead of random ones.\n");
+            printf("\nFirst start only: BILOR_ADMIN_EMAIL (default admin@localhost), "
+                   "BILOR_ADMIN_PASSWORD and\nBILOR_ADMIN_TOKEN set the admin's email, password "
+                   "and API token instead of random ones.\n");
             exit(0);
         }
     }
@@ -100,6 +102,8 @@ static int bootstrap(struct server *s)
     char pw[32], hash[AUTH_HASH_MAX], token[AUTH_TOKEN_MAX], dsn[700];
     const char *env_pw = getenv("BILOR_ADMIN_PASSWORD");
     const char *env_token = getenv("BILOR_ADMIN_TOKEN");
+    const char *email = getenv("BILOR_ADMIN_EMAIL");
+    char lower[STORE_EMAIL_MAX + 1];
     int64_t users = 0, uid = 0;
 
     if (store_user_count(s->store, &users, &err) < 0)
@@ -111,13 +115,24 @@ static int bootstrap(struct server *s)
             goto fail;
         return 0;
     }
+    if (email == NULL || email[0] == '\0')
+        email = "admin@localhost";
+    /* Stored lowercased, as sign-in looks it up. */
+    snprintf(lower, sizeof(lower), "%s", email);
+    for (char *c = lower; *c != '\0'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    email = lower;
+    if (session_email_check(email) < 0) {
+        cli_fail("BILOR_ADMIN_EMAIL '%s' is not an email address", email);
+        return -1;
+    }
     if (store_project_add(s->store, "default", &p, &err) < 0)
         goto fail;
     snprintf(pw, sizeof(pw), "%s", env_pw != NULL ? env_pw : "");
     if (env_pw == NULL)
         auth_password_new(pw);
     if (auth_password_hash(pw, hash, &err) < 0 ||
-        store_user_add(s->store, "admin", hash, 1, &uid, &err) < 0)
+        store_user_add(s->store, email, hash, 1, &uid, &err) < 0)
         goto fail;
     if (env_token != NULL) {
         snprintf(token, sizeof(token), "%s", env_token);
@@ -128,9 +143,9 @@ static int bootstrap(struct server *s)
     }
     config_dsn(s->app.public_url, p.key, (long long)p.id, dsn, sizeof(dsn));
     printf("Bilor is set up in %s (shown once, keep it safe):\n"
-           "  web UI:    %s/\n  API:       %s/api/0/\n  DSN:       %s\n  login:     admin\n"
+           "  web UI:    %s/\n  API:       %s/api/0/\n  DSN:       %s\n  email:     %s\n"
            "  password:  %s\n  API token: %s\n",
-           s->cfg.data_dir, s->app.public_url, s->app.public_url, dsn, pw, token);
+           s->cfg.data_dir, s->app.public_url, s->app.public_url, dsn, email, pw, token);
     fflush(stdout);
     return 0;
 fail:
@@ -172,6 +187,29 @@ static int open_backends(struct server *s)
     dc.disk_budget = s->cfg.disk_budget;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));
+        return -1;
+    }
+    return 0;
+}
+
+/* Login throttling (auth/throttle.h): an account after 5 failures, an address after 50. */
+#define THROTTLE_WINDOW (15 * 60 * INT64_C(1000000))
+#define THROTTLE_BASE (60 * INT64_C(1000000))
+
+static int init_access(struct app *a, const struct config *cfg)
+{
+    struct bl_err err = { 0 };
+    char pw[32];
+
+    a->session_idle = cfg->session_idle * INT64_C(1000000);
+    a->session_max = cfg->session_max * INT64_C(1000000);
+    a->secure_cookie = strncmp(a->public_url, "https://", 8) == 0;
+    a->login_account = throttle_new(16384, 5, THROTTLE_WINDOW, THROTTLE_BASE);
+    a->login_address = throttle_new(16384, 50, THROTTLE_WINDOW, THROTTLE_BASE);
+    /* Unknown emails are checked against this, so they cost what a wrong password does. */
+    auth_password_new(pw);
+    if (auth_password_hash(pw, a->dummy_hash, &err) < 0) {
+        cli_fail("%s", bl_err_msg(&err));
         return -1;
     }
     return 0;
@@ -376,6 +414,8 @@ static void shutdown_all(struct server *s)
         journal_close(s->journal);
     store_close(s->store);
     door_free(s->app.door);
+    throttle_free(s->app.login_account);
+    throttle_free(s->app.login_address);
     free(s->tls_cert);
     free(s->tls_key);
     datadir_unlock(s->lock_fd);
@@ -427,6 +467,8 @@ int cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     init_app(&s);
+    if (init_access(&s.app, &s.cfg) < 0)
+        goto out;
     if (open_backends(&s) < 0 || bootstrap(&s) < 0)
         goto out;
     s.app.store = s.store;

@@ -40,6 +40,8 @@ struct config {
     int64_t journal_segment;
     int64_t retry_after;          /* seconds advertised with 429 */
     int64_t journal_fsync;        /* 0 disables fsync (benchmarks of the disk-less path only) */
+    int64_t session_idle;         /* seconds a web session lives without a request */
+    int64_t session_max;          /* seconds a web session lives at most */
     int64_t v1_api;               /* project of the keyless original Bilor API; 0: closed */
     int64_t disk_budget;          /* bytes of event partitions, all projects; 0: no budget */
     int64_t retention_interval;   /* seconds between retention runs */

@@ -16,6 +16,7 @@
  *   store_sqlite_admin.c   projects, keys, users, tokens, issue status
  *   store_sqlite_read.c    issue and event listings and lookups
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
+ *   store_sqlite_users.c   access: users, sessions, project members, API tokens
  *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
@@ -404,5 +405,37 @@ int sq_feedback_list(struct store *st, int64_t project_id, const char *event_id,
 int sq_item_counts(struct store *st, int64_t project_id, struct pool *pool,
                    struct store_item_count **reports, size_t *nreports,
                    struct store_item_count **received, size_t *nreceived, struct bl_err *err);
+
+/* Access: users, sessions, members, tokens (store_sqlite_users.c). */
+int sq_user_get(struct store *st, int64_t id, const char *email, struct store_user *out,
+                struct bl_err *err);
+int sq_user_list(struct store *st, struct pool *pool, struct store_user **out, size_t *n,
+                 struct bl_err *err);
+int sq_user_update(struct store *st, int64_t id, const struct store_user_change *c,
+                   struct bl_err *err);
+int sq_session_add(struct store *st, const struct store_session *s, struct bl_err *err);
+int sq_session_get(struct store *st, const char *id_hash, struct store_principal *out,
+                   struct bl_err *err);
+int sq_session_touch(struct store *st, const char *id_hash, int64_t now, struct bl_err *err);
+int sq_session_delete(struct store *st, const char *id_hash, struct bl_err *err);
+int sq_member_set(struct store *st, int64_t project_id, int64_t user_id, int role,
+                  struct bl_err *err);
+int sq_member_role(struct store *st, int64_t project_id, int64_t user_id, int *role,
+                   struct bl_err *err);
+int sq_member_list(struct store *st, int64_t project_id, struct pool *pool,
+                   struct store_member **out, size_t *n, struct bl_err *err);
+int sq_token_create(struct store *st, const char *token_hash, struct store_token *t,
+                    struct bl_err *err);
+int sq_token_get(struct store *st, const char *token_hash, struct store_principal *out,
+                 struct bl_err *err);
+int sq_token_list(struct store *st, int64_t user_id, struct pool *pool, struct store_token **out,
+                  size_t *n, struct bl_err *err);
+int sq_token_revoke(struct store *st, int64_t id, int64_t user_id, struct bl_err *err);
+int sq_token_touch(struct store *st, int64_t id, int64_t now, struct bl_err *err);
+int sq_project_update(struct store *st, int64_t id, const char *name, int issue_level,
+                      struct bl_err *err);
+/* One admin statement under admin_mu (store_sqlite_admin.c): new rowid, rows changed. */
+int sq_admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args, size_t nargs,
+                 int64_t *rowid, int *changes, struct bl_err *err);
 
 #endif

@@ -257,6 +257,79 @@ struct store_usage {
 
 struct store;
 
+/*
+ * Access (issue 8): users, web sessions, project roles, API tokens. Secrets
+ * never reach the store: it gets argon2id strings and BLAKE2b digests.
+ */
+enum store_role { STORE_ROLE_NONE = 0, STORE_ROLE_VIEWER, STORE_ROLE_MEMBER, STORE_ROLE_ADMIN };
+
+/* API token scopes (bits). */
+#define STORE_SCOPE_READ 1u
+#define STORE_SCOPE_WRITE 2u
+#define STORE_SCOPE_ADMIN 4u
+#define STORE_SCOPE_ALL 7u
+/* A token names at most this many projects. */
+#define STORE_TOKEN_PROJECTS 16
+
+#define STORE_EMAIL_MAX 254
+
+struct store_user {
+    int64_t id;
+    char email[STORE_EMAIL_MAX + 1];
+    char name[128];
+    char password_hash[160];
+    int is_admin;
+    int disabled;
+    int64_t created_at;
+    int64_t last_login; /* 0: never */
+};
+
+/* What user_update changes: NULL / -1 / 0 leave a field as it is. */
+struct store_user_change {
+    const char *name;
+    const char *password_hash; /* also ends the user's sessions but keep_session */
+    const char *keep_session;  /* id digest of the session that changed it, or NULL */
+    int disabled;              /* 0/1, -1: unchanged; 1 also ends every session */
+    int is_admin;              /* 0/1, -1: unchanged */
+    int64_t last_login;        /* 0: unchanged */
+};
+
+struct store_session {
+    char id_hash[65]; /* BLAKE2b of the cookie's id */
+    int64_t user_id;
+    char csrf[65];
+    int64_t created_at;
+    int64_t last_seen;
+};
+
+struct store_member {
+    int64_t user_id;
+    const char *email;
+    const char *name;
+    int role; /* enum store_role */
+    int64_t created_at;
+};
+
+struct store_token {
+    int64_t id;
+    int64_t user_id;
+    char name[128];
+    unsigned scopes; /* STORE_SCOPE_* */
+    int64_t projects[STORE_TOKEN_PROJECTS];
+    size_t nprojects; /* 0: every project the user may see */
+    int64_t created_at;
+    int64_t last_used; /* 0: never (updated at most once a minute) */
+};
+
+/* A token, session or user with its owner's account state, as one lookup answers it. */
+struct store_principal {
+    int64_t user_id;
+    int is_admin;
+    int disabled;
+    struct store_token token;     /* token lookups */
+    struct store_session session; /* session lookups */
+};
+
 struct store_ops {
     const char *name;
     void (*close)(struct store *st);
@@ -387,6 +460,45 @@ struct store_ops {
     int (*item_counts)(struct store *st, int64_t project_id, struct pool *pool,
                        struct store_item_count **reports, size_t *nreports,
                        struct store_item_count **received, size_t *nreceived, struct bl_err *err);
+
+    /*
+     * Access (issue 8). user_get: by id, or by email when email is not NULL
+     * (BL_ENOTFOUND). session_get and token_get answer the owner's flags too,
+     * read on every request: a disabled user or a deleted token is refused
+     * at once. member_set with STORE_ROLE_NONE removes (BL_ENOTFOUND when
+     * there was none); member_role answers STORE_ROLE_NONE for none.
+     */
+    int (*user_get)(struct store *st, int64_t id, const char *email, struct store_user *out,
+                    struct bl_err *err);
+    int (*user_list)(struct store *st, struct pool *pool, struct store_user **out, size_t *n,
+                     struct bl_err *err);
+    int (*user_update)(struct store *st, int64_t id, const struct store_user_change *c,
+                       struct bl_err *err);
+    int (*session_add)(struct store *st, const struct store_session *s, struct bl_err *err);
+    int (*session_get)(struct store *st, const char *id_hash, struct store_principal *out,
+                       struct bl_err *err);
+    int (*session_touch)(struct store *st, const char *id_hash, int64_t now, struct bl_err *err);
+    int (*session_delete)(struct store *st, const char *id_hash, struct bl_err *err);
+    int (*member_set)(struct store *st, int64_t project_id, int64_t user_id, int role,
+                      struct bl_err *err);
+    int (*member_role)(struct store *st, int64_t project_id, int64_t user_id, int *role,
+                       struct bl_err *err);
+    int (*member_list)(struct store *st, int64_t project_id, struct pool *pool,
+                       struct store_member **out, size_t *n, struct bl_err *err);
+    /* t->id is set; t->user_id, name, scopes, projects are read. */
+    int (*token_create)(struct store *st, const char *token_hash, struct store_token *t,
+                        struct bl_err *err);
+    int (*token_get)(struct store *st, const char *token_hash, struct store_principal *out,
+                     struct bl_err *err);
+    /* user_id 0: every user's */
+    int (*token_list)(struct store *st, int64_t user_id, struct pool *pool,
+                      struct store_token **out, size_t *n, struct bl_err *err);
+    /* Deletes token id when it is user_id's (user_id 0: anyone's); BL_ENOTFOUND. */
+    int (*token_revoke)(struct store *st, int64_t id, int64_t user_id, struct bl_err *err);
+    int (*token_touch)(struct store *st, int64_t id, int64_t now, struct bl_err *err);
+    /* name NULL and issue_level < 0 leave those unchanged; BL_ENOTFOUND. */
+    int (*project_update)(struct store *st, int64_t id, const char *name, int issue_level,
+                          struct bl_err *err);
 };
 
 struct store {
@@ -650,5 +762,62 @@ static inline int store_item_counts(struct store *st, int64_t project_id, struct
 {
     return st->ops->item_counts(st, project_id, pool, reports, nreports, received, nreceived, err);
 }
+
+/* Access (issue 8). */
+#define STORE_WRAP(name, params, args)                                                             \
+    static inline int store_##name params                                                          \
+    {                                                                                              \
+        return st->ops->name args;                                                                 \
+    }
+STORE_WRAP(user_get,
+           (struct store * st, int64_t id, const char *email, struct store_user *out,
+            struct bl_err *err),
+           (st, id, email, out, err))
+STORE_WRAP(user_list,
+           (struct store * st, struct pool *pool, struct store_user **out, size_t *n,
+            struct bl_err *err),
+           (st, pool, out, n, err))
+STORE_WRAP(user_update,
+           (struct store * st, int64_t id, const struct store_user_change *c, struct bl_err *err),
+           (st, id, c, err))
+STORE_WRAP(session_add, (struct store * st, const struct store_session *s, struct bl_err *err),
+           (st, s, err))
+STORE_WRAP(session_get,
+           (struct store * st, const char *id_hash, struct store_principal *out,
+            struct bl_err *err),
+           (st, id_hash, out, err))
+STORE_WRAP(session_touch, (struct store * st, const char *id_hash, int64_t now, struct bl_err *err),
+           (st, id_hash, now, err))
+STORE_WRAP(session_delete, (struct store * st, const char *id_hash, struct bl_err *err),
+           (st, id_hash, err))
+STORE_WRAP(member_set,
+           (struct store * st, int64_t project_id, int64_t user_id, int role, struct bl_err *err),
+           (st, project_id, user_id, role, err))
+STORE_WRAP(member_role,
+           (struct store * st, int64_t project_id, int64_t user_id, int *role, struct bl_err *err),
+           (st, project_id, user_id, role, err))
+STORE_WRAP(member_list,
+           (struct store * st, int64_t project_id, struct pool *pool, struct store_member **out,
+            size_t *n, struct bl_err *err),
+           (st, project_id, pool, out, n, err))
+STORE_WRAP(token_create,
+           (struct store * st, const char *token_hash, struct store_token *t, struct bl_err *err),
+           (st, token_hash, t, err))
+STORE_WRAP(token_get,
+           (struct store * st, const char *token_hash, struct store_principal *out,
+            struct bl_err *err),
+           (st, token_hash, out, err))
+STORE_WRAP(token_list,
+           (struct store * st, int64_t user_id, struct pool *pool, struct store_token **out,
+            size_t *n, struct bl_err *err),
+           (st, user_id, pool, out, n, err))
+STORE_WRAP(token_revoke, (struct store * st, int64_t id, int64_t user_id, struct bl_err *err),
+           (st, id, user_id, err))
+STORE_WRAP(token_touch, (struct store * st, int64_t id, int64_t now, struct bl_err *err),
+           (st, id, now, err))
+STORE_WRAP(project_update,
+           (struct store * st, int64_t id, const char *name, int issue_level, struct bl_err *err),
+           (st, id, name, issue_level, err))
+#undef STORE_WRAP
 
 #endif

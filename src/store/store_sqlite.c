@@ -421,6 +421,23 @@ static const struct store_ops sq_ops = {
     .attachment_get = sq_attachment_get,
     .feedback_list = sq_feedback_list,
     .item_counts = sq_item_counts,
+    /* access (issue 8) */
+    .user_get = sq_user_get,
+    .user_list = sq_user_list,
+    .user_update = sq_user_update,
+    .session_add = sq_session_add,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .member_set = sq_member_set,
+    .member_role = sq_member_role,
+    .member_list = sq_member_list,
+    .token_create = sq_token_create,
+    .token_get = sq_token_get,
+    .token_list = sq_token_list,
+    .token_revoke = sq_token_revoke,
+    .token_touch = sq_token_touch,
+    .project_update = sq_project_update,
 };
 
 /* mkdir -p for the data directory (0700: it holds password hashes and payloads). */

@@ -259,7 +259,7 @@ int sq_admin_run(struct sq_store *s, const char *sql, const struct sq_arg *args,
 int sq_user_add(struct store *st, const char *login, const char *password_hash, int is_admin,
                 int64_t *user_id, struct bl_err *err)
 {
-    static const char sql[] = "INSERT INTO users(login, password_hash, is_admin, created_at)"
+    static const char sql[] = "INSERT INTO users(email, password_hash, is_admin, created_at)"
                               " VALUES(?1, ?2, ?3, ?4)";
     struct sq_arg a[4] = { SQ_TEXT(login), SQ_TEXT(password_hash), SQ_INT(is_admin != 0),
                            SQ_INT(clock_now_us()) };
@@ -279,7 +279,7 @@ int sq_user_add(struct store *st, const char *login, const char *password_hash, 
 int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, const char *label,
                  struct bl_err *err)
 {
-    static const char sql[] = "INSERT INTO api_tokens(token_hash, user_id, label, created_at)"
+    static const char sql[] = "INSERT INTO api_tokens(token_hash, user_id, name, created_at)"
                               " VALUES(?1, ?2, ?3, ?4)";
     struct sq_arg a[4] = { SQ_TEXT(token_hash), SQ_INT(user_id), SQ_TEXT(label),
                            SQ_INT(clock_now_us()) };

@@ -147,6 +147,37 @@ static const char *const main_migrations[] = {
      * 6: a project's retention in days (issue 7, store_sqlite_retention.c).
      */
     "ALTER TABLE projects ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 30;",
+    /*
+     * 7: access (issue 8): users get an email (the old login, kept as it
+     * was: the first start's "admin" still signs in), a display name, a
+     * disabled flag and a last-login time; web sessions (stored by the
+     * digest of their id, never the id); project roles; API tokens get an
+     * id (to revoke them), scopes (store.h STORE_SCOPE_*), an optional
+     * project list ("1,5": comma-separated ids, "" = every project the
+     * user may see) and a last-used time. Existing tokens keep every scope.
+     */
+    "ALTER TABLE users RENAME COLUMN login TO email;"
+    "ALTER TABLE users ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN last_login INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE sessions("
+    " id_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, csrf TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE TABLE project_members("
+    " project_id INTEGER NOT NULL, user_id INTEGER NOT NULL, role INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, PRIMARY KEY(project_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX project_members_user ON project_members(user_id);"
+    "CREATE TABLE api_tokens4("
+    " id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL DEFAULT '', scopes INTEGER NOT NULL DEFAULT 7,"
+    " projects TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
+    " last_used INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO api_tokens4(token_hash, user_id, name, created_at)"
+    " SELECT token_hash, user_id, coalesce(label, ''), created_at FROM api_tokens"
+    " ORDER BY created_at, token_hash;"
+    "DROP TABLE api_tokens;"
+    "ALTER TABLE api_tokens4 RENAME TO api_tokens;",
 };
 
 static const char *const part_migrations[] = {

@@ -64,6 +64,12 @@ def test_retention_drops_expired_partition():
     h.check_eq(r.status, 400, "retention_days 0 is refused")
     r = srv.api("PUT", "/api/0/projects/1/", {"retention_dayz": 3})
     h.check_eq(r.status, 400, "an unknown setting is refused")
+    # one PUT for every project setting: a bad retention stops the name too
+    r = srv.api("PUT", "/api/0/projects/1/", {"name": "renamed", "retention_days": 0})
+    h.check_eq(r.status, 400, "a bad retention_days refuses the whole body")
+    proj = srv.api_json("/api/0/projects/1/")
+    h.check_eq((proj["name"] != "renamed", proj["retention_days"]), (True, 30),
+               "nothing of that body was stored")
     r = srv.api("PUT", "/api/0/projects/1/", {"retention_days": 1}, token="nope")
     h.check_eq(r.status, 401, "needs a token")
 

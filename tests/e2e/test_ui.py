@@ -181,6 +181,19 @@ def test_ui_browser():
 
 
 @h.test
+def test_ui_session():
+    """Email and password sign-in, a token made on the account page, sign-out."""
+    srv = h.Server().start()
+    out = browser(srv, "session", {"email": "admin@localhost", "password": h.ADMIN_PASSWORD,
+                                   "token_name": "made in the browser"})
+    if not out:
+        return
+    tokens = srv.api_json("/api/0/tokens/")
+    h.check("made in the browser" in [t["name"] for t in tokens],
+            "the API lists the token by the name the UI sent: %r" % tokens)
+
+
+@h.test
 def test_ui_xss():
     srv = h.Server().start()
     now = time.time()

@@ -477,6 +477,44 @@ out:
     pool_release(&pool);
 }
 
+/*
+ * Main migration 7 (access): a data directory from before users had emails,
+ * at version `from` (3: before grouping, keys and retention; 6: just before).
+ * Its admin ("admin", the old login) keeps signing in by that name, keeps
+ * user id 1 and its token, which keeps every scope and gets an id.
+ */
+static void test_upgrade_access(const char *tmp, int from)
+{
+    char dir[400], path[500];
+    struct store *st = NULL;
+    struct store_user u;
+    struct store_principal sp;
+
+    snprintf(dir, sizeof(dir), "%s/upgrade-access-%d", tmp, from);
+    CHECK_INT_EQ(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/bilor.db", dir);
+    old_file(path, 1, from,
+             "INSERT INTO users(id, login, password_hash, is_admin, created_at)"
+             " VALUES(1, 'admin', '$argon2id$old', 1, 5);"
+             "INSERT INTO api_tokens(token_hash, user_id, label, created_at)"
+             " VALUES('digest-1', 1, 'first start', 6);");
+    CHECK_INT_EQ(store_open_sqlite(&st, dir, NULL, NULL), 0);
+    if (st == NULL)
+        return;
+    CHECK_INT_EQ(store_user_get(st, 0, "admin", &u, NULL), 0);
+    CHECK_INT_EQ(u.id, 1);
+    CHECK(u.is_admin);
+    CHECK(!u.disabled);
+    CHECK_STR_EQ(u.password_hash, "$argon2id$old");
+    CHECK_INT_EQ(store_token_get(st, "digest-1", &sp, NULL), 0);
+    CHECK_INT_EQ(sp.user_id, 1);
+    CHECK(sp.token.id > 0);
+    CHECK_INT_EQ(sp.token.scopes, STORE_SCOPE_ALL);
+    CHECK_INT_EQ(sp.token.nprojects, 0);
+    CHECK_STR_EQ(sp.token.name, "first start");
+    store_close(st);
+}
+
 int main(void)
 {
     char tmpdir[256], dir[300], dir2[300];
@@ -494,6 +532,8 @@ int main(void)
     test_crash_fixup(dir2);
     test_crash_between_days(dir2);
     test_upgrade(tmpdir);
+    test_upgrade_access(tmpdir, 3);
+    test_upgrade_access(tmpdir, 6);
     t_rm_tree(tmpdir);
     return t_done();
 }

@@ -20,13 +20,13 @@ export async function accountPage() {
     clear(tokens);
     try {
       const list = await get('/api/0/tokens/');
-      tokens.append(h('ul', { class: 'tokens' }, list.map((t) => h('li', { class: 'row' }, h('strong', {}, t.label || t.id), ' ', t.created_at ? timeEl(t.created_at) : '', ' ',
+      tokens.append(h('ul', { class: 'tokens' }, list.map((t) => h('li', { class: 'row' }, h('strong', {}, t.name || t.id), ' ', t.created_at ? timeEl(t.created_at) : '', ' ',
         h('button', { type: 'button', class: 'small', onclick: async () => { await del(`/api/0/tokens/${t.id}/`); load(); } }, 'Revoke')))));
     } catch (e) { tokens.append(notice('info', e.status === 404 ? 'API tokens are managed with `bilor token add` on this server.' : e.message)); }
   };
   tform.addEventListener('submit', async (e) => {
     e.preventDefault();
-    try { const t = await post('/api/0/tokens/', { label: label.value }); show('ok', 'Token created. It is shown once: ', h('code', {}, t.token), copyButton(t.token)); load(); } catch (err) { show('error', err.message); }
+    try { const t = await post('/api/0/tokens/', { name: label.value }); show('ok', 'Token created. It is shown once: ', h('code', {}, t.token), copyButton(t.token)); load(); } catch (err) { show('error', err.message); }
   });
   mount(h('h1', {}, 'Account'), h('p', {}, `Signed in as ${u.email || u.name || 'an API token'}${u.is_admin ? ' (instance admin)' : ''}.`), msg,
     u.token ? null : pw, h('section', { class: 'card' }, h('h2', {}, 'API tokens'), tokens, tform));

@@ -196,6 +196,32 @@ try {
     await page.waitForSelector('#issue-list .issue');
     out.perf.cached_ui_requests_to_network = await page.evaluate(() =>
       performance.getEntriesByType('resource').filter((r) => r.name.includes('/ui/') && r.transferSize > 0).length);
+  } else if (phase === 'session') {
+    // Password sign-in: a session cookie, then X-CSRF-Token on every state-changing call.
+    const page = await newPage();
+    await page.goto(base + '/');
+    await page.waitForSelector('#signin-form');
+    await page.fill('#email', expect.email);
+    await page.fill('#password', 'not-the-password');
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('.notice.error');
+    check(/Wrong email or password/.test(await page.textContent('.notice.error')), 'a wrong password is refused with a message');
+    await page.fill('#password', expect.password);
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('h1:text("Projects")');
+    check(true, 'signed in with email and password');
+    const cookies = await page.context().cookies();
+    check(cookies.some((c) => c.httpOnly), `the session is an HttpOnly cookie (${cookies.map((c) => c.name)})`);
+    await page.goto(`${base}/#/account`);
+    await page.waitForSelector('#tlabel');
+    await page.fill('#tlabel', expect.token_name);
+    await page.click('form.inline button[type=submit]');
+    await page.waitForSelector(`.tokens strong:text("${expect.token_name}")`);
+    check(true, `a token made on the account page is listed by its name "${expect.token_name}"`);
+    await page.click('#signout');
+    await page.waitForSelector('#signin-form');
+    const me = await page.evaluate(async () => (await fetch('/api/0/auth/me', { credentials: 'same-origin' })).status);
+    check(me === 401, `after signing out the session is gone (auth/me: ${me})`);
   } else if (phase === 'regressed') {
     const page = await newPage();
     await signIn(page);
