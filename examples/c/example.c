@@ -42,8 +42,7 @@ static int decline_order(struct bilor *c, int order_id, double amount)
     bilor_event_extra_double(ev, "amount", amount);
     bilor_event_extra_bool(ev, "retryable", 1);
     bilor_event_extra_str(ev, "currency", "EUR");
-    bilor_event_extra_json(ev, "cart",
-                           "{\"items\": [{\"sku\": \"A-1\", \"qty\": 2}], \"coupon\": null}");
+    bilor_event_extra_json(ev, "cart", "{\"items\": [{\"sku\": \"A-1\", \"qty\": 2}], \"coupon\": null}");
     /* Sends (queues) the record and frees ev; any earlier error is returned here. */
     rc = bilor_event_send(ev, event_id);
     if (rc == 0)
@@ -64,12 +63,12 @@ int main(int argc, char **argv)
     o.release = "example@1.0.0";
     o.environment = "staging";
     o.server_name = "example-host";
-    o.queue_size = 1000;         /* records held while the server is slow */
-    o.send_timeout_ms = 3000;    /* one HTTP request */
-    o.fallback_after_ms = 10000; /* then records go to the sink below */
+    o.queue_size = 1000;                /* records held while the server is slow */
+    o.send_timeout_ms = 3000;           /* one HTTP request */
+    o.fallback_after_ms = 10000;        /* then records go to the sink below */
     o.sink = BILOR_SINK_FILE;
     o.sink_path = "example-fallback.jsonl";
-    o.crash_dir = "example-crashes"; /* crash spool; sent by the next run */
+    o.crash_dir = "example-crashes";    /* crash spool; sent by the next run */
     o.log_fn = on_diag;
     rc = bilor_new(&c, &o);
     if (rc != 0) {
