@@ -355,6 +355,23 @@ static int is_pair_key(const char *key)
 
 static size_t walk(cJSON *v, const char *key, const struct scrub_rules *r, int depth);
 
+/*
+ * Keys whose value may be a list of [name, value] pairs in Sentry's event
+ * (request headers, cookies, query, form data, env; tags). Only there is a
+ * two-string array a pair: elsewhere (a frame's pre_context of two lines) its
+ * first string is text, and reading it as a name filtered a line of source.
+ */
+static int pair_list_key(const char *key)
+{
+    static const char *const keys[] = { "headers", "cookies", "query_string", "query",
+                                        "data",    "env",     "form",         "tags" };
+
+    for (size_t i = 0; key != NULL && i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcasecmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* [name, value]: a pair list's entry (headers, query as a list). */
 static int is_pair(const cJSON *v)
 {
@@ -367,7 +384,7 @@ static size_t walk_children(cJSON *v, const char *key, const struct scrub_rules 
     size_t n = 0;
     cJSON *c;
 
-    if (is_pair(v)) {
+    if (is_pair(v) && pair_list_key(key)) {
         const char *name = cJSON_GetArrayItem(v, 0)->valuestring;
 
         if (scrub_key_sensitive(name, strlen(name), r))
