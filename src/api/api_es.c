@@ -117,6 +117,7 @@ static void es_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
         es_error(resp, 413, "content_too_long_exception", msg);
         break;
     case DOOR_BUSY:
+    case DOOR_RATE_LIMITED:
         es_error(resp, 429, "es_rejected_execution_exception", msg);
         break;
     case DOOR_BAD_INPUT:

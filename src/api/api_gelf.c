@@ -22,36 +22,14 @@
 static void gelf_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
 {
     struct logdoor_ctx *ctx = logdoor_ctx(req);
-    const char *msg = ctx->dr.err.msg;
 
-    switch (outcome) {
-    case DOOR_ACCEPTED:
-        resp->status = 202;
-        resp->content_type = NULL;
-        buf_reset(&resp->body);
+    if (outcome != DOOR_ACCEPTED) {
+        logdoor_refuse(req, resp, &ctx->dr, outcome);
         return;
-    case DOOR_UNAUTHORIZED:
-        resp_error(resp, 401, "%s", msg);
-        return;
-    case DOOR_FORBIDDEN:
-        resp_error(resp, 403, "%s", msg);
-        return;
-    case DOOR_TOO_LARGE:
-        resp_error(resp, 413, "%s", msg);
-        return;
-    case DOOR_BAD_INPUT:
-        resp_error(resp, 400, "%s", msg);
-        return;
-    case DOOR_BUSY:
-        resp_error(resp, 429, "%s", msg);
-        break;
-    default:
-        resp_error(resp, 503, "%s", msg);
-        break;
     }
-    resp_header(
-        resp, "Retry-After",
-        pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
+    resp->status = 202; /* graypy reads nothing: an empty body */
+    resp->content_type = NULL;
+    buf_reset(&resp->body);
 }
 
 void api_gelf_early(struct bl_req *req, struct bl_resp *resp)

@@ -9,6 +9,46 @@
 #include "ingest/decode.h"
 #include "core/banned.h"
 
+int logdoor_status(int outcome)
+{
+    switch (outcome) {
+    case DOOR_UNAUTHORIZED:
+        return 401;
+    case DOOR_FORBIDDEN:
+        return 403;
+    case DOOR_TOO_LARGE:
+        return 413;
+    case DOOR_BAD_INPUT:
+        return 400;
+    case DOOR_BUSY:
+    case DOOR_RATE_LIMITED:
+        return 429;
+    default:
+        return 503;
+    }
+}
+
+int logdoor_retryable(int outcome)
+{
+    int st = logdoor_status(outcome);
+
+    return st == 429 || st == 503;
+}
+
+void logdoor_retry_after(struct bl_req *req, struct bl_resp *resp, const struct door_req *dr)
+{
+    resp_header(resp, "Retry-After",
+                pool_printf(req->pool, "%d", dr->retry_after_s > 0 ? dr->retry_after_s : 1));
+}
+
+void logdoor_refuse(struct bl_req *req, struct bl_resp *resp, const struct door_req *dr,
+                    int outcome)
+{
+    resp_error(resp, logdoor_status(outcome), "%s", dr->err.msg);
+    if (logdoor_retryable(outcome))
+        logdoor_retry_after(req, resp, dr);
+}
+
 struct logdoor_ctx *logdoor_ctx(struct bl_req *req)
 {
     if (req->handler_data == NULL)

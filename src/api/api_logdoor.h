@@ -31,6 +31,20 @@ struct logdoor_ctx {
     int json;          /* OTLP: the body (and the answer) is JSON */
 };
 
+/*
+ * The HTTP status of a refusal, the same on every log door: 401, 403, 413,
+ * 400, 429 (busy or rate-limited), else 503. Doors with their own bodies
+ * (Elasticsearch, OTLP) take the status from here too.
+ */
+int logdoor_status(int outcome);
+/* Whether a client should wait and retry (429, 503): Retry-After is sent then. */
+int logdoor_retryable(int outcome);
+/* A refusal as {"error": msg} with logdoor_status, plus Retry-After when retryable. */
+void logdoor_refuse(struct bl_req *req, struct bl_resp *resp, const struct door_req *dr,
+                    int outcome);
+/* Retry-After of dr (at least 1 s). */
+void logdoor_retry_after(struct bl_req *req, struct bl_resp *resp, const struct door_req *dr);
+
 /* The request's context, created on first use. */
 struct logdoor_ctx *logdoor_ctx(struct bl_req *req);
 

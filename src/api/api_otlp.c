@@ -101,38 +101,36 @@ static void answer_ok(struct bl_resp *resp, const struct otlp_check *c, int json
         resp_error(resp, 500, "response too large");
 }
 
+/* The google.rpc.Status code beside each HTTP status of a refusal (OTLP §6.4). */
+static int rpc_code(int status)
+{
+    switch (status) {
+    case 401:
+        return 16; /* UNAUTHENTICATED */
+    case 403:
+        return 7; /* PERMISSION_DENIED */
+    case 400:
+        return 3; /* INVALID_ARGUMENT */
+    case 413:
+    case 429:
+        return 8; /* RESOURCE_EXHAUSTED */
+    default:
+        return 14; /* UNAVAILABLE */
+    }
+}
+
 static void otlp_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
 {
     struct logdoor_ctx *ctx = logdoor_ctx(req);
-    const char *msg = ctx->dr.err.msg;
-    int json = ctx->json;
+    int status = logdoor_status(outcome);
 
-    switch (outcome) {
-    case DOOR_ACCEPTED:
-        answer_ok(resp, ctx->dr.result.detail, json);
+    if (outcome == DOOR_ACCEPTED) {
+        answer_ok(resp, ctx->dr.result.detail, ctx->json);
         return;
-    case DOOR_UNAUTHORIZED:
-        status_body(resp, 401, 16, msg, json);
-        return;
-    case DOOR_FORBIDDEN:
-        status_body(resp, 403, 7, msg, json);
-        return;
-    case DOOR_TOO_LARGE:
-        status_body(resp, 413, 8, msg, json);
-        return;
-    case DOOR_BAD_INPUT:
-        status_body(resp, 400, 3, msg, json);
-        return;
-    case DOOR_BUSY:
-        status_body(resp, 429, 8, msg, json);
-        break;
-    default:
-        status_body(resp, 503, 14, msg, json);
-        break;
     }
-    resp_header(
-        resp, "Retry-After",
-        pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
+    status_body(resp, status, rpc_code(status), ctx->dr.err.msg, ctx->json);
+    if (logdoor_retryable(outcome))
+        logdoor_retry_after(req, resp, &ctx->dr);
 }
 
 static int media_is(const char *ct, const char *type)

@@ -69,32 +69,16 @@ static int throttle(const uint8_t addr[16], int64_t now)
 static void v1_answer(struct bl_req *req, struct bl_resp *resp, int outcome)
 {
     struct logdoor_ctx *ctx = logdoor_ctx(req);
-    const char *msg = ctx->dr.err.msg;
 
-    switch (outcome) {
-    case DOOR_ACCEPTED:
-        resp->status = 201;
-        resp->content_type = "text/plain; charset=utf-8";
-        buf_reset(&resp->body);
-        if (buf_addstr(&resp->body, "success") < 0)
-            resp_error(resp, 500, "response too large");
+    if (outcome != DOOR_ACCEPTED) {
+        logdoor_refuse(req, resp, &ctx->dr, outcome);
         return;
-    case DOOR_TOO_LARGE:
-        resp_error(resp, 413, "%s", msg);
-        return;
-    case DOOR_BAD_INPUT:
-        resp_error(resp, 400, "%s", msg);
-        return;
-    case DOOR_BUSY:
-        resp_error(resp, 429, "%s", msg);
-        break;
-    default:
-        resp_error(resp, 503, "%s", msg);
-        break;
     }
-    resp_header(
-        resp, "Retry-After",
-        pool_printf(req->pool, "%d", ctx->dr.retry_after_s > 0 ? ctx->dr.retry_after_s : 1));
+    resp->status = 201;
+    resp->content_type = "text/plain; charset=utf-8";
+    buf_reset(&resp->body);
+    if (buf_addstr(&resp->body, "success") < 0)
+        resp_error(resp, 500, "response too large");
 }
 
 static int v1_project(const struct bl_req *req)
