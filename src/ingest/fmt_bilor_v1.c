@@ -25,19 +25,7 @@
 
 static int check_v1(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
-    struct slice body = SLICE_NULL;
-    int top = 0, rc;
-
-    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch, &body,
-                        err);
-    if (rc < 0)
-        return rc;
-    if (jsonscan(body.p, body.len, in->lim->max_depth, NULL, NULL, &top, err) != 0 ||
-        top != JSONSCAN_OBJECT)
-        return bl_err_set(err, BL_EPARSE, "the message is not a JSON object");
-    out->units.accepted = 1;
-    rand_hex(out->check.event_id, 16);
-    return 0;
+    return format_check_object(in, out, "the message is not a JSON object", err);
 }
 
 /* Werkzeug's escaping undone: &lt; &gt; &amp; &quot; &#39; &#x27;. Returns a cJSON string. */

@@ -84,20 +84,7 @@ static int decode_bulk(const void *payload, size_t len, const struct ingest_meta
 
 static int check_doc(const struct format_input *in, struct format_result *out, struct bl_err *err)
 {
-    struct slice body = SLICE_NULL;
-    int top = 0, rc;
-
-    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch, &body,
-                        err);
-    if (rc < 0)
-        return rc;
-    if (jsonscan(body.p, body.len, in->lim->max_depth, NULL, NULL, &top, err) != 0 ||
-        top != JSONSCAN_OBJECT)
-        return bl_err_set(err, BL_EPARSE, "failed to parse: the document is not a JSON object");
-    out->units.accepted = 1;
-    /* Chosen here and journaled, so the _id answered is the stored event's. */
-    rand_hex(out->check.event_id, 16);
-    return 0;
+    return format_check_object(in, out, "failed to parse: the document is not a JSON object", err);
 }
 
 static int decode_doc(const void *payload, size_t len, const struct ingest_meta *meta,

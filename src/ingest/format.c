@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "ingest/format.h"
+#include "core/hash.h"
+#include "ingest/jsonscan.h"
 #include "core/banned.h"
 
 extern const struct ingest_format format_sentry_store;
@@ -93,4 +95,22 @@ const struct ingest_format *format_recognise(const struct ingest_format *dflt,
             return f;
     }
     return dflt;
+}
+
+int format_check_object(const struct format_input *in, struct format_result *out,
+                        const char *not_object, struct bl_err *err)
+{
+    struct slice body = SLICE_NULL;
+    int top = 0, rc;
+
+    rc = decode_request(in->body, in->len, in->encoding, in->lim->max_event, 0, in->scratch, &body,
+                        err);
+    if (rc < 0)
+        return rc;
+    if (jsonscan(body.p, body.len, in->lim->max_depth, NULL, NULL, &top, err) != 0 ||
+        top != JSONSCAN_OBJECT)
+        return bl_err_set(err, BL_EPARSE, "%s", not_object);
+    out->units.accepted = 1;
+    rand_hex(out->check.event_id, 16);
+    return 0;
 }

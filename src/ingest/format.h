@@ -86,6 +86,15 @@ const struct ingest_format *format_at(size_t i);
 size_t format_index(const struct ingest_format *f);
 const struct ingest_format *format_by_protocol(int protocol);
 const struct ingest_format *format_by_name(const char *name);
+
+/*
+ * The door check of a format whose body is one JSON object (an Elasticsearch
+ * document, a v1 message): decoded, validated, one unit, and an event id
+ * chosen here and journaled so the answer can name the stored event.
+ * not_object is the refusal's message.
+ */
+int format_check_object(const struct format_input *in, struct format_result *out,
+                        const char *not_object, struct bl_err *err);
 /*
  * The format a listener whose default is dflt should use for a body of
  * content_type (may be NULL): a format of the same family named by that
