@@ -151,6 +151,29 @@ def test_password_change_ends_other_sessions():
 
 
 @h.test
+def test_admin_sets_password():
+    """An instance admin's reset (PUT /users/{id}/ password): the old password and every
+    session of the user end, a bad one is a 400 that changes nothing."""
+    srv = h.Server().start()
+    uid = add_user(srv, "reset@example.test")
+    a = session_of(login(srv, "reset@example.test", PASSWORD))
+    for bad in ("short", 12345, "x" * 1025):
+        r = srv.api("PUT", "/api/0/users/%d/" % uid, {"password": bad})
+        h.check_eq(r.status, 400, "a bad password is refused: %r" % (bad,))
+    h.check_eq(as_session(srv, "GET", "/api/0/auth/me", a).status, 200, "nothing changed")
+    h.check_eq(srv.api("PUT", "/api/0/users/%d/" % uid, {"password": "by-the-admin-1"},
+                       token=None).status, 200, "the admin sets a password")
+    h.check_eq(as_session(srv, "GET", "/api/0/auth/me", a).status, 401, "their session ended")
+    h.check_eq(login(srv, "reset@example.test", PASSWORD).status, 401, "old password refused")
+    h.check_eq(login(srv, "reset@example.test", "by-the-admin-1").status, 200, "new one works")
+    b = session_of(login(srv, "reset@example.test", "by-the-admin-1"))
+    r = as_session(srv, "PUT", "/api/0/users/%d/" % uid, b, body={"password": "self-made-22"})
+    h.check_eq(r.status, 403, "a user who is not an instance admin cannot use the reset")
+    h.check_eq(srv.api("PUT", "/api/0/users/999/", {"password": "nobody-has-it"}).status, 404,
+               "an unknown user is a 404")
+
+
+@h.test
 def test_throttling():
     srv = h.Server().start()
     add_user(srv, "victim@example.test")
