@@ -9,6 +9,8 @@ import { issuesPage } from './issues.js';
 import { issuePage } from './issue.js';
 import { logsPage } from './logs.js';
 import { accountPage } from './account.js';
+import { settingsPage, settingsProjects } from './settings.js';
+import { adminPage } from './admin.js';
 
 const routes = {
   signin: signinPage,
@@ -17,6 +19,8 @@ const routes = {
   issue: issuePage,
   logs: logsPage,
   account: accountPage,
+  settings: settingsPage,
+  admin: adminPage,
 };
 
 export function parseHash() {
@@ -41,10 +45,22 @@ export async function projects() {
   if (!projectsCache) projectsCache = await get('/api/0/projects/');
   return projectsCache;
 }
+export function forgetProjects() { projectsCache = null; }
 
-function nav(page) {
+// Settings shows only for a project member or admin, Admin only for an
+// instance admin; the pages check again (a URL can be typed).
+let navSeq = 0;
+async function nav(page) {
+  const seq = ++navSeq;
+  const items = [['projects', 'Projects'], ['issues', 'Issues'], ['logs', 'Logs']];
+  let list = [];
+  try { list = await projects(); } catch { /* the page shows the error */ }
+  if (settingsProjects(list).length) items.push(['settings', 'Settings']);
+  if (auth.user && auth.user.is_admin) items.push(['admin', 'Admin']);
+  items.push(['account', 'Account']);
+  if (seq !== navSeq) return; // a newer view drew the menu meanwhile
   const el = clear(document.getElementById('nav'));
-  const items = [['projects', 'Projects'], ['issues', 'Issues'], ['logs', 'Logs'], ['account', 'Account']];
+  el.dataset.user = auth.user ? (auth.user.email || 'token') : '';
   for (const [p, label] of items)
     el.append(h('a', { href: '#/' + p, class: p === page || (p === 'issues' && page === 'issue') ? 'active' : '', 'aria-current': p === page ? 'page' : null }, label));
   const who = clear(document.getElementById('who'));
@@ -66,14 +82,14 @@ async function render() {
     return render();
   }
   top.hidden = page === 'signin';
-  nav(page);
+  nav(page); // not awaited: the page need not wait for the menu
   const fn = routes[page];
   if (!fn) { mount(notice('error', 'No such page. ', h('a', { href: '#/projects' }, 'Go to projects'))); return; }
   try {
     await fn({ args, params, signal });
   } catch (e) {
     if (e.name === 'AbortError' || signal.aborted) return;
-    if (e.status === 401) { auth.user = null; setHash('signin'); return; }
+    if (e.status === 401) { auth.user = null; projectsCache = null; setHash('signin'); return; }
     mount(notice('error', `Could not load this page: ${e.message}`));
   }
 }
