@@ -228,6 +228,14 @@ def test_ui_xss():
     srv.wait_event(1, ev_id)
     h.wait_for(lambda: len(srv.issues(1)) >= 2 and len(srv.logs(1)) >= 2, what="data stored")
     issue_ids = [str(i["id"]) for i in srv.issues(1)]
+    # Hostile names where the settings and admin pages show them.
+    h.check_eq(srv.api("POST", "/api/0/projects/1/keys/", {"label": IMG % "key"}).status, 201,
+               "a key with a hostile label")
+    r = srv.api("POST", "/api/0/users/", {"email": "x@ui.test", "password": "user-password-1",
+                                          "name": SCR % "user"})
+    h.check_eq(r.status, 201, "a user with a hostile name")
+    srv.api("POST", "/api/0/projects/1/members/", {"email": "x@ui.test", "role": "viewer"})
+    srv.api("POST", "/api/0/tokens/", {"name": SVG % "token"})
     browser(srv, "xss", {"issue_ids": issue_ids,
                          "visible": [IMG % "fn", SCR % "ctx", IMG % "crumb", JSU % "req"]})
 

@@ -5,15 +5,13 @@
 // shown settings, as the issue asks, even though the API would let them read.
 import { h, append, mount, notice, clear, timeEl, copyButton, msgArea, field } from './dom.js';
 import { get, put, post, del } from './api.js';
-import { projects, setHash, forgetProjects } from './app.js';
+import { projects, setHash, forgetProjects, settingsProjects } from './app.js';
 import { groupingTab, statsTab, storageTab } from './settings_more.js';
 
 const TABS = [['general', 'General'], ['keys', 'DSN keys'], ['members', 'Members'], ['grouping', 'Grouping'], ['storage', 'Storage'], ['stats', 'Ingest stats']];
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'fatal'];
 const LIMITS = [['events_per_minute', 'Events / minute'], ['events_per_hour', 'Events / hour'], ['lines_per_minute', 'Log lines / minute']];
 
-// The projects whose settings the caller may see: admin or member.
-export function settingsProjects(list) { return list.filter((p) => p.role === 'admin' || p.role === 'member'); }
 
 
 
@@ -61,10 +59,11 @@ async function generalTab({ p, box, ro, act }) {
 }
 
 function keyRow({ p, ro, act }, k) {
-  const label = h('input', { name: 'label', value: k.label || '', readonly: ro, 'aria-label': 'Label of key ' + k.id, maxlength: 127 });
+  const label = h('input', { name: 'label', value: k.label || '', readonly: ro, maxlength: 127 });
   const form = h('form', { class: 'keyform' });
-  append(form, h('div', { class: 'field' }, h('label', {}, 'Label'), label),
-    LIMITS.map(([f, l]) => h('div', { class: 'field' }, h('label', {}, l), Object.assign(num(f, k[f], ro), { title: '0: unlimited' }))),
+  // Each input inside its label: the label names it for screen readers.
+  append(form, h('label', { class: 'field' }, 'Label', label),
+    LIMITS.map(([f, l]) => h('label', { class: 'field' }, l, Object.assign(num(f, k[f], ro), { title: '0: unlimited' }))),
     ro ? null : h('button', { type: 'submit' }, 'Save'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
