@@ -375,6 +375,8 @@ static void test_writer(void)
     jw_time(&w, "t1", INT64_C(1714521600000001));
     jw_arr(&w, "arr");
     jw_int(&w, NULL, 1);
+    jw_int(&w, NULL, INT64_MIN);
+    jw_int(&w, NULL, 0);
     jw_arr(&w, NULL);
     jw_arr_end(&w);
     jw_obj(&w, NULL);
@@ -386,7 +388,7 @@ static void test_writer(void)
     CHECK_INT_EQ(jw_end(&w), 0);
     CHECK_STR_EQ(b.p, "{\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"null\":null,\"i\":-42,\"t\":true,"
                       "\"f\":false,\"u\":null,\"t0\":null,\"t1\":\"2024-05-01T00:00:00.000001Z\","
-                      "\"arr\":[1,[],{}],\"c\":{\"a\":[1,true]},\"r\":[[\"k\",\"v\"]]}");
+                      "\"arr\":[1,-9223372036854775808,0,[],{}],\"c\":{\"a\":[1,true]},\"r\":[[\"k\",\"v\"]]}");
 
     /* Errors stick: a full buffer, unclosed or unbalanced containers, too deep. */
     jw_init(&w, &small);
