@@ -386,9 +386,11 @@ static void test_writer(void)
     jw_raw(&w, "r", "[[\"k\",\"v\"]]", 11);
     jw_obj_end(&w);
     CHECK_INT_EQ(jw_end(&w), 0);
-    CHECK_STR_EQ(b.p, "{\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"null\":null,\"i\":-42,\"t\":true,"
-                      "\"f\":false,\"u\":null,\"t0\":null,\"t1\":\"2024-05-01T00:00:00.000001Z\","
-                      "\"arr\":[1,-9223372036854775808,0,[],{}],\"c\":{\"a\":[1,true]},\"r\":[[\"k\",\"v\"]]}");
+    CHECK_STR_EQ(
+        b.p,
+        "{\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"null\":null,\"i\":-42,\"t\":true,"
+        "\"f\":false,\"u\":null,\"t0\":null,\"t1\":\"2024-05-01T00:00:00.000001Z\","
+        "\"arr\":[1,-9223372036854775808,0,[],{}],\"c\":{\"a\":[1,true]},\"r\":[[\"k\",\"v\"]]}");
 
     /* Errors stick: a full buffer, unclosed or unbalanced containers, too deep. */
     jw_init(&w, &small);
