@@ -5,7 +5,7 @@ import { h, append, mount, notice, clear, timeEl, fmtNum, msgArea, field } from 
 import { get, put, post, auth } from './api.js';
 import { bars } from './chart.js';
 import { projects } from './app.js';
-import { fmtBytes } from './settings_more.js';
+import { fmtBytes, dayOf } from './settings_more.js';
 
 const TABS = [['users', 'Users'], ['storage', 'Storage'], ['ingest', 'Ingest']];
 
@@ -53,7 +53,7 @@ async function storageTab({ box }) {
   const list = await projects();
   const rows = await Promise.all(list.map((p) => get(`/api/0/projects/${p.id}/storage/`).then((s) => ({ p, s }), () => ({ p, s: null }))));
   const days = new Map();
-  for (const { s } of rows) for (const x of (s && s.partitions) || []) days.set(x.day, x.file_bytes);
+  for (const { s } of rows) for (const x of (s && s.partitions) || []) days.set(dayOf(x.day), x.file_bytes);
   const total = [...days.values()].reduce((a, b) => a + b, 0);
   append(box, h('div', { class: 'card' }, h('h2', {}, 'Storage'),
     h('p', { id: 'storage-total' }, h('span', { class: 'big' }, fmtBytes(total)), ` in ${days.size} day file${days.size === 1 ? '' : 's'}.`),

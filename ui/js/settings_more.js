@@ -52,16 +52,20 @@ export async function groupingTab({ p, box, ro, act }) {
   append(box, msg, form);
 }
 
+// A day partition is named by its first instant; the date is what matters.
+export const dayOf = (d) => String(d || '').slice(0, 10);
+const plural = (n, one, many) => `${fmtNum(n)} ${Number(n) === 1 ? one : many}`;
+
 export async function storageTab({ p, box }) {
   const s = await get(`/api/0/projects/${p.id}/storage/`);
   const parts = s.partitions || [];
   append(box, h('div', { class: 'card' }, h('h2', {}, 'Storage'),
-    h('p', { id: 'storage-total' }, h('span', { class: 'big' }, fmtBytes(s.bytes)), ` in ${fmtNum(s.rows)} rows over ${parts.length} day partition${parts.length === 1 ? '' : 's'}; kept ${s.retention_days} days.`),
+    h('p', { id: 'storage-total' }, h('span', { class: 'big' }, fmtBytes(s.bytes)), ` in ${plural(s.rows, 'row', 'rows')} over ${plural(parts.length, 'day partition', 'day partitions')}; kept ${plural(s.retention_days, 'day', 'days')}.`),
     h('p', { class: 'muted' }, 'The project’s share of each day’s file, by rows. The retention on the General tab decides when a day goes.')),
   parts.length ? h('div', { class: 'scroll' }, h('table', { class: 'grid', id: 'partition-list' },
     h('thead', {}, h('tr', {}, ['Day', 'Rows', 'This project', 'Whole day file'].map((t) => h('th', {}, t)))),
-    h('tbody', {}, [...parts].reverse().map((x) => h('tr', { class: 'row' }, h('td', {}, x.day), h('td', { class: 'n' }, fmtNum(x.rows)), h('td', { class: 'n' }, fmtBytes(x.bytes)), h('td', { class: 'n' }, fmtBytes(x.file_bytes))))))) : notice('info', 'Nothing stored yet.'),
-  parts.length > 1 ? h('div', { class: 'card' }, h('h3', {}, 'Bytes per day'), bars(parts.map((x) => ({ label: x.day, count: x.bytes })), { fmt: fmtBytes })) : null);
+    h('tbody', {}, [...parts].reverse().map((x) => h('tr', { class: 'row' }, h('td', {}, dayOf(x.day)), h('td', { class: 'n' }, fmtNum(x.rows)), h('td', { class: 'n' }, fmtBytes(x.bytes)), h('td', { class: 'n' }, fmtBytes(x.file_bytes))))))) : notice('info', 'Nothing stored yet.'),
+  parts.length > 1 ? h('div', { class: 'card' }, h('h3', {}, 'Bytes per day'), bars(parts.map((x) => ({ label: dayOf(x.day), count: x.bytes })), { fmt: fmtBytes })) : null);
 }
 
 export async function statsTab({ p, box }) {
