@@ -202,5 +202,20 @@ def test_throttling():
     h.check_eq(r.status, 200, "another account still signs in from the same address")
 
 
+@h.test
+def test_project_role_follows_token_scopes():
+    """The listing's role is what the caller may do: a token's scopes cap its user's role."""
+    srv = h.Server().start()
+    for scopes, want in ((["read"], "viewer"), (["write"], "member"), (["admin"], "admin")):
+        r = srv.api("POST", "/api/0/tokens/", {"name": "scoped " + scopes[0], "scopes": scopes})
+        if not h.check_eq(r.status, 201, "token with scopes %s" % scopes):
+            continue
+        tok = r.json()["token"]
+        roles = {p["id"]: p["role"] for p in srv.api_json("/api/0/projects/", token=tok)}
+        h.check_eq(roles.get(1), want, "role of a %s token's admin user" % scopes[0])
+        h.check_eq(srv.api("PUT", "/api/0/projects/1/", {"name": "x"}, token=tok).status,
+                   200 if want == "admin" else 403, "settings as the role says")
+
+
 if __name__ == "__main__":
     h.main()
