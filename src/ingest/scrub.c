@@ -16,18 +16,30 @@
  * Substrings of a key that make its value sensitive (lower case), by their
  * first letter so that a key is read once (default_sensitive).
  */
-static const char *const words_a[] = { "api_key", "apikey", "api-key", "auth", NULL };
-static const char *const words_b[] = { "bearer", NULL };
-static const char *const words_c[] = { "credential", "cookie",      "csrf",       "credit_card",
-                                       "creditcard", "card_number", "cardnumber", NULL };
-static const char *const words_p[] = { "password",    "passwd",     "pwd",
-                                       "private_key", "privatekey", NULL };
-static const char *const words_s[] = { "secret", "session", NULL };
-static const char *const words_t[] = { "token", NULL };
-static const char *const words_x[] = { "xsrf", NULL };
+struct word {
+    const char *w;
+    size_t n;
+};
+#define W(s)                                                                                       \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+static const struct word words_a[] = {
+    W("api_key"), W("apikey"), W("api-key"), W("auth"), { NULL, 0 }
+};
+static const struct word words_b[] = { W("bearer"), { NULL, 0 } };
+static const struct word words_c[] = { W("credential"),  W("cookie"),     W("csrf"),
+                                       W("credit_card"), W("creditcard"), W("card_number"),
+                                       W("cardnumber"),  { NULL, 0 } };
+static const struct word words_p[] = { W("password"),    W("passwd"),     W("pwd"),
+                                       W("private_key"), W("privatekey"), { NULL, 0 } };
+static const struct word words_s[] = { W("secret"), W("session"), { NULL, 0 } };
+static const struct word words_t[] = { W("token"), { NULL, 0 } };
+static const struct word words_x[] = { W("xsrf"), { NULL, 0 } };
+#undef W
 
 /* The default words that start with c (lower case), or NULL. */
-static const char *const *words_at(unsigned char c)
+static const struct word *words_at(unsigned char c)
 {
     switch (c) {
     case 'a':
@@ -114,13 +126,11 @@ static int eq_lower(const char *key, const char *word, size_t n)
 static int default_sensitive(const char *key, size_t len)
 {
     for (size_t i = 0; i + 3 <= len; i++) { /* the shortest word is 3 bytes */
-        const char *const *w = words_at(lower((unsigned char)key[i]));
+        const struct word *w = words_at(lower((unsigned char)key[i]));
 
-        for (; w != NULL && *w != NULL; w++) {
-            size_t n = strlen(*w);
-
-            if (n <= len - i && lower((unsigned char)key[i + 1]) == (unsigned char)(*w)[1] &&
-                eq_lower(key + i + 2, *w + 2, n - 2))
+        for (; w != NULL && w->w != NULL; w++) {
+            if (w->n <= len - i && lower((unsigned char)key[i + 1]) == (unsigned char)w->w[1] &&
+                eq_lower(key + i + 2, w->w + 2, w->n - 2))
                 return 1;
         }
     }
