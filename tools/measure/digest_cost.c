@@ -61,10 +61,10 @@ __attribute__((noinline)) static double check_us(const struct set *s, int envelo
     for (int r = 0; r < rounds; r++) {
         for (size_t i = 0; i < s->n; i++) {
             struct ingest_check out;
-            int rc = envelope ? ingest_check_envelope(s->v[i]->gz, s->v[i]->len,
-                                                      INGEST_ENC_GZIP, &lim, &scratch, &out, NULL)
-                              : ingest_check_store(s->v[i]->gz, s->v[i]->len, INGEST_ENC_GZIP,
-                                                   &lim, &scratch, &out, NULL);
+            int rc = envelope ? ingest_check_envelope(s->v[i]->gz, s->v[i]->len, INGEST_ENC_GZIP,
+                                                      &lim, &scratch, &out, NULL)
+                              : ingest_check_store(s->v[i]->gz, s->v[i]->len, INGEST_ENC_GZIP, &lim,
+                                                   &scratch, &out, NULL);
 
             if (rc != 0)
                 abort();
