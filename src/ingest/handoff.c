@@ -150,8 +150,8 @@ void handoff_put(struct handoff *h, int protocol, int encoding, const void *body
     free(c); /* the bucket was full */
 }
 
-struct handoff_copy *handoff_take(struct handoff *h, int protocol, int encoding,
-                                  const void *body, size_t len, struct slice *text)
+struct handoff_copy *handoff_take(struct handoff *h, int protocol, int encoding, const void *body,
+                                  size_t len, struct slice *text)
 {
     struct handoff_copy *found = NULL, **b;
     uint64_t key;

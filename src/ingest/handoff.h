@@ -50,8 +50,8 @@ struct handoff_copy;
  * The copy offered for exactly this body, protocol and encoding, removed
  * from the table, with *text pointing into it; NULL when there is none.
  */
-struct handoff_copy *handoff_take(struct handoff *h, int protocol, int encoding,
-                                  const void *body, size_t len, struct slice *text);
+struct handoff_copy *handoff_take(struct handoff *h, int protocol, int encoding, const void *body,
+                                  size_t len, struct slice *text);
 void handoff_release(struct handoff_copy *c);
 
 /* Copies taken and bodies the digest had to decode itself, for tests and measurement. */

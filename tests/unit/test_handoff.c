@@ -30,8 +30,8 @@ static void test_exact_match(void)
     other[sizeof(body) - 2] ^= 1; /* the last byte differs */
     CHECK(handoff_take(h, INGEST_SENTRY_STORE, INGEST_ENC_GZIP, other, sizeof(body) - 1, &text) ==
           NULL);
-    CHECK(handoff_take(h, INGEST_SENTRY_ENVELOPE, INGEST_ENC_GZIP, body, sizeof(body) - 1,
-                       &text) == NULL);
+    CHECK(handoff_take(h, INGEST_SENTRY_ENVELOPE, INGEST_ENC_GZIP, body, sizeof(body) - 1, &text) ==
+          NULL);
     CHECK(handoff_take(h, INGEST_SENTRY_STORE, INGEST_ENC_NONE, body, sizeof(body) - 1, &text) ==
           NULL);
     CHECK(handoff_take(h, INGEST_SENTRY_STORE, INGEST_ENC_GZIP, body, sizeof(body) - 2, &text) ==
