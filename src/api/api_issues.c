@@ -11,6 +11,7 @@
 #include "core/banned.h"
 
 #define ISSUE_HOURS 24
+#define ISSUE_HOURS_14D (14 * 24)
 #define ISSUE_SCAN_MAX 100000 /* issues a query looks at per page at most */
 
 static const struct {
@@ -167,20 +168,26 @@ static int issues_filtered(struct bl_req *req, struct store_issue_query *q,
 static const char *const issues_params[] = { "status", "sort",   "limit", "cursor",
                                              "query",  "hourly", NULL };
 
-/* "hourly": the last 24 hours' counts, oldest first, and "hourly_since"; -1 on a store error. */
+/*
+ * "hourly": the last 24 hours' counts, oldest first, "hourly_since", and
+ * "count_14d", the events of the last 14 days; -1 on a store error.
+ */
 static int write_hourly(struct bl_req *req, struct jw *w, int64_t issue_id)
 {
-    int64_t counts[ISSUE_HOURS] = { 0 };
+    int64_t counts[ISSUE_HOURS_14D] = { 0 }, sum = 0;
     int64_t hour = clock_now_us() / CLOCK_US_PER_HOUR * CLOCK_US_PER_HOUR;
-    int64_t since = hour - (ISSUE_HOURS - 1) * CLOCK_US_PER_HOUR;
+    int64_t since = hour - (ISSUE_HOURS_14D - 1) * CLOCK_US_PER_HOUR;
 
-    if (store_issue_hourly(req->app->store, issue_id, since, ISSUE_HOURS, counts, NULL) < 0)
+    if (store_issue_hourly(req->app->store, issue_id, since, ISSUE_HOURS_14D, counts, NULL) < 0)
         return -1;
     jw_arr(w, "hourly");
-    for (size_t i = 0; i < ISSUE_HOURS; i++)
+    for (size_t i = ISSUE_HOURS_14D - ISSUE_HOURS; i < ISSUE_HOURS_14D; i++)
         jw_int(w, NULL, counts[i]);
     jw_arr_end(w);
-    jw_time(w, "hourly_since", since);
+    jw_time(w, "hourly_since", hour - (ISSUE_HOURS - 1) * CLOCK_US_PER_HOUR);
+    for (size_t i = 0; i < ISSUE_HOURS_14D; i++)
+        sum += counts[i];
+    jw_int(w, "count_14d", sum);
     return 0;
 }
 

@@ -283,6 +283,8 @@ def test_grouping_two_functions():
     listed = {i["id"]: i for i in srv.api_json("/api/0/projects/1/issues/?hourly=1")}
     h.check_eq(listed.get(alpha["id"], {}).get("hourly"), hourly,
                "the list's hourly=1 counts are the issue's")
+    h.check_eq(listed.get(alpha["id"], {}).get("count_14d"), 3, "count_14d in the list")
+    h.check_eq(det.get("count_14d"), 3, "count_14d on the issue")
 
     # one event in detail
     ev = srv.event(1, ids["alpha"][0])

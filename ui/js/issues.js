@@ -81,7 +81,8 @@ export async function issuesPage({ params, signal }) {
           i.status !== 'unresolved' ? h('span', { class: 'badge' }, i.status) : null)),
       h('div', { class: 'when' }, h('span', { class: 'muted' }, 'last '), timeEl(i.last_seen), h('br'), h('span', { class: 'muted' }, 'first '), timeEl(i.first_seen)),
       spark,
-      h('div', { class: 'count', title: 'events' }, fmtNum(i.count))));
+      h('div', { class: 'count', title: i.count_14d !== undefined ? `${i.count} events in all` : 'events' }, fmtNum(i.count),
+        i.count_14d !== undefined ? h('div', { class: 'muted', title: 'events in the last 14 days' }, `${fmtNum(i.count_14d)} in 14 d`) : null)));
     const draw = (hourly) => spark.append(sparkline(hourly, { width: 96, height: 24, label: 'last 24 h, hourly' }));
     // The list carries each row's 24 h counts (hourly=1); an older server's rows are asked one by one.
     if (i.hourly) sparks.push(() => draw(i.hourly));
