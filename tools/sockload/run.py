@@ -14,8 +14,10 @@ each phase of SOCKLOAD_PHASES (default: syslog-udp,gelf-udp,syslog-tcp):
                          RELP_WINDOW (128, omrelp's default) unanswered
                          commands; counts the 200 answers
   relp-rsyslog           rsyslogd (Debian) forwarding with omrelp (window
-                         128): bilor-sockload feeds it over TCP for SECONDS,
-                         then we wait until bilor has every line
+                         RELP_WINDOW, batches of RSYSLOG_BATCH: 32):
+                         bilor-sockload feeds it over TCP for SECONDS at
+                         RSYSLOG_FEED_RATE (150,000/s), then we wait until
+                         bilor has every line
 
 and reads /metrics: lines accepted (journaled; for RELP that is also
 acknowledged, the answer follows the fsync) per second of load, lines
@@ -43,6 +45,10 @@ import bilor_harness as h  # noqa: E402
 SECONDS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 RATE = int(sys.argv[3]) if len(sys.argv) > 3 else 100000
 WINDOW = int(os.environ.get("RELP_WINDOW", "128"))
+# rsyslog's batch (queue.dequeueBatchSize): omrelp corks each one, so it must stay below the window.
+RSYSLOG_BATCH = int(os.environ.get("RSYSLOG_BATCH", "32"))
+# Lines a second fed to rsyslog (its queue takes them faster than any RELP server answers).
+FEED_RATE = int(os.environ.get("RSYSLOG_FEED_RATE", "150000"))
 DRAIN_MAX = float(os.environ.get("SOCKLOAD_DRAIN_MAX", "600"))
 LOAD = os.path.join(build, "tools", "sockload", "bilor-sockload")
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
@@ -130,15 +136,15 @@ def start_rsyslog(relp_port):
     with open(conf, "w") as f:
         f.write("""
 global(workDirectory="%(tmp)s")
-main_queue(queue.size="2000000" queue.dequeueBatchSize="1024")
+main_queue(queue.size="2000000")
 module(load="imtcp")
 module(load="omrelp")
 input(type="imtcp" address="127.0.0.1" port="%(inport)d" ruleset="fwd")
-ruleset(name="fwd" queue.type="LinkedList" queue.size="2000000" queue.dequeueBatchSize="1024") {
+ruleset(name="fwd" queue.type="LinkedList" queue.size="2000000" queue.dequeueBatchSize="%(batch)d") {
 action(type="omrelp" target="127.0.0.1" port="%(relp)d" windowSize="%(window)d"
        template="RSYSLOG_SyslogProtocol23Format" action.resumeRetryCount="-1")
 }
-""" % {"tmp": tmp, "inport": inport, "relp": relp_port, "window": WINDOW})
+""" % {"tmp": tmp, "inport": inport, "relp": relp_port, "window": WINDOW, "batch": RSYSLOG_BATCH})
     log = open(os.path.join(tmp, "rsyslogd.log"), "wb")
     proc = subprocess.Popen([RSYSLOGD, "-n", "-f", conf, "-i", os.path.join(tmp, "pid")],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -162,12 +168,14 @@ def phase_rsyslog(srv, name, door, port):
     try:
         before = counters(srv, door)
         t0 = time.monotonic()
-        r = subprocess.run([LOAD, "syslog-tcp", "127.0.0.1", str(inport), "0", str(SECONDS)],
+        r = subprocess.run([LOAD, "syslog-tcp", "127.0.0.1", str(inport), str(FEED_RATE),
+                            str(SECONDS)],
                            capture_output=True, text=True, timeout=SECONDS + 120)
         sent = int(r.stdout.strip() or 0)
         fed = time.monotonic() - t0
         last, t_last = before[0], time.monotonic()
-        while time.monotonic() - t_last < 5:  # until nothing more arrives for 5 s
+        # Until bilor has them all, nothing more arrives for 5 s, or SOCKLOAD_DRAIN_MAX.
+        while time.monotonic() - t_last < 5 and time.monotonic() - t0 < SECONDS + DRAIN_MAX:
             time.sleep(0.2)
             acc = counters(srv, door)[0]
             if acc != last:
