@@ -115,8 +115,7 @@ int relp_parse(const char *p, size_t len, size_t max_data, struct relp_frame *f,
     if (len - pos < f->datalen + 1)
         return RELP_MORE;
     if (!relp_trailer(p[pos + f->datalen]))
-        return bl_err_set(err, BL_EPARSE, "relp: no trailer after %zu octets of data",
-                          f->datalen);
+        return bl_err_set(err, BL_EPARSE, "relp: no trailer after %zu octets of data", f->datalen);
     f->data = (struct slice){ p + pos, f->datalen };
     *used = pos + f->datalen + 1;
     return RELP_FRAME;

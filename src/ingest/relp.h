@@ -48,10 +48,10 @@ enum relp_parse_rc {
 
 struct relp_frame {
     uint32_t txnr;
-    int cmd;            /* enum relp_cmd */
-    struct slice name;  /* the command as sent */
-    size_t datalen;     /* as announced */
-    struct slice data;  /* with RELP_FRAME */
+    int cmd;           /* enum relp_cmd */
+    struct slice name; /* the command as sent */
+    size_t datalen;    /* as announced */
+    struct slice data; /* with RELP_FRAME */
 };
 
 /*

@@ -54,14 +54,14 @@ static void test_session(void)
 static void test_bad(void)
 {
     static const char *const bad[] = {
-        "x syslog 1 a\n",            /* TXNR not a number */
-        "1234567890 syslog 1 a\n",   /* TXNR of 10 digits */
-        "1 sys-log 1 a\n",           /* a command is letters */
-        "1  syslog 1 a\n",           /* empty command */
-        "1 syslog 1234567890 a\n",   /* DATALEN of 10 digits */
-        "1 syslog 3 abcX",           /* no trailer */
-        "1 syslog 0 \n",             /* space after an empty DATALEN */
-        "1 syslog 3\nabc\n",         /* data without its space */
+        "x syslog 1 a\n",                          /* TXNR not a number */
+        "1234567890 syslog 1 a\n",                 /* TXNR of 10 digits */
+        "1 sys-log 1 a\n",                         /* a command is letters */
+        "1  syslog 1 a\n",                         /* empty command */
+        "1 syslog 1234567890 a\n",                 /* DATALEN of 10 digits */
+        "1 syslog 3 abcX",                         /* no trailer */
+        "1 syslog 0 \n",                           /* space after an empty DATALEN */
+        "1 syslog 3\nabc\n",                       /* data without its space */
         "1 abcdefghijklmnopqrstuvwxyzabcdefg 0\n", /* 33 letters */
     };
     struct relp_frame f;
