@@ -1,6 +1,10 @@
 """The RELP door (--relp) spoken to directly, byte for byte, as a hostile or
 a hurried client would (rsyslog's omrelp itself is in test_rsyslog.py).
 
+- Nothing durable, nothing acknowledged: with the disk "full" (a
+  --disk-reserve above any disk) the journal takes nothing, and a message
+  gets no answer at all (neither 200 nor 500: the client keeps it); after a
+  restart with room, the same message sent again is answered and stored.
 - Durability: a client pipelining a window of 512 commands records every
   message answered "200 OK"; Bilor is killed with SIGKILL in the middle;
   after the restart every one of those messages is stored.
@@ -95,6 +99,37 @@ class Session:
 
 def messages(srv, tag):
     return [e.get("message") for e in srv.logs(1, limit=1000) if tag in (e.get("message") or "")]
+
+
+@h.test
+def test_no_answer_before_durable():
+    rp = h.free_port()
+    data = os.path.join(h.mkdtemp(), "data")
+    os.mkdir(data)
+    full = h.Server(data_dir=data, args=["--relp", "127.0.0.1:%d=1" % rp,
+                                         "--disk-reserve", str(1 << 50)]).start(wait=False)
+    h.wait_for(lambda: h.http("GET", full.base + "/healthz", timeout=2).status == 200,
+               what="/healthz")
+    tag = "nd" + h.new_id()[:8]
+    s = Session(rp)
+    s.open()
+    s.send(b"syslog", line(tag, 1))
+    s.sock.settimeout(3)
+    try:
+        a = s.answer()
+    except socket.timeout:
+        a = "none"
+    h.check_eq(a, "none", "no answer while the journal cannot take the message")
+    s.close()
+    full.stop()
+    srv = h.Server(data_dir=data, args=["--relp", "127.0.0.1:%d=1" % rp]).start()
+    s = Session(rp)
+    s.open()
+    t = s.send(b"syslog", line(tag, 1))
+    a = s.answer()
+    h.check_eq((a[0], a[2][:3]), (t, b"200"), "answered once there is room")
+    s.close()
+    h.wait_for(lambda: messages(srv, tag) == ["%s %06d" % (tag, 1)], what="the line, once")
 
 
 @h.test
