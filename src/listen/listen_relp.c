@@ -122,6 +122,7 @@ struct relp {
     uint64_t seq;     /* the batch being filled */
     uint64_t durable; /* every batch up to this one is resolved */
     int busy;         /* the journal refused the batch for its budget: read nothing */
+    int unavailable;  /* ... because the disk is low or the server stops: no use waiting */
 };
 
 static void conn_free(struct relp *r, int i)
@@ -427,6 +428,7 @@ static void submit(struct relp *r)
     pool_release(&s->pool);
     free(s);
     r->busy = 1;
+    r->unavailable = rc == DOOR_UNAVAILABLE;
 }
 
 /* Takes the batches whose fsync came back, in order. */
@@ -564,7 +566,7 @@ static int drain(struct relp *r)
     int64_t until = listen_now_us() + (int64_t)STOP_WAIT_S * 1000000;
 
     submit(r);
-    while ((r->slen > 0 || r->busy) && listen_now_us() < until) {
+    while ((r->slen > 0 || (r->busy && !r->unavailable)) && listen_now_us() < until) {
         poll_once(r, 1);
         if (r->busy)
             submit(r);
