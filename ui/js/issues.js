@@ -69,6 +69,7 @@ export async function issuesPage({ params, signal }) {
     } else body.append(notice('info', `No ${status} issues.`));
   }
   const table = h('ul', { class: 'issues' });
+  const sparks = [];
   for (const i of data) {
     const cb = h('input', { type: 'checkbox', 'aria-label': 'Select issue', onchange: (e) => { if (e.target.checked) selected.add(i.id); else selected.delete(i.id); updateBulk(); } });
     const spark = h('span', { class: 'sparkwrap' });
@@ -81,11 +82,13 @@ export async function issuesPage({ params, signal }) {
       h('div', { class: 'when' }, h('span', { class: 'muted' }, 'last '), timeEl(i.last_seen), h('br'), h('span', { class: 'muted' }, 'first '), timeEl(i.first_seen)),
       spark,
       h('div', { class: 'count', title: 'events' }, fmtNum(i.count))));
-    get(`/api/0/issues/${i.id}/`, undefined, signal).then((d) => { if (d.hourly) spark.append(sparkline(d.hourly, { width: 96, height: 24, label: 'last 24 h, hourly' })); }).catch(() => {});
+    sparks.push(() => get(`/api/0/issues/${i.id}/`, undefined, signal).then((d) => { if (d.hourly) spark.append(sparkline(d.hourly, { width: 96, height: 24, label: 'last 24 h, hourly' })); }).catch(() => {}));
   }
   body.append(table);
   performance.mark('bilor-issues-shown');
   document.body.dataset.firstResultsMs = String(Math.round(performance.now() - t0));
+  // The sparklines come after the rows are drawn, not before.
+  setTimeout(() => sparks.forEach((f) => f()), 0);
   if (cursor) pager.append(h('a', { href: '#', onclick: (e) => { e.preventDefault(); history.back(); } }, '← Newer'));
   if (next) pager.append(h('a', { href: '#', class: 'next', onclick: (e) => { e.preventDefault(); setHash('issues', [], Object.assign({}, state, { cursor: next, prev: cursor || '-' })); } }, 'Older →'));
   void prev;
