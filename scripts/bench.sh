@@ -13,6 +13,12 @@
 #   BENCH_PERF=1 scripts/bench.sh          # also perf-record the server under load
 #   BENCH_RATE_LIMIT=1 scripts/bench.sh    # key and project rate limits on (never reached)
 #   scripts/bench.sh -- --connections 64   # extra bilor-bench options
+#
+# Log door phases (docs/bench.md), each against a fresh server too:
+#   BENCH_PHASES="syslog-udp syslog-tcp gelf-udp gelf-tcp relp relp-rsyslog es otlp" scripts/bench.sh
+# The socket ones run tools/sockload/run.py (bilor-sockload; relp-rsyslog: rsyslogd's omrelp),
+# es and otlp tools/measure/es_bulk_load.py; each prints lines/s accepted and digested (and the
+# loss for UDP), with medians over BENCH_RUNS.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BENCH_BUILD_DIR:-$here/build-bench-release}"
@@ -54,7 +60,7 @@ build_all() {
     if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
         bash "$here/scripts/install-deps.sh"
         cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-        ninja -C "$build" -j2 bilor bilor-bench
+        ninja -C "$build" -j2 bilor bilor-bench bilor-sockload
     fi
     mkdir -p "$out"
 }
@@ -174,6 +180,65 @@ run_phase() {
     cleanup
 }
 
+sock_phases=" syslog-udp syslog-tcp gelf-udp gelf-tcp relp relp-rsyslog "
+http_door_phases=" es otlp "
+
+# One log door phase; appends one DOOR line to $out/results.txt.
+run_door_phase() {
+    local phase="$1" run="$2" log="$out/$phase-$run.txt" dig0 dig1 drain_s result acc el
+    if [[ "$sock_phases" == *" $phase "* ]]; then
+        SOCKLOAD_PHASES="$phase" SOCKLOAD_FRESH=1 SOCKLOAD_DRAIN_MAX="$drain_max" \
+            python3 "$here/tools/sockload/run.py" "$build" "$duration" "${BENCH_UDP_RATE:-100000}" \
+            2>&1 | tee "$log"
+        result="$(grep '^RESULT ' "$log" | tail -1)"
+        [ -n "$result" ] || { echo "bench: tools/sockload/run.py gave no result" >&2; exit 1; }
+        echo "DOOR ${result#RESULT } run=$run" >>"$out/results.txt"
+        return
+    fi
+    start_server
+    dig0="$(metric bilor_events_digested_total)"
+    python3 "$here/tools/measure/es_bulk_load.py" "$port" "$key" "$duration" \
+        "${BENCH_HTTP_PROCS:-2}" "$phase" 2>&1 | tee "$log"
+    drain_s="$(drain)"
+    dig1="$(metric bilor_events_digested_total)"
+    result="$(grep '^RESULT ' "$log" | tail -1)"
+    [ -n "$result" ] || { echo "bench: es_bulk_load.py gave no result" >&2; exit 1; }
+    acc="$(echo "$result" | sed -n 's/.* accepted=\([0-9]*\).*/\1/p')"
+    el="$(echo "$result" | sed -n 's/.* elapsed=\([0-9.]*\).*/\1/p')"
+    echo "DOOR phase=$phase run=$run accepted=$acc elapsed=$el" \
+        "accepted_per_s=$(awk -v a="$acc" -v e="$el" 'BEGIN { printf "%.0f", a / e }')" \
+        "digested=$((${dig1%.*} - ${dig0%.*})) drain_s=$drain_s" \
+        "digested_per_s=$(awk -v d="$((${dig1%.*} - ${dig0%.*}))" -v e="$el" -v s="$drain_s" 'BEGIN { printf "%.0f", d / (e + s) }')" \
+        "loss_pct=0" >>"$out/results.txt"
+    cleanup
+}
+
+# The log doors' table: lines accepted and digested per second, UDP loss; medians per phase.
+summarize_doors() {
+    awk '
+    function kv(   i, p) { delete f; for (i = 1; i <= NF; i++) { split($i, p, "="); f[p[1]] = p[2] } }
+    function med(ph, c,   n, i, j, t, a) {
+        n = cnt[ph]; for (i = 1; i <= n; i++) a[i] = v[ph, c, i]
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    BEGIN { printf "%-20s %13s %13s %8s %8s\n", "door phase/run", "accepted/s", "digested/s", "loss %", "drain s" }
+    /^DOOR / {
+        kv(); ph = f["phase"]; n = ++cnt[ph]; if (!(ph in seen)) { seen[ph] = 1; order[++np] = ph }
+        v[ph, "acc", n] = f["accepted_per_s"]; v[ph, "dig", n] = f["digested_per_s"]
+        v[ph, "loss", n] = f["loss_pct"]; v[ph, "drain", n] = f["drain_s"]
+        printf "%-20s %13.0f %13.0f %8.2f %8.1f\n", ph " #" f["run"], f["accepted_per_s"],
+            f["digested_per_s"], f["loss_pct"], f["drain_s"]
+    }
+    END {
+        for (k = 1; k <= np; k++) {
+            ph = order[k]
+            printf "%-20s %13.0f %13.0f %8.2f %8.1f\n", ph " median", med(ph, "acc"),
+                med(ph, "dig"), med(ph, "loss"), med(ph, "drain")
+        }
+    }' "$out/results.txt"
+}
+
 # The table: one row per run, then the median of each column per phase.
 summarize() {
     awk '
@@ -217,12 +282,25 @@ build_all
 echo "bench: $runs run(s) of [$phases], $duration s each, $connections connections; results in $out"
 for run in $(seq 1 "$runs"); do
     for phase in $phases; do
-        run_phase "$phase" "$run"
+        if [[ "$sock_phases$http_door_phases" == *" $phase "* ]]; then
+            run_door_phase "$phase" "$run"
+        else
+            run_phase "$phase" "$run"
+        fi
     done
 done
-echo
-echo "units: events for the events phase (half /store/, half /envelope/), log lines for logs."
-echo "dig/s load: stored during the load / load time; dig/s all: stored during load and drain /"
-echo "(load + drain time); cpu us/u: server CPU per stored unit; left MB: backlog the drain did not"
-echo "digest within BENCH_DRAIN_MAX (then dig/s all is what the digest managed, not a finished run)."
-summarize | tee "$out/summary.txt"
+touch "$out/results.txt" "$out/summary.txt"
+if grep -q '^RESULT ' "$out/results.txt"; then
+    echo
+    echo "units: events for the events phase (half /store/, half /envelope/), log lines for logs."
+    echo "dig/s load: stored during the load / load time; dig/s all: stored during load and drain /"
+    echo "(load + drain time); cpu us/u: server CPU per stored unit; left MB: backlog the drain did not"
+    echo "digest within BENCH_DRAIN_MAX (then dig/s all is what the digest managed, not a finished run)."
+    summarize | tee "$out/summary.txt"
+fi
+if grep -q '^DOOR ' "$out/results.txt"; then
+    echo
+    echo "log doors, in log lines: accepted/s = journaled (RELP: also acknowledged) per second of load;"
+    echo "digested/s = stored during load and drain / (load + drain time); loss: UDP, sent - accepted."
+    summarize_doors | tee -a "$out/summary.txt"
+fi

@@ -22,9 +22,6 @@
 #include "ingest/logfmt.h"
 #include "core/banned.h"
 
-/* Seconds a stopping RELP listener may take to answer what it holds. */
-#define RELP_STOP_S 5
-
 extern const struct ingest_format format_syslog;
 extern const struct ingest_format format_gelf;
 
@@ -149,9 +146,7 @@ int listen_start(struct listener **out, const struct listen_config *c, struct bl
     l->metrics = door_metrics(c->door);
     buf_init(&l->batch, LISTEN_BATCH_BYTES + c->max_frame + 32);
     rc = parse_spec(l, c->spec, err);
-    if (rc == 0 && c->kind == LISTEN_RELP)
-        rc = listen_relp_open(l, err);
-    else if (rc == 0)
+    if (rc == 0)
         rc = bind_socket(l, err);
     if (rc < 0)
         goto fail;
@@ -169,8 +164,6 @@ int listen_start(struct listener **out, const struct listen_config *c, struct bl
     *out = l;
     return 0;
 fail:
-    if (c->kind == LISTEN_RELP)
-        listen_relp_free(l);
     if (l->fd >= 0)
         close(l->fd);
     buf_release(&l->batch);
@@ -193,23 +186,7 @@ void listen_stop(struct listener *l)
     if (l == NULL)
         return;
     atomic_store(&l->stop, 1);
-    if (l->cfg.kind == LISTEN_RELP) {
-        struct timespec until;
-
-        listen_relp_stop(l);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += RELP_STOP_S;
-        /* A RELP callback that could not journal never returns (listen_relp.c): leave it. */
-        if (pthread_timedjoin_np(l->thread, NULL, &until) != 0) {
-            log_error("relp: the listener did not stop within %d s (a message that could not "
-                      "be journaled stays unanswered)",
-                      RELP_STOP_S);
-            return;
-        }
-        listen_relp_free(l);
-    } else {
-        pthread_join(l->thread, NULL);
-    }
+    pthread_join(l->thread, NULL);
     if (l->fd >= 0)
         close(l->fd);
     buf_release(&l->batch);

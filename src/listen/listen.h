@@ -19,7 +19,8 @@
  * connections have a fixed buffer, a frame limit (a longer frame is counted
  * and skipped), an idle timeout and a cap, and over the budget they are
  * simply not read (the sender's TCP window fills: backpressure). RELP
- * (librelp) answers a message only once its record is durable.
+ * (our own server over ingest/relp.h) batches like TCP and answers each
+ * message "200 OK" only once its batch's record is durable.
  */
 #ifndef BL_LISTEN_H
 #define BL_LISTEN_H

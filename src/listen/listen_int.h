@@ -24,7 +24,7 @@ struct listener {
     struct listen_config cfg;
     const struct ingest_format *format;
     int64_t project_id;
-    int fd; /* the bound socket (UDP, TCP listening); -1 for RELP */
+    int fd; /* the bound socket (UDP, TCP listening) */
     int port;
     char host[256];
     pthread_t thread;
@@ -33,7 +33,6 @@ struct listener {
     size_t fmt;       /* format_index(format), for the metrics */
     struct buf batch; /* messages waiting for the journal */
     size_t nbatch;
-    void *impl;            /* RELP engine */
     uint64_t kernel_drops; /* last value read from /proc/net/udp */
 };
 
@@ -58,10 +57,6 @@ int64_t listen_now_us(void);
 
 void *listen_udp_run(void *arg);
 void *listen_tcp_run(void *arg);
-/* RELP: builds the librelp engine on l (its own socket) and runs it. */
-int listen_relp_open(struct listener *l, struct bl_err *err);
 void *listen_relp_run(void *arg);
-void listen_relp_stop(struct listener *l);
-void listen_relp_free(struct listener *l);
 
 #endif
