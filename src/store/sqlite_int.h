@@ -68,8 +68,9 @@ struct sq_conn {
     sqlite3 *db;
     struct sq_stmt_slot stmts[SQ_STMT_CACHE];
     size_t nstmts;
-    int64_t day;  /* day files: the day; main db: -1 */
-    unsigned gen; /* day readers: drop generation at open */
+    int64_t day;    /* day files: the day; main db: -1 */
+    unsigned gen;   /* day readers: drop generation at open */
+    int has_blocks; /* day files: log_blocks seen (store_sqlite_logs_read.c) */
 };
 
 /*
@@ -112,6 +113,9 @@ struct sq_store {
 
     sq_test_hook_fn test_hook;
     void *test_hook_arg;
+
+    /* digest thread only: the log blocks being filled (store_sqlite_logs.c) */
+    struct sq_logw *logw;
 
     /* per-issue thinning: issue events stored per issue per day file (0: all) */
     _Atomic int64_t issue_events_per_day;
@@ -308,6 +312,54 @@ struct sq_wctx {
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err);
+
+/*
+ * Log lines in blocks (store_sqlite_logs.c): write_day hands over each log
+ * line (tags: its tags as JSON, or NULL) and flushes the open blocks
+ * before it commits.
+ */
+void sq_logs_begin(struct sq_store *s);
+int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
+                struct bl_err *err);
+int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
+                   struct bl_err *err);
+int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
+/* Before a replayed issue event is stored: retires the log line a crashed run made of it. */
+int sq_logs_retire(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err);
+void sq_logs_free(struct sq_store *s);
+/* 1 when id starts with 24 hex digits, read as the (lsn, seq) of an id the ingest derived. */
+int sq_logs_derived_id(const char *id, uint64_t *lsn, uint32_t *seq);
+
+/*
+ * Reading log lines (store_sqlite_logs_read.c), one day file at a time.
+ * Their order is (timestamp, 2 * line number) descending; rows of the
+ * events table sort among them as (timestamp, 2 * id + 1), so the two
+ * merge into one order with one cursor.
+ */
+struct sq_lq {
+    const struct store_event_query *q;
+    int64_t lo, hi;         /* lines with lo <= timestamp < hi */
+    int64_t cur_ts, cur_tb; /* and after (cur_ts, cur_tb) in the order; cur_ts INT64_MAX: none */
+    const char *drive;      /* FTS5 text every match satisfies, or NULL */
+    int64_t now;
+    size_t scanned; /* lines handed to match or counted (out) */
+};
+/* Whether the day file has block storage yet (an old file may not, until the writer migrates it). */
+int sq_has_blocks(struct sq_conn *c);
+/* The best want lines, newest first, into out/tb (*n of them); strings in pool. */
+int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool *pool,
+                  struct store_event *out, int64_t *tb, size_t *n, struct bl_err *err);
+int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                  struct bl_err *err);
+/* The line with this id (raw decoded into out->raw); BL_ENOTFOUND when the file has none. */
+int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, struct pool *pool,
+                 struct store_event *out, struct bl_err *err);
+/* This node's line (lsn, seq) of a project: its number, timestamp and level. */
+int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t lsn, uint32_t seq,
+                  int64_t *line, int64_t *ts, int *level, struct bl_err *err);
+/* A stored payload (enum ev_raw_encoding) decoded into pool, NUL-terminated (store_sqlite_read.c). */
+int sq_raw_decode(int enc, const void *p, size_t len, struct pool *pool, const char **raw,
+                  size_t *raw_len, struct bl_err *err);
 
 /* Ops (store_sqlite_write.c, _admin.c, _read.c). */
 

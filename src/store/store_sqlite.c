@@ -88,6 +88,9 @@ int sq_writer_tune(struct sq_conn *c, struct bl_err *err)
 
     if (rc == 0)
         rc = sq_exec(c, "PRAGMA synchronous=FULL", err);
+    /* Debian builds SQLite with secure_delete on: zeroing freed pages cost 2-5% of inserts. */
+    if (rc == 0)
+        rc = sq_exec(c, "PRAGMA secure_delete=OFF", err);
     /* Fewer, larger WAL checkpoints: each one copies pages back and fsyncs. */
     if (rc == 0)
         rc = sq_exec(c, "PRAGMA wal_autocheckpoint=8192", err);
@@ -361,6 +364,7 @@ static void sq_close(struct store *st)
         sq_conn_close(s->rfree[i]);
     sq_conn_close(s->admin);
     sq_conn_close(s->w);
+    sq_logs_free(s);
     ZSTD_freeCCtx(s->zcctx);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->rmu);
