@@ -67,9 +67,9 @@ struct lb_line {
 
 /* Building one block (the digest's writer). */
 struct lb_builder {
-    struct buf frame;  /* records of the frame being filled */
-    struct buf data;   /* compressed frames so far */
-    struct buf table;  /* the frame table so far */
+    struct buf frame; /* records of the frame being filled */
+    struct buf data;  /* compressed frames so far */
+    struct buf table; /* the frame table so far */
     size_t nframes;
     size_t nlines;     /* lines in the block */
     size_t frame_from; /* first line index of the frame being filled */

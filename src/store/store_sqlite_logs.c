@@ -148,8 +148,9 @@ static void count_minute(struct sq_logw *lw, int64_t project_id, int64_t ts, int
 static int next_line(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
 {
     static const char sql[] = "SELECT first_line + nlines FROM log_blocks ORDER BY id DESC LIMIT 1";
-    struct sq_query q = { sql, "next log line", { { 0, 0, NULL } }, 0, sq_row_int64,
-                          &lw->next_line };
+    struct sq_query q = {
+        sql, "next log line", { { 0, 0, NULL } }, 0, sq_row_int64, &lw->next_line
+    };
     int rc;
 
     if (lw->next_line > 0)
@@ -178,8 +179,7 @@ static int index_lines(struct sq_conn *c, struct logproj *p, int64_t first, stru
 }
 
 /* Writes p's block (if it has lines) and empties it. */
-static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
-                       struct bl_err *err)
+static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
 {
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
@@ -204,8 +204,8 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
                               "write log block",
                               { SQ_INT(p->project_id), SQ_INT(s->node), SQ_INT(first),
                                 SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
-                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max),
-                                SQ_INT(p->b.level_mask), SQ_BLOB(lw->lines.p, lw->lines.len),
+                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
+                                SQ_BLOB(lw->lines.p, lw->lines.len),
                                 SQ_BLOB(lw->frames.p, lw->frames.len) },
                               11,
                               NULL,
@@ -265,8 +265,8 @@ static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
     char id[33];
     struct sq_query q = { sql,
                           "claim log id",
-                          { SQ_INT(e->project_id), SQ_TEXT(id), SQ_INT(w->s->node),
-                            SQ_INT(e->lsn), SQ_INT(e->seq) },
+                          { SQ_INT(e->project_id), SQ_TEXT(id), SQ_INT(w->s->node), SQ_INT(e->lsn),
+                            SQ_INT(e->seq) },
                           5,
                           NULL,
                           NULL };

@@ -197,12 +197,10 @@ static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t
     static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1"
                               " AND rowid >= ?2 AND rowid <= ?3";
     struct block_ctx b = { d, first };
-    struct sq_query q = { sql,
-                          "log full-text",
-                          { SQ_TEXT(d->text), SQ_INT(first), SQ_INT(first + (int64_t)n - 1) },
-                          3,
-                          block_row,
-                          &b };
+    struct sq_query q = {
+        sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(first), SQ_INT(first + (int64_t)n - 1) },
+        3,   block_row,       &b
+    };
     size_t lo = 0, hi;
 
     memset(d->in_block, d->text == NULL, sizeof(d->in_block));
@@ -491,7 +489,8 @@ static int beats_worst(const struct top *t, int64_t ts, int64_t tb)
 {
     if (t->n < t->want)
         return 1;
-    return ts > t->v[t->n - 1].timestamp || (ts == t->v[t->n - 1].timestamp && tb > t->tb[t->n - 1]);
+    return ts > t->v[t->n - 1].timestamp ||
+           (ts == t->v[t->n - 1].timestamp && tb > t->tb[t->n - 1]);
 }
 
 static void top_insert(struct top *t, const struct store_event *e, int64_t tb)
@@ -614,12 +613,10 @@ static int hist_minutes(struct sq_conn *c, struct sq_lq *lq, struct store_histog
     static const char sql[] = "SELECT minute, level, count FROM log_minutes"
                               " WHERE project_id = ?1 AND minute >= ?2 AND minute < ?3";
     struct minute_ctx m = { lq, h };
-    struct sq_query q = { sql,
-                          "log minutes",
-                          { SQ_INT(lq->q->project_id), SQ_INT(lq->lo), SQ_INT(lq->hi) },
-                          3,
-                          minute_row,
-                          &m };
+    struct sq_query q = {
+        sql, "log minutes", { SQ_INT(lq->q->project_id), SQ_INT(lq->lo), SQ_INT(lq->hi) },
+        3,   minute_row,    &m
+    };
 
     return sq_query_each(c, &q, err);
 }
@@ -714,7 +711,7 @@ int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, st
     uint64_t lsn = 0;
     uint32_t seq = 0;
     int64_t stored = -1;
-    struct sq_query q = { ids_sql, "log id", { SQ_INT(project_id), SQ_TEXT(event_id) },
+    struct sq_query q = { ids_sql, "log id",  { SQ_INT(project_id), SQ_TEXT(event_id) },
                           2,       lsn_of_id, &stored };
     int rc;
 

@@ -518,6 +518,99 @@ static void test_upgrade_access(const char *tmp, int from)
     store_close(st);
 }
 
+/*
+ * A day file an older binary wrote (day schema 2) with its log lines as
+ * rows: after the upgrade they are listed, counted, found by id and drawn
+ * in histograms like lines in blocks, and new lines of the same day (which
+ * the writer stores in blocks once it migrates the file) merge with them
+ * newest first.
+ */
+static void test_upgrade_logs(const char *tmp)
+{
+    char dir[400], path[500], sql[2048];
+    struct store *st;
+    struct store_batch_result res;
+    struct store_event_query q;
+    struct store_event *v = NULL, got;
+    struct store_histogram h;
+    struct pool pool = POOL_INIT(4096);
+    struct event old[2], e;
+    char cur[STORE_CURSOR_MAX];
+    int64_t counts[24 * EV__NLEVELS];
+    const char *raw = NULL;
+    size_t n = 0, raw_len = 0;
+
+    snprintf(dir, sizeof(dir), "%s/upgrade-logs", tmp);
+    CHECK_INT_EQ(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/events", dir);
+    CHECK_INT_EQ(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/bilor.db", dir);
+    old_file(path, 1, sq_schema_main_version(),
+             "INSERT INTO projects(id, name, slug, issue_level, created_at)"
+             " VALUES(1, 'old', 'old', 4, 0)");
+    mk_event(&old[0], 1, 10, 0, DAY1 + HOUR, EV_KIND_LOG, "L", EV_INFO);
+    mk_event(&old[1], 1, 10, 1, DAY1 + 3 * HOUR, EV_KIND_LOG, "L", EV_WARNING);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events(id, project_id, event_id, timestamp, received_at, level, kind,"
+             " issue_id, fingerprint, template_hash, source, lsn, seq, message, node)"
+             " VALUES(1, 1, '%s', %lld, %lld, %d, 0, 0, 'L', 0, 0, 10, 0, 'old one', 1),"
+             " (2, 1, '%s', %lld, %lld, %d, 0, 0, 'L', 0, 0, 10, 1, 'old two', 1);"
+             "INSERT INTO event_raw(id, encoding, raw) VALUES(1, 0, '{\"m\":1}'),"
+             " (2, 0, '{\"m\":2}');"
+             "INSERT INTO events_fts(rowid, message) VALUES(1, 'old one'), (2, 'old two');"
+             "UPDATE part_nodes SET applied_lsn = 11 WHERE node = 1",
+             old[0].event_id, (long long)old[0].timestamp, (long long)old[0].received_at,
+             old[0].level, old[1].event_id, (long long)old[1].timestamp,
+             (long long)old[1].received_at, old[1].level);
+    snprintf(path, sizeof(path), "%s/events/20240501.db", dir);
+    old_file(path, 0, 2, sql);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'log_blocks'", 0),
+                 0);
+
+    /* Read before any write migrates the file. */
+    st = open_store(dir);
+    if (st == NULL)
+        goto out;
+    CHECK_INT_EQ(count_events(st, 1, 0, EV_KIND_LOG, 1), 2);
+    CHECK_INT_EQ(store_event_get(st, 1, old[1].event_id, &pool, &got, &raw, &raw_len, NULL), 0);
+    CHECK_STR_EQ(got.message, "old two");
+    CHECK(raw != NULL && strcmp(raw, "{\"m\":2}") == 0);
+
+    /* A new line of the same day goes into a block between the two old ones. */
+    mk_event(&e, 1, 20, 0, DAY1 + 2 * HOUR, EV_KIND_LOG, "L", EV_ERROR);
+    CHECK_INT_EQ(write_ev(st, &e, 1, 21, &res), 0);
+    CHECK_INT_EQ(res.events_written, 1);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM log_blocks", 0), 1);
+    memset(&q, 0, sizeof(q));
+    q.project_id = 1;
+    q.kind = EV_KIND_LOG;
+    q.limit = 10;
+    CHECK_INT_EQ(store_event_list(st, &q, &pool, &v, &n, cur, NULL), 0);
+    CHECK_INT_EQ(n, 3);
+    if (n == 3) {
+        CHECK_STR_EQ(v[0].event_id, old[1].event_id);
+        CHECK_STR_EQ(v[1].event_id, e.event_id);
+        CHECK_STR_EQ(v[2].event_id, old[0].event_id);
+    }
+    CHECK_INT_EQ(count_events(st, 1, 0, EV_KIND_LOG, 1), 3);
+    CHECK_INT_EQ(count_events(st, 1, 0, -1, 2), 3);
+    memset(&h, 0, sizeof(h));
+    h.start = DAY1;
+    h.interval = HOUR;
+    h.nbuckets = 24;
+    h.counts = counts;
+    CHECK_INT_EQ(store_event_histogram(st, &q, &h, NULL), 0);
+    CHECK_INT_EQ(counts[1 * EV__NLEVELS + EV_INFO], 1);
+    CHECK_INT_EQ(counts[2 * EV__NLEVELS + EV_ERROR], 1);
+    CHECK_INT_EQ(counts[3 * EV__NLEVELS + EV_WARNING], 1);
+    CHECK_INT_EQ(store_event_get(st, 1, e.event_id, &pool, &got, &raw, &raw_len, NULL), 0);
+    CHECK_INT_EQ(got.kind, EV_KIND_LOG);
+    CHECK_INT_EQ(got.level, EV_ERROR);
+    store_close(st);
+out:
+    pool_release(&pool);
+}
+
 int main(void)
 {
     char tmpdir[256], dir[300], dir2[300];
@@ -535,6 +628,7 @@ int main(void)
     test_crash_fixup(dir2);
     test_crash_between_days(dir2);
     test_upgrade(tmpdir);
+    test_upgrade_logs(tmpdir);
     test_upgrade_access(tmpdir, 3);
     test_upgrade_access(tmpdir, 6);
     t_rm_tree(tmpdir);
