@@ -180,6 +180,7 @@ int lb_builder_add(struct lb_builder *b, const struct lb_line *l)
     }
     b->ts[b->nlines] = l->timestamp;
     b->level[b->nlines] = (unsigned char)l->level;
+    b->flags[b->nlines] = (unsigned char)l->flags;
     b->nlines++;
     if (l->timestamp < b->t_min)
         b->t_min = l->timestamp;
@@ -234,6 +235,8 @@ int lb_builder_finish(struct lb_builder *b, struct buf *lines, struct buf *frame
     if (rc == 0)
         rc = buf_add(lines, b->level, b->nlines);
     if (rc == 0)
+        rc = buf_add(lines, b->flags, b->nlines);
+    if (rc == 0)
         rc = put_u32(frames, (uint32_t)b->nframes);
     if (rc == 0)
         rc = buf_add(frames, b->table.p, b->table.len);
@@ -249,7 +252,7 @@ int lb_lines_open(const void *p, size_t len, size_t nlines, struct lb_lines *out
 
     memset(out, 0, sizeof(*out));
     if (u == NULL || len < 13 || u[0] < 1 || u[0] > 8 || get_u32(u + 9) != nlines ||
-        nlines > LB_BLOCK_LINES || len != 13 + nlines * ((size_t)u[0] + 1))
+        nlines > LB_BLOCK_LINES || len != 13 + nlines * ((size_t)u[0] + 2))
         return BL_EPARSE;
     for (int i = 0; i < 8; i++)
         base |= (uint64_t)u[1 + i] << (8 * i);
@@ -258,6 +261,7 @@ int lb_lines_open(const void *p, size_t len, size_t nlines, struct lb_lines *out
     out->base = (int64_t)base;
     out->offs = u + 13;
     out->levels = u + 13 + nlines * (size_t)u[0];
+    out->flags = out->levels + nlines;
     return 0;
 }
 
@@ -274,6 +278,11 @@ int64_t lb_lines_ts(const struct lb_lines *l, size_t i)
 int lb_lines_level(const struct lb_lines *l, size_t i)
 {
     return l->levels[i];
+}
+
+unsigned lb_lines_flags(const struct lb_lines *l, size_t i)
+{
+    return l->flags[i];
 }
 
 int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out)

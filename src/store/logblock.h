@@ -7,7 +7,7 @@
  *   lines   what filters and histograms read without decompressing:
  *           u8 width (1..8), i64 base (LE), u32 nlines (LE), then nlines
  *           timestamps as width-byte LE offsets from base, then nlines
- *           level bytes.
+ *           level bytes, then nlines flag bytes (LB_FLAG_*).
  *   frames  the lines themselves, in frames of at most LB_FRAME_LINES lines,
  *           each frame one zstd frame: u32 nframes, then per frame u32 end
  *           offset (in the data), u32 decompressed size and u32 first line
@@ -51,8 +51,16 @@ enum lb_str {
     LB_NSTR
 };
 
+/*
+ * Line flags. PLAIN: the line's full-text fields are ASCII, where the
+ * full-text index and query_match cut the same words, so the index alone
+ * decides a word query for it.
+ */
+#define LB_FLAG_PLAIN 1u
+
 /* One log line as a frame stores it; strings point into the caller's memory (NULL: none). */
 struct lb_line {
+    unsigned flags; /* LB_FLAG_*, kept in the lines blob only */
     int64_t timestamp;
     int64_t received_at;
     int level;
@@ -75,6 +83,7 @@ struct lb_builder {
     size_t frame_from; /* first line index of the frame being filled */
     int64_t ts[LB_BLOCK_LINES];
     unsigned char level[LB_BLOCK_LINES];
+    unsigned char flags[LB_BLOCK_LINES];
     int64_t t_min, t_max;
     uint64_t lsn_min, lsn_max;
     unsigned level_mask;
@@ -97,13 +106,14 @@ struct lb_lines {
     size_t n;
     int width;
     int64_t base;
-    const unsigned char *offs, *levels;
+    const unsigned char *offs, *levels, *flags;
 };
 
 /* nlines: what the block's row says; a blob that disagrees is BL_EPARSE. */
 int lb_lines_open(const void *p, size_t len, size_t nlines, struct lb_lines *out);
 int64_t lb_lines_ts(const struct lb_lines *l, size_t i);
 int lb_lines_level(const struct lb_lines *l, size_t i);
+unsigned lb_lines_flags(const struct lb_lines *l, size_t i);
 
 /* Reading the frames blob. */
 struct lb_frames {

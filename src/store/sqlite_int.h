@@ -341,6 +341,8 @@ struct sq_lq {
     int64_t lo, hi;         /* lines with lo <= timestamp < hi */
     int64_t cur_ts, cur_tb; /* and after (cur_ts, cur_tb) in the order; cur_ts INT64_MAX: none */
     const char *drive;      /* FTS5 text every match satisfies, or NULL */
+    /* the query's node drive comes from, when it is one plain word (then the index decides it) */
+    const struct query_node *word;
     int64_t now;
     size_t scanned; /* lines handed to match or counted (out) */
 };

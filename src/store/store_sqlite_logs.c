@@ -287,6 +287,14 @@ static void fts_add(struct buf *b, const char *s)
     buf_addstr(b, s);
 }
 
+static int ascii(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return 0;
+    return 1;
+}
+
 static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
 {
     const struct event *e = &w->ev[k];
@@ -299,6 +307,8 @@ static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
     l->source = e->source;
     l->raw_encoding = e->raw_encoding;
     l->template_hash = e->template_hash;
+    if (ascii(e->message) && ascii(e->title) && ascii(e->search_text))
+        l->flags = LB_FLAG_PLAIN;
     l->lsn = e->lsn;
     l->seq = e->seq;
     s[LB_LOGGER] = e->logger;

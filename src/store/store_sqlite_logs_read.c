@@ -31,8 +31,14 @@
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
-/* Day-wide full-text candidates kept in memory; past this, per block. */
-#define DRIVE_MAX 200000
+/* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
+#define DRIVE_LINE_MAX (INT64_C(1) << 31)
+/*
+ * A page asks the index per block for its first blocks (a common word's
+ * newest lines are in the newest block), then loads the day's candidates
+ * once: a rare word would otherwise cost one index query per block.
+ */
+#define DRIVE_LAZY_BLOCKS 8
 #define MINUTE_US (60 * INT64_C(1000000))
 
 enum { PV_NO = 0, PV_YES = 1, PV_MAYBE = 2 };
@@ -71,18 +77,25 @@ static int cmp_op(int64_t a, int op, int64_t b)
  * What a line's timestamp and level alone say about the query: the same
  * conditions store_sqlite_search.c lowers to exact SQL on the columns.
  */
-static int pre_eval(const struct query_node *n, int64_t ts, int level, int64_t now)
+struct pv {
+    int64_t ts;
+    int level;
+    int64_t now;
+    const struct query_node *yes; /* a word the full-text index decided for this line */
+};
+
+static int pre_eval(const struct query_node *n, const struct pv *v)
 {
     int r, k;
 
-    if (n == NULL)
+    if (n == NULL || n == v->yes)
         return PV_YES;
     switch (n->kind) {
     case Q_AND:
     case Q_OR:
         r = n->kind == Q_AND ? PV_YES : PV_NO;
         for (size_t i = 0; i < n->nkids; i++) {
-            k = pre_eval(n->kids[i], ts, level, now);
+            k = pre_eval(n->kids[i], v);
             if (k == (n->kind == Q_AND ? PV_NO : PV_YES))
                 return k;
             if (k == PV_MAYBE)
@@ -90,7 +103,7 @@ static int pre_eval(const struct query_node *n, int64_t ts, int level, int64_t n
         }
         return r;
     case Q_NOT:
-        k = pre_eval(n->kids[0], ts, level, now);
+        k = pre_eval(n->kids[0], v);
         return k == PV_MAYBE ? k : k == PV_YES ? PV_NO : PV_YES;
     case Q_HAS:
         return strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0 ? PV_YES
@@ -98,15 +111,15 @@ static int pre_eval(const struct query_node *n, int64_t ts, int level, int64_t n
     case Q_FIELD:
         if (n->type == QT_LEVEL) {
             for (size_t i = 0; i < n->nvalues; i++)
-                if (cmp_op(level, n->op, n->values[i].level))
+                if (cmp_op(v->level, n->op, n->values[i].level))
                     return PV_YES;
             return PV_NO;
         }
         if (n->type == QT_TIME && strcmp(n->field, "timestamp") == 0) {
             for (size_t i = 0; i < n->nvalues; i++) {
-                const struct query_value *v = &n->values[i];
+                const struct query_value *x = &n->values[i];
 
-                if (cmp_op(ts, n->op, v->relative ? now + v->time_us : v->time_us))
+                if (cmp_op(v->ts, n->op, x->relative ? v->now + x->time_us : x->time_us))
                     return PV_YES;
             }
             return PV_NO;
@@ -134,9 +147,13 @@ static int levels_only(const struct query_node *n)
 
 /* Full-text candidates. */
 struct drive {
-    const char *text; /* NULL: every line is a candidate */
-    int64_t *ids;     /* day-wide, ascending; NULL: ask per block */
+    const char *text;    /* NULL: every line is a candidate */
+    unsigned char *bits; /* day-wide once loaded: a bit per line number */
+    size_t nbits;        /* bytes of bits */
+    int64_t *ids;        /* log_gone's lines (gone_load), ascending */
     size_t n, cap;
+    size_t blocks; /* asked per block so far */
+    int loaded;    /* drive_load ran */
     unsigned char in_block[LB_BLOCK_LINES];
 };
 
@@ -153,25 +170,39 @@ static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+/* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
+static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+    int64_t id = sqlite3_column_int64(st, 0);
+    size_t byte;
+
+    (void)err;
+    if (id < 0 || id > DRIVE_LINE_MAX)
+        return 0; /* no line has it */
+    byte = (size_t)id / 8;
+    if (byte >= d->nbits) {
+        size_t n = d->nbits ? d->nbits : 4096;
+
+        while (n <= byte)
+            n *= 2;
+        d->bits = xrealloc(d->bits, n);
+        memset(d->bits + d->nbits, 0, n - d->nbits);
+        d->nbits = n;
+    }
+    d->bits[byte] |= (unsigned char)(1u << (id % 8));
+    return 0;
+}
+
 static int drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
 {
-    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1"
-                              " ORDER BY rowid LIMIT ?2";
-    struct sq_query q = { sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(DRIVE_MAX + 1) },
-                          2,   drive_row,       d };
-    int rc;
+    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1";
+    struct sq_query q = { sql, "log full-text", { SQ_TEXT(d->text) }, 1, drive_bit, d };
 
-    if (d->text == NULL)
+    if (d->text == NULL || d->loaded)
         return 0;
-    rc = sq_query_each(c, &q, err);
-    if (rc == 0 && d->n > DRIVE_MAX) {
-        free(d->ids);
-        d->ids = NULL;
-        d->n = d->cap = 0;
-    } else if (rc == 0 && d->ids == NULL) {
-        d->ids = xmalloc(sizeof(*d->ids)); /* none: an empty set, not "ask per block" */
-    }
-    return rc;
+    d->loaded = 1;
+    return sq_query_each(c, &q, err);
 }
 
 struct block_ctx {
@@ -201,24 +232,25 @@ static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t
         sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(first), SQ_INT(first + (int64_t)n - 1) },
         3,   block_row,       &b
     };
-    size_t lo = 0, hi;
+    int rc;
 
     memset(d->in_block, d->text == NULL, sizeof(d->in_block));
     if (d->text == NULL)
         return 0;
-    if (d->ids == NULL)
-        return sq_query_each(c, &q, err);
-    hi = d->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-
-        if (d->ids[mid] < first)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (!d->loaded && ++d->blocks > DRIVE_LAZY_BLOCKS) {
+        rc = drive_load(c, d, err);
+        if (rc != 0)
+            return rc;
     }
-    for (; lo < d->n && d->ids[lo] < first + (int64_t)n; lo++)
-        d->in_block[d->ids[lo] - first] = 1;
+    if (!d->loaded)
+        return sq_query_each(c, &q, err);
+    for (size_t i = 0; i < n; i++) {
+        size_t byte = (size_t)(first + (int64_t)i) / 8;
+
+        if (first + (int64_t)i >= 0 && byte < d->nbits &&
+            (d->bits[byte] >> ((first + (int64_t)i) % 8) & 1))
+            d->in_block[i] = 1;
+    }
     return 0;
 }
 
@@ -412,9 +444,7 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
         return bl_err_set(err, BL_ENOMEM, "zstd");
     if (lq->cur_ts != INT64_MAX && lq->cur_ts < hi)
         hi = lq->cur_ts + 1;
-    rc = drive_load(c, &bw->d, err);
-    if (rc == 0)
-        rc = gone_load(c, &bw->gone, err);
+    rc = gone_load(c, &bw->gone, err);
     if (rc == 0)
         rc = sq_stmt(c, sql, &bw->st, err);
     if (rc == 0 && (sqlite3_bind_int64(bw->st, 1, lq->q->project_id) != SQLITE_OK ||
@@ -430,7 +460,7 @@ static void bwalk_close(struct bwalk *bw)
         sq_done(bw->st);
     buf_release(&bw->b.fbuf);
     ZSTD_freeDCtx(bw->b.dctx);
-    free(bw->d.ids);
+    free(bw->d.bits);
     free(bw->gone.ids);
 }
 
@@ -459,7 +489,17 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
         return PV_NO;
     if (lq->cur_ts != INT64_MAX && (*ts > lq->cur_ts || (*ts == lq->cur_ts && *tb >= lq->cur_tb)))
         return PV_NO;
-    return pre_eval(lq->q->query, *ts, lb_lines_level(&bw->b.ln, i), lq->now);
+    {
+        /*
+         * A line that passed the index for the query's word is a match of
+         * that word when its text is plain ASCII: there the index cuts the
+         * words query_match cuts (alphanumeric runs, ASCII case folded).
+         */
+        struct pv v = { *ts, lb_lines_level(&bw->b.ln, i), lq->now,
+                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL };
+
+        return pre_eval(lq->q->query, &v);
+    }
 }
 
 /* Pages: the best want lines, newest first. */
@@ -600,8 +640,10 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     int64_t minute = sqlite3_column_int64(st, 0);
     int level = sqlite3_column_int(st, 1);
 
+    struct pv v = { minute, level, m->lq->now, NULL };
+
     (void)err;
-    if (pre_eval(m->lq->q->query, minute, level, m->lq->now) == PV_YES)
+    if (pre_eval(m->lq->q->query, &v) == PV_YES)
         hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
     return 0;
 }
@@ -635,6 +677,9 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
         return hist_minutes(c, lq, h, err);
     pool_init(&scratch, 16384);
     rc = bwalk_open(&bw, c, lq, err);
+    /* every block will be asked: the day's candidates at once */
+    if (rc == 0)
+        rc = drive_load(c, &bw.d, err);
     while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
         rc = drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
         for (size_t i = 0; rc == 0 && i < bw.b.nlines; i++) {

@@ -57,6 +57,8 @@ struct lower {
     int depth; /* 0 at the root, 1 inside the root's AND */
     int and_root;
     const char *drive; /* an FTS text every match must satisfy (see walk_day) */
+    /* drive's node when it is a word of ASCII letters and digits (sq_lq.word) */
+    const struct query_node *drive_word;
 };
 
 /* Keyword fields that are columns of the events table, with the same value as the model. */
@@ -282,6 +284,20 @@ static int lower_has(struct lower *l, const struct query_node *n)
 
 static int lower_node(struct lower *l, const struct query_node *n);
 
+/* One word of ASCII letters and digits, as query_words and the index both cut it. */
+static int alnum_word(const struct query_value *v)
+{
+    if (v->quoted || v->text.len == 0)
+        return 0;
+    for (size_t i = 0; i < v->text.len; i++) {
+        unsigned char c = (unsigned char)v->text.p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
 static int lower_and_or(struct lower *l, const struct query_node *n)
 {
     size_t mark = l->sql.len;
@@ -342,8 +358,14 @@ static int lower_node(struct lower *l, const struct query_node *n)
         buf_addch(&l->sql, ')');
         return LW_EXACT;
     case Q_WORD:
-    case Q_PHRASE:
-        return lower_fts(l, n->values);
+    case Q_PHRASE: {
+        const char *before = l->drive;
+
+        r = lower_fts(l, n->values);
+        if (before == NULL && l->drive != NULL && n->kind == Q_WORD && alnum_word(n->values))
+            l->drive_word = n;
+        return r;
+    }
     case Q_FIELD:
         return lower_field(l, n);
     case Q_HAS:
@@ -619,6 +641,7 @@ static void lines_query(const struct walk *w, int64_t day, struct sq_lq *lq)
     lq->cur_ts = day == w->cur[1] ? w->cur[0] : INT64_MAX;
     lq->cur_tb = day == w->cur[1] ? w->cur[2] : INT64_MAX;
     lq->drive = w->lw.drive;
+    lq->word = w->lw.drive_word;
     lq->now = w->lw.now;
 }
 
