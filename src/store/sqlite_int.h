@@ -18,6 +18,8 @@
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
  *   store_sqlite_users.c   access: users, sessions, project members, API tokens
  *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
+ *   store_sqlite_logs.c    write_batch's log lines: blocks (logblock.h), their index
+ *   store_sqlite_logs_read.c  log lines read back from blocks, one day file at a time
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
 #ifndef BL_STORE_SQLITE_INT_H

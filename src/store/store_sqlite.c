@@ -8,7 +8,10 @@
  *                        users, api_tokens, issues, issue_hourly,
  *                        project_hourly
  *   events/YYYYMMDD.db   one file per UTC day of the event timestamp: events,
- *                        event_raw (the compressed payloads), events_fts,
+ *                        event_raw (the compressed payloads), events_fts
+ *                        (issue events, and log rows of older binaries),
+ *                        log_blocks, log_fts, log_minutes, log_ids,
+ *                        log_gone (log lines: store_sqlite_logs.c),
  *                        part_meta (schema_version) and part_nodes (each
  *                        node's applied_lsn)
  * The schemas are in store_sqlite_schema.c; search/ compiles queries against
