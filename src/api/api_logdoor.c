@@ -71,15 +71,30 @@ static int copy_key(const char *p, size_t n, char key[65], struct bl_err *err)
     return 0;
 }
 
-/* base64("x:KEY") -> KEY; with plain_ok, a token that is no such pair is the key itself. */
+/* A key as Bilor makes them (32 lowercase hex digits, sq_key_add). */
+static int is_bilor_key(const char *tok)
+{
+    size_t n = strspn(tok, "0123456789abcdef");
+
+    return n == 32 && tok[n] == '\0';
+}
+
+/*
+ * base64("x:KEY") -> KEY; with plain_ok, a token that is no such pair is the
+ * key itself. A plain key is tried first: 32 hex digits are valid base64 too,
+ * and about one key in eight decodes to bytes holding a ':', which once sent
+ * the Elasticsearch client's `auth: {apiKey: KEY}` to a 401.
+ */
 static int key_after_colon(const char *tok, char key[65], int plain_ok, struct bl_err *err)
 {
     struct buf b = BUF_INIT(512);
     const char *colon;
     int rc = -1;
 
-    if (decode_base64(tok, strlen(tok), 512, &b, NULL) == 0 && b.len > 0 &&
-        (colon = memchr(b.p, ':', b.len)) != NULL)
+    if (plain_ok && is_bilor_key(tok))
+        rc = copy_key(tok, strlen(tok), key, err);
+    else if (decode_base64(tok, strlen(tok), 512, &b, NULL) == 0 && b.len > 0 &&
+             (colon = memchr(b.p, ':', b.len)) != NULL)
         rc = copy_key(colon + 1, b.len - (size_t)(colon + 1 - (const char *)b.p), key, err);
     else if (plain_ok)
         rc = copy_key(tok, strlen(tok), key, err);

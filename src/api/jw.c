@@ -110,8 +110,19 @@ void jw_str_opt(struct jw *w, const char *key, const char *s)
 void jw_int(struct jw *w, const char *key, int64_t v)
 {
     sep(w, key);
-    if (w->rc == 0)
-        w->rc = buf_addf(w->b, "%lld", (long long)v);
+    if (w->rc == 0) {
+        /* By hand, not buf_addf: listings write several numbers per row. */
+        char d[24], *p = d + sizeof(d);
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (v < 0)
+            *--p = '-';
+        put(w, p, (size_t)(d + sizeof(d) - p));
+    }
 }
 
 void jw_tri(struct jw *w, const char *key, int v)

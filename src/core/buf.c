@@ -142,34 +142,43 @@ int buf_addf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
-int buf_add_json_str(struct buf *b, const char *s, size_t len)
+/* The escape of one byte that JSON strings may not hold as is. */
+static int json_escape(struct buf *b, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
+    char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+    switch (c) {
+    case '"':
+    case '\\':
+        esc[1] = (char)c;
+        return buf_add(b, esc, 2);
+    case '\n':
+        return buf_add(b, "\\n", 2);
+    case '\t':
+        return buf_add(b, "\\t", 2);
+    case '\r':
+        return buf_add(b, "\\r", 2);
+    default:
+        return buf_add(b, esc, 6);
+    }
+}
+
+int buf_add_json_str(struct buf *b, const char *s, size_t len)
+{
     size_t i, run = 0;
     int rc = buf_addch(b, '"');
 
+    /* Runs of plain bytes are copied whole; the test per byte is all the loop does. */
     for (i = 0; rc == 0 && i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         rc = buf_add(b, s + run, i - run);
         run = i + 1;
-        if (rc < 0)
-            break;
-        if (c == '"' || c == '\\') {
-            esc[1] = (char)c;
-            rc = buf_add(b, esc, 2);
-        } else if (c == '\n') {
-            rc = buf_add(b, "\\n", 2);
-        } else if (c == '\t') {
-            rc = buf_add(b, "\\t", 2);
-        } else if (c == '\r') {
-            rc = buf_add(b, "\\r", 2);
-        } else {
-            rc = buf_add(b, esc, 6);
-        }
+        if (rc == 0)
+            rc = json_escape(b, c);
     }
     /* len - run can be 0 with s NULL (an empty slice): no pointer arithmetic then. */
     if (rc == 0 && len > run)

@@ -1,114 +1,20 @@
+/*
+ * http.c - the HTTP listener's request lifecycle over libmicrohttpd: headers
+ * (framing, route, early checks), the capped body, the handler, and the
+ * suspend/resume around journal waits. Answers are in http_resp.c, the
+ * daemon, its connections and the reaper in http_server.c.
+ */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 
-#include "api/metrics.h"
 #include "core/clock.h"
-#include "core/log.h"
 #include "core/xmalloc.h"
-#include "http/http.h"
-#include "http/peers.h"
+#include "http/http_int.h"
 #include "core/banned.h"
-
-struct hconn;
-
-struct http_server {
-    struct MHD_Daemon *daemon;
-    struct app *app;
-    struct http_config cfg;
-    int port;
-    atomic_int suspended;          /* requests waiting for the journal */
-    atomic_int live;               /* requests between first callback and completion */
-    _Atomic size_t body_bytes;     /* request bodies held in memory, all connections */
-    struct peers *peers;           /* per client address: connections and body bytes */
-    struct sockaddr_storage proxy; /* --trusted-proxy */
-    int has_proxy;
-    /* every open connection, for the reaper (see reaper_main) */
-    pthread_mutex_t conns_mu;
-    struct hconn *conns;
-    pthread_cond_t reaper_cv;
-    pthread_t reaper;
-    int reaper_running;
-    int reaper_stop; /* under conns_mu */
-    /* streamed answers (live tail), woken by the reaper's tick */
-    pthread_mutex_t streams_mu;
-    struct hstream *streams;
-    int streams_closing; /* under streams_mu: the server is closing, streams end */
-};
-
-/*
- * A streamed answer. MHD asks stream_read for bytes whenever the socket can
- * take them; with nothing to send the connection is suspended (returning 0
- * without suspending would make MHD spin), and the reaper's tick resumes
- * every suspended stream a few times a second so it can look again.
- */
-struct hstream {
-    struct hstream *prev, *next; /* the server's list, under streams_mu */
-    struct http_server *srv;
-    struct MHD_Connection *conn;
-    long (*fn)(void *ctx, char *buf, size_t max);
-    void (*free_fn)(void *ctx);
-    void *ctx;
-    int suspended; /* under streams_mu */
-};
-
-/*
- * Where a connection is in its current request, for the deadlines the
- * reaper enforces. MHD's own timeout is an idle timeout, restarted by every
- * byte, so a client trickling one byte at a time would hold a connection
- * forever; these are total deadlines.
- */
-enum hphase {
-    PH_HEADERS = 0, /* waiting for a request's headers: header_timeout_s */
-    PH_BODY,        /* reading a body: body_timeout_s + received / min_body_rate */
-    PH_BUSY,        /* handler, journal wait, answer: MHD's idle timeout only */
-};
-
-/* One connection: lives from MHD's connection-started to -closed notice. */
-struct hconn {
-    struct hconn *prev, *next; /* the server's list, under conns_mu */
-    struct peer_key peer;      /* the socket's client address */
-    MHD_socket fd;
-    int counted; /* holds a place in its address's connection share */
-    int cut;     /* shut down by the reaper (under conns_mu) */
-    _Atomic int phase;
-    _Atomic int64_t since; /* clock_mono_us when the phase began */
-    _Atomic size_t got;    /* body bytes received in PH_BODY */
-    _Atomic size_t cap;    /* received bytes that still earn time (the body limit) */
-};
-
-enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED };
-
-/* One request: lives from the first callback to MHD's completion notice. */
-struct hreq {
-    struct http_server *srv;
-    struct MHD_Connection *conn;
-    struct hconn *hc;
-    pthread_mutex_t mu;
-    int state;
-    int discard;      /* the body is read and dropped: the answer is decided */
-    size_t limit;     /* this route's body limit */
-    size_t accounted; /* bytes of this body counted in body_bytes and the client's share */
-    struct peer_key client;
-    struct pool pool;
-    struct buf body;
-    struct bl_req req;
-    struct bl_resp resp;
-};
 
 static const struct {
     const char *name;
@@ -181,7 +87,7 @@ static void hreq_resume(struct bl_req *req)
         MHD_resume_connection(conn);
 }
 
-static void phase_set(struct hconn *hc, int phase)
+void http_phase_set(struct hconn *hc, int phase)
 {
     if (hc == NULL)
         return;
@@ -216,7 +122,7 @@ static int same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
 }
 
 /* An IP address in text into ss; -1 when it is not one. */
-static int parse_addr(const char *s, size_t len, struct sockaddr_storage *ss)
+int http_parse_addr(const char *s, size_t len, struct sockaddr_storage *ss)
 {
     char tmp[INET6_ADDRSTRLEN];
 
@@ -280,7 +186,7 @@ static void request_client(struct hreq *h, struct peer_key *out)
         const char *last = strrchr(xff, ',');
 
         last = last != NULL ? last + 1 : xff;
-        if (parse_addr(last, strlen(last), &fwd) == 0) {
+        if (http_parse_addr(last, strlen(last), &fwd) == 0) {
             sa = (const struct sockaddr *)&fwd;
             peer_key_of(sa, out);
         }
@@ -336,162 +242,6 @@ static void hreq_free(struct hreq *h)
     pool_release(&h->pool);
     pthread_mutex_destroy(&h->mu);
     free(h);
-}
-
-static void add_cors(struct MHD_Response *r)
-{
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-    MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                            "x-sentry-error, x-sentry-rate-limits, retry-after");
-}
-
-/* Whether the handler already set header name (its own value wins, e.g. the UI's CSP). */
-static int has_header(const struct bl_resp *resp, const char *name)
-{
-    for (size_t i = 0; i < resp->nheaders; i++)
-        if (strcasecmp(resp->headers[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
-static void add_default(struct MHD_Response *r, const struct bl_resp *resp, const char *name,
-                        const char *value)
-{
-    if (!has_header(resp, name))
-        MHD_add_response_header(r, name, value);
-}
-
-/*
- * Headers every answer carries; pages and API answers (any route that is
- * not a CORS ingest door) may also never be framed nor run inline script.
- * A handler that set one of them (the UI's own CSP, an attachment's
- * sandbox) keeps its value.
- */
-static void add_security(struct MHD_Response *r, const struct bl_resp *resp,
-                         const struct route *route)
-{
-    add_default(r, resp, "X-Content-Type-Options", "nosniff");
-    add_default(r, resp, "Referrer-Policy", "same-origin");
-    if (route != NULL && (route->flags & ROUTE_CORS))
-        return;
-    add_default(r, resp, "X-Frame-Options", "DENY");
-    add_default(r, resp, "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; object-src 'none'; "
-                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
-}
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    struct hstream *st = cls;
-    struct http_server *s = st->srv;
-    long n;
-
-    (void)pos;
-    pthread_mutex_lock(&s->streams_mu);
-    n = s->streams_closing ? -1 : 0;
-    pthread_mutex_unlock(&s->streams_mu);
-    if (n == 0)
-        n = st->fn(st->ctx, buf, max);
-    if (n != 0)
-        return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
-    pthread_mutex_lock(&s->streams_mu);
-    if (s->streams_closing) {
-        pthread_mutex_unlock(&s->streams_mu);
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    st->suspended = 1;
-    MHD_suspend_connection(st->conn);
-    pthread_mutex_unlock(&s->streams_mu);
-    return 0;
-}
-
-static void stream_done(void *cls)
-{
-    struct hstream *st = cls;
-    struct http_server *s = st->srv;
-
-    pthread_mutex_lock(&s->streams_mu);
-    if (st->prev != NULL)
-        st->prev->next = st->next;
-    else
-        s->streams = st->next;
-    if (st->next != NULL)
-        st->next->prev = st->prev;
-    pthread_mutex_unlock(&s->streams_mu);
-    st->free_fn(st->ctx);
-    free(st);
-}
-
-/* Resumes every suspended stream; closing: and ends them all from now on. */
-static void streams_wake(struct http_server *s, int closing)
-{
-    pthread_mutex_lock(&s->streams_mu);
-    if (closing)
-        s->streams_closing = 1;
-    for (struct hstream *st = s->streams; st != NULL; st = st->next) {
-        if (st->suspended) {
-            st->suspended = 0;
-            MHD_resume_connection(st->conn);
-        }
-    }
-    pthread_mutex_unlock(&s->streams_mu);
-}
-
-static struct MHD_Response *stream_response(struct hreq *h)
-{
-    struct bl_resp *resp = &h->resp;
-    struct hstream *st = xcalloc(1, sizeof(*st));
-    struct MHD_Response *r;
-
-    st->srv = h->srv;
-    st->conn = h->conn;
-    st->fn = resp->stream;
-    st->free_fn = resp->stream_free;
-    st->ctx = resp->stream_ctx;
-    resp->stream = NULL; /* the stream owns ctx from here */
-    r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, st, stream_done);
-    if (r == NULL) {
-        st->free_fn(st->ctx);
-        free(st);
-        return NULL;
-    }
-    pthread_mutex_lock(&h->srv->streams_mu);
-    st->next = h->srv->streams;
-    if (st->next != NULL)
-        st->next->prev = st;
-    h->srv->streams = st;
-    pthread_mutex_unlock(&h->srv->streams_mu);
-    return r;
-}
-
-static enum MHD_Result send_resp(struct hreq *h)
-{
-    struct bl_resp *resp = &h->resp;
-    struct MHD_Response *r;
-    enum MHD_Result ret;
-
-    if (resp->status == 0)
-        resp_error(resp, 500, "handler gave no answer");
-    if (resp->stream != NULL)
-        r = stream_response(h);
-    else
-        r = MHD_create_response_from_buffer(resp->body.len, resp->body.p, MHD_RESPMEM_MUST_COPY);
-    if (r == NULL)
-        return MHD_NO;
-    if (resp->content_type != NULL)
-        MHD_add_response_header(r, "Content-Type", resp->content_type);
-    for (size_t i = 0; i < resp->nheaders; i++)
-        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
-    if (h->req.route == NULL || (h->req.route->flags & ROUTE_CORS))
-        add_cors(r);
-    add_security(r, resp, h->req.route);
-    if (h->state == HS_HEADERS)
-        MHD_add_response_header(r, "Connection", "close"); /* MHD will not read the body */
-    ret = MHD_queue_response(h->conn, (unsigned)resp->status, r);
-    MHD_destroy_response(r);
-    metrics_request(h->srv->app->metrics, h->req.route ? h->req.route->door : DOOR_OTHER,
-                    resp->status);
-    return ret;
 }
 
 /*
@@ -657,14 +407,14 @@ static enum MHD_Result on_body_done(struct hreq *h)
     if (h->state == HS_RESUMED || h->state == HS_DONE_EARLY) {
         if (h->req.finish != NULL)
             h->req.finish(&h->req, &h->resp);
-        return send_resp(h);
+        return http_send_resp(h);
     }
     if (h->resp.status == 0) {
         h->req.body = (struct slice){ h->body.p, h->body.len };
         h->req.route->handler(&h->req, &h->resp);
     }
     if (!h->resp.pending)
-        return send_resp(h);
+        return http_send_resp(h);
     pthread_mutex_lock(&h->mu);
     if (h->state == HS_DONE_EARLY) {
         pthread_mutex_unlock(&h->mu);
@@ -677,9 +427,9 @@ static enum MHD_Result on_body_done(struct hreq *h)
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **ctx)
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **ctx)
 {
     struct hreq *h = *ctx;
 
@@ -688,9 +438,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         h = hreq_new(cls, c, url, method);
         *ctx = h;
         atomic_fetch_add(&h->srv->live, 1);
-        phase_set(h->hc, PH_BODY);
+        http_phase_set(h->hc, PH_BODY);
         if (on_headers(h))
-            return send_resp(h);
+            return http_send_resp(h);
         h->state = HS_BODY;
         return MHD_YES;
     }
@@ -701,14 +451,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return rc < 0 ? MHD_NO : MHD_YES;
     }
     if (h->state == HS_BODY)
-        phase_set(h->hc, PH_BUSY);
+        http_phase_set(h->hc, PH_BUSY);
     if (h->state == HS_RESUMED)
         atomic_fetch_sub(&h->srv->suspended, 1);
     return on_body_done(h);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
-                         enum MHD_RequestTerminationCode toe)
+void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+                       enum MHD_RequestTerminationCode toe)
 {
     struct http_server *s = cls;
 
@@ -718,382 +468,5 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
         atomic_fetch_sub(&s->live, 1);
     }
     *ctx = NULL;
-    phase_set(conn_hconn(c), PH_HEADERS); /* keep-alive: the next request's headers */
-}
-
-/* Accept-time pre-check: an address at its connection share is refused before any work. */
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
-{
-    struct http_server *s = cls;
-    struct peer_key k;
-
-    (void)len;
-    peer_key_of(addr, &k);
-    return peers_conn_full(s->peers, &k) ? MHD_NO : MHD_YES;
-}
-
-static void on_conn_started(struct http_server *s, struct MHD_Connection *c, void **socket_ctx)
-{
-    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(
-        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c,
-                                                                 MHD_CONNECTION_INFO_CONNECTION_FD);
-    struct hconn *hc = xcalloc(1, sizeof(*hc));
-
-    peer_key_of(ai != NULL ? ai->client_addr : NULL, &hc->peer);
-    hc->fd = fi != NULL ? fi->connect_fd : MHD_INVALID_SOCKET;
-    phase_set(hc, PH_HEADERS);
-    /* the firm check: on_accept's can race between pool threads */
-    hc->counted = peers_conn_open(s->peers, &hc->peer) == 0;
-    pthread_mutex_lock(&s->conns_mu);
-    hc->next = s->conns;
-    if (s->conns != NULL)
-        s->conns->prev = hc;
-    s->conns = hc;
-    if (!hc->counted && hc->fd != MHD_INVALID_SOCKET) {
-        shutdown(hc->fd, SHUT_RDWR); /* MHD sees the end of the stream and closes it */
-        hc->cut = 1;
-    }
-    pthread_mutex_unlock(&s->conns_mu);
-    *socket_ctx = hc;
-}
-
-/* MHD calls this before it closes the socket, so the reaper never shuts a reused fd. */
-static void on_conn_closed(struct http_server *s, void **socket_ctx)
-{
-    struct hconn *hc = *socket_ctx;
-
-    if (hc == NULL)
-        return;
-    pthread_mutex_lock(&s->conns_mu);
-    if (hc->prev != NULL)
-        hc->prev->next = hc->next;
-    else
-        s->conns = hc->next;
-    if (hc->next != NULL)
-        hc->next->prev = hc->prev;
-    pthread_mutex_unlock(&s->conns_mu);
-    if (hc->counted)
-        peers_conn_close(s->peers, &hc->peer);
-    free(hc);
-    *socket_ctx = NULL;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        on_conn_started(cls, c, socket_ctx);
-    else
-        on_conn_closed(cls, socket_ctx);
-}
-
-/* When the current phase of hc must be over, in clock_mono_us; INT64_MAX: no deadline. */
-static int64_t deadline_of(const struct http_config *cfg, struct hconn *hc)
-{
-    int64_t since = atomic_load(&hc->since);
-    size_t got = atomic_load(&hc->got), cap = atomic_load(&hc->cap);
-
-    switch (atomic_load(&hc->phase)) {
-    case PH_HEADERS:
-        return since + (int64_t)cfg->header_timeout_s * 1000000;
-    case PH_BODY:
-        /* like Apache's mod_reqtimeout: a fixed time, plus one second per
-           min_body_rate bytes received, up to the body's cap: a total bound */
-        if (got > cap)
-            got = cap;
-        return since + (int64_t)cfg->body_timeout_s * 1000000 +
-               (int64_t)((uint64_t)got * 1000000 / cfg->min_body_rate);
-    default:
-        return INT64_MAX;
-    }
-}
-
-/*
- * The reaper: a few times a second, shuts down every connection past its
- * deadline. MHD only calls the application once headers are complete and
- * has no total deadline of its own, so this runs beside it: shutdown() makes
- * MHD see the end of the stream on its next read and close the connection
- * in its own thread. The list lock is held across shutdown() and MHD takes
- * it (on_conn_closed) before closing a socket, so the fd is still this
- * connection's.
- */
-static void *reaper_main(void *arg)
-{
-    struct http_server *s = arg;
-    struct timespec ts;
-
-    pthread_mutex_lock(&s->conns_mu);
-    while (!s->reaper_stop) {
-        int64_t now = clock_mono_us();
-
-        for (struct hconn *hc = s->conns; hc != NULL; hc = hc->next) {
-            if (hc->cut || hc->fd == MHD_INVALID_SOCKET || now <= deadline_of(&s->cfg, hc))
-                continue;
-            shutdown(hc->fd, SHUT_RDWR);
-            hc->cut = 1;
-            log_debug("http: closed a connection past its %s deadline",
-                      atomic_load(&hc->phase) == PH_HEADERS ? "header" : "body");
-        }
-        streams_wake(s, 0);
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 250 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->reaper_cv, &s->conns_mu, &ts);
-    }
-    pthread_mutex_unlock(&s->conns_mu);
-    return NULL;
-}
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char msg[512];
-    size_t n;
-
-    (void)cls;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    n = strlen(msg);
-    while (n > 0 && msg[n - 1] == '\n')
-        msg[--n] = '\0';
-    /* MHD reports mostly single connections (a client hung up mid-request):
-       at any level above debug, hostile clients could flood the log */
-    log_debug("http: %s", msg);
-}
-
-static int resolve(const char *host, int port, struct sockaddr_storage *sa, socklen_t *salen,
-                   struct bl_err *err)
-{
-    struct addrinfo hints, *res = NULL;
-    char portstr[16];
-    int rc;
-
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &res);
-    if (rc != 0)
-        return bl_err_set(err, BL_EINVAL, "cannot resolve '%s': %s", host, gai_strerror(rc));
-    memcpy(sa, res->ai_addr, res->ai_addrlen);
-    *salen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
-/*
- * The listening socket, made here rather than by MHD so that a taken port
- * is a clear error: SO_REUSEADDR only (a restart need not wait for
- * TIME_WAIT), never SO_REUSEPORT, which would let a second server share the
- * port and split the requests.
- */
-static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out, struct bl_err *err);
-
-int http_listen(const char *host, int port, int *fd_out, struct bl_err *err)
-{
-    struct http_config cfg;
-    int bound;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.host = host;
-    cfg.port = port;
-    return listen_on(&cfg, fd_out, &bound, err);
-}
-
-static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out, struct bl_err *err)
-{
-    struct sockaddr_storage sa;
-    socklen_t salen = 0;
-    int fd, on = 1, rc;
-
-    rc = resolve(cfg->host, cfg->port, &sa, &salen, err);
-    if (rc < 0)
-        return rc;
-    fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return bl_err_set(err, BL_EIO, "cannot create a socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (sa.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, SOMAXCONN) < 0) {
-        int e = errno;
-
-        close(fd);
-        if (e == EADDRINUSE)
-            return bl_err_set(err, BL_EIO,
-                              "cannot listen on %s:%d: the port is already in use "
-                              "(another bilor serve?)",
-                              cfg->host, cfg->port);
-        return bl_err_set(err, BL_EIO, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
-                          strerror(e));
-    }
-    salen = sizeof(sa);
-    *port_out = cfg->port;
-    if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
-        *port_out = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                                   : ((struct sockaddr_in *)&sa)->sin_port);
-    *fd_out = fd;
-    return 0;
-}
-
-static int start_reaper(struct http_server *s)
-{
-    pthread_condattr_t ca;
-
-    pthread_mutex_init(&s->conns_mu, NULL);
-    pthread_mutex_init(&s->streams_mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->reaper_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0)
-        return -1;
-    s->reaper_running = 1;
-    return 0;
-}
-
-static void stop_reaper(struct http_server *s)
-{
-    if (s->reaper_running) {
-        pthread_mutex_lock(&s->conns_mu);
-        s->reaper_stop = 1;
-        pthread_cond_signal(&s->reaper_cv);
-        pthread_mutex_unlock(&s->conns_mu);
-        pthread_join(s->reaper, NULL);
-        s->reaper_running = 0;
-    }
-}
-
-static void server_free(struct http_server *s)
-{
-    stop_reaper(s);
-    peers_free(s->peers);
-    pthread_cond_destroy(&s->reaper_cv);
-    pthread_mutex_destroy(&s->conns_mu);
-    pthread_mutex_destroy(&s->streams_mu);
-    free(s);
-}
-
-int http_start(struct http_server **out, struct app *app, const struct http_config *cfg,
-               struct bl_err *err)
-{
-    struct http_server *s;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    size_t share = cfg->per_ip_inflight;
-    int fd = -1, port = 0, rc;
-
-    if (share == 0) /* derived: a quarter of the budget, but room for one largest body */
-        share = cfg->max_inflight / 4 > cfg->max_body ? cfg->max_inflight / 4 : cfg->max_body;
-    else if (share < cfg->max_body) {
-        if (cfg->listen_fd >= 0)
-            close(cfg->listen_fd);
-        return bl_err_set(err, BL_EINVAL,
-                          "the per-client in-flight share (%zu) is below the largest body "
-                          "(%zu): such bodies could never be received",
-                          share, cfg->max_body);
-    }
-    if (cfg->listen_fd >= 0) {
-        struct sockaddr_storage sa;
-        socklen_t salen = sizeof(sa);
-
-        fd = cfg->listen_fd;
-        port = cfg->port;
-        if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0)
-            port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                                  : ((struct sockaddr_in *)&sa)->sin_port);
-    } else {
-        rc = listen_on(cfg, &fd, &port, err);
-        if (rc < 0)
-            return rc;
-    }
-    s = xcalloc(1, sizeof(*s));
-    s->app = app;
-    s->cfg = *cfg;
-    s->cfg.per_ip_inflight = share;
-    s->cfg.min_body_rate = cfg->min_body_rate > 0 ? cfg->min_body_rate : 1;
-    s->port = port;
-    if (cfg->trusted_proxy != NULL && cfg->trusted_proxy[0] != '\0') {
-        if (parse_addr(cfg->trusted_proxy, strlen(cfg->trusted_proxy), &s->proxy) < 0) {
-            close(fd);
-            free(s);
-            return bl_err_set(err, BL_EINVAL, "--trusted-proxy wants an IP address, not '%s'",
-                              cfg->trusted_proxy);
-        }
-        s->has_proxy = 1;
-    }
-    if (cfg->tls_cert_pem != NULL)
-        flags |= MHD_USE_TLS;
-    /* entries: one per connection, plus one per request counted elsewhere (proxies later) */
-    s->peers = peers_new((size_t)cfg->max_connections * 2, cfg->per_ip_connections, share);
-    if (start_reaper(s) < 0) {
-        close(fd);
-        server_free(s);
-        return bl_err_set(err, BL_EIO, "cannot start the HTTP reaper thread");
-    }
-    s->daemon = MHD_start_daemon(
-        flags, 0, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s, cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-        cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_END);
-    if (s->daemon == NULL) {
-        close(fd);
-        server_free(s);
-        return bl_err_set(err, BL_EIO, "cannot start the HTTP server on %s:%d", cfg->host,
-                          cfg->port);
-    }
-    *out = s;
-    return 0;
-}
-
-int http_tls_supported(void)
-{
-    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
-}
-
-int http_port(const struct http_server *s)
-{
-    return s->port;
-}
-
-void http_quiesce(struct http_server *s)
-{
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-
-    streams_wake(s, 1); /* live tails end: nothing holds the drain below */
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-}
-
-void http_drain(struct http_server *s, int timeout_ms)
-{
-    for (int waited = 0; atomic_load(&s->live) > 0 && waited < timeout_ms; waited += 10)
-        nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
-}
-
-void http_stop(struct http_server *s)
-{
-    if (s == NULL)
-        return;
-    stop_reaper(s);
-    streams_wake(s, 1); /* MHD must not be stopped with suspended connections */
-    for (int waited = 0; waited < 2000; waited += 10) {
-        int left;
-
-        pthread_mutex_lock(&s->streams_mu);
-        left = s->streams != NULL;
-        pthread_mutex_unlock(&s->streams_mu);
-        if (!left)
-            break;
-        streams_wake(s, 1);
-        nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
-    }
-    MHD_stop_daemon(s->daemon);
-    server_free(s);
+    http_phase_set(conn_hconn(c), PH_HEADERS); /* keep-alive: the next request's headers */
 }

@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/api_json.h"
+#include "api/api_logdoor.h"
 #include "api/jw.h"
 #include "auth/auth.h"
 #include "core/clock.h"
@@ -374,6 +375,8 @@ static void test_writer(void)
     jw_time(&w, "t1", INT64_C(1714521600000001));
     jw_arr(&w, "arr");
     jw_int(&w, NULL, 1);
+    jw_int(&w, NULL, INT64_MIN);
+    jw_int(&w, NULL, 0);
     jw_arr(&w, NULL);
     jw_arr_end(&w);
     jw_obj(&w, NULL);
@@ -383,9 +386,11 @@ static void test_writer(void)
     jw_raw(&w, "r", "[[\"k\",\"v\"]]", 11);
     jw_obj_end(&w);
     CHECK_INT_EQ(jw_end(&w), 0);
-    CHECK_STR_EQ(b.p, "{\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"null\":null,\"i\":-42,\"t\":true,"
-                      "\"f\":false,\"u\":null,\"t0\":null,\"t1\":\"2024-05-01T00:00:00.000001Z\","
-                      "\"arr\":[1,[],{}],\"c\":{\"a\":[1,true]},\"r\":[[\"k\",\"v\"]]}");
+    CHECK_STR_EQ(
+        b.p,
+        "{\"s\":\"q\\\"\\\\\\n\\u0001\xc3\xa9\",\"null\":null,\"i\":-42,\"t\":true,"
+        "\"f\":false,\"u\":null,\"t0\":null,\"t1\":\"2024-05-01T00:00:00.000001Z\","
+        "\"arr\":[1,-9223372036854775808,0,[],{}],\"c\":{\"a\":[1,true]},\"r\":[[\"k\",\"v\"]]}");
 
     /* Errors stick: a full buffer, unclosed or unbalanced containers, too deep. */
     jw_init(&w, &small);
@@ -696,6 +701,38 @@ static void test_logs(void)
     done(&c);
 }
 
+/* ------------------------------------------------------- log door keys */
+
+/* The key logdoor_find_key reads from one Authorization header ("" when refused). */
+static const char *door_key(const char *authorization, char key[65])
+{
+    struct fake_conn conn = { { "Authorization", authorization }, { NULL } };
+    struct bl_req req;
+    struct bl_err err = { 0 };
+
+    memset(&req, 0, sizeof(req));
+    req.conn = &conn;
+    req.header_fn = fake_header;
+    req.query_fn = fake_query;
+    if (logdoor_find_key(&req, key, &err) < 0)
+        key[0] = '\0';
+    return key;
+}
+
+static void test_door_keys(void)
+{
+    /* This key is valid base64 whose bytes hold a ':' (one key in eight is). */
+    static const char k[] = "6efed9ba272d7032dfc6eda7f235b059";
+    char key[65];
+
+    CHECK_STR_EQ(door_key("ApiKey 6efed9ba272d7032dfc6eda7f235b059", key), k);
+    CHECK_STR_EQ(door_key("ApiKey aWQ6NmVmZWQ5YmEyNzJkNzAzMmRmYzZlZGE3ZjIzNWIwNTk=", key), k);
+    CHECK_STR_EQ(door_key("Basic aWQ6NmVmZWQ5YmEyNzJkNzAzMmRmYzZlZGE3ZjIzNWIwNTk=", key), k);
+    CHECK_STR_EQ(door_key("Bearer 6efed9ba272d7032dfc6eda7f235b059", key), k);
+    CHECK_STR_EQ(door_key("Basic 6efed9ba272d7032dfc6eda7f235b059", key), "");
+    CHECK_STR_EQ(door_key("Digest x", key), "");
+}
+
 int main(void)
 {
     hash_global_init();
@@ -708,6 +745,7 @@ int main(void)
     test_access();
     test_writer();
     test_time_parse();
+    test_door_keys();
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/bilor-test-api-XXXXXX");
     if (mkdtemp(tmpdir) == NULL)
         return 1;

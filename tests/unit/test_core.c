@@ -1,6 +1,7 @@
 /* Unit tests for src/core: buf, pool, clock, json, event levels, hashes. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -56,6 +57,23 @@ static void test_clock(void)
     CHECK_INT_EQ(us, INT64_C(1714564800500000));
     clock_fmt_rfc3339(us, out);
     CHECK_STR_EQ(out, "2024-05-01T12:00:00.500000Z");
+    CHECK_INT_EQ(clock_fmt_rfc3339(-1, out), 27);
+    CHECK_STR_EQ(out, "1969-12-31T23:59:59.999999Z");
+    /* The hand-written formatter agrees with gmtime_r over 400 years of seconds. */
+    for (int64_t s = -INT64_C(2208988800); s < INT64_C(10413792000); s += 86399 * 37 + 13) {
+        char want[96];
+        time_t t = (time_t)s;
+        struct tm tm;
+
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.000007Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        clock_fmt_rfc3339(s * CLOCK_US_PER_SEC + 7, out);
+        if (strcmp(out, want) != 0) {
+            CHECK_STR_EQ(out, want);
+            break;
+        }
+    }
     CHECK_INT_EQ(clock_parse_rfc3339("2024-05-01T14:00:00+02:00", 25, &us), 0);
     CHECK_INT_EQ(us, INT64_C(1714564800000000));
     CHECK_INT_EQ(clock_parse_rfc3339("2024-05-01 12:00:00", 19, &us), 0);

@@ -1,0 +1,119 @@
+/*
+ * http_int.h - what the HTTP listener's files share: the server, its
+ * connections, requests and streams. Only http/ includes this.
+ */
+#ifndef BL_HTTP_INT_H
+#define BL_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "core/buf.h"
+#include "core/pool.h"
+#include "http/http.h"
+#include "http/peers.h"
+
+struct hconn;
+struct hstream;
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct app *app;
+    struct http_config cfg;
+    int port;
+    atomic_int suspended;          /* requests waiting for the journal */
+    atomic_int live;               /* requests between first callback and completion */
+    _Atomic size_t body_bytes;     /* request bodies held in memory, all connections */
+    struct peers *peers;           /* per client address: connections and body bytes */
+    struct sockaddr_storage proxy; /* --trusted-proxy */
+    int has_proxy;
+    /* every open connection, for the reaper (see reaper_main) */
+    pthread_mutex_t conns_mu;
+    struct hconn *conns;
+    pthread_cond_t reaper_cv;
+    pthread_t reaper;
+    int reaper_running;
+    int reaper_stop; /* under conns_mu */
+    /* streamed answers (live tail), woken by the reaper's tick */
+    pthread_mutex_t streams_mu;
+    struct hstream *streams;
+    int streams_closing; /* under streams_mu: the server is closing, streams end */
+};
+
+/*
+ * A streamed answer. MHD asks stream_read for bytes whenever the socket can
+ * take them; with nothing to send the connection is suspended (returning 0
+ * without suspending would make MHD spin), and the reaper's tick resumes
+ * every suspended stream a few times a second so it can look again.
+ */
+struct hstream {
+    struct hstream *prev, *next; /* the server's list, under streams_mu */
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    long (*fn)(void *ctx, char *buf, size_t max);
+    void (*free_fn)(void *ctx);
+    void *ctx;
+    int suspended; /* under streams_mu */
+};
+
+/*
+ * Where a connection is in its current request, for the deadlines the
+ * reaper enforces. MHD's own timeout is an idle timeout, restarted by every
+ * byte, so a client trickling one byte at a time would hold a connection
+ * forever; these are total deadlines.
+ */
+enum hphase {
+    PH_HEADERS = 0, /* waiting for a request's headers: header_timeout_s */
+    PH_BODY,        /* reading a body: body_timeout_s + received / min_body_rate */
+    PH_BUSY,        /* handler, journal wait, answer: MHD's idle timeout only */
+};
+
+/* One connection: lives from MHD's connection-started to -closed notice. */
+struct hconn {
+    struct hconn *prev, *next; /* the server's list, under conns_mu */
+    struct peer_key peer;      /* the socket's client address */
+    MHD_socket fd;
+    int counted; /* holds a place in its address's connection share */
+    int cut;     /* shut down by the reaper (under conns_mu) */
+    _Atomic int phase;
+    _Atomic int64_t since; /* clock_mono_us when the phase began */
+    _Atomic size_t got;    /* body bytes received in PH_BODY */
+    _Atomic size_t cap;    /* received bytes that still earn time (the body limit) */
+};
+
+enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED };
+
+/* One request: lives from the first callback to MHD's completion notice. */
+struct hreq {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    struct hconn *hc;
+    pthread_mutex_t mu;
+    int state;
+    int discard;      /* the body is read and dropped: the answer is decided */
+    size_t limit;     /* this route's body limit */
+    size_t accounted; /* bytes of this body counted in body_bytes and the client's share */
+    struct peer_key client;
+    struct pool pool;
+    struct buf body;
+    struct bl_req req;
+    struct bl_resp resp;
+};
+
+/* http.c: the request lifecycle. */
+enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **ctx);
+void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+                       enum MHD_RequestTerminationCode toe);
+void http_phase_set(struct hconn *hc, int phase);
+int http_parse_addr(const char *s, size_t len, struct sockaddr_storage *ss);
+
+/* http_resp.c: answers, headers and streams. */
+enum MHD_Result http_send_resp(struct hreq *h);
+void http_streams_wake(struct http_server *s, int closing);
+
+#endif
