@@ -13,7 +13,6 @@
 #include "http/http_int.h"
 #include "core/banned.h"
 
-
 static void add_cors(struct MHD_Response *r)
 {
     MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
@@ -169,4 +168,3 @@ enum MHD_Result http_send_resp(struct hreq *h)
                     resp->status);
     return ret;
 }
-

@@ -19,8 +19,6 @@
 #include "http/http_int.h"
 #include "core/banned.h"
 
-
-
 /* Accept-time pre-check: an address at its connection share is refused before any work. */
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
 {
@@ -339,8 +337,8 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s, cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
         cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_END);
     if (s->daemon == NULL) {
         close(fd);
@@ -397,4 +395,3 @@ void http_stop(struct http_server *s)
     MHD_stop_daemon(s->daemon);
     server_free(s);
 }
-

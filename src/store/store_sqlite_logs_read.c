@@ -154,6 +154,8 @@ struct drive {
     size_t n, cap;
     size_t blocks; /* asked per block so far */
     int loaded;    /* drive_load ran */
+    int none;      /* drive_block: no line of the block is a candidate */
+    size_t count;  /* candidates seen by list_blocks' probe */
     unsigned char in_block[LB_BLOCK_LINES];
 };
 
@@ -192,6 +194,14 @@ static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     }
     d->bits[byte] |= (unsigned char)(1u << (id % 8));
     return 0;
+}
+
+static int drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+
+    d->count++;
+    return drive_bit(st, ctx, err);
 }
 
 static int drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
@@ -235,21 +245,27 @@ static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t
     int rc;
 
     memset(d->in_block, d->text == NULL, sizeof(d->in_block));
+    d->none = 0;
     if (d->text == NULL)
         return 0;
-    if (!d->loaded && ++d->blocks > DRIVE_LAZY_BLOCKS) {
-        rc = drive_load(c, d, err);
-        if (rc != 0)
-            return rc;
+    d->none = 1;
+    if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
+        d->blocks++;
+        rc = sq_query_each(c, &q, err);
+        d->none = memchr(d->in_block, 1, n) == NULL;
+        return rc;
     }
-    if (!d->loaded)
-        return sq_query_each(c, &q, err);
+    rc = drive_load(c, d, err);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         size_t byte = (size_t)(first + (int64_t)i) / 8;
 
         if (first + (int64_t)i >= 0 && byte < d->nbits &&
-            (d->bits[byte] >> ((first + (int64_t)i) % 8) & 1))
+            (d->bits[byte] >> ((first + (int64_t)i) % 8) & 1)) {
             d->in_block[i] = 1;
+            d->none = 0;
+        }
     }
     return 0;
 }
@@ -270,7 +286,8 @@ struct blk {
     void *dctx;
 };
 
-static int blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
+/* The block's row without its blobs. */
+static void blk_head(struct blk *b, sqlite3_stmt *st)
 {
     b->st = st;
     b->first = sqlite3_column_int64(st, 0);
@@ -279,10 +296,23 @@ static int blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
     b->t_max = sqlite3_column_int64(st, 3);
     b->frames_open = 0;
     b->frame = SIZE_MAX;
+}
+
+/* Its lines blob: read only for a block that may hold a candidate (a page of the file each). */
+static int blk_lines(struct blk *b, struct bl_err *err)
+{
+    sqlite3_stmt *st = b->st;
+
     if (lb_lines_open(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), b->nlines,
                       &b->ln) != 0)
         return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
     return 0;
+}
+
+static int blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
+{
+    blk_head(b, st);
+    return blk_lines(b, err);
 }
 
 /* The record of line index i, decompressing its frame if it is not the one at hand. */
@@ -392,6 +422,11 @@ static int line_check(struct sq_lq *lq, struct blk *b, size_t i, int verdict, st
 }
 
 /* Walking one day file's blocks. */
+/* A block holding candidates, when there are few (bwalk list mode). */
+struct cblock {
+    int64_t id, first, nlines, t_min, t_max;
+};
+
 struct bwalk {
     struct sq_conn *c;
     struct sq_lq *lq;
@@ -399,7 +434,90 @@ struct bwalk {
     struct drive gone; /* retired lines (log_gone), ascending; almost always none */
     struct blk b;
     sqlite3_stmt *st;
+    int64_t hi; /* blocks with t_min below it */
+    /* list mode: only the blocks of a few candidates, by t_max descending */
+    struct cblock *cb;
+    size_t ncb, icb;
+    int list;
 };
+
+/*
+ * At most this many candidates of a word in a day file: the walk visits
+ * only their blocks (found by line number) instead of every block, which
+ * for a rare word in a day of millions of lines is the difference between
+ * a hundred block reads and ten thousand.
+ */
+#define LIST_MAX 4096
+
+static int cmp_cblock(const void *pa, const void *pb)
+{
+    const struct cblock *a = pa, *b = pb;
+
+    return a->t_max > b->t_max ? -1 : a->t_max < b->t_max ? 1 : 0;
+}
+
+static int cblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct cblock *c = ctx;
+
+    (void)err;
+    *c = (struct cblock){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                          sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                          sqlite3_column_int64(st, 4) };
+    return 0;
+}
+
+/* The day's candidates if they are few (loaded into d, all of them), and their blocks. */
+static int list_blocks(struct bwalk *bw, struct bl_err *err)
+{
+    static const char probe_sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1 LIMIT ?2";
+    static const char sql[] = "SELECT id, first_line, nlines, t_min, t_max FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line <= ?2"
+                              " ORDER BY first_line DESC LIMIT 1";
+    struct drive *d = &bw->d;
+    struct sq_query q = { probe_sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(LIST_MAX + 1) },
+                          2,         drive_count,     d };
+    int64_t covered = -1;
+    int rc;
+
+    if (d->text == NULL || d->loaded)
+        return 0;
+    rc = sq_query_each(bw->c, &q, err);
+    if (rc != 0 || d->count > LIST_MAX) {
+        if (d->bits != NULL)
+            memset(d->bits, 0, d->nbits);
+        d->count = 0;
+        return rc;
+    }
+    d->loaded = 1;
+    bw->list = 1;
+    for (size_t byte = 0; rc == 0 && byte < d->nbits; byte++) {
+        for (int bit = 0; rc == 0 && d->bits[byte] != 0 && bit < 8; bit++) {
+            int64_t line = (int64_t)byte * 8 + bit;
+            struct cblock cb = { 0, 0, 0, 0, 0 };
+            struct sq_query bq = { sql,
+                                   "log block of a line",
+                                   { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
+                                   2,
+                                   cblock_row,
+                                   &cb };
+
+            if (!(d->bits[byte] >> bit & 1) || line < covered)
+                continue;
+            rc = sq_query_each(bw->c, &bq, err);
+            if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
+                continue; /* another project's line */
+            covered = cb.first + cb.nlines;
+            if (cb.t_max < bw->lq->lo || cb.t_min >= bw->hi)
+                continue;
+            if (bw->ncb % 64 == 0)
+                bw->cb = xrealloc(bw->cb, (bw->ncb + 64) * sizeof(*bw->cb));
+            bw->cb[bw->ncb++] = cb;
+        }
+    }
+    qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
+    return rc;
+}
 
 static int gone_load(struct sq_conn *c, struct drive *g, struct bl_err *err)
 {
@@ -444,7 +562,12 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
         return bl_err_set(err, BL_ENOMEM, "zstd");
     if (lq->cur_ts != INT64_MAX && lq->cur_ts < hi)
         hi = lq->cur_ts + 1;
+    bw->hi = hi;
     rc = gone_load(c, &bw->gone, err);
+    if (rc == 0)
+        rc = list_blocks(bw, err);
+    if (rc == 0 && bw->list)
+        return 0;
     if (rc == 0)
         rc = sq_stmt(c, sql, &bw->st, err);
     if (rc == 0 && (sqlite3_bind_int64(bw->st, 1, lq->q->project_id) != SQLITE_OK ||
@@ -462,18 +585,41 @@ static void bwalk_close(struct bwalk *bw)
     ZSTD_freeDCtx(bw->b.dctx);
     free(bw->d.bits);
     free(bw->gone.ids);
+    free(bw->cb);
 }
 
 /* The next block: 0 with one, 1 at the end. */
 static int bwalk_next(struct bwalk *bw, struct bl_err *err)
 {
-    int src = sqlite3_step(bw->st);
+    static const char id_sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+                                 " FROM log_blocks WHERE id = ?1";
+    int src, rc;
+
+    while (bw->list) {
+        if (bw->icb == bw->ncb)
+            return 1;
+        rc = sq_stmt(bw->c, id_sql, &bw->st, err);
+        if (rc != 0)
+            return rc;
+        sqlite3_bind_int64(bw->st, 1, bw->cb[bw->icb++].id);
+        src = sqlite3_step(bw->st);
+        if (src == SQLITE_ROW)
+            break;
+        if (src != SQLITE_DONE)
+            return sq_fail(bw->c, "log blocks", err);
+    }
+    if (bw->list) {
+        blk_head(&bw->b, bw->st);
+        return 0;
+    }
+    src = sqlite3_step(bw->st);
 
     if (src == SQLITE_DONE)
         return 1;
     if (src != SQLITE_ROW)
         return sq_fail(bw->c, "log blocks", err);
-    return blk_read(&bw->b, bw->st, err);
+    blk_head(&bw->b, bw->st);
+    return 0;
 }
 
 /* Line i of the block: its verdict before the payload, PV_NO when it is out. */
@@ -558,6 +704,9 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
     int rc;
 
     rc = drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
+    if (rc != 0 || bw->d.none)
+        return rc;
+    rc = blk_lines(&bw->b, err);
     for (size_t i = 0; rc == 0 && i < bw->b.nlines; i++) {
         int64_t ts, tb;
         int v = line_pre(bw, i, &ts, &tb);
@@ -682,6 +831,9 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
         rc = drive_load(c, &bw.d, err);
     while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
         rc = drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
+        if (rc != 0 || bw.d.none)
+            continue;
+        rc = blk_lines(&bw.b, err);
         for (size_t i = 0; rc == 0 && i < bw.b.nlines; i++) {
             int64_t ts, tb;
             int v = line_pre(&bw, i, &ts, &tb), keep = v == PV_YES;

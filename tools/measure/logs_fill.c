@@ -66,10 +66,10 @@ static int ensure_project(struct store *st)
     return store_project_add(st, "fill", &p, NULL);
 }
 
-static const char *const words[] = { "request", "handled", "user",     "session",  "cache",
-                                     "miss",    "upstream", "latency", "token",    "refresh",
-                                     "queue",   "worker",  "retry",    "payment",  "invoice",
-                                     "order",   "shipment", "inventory", "report", "export",
+static const char *const words[] = { "request", "handled",  "user",      "session", "cache",
+                                     "miss",    "upstream", "latency",   "token",   "refresh",
+                                     "queue",   "worker",   "retry",     "payment", "invoice",
+                                     "order",   "shipment", "inventory", "report",  "export",
                                      "import" };
 
 /* search_latency.py's line i of n (its words are drawn differently; the markers are the same). */
@@ -92,8 +92,7 @@ static void search_line(struct buf *b, uint64_t i, uint64_t n, int64_t now)
         buf_addstr(b, " mediumterm");
     if (i % 5 == 0)
         buf_addstr(b, " commonterm");
-    buf_addf(b,
-             " id=%llu\",\"host\":\"web%llu\",\"service\":\"%s\",\"http\":{\"status\":%d}}\n",
+    buf_addf(b, " id=%llu\",\"host\":\"web%llu\",\"service\":\"%s\",\"http\":{\"status\":%d}}\n",
              (unsigned long long)i, (unsigned long long)(i % 20), services[i % 3], status[i % 5]);
 }
 
@@ -142,8 +141,9 @@ int main(int argc, char **argv)
         pool_reset(&pool);
         for (size_t r = 0; r < per_batch && done + evs.n < total; r++, rec++) {
             const struct bgz_tmpl *t = &bp.batches[rec % bp.n];
-            struct ingest_meta meta = { INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1,
-                                        clock_now_us(), ++lsn, "", NULL };
+            struct ingest_meta meta = {
+                INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, clock_now_us(), ++lsn, "", NULL
+            };
             const void *p = t->gz;
             size_t len = t->len;
 
