@@ -74,6 +74,13 @@ static int apply_pragmas(struct sq_conn *c, int flags, struct bl_err *err)
         rc = sq_exec(c, "PRAGMA temp_store=MEMORY", err);
     if (rc == 0 && (flags & SQ_OPEN_READER))
         rc = sq_exec(c, "PRAGMA query_only=1", err);
+    /*
+     * Readers map the file: a search over log blocks reads thousands of
+     * small blobs, and through read() the kernel's copies of those pages
+     * were most of a histogram's time (measured: docs/bench.md).
+     */
+    if (rc == 0 && (flags & SQ_OPEN_READER))
+        rc = sq_exec(c, "PRAGMA mmap_size=2147483648", err);
     return rc;
 }
 

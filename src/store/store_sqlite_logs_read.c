@@ -627,9 +627,11 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
 {
     const struct sq_lq *lq = bw->lq;
 
+    if (!bw->d.in_block[i])
+        return PV_NO;
     *ts = lb_lines_ts(&bw->b.ln, i);
     *tb = 2 * (bw->b.first + (int64_t)i);
-    if (*ts < lq->lo || *ts >= lq->hi || !bw->d.in_block[i])
+    if (*ts < lq->lo || *ts >= lq->hi)
         return PV_NO;
     if (bw->gone.n > 0 && is_gone(&bw->gone, bw->b.first + (int64_t)i))
         return PV_NO;
@@ -708,7 +710,7 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
         return rc;
     rc = blk_lines(&bw->b, err);
     for (size_t i = 0; rc == 0 && i < bw->b.nlines; i++) {
-        int64_t ts, tb;
+        int64_t ts = 0, tb = 0;
         int v = line_pre(bw, i, &ts, &tb);
 
         if (v != PV_NO && beats_worst(t, ts, tb))
@@ -835,7 +837,7 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
             continue;
         rc = blk_lines(&bw.b, err);
         for (size_t i = 0; rc == 0 && i < bw.b.nlines; i++) {
-            int64_t ts, tb;
+            int64_t ts = 0, tb = 0;
             int v = line_pre(&bw, i, &ts, &tb), keep = v == PV_YES;
             struct store_event e;
 
