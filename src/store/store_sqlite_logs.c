@@ -496,6 +496,8 @@ static int write_minutes(struct sq_conn *c, struct sq_logw *lw, struct bl_err *e
     size_t i = 0;
     int rc = 0;
 
+    if (lw->nm == 0)
+        return 0;
     qsort(lw->m, lw->nm, sizeof(*lw->m), cmp_minute);
     while (i < lw->nm && rc == 0) {
         struct logminute m = lw->m[i++];

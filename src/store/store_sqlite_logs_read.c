@@ -515,7 +515,8 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
             bw->cb[bw->ncb++] = cb;
         }
     }
-    qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
+    if (bw->ncb > 1)
+        qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
     return rc;
 }
 
@@ -716,7 +717,8 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
         if (v != PV_NO && beats_worst(t, ts, tb))
             cands[nc++] = (struct cand){ ts, tb, i, v };
     }
-    qsort(cands, nc, sizeof(*cands), cmp_cand_desc);
+    if (nc > 1)
+        qsort(cands, nc, sizeof(*cands), cmp_cand_desc);
     for (size_t k = 0; rc == 0 && k < nc && beats_worst(t, cands[k].ts, cands[k].tb); k++) {
         struct store_event e;
         int keep = 1;
