@@ -20,6 +20,7 @@
  *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
  *   store_sqlite_logs.c    write_batch's log lines: blocks (logblock.h), their index
  *   store_sqlite_logs_read.c  log lines read back from blocks, one day file at a time
+ *   store_sqlite_logs_convert.c  an older binary's log rows moved into blocks
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
 #ifndef BL_STORE_SQLITE_INT_H
@@ -329,6 +330,21 @@ int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
 /* Before a replayed issue event is stored: retires the log line a crashed run made of it. */
 int sq_logs_retire(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err);
 void sq_logs_free(struct sq_store *s);
+/*
+ * The parts of sq_logs_add the conversion of old log rows uses
+ * (store_sqlite_logs_convert.c): a line into its (project, node) block,
+ * with the three texts of its full-text row and its per-minute count;
+ * a client-chosen id into log_ids (*fresh 0: already there).
+ */
+struct lb_line;
+int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
+                   const struct lb_line *l, const char *const text[3], struct bl_err *err);
+int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, int64_t node,
+                  uint64_t lsn, uint32_t seq, int *fresh, struct bl_err *err);
+/* 1 when s (NULL too) is ASCII: the line's LB_FLAG_PLAIN. */
+int sq_logs_ascii(const char *s);
+/* Moves an older binary's log rows of a day file into blocks (the writer, at open). */
+int sq_logs_convert(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
 /* 1 when id starts with 24 hex digits, read as the (lsn, seq) of an id the ingest derived. */
 int sq_logs_derived_id(const char *id, uint64_t *lsn, uint32_t *seq);
 

@@ -45,6 +45,7 @@
 /* One project's block being filled, with the full-text text of each line. */
 struct logproj {
     int64_t project_id;
+    int64_t node; /* the node whose lines these are (converted old rows keep theirs) */
     struct lb_builder b;
     struct buf fts;
     size_t fts_end[LB_BLOCK_LINES];
@@ -106,12 +107,12 @@ void sq_logs_begin(struct sq_store *s)
     lw->nm = 0;
 }
 
-static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id)
+static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t node)
 {
     struct logproj *p;
 
     for (size_t i = 0; i < lw->np; i++)
-        if (lw->p[i]->project_id == project_id)
+        if (lw->p[i]->project_id == project_id && lw->p[i]->node == node)
             return lw->p[i];
     if (lw->np == lw->cap) {
         lw->cap = lw->cap ? lw->cap * 2 : 4;
@@ -119,6 +120,7 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id)
     }
     p = xcalloc(1, sizeof(*p));
     p->project_id = project_id;
+    p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
     buf_init(&p->fts, FTS_TEXT_MAX);
     lw->p[lw->np++] = p;
@@ -202,7 +204,7 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
     {
         struct sq_query q = { sql,
                               "write log block",
-                              { SQ_INT(p->project_id), SQ_INT(s->node), SQ_INT(first),
+                              { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first),
                                 SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
                                 SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
                                 SQ_BLOB(lw->lines.p, lw->lines.len),
@@ -256,26 +258,33 @@ static int own_id(const struct event *e)
     return sq_logs_derived_id(e->event_id, &lsn, &seq) && lsn == e->lsn && seq == e->seq;
 }
 
-/* A client-chosen id: 1 when it is new in this day file (and now taken), 0 for a duplicate. */
-static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e, int *fresh,
-                    struct bl_err *err)
+int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, int64_t node,
+                  uint64_t lsn, uint32_t seq, int *fresh, struct bl_err *err)
 {
     static const char sql[] = "INSERT INTO log_ids(project_id, event_id, node, lsn, seq)"
                               " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
     char id[33];
-    struct sq_query q = { sql,
-                          "claim log id",
-                          { SQ_INT(e->project_id), SQ_TEXT(id), SQ_INT(w->s->node), SQ_INT(e->lsn),
-                            SQ_INT(e->seq) },
-                          5,
-                          NULL,
-                          NULL };
+    struct sq_query q = {
+        sql,
+        "claim log id",
+        { SQ_INT(project_id), SQ_TEXT(id), SQ_INT(node), SQ_INT(lsn), SQ_INT(seq) },
+        5,
+        NULL,
+        NULL
+    };
     int rc;
 
-    snprintf(id, sizeof(id), "%.32s", e->event_id);
+    snprintf(id, sizeof(id), "%.32s", event_id);
     rc = sq_query_each(c, &q, err);
     *fresh = rc == 0 && sqlite3_changes(c->db) > 0;
     return rc;
+}
+
+/* A client-chosen id: 1 when it is new in this day file (and now taken), 0 for a duplicate. */
+static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e, int *fresh,
+                    struct bl_err *err)
+{
+    return sq_logs_claim(c, e->project_id, e->event_id, w->s->node, e->lsn, e->seq, fresh, err);
 }
 
 static void fts_add(struct buf *b, const char *s)
@@ -287,7 +296,7 @@ static void fts_add(struct buf *b, const char *s)
     buf_addstr(b, s);
 }
 
-static int ascii(const char *s)
+int sq_logs_ascii(const char *s)
 {
     for (; s != NULL && *s != '\0'; s++)
         if ((unsigned char)*s >= 0x80)
@@ -307,7 +316,7 @@ static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
     l->source = e->source;
     l->raw_encoding = e->raw_encoding;
     l->template_hash = e->template_hash;
-    if (ascii(e->message) && ascii(e->title) && ascii(e->search_text))
+    if (sq_logs_ascii(e->message) && sq_logs_ascii(e->title) && sq_logs_ascii(e->search_text))
         l->flags = LB_FLAG_PLAIN;
     l->lsn = e->lsn;
     l->seq = e->seq;
@@ -334,12 +343,33 @@ static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
     }
 }
 
+int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
+                   const struct lb_line *l, const char *const text[3], struct bl_err *err)
+{
+    struct sq_logw *lw = logw_of(s);
+    struct logproj *p = proj_of(lw, project_id, node);
+    int rc;
+
+    if (lb_builder_full(&p->b)) {
+        rc = write_block(c, s, p, err);
+        if (rc != 0)
+            return rc;
+    }
+    rc = lb_builder_add(&p->b, l);
+    if (rc != 0)
+        return bl_err_set(err, rc, "log block: cannot add a line");
+    for (int i = 0; i < 3; i++)
+        fts_add(&p->fts, text[i]);
+    p->fts_end[p->b.nlines - 1] = p->fts.len;
+    count_minute(lw, project_id, l->timestamp, l->level);
+    return 0;
+}
+
 int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
                 struct bl_err *err)
 {
     const struct event *e = &w->ev[k];
-    struct sq_logw *lw = logw_of(w->s);
-    struct logproj *p = proj_of(lw, e->project_id);
+    const char *text[3] = { e->message, e->title, e->search_text };
     struct lb_line l;
     int rc, fresh = 1;
 
@@ -352,26 +382,15 @@ int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags
             return 0;
         }
     }
-    if (lb_builder_full(&p->b)) {
-        rc = write_block(c, w->s, p, err);
-        if (rc != 0)
-            return rc;
-    }
     line_of(w, k, &l);
     if (tags != NULL) {
         l.str[LB_TAGS_JSON] = tags;
         l.len[LB_TAGS_JSON] = strlen(tags);
     }
-    rc = lb_builder_add(&p->b, &l);
-    if (rc != 0)
-        return bl_err_set(err, rc, "log block: cannot add a line");
-    fts_add(&p->fts, e->message);
-    fts_add(&p->fts, e->title);
-    fts_add(&p->fts, e->search_text);
-    p->fts_end[p->b.nlines - 1] = p->fts.len;
-    count_minute(lw, e->project_id, w->ts[k], e->level);
-    w->counted[k] = 1;
-    return 0;
+    rc = sq_logs_append(w->s, c, e->project_id, w->s->node, &l, text, err);
+    if (rc == 0)
+        w->counted[k] = 1;
+    return rc;
 }
 
 /* The stored log_ids row of a replayed line with a client id, as replay compares it. */
