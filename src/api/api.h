@@ -225,6 +225,10 @@ int api_access(const struct bl_req *req, int action, int64_t project_id);
 int api_require(struct bl_req *req, struct bl_resp *resp, int action, int64_t project_id);
 /* The role the caller has in a project (enum store_role; instance admins: admin). */
 int api_role(const struct bl_req *req, int64_t project_id);
+/* api_role capped by a token's scopes: what the caller may do there (the listing's "role"). */
+int api_effective_role(const struct bl_req *req, int64_t project_id);
+/* "none", "viewer", "member" or "admin" (api_projects.c). */
+const char *api_role_name(int role);
 
 /*
  * Finds the route for method + path, filling req->params. Returns NULL with

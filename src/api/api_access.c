@@ -202,6 +202,19 @@ int api_access(const struct bl_req *req, int action, int64_t project_id)
     return 0;
 }
 
+int api_effective_role(const struct bl_req *req, int64_t project_id)
+{
+    unsigned scopes = req->who.scopes;
+    int role = api_role(req, project_id);
+
+    /* What api_access would allow: a token's scopes cap its user's role. */
+    if (role > STORE_ROLE_MEMBER && (scopes & STORE_SCOPE_ADMIN) == 0)
+        role = STORE_ROLE_MEMBER;
+    if (role > STORE_ROLE_VIEWER && (scopes & (STORE_SCOPE_WRITE | STORE_SCOPE_ADMIN)) == 0)
+        role = STORE_ROLE_VIEWER;
+    return role;
+}
+
 int api_require(struct bl_req *req, struct bl_resp *resp, int action, int64_t project_id)
 {
     int st = api_access(req, action, project_id);

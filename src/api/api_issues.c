@@ -164,7 +164,38 @@ static int issues_filtered(struct bl_req *req, struct store_issue_query *q,
     return rc;
 }
 
-static const char *const issues_params[] = { "status", "sort", "limit", "cursor", "query", NULL };
+static const char *const issues_params[] = { "status", "sort",   "limit", "cursor",
+                                             "query",  "hourly", NULL };
+
+/* "hourly": the last 24 hours' counts, oldest first, and "hourly_since"; -1 on a store error. */
+static int write_hourly(struct bl_req *req, struct jw *w, int64_t issue_id)
+{
+    int64_t counts[ISSUE_HOURS] = { 0 };
+    int64_t hour = clock_now_us() / CLOCK_US_PER_HOUR * CLOCK_US_PER_HOUR;
+    int64_t since = hour - (ISSUE_HOURS - 1) * CLOCK_US_PER_HOUR;
+
+    if (store_issue_hourly(req->app->store, issue_id, since, ISSUE_HOURS, counts, NULL) < 0)
+        return -1;
+    jw_arr(w, "hourly");
+    for (size_t i = 0; i < ISSUE_HOURS; i++)
+        jw_int(w, NULL, counts[i]);
+    jw_arr_end(w);
+    jw_time(w, "hourly_since", since);
+    return 0;
+}
+
+/* ?hourly=1 adds each issue's 24 h counts, so a list page needs no request per row. */
+static int want_hourly(struct bl_req *req, struct bl_resp *resp, int *out)
+{
+    const char *v = req_query(req, "hourly");
+
+    *out = v != NULL && strcmp(v, "1") == 0;
+    if (v != NULL && !*out && strcmp(v, "0") != 0) {
+        resp_error(resp, 400, "hourly must be 0 or 1");
+        return -1;
+    }
+    return 0;
+}
 
 void api_issues_list(struct bl_req *req, struct bl_resp *resp)
 {
@@ -176,9 +207,10 @@ void api_issues_list(struct bl_req *req, struct bl_resp *resp)
     struct bl_err err = { 0 };
     size_t n = 0;
     struct jw w;
-    int rc;
+    int rc, hourly;
 
     if (parse_issue_query(req, resp, &q) < 0 || req_query_only(req, resp, issues_params) < 0 ||
+        want_hourly(req, resp, &hourly) < 0 ||
         api_query_parse(req, resp, req_query(req, "query"), QUERY_ISSUES, &query) < 0)
         return;
     if (store_project_get(req->app->store, q.project_id, &p, NULL) < 0) {
@@ -201,6 +233,10 @@ void api_issues_list(struct bl_req *req, struct bl_resp *resp)
     for (size_t i = 0; i < n; i++) {
         jw_obj(&w, NULL);
         write_issue(&w, &v[i]);
+        if (hourly && write_hourly(req, &w, v[i].id) < 0) {
+            resp_error(resp, 500, "cannot read hourly counts");
+            return;
+        }
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
@@ -234,25 +270,17 @@ static int load_issue(struct bl_req *req, struct bl_resp *resp, int action, stru
 void api_issue_get(struct bl_req *req, struct bl_resp *resp)
 {
     struct store_issue is;
-    int64_t counts[ISSUE_HOURS] = { 0 };
-    int64_t hour = clock_now_us() / CLOCK_US_PER_HOUR * CLOCK_US_PER_HOUR;
-    int64_t since = hour - (ISSUE_HOURS - 1) * CLOCK_US_PER_HOUR;
     struct jw w;
 
     if (load_issue(req, resp, API_READ, &is) < 0)
         return;
-    if (store_issue_hourly(req->app->store, is.id, since, ISSUE_HOURS, counts, NULL) < 0) {
-        resp_error(resp, 500, "cannot read hourly counts");
-        return;
-    }
     aj_begin(resp, &w);
     jw_obj(&w, NULL);
     write_issue(&w, &is);
-    jw_arr(&w, "hourly");
-    for (size_t i = 0; i < ISSUE_HOURS; i++)
-        jw_int(&w, NULL, counts[i]);
-    jw_arr_end(&w);
-    jw_time(&w, "hourly_since", since);
+    if (write_hourly(req, &w, is.id) < 0) {
+        resp_error(resp, 500, "cannot read hourly counts");
+        return;
+    }
     jw_obj_end(&w);
     aj_send(resp, &w);
 }

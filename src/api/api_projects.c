@@ -25,6 +25,11 @@
 
 static const char *const role_names[] = { "none", "viewer", "member", "admin" };
 
+const char *api_role_name(int role)
+{
+    return role_names[role >= 0 && role <= STORE_ROLE_ADMIN ? role : 0];
+}
+
 static int role_parse(const char *s)
 {
     for (int i = STORE_ROLE_VIEWER; s != NULL && i <= STORE_ROLE_ADMIN; i++)

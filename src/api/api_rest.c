@@ -68,6 +68,8 @@ void api_projects_list(struct bl_req *req, struct bl_resp *resp)
         jw_str(&w, "slug", v[i].slug);
         jw_str(&w, "dsn", aj_dsn(req, v[i].key, v[i].id));
         jw_str(&w, "issue_level", ev_level_name(v[i].issue_level));
+        jw_str(&w, "role",
+               api_role_name(api_effective_role(req, v[i].id))); /* what the UI offers */
         jw_time(&w, "created_at", v[i].created_at);
         jw_obj_end(&w);
     }

@@ -2,8 +2,10 @@
  * api_users.c - the instance's users, for instance admins:
  *   GET  /api/0/users/       [{"id", "email", "name", "is_admin", "disabled", "created_at", "last_login"}]
  *   POST /api/0/users/       {"email", "password", "name"?, "is_admin"?} -> 201 the user
- *   PUT  /api/0/users/{id}/  any of {"name", "is_admin", "disabled"} -> the user
+ *   PUT  /api/0/users/{id}/  any of {"name", "is_admin", "disabled", "password"} -> the user
  * Disabling a user ends their sessions; their tokens are refused from the next request.
+ * Setting a password (an admin's reset) ends every session of that user too, so whoever
+ * knew the old one is signed out; their API tokens stay.
  */
 #include <string.h>
 
@@ -145,6 +147,8 @@ void api_user_put(struct bl_req *req, struct bl_resp *resp)
     struct store_user_change ch = { NULL, NULL, NULL, -1, -1, 0 };
     struct bl_err err = { 0 };
     int64_t id = req_param_id(req, 0);
+    char hash[AUTH_HASH_MAX];
+    const char *pw;
     cJSON *doc;
     int rc;
 
@@ -155,11 +159,25 @@ void api_user_put(struct bl_req *req, struct bl_resp *resp)
     if (doc == NULL || !cJSON_IsObject(doc) || opt_bool(doc, "is_admin", &ch.is_admin) < 0 ||
         opt_bool(doc, "disabled", &ch.disabled) < 0 || (ch.name != NULL && strlen(ch.name) > 127)) {
         resp_error(resp, 400,
-                   "the body is {\"name\": string, \"is_admin\": bool, \"disabled\": bool}");
+                   "the body is {\"name\": string, \"is_admin\": bool, \"disabled\": bool, "
+                   "\"password\": string}");
         cJSON_Delete(doc);
         return;
     }
-    rc = id > 0 ? store_user_update(req->app->store, id, &ch, &err) : BL_ENOTFOUND;
+    pw = json_str(doc, "password");
+    if (cJSON_GetObjectItemCaseSensitive(doc, "password") != NULL &&
+        (pw == NULL || strlen(pw) < PASSWORD_MIN || strlen(pw) > SESSION_PASSWORD_MAX)) {
+        resp_error(resp, 400, "password is a string of 8..1024 bytes");
+        cJSON_Delete(doc);
+        return;
+    }
+    rc = id > 0 ? 0 : BL_ENOTFOUND;
+    if (rc == 0 && pw != NULL) {
+        rc = auth_password_hash(pw, hash, &err);
+        ch.password_hash = hash;
+    }
+    if (rc == 0)
+        rc = store_user_update(req->app->store, id, &ch, &err);
     cJSON_Delete(doc);
     if (rc < 0) {
         resp_error(resp, rc == BL_ENOTFOUND ? 404 : 500, "%s",

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "http/http.h"
+#include "ingest/handoff.h"
 #include "listen/listen.h"
 #include "core/banned.h"
 
@@ -39,6 +40,7 @@ struct server {
     struct store *store;
     struct journal *journal;
     struct digest *digest;
+    struct handoff *handoff; /* the doors' decompressed bodies for the digest */
     struct http_server *http;
     struct http_server *es_http;           /* --es-listen, or NULL */
     struct listener *listeners[LISTEN__N]; /* socket doors, NULL when off */
@@ -153,6 +155,13 @@ fail:
     return -1;
 }
 
+/*
+ * What the doors' decompressed copies may hold for the digest (ingest/handoff.h):
+ * the pipeline's slots hold about 4 batches of 2 MiB of journal, some 3,200
+ * 9 KB events of 12 KB each (body and text) waiting to be decoded.
+ */
+#define HANDOFF_BYTES (64u << 20)
+
 static int open_backends(struct server *s)
 {
     struct journal_config jc;
@@ -185,6 +194,8 @@ static int open_backends(struct server *s)
     dc.threads = (int)s->cfg.digest_threads;
     dc.retention_every_us = s->cfg.retention_interval * CLOCK_US_PER_SEC;
     dc.disk_budget = s->cfg.disk_budget;
+    s->handoff = handoff_new(HANDOFF_BYTES);
+    dc.handoff = s->handoff;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));
         return -1;
@@ -229,7 +240,8 @@ static void init_app(struct server *s)
 
 static struct door *new_door(struct server *s)
 {
-    struct door_config dc = { s->store, s->journal, s->app.limits, (int)s->cfg.retry_after };
+    struct door_config dc = { s->store, s->journal, s->app.limits, (int)s->cfg.retry_after,
+                              s->handoff };
 
     return door_new(&dc);
 }
@@ -414,6 +426,7 @@ static void shutdown_all(struct server *s)
         journal_close(s->journal);
     store_close(s->store);
     door_free(s->app.door);
+    handoff_free(s->handoff);
     throttle_free(s->app.login_account);
     throttle_free(s->app.login_address);
     free(s->tls_cert);

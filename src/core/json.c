@@ -23,26 +23,41 @@
 static long json_prescan(const char *p, size_t len, int max_depth, char *fix)
 {
     int depth = 0;
-    int in_str = 0;
     long nuls = 0;
 
     for (size_t i = 0; i < len; i++) {
         char c = p[i];
 
-        if (in_str) {
-            if (c == '\\' && len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0) {
-                if (fix != NULL)
-                    memcpy(fix + i + 2, "fffd", 4);
-                nuls++;
-            }
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
         if (c == '"') {
-            in_str = 1;
+            /*
+             * A string: its end is the first quote not escaped. Found with
+             * memchr (profiled: the byte loop was a third of a parse), then
+             * the backslashes before it, if any, are looked at one by one.
+             * Each byte is searched at most twice: linear in the worst case.
+             */
+            size_t quote = i; /* the next quote at or after i, len if none */
+
+            for (i++; i < len;) {
+                const char *b;
+
+                if (quote < i) {
+                    const char *q = memchr(p + i, '"', len - i);
+
+                    quote = q != NULL ? (size_t)(q - p) : len;
+                }
+                b = memchr(p + i, '\\', quote - i);
+                if (b == NULL) {
+                    i = quote;
+                    break;
+                }
+                i = (size_t)(b - p);
+                if (len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0) {
+                    if (fix != NULL)
+                        memcpy(fix + i + 2, "fffd", 4);
+                    nuls++;
+                }
+                i += 2; /* the backslash and the character it escapes */
+            }
         } else if (c == '{' || c == '[') {
             if (++depth > max_depth)
                 return -1;
@@ -186,4 +201,10 @@ void json_pool_begin(struct pool *pool)
 void json_pool_end(void)
 {
     json_pool = NULL;
+}
+
+void json_delete(cJSON *v)
+{
+    if (json_pool == NULL)
+        cJSON_Delete(v);
 }

@@ -15,6 +15,9 @@
 #include "digest/digest_rules.h"
 #include "ingest/scrub.h"
 #include "digest/tailring.h"
+#include "ingest/decode.h"
+#include "ingest/format.h"
+#include "ingest/handoff.h"
 #include "core/banned.h"
 
 #define PROJECT_CACHE 64
@@ -160,6 +163,18 @@ static const struct scrub_rules *scrub_rules_of(struct decoder *w, int64_t proje
     return &e->rules;
 }
 
+/* The door's decompressed copy of r's payload, when it handed one over (ingest/handoff.h). */
+static struct handoff_copy *handed_off(struct digest *d, const struct journal_record *r,
+                                       struct slice *text)
+{
+    const struct ingest_format *f = format_by_protocol(r->protocol);
+
+    if (d->cfg.handoff == NULL || f == NULL || !f->handoff ||
+        !decode_is_compressed(r->payload, r->len, r->encoding))
+        return NULL;
+    return handoff_take(d->cfg.handoff, r->protocol, r->encoding, r->payload, r->len, text);
+}
+
 static void decode_record(struct decoder *w, struct slot *s, const struct journal_record *r)
 {
     struct digest *d = w->d;
@@ -174,12 +189,18 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
     };
     struct bl_err err = { 0 };
     size_t before = s->events.n;
+    struct slice text = SLICE_NULL;
+    struct handoff_copy *copy = handed_off(d, r, &text);
     int rc;
 
+    if (copy != NULL)
+        decode_preset_begin(r->payload, r->len, text);
     json_pool_begin(&w->json_pool);
     rc = ingest_decode(r->payload, r->len, &meta, &d->cfg.limits, &s->pool, &s->events, NULL, &err);
     json_pool_end();
     pool_reset(&w->json_pool);
+    decode_preset_end();
+    handoff_release(copy);
     if (rc < 0) {
         s->events.n = before;
         STAT_ADD(d, bad_records, 1);

@@ -44,6 +44,8 @@
 #include "journal/journal.h"
 #include "store/store.h"
 
+struct handoff;
+
 struct digest_config {
     size_t max_records; /* journal records per batch */
     size_t max_bytes;   /* journal payload bytes per batch (each slot of the pipeline holds one) */
@@ -54,10 +56,11 @@ struct digest_config {
     /* retention runs in the writer thread, between batches (store.h retention_run) */
     int64_t retention_every_us; /* 0: never */
     int64_t disk_budget;        /* bytes; 0: none */
+    struct handoff *handoff;    /* the doors' decompressed bodies (ingest/handoff.h), or NULL */
 };
 
 #define DIGEST_CONFIG_DEFAULT                                                                      \
-    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0 })
+    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0, NULL })
 
 struct digest_stats {
     uint64_t records;

@@ -17,6 +17,8 @@
 #include "door/door.h"
 #include "door/keycache.h"
 #include "door/metrics.h"
+#include "ingest/decode.h"
+#include "ingest/handoff.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
 
@@ -236,18 +238,15 @@ static void scratch_init(struct buf *b, size_t body_len, size_t max)
         buf_init(b, max);
 }
 
-static int check_body(struct door_req *r, const void *body, size_t len, int encoding)
+static int check_body(struct door_req *r, const void *body, size_t len, int encoding,
+                      struct buf *scratch)
 {
     const struct ingest_limits *lim = &r->door->cfg.limits;
-    struct format_input in = { body, len, encoding, lim, r->pool, NULL };
+    struct format_input in = { body, len, encoding, lim, r->pool, scratch };
     struct bl_err err = { 0, "" };
-    struct buf scratch;
     int rc;
 
-    scratch_init(&scratch, len, lim->max_body);
-    in.scratch = &scratch;
     rc = r->format->check(&in, &r->result, &err);
-    buf_release(&scratch);
     if (rc == BL_ETOOBIG)
         return door_refuse(r, DOOR_TOO_LARGE, "%s", bl_err_msg(&err));
     if (rc < 0)
@@ -283,12 +282,26 @@ static void door_durable(void *arg, int rc)
     r->done(r, outcome);
 }
 
+/*
+ * The check's decompressed copy goes to the digest (handoff.h) before the
+ * record can be read; r is not touched after journal_append, whose callback
+ * may already have finished the request.
+ */
+static void hand_off(struct door_req *r, const void *body, size_t len, int encoding,
+                     const struct buf *decoded)
+{
+    if (r->format->handoff && decoded->len > 0 && decode_is_compressed(body, len, encoding))
+        handoff_put(r->door->cfg.handoff, r->format->protocol, encoding, body, len, decoded->p,
+                    decoded->len);
+}
+
 static int append(struct door_req *r, const void *body, size_t len, int encoding,
-                  int64_t received_at)
+                  int64_t received_at, const struct buf *decoded)
 {
     struct journal_record rec;
     int rc;
 
+    hand_off(r, body, len, encoding, decoded);
     memset(&rec, 0, sizeof(rec));
     rec.protocol = r->format->protocol;
     rec.encoding = encoding;
@@ -342,17 +355,13 @@ static int charge(struct door_req *r)
     return DOOR_ACCEPTED;
 }
 
-int door_submit(struct door_req *r, const struct ingest_format *f, const void *body, size_t len,
-                int encoding, int64_t received_at, door_done_fn done, void *arg)
+static int submit(struct door_req *r, const struct ingest_format *f, const void *body, size_t len,
+                  int encoding, int64_t received_at, struct buf *scratch)
 {
     int rc;
 
-    r->format = f;
-    r->done = done;
-    r->arg = arg;
-    memset(&r->result, 0, sizeof(r->result));
     metrics_add(&r->door->metrics->bytes_in[format_index(f)], len);
-    rc = check_body(r, body, len, encoding);
+    rc = check_body(r, body, len, encoding, scratch);
     if (rc == DOOR_ACCEPTED)
         rc = body_auth(r);
     if (rc != DOOR_ACCEPTED)
@@ -369,5 +378,21 @@ int door_submit(struct door_req *r, const struct ingest_format *f, const void *b
         r->no_units = 1;
         return DOOR_BAD_INPUT;
     }
-    return append(r, body, len, encoding, received_at);
+    return append(r, body, len, encoding, received_at, scratch);
+}
+
+int door_submit(struct door_req *r, const struct ingest_format *f, const void *body, size_t len,
+                int encoding, int64_t received_at, door_done_fn done, void *arg)
+{
+    struct buf scratch; /* the decompressed body: only while the door checks it */
+    int rc;
+
+    r->format = f;
+    r->done = done;
+    r->arg = arg;
+    memset(&r->result, 0, sizeof(r->result));
+    scratch_init(&scratch, len, r->door->cfg.limits.max_body);
+    rc = submit(r, f, body, len, encoding, received_at, &scratch);
+    buf_release(&scratch);
+    return rc;
 }

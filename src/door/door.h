@@ -59,10 +59,12 @@ struct door_config {
     struct store *store;     /* project keys */
     struct journal *journal; /* where accepted bodies go */
     struct ingest_limits limits;
-    int retry_after_s; /* advised wait when busy */
+    int retry_after_s;       /* advised wait when busy */
+    struct handoff *handoff; /* decompressed bodies for the digest (ingest/handoff.h), or NULL */
 };
 
 struct door;
+struct handoff;
 struct keycache;
 struct metrics;
 

@@ -76,6 +76,18 @@ enum decode_flags {
 int decode_request(const void *body, size_t len, int encoding_hint, size_t max, unsigned flags,
                    struct buf *scratch, struct slice *text, struct bl_err *err);
 
+/*
+ * Until decode_preset_end(), decode_request on this thread answers text
+ * for exactly this body (the same pointer and length), when text fits its
+ * max, instead of decompressing it. text must be what decode_request
+ * returned for these bytes with the caller's arguments: the door's copy
+ * (handoff.h), which the digest presets around one journal record, so no
+ * decoder needs an argument for it. Like json_pool_begin, a window per
+ * thread; nothing else changes.
+ */
+void decode_preset_begin(const void *body, size_t len, struct slice text);
+void decode_preset_end(void);
+
 /* Standard base64 (RFC 4648, padding optional, whitespace skipped). */
 int decode_base64(const char *p, size_t len, size_t max_out, struct buf *out, struct bl_err *err);
 

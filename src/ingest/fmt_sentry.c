@@ -43,6 +43,7 @@ const struct ingest_format format_sentry_store = {
     .empty_error = NULL,
     .check = check_store,
     .decode = ingest_decode_store,
+    .handoff = 1,
 };
 
 const struct ingest_format format_sentry_envelope = {
@@ -54,4 +55,5 @@ const struct ingest_format format_sentry_envelope = {
     .empty_error = NULL,
     .check = check_envelope,
     .decode = ingest_decode_envelope,
+    .handoff = 1,
 };

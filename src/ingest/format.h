@@ -78,6 +78,9 @@ struct ingest_format {
     const char *empty_error;
     format_check_fn check;   /* door side: before the ack, no JSON trees */
     format_decode_fn decode; /* digest side: deterministic */
+    /* 1 when the check and the decode call decode_request with the same
+     * arguments, so the door's decoded copy serves the digest (handoff.h). */
+    int handoff;
 };
 
 size_t format_count(void);

@@ -43,6 +43,7 @@ struct grules_matcher {
     int negate;
     char *arg; /* the tag name of tags.NAME */
     char *pattern;
+    size_t inner; /* pattern is "**TEXT**", TEXT without wildcards: its length (else 0) */
 };
 
 struct grules_rule {

@@ -115,7 +115,7 @@ static cJSON *parse_object(const char *p, size_t len, size_t max, const struct i
     cJSON *obj = json_parse(p, len, &jl, err);
 
     if (obj != NULL && !cJSON_IsObject(obj)) {
-        cJSON_Delete(obj);
+        json_delete(obj);
         bl_err_set(err, BL_EPARSE, "not a JSON object");
         return NULL;
     }
@@ -183,7 +183,7 @@ int ingest_decode_store(const void *payload, size_t len, const struct ingest_met
     normalize_sentry(obj, ev, lim, pool);
     finish(ev, pool);
 out:
-    cJSON_Delete(obj);
+    json_delete(obj);
     buf_release(&scratch);
     return rc;
 }
@@ -332,7 +332,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
 out:
     for (int k = 0; rc == 0 && items != NULL && k < INGEST_ITEM__N; k++)
         items[k] += counts[k];
-    cJSON_Delete(obj);
+    json_delete(obj);
     buf_release(&scratch);
     return rc;
 }
@@ -368,7 +368,7 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     (void)scrubbed_raw(obj, meta, pool, ev);
     normalize_log_line(obj, ev, lim, pool);
     finish(ev, pool);
-    cJSON_Delete(obj);
+    json_delete(obj);
 }
 
 int ingest_decode_ndjson(const void *payload, size_t len, const struct ingest_meta *meta,

@@ -280,6 +280,9 @@ def test_grouping_two_functions():
     if h.check(isinstance(hourly, list) and len(hourly) == 24, "hourly has 24 ints: %r" % hourly):
         h.check_eq(sum(hourly), 3, "hourly sum")
     h.check_eq(int(det.get("count", -1)), 3, "issue detail count")
+    listed = {i["id"]: i for i in srv.api_json("/api/0/projects/1/issues/?hourly=1")}
+    h.check_eq(listed.get(alpha["id"], {}).get("hourly"), hourly,
+               "the list's hourly=1 counts are the issue's")
 
     # one event in detail
     ev = srv.event(1, ids["alpha"][0])

@@ -151,6 +151,29 @@ def test_password_change_ends_other_sessions():
 
 
 @h.test
+def test_admin_sets_password():
+    """An instance admin's reset (PUT /users/{id}/ password): the old password and every
+    session of the user end, a bad one is a 400 that changes nothing."""
+    srv = h.Server().start()
+    uid = add_user(srv, "reset@example.test")
+    a = session_of(login(srv, "reset@example.test", PASSWORD))
+    for bad in ("short", 12345, "x" * 1025):
+        r = srv.api("PUT", "/api/0/users/%d/" % uid, {"password": bad})
+        h.check_eq(r.status, 400, "a bad password is refused: %r" % (bad,))
+    h.check_eq(as_session(srv, "GET", "/api/0/auth/me", a).status, 200, "nothing changed")
+    h.check_eq(srv.api("PUT", "/api/0/users/%d/" % uid, {"password": "by-the-admin-1"},
+                       token=None).status, 200, "the admin sets a password")
+    h.check_eq(as_session(srv, "GET", "/api/0/auth/me", a).status, 401, "their session ended")
+    h.check_eq(login(srv, "reset@example.test", PASSWORD).status, 401, "old password refused")
+    h.check_eq(login(srv, "reset@example.test", "by-the-admin-1").status, 200, "new one works")
+    b = session_of(login(srv, "reset@example.test", "by-the-admin-1"))
+    r = as_session(srv, "PUT", "/api/0/users/%d/" % uid, b, body={"password": "self-made-22"})
+    h.check_eq(r.status, 403, "a user who is not an instance admin cannot use the reset")
+    h.check_eq(srv.api("PUT", "/api/0/users/999/", {"password": "nobody-has-it"}).status, 404,
+               "an unknown user is a 404")
+
+
+@h.test
 def test_throttling():
     srv = h.Server().start()
     add_user(srv, "victim@example.test")
@@ -177,6 +200,21 @@ def test_throttling():
     h.check(first >= 1, "Retry-After given (%s)" % first)
     r = login(srv, "other@example.test", PASSWORD)
     h.check_eq(r.status, 200, "another account still signs in from the same address")
+
+
+@h.test
+def test_project_role_follows_token_scopes():
+    """The listing's role is what the caller may do: a token's scopes cap its user's role."""
+    srv = h.Server().start()
+    for scopes, want in ((["read"], "viewer"), (["write"], "member"), (["admin"], "admin")):
+        r = srv.api("POST", "/api/0/tokens/", {"name": "scoped " + scopes[0], "scopes": scopes})
+        if not h.check_eq(r.status, 201, "token with scopes %s" % scopes):
+            continue
+        tok = r.json()["token"]
+        roles = {p["id"]: p["role"] for p in srv.api_json("/api/0/projects/", token=tok)}
+        h.check_eq(roles.get(1), want, "role of a %s token's admin user" % scopes[0])
+        h.check_eq(srv.api("PUT", "/api/0/projects/1/", {"name": "x"}, token=tok).status,
+                   200 if want == "admin" else 403, "settings as the role says")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ SVG = "\"><svg onload=alert('%s')>"
 JSU = "javascript:alert('%s')"
 
 
-def run_app(srv, which):
+def run_app(srv, which, dsn=None):
     py = h.sdk_python()
     if not py:
         raise AssertionError("no python can import sentry_sdk (scripts/install-deps.sh --test)")
@@ -79,7 +79,7 @@ def run_app(srv, which):
     path = os.path.join(d, "shop.py")
     with open(path, "w") as f:
         f.write(APP)
-    r = h.run([py, path, srv.dsn(1), which], timeout=90, cwd=d)
+    r = h.run([py, path, dsn or srv.dsn(1), which], timeout=90, cwd=d)
     if r.returncode != 0:
         raise AssertionError("sentry-sdk app failed: %s" % r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -228,8 +228,120 @@ def test_ui_xss():
     srv.wait_event(1, ev_id)
     h.wait_for(lambda: len(srv.issues(1)) >= 2 and len(srv.logs(1)) >= 2, what="data stored")
     issue_ids = [str(i["id"]) for i in srv.issues(1)]
+    # Hostile names where the settings and admin pages show them.
+    h.check_eq(srv.api("POST", "/api/0/projects/1/keys/", {"label": IMG % "key"}).status, 201,
+               "a key with a hostile label")
+    r = srv.api("POST", "/api/0/users/", {"email": "x@ui.test", "password": "user-password-1",
+                                          "name": SCR % "user"})
+    h.check_eq(r.status, 201, "a user with a hostile name")
+    srv.api("POST", "/api/0/projects/1/members/", {"email": "x@ui.test", "role": "viewer"})
+    srv.api("POST", "/api/0/tokens/", {"name": SVG % "token"})
     browser(srv, "xss", {"issue_ids": issue_ids,
                          "visible": [IMG % "fn", SCR % "ctx", IMG % "crumb", JSU % "req"]})
+
+
+def add_user(srv, email, role=None, password="user-password-123", pid=1):
+    r = srv.api("POST", "/api/0/users/", {"email": email, "password": password})
+    h.check_eq(r.status, 201, "user %s added: %r" % (email, r.body[:200]))
+    if role:
+        r = srv.api("POST", "/api/0/projects/%d/members/" % pid, {"email": email, "role": role})
+        h.check_eq(r.status, 200, "%s is a %s" % (email, role))
+    return r.json()
+
+
+def login(srv, email, password):
+    return srv.post("/api/0/auth/login", json.dumps({"email": email, "password": password}).encode(),
+                    headers={"Content-Type": "application/json"})
+
+
+@h.test
+def test_ui_settings():
+    """Project settings in the browser, then what the API and the doors do."""
+    srv = h.Server().start()
+    ids = run_app(srv, "one")
+    srv.wait_event(1, ids["payment"])
+    add_user(srv, "dev@ui.test")
+    add_user(srv, "member@ui.test", "member")
+    add_user(srv, "viewer@ui.test", "viewer")
+    label = "browser key"
+    rules = "error.type:ValueError -> payment-errors\n"
+    creds = {"email": "admin@localhost", "password": h.ADMIN_PASSWORD}
+    out = browser(srv, "settings", dict(creds, key_label=label, new_member="dev@ui.test",
+                                        rules=rules))
+    proj = srv.api_json("/api/0/projects/1/")
+    h.check_eq((proj["issue_level"], proj["retention_days"]), ("warning", 14),
+               "the API shows the issue level and retention set in the page")
+    h.check_eq(srv.api_json("/api/0/projects/1/settings/")["events_per_hour"], 5000,
+               "the project-wide limit set in the page")
+    keys = {k["label"]: k for k in srv.api_json("/api/0/projects/1/keys/")}
+    key = keys.get(label)
+    if not h.check(key, "the API lists the key made in the page: %r" % list(keys)):
+        return
+    h.check_eq((key["events_per_minute"], key["lines_per_minute"], key["enabled"]),
+               (120, 600, True), "the key's limits as set in the page")
+    h.check_eq(out.get("new_dsn"), key["dsn"], "the page showed the key's DSN")
+    h.check("kbd-key" in keys, "the key made with the keyboard exists")
+    members = {m["email"]: m["role"] for m in srv.api_json("/api/0/projects/1/members/")}
+    h.check_eq(members.get("dev@ui.test"), "admin", "the member added and promoted in the page")
+    h.check_eq(srv.api_json("/api/0/projects/1/grouping/")["fingerprint_rules"], rules,
+               "the grouping rules saved in the page (the bad ones were not)")
+
+    # The key made in the page works at the Sentry door (python3-sentry-sdk)...
+    sent = run_app(srv, "one", dsn=key["dsn"])
+    ev = srv.wait_event(1, sent["payment"])
+    h.check(ev is not None, "an event sent with the new key is stored")
+    # ...until it is revoked in the page: then the door refuses it.
+    browser(srv, "revoke", dict(creds, key_label=label))
+    _, body = h.store_body(message="after revoke", level="error")
+
+    def refused():
+        return srv.post("/api/1/store/", body, headers=srv.auth_headers(
+            key=key["public_key"])).status == 401
+    h.wait_for(refused, timeout=5, what="the revoked key is refused with 401")
+    h.check(not {k["label"]: k for k in srv.api_json("/api/0/projects/1/keys/")}[label]["enabled"],
+            "the API lists the key as revoked")
+
+    browser(srv, "readonly", {"member_email": "member@ui.test", "viewer_email": "viewer@ui.test",
+                              "password": "user-password-123"})
+
+
+@h.test
+def test_ui_admin():
+    """Users and API tokens in the browser, then what the API shows."""
+    srv = h.Server().start()
+    ids = run_app(srv, "one")
+    srv.wait_event(1, ids["payment"])
+    creds = {"email": "admin@localhost", "password": h.ADMIN_PASSWORD}
+    new = {"new_user": "ops@ui.test", "new_password": "first-password-1",
+           "reset_password": "second-password-2", "token_name": "read-only ci",
+           "project_name": srv.api_json("/api/0/projects/1/")["name"]}
+    out = browser(srv, "admin", dict(creds, **new))
+    users = {u["email"]: u for u in srv.api_json("/api/0/users/")}
+    u = users.get("ops@ui.test")
+    if h.check(u, "the API lists the user added in the page"):
+        h.check_eq((u["name"], u["is_admin"], u["disabled"]), ("Made In Browser", False, True),
+                   "name, admin taken back, disabled")
+        h.check_eq(login(srv, "ops@ui.test", new["reset_password"]).status, 401,
+                   "a disabled user cannot sign in")
+        srv.api("PUT", "/api/0/users/%d/" % u["id"], {"disabled": False})
+        h.check_eq(login(srv, "ops@ui.test", new["new_password"]).status, 401,
+                   "the first password was replaced")
+        h.check_eq(login(srv, "ops@ui.test", new["reset_password"]).status, 200,
+                   "the password set by the admin works")
+    tok = out.get("new_token")
+    tokens = {t["name"]: t for t in srv.api_json("/api/0/tokens/")}
+    t = tokens.get(new["token_name"])
+    if not (h.check(tok, "the page showed the secret") and
+            h.check(t, "the API lists the token made in the page")):
+        return
+    h.check_eq((t["scopes"], t["projects"]), (["read"], [1]), "scope and project as chosen")
+    h.check_eq(srv.api("GET", "/api/0/projects/1/issues/", token=tok).status, 200,
+               "the token reads its project")
+    h.check_eq(srv.api("PUT", "/api/0/projects/1/", {"name": "x"}, token=tok).status, 403,
+               "a read token cannot change settings")
+    browser(srv, "revoke_token", dict(creds, token_name=new["token_name"]))
+    h.check_eq(srv.api("GET", "/api/0/projects/1/issues/", token=tok).status, 401,
+               "the token revoked in the page is refused")
 
 
 if __name__ == "__main__":

@@ -559,6 +559,8 @@ static void test_issues(void)
 {
     static const char *const all[] = { "status", "all", NULL };
     static const char *const bad_sort[] = { "sort", "size", NULL };
+    static const char *const all_hourly[] = { "status", "all", "hourly", "1", NULL };
+    static const char *const bad_hourly[] = { "hourly", "yes", NULL };
     struct fake_conn conn = { { "Authorization", "Bearer " TOKEN }, { NULL } };
     char path[128];
     struct call c;
@@ -572,6 +574,16 @@ static void test_issues(void)
     CHECK_STR_EQ(json_str(is, "status"), "unresolved");
     CHECK_INT_EQ(jint(is, "count", 0), 1);
     CHECK_STR_EQ(json_str(is, "first_release"), "r1");
+    CHECK(cJSON_GetObjectItem(is, "hourly") == NULL);
+    done(&c);
+    get(&c, "/api/0/projects/1/issues/", all_hourly);
+    CHECK_INT_EQ(c.resp.status, 200);
+    is = cJSON_GetArrayItem(c.json, 0);
+    CHECK_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(is, "hourly")), 24);
+    CHECK(json_str(is, "hourly_since") != NULL);
+    done(&c);
+    get(&c, "/api/0/projects/1/issues/", bad_hourly);
+    CHECK_INT_EQ(c.resp.status, 400);
     done(&c);
     get(&c, "/api/0/projects/1/issues/", bad_sort);
     CHECK_INT_EQ(c.resp.status, 400);

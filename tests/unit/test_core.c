@@ -118,6 +118,18 @@ static void test_json(void)
     CHECK_INT_EQ(err.code, BL_EPARSE);
     CHECK(json_parse("{\"a\":1} x", 9, &lim, &err) == NULL);
     CHECK(json_parse("{\"a\":", 5, &lim, &err) == NULL);
+    /* Brackets inside strings do not nest, escaped quotes do not end the string. */
+    {
+        static const char in_str[] = "{\"a\":\"[[[[\\\"[[[[\\\\\",\"b\":[\"\\\"]]]]\"]}";
+
+        v = json_parse(in_str, sizeof(in_str) - 1, &lim, &err);
+        CHECK(v != NULL);
+        CHECK_STR_EQ(json_str(v, "a"), "[[[[\"[[[[\\");
+        cJSON_Delete(v);
+    }
+    /* A string cut short (no closing quote) after an escape is refused, not read past. */
+    CHECK(json_parse("{\"a\":\"x\\\"", 9, &lim, &err) == NULL);
+    CHECK(json_parse("{\"a\":\"x\\", 8, &lim, &err) == NULL);
 }
 
 /* "\u0000" would end a C string: it reads as U+FFFD, in values and keys alike. */

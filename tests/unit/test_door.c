@@ -19,6 +19,7 @@
 #include "door/keycache.h"
 #include "door/metrics.h"
 #include "ingest/format.h"
+#include "ingest/handoff.h"
 #include "journal/journal.h"
 #include "store/store.h"
 #include "t.h"
@@ -26,10 +27,11 @@
 
 static char tmpdir[256];
 
-/* A store with two projects, a journal, and a door over them. */
+/* A store with two projects, a journal, and a door over them (with its handoff table). */
 struct fixture {
     struct store *store;
     struct journal *journal;
+    struct handoff *handoff;
     struct door *door;
     struct store_project a, b;
     struct pool pool;
@@ -43,6 +45,7 @@ static void fixture_open(struct fixture *f, uint64_t budget)
     char jdir[300];
 
     memset(f, 0, sizeof(*f));
+    memset(&dc, 0, sizeof(dc));
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/bilor-door-XXXXXX");
     CHECK(mkdtemp(tmpdir) != NULL);
     CHECK_INT_EQ(store_open(&f->store, tmpdir, NULL, &err), 0);
@@ -57,6 +60,8 @@ static void fixture_open(struct fixture *f, uint64_t budget)
     dc.limits.max_body = 64 * 1024;
     dc.limits.max_event = 16 * 1024;
     dc.retry_after_s = 7;
+    f->handoff = handoff_new(1u << 20);
+    dc.handoff = f->handoff;
     f->door = door_new(&dc);
     pool_init(&f->pool, 4096);
 }
@@ -64,6 +69,7 @@ static void fixture_open(struct fixture *f, uint64_t budget)
 static void fixture_close(struct fixture *f)
 {
     door_free(f->door);
+    handoff_free(f->handoff);
     journal_close(f->journal);
     store_close(f->store);
     pool_release(&f->pool);
@@ -241,6 +247,16 @@ static void test_accepted_durable(void)
     CHECK_STR_EQ(b.recs[0].event_id, "fc6d8c0c43fc4630ad850ee518f1b9d0");
     CHECK_INT_EQ(b.recs[0].len, gzlen);
     CHECK(memcmp(b.recs[0].payload, gz, gzlen) == 0);
+    /* The door's decompressed copy waits for the digest, found by the record's bytes. */
+    {
+        struct slice text = SLICE_NULL;
+        struct handoff_copy *c = handoff_take(f.handoff, b.recs[0].protocol, b.recs[0].encoding,
+                                              b.recs[0].payload, b.recs[0].len, &text);
+
+        CHECK(c != NULL);
+        CHECK(text.len == strlen(event_json) && memcmp(text.p, event_json, text.len) == 0);
+        handoff_release(c);
+    }
 
     /* An envelope that authenticates with its own dsn. */
     snprintf(env, sizeof(env), "{\"dsn\":\"http://%s@h/%lld\"}\n{\"type\":\"event\"}\n%s\n",

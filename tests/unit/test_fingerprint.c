@@ -293,6 +293,15 @@ static void test_rule_globs(void)
         { "a*b*c", "a/x/b/y/c", 0 },
         { "**a*", "x/y/za/q", 0 },
         { "**a*", "x/y/zaq", 1 },
+        /* "**TEXT**" is matched as a substring (grouprules.c contains_form) */
+        { "**/Site-Packages/**", "/usr/lib/python3/site-packages/x.py", 1 },
+        { "**/site-packages/**", "/usr/lib/python3/site-packages", 0 },
+        { "**/node_modules/**", "node_modules/a.js", 0 },
+        { "**aab**", "x/aaab", 1 },
+        { "**a.b**", "a", 0 },
+        { "**a.b**", "", 0 },
+        { "**a*b**", "a/x/b", 0 },
+        { "**a*b**", "x/ayb/z", 1 },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -7,10 +7,11 @@ const TOKEN_KEY = 'bilor.token';
 const CSRF_KEY = 'bilor.csrf';
 
 export class ApiError extends Error {
-  constructor(status, message, retryAfter) {
+  constructor(status, message, retryAfter, data) {
     super(message);
     this.status = status;
     this.retryAfter = retryAfter;
+    this.data = data; // the error body, e.g. a grouping rule's field, line and column
   }
 }
 
@@ -49,7 +50,7 @@ export async function request(method, path, { params, body, signal } = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) {
     const msg = (data && data.error) || `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, msg, res.headers.get('Retry-After'));
+    throw new ApiError(res.status, msg, res.headers.get('Retry-After'), data);
   }
   const link = res.headers.get('Link') || '';
   const m = /cursor="([^"]*)"/.exec(link);

@@ -3,21 +3,21 @@
 // and get (params, ctx); they use only the public REST API (api.js).
 import { h, append, clear, mount, notice } from './dom.js';
 import { whoami, logout, auth, get } from './api.js';
-import { signinPage } from './signin.js';
-import { projectsPage } from './projects.js';
-import { issuesPage } from './issues.js';
-import { issuePage } from './issue.js';
-import { logsPage } from './logs.js';
-import { accountPage } from './account.js';
-
+// Each page's module is loaded when it is first shown, so a first load parses
+// only the page it shows (and its imports), not every page.
 const routes = {
-  signin: signinPage,
-  projects: projectsPage,
-  issues: issuesPage,
-  issue: issuePage,
-  logs: logsPage,
-  account: accountPage,
+  signin: () => import('./signin.js').then((m) => m.signinPage),
+  projects: () => import('./projects.js').then((m) => m.projectsPage),
+  issues: () => import('./issues.js').then((m) => m.issuesPage),
+  issue: () => import('./issue.js').then((m) => m.issuePage),
+  logs: () => import('./logs.js').then((m) => m.logsPage),
+  account: () => import('./account.js').then((m) => m.accountPage),
+  settings: () => import('./settings.js').then((m) => m.settingsPage),
+  admin: () => import('./admin.js').then((m) => m.adminPage),
 };
+
+// The projects whose settings the caller may see: admin or member (settings.js).
+export function settingsProjects(list) { return list.filter((p) => p.role === 'admin' || p.role === 'member'); }
 
 export function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
@@ -36,15 +36,31 @@ export function setHash(page, args, params, replace = false) {
   else location.hash = s;
 }
 
+// The promise is kept, so the menu and the page share one request.
 let projectsCache = null;
-export async function projects() {
-  if (!projectsCache) projectsCache = await get('/api/0/projects/');
+export function projects() {
+  if (!projectsCache) {
+    const p = get('/api/0/projects/').catch((e) => { if (projectsCache === p) projectsCache = null; throw e; });
+    projectsCache = p;
+  }
   return projectsCache;
 }
+export function forgetProjects() { projectsCache = null; }
 
-function nav(page) {
+// Settings shows only for a project member or admin, Admin only for an
+// instance admin; the pages check again (a URL can be typed).
+let navSeq = 0;
+async function nav(page) {
+  const seq = ++navSeq;
+  const items = [['projects', 'Projects'], ['issues', 'Issues'], ['logs', 'Logs']];
+  let list = [];
+  try { list = await projects(); } catch { /* the page shows the error */ }
+  if (settingsProjects(list).length) items.push(['settings', 'Settings']);
+  if (auth.user && auth.user.is_admin) items.push(['admin', 'Admin']);
+  items.push(['account', 'Account']);
+  if (seq !== navSeq) return; // a newer view drew the menu meanwhile
   const el = clear(document.getElementById('nav'));
-  const items = [['projects', 'Projects'], ['issues', 'Issues'], ['logs', 'Logs'], ['account', 'Account']];
+  el.dataset.user = auth.user ? (auth.user.email || 'token') : '';
   for (const [p, label] of items)
     el.append(h('a', { href: '#/' + p, class: p === page || (p === 'issues' && page === 'issue') ? 'active' : '', 'aria-current': p === page ? 'page' : null }, label));
   const who = clear(document.getElementById('who'));
@@ -61,19 +77,24 @@ async function render() {
   current = new AbortController();
   const { signal } = current;
   const top = document.getElementById('top');
+  // On a first load the project list is asked for with "who am I", not after it:
+  // one round trip less before the first rows (a 401 just clears it again).
+  if (page !== 'signin' && !auth.user) projects().catch(() => {});
   if (page !== 'signin' && !auth.user && !(await whoami())) {
     setHash('signin', [], { next: location.hash.slice(1) }, true);
     return render();
   }
   top.hidden = page === 'signin';
-  nav(page);
-  const fn = routes[page];
-  if (!fn) { mount(notice('error', 'No such page. ', h('a', { href: '#/projects' }, 'Go to projects'))); return; }
+  nav(page); // not awaited: the page need not wait for the menu
+  const load = routes[page];
+  if (!load) { mount(notice('error', 'No such page. ', h('a', { href: '#/projects' }, 'Go to projects'))); return; }
   try {
+    const fn = await load();
+    if (signal.aborted) return;
     await fn({ args, params, signal });
   } catch (e) {
     if (e.name === 'AbortError' || signal.aborted) return;
-    if (e.status === 401) { auth.user = null; setHash('signin'); return; }
+    if (e.status === 401) { auth.user = null; projectsCache = null; setHash('signin'); return; }
     mount(notice('error', `Could not load this page: ${e.message}`));
   }
 }

@@ -110,8 +110,9 @@ export function histogram(buckets, { step, series = [{ key: 'count', cls: 'bar' 
   return wrap;
 }
 
-// rows: [{label, count}] -> horizontal bars (facet values, tag distributions).
-export function bars(rows, { onClick } = {}) {
+// rows: [{label, count}] -> horizontal bars (facet values, tag distributions);
+// fmt formats the number shown (bytes on the storage pages).
+export function bars(rows, { onClick, fmt = String } = {}) {
   const max = Math.max(1, ...rows.map((r) => r.count));
   const ul = document.createElement('ul');
   ul.className = 'bars';
@@ -126,7 +127,7 @@ export function bars(rows, { onClick } = {}) {
     lab.title = r.label;
     const num = document.createElement('span');
     num.className = 'barnum';
-    num.textContent = String(r.count);
+    num.textContent = fmt(r.count);
     const fill = document.createElement('span');
     fill.className = 'barfill';
     fill.style.width = `${(r.count / max) * 100}%`;

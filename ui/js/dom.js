@@ -18,7 +18,7 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-export function append(el, children) {
+export function append(el, ...children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -98,4 +98,17 @@ export function copyButton(text, label = 'Copy') {
 
 export function notice(kind, ...children) {
   return h('div', { class: 'notice ' + kind, role: kind === 'error' ? 'alert' : 'status' }, ...children);
+}
+
+// A message area: show(kind, text...) replaces its content.
+export function msgArea() {
+  const el = h('div', { class: 'msg', 'aria-live': 'polite' });
+  el.show = (kind, ...text) => clear(el).append(notice(kind, ...text));
+  return el;
+}
+
+// A labelled form field; hint is a line of help under it.
+export function field(id, label, input, hint) {
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('span', { class: 'muted hint' }, hint) : null);
 }

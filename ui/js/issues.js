@@ -51,11 +51,11 @@ export async function issuesPage({ params, signal }) {
   let data, next;
   const t0 = performance.now();
   try {
-    ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, query, cursor, limit: 50 }, signal));
+    ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, query, cursor, limit: 50, hourly: 1 }, signal));
   } catch (e) {
     if (e.status === 400 && query) {
       // A server without issue search: list and filter the free words here.
-      ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, cursor, limit: 50 }, signal));
+      ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, cursor, limit: 50, hourly: 1 }, signal));
     } else throw e;
   }
   // A server without the search language ignores query=: filter this page here.
@@ -69,6 +69,7 @@ export async function issuesPage({ params, signal }) {
     } else body.append(notice('info', `No ${status} issues.`));
   }
   const table = h('ul', { class: 'issues' });
+  const sparks = [];
   for (const i of data) {
     const cb = h('input', { type: 'checkbox', 'aria-label': 'Select issue', onchange: (e) => { if (e.target.checked) selected.add(i.id); else selected.delete(i.id); updateBulk(); } });
     const spark = h('span', { class: 'sparkwrap' });
@@ -81,11 +82,16 @@ export async function issuesPage({ params, signal }) {
       h('div', { class: 'when' }, h('span', { class: 'muted' }, 'last '), timeEl(i.last_seen), h('br'), h('span', { class: 'muted' }, 'first '), timeEl(i.first_seen)),
       spark,
       h('div', { class: 'count', title: 'events' }, fmtNum(i.count))));
-    get(`/api/0/issues/${i.id}/`, undefined, signal).then((d) => { if (d.hourly) spark.append(sparkline(d.hourly, { width: 96, height: 24, label: 'last 24 h, hourly' })); }).catch(() => {});
+    const draw = (hourly) => spark.append(sparkline(hourly, { width: 96, height: 24, label: 'last 24 h, hourly' }));
+    // The list carries each row's 24 h counts (hourly=1); an older server's rows are asked one by one.
+    if (i.hourly) sparks.push(() => draw(i.hourly));
+    else sparks.push(() => get(`/api/0/issues/${i.id}/`, undefined, signal).then((d) => { if (d.hourly) draw(d.hourly); }).catch(() => {}));
   }
   body.append(table);
   performance.mark('bilor-issues-shown');
   document.body.dataset.firstResultsMs = String(Math.round(performance.now() - t0));
+  // The sparklines come after the rows are drawn, not before.
+  setTimeout(() => sparks.forEach((f) => f()), 0);
   if (cursor) pager.append(h('a', { href: '#', onclick: (e) => { e.preventDefault(); history.back(); } }, '← Newer'));
   if (next) pager.append(h('a', { href: '#', class: 'next', onclick: (e) => { e.preventDefault(); setHash('issues', [], Object.assign({}, state, { cursor: next, prev: cursor || '-' })); } }, 'Older →'));
   void prev;

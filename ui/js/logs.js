@@ -44,6 +44,11 @@ export async function logsPage({ params, signal }) {
     h('div', { class: 'logs-layout' }, facetBox, h('div', {}, results, pager)));
 
   const base = { query, since, until };
+  // The lines are asked for first: they are the first results. The facets,
+  // which read many more rows, start once the lines are in, so on a server
+  // with few read threads they never delay them.
+  const listP = getPage(`/api/0/projects/${pid}/logs/`, Object.assign({ limit: 100, cursor }, base), signal);
+  listP.catch(() => {}); // handled where it is awaited
   const searchable = await hasSearch(pid);
   const drawHistogram = (step, buckets) => chartBox.append(histogram(buckets, { step, series: LEVELS.map((l) => ({ key: l, cls: 'lvl-' + l })),
     onZoom: (a, z) => go({ range: '', since: new Date(a).toISOString(), until: new Date(z).toISOString() }) }));
@@ -60,10 +65,11 @@ export async function logsPage({ params, signal }) {
     }).catch((e) => { if (e.name !== 'AbortError') chartBox.append(missing('The histogram', e)); });
     const facetParams = new URLSearchParams(Object.entries(base).filter(([, v]) => v));
     FACETS.forEach((f) => facetParams.append('field', f));
-    get(`/api/0/projects/${pid}/logs/facets/?${facetParams}`, { limit: 8 }, signal).then((r) => {
+    const facets = () => get(`/api/0/projects/${pid}/logs/facets/?${facetParams}`, { limit: 8 }, signal).then((r) => {
       const fields = r.fields || r.facets || r;
       drawFacets(Array.isArray(fields) ? fields.map((f) => [f.field || f.name, f.values || []]) : Object.entries(fields));
     }).catch((e) => { if (e.name !== 'AbortError') facetBox.append(missing('Facets', e)); });
+    listP.then(facets, facets);
   }
 
   let rows = [];
@@ -101,7 +107,7 @@ export async function logsPage({ params, signal }) {
   };
   try {
     let next;
-    ({ data: rows, next } = await getPage(`/api/0/projects/${pid}/logs/`, Object.assign({ limit: 100, cursor }, base), signal));
+    ({ data: rows, next } = await listP);
     if (next) pager.append(h('a', { href: '#', class: 'next', onclick: (e) => { e.preventDefault(); setHash('logs', [], Object.assign({}, state, { cursor: next })); } }, 'Older →'));
   } catch (e) {
     if (e.status === 400) { results.append(notice('error', `The query was not understood: ${e.message}`)); return; }
@@ -115,6 +121,7 @@ export async function logsPage({ params, signal }) {
   if (!rows.length) results.append(notice('info', query ? `No lines match “${query}” in this time range. Widen the range or remove a term.` : 'No log lines in this time range. Send some with the JSON lines door: POST /api/' + pid + '/logs'));
   rows.forEach((l) => table.append(rowEl(l)));
   results.append(table);
+  performance.mark('bilor-logs-shown'); // first results (tools/measure/ui_perf.py)
 
   function localCharts(list) {
     const t0 = Date.parse(since), t1 = until ? Date.parse(until) : Date.now();

@@ -53,6 +53,45 @@ async function signIn(page) {
   await page.waitForSelector('h1:text("Projects")');
 }
 
+async function signInPassword(page, email, password) {
+  await page.goto(base + '/');
+  await page.waitForSelector('#signin-form');
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('h1:text("Projects")');
+}
+
+// Opens a settings or admin tab and waits until it has drawn.
+async function openTab(page, hash, ready) {
+  await page.goto(`${base}/#/${hash}`);
+  await page.waitForSelector(ready);
+}
+
+// The message a change left (ok or error); each is read once, so the next
+// call waits for the next change's message.
+async function message(page, kind) {
+  const sel = `.msg .notice.${kind}:not([data-seen])`;
+  await page.waitForSelector(sel);
+  return page.$eval(sel, (e) => { e.dataset.seen = '1'; return e.textContent; });
+}
+
+const navLinks = async (page) => {
+  await page.waitForSelector('#nav:not([data-user=""]) a[href="#/account"]');
+  return page.$$eval('#nav a', (els) => els.map((e) => e.textContent));
+};
+
+// Nothing wider than the screen, and "Sign out" on one line.
+async function narrowOk(page, where) {
+  const r = await page.evaluate(() => {
+    const so = document.getElementById('signout');
+    const lh = so ? parseFloat(getComputedStyle(so).lineHeight) || 20 : 0;
+    return { overflow: document.documentElement.scrollWidth - window.innerWidth, signout: so ? so.getBoundingClientRect().height : 0, lh };
+  });
+  check(r.overflow <= 1, `${where}: no horizontal scrolling at 390 px (overflow ${r.overflow})`);
+  check(r.signout > 0 && r.signout < r.lh * 1.6, `${where}: "Sign out" stays on one line (height ${r.signout}, line ${r.lh})`);
+}
+
 const issueTitles = async (page) => page.$$eval('#issue-list .issue .title', (els) => els.map((e) => e.textContent));
 async function gotoIssues(page, params) {
   await page.goto(`${base}/#/issues?${new URLSearchParams(params)}`);
@@ -215,13 +254,221 @@ try {
     await page.goto(`${base}/#/account`);
     await page.waitForSelector('#tlabel');
     await page.fill('#tlabel', expect.token_name);
-    await page.click('form.inline button[type=submit]');
-    await page.waitForSelector(`.tokens strong:text("${expect.token_name}")`);
+    await page.click('#token-add button[type=submit]');
+    await page.waitForSelector(`#token-list strong:text("${expect.token_name}")`);
     check(true, `a token made on the account page is listed by its name "${expect.token_name}"`);
     await page.click('#signout');
     await page.waitForSelector('#signin-form');
     const me = await page.evaluate(async () => (await fetch('/api/0/auth/me', { credentials: 'same-origin' })).status);
     check(me === 401, `after signing out the session is gone (auth/me: ${me})`);
+  } else if (phase === 'settings') {
+    // A project admin's settings: general, a DSN key with limits, members,
+    // grouping rules (a bad one first), storage, stats; the Python side then
+    // checks what the API shows and sends with the key.
+    const page = await newPage();
+    await signInPassword(page, expect.email, expect.password);
+    check((await navLinks(page)).includes('Settings'), 'a project admin sees Settings in the menu');
+    await openTab(page, 'settings/1?tab=general', '#project-form');
+    await page.selectOption('#p-level', 'warning');
+    await page.fill('#p-days', '14');
+    await page.click('#project-form button[type=submit]');
+    check(/Project saved/.test(await message(page, 'ok')), 'the project form saves');
+    await page.fill('#q-events_per_hour', '5000');
+    await page.click('#quota-form button[type=submit]');
+    check(/saved/.test(await message(page, 'ok')), 'the project-wide limits save');
+    await page.fill('#p-days', '0');
+    check(!(await page.$eval('#p-days', (i) => i.checkValidity())), 'the form itself refuses a retention of 0 days');
+
+    await openTab(page, 'settings/1?tab=keys', '#key-add');
+    await page.fill('#k-label', expect.key_label);
+    await page.fill('#k-events_per_minute', '120');
+    await page.click('#key-add button[type=submit]');
+    check(/created/.test(await message(page, 'ok')), 'the key is created');
+    await page.waitForSelector('#new-dsn');
+    out.new_dsn = (await page.textContent('#new-dsn')).trim();
+    const row = page.locator(`#key-list li.key:has(.klabel:text("${expect.key_label}"))`);
+    check(await row.count() === 1, 'the new key is listed by its label');
+    check((await row.locator('input[name=events_per_minute]').inputValue()) === '120', 'the key shows its limit');
+    await row.locator('input[name=lines_per_minute]').fill('600');
+    await row.locator('button[type=submit]').click();
+    check(/saved/.test(await message(page, 'ok')), 'a key limit saves');
+    await shot(page, 'settings-keys');
+
+    await openTab(page, 'settings/1?tab=members', '#member-add');
+    await page.fill('#m-email', expect.new_member);
+    await page.selectOption('#m-role', 'member');
+    await page.click('#member-add button[type=submit]');
+    await page.waitForSelector(`#member-list tr:has-text("${expect.new_member}")`);
+    await page.selectOption(`#member-list tr:has-text("${expect.new_member}") select`, 'admin');
+    check(/is now a admin|is now an admin/.test(await message(page, 'ok')), 'a role change saves');
+    await page.fill('#m-email', 'nobody@nowhere.test');
+    await page.click('#member-add button[type=submit]');
+    check((await message(page, 'error')).length > 0, 'adding an unknown email shows an error');
+    await shot(page, 'settings-members');
+
+    await openTab(page, 'settings/1?tab=grouping', '#grouping-form');
+    await page.fill('#g-fp', 'error.type:ValueError -> payment\nerror.type:KeyError ->');
+    await page.click('#grouping-form button[type=submit]');
+    const gerr = await message(page, 'error');
+    check(/Fingerprint rules, line 2/.test(gerr), `a bad rule is pointed at by field and line (${gerr})`);
+    check(await page.getAttribute('#g-fp', 'aria-invalid') === 'true', 'the bad field is marked invalid');
+    const selLine = await page.evaluate(() => { const t = document.getElementById('g-fp'); return t.value.slice(t.selectionStart, t.selectionEnd); });
+    check(selLine === 'error.type:KeyError ->', `the bad line is selected (${JSON.stringify(selLine)})`);
+    await shot(page, 'settings-grouping-error');
+    await page.fill('#g-fp', expect.rules);
+    await page.click('#grouping-form button[type=submit]');
+    check(/saved/.test(await message(page, 'ok')), 'valid rules save');
+    check(/Version 1/.test(await page.textContent('#grouping-form')), 'the saved rules have version 1');
+
+    await openTab(page, 'settings/1?tab=storage', '#storage-total');
+    check(await page.$$eval('#partition-list tbody tr', (r) => r.length) >= 1, 'storage lists a day partition');
+    await shot(page, 'settings-storage');
+    await openTab(page, 'settings/1?tab=stats', '#ingest-24h');
+    check(await page.$$('.histogram rect.bar').then((b) => b.length >= 1), 'the stats chart has bars');
+
+    // Keyboard: the key form is reachable and submits with Enter.
+    await openTab(page, 'settings/1?tab=keys', '#key-add');
+    await page.focus('#k-label');
+    await page.keyboard.type('kbd-key');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#key-list .klabel:text("kbd-key")');
+    check(true, 'a key is made with the keyboard alone');
+
+    const phone = await newPage(390, 844);
+    await signInPassword(phone, expect.email, expect.password);
+    await narrowOk(phone, 'projects');
+    for (const t of ['keys', 'members', 'grouping', 'storage']) {
+      await openTab(phone, `settings/1?tab=${t}`, `#settings-body[data-tab=${t}] .card`);
+      await narrowOk(phone, `settings ${t}`);
+    }
+    await openTab(phone, 'settings/1?tab=keys', '#key-list');
+    await shot(phone, 'settings-keys-390px');
+    const dark = await newPage(1280, 860, 'dark');
+    await signInPassword(dark, expect.email, expect.password);
+    await openTab(dark, 'settings/1?tab=members', '#member-list');
+    const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    check(bg !== 'rgb(255, 255, 255)', `settings in the dark scheme (${bg})`);
+    await shot(dark, 'settings-members-dark');
+  } else if (phase === 'revoke') {
+    const page = await newPage();
+    await signInPassword(page, expect.email, expect.password);
+    await openTab(page, 'settings/1?tab=keys', '#key-list');
+    const row = page.locator(`#key-list li.key:has(.klabel:text("${expect.key_label}"))`);
+    await row.locator('button.revoke').click();
+    check(/revoked/.test(await message(page, 'ok')), 'revoking says so');
+    await page.waitForSelector(`#key-list li.key.revoked:has(.klabel:text("${expect.key_label}"))`);
+    check(true, 'the revoked key is listed as revoked');
+  } else if (phase === 'readonly') {
+    // A member sees settings read-only; a viewer sees none, even by URL.
+    const page = await newPage();
+    await signInPassword(page, expect.member_email, expect.password);
+    check((await navLinks(page)).includes('Settings'), 'a member sees Settings');
+    check(!(await navLinks(page)).includes('Admin'), 'a member does not see Admin');
+    await openTab(page, 'settings/1?tab=keys', '#key-list');
+    check(await page.$('#key-add') === null && await page.$('#key-list button.revoke') === null, 'a member gets no key form and no revoke button');
+    check(await page.$eval('#key-list input[name=label]', (i) => i.readOnly), 'a member sees key labels read-only');
+    await openTab(page, 'settings/1?tab=grouping', '#grouping-form');
+    check(await page.$eval('#g-fp', (t) => t.readOnly) && await page.$('#grouping-form button[type=submit]') === null, 'a member sees the grouping rules read-only');
+    await openTab(page, 'admin', 'h1:text("Admin")');
+    check(await page.$('#user-list') === null && /instance admins/.test(await page.textContent('main')), 'a member cannot reach Admin by URL');
+    const viewer = await newPage();
+    await signInPassword(viewer, expect.viewer_email, expect.password);
+    check(!(await navLinks(viewer)).includes('Settings'), 'a viewer does not see Settings');
+    await openTab(viewer, 'settings/1?tab=keys', 'main .notice.error');
+    check(await viewer.$('#key-list') === null && await viewer.$('.kdsn') === null, 'a viewer cannot reach settings by URL');
+    await openTab(viewer, 'settings?tab=members', 'main .notice.error');
+    check(await viewer.$('#member-list') === null, 'nor through the settings page without a project');
+    await shot(viewer, 'settings-viewer');
+  } else if (phase === 'admin') {
+    const page = await newPage();
+    await signInPassword(page, expect.email, expect.password);
+    check((await navLinks(page)).includes('Admin'), 'an instance admin sees Admin');
+    await openTab(page, 'admin?tab=users', '#user-add');
+    await page.fill('#u-email', expect.new_user);
+    await page.fill('#u-name', 'Made In Browser');
+    await page.fill('#u-pw', expect.new_password);
+    await page.click('#user-add button[type=submit]');
+    check(/added/.test(await message(page, 'ok')), 'a user is added');
+    const row = () => page.locator(`#user-list tr[data-email="${expect.new_user}"]`);
+    await row().locator('button.admin-toggle').click();
+    check(/now an instance admin/.test(await message(page, 'ok')), 'make admin');
+    await row().locator('button.admin-toggle').click();
+    check(/no longer/.test(await message(page, 'ok')), 'remove admin');
+    await row().locator('button.reset-pw').click();
+    await row().locator('input[type=password]').fill(expect.reset_password);
+    await row().locator('form.reset button[type=submit]').click();
+    check(/new password/.test(await message(page, 'ok')), 'a password is reset');
+    await row().locator('button.disable').click();
+    check(/disabled/.test(await message(page, 'ok')), 'a user is disabled');
+    check(await row().locator('.badge.state').count() === 1, 'the disabled user is marked');
+    check(await page.$$eval('#user-list tr[data-email="admin@localhost"] button.disable', (b) => b.length) === 0, 'an admin cannot disable themselves here');
+    await shot(page, 'admin-users');
+    await openTab(page, 'admin?tab=storage', '#project-storage');
+    check(await page.$$eval('#project-storage tbody tr', (r) => r.length) >= 1, 'admin storage lists the projects');
+    await shot(page, 'admin-storage');
+    await openTab(page, 'admin?tab=ingest', '#ingest-now');
+    await page.waitForSelector('#ingest-rates .stat', { timeout: 15000 });
+    check(/Journal backlog/.test(await page.textContent('#ingest-now')), 'admin ingest shows the journal backlog');
+
+    // API tokens of the signed-in user: scope and project, shown once, revoke.
+    await openTab(page, 'account', '#token-add');
+    await page.fill('#tlabel', expect.token_name);
+    await page.selectOption('#tscope', 'read');
+    await page.check('#token-add input[name=project][value="1"]');
+    await page.click('#token-add button[type=submit]');
+    await page.waitForSelector('#new-token');
+    out.new_token = (await page.textContent('#new-token')).trim();
+    const trow = page.locator(`#token-list li.token:has(strong:text("${expect.token_name}"))`);
+    check(/read/.test(await trow.textContent()), 'the token lists its scope');
+    check((await trow.textContent()).includes(expect.project_name), 'the token lists its project');
+    await shot(page, 'account-tokens');
+    await page.reload();
+    await page.waitForSelector('#token-list li.token');
+    check(await page.$('#new-token') === null && !(await page.textContent('main')).includes(out.new_token), 'the secret is not shown again');
+  } else if (phase === 'revoke_token') {
+    const page = await newPage();
+    await signInPassword(page, expect.email, expect.password);
+    await openTab(page, 'account', '#token-list li.token');
+    const trow = page.locator(`#token-list li.token:has(strong:text("${expect.token_name}"))`);
+    check(!/last used never/.test(await trow.textContent()), `the token shows when it was last used (${(await trow.textContent()).slice(0, 200)})`);
+    await trow.locator('button.revoke').click();
+    check(/revoked/.test(await message(page, 'ok')), 'revoking a token says so');
+    check(await page.locator(`#token-list li.token:has(strong:text("${expect.token_name}"))`).count() === 0, 'the revoked token leaves the list');
+  } else if (phase === 'perf') {
+    // tools/measure/ui_perf.py: ms from navigation start to each page's first
+    // results (the performance mark the page sets when its rows are in the
+    // DOM), first with an empty cache, then expect.runs times with a warm one.
+    const page = await newPage();
+    await signIn(page);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    const pages = [['issues', `#/issues?project=${expect.project}`, 'bilor-issues-shown'],
+      ['logs', `#/logs?project=${expect.project}&range=24h`, 'bilor-logs-shown'],
+      ['issue', `#/issue/${expect.issue_id}`, 'bilor-issue-shown']];
+    out.perf = {};
+    // One load first so chromium's own start-up is not in the first figure.
+    await page.goto(`${base}/${pages[0][1]}`);
+    await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, pages[0][2], { timeout: 60000 });
+    await page.waitForLoadState('networkidle');
+    for (const [name, hash, mark] of pages) {
+      const times = [];
+      for (let i = 0; i <= expect.runs; i++) {
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: i === 0 });
+        await page.goto('about:blank');
+        await page.goto(`${base}/${hash}`);
+        await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: 60000 });
+        times.push(await page.evaluate((m) => Math.round(performance.getEntriesByName(m)[0].startTime), mark));
+        // Let the rest of the page (charts, facets, sparklines) finish, as a
+        // person would: a server still busy with the previous load's facets
+        // would otherwise slow the next load's lines.
+        await page.waitForLoadState('networkidle', { timeout: 120000 }).catch(() => {});
+      }
+      // Where the last warm load's time went: every request, start → end (ms).
+      const detail = await page.evaluate(() => [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]
+        .map((r) => `${Math.round(r.startTime)}-${Math.round(r.responseEnd)} ${r.name.replace(location.origin, '').slice(0, 70)}`));
+      out.perf[name] = { cold_ms: times[0], warm_ms: times.slice(1), last_warm: detail };
+      check(true, `${name}: ${JSON.stringify(out.perf[name])}`);
+    }
   } else if (phase === 'regressed') {
     const page = await newPage();
     await signIn(page);
@@ -259,8 +506,15 @@ try {
     if (plus) { await plus.click(); await page.waitForSelector('#log-list, .results .notice'); await injected(page, 'logs filtered'); }
     await shot(page, 'xss-logs');
     await page.goto(`${base}/#/account`);
-    await page.waitForSelector('h1:text("Account")');
+    await page.waitForSelector('#token-list li.token');
     await injected(page, 'account');
+    check((await page.textContent('#token-list')).includes('"><svg onload='), 'a token name is shown as text');
+    for (const [hash, ready] of [['settings/1?tab=keys', '#key-list'], ['settings/1?tab=members', '#member-list'], ['admin?tab=users', '#user-list']]) {
+      await page.goto(`${base}/#/${hash}`);
+      await page.waitForSelector(ready);
+      await injected(page, hash);
+    }
+    check((await page.textContent('#user-list')).includes("<script>alert('user')</script>"), 'a user name is shown as text');
     check(out.xss.length === 0, `no script ran and no markup was injected (${JSON.stringify(out.xss)})`);
   }
 } catch (e) {
