@@ -49,10 +49,11 @@ static const char *col_text(sqlite3_stmt *st, int col, size_t *len)
  * fingerprint, template_hash, source, search_text, lsn, seq, node, encoding, raw. */
 static int convert_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
-    static const int strcol[] = { [LB_EVENT_ID] = 2,     [LB_FINGERPRINT] = 16, [LB_LOGGER] = 6,
-                                  [LB_MESSAGE] = 7,      [LB_TITLE] = 8,        [LB_CULPRIT] = 9,
-                                  [LB_RELEASE] = 10,     [LB_ENVIRONMENT] = 11, [LB_SERVER_NAME] = 12,
-                                  [LB_TRACE_ID] = 13,    [LB_REQUEST_ID] = 14,  [LB_TAGS_JSON] = 15 };
+    static const int strcol[] = {
+        [LB_EVENT_ID] = 2,     [LB_FINGERPRINT] = 16, [LB_LOGGER] = 6,      [LB_MESSAGE] = 7,
+        [LB_TITLE] = 8,        [LB_CULPRIT] = 9,      [LB_RELEASE] = 10,    [LB_ENVIRONMENT] = 11,
+        [LB_SERVER_NAME] = 12, [LB_TRACE_ID] = 13,    [LB_REQUEST_ID] = 14, [LB_TAGS_JSON] = 15
+    };
     struct conv *cv = ctx;
     struct lb_line l;
     const char *text[3];
@@ -126,9 +127,8 @@ static int convert_some(struct conv *cv, struct bl_err *err)
         " e.lsn, e.seq, e.node, coalesce(r.encoding, 0), r.raw FROM events e"
         " LEFT JOIN event_raw r ON r.id = e.id WHERE e.kind = 0 AND e.id > ?1"
         " ORDER BY e.id LIMIT ?2";
-    struct sq_query q = {
-        sql, "convert log rows", { SQ_INT(cv->last_id), SQ_INT(CONVERT_ROWS) }, 2, convert_row, cv
-    };
+    struct sq_query q = { sql, "convert log rows", { SQ_INT(cv->last_id), SQ_INT(CONVERT_ROWS) },
+                          2,   convert_row,        cv };
     int rc;
 
     cv->n = 0;
