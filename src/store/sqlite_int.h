@@ -18,6 +18,9 @@
  *   store_sqlite_items.c   envelope items: attachments, feedback, client reports, counts
  *   store_sqlite_users.c   access: users, sessions, project members, API tokens
  *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
+ *   store_sqlite_logs.c    write_batch's log lines: blocks (logblock.h), their index
+ *   store_sqlite_logs_read.c  log lines read back from blocks, one day file at a time
+ *   store_sqlite_logs_convert.c  an older binary's log rows moved into blocks
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  */
 #ifndef BL_STORE_SQLITE_INT_H
@@ -68,8 +71,9 @@ struct sq_conn {
     sqlite3 *db;
     struct sq_stmt_slot stmts[SQ_STMT_CACHE];
     size_t nstmts;
-    int64_t day;  /* day files: the day; main db: -1 */
-    unsigned gen; /* day readers: drop generation at open */
+    int64_t day;    /* day files: the day; main db: -1 */
+    unsigned gen;   /* day readers: drop generation at open */
+    int has_blocks; /* day files: log_blocks seen (store_sqlite_logs_read.c) */
 };
 
 /*
@@ -112,6 +116,9 @@ struct sq_store {
 
     sq_test_hook_fn test_hook;
     void *test_hook_arg;
+
+    /* digest thread only: the log blocks being filled (store_sqlite_logs.c) */
+    struct sq_logw *logw;
 
     /* per-issue thinning: issue events stored per issue per day file (0: all) */
     _Atomic int64_t issue_events_per_day;
@@ -308,6 +315,71 @@ struct sq_wctx {
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err);
+
+/*
+ * Log lines in blocks (store_sqlite_logs.c): write_day hands over each log
+ * line (tags: its tags as JSON, or NULL) and flushes the open blocks
+ * before it commits.
+ */
+void sq_logs_begin(struct sq_store *s);
+int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
+                struct bl_err *err);
+int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
+                   struct bl_err *err);
+int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
+/* Before a replayed issue event is stored: retires the log line a crashed run made of it. */
+int sq_logs_retire(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err);
+void sq_logs_free(struct sq_store *s);
+/*
+ * The parts of sq_logs_add the conversion of old log rows uses
+ * (store_sqlite_logs_convert.c): a line into its (project, node) block,
+ * with the three texts of its full-text row and its per-minute count;
+ * a client-chosen id into log_ids (*fresh 0: already there).
+ */
+struct lb_line;
+int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
+                   const struct lb_line *l, const char *const text[3], struct bl_err *err);
+int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, int64_t node,
+                  uint64_t lsn, uint32_t seq, int *fresh, struct bl_err *err);
+/* 1 when s (NULL too) is ASCII: the line's LB_FLAG_PLAIN. */
+int sq_logs_ascii(const char *s);
+/* Moves an older binary's log rows of a day file into blocks (the writer, at open). */
+int sq_logs_convert(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
+/* 1 when id starts with 24 hex digits, read as the (lsn, seq) of an id the ingest derived. */
+int sq_logs_derived_id(const char *id, uint64_t *lsn, uint32_t *seq);
+
+/*
+ * Reading log lines (store_sqlite_logs_read.c), one day file at a time.
+ * Their order is (timestamp, 2 * line number) descending; rows of the
+ * events table sort among them as (timestamp, 2 * id + 1), so the two
+ * merge into one order with one cursor.
+ */
+struct sq_lq {
+    const struct store_event_query *q;
+    int64_t lo, hi;         /* lines with lo <= timestamp < hi */
+    int64_t cur_ts, cur_tb; /* and after (cur_ts, cur_tb) in the order; cur_ts INT64_MAX: none */
+    const char *drive;      /* FTS5 text every match satisfies, or NULL */
+    /* the query's node drive comes from, when it is one plain word (then the index decides it) */
+    const struct query_node *word;
+    int64_t now;
+    size_t scanned; /* lines handed to match or counted (out) */
+};
+/* Whether the day file has block storage yet (an old file may not, until the writer migrates it). */
+int sq_has_blocks(struct sq_conn *c);
+/* The best want lines, newest first, into out/tb (*n of them); strings in pool. */
+int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool *pool,
+                  struct store_event *out, int64_t *tb, size_t *n, struct bl_err *err);
+int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                  struct bl_err *err);
+/* The line with this id (raw decoded into out->raw); BL_ENOTFOUND when the file has none. */
+int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, struct pool *pool,
+                 struct store_event *out, struct bl_err *err);
+/* This node's line (lsn, seq) of a project: its number, timestamp and level. */
+int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t lsn, uint32_t seq,
+                  int64_t *line, int64_t *ts, int *level, struct bl_err *err);
+/* A stored payload (enum ev_raw_encoding) decoded into pool, NUL-terminated (store_sqlite_read.c). */
+int sq_raw_decode(int enc, const void *p, size_t len, struct pool *pool, const char **raw,
+                  size_t *raw_len, struct bl_err *err);
 
 /* Ops (store_sqlite_write.c, _admin.c, _read.c). */
 

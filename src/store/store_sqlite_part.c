@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/xmalloc.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
@@ -174,6 +175,11 @@ static int open_writer(struct sq_store *s, int64_t day, struct sq_conn **out, st
         return rc;
     }
     (*out)->day = day;
+    /* An older binary's log rows move into blocks (store_sqlite_logs_convert.c); they stay
+     * readable as rows if that fails, so a failure is logged, not fatal. */
+    if (sq_logs_convert(s, *out, err) != 0)
+        log_warn("day file %lld: log rows not moved into blocks: %s", (long long)day,
+                 bl_err_msg(err));
     return 0;
 }
 

@@ -423,7 +423,8 @@ int sq_event_list(struct store *st, const struct store_event_query *q, struct po
     struct epage pg;
     int rc;
 
-    if (q->query != NULL)
+    /* Log lines live in blocks: the search path merges them with the rows. */
+    if (q->query != NULL || (q->issue_id == 0 && q->kind != EV_KIND_ISSUE))
         return sq_search_list(st, q, pool, out, n, next_cursor, err);
     *out = NULL;
     *n = 0;
@@ -512,13 +513,9 @@ static int unzstd(const void *p, size_t len, struct pool *pool, const char **out
 }
 
 /* Decodes columns 18 (encoding) and 19 (raw) into pool, NUL-terminated for convenience. */
-int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
-                struct bl_err *err)
+int sq_raw_decode(int enc, const void *p, size_t len, struct pool *pool, const char **raw,
+                  size_t *raw_len, struct bl_err *err)
 {
-    const void *p = sqlite3_column_blob(st, 19);
-    size_t len = (size_t)sqlite3_column_bytes(st, 19);
-    int enc = sqlite3_column_int(st, 18);
-
     *raw = NULL;
     *raw_len = 0;
     if (p == NULL || len == 0)
@@ -530,6 +527,15 @@ int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *r
     *raw = pool_strndup(pool, p, len);
     *raw_len = len;
     return 0;
+}
+
+int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *raw_len,
+                struct bl_err *err)
+{
+    const void *p = sqlite3_column_blob(st, 19);
+    size_t len = (size_t)sqlite3_column_bytes(st, 19);
+
+    return sq_raw_decode(sqlite3_column_int(st, 18), p, len, pool, raw, raw_len, err);
 }
 
 /* Where event_get puts the row it finds. */
@@ -581,6 +587,13 @@ int sq_event_get(struct store *st, int64_t project_id, const char *event_id, str
         rc = sq_part_reader_get(s, days[i], &c, err);
         if (rc == 0)
             rc = get_in_day(c, project_id, event_id, &o, err);
+        if (rc == BL_ENOTFOUND && c != NULL) {
+            rc = sq_lines_get(c, project_id, event_id, pool, out, err);
+            if (rc == 0 && raw != NULL) {
+                *raw = out->raw;
+                *o.raw_len = out->raw_len;
+            }
+        }
         sq_part_reader_put(s, c);
     }
     free(days);

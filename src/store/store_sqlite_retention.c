@@ -122,6 +122,8 @@ static int day_kept(struct sq_store *s, const struct keep *k, int64_t day, int64
                     struct bl_err *err)
 {
     static const char sql[] = "SELECT DISTINCT project_id FROM events";
+    static const char blocks_sql[] = "SELECT project_id FROM events"
+                                     " UNION SELECT project_id FROM log_blocks";
     struct day_check c = { k, (day + 1) * CLOCK_US_PER_DAY, now, 0 };
     struct sq_query q = { sql, "retention", { { 0, 0, NULL } }, 0, check_row, &c };
     struct sq_conn *conn = NULL;
@@ -130,6 +132,8 @@ static int day_kept(struct sq_store *s, const struct keep *k, int64_t day, int64
     *kept = 1;
     if (rc == BL_ENOTFOUND)
         return 0;
+    if (rc == 0 && sq_has_blocks(conn))
+        q.sql = blocks_sql;
     if (rc == 0)
         rc = sq_query_each(conn, &q, err);
     sq_part_reader_put(s, conn);
@@ -263,6 +267,11 @@ static int usage_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 static int usage_day(struct sq_store *s, struct usage_rows *u, int64_t day, struct bl_err *err)
 {
     static const char sql[] = "SELECT project_id, count(*) FROM events GROUP BY project_id";
+    /* log lines are counted by their blocks */
+    static const char blocks_sql[] =
+        "SELECT project_id, sum(n) FROM (SELECT project_id, count(*) AS n FROM events"
+        " GROUP BY project_id UNION ALL SELECT project_id, sum(nlines) FROM log_blocks"
+        " GROUP BY project_id) GROUP BY project_id";
     struct sq_query q = { sql, "usage", { { 0, 0, NULL } }, 0, usage_row, u };
     struct sq_conn *c = NULL;
     int rc = sq_part_reader_get(s, day, &c, err);
@@ -273,6 +282,8 @@ static int usage_day(struct sq_store *s, struct usage_rows *u, int64_t day, stru
     u->file_bytes = day_bytes(s, day);
     u->first = u->n;
     u->total = 0;
+    if (rc == 0 && sq_has_blocks(c))
+        q.sql = blocks_sql;
     if (rc == 0)
         rc = sq_query_each(c, &q, err);
     sq_part_reader_put(s, c);

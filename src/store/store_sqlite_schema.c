@@ -212,6 +212,40 @@ static const char *const part_migrations[] = {
     " SELECT 1, value FROM part_meta WHERE key = 'applied_lsn';"
     "DELETE FROM part_meta WHERE key = 'applied_lsn';"
     "ALTER TABLE events ADD COLUMN node INTEGER NOT NULL DEFAULT 1;",
+    /*
+     * 3: log lines in blocks (store_sqlite_logs.c, logblock.h). A block is
+     * up to 1024 lines of one project from one batch: its time range, lsn
+     * range and level mask; lines, the timestamp and level of each line
+     * (read without decompressing); frames, the lines in zstd frames of 128.
+     * Line numbers (first_line ..) are the rowids of log_fts, one
+     * contentless row per line. log_minutes counts lines for histograms;
+     * log_ids holds the lines whose id the client chose (duplicates and
+     * lookups). Log rows an older binary wrote stay in events and are read
+     * from there.
+     */
+    "CREATE TABLE log_blocks("
+    " id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, node INTEGER NOT NULL,"
+    " first_line INTEGER NOT NULL, nlines INTEGER NOT NULL,"
+    " t_min INTEGER NOT NULL, t_max INTEGER NOT NULL,"
+    " lsn_min INTEGER NOT NULL, lsn_max INTEGER NOT NULL, level_mask INTEGER NOT NULL,"
+    " lines BLOB NOT NULL, frames BLOB NOT NULL);"
+    "CREATE INDEX log_blocks_t ON log_blocks(project_id, t_max);"
+    "CREATE INDEX log_blocks_lsn ON log_blocks(project_id, lsn_max);"
+    "CREATE INDEX log_blocks_line ON log_blocks(project_id, first_line);"
+    "CREATE VIRTUAL TABLE log_fts USING fts5(text, content='', detail=none, columnsize=0,"
+    " tokenize='unicode61 remove_diacritics 2');"
+    /* Measured: +35% inserts over the default merge settings of 4. */
+    "INSERT INTO log_fts(log_fts, rank) VALUES('automerge', 64);"
+    "INSERT INTO log_fts(log_fts, rank) VALUES('crisismerge', 64);"
+    "CREATE TABLE log_minutes("
+    " project_id INTEGER NOT NULL, minute INTEGER NOT NULL, level INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, PRIMARY KEY(project_id, minute, level)) WITHOUT ROWID;"
+    "CREATE TABLE log_ids("
+    " project_id INTEGER NOT NULL, event_id TEXT NOT NULL, node INTEGER NOT NULL,"
+    " lsn INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(project_id, event_id))"
+    " WITHOUT ROWID;"
+    /* lines a replay made issue events of (store_sqlite_logs.c sq_logs_retire) */
+    "CREATE TABLE log_gone(line INTEGER PRIMARY KEY);",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -57,6 +57,8 @@ struct lower {
     int depth; /* 0 at the root, 1 inside the root's AND */
     int and_root;
     const char *drive; /* an FTS text every match must satisfy (see walk_day) */
+    /* drive's node when it is a word of ASCII letters and digits (sq_lq.word) */
+    const struct query_node *drive_word;
 };
 
 /* Keyword fields that are columns of the events table, with the same value as the model. */
@@ -282,6 +284,20 @@ static int lower_has(struct lower *l, const struct query_node *n)
 
 static int lower_node(struct lower *l, const struct query_node *n);
 
+/* One word of ASCII letters and digits, as query_words and the index both cut it. */
+static int alnum_word(const struct query_value *v)
+{
+    if (v->quoted || v->text.len == 0)
+        return 0;
+    for (size_t i = 0; i < v->text.len; i++) {
+        unsigned char c = (unsigned char)v->text.p[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
 static int lower_and_or(struct lower *l, const struct query_node *n)
 {
     size_t mark = l->sql.len;
@@ -342,8 +358,14 @@ static int lower_node(struct lower *l, const struct query_node *n)
         buf_addch(&l->sql, ')');
         return LW_EXACT;
     case Q_WORD:
-    case Q_PHRASE:
-        return lower_fts(l, n->values);
+    case Q_PHRASE: {
+        const char *before = l->drive;
+
+        r = lower_fts(l, n->values);
+        if (before == NULL && l->drive != NULL && n->kind == Q_WORD && alnum_word(n->values))
+            l->drive_word = n;
+        return r;
+    }
     case Q_FIELD:
         return lower_field(l, n);
     case Q_HAS:
@@ -363,10 +385,13 @@ struct walk {
     const char *sql;     /* the row statement */
     const char *sql_fts; /* the same led by the full-text index (walk_day) */
     int64_t lo_day, hi_day;
-    int64_t cur[3]; /* start after: timestamp, day, id; day -1: from the top */
+    int64_t cur[3]; /* start after: timestamp, day, order key; day -1: from the top */
+    int lines;      /* log lines in blocks take part (store_sqlite_logs_read.c) */
     size_t max_rows, scanned;
     int (*row)(struct walk *w, sqlite3_stmt *st, const struct store_event *e, int64_t day,
                int64_t id, struct bl_err *err);
+    /* one day file: walk_day (rows only) unless set */
+    int (*day)(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err);
     void *ctx;
     struct pool scratch;
 };
@@ -397,6 +422,7 @@ static int walk_init(struct walk *w, struct sq_store *s, const struct store_even
     if (!w->exact && q->match == NULL)
         return bl_err_set(err, BL_EINVAL, "search needs a match function");
     w->need_raw = q->with_raw || !w->exact;
+    w->lines = q->kind != EV_KIND_ISSUE && q->issue_id == 0;
     w->lo_day = q->since > 0 ? sq_day_of(q->since) : 0;
     w->hi_day = q->until > 0 ? sq_day_of(q->until - 1) : SQ_DAY_MAX;
     return 0;
@@ -517,7 +543,7 @@ static int walk_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_er
                          at_cursor      ? w->cur[0]
                          : q->until > 0 ? q->until
                                         : INT64_MAX,
-                         at_cursor      ? w->cur[2]
+                         at_cursor      ? w->cur[2] / 2 /* rows sort as 2 * id + 1 */
                          : q->until > 0 ? 0
                                         : INT64_MAX,
                          q->kind,
@@ -571,7 +597,7 @@ static int walk_days(struct walk *w, struct bl_err *err)
             continue;
         }
         if (rc == 0)
-            rc = walk_day(w, c, days[i], err);
+            rc = w->day != NULL ? w->day(w, c, days[i], err) : walk_day(w, c, days[i], err);
         sq_part_reader_put(w->s, c);
     }
     free(days);
@@ -596,10 +622,79 @@ static int page_row(struct walk *w, sqlite3_stmt *st, const struct store_event *
 
     (void)e;
     sq_read_event(pg->pool, st, out);
-    if (w->q->with_raw)
+    if (w->need_raw)
         rc = sq_read_raw(st, pg->pool, &out->raw, &out->raw_len, err);
     pg->days[pg->n] = day;
-    pg->ids[pg->n++] = id;
+    pg->ids[pg->n++] = 2 * id + 1; /* the order key rows share with log lines */
+    return rc != 0 ? rc : pg->n < pg->want ? 0 : 1;
+}
+
+/* The log lines of one day file that the walk's query asks for (sq_lq). */
+static void lines_query(const struct walk *w, int64_t day, struct sq_lq *lq)
+{
+    const struct store_event_query *q = w->q;
+
+    memset(lq, 0, sizeof(*lq));
+    lq->q = q;
+    lq->lo = q->since > 0 ? q->since : 0;
+    lq->hi = q->until > 0 ? q->until : INT64_MAX;
+    lq->cur_ts = day == w->cur[1] ? w->cur[0] : INT64_MAX;
+    lq->cur_tb = day == w->cur[1] ? w->cur[2] : INT64_MAX;
+    lq->drive = w->lw.drive;
+    lq->word = w->lw.drive_word;
+    lq->now = w->lw.now;
+}
+
+static int cmp_newest(const struct store_event *a, int64_t ka, const struct store_event *b,
+                      int64_t kb)
+{
+    if (a->timestamp != b->timestamp)
+        return a->timestamp > b->timestamp ? -1 : 1;
+    return ka > kb ? -1 : ka < kb ? 1 : 0;
+}
+
+/* Merges the day's rows [from, mid) and lines [mid, end), each newest first, and cuts at want. */
+static void page_merge(struct page *pg, size_t from, size_t mid, size_t end)
+{
+    size_t n = end - from, i = from, j = mid, k = 0;
+    struct store_event *v = xmalloc((n + 1) * sizeof(*v));
+    int64_t *ids = xmalloc((n + 1) * sizeof(*ids));
+
+    while (i < mid || j < end) {
+        int take_row = j == end ||
+                       (i < mid && cmp_newest(&pg->v[i], pg->ids[i], &pg->v[j], pg->ids[j]) <= 0);
+        size_t x = take_row ? i++ : j++;
+
+        v[k] = pg->v[x];
+        ids[k++] = pg->ids[x];
+    }
+    memcpy(&pg->v[from], v, n * sizeof(*v));
+    memcpy(&pg->ids[from], ids, n * sizeof(*ids));
+    free(v);
+    free(ids);
+    pg->n = end < from + (pg->want - from) ? end : pg->want;
+}
+
+/* A listing's day: its rows, then its log lines, merged into one order. */
+static int list_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
+{
+    struct page *pg = w->ctx;
+    size_t from = pg->n, mid, nl = 0;
+    struct sq_lq lq;
+    int rc = walk_day(w, c, day, err);
+
+    if (rc == 1)
+        rc = 0;
+    mid = pg->n;
+    if (rc == 0 && w->lines) {
+        lines_query(w, day, &lq);
+        rc = sq_lines_page(c, &lq, pg->want - from, pg->pool, &pg->v[mid], &pg->ids[mid], &nl, err);
+        w->scanned += lq.scanned;
+    }
+    for (size_t i = mid; i < mid + nl; i++)
+        pg->days[i] = day;
+    if (rc == 0)
+        page_merge(pg, from, mid, mid + nl);
     return rc != 0 ? rc : pg->n < pg->want ? 0 : 1;
 }
 
@@ -637,12 +732,14 @@ int sq_search_list(struct store *st, const struct store_event_query *q, struct p
             w.hi_day = w.cur[1];
     }
     if (rc == 0) {
-        pg.v = pool_calloc(pool, pg.want, sizeof(*pg.v));
-        pg.days = xcalloc(pg.want, sizeof(*pg.days));
-        pg.ids = xcalloc(pg.want, sizeof(*pg.ids));
+        /* room for a day's rows and its lines before they merge */
+        pg.v = pool_calloc(pool, 2 * pg.want, sizeof(*pg.v));
+        pg.days = xcalloc(2 * pg.want, sizeof(*pg.days));
+        pg.ids = xcalloc(2 * pg.want, sizeof(*pg.ids));
         w.sql = row_sql(&w, pool, 0);
         w.sql_fts = row_sql(&w, pool, 1);
         w.row = page_row;
+        w.day = list_day;
         w.ctx = &pg;
         if (q->until <= 0 || q->until > q->since)
             rc = walk_days(&w, err);
@@ -688,6 +785,55 @@ static int scan_row(struct walk *w, sqlite3_stmt *st, const struct store_event *
     return sc->fn(sc->arg, e) != 0 ? 1 : 0;
 }
 
+/*
+ * A scan's day when log lines take part: pages of SCAN_CHUNK in the merged
+ * order (list_day), each handed on, until the day ends or the scan stops.
+ */
+#define SCAN_CHUNK 256
+
+static int scan_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
+{
+    struct scan *sc = w->ctx;
+    struct pool pool;
+    struct page pg;
+    int rc = 0, stop = 0;
+
+    pool_init(&pool, 65536);
+    memset(&pg, 0, sizeof(pg));
+    pg.pool = &pool;
+    pg.want = SCAN_CHUNK;
+    pg.v = xcalloc(2 * SCAN_CHUNK, sizeof(*pg.v));
+    pg.days = xcalloc(2 * SCAN_CHUNK, sizeof(*pg.days));
+    pg.ids = xcalloc(2 * SCAN_CHUNK, sizeof(*pg.ids));
+    w->row = page_row;
+    w->ctx = &pg;
+    w->cur[1] = -1;
+    for (;;) {
+        pool_reset(&pool);
+        pg.n = 0;
+        rc = list_day(w, c, day, err);
+        if (rc == 1)
+            rc = 0;
+        for (size_t i = 0; rc == 0 && i < pg.n && !stop; i++)
+            stop = sc->fn(sc->arg, &pg.v[i]) != 0;
+        /* fewer than a chunk: the day's rows and lines are all read */
+        if (rc != 0 || stop || w->scanned >= w->max_rows || pg.n < SCAN_CHUNK)
+            break;
+        w->cur[0] = pg.v[pg.n - 1].timestamp;
+        w->cur[1] = day;
+        w->cur[2] = pg.ids[pg.n - 1];
+    }
+    w->ctx = sc;
+    w->cur[1] = -1;
+    free(pg.v);
+    free(pg.days);
+    free(pg.ids);
+    pool_release(&pool);
+    if (rc != 0)
+        return rc;
+    return stop || w->scanned >= w->max_rows ? 1 : 0;
+}
+
 int sq_event_scan(struct store *st, const struct store_event_query *q, size_t max_rows,
                   store_scan_fn fn, void *arg, size_t *scanned, struct bl_err *err)
 {
@@ -705,6 +851,10 @@ int sq_event_scan(struct store *st, const struct store_event_query *q, size_t ma
         w.sql_fts = row_sql(&w, &pool, 1);
         w.row = scan_row;
         w.ctx = &sc;
+        if (w.lines) {
+            /* rows are read whole here: with_raw decides only whether payloads come too */
+            w.day = scan_day;
+        }
         if (q->until <= 0 || q->until > q->since)
             rc = walk_days(&w, err);
         *scanned = w.scanned;
@@ -795,6 +945,18 @@ static int hist_exact(struct walk *w, struct store_histogram *h, struct pool *po
     return rc;
 }
 
+/* The log lines' part of a histogram, day file by day file. */
+static int hist_lines_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
+{
+    struct sq_lq lq;
+    int rc;
+
+    lines_query(w, day, &lq);
+    rc = sq_lines_hist(c, &lq, w->ctx, err);
+    w->scanned += lq.scanned;
+    return rc;
+}
+
 int sq_event_histogram(struct store *st, const struct store_event_query *q0,
                        struct store_histogram *h, struct bl_err *err)
 {
@@ -819,6 +981,11 @@ int sq_event_histogram(struct store *st, const struct store_event_query *q0,
         w.sql_fts = row_sql(&w, &pool, 1);
         w.row = hist_row;
         w.ctx = h;
+        rc = walk_days(&w, err);
+    }
+    if (rc == 0 && w.lines) {
+        w.ctx = h;
+        w.day = hist_lines_day;
         rc = walk_days(&w, err);
     }
     walk_free(&w);

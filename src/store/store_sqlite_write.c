@@ -620,6 +620,8 @@ static int replay_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
     rc = sq_query_one(c, &q, err);
     /* Not there after all (the event was built differently then): store it now. */
     if (rc == BL_ENOTFOUND)
+        rc = sq_logs_retire(w, c, k, err);
+    if (rc == 0 && p.id == 0)
         return insert_event(w, c, k, err);
     if (rc != 0)
         return rc;
@@ -656,6 +658,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     if (rc != 0)
         return rc;
     w->nthin = 0;
+    sq_logs_begin(w->s);
     rc = sq_exec(c, "BEGIN IMMEDIATE", err);
     if (rc != 0)
         return rc;
@@ -668,11 +671,16 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
             w->res->duplicates++; /* the whole batch committed before: a replay went too far */
         else if (w->skip[k] == SKIP_BAD)
             continue;
+        else if (w->ev[k].kind == EV_KIND_LOG) /* blocks: store_sqlite_logs.c */
+            rc = w->ev[k].lsn < applied ? sq_logs_replay(w, c, k, tags_json(w, &w->ev[k]), err)
+                                        : sq_logs_add(w, c, k, tags_json(w, &w->ev[k]), err);
         else if (w->ev[k].lsn < applied)
             rc = replay_event(w, c, k, err);
         else
             rc = insert_event(w, c, k, err);
     }
+    if (rc == 0)
+        rc = sq_logs_flush(w->s, c, err);
     if (rc == 0 && w->checkpoint > applied)
         rc = set_applied(c, w->s->node, w->checkpoint, err);
     if (rc == 0)

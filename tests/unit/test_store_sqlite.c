@@ -156,6 +156,9 @@ static void test_partitions(const char *dir)
     /* Payloads: small identity as is, large identity as zstd, gzip as received. */
     rpid = add_project(st, "raw");
     t_payload_events(ev, &pl, rpid, 100, DAY1 + 5 * HOUR);
+    /* Rows are issue events' now (log lines go to blocks, whose frames compress them). */
+    for (size_t i = 0; i < 3; i++)
+        ev[i].kind = EV_KIND_ISSUE;
     CHECK_INT_EQ(write_ev(st, ev, 3, 200, &res), 0);
     CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[0].event_id), EV_RAW_IDENTITY);
     CHECK_INT_EQ(stored_encoding(dir, DAY1, ev[1].event_id), EV_RAW_ZSTD);
@@ -364,6 +367,77 @@ static void test_crash_between_days(const char *dir)
     pool_release(&pool);
 }
 
+/*
+ * Log lines in blocks through crashes: 2500 lines over two days (full
+ * blocks of 1024 and a short one in the first day, lines with derived ids
+ * and with client ids). The batch dies after the first day file commits,
+ * then before any: each replay leaves every line stored and counted once,
+ * the lines that were filling a block included.
+ */
+#define CRASH_LINES 2500
+
+static void derived(struct event *e)
+{
+    snprintf(e->event_id, sizeof(e->event_id), "%016llx%08x%08x", (unsigned long long)e->lsn,
+             (unsigned)e->seq, 0xabcdefu);
+}
+
+static void test_crash_blocks(const char *tmp)
+{
+    char dir[400];
+    struct store *st;
+    struct event *ev = calloc(CRASH_LINES, sizeof(*ev));
+    struct store_batch_result res;
+    int crash = 1;
+    int64_t pid;
+
+    snprintf(dir, sizeof(dir), "%s/crash-blocks", tmp);
+    st = open_store(dir);
+    if (st == NULL || ev == NULL)
+        goto out;
+    pid = add_project(st, "blocks");
+    for (size_t i = 0; i < CRASH_LINES; i++) {
+        int64_t day = i < 2000 ? DAY1 : DAY2;
+
+        mk_event(&ev[i], pid, 9000 + i / 10, (uint32_t)(i % 10), day + (int64_t)(i % 700) * 1000000,
+                 EV_KIND_LOG, "L", (int)(i % 4));
+        if (i % 3 != 0)
+            derived(&ev[i]);
+    }
+    sq_set_test_hook(st, crash_hook, &crash);
+    CHECK_INT_EQ(write_ev(st, ev, CRASH_LINES, 9000 + CRASH_LINES / 10 + 1, &res), BL_EIO);
+    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_LOG, 1000), 2000); /* day 1 committed */
+    CHECK_INT_EQ(project_hourly_sum(dir, pid, EV_KIND_LOG), 0);
+    crash = 0;
+    CHECK_INT_EQ(write_ev(st, ev, CRASH_LINES, 9000 + CRASH_LINES / 10 + 1, &res), 0);
+    CHECK_INT_EQ(res.events_written, CRASH_LINES);
+    CHECK_INT_EQ(res.duplicates, 0);
+    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_LOG, 1000), CRASH_LINES);
+    CHECK_INT_EQ(project_hourly_sum(dir, pid, EV_KIND_LOG), CRASH_LINES);
+    /*
+     * The same lines again at later journal positions, crashing once more:
+     * those with client ids are duplicates of the stored ones; the others'
+     * ids no longer match their (lsn, seq), so they are client ids now,
+     * claimed by the crashed run and counted once by the replay.
+     */
+    for (size_t i = 0; i < CRASH_LINES; i++)
+        ev[i].lsn += 1000;
+    crash = 1;
+    CHECK_INT_EQ(write_ev(st, ev, CRASH_LINES, 9000 + 1000 + CRASH_LINES / 10 + 1, &res), BL_EIO);
+    crash = 0;
+    CHECK_INT_EQ(write_ev(st, ev, CRASH_LINES, 9000 + 1000 + CRASH_LINES / 10 + 1, &res), 0);
+    /* client ids come back as duplicates; derived ids name new journal records */
+    CHECK_INT_EQ(res.duplicates, (CRASH_LINES + 2) / 3);
+    CHECK_INT_EQ(res.events_written, CRASH_LINES - (CRASH_LINES + 2) / 3);
+    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_LOG, 1000),
+                 2 * CRASH_LINES - (CRASH_LINES + 2) / 3);
+    CHECK_INT_EQ(project_hourly_sum(dir, pid, EV_KIND_LOG),
+                 2 * CRASH_LINES - (CRASH_LINES + 2) / 3);
+out:
+    store_close(st);
+    free(ev);
+}
+
 /* Runs sql on a file through the backend's connection, migrated up to version. */
 static void old_file(const char *path, int main_db, int version, const char *sql)
 {
@@ -515,6 +589,105 @@ static void test_upgrade_access(const char *tmp, int from)
     store_close(st);
 }
 
+/*
+ * A day file an older binary wrote (day schema 2) with its log lines as
+ * rows: read as rows until the writer touches the file, then moved into
+ * blocks (store_sqlite_logs_convert.c); either way they are listed,
+ * counted, found by id and drawn in histograms, and merge newest first
+ * with the new lines of the same day.
+ */
+static void test_upgrade_logs(const char *tmp)
+{
+    char dir[400], path[500], sql[2048];
+    struct store *st;
+    struct store_batch_result res;
+    struct store_event_query q;
+    struct store_event *v = NULL, got;
+    struct store_histogram h;
+    struct pool pool = POOL_INIT(4096);
+    struct event old[2], e;
+    char cur[STORE_CURSOR_MAX];
+    int64_t counts[24 * EV__NLEVELS];
+    const char *raw = NULL;
+    size_t n = 0, raw_len = 0;
+
+    snprintf(dir, sizeof(dir), "%s/upgrade-logs", tmp);
+    CHECK_INT_EQ(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/events", dir);
+    CHECK_INT_EQ(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/bilor.db", dir);
+    old_file(path, 1, sq_schema_main_version(),
+             "INSERT INTO projects(id, name, slug, issue_level, created_at)"
+             " VALUES(1, 'old', 'old', 4, 0)");
+    mk_event(&old[0], 1, 10, 0, DAY1 + HOUR, EV_KIND_LOG, "L", EV_INFO);
+    mk_event(&old[1], 1, 10, 1, DAY1 + 3 * HOUR, EV_KIND_LOG, "L", EV_WARNING);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events(id, project_id, event_id, timestamp, received_at, level, kind,"
+             " issue_id, fingerprint, template_hash, source, lsn, seq, message, node)"
+             " VALUES(1, 1, '%s', %lld, %lld, %d, 0, 0, 'L', 0, 0, 10, 0, 'old one', 1),"
+             " (2, 1, '%s', %lld, %lld, %d, 0, 0, 'L', 0, 0, 10, 1, 'old two', 1);"
+             "INSERT INTO event_raw(id, encoding, raw) VALUES(1, 0, '{\"m\":1}'),"
+             " (2, 0, '{\"m\":2}');"
+             "INSERT INTO events_fts(rowid, message) VALUES(1, 'old one'), (2, 'old two');"
+             "UPDATE part_nodes SET applied_lsn = 11 WHERE node = 1",
+             old[0].event_id, (long long)old[0].timestamp, (long long)old[0].received_at,
+             old[0].level, old[1].event_id, (long long)old[1].timestamp,
+             (long long)old[1].received_at, old[1].level);
+    snprintf(path, sizeof(path), "%s/events/20240501.db", dir);
+    old_file(path, 0, 2, sql);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'log_blocks'", 0),
+                 0);
+
+    /* Read before any write migrates the file. */
+    st = open_store(dir);
+    if (st == NULL)
+        goto out;
+    CHECK_INT_EQ(count_events(st, 1, 0, EV_KIND_LOG, 1), 2);
+    CHECK_INT_EQ(store_event_get(st, 1, old[1].event_id, &pool, &got, &raw, &raw_len, NULL), 0);
+    CHECK_STR_EQ(got.message, "old two");
+    CHECK(raw != NULL && strcmp(raw, "{\"m\":2}") == 0);
+
+    /* A new line of the same day goes into a block between the two old ones. */
+    mk_event(&e, 1, 20, 0, DAY1 + 2 * HOUR, EV_KIND_LOG, "L", EV_ERROR);
+    CHECK_INT_EQ(write_ev(st, &e, 1, 21, &res), 0);
+    CHECK_INT_EQ(res.events_written, 1);
+    /* The writer's first touch moved the old rows into a block of their own. */
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM log_blocks", 0), 2);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM events", 0), 0);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM event_raw", 0), 0);
+    CHECK_INT_EQ(file_int(path, "SELECT sum(count) FROM log_minutes", 0), 3);
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM log_ids", 0), 3); /* client ids */
+    CHECK_INT_EQ(file_int(path, "SELECT count(*) FROM log_fts WHERE log_fts MATCH 'old'", 0), 2);
+    memset(&q, 0, sizeof(q));
+    q.project_id = 1;
+    q.kind = EV_KIND_LOG;
+    q.limit = 10;
+    CHECK_INT_EQ(store_event_list(st, &q, &pool, &v, &n, cur, NULL), 0);
+    CHECK_INT_EQ(n, 3);
+    if (n == 3) {
+        CHECK_STR_EQ(v[0].event_id, old[1].event_id);
+        CHECK_STR_EQ(v[1].event_id, e.event_id);
+        CHECK_STR_EQ(v[2].event_id, old[0].event_id);
+    }
+    CHECK_INT_EQ(count_events(st, 1, 0, EV_KIND_LOG, 1), 3);
+    CHECK_INT_EQ(count_events(st, 1, 0, -1, 2), 3);
+    memset(&h, 0, sizeof(h));
+    h.start = DAY1;
+    h.interval = HOUR;
+    h.nbuckets = 24;
+    h.counts = counts;
+    CHECK_INT_EQ(store_event_histogram(st, &q, &h, NULL), 0);
+    CHECK_INT_EQ(counts[1 * EV__NLEVELS + EV_INFO], 1);
+    CHECK_INT_EQ(counts[2 * EV__NLEVELS + EV_ERROR], 1);
+    CHECK_INT_EQ(counts[3 * EV__NLEVELS + EV_WARNING], 1);
+    CHECK_INT_EQ(store_event_get(st, 1, e.event_id, &pool, &got, &raw, &raw_len, NULL), 0);
+    CHECK_INT_EQ(got.kind, EV_KIND_LOG);
+    CHECK_INT_EQ(got.level, EV_ERROR);
+    store_close(st);
+out:
+    pool_release(&pool);
+}
+
 int main(void)
 {
     char tmpdir[256], dir[300], dir2[300];
@@ -532,6 +705,8 @@ int main(void)
     test_crash_fixup(dir2);
     test_crash_between_days(dir2);
     test_upgrade(tmpdir);
+    test_upgrade_logs(tmpdir);
+    test_crash_blocks(tmpdir);
     test_upgrade_access(tmpdir, 3);
     test_upgrade_access(tmpdir, 6);
     t_rm_tree(tmpdir);

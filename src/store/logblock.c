@@ -1,0 +1,391 @@
+/*
+ * logblock.c - encode and decode blocks of log lines (logblock.h).
+ *
+ * A line record: u8 level, u8 source, u8 raw encoding, then varints:
+ * zigzag timestamp, zigzag received_at, template_hash, lsn, seq; then
+ * LB_NSTR strings, each a varint (length + 1, 0 for none) and its bytes.
+ * Records are not aligned: a frame is read front to back.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "store/logblock.h"
+#include "core/banned.h"
+
+/* Blobs larger than this are refused when built (they would never be read back). */
+#define LB_BLOB_MAX ((size_t)LB_FRAME_MAX * (LB_BLOCK_LINES / LB_FRAME_LINES + 1))
+#define LB_VARINT_MAX 10
+
+static uint64_t zz(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzz(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static int put_varint(struct buf *b, uint64_t v)
+{
+    unsigned char tmp[LB_VARINT_MAX];
+    size_t n = 0;
+
+    while (v >= 0x80) {
+        tmp[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (unsigned char)v;
+    return buf_add(b, tmp, n);
+}
+
+static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+
+    while (*p < end && shift < 64) {
+        unsigned char c = *(*p)++;
+
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if ((c & 0x80) == 0) {
+            *out = v;
+            return 0;
+        }
+        shift += 7;
+    }
+    return BL_EPARSE;
+}
+
+static int put_u32(struct buf *b, uint32_t v)
+{
+    unsigned char t[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                           (unsigned char)(v >> 24) };
+
+    return buf_add(b, t, 4);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void lb_builder_init(struct lb_builder *b, int zlevel)
+{
+    memset(b, 0, sizeof(*b));
+    buf_init(&b->frame, LB_FRAME_MAX);
+    buf_init(&b->data, LB_BLOB_MAX);
+    buf_init(&b->table, 64u << 10);
+    b->zc = ZSTD_createCCtx();
+    b->zlevel = zlevel;
+    lb_builder_reset(b);
+}
+
+void lb_builder_release(struct lb_builder *b)
+{
+    buf_release(&b->frame);
+    buf_release(&b->data);
+    buf_release(&b->table);
+    ZSTD_freeCCtx(b->zc);
+    b->zc = NULL;
+}
+
+void lb_builder_reset(struct lb_builder *b)
+{
+    buf_reset(&b->frame);
+    buf_reset(&b->data);
+    buf_reset(&b->table);
+    b->nframes = 0;
+    b->nlines = 0;
+    b->frame_from = 0;
+    b->t_min = INT64_MAX;
+    b->t_max = INT64_MIN;
+    b->lsn_min = UINT64_MAX;
+    b->lsn_max = 0;
+    b->level_mask = 0;
+}
+
+int lb_builder_full(const struct lb_builder *b)
+{
+    return b->nlines >= LB_BLOCK_LINES;
+}
+
+/* Compresses the records gathered so far into the next frame. */
+static int close_frame(struct lb_builder *b)
+{
+    size_t bound, z;
+    int rc;
+
+    if (b->nlines == b->frame_from)
+        return 0;
+    if (b->zc == NULL)
+        return BL_ENOMEM;
+    bound = ZSTD_compressBound(b->frame.len);
+    rc = buf_grow(&b->data, bound);
+    if (rc != 0)
+        return rc;
+    z = ZSTD_compressCCtx(b->zc, b->data.p + b->data.len, bound, b->frame.p, b->frame.len,
+                          b->zlevel);
+    if (ZSTD_isError(z))
+        return BL_EIO;
+    b->data.len += z;
+    rc = put_u32(&b->table, (uint32_t)b->data.len);
+    if (rc == 0)
+        rc = put_u32(&b->table, (uint32_t)b->frame.len);
+    if (rc == 0)
+        rc = put_u32(&b->table, (uint32_t)b->frame_from);
+    if (rc != 0)
+        return rc;
+    b->nframes++;
+    b->frame_from = b->nlines;
+    buf_reset(&b->frame);
+    return 0;
+}
+
+static int put_record(struct buf *f, const struct lb_line *l)
+{
+    unsigned char head[3] = { (unsigned char)l->level, (unsigned char)l->source,
+                              (unsigned char)l->raw_encoding };
+    int rc = buf_add(f, head, 3);
+
+    rc = rc != 0 ? rc : put_varint(f, zz(l->timestamp));
+    rc = rc != 0 ? rc : put_varint(f, zz(l->received_at));
+    rc = rc != 0 ? rc : put_varint(f, l->template_hash);
+    rc = rc != 0 ? rc : put_varint(f, l->lsn);
+    rc = rc != 0 ? rc : put_varint(f, l->seq);
+    for (size_t i = 0; i < LB_NSTR && rc == 0; i++) {
+        if (l->str[i] == NULL) {
+            rc = put_varint(f, 0);
+            continue;
+        }
+        rc = put_varint(f, (uint64_t)l->len[i] + 1);
+        if (rc == 0)
+            rc = buf_add(f, l->str[i], l->len[i]);
+    }
+    return rc;
+}
+
+int lb_builder_add(struct lb_builder *b, const struct lb_line *l)
+{
+    size_t mark = b->frame.len;
+    int rc;
+
+    if (lb_builder_full(b))
+        return BL_ETOOBIG;
+    rc = put_record(&b->frame, l);
+    if (rc != 0) {
+        b->frame.len = mark;
+        return rc;
+    }
+    b->ts[b->nlines] = l->timestamp;
+    b->level[b->nlines] = (unsigned char)l->level;
+    b->flags[b->nlines] = (unsigned char)l->flags;
+    b->nlines++;
+    if (l->timestamp < b->t_min)
+        b->t_min = l->timestamp;
+    if (l->timestamp > b->t_max)
+        b->t_max = l->timestamp;
+    if (l->lsn < b->lsn_min)
+        b->lsn_min = l->lsn;
+    if (l->lsn > b->lsn_max)
+        b->lsn_max = l->lsn;
+    b->level_mask |= 1u << (l->level & 31);
+    if (b->nlines - b->frame_from >= LB_FRAME_LINES || b->frame.len >= LB_FRAME_BYTES)
+        return close_frame(b);
+    return 0;
+}
+
+static int width_of(uint64_t span)
+{
+    int w = 1;
+
+    while (w < 8 && (span >> (8 * w)) != 0)
+        w++;
+    return w;
+}
+
+int lb_builder_finish(struct lb_builder *b, struct buf *lines, struct buf *frames)
+{
+    uint64_t span;
+    unsigned char hdr[13];
+    int w, rc;
+
+    if (b->nlines == 0)
+        return BL_EINVAL;
+    rc = close_frame(b);
+    if (rc != 0)
+        return rc;
+    span = (uint64_t)b->t_max - (uint64_t)b->t_min;
+    w = width_of(span);
+    hdr[0] = (unsigned char)w;
+    for (int i = 0; i < 8; i++)
+        hdr[1 + i] = (unsigned char)((uint64_t)b->t_min >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        hdr[9 + i] = (unsigned char)(b->nlines >> (8 * i));
+    rc = buf_add(lines, hdr, sizeof(hdr));
+    for (size_t i = 0; i < b->nlines && rc == 0; i++) {
+        uint64_t off = (uint64_t)b->ts[i] - (uint64_t)b->t_min;
+        unsigned char t[8];
+
+        for (int k = 0; k < w; k++)
+            t[k] = (unsigned char)(off >> (8 * k));
+        rc = buf_add(lines, t, (size_t)w);
+    }
+    if (rc == 0)
+        rc = buf_add(lines, b->level, b->nlines);
+    if (rc == 0)
+        rc = buf_add(lines, b->flags, b->nlines);
+    if (rc == 0)
+        rc = put_u32(frames, (uint32_t)b->nframes);
+    if (rc == 0)
+        rc = buf_add(frames, b->table.p, b->table.len);
+    if (rc == 0)
+        rc = buf_add(frames, b->data.p, b->data.len);
+    return rc;
+}
+
+int lb_lines_open(const void *p, size_t len, size_t nlines, struct lb_lines *out)
+{
+    const unsigned char *u = p;
+    uint64_t base = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (u == NULL || len < 13 || u[0] < 1 || u[0] > 8 || get_u32(u + 9) != nlines ||
+        nlines > LB_BLOCK_LINES || len != 13 + nlines * ((size_t)u[0] + 2))
+        return BL_EPARSE;
+    for (int i = 0; i < 8; i++)
+        base |= (uint64_t)u[1 + i] << (8 * i);
+    out->n = nlines;
+    out->width = u[0];
+    out->base = (int64_t)base;
+    out->offs = u + 13;
+    out->levels = u + 13 + nlines * (size_t)u[0];
+    out->flags = out->levels + nlines;
+    return 0;
+}
+
+int64_t lb_lines_ts(const struct lb_lines *l, size_t i)
+{
+    const unsigned char *p = l->offs + i * (size_t)l->width;
+    uint64_t v = 0;
+
+    for (int k = 0; k < l->width; k++)
+        v |= (uint64_t)p[k] << (8 * k);
+    return (int64_t)((uint64_t)l->base + v);
+}
+
+int lb_lines_level(const struct lb_lines *l, size_t i)
+{
+    return l->levels[i];
+}
+
+unsigned lb_lines_flags(const struct lb_lines *l, size_t i)
+{
+    return l->flags[i];
+}
+
+int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out)
+{
+    const unsigned char *u = p;
+    size_t nf, prev_end = 0, prev_first = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (u == NULL || len < 4)
+        return BL_EPARSE;
+    nf = get_u32(u);
+    if (nf == 0 || nf > nlines || nlines > LB_BLOCK_LINES || (len - 4) / 12 < nf)
+        return BL_EPARSE;
+    out->nframes = nf;
+    out->nlines = nlines;
+    out->table = u + 4;
+    out->data = u + 4 + nf * 12;
+    out->data_len = len - 4 - nf * 12;
+    /* Ends and first lines must rise and stay inside the blob: checked once here. */
+    for (size_t i = 0; i < nf; i++) {
+        size_t end = get_u32(out->table + i * 12), first = get_u32(out->table + i * 12 + 8);
+
+        if (end <= prev_end || end > out->data_len || (i == 0 ? first != 0 : first <= prev_first) ||
+            first >= nlines)
+            return BL_EPARSE;
+        prev_end = end;
+        prev_first = first;
+    }
+    return prev_end == out->data_len ? 0 : BL_EPARSE;
+}
+
+size_t lb_frames_find(const struct lb_frames *f, size_t i)
+{
+    size_t lo = 0, hi = f->nframes;
+
+    /* the last frame whose first line is <= i */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+
+        if (get_u32(f->table + mid * 12 + 8) <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
+                     size_t *first, size_t *count, struct bl_err *err)
+{
+    size_t start, end, raw, z;
+
+    if (fi >= f->nframes)
+        return bl_err_set(err, BL_EPARSE, "log block: no frame %zu", fi);
+    start = fi == 0 ? 0 : get_u32(f->table + (fi - 1) * 12);
+    end = get_u32(f->table + fi * 12);
+    raw = get_u32(f->table + fi * 12 + 4);
+    *first = get_u32(f->table + fi * 12 + 8);
+    *count = (fi + 1 < f->nframes ? get_u32(f->table + (fi + 1) * 12 + 8) : f->nlines) - *first;
+    if (raw > LB_FRAME_MAX)
+        return bl_err_set(err, BL_EPARSE, "log block: frame of %zu bytes", raw);
+    buf_reset(out);
+    if (buf_grow(out, raw + 1) != 0)
+        return bl_err_set(err, BL_ETOOBIG, "log block: frame too large");
+    z = ZSTD_decompressDCtx(dctx, out->p, raw, f->data + start, end - start);
+    if (ZSTD_isError(z) || z != raw)
+        return bl_err_set(err, BL_EPARSE, "log block: corrupt frame");
+    out->len = raw;
+    out->p[raw] = '\0';
+    return 0;
+}
+
+int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out)
+{
+    uint64_t v[5];
+
+    memset(out, 0, sizeof(*out));
+    if (end - *p < 3)
+        return BL_EPARSE;
+    out->level = (*p)[0];
+    out->source = (*p)[1];
+    out->raw_encoding = (*p)[2];
+    *p += 3;
+    for (int i = 0; i < 5; i++)
+        if (get_varint(p, end, &v[i]) != 0)
+            return BL_EPARSE;
+    out->timestamp = unzz(v[0]);
+    out->received_at = unzz(v[1]);
+    out->template_hash = v[2];
+    out->lsn = v[3];
+    if (v[4] > UINT32_MAX)
+        return BL_EPARSE;
+    out->seq = (uint32_t)v[4];
+    for (size_t i = 0; i < LB_NSTR; i++) {
+        uint64_t n;
+
+        if (get_varint(p, end, &n) != 0 || n > (uint64_t)(end - *p) + 1)
+            return BL_EPARSE;
+        if (n == 0)
+            continue;
+        out->str[i] = (const char *)*p;
+        out->len[i] = (size_t)n - 1;
+        *p += n - 1;
+    }
+    return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * logblock.h - the byte layout of a block of log lines (pure: no SQLite).
+ *
+ * A block holds up to LB_BLOCK_LINES log lines of one project in one day
+ * file, as two blobs:
+ *
+ *   lines   what filters and histograms read without decompressing:
+ *           u8 width (1..8), i64 base (LE), u32 nlines (LE), then nlines
+ *           timestamps as width-byte LE offsets from base, then nlines
+ *           level bytes, then nlines flag bytes (LB_FLAG_*).
+ *   frames  the lines themselves, in frames of at most LB_FRAME_LINES lines,
+ *           each frame one zstd frame: u32 nframes, then per frame u32 end
+ *           offset (in the data), u32 decompressed size and u32 first line
+ *           index, then the compressed data. A frame decompresses to its
+ *           line records one after the other (lb_line_next).
+ *
+ * Blocks come back from disk, so every reader checks bounds: a corrupt
+ * blob is BL_EPARSE, never a read past its end.
+ */
+#ifndef BL_LOGBLOCK_H
+#define BL_LOGBLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#define LB_BLOCK_LINES 1024
+#define LB_FRAME_LINES 128
+/* A frame is closed early once its records reach this many bytes. */
+#define LB_FRAME_BYTES (1u << 20)
+/* A frame whose decompressed size claims more is refused. */
+#define LB_FRAME_MAX (96u << 20)
+
+/* The strings of a line record, in record order. */
+enum lb_str {
+    LB_EVENT_ID = 0,
+    LB_FINGERPRINT,
+    LB_LOGGER,
+    LB_MESSAGE,
+    LB_TITLE,
+    LB_CULPRIT,
+    LB_RELEASE,
+    LB_ENVIRONMENT,
+    LB_SERVER_NAME,
+    LB_TRACE_ID,
+    LB_REQUEST_ID,
+    LB_TAGS_JSON,
+    LB_RAW,
+    LB_NSTR
+};
+
+/*
+ * Line flags. PLAIN: the line's full-text fields are ASCII, where the
+ * full-text index and query_match cut the same words, so the index alone
+ * decides a word query for it.
+ */
+#define LB_FLAG_PLAIN 1u
+
+/* One log line as a frame stores it; strings point into the caller's memory (NULL: none). */
+struct lb_line {
+    unsigned flags; /* LB_FLAG_*, kept in the lines blob only */
+    int64_t timestamp;
+    int64_t received_at;
+    int level;
+    int source;
+    int raw_encoding;
+    uint64_t template_hash;
+    uint64_t lsn;
+    uint32_t seq;
+    const char *str[LB_NSTR];
+    size_t len[LB_NSTR];
+};
+
+/* Building one block (the digest's writer). */
+struct lb_builder {
+    struct buf frame; /* records of the frame being filled */
+    struct buf data;  /* compressed frames so far */
+    struct buf table; /* the frame table so far */
+    size_t nframes;
+    size_t nlines;     /* lines in the block */
+    size_t frame_from; /* first line index of the frame being filled */
+    int64_t ts[LB_BLOCK_LINES];
+    unsigned char level[LB_BLOCK_LINES];
+    unsigned char flags[LB_BLOCK_LINES];
+    int64_t t_min, t_max;
+    uint64_t lsn_min, lsn_max;
+    unsigned level_mask;
+    void *zc; /* ZSTD_CCtx, owned */
+    int zlevel;
+};
+
+void lb_builder_init(struct lb_builder *b, int zlevel);
+void lb_builder_release(struct lb_builder *b);
+/* Empties the block (keeps the memory). */
+void lb_builder_reset(struct lb_builder *b);
+/* Appends a line: BL_ETOOBIG when the block is full (check lb_builder_full first). */
+int lb_builder_add(struct lb_builder *b, const struct lb_line *l);
+int lb_builder_full(const struct lb_builder *b);
+/* Closes the block into its two blobs (appended to lines and frames). */
+int lb_builder_finish(struct lb_builder *b, struct buf *lines, struct buf *frames);
+
+/* Reading the lines blob. */
+struct lb_lines {
+    size_t n;
+    int width;
+    int64_t base;
+    const unsigned char *offs, *levels, *flags;
+};
+
+/* nlines: what the block's row says; a blob that disagrees is BL_EPARSE. */
+int lb_lines_open(const void *p, size_t len, size_t nlines, struct lb_lines *out);
+int64_t lb_lines_ts(const struct lb_lines *l, size_t i);
+int lb_lines_level(const struct lb_lines *l, size_t i);
+unsigned lb_lines_flags(const struct lb_lines *l, size_t i);
+
+/* Reading the frames blob. */
+struct lb_frames {
+    size_t nframes, nlines;
+    const unsigned char *table, *data;
+    size_t data_len;
+};
+
+int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out);
+/* The frame holding line index i. */
+size_t lb_frames_find(const struct lb_frames *f, size_t i);
+/*
+ * Decompresses frame fi into out (reset first) with dctx (a ZSTD_DCtx);
+ * *first and *count are its line indexes.
+ */
+int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
+                     size_t *first, size_t *count, struct bl_err *err);
+/* Parses the record at *p (advanced past it); strings point into [*p, end). */
+int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out);
+
+#endif

@@ -1,0 +1,592 @@
+/*
+ * store_sqlite_logs.c - write_batch's log lines: blocks, their full-text
+ * index and per-minute counts (day-file migration 3).
+ *
+ * DESIGN
+ * Log lines (kind EV_KIND_LOG) are not rows. write_day hands each line of
+ * the day to sq_logs_add, which appends it to its project's open block
+ * (logblock.h); a block is written when it reaches LB_BLOCK_LINES lines,
+ * and every open block is written by sq_logs_flush at the end of the day
+ * file's transaction. So a block never spans two batches, and the newest
+ * line is searchable as soon as its batch commits ("short blocks flushed
+ * often": the delay to search is the batch's own, no in-memory tail).
+ * Writing a block allocates its line numbers (first_line .. first_line +
+ * nlines - 1, rising in the file), inserts one contentless FTS5 row per
+ * line (rowid = line number) and adds the lines to log_minutes.
+ *
+ * Exactly once: the block, its index rows and counts commit in the same
+ * day-file transaction as part_nodes.applied_lsn, so a line below
+ * applied_lsn is already stored (sq_logs_replay counts it, never writes
+ * it), exactly as the DESIGN comment of store_sqlite_write.c argues for
+ * rows. A crash loses the open blocks together with their batch, which the
+ * journal replays.
+ *
+ * Duplicates: a line whose id the ingest derived from its (lsn, seq) can
+ * only come back through a replay, which applied_lsn answers. A line with
+ * an id the client chose (a Sentry message below the issue level, an
+ * Elasticsearch _id) is kept in log_ids, whose key refuses a second line
+ * with the same id in the day file like the events table's did.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/xmalloc.h"
+#include "store/logblock.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+#define FTS_TEXT_MAX (64u << 20)
+#define MINUTE_US (60 * INT64_C(1000000))
+
+/* One project's block being filled, with the full-text text of each line. */
+struct logproj {
+    int64_t project_id;
+    int64_t node; /* the node whose lines these are (converted old rows keep theirs) */
+    struct lb_builder b;
+    struct buf fts;
+    size_t fts_end[LB_BLOCK_LINES];
+};
+
+struct logminute {
+    int64_t project_id, minute;
+    int level;
+    int64_t count;
+};
+
+struct sq_logw {
+    struct logproj **p;
+    size_t np, cap;
+    int64_t next_line; /* 0: not read in this transaction yet */
+    struct buf lines, frames;
+    struct logminute *m;
+    size_t nm, mcap;
+};
+
+void sq_logs_free(struct sq_store *s)
+{
+    struct sq_logw *lw = s->logw;
+
+    if (lw == NULL)
+        return;
+    for (size_t i = 0; i < lw->np; i++) {
+        lb_builder_release(&lw->p[i]->b);
+        buf_release(&lw->p[i]->fts);
+        free(lw->p[i]);
+    }
+    free(lw->p);
+    buf_release(&lw->lines);
+    buf_release(&lw->frames);
+    free(lw->m);
+    free(lw);
+    s->logw = NULL;
+}
+
+static struct sq_logw *logw_of(struct sq_store *s)
+{
+    if (s->logw == NULL) {
+        s->logw = xcalloc(1, sizeof(*s->logw));
+        buf_init(&s->logw->lines, 1u << 20);
+        buf_init(&s->logw->frames, (size_t)LB_FRAME_MAX * 9);
+    }
+    return s->logw;
+}
+
+void sq_logs_begin(struct sq_store *s)
+{
+    struct sq_logw *lw = logw_of(s);
+
+    for (size_t i = 0; i < lw->np; i++) {
+        lb_builder_reset(&lw->p[i]->b);
+        buf_reset(&lw->p[i]->fts);
+    }
+    lw->next_line = 0;
+    lw->nm = 0;
+}
+
+static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t node)
+{
+    struct logproj *p;
+
+    for (size_t i = 0; i < lw->np; i++)
+        if (lw->p[i]->project_id == project_id && lw->p[i]->node == node)
+            return lw->p[i];
+    if (lw->np == lw->cap) {
+        lw->cap = lw->cap ? lw->cap * 2 : 4;
+        lw->p = xrealloc(lw->p, lw->cap * sizeof(*lw->p));
+    }
+    p = xcalloc(1, sizeof(*p));
+    p->project_id = project_id;
+    p->node = node;
+    lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
+    buf_init(&p->fts, FTS_TEXT_MAX);
+    lw->p[lw->np++] = p;
+    return p;
+}
+
+static void count_minute(struct sq_logw *lw, int64_t project_id, int64_t ts, int level)
+{
+    int64_t minute = ts - ts % MINUTE_US;
+
+    /* Lines arrive mostly in time order: the entry is usually among the last few. */
+    for (size_t i = lw->nm; i-- > 0 && i + 8 >= lw->nm;) {
+        struct logminute *m = &lw->m[i];
+
+        if (m->project_id == project_id && m->minute == minute && m->level == level) {
+            m->count++;
+            return;
+        }
+    }
+    if (lw->nm == lw->mcap) {
+        lw->mcap = lw->mcap ? lw->mcap * 2 : 64;
+        lw->m = xrealloc(lw->m, lw->mcap * sizeof(*lw->m));
+    }
+    lw->m[lw->nm++] = (struct logminute){ project_id, minute, level, 1 };
+}
+
+static int next_line(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line + nlines FROM log_blocks ORDER BY id DESC LIMIT 1";
+    struct sq_query q = {
+        sql, "next log line", { { 0, 0, NULL } }, 0, sq_row_int64, &lw->next_line
+    };
+    int rc;
+
+    if (lw->next_line > 0)
+        return 0;
+    rc = sq_query_each(c, &q, err);
+    if (rc == 0 && lw->next_line < 1)
+        lw->next_line = 1;
+    return rc;
+}
+
+static int index_lines(struct sq_conn *c, struct logproj *p, int64_t first, struct bl_err *err)
+{
+    static const char sql[] = "INSERT INTO log_fts(rowid, text) VALUES(?1, ?2)";
+    sqlite3_stmt *st = NULL;
+    size_t from = 0;
+    int rc = sq_stmt(c, sql, &st, err);
+
+    for (size_t i = 0; rc == 0 && i < p->b.nlines; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, first + (int64_t)i);
+        sqlite3_bind_text(st, 2, p->fts.p + from, (int)(p->fts_end[i] - from), SQLITE_STATIC);
+        rc = sq_step_done(c, st, "index log line", err);
+        from = p->fts_end[i];
+    }
+    return rc;
+}
+
+/* Writes p's block (if it has lines) and empties it. */
+static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
+        " lsn_max, level_mask, lines, frames) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    struct sq_logw *lw = s->logw;
+    int64_t first;
+    int rc;
+
+    if (p->b.nlines == 0)
+        return 0;
+    rc = next_line(c, lw, err);
+    if (rc != 0)
+        return rc;
+    first = lw->next_line;
+    buf_reset(&lw->lines);
+    buf_reset(&lw->frames);
+    rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
+    if (rc != 0)
+        return bl_err_set(err, rc, "log block: cannot encode");
+    {
+        struct sq_query q = { sql,
+                              "write log block",
+                              { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first),
+                                SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
+                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
+                                SQ_BLOB(lw->lines.p, lw->lines.len),
+                                SQ_BLOB(lw->frames.p, lw->frames.len) },
+                              11,
+                              NULL,
+                              NULL };
+
+        rc = sq_query_each(c, &q, err);
+    }
+    if (rc == 0)
+        rc = index_lines(c, p, first, err);
+    if (rc == 0)
+        lw->next_line = first + (int64_t)p->b.nlines;
+    lb_builder_reset(&p->b);
+    buf_reset(&p->fts);
+    return rc;
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* 1 when the first 24 hex digits of id are (lsn, seq), as ingest's derived ids are. */
+int sq_logs_derived_id(const char *id, uint64_t *lsn, uint32_t *seq)
+{
+    uint64_t v = 0;
+    size_t i;
+
+    for (i = 0; i < 24; i++) {
+        int h = hexval((unsigned char)id[i]);
+
+        if (h < 0)
+            return 0;
+        v = (v << 4) | (uint64_t)h;
+        if (i == 15) {
+            *lsn = v;
+            v = 0;
+        }
+    }
+    *seq = (uint32_t)v;
+    return 1;
+}
+
+static int own_id(const struct event *e)
+{
+    uint64_t lsn = 0;
+    uint32_t seq = 0;
+
+    return sq_logs_derived_id(e->event_id, &lsn, &seq) && lsn == e->lsn && seq == e->seq;
+}
+
+int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, int64_t node,
+                  uint64_t lsn, uint32_t seq, int *fresh, struct bl_err *err)
+{
+    static const char sql[] = "INSERT INTO log_ids(project_id, event_id, node, lsn, seq)"
+                              " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+    char id[33];
+    struct sq_query q = {
+        sql,
+        "claim log id",
+        { SQ_INT(project_id), SQ_TEXT(id), SQ_INT(node), SQ_INT(lsn), SQ_INT(seq) },
+        5,
+        NULL,
+        NULL
+    };
+    int rc;
+
+    snprintf(id, sizeof(id), "%.32s", event_id);
+    rc = sq_query_each(c, &q, err);
+    *fresh = rc == 0 && sqlite3_changes(c->db) > 0;
+    return rc;
+}
+
+/* A client-chosen id: 1 when it is new in this day file (and now taken), 0 for a duplicate. */
+static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e, int *fresh,
+                    struct bl_err *err)
+{
+    return sq_logs_claim(c, e->project_id, e->event_id, w->s->node, e->lsn, e->seq, fresh, err);
+}
+
+static void fts_add(struct buf *b, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return;
+    if (b->len > 0)
+        buf_addch(b, ' ');
+    buf_addstr(b, s);
+}
+
+int sq_logs_ascii(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++)
+        if ((unsigned char)*s >= 0x80)
+            return 0;
+    return 1;
+}
+
+static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
+{
+    const struct event *e = &w->ev[k];
+    const char *s[LB_NSTR] = { NULL };
+
+    memset(l, 0, sizeof(*l));
+    l->timestamp = w->ts[k];
+    l->received_at = e->received_at;
+    l->level = e->level;
+    l->source = e->source;
+    l->raw_encoding = e->raw_encoding;
+    l->template_hash = e->template_hash;
+    if (sq_logs_ascii(e->message) && sq_logs_ascii(e->title) && sq_logs_ascii(e->search_text))
+        l->flags = LB_FLAG_PLAIN;
+    l->lsn = e->lsn;
+    l->seq = e->seq;
+    s[LB_LOGGER] = e->logger;
+    s[LB_MESSAGE] = e->message;
+    s[LB_TITLE] = e->title;
+    s[LB_CULPRIT] = e->culprit;
+    s[LB_RELEASE] = e->release;
+    s[LB_ENVIRONMENT] = e->environment;
+    s[LB_SERVER_NAME] = e->server_name;
+    s[LB_TRACE_ID] = e->trace_id;
+    s[LB_REQUEST_ID] = e->request_id;
+    for (size_t i = 0; i < LB_NSTR; i++) {
+        l->str[i] = s[i];
+        l->len[i] = s[i] != NULL ? strlen(s[i]) : 0;
+    }
+    l->str[LB_EVENT_ID] = e->event_id;
+    l->len[LB_EVENT_ID] = strnlen(e->event_id, 32);
+    l->str[LB_FINGERPRINT] = e->fingerprint;
+    l->len[LB_FINGERPRINT] = strnlen(e->fingerprint, 32);
+    if (e->raw != NULL && e->raw_len > 0) {
+        l->str[LB_RAW] = e->raw;
+        l->len[LB_RAW] = e->raw_len;
+    }
+}
+
+int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
+                   const struct lb_line *l, const char *const text[3], struct bl_err *err)
+{
+    struct sq_logw *lw = logw_of(s);
+    struct logproj *p = proj_of(lw, project_id, node);
+    int rc;
+
+    if (lb_builder_full(&p->b)) {
+        rc = write_block(c, s, p, err);
+        if (rc != 0)
+            return rc;
+    }
+    rc = lb_builder_add(&p->b, l);
+    if (rc != 0)
+        return bl_err_set(err, rc, "log block: cannot add a line");
+    for (int i = 0; i < 3; i++)
+        fts_add(&p->fts, text[i]);
+    p->fts_end[p->b.nlines - 1] = p->fts.len;
+    count_minute(lw, project_id, l->timestamp, l->level);
+    return 0;
+}
+
+int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
+                struct bl_err *err)
+{
+    const struct event *e = &w->ev[k];
+    const char *text[3] = { e->message, e->title, e->search_text };
+    struct lb_line l;
+    int rc, fresh = 1;
+
+    if (!own_id(e)) {
+        rc = claim_id(w, c, e, &fresh, err);
+        if (rc != 0)
+            return rc;
+        if (!fresh) {
+            w->res->duplicates++;
+            return 0;
+        }
+    }
+    line_of(w, k, &l);
+    if (tags != NULL) {
+        l.str[LB_TAGS_JSON] = tags;
+        l.len[LB_TAGS_JSON] = strlen(tags);
+    }
+    rc = sq_logs_append(w->s, c, e->project_id, w->s->node, &l, text, err);
+    if (rc == 0)
+        w->counted[k] = 1;
+    return rc;
+}
+
+/* The stored log_ids row of a replayed line with a client id, as replay compares it. */
+struct idprobe {
+    const struct event *e;
+    int64_t node;
+    int mine;
+};
+
+static int idprobe_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct idprobe *p = ctx;
+
+    (void)err;
+    p->mine = sqlite3_column_int64(st, 0) == p->node &&
+              (uint64_t)sqlite3_column_int64(st, 1) == p->e->lsn &&
+              (uint64_t)sqlite3_column_int64(st, 2) == p->e->seq;
+    return 0;
+}
+
+/* The stored row of a replayed line that the crashed run stored as an issue event. */
+struct rowprobe {
+    const struct event *e;
+    int64_t node, id;
+    int mine;
+};
+
+static int rowprobe_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct rowprobe *p = ctx;
+
+    (void)err;
+    p->id = sqlite3_column_int64(st, 0);
+    p->mine = sqlite3_column_int64(st, 1) == p->node &&
+              (uint64_t)sqlite3_column_int64(st, 2) == p->e->lsn &&
+              (uint64_t)sqlite3_column_int64(st, 3) == p->e->seq;
+    return 0;
+}
+
+/*
+ * A line whose crashed run made it an issue event (the project's issue
+ * level changed before the replay): its row stays and becomes a log row,
+ * as the write path's fix_row would make it; the row reader still lists
+ * log rows. 1 when it did so.
+ */
+static int replay_row(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
+{
+    static const char sql[] = "SELECT id, node, lsn, seq FROM events"
+                              " WHERE project_id = ?1 AND event_id = ?2";
+    static const char fix_sql[] = "UPDATE events SET issue_id = 0, kind = ?2 WHERE id = ?1";
+    const struct event *e = &w->ev[k];
+    char id[33];
+    struct rowprobe p = { e, w->s->node, 0, 0 };
+    struct sq_query q = { sql, "probe event", { SQ_INT(e->project_id), SQ_TEXT(id) },
+                          2,   rowprobe_row,  &p };
+    int rc;
+
+    snprintf(id, sizeof(id), "%.32s", e->event_id);
+    rc = sq_query_one(c, &q, err);
+    if (rc == BL_ENOTFOUND || (rc == 0 && !p.mine))
+        return 0;
+    if (rc != 0)
+        return rc;
+    q.sql = fix_sql;
+    q.what = "fix event";
+    q.args[0] = (struct sq_arg)SQ_INT(p.id);
+    q.args[1] = (struct sq_arg)SQ_INT(EV_KIND_LOG);
+    q.row = NULL;
+    rc = sq_query_each(c, &q, err);
+    if (rc == 0)
+        w->counted[k] = 1;
+    return rc != 0 ? rc : 1;
+}
+
+int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
+                   struct bl_err *err)
+{
+    static const char sql[] = "SELECT node, lsn, seq FROM log_ids"
+                              " WHERE project_id = ?1 AND event_id = ?2";
+    const struct event *e = &w->ev[k];
+    char id[33];
+    struct idprobe p = { e, w->s->node, 0 };
+    struct sq_query q = { sql, "probe log id", { SQ_INT(e->project_id), SQ_TEXT(id) },
+                          2,   idprobe_row,    &p };
+    int rc = replay_row(w, c, k, err);
+
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    if (own_id(e)) {
+        w->counted[k] = 1; /* stored with the batch that set applied_lsn past it */
+        return 0;
+    }
+    snprintf(id, sizeof(id), "%.32s", e->event_id);
+    rc = sq_query_one(c, &q, err);
+    if (rc == BL_ENOTFOUND)
+        return sq_logs_add(w, c, k, tags, err);
+    if (rc != 0)
+        return rc;
+    if (p.mine)
+        w->counted[k] = 1;
+    else
+        w->res->duplicates++;
+    return 0;
+}
+
+static int cmp_minute(const void *pa, const void *pb)
+{
+    const struct logminute *a = pa, *b = pb;
+
+    if (a->project_id != b->project_id)
+        return a->project_id < b->project_id ? -1 : 1;
+    if (a->minute != b->minute)
+        return a->minute < b->minute ? -1 : 1;
+    return a->level - b->level;
+}
+
+static int write_minutes(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
+{
+    static const char sql[] = "INSERT INTO log_minutes(project_id, minute, level, count)"
+                              " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(project_id, minute, level)"
+                              " DO UPDATE SET count = count + excluded.count";
+    size_t i = 0;
+    int rc = 0;
+
+    if (lw->nm == 0)
+        return 0;
+    qsort(lw->m, lw->nm, sizeof(*lw->m), cmp_minute);
+    while (i < lw->nm && rc == 0) {
+        struct logminute m = lw->m[i++];
+
+        while (i < lw->nm && cmp_minute(&m, &lw->m[i]) == 0)
+            m.count += lw->m[i++].count;
+        {
+            struct sq_query q = { sql,
+                                  "count log minutes",
+                                  { SQ_INT(m.project_id), SQ_INT(m.minute), SQ_INT(m.level),
+                                    SQ_INT(m.count) },
+                                  4,
+                                  NULL,
+                                  NULL };
+
+            rc = sq_query_each(c, &q, err);
+        }
+    }
+    lw->nm = 0;
+    return rc;
+}
+
+/*
+ * The converse: an issue event being replayed that the crashed run stored
+ * as a log line. Blocks are not rewritten: the line is retired (log_gone,
+ * which readers skip, and out of log_minutes) before the row goes in.
+ */
+int sq_logs_retire(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
+{
+    static const char gone_sql[] = "INSERT OR IGNORE INTO log_gone(line) VALUES(?1)";
+    static const char min_sql[] = "UPDATE log_minutes SET count = count - 1"
+                                  " WHERE project_id = ?1 AND minute = ?2 AND level = ?3"
+                                  " AND count > 0";
+    const struct event *e = &w->ev[k];
+    int64_t line = 0, ts = 0;
+    int level = 0, rc;
+
+    rc = sq_lines_find(c, e->project_id, w->s->node, e->lsn, e->seq, &line, &ts, &level, err);
+    if (rc == BL_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    {
+        struct sq_query q = { gone_sql, "retire log line", { SQ_INT(line) }, 1, NULL, NULL };
+
+        rc = sq_query_each(c, &q, err);
+        if (rc == 0 && sqlite3_changes(c->db) > 0) {
+            q.sql = min_sql;
+            q.what = "count log minutes";
+            q.args[0] = (struct sq_arg)SQ_INT(e->project_id);
+            q.args[1] = (struct sq_arg)SQ_INT(ts - ts % MINUTE_US);
+            q.args[2] = (struct sq_arg)SQ_INT(level);
+            q.nargs = 3;
+            rc = sq_query_each(c, &q, err);
+        }
+    }
+    return rc;
+}
+
+int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err)
+{
+    struct sq_logw *lw = s->logw;
+    int rc = 0;
+
+    if (lw == NULL)
+        return 0;
+    for (size_t i = 0; i < lw->np && rc == 0; i++)
+        rc = write_block(c, s, lw->p[i], err);
+    if (rc == 0)
+        rc = write_minutes(c, lw, err);
+    lw->next_line = 0;
+    return rc;
+}

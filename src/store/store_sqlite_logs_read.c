@@ -1,0 +1,998 @@
+/*
+ * store_sqlite_logs_read.c - reading log lines back from their blocks.
+ *
+ * DESIGN
+ * A day file's blocks are walked by t_max descending (the log_blocks_t
+ * index). For each block the lines blob gives every line's timestamp and
+ * level without decompressing, which decides the time range, the cursor
+ * and every level or timestamp condition of the query (pre_eval: yes, no,
+ * or maybe). A free word at the root of the query ("drive", lowered by the
+ * search code) narrows the lines further through log_fts, whose rowids are
+ * line numbers: all of the day's rowids when they are few, else per block
+ * by rowid range. Only the frames holding the lines left are decompressed,
+ * and each of those lines that pre_eval could not decide goes to the
+ * caller's match(), the reference evaluator, so answers are exactly
+ * query_match's.
+ *
+ * Newest first is exact even for lines that arrived out of time order: a
+ * page keeps the best `want` lines by (timestamp, line number) and stops
+ * at the first block whose t_max cannot beat the worst of them.
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "core/buf.h"
+#include "core/xmalloc.h"
+#include "search/query.h"
+#include "store/logblock.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+/* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
+#define DRIVE_LINE_MAX (INT64_C(1) << 31)
+/*
+ * A page asks the index per block for its first blocks (a common word's
+ * newest lines are in the newest block), then loads the day's candidates
+ * once: a rare word would otherwise cost one index query per block.
+ */
+#define DRIVE_LAZY_BLOCKS 8
+#define MINUTE_US (60 * INT64_C(1000000))
+
+enum { PV_NO = 0, PV_YES = 1, PV_MAYBE = 2 };
+
+int sq_has_blocks(struct sq_conn *c)
+{
+    static const char sql[] = "SELECT 1 FROM sqlite_master WHERE name = 'log_blocks'";
+    int64_t v = 0;
+    struct sq_query q = { sql, "schema", { { 0, 0, NULL } }, 0, sq_row_int64, &v };
+
+    /* Only a yes is remembered: the writer may migrate an old file at any time. */
+    if (c->has_blocks)
+        return 1;
+    if (sq_query_each(c, &q, NULL) == 0 && v == 1)
+        c->has_blocks = 1;
+    return c->has_blocks;
+}
+
+static int cmp_op(int64_t a, int op, int64_t b)
+{
+    switch (op) {
+    case Q_GT:
+        return a > b;
+    case Q_GE:
+        return a >= b;
+    case Q_LT:
+        return a < b;
+    case Q_LE:
+        return a <= b;
+    default:
+        return a == b;
+    }
+}
+
+/*
+ * What a line's timestamp and level alone say about the query: the same
+ * conditions store_sqlite_search.c lowers to exact SQL on the columns.
+ */
+struct pv {
+    int64_t ts;
+    int level;
+    int64_t now;
+    const struct query_node *yes; /* a word the full-text index decided for this line */
+};
+
+static int pre_eval(const struct query_node *n, const struct pv *v)
+{
+    int r, k;
+
+    if (n == NULL || n == v->yes)
+        return PV_YES;
+    switch (n->kind) {
+    case Q_AND:
+    case Q_OR:
+        r = n->kind == Q_AND ? PV_YES : PV_NO;
+        for (size_t i = 0; i < n->nkids; i++) {
+            k = pre_eval(n->kids[i], v);
+            if (k == (n->kind == Q_AND ? PV_NO : PV_YES))
+                return k;
+            if (k == PV_MAYBE)
+                r = PV_MAYBE;
+        }
+        return r;
+    case Q_NOT:
+        k = pre_eval(n->kids[0], v);
+        return k == PV_MAYBE ? k : k == PV_YES ? PV_NO : PV_YES;
+    case Q_HAS:
+        return strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0 ? PV_YES
+                                                                                    : PV_MAYBE;
+    case Q_FIELD:
+        if (n->type == QT_LEVEL) {
+            for (size_t i = 0; i < n->nvalues; i++)
+                if (cmp_op(v->level, n->op, n->values[i].level))
+                    return PV_YES;
+            return PV_NO;
+        }
+        if (n->type == QT_TIME && strcmp(n->field, "timestamp") == 0) {
+            for (size_t i = 0; i < n->nvalues; i++) {
+                const struct query_value *x = &n->values[i];
+
+                if (cmp_op(v->ts, n->op, x->relative ? v->now + x->time_us : x->time_us))
+                    return PV_YES;
+            }
+            return PV_NO;
+        }
+        return PV_MAYBE;
+    default:
+        return PV_MAYBE;
+    }
+}
+
+/* Whether a query says nothing but levels (then per-minute counts answer it). */
+static int levels_only(const struct query_node *n)
+{
+    if (n == NULL)
+        return 1;
+    if (n->kind == Q_AND || n->kind == Q_OR || n->kind == Q_NOT) {
+        for (size_t i = 0; i < n->nkids; i++)
+            if (!levels_only(n->kids[i]))
+                return 0;
+        return 1;
+    }
+    return (n->kind == Q_FIELD && n->type == QT_LEVEL) ||
+           (n->kind == Q_HAS && strcmp(n->field, "level") == 0);
+}
+
+/* Full-text candidates. */
+struct drive {
+    const char *text;    /* NULL: every line is a candidate */
+    unsigned char *bits; /* day-wide once loaded: a bit per line number */
+    size_t nbits;        /* bytes of bits */
+    int64_t *ids;        /* log_gone's lines (gone_load), ascending */
+    size_t n, cap;
+    size_t blocks; /* asked per block so far */
+    int loaded;    /* drive_load ran */
+    int none;      /* drive_block: no line of the block is a candidate */
+    size_t count;  /* candidates seen by list_blocks' probe */
+    unsigned char in_block[LB_BLOCK_LINES];
+};
+
+static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+
+    (void)err;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 1024;
+        d->ids = xrealloc(d->ids, d->cap * sizeof(*d->ids));
+    }
+    d->ids[d->n++] = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+/* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
+static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+    int64_t id = sqlite3_column_int64(st, 0);
+    size_t byte;
+
+    (void)err;
+    if (id < 0 || id > DRIVE_LINE_MAX)
+        return 0; /* no line has it */
+    byte = (size_t)id / 8;
+    if (byte >= d->nbits) {
+        size_t n = d->nbits ? d->nbits : 4096;
+
+        while (n <= byte)
+            n *= 2;
+        d->bits = xrealloc(d->bits, n);
+        memset(d->bits + d->nbits, 0, n - d->nbits);
+        d->nbits = n;
+    }
+    d->bits[byte] |= (unsigned char)(1u << (id % 8));
+    return 0;
+}
+
+static int drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+
+    d->count++;
+    return drive_bit(st, ctx, err);
+}
+
+static int drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
+{
+    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1";
+    struct sq_query q = { sql, "log full-text", { SQ_TEXT(d->text) }, 1, drive_bit, d };
+
+    if (d->text == NULL || d->loaded)
+        return 0;
+    d->loaded = 1;
+    return sq_query_each(c, &q, err);
+}
+
+struct block_ctx {
+    struct drive *d;
+    int64_t first;
+};
+
+static int block_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct block_ctx *b = ctx;
+    int64_t i = sqlite3_column_int64(st, 0) - b->first;
+
+    (void)err;
+    if (i >= 0 && i < LB_BLOCK_LINES)
+        b->d->in_block[i] = 1;
+    return 0;
+}
+
+/* Fills d->in_block for the lines first .. first + n - 1. */
+static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n,
+                       struct bl_err *err)
+{
+    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1"
+                              " AND rowid >= ?2 AND rowid <= ?3";
+    struct block_ctx b = { d, first };
+    struct sq_query q = {
+        sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(first), SQ_INT(first + (int64_t)n - 1) },
+        3,   block_row,       &b
+    };
+    int rc;
+
+    memset(d->in_block, d->text == NULL, sizeof(d->in_block));
+    d->none = 0;
+    if (d->text == NULL)
+        return 0;
+    d->none = 1;
+    if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
+        d->blocks++;
+        rc = sq_query_each(c, &q, err);
+        d->none = memchr(d->in_block, 1, n) == NULL;
+        return rc;
+    }
+    rc = drive_load(c, d, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        size_t byte = (size_t)(first + (int64_t)i) / 8;
+
+        if (first + (int64_t)i >= 0 && byte < d->nbits &&
+            (d->bits[byte] >> ((first + (int64_t)i) % 8) & 1)) {
+            d->in_block[i] = 1;
+            d->none = 0;
+        }
+    }
+    return 0;
+}
+
+/* One block row and its decoded parts. */
+struct blk {
+    int64_t project_id, first;
+    size_t nlines;
+    int64_t t_min, t_max;
+    struct lb_lines ln;
+    sqlite3_stmt *st;
+    int frames_open;
+    struct lb_frames fr;
+    /* the decoded frame */
+    size_t frame, ffirst, fcount;
+    struct buf fbuf;
+    size_t roff[LB_BLOCK_LINES];
+    void *dctx;
+};
+
+/* The block's row without its blobs. */
+static void blk_head(struct blk *b, sqlite3_stmt *st)
+{
+    b->st = st;
+    b->first = sqlite3_column_int64(st, 0);
+    b->nlines = (size_t)sqlite3_column_int64(st, 1);
+    b->t_min = sqlite3_column_int64(st, 2);
+    b->t_max = sqlite3_column_int64(st, 3);
+    b->frames_open = 0;
+    b->frame = SIZE_MAX;
+}
+
+/* Its lines blob: read only for a block that may hold a candidate (a page of the file each). */
+static int blk_lines(struct blk *b, struct bl_err *err)
+{
+    sqlite3_stmt *st = b->st;
+
+    if (lb_lines_open(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), b->nlines,
+                      &b->ln) != 0)
+        return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
+    return 0;
+}
+
+static int blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
+{
+    blk_head(b, st);
+    return blk_lines(b, err);
+}
+
+/* The record of line index i, decompressing its frame if it is not the one at hand. */
+static int blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
+{
+    const unsigned char *p, *end;
+    size_t fi;
+    int rc;
+
+    if (!b->frames_open) {
+        if (lb_frames_open(sqlite3_column_blob(b->st, 5), (size_t)sqlite3_column_bytes(b->st, 5),
+                           b->nlines, &b->fr) != 0)
+            return bl_err_set(err, BL_ESTORE, "log block at line %lld: corrupt frames",
+                              (long long)b->first);
+        b->frames_open = 1;
+    }
+    fi = lb_frames_find(&b->fr, i);
+    if (fi != b->frame) {
+        b->frame = SIZE_MAX;
+        rc = lb_frames_decode(&b->fr, fi, b->dctx, &b->fbuf, &b->ffirst, &b->fcount, err);
+        if (rc != 0)
+            return rc;
+        p = (const unsigned char *)b->fbuf.p;
+        end = p + b->fbuf.len;
+        for (size_t k = 0; k < b->fcount; k++) {
+            struct lb_line tmp;
+
+            b->roff[k] = (size_t)(p - (const unsigned char *)b->fbuf.p);
+            if (lb_line_next(&p, end, &tmp) != 0)
+                return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
+        }
+        b->frame = fi;
+    }
+    if (i < b->ffirst || i - b->ffirst >= b->fcount)
+        return bl_err_set(err, BL_ESTORE, "log block: line outside its frame");
+    p = (const unsigned char *)b->fbuf.p + b->roff[i - b->ffirst];
+    end = (const unsigned char *)b->fbuf.p + b->fbuf.len;
+    if (lb_line_next(&p, end, l) != 0)
+        return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
+    return 0;
+}
+
+static const char *str_of(struct pool *pool, const struct lb_line *l, int i)
+{
+    return l->str[i] != NULL ? pool_strndup(pool, l->str[i], l->len[i]) : NULL;
+}
+
+static void copy_id(char out[33], const struct lb_line *l, int i)
+{
+    size_t n = l->str[i] != NULL ? l->len[i] : 0;
+
+    if (n > 32)
+        n = 32;
+    if (n > 0)
+        memcpy(out, l->str[i], n);
+    out[n] = '\0';
+}
+
+/* The listing's view of a line (kind log, no issue), its payload decoded into pool. */
+static int line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
+                      struct store_event *e, struct bl_err *err)
+{
+    const char *tags = str_of(pool, l, LB_TAGS_JSON);
+
+    memset(e, 0, sizeof(*e));
+    e->project_id = project_id;
+    copy_id(e->event_id, l, LB_EVENT_ID);
+    copy_id(e->fingerprint, l, LB_FINGERPRINT);
+    e->timestamp = l->timestamp;
+    e->received_at = l->received_at;
+    e->level = l->level;
+    e->kind = EV_KIND_LOG;
+    e->logger = str_of(pool, l, LB_LOGGER);
+    e->message = str_of(pool, l, LB_MESSAGE);
+    e->title = str_of(pool, l, LB_TITLE);
+    e->culprit = str_of(pool, l, LB_CULPRIT);
+    e->release = str_of(pool, l, LB_RELEASE);
+    e->environment = str_of(pool, l, LB_ENVIRONMENT);
+    e->tags_json = tags != NULL ? tags : "[]";
+    e->source = l->source;
+    e->template_hash = l->template_hash;
+    if (l->str[LB_RAW] == NULL)
+        return 0;
+    return sq_raw_decode(l->raw_encoding, l->str[LB_RAW], l->len[LB_RAW], pool, &e->raw,
+                         &e->raw_len, err);
+}
+
+/* Whether line i of b is a match: *keep, with the event built in pool when asked for. */
+static int line_check(struct sq_lq *lq, struct blk *b, size_t i, int verdict, struct pool *pool,
+                      struct store_event *e, int *keep, struct bl_err *err)
+{
+    struct lb_line l;
+    int rc;
+
+    *keep = verdict == PV_YES;
+    if (verdict == PV_YES && e == NULL)
+        return 0;
+    rc = blk_line(b, i, &l, err);
+    if (rc == 0)
+        rc = line_event(pool, lq->q->project_id, &l, e, err);
+    if (rc != 0 || verdict == PV_YES)
+        return rc;
+    *keep = lq->q->match(lq->q->match_arg, e);
+    if (*keep < 0)
+        return bl_err_set(err, BL_ESTORE, "search: a stored log line cannot be read");
+    return 0;
+}
+
+/* Walking one day file's blocks. */
+/* A block holding candidates, when there are few (bwalk list mode). */
+struct cblock {
+    int64_t id, first, nlines, t_min, t_max;
+};
+
+struct bwalk {
+    struct sq_conn *c;
+    struct sq_lq *lq;
+    struct drive d;
+    struct drive gone; /* retired lines (log_gone), ascending; almost always none */
+    struct blk b;
+    sqlite3_stmt *st;
+    int64_t hi; /* blocks with t_min below it */
+    /* list mode: only the blocks of a few candidates, by t_max descending */
+    struct cblock *cb;
+    size_t ncb, icb;
+    int list;
+};
+
+/*
+ * At most this many candidates of a word in a day file: the walk visits
+ * only their blocks (found by line number) instead of every block, which
+ * for a rare word in a day of millions of lines is the difference between
+ * a hundred block reads and ten thousand.
+ */
+#define LIST_MAX 4096
+
+static int cmp_cblock(const void *pa, const void *pb)
+{
+    const struct cblock *a = pa, *b = pb;
+
+    return a->t_max > b->t_max ? -1 : a->t_max < b->t_max ? 1 : 0;
+}
+
+static int cblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct cblock *c = ctx;
+
+    (void)err;
+    *c = (struct cblock){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                          sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                          sqlite3_column_int64(st, 4) };
+    return 0;
+}
+
+/* The day's candidates if they are few (loaded into d, all of them), and their blocks. */
+static int list_blocks(struct bwalk *bw, struct bl_err *err)
+{
+    static const char probe_sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1 LIMIT ?2";
+    static const char sql[] = "SELECT id, first_line, nlines, t_min, t_max FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line <= ?2"
+                              " ORDER BY first_line DESC LIMIT 1";
+    struct drive *d = &bw->d;
+    struct sq_query q = { probe_sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(LIST_MAX + 1) },
+                          2,         drive_count,     d };
+    int64_t covered = -1;
+    int rc;
+
+    if (d->text == NULL || d->loaded)
+        return 0;
+    rc = sq_query_each(bw->c, &q, err);
+    if (rc != 0 || d->count > LIST_MAX) {
+        if (d->bits != NULL)
+            memset(d->bits, 0, d->nbits);
+        d->count = 0;
+        return rc;
+    }
+    d->loaded = 1;
+    bw->list = 1;
+    for (size_t byte = 0; rc == 0 && byte < d->nbits; byte++) {
+        for (int bit = 0; rc == 0 && d->bits[byte] != 0 && bit < 8; bit++) {
+            int64_t line = (int64_t)byte * 8 + bit;
+            struct cblock cb = { 0, 0, 0, 0, 0 };
+            struct sq_query bq = { sql,
+                                   "log block of a line",
+                                   { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
+                                   2,
+                                   cblock_row,
+                                   &cb };
+
+            if (!(d->bits[byte] >> bit & 1) || line < covered)
+                continue;
+            rc = sq_query_each(bw->c, &bq, err);
+            if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
+                continue; /* another project's line */
+            covered = cb.first + cb.nlines;
+            if (cb.t_max < bw->lq->lo || cb.t_min >= bw->hi)
+                continue;
+            if (bw->ncb % 64 == 0)
+                bw->cb = xrealloc(bw->cb, (bw->ncb + 64) * sizeof(*bw->cb));
+            bw->cb[bw->ncb++] = cb;
+        }
+    }
+    if (bw->ncb > 1)
+        qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
+    return rc;
+}
+
+static int gone_load(struct sq_conn *c, struct drive *g, struct bl_err *err)
+{
+    static const char sql[] = "SELECT line FROM log_gone ORDER BY line";
+    struct sq_query q = { sql, "retired log lines", { { 0, 0, NULL } }, 0, drive_row, g };
+
+    return sq_query_each(c, &q, err);
+}
+
+static int is_gone(const struct drive *g, int64_t line)
+{
+    size_t lo = 0, hi = g->n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (g->ids[mid] == line)
+            return 1;
+        if (g->ids[mid] < line)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+                              " FROM log_blocks WHERE project_id = ?1 AND t_max >= ?2"
+                              " AND t_min < ?3 ORDER BY t_max DESC";
+    int64_t hi = lq->hi;
+    int rc;
+
+    memset(bw, 0, sizeof(*bw));
+    bw->c = c;
+    bw->lq = lq;
+    bw->d.text = lq->drive;
+    buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
+    bw->b.dctx = ZSTD_createDCtx();
+    if (bw->b.dctx == NULL)
+        return bl_err_set(err, BL_ENOMEM, "zstd");
+    if (lq->cur_ts != INT64_MAX && lq->cur_ts < hi)
+        hi = lq->cur_ts + 1;
+    bw->hi = hi;
+    rc = gone_load(c, &bw->gone, err);
+    if (rc == 0)
+        rc = list_blocks(bw, err);
+    if (rc == 0 && bw->list)
+        return 0;
+    if (rc == 0)
+        rc = sq_stmt(c, sql, &bw->st, err);
+    if (rc == 0 && (sqlite3_bind_int64(bw->st, 1, lq->q->project_id) != SQLITE_OK ||
+                    sqlite3_bind_int64(bw->st, 2, lq->lo) != SQLITE_OK ||
+                    sqlite3_bind_int64(bw->st, 3, hi) != SQLITE_OK))
+        rc = sq_fail(c, "log blocks: bind", err);
+    return rc;
+}
+
+static void bwalk_close(struct bwalk *bw)
+{
+    if (bw->st != NULL)
+        sq_done(bw->st);
+    buf_release(&bw->b.fbuf);
+    ZSTD_freeDCtx(bw->b.dctx);
+    free(bw->d.bits);
+    free(bw->gone.ids);
+    free(bw->cb);
+}
+
+/* The next block: 0 with one, 1 at the end. */
+static int bwalk_next(struct bwalk *bw, struct bl_err *err)
+{
+    static const char id_sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+                                 " FROM log_blocks WHERE id = ?1";
+    int src, rc;
+
+    while (bw->list) {
+        if (bw->icb == bw->ncb)
+            return 1;
+        rc = sq_stmt(bw->c, id_sql, &bw->st, err);
+        if (rc != 0)
+            return rc;
+        sqlite3_bind_int64(bw->st, 1, bw->cb[bw->icb++].id);
+        src = sqlite3_step(bw->st);
+        if (src == SQLITE_ROW)
+            break;
+        if (src != SQLITE_DONE)
+            return sq_fail(bw->c, "log blocks", err);
+    }
+    if (bw->list) {
+        blk_head(&bw->b, bw->st);
+        return 0;
+    }
+    src = sqlite3_step(bw->st);
+
+    if (src == SQLITE_DONE)
+        return 1;
+    if (src != SQLITE_ROW)
+        return sq_fail(bw->c, "log blocks", err);
+    blk_head(&bw->b, bw->st);
+    return 0;
+}
+
+/* Line i of the block: its verdict before the payload, PV_NO when it is out. */
+static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
+{
+    const struct sq_lq *lq = bw->lq;
+
+    if (!bw->d.in_block[i])
+        return PV_NO;
+    *ts = lb_lines_ts(&bw->b.ln, i);
+    *tb = 2 * (bw->b.first + (int64_t)i);
+    if (*ts < lq->lo || *ts >= lq->hi)
+        return PV_NO;
+    if (bw->gone.n > 0 && is_gone(&bw->gone, bw->b.first + (int64_t)i))
+        return PV_NO;
+    if (lq->cur_ts != INT64_MAX && (*ts > lq->cur_ts || (*ts == lq->cur_ts && *tb >= lq->cur_tb)))
+        return PV_NO;
+    {
+        /*
+         * A line that passed the index for the query's word is a match of
+         * that word when its text is plain ASCII: there the index cuts the
+         * words query_match cuts (alphanumeric runs, ASCII case folded).
+         */
+        struct pv v = { *ts, lb_lines_level(&bw->b.ln, i), lq->now,
+                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL };
+
+        return pre_eval(lq->q->query, &v);
+    }
+}
+
+/* Pages: the best want lines, newest first. */
+
+struct cand {
+    int64_t ts, tb;
+    size_t i;
+    int verdict;
+};
+
+static int cmp_cand_desc(const void *pa, const void *pb)
+{
+    const struct cand *a = pa, *b = pb;
+
+    if (a->ts != b->ts)
+        return a->ts > b->ts ? -1 : 1;
+    return a->tb > b->tb ? -1 : a->tb < b->tb ? 1 : 0;
+}
+
+struct top {
+    struct store_event *v;
+    int64_t *tb;
+    size_t n, want;
+};
+
+static int beats_worst(const struct top *t, int64_t ts, int64_t tb)
+{
+    if (t->n < t->want)
+        return 1;
+    return ts > t->v[t->n - 1].timestamp ||
+           (ts == t->v[t->n - 1].timestamp && tb > t->tb[t->n - 1]);
+}
+
+static void top_insert(struct top *t, const struct store_event *e, int64_t tb)
+{
+    size_t at = t->n;
+
+    while (at > 0 && (e->timestamp > t->v[at - 1].timestamp ||
+                      (e->timestamp == t->v[at - 1].timestamp && tb > t->tb[at - 1])))
+        at--;
+    if (at >= t->want)
+        return;
+    if (t->n == t->want)
+        t->n--;
+    memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(*t->v));
+    memmove(&t->tb[at + 1], &t->tb[at], (t->n - at) * sizeof(*t->tb));
+    t->v[at] = *e;
+    t->tb[at] = tb;
+    t->n++;
+}
+
+static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struct pool *pool,
+                      struct pool *scratch, struct bl_err *err)
+{
+    size_t nc = 0;
+    int rc;
+
+    rc = drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
+    if (rc != 0 || bw->d.none)
+        return rc;
+    rc = blk_lines(&bw->b, err);
+    for (size_t i = 0; rc == 0 && i < bw->b.nlines; i++) {
+        int64_t ts = 0, tb = 0;
+        int v = line_pre(bw, i, &ts, &tb);
+
+        if (v != PV_NO && beats_worst(t, ts, tb))
+            cands[nc++] = (struct cand){ ts, tb, i, v };
+    }
+    if (nc > 1)
+        qsort(cands, nc, sizeof(*cands), cmp_cand_desc);
+    for (size_t k = 0; rc == 0 && k < nc && beats_worst(t, cands[k].ts, cands[k].tb); k++) {
+        struct store_event e;
+        int keep = 1;
+
+        bw->lq->scanned++;
+        if (cands[k].verdict == PV_MAYBE) {
+            pool_reset(scratch);
+            rc = line_check(bw->lq, &bw->b, cands[k].i, PV_MAYBE, scratch, &e, &keep, err);
+        }
+        if (rc == 0 && keep) {
+            struct lb_line l;
+
+            rc = blk_line(&bw->b, cands[k].i, &l, err);
+            if (rc == 0)
+                rc = line_event(pool, bw->lq->q->project_id, &l, &e, err);
+            if (rc == 0)
+                top_insert(t, &e, cands[k].tb);
+        }
+    }
+    return rc;
+}
+
+int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool *pool,
+                  struct store_event *out, int64_t *tb, size_t *n, struct bl_err *err)
+{
+    struct top t = { out, tb, 0, want };
+    struct bwalk bw;
+    struct pool scratch;
+    struct cand *cands;
+    int rc;
+
+    *n = 0;
+    if (want == 0 || !sq_has_blocks(c))
+        return 0;
+    cands = xmalloc(LB_BLOCK_LINES * sizeof(*cands));
+    pool_init(&scratch, 16384);
+    rc = bwalk_open(&bw, c, lq, err);
+    while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
+        /* Blocks come by t_max: once one cannot beat the worst kept line, none can. */
+        if (t.n == t.want && bw.b.t_max < t.v[t.n - 1].timestamp)
+            break;
+        rc = page_block(&bw, &t, cands, pool, &scratch, err);
+    }
+    bwalk_close(&bw);
+    pool_release(&scratch);
+    free(cands);
+    *n = t.n;
+    return rc == 1 ? 0 : rc;
+}
+
+/* Histograms. */
+
+static void hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
+{
+    int64_t b;
+
+    if (ts < h->start || level < 0 || level >= EV__NLEVELS)
+        return;
+    b = (ts - h->start) / h->interval;
+    if (b >= 0 && (size_t)b < h->nbuckets)
+        h->counts[(size_t)b * EV__NLEVELS + (size_t)level] += count;
+}
+
+struct minute_ctx {
+    struct sq_lq *lq;
+    struct store_histogram *h;
+};
+
+static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct minute_ctx *m = ctx;
+    int64_t minute = sqlite3_column_int64(st, 0);
+    int level = sqlite3_column_int(st, 1);
+
+    struct pv v = { minute, level, m->lq->now, NULL };
+
+    (void)err;
+    if (pre_eval(m->lq->q->query, &v) == PV_YES)
+        hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
+    return 0;
+}
+
+/* Only levels asked, buckets on whole minutes: the per-minute counts answer. */
+static int hist_minutes(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                        struct bl_err *err)
+{
+    static const char sql[] = "SELECT minute, level, count FROM log_minutes"
+                              " WHERE project_id = ?1 AND minute >= ?2 AND minute < ?3";
+    struct minute_ctx m = { lq, h };
+    struct sq_query q = {
+        sql, "log minutes", { SQ_INT(lq->q->project_id), SQ_INT(lq->lo), SQ_INT(lq->hi) },
+        3,   minute_row,    &m
+    };
+
+    return sq_query_each(c, &q, err);
+}
+
+int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                  struct bl_err *err)
+{
+    struct bwalk bw;
+    struct pool scratch;
+    int rc;
+
+    if (!sq_has_blocks(c))
+        return 0;
+    if (levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
+        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
+        return hist_minutes(c, lq, h, err);
+    pool_init(&scratch, 16384);
+    rc = bwalk_open(&bw, c, lq, err);
+    /* every block will be asked: the day's candidates at once */
+    if (rc == 0)
+        rc = drive_load(c, &bw.d, err);
+    while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
+        rc = drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
+        if (rc != 0 || bw.d.none)
+            continue;
+        rc = blk_lines(&bw.b, err);
+        for (size_t i = 0; rc == 0 && i < bw.b.nlines; i++) {
+            int64_t ts = 0, tb = 0;
+            int v = line_pre(&bw, i, &ts, &tb), keep = v == PV_YES;
+            struct store_event e;
+
+            if (v == PV_MAYBE) {
+                pool_reset(&scratch);
+                lq->scanned++;
+                rc = line_check(lq, &bw.b, i, v, &scratch, &e, &keep, err);
+            }
+            if (rc == 0 && keep)
+                hist_add(h, ts, lb_lines_level(&bw.b.ln, i), 1);
+        }
+    }
+    bwalk_close(&bw);
+    pool_release(&scratch);
+    return rc == 1 ? 0 : rc;
+}
+
+/* Lookup by id. */
+
+struct get_ctx {
+    const char *event_id;
+    struct pool *pool;
+    struct store_event *out;
+    int64_t project_id;
+    void *dctx;
+    int found;
+};
+
+static int get_block(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct get_ctx *g = ctx;
+    struct blk b;
+    size_t idlen = strlen(g->event_id);
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    buf_init(&b.fbuf, LB_FRAME_MAX + 1);
+    b.dctx = g->dctx;
+    rc = blk_read(&b, st, err);
+    for (size_t i = 0; rc == 0 && i < b.nlines; i++) {
+        struct lb_line l;
+
+        rc = blk_line(&b, i, &l, err);
+        if (rc == 0 && l.str[LB_EVENT_ID] != NULL && l.len[LB_EVENT_ID] == idlen &&
+            memcmp(l.str[LB_EVENT_ID], g->event_id, idlen) == 0) {
+            rc = line_event(g->pool, g->project_id, &l, g->out, err);
+            g->found = rc == 0;
+            break;
+        }
+    }
+    buf_release(&b.fbuf);
+    return rc != 0 ? rc : g->found;
+}
+
+static int lsn_of_id(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    (void)err;
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, struct pool *pool,
+                 struct store_event *out, struct bl_err *err)
+{
+    static const char ids_sql[] = "SELECT lsn FROM log_ids WHERE project_id = ?1 AND event_id = ?2";
+    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+                              " FROM log_blocks WHERE project_id = ?1 AND lsn_max >= ?2"
+                              " AND lsn_min <= ?2";
+    struct get_ctx g = { event_id, pool, out, project_id, NULL, 0 };
+    uint64_t lsn = 0;
+    uint32_t seq = 0;
+    int64_t stored = -1;
+    struct sq_query q = { ids_sql, "log id",  { SQ_INT(project_id), SQ_TEXT(event_id) },
+                          2,       lsn_of_id, &stored };
+    int rc;
+
+    if (!sq_has_blocks(c))
+        return BL_ENOTFOUND;
+    rc = sq_query_each(c, &q, err);
+    if (rc != 0)
+        return rc;
+    if (stored < 0 && !sq_logs_derived_id(event_id, &lsn, &seq))
+        return BL_ENOTFOUND;
+    g.dctx = ZSTD_createDCtx();
+    if (g.dctx == NULL)
+        return bl_err_set(err, BL_ENOMEM, "zstd");
+    q.sql = sql;
+    q.what = "log blocks";
+    q.args[1] = (struct sq_arg)SQ_INT(stored >= 0 ? stored : (int64_t)lsn);
+    q.row = get_block;
+    q.ctx = &g;
+    rc = sq_query_each(c, &q, err);
+    ZSTD_freeDCtx(g.dctx);
+    if (rc < 0)
+        return rc;
+    return g.found ? 0 : BL_ENOTFOUND;
+}
+
+/* Finding one line by (node, lsn, seq), for the writer (sq_logs_retire). */
+struct find_ctx {
+    uint64_t lsn;
+    uint32_t seq;
+    int64_t *line, *ts;
+    int *level;
+    void *dctx;
+    int found;
+};
+
+static int find_block(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct find_ctx *f = ctx;
+    struct blk b;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    buf_init(&b.fbuf, LB_FRAME_MAX + 1);
+    b.dctx = f->dctx;
+    rc = blk_read(&b, st, err);
+    for (size_t i = 0; rc == 0 && i < b.nlines; i++) {
+        struct lb_line l;
+
+        rc = blk_line(&b, i, &l, err);
+        if (rc == 0 && l.lsn == f->lsn && l.seq == f->seq) {
+            *f->line = b.first + (int64_t)i;
+            *f->ts = lb_lines_ts(&b.ln, i);
+            *f->level = lb_lines_level(&b.ln, i);
+            f->found = 1;
+            break;
+        }
+    }
+    buf_release(&b.fbuf);
+    return rc != 0 ? rc : f->found;
+}
+
+int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t lsn, uint32_t seq,
+                  int64_t *line, int64_t *ts, int *level, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+                              " FROM log_blocks WHERE project_id = ?1 AND lsn_max >= ?2"
+                              " AND lsn_min <= ?2 AND node = ?3";
+    struct find_ctx f = { lsn, seq, line, ts, level, NULL, 0 };
+    struct sq_query q = { sql, "log blocks", { SQ_INT(project_id), SQ_INT(lsn), SQ_INT(node) },
+                          3,   find_block,   &f };
+    int rc;
+
+    if (!sq_has_blocks(c))
+        return BL_ENOTFOUND;
+    f.dctx = ZSTD_createDCtx();
+    if (f.dctx == NULL)
+        return bl_err_set(err, BL_ENOMEM, "zstd");
+    rc = sq_query_each(c, &q, err);
+    ZSTD_freeDCtx(f.dctx);
+    if (rc < 0)
+        return rc;
+    return f.found ? 0 : BL_ENOTFOUND;
+}

@@ -1,0 +1,193 @@
+/*
+ * test_logblock.c - the log block codec (store/logblock.h): lines round-trip
+ * through frames, the per-line timestamps and levels read back without
+ * decompressing, and corrupt blobs are errors, never reads out of bounds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "store/logblock.h"
+#include "t.h"
+
+#define T0 INT64_C(1714564805000000)
+
+static void mk_line(struct lb_line *l, size_t i, char *msg, size_t msgsz)
+{
+    memset(l, 0, sizeof(*l));
+    snprintf(msg, msgsz, "GET /items/%zu 200 in %zu ms", i, i % 97);
+    l->timestamp = T0 + (int64_t)((i * 7919) % 5000) * 1000; /* out of order on purpose */
+    l->received_at = T0 + (int64_t)i;
+    l->level = (int)(i % 6);
+    l->source = 1;
+    l->raw_encoding = 0;
+    l->template_hash = UINT64_C(0xfedcba9876543210) + i;
+    l->lsn = 1000 + i / 10;
+    l->seq = (uint32_t)(i % 10);
+    l->str[LB_EVENT_ID] = "0123456789abcdef0123456789abcdef";
+    l->len[LB_EVENT_ID] = 32;
+    l->str[LB_MESSAGE] = msg;
+    l->len[LB_MESSAGE] = strlen(msg);
+    l->str[LB_LOGGER] = i % 3 == 0 ? NULL : "app";
+    l->len[LB_LOGGER] = i % 3 == 0 ? 0 : 3;
+    l->str[LB_RELEASE] = i % 5 == 0 ? "" : NULL; /* empty and absent differ */
+    l->str[LB_RAW] = msg;
+    l->len[LB_RAW] = strlen(msg);
+}
+
+/* A full block: every line reads back as it went in, from the frame that holds it. */
+static void test_round_trip(void)
+{
+    struct lb_builder b;
+    struct buf lines = BUF_INIT(1 << 24), frames = BUF_INIT(1 << 26), fb = BUF_INIT(1 << 26);
+    struct lb_lines ln;
+    struct lb_frames fr;
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    char msg[128];
+    size_t i;
+
+    lb_builder_init(&b, 1);
+    for (i = 0; i < LB_BLOCK_LINES; i++) {
+        struct lb_line l;
+
+        mk_line(&l, i, msg, sizeof(msg));
+        CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
+    }
+    CHECK(lb_builder_full(&b));
+    {
+        struct lb_line l;
+
+        mk_line(&l, 0, msg, sizeof(msg));
+        CHECK_INT_EQ(lb_builder_add(&b, &l), BL_ETOOBIG);
+    }
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+    CHECK_INT_EQ(lb_lines_open(lines.p, lines.len, LB_BLOCK_LINES, &ln), 0);
+    CHECK_INT_EQ(lb_lines_open(lines.p, lines.len, LB_BLOCK_LINES - 1, &ln), BL_EPARSE);
+    CHECK_INT_EQ(lb_lines_open(lines.p, lines.len, LB_BLOCK_LINES, &ln), 0);
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, LB_BLOCK_LINES, &fr), 0);
+    CHECK_INT_EQ(fr.nframes, LB_BLOCK_LINES / LB_FRAME_LINES);
+    for (i = 0; i < LB_BLOCK_LINES; i++) {
+        struct lb_line want, got;
+        size_t first = 0, count = 0, fi = lb_frames_find(&fr, i);
+        const unsigned char *p, *end;
+        char wmsg[128];
+
+        mk_line(&want, i, wmsg, sizeof(wmsg));
+        CHECK(lb_lines_ts(&ln, i) == want.timestamp);
+        CHECK_INT_EQ(lb_lines_level(&ln, i), want.level);
+        CHECK_INT_EQ(fi, i / LB_FRAME_LINES);
+        CHECK_INT_EQ(lb_frames_decode(&fr, fi, d, &fb, &first, &count, NULL), 0);
+        CHECK(first <= i && i < first + count);
+        p = (const unsigned char *)fb.p;
+        end = p + fb.len;
+        for (size_t k = first; k <= i; k++)
+            CHECK_INT_EQ(lb_line_next(&p, end, &got), 0);
+        CHECK(got.timestamp == want.timestamp && got.received_at == want.received_at);
+        CHECK(got.template_hash == want.template_hash && got.lsn == want.lsn);
+        CHECK_INT_EQ(got.seq, want.seq);
+        CHECK_INT_EQ(got.level, want.level);
+        CHECK(got.len[LB_MESSAGE] == strlen(wmsg) &&
+              memcmp(got.str[LB_MESSAGE], wmsg, got.len[LB_MESSAGE]) == 0);
+        CHECK((got.str[LB_LOGGER] == NULL) == (want.str[LB_LOGGER] == NULL));
+        CHECK((got.str[LB_RELEASE] != NULL) == (i % 5 == 0));
+        CHECK(got.str[LB_TITLE] == NULL);
+    }
+    lb_builder_release(&b);
+    buf_release(&lines);
+    buf_release(&frames);
+    buf_release(&fb);
+    ZSTD_freeDCtx(d);
+}
+
+/* A short block after a reset; the timestamp width follows the block's span. */
+static void test_short_block(void)
+{
+    struct lb_builder b;
+    struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24);
+    struct lb_lines ln;
+    struct lb_frames fr;
+    struct lb_line l;
+    char msg[64];
+
+    lb_builder_init(&b, 1);
+    mk_line(&l, 1, msg, sizeof(msg));
+    CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
+    lb_builder_reset(&b);
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), BL_EINVAL); /* empty */
+    l.timestamp = T0;
+    CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
+    l.timestamp = T0 + 3;
+    CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+    CHECK_INT_EQ(lb_lines_open(lines.p, lines.len, 2, &ln), 0);
+    CHECK_INT_EQ(ln.width, 1);
+    CHECK(lb_lines_ts(&ln, 1) == T0 + 3);
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, 2, &fr), 0);
+    CHECK_INT_EQ(fr.nframes, 1);
+    CHECK(b.t_min == T0 && b.t_max == T0 + 3);
+    lb_builder_release(&b);
+    buf_release(&lines);
+    buf_release(&frames);
+}
+
+/* Every truncation and many bit flips of a block: an error or a valid decode, never a crash. */
+static void test_corrupt(void)
+{
+    struct lb_builder b;
+    struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24), fb = BUF_INIT(1 << 26);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    struct lb_frames fr;
+    char msg[64];
+    size_t i, errors = 0;
+
+    lb_builder_init(&b, 1);
+    for (i = 0; i < 300; i++) {
+        struct lb_line l;
+
+        mk_line(&l, i, msg, sizeof(msg));
+        lb_builder_add(&b, &l);
+    }
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+    for (i = 0; i < frames.len; i += 7) {
+        struct lb_lines ln;
+
+        if (lb_frames_open(frames.p, i, 300, &fr) != 0)
+            errors++;
+        if (lb_lines_open(lines.p, i < lines.len ? i : lines.len - 1, 300, &ln) != 0)
+            errors++;
+    }
+    CHECK(errors > 0);
+    for (i = 0; i < frames.len; i += 13) {
+        char *copy = malloc(frames.len);
+        size_t first, count;
+
+        memcpy(copy, frames.p, frames.len);
+        copy[i] ^= 0x5a;
+        if (lb_frames_open(copy, frames.len, 300, &fr) == 0) {
+            for (size_t f = 0; f < fr.nframes; f++) {
+                if (lb_frames_decode(&fr, f, d, &fb, &first, &count, NULL) == 0) {
+                    const unsigned char *p = (const unsigned char *)fb.p, *end = p + fb.len;
+                    struct lb_line got;
+
+                    for (size_t k = 0; k < count && lb_line_next(&p, end, &got) == 0; k++)
+                        CHECK(p <= end);
+                }
+            }
+        }
+        free(copy);
+    }
+    lb_builder_release(&b);
+    buf_release(&lines);
+    buf_release(&frames);
+    buf_release(&fb);
+    ZSTD_freeDCtx(d);
+}
+
+int main(void)
+{
+    test_round_trip();
+    test_short_block();
+    test_corrupt();
+    return t_done();
+}

@@ -1,0 +1,202 @@
+/*
+ * logs_fill.c - fills a data directory with log lines through the digest's
+ * own decode (ingest_decode of the bench's gzip'd NDJSON batches) and the
+ * store's write path (store_write_batch), and says what each costs.
+ *
+ * Usage: bilor-measure-logs-fill DATA_DIR LINES [RECORDS_PER_BATCH]
+ *
+ * Lines: with MODE=bench (the default) the bench's generator
+ * (tools/bench/bench_logs.c: access and application lines of a shop, ~5%
+ * errors, which become issue events as the digest would classify them at
+ * the default issue level), 400 distinct gzip'd batches of 1000 lines
+ * cycled, timestamps rewritten to spread the lines evenly over the 24 hours
+ * before the start. With MODE=search, the lines of
+ * tools/measure/search_latency.py (a rare, a medium and a common marker
+ * word, hosts, services, an http.status attribute, the same 24 hours), so
+ * that script can time its queries on the directory (SEARCH_DATA_DIR).
+ * Each store batch holds RECORDS_PER_BATCH journal records (default 8,
+ * 8000 lines), as the digest's writer commits them. Prints decode and
+ * write µs per line and the writer's lines/s (the single store writer is
+ * what the digest cannot spread over threads). Project 1 is created when
+ * the store has none. Single-threaded; run it on a quiet machine.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench_logs.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/hash.h"
+#include "core/pool.h"
+#include "core/xmalloc.h"
+#include "ingest/decode.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+#include "core/banned.h"
+
+#define SEED 7
+#define POOL_BATCHES 400
+#define LINES_PER_RECORD 1000
+
+static int64_t mono_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* This thread's CPU time: what a busy machine does not inflate. */
+static int64_t cpu_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int ensure_project(struct store *st)
+{
+    struct store_project p;
+
+    if (store_project_get(st, 1, &p, NULL) == 0)
+        return 0;
+    return store_project_add(st, "fill", &p, NULL);
+}
+
+static const char *const words[] = { "request", "handled",  "user",      "session", "cache",
+                                     "miss",    "upstream", "latency",   "token",   "refresh",
+                                     "queue",   "worker",   "retry",     "payment", "invoice",
+                                     "order",   "shipment", "inventory", "report",  "export",
+                                     "import" };
+
+/* search_latency.py's line i of n (its words are drawn differently; the markers are the same). */
+static void search_line(struct buf *b, uint64_t i, uint64_t n, int64_t now)
+{
+    static const char *const levels[] = { "info", "info", "info", "debug", "warning" };
+    static const char *const services[] = { "api", "web", "worker" };
+    static const int status[] = { 200, 200, 200, 404, 500 };
+    uint64_t r = i * UINT64_C(6364136223846793005) + 1442695040888963407u;
+
+    buf_addf(b, "{\"timestamp\":%.6f,\"level\":\"%s\",\"message\":\"",
+             (double)now / 1e6 - 86400.0 + 86400.0 * (double)i / (double)n, levels[i % 5]);
+    for (int k = 0; k < 8; k++) {
+        r = r * UINT64_C(6364136223846793005) + 1442695040888963407u;
+        buf_addf(b, "%s%s", k ? " " : "", words[(r >> 33) % (sizeof(words) / sizeof(*words))]);
+    }
+    if (i % 100000 == 7)
+        buf_addstr(b, " zanzibarrare");
+    if (i % 1000 == 3)
+        buf_addstr(b, " mediumterm");
+    if (i % 5 == 0)
+        buf_addstr(b, " commonterm");
+    buf_addf(b, " id=%llu\",\"host\":\"web%llu\",\"service\":\"%s\",\"http\":{\"status\":%d}}\n",
+             (unsigned long long)i, (unsigned long long)(i % 20), services[i % 3], status[i % 5]);
+}
+
+int main(int argc, char **argv)
+{
+    struct blog_pool bp;
+    struct store *st = NULL;
+    struct bl_err err = { 0, "" };
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct pool pool;
+    uint64_t lsn = 0, total, done = 0;
+    size_t per_batch = 8, rec = 0;
+    int64_t t0, span = 24 * CLOCK_US_PER_HOUR, dec_us = 0, wr_us = 0, start;
+    int64_t dec_cpu = 0, wr_cpu = 0;
+    const char *mode = getenv("MODE");
+    int search = mode != NULL && strcmp(mode, "search") == 0;
+    struct buf body = BUF_INIT(64u << 20);
+
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s DATA_DIR LINES [RECORDS_PER_BATCH]\n", argv[0]);
+        return 2;
+    }
+    total = strtoull(argv[2], NULL, 10);
+    if (argc > 3)
+        per_batch = (size_t)strtoul(argv[3], NULL, 10);
+    if (total == 0 || per_batch == 0)
+        return 2;
+    hash_global_init();
+    json_global_init();
+    if (blog_pool_build(&bp, search ? 1 : POOL_BATCHES, LINES_PER_RECORD, SEED, 1) != 0 ||
+        store_open(&st, argv[1], "measure-fill", &err) != 0 || ensure_project(st) != 0) {
+        fprintf(stderr, "setup failed: %s\n", bl_err_msg(&err));
+        return 1;
+    }
+    if (store_get_checkpoint(st, &lsn, NULL) != 0)
+        lsn = 0;
+    t0 = clock_now_us() - span;
+    pool_init(&pool, 1u << 20);
+    start = mono_us();
+    while (done < total) {
+        struct ingest_events evs;
+        struct store_batch_result res;
+        int64_t a = mono_us(), b, ca = cpu_us(), cb;
+
+        memset(&evs, 0, sizeof(evs));
+        pool_reset(&pool);
+        for (size_t r = 0; r < per_batch && done + evs.n < total; r++, rec++) {
+            const struct bgz_tmpl *t = &bp.batches[rec % bp.n];
+            struct ingest_meta meta = {
+                INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, clock_now_us(), ++lsn, "", NULL
+            };
+            const void *p = t->gz;
+            size_t len = t->len;
+
+            if (search) {
+                /* the body outlives the decode: raw payloads point into it */
+                char *copy;
+
+                buf_reset(&body);
+                for (uint64_t k = done + evs.n; k < done + evs.n + LINES_PER_RECORD && k < total;
+                     k++)
+                    search_line(&body, k, total, t0 + span);
+                copy = pool_alloc(&pool, body.len);
+                memcpy(copy, body.p, body.len);
+                p = copy;
+                len = body.len;
+                meta.encoding = INGEST_ENC_NONE;
+            }
+            if (ingest_decode(p, len, &meta, &lim, &pool, &evs, NULL, &err) != 0) {
+                fprintf(stderr, "decode: %s\n", bl_err_msg(&err));
+                return 1;
+            }
+        }
+        for (size_t i = 0; i < evs.n; i++) {
+            struct event *e = &evs.v[i];
+
+            if (!search)
+                e->timestamp = t0 + (int64_t)((done + i) * (uint64_t)span / total);
+            e->kind = e->nexc > 0 || e->level >= EV_ERROR ? EV_KIND_ISSUE : EV_KIND_LOG;
+        }
+        b = mono_us();
+        cb = cpu_us();
+        dec_us += b - a;
+        dec_cpu += cb - ca;
+        if (store_write_batch(st, evs.v, evs.n, lsn + 1, &res, &err) != 0) {
+            fprintf(stderr, "write: %s\n", bl_err_msg(&err));
+            return 1;
+        }
+        wr_us += mono_us() - b;
+        wr_cpu += cpu_us() - cb;
+        done += evs.n;
+        if ((done / (per_batch * LINES_PER_RECORD)) % 125 == 0)
+            fprintf(stderr, "\r%llu lines", (unsigned long long)done);
+    }
+    fprintf(stderr, "\n");
+    printf("lines %llu in %.1f s: decode %.2f us/line (cpu %.2f), write %.2f us/line (cpu %.2f), "
+           "writer %.0f lines/s (by cpu %.0f), decode+write %.0f lines/s\n",
+           (unsigned long long)done, (double)(mono_us() - start) / 1e6, (double)dec_us / done,
+           (double)dec_cpu / done, (double)wr_us / done, (double)wr_cpu / done,
+           (double)done * 1e6 / (double)wr_us, (double)done * 1e6 / (double)wr_cpu,
+           (double)done * 1e6 / (double)(dec_us + wr_us));
+    buf_release(&body);
+    pool_release(&pool);
+    store_close(st);
+    blog_pool_release(&bp);
+    return 0;
+}
