@@ -150,7 +150,7 @@ def rest(srv, runs):
     pages = {
         "issues": ["/api/0/auth/me", "/api/0/projects/",
                    "/api/0/projects/1/issues/?" + q({"status": "unresolved", "sort": "last_seen",
-                                                     "limit": 50})],
+                                                     "limit": 50, "hourly": 1})],
         "logs": ["/api/0/projects/1/logs/?" + q({"limit": 100, "since": since}),
                  "/api/0/projects/1/logs/histogram/?" + q({"interval": "auto", "since": since}),
                  "/api/0/projects/1/logs/facets/?" + q([("since", since), ("field", "level"),
@@ -160,8 +160,6 @@ def rest(srv, runs):
                   "/api/0/issues/%d/events/?limit=100" % issue["id"],
                   "/api/0/issues/%d/feedback/" % issue["id"],
                   "/api/0/projects/1/events/%s/" % ev["event_id"],
-                  "/api/0/projects/1/logs/?" + q({"query": "trace_id:%s" % trace,
-                                                  "limit": 200}),
                   "/api/0/projects/1/logs/?" + q({"query": "trace_id:%s" % trace,
                                                   "limit": 200, "since": win[0],
                                                   "until": win[1]})],
