@@ -40,6 +40,7 @@ static void write_issue(struct jw *w, const struct store_issue *is)
     jw_int(w, "rules_version", is->rules_version);
     jw_str_opt(w, "first_release", is->first_release);
     jw_str_opt(w, "last_release", is->last_release);
+    jw_str_opt(w, "resolved_in_release", is->resolved_in_release);
 }
 
 /* One issue as the whole answer. */
@@ -69,7 +70,8 @@ static int parse_issue_query(struct bl_req *req, struct bl_resp *resp, struct st
     }
     if (api_require(req, resp, API_READ, q->project_id) < 0)
         return -1;
-    if (status != NULL && store_issue_status_parse(status, &q->status) < 0) {
+    if (status != NULL && (store_issue_status_parse(status, &q->status) < 0 ||
+                           q->status == STORE_ISSUE_RESOLVED_NEXT_RELEASE)) {
         resp_error(resp, 400, "status must be unresolved, resolved, ignored or all");
         return -1;
     }
@@ -306,15 +308,22 @@ void api_issue_put(struct bl_req *req, struct bl_resp *resp)
     status = body != NULL ? json_str(body, "status") : NULL;
     if (status == NULL || store_issue_status_parse(status, &st) < 0 || st == STORE_ISSUE_ANY) {
         cJSON_Delete(body);
-        resp_error(resp, 400, "body must be {\"status\": \"resolved\"|\"unresolved\"|\"ignored\"}");
+        resp_error(resp, 400,
+                   "body must be {\"status\": \"resolved\"|\"resolved_in_next_release\"|"
+                   "\"unresolved\"|\"ignored\"}");
         return;
     }
     cJSON_Delete(body);
+    if (st == STORE_ISSUE_RESOLVED_NEXT_RELEASE && is.last_release == NULL) {
+        resp_error(resp, 400, "the issue has seen no release: resolve it instead");
+        return;
+    }
     if (store_issue_set_status(req->app->store, is.id, st, NULL) < 0) {
         resp_error(resp, 500, "cannot update the issue");
         return;
     }
-    is.status = st;
+    is.resolved_in_release = st == STORE_ISSUE_RESOLVED_NEXT_RELEASE ? is.last_release : NULL;
+    is.status = st == STORE_ISSUE_RESOLVED_NEXT_RELEASE ? STORE_ISSUE_RESOLVED : st;
     send_issue(resp, &is);
 }
 

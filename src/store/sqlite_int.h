@@ -267,6 +267,8 @@ struct sq_igroup {
     int64_t id;
     int is_new;
     int status;
+    int resolved_in;           /* resolved in the next release after one (hash below) */
+    uint64_t resolved_in_hash; /* hash64 of that release */
     uint64_t hash;
     /* aggregated over the counted events */
     int64_t n;

@@ -18,7 +18,8 @@
 #define NODE_FILE "node_id"
 #define NODE_PATH_MAX 4096
 
-static const char *const status_names[] = { "unresolved", "resolved", "ignored" };
+static const char *const status_names[] = { "unresolved", "resolved", "ignored",
+                                            "resolved_in_next_release" };
 
 const char *store_issue_status_name(int status)
 {

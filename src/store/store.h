@@ -47,6 +47,13 @@ enum store_issue_status {
     STORE_ISSUE_RESOLVED = 1,
     STORE_ISSUE_IGNORED = 2,
     STORE_ISSUE_ANY = -1, /* queries only */
+    /*
+     * issue_set_status only: resolved "in the next release", Sentry's
+     * inNextRelease. The issue is resolved and remembers its last release;
+     * events of that release (or of none) count without reopening it, an
+     * event of any other release reopens it. Stored as resolved.
+     */
+    STORE_ISSUE_RESOLVED_NEXT_RELEASE = 3,
 };
 
 /* "unresolved", "resolved", "ignored" (and "all" -> STORE_ISSUE_ANY on parse). */
@@ -116,6 +123,7 @@ struct store_issue {
     int64_t times_seen;
     const char *first_release;
     const char *last_release;
+    const char *resolved_in_release; /* resolved in the next release after this one, or NULL */
 };
 
 /* A project's own grouping rules (ingest/grouprules.h syntax) and their version. */

@@ -291,14 +291,26 @@ int sq_token_add(struct store *st, int64_t user_id, const char *token_hash, cons
 
 int sq_issue_set_status(struct store *st, int64_t issue_id, int status, struct bl_err *err)
 {
-    static const char sql[] = "UPDATE issues SET status = ?1 WHERE id = ?2";
+    static const char sql[] = "UPDATE issues SET status = ?1, resolved_in_release = NULL"
+                              " WHERE id = ?2";
+    /* In the next release: only an issue that has seen a release can wait for another. */
+    static const char next_sql[] = "UPDATE issues SET status = 1,"
+                                   " resolved_in_release = last_release WHERE id = ?2"
+                                   " AND last_release IS NOT NULL AND ?1 = 3";
     struct sq_arg a[2] = { SQ_INT(status), SQ_INT(issue_id) };
     int changes = 0;
     int rc;
 
     if (status != STORE_ISSUE_UNRESOLVED && status != STORE_ISSUE_RESOLVED &&
-        status != STORE_ISSUE_IGNORED)
+        status != STORE_ISSUE_IGNORED && status != STORE_ISSUE_RESOLVED_NEXT_RELEASE)
         return bl_err_set(err, BL_EINVAL, "bad issue status %d", status);
+    if (status == STORE_ISSUE_RESOLVED_NEXT_RELEASE) {
+        rc = sq_admin_run(sq_of(st), next_sql, a, 2, NULL, &changes, err);
+        if (rc == 0 && changes == 0)
+            return bl_err_set(err, BL_ENOTFOUND, "no issue %lld with a release",
+                              (long long)issue_id);
+        return rc;
+    }
     rc = sq_admin_run(sq_of(st), sql, a, 2, NULL, &changes, err);
     if (rc == 0 && changes == 0)
         return bl_err_set(err, BL_ENOTFOUND, "no issue %lld", (long long)issue_id);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/xmalloc.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
@@ -76,6 +77,21 @@ static int insert_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
     return sq_query_each(w->s->w, &q, err);
 }
 
+/*
+ * Whether the batch's events reopen a resolved issue: always, unless it was
+ * resolved in the next release, which only an event of another release
+ * ends (the batch's last release stands for its events).
+ */
+static int reopens(const struct sq_igroup *g)
+{
+    if (g->status != STORE_ISSUE_RESOLVED)
+        return 0;
+    if (!g->resolved_in)
+        return 1;
+    return g->last_release != NULL &&
+           hash64(g->last_release, strlen(g->last_release)) != g->resolved_in_hash;
+}
+
 static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_err *err)
 {
     /* A resolved issue that is seen again reopens (a regression); ignored stays ignored. */
@@ -84,17 +100,20 @@ static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
         " last_seen = max(last_seen, ?4), level = max(level, ?5),"
         " first_release = coalesce(first_release, ?6),"
         " last_release = coalesce(?7, last_release),"
-        " status = CASE status WHEN 1 THEN 0 ELSE status END WHERE id = ?1";
+        " status = CASE WHEN ?8 THEN 0 ELSE status END,"
+        " resolved_in_release = CASE WHEN ?8 THEN NULL ELSE resolved_in_release END"
+        " WHERE id = ?1";
+    int again = reopens(g);
     struct sq_query q = { sql,
                           "update issue",
                           { SQ_INT(g->id), SQ_INT(g->n), SQ_INT(g->first_seen),
                             SQ_INT(g->last_seen), SQ_INT(g->level), SQ_TEXT(g->first_release),
-                            SQ_TEXT(g->last_release) },
-                          7,
+                            SQ_TEXT(g->last_release), SQ_INT(again) },
+                          8,
                           NULL,
                           NULL };
 
-    if (g->status == STORE_ISSUE_RESOLVED)
+    if (again)
         w->res->regressions++;
     return sq_query_each(w->s->w, &q, err);
 }

@@ -31,7 +31,8 @@
 
 #define ISSUE_SELECT                                                                               \
     "SELECT id, project_id, fingerprint, grouping_version, title, culprit, level, status,"         \
-    " first_seen, last_seen, times_seen, first_release, last_release, rules_version FROM issues"
+    " first_seen, last_seen, times_seen, first_release, last_release, rules_version,"              \
+    " resolved_in_release FROM issues"
 
 /* ?1 project, ?2 status (any: -1), ?3/?4 keyset (sort value, id), ?5 limit. */
 #define ISSUE_PAGE(col, status)                                                                    \
@@ -72,6 +73,7 @@ static void read_issue(struct pool *pool, sqlite3_stmt *st, struct store_issue *
     is->first_release = sq_col_str(pool, st, 11);
     is->last_release = sq_col_str(pool, st, 12);
     is->rules_version = sqlite3_column_int(st, 13);
+    is->resolved_in_release = sq_col_str(pool, st, 14);
 }
 
 /* Parses "a.b" or "a.b.c" (nv numbers) strictly: digits and an optional '-' only. */

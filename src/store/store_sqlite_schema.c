@@ -178,6 +178,11 @@ static const char *const main_migrations[] = {
     " ORDER BY created_at, token_hash;"
     "DROP TABLE api_tokens;"
     "ALTER TABLE api_tokens4 RENAME TO api_tokens;",
+    /*
+     * 8: "resolve in next release": the release the issue was resolved in;
+     * only an event of another release reopens it (store_sqlite_count.c).
+     */
+    "ALTER TABLE issues ADD COLUMN resolved_in_release TEXT;",
 };
 
 static const char *const part_migrations[] = {

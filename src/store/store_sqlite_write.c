@@ -90,6 +90,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "store/sqlite_int.h"
@@ -246,6 +247,10 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     (void)err;
     g->id = sqlite3_column_int64(st, 0);
     g->status = sqlite3_column_int(st, 1);
+    g->resolved_in = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    if (g->resolved_in)
+        g->resolved_in_hash = hash64(sqlite3_column_text(st, 2),
+                                     (size_t)sqlite3_column_bytes(st, 2));
     return 0;
 }
 
@@ -280,10 +285,10 @@ static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, s
  */
 static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
 {
-    static const char sql[] = "SELECT id, status FROM issues"
+    static const char sql[] = "SELECT id, status, resolved_in_release FROM issues"
                               " WHERE project_id = ?1 AND fingerprint = ?2"
                               " AND grouping_version = ?3";
-    static const char prev_sql[] = "SELECT id, status FROM issues"
+    static const char prev_sql[] = "SELECT id, status, resolved_in_release FROM issues"
                                    " WHERE project_id = ?1 AND fingerprint = ?2"
                                    " AND grouping_version = ?3 AND status = 0"
                                    " AND last_seen >= ?4";

@@ -458,5 +458,53 @@ def test_envelope_path():
             "envelope items counted by type: %r" % items)
 
 
+@h.test
+def test_resolve_in_next_release():
+    """Resolved in the next release: events of the same release count without reopening the
+    issue; the first event of another release reopens it (a regression)."""
+    srv = h.Server().start()
+
+    def send(release):
+        ev = {"event_id": h.new_id(), "platform": "python", "level": "error",
+              "exception": {"values": [{"type": "PaymentError", "value": "declined",
+                                        "stacktrace": {"frames": [
+                                            {"function": "charge", "module": "shop.pay",
+                                             "filename": "shop/pay.py", "lineno": 7,
+                                             "in_app": True}]}}]}}
+        if release:
+            ev["release"] = release
+        r = srv.post("/api/1/store/", json.dumps(ev).encode(),
+                     dict(srv.auth_headers(1), **{"Content-Type": "application/json"}))
+        h.check_eq(r.status, 200, "store event (%s)" % release)
+        return srv.wait_event(1, ev["event_id"])
+
+    send(None)
+    iss = h.wait_for(lambda: srv.issues(1), what="the issue")[0]
+    r = srv.api("PUT", "/api/0/issues/%s/" % iss["id"], body={"status": "resolved_in_next_release"})
+    h.check_eq(r.status, 400, "no release seen yet: cannot wait for the next one")
+    send("shop@1.0")
+    r = srv.api("PUT", "/api/0/issues/%s/" % iss["id"], body={"status": "resolved_in_next_release"})
+    h.check_eq((r.status, r.json().get("status"), r.json().get("resolved_in_release")),
+               (200, "resolved", "shop@1.0"), "resolved in the release after shop@1.0")
+    for release in ("shop@1.0", None):
+        send(release)
+    det = h.wait_for(lambda: (lambda d: d if int(d["count"]) == 4 else None)(
+        srv.issue(iss["id"])), what="events of the same release counted")
+    h.check_eq((det["status"], det.get("resolved_in_release")), ("resolved", "shop@1.0"),
+               "the same release (or none) does not reopen it")
+    send("shop@1.1")
+    det = h.wait_for(lambda: (lambda d: d if int(d["count"]) == 5 else None)(
+        srv.issue(iss["id"])), what="the new release's event counted")
+    h.check_eq((det["status"], det.get("resolved_in_release")), ("unresolved", None),
+               "an event of the next release reopens it")
+    r = srv.api("PUT", "/api/0/issues/%s/" % iss["id"], body={"status": "resolved"})
+    send("shop@1.1")
+    det = h.wait_for(lambda: (lambda d: d if int(d["count"]) == 6 else None)(
+        srv.issue(iss["id"])), what="the sixth event counted")
+    h.check_eq(det["status"], "unresolved", "a plain resolve reopens on any event")
+    h.check_eq(srv.api("GET", "/api/0/projects/1/issues/?status=resolved_in_next_release").status,
+               400, "not a status to list by")
+
+
 if __name__ == "__main__":
     h.main()

@@ -192,6 +192,7 @@ export async function issuePage({ args, params, signal }) {
   const act = async (st) => { await put(`/api/0/issues/${id}/`, { status: st }); window.dispatchEvent(new HashChangeEvent('hashchange')); };
   const actions = h('div', { class: 'actions' },
     issue.status !== 'resolved' ? h('button', { type: 'button', class: 'primary', id: 'resolve', onclick: () => act('resolved') }, 'Resolve') : null,
+    issue.status !== 'resolved' && issue.last_release ? h('button', { type: 'button', id: 'resolve-next', title: `Resolved; only an event of a release other than ${issue.last_release} reopens it`, onclick: () => act('resolved_in_next_release') }, 'Resolve in next release') : null,
     issue.status !== 'ignored' ? h('button', { type: 'button', id: 'ignore', onclick: () => act('ignored') }, 'Ignore') : null,
     issue.status !== 'unresolved' ? h('button', { type: 'button', id: 'reopen', onclick: () => act('unresolved') }, 'Reopen') : null);
   const since = Date.parse(issue.hourly_since);
@@ -203,7 +204,8 @@ export async function issuePage({ args, params, signal }) {
     h('h1', {}, levelBadge(issue.level), ' ', h('span', { class: 'title' }, issue.title)),
     h('p', { class: 'culprit' }, issue.culprit || ''),
     h('div', { class: 'meta' }, status, ' ', h('span', {}, `${fmtNum(issue.count)} events`), ' · first ', timeEl(issue.first_seen), ' · last ', timeEl(issue.last_seen),
-      issue.first_release ? ` · release ${issue.first_release}` : ''),
+      issue.first_release ? ` · release ${issue.first_release}` : '',
+      issue.resolved_in_release ? ` · resolved in the release after ${issue.resolved_in_release}` : ''),
     actions);
   const evBox = h('div', {}, h('p', { class: 'muted' }, 'Loading event…'));
   const feedback = fb.length ? h('ul', { class: 'feedback' }, fb.map((f) => h('li', {}, h('blockquote', {}, f.comments || ''), h('span', { class: 'muted' }, `${f.name || ''} ${f.email || ''} `), timeEl(f.date_created)))) : null;
