@@ -276,17 +276,59 @@ static int load_issue(struct bl_req *req, struct bl_resp *resp, int action, stru
     return api_require(req, resp, action, is->project_id);
 }
 
+/* The issue page's counts chart: ?period=24h (hourly), 14d or 90d (daily). */
+static const struct {
+    const char *name;
+    size_t buckets;
+    size_t hours; /* per bucket */
+} periods[] = { { "24h", 24, 1 }, { "14d", 14, 24 }, { "90d", 90, 24 } };
+
+/* "counts", "counts_since" and "counts_interval" (seconds) of one period; -1 on a store error. */
+static int write_period(struct bl_req *req, struct jw *w, int64_t issue_id, size_t p)
+{
+    size_t nh = periods[p].buckets * periods[p].hours;
+    int64_t *hourly = pool_calloc(req->pool, nh, sizeof(*hourly));
+    int64_t hour = clock_now_us() / CLOCK_US_PER_HOUR * CLOCK_US_PER_HOUR;
+    int64_t since = hour - (int64_t)(nh - 1) * CLOCK_US_PER_HOUR;
+
+    if (store_issue_hourly(req->app->store, issue_id, since, nh, hourly, NULL) < 0)
+        return -1;
+    jw_arr(w, "counts");
+    for (size_t b = 0; b < periods[p].buckets; b++) {
+        int64_t sum = 0;
+
+        for (size_t k = 0; k < periods[p].hours; k++)
+            sum += hourly[b * periods[p].hours + k];
+        jw_int(w, NULL, sum);
+    }
+    jw_arr_end(w);
+    jw_time(w, "counts_since", since);
+    jw_int(w, "counts_interval", (int64_t)periods[p].hours * 3600);
+    return 0;
+}
+
 void api_issue_get(struct bl_req *req, struct bl_resp *resp)
 {
+    static const char *const params[] = { "period", NULL };
+    const char *period = req_query(req, "period");
     struct store_issue is;
+    size_t p = 0;
     struct jw w;
 
-    if (load_issue(req, resp, API_READ, &is) < 0)
+    if (load_issue(req, resp, API_READ, &is) < 0 || req_query_only(req, resp, params) < 0)
         return;
+    while (period != NULL && p < sizeof(periods) / sizeof(periods[0]) &&
+           strcmp(period, periods[p].name) != 0)
+        p++;
+    if (p == sizeof(periods) / sizeof(periods[0])) {
+        resp_error(resp, 400, "period must be 24h, 14d or 90d");
+        return;
+    }
     aj_begin(resp, &w);
     jw_obj(&w, NULL);
     write_issue(&w, &is);
-    if (write_hourly(req, &w, is.id) < 0) {
+    if (write_hourly(req, &w, is.id) < 0 ||
+        (period != NULL && write_period(req, &w, is.id, p) < 0)) {
         resp_error(resp, 500, "cannot read hourly counts");
         return;
     }

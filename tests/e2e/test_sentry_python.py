@@ -504,6 +504,11 @@ def test_resolve_in_next_release():
     h.check_eq(det["status"], "unresolved", "a plain resolve reopens on any event")
     h.check_eq(srv.api("GET", "/api/0/projects/1/issues/?status=resolved_in_next_release").status,
                400, "not a status to list by")
+    for period, n, interval in (("24h", 24, 3600), ("14d", 14, 86400), ("90d", 90, 86400)):
+        d = srv.api_json("/api/0/issues/%s/?period=%s" % (iss["id"], period))
+        h.check_eq((len(d.get("counts") or []), d.get("counts_interval"), sum(d.get("counts") or [])),
+                   (n, interval, 6), "counts over %s" % period)
+    h.check_eq(srv.api("GET", "/api/0/issues/%s/?period=7y" % iss["id"]).status, 400, "bad period")
 
 
 if __name__ == "__main__":

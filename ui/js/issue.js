@@ -186,7 +186,8 @@ async function eventView(issue, events, idx) {
 export async function issuePage({ args, params, signal }) {
   const id = args[0];
   // Feedback is asked for at once too (older servers answer 404: no feedback).
-  const [issue, { data: events }, fb] = await Promise.all([get(`/api/0/issues/${id}/`, undefined, signal), getPage(`/api/0/issues/${id}/events/`, { limit: 100 }, signal),
+  const period = ['14d', '90d'].includes(params.get('period')) ? params.get('period') : '24h';
+  const [issue, { data: events }, fb] = await Promise.all([get(`/api/0/issues/${id}/`, { period }, signal), getPage(`/api/0/issues/${id}/events/`, { limit: 100 }, signal),
     get(`/api/0/issues/${id}/feedback/`, undefined, signal).catch(() => [])]);
   const status = h('span', { class: 'badge status-' + issue.status, id: 'issue-status' }, issue.status);
   const act = async (st) => { await put(`/api/0/issues/${id}/`, { status: st }); window.dispatchEvent(new HashChangeEvent('hashchange')); };
@@ -195,10 +196,15 @@ export async function issuePage({ args, params, signal }) {
     issue.status !== 'resolved' && issue.last_release ? h('button', { type: 'button', id: 'resolve-next', title: `Resolved; only an event of a release other than ${issue.last_release} reopens it`, onclick: () => act('resolved_in_next_release') }, 'Resolve in next release') : null,
     issue.status !== 'ignored' ? h('button', { type: 'button', id: 'ignore', onclick: () => act('ignored') }, 'Ignore') : null,
     issue.status !== 'unresolved' ? h('button', { type: 'button', id: 'reopen', onclick: () => act('unresolved') }, 'Reopen') : null);
-  const since = Date.parse(issue.hourly_since);
-  const chart = Array.isArray(issue.hourly) && !Number.isNaN(since)
-    ? histogram(issue.hourly.map((c, i) => ({ t: since + i * 3600e3, counts: { events: c } })), { step: 3600e3, series: [{ key: 'events', cls: 'lvl-error' }], height: 110 })
+  // The counts of the period in the URL (?period=24h|14d|90d); hourly for 24 h, daily else.
+  const counts = Array.isArray(issue.counts) ? issue.counts : issue.hourly;
+  const since = Date.parse(issue.counts ? issue.counts_since : issue.hourly_since);
+  const step = (issue.counts_interval || 3600) * 1e3;
+  const chart = Array.isArray(counts) && !Number.isNaN(since)
+    ? histogram(counts.map((c, i) => ({ t: since + i * step, counts: { events: c } })), { step, series: [{ key: 'events', cls: 'lvl-error' }], height: 110 })
     : null;
+  const periods = h('div', { class: 'tabs periods', role: 'tablist' }, ['24h', '14d', '90d'].map((p) =>
+    h('a', { href: `#/issue/${id}?period=${p}`, class: p === period ? 'active' : '', 'aria-selected': String(p === period), id: `period-${p}` }, p.replace('h', ' h').replace('d', ' d'))));
   const header = h('header', { class: 'issue-head' },
     h('p', {}, h('a', { href: `#/issues?project=${issue.project_id}` }, '← Issues')),
     h('h1', {}, levelBadge(issue.level), ' ', h('span', { class: 'title' }, issue.title)),
@@ -209,7 +215,7 @@ export async function issuePage({ args, params, signal }) {
     actions);
   const evBox = h('div', {}, h('p', { class: 'muted' }, 'Loading event…'));
   const feedback = fb.length ? h('ul', { class: 'feedback' }, fb.map((f) => h('li', {}, h('blockquote', {}, f.comments || ''), h('span', { class: 'muted' }, `${f.name || ''} ${f.email || ''} `), timeEl(f.date_created)))) : null;
-  mount(signal, header, section('Events, last 24 h', chart), section('Tags', tagDistributions(events)), section('User feedback', feedback), evBox);
+  mount(signal, header, section(`Events, last ${period.replace('h', ' h').replace('d', ' d')}`, periods, chart), section('Tags', tagDistributions(events)), section('User feedback', feedback), evBox);
   if (!events.length) { clear(evBox).append(notice('info', 'No events kept for this issue.')); return; }
   let idx = events.findIndex((e) => e.event_id === params.get('event'));
   if (idx < 0) idx = 0;

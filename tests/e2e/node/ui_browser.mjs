@@ -159,6 +159,14 @@ try {
     await shot(page, 'issue');
     await page.screenshot({ path: path.join(shotDir, 'issue-full.png'), fullPage: true });
 
+    // The counts chart over 14 days: the period is in the URL and the chart redrawn.
+    await page.click('#period-14d');
+    await page.waitForSelector('#period-14d.active');
+    check(page.url().includes('period=14d'), `the period is in the URL (${page.url()})`);
+    const chartHead = await page.textContent('section.panel h3');
+    check(chartHead.includes('14 d'), `the chart says its period (got ${JSON.stringify(chartHead)})`);
+    check(await page.$$eval('section.panel svg.histogram rect', (r) => r.length) >= 1, 'the 14 d chart has bars');
+
     // Resolve it: it leaves the unresolved tab and shows in the resolved one.
     const issueUrl = page.url();
     out.issue_id = /#\/issue\/(\d+)/.exec(issueUrl)[1];
