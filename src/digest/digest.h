@@ -82,6 +82,12 @@ struct digest_stats {
     uint64_t retention_runs;
     uint64_t retention_days_dropped;
     uint64_t retention_bytes_freed;
+    /*
+     * Issue events the decode had not grouped (the project's issue level
+     * changed between the decode's cache and the writer's): the writer
+     * grouped them.
+     */
+    uint64_t writer_groupings;
 };
 
 struct digest;

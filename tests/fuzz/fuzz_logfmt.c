@@ -61,7 +61,7 @@ static void run(const struct ingest_format *f, const uint8_t *data, size_t size)
     struct buf scratch = BUF_INIT(lim.max_body);
     struct format_input in = { data, size, 0, &lim, &pool, &scratch };
     struct format_result res;
-    struct ingest_meta meta = { f->protocol, 0, 1, RECEIVED, 9, "", NULL };
+    struct ingest_meta meta = { f->protocol, 0, 1, RECEIVED, 9, "", NULL, 0 };
     struct ingest_events out;
     struct bl_err err = { 0, "" };
     int checked;

@@ -18,7 +18,10 @@
  * 8000 lines), as the digest's writer commits them. Prints decode and
  * write µs per line and the writer's lines/s (the single store writer is
  * what the digest cannot spread over threads). Project 1 is created when
- * the store has none. Single-threaded; run it on a quiet machine.
+ * the store has none. The decode knows the project's issue level (error),
+ * as the digest's decode threads do, so log lines are not grouped; DEFER=0
+ * groups every line, as the digest did before it knew. Single-threaded;
+ * run it on a quiet machine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "ingest/decode.h"
+#include "ingest/fingerprint.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -109,6 +113,8 @@ int main(int argc, char **argv)
     int64_t dec_cpu = 0, wr_cpu = 0;
     const char *mode = getenv("MODE");
     int search = mode != NULL && strcmp(mode, "search") == 0;
+    const char *defer = getenv("DEFER");
+    int level = defer != NULL && strcmp(defer, "0") == 0 ? 0 : EV_ERROR;
     struct buf body = BUF_INIT(64u << 20);
 
     if (argc < 3) {
@@ -142,7 +148,7 @@ int main(int argc, char **argv)
         for (size_t r = 0; r < per_batch && done + evs.n < total; r++, rec++) {
             const struct bgz_tmpl *t = &bp.batches[rec % bp.n];
             struct ingest_meta meta = {
-                INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, clock_now_us(), ++lsn, "", NULL
+                INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, clock_now_us(), ++lsn, "", NULL, level
             };
             const void *p = t->gz;
             size_t len = t->len;
@@ -172,6 +178,9 @@ int main(int argc, char **argv)
             if (!search)
                 e->timestamp = t0 + (int64_t)((done + i) * (uint64_t)span / total);
             e->kind = e->nexc > 0 || e->level >= EV_ERROR ? EV_KIND_ISSUE : EV_KIND_LOG;
+            /* As the digest's writer does (never here: the level is the same). */
+            if (e->kind == EV_KIND_ISSUE && fingerprint_is_deferred(e))
+                fingerprint_event(e, &pool);
         }
         b = mono_us();
         cb = cpu_us();
