@@ -106,7 +106,8 @@ int main(int argc, char **argv)
     struct store *st = NULL;
     struct bl_err err = { 0, "" };
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct pool pool;
+    struct pool pool, jpool;
+    int rc;
     uint64_t lsn = 0, total, done = 0;
     size_t per_batch = 8, rec = 0;
     int64_t t0, span = 24 * CLOCK_US_PER_HOUR, dec_us = 0, wr_us = 0, start;
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
         lsn = 0;
     t0 = clock_now_us() - span;
     pool_init(&pool, 1u << 20);
+    pool_init(&jpool, 1u << 20);
     start = mono_us();
     while (done < total) {
         struct ingest_events evs;
@@ -167,7 +169,12 @@ int main(int argc, char **argv)
                 len = body.len;
                 meta.encoding = INGEST_ENC_NONE;
             }
-            if (ingest_decode(p, len, &meta, &lim, &pool, &evs, NULL, &err) != 0) {
+            /* As the digest's decode threads do: each record's cJSON trees in a pool. */
+            json_pool_begin(&jpool);
+            rc = ingest_decode(p, len, &meta, &lim, &pool, &evs, NULL, &err);
+            json_pool_end();
+            pool_reset(&jpool);
+            if (rc != 0) {
                 fprintf(stderr, "decode: %s\n", bl_err_msg(&err));
                 return 1;
             }
@@ -205,6 +212,7 @@ int main(int argc, char **argv)
            (double)done * 1e6 / (double)(dec_us + wr_us));
     buf_release(&body);
     pool_release(&pool);
+    pool_release(&jpool);
     store_close(st);
     blog_pool_release(&bp);
     return 0;
