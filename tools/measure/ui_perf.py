@@ -3,7 +3,7 @@
 lines stored (issue 9: issues page and logs explorer <= 300 ms, issue page <= 500 ms).
 
     BILOR_BIN=build-rel/src/bilor python3 tools/measure/ui_perf.py [--issues 10000]
-        [--lines 1000000] [--runs 15] [--data-dir DIR]
+        [--lines 1000000] [--runs 15] [--data-dir DIR] [--fill auto|issues|none]
 
 Fills a fresh data directory through the real doors: ISSUES distinct issues through
 the Sentry store door (one event each with a stack trace, a tenth of them a second
@@ -199,11 +199,17 @@ def main():
     ap.add_argument("--lines", type=int, default=1000000)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--data-dir", help="keep (and reuse) the data directory here")
+    ap.add_argument("--fill", choices=("auto", "issues", "none"), default="auto",
+                    help="auto: fill a new directory, reuse one filled before; issues: send"
+                    " only the issues (to a directory whose log lines another tool filled,"
+                    " e.g. bilor-measure-logs-fill)")
     a = ap.parse_args()
     filled = a.data_dir and os.path.isdir(os.path.join(a.data_dir, "journal"))
     srv = h.Server(data_dir=a.data_dir).start()
     try:
-        if not filled:
+        if a.fill == "issues":
+            fill(srv, a.issues, 0)
+        elif a.fill == "auto" and not filled:
             fill(srv, a.issues, a.lines)
         print("uptime:%s" % os.popen("uptime").read().split("up", 1)[-1].split(",", 1)[-1].rstrip(),
               flush=True)
