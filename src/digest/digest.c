@@ -107,8 +107,9 @@ struct digest {
     uint64_t next_lsn;
     struct project_level projects[PROJECT_CACHE];
     size_t nprojects;
-    struct tailring *tail;  /* stored events for live tail (tailring.h) */
-    int64_t next_retention; /* clock_mono_us of the next retention run (writer) */
+    struct digest_rules rules; /* grouping rules for the issues the decode did not group */
+    struct tailring *tail;     /* stored events for live tail (tailring.h) */
+    int64_t next_retention;    /* clock_mono_us of the next retention run (writer) */
     /* stats: written by the pipeline, read by /metrics */
     _Atomic uint64_t st[sizeof(struct digest_stats) / sizeof(uint64_t)];
 };
@@ -186,6 +187,7 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
         r->lsn,
         r->event_id,
         scrub_rules_of(w, r->project_id),
+        digest_rules_issue_level(&w->rules, d->store, r->project_id, clock_now_us()),
     };
     struct bl_err err = { 0 };
     size_t before = s->events.n;
@@ -213,8 +215,14 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
         const struct fingerprint_rules *rules = digest_rules_get(&w->rules, d->store,
                                                                  ev->project_id, clock_now_us());
 
-        /* A project with rules of its own groups again with them (fingerprint.h). */
-        if (rules != NULL)
+        /*
+         * A project with rules of its own groups again with them
+         * (fingerprint.h); a line the decode did not group (a log line by
+         * the project's level) gets its title from them.
+         */
+        if (rules != NULL && fingerprint_is_deferred(ev))
+            fingerprint_event_deferred(ev, &s->pool, rules);
+        else if (rules != NULL)
             fingerprint_event_rules(ev, &s->pool, rules);
         compress_raw(w, ev, &s->pool);
     }
@@ -355,8 +363,15 @@ static int project_issue_level(struct digest *d, int64_t project_id, int64_t now
     return slot->level;
 }
 
-/* Issue or log by the project's level; returns how many became issues. */
-static uint64_t classify(struct digest *d, struct ingest_events *evs)
+/*
+ * Issue or log by the project's level; returns how many became issues.
+ * This is the one classification: the decode threads' own view of the
+ * level only spares log lines their grouping (ingest_meta.issue_level), so
+ * an issue the decode did not group (the level changed between the two
+ * caches, or on a replay) is grouped here, by the same function with the
+ * project's rules, before the store sees it.
+ */
+static uint64_t classify(struct digest *d, struct ingest_events *evs, struct pool *pool)
 {
     int64_t now = clock_now_us();
     uint64_t issues = 0;
@@ -367,6 +382,11 @@ static uint64_t classify(struct digest *d, struct ingest_events *evs)
 
         ev->kind = (ev->nexc > 0 || ev->level >= level) ? EV_KIND_ISSUE : EV_KIND_LOG;
         issues += ev->kind == EV_KIND_ISSUE;
+        if (ev->kind == EV_KIND_ISSUE && fingerprint_is_deferred(ev)) {
+            fingerprint_event_rules(ev, pool,
+                                    digest_rules_get(&d->rules, d->store, ev->project_id, now));
+            STAT_ADD(d, writer_groupings, 1);
+        }
     }
     return issues;
 }
@@ -444,7 +464,7 @@ static int write_slot(struct digest *d, struct slot *s)
     struct store_batch_result res;
     int64_t started = clock_mono_us();
     uint64_t end_lsn = s->batch.recs[s->used - 1].next_lsn;
-    uint64_t issues = classify(d, &s->events);
+    uint64_t issues = classify(d, &s->events, &s->pool);
 
     if (write_with_retry(d, &s->events, end_lsn, &res) < 0)
         return -1;
@@ -573,6 +593,7 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
         free(d->decoders[i].zbuf);
         digest_rules_free(&d->decoders[i].rules);
     }
+    digest_rules_free(&d->rules);
     for (size_t i = 0; i < d->nslots; i++) {
         journal_batch_release(&d->slots[i].batch);
         pool_release(&d->slots[i].pool);

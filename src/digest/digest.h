@@ -17,7 +17,13 @@
  * store_write_batch together with the LSN after its last record, and only
  * when the store has committed tells the journal to release the space
  * (journal_checkpoint). Decoding is a pure function of the record (event
- * ids included), so it does not matter which thread decoded what. A batch
+ * ids included), so it does not matter which thread decoded what. The one
+ * exception is grouping: a decode thread skips it for events its cached
+ * issue level makes log lines (only issues need a fingerprint), and the
+ * writer groups any issue that arrives ungrouped, with the same function
+ * and the project's rules. So an issue's fingerprint never depends on which
+ * cache said what, and a replay may differ only in the fingerprint of a log
+ * line, which nothing reads. A batch
  * the store cannot write (disk full, locked) is retried with back-off,
  * never skipped: acknowledged means stored.
  *
@@ -82,6 +88,12 @@ struct digest_stats {
     uint64_t retention_runs;
     uint64_t retention_days_dropped;
     uint64_t retention_bytes_freed;
+    /*
+     * Issue events the decode had not grouped (the project's issue level
+     * changed between the decode's cache and the writer's): the writer
+     * grouped them.
+     */
+    uint64_t writer_groupings;
 };
 
 struct digest;

@@ -39,10 +39,13 @@ static void slot_load(struct digest_rules_slot *s, struct store *st, int64_t pid
 {
     struct pool pool = POOL_INIT(4096);
     struct store_grouping g;
+    struct store_project p;
 
     slot_clear(s);
     s->project_id = pid;
     s->fetched_at = now;
+    /* Unknown (0) groups every event: only a known level lets the decode skip grouping. */
+    s->issue_level = store_project_get(st, pid, &p, NULL) == 0 ? p.issue_level : 0;
     if (store_grouping_get(st, pid, &pool, &g, NULL) == 0 && g.version > 0 &&
         parse_into(&s->fp, g.fingerprint_rules, GRULES_FINGERPRINT, pid) == 0 &&
         parse_into(&s->stack, g.stack_rules, GRULES_STACK, pid) == 0) {
@@ -54,14 +57,28 @@ static void slot_load(struct digest_rules_slot *s, struct store *st, int64_t pid
     pool_release(&pool);
 }
 
-const struct fingerprint_rules *digest_rules_get(struct digest_rules *c, struct store *st,
-                                                 int64_t project_id, int64_t now)
+static struct digest_rules_slot *slot_of(struct digest_rules *c, struct store *st,
+                                         int64_t project_id, int64_t now)
 {
     struct digest_rules_slot *s = &c->slots[(uint64_t)project_id % DIGEST_RULES_CACHE];
 
     if (s->project_id != project_id || now - s->fetched_at >= DIGEST_RULES_TTL_US)
         slot_load(s, st, project_id, now);
+    return s;
+}
+
+const struct fingerprint_rules *digest_rules_get(struct digest_rules *c, struct store *st,
+                                                 int64_t project_id, int64_t now)
+{
+    struct digest_rules_slot *s = slot_of(c, st, project_id, now);
+
     return s->has ? &s->rules : NULL;
+}
+
+int digest_rules_issue_level(struct digest_rules *c, struct store *st, int64_t project_id,
+                             int64_t now)
+{
+    return slot_of(c, st, project_id, now)->issue_level;
 }
 
 void digest_rules_free(struct digest_rules *c)

@@ -814,3 +814,43 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
     ev->search_text = make_search_text(ev, pool);
     ev->template_hash = template_hash(ev);
 }
+
+int fingerprint_deferrable(const struct event *ev, int issue_level)
+{
+    return ev->nexc == 0 && ev->nframes == 0 && ev->level < issue_level;
+}
+
+/* Some rule of g names a title (the built-in rules name none). */
+static int titles_any(const struct grules *g)
+{
+    for (size_t i = 0; g != NULL && i < g->n; i++)
+        if (g->rules[i].title != NULL)
+            return 1;
+    return 0;
+}
+
+void fingerprint_event_deferred(struct event *ev, struct pool *pool,
+                                const struct fingerprint_rules *rules)
+{
+    const struct grules_rule *r = NULL;
+
+    /*
+     * The same title, culprit and search text as fingerprint_event_rules.
+     * Only a rule's title matters here, so the rules are matched (a tenth
+     * of a log line's decode) only when one has a title.
+     */
+    if (titles_any(grules_builtin(GRULES_FINGERPRINT)) ||
+        (rules != NULL && titles_any(rules->fingerprint)))
+        r = matching_rule(ev, &(struct comps){ NULL, 0, versions[NVERSIONS - 1].flags, rules });
+    ev->fingerprint[0] = '\0';
+    ev->grouping_version = 0;
+    ev->rules_version = rules != NULL ? rules->version : 0;
+    ev->title = r != NULL && r->title != NULL ? pool_strdup(pool, r->title) : make_title(ev, pool);
+    ev->culprit = make_culprit(ev, pool);
+    ev->search_text = make_search_text(ev, pool);
+}
+
+int fingerprint_is_deferred(const struct event *ev)
+{
+    return ev->grouping_version == 0;
+}

@@ -55,6 +55,23 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
                              const struct fingerprint_rules *rules);
 
 /*
+ * Grouping is most of the cost of decoding a log line, and only issues
+ * need it: an event with no exception and no stack trace whose level is
+ * below issue_level (the project's, 0: unknown) is a log line unless the
+ * level setting changes, so the decode may call fingerprint_event_deferred
+ * instead. That sets title, culprit and search_text like
+ * fingerprint_event_rules but leaves fingerprint empty, grouping_version,
+ * template_hash and fingerprint_prev unset; fingerprint_event_rules on it
+ * later gives exactly what it would have given at decode time (nothing in
+ * such an event is re-marked by stack-trace rules).
+ */
+int fingerprint_deferrable(const struct event *ev, int issue_level);
+void fingerprint_event_deferred(struct event *ev, struct pool *pool,
+                                const struct fingerprint_rules *rules);
+/* 1 when ev went through fingerprint_event_deferred only. */
+int fingerprint_is_deferred(const struct event *ev);
+
+/*
  * Replaces variable parts of a message with placeholders: <email>, <url>,
  * <ip>, <uuid>, <sha1>, <md5>, <date>, <hex>, <float>, <int>, and quoted
  * strings after '=' with <quoted_str>. Keeps the first two non-empty lines.

@@ -195,7 +195,7 @@ static int decode_v1(const void *payload, size_t len, const struct ingest_meta *
             ev->raw_encoding = EV_RAW_IDENTITY;
         }
         normalize_sentry(sev, ev, lim, pool);
-        ingest_event_finish(ev, pool);
+        ingest_event_finish(ev, meta, pool);
     }
     cJSON_free(text);
     cJSON_Delete(sev);

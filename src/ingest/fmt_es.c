@@ -75,7 +75,7 @@ static int decode_bulk(const void *payload, size_t len, const struct ingest_meta
             continue;
         ev = ingest_event_new(meta, (uint32_t)i, out, pool);
         normalize_es_doc(doc, it->index.len > 0 ? it->index.p : NULL, ev, lim, pool);
-        ingest_event_finish(ev, pool);
+        ingest_event_finish(ev, meta, pool);
         cJSON_Delete(doc);
     }
     buf_release(&scratch);
@@ -109,7 +109,7 @@ static int decode_doc(const void *payload, size_t len, const struct ingest_meta 
         if (meta->event_id != NULL && strlen(meta->event_id) == 32)
             memcpy(ev->event_id, meta->event_id, 33);
         normalize_es_doc(doc, NULL, ev, lim, pool);
-        ingest_event_finish(ev, pool);
+        ingest_event_finish(ev, meta, pool);
     }
     cJSON_Delete(doc);
     buf_release(&scratch);

@@ -220,7 +220,7 @@ static void decode_one(const char *p, size_t n, uint32_t idx, const struct inges
     ev->raw_len = n;
     ev->raw_encoding = EV_RAW_IDENTITY;
     normalize_gelf(obj, ev, lim, pool);
-    ingest_event_finish(ev, pool);
+    ingest_event_finish(ev, meta, pool);
     cJSON_Delete(obj);
 }
 

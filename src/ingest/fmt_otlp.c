@@ -175,7 +175,7 @@ static int decode_record(void *arg, const struct otlp_record *rec)
     record_line(line, rec, d->lim);
     ev = ingest_event_new(d->meta, seq, d->out, d->pool);
     normalize_line_object(line, ev, d->lim, d->pool);
-    ingest_event_finish(ev, d->pool);
+    ingest_event_finish(ev, d->meta, d->pool);
     cJSON_Delete(line);
     return 0;
 }

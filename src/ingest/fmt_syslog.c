@@ -196,7 +196,7 @@ static int decode_syslog(const void *payload, size_t len, const struct ingest_me
         ev->raw_len = msg.len;
         ev->raw_encoding = EV_RAW_IDENTITY;
         normalize_syslog(msg.p, msg.len, ev, lim, pool);
-        ingest_event_finish(ev, pool);
+        ingest_event_finish(ev, meta, pool);
     }
 out:
     buf_release(&scratch);

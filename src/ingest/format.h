@@ -109,8 +109,12 @@ const struct ingest_format *format_recognise(const struct ingest_format *dflt,
 /* Building blocks for a format's decode (ingest.c). */
 struct event *ingest_event_new(const struct ingest_meta *meta, uint32_t seq,
                                struct ingest_events *out, struct pool *pool);
-/* Gives the event its id when it has none (from lsn and seq) and its fingerprint. */
-void ingest_event_finish(struct event *ev, struct pool *pool);
+/*
+ * Gives the event its id when it has none (from lsn and seq) and its
+ * fingerprint, unless meta's issue level says it will be a log line
+ * (ingest_meta.issue_level).
+ */
+void ingest_event_finish(struct event *ev, const struct ingest_meta *meta, struct pool *pool);
 
 /* The digest sides of the built-in formats (ingest.c). */
 int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,

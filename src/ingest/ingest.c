@@ -90,11 +90,15 @@ static void take_id(const char *id, char out[33])
         memcpy(out, tmp, sizeof(tmp));
 }
 
-static void finish(struct event *ev, struct pool *pool)
+static void finish(struct event *ev, const struct ingest_meta *meta, struct pool *pool)
 {
     if (ev->event_id[0] == '\0')
         derived_id(ev->lsn, ev->seq, ev->event_id);
-    fingerprint_event(ev, pool);
+    /* Grouping is most of a log line's decode, and only issues need it. */
+    if (fingerprint_deferrable(ev, meta->issue_level))
+        fingerprint_event_deferred(ev, pool, NULL);
+    else
+        fingerprint_event(ev, pool);
 }
 
 struct event *ingest_event_new(const struct ingest_meta *meta, uint32_t seq,
@@ -103,9 +107,9 @@ struct event *ingest_event_new(const struct ingest_meta *meta, uint32_t seq,
     return new_event(meta, seq, out, pool);
 }
 
-void ingest_event_finish(struct event *ev, struct pool *pool)
+void ingest_event_finish(struct event *ev, const struct ingest_meta *meta, struct pool *pool)
 {
-    finish(ev, pool);
+    finish(ev, meta, pool);
 }
 
 static cJSON *parse_object(const char *p, size_t len, size_t max, const struct ingest_limits *lim,
@@ -181,7 +185,7 @@ int ingest_decode_store(const void *payload, size_t len, const struct ingest_met
         ev->raw_encoding = EV_RAW_IDENTITY;
     }
     normalize_sentry(obj, ev, lim, pool);
-    finish(ev, pool);
+    finish(ev, meta, pool);
 out:
     json_delete(obj);
     buf_release(&scratch);
@@ -284,7 +288,7 @@ static void other_items(const struct envelope *env, const char *event_id,
 
     sentry_items_decode(env, event_id, meta, lim, pool, 1, out);
     for (size_t i = from; i < out->n; i++)
-        finish(&out->v[i], pool);
+        finish(&out->v[i], meta, pool);
 }
 
 int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_meta *meta,
@@ -326,7 +330,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         normalize_sentry(obj, ev, lim, pool);
         if (!ev_scrubbed)
             keep_envelope_raw(ev, payload, len, item, scrubbed > 0, pool);
-        finish(ev, pool);
+        finish(ev, meta, pool);
     }
     other_items(&env, item != NULL ? ev->event_id : env.event_id, meta, lim, pool, out);
 out:
@@ -367,7 +371,7 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     ev->raw_encoding = EV_RAW_IDENTITY;
     (void)scrubbed_raw(obj, meta, pool, ev);
     normalize_log_line(obj, ev, lim, pool);
-    finish(ev, pool);
+    finish(ev, meta, pool);
     json_delete(obj);
 }
 

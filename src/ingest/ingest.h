@@ -153,6 +153,13 @@ struct ingest_meta {
     uint64_t lsn;
     const char *event_id;            /* the id the door answered with, "" if none */
     const struct scrub_rules *scrub; /* the project's scrubbing additions, NULL: defaults */
+    /*
+     * The project's issue level as the caller last knew it, 0 when it does
+     * not: events that will be log lines by it are not grouped
+     * (fingerprint_event_deferred); whoever classifies them as issues
+     * after all must fingerprint them (the digest's writer does).
+     */
+    int issue_level;
 };
 
 /*
@@ -171,7 +178,8 @@ struct ingest_events {
 
 /*
  * Appends the events of one journal record to out: normalized (normalize.h),
- * fingerprinted (fingerprint.h), with lsn/seq set, event ids deterministic,
+ * fingerprinted (fingerprint.h; not those that meta's issue level makes log
+ * lines: fingerprint_is_deferred), with lsn/seq set, event ids deterministic,
  * raw payloads pointing into pool. Envelope items are counted in items[]
  * (may be NULL); those that are not events become log events or entries of
  * out->items (sentry_items.h). A record that no longer parses (it

@@ -219,6 +219,11 @@ static size_t digit_run(const char *s, size_t len)
     return end;
 }
 
+static int is_digit(char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
 /* The length of the card number starting at s[i], or 0. */
 static size_t card_at(const char *s, size_t len, size_t i)
 {
@@ -249,8 +254,13 @@ static char *cards_out(const char *s)
         digits += (unsigned char)(s[k] - '0') < 10;
     if (digits < 13)
         return NULL;
-    while (i < len && !found)
-        found = card_at(s, len, i++) > 0;
+    /*
+     * Timestamps, ids and hex strings pass the count: a card can only start
+     * at a digit not after a digit, so only there is card_at asked (asking
+     * at every byte was half the scrub walk of a log line).
+     */
+    for (; i < len && !found; i++)
+        found = is_digit(s[i]) && (i == 0 || !is_digit(s[i - 1])) && card_at(s, len, i) > 0;
     if (!found)
         return NULL;
     buf_init(&b, len + 64 * sizeof(SCRUB_FILTERED));

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct buf scratch = BUF_INIT(1u << 20);
     struct format_input in = { data, size, INGEST_ENC_NONE, &lim, &pool, &scratch };
     struct format_result res;
-    struct ingest_meta meta = { INGEST_BILOR_V1, 0, 1, 1000000, 1, "", NULL };
+    struct ingest_meta meta = { INGEST_BILOR_V1, 0, 1, 1000000, 1, "", NULL, 0 };
     struct ingest_events out;
     cJSON *raw;
 

@@ -37,7 +37,7 @@ static void decode_accepted(const uint8_t *data, size_t size, const struct inges
                             const char *event_id)
 {
     struct ingest_meta m = {
-        INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 1, 1714564800000000, 9, event_id, NULL
+        INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 1, 1714564800000000, 9, event_id, NULL, 0
     };
     struct pool pool = POOL_INIT(4096);
     struct ingest_events out = { 0 };

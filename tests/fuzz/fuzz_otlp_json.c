@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int inited;
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct ingest_meta meta = { INGEST_OTLP_JSON, 0, 1, 1000000, 1, "", NULL };
+    struct ingest_meta meta = { INGEST_OTLP_JSON, 0, 1, 1000000, 1, "", NULL, 0 };
     struct ingest_events out;
     struct pool pool = POOL_INIT(4096);
     size_t good = 0;

@@ -4,6 +4,9 @@
  * decode threads, and records cut at max_events, must still reach the store
  * in journal order, each event exactly once; a stop leaves the rest in the
  * journal for the next digest; large raw payloads come back byte for byte.
+ * Log lines are not grouped, and an issue the decode did not group (the
+ * issue level changed between the decode's cache and the writer's) is
+ * grouped by the writer exactly as the decode would have.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -20,6 +23,8 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "digest/digest.h"
+#include "ingest/fingerprint.h"
+#include "ingest/ingest.h"
 #include "t.h"
 
 #define PROJECT 1
@@ -315,6 +320,126 @@ static void test_stop_keeps_the_rest(void)
     close_env(&e);
 }
 
+/* The one event of an NDJSON body as the decode gives it at issue_level (0: group all). */
+static void decode_line(const char *body, int issue_level, struct pool *pool, struct event *out)
+{
+    struct ingest_meta m = { INGEST_LOGS_NDJSON, INGEST_ENC_NONE, PROJECT, 1000000, 7, "", NULL,
+                             issue_level };
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct ingest_events evs = { 0 };
+    struct bl_err err = { 0 };
+
+    CHECK_INT_EQ(ingest_decode(body, strlen(body), &m, &lim, pool, &evs, NULL, &err), 0);
+    CHECK_INT_EQ(evs.n, 1);
+    if (evs.n == 1)
+        *out = evs.v[0];
+}
+
+static const char INFO_LINE[] =
+    "{\"message\":\"user 42 logged in from 10.0.0.7\",\"level\":\"info\"}";
+static const char ERROR_LINE[] = "{\"message\":\"payment 991 failed\",\"level\":\"error\"}";
+static const char DEBUG_LINE[] = "{\"message\":\"cache miss 17\",\"level\":\"debug\"}";
+
+/* Below the level: no grouping; at it: grouped as before; grouped later: the same. */
+static void test_decode_defers_log_lines(void)
+{
+    struct pool pool = POOL_INIT(1 << 16);
+    struct event all, info, err, later;
+
+    decode_line(INFO_LINE, 0, &pool, &all);
+    CHECK(!fingerprint_is_deferred(&all) && all.fingerprint[0] != '\0' && all.template_hash != 0);
+    decode_line(INFO_LINE, EV_ERROR, &pool, &info);
+    CHECK(fingerprint_is_deferred(&info));
+    CHECK_STR_EQ(info.fingerprint, "");
+    CHECK_INT_EQ(info.template_hash, 0);
+    CHECK_STR_EQ(info.title, all.title); /* what a log line shows stays */
+    later = info;
+    fingerprint_event_rules(&later, &pool, NULL);
+    CHECK_STR_EQ(later.fingerprint, all.fingerprint);
+    CHECK_STR_EQ(later.fingerprint_prev, all.fingerprint_prev);
+    CHECK_INT_EQ(later.grouping_version, all.grouping_version);
+    CHECK_INT_EQ(later.grouping_version_prev, all.grouping_version_prev);
+    CHECK(later.template_hash == all.template_hash);
+    decode_line(ERROR_LINE, 0, &pool, &all);
+    decode_line(ERROR_LINE, EV_ERROR, &pool, &err);
+    CHECK(!fingerprint_is_deferred(&err));
+    CHECK_STR_EQ(err.fingerprint, all.fingerprint);
+    pool_release(&pool);
+}
+
+/* The stored event whose message is msg: its kind and fingerprint. */
+static void stored(struct store *st, const char *msg, int *kind, char fp[33])
+{
+    struct store_event_query q = { PROJECT, 0, -1, 0, 0, 1000, NULL, 0, NULL, 0, NULL, NULL };
+    char next[STORE_CURSOR_MAX] = "";
+    struct pool pool = POOL_INIT(1 << 16);
+    struct store_event *v = NULL;
+    size_t n = 0;
+    struct bl_err err = { 0 };
+
+    *kind = -1;
+    fp[0] = '\0';
+    CHECK_INT_EQ(store_event_list(st, &q, &pool, &v, &n, next, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].message != NULL && strcmp(v[i].message, msg) == 0) {
+            *kind = v[i].kind;
+            memcpy(fp, v[i].fingerprint, 33);
+        }
+    }
+    pool_release(&pool);
+}
+
+/*
+ * The project's issue level drops from error to info while the (single)
+ * decode thread still has error cached: an info line it did not group
+ * becomes an issue at the writer, which groups it, with the fingerprint
+ * the decode gives when it groups everything; a debug line stays a log
+ * line, ungrouped. The decode learns the level before it decodes a record,
+ * so a record of no events (a line the door would have refused) fills its
+ * cache without filling the writer's.
+ */
+static void test_writer_groups_late_issues(void)
+{
+    struct pool pool = POOL_INIT(1 << 16);
+    struct event want_info, want_err;
+    struct env e;
+    struct digest *d;
+    struct digest_stats s;
+    struct bl_err err = { 0 };
+    char fp[33], body[512];
+    int kind;
+
+    decode_line(INFO_LINE, 0, &pool, &want_info);
+    decode_line(ERROR_LINE, 0, &pool, &want_err);
+    open_env(&e);
+    CHECK_INT_EQ(store_project_update(e.store, PROJECT, NULL, EV_ERROR, &err), 0);
+    d = start(&e, 1);
+    append(&e, INGEST_LOGS_NDJSON, "not json\n", "");
+    wait_acked(&e, 1);
+    CHECK(wait_digested(&e, d));
+    CHECK_INT_EQ(store_project_update(e.store, PROJECT, NULL, EV_INFO, &err), 0);
+    snprintf(body, sizeof(body), "%s\n%s\n%s\n", INFO_LINE, DEBUG_LINE, ERROR_LINE);
+    append(&e, INGEST_LOGS_NDJSON, body, "");
+    wait_acked(&e, 2);
+    CHECK(wait_digested(&e, d));
+    digest_get_stats(d, &s);
+    digest_stop(d);
+    CHECK_INT_EQ(s.events, 3);
+    CHECK_INT_EQ(s.issue_events, 2);
+    CHECK_INT_EQ(s.writer_groupings, 1); /* the info line; the error line was grouped at decode */
+    stored(e.store, "user 42 logged in from 10.0.0.7", &kind, fp);
+    CHECK_INT_EQ(kind, EV_KIND_ISSUE);
+    CHECK_STR_EQ(fp, want_info.fingerprint);
+    stored(e.store, "payment 991 failed", &kind, fp);
+    CHECK_INT_EQ(kind, EV_KIND_ISSUE);
+    CHECK_STR_EQ(fp, want_err.fingerprint);
+    stored(e.store, "cache miss 17", &kind, fp);
+    CHECK_INT_EQ(kind, EV_KIND_LOG);
+    CHECK_STR_EQ(fp, "");
+    close_env(&e);
+    pool_release(&pool);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -331,6 +456,10 @@ int main(void)
     t_rm_tree(tmpdir);
     mkdir(tmpdir, 0700);
     test_stop_keeps_the_rest();
+    t_rm_tree(tmpdir);
+    mkdir(tmpdir, 0700);
+    test_decode_defers_log_lines();
+    test_writer_groups_late_issues();
     t_rm_tree(tmpdir);
     return t_done();
 }

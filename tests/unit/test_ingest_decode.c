@@ -42,7 +42,7 @@ static size_t base64(const unsigned char *p, size_t len, char *out)
 
 static struct ingest_meta meta_of(int protocol, int encoding, uint64_t lsn, const char *id)
 {
-    struct ingest_meta m = { protocol, encoding, 7, RECEIVED, lsn, id, NULL };
+    struct ingest_meta m = { protocol, encoding, 7, RECEIVED, lsn, id, NULL, 0 };
 
     return m;
 }

@@ -102,7 +102,7 @@ struct decoded {
 static int decode(int proto, const char *body, const char *event_id, struct decoded *d)
 {
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct ingest_meta meta = { proto, 0, 1, INT64_C(1714564805000000), 4096, event_id, NULL };
+    struct ingest_meta meta = { proto, 0, 1, INT64_C(1714564805000000), 4096, event_id, NULL, 0 };
 
     memset(&d->out, 0, sizeof(d->out));
     return ingest_decode(body, strlen(body), &meta, &lim, &d->pool, &d->out, NULL, NULL);

@@ -35,7 +35,7 @@ static struct pool pool = POOL_INIT(8192);
 
 static int decode(int protocol, int encoding, const void *p, size_t len, struct ingest_events *out)
 {
-    struct ingest_meta m = { protocol, encoding, 7, RECEIVED, 42, "", NULL };
+    struct ingest_meta m = { protocol, encoding, 7, RECEIVED, 42, "", NULL, 0 };
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
     struct bl_err err = { 0, "" };
     int rc;

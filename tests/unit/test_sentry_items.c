@@ -102,7 +102,9 @@ static int decode(const char *p, size_t len, uint64_t lsn, struct pool *pool,
                   struct ingest_events *out)
 {
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct ingest_meta m = { INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 7, RECEIVED, lsn, "", NULL };
+    struct ingest_meta m = {
+        INGEST_SENTRY_ENVELOPE, INGEST_ENC_NONE, 7, RECEIVED, lsn, "", NULL, 0
+    };
 
     return ingest_decode(p, len, &m, &lim, pool, out, NULL, NULL);
 }

@@ -114,6 +114,7 @@ __attribute__((noinline)) static double decode_us(const struct set *s, int envel
                 (uint64_t)(r * NBODIES + (int)i + 1),
                 "",
                 NULL,
+                0,
             };
             struct ingest_events evs;
 

@@ -18,7 +18,10 @@
  * 8000 lines), as the digest's writer commits them. Prints decode and
  * write µs per line and the writer's lines/s (the single store writer is
  * what the digest cannot spread over threads). Project 1 is created when
- * the store has none. Single-threaded; run it on a quiet machine.
+ * the store has none. The decode knows the project's issue level (error),
+ * as the digest's decode threads do, so log lines are not grouped; DEFER=0
+ * groups every line, as the digest did before it knew. Single-threaded;
+ * run it on a quiet machine.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,7 @@
 #include "core/pool.h"
 #include "core/xmalloc.h"
 #include "ingest/decode.h"
+#include "ingest/fingerprint.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 #include "core/banned.h"
@@ -102,13 +106,16 @@ int main(int argc, char **argv)
     struct store *st = NULL;
     struct bl_err err = { 0, "" };
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct pool pool;
+    struct pool pool, jpool;
+    int rc;
     uint64_t lsn = 0, total, done = 0;
     size_t per_batch = 8, rec = 0;
     int64_t t0, span = 24 * CLOCK_US_PER_HOUR, dec_us = 0, wr_us = 0, start;
     int64_t dec_cpu = 0, wr_cpu = 0;
     const char *mode = getenv("MODE");
     int search = mode != NULL && strcmp(mode, "search") == 0;
+    const char *defer = getenv("DEFER");
+    int level = defer != NULL && strcmp(defer, "0") == 0 ? 0 : EV_ERROR;
     struct buf body = BUF_INIT(64u << 20);
 
     if (argc < 3) {
@@ -131,6 +138,7 @@ int main(int argc, char **argv)
         lsn = 0;
     t0 = clock_now_us() - span;
     pool_init(&pool, 1u << 20);
+    pool_init(&jpool, 1u << 20);
     start = mono_us();
     while (done < total) {
         struct ingest_events evs;
@@ -142,7 +150,7 @@ int main(int argc, char **argv)
         for (size_t r = 0; r < per_batch && done + evs.n < total; r++, rec++) {
             const struct bgz_tmpl *t = &bp.batches[rec % bp.n];
             struct ingest_meta meta = {
-                INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, clock_now_us(), ++lsn, "", NULL
+                INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, clock_now_us(), ++lsn, "", NULL, level
             };
             const void *p = t->gz;
             size_t len = t->len;
@@ -161,7 +169,12 @@ int main(int argc, char **argv)
                 len = body.len;
                 meta.encoding = INGEST_ENC_NONE;
             }
-            if (ingest_decode(p, len, &meta, &lim, &pool, &evs, NULL, &err) != 0) {
+            /* As the digest's decode threads do: each record's cJSON trees in a pool. */
+            json_pool_begin(&jpool);
+            rc = ingest_decode(p, len, &meta, &lim, &pool, &evs, NULL, &err);
+            json_pool_end();
+            pool_reset(&jpool);
+            if (rc != 0) {
                 fprintf(stderr, "decode: %s\n", bl_err_msg(&err));
                 return 1;
             }
@@ -172,6 +185,9 @@ int main(int argc, char **argv)
             if (!search)
                 e->timestamp = t0 + (int64_t)((done + i) * (uint64_t)span / total);
             e->kind = e->nexc > 0 || e->level >= EV_ERROR ? EV_KIND_ISSUE : EV_KIND_LOG;
+            /* As the digest's writer does (never here: the level is the same). */
+            if (e->kind == EV_KIND_ISSUE && fingerprint_is_deferred(e))
+                fingerprint_event(e, &pool);
         }
         b = mono_us();
         cb = cpu_us();
@@ -196,6 +212,7 @@ int main(int argc, char **argv)
            (double)done * 1e6 / (double)(dec_us + wr_us));
     buf_release(&body);
     pool_release(&pool);
+    pool_release(&jpool);
     store_close(st);
     blog_pool_release(&bp);
     return 0;
