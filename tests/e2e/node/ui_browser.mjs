@@ -306,6 +306,8 @@ try {
     await page.fill('#m-email', expect.new_member);
     await page.selectOption('#m-role', 'member');
     await page.click('#member-add button[type=submit]');
+    // The add's own notice first, so the role change's is not confused with it.
+    check(/is a member of/.test(await message(page, 'ok')), 'the member is added');
     await page.waitForSelector(`#member-list tr:has-text("${expect.new_member}")`);
     await page.selectOption(`#member-list tr:has-text("${expect.new_member}") select`, 'admin');
     check(/is now a admin|is now an admin/.test(await message(page, 'ok')), 'a role change saves');
