@@ -195,6 +195,10 @@ static int render_digest(const struct digest *d, struct buf *out)
             : gauge(out, "bilor_issue_regressions_total", "Resolved issues reopened.", "counter",
                     s.regressions);
     rc = rc ? rc
+            : gauge(out, "bilor_digest_writer_groupings_total",
+                    "Issues the writer grouped because the decode took them for log lines.",
+                    "counter", s.writer_groupings);
+    rc = rc ? rc
             : gauge(out, "bilor_digest_bad_records_total", "Journal records that no longer parse.",
                     "counter", s.bad_records);
     rc = rc ? rc
