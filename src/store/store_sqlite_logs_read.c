@@ -29,6 +29,7 @@
 #include "search/query.h"
 #include "store/logblock.h"
 #include "store/sqlite_int.h"
+#include "store/sqlite_logs_int.h"
 #include "core/banned.h"
 
 /* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
@@ -271,20 +272,6 @@ static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t
 }
 
 /* One block row and its decoded parts. */
-struct blk {
-    int64_t project_id, first;
-    size_t nlines;
-    int64_t t_min, t_max;
-    struct lb_lines ln;
-    sqlite3_stmt *st;
-    int frames_open;
-    struct lb_frames fr;
-    /* the decoded frame */
-    size_t frame, ffirst, fcount;
-    struct buf fbuf;
-    size_t roff[LB_BLOCK_LINES];
-    void *dctx;
-};
 
 /* The block's row without its blobs. */
 static void blk_head(struct blk *b, sqlite3_stmt *st)
@@ -309,14 +296,14 @@ static int blk_lines(struct blk *b, struct bl_err *err)
     return 0;
 }
 
-static int blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
+int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
 {
     blk_head(b, st);
     return blk_lines(b, err);
 }
 
 /* The record of line index i, decompressing its frame if it is not the one at hand. */
-static int blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
+int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
 {
     const unsigned char *p, *end;
     size_t fi;
@@ -372,8 +359,8 @@ static void copy_id(char out[33], const struct lb_line *l, int i)
 }
 
 /* The listing's view of a line (kind log, no issue), its payload decoded into pool. */
-static int line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
-                      struct store_event *e, struct bl_err *err)
+int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
+                  struct store_event *e, struct bl_err *err)
 {
     const char *tags = str_of(pool, l, LB_TAGS_JSON);
 
@@ -410,9 +397,9 @@ static int line_check(struct sq_lq *lq, struct blk *b, size_t i, int verdict, st
     *keep = verdict == PV_YES;
     if (verdict == PV_YES && e == NULL)
         return 0;
-    rc = blk_line(b, i, &l, err);
+    rc = sq_blk_line(b, i, &l, err);
     if (rc == 0)
-        rc = line_event(pool, lq->q->project_id, &l, e, err);
+        rc = sq_line_event(pool, lq->q->project_id, &l, e, err);
     if (rc != 0 || verdict == PV_YES)
         return rc;
     *keep = lq->q->match(lq->q->match_arg, e);
@@ -731,9 +718,9 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
         if (rc == 0 && keep) {
             struct lb_line l;
 
-            rc = blk_line(&bw->b, cands[k].i, &l, err);
+            rc = sq_blk_line(&bw->b, cands[k].i, &l, err);
             if (rc == 0)
-                rc = line_event(pool, bw->lq->q->project_id, &l, &e, err);
+                rc = sq_line_event(pool, bw->lq->q->project_id, &l, &e, err);
             if (rc == 0)
                 top_insert(t, &e, cands[k].tb);
         }
@@ -858,141 +845,3 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
 }
 
 /* Lookup by id. */
-
-struct get_ctx {
-    const char *event_id;
-    struct pool *pool;
-    struct store_event *out;
-    int64_t project_id;
-    void *dctx;
-    int found;
-};
-
-static int get_block(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    struct get_ctx *g = ctx;
-    struct blk b;
-    size_t idlen = strlen(g->event_id);
-    int rc;
-
-    memset(&b, 0, sizeof(b));
-    buf_init(&b.fbuf, LB_FRAME_MAX + 1);
-    b.dctx = g->dctx;
-    rc = blk_read(&b, st, err);
-    for (size_t i = 0; rc == 0 && i < b.nlines; i++) {
-        struct lb_line l;
-
-        rc = blk_line(&b, i, &l, err);
-        if (rc == 0 && l.str[LB_EVENT_ID] != NULL && l.len[LB_EVENT_ID] == idlen &&
-            memcmp(l.str[LB_EVENT_ID], g->event_id, idlen) == 0) {
-            rc = line_event(g->pool, g->project_id, &l, g->out, err);
-            g->found = rc == 0;
-            break;
-        }
-    }
-    buf_release(&b.fbuf);
-    return rc != 0 ? rc : g->found;
-}
-
-static int lsn_of_id(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    (void)err;
-    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
-int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, struct pool *pool,
-                 struct store_event *out, struct bl_err *err)
-{
-    static const char ids_sql[] = "SELECT lsn FROM log_ids WHERE project_id = ?1 AND event_id = ?2";
-    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
-                              " FROM log_blocks WHERE project_id = ?1 AND lsn_max >= ?2"
-                              " AND lsn_min <= ?2";
-    struct get_ctx g = { event_id, pool, out, project_id, NULL, 0 };
-    uint64_t lsn = 0;
-    uint32_t seq = 0;
-    int64_t stored = -1;
-    struct sq_query q = { ids_sql, "log id",  { SQ_INT(project_id), SQ_TEXT(event_id) },
-                          2,       lsn_of_id, &stored };
-    int rc;
-
-    if (!sq_has_blocks(c))
-        return BL_ENOTFOUND;
-    rc = sq_query_each(c, &q, err);
-    if (rc != 0)
-        return rc;
-    if (stored < 0 && !sq_logs_derived_id(event_id, &lsn, &seq))
-        return BL_ENOTFOUND;
-    g.dctx = ZSTD_createDCtx();
-    if (g.dctx == NULL)
-        return bl_err_set(err, BL_ENOMEM, "zstd");
-    q.sql = sql;
-    q.what = "log blocks";
-    q.args[1] = (struct sq_arg)SQ_INT(stored >= 0 ? stored : (int64_t)lsn);
-    q.row = get_block;
-    q.ctx = &g;
-    rc = sq_query_each(c, &q, err);
-    ZSTD_freeDCtx(g.dctx);
-    if (rc < 0)
-        return rc;
-    return g.found ? 0 : BL_ENOTFOUND;
-}
-
-/* Finding one line by (node, lsn, seq), for the writer (sq_logs_retire). */
-struct find_ctx {
-    uint64_t lsn;
-    uint32_t seq;
-    int64_t *line, *ts;
-    int *level;
-    void *dctx;
-    int found;
-};
-
-static int find_block(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    struct find_ctx *f = ctx;
-    struct blk b;
-    int rc;
-
-    memset(&b, 0, sizeof(b));
-    buf_init(&b.fbuf, LB_FRAME_MAX + 1);
-    b.dctx = f->dctx;
-    rc = blk_read(&b, st, err);
-    for (size_t i = 0; rc == 0 && i < b.nlines; i++) {
-        struct lb_line l;
-
-        rc = blk_line(&b, i, &l, err);
-        if (rc == 0 && l.lsn == f->lsn && l.seq == f->seq) {
-            *f->line = b.first + (int64_t)i;
-            *f->ts = lb_lines_ts(&b.ln, i);
-            *f->level = lb_lines_level(&b.ln, i);
-            f->found = 1;
-            break;
-        }
-    }
-    buf_release(&b.fbuf);
-    return rc != 0 ? rc : f->found;
-}
-
-int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t lsn, uint32_t seq,
-                  int64_t *line, int64_t *ts, int *level, struct bl_err *err)
-{
-    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
-                              " FROM log_blocks WHERE project_id = ?1 AND lsn_max >= ?2"
-                              " AND lsn_min <= ?2 AND node = ?3";
-    struct find_ctx f = { lsn, seq, line, ts, level, NULL, 0 };
-    struct sq_query q = { sql, "log blocks", { SQ_INT(project_id), SQ_INT(lsn), SQ_INT(node) },
-                          3,   find_block,   &f };
-    int rc;
-
-    if (!sq_has_blocks(c))
-        return BL_ENOTFOUND;
-    f.dctx = ZSTD_createDCtx();
-    if (f.dctx == NULL)
-        return bl_err_set(err, BL_ENOMEM, "zstd");
-    rc = sq_query_each(c, &q, err);
-    ZSTD_freeDCtx(f.dctx);
-    if (rc < 0)
-        return rc;
-    return f.found ? 0 : BL_ENOTFOUND;
-}
