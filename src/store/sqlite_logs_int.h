@@ -32,6 +32,6 @@ int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err);
 int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err);
 /* A line as the store's event row. */
 int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
-                      struct store_event *e, struct bl_err *err);
+                  struct store_event *e, struct bl_err *err);
 
 #endif
