@@ -150,7 +150,8 @@ static const char *op_sql(int op)
 }
 
 /* Values of one node joined by OR, each lowered by fn; LW_NONE if one cannot be. */
-typedef int (*value_fn)(struct sq_lower *l, const struct query_node *n, const struct query_value *v);
+typedef int (*value_fn)(struct sq_lower *l, const struct query_node *n,
+                        const struct query_value *v);
 
 static int lower_values(struct sq_lower *l, const struct query_node *n, value_fn fn)
 {
@@ -254,7 +255,6 @@ static int lower_has(struct sq_lower *l, const struct query_node *n)
     buf_addf(&l->sql, "coalesce(%s, '') <> ''", col);
     return LW_EXACT;
 }
-
 
 /* One word of ASCII letters and digits, as query_words and the index both cut it. */
 static int alnum_word(const struct query_value *v)
