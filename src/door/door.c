@@ -285,12 +285,15 @@ static void door_durable(void *arg, int rc)
 /*
  * The check's decompressed copy goes to the digest (handoff.h) before the
  * record can be read; r is not touched after journal_append, whose callback
- * may already have finished the request.
+ * may already have finished the request. Only a body whose every unit the
+ * check accepted: a copy then also tells the digest that this process
+ * checked every line of it.
  */
 static void hand_off(struct door_req *r, const void *body, size_t len, int encoding,
                      const struct buf *decoded)
 {
-    if (r->format->handoff && decoded->len > 0 && decode_is_compressed(body, len, encoding))
+    if (r->format->handoff && r->result.units.rejected == 0 && decoded->len > 0 &&
+        decode_is_compressed(body, len, encoding))
         handoff_put(r->door->cfg.handoff, r->format->protocol, encoding, body, len, decoded->p,
                     decoded->len);
 }

@@ -25,4 +25,5 @@ const struct ingest_format format_ndjson = {
     .empty_error = "no valid lines",
     .check = check_ndjson,
     .decode = ingest_decode_ndjson,
+    .handoff = 1,
 };

@@ -12,6 +12,12 @@
  * the body as before when the copy is not there (evicted because the digest
  * lags, dropped because the table was full, a replay after a restart).
  *
+ * The door offers only bodies whose every unit its check accepted (a JSON
+ * lines body with a bad line is not offered), so a copy found also says
+ * that this process checked the body whole with the digest's own limits:
+ * the digest need not re-run the check per line (ingest_checked_begin). A
+ * replay after a restart finds no copy and checks.
+ *
  * A copy is found by the exact compressed bytes (kept beside it and
  * compared byte for byte), the record's protocol and its encoding hint, so
  * it is exactly what decode_request returned at the door for that body

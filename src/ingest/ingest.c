@@ -341,6 +341,19 @@ out:
     return rc;
 }
 
+/* The door checked the record being decoded on this thread (ingest_checked_begin). */
+static _Thread_local int checked;
+
+void ingest_checked_begin(void)
+{
+    checked = 1;
+}
+
+void ingest_checked_end(void)
+{
+    checked = 0;
+}
+
 /* The same blank-line rule as the door's (check.c), so line numbers agree. */
 static int blank_line(const char *p, size_t len)
 {
@@ -359,8 +372,19 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     struct event *ev;
 
     /* The door answered per line; lines it rejected were never promised. */
-    if (ingest_ndjson_line_ok(line, n, lim, NULL) != 0)
+    if (!checked && ingest_ndjson_line_ok(line, n, lim, NULL) != 0)
         return;
+    /* Read from the text when nothing in it needs the tree (normalize_log_scan.c). */
+    ev = new_event(meta, idx, out, pool);
+    if (normalize_log_text(line, n, meta->scrub, ev, lim, pool) == 0) {
+        derived_id(meta->lsn, idx, ev->event_id);
+        ev->raw = line;
+        ev->raw_len = n;
+        ev->raw_encoding = EV_RAW_IDENTITY;
+        finish(ev, meta, pool);
+        return;
+    }
+    out->n--; /* the tree path below, as it always was */
     obj = parse_object(line, n, lim->max_line, lim, NULL);
     if (obj == NULL)
         return;

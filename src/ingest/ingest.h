@@ -163,6 +163,16 @@ struct ingest_meta {
 };
 
 /*
+ * Until ingest_checked_end(), ingest_decode on this thread takes the record
+ * it decodes as one this process's door checked and accepted whole (its
+ * decoded copy was handed over: handoff.h), so JSON lines skip the per-line
+ * check (ingest_ndjson_line_ok); a replay, with no copy, checks. A window
+ * per thread around one record, like decode_preset_begin.
+ */
+void ingest_checked_begin(void);
+void ingest_checked_end(void);
+
+/*
  * Growable arrays, in the batch pool, of the events of a batch and of the
  * envelope items kept beside them (attachments, feedback, client reports,
  * received-not-stored counts: ingest/sentry_items.h). Zero it to empty it.

@@ -38,6 +38,19 @@ void normalize_log_line(const cJSON *obj, struct event *ev, const struct ingest_
                         struct pool *pool);
 
 /*
+ * The same for a JSON line given as text (len bytes of valid JSON, as the
+ * door's check accepted it), without a tree (normalize_log_scan.c): 0 when
+ * ev is filled as scrub_tree and then normalize_log_line would have filled
+ * it and the scrub (under the project's rules, NULL: the defaults) changes
+ * nothing in the line, so its text is the raw payload; 1 when the caller
+ * must parse, scrub and normalize the tree instead (something to scrub, a
+ * value only the tree reads), with ev untouched.
+ */
+struct scrub_rules;
+int normalize_log_text(const char *line, size_t len, const struct scrub_rules *scrub,
+                       struct event *ev, const struct ingest_limits *lim, struct pool *pool);
+
+/*
  * Log records of other wire formats are kept as the JSON line the logs door
  * would have received (normalize_line.c): normalize_line_object() makes
  * line (a JSON-lines record) ev's raw payload and normalizes it, so ev's

@@ -100,4 +100,24 @@ void nz_line_str(cJSON *line, const char *key, const char *s, size_t len);
 
 int nz_log_consumed(const cJSON *obj, const cJSON *member);
 
+/*
+ * The JSON-lines fields (normalize_log.c): each event field has a short
+ * list of key aliases, and the first alias present with a usable value of
+ * the field's kind wins. One table for the tree normalizer and the text
+ * one (normalize_log_scan.c).
+ */
+enum nz_log_kind { NZ_LF_TIME, NZ_LF_LEVEL, NZ_LF_TEXT, NZ_LF_STRING, NZ_LF_SCALAR };
+
+#define NZ_LF_NONE ((size_t)-1)
+#define NZ_LOG_NFIELDS 10
+#define NZ_LOG_NKEYS 4
+
+struct nz_log_field {
+    const char *keys[NZ_LOG_NKEYS]; /* NULL after the last */
+    int kind;                       /* enum nz_log_kind */
+    size_t off;                     /* of the const char * field of struct event, or NZ_LF_NONE */
+};
+
+extern const struct nz_log_field nz_log_fields[NZ_LOG_NFIELDS];
+
 #endif

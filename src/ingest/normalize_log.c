@@ -15,29 +15,21 @@
 #include "core/json.h"
 #include "core/banned.h"
 
-enum log_kind { LF_TIME, LF_LEVEL, LF_TEXT, LF_STRING, LF_SCALAR };
-
-#define LF_NONE ((size_t)-1)
-
-static const struct log_field {
-    const char *keys[4];
-    int kind;
-    size_t off; /* of the const char * field of struct event, or LF_NONE */
-} log_fields[] = {
-    { { "timestamp", "ts", "@timestamp", "time" }, LF_TIME, LF_NONE },
-    { { "level" }, LF_LEVEL, LF_NONE },
-    { { "message", "msg" }, LF_TEXT, offsetof(struct event, message) },
-    { { "logger" }, LF_STRING, offsetof(struct event, logger) },
-    { { "trace_id" }, LF_SCALAR, offsetof(struct event, trace_id) },
-    { { "span_id" }, LF_SCALAR, offsetof(struct event, span_id) },
-    { { "request_id" }, LF_SCALAR, offsetof(struct event, request_id) },
-    { { "host", "hostname" }, LF_STRING, offsetof(struct event, server_name) },
-    { { "release" }, LF_STRING, offsetof(struct event, release) },
-    { { "environment" }, LF_STRING, offsetof(struct event, environment) },
+const struct nz_log_field nz_log_fields[NZ_LOG_NFIELDS] = {
+    { { "timestamp", "ts", "@timestamp", "time" }, NZ_LF_TIME, NZ_LF_NONE },
+    { { "level" }, NZ_LF_LEVEL, NZ_LF_NONE },
+    { { "message", "msg" }, NZ_LF_TEXT, offsetof(struct event, message) },
+    { { "logger" }, NZ_LF_STRING, offsetof(struct event, logger) },
+    { { "trace_id" }, NZ_LF_SCALAR, offsetof(struct event, trace_id) },
+    { { "span_id" }, NZ_LF_SCALAR, offsetof(struct event, span_id) },
+    { { "request_id" }, NZ_LF_SCALAR, offsetof(struct event, request_id) },
+    { { "host", "hostname" }, NZ_LF_STRING, offsetof(struct event, server_name) },
+    { { "release" }, NZ_LF_STRING, offsetof(struct event, release) },
+    { { "environment" }, NZ_LF_STRING, offsetof(struct event, environment) },
 };
 
-#define NFIELDS (sizeof(log_fields) / sizeof(log_fields[0]))
-#define NKEYS (sizeof(log_fields[0].keys) / sizeof(log_fields[0].keys[0]))
+#define NFIELDS NZ_LOG_NFIELDS
+#define NKEYS NZ_LOG_NKEYS
 
 static int usable(int kind, const cJSON *v)
 {
@@ -45,13 +37,13 @@ static int usable(int kind, const cJSON *v)
     int level;
 
     switch (kind) {
-    case LF_TIME:
+    case NZ_LF_TIME:
         return normalize_timestamp(v, &us) == 0;
-    case LF_LEVEL:
+    case NZ_LF_LEVEL:
         return nz_level(v, &level) == 0;
-    case LF_TEXT:
+    case NZ_LF_TEXT:
         return v != NULL && !cJSON_IsNull(v);
-    case LF_STRING:
+    case NZ_LF_STRING:
         return cJSON_IsString(v);
     default:
         return cJSON_IsString(v) || cJSON_IsNumber(v);
@@ -59,7 +51,7 @@ static int usable(int kind, const cJSON *v)
 }
 
 /* The member of obj that supplies field f, or NULL. */
-static const cJSON *pick(const cJSON *obj, const struct log_field *f)
+static const cJSON *pick(const cJSON *obj, const struct nz_log_field *f)
 {
     for (size_t k = 0; k < NKEYS && f->keys[k] != NULL; k++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->keys[k]);
@@ -73,9 +65,9 @@ static const cJSON *pick(const cJSON *obj, const struct log_field *f)
 int nz_log_consumed(const cJSON *obj, const cJSON *member)
 {
     for (size_t i = 0; i < NFIELDS; i++) {
-        for (size_t k = 0; k < NKEYS && log_fields[i].keys[k] != NULL; k++) {
-            if (strcmp(member->string, log_fields[i].keys[k]) == 0)
-                return pick(obj, &log_fields[i]) == member;
+        for (size_t k = 0; k < NKEYS && nz_log_fields[i].keys[k] != NULL; k++) {
+            if (strcmp(member->string, nz_log_fields[i].keys[k]) == 0)
+                return pick(obj, &nz_log_fields[i]) == member;
         }
     }
     return 0;
@@ -96,16 +88,16 @@ static const char *text_of(const cJSON *v, size_t max, struct pool *pool)
     return s;
 }
 
-static void apply(const struct log_field *f, const cJSON *v, struct event *ev, size_t max,
+static void apply(const struct nz_log_field *f, const cJSON *v, struct event *ev, size_t max,
                   struct pool *pool)
 {
     int level;
 
     switch (f->kind) {
-    case LF_TIME:
+    case NZ_LF_TIME:
         ev->timestamp = nz_clamp_time(v, ev->received_at);
         break;
-    case LF_LEVEL:
+    case NZ_LF_LEVEL:
         if (nz_level(v, &level) == 0)
             ev->level = level;
         break;
@@ -128,8 +120,8 @@ static void members_of(const cJSON *obj, const cJSON *found[NFIELDS][NKEYS])
         if (c->string == NULL)
             continue;
         for (size_t i = 0; i < NFIELDS; i++) {
-            for (size_t k = 0; k < NKEYS && log_fields[i].keys[k] != NULL; k++) {
-                const char *key = log_fields[i].keys[k];
+            for (size_t k = 0; k < NKEYS && nz_log_fields[i].keys[k] != NULL; k++) {
+                const char *key = nz_log_fields[i].keys[k];
 
                 if (found[i][k] == NULL && key[0] == c->string[0] && strcmp(key, c->string) == 0)
                     found[i][k] = c;
@@ -152,9 +144,9 @@ void normalize_log_line(const cJSON *obj, struct event *ev, const struct ingest_
     members_of(obj, found);
     for (size_t i = 0; i < NFIELDS; i++) {
         /* As pick(): the first alias present with a usable value. */
-        for (size_t k = 0; k < NKEYS && log_fields[i].keys[k] != NULL; k++) {
-            if (found[i][k] != NULL && usable(log_fields[i].kind, found[i][k])) {
-                apply(&log_fields[i], found[i][k], ev, lim->max_string, pool);
+        for (size_t k = 0; k < NKEYS && nz_log_fields[i].keys[k] != NULL; k++) {
+            if (found[i][k] != NULL && usable(nz_log_fields[i].kind, found[i][k])) {
+                apply(&nz_log_fields[i], found[i][k], ev, lim->max_string, pool);
                 break;
             }
         }

@@ -237,35 +237,64 @@ static size_t card_at(const char *s, size_t len, size_t i)
 }
 
 /*
+ * Whether s[0..len) has a run of at least 13 digits with single spaces or
+ * dashes between them, which every card number is (digit_run). Timestamps
+ * ("2026-12-01T10:00:00.123456Z") and hex ids have 13 digits in all but no
+ * such run: one pass rules them out (they are in every log line).
+ */
+static int long_digit_run(const char *s, size_t len)
+{
+    size_t run = 0;
+
+    for (size_t k = 0; k < len; k++) {
+        if (is_digit(s[k])) {
+            if (++run >= 13)
+                return 1;
+        } else if (!((s[k] == ' ' || s[k] == '-') && run > 0 && k + 1 < len &&
+                     is_digit(s[k + 1]))) {
+            run = 0;
+        }
+    }
+    return 0;
+}
+
+/* Whether s[0..len) holds a card number (cards_out would replace one). */
+static int has_card(const char *s, size_t len)
+{
+    size_t digits = 0;
+    int found = 0;
+
+    /* A card has at least 13 digits: most strings are ruled out by their length or one count. */
+    if (len < 13)
+        return 0;
+    for (size_t k = 0; k < len; k++)
+        digits += (unsigned char)(s[k] - '0') < 10;
+    if (digits < 13 || !long_digit_run(s, len))
+        return 0;
+    /*
+     * Timestamps, ids and hex strings pass the count: a card can only start
+     * at a digit not after a digit, so only there is card_at asked (asking
+     * at every byte was half the scrub walk of a log line).
+     */
+    for (size_t i = 0; i < len && !found; i++)
+        found = is_digit(s[i]) && (i == 0 || !is_digit(s[i - 1])) && card_at(s, len, i) > 0;
+    return found;
+}
+
+/*
  * s with every card number replaced; NULL when there is none. Caller frees.
  * Every string of every event passes here and almost none holds a card, so
  * a first pass only looks (no copy): the output is built when one is found.
  */
 static char *cards_out(const char *s)
 {
-    size_t len = strlen(s), i = 0, digits = 0;
+    size_t len = strlen(s), i = 0;
     struct buf b;
     int found = 0;
 
-    /* A card has at least 13 digits: most strings are ruled out by their length or one count. */
-    if (len < 13)
-        return NULL;
-    for (size_t k = 0; k < len; k++)
-        digits += (unsigned char)(s[k] - '0') < 10;
-    if (digits < 13)
-        return NULL;
-    /*
-     * Timestamps, ids and hex strings pass the count: a card can only start
-     * at a digit not after a digit, so only there is card_at asked (asking
-     * at every byte was half the scrub walk of a log line).
-     */
-    for (; i < len && !found; i++)
-        found = is_digit(s[i]) && (i == 0 || !is_digit(s[i - 1])) && card_at(s, len, i) > 0;
-    if (!found)
+    if (!has_card(s, len))
         return NULL;
     buf_init(&b, len + 64 * sizeof(SCRUB_FILTERED));
-    found = 0;
-    i = 0;
     while (i < len) {
         size_t n = card_at(s, len, i);
 
@@ -382,15 +411,20 @@ static size_t replace_string(cJSON *v, char *s)
     return 1;
 }
 
-/* A number whose digits look like a card. */
-static size_t scrub_number(cJSON *v)
+int scrub_number_changes(double v)
 {
     char d[32];
 
-    if (v->valuedouble < 1e12 || v->valuedouble > 1e19)
+    if (v < 1e12 || v > 1e19)
         return 0;
-    snprintf(d, sizeof(d), "%.0f", v->valuedouble);
-    return scrub_is_card(d, strlen(d)) ? set_filtered(v) : 0;
+    snprintf(d, sizeof(d), "%.0f", v);
+    return scrub_is_card(d, strlen(d));
+}
+
+/* A number whose digits look like a card. */
+static size_t scrub_number(cJSON *v)
+{
+    return scrub_number_changes(v->valuedouble) ? set_filtered(v) : 0;
 }
 
 /* key is one of list's n names, ignoring case (the first letter rules most keys out). */
@@ -410,6 +444,30 @@ static int is_pair_key(const char *key)
     return key_in(key, pair_keys, sizeof(pair_keys) / sizeof(pair_keys[0]));
 }
 
+/* key_in for a key given by its length (not NUL-terminated). */
+static int key_in_n(const char *key, size_t len, const char *const *list, size_t n)
+{
+    for (size_t i = 0; key != NULL && len > 0 && i < n; i++)
+        if (lower((unsigned char)key[0]) == (unsigned char)list[i][0] && strlen(list[i]) == len &&
+            strncasecmp(key, list[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+int scrub_pair_key(const char *key, size_t keylen)
+{
+    return key_in_n(key, keylen, pair_keys, sizeof(pair_keys) / sizeof(pair_keys[0]));
+}
+
+int scrub_string_changes(const char *key, size_t keylen, const char *s, size_t len,
+                         const struct scrub_rules *r)
+{
+    /* walk(): a pair key's name=value parts first, then card numbers. */
+    if (memchr(s, '=', len) != NULL && scrub_pair_key(key, keylen) && sensitive_pair(s, len, r))
+        return 1;
+    return has_card(s, len);
+}
+
 static size_t walk(cJSON *v, const char *key, const struct scrub_rules *r, int depth);
 
 /*
@@ -418,12 +476,18 @@ static size_t walk(cJSON *v, const char *key, const struct scrub_rules *r, int d
  * two-string array a pair: elsewhere (a frame's pre_context of two lines) its
  * first string is text, and reading it as a name filtered a line of source.
  */
+static const char *const pair_list_keys[] = { "headers", "cookies", "query_string", "query",
+                                              "data",    "env",     "form",         "tags" };
+
 static int pair_list_key(const char *key)
 {
-    static const char *const keys[] = { "headers", "cookies", "query_string", "query",
-                                        "data",    "env",     "form",         "tags" };
+    return key_in(key, pair_list_keys, sizeof(pair_list_keys) / sizeof(pair_list_keys[0]));
+}
 
-    return key_in(key, keys, sizeof(keys) / sizeof(keys[0]));
+int scrub_pair_list_key(const char *key, size_t keylen)
+{
+    return key_in_n(key, keylen, pair_list_keys,
+                    sizeof(pair_list_keys) / sizeof(pair_list_keys[0]));
 }
 
 /* cJSON's type of v, read inline (the cJSON_Is* calls were a share of the walk). */

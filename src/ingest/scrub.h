@@ -46,6 +46,22 @@ int scrub_key_sensitive(const char *key, size_t len, const struct scrub_rules *r
 /* 1 when s is a plausible card number (digits, spaces, dashes) passing Luhn. */
 int scrub_is_card(const char *s, size_t len);
 
+/*
+ * For decoders that read a document as text without building a tree
+ * (normalize_log_scan.c): whether scrub_tree would replace anything of a
+ * string value s (decoded, len bytes) under the member key (the nearest
+ * object key above it, keylen bytes, decoded), of a number value v, and
+ * whether an array under key may be a [name, value] pair (then only the
+ * tree walk knows). A key that scrub_key_sensitive names is the caller's to
+ * look at first.
+ */
+int scrub_string_changes(const char *key, size_t keylen, const char *s, size_t len,
+                         const struct scrub_rules *r);
+int scrub_number_changes(double v);
+/* Keys whose string values are name=value lists (query strings, cookies, form bodies, URLs). */
+int scrub_pair_key(const char *key, size_t keylen);
+int scrub_pair_list_key(const char *key, size_t keylen);
+
 /* Scrubs the tree in place; returns how many values were replaced. */
 size_t scrub_tree(cJSON *root, const struct scrub_rules *r);
 

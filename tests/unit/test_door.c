@@ -304,6 +304,54 @@ static void test_accepted_durable(void)
 }
 
 /* Deactivates a key the way an admin would, in the database itself. */
+/* A gzip'd JSON lines body's decoded copy goes to the digest only when every line passed. */
+static void submit_lines_gz(struct fixture *f, const char *lines, struct waiter *w)
+{
+    struct door_req r;
+    unsigned char gz[512];
+    size_t gzlen = t_deflate_to(lines, strlen(lines), 31, gz, sizeof(gz));
+
+    door_req_init(&r, f->door, f->a.id, &f->pool);
+    CHECK_INT_EQ(door_auth(&r, f->a.key), DOOR_ACCEPTED);
+    w->called = 0;
+    CHECK_INT_EQ(door_submit(&r, format_by_name("logs"), gz, gzlen, INGEST_ENC_GZIP, clock_now_us(),
+                             on_done, w),
+                 DOOR_ACCEPTED);
+    CHECK_INT_EQ(wait_done(w), 1);
+}
+
+static void test_lines_handoff(void)
+{
+    static const char good[] = "{\"message\":\"a\"}\n{\"message\":\"b\"}\n";
+    static const char partly[] = "{\"message\":\"a\"}\nnot json\n";
+    struct fixture f;
+    struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+    struct journal_batch b = { 0 };
+    unsigned long long taken, missed;
+
+    fixture_open(&f, 1u << 30);
+    submit_lines_gz(&f, good, &w);
+    submit_lines_gz(&f, partly, &w);
+    CHECK_INT_EQ(journal_read_batch(f.journal, 0, 10, 1u << 20, 1000, &b), 2);
+    for (size_t i = 0; i < b.n && b.n == 2; i++) {
+        struct slice text = SLICE_NULL;
+        struct handoff_copy *c = handoff_take(f.handoff, b.recs[i].protocol, b.recs[i].encoding,
+                                              b.recs[i].payload, b.recs[i].len, &text);
+
+        CHECK_INT_EQ(b.recs[i].protocol, INGEST_LOGS_NDJSON);
+        /* The first, accepted whole, was handed over; the one with a bad line was not. */
+        CHECK_INT_EQ(c != NULL, i == 0);
+        if (c != NULL)
+            CHECK(text.len == strlen(good) && memcmp(text.p, good, text.len) == 0);
+        handoff_release(c);
+    }
+    handoff_counts(f.handoff, &taken, &missed);
+    CHECK_INT_EQ(taken, 1);
+    CHECK_INT_EQ(missed, 1);
+    journal_batch_release(&b);
+    fixture_close(&f);
+}
+
 static void revoke(const char *key)
 {
     char path[300], sql[200];
@@ -465,6 +513,7 @@ int main(void)
     test_bad_input();
     test_busy();
     test_accepted_durable();
+    test_lines_handoff();
     test_keycache_revoke();
     test_keycache_revoke_under_load();
     return t_done();

@@ -1,0 +1,510 @@
+/*
+ * normalize_log_scan.c - a JSON line into the event model from its text,
+ * without a tree (normalize.h, normalize_log_text).
+ *
+ * DESIGN
+ * The tree path of a log line (cJSON parse, the scrub walk, then
+ * normalize_log_line) was about two thirds of the digest's decode of a
+ * line, though a log line needs only a handful of its members and almost
+ * never holds anything to scrub. This path reads the line once: every
+ * member, at every depth, is looked at as the scrub walk would look at it
+ * (scrub.h's text predicates), and the top-level members named by the
+ * field aliases (normalize_int.h) are kept as slices of the line. When
+ * nothing would be scrubbed and every chosen value is one it can read, the
+ * event is filled from the slices with the very rules of normalize_log_line
+ * (which alias wins, what is usable, the same text of numbers, the same
+ * truncation); otherwise it answers "take the tree path", which stays the
+ * reference (tests/unit/test_logscan.c checks both give the same events).
+ *
+ * It answers "tree path" for: a sensitive key anywhere, a string or number
+ * the scrub would replace, an array under a key that may hold [name, value]
+ * pairs, a message that is an object or an array, nesting beyond the
+ * limit, and anything that is not a JSON object. Strings are decoded as
+ * cJSON decodes them through core/json.c ("\u0000" reads as U+FFFD).
+ *
+ * The line must be valid JSON (the door's check, or ingest_ndjson_line_ok,
+ * passed it): the reader does not validate, but never reads outside the
+ * line whatever it holds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/normalize.h"
+#include "ingest/normalize_int.h"
+#include "ingest/scrub.h"
+#include "core/banned.h"
+
+/* Longest number text cJSON reads (and the door's check lets through). */
+#define NUM_MAX 63
+
+/* One top-level member named by a field alias. */
+struct member {
+    const char *v; /* the value's first byte (a string's opening quote) */
+    const char *end;
+    int esc; /* a string with escapes */
+};
+
+struct scan {
+    const char *end;
+    const struct scrub_rules *scrub;
+    struct pool *pool;
+    int max_depth;
+    struct member found[NZ_LOG_NFIELDS][NZ_LOG_NKEYS];
+};
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/*
+ * p is after a string's opening quote: its closing quote, or NULL. *digits
+ * counts the digit bytes inside (an upper bound of the decoded string's:
+ * an escape yields at most one digit from its own), *esc tells escapes.
+ */
+static const char *string_end(const char *p, const char *end, size_t *digits, int *esc)
+{
+    size_t d = 0;
+
+    *esc = 0;
+    while (p < end && *p != '"') {
+        if (*p == '\\') {
+            *esc = 1;
+            p += 2;
+            continue;
+        }
+        d += (unsigned char)(*p - '0') < 10;
+        p++;
+    }
+    *digits = d;
+    return p < end ? p : NULL;
+}
+
+static unsigned hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return (unsigned)(c - '0');
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (unsigned)((c | 0x20) - 'a' + 10);
+    return 0;
+}
+
+static unsigned hex4(const char *p)
+{
+    return hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 | hex_digit(p[3]);
+}
+
+static size_t put_utf8(unsigned cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | cp >> 18);
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/*
+ * The string whose raw content (between the quotes) is p[0..len), decoded
+ * into pool and NUL-terminated; *n gets its length. Every escape is at
+ * least as long as what it decodes to, so len + 1 bytes hold it.
+ */
+static const char *unescape(struct pool *pool, const char *p, size_t len, size_t *n)
+{
+    char *out = pool_alloc(pool, len + 1);
+    size_t o = 0;
+
+    for (size_t i = 0; i < len;) {
+        unsigned cp;
+
+        if (p[i] != '\\' || i + 1 >= len) {
+            out[o++] = p[i++];
+            continue;
+        }
+        if (p[i + 1] != 'u' || i + 6 > len) {
+            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+            const char *f = memchr(from, p[i + 1], sizeof(from) - 1);
+
+            out[o++] = f != NULL ? to[f - from] : p[i + 1];
+            i += 2;
+            continue;
+        }
+        cp = hex4(p + i + 2);
+        i += 6;
+        if (cp >= 0xd800 && cp <= 0xdbff && i + 6 <= len && p[i] == '\\' && p[i + 1] == 'u') {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + i + 2) - 0xdc00);
+            i += 6;
+        }
+        /* core/json.c: a NUL cannot be carried in a C string; it reads as U+FFFD. */
+        o += put_utf8(cp == 0 ? 0xfffd : cp, out + o);
+    }
+    out[o] = '\0';
+    *n = o;
+    return out;
+}
+
+/* A number's text p[0..len) as cJSON reads it; -1 when it is longer than cJSON reads. */
+static int number_of(const char *p, size_t len, double *v)
+{
+    char num[NUM_MAX + 1];
+
+    if (len > NUM_MAX)
+        return -1;
+    memcpy(num, p, len);
+    num[len] = '\0';
+    *v = strtod(num, NULL);
+    return 0;
+}
+
+static const char *value(struct scan *s, const char *p, const char *key, size_t keylen, int depth);
+
+/* A string value under key: NULL when the scrub would change it. p is on the opening quote. */
+static const char *string_value(struct scan *s, const char *p, const char *key, size_t keylen)
+{
+    size_t digits, n;
+    int esc;
+    const char *q = string_end(p + 1, s->end, &digits, &esc), *text;
+
+    if (q == NULL)
+        return NULL;
+    /*
+     * Cards need 13 digits; name=value parts matter under a pair key only
+     * (scrub.c), and an escape may hide an '='.
+     */
+    if (digits >= 13 || memchr(p + 1, '=', (size_t)(q - p - 1)) != NULL ||
+        (esc && scrub_pair_key(key, keylen))) {
+        text = esc ? unescape(s->pool, p + 1, (size_t)(q - p - 1), &n) : p + 1;
+        if (!esc)
+            n = (size_t)(q - p - 1);
+        if (scrub_string_changes(key, keylen, text, n, s->scrub))
+            return NULL;
+    }
+    return q + 1;
+}
+
+static int num_byte(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* A number: NULL when the scrub would take it for a card. */
+static const char *number_value(const char *p, const char *end)
+{
+    const char *q = p;
+    size_t int_digits = 0;
+    int in_int = 1, exp = 0;
+    double v;
+
+    for (; q < end && num_byte(*q); q++) {
+        exp |= *q == 'e' || *q == 'E';
+        in_int = in_int && !exp && *q != '.';
+        int_digits += in_int && *q >= '0' && *q <= '9';
+    }
+    if (q == p)
+        return NULL;
+    /* Below 1e12 (at most 12 digits before the point, no exponent) no number is a card. */
+    if ((!exp && int_digits <= 12) || *p == '-')
+        return q;
+    if (number_of(p, (size_t)(q - p), &v) < 0 || scrub_number_changes(v))
+        return NULL;
+    return q;
+}
+
+/* A member key at p (its opening quote): *key, *keylen decoded; returns after the ':'. */
+static const char *member_key(struct scan *s, const char *p, const char **key, size_t *keylen)
+{
+    size_t digits;
+    int esc;
+    const char *q;
+
+    if (p >= s->end || *p != '"' || (q = string_end(p + 1, s->end, &digits, &esc)) == NULL)
+        return NULL;
+    *keylen = (size_t)(q - p - 1);
+    *key = esc ? unescape(s->pool, p + 1, *keylen, keylen) : p + 1;
+    p = skip_ws(q + 1, s->end);
+    if (p >= s->end || *p != ':')
+        return NULL;
+    /* scrub.c filters the whole value of a sensitive key: the tree path does it. */
+    if (scrub_key_sensitive(*key, *keylen, s->scrub))
+        return NULL;
+    return skip_ws(p + 1, s->end);
+}
+
+/* After a member or element: the next one (1), the container's end (0), or -1. */
+static int next_item(struct scan *s, const char **p, char close)
+{
+    const char *q = skip_ws(*p, s->end);
+
+    if (q < s->end && *q == ',') {
+        *p = skip_ws(q + 1, s->end);
+        return 1;
+    }
+    if (q < s->end && *q == close) {
+        *p = q + 1;
+        return 0;
+    }
+    return -1;
+}
+
+static const char *object_value(struct scan *s, const char *p, int depth)
+{
+    const char *key;
+    size_t keylen;
+    int more;
+
+    p = skip_ws(p + 1, s->end);
+    if (p < s->end && *p == '}')
+        return p + 1;
+    do {
+        p = member_key(s, p, &key, &keylen);
+        if (p == NULL || (p = value(s, p, key, keylen, depth + 1)) == NULL)
+            return NULL;
+    } while ((more = next_item(s, &p, '}')) > 0);
+    return more == 0 ? p : NULL;
+}
+
+static const char *array_value(struct scan *s, const char *p, const char *key, size_t keylen,
+                               int depth)
+{
+    int more;
+
+    /* [name, value] pairs are scrubbed by name (scrub.c): only the tree walk reads them. */
+    if (scrub_pair_list_key(key, keylen))
+        return NULL;
+    p = skip_ws(p + 1, s->end);
+    if (p < s->end && *p == ']')
+        return p + 1;
+    do {
+        /* An array's elements are walked under the array's own key. */
+        if ((p = value(s, p, key, keylen, depth + 1)) == NULL)
+            return NULL;
+    } while ((more = next_item(s, &p, ']')) > 0);
+    return more == 0 ? p : NULL;
+}
+
+static const char *literal(const char *p, const char *end, const char *word, size_t n)
+{
+    return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
+}
+
+/* Any value at p under key: after it, or NULL when the tree path must decide. */
+static const char *value(struct scan *s, const char *p, const char *key, size_t keylen, int depth)
+{
+    if (p >= s->end)
+        return NULL;
+    switch (*p) {
+    case '"':
+        return string_value(s, p, key, keylen);
+    case '{':
+        return depth < s->max_depth ? object_value(s, p, depth) : NULL;
+    case '[':
+        return depth < s->max_depth ? array_value(s, p, key, keylen, depth) : NULL;
+    case 't':
+        return literal(p, s->end, "true", 4);
+    case 'f':
+        return literal(p, s->end, "false", 5);
+    case 'n':
+        return literal(p, s->end, "null", 4);
+    default:
+        return number_value(p, s->end);
+    }
+}
+
+/* Notes a top-level member that a field alias names (the first of each name counts). */
+static void note_alias(struct scan *s, const char *key, size_t keylen, const char *v,
+                       const char *end)
+{
+    for (size_t i = 0; i < NZ_LOG_NFIELDS; i++) {
+        for (size_t k = 0; k < NZ_LOG_NKEYS && nz_log_fields[i].keys[k] != NULL; k++) {
+            const char *a = nz_log_fields[i].keys[k];
+            struct member *m = &s->found[i][k];
+
+            if (a[0] == key[0] && strlen(a) == keylen && memcmp(a, key, keylen) == 0 &&
+                m->v == NULL) {
+                m->v = v;
+                m->end = end;
+                m->esc = *v == '"' && memchr(v, '\\', (size_t)(end - v)) != NULL;
+            }
+        }
+    }
+}
+
+/* The top-level object: 0 when nothing in it needs the tree path. */
+static int top_object(struct scan *s, const char *p)
+{
+    const char *key, *v;
+    size_t keylen;
+    int more;
+
+    p = skip_ws(p, s->end);
+    if (p >= s->end || *p != '{')
+        return -1;
+    p = skip_ws(p + 1, s->end);
+    if (p < s->end && *p == '}')
+        return skip_ws(p + 1, s->end) == s->end ? 0 : -1;
+    do {
+        p = member_key(s, p, &key, &keylen);
+        if (p == NULL || s->max_depth < 1)
+            return -1;
+        v = p;
+        if ((p = value(s, p, key, keylen, 1)) == NULL)
+            return -1;
+        if (keylen > 0)
+            note_alias(s, key, keylen, v, p);
+    } while ((more = next_item(s, &p, '}')) > 0);
+    return more == 0 && skip_ws(p, s->end) == s->end ? 0 : -1;
+}
+
+/* A member's value, read as cJSON would hold it. */
+struct mval {
+    int type; /* 's' string, 'n' number, 't' true, 'f' false, 'z' null, 'o' object or array */
+    const char *s;
+    size_t len;
+    double num;
+};
+
+static int read_member(struct scan *s, const struct member *m, struct mval *out)
+{
+    switch (*m->v) {
+    case '"':
+        out->type = 's';
+        out->len = (size_t)(m->end - m->v - 2);
+        out->s = m->esc ? unescape(s->pool, m->v + 1, out->len, &out->len) : m->v + 1;
+        return 0;
+    case 't':
+    case 'f':
+    case 'n':
+        out->type = *m->v == 'n' ? 'z' : *m->v;
+        return 0;
+    case '{':
+    case '[':
+        out->type = 'o';
+        return 0;
+    default:
+        out->type = 'n';
+        return number_of(m->v, (size_t)(m->end - m->v), &out->num);
+    }
+}
+
+/* normalize_log.c's usable(): the value is one the field takes. */
+static int usable(int kind, const struct mval *v)
+{
+    int64_t us;
+    int level;
+
+    switch (kind) {
+    case NZ_LF_TIME:
+        return v->type == 'n'   ? ingest_time_from_number(v->num, &us) == 0
+               : v->type == 's' ? ingest_time_from_string(v->s, v->len, &us) == 0
+                                : 0;
+    case NZ_LF_LEVEL:
+        return v->type == 'n'   ? ev_level_from_number(v->num, &level) == 0
+               : v->type == 's' ? ev_level_parse(v->s, v->len, &level) == 0
+                                : 0;
+    case NZ_LF_TEXT:
+        return v->type != 'z';
+    case NZ_LF_STRING:
+        return v->type == 's';
+    default:
+        return v->type == 's' || v->type == 'n';
+    }
+}
+
+/* nz_clamp_time for a usable time value. */
+static int64_t clamp_time(const struct mval *v, int64_t received_at)
+{
+    int64_t ts;
+
+    if (v->type == 'n')
+        (void)ingest_time_from_number(v->num, &ts);
+    else
+        (void)ingest_time_from_string(v->s, v->len, &ts);
+    if (ts > received_at + NZ_FUTURE_US || ts < received_at - NZ_PAST_US)
+        return received_at;
+    return ts;
+}
+
+/* nz_scalar's text of a string, number or boolean. */
+static const char *scalar_text(const struct mval *v, size_t max, struct pool *pool)
+{
+    char num[40];
+
+    if (v->type == 's')
+        return nz_strdup(pool, v->s, v->len, max);
+    if (v->type == 't' || v->type == 'f')
+        return v->type == 't' ? "true" : "false";
+    return nz_strdup(pool, num, nz_number_text(v->num, num), max);
+}
+
+static void apply(const struct nz_log_field *f, const struct mval *v, struct event *ev, size_t max,
+                  struct pool *pool)
+{
+    int level = EV_INFO;
+
+    switch (f->kind) {
+    case NZ_LF_TIME:
+        ev->timestamp = clamp_time(v, ev->received_at);
+        break;
+    case NZ_LF_LEVEL: /* usable: it names a level */
+        (void)(v->type == 'n' ? ev_level_from_number(v->num, &level)
+                              : ev_level_parse(v->s, v->len, &level));
+        ev->level = level;
+        break;
+    default:
+        *(const char **)((char *)ev + f->off) = scalar_text(v, max, pool);
+        break;
+    }
+}
+
+int normalize_log_text(const char *line, size_t len, const struct scrub_rules *scrub,
+                       struct event *ev, const struct ingest_limits *lim, struct pool *pool)
+{
+    struct scan s;
+    struct mval chosen[NZ_LOG_NFIELDS];
+    int have[NZ_LOG_NFIELDS] = { 0 };
+
+    memset(s.found, 0, sizeof(s.found));
+    s.end = line + len;
+    s.scrub = scrub;
+    s.pool = pool;
+    s.max_depth = lim->max_depth;
+    if (top_object(&s, line) != 0)
+        return 1;
+    /* As normalize_log_line: per field, the first alias present with a usable value. */
+    for (size_t i = 0; i < NZ_LOG_NFIELDS; i++) {
+        for (size_t k = 0; k < NZ_LOG_NKEYS && nz_log_fields[i].keys[k] != NULL && !have[i]; k++) {
+            if (s.found[i][k].v == NULL)
+                continue;
+            if (read_member(&s, &s.found[i][k], &chosen[i]) < 0)
+                return 1;
+            have[i] = usable(nz_log_fields[i].kind, &chosen[i]);
+        }
+        /* An object or array as the message is printed by cJSON: the tree path. */
+        if (have[i] && chosen[i].type == 'o')
+            return 1;
+    }
+    ev->source = EV_SRC_LOGLINE;
+    ev->kind = EV_KIND_LOG;
+    ev->level = EV_INFO;
+    ev->timestamp = ev->received_at;
+    for (size_t i = 0; i < NZ_LOG_NFIELDS; i++)
+        if (have[i])
+            apply(&nz_log_fields[i], &chosen[i], ev, lim->max_string, pool);
+    return 0;
+}
