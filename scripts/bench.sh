@@ -86,6 +86,16 @@ metric() {
 
 # Server CPU seconds (utime + stime) and memory from /proc.
 srv_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$srv_pid/stat"; }
+# Server CPU seconds by thread: the digest names its threads (bl-decode, bl-writer);
+# the rest (doors, journal flusher) keep the process's name.
+srv_threads() {
+    local t hz
+    hz="$(getconf CLK_TCK)"
+    for t in /proc/"$srv_pid"/task/*; do
+        printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
+    done | awk -v hz="$hz" '{ c[$1 == "bl-decode" || $1 == "bl-writer" ? $1 : "other"] += $2 }
+        END { printf "cpu_decode_s=%.2f cpu_writer_s=%.2f cpu_other_s=%.2f\n", c["bl-decode"] / hz, c["bl-writer"] / hz, c["other"] / hz }'
+}
 srv_mem() { awk -v k="$1" '$1 == k":" { printf "%.1f\n", $2 / 1024 }' "/proc/$srv_pid/status"; }
 
 start_server() {
@@ -146,7 +156,7 @@ drain() {
 # One phase against a fresh server; appends one line to $out/results.txt.
 run_phase() {
     local phase="$1" run="$2" log="$out/$phase-$run.txt" perf_pid=""
-    local cpu0 dig0 dig_load dig1 backlog_end backlog_left issues cpu1 drain_s result
+    local cpu0 dig0 dig_load dig1 backlog_end backlog_left issues cpu1 drain_s result threads
     start_server
     cpu0="$(srv_cpu)"
     dig0="$(metric bilor_events_digested_total)"
@@ -171,12 +181,14 @@ run_phase() {
             2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$out/perf-$phase-$run.txt" || true
     fi
     cpu1="$(srv_cpu)"
+    threads="$(srv_threads)"
+    echo "server CPU by thread: $threads"
     result="$(grep '^RESULT ' "$log" | tail -1)"
     [ -n "$result" ] || { echo "bench: bilor-bench gave no result" >&2; exit 1; }
     echo "$result phase=$phase run=$run digested=$((${dig1%.*} - ${dig0%.*}))" \
         "digested_load=$((${dig_load%.*} - ${dig0%.*})) drain_s=$drain_s" \
         "backlog_end=${backlog_end%.*} backlog_left=${backlog_left%.*} cpu_s=$(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN { print a - b }')" \
-        "rss_peak_mb=$(srv_mem VmHWM) rss_mb=$(srv_mem VmRSS) issues=${issues%.*}" >>"$out/results.txt"
+        "rss_peak_mb=$(srv_mem VmHWM) rss_mb=$(srv_mem VmRSS) issues=${issues%.*} $threads" >>"$out/results.txt"
     cleanup
 }
 

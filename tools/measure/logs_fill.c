@@ -20,7 +20,9 @@
  * what the digest cannot spread over threads). Project 1 is created when
  * the store has none. The decode knows the project's issue level (error),
  * as the digest's decode threads do, so log lines are not grouped; DEFER=0
- * groups every line, as the digest did before it knew. Single-threaded;
+ * groups every line, as the digest did before it knew; WRITE=0 only decodes
+ * (no store writes: decode figures without the writer's cache effects, and
+ * a profile of the decode alone). Single-threaded;
  * run it on a quiet machine.
  */
 #include <stdio.h>
@@ -117,6 +119,8 @@ int main(int argc, char **argv)
     const char *defer = getenv("DEFER");
     int level = defer != NULL && strcmp(defer, "0") == 0 ? 0 : EV_ERROR;
     struct buf body = BUF_INIT(64u << 20);
+    const char *write = getenv("WRITE");
+    int no_write = write != NULL && strcmp(write, "0") == 0;
 
     if (argc < 3) {
         fprintf(stderr, "usage: %s DATA_DIR LINES [RECORDS_PER_BATCH]\n", argv[0]);
@@ -193,7 +197,7 @@ int main(int argc, char **argv)
         cb = cpu_us();
         dec_us += b - a;
         dec_cpu += cb - ca;
-        if (store_write_batch(st, evs.v, evs.n, lsn + 1, &res, &err) != 0) {
+        if (!no_write && store_write_batch(st, evs.v, evs.n, lsn + 1, &res, &err) != 0) {
             fprintf(stderr, "write: %s\n", bl_err_msg(&err));
             return 1;
         }
