@@ -100,14 +100,20 @@ static void fill(struct entry *e, const struct event *ev)
     struct store_event *s = &e->ev;
     const char *strs[F_RAW] = { ev->logger,  ev->message,     ev->title, ev->culprit,
                                 ev->release, ev->environment, NULL };
-    size_t off[F__N];
+    size_t off[F__N], lens[F_TAGS], need = 0;
     int raw_ok = ev->raw != NULL && ev->raw_encoding == EV_RAW_IDENTITY &&
                  ev->raw_len <= TAILRING_RAW_MAX;
 
     memset(s, 0, sizeof(*s));
     tags_json(&tags, ev);
+    for (int i = 0; i < F_TAGS; i++) {
+        lens[i] = strs[i] != NULL ? strlen(strs[i]) : 0;
+        need += lens[i] + 1;
+    }
+    /* One allocation of the entry's size, not a buffer doubling up to it. */
+    (void)buf_grow(&b, need + tags.len + 1 + (raw_ok ? ev->raw_len + 1 : 0));
     for (int i = 0; i < F_TAGS; i++)
-        off[i] = put(&b, strs[i], strs[i] != NULL ? strlen(strs[i]) : 0);
+        off[i] = put(&b, strs[i], lens[i]);
     off[F_TAGS] = put(&b, tags.p, tags.len);
     off[F_RAW] = raw_ok ? put(&b, ev->raw, ev->raw_len) : NO_OFF;
     buf_release(&tags);
@@ -134,19 +140,44 @@ static void fill(struct entry *e, const struct event *ev)
     s->raw_len = raw_ok ? ev->raw_len : 0;
 }
 
+/* Entries filled outside the lock and put in the ring under one lock. */
+#define PUBLISH_GROUP 64
+
 void tailring_publish(struct tailring *t, const struct event *ev, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        struct entry e;
+    struct entry group[PUBLISH_GROUP];
 
-        fill(&e, &ev[i]); /* outside the lock: readers wait only for the swap */
+    /*
+     * Only the newest TAILRING_LINES of a batch can stay: the older ones
+     * would be dropped by this very call. They get their numbers (a reader
+     * learns it missed them, as when it is slow) but are not copied: for a
+     * batch of 20,000 log lines they were most of this function, and it was
+     * an eighth of the writer's time.
+     */
+    if (n > TAILRING_LINES) {
         pthread_mutex_lock(&t->mu);
-        while (t->head - t->first >= TAILRING_LINES ||
-               (t->head > t->first && t->bytes + e.bytes > TAILRING_BYTES))
+        while (t->head > t->first)
             drop_oldest(t);
-        t->v[t->head % TAILRING_LINES] = e;
-        t->bytes += e.bytes;
-        t->head++;
+        t->head += n - TAILRING_LINES;
+        t->first = t->head;
+        pthread_mutex_unlock(&t->mu);
+        ev += n - TAILRING_LINES;
+        n = TAILRING_LINES;
+    }
+    for (size_t i = 0; i < n; i += PUBLISH_GROUP) {
+        size_t k = n - i < PUBLISH_GROUP ? n - i : PUBLISH_GROUP;
+
+        for (size_t j = 0; j < k; j++)
+            fill(&group[j], &ev[i + j]); /* outside the lock: readers wait only for the swap */
+        pthread_mutex_lock(&t->mu);
+        for (size_t j = 0; j < k; j++) {
+            while (t->head - t->first >= TAILRING_LINES ||
+                   (t->head > t->first && t->bytes + group[j].bytes > TAILRING_BYTES))
+                drop_oldest(t);
+            t->v[t->head % TAILRING_LINES] = group[j];
+            t->bytes += group[j].bytes;
+            t->head++;
+        }
         pthread_mutex_unlock(&t->mu);
     }
 }

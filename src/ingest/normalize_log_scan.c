@@ -59,26 +59,37 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+static int is_digit(char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
 /*
- * p is after a string's opening quote: its closing quote, or NULL. *digits
- * counts the digit bytes inside (an upper bound of the decoded string's:
- * an escape yields at most one digit from its own), *esc tells escapes.
+ * p is after a string's opening quote: its closing quote, or NULL. *esc
+ * tells escapes. *digits is what a card number needs: without escapes, the
+ * longest run of digits with single spaces or dashes between them (scrub.c:
+ * a card is such a run of 13 or more); with escapes, every digit byte (an
+ * upper bound of the decoded string's: an escape yields at most one digit
+ * from its own).
  */
 static const char *string_end(const char *p, const char *end, size_t *digits, int *esc)
 {
-    size_t d = 0;
+    size_t all = 0, run = 0, best = 0;
 
     *esc = 0;
-    while (p < end && *p != '"') {
+    for (; p < end && *p != '"'; p++) {
         if (*p == '\\') {
             *esc = 1;
-            p += 2;
-            continue;
+            p++;
+            run = 0;
+        } else if (is_digit(*p)) {
+            all++;
+            best = ++run > best ? run : best;
+        } else if (!((*p == ' ' || *p == '-') && run > 0 && p + 1 < end && is_digit(p[1]))) {
+            run = 0;
         }
-        d += (unsigned char)(*p - '0') < 10;
-        p++;
     }
-    *digits = d;
+    *digits = *esc ? all : best;
     return p < end ? p : NULL;
 }
 
@@ -184,8 +195,8 @@ static const char *string_value(struct scan *s, const char *p, const char *key, 
     if (q == NULL)
         return NULL;
     /*
-     * Cards need 13 digits; name=value parts matter under a pair key only
-     * (scrub.c), and an escape may hide an '='.
+     * Cards need a run of 13 digits; name=value parts matter under a pair
+     * key only (scrub.c), and an escape may hide an '='.
      */
     if (digits >= 13 || memchr(p + 1, '=', (size_t)(q - p - 1)) != NULL ||
         (esc && scrub_pair_key(key, keylen))) {
@@ -335,7 +346,7 @@ static void note_alias(struct scan *s, const char *key, size_t keylen, const cha
             const char *a = nz_log_fields[i].keys[k];
             struct member *m = &s->found[i][k];
 
-            if (a[0] == key[0] && strlen(a) == keylen && memcmp(a, key, keylen) == 0 &&
+            if (a[0] == key[0] && strncmp(a, key, keylen) == 0 && a[keylen] == '\0' &&
                 m->v == NULL) {
                 m->v = v;
                 m->end = end;
