@@ -116,6 +116,44 @@ static void test_tree_path_taken(void)
     }
 }
 
+/*
+ * Strings are read eight bytes at a time: a card, an escape and the closing
+ * quote at every offset from a word's start, in strings of every length
+ * around 13 digits.
+ */
+static void test_offsets(void)
+{
+    char line[256], pad[32], sp[32];
+
+    for (int off = 0; off < 17; off++) {
+        memset(pad, 'a', (size_t)off);
+        pad[off] = '\0';
+        memset(sp, ' ', (size_t)off);
+        sp[off] = '\0';
+        /* A card (standing alone): the scrub replaces it, only the tree path may store the line. */
+        snprintf(line, sizeof(line), "{\"message\":\"%s4111 1111 1111 1111%s\"}", sp, sp);
+        CHECK_INT_EQ(diff_str(line), LSD_TREE);
+        snprintf(line, sizeof(line), "{\"message\":\"%s4111-1111-1111-1111\"}", sp);
+        CHECK_INT_EQ(diff_str(line), LSD_TREE);
+        /* After a letter it is part of a word: no card, whichever path. */
+        snprintf(line, sizeof(line), "{\"message\":\"a%s4111111111111111\"}", pad);
+        CHECK(diff_str(line) != LSD_DIFF);
+        /* 12 digits in a run, and 13 broken in two: no card. */
+        snprintf(line, sizeof(line), "{\"message\":\"%s411111111111 x1\"}", pad);
+        CHECK_INT_EQ(diff_str(line), LSD_SAME);
+        snprintf(line, sizeof(line), "{\"message\":\"%s4111111 11-1111\"}", pad);
+        CHECK(diff_str(line) != LSD_DIFF);
+        /* Escapes and quotes around the block edges. */
+        snprintf(line, sizeof(line), "{\"message\":\"%s\\\"q\\\\%s\",\"k%s\":\"\\n\"}", pad, pad,
+                 pad);
+        CHECK_INT_EQ(diff_str(line), LSD_SAME);
+        snprintf(line, sizeof(line), "{\"message\":\"%s\\u0034111111111111111\"}", pad);
+        CHECK(diff_str(line) != LSD_DIFF);
+        snprintf(line, sizeof(line), "{\"msg\":\"%s\",\"message\":\"%s\"}", pad, pad);
+        CHECK(diff_str(line) != LSD_DIFF);
+    }
+}
+
 /* Every line of a file (fuzz inputs hold one or several lines). */
 static void diff_file_lines(const char *path)
 {
@@ -245,6 +283,7 @@ int main(void)
     json_global_init();
     test_text_path_taken();
     test_tree_path_taken();
+    test_offsets();
     test_scrub_cases();
     test_normalize_cases();
     test_fuzz_corpora();

@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     struct pool pool, jpool;
     int rc;
     uint64_t lsn = 0, total, done = 0;
-    size_t per_batch = 8, rec = 0;
+    size_t per_batch = 8, rec = 0, nbatches = POOL_BATCHES;
     int64_t t0, span = 24 * CLOCK_US_PER_HOUR, dec_us = 0, wr_us = 0, start;
     int64_t dec_cpu = 0, wr_cpu = 0;
     const char *mode = getenv("MODE");
@@ -139,7 +139,10 @@ int main(int argc, char **argv)
         return 2;
     hash_global_init();
     json_global_init();
-    if (blog_pool_build(&bp, search ? 1 : POOL_BATCHES, LINES_PER_RECORD, SEED, 1) != 0 ||
+    /* BATCHES=N: fewer distinct batches, for a quick run under valgrind --tool=callgrind. */
+    if (getenv("BATCHES") != NULL)
+        nbatches = (size_t)strtoul(getenv("BATCHES"), NULL, 10);
+    if (blog_pool_build(&bp, search ? 1 : nbatches, LINES_PER_RECORD, SEED, 1) != 0 ||
         store_open(&st, argv[1], "measure-fill", &err) != 0 || ensure_project(st) != 0) {
         fprintf(stderr, "setup failed: %s\n", bl_err_msg(&err));
         return 1;
