@@ -85,16 +85,24 @@ metric() {
 }
 
 # Server CPU seconds (utime + stime) and memory from /proc.
+# Each server thread's name and CPU seconds (utime + stime), busiest first.
+thread_cpu() {
+    local t
+    for t in /proc/"$srv_pid"/task/*; do
+        printf '%s ' "$(cat "$t/comm")"
+        sed 's/^.*) //' "$t/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
+    done | sort -k2 -rn
+}
 srv_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$srv_pid/stat"; }
-# Server CPU seconds by thread: the digest names its threads (bl-decode, bl-writer);
+# Server CPU seconds by thread: the digest names its threads (bilor-decode, bilor-writer);
 # the rest (doors, journal flusher) keep the process's name.
 srv_threads() {
     local t hz
     hz="$(getconf CLK_TCK)"
     for t in /proc/"$srv_pid"/task/*; do
         printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }')"
-    done | awk -v hz="$hz" '{ c[$1 == "bl-decode" || $1 == "bl-writer" ? $1 : "other"] += $2 }
-        END { printf "cpu_decode_s=%.2f cpu_writer_s=%.2f cpu_other_s=%.2f\n", c["bl-decode"] / hz, c["bl-writer"] / hz, c["other"] / hz }'
+    done | awk -v hz="$hz" '{ c[$1 == "bilor-decode" || $1 == "bilor-writer" ? $1 : "other"] += $2 }
+        END { printf "cpu_decode_s=%.2f cpu_writer_s=%.2f cpu_other_s=%.2f\n", c["bilor-decode"] / hz, c["bilor-writer"] / hz, c["other"] / hz }'
 }
 srv_mem() { awk -v k="$1" '$1 == k":" { printf "%.1f\n", $2 / 1024 }' "/proc/$srv_pid/status"; }
 
@@ -183,6 +191,9 @@ run_phase() {
     cpu1="$(srv_cpu)"
     threads="$(srv_threads)"
     echo "server CPU by thread: $threads"
+    # Where the time went: the server's metrics (batch sizes, writer time) and per-thread CPU.
+    curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >"$out/metrics-$phase-$run.txt" 2>/dev/null || true
+    thread_cpu >"$out/threads-$phase-$run.txt" 2>/dev/null || true
     result="$(grep '^RESULT ' "$log" | tail -1)"
     [ -n "$result" ] || { echo "bench: bilor-bench gave no result" >&2; exit 1; }
     echo "$result phase=$phase run=$run digested=$((${dig1%.*} - ${dig0%.*}))" \
