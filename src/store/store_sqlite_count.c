@@ -223,6 +223,8 @@ int sq_write_counts(struct sq_wctx *w, struct bl_err *err)
     if (rc == 0)
         rc = write_hourly(w, err);
     if (rc == 0)
+        rc = sq_write_seen(w, err);
+    if (rc == 0)
         rc = write_meta(w, err);
     return rc;
 }

@@ -82,8 +82,8 @@ int main(int argc, char **argv)
             uint64_t k = done + i;
 
             memset(e, 0, sizeof(*e));
-            snprintf(e->event_id, sizeof(e->event_id), "%016llx%016llx",
-                     (unsigned long long)lsn, (unsigned long long)k);
+            snprintf(e->event_id, sizeof(e->event_id), "%016llx%016llx", (unsigned long long)lsn,
+                     (unsigned long long)k);
             e->project_id = p.id;
             e->lsn = lsn;
             e->seq = (uint32_t)i;
