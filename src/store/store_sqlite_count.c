@@ -1,6 +1,7 @@
 /*
- * store_sqlite_count.c - step 4 of write_batch: issues, hourly counters and
- * the checkpoint in the open bilor.db transaction.
+ * store_sqlite_count.c - step 4 of write_batch: issues, hourly counters,
+ * where issues were seen (store_sqlite_seen.c) and the checkpoint in the
+ * open bilor.db transaction.
  *
  * Only the events step 3 counted take part (see the DESIGN comment of
  * store_sqlite_write.c): inserted ones and ones a crashed run had already

@@ -39,6 +39,8 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "core/xmalloc.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
@@ -214,6 +216,7 @@ int sq_seen_backfill(struct sq_store *s, struct bl_err *err)
     int64_t has = 0, *days = NULL;
     size_t ndays = 0;
     struct sq_query q = { has_sql, "backfill", { { 0 } }, 0, sq_row_int64, &has };
+    int64_t t0 = clock_mono_us();
     int rc = sq_query_one(s->w, &q, err);
 
     if (rc != 0 || has == 0)
@@ -228,10 +231,15 @@ int sq_seen_backfill(struct sq_store *s, struct bl_err *err)
         rc = sq_query_each(s->w, &q, err);
         if (rc == 0)
             rc = sq_part_list(s, &days, &ndays, err);
+        if (rc == 0 && ndays > 0)
+            log_info("upgrade: reading where issues were seen from %zu day files", ndays);
         for (size_t i = 0; rc == 0 && i < ndays; i++)
             rc = backfill_day(s, days[i], u, err);
         if (rc == 0)
             rc = sq_exec(s->w, "DROP TABLE seen_backfill", err);
+        if (rc == 0 && ndays > 0)
+            log_info("upgrade: where issues were seen: done in %lld ms",
+                     (long long)((clock_mono_us() - t0) / 1000));
     }
     free(days);
     free(u);
