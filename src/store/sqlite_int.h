@@ -22,7 +22,7 @@
  *   store_sqlite_logs_read.c  log lines read back from blocks, one day file at a time
  *   store_sqlite_logs_convert.c  an older binary's log rows moved into blocks
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
- *   store_sqlite_seen.c    issue_seen: the environments and releases issues were seen in
+ *   store_sqlite_seen.c    issue_seen, project_seen: environments and releases issues were seen in
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H

@@ -6,7 +6,8 @@
  *   bilor.db             meta (schema_version, next_issue_id), nodes (each
  *                        node's checkpoint_lsn), projects, project_keys,
  *                        users, api_tokens, issues, issue_hourly,
- *                        issue_seen (store_sqlite_seen.c), project_hourly
+ *                        issue_seen, project_seen (store_sqlite_seen.c),
+ *                        project_hourly
  *   events/YYYYMMDD.db   one file per UTC day of the event timestamp: events,
  *                        event_raw (the compressed payloads), events_fts
  *                        (issue events, and log rows of older binaries),

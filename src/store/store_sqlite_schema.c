@@ -31,6 +31,7 @@
  *   issue_hourly / project_hourly   counts per hour; hour = µs at the hour's start.
  *   issue_seen   per issue, the environments (kind 0) and releases (kind 1)
  *                its events came from, with first/last seen and a count.
+ *   project_seen the same per project, with how many issues have each value.
  *   attachments, feedback, client_reports, items_received   envelope items that
  *                are not events (core/item.h); nodes.items_lsn is their checkpoint.
  */
@@ -187,16 +188,20 @@ static const char *const main_migrations[] = {
     "ALTER TABLE issues ADD COLUMN resolved_in_release TEXT;",
     /*
      * 9: where issues were seen (store_sqlite_seen.c): per issue, the
-     * environments (kind 0) and releases (kind 1) of its events. The
-     * events counted before this table existed are those below each
+     * environments (kind 0) and releases (kind 1) of its events, and per
+     * project with how many issues have each. The events counted
+     * before these tables existed are those below each
      * node's checkpoint now: seen_backfill keeps that bound until
      * sq_seen_backfill (at open) has added them from the day files.
      */
     "CREATE TABLE issue_seen("
     " issue_id INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL,"
-    " project_id INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
-    " times_seen INTEGER NOT NULL, PRIMARY KEY(issue_id, kind, value)) WITHOUT ROWID;"
-    "CREATE INDEX issue_seen_project ON issue_seen(project_id, kind, value);"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, times_seen INTEGER NOT NULL,"
+    " PRIMARY KEY(issue_id, kind, value)) WITHOUT ROWID;"
+    "CREATE TABLE project_seen("
+    " project_id INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, times_seen INTEGER NOT NULL,"
+    " issues INTEGER NOT NULL, PRIMARY KEY(project_id, kind, value)) WITHOUT ROWID;"
     "CREATE TABLE seen_backfill(node INTEGER PRIMARY KEY, upto INTEGER NOT NULL);"
     "INSERT INTO seen_backfill(node, upto) SELECT id, checkpoint_lsn FROM nodes;",
 };

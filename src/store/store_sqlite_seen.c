@@ -7,27 +7,33 @@
  * an issue is shown when at least one of its events came from there. The
  * events that say so live in the day files, which an issue listing must
  * not scan, so bilor.db keeps one row per (issue, kind, value) with the
- * first and last time and the number of events counted with it. One table
- * with a kind column rather than one per kind: both are the same fact
- * about an event, written by one statement, read by one filter and one
- * listing, and a third kind (say server) would need no new schema.
+ * first and last time and the number of events counted with it
+ * (issue_seen: the listing's filter is an EXISTS on its key), and one per
+ * (project, kind, value) with the same and how many issues have it
+ * (project_seen: the page's environment and release menus read a few rows,
+ * not every issue's). One table per level with a kind column rather than
+ * one per kind: environments and releases are the same fact about an
+ * event, written by one statement, read by one filter and one listing; a
+ * third kind (say server) would need no new schema.
  *
  * Written by write_batch's step 4 (sq_write_counts), in the bilor.db
  * transaction that counts the same events into their issues, so the rows
  * follow the issue counters through crashes and replays exactly. Per
  * batch the values are aggregated first (sort, run length): one UPSERT per
- * distinct (issue, kind, value), not per event. Like the issue counters
- * and hourly counts they stay when retention drops the events (issues are
+ * distinct (issue, kind, value) and one per distinct (project, kind,
+ * value), not per event; an issue row that had to be inserted is one
+ * more issue of the project's value. Like the issue counters and
+ * hourly counts the rows stay when retention drops the events (issues are
  * never deleted), so a filter means "had events there".
  *
- * Backfill: migration 9 creates the table and snapshots each node's
+ * Backfill: migration 9 creates the tables and snapshots each node's
  * checkpoint into seen_backfill. The events below those checkpoints were
- * counted into issues before the table existed; everything at or past them
- * is counted by a binary that writes the table. At open, when
+ * counted into issues before the tables existed; everything at or past
+ * them is counted by a binary that writes them. At open, when
  * seen_backfill exists, sq_seen_backfill aggregates those older events
- * from every day file into the table and drops seen_backfill, in one
+ * from every day file into the tables and drops seen_backfill, in one
  * bilor.db transaction: a crash redoes it whole, a second process finds
- * the table gone. Events thinned or dropped by retention are not there to
+ * the bound gone. Events thinned or dropped by retention are not there to
  * count, so old rows may undercount times_seen; new events count exactly.
  *
  * Values longer than SEEN_VALUE_MAX bytes are not recorded (Sentry limits
@@ -49,20 +55,61 @@
 #define SEEN_LIST_MAX 1000
 #define SEEN_NODES_MAX 4096
 
-static const char upsert_sql[] =
-    "INSERT INTO issue_seen(issue_id, kind, value, project_id, first_seen, last_seen, times_seen)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(issue_id, kind, value) DO UPDATE SET"
-    " first_seen = min(first_seen, excluded.first_seen),"
-    " last_seen = max(last_seen, excluded.last_seen),"
-    " times_seen = times_seen + excluded.times_seen";
+/* One (issue, kind, value) seen n more times between first and last. */
+struct seen_add {
+    int64_t issue;
+    int64_t project;
+    int kind;
+    const char *value;
+    int64_t first, last, n;
+    int64_t fresh; /* issues that had not been seen with the value */
+};
 
-static int upsert(struct sq_conn *c, int64_t issue, int kind, const char *value, int64_t project,
-                  int64_t first, int64_t last, int64_t n, struct bl_err *err)
+/*
+ * The issue's row: an UPDATE, and an INSERT when there was none, which
+ * says the issue is new to the value (a->fresh). Cheaper than an UPSERT
+ * with RETURNING (twice the cost, measured) or a trigger counting into the
+ * project's row, as nearly every call finds its row.
+ */
+static int add_issue(struct sq_conn *c, struct seen_add *a, struct bl_err *err)
 {
-    struct sq_query q = { upsert_sql,
+    static const char update_sql[] =
+        "UPDATE issue_seen SET first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?5),"
+        " times_seen = times_seen + ?6 WHERE issue_id = ?1 AND kind = ?2 AND value = ?3";
+    static const char insert_sql[] =
+        "INSERT INTO issue_seen(issue_id, kind, value, first_seen, last_seen, times_seen)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+    struct sq_query q = { update_sql,
                           "issue seen",
-                          { SQ_INT(issue), SQ_INT(kind), SQ_TEXT(value), SQ_INT(project),
-                            SQ_INT(first), SQ_INT(last), SQ_INT(n) },
+                          { SQ_INT(a->issue), SQ_INT(a->kind), SQ_TEXT(a->value), SQ_INT(a->first),
+                            SQ_INT(a->last), SQ_INT(a->n) },
+                          6,
+                          NULL,
+                          NULL };
+    int rc = sq_query_each(c, &q, err);
+
+    a->fresh = 0;
+    if (rc != 0 || sqlite3_changes(c->db) > 0)
+        return rc;
+    a->fresh = 1;
+    q.sql = insert_sql;
+    return sq_query_each(c, &q, err);
+}
+
+/* The project's row: first and last time, events, and the issues new to the value. */
+static int add_project(struct sq_conn *c, const struct seen_add *a, struct bl_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO project_seen(project_id, kind, value, first_seen, last_seen, times_seen,"
+        " issues) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT(project_id, kind, value) DO UPDATE SET"
+        " first_seen = min(first_seen, excluded.first_seen),"
+        " last_seen = max(last_seen, excluded.last_seen),"
+        " times_seen = times_seen + excluded.times_seen, issues = issues + excluded.issues";
+    struct sq_query q = { sql,
+                          "project seen",
+                          { SQ_INT(a->project), SQ_INT(a->kind), SQ_TEXT(a->value),
+                            SQ_INT(a->first), SQ_INT(a->last), SQ_INT(a->n), SQ_INT(a->fresh) },
                           7,
                           NULL,
                           NULL };
@@ -72,22 +119,29 @@ static int upsert(struct sq_conn *c, int64_t issue, int kind, const char *value,
 
 /* Write path. */
 
-struct seen_key {
-    int64_t issue;
-    int kind;
-    const char *value;
-    size_t k; /* event index */
-};
-
-static int cmp_key(const void *pa, const void *pb)
+static int cmp_value(const struct seen_add *a, const struct seen_add *b)
 {
-    const struct seen_key *a = pa, *b = pb;
-
-    if (a->issue != b->issue)
-        return a->issue < b->issue ? -1 : 1;
     if (a->kind != b->kind)
         return a->kind - b->kind;
     return strcmp(a->value, b->value);
+}
+
+static int cmp_issue(const void *pa, const void *pb)
+{
+    const struct seen_add *a = pa, *b = pb;
+
+    if (a->issue != b->issue)
+        return a->issue < b->issue ? -1 : 1;
+    return cmp_value(a, b);
+}
+
+static int cmp_project(const void *pa, const void *pb)
+{
+    const struct seen_add *a = pa, *b = pb;
+
+    if (a->project != b->project)
+        return a->project < b->project ? -1 : 1;
+    return cmp_value(a, b);
 }
 
 static int recordable(const char *v)
@@ -95,37 +149,56 @@ static int recordable(const char *v)
     return v != NULL && v[0] != '\0' && strlen(v) <= SEEN_VALUE_MAX;
 }
 
+/* Runs of equal keys (by cmp) merged into their first: times widened, counts summed. */
+static size_t merge_runs(struct seen_add *v, size_t n, int (*cmp)(const void *, const void *))
+{
+    size_t out = 0;
+
+    qsort(v, n, sizeof(*v), cmp);
+    for (size_t i = 0; i < n; i++) {
+        struct seen_add *o = &v[out > 0 ? out - 1 : 0];
+
+        if (out == 0 || cmp(o, &v[i]) != 0) {
+            v[out++] = v[i];
+            continue;
+        }
+        o->first = v[i].first < o->first ? v[i].first : o->first;
+        o->last = v[i].last > o->last ? v[i].last : o->last;
+        o->n += v[i].n;
+        o->fresh += v[i].fresh;
+    }
+    return out;
+}
+
+/*
+ * The batch's counted issue events: one row per (issue, kind, value), then
+ * one per (project, kind, value) with the issues that were new to it.
+ */
 int sq_write_seen(struct sq_wctx *w, struct bl_err *err)
 {
-    struct seen_key *keys = xcalloc(2 * w->n + 1, sizeof(*keys));
-    size_t i, j, nk = 0;
+    struct seen_add *v = xcalloc(2 * w->n + 1, sizeof(*v));
+    size_t i, nv = 0;
     int rc = 0;
 
     for (i = 0; i < w->n; i++) {
         const struct event *e = &w->ev[i];
+        const char *vals[2] = { e->environment, e->release };
 
         if (!w->counted[i] || w->group[i] < 0)
             continue;
-        if (recordable(e->environment))
-            keys[nk++] = (struct seen_key){ e->issue_id, STORE_SEEN_ENVIRONMENT, e->environment,
-                                            i };
-        if (recordable(e->release))
-            keys[nk++] = (struct seen_key){ e->issue_id, STORE_SEEN_RELEASE, e->release, i };
+        for (int kind = 0; kind < 2; kind++)
+            if (recordable(vals[kind]))
+                v[nv++] = (struct seen_add){ e->issue_id, e->project_id, kind, vals[kind],
+                                             w->ts[i],    w->ts[i],      1,    0 };
     }
-    qsort(keys, nk, sizeof(*keys), cmp_key);
-    for (i = 0; i < nk && rc == 0; i = j) {
-        int64_t first = w->ts[keys[i].k], last = first;
-
-        for (j = i + 1; j < nk && cmp_key(&keys[i], &keys[j]) == 0; j++) {
-            int64_t t = w->ts[keys[j].k];
-
-            first = t < first ? t : first;
-            last = t > last ? t : last;
-        }
-        rc = upsert(w->s->w, keys[i].issue, keys[i].kind, keys[i].value,
-                    w->ev[keys[i].k].project_id, first, last, (int64_t)(j - i), err);
-    }
-    free(keys);
+    nv = merge_runs(v, nv, cmp_issue);
+    for (i = 0; i < nv && rc == 0; i++)
+        rc = add_issue(w->s->w, &v[i], err);
+    if (rc == 0)
+        nv = merge_runs(v, nv, cmp_project);
+    for (i = 0; i < nv && rc == 0; i++)
+        rc = add_project(w->s->w, &v[i], err);
+    free(v);
     return rc;
 }
 
@@ -148,16 +221,20 @@ static int upto_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
-/* Copies one aggregated row of a day file into bilor.db. */
+/* Adds one aggregated row of a day file to both tables. */
 static int backfill_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
     const char *v = (const char *)sqlite3_column_text(st, 2);
+    struct seen_add a = { sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                          sqlite3_column_int(st, 6),   v,
+                          sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
+                          sqlite3_column_int64(st, 5), 0 };
+    int rc;
 
     if (v == NULL || sqlite3_column_bytes(st, 2) > SEEN_VALUE_MAX)
         return 0;
-    return upsert(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 6), v,
-                  sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3),
-                  sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5), err);
+    rc = add_issue(ctx, &a, err);
+    return rc == 0 ? add_project(ctx, &a, err) : rc;
 }
 
 /*
@@ -280,12 +357,16 @@ int sq_seen_list(struct store *st, int64_t project_id, int64_t issue_id, int kin
     static const char issue_sql[] =
         "SELECT kind, value, first_seen, last_seen, times_seen, 1 FROM issue_seen"
         " WHERE issue_id = ?1 AND (?2 < 0 OR kind = ?2) ORDER BY last_seen DESC, value LIMIT ?3";
-    static const char project_sql[] =
-        "SELECT kind, value, min(first_seen), max(last_seen), sum(times_seen), count(*)"
-        " FROM issue_seen WHERE project_id = ?1 AND (?2 < 0 OR kind = ?2)"
-        " GROUP BY kind, value ORDER BY 4 DESC, value LIMIT ?3";
+    /* kind = ?2 by itself, so that the key narrows to one kind's rows */
+#define PROJECT_SEEN(kind)                                                                         \
+    "SELECT kind, value, first_seen, last_seen, times_seen, issues FROM project_seen"              \
+    " WHERE project_id = ?1 AND " kind " ORDER BY last_seen DESC, value LIMIT ?3"
+    static const char project_sql[] = PROJECT_SEEN("kind = ?2");
+    static const char project_any_sql[] = PROJECT_SEEN("?2 < 0");
     struct seen_rows r = { pool, NULL, 0, limit };
-    struct sq_query q = { issue_id > 0 ? issue_sql : project_sql,
+    struct sq_query q = { issue_id > 0 ? issue_sql
+                          : kind >= 0  ? project_sql
+                                       : project_any_sql,
                           "seen",
                           { SQ_INT(issue_id > 0 ? issue_id : project_id), SQ_INT(kind),
                             SQ_INT(limit) },

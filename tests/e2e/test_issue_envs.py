@@ -137,7 +137,7 @@ def test_environment_and_release_filters():
     # As an older binary left it: no table, schema 8. Reopening backfills it.
     srv.stop()
     db = sqlite3.connect(os.path.join(srv.data_dir, "bilor.db"))
-    db.executescript("DROP TABLE issue_seen;"
+    db.executescript("DROP TABLE issue_seen; DROP TABLE project_seen;"
                      "UPDATE meta SET value = 8 WHERE key = 'schema_version';")
     db.commit()
     db.close()
