@@ -310,8 +310,17 @@ int sq_seen_backfill(struct sq_store *s, struct bl_err *err)
             rc = sq_part_list(s, &days, &ndays, err);
         if (rc == 0 && ndays > 0)
             log_info("upgrade: reading where issues were seen from %zu day files", ndays);
-        for (size_t i = 0; rc == 0 && i < ndays; i++)
-            rc = backfill_day(s, days[i], u, err);
+        for (size_t i = 0; rc == 0 && i < ndays; i++) {
+            struct bl_err derr = { 0 };
+
+            /*
+             * An unreadable day file must not keep the server from
+             * starting: its issues only miss their filter rows.
+             */
+            if (backfill_day(s, days[i], u, &derr) != 0)
+                log_warn("upgrade: day file %lld skipped for where issues were seen: %s",
+                         (long long)days[i], bl_err_msg(&derr));
+        }
         if (rc == 0)
             rc = sq_exec(s->w, "DROP TABLE seen_backfill", err);
         if (rc == 0 && ndays > 0)
