@@ -285,21 +285,22 @@ unsigned lb_lines_flags(const struct lb_lines *l, size_t i)
     return l->flags[i];
 }
 
-int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out)
+int lb_frames_head(const void *head, size_t head_len, size_t len, size_t nlines,
+                   struct lb_frames *out)
 {
-    const unsigned char *u = p;
+    const unsigned char *u = head;
     size_t nf, prev_end = 0, prev_first = 0;
 
     memset(out, 0, sizeof(*out));
-    if (u == NULL || len < 4)
+    if (u == NULL || len < 4 || head_len < 4)
         return BL_EPARSE;
     nf = get_u32(u);
-    if (nf == 0 || nf > nlines || nlines > LB_BLOCK_LINES || (len - 4) / 12 < nf)
+    if (nf == 0 || nf > nlines || nlines > LB_BLOCK_LINES || (len - 4) / 12 < nf ||
+        head_len < 4 + nf * 12)
         return BL_EPARSE;
     out->nframes = nf;
     out->nlines = nlines;
     out->table = u + 4;
-    out->data = u + 4 + nf * 12;
     out->data_len = len - 4 - nf * 12;
     /* Ends and first lines must rise and stay inside the blob: checked once here. */
     for (size_t i = 0; i < nf; i++) {
@@ -312,6 +313,15 @@ int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *o
         prev_first = first;
     }
     return prev_end == out->data_len ? 0 : BL_EPARSE;
+}
+
+int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out)
+{
+    int rc = lb_frames_head(p, len, len, nlines, out);
+
+    if (rc == 0)
+        out->data = out->table + out->nframes * 12;
+    return rc;
 }
 
 size_t lb_frames_find(const struct lb_frames *f, size_t i)
@@ -330,15 +340,20 @@ size_t lb_frames_find(const struct lb_frames *f, size_t i)
     return lo;
 }
 
-int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
-                     size_t *first, size_t *count, struct bl_err *err)
+void lb_frames_span(const struct lb_frames *f, size_t fi, size_t *start, size_t *end)
 {
-    size_t start, end, raw, z;
+    *start = fi == 0 || fi >= f->nframes ? 0 : get_u32(f->table + (fi - 1) * 12);
+    *end = fi >= f->nframes ? 0 : get_u32(f->table + fi * 12);
+}
+
+int lb_frames_decode_at(const struct lb_frames *f, size_t fi, const void *z, void *dctx,
+                        struct buf *out, size_t *first, size_t *count, struct bl_err *err)
+{
+    size_t start, end, raw, n;
 
     if (fi >= f->nframes)
         return bl_err_set(err, BL_EPARSE, "log block: no frame %zu", fi);
-    start = fi == 0 ? 0 : get_u32(f->table + (fi - 1) * 12);
-    end = get_u32(f->table + fi * 12);
+    lb_frames_span(f, fi, &start, &end);
     raw = get_u32(f->table + fi * 12 + 4);
     *first = get_u32(f->table + fi * 12 + 8);
     *count = (fi + 1 < f->nframes ? get_u32(f->table + (fi + 1) * 12 + 8) : f->nlines) - *first;
@@ -347,12 +362,23 @@ int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct bu
     buf_reset(out);
     if (buf_grow(out, raw + 1) != 0)
         return bl_err_set(err, BL_ETOOBIG, "log block: frame too large");
-    z = ZSTD_decompressDCtx(dctx, out->p, raw, f->data + start, end - start);
-    if (ZSTD_isError(z) || z != raw)
+    n = ZSTD_decompressDCtx(dctx, out->p, raw, z, end - start);
+    if (ZSTD_isError(n) || n != raw)
         return bl_err_set(err, BL_EPARSE, "log block: corrupt frame");
     out->len = raw;
     out->p[raw] = '\0';
     return 0;
+}
+
+int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
+                     size_t *first, size_t *count, struct bl_err *err)
+{
+    size_t start, end;
+
+    if (fi >= f->nframes || f->data == NULL)
+        return bl_err_set(err, BL_EPARSE, "log block: no frame %zu", fi);
+    lb_frames_span(f, fi, &start, &end);
+    return lb_frames_decode_at(f, fi, f->data + start, dctx, out, first, count, err);
 }
 
 int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out)

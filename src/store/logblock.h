@@ -123,6 +123,15 @@ struct lb_frames {
 };
 
 int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out);
+/*
+ * The same from the blob's first head_len bytes only (at least its count and
+ * table) when the blob is len bytes: data stays NULL, frames are decoded
+ * with lb_frames_decode_at from their bytes read separately.
+ */
+int lb_frames_head(const void *head, size_t head_len, size_t len, size_t nlines,
+                   struct lb_frames *out);
+/* Where frame fi's compressed bytes are in the data (after the table). */
+void lb_frames_span(const struct lb_frames *f, size_t fi, size_t *start, size_t *end);
 /* The frame holding line index i. */
 size_t lb_frames_find(const struct lb_frames *f, size_t i);
 /*
@@ -131,6 +140,9 @@ size_t lb_frames_find(const struct lb_frames *f, size_t i);
  */
 int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
                      size_t *first, size_t *count, struct bl_err *err);
+/* The same from z, frame fi's compressed bytes (lb_frames_span long). */
+int lb_frames_decode_at(const struct lb_frames *f, size_t fi, const void *z, void *dctx,
+                        struct buf *out, size_t *first, size_t *count, struct bl_err *err);
 /* Parses the record at *p (advanced past it); strings point into [*p, end). */
 int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out);
 

@@ -13,6 +13,20 @@
 
 struct blk {
     int64_t project_id, first;
+    /*
+     * Walks (store_sqlite_logs_read.c) select a block's head only and read
+     * its blobs through blob handles when it holds a candidate: a selected
+     * blob is copied at every step, and the frames (60 KB a block) were
+     * most of a walk over ten thousand blocks. Lookups (store_sqlite_logs_get.c)
+     * select both blobs with the row (lazy 0).
+     */
+    int lazy;
+    int64_t id;
+    sqlite3 *db;
+    sqlite3_blob *hl, *hf; /* lazy: the lines and frames handles */
+    struct buf lbuf;       /* lazy: the lines blob */
+    struct buf fhead;      /* lazy: the frames blob's count and table */
+    struct buf zbuf;       /* lazy: one frame's compressed bytes */
     size_t nlines;
     int64_t t_min, t_max;
     struct lb_lines ln;
@@ -22,11 +36,12 @@ struct blk {
     /* the decoded frame */
     size_t frame, ffirst, fcount;
     struct buf fbuf;
-    size_t roff[LB_BLOCK_LINES];
+    size_t roff[LB_BLOCK_LINES]; /* roff[k]: where the frame's record k + 1 starts */
+    size_t nroff;                /* how many of roff are known */
     void *dctx;
 };
 
-/* The block of a row selected with its blobs (see the SELECTs of the readers). */
+/* The block of a row selected with its blobs (first_line, nlines, t_min, t_max, lines, frames). */
 int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err);
 /* Line i of the block, its frame decompressed when needed. */
 int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err);

@@ -153,11 +153,14 @@ struct drive {
     size_t nbits;        /* bytes of bits */
     int64_t *ids;        /* log_gone's lines (gone_load), ascending */
     size_t n, cap;
-    size_t blocks; /* asked per block so far */
-    int loaded;    /* drive_load ran */
-    int none;      /* drive_block: no line of the block is a candidate */
-    size_t count;  /* candidates seen by list_blocks' probe */
-    unsigned char in_block[LB_BLOCK_LINES];
+    size_t blocks;  /* asked per block so far */
+    int loaded;     /* drive_load ran */
+    int none;       /* drive_block: no line of the block is a candidate */
+    size_t count;   /* candidates seen by list_blocks' probe */
+    int64_t *probe; /* their line numbers, ascending (LIST_MAX + 1 at most) */
+    /* drive_block: the block's candidate line indexes, ascending (a walk visits only these) */
+    uint16_t idx[LB_BLOCK_LINES];
+    size_t nidx;
 };
 
 static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
@@ -174,15 +177,12 @@ static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 }
 
 /* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
-static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+static void drive_bit_set(struct drive *d, int64_t id)
 {
-    struct drive *d = ctx;
-    int64_t id = sqlite3_column_int64(st, 0);
     size_t byte;
 
-    (void)err;
     if (id < 0 || id > DRIVE_LINE_MAX)
-        return 0; /* no line has it */
+        return; /* no line has it */
     byte = (size_t)id / 8;
     if (byte >= d->nbits) {
         size_t n = d->nbits ? d->nbits : 4096;
@@ -194,6 +194,12 @@ static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
         d->nbits = n;
     }
     d->bits[byte] |= (unsigned char)(1u << (id % 8));
+}
+
+static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    (void)err;
+    drive_bit_set(ctx, sqlite3_column_int64(st, 0));
     return 0;
 }
 
@@ -201,8 +207,9 @@ static int drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
     struct drive *d = ctx;
 
-    d->count++;
-    return drive_bit(st, ctx, err);
+    (void)err;
+    d->probe[d->count++] = sqlite3_column_int64(st, 0);
+    return 0;
 }
 
 static int drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
@@ -227,12 +234,14 @@ static int block_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     int64_t i = sqlite3_column_int64(st, 0) - b->first;
 
     (void)err;
-    if (i >= 0 && i < LB_BLOCK_LINES)
-        b->d->in_block[i] = 1;
+    /* rowids come ascending */
+    if (i >= 0 && i < LB_BLOCK_LINES && b->d->nidx < LB_BLOCK_LINES &&
+        (b->d->nidx == 0 || b->d->idx[b->d->nidx - 1] < i))
+        b->d->idx[b->d->nidx++] = (uint16_t)i;
     return 0;
 }
 
-/* Fills d->in_block for the lines first .. first + n - 1. */
+/* Fills d->idx with the candidates among the lines first .. first + n - 1. */
 static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n,
                        struct bl_err *err)
 {
@@ -245,29 +254,38 @@ static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t
     };
     int rc;
 
-    memset(d->in_block, d->text == NULL, sizeof(d->in_block));
-    d->none = 0;
+    if (n > LB_BLOCK_LINES)
+        n = LB_BLOCK_LINES;
+    d->nidx = 0;
+    if (d->text == NULL) {
+        for (size_t i = 0; i < n; i++)
+            d->idx[i] = (uint16_t)i;
+        d->nidx = n;
+    }
+    d->none = d->nidx == 0;
     if (d->text == NULL)
         return 0;
-    d->none = 1;
     if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
         d->blocks++;
         rc = sq_query_each(c, &q, err);
-        d->none = memchr(d->in_block, 1, n) == NULL;
+        d->none = d->nidx == 0;
         return rc;
     }
     rc = drive_load(c, d, err);
-    if (rc != 0)
+    if (rc != 0 || first < 0 || n == 0)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        size_t byte = (size_t)(first + (int64_t)i) / 8;
+    /* the bitmap's bytes over the block: most are zero for a rare or medium word */
+    for (size_t byte = (size_t)first / 8; byte <= (size_t)(first + (int64_t)n - 1) / 8; byte++) {
+        if (byte >= d->nbits)
+            break;
+        for (unsigned bit = 0; d->bits[byte] != 0 && bit < 8; bit++) {
+            int64_t i = (int64_t)byte * 8 + bit - first;
 
-        if (first + (int64_t)i >= 0 && byte < d->nbits &&
-            (d->bits[byte] >> ((first + (int64_t)i) % 8) & 1)) {
-            d->in_block[i] = 1;
-            d->none = 0;
+            if ((d->bits[byte] >> bit & 1) && i >= 0 && i < (int64_t)n)
+                d->idx[d->nidx++] = (uint16_t)i;
         }
     }
+    d->none = d->nidx == 0;
     return 0;
 }
 
@@ -285,13 +303,59 @@ static void blk_head(struct blk *b, sqlite3_stmt *st)
     b->frame = SIZE_MAX;
 }
 
-/* Its lines blob: read only for a block that may hold a candidate (a page of the file each). */
+/* A lazy block's blob handle for column col, moved to the block's row. */
+static int blk_blob(struct blk *b, sqlite3_blob **h, const char *col, struct bl_err *err)
+{
+    if (*h != NULL && sqlite3_blob_reopen(*h, b->id) == SQLITE_OK)
+        return 0;
+    if (*h != NULL) {
+        sqlite3_blob_close(*h);
+        *h = NULL;
+    }
+    if (sqlite3_blob_open(b->db, "main", "log_blocks", col, b->id, 0, h) != SQLITE_OK) {
+        if (*h != NULL)
+            sqlite3_blob_close(*h);
+        *h = NULL;
+        return bl_err_set(err, BL_ESTORE, "log block %lld: %s", (long long)b->id,
+                          sqlite3_errmsg(b->db));
+    }
+    return 0;
+}
+
+/* Reads n bytes at off of the blob into out (replacing it). */
+static int blk_blob_read(struct blk *b, sqlite3_blob *h, size_t off, size_t n, struct buf *out,
+                         struct bl_err *err)
+{
+    buf_reset(out);
+    if (n > INT32_MAX || buf_grow(out, n + 1) != 0)
+        return bl_err_set(err, BL_ETOOBIG, "log block %lld: blob too large", (long long)b->id);
+    if (n > 0 && sqlite3_blob_read(h, out->p, (int)n, (int)off) != SQLITE_OK)
+        return bl_err_set(err, BL_ESTORE, "log block %lld: %s", (long long)b->id,
+                          sqlite3_errmsg(b->db));
+    out->len = n;
+    return 0;
+}
+
+/* Its lines blob: read only for a block that may hold a candidate. */
 static int blk_lines(struct blk *b, struct bl_err *err)
 {
-    sqlite3_stmt *st = b->st;
+    const void *p;
+    size_t n;
 
-    if (lb_lines_open(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), b->nlines,
-                      &b->ln) != 0)
+    if (b->lazy) {
+        int rc = blk_blob(b, &b->hl, "lines", err);
+
+        if (rc == 0)
+            rc = blk_blob_read(b, b->hl, 0, (size_t)sqlite3_blob_bytes(b->hl), &b->lbuf, err);
+        if (rc != 0)
+            return rc;
+        p = b->lbuf.p;
+        n = b->lbuf.len;
+    } else {
+        p = sqlite3_column_blob(b->st, 4);
+        n = (size_t)sqlite3_column_bytes(b->st, 4);
+    }
+    if (lb_lines_open(p, n, b->nlines, &b->ln) != 0)
         return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
     return 0;
 }
@@ -302,6 +366,81 @@ int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
     return blk_lines(b, err);
 }
 
+/* The frame table: of a lazy block, its count and table only (frames are read one by one). */
+static int blk_frames(struct blk *b, struct bl_err *err)
+{
+    size_t len, nf;
+    int rc;
+
+    if (!b->lazy)
+        rc = lb_frames_open(sqlite3_column_blob(b->st, 5), (size_t)sqlite3_column_bytes(b->st, 5),
+                            b->nlines, &b->fr);
+    else {
+        rc = blk_blob(b, &b->hf, "frames", err);
+        if (rc != 0)
+            return rc;
+        len = (size_t)sqlite3_blob_bytes(b->hf);
+        rc = blk_blob_read(b, b->hf, 0, len < 4 ? len : 4, &b->fhead, err);
+        if (rc != 0)
+            return rc;
+        nf = len < 4 ? 0
+                     : (size_t)(unsigned char)b->fhead.p[0] |
+                           (size_t)(unsigned char)b->fhead.p[1] << 8 |
+                           (size_t)(unsigned char)b->fhead.p[2] << 16 |
+                           (size_t)(unsigned char)b->fhead.p[3] << 24;
+        if (nf > 0 && nf <= LB_BLOCK_LINES && 4 + nf * 12 <= len)
+            rc = blk_blob_read(b, b->hf, 0, 4 + nf * 12, &b->fhead, err);
+        if (rc != 0)
+            return rc;
+        rc = lb_frames_head(b->fhead.p, b->fhead.len, len, b->nlines, &b->fr);
+    }
+    if (rc != 0)
+        return bl_err_set(err, BL_ESTORE, "log block at line %lld: corrupt frames",
+                          (long long)b->first);
+    b->frames_open = 1;
+    return 0;
+}
+
+/* Decompresses frame fi into b->fbuf, and where its records start. */
+static int blk_decode(struct blk *b, size_t fi, struct bl_err *err)
+{
+    int rc;
+
+    b->frame = SIZE_MAX;
+    if (b->lazy) {
+        size_t start, stop;
+
+        lb_frames_span(&b->fr, fi, &start, &stop);
+        rc = blk_blob_read(b, b->hf, 4 + b->fr.nframes * 12 + start, stop - start, &b->zbuf, err);
+        if (rc == 0)
+            rc = lb_frames_decode_at(&b->fr, fi, b->zbuf.p, b->dctx, &b->fbuf, &b->ffirst,
+                                     &b->fcount, err);
+    } else
+        rc = lb_frames_decode(&b->fr, fi, b->dctx, &b->fbuf, &b->ffirst, &b->fcount, err);
+    if (rc != 0)
+        return rc;
+    b->nroff = 0;
+    b->frame = fi;
+    return 0;
+}
+
+/* Where the record of the frame's k-th line starts: records before it are parsed once. */
+static int blk_roff(struct blk *b, size_t k, struct bl_err *err)
+{
+    const unsigned char *base = (const unsigned char *)b->fbuf.p, *end = base + b->fbuf.len;
+
+    while (b->nroff <= k) {
+        const unsigned char *p = base + (b->nroff == 0 ? 0 : b->roff[b->nroff - 1]);
+        struct lb_line tmp;
+
+        /* roff[j] is where record j + 1 starts: the end of record j */
+        if (lb_line_next(&p, end, &tmp) != 0)
+            return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
+        b->roff[b->nroff++] = (size_t)(p - base);
+    }
+    return 0;
+}
+
 /* The record of line index i, decompressing its frame if it is not the one at hand. */
 int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
 {
@@ -309,33 +448,16 @@ int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
     size_t fi;
     int rc;
 
-    if (!b->frames_open) {
-        if (lb_frames_open(sqlite3_column_blob(b->st, 5), (size_t)sqlite3_column_bytes(b->st, 5),
-                           b->nlines, &b->fr) != 0)
-            return bl_err_set(err, BL_ESTORE, "log block at line %lld: corrupt frames",
-                              (long long)b->first);
-        b->frames_open = 1;
-    }
+    if (!b->frames_open && (rc = blk_frames(b, err)) != 0)
+        return rc;
     fi = lb_frames_find(&b->fr, i);
-    if (fi != b->frame) {
-        b->frame = SIZE_MAX;
-        rc = lb_frames_decode(&b->fr, fi, b->dctx, &b->fbuf, &b->ffirst, &b->fcount, err);
-        if (rc != 0)
-            return rc;
-        p = (const unsigned char *)b->fbuf.p;
-        end = p + b->fbuf.len;
-        for (size_t k = 0; k < b->fcount; k++) {
-            struct lb_line tmp;
-
-            b->roff[k] = (size_t)(p - (const unsigned char *)b->fbuf.p);
-            if (lb_line_next(&p, end, &tmp) != 0)
-                return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
-        }
-        b->frame = fi;
-    }
+    if (fi != b->frame && (rc = blk_decode(b, fi, err)) != 0)
+        return rc;
     if (i < b->ffirst || i - b->ffirst >= b->fcount)
         return bl_err_set(err, BL_ESTORE, "log block: line outside its frame");
-    p = (const unsigned char *)b->fbuf.p + b->roff[i - b->ffirst];
+    if (i > b->ffirst && (rc = blk_roff(b, i - b->ffirst - 1, err)) != 0)
+        return rc;
+    p = (const unsigned char *)b->fbuf.p + (i == b->ffirst ? 0 : b->roff[i - b->ffirst - 1]);
     end = (const unsigned char *)b->fbuf.p + b->fbuf.len;
     if (lb_line_next(&p, end, l) != 0)
         return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
@@ -469,38 +591,37 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
 
     if (d->text == NULL || d->loaded)
         return 0;
+    d->probe = xmalloc((LIST_MAX + 1) * sizeof(*d->probe));
     rc = sq_query_each(bw->c, &q, err);
     if (rc != 0 || d->count > LIST_MAX) {
-        if (d->bits != NULL)
-            memset(d->bits, 0, d->nbits);
         d->count = 0;
         return rc;
     }
     d->loaded = 1;
     bw->list = 1;
-    for (size_t byte = 0; rc == 0 && byte < d->nbits; byte++) {
-        for (int bit = 0; rc == 0 && d->bits[byte] != 0 && bit < 8; bit++) {
-            int64_t line = (int64_t)byte * 8 + bit;
-            struct cblock cb = { 0, 0, 0, 0, 0 };
-            struct sq_query bq = { sql,
-                                   "log block of a line",
-                                   { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
-                                   2,
-                                   cblock_row,
-                                   &cb };
+    for (size_t k = 0; k < d->count; k++)
+        drive_bit_set(d, d->probe[k]);
+    for (size_t k = 0; rc == 0 && k < d->count; k++) {
+        int64_t line = d->probe[k];
+        struct cblock cb = { 0, 0, 0, 0, 0 };
+        struct sq_query bq = { sql,
+                               "log block of a line",
+                               { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
+                               2,
+                               cblock_row,
+                               &cb };
 
-            if (!(d->bits[byte] >> bit & 1) || line < covered)
-                continue;
-            rc = sq_query_each(bw->c, &bq, err);
-            if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
-                continue; /* another project's line */
-            covered = cb.first + cb.nlines;
-            if (cb.t_max < bw->lq->lo || cb.t_min >= bw->hi)
-                continue;
-            if (bw->ncb % 64 == 0)
-                bw->cb = xrealloc(bw->cb, (bw->ncb + 64) * sizeof(*bw->cb));
-            bw->cb[bw->ncb++] = cb;
-        }
+        if (line < covered)
+            continue;
+        rc = sq_query_each(bw->c, &bq, err);
+        if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
+            continue; /* another project's line */
+        covered = cb.first + cb.nlines;
+        if (cb.t_max < bw->lq->lo || cb.t_min >= bw->hi)
+            continue;
+        if (bw->ncb % 64 == 0)
+            bw->cb = xrealloc(bw->cb, (bw->ncb + 64) * sizeof(*bw->cb));
+        bw->cb[bw->ncb++] = cb;
     }
     if (bw->ncb > 1)
         qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
@@ -534,7 +655,7 @@ static int is_gone(const struct drive *g, int64_t line)
 
 static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, struct bl_err *err)
 {
-    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, id"
                               " FROM log_blocks WHERE project_id = ?1 AND t_max >= ?2"
                               " AND t_min < ?3 ORDER BY t_max DESC";
     int64_t hi = lq->hi;
@@ -545,6 +666,11 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->lq = lq;
     bw->d.text = lq->drive;
     buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
+    buf_init(&bw->b.lbuf, 1u << 20);
+    buf_init(&bw->b.fhead, 1u << 20);
+    buf_init(&bw->b.zbuf, LB_FRAME_MAX);
+    bw->b.lazy = 1;
+    bw->b.db = c->db;
     bw->b.dctx = ZSTD_createDCtx();
     if (bw->b.dctx == NULL)
         return bl_err_set(err, BL_ENOMEM, "zstd");
@@ -569,9 +695,17 @@ static void bwalk_close(struct bwalk *bw)
 {
     if (bw->st != NULL)
         sq_done(bw->st);
+    if (bw->b.hl != NULL)
+        sqlite3_blob_close(bw->b.hl);
+    if (bw->b.hf != NULL)
+        sqlite3_blob_close(bw->b.hf);
     buf_release(&bw->b.fbuf);
+    buf_release(&bw->b.lbuf);
+    buf_release(&bw->b.fhead);
+    buf_release(&bw->b.zbuf);
     ZSTD_freeDCtx(bw->b.dctx);
     free(bw->d.bits);
+    free(bw->d.probe);
     free(bw->gone.ids);
     free(bw->cb);
 }
@@ -579,34 +713,31 @@ static void bwalk_close(struct bwalk *bw)
 /* The next block: 0 with one, 1 at the end. */
 static int bwalk_next(struct bwalk *bw, struct bl_err *err)
 {
-    static const char id_sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
-                                 " FROM log_blocks WHERE id = ?1";
-    int src, rc;
+    int src;
 
-    while (bw->list) {
+    if (bw->list) {
+        const struct cblock *cb;
+
         if (bw->icb == bw->ncb)
             return 1;
-        rc = sq_stmt(bw->c, id_sql, &bw->st, err);
-        if (rc != 0)
-            return rc;
-        sqlite3_bind_int64(bw->st, 1, bw->cb[bw->icb++].id);
-        src = sqlite3_step(bw->st);
-        if (src == SQLITE_ROW)
-            break;
-        if (src != SQLITE_DONE)
-            return sq_fail(bw->c, "log blocks", err);
-    }
-    if (bw->list) {
-        blk_head(&bw->b, bw->st);
+        cb = &bw->cb[bw->icb++];
+        bw->b.st = NULL;
+        bw->b.id = cb->id;
+        bw->b.first = cb->first;
+        bw->b.nlines = (size_t)cb->nlines;
+        bw->b.t_min = cb->t_min;
+        bw->b.t_max = cb->t_max;
+        bw->b.frames_open = 0;
+        bw->b.frame = SIZE_MAX;
         return 0;
     }
     src = sqlite3_step(bw->st);
-
     if (src == SQLITE_DONE)
         return 1;
     if (src != SQLITE_ROW)
         return sq_fail(bw->c, "log blocks", err);
     blk_head(&bw->b, bw->st);
+    bw->b.id = sqlite3_column_int64(bw->st, 4);
     return 0;
 }
 
@@ -615,8 +746,6 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
 {
     const struct sq_lq *lq = bw->lq;
 
-    if (!bw->d.in_block[i])
-        return PV_NO;
     *ts = lb_lines_ts(&bw->b.ln, i);
     *tb = 2 * (bw->b.first + (int64_t)i);
     if (*ts < lq->lo || *ts >= lq->hi)
@@ -697,7 +826,8 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
     if (rc != 0 || bw->d.none)
         return rc;
     rc = blk_lines(&bw->b, err);
-    for (size_t i = 0; rc == 0 && i < bw->b.nlines; i++) {
+    for (size_t k = 0; rc == 0 && k < bw->d.nidx; k++) {
+        size_t i = bw->d.idx[k];
         int64_t ts = 0, tb = 0;
         int v = line_pre(bw, i, &ts, &tb);
 
@@ -825,7 +955,8 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
         if (rc != 0 || bw.d.none)
             continue;
         rc = blk_lines(&bw.b, err);
-        for (size_t i = 0; rc == 0 && i < bw.b.nlines; i++) {
+        for (size_t k = 0; rc == 0 && k < bw.d.nidx; k++) {
+            size_t i = bw.d.idx[k];
             int64_t ts = 0, tb = 0;
             int v = line_pre(&bw, i, &ts, &tb), keep = v == PV_YES;
             struct store_event e;
