@@ -52,6 +52,21 @@ enum lb_str {
 };
 
 /*
+ * Facet fields: every line's logger, release, environment and host as a
+ * code into a small per-block dictionary (the fields blob, optional:
+ * blocks written before it have none), so facets and other field reads
+ * need not decompress a frame:
+ *   u8 version (1), u8 LB_NFIELDS, u16 nlines (LE), then per field u8 n and
+ *   n values (u8 length, bytes), then per field nlines codes: 0 no value,
+ *   1..n a dictionary value, LB_FIELD_OTHER not in the dictionary (too many
+ *   distinct values or too long: read the line's record).
+ */
+#define LB_NFIELDS 4
+#define LB_FIELD_DICT 254
+#define LB_FIELD_OTHER 255
+extern const int lb_field_str[LB_NFIELDS]; /* the enum lb_str of each field */
+
+/*
  * Line flags. PLAIN: the line's full-text fields are ASCII, where the
  * full-text index and query_match cut the same words, so the index alone
  * decides a word query for it.
@@ -87,6 +102,11 @@ struct lb_builder {
     int64_t t_min, t_max;
     uint64_t lsn_min, lsn_max;
     unsigned level_mask;
+    /* the fields blob being gathered */
+    struct buf fdict[LB_NFIELDS];
+    size_t fdoff[LB_NFIELDS][LB_FIELD_DICT];
+    size_t fnd[LB_NFIELDS];
+    unsigned char fcode[LB_NFIELDS][LB_BLOCK_LINES];
     void *zc; /* ZSTD_CCtx, owned */
     int zlevel;
 };
@@ -100,6 +120,20 @@ int lb_builder_add(struct lb_builder *b, const struct lb_line *l);
 int lb_builder_full(const struct lb_builder *b);
 /* Closes the block into its two blobs (appended to lines and frames). */
 int lb_builder_finish(struct lb_builder *b, struct buf *lines, struct buf *frames);
+
+/* The block's fields blob (appended to out). */
+int lb_builder_fields(const struct lb_builder *b, struct buf *out);
+
+/* Reading the fields blob. */
+struct lb_fields {
+    size_t n;
+    const unsigned char *val[LB_NFIELDS][LB_FIELD_DICT]; /* length byte, then the bytes */
+    const unsigned char *codes[LB_NFIELDS];
+};
+
+int lb_fields_open(const void *p, size_t len, size_t nlines, struct lb_fields *out);
+/* Field f (0..LB_NFIELDS-1) of line i: 0 none, 1 with s and len, -1 not in the blob (read the record). */
+int lb_fields_get(const struct lb_fields *fl, int f, size_t i, const char **s, size_t *len);
 
 /* Reading the lines blob. */
 struct lb_lines {

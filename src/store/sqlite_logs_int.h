@@ -27,6 +27,11 @@ struct blk {
     struct buf lbuf;       /* lazy: the lines blob */
     struct buf fhead;      /* lazy: the frames blob's count and table */
     struct buf zbuf;       /* lazy: one frame's compressed bytes */
+    sqlite3_blob *hfl;     /* lazy: the fields handle */
+    struct buf flbuf;      /* lazy: the fields blob */
+    int fields_open;       /* fl is this block's */
+    int no_fields;         /* a block without a fields blob was met: read records from then on */
+    struct lb_fields fl;
     size_t nlines;
     int64_t t_min, t_max;
     struct lb_lines ln;

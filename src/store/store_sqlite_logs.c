@@ -61,7 +61,7 @@ struct sq_logw {
     struct logproj **p;
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
-    struct buf lines, frames;
+    struct buf lines, frames, fields;
     struct logminute *m;
     size_t nm, mcap;
 };
@@ -80,6 +80,7 @@ void sq_logs_free(struct sq_store *s)
     free(lw->p);
     buf_release(&lw->lines);
     buf_release(&lw->frames);
+    buf_release(&lw->fields);
     free(lw->m);
     free(lw);
     s->logw = NULL;
@@ -91,6 +92,7 @@ static struct sq_logw *logw_of(struct sq_store *s)
         s->logw = xcalloc(1, sizeof(*s->logw));
         buf_init(&s->logw->lines, 1u << 20);
         buf_init(&s->logw->frames, (size_t)LB_FRAME_MAX * 9);
+        buf_init(&s->logw->fields, 1u << 20);
     }
     return s->logw;
 }
@@ -185,7 +187,8 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
 {
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
-        " lsn_max, level_mask, lines, frames) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+        " lsn_max, level_mask, lines, frames, fields)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
     struct sq_logw *lw = s->logw;
     int64_t first;
     int rc;
@@ -198,20 +201,24 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
     first = lw->next_line;
     buf_reset(&lw->lines);
     buf_reset(&lw->frames);
-    rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
+    buf_reset(&lw->fields);
+    rc = lb_builder_fields(&p->b, &lw->fields);
+    if (rc == 0)
+        rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot encode");
     {
-        struct sq_query q = { sql,
-                              "write log block",
-                              { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first),
-                                SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
-                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
-                                SQ_BLOB(lw->lines.p, lw->lines.len),
-                                SQ_BLOB(lw->frames.p, lw->frames.len) },
-                              11,
-                              NULL,
-                              NULL };
+        struct sq_query q = {
+            sql,
+            "write log block",
+            { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first), SQ_INT(p->b.nlines),
+              SQ_INT(p->b.t_min), SQ_INT(p->b.t_max), SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max),
+              SQ_INT(p->b.level_mask), SQ_BLOB(lw->lines.p, lw->lines.len),
+              SQ_BLOB(lw->frames.p, lw->frames.len), SQ_BLOB(lw->fields.p, lw->fields.len) },
+            12,
+            NULL,
+            NULL
+        };
 
         rc = sq_query_each(c, &q, err);
     }

@@ -300,6 +300,7 @@ static void blk_head(struct blk *b, sqlite3_stmt *st)
     b->t_min = sqlite3_column_int64(st, 2);
     b->t_max = sqlite3_column_int64(st, 3);
     b->frames_open = 0;
+    b->fields_open = 0;
     b->frame = SIZE_MAX;
 }
 
@@ -464,6 +465,65 @@ int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
     return 0;
 }
 
+/*
+ * A lazy block's fields blob: 1 when open, 0 when the block has none (then
+ * neither do the older blocks the walk comes to next, written before
+ * day-file migration 4: a failed open is not retried).
+ */
+static int blk_fields(struct blk *b)
+{
+    if (b->fields_open)
+        return 1;
+    if (!b->lazy || b->no_fields)
+        return 0;
+    if ((b->hfl != NULL && sqlite3_blob_reopen(b->hfl, b->id) == SQLITE_OK) ||
+        (b->hfl == NULL && sqlite3_blob_open(b->db, "main", "log_blocks", "fields", b->id, 0,
+                                             &b->hfl) == SQLITE_OK)) {
+        if (blk_blob_read(b, b->hfl, 0, (size_t)sqlite3_blob_bytes(b->hfl), &b->flbuf, NULL) == 0 &&
+            lb_fields_open(b->flbuf.p, b->flbuf.len, b->nlines, &b->fl) == 0) {
+            b->fields_open = 1;
+            return 1;
+        }
+        return 0; /* a corrupt blob: this block's records answer */
+    }
+    if (b->hfl != NULL)
+        sqlite3_blob_close(b->hfl);
+    b->hfl = NULL;
+    b->no_fields = 1;
+    return 0;
+}
+
+/*
+ * Line i as a fields_only event from the lines and fields blobs alone: 1
+ * when done, 0 when a value is not in the blob (read the record instead).
+ */
+static int fields_event(struct blk *b, size_t i, int64_t project_id, struct pool *pool,
+                        struct store_event *e)
+{
+    const char **dst[LB_NFIELDS] = { &e->logger, &e->release, &e->environment, &e->server_name };
+
+    if (!blk_fields(b))
+        return 0;
+    memset(e, 0, sizeof(*e));
+    for (int f = 0; f < LB_NFIELDS; f++) {
+        const char *v = NULL;
+        size_t n = 0;
+        int r = lb_fields_get(&b->fl, f, i, &v, &n);
+
+        if (r < 0)
+            return 0;
+        *dst[f] = r > 0 ? pool_strndup(pool, v, n) : NULL;
+    }
+    e->project_id = project_id;
+    e->timestamp = lb_lines_ts(&b->ln, i);
+    e->level = lb_lines_level(&b->ln, i);
+    e->kind = EV_KIND_LOG;
+    e->source = EV_SRC_LOGLINE;
+    e->tags_json = "[]";
+    e->host_known = 1;
+    return 1;
+}
+
 static const char *str_of(struct pool *pool, const struct lb_line *l, int i)
 {
     return l->str[i] != NULL ? pool_strndup(pool, l->str[i], l->len[i]) : NULL;
@@ -500,6 +560,8 @@ int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l
     e->culprit = str_of(pool, l, LB_CULPRIT);
     e->release = str_of(pool, l, LB_RELEASE);
     e->environment = str_of(pool, l, LB_ENVIRONMENT);
+    e->server_name = str_of(pool, l, LB_SERVER_NAME);
+    e->host_known = 1;
     e->tags_json = tags != NULL ? tags : "[]";
     e->source = l->source;
     e->template_hash = l->template_hash;
@@ -669,6 +731,7 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     buf_init(&bw->b.lbuf, 1u << 20);
     buf_init(&bw->b.fhead, 1u << 20);
     buf_init(&bw->b.zbuf, LB_FRAME_MAX);
+    buf_init(&bw->b.flbuf, 1u << 20);
     bw->b.lazy = 1;
     bw->b.db = c->db;
     bw->b.dctx = ZSTD_createDCtx();
@@ -699,6 +762,9 @@ static void bwalk_close(struct bwalk *bw)
         sqlite3_blob_close(bw->b.hl);
     if (bw->b.hf != NULL)
         sqlite3_blob_close(bw->b.hf);
+    if (bw->b.hfl != NULL)
+        sqlite3_blob_close(bw->b.hfl);
+    buf_release(&bw->b.flbuf);
     buf_release(&bw->b.fbuf);
     buf_release(&bw->b.lbuf);
     buf_release(&bw->b.fhead);
@@ -728,6 +794,7 @@ static int bwalk_next(struct bwalk *bw, struct bl_err *err)
         bw->b.t_min = cb->t_min;
         bw->b.t_max = cb->t_max;
         bw->b.frames_open = 0;
+        bw->b.fields_open = 0;
         bw->b.frame = SIZE_MAX;
         return 0;
     }
@@ -846,11 +913,19 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
             rc = line_check(bw->lq, &bw->b, cands[k].i, PV_MAYBE, scratch, &e, &keep, err);
         }
         if (rc == 0 && keep) {
+            const struct store_event_query *q = bw->lq->q;
             struct lb_line l;
 
+            if (q->with_raw == STORE_RAW_FIELDS &&
+                fields_event(&bw->b, cands[k].i, q->project_id, pool, &e)) {
+                top_insert(t, &e, cands[k].tb);
+                continue;
+            }
             rc = sq_blk_line(&bw->b, cands[k].i, &l, err);
+            if (rc == 0 && q->with_raw == STORE_RAW_FIELDS)
+                l.str[LB_RAW] = NULL; /* not asked for */
             if (rc == 0)
-                rc = sq_line_event(pool, bw->lq->q->project_id, &l, &e, err);
+                rc = sq_line_event(pool, q->project_id, &l, &e, err);
             if (rc == 0)
                 top_insert(t, &e, cands[k].tb);
         }

@@ -251,6 +251,12 @@ static const char *const part_migrations[] = {
     " WITHOUT ROWID;"
     /* lines a replay made issue events of (store_sqlite_logs.c sq_logs_retire) */
     "CREATE TABLE log_gone(line INTEGER PRIMARY KEY);",
+    /*
+     * 4: each block's facet fields (logblock.h, the fields blob): facets
+     * read them without decompressing frames. Blocks written before have
+     * none (NULL), and readers decode their frames as before.
+     */
+    "ALTER TABLE log_blocks ADD COLUMN fields BLOB;",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
