@@ -1,6 +1,7 @@
 /*
- * sqlite_logs_int.h - a log block being read (store_sqlite_logs_read.c),
- * shared with the lookups of one line (store_sqlite_logs_get.c).
+ * sqlite_logs_int.h - a log block being read (store_sqlite_logs_blk.c), for
+ * the walks of store_sqlite_logs_read.c and the lookups of one line
+ * (store_sqlite_logs_get.c).
  */
 #ifndef BL_SQLITE_LOGS_INT_H
 #define BL_SQLITE_LOGS_INT_H
@@ -46,6 +47,17 @@ struct blk {
     void *dctx;
 };
 
+/* The head of a block's row: first_line, nlines, t_min, t_max (lazy: id is set apart). */
+void sq_blk_head(struct blk *b, sqlite3_stmt *st);
+/* Its lines blob (b->ln). */
+int sq_blk_lines(struct blk *b, struct bl_err *err);
+/*
+ * Line i as a STORE_RAW_FIELDS event from the lines and fields blobs alone
+ * (strings in pool): 1 when done, 0 when the block has no fields blob or a
+ * value is not in it (read the record instead).
+ */
+int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, struct pool *pool,
+                        struct store_event *e);
 /* The block of a row selected with its blobs (first_line, nlines, t_min, t_max, lines, frames). */
 int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err);
 /* Line i of the block, its frame decompressed when needed. */
