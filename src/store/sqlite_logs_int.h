@@ -51,6 +51,8 @@ struct blk {
 void sq_blk_head(struct blk *b, sqlite3_stmt *st);
 /* Its lines blob (b->ln). */
 int sq_blk_lines(struct blk *b, struct bl_err *err);
+/* Its fields blob (b->fl): 1 when open, 0 when it has none (nor, then, the older blocks). */
+int sq_blk_fields(struct blk *b);
 /*
  * Line i as a STORE_RAW_FIELDS event from the lines and fields blobs alone
  * (strings in pool): 1 when done, 0 when the block has no fields blob or a

@@ -204,7 +204,7 @@ int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
  * neither do the older blocks the walk comes to next, written before
  * day-file migration 4: a failed open is not retried).
  */
-static int blk_fields(struct blk *b)
+int sq_blk_fields(struct blk *b)
 {
     if (b->fields_open)
         return 1;
@@ -236,7 +236,7 @@ int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, struct pool
 {
     const char **dst[LB_NFIELDS] = { &e->logger, &e->release, &e->environment, &e->server_name };
 
-    if (!blk_fields(b))
+    if (!sq_blk_fields(b))
         return 0;
     memset(e, 0, sizeof(*e));
     for (int f = 0; f < LB_NFIELDS; f++) {

@@ -83,7 +83,64 @@ struct pv {
     int level;
     int64_t now;
     const struct query_node *yes; /* a word the full-text index decided for this line */
+    const struct lb_fields *fl;   /* the block's fields, or NULL */
+    size_t i;                     /* the line's index in the block */
 };
+
+/* The fields of the fields blob, by the search language's names (lb_field_str's order). */
+static const char *const field_names[LB_NFIELDS] = { "logger", "release", "environment", "host" };
+
+static int field_index(const char *field)
+{
+    for (int f = 0; f < LB_NFIELDS; f++)
+        if (strcmp(field_names[f], field) == 0)
+            return f;
+    return -1;
+}
+
+/* A line's fields as query_match asks for them: the values the document would give. */
+static size_t fields_get(const void *doc, const char *field, struct slice *vals, size_t max)
+{
+    const struct pv *v = doc;
+    int f = field_index(field);
+    const char *s = NULL;
+    size_t n = 0;
+
+    if (f < 0 || max == 0 || lb_fields_get(v->fl, f, v->i, &s, &n) <= 0)
+        return 0;
+    vals[0] = (struct slice){ s, n };
+    return 1;
+}
+
+/*
+ * A condition on logger, release, environment or host, decided by the
+ * reference evaluator itself on the values of the fields blob (the stored
+ * columns, which the document reads or, for host, normalizes the same
+ * way), unless the line's value is not in the blob.
+ */
+static int pre_field(const struct query_node *n, const struct pv *v)
+{
+    int f = field_index(n->field);
+    const char *s;
+    size_t len;
+
+    if (f < 0 || v->fl == NULL || lb_fields_get(v->fl, f, v->i, &s, &len) < 0)
+        return PV_MAYBE;
+    return query_match(n, fields_get, v, v->now) ? PV_YES : PV_NO;
+}
+
+/* Whether the query has a condition pre_field may decide. */
+static int has_field_cond(const struct query_node *n)
+{
+    if (n == NULL)
+        return 0;
+    if ((n->kind == Q_FIELD || n->kind == Q_HAS) && field_index(n->field) >= 0)
+        return 1;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (has_field_cond(n->kids[i]))
+            return 1;
+    return 0;
+}
 
 static int pre_eval(const struct query_node *n, const struct pv *v)
 {
@@ -107,8 +164,9 @@ static int pre_eval(const struct query_node *n, const struct pv *v)
         k = pre_eval(n->kids[0], v);
         return k == PV_MAYBE ? k : k == PV_YES ? PV_NO : PV_YES;
     case Q_HAS:
-        return strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0 ? PV_YES
-                                                                                    : PV_MAYBE;
+        return strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0
+                   ? PV_YES
+                   : pre_field(n, v);
     case Q_FIELD:
         if (n->type == QT_LEVEL) {
             for (size_t i = 0; i < n->nvalues; i++)
@@ -125,7 +183,7 @@ static int pre_eval(const struct query_node *n, const struct pv *v)
             }
             return PV_NO;
         }
-        return PV_MAYBE;
+        return pre_field(n, v);
     default:
         return PV_MAYBE;
     }
@@ -328,6 +386,7 @@ struct bwalk {
     struct cblock *cb;
     size_t ncb, icb;
     int list;
+    int fields; /* the query has conditions the fields blob decides (pre_field) */
 };
 
 /*
@@ -452,6 +511,7 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     buf_init(&bw->b.flbuf, 1u << 20);
     bw->b.lazy = 1;
     bw->b.db = c->db;
+    bw->fields = has_field_cond(lq->q->query);
     bw->b.dctx = ZSTD_createDCtx();
     if (bw->b.dctx == NULL)
         return bl_err_set(err, BL_ENOMEM, "zstd");
@@ -545,8 +605,12 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
          * that word when its text is plain ASCII: there the index cuts the
          * words query_match cuts (alphanumeric runs, ASCII case folded).
          */
-        struct pv v = { *ts, lb_lines_level(&bw->b.ln, i), lq->now,
-                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL };
+        struct pv v = { *ts,
+                        lb_lines_level(&bw->b.ln, i),
+                        lq->now,
+                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL,
+                        bw->fields && sq_blk_fields(&bw->b) ? &bw->b.fl : NULL,
+                        i };
 
         return pre_eval(lq->q->query, &v);
     }
@@ -703,7 +767,7 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     int64_t minute = sqlite3_column_int64(st, 0);
     int level = sqlite3_column_int(st, 1);
 
-    struct pv v = { minute, level, m->lq->now, NULL };
+    struct pv v = { minute, level, m->lq->now, NULL, NULL, 0 };
 
     (void)err;
     if (pre_eval(m->lq->q->query, &v) == PV_YES)

@@ -438,21 +438,23 @@ static int scan_row(struct walk *w, sqlite3_stmt *st, const struct store_event *
 
 /*
  * A scan's day when log lines take part: pages in the merged order
- * (list_day), each handed on, until the day ends or the scan stops. Pages
- * start at SCAN_CHUNK and double up to SCAN_CHUNK_MAX: each page walks the
- * day's blocks again from the newest, so small pages made a scan over a
- * selective word's candidates quadratic in its blocks. A page never asks
- * for more than the scan's max_rows still allow.
+ * (list_day), each handed on, until the day ends or the scan stops. Each
+ * page walks the day's blocks again from the newest, so small pages made a
+ * scan over a selective word's candidates quadratic in its blocks: pages
+ * of an unbounded scan (which may stop early: a line's context) start at
+ * SCAN_CHUNK and double up to SCAN_CHUNK_MAX, those of a bounded one
+ * (facets) are SCAN_CHUNK_MAX from the start. A page never asks for more
+ * than the scan's max_rows still allow.
  */
 #define SCAN_CHUNK 256
-#define SCAN_CHUNK_MAX 4096
+#define SCAN_CHUNK_MAX 16384
 
 static int scan_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
 {
     struct scan *sc = w->ctx;
     struct pool pool;
     struct page pg;
-    size_t chunk = SCAN_CHUNK;
+    size_t chunk = w->max_rows == SIZE_MAX ? SCAN_CHUNK : SCAN_CHUNK_MAX;
     int rc = 0, stop = 0;
 
     pool_init(&pool, 65536);

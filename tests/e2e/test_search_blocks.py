@@ -116,7 +116,19 @@ def test_block_searches_match_brute_force():
             ("delta level:warning", lambda x: has_word(x, "delta") and x["level"] == "warning"),
             ("delta level:debug", lambda x: has_word(x, "delta") and x["level"] == "debug"),
             ("echo host:web5", lambda x: has_word(x, "echo") and x.get("host") == "web5"),
-            ("alpha host:höst-0", lambda x: has_word(x, "alpha") and x.get("host") == "höst-0")):
+            ("alpha host:höst-0", lambda x: has_word(x, "alpha") and x.get("host") == "höst-0"),
+            # conditions the blocks' fields decide, with the reference evaluator's meaning
+            ("delta host:web*", lambda x: has_word(x, "delta") and
+             x.get("host", "").startswith("web")),
+            ("delta -host:web1", lambda x: has_word(x, "delta") and x.get("host") != "web1"),
+            ("charlie has:host", lambda x: has_word(x, "charlie") and "host" in x),
+            ("alpha logger:app.mod1", lambda x: has_word(x, "alpha") and
+             x["logger"] == "app.mod1"),
+            ("bravo environment:prod", lambda x: has_word(x, "bravo") and
+             x.get("environment") == "prod"),
+            ("echo release:r1", lambda x: has_word(x, "echo") and x["release"] == "r1"),
+            ("host:[web1,web2] alpha", lambda x: has_word(x, "alpha") and
+             x.get("host") in ("web1", "web2"))):
         want = [x["message"] for x in reversed(lines) if pred(x)]
         h.check_eq(listing(query), want, "listing %r" % query)
 
