@@ -12,7 +12,18 @@
  * often": the delay to search is the batch's own, no in-memory tail).
  * Writing a block allocates its line numbers (first_line .. first_line +
  * nlines - 1, rising in the file), inserts one contentless FTS5 row per
- * line (rowid = line number) and adds the lines to log_minutes.
+ * line (rowid = line number) and adds the lines to log_minutes. The block's
+ * fields blob (day-file migration 4, logblock.h) codes each line's logger,
+ * release, environment and host into a small per-block dictionary, so
+ * facets and conditions on those fields read a few bytes per line instead
+ * of decompressing its frame and re-normalizing its payload; blocks written
+ * before it have none and are read through their records as before (no
+ * rebuild). Each line's full-text row also holds a level token
+ * (SQ_LEVEL_TOKEN and the level's digit), so a word with a level
+ * condition is one FTS5 intersection: a rare word at the wrong level reads
+ * no block. part_meta.log_tokens_from is the first line number written
+ * with one (migration 4); readers use them only in a file whose lines all
+ * have one.
  *
  * Exactly once: the block, its index rows and counts commit in the same
  * day-file transaction as part_nodes.applied_lsn, so a line below
@@ -350,6 +361,11 @@ static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
     }
 }
 
+void sq_logs_level_token(int level, char out[SQ_LEVEL_TOKEN_MAX])
+{
+    snprintf(out, SQ_LEVEL_TOKEN_MAX, SQ_LEVEL_TOKEN "%d", level >= 0 && level < 10 ? level : 9);
+}
+
 int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
                    const struct lb_line *l, const char *const text[3], struct bl_err *err)
 {
@@ -367,6 +383,12 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
         return bl_err_set(err, rc, "log block: cannot add a line");
     for (int i = 0; i < 3; i++)
         fts_add(&p->fts, text[i]);
+    {
+        char tok[SQ_LEVEL_TOKEN_MAX];
+
+        sq_logs_level_token(l->level, tok);
+        fts_add(&p->fts, tok);
+    }
     p->fts_end[p->b.nlines - 1] = p->fts.len;
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;

@@ -254,9 +254,12 @@ static const char *const part_migrations[] = {
     /*
      * 4: each block's facet fields (logblock.h, the fields blob): facets
      * read them without decompressing frames. Blocks written before have
-     * none (NULL), and readers decode their frames as before.
+     * none (NULL), and readers decode their frames as before. Lines from
+     * log_tokens_from on have a level token in log_fts (store_sqlite_logs.c).
      */
-    "ALTER TABLE log_blocks ADD COLUMN fields BLOB;",
+    "ALTER TABLE log_blocks ADD COLUMN fields BLOB;"
+    "INSERT INTO part_meta(key, value) SELECT 'log_tokens_from',"
+    " coalesce(max(first_line + nlines), 1) FROM log_blocks;",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
