@@ -13,7 +13,7 @@
  * Writing a block allocates its line numbers (first_line .. first_line +
  * nlines - 1, rising in the file), inserts one contentless FTS5 row per
  * line (rowid = line number) and adds the lines to log_minutes. The block's
- * fields blob (day-file migration 4, logblock.h) codes each line's logger,
+ * fields blob (log_block_fields, day-file migration 4, logblock.h) codes each line's logger,
  * release, environment and host into a small per-block dictionary, so
  * facets and conditions on those fields read a few bytes per line instead
  * of decompressing its frame and re-normalizing its payload; blocks written
@@ -198,8 +198,8 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
 {
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
-        " lsn_max, level_mask, lines, frames, fields)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        " lsn_max, level_mask, lines, frames) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    static const char fields_sql[] = "INSERT INTO log_block_fields(id, fields) VALUES(?1, ?2)";
     struct sq_logw *lw = s->logw;
     int64_t first;
     int rc;
@@ -219,19 +219,28 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot encode");
     {
-        struct sq_query q = {
-            sql,
-            "write log block",
-            { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first), SQ_INT(p->b.nlines),
-              SQ_INT(p->b.t_min), SQ_INT(p->b.t_max), SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max),
-              SQ_INT(p->b.level_mask), SQ_BLOB(lw->lines.p, lw->lines.len),
-              SQ_BLOB(lw->frames.p, lw->frames.len), SQ_BLOB(lw->fields.p, lw->fields.len) },
-            12,
-            NULL,
-            NULL
-        };
+        struct sq_query q = { sql,
+                              "write log block",
+                              { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first),
+                                SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
+                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
+                                SQ_BLOB(lw->lines.p, lw->lines.len),
+                                SQ_BLOB(lw->frames.p, lw->frames.len) },
+                              11,
+                              NULL,
+                              NULL };
 
         rc = sq_query_each(c, &q, err);
+        if (rc == 0) {
+            q = (struct sq_query){ fields_sql,
+                                   "write log block fields",
+                                   { SQ_INT(sqlite3_last_insert_rowid(c->db)),
+                                     SQ_BLOB(lw->fields.p, lw->fields.len) },
+                                   2,
+                                   NULL,
+                                   NULL };
+            rc = sq_query_each(c, &q, err);
+        }
     }
     if (rc == 0)
         rc = index_lines(c, p, first, err);

@@ -252,12 +252,14 @@ static const char *const part_migrations[] = {
     /* lines a replay made issue events of (store_sqlite_logs.c sq_logs_retire) */
     "CREATE TABLE log_gone(line INTEGER PRIMARY KEY);",
     /*
-     * 4: each block's facet fields (logblock.h, the fields blob): facets
-     * read them without decompressing frames. Blocks written before have
-     * none (NULL), and readers decode their frames as before. Lines from
+     * 4: each block's facet fields (logblock.h, the fields blob; id is the
+     * block's): facets read them without decompressing frames. A table of
+     * their own, since a column after the frames blob is reached only by
+     * walking the frames' overflow pages. Blocks written before have none,
+     * and readers decode their frames as before. Lines from
      * log_tokens_from on have a level token in log_fts (store_sqlite_logs.c).
      */
-    "ALTER TABLE log_blocks ADD COLUMN fields BLOB;"
+    "CREATE TABLE log_block_fields(id INTEGER PRIMARY KEY, fields BLOB NOT NULL);"
     "INSERT INTO part_meta(key, value) SELECT 'log_tokens_from',"
     " coalesce(max(first_line + nlines), 1) FROM log_blocks;",
 };
