@@ -343,15 +343,6 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
                    const struct lb_line *l, const char *const text[3], struct bl_err *err);
 int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, int64_t node,
                   uint64_t lsn, uint32_t seq, int *fresh, struct bl_err *err);
-/*
- * A line's level as a token of its full-text row ("zzblv3"): a prefix no
- * word of a message is expected to have; a query word that could match it
- * is never taken as decided by the index (store_sqlite_lower.c), so a
- * message that has one still matches exactly.
- */
-#define SQ_LEVEL_TOKEN "zzblv"
-#define SQ_LEVEL_TOKEN_MAX 8
-void sq_logs_level_token(int level, char out[SQ_LEVEL_TOKEN_MAX]);
 /* 1 when s (NULL too) is ASCII: the line's LB_FLAG_PLAIN. */
 int sq_logs_ascii(const char *s);
 /* Moves an older binary's log rows of a day file into blocks (the writer, at open). */

@@ -211,7 +211,7 @@ int sq_blk_fields(struct blk *b)
     if (!b->lazy || b->no_fields)
         return 0;
     if ((b->hfl != NULL && sqlite3_blob_reopen(b->hfl, b->id) == SQLITE_OK) ||
-        (b->hfl == NULL && sqlite3_blob_open(b->db, "main", "log_blocks", "fields", b->id, 0,
+        (b->hfl == NULL && sqlite3_blob_open(b->db, "main", "log_block_fields", "fields", b->id, 0,
                                              &b->hfl) == SQLITE_OK)) {
         if (blk_blob_read(b, b->hfl, 0, (size_t)sqlite3_blob_bytes(b->hfl), &b->flbuf, NULL) == 0 &&
             lb_fields_open(b->flbuf.p, b->flbuf.len, b->nlines, &b->fl) == 0) {

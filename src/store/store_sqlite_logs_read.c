@@ -9,15 +9,10 @@
  * or maybe). A free word at the root of the query ("drive", lowered by the
  * search code) narrows the lines further through log_fts, whose rowids are
  * line numbers: all of the day's rowids when they are few, else per block
- * by rowid range. Conditions on logger, release, environment and host are
- * decided by query_match itself on the values of the block's fields blob
- * (pre_field), which are the stored columns the document gives. Blocks are
- * selected by their heads only, their blobs read through blob handles when
- * they hold a candidate (store_sqlite_logs_blk.c). Only the frames holding
- * the lines left are decompressed, and each of those lines that pre_eval
- * could not decide goes to the caller's match(), the reference evaluator,
- * so answers are exactly query_match's. A facet scan (STORE_RAW_FIELDS)
- * takes a line's fields from the fields blob without its frame.
+ * by rowid range. Only the frames holding the lines left are decompressed,
+ * and each of those lines that pre_eval could not decide goes to the
+ * caller's match(), the reference evaluator, so answers are exactly
+ * query_match's.
  *
  * Newest first is exact even for lines that arrived out of time order: a
  * page keeps the best `want` lines by (timestamp, line number) and stops
@@ -209,85 +204,6 @@ static int levels_only(const struct query_node *n)
            (n->kind == Q_HAS && strcmp(n->field, "level") == 0);
 }
 
-/*
- * The levels a match can have, as far as the conditions at the query's
- * root that say only levels tell (a bit per level; all bits: no such
- * condition).
- */
-static unsigned root_levels(const struct query_node *n, int64_t now)
-{
-    unsigned all = (1u << EV__NLEVELS) - 1, m = 0;
-
-    if (n == NULL)
-        return all;
-    if (n->kind == Q_AND) {
-        m = all;
-        for (size_t i = 0; i < n->nkids; i++)
-            m &= root_levels(n->kids[i], now);
-        return m;
-    }
-    if (!levels_only(n))
-        return all;
-    for (int lv = 0; lv < EV__NLEVELS; lv++) {
-        struct pv v = { 0, lv, now, NULL, NULL, 0 };
-
-        if (pre_eval(n, &v) == PV_YES)
-            m |= 1u << lv;
-    }
-    return m;
-}
-
-/* Whether every line of the project in this file has its level token (log_tokens_from). */
-static int level_tokens(struct sq_conn *c, int64_t project_id)
-{
-    static const char meta_sql[] = "SELECT value FROM part_meta WHERE key = 'log_tokens_from'";
-    static const char old_sql[] = "SELECT 1 FROM log_blocks WHERE project_id = ?1"
-                                  " AND first_line < ?2 LIMIT 1";
-    int64_t from = -1, old = 0;
-    struct sq_query q = { meta_sql, "log tokens", { { 0, 0, NULL } }, 0, sq_row_int64, &from };
-
-    if (sq_query_each(c, &q, NULL) != 0 || from < 1)
-        return 0;
-    q = (struct sq_query){ old_sql, "log tokens", { SQ_INT(project_id), SQ_INT(from) },
-                           2,       sq_row_int64, &old };
-    return sq_query_each(c, &q, NULL) == 0 && old == 0;
-}
-
-/*
- * The full-text text of a walk: the query's drive, and when its root allows
- * only some levels and the file's lines have level tokens, those levels'
- * tokens too, so the index intersects them (NULL: the drive as it is).
- */
-static char *drive_with_levels(struct sq_conn *c, const struct sq_lq *lq)
-{
-    unsigned m = root_levels(lq->q->query, lq->now), all = (1u << EV__NLEVELS) - 1;
-    struct buf b = BUF_INIT(QUERY_MAX_LEN * 8);
-    char *out = NULL;
-    int any = 0;
-
-    if (lq->drive == NULL || m == all || !level_tokens(c, lq->q->project_id))
-        return NULL;
-    buf_addf(&b, "(%s) AND (", lq->drive);
-    for (int lv = 0; lv < EV__NLEVELS; lv++) {
-        char tok[SQ_LEVEL_TOKEN_MAX];
-
-        if (!(m >> lv & 1))
-            continue;
-        sq_logs_level_token(lv, tok);
-        buf_addf(&b, "%s\"%s\"", any ? " OR " : "", tok);
-        any = 1;
-    }
-    /* no level allowed: a token no line has */
-    buf_addstr(&b, any ? ")" : "\"" SQ_LEVEL_TOKEN "x\")");
-    if (b.len > 0 && b.p != NULL) {
-        out = xmalloc(b.len + 1);
-        memcpy(out, b.p, b.len);
-        out[b.len] = '\0';
-    }
-    buf_release(&b);
-    return out;
-}
-
 /* Full-text candidates. */
 struct drive {
     const char *text;    /* NULL: every line is a candidate */
@@ -470,8 +386,7 @@ struct bwalk {
     struct cblock *cb;
     size_t ncb, icb;
     int list;
-    int fields;       /* the query has conditions the fields blob decides (pre_field) */
-    char *drive_text; /* owned: the drive with level tokens (drive_with_levels) */
+    int fields; /* the query has conditions the fields blob decides (pre_field) */
 };
 
 /*
@@ -597,9 +512,6 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->b.lazy = 1;
     bw->b.db = c->db;
     bw->fields = has_field_cond(lq->q->query);
-    bw->drive_text = drive_with_levels(c, lq);
-    if (bw->drive_text != NULL)
-        bw->d.text = bw->drive_text;
     bw->b.dctx = ZSTD_createDCtx();
     if (bw->b.dctx == NULL)
         return bl_err_set(err, BL_ENOMEM, "zstd");
@@ -638,7 +550,6 @@ static void bwalk_close(struct bwalk *bw)
     ZSTD_freeDCtx(bw->b.dctx);
     free(bw->d.bits);
     free(bw->d.probe);
-    free(bw->drive_text);
     free(bw->gone.ids);
     free(bw->cb);
 }

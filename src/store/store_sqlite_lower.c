@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/buf.h"
 #include "core/xmalloc.h"
@@ -260,13 +259,7 @@ static int lower_has(struct sq_lower *l, const struct query_node *n)
 /* One word of ASCII letters and digits, as query_words and the index both cut it. */
 static int alnum_word(const struct query_value *v)
 {
-    static const char tok[] = SQ_LEVEL_TOKEN;
-    size_t n = v->text.len < sizeof(tok) - 1 ? v->text.len : sizeof(tok) - 1;
-
     if (v->quoted || v->text.len == 0)
-        return 0;
-    /* a word the index could match with log lines' level tokens: candidates only */
-    if (strncasecmp(v->text.p, tok, n) == 0)
         return 0;
     for (size_t i = 0; i < v->text.len; i++) {
         unsigned char c = (unsigned char)v->text.p[i];

@@ -256,12 +256,9 @@ static const char *const part_migrations[] = {
      * block's): facets read them without decompressing frames. A table of
      * their own, since a column after the frames blob is reached only by
      * walking the frames' overflow pages. Blocks written before have none,
-     * and readers decode their frames as before. Lines from
-     * log_tokens_from on have a level token in log_fts (store_sqlite_logs.c).
+     * and readers decode their frames as before.
      */
-    "CREATE TABLE log_block_fields(id INTEGER PRIMARY KEY, fields BLOB NOT NULL);"
-    "INSERT INTO part_meta(key, value) SELECT 'log_tokens_from',"
-    " coalesce(max(first_line + nlines), 1) FROM log_blocks;",
+    "CREATE TABLE log_block_fields(id INTEGER PRIMARY KEY, fields BLOB NOT NULL);",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
