@@ -19,7 +19,9 @@ Rows with a rare (1 in 100k), medium (1 in 1000) and common (1 in 5) term.
 The timings include HTTP and JSON; the machine is shared, so they are noisy.
 Before timing a case, its answer is checked once against what the generator
 wrote (counts, order, matching lines; over the whole fill, `since=7d`), and
-a wrong answer stops the script.
+a wrong answer stops the script (SEARCH_CHECK=0 skips the checks, to time
+a binary from before they held: one that read 100,100 lines for a capped
+facet request instead of 100,000).
 """
 import gzip
 import json
@@ -166,7 +168,8 @@ def run_queries(srv):
     for name, path, params in cases:
         if only and not any(x in name for x in only.split(",")):
             continue
-        check(srv, name, path, params)
+        if os.environ.get("SEARCH_CHECK", "1") != "0":
+            check(srv, name, path, params)
         times = []
         for _ in range(RUNS):
             t = time.perf_counter()
