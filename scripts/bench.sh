@@ -85,6 +85,14 @@ metric() {
 }
 
 # Server CPU seconds (utime + stime) and memory from /proc.
+# Each server thread's name and CPU seconds (utime + stime), busiest first.
+thread_cpu() {
+    local t
+    for t in /proc/"$srv_pid"/task/*; do
+        printf '%s ' "$(cat "$t/comm")"
+        sed 's/^.*) //' "$t/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
+    done | sort -k2 -rn
+}
 srv_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$srv_pid/stat"; }
 srv_mem() { awk -v k="$1" '$1 == k":" { printf "%.1f\n", $2 / 1024 }' "/proc/$srv_pid/status"; }
 
@@ -171,6 +179,9 @@ run_phase() {
             2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$out/perf-$phase-$run.txt" || true
     fi
     cpu1="$(srv_cpu)"
+    # Where the time went: the server's metrics (batch sizes, writer time) and per-thread CPU.
+    curl -s --max-time 5 "http://127.0.0.1:$port/metrics" >"$out/metrics-$phase-$run.txt" 2>/dev/null || true
+    thread_cpu >"$out/threads-$phase-$run.txt" 2>/dev/null || true
     result="$(grep '^RESULT ' "$log" | tail -1)"
     [ -n "$result" ] || { echo "bench: bilor-bench gave no result" >&2; exit 1; }
     echo "$result phase=$phase run=$run digested=$((${dig1%.*} - ${dig0%.*}))" \

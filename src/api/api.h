@@ -261,6 +261,9 @@ void api_v1_get(struct bl_req *req, struct bl_resp *resp);
 void api_projects_list(struct bl_req *req, struct bl_resp *resp);
 void api_issues_list(struct bl_req *req, struct bl_resp *resp);
 void api_issue_get(struct bl_req *req, struct bl_resp *resp);
+/* Where a project's issues were seen (api_seen.c). */
+void api_project_environments(struct bl_req *req, struct bl_resp *resp);
+void api_project_releases(struct bl_req *req, struct bl_resp *resp);
 void api_issue_put(struct bl_req *req, struct bl_resp *resp);
 void api_issue_events(struct bl_req *req, struct bl_resp *resp);
 void api_event_get(struct bl_req *req, struct bl_resp *resp);

@@ -5,6 +5,7 @@
 #include "api/api_event_doc.h"
 #include "api/api_json.h"
 #include "api/api_search.h"
+#include "api/api_seen.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "search/query.h"
@@ -92,6 +93,7 @@ static int parse_issue_query(struct bl_req *req, struct bl_resp *resp, struct st
 struct issue_doc {
     const struct store_issue *is;
     struct pool *pool;
+    struct api_seen_cache *seen; /* its environments and releases, loaded when asked */
 };
 
 static size_t issue_get(const void *doc, const char *f, struct slice *vals, size_t max)
@@ -126,7 +128,10 @@ static size_t issue_get(const void *doc, const char *f, struct slice *vals, size
             vals[n++] = slice_from(is->first_release);
         if (is->last_release != NULL && n < max)
             vals[n++] = slice_from(is->last_release);
+        n += api_seen_values(d->seen, STORE_SEEN_RELEASE, vals + n, max - n);
     }
+    if (strcmp(f, "environment") == 0)
+        n = api_seen_values(d->seen, STORE_SEEN_ENVIRONMENT, vals, max);
     return n;
 }
 
@@ -152,10 +157,16 @@ static int issues_filtered(struct bl_req *req, struct store_issue_query *q,
         q->limit = want - have;
         rc = store_issue_list(req->app->store, q, req->pool, &v, &k, next, err);
         for (size_t i = 0; rc == 0 && i < k; i++) {
-            struct issue_doc d = { &v[i], req->pool };
+            struct api_seen_cache c = {
+                req->app->store, req->pool, v[i].id, { 0 }, { 0 }, { 0 }, 0
+            };
+            struct issue_doc d = { &v[i], req->pool, &c };
 
             if (query_match(query, issue_get, &d, now))
                 all[have++] = v[i];
+            if (c.failed)
+                rc = bl_err_set(err, BL_ESTORE, "cannot read where issue %lld was seen",
+                                (long long)v[i].id);
         }
         seen += k;
         if (next[0] == '\0')
@@ -167,8 +178,8 @@ static int issues_filtered(struct bl_req *req, struct store_issue_query *q,
     return rc;
 }
 
-static const char *const issues_params[] = { "status", "sort",   "limit", "cursor",
-                                             "query",  "hourly", NULL };
+static const char *const issues_params[] = { "status", "sort",        "limit",   "cursor", "query",
+                                             "hourly", "environment", "release", NULL };
 
 /*
  * "hourly": the last 24 hours' counts, oldest first, "hourly_since", and
@@ -216,18 +227,21 @@ void api_issues_list(struct bl_req *req, struct bl_resp *resp)
     struct bl_err err = { 0 };
     size_t n = 0;
     struct jw w;
-    int rc, hourly;
+    int rc, hourly, had_query;
 
     if (parse_issue_query(req, resp, &q) < 0 || req_query_only(req, resp, issues_params) < 0 ||
         want_hourly(req, resp, &hourly) < 0 ||
         api_query_parse(req, resp, req_query(req, "query"), QUERY_ISSUES, &query) < 0)
+        return;
+    had_query = query != NULL;
+    if (api_seen_filters(req, resp, &query, &q) < 0)
         return;
     if (store_project_get(req->app->store, q.project_id, &p, NULL) < 0) {
         resp_error(resp, 404, "no such project");
         return;
     }
     /* With a query, is: in it says which statuses; ?status= still narrows. */
-    if (query != NULL && req_query(req, "status") == NULL)
+    if (had_query && req_query(req, "status") == NULL)
         q.status = STORE_ISSUE_ANY;
     if (query != NULL)
         rc = issues_filtered(req, &q, query, &v, &n, next, &err);
@@ -327,6 +341,10 @@ void api_issue_get(struct bl_req *req, struct bl_resp *resp)
     aj_begin(resp, &w);
     jw_obj(&w, NULL);
     write_issue(&w, &is);
+    if (api_write_issue_seen(req, &w, is.id) < 0) {
+        resp_error(resp, 500, "cannot read where the issue was seen");
+        return;
+    }
     if (write_hourly(req, &w, is.id) < 0 ||
         (period != NULL && write_period(req, &w, is.id, p) < 0)) {
         resp_error(resp, 500, "cannot read hourly counts");

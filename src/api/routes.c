@@ -52,6 +52,10 @@ static const struct route routes[] = {
       0 },
     { BL_GET, "/api/0/projects/{}/issues/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
       api_issues_list, 0 },
+    { BL_GET, "/api/0/projects/{}/environments/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_project_environments, 0 },
+    { BL_GET, "/api/0/projects/{}/releases/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
+      api_project_releases, 0 },
     /* search (api_search.c): before events/{id}/, which would take "histogram" as an id */
     { BL_GET, "/api/0/projects/{}/events/", DOOR_API, ROUTE_SLASH_OPT, api_token_early,
       api_events_list, 0 },

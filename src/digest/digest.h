@@ -63,10 +63,18 @@ struct digest_config {
     int64_t retention_every_us; /* 0: never */
     int64_t disk_budget;        /* bytes; 0: none */
     struct handoff *handoff;    /* the doors' decompressed bodies (ingest/handoff.h), or NULL */
+    /*
+     * After a read that found records but under a quarter of max_bytes, the
+     * next read waits until this many ms after it: a steady stream then comes
+     * in batches of a few hundred events instead of dozens, and the writer's
+     * fixed cost per batch (two commits, each with its fsync) is shared by
+     * more. A record arriving after an idle moment is read at once.
+     */
+    int gather_ms;
 };
 
 #define DIGEST_CONFIG_DEFAULT                                                                      \
-    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0, NULL })
+    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0, NULL, 50 })
 
 struct digest_stats {
     uint64_t records;

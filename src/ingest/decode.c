@@ -12,13 +12,22 @@
  * budget is spent the sink offers a small spill area instead: if the decoder
  * puts even one byte there the body is too big, so a zip bomb costs at most
  * max_out bytes of memory and is detected without guessing.
+ *
+ * gzip, zlib and raw deflate go through libdeflate first: a whole-buffer
+ * inflate about three times as fast as zlib's, which was the largest single
+ * cost of a Sentry event at the door. It only ever answers "done": on any
+ * failure (corrupt, truncated, over budget) the output is rewound and zlib's
+ * streaming inflate runs instead, so every error, message and limit stays the
+ * one the sink gives, and a bomb still costs at most max_out.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #define ZLIB_CONST
 #include <brotli/decode.h>
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -225,6 +234,113 @@ static int inflate_body(const unsigned char *p, size_t len, int window_bits, con
     return rc;
 }
 
+enum fast_kind { FAST_GZIP, FAST_ZLIB, FAST_RAW };
+
+/* A first output size: gzip's trailer says it (mod 2^32, a hint only), else 4x. */
+static size_t fast_guess(const unsigned char *p, size_t len, enum fast_kind kind, size_t left)
+{
+    size_t guess = len < SIZE_MAX / 4 ? len * 4 : SIZE_MAX;
+
+    if (kind == FAST_GZIP && len >= 18) {
+        const unsigned char *t = p + len - 4;
+        size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+
+        /* deflate never expands more than about 1032 to 1: a lying trailer costs no more. */
+        if (isize > 0 && isize / 1032 <= len)
+            guess = isize;
+    }
+    if (guess < 1024)
+        guess = 1024;
+    return guess < left ? guess : left;
+}
+
+static enum libdeflate_result fast_member(struct libdeflate_decompressor *d, enum fast_kind kind,
+                                          const unsigned char *p, size_t len, void *dst,
+                                          size_t avail, size_t *in_used, size_t *out_n)
+{
+    if (kind == FAST_GZIP)
+        return libdeflate_gzip_decompress_ex(d, p, len, dst, avail, in_used, out_n);
+    if (kind == FAST_ZLIB)
+        return libdeflate_zlib_decompress_ex(d, p, len, dst, avail, in_used, out_n);
+    return libdeflate_deflate_decompress_ex(d, p, len, dst, avail, in_used, out_n);
+}
+
+/*
+ * One decompressor per thread, kept: making one clears about 11 KB, a tenth
+ * of inflating a 9 KB event. The key's destructor frees it when the thread ends.
+ */
+static pthread_key_t fast_key;
+static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
+static int fast_key_ok;
+
+static void fast_key_free(void *d)
+{
+    libdeflate_free_decompressor(d);
+}
+
+static void fast_key_init(void)
+{
+    fast_key_ok = pthread_key_create(&fast_key, fast_key_free) == 0;
+}
+
+static struct libdeflate_decompressor *fast_decompressor(void)
+{
+    struct libdeflate_decompressor *d;
+
+    pthread_once(&fast_once, fast_key_init);
+    if (!fast_key_ok)
+        return NULL;
+    d = pthread_getspecific(fast_key);
+    if (d == NULL) {
+        d = libdeflate_alloc_decompressor();
+        if (d != NULL && pthread_setspecific(fast_key, d) != 0) {
+            libdeflate_free_decompressor(d);
+            d = NULL;
+        }
+    }
+    return d;
+}
+
+/*
+ * One stream (and, like inflate_body, the gzip members after it) into the
+ * sink; doubles its room on "insufficient space" until the budget is spent.
+ * 1 = done, 0 = not done and nothing appended (zlib decides).
+ */
+static int fast_inflate(const unsigned char *p, size_t len, enum fast_kind kind, struct sink *s)
+{
+    struct libdeflate_decompressor *d = fast_decompressor();
+    struct buf *out = s->out;
+    int done = 0;
+
+    if (d == NULL)
+        return 0;
+    while (len > 0) {
+        size_t left = s->max_out - (out->len - s->start);
+        size_t room = fast_guess(p, len, kind, left), in_used = 0, out_n = 0;
+        enum libdeflate_result r = LIBDEFLATE_INSUFFICIENT_SPACE;
+
+        while (room > 0 && buf_grow(out, room) == 0) {
+            r = fast_member(d, kind, p, len, out->p + out->len, room, &in_used, &out_n);
+            if (r != LIBDEFLATE_INSUFFICIENT_SPACE || room == left)
+                break;
+            room = room < left / 2 ? room * 2 : left;
+        }
+        if (r != LIBDEFLATE_SUCCESS)
+            break;
+        out->len += out_n;
+        out->p[out->len] = '\0';
+        p += in_used;
+        len -= in_used;
+        done = kind == FAST_RAW || !is_gzip(p, len);
+        if (done)
+            break;
+        kind = FAST_GZIP;
+    }
+    if (!done)
+        sink_rewind(s);
+    return done;
+}
+
 static int brotli_body(const unsigned char *p, size_t len, struct sink *s, struct bl_err *err)
 {
     BrotliDecoderState *st = BrotliDecoderCreateInstance(NULL, NULL, NULL);
@@ -309,10 +425,13 @@ static int decode_dispatch(const unsigned char *u, size_t len, int hint, struct 
         sink_rewind(s);
     }
     if (is_gzip(u, len))
-        return inflate_body(u, len, 15 + 32, "gzip", s, err);
+        return fast_inflate(u, len, FAST_GZIP, s) ? 0
+                                                  : inflate_body(u, len, 15 + 32, "gzip", s, err);
     if (is_zstd(u, len))
         return zstd_body(u, len, s, err);
     if (is_zlib(u, len)) {
+        if (fast_inflate(u, len, FAST_ZLIB, s))
+            return 0;
         rc = inflate_body(u, len, 15 + 32, "deflate", s, err);
         if (rc != BL_EPARSE || hint != INGEST_ENC_NONE)
             return rc;
@@ -321,7 +440,7 @@ static int decode_dispatch(const unsigned char *u, size_t len, int hint, struct 
         return copy_body(u, len, s, err);
     }
     if (hint == INGEST_ENC_DEFLATE)
-        return inflate_body(u, len, -15, "deflate", s, err);
+        return fast_inflate(u, len, FAST_RAW, s) ? 0 : inflate_body(u, len, -15, "deflate", s, err);
     return copy_body(u, len, s, err);
 }
 

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "journal/journal.h"
@@ -228,6 +229,7 @@ static void *flusher_main(void *arg)
 {
     struct journal *j = arg;
 
+    prctl(PR_SET_NAME, "bilor-journal", 0, 0, 0);
     pthread_mutex_lock(&j->mu);
     for (;;) {
         struct journal_group tmp;

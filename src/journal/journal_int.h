@@ -8,7 +8,7 @@
  * multiple of 8 bytes (so every LSN is a multiple of 8):
  *
  *   0  u32 magic "BLJ1"
- *   4  u32 crc32 (zlib) of bytes 8..72 and of the payload
+ *   4  u32 CRC-32 (zlib's; libdeflate computes it) of bytes 8..72 and of the payload
  *   8  u32 total     on-disk size, header + payload + padding
  *  12  u32 payload length
  *  16  u32 protocol

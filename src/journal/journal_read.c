@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "journal/journal.h"
 #include "journal/journal_int.h"
@@ -54,14 +54,12 @@ size_t journal__rec_total(size_t len)
     return (JOURNAL__HDR + len + JOURNAL__ALIGN - 1) & ~(size_t)(JOURNAL__ALIGN - 1);
 }
 
+/* zlib's CRC-32, computed by libdeflate: several times faster (carry-less multiply). */
 static uint32_t rec_crc(const unsigned char *hdr, const void *payload, size_t len)
 {
-    uLong crc = crc32(0L, hdr + 8, JOURNAL__HDR - 8);
+    uint32_t crc = libdeflate_crc32(0, hdr + 8, JOURNAL__HDR - 8);
 
-    /* zlib returns the seed, not the CRC, for a NULL buffer. */
-    if (len > 0)
-        crc = crc32(crc, payload, (uInt)len);
-    return (uint32_t)crc;
+    return len > 0 ? libdeflate_crc32(crc, payload, len) : crc;
 }
 
 void journal__rec_header(unsigned char *hdr, const struct journal_record *rec)

@@ -22,6 +22,7 @@
  *   store_sqlite_logs_read.c  log lines read back from blocks, one day file at a time
  *   store_sqlite_logs_convert.c  an older binary's log rows moved into blocks
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
+ *   store_sqlite_seen.c    issue_seen, project_seen: environments and releases issues were seen in
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
@@ -317,6 +318,20 @@ struct sq_wctx {
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err);
+
+/*
+ * Where issues were seen (store_sqlite_seen.c): the batch's counted
+ * environments and releases into issue_seen (from sq_write_counts); the
+ * backfill of migration 9 (at open); the listing op; the issue listing's
+ * filters appended to sql as " AND ..." with their values added to
+ * args[*nargs..cap) (placeholders numbered from *nargs + 1).
+ */
+int sq_write_seen(struct sq_wctx *w, struct bl_err *err);
+int sq_seen_backfill(struct sq_store *s, struct bl_err *err);
+int sq_seen_list(struct store *st, int64_t project_id, int64_t issue_id, int kind, size_t limit,
+                 struct pool *pool, struct store_seen **out, size_t *n, struct bl_err *err);
+int sq_seen_where(const struct store_issue_query *q, struct pool *pool, struct buf *sql,
+                  struct sq_arg *args, size_t *nargs, size_t cap, struct bl_err *err);
 
 /*
  * Log lines in blocks (store_sqlite_logs.c): write_day hands over each log

@@ -134,12 +134,52 @@ struct store_grouping {
     int64_t updated_at;
 };
 
+/*
+ * Where an issue's events were seen: the environments and releases of the
+ * events counted into it (kept by write_batch, backfilled for events stored
+ * before; like the issue's counters they stay when retention drops events).
+ */
+enum store_seen_kind { STORE_SEEN_ENVIRONMENT = 0, STORE_SEEN_RELEASE = 1 };
+
+/* One environment or release of an issue (issues 1) or of a project. */
+struct store_seen {
+    int kind; /* enum store_seen_kind */
+    const char *value;
+    int64_t first_seen;
+    int64_t last_seen;
+    int64_t times_seen; /* events counted with it */
+    int64_t issues;     /* issues seen with it */
+};
+
+#define STORE_SEEN_FILTERS_MAX 16
+#define STORE_SEEN_VALUES_MAX 64
+
+/*
+ * An issue listing filter: issues with at least one event whose
+ * environment (release) is one of values[0..nvalues) (any value when
+ * nvalues is 0); negate: issues with none. Values compare exactly, or with
+ * nocase ASCII case-insensitively (values must then be ASCII) and prefix[i]
+ * (may be NULL) as a prefix. A release also matches the issue's
+ * first_release and last_release, which predate the table.
+ */
+struct store_seen_filter {
+    int kind; /* enum store_seen_kind */
+    int negate;
+    int nocase;
+    const char *const *values;
+    const int *prefix;
+    size_t nvalues; /* 0..STORE_SEEN_VALUES_MAX */
+};
+
 struct store_issue_query {
     int64_t project_id;
     int status;         /* enum store_issue_status, STORE_ISSUE_ANY for all */
     int sort;           /* enum store_issue_sort; always newest/largest first */
     size_t limit;       /* 1..1000 */
     const char *cursor; /* NULL, or next_cursor of the previous page */
+    /* all of these hold (0..STORE_SEEN_FILTERS_MAX) */
+    const struct store_seen_filter *seen;
+    size_t nseen;
 };
 
 /* One stored event as listings and lookups return it. */
@@ -413,6 +453,13 @@ struct store_ops {
     /* counts[i] = events of the issue in the hour starting at since + i hours */
     int (*issue_hourly)(struct store *st, int64_t issue_id, int64_t since, size_t nhours,
                         int64_t *counts, struct bl_err *err);
+    /*
+     * Where issues were seen: issue_id > 0, that issue's environments and
+     * releases (kind -1: both); else project_id's of kind (issues: how many
+     * of its issues). Most recently seen first, at most limit (1..1000).
+     */
+    int (*seen_list)(struct store *st, int64_t project_id, int64_t issue_id, int kind, size_t limit,
+                     struct pool *pool, struct store_seen **out, size_t *n, struct bl_err *err);
 
     /* events: newest first (timestamp, then arrival order) */
     int (*event_list)(struct store *st, const struct store_event_query *q, struct pool *pool,
@@ -686,6 +733,13 @@ static inline int store_issue_set_status(struct store *st, int64_t id, int statu
                                          struct bl_err *err)
 {
     return st->ops->issue_set_status(st, id, status, err);
+}
+
+static inline int store_seen_list(struct store *st, int64_t project_id, int64_t issue_id, int kind,
+                                  size_t limit, struct pool *pool, struct store_seen **out,
+                                  size_t *n, struct bl_err *err)
+{
+    return st->ops->seen_list(st, project_id, issue_id, kind, limit, pool, out, n, err);
 }
 
 static inline int store_issue_hourly(struct store *st, int64_t id, int64_t since, size_t nhours,

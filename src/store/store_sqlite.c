@@ -6,6 +6,7 @@
  *   bilor.db             meta (schema_version, next_issue_id), nodes (each
  *                        node's checkpoint_lsn), projects, project_keys,
  *                        users, api_tokens, issues, issue_hourly,
+ *                        issue_seen, project_seen (store_sqlite_seen.c),
  *                        project_hourly
  *   events/YYYYMMDD.db   one file per UTC day of the event timestamp: events,
  *                        event_raw (the compressed payloads), events_fts
@@ -421,6 +422,7 @@ static const struct store_ops sq_ops = {
     .issue_get = sq_issue_get,
     .issue_set_status = sq_issue_set_status,
     .issue_hourly = sq_issue_hourly,
+    .seen_list = sq_seen_list,
     .event_list = sq_event_list,
     .event_get = sq_event_get,
     .event_scan = sq_event_scan,
@@ -484,6 +486,8 @@ static int open_main(struct sq_store *s, const char *node_id, struct bl_err *err
     rc = sq_conn_open(path, SQ_OPEN_CREATE, &s->w, err);
     if (rc == 0)
         rc = sq_migrate_main(s->w, err);
+    if (rc == 0)
+        rc = sq_seen_backfill(s, err);
     if (rc == 0)
         rc = sq_conn_open(path, 0, &s->admin, err);
     if (rc == 0)

@@ -1,6 +1,7 @@
 /*
- * store_sqlite_count.c - step 4 of write_batch: issues, hourly counters and
- * the checkpoint in the open bilor.db transaction.
+ * store_sqlite_count.c - step 4 of write_batch: issues, hourly counters,
+ * where issues were seen (store_sqlite_seen.c) and the checkpoint in the
+ * open bilor.db transaction.
  *
  * Only the events step 3 counted take part (see the DESIGN comment of
  * store_sqlite_write.c): inserted ones and ones a crashed run had already
@@ -222,6 +223,8 @@ int sq_write_counts(struct sq_wctx *w, struct bl_err *err)
     }
     if (rc == 0)
         rc = write_hourly(w, err);
+    if (rc == 0)
+        rc = sq_write_seen(w, err);
     if (rc == 0)
         rc = write_meta(w, err);
     return rc;

@@ -152,6 +152,46 @@ static int run_issue_page(struct sq_store *s, const struct store_issue_query *q,
     return sq_read_each(s, &sq, err);
 }
 
+/*
+ * The same page with q's filters (store_sqlite_seen.c) spliced in before
+ * its ORDER BY: a statement of its own, prepared for this call only.
+ */
+static int run_filtered_page(struct sq_store *s, const struct store_issue_query *q,
+                             const int64_t key[2], struct issue_rows *r, struct pool *pool,
+                             struct bl_err *err)
+{
+    const char *base = issue_pages[q->sort][q->status == STORE_ISSUE_ANY];
+    const char *order = strstr(base, " ORDER BY");
+    size_t cap = 5 + STORE_SEEN_FILTERS_MAX * STORE_SEEN_VALUES_MAX, nargs = 5;
+    struct sq_arg *args = pool_calloc(pool, cap, sizeof(*args));
+    struct buf sql = BUF_INIT(1u << 20);
+    struct sq_conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc, step = SQLITE_DONE;
+
+    args[0] = (struct sq_arg)SQ_INT(q->project_id);
+    args[1] = (struct sq_arg)SQ_INT(q->status);
+    args[2] = (struct sq_arg)SQ_INT(key[0]);
+    args[3] = (struct sq_arg)SQ_INT(key[1]);
+    args[4] = (struct sq_arg)SQ_INT(q->limit + 1);
+    buf_add(&sql, base, (size_t)(order - base));
+    rc = sq_seen_where(q, pool, &sql, args, &nargs, cap, err);
+    buf_addstr(&sql, order);
+    if (rc == 0)
+        rc = sq_reader_get(s, &c, err);
+    if (rc == 0 && (sqlite3_prepare_v2(c->db, sql.p, -1, &st, NULL) != SQLITE_OK ||
+                    sq_bind_args(st, args, nargs) != SQLITE_OK))
+        rc = sq_fail(c, "list issues", err);
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = issue_row(st, r, err);
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sq_fail(c, "list issues", err);
+    sqlite3_finalize(st);
+    sq_reader_put(s, c);
+    buf_release(&sql);
+    return rc > 0 ? 0 : rc;
+}
+
 int sq_issue_list(struct store *st, const struct store_issue_query *q, struct pool *pool,
                   struct store_issue **out, size_t *n, char next_cursor[STORE_CURSOR_MAX],
                   struct bl_err *err)
@@ -169,7 +209,10 @@ int sq_issue_list(struct store *st, const struct store_issue_query *q, struct po
     if (rc != 0)
         return rc;
     v = r.v = pool_calloc(pool, q->limit + 1, sizeof(*v));
-    rc = run_issue_page(sq_of(st), q, key, &r, err);
+    if (q->nseen > 0)
+        rc = run_filtered_page(sq_of(st), q, key, &r, pool, err);
+    else
+        rc = run_issue_page(sq_of(st), q, key, &r, err);
     if (rc != 0)
         return rc;
     nv = r.n;

@@ -29,6 +29,9 @@
  *   nodes        one row per node (journal): its checkpoint_lsn; id is the
  *                small number day files use for it (events.node, part_nodes).
  *   issue_hourly / project_hourly   counts per hour; hour = µs at the hour's start.
+ *   issue_seen   per issue, the environments (kind 0) and releases (kind 1)
+ *                its events came from, with first/last seen and a count.
+ *   project_seen the same per project, with how many issues have each value.
  *   attachments, feedback, client_reports, items_received   envelope items that
  *                are not events (core/item.h); nodes.items_lsn is their checkpoint.
  */
@@ -183,6 +186,24 @@ static const char *const main_migrations[] = {
      * only an event of another release reopens it (store_sqlite_count.c).
      */
     "ALTER TABLE issues ADD COLUMN resolved_in_release TEXT;",
+    /*
+     * 9: where issues were seen (store_sqlite_seen.c): per issue, the
+     * environments (kind 0) and releases (kind 1) of its events, and per
+     * project with how many issues have each. The events counted
+     * before these tables existed are those below each
+     * node's checkpoint now: seen_backfill keeps that bound until
+     * sq_seen_backfill (at open) has added them from the day files.
+     */
+    "CREATE TABLE issue_seen("
+    " issue_id INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, times_seen INTEGER NOT NULL,"
+    " PRIMARY KEY(issue_id, kind, value)) WITHOUT ROWID;"
+    "CREATE TABLE project_seen("
+    " project_id INTEGER NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, times_seen INTEGER NOT NULL,"
+    " issues INTEGER NOT NULL, PRIMARY KEY(project_id, kind, value)) WITHOUT ROWID;"
+    "CREATE TABLE seen_backfill(node INTEGER PRIMARY KEY, upto INTEGER NOT NULL);"
+    "INSERT INTO seen_backfill(node, upto) SELECT id, checkpoint_lsn FROM nodes;",
 };
 
 static const char *const part_migrations[] = {

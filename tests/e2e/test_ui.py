@@ -179,6 +179,17 @@ def test_ui_browser():
                what="issue reopened by a new event")
     browser(srv, "regressed", {"issue_id": issue_id})
 
+    # An issue seen only in staging, of another release: the filters pick it out.
+    r = srv.post("/api/1/store/", json.dumps({
+        "event_id": "5" * 32, "message": "Staging cache stampede", "level": "error",
+        "environment": "staging", "release": "shop@2.5.0-rc1", "platform": "python"}).encode(),
+        dict(srv.auth_headers(1), **{"Content-Type": "application/json"}))
+    h.check_eq(r.status, 200, "staging event accepted")
+    srv.wait_event(1, "5" * 32)
+    browser(srv, "environments", {"staging": ["Staging cache stampede"],
+                                  "production": ["payment declined", "invoice-7"],
+                                  "release": "shop@2.4.1"})
+
 
 @h.test
 def test_ui_session():

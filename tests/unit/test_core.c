@@ -160,6 +160,42 @@ static void test_json_nul(void)
     CHECK(json_parse("\"\\u0000", 7, &lim, &err) == NULL);
 }
 
+/*
+ * Documents of 64 bytes and more are prescanned 16 bytes at a time: the same
+ * strings, escapes and depths as above, shifted across every block offset.
+ */
+static void test_json_long(void)
+{
+    static const char nul_doc[] = "{\"m\":\"a\\u0000b\\u0000\",\"k\\u0000\":[\"\\\\u0000\"],"
+                                  "\"u\":\"\\u00001\",\"s\":\"[[[[\\\"{{{{\\\\\",\"d\":[[[1]]]} ";
+    struct json_limits lim = { 4096, 4 };
+    char doc[256];
+
+    for (size_t pad = 0; pad < 48; pad++) {
+        size_t n = pad + sizeof(nul_doc) - 1;
+        cJSON *v, *arr;
+
+        memset(doc, ' ', pad);
+        memcpy(doc + pad, nul_doc, sizeof(nul_doc) - 1);
+        v = json_parse(doc, n, &lim, NULL);
+        CHECK(v != NULL);
+        if (v == NULL)
+            continue;
+        CHECK_STR_EQ(json_str(v, "m"), "a\xef\xbf\xbd"
+                                       "b\xef\xbf\xbd");
+        arr = json_arr(v, "k\xef\xbf\xbd");
+        CHECK(arr != NULL && strcmp(cJSON_GetArrayItem(arr, 0)->valuestring, "\\u0000") == 0);
+        CHECK_STR_EQ(json_str(v, "u"), "\xef\xbf\xbd"
+                                       "1");
+        CHECK_STR_EQ(json_str(v, "s"), "[[[[\"{{{{\\");
+        cJSON_Delete(v);
+        /* One level deeper than the limit, outside a string: refused. */
+        lim.max_depth = 3;
+        CHECK(json_parse(doc, n, &lim, NULL) == NULL);
+        lim.max_depth = 4;
+    }
+}
+
 static void test_levels(void)
 {
     int l = -1;
@@ -196,6 +232,7 @@ int main(void)
     test_clock();
     test_json();
     test_json_nul();
+    test_json_long();
     test_levels();
     test_hash();
     return t_done();

@@ -329,6 +329,35 @@ static void test_members_and_append(void)
     buf_release(&c);
 }
 
+/*
+ * The whole-buffer inflate (libdeflate) sizes its output from the gzip
+ * trailer or 4x the input and doubles on "no room": a repetitive body far
+ * over 4x with no trailer to go by (raw deflate, zlib, a gzip member with
+ * padding after it), one exactly at the budget and one a byte over.
+ */
+static void test_output_sizing(void)
+{
+    struct buf big = BUF_INIT(8u << 20), c = BUF_INIT(8u << 20), dec = BUF_INIT(0);
+    const int kinds[][2] = { { -15, INGEST_ENC_DEFLATE },
+                             { 15, INGEST_ENC_NONE },
+                             { 15 + 16, INGEST_ENC_GZIP } };
+
+    for (int i = 0; big.len < (1u << 20); i++)
+        buf_addf(&big, "repeat %d\n", i % 7);
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        buf_reset(&c);
+        CHECK_INT_EQ(t_deflate_into(big.p, big.len, kinds[k][0], &c), 0);
+        CHECK(c.len * 4 < big.len);
+        buf_add(&c, "\0\0\0\0\0", 5); /* ignored after the stream; no trailer to go by */
+        CHECK_INT_EQ(decode_body(c.p, c.len, kinds[k][1], big.len, &dec, NULL), 0);
+        CHECK(dec.len == big.len && memcmp(dec.p, big.p, big.len) == 0);
+        buf_release(&dec);
+        expect_decode(c.p, c.len, kinds[k][1], big.len - 1, BL_ETOOBIG, NULL, 0);
+    }
+    buf_release(&big);
+    buf_release(&c);
+}
+
 static void expect_b64(const char *in, int want_rc, const char *want)
 {
     struct buf out = BUF_INIT(0);
@@ -479,6 +508,7 @@ int main(void)
     test_bombs();
     test_truncated_and_corrupt();
     test_members_and_append();
+    test_output_sizing();
     test_base64();
     test_request();
     return t_done();

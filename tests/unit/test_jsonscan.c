@@ -182,6 +182,40 @@ static void test_errors(void)
     CHECK_INT_EQ(jsonscan(deep, 200000, 1 << 30, NULL, NULL, NULL, NULL), BL_EPARSE);
 }
 
+/*
+ * Strings are skipped 16 and 8 bytes at a time: whatever needs a closer look
+ * (the closing quote, an escape, UTF-8, a control byte) is found at every
+ * offset from the start, and a string cut at every length is unterminated.
+ */
+static void test_string_offsets(void)
+{
+    static const struct {
+        const char *tail;
+        int rc;
+    } cases[] = { { "\"", 0 },
+                  { "\\n\"", 0 },
+                  { "\xc3\xa9\"", 0 },
+                  { "\x01\"", BL_EPARSE },
+                  { "\xff\"", BL_EPARSE },
+                  { "\\q\"", BL_EPARSE },
+                  { "\x7f\"", 0 } };
+    char doc[128];
+
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        for (size_t off = 0; off < 48; off++) {
+            size_t n = 1 + off, tl = strlen(cases[k].tail);
+
+            doc[0] = '"';
+            memset(doc + 1, 'a', off);
+            memcpy(doc + n, cases[k].tail, tl);
+            n += tl;
+            CHECK_INT_EQ(jsonscan(doc, n, 8, NULL, NULL, NULL, NULL), cases[k].rc);
+            for (size_t cut = 1; cases[k].rc == 0 && cut < n; cut++)
+                CHECK_INT_EQ(jsonscan(doc, cut, 8, NULL, NULL, NULL, NULL), BL_EPARSE);
+        }
+    }
+}
+
 static void check_unquote(const char *lit, const char *want, size_t want_len)
 {
     struct buf b = BUF_INIT(1024);
@@ -283,6 +317,7 @@ int main(void)
     run_case_file();
     test_members();
     test_errors();
+    test_string_offsets();
     test_unquote();
     test_speed();
     return t_done();

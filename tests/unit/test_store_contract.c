@@ -265,7 +265,7 @@ static void test_version_transition(struct store *st)
 static void check_issue_pages(struct store *st, int64_t pid, int sort, int status, size_t page,
                               size_t expect)
 {
-    struct store_issue_query q = { pid, status, sort, page, NULL };
+    struct store_issue_query q = { pid, status, sort, page, NULL, NULL, 0 };
     struct pool pool = POOL_INIT(16384);
     char cur[STORE_CURSOR_MAX] = "";
     int64_t prev_key = INT64_MAX, prev_id = INT64_MAX;
@@ -297,7 +297,7 @@ static void test_issue_list(struct store *st)
 {
     struct event ev[24];
     struct store_batch_result res;
-    struct store_issue_query q = { 0, STORE_ISSUE_ANY, 0, 5, "1.x" };
+    struct store_issue_query q = { 0, STORE_ISSUE_ANY, 0, 5, "1.x", NULL, 0 };
     struct pool pool = POOL_INIT(4096);
     struct store_issue *v = NULL;
     char cur[STORE_CURSOR_MAX];
@@ -647,7 +647,7 @@ static void *reader_main(void *p)
 
     while (!atomic_load(&a->stop)) {
         struct store_event_query q = { a->pid, 0, -1, 0, 0, 50, NULL, 1, NULL, 0, NULL, NULL };
-        struct store_issue_query iq = { a->pid, STORE_ISSUE_ANY, 0, 50, NULL };
+        struct store_issue_query iq = { a->pid, STORE_ISSUE_ANY, 0, 50, NULL, NULL, 0 };
         struct store_event *v;
         struct store_issue *iv;
         char cur[STORE_CURSOR_MAX];

@@ -1,5 +1,5 @@
-// Issues of a project: search, status tabs, sort, bulk actions, pagination.
-// Everything that defines the view is in the URL.
+// Issues of a project: search, status tabs, sort, environment and release
+// filters, bulk actions, pagination. Everything that defines the view is in the URL.
 import { h, mount, timeEl, levelBadge, fmtNum, notice, clear } from './dom.js';
 import { getPage, put, get, hasSearch } from './api.js';
 import { terms, matches } from './query.js';
@@ -9,6 +9,22 @@ import { setupBlock } from './projects.js';
 
 const STATUSES = [['unresolved', 'Unresolved'], ['resolved', 'Resolved'], ['ignored', 'Ignored'], ['all', 'All']];
 const SORTS = [['last_seen', 'Last seen'], ['first_seen', 'First seen'], ['count', 'Events']];
+const RELEASES_SHOWN = 50; // the most recently seen; one in the URL is kept even when older
+
+// A filter select: "All …" then the project's names, most recently seen first.
+// Until they arrive (or when the server has no such listing) it holds the URL's value only.
+function filterSelect(label, all, value, onchange) {
+  const sel = h('select', { 'aria-label': label, class: 'filter', onchange: (e) => onchange(e.target.value) },
+    h('option', { value: '' }, all), value ? h('option', { value, selected: true }, value) : null);
+  sel.fill = (names) => {
+    const have = new Set(names);
+    clear(sel);
+    sel.append(h('option', { value: '' }, all));
+    for (const n of value && !have.has(value) ? [value, ...names] : names)
+      sel.append(h('option', { value: n, selected: n === value }, n));
+  };
+  return sel;
+}
 
 export async function issuesPage({ params, signal }) {
   const list = await projects();
@@ -20,10 +36,12 @@ export async function issuesPage({ params, signal }) {
   const query = params.get('query') || '';
   const cursor = params.get('cursor') || '';
   const prev = params.get('prev') || '';
-  const state = { project: pid, status, sort, query };
+  const environment = params.get('environment') || '';
+  const release = params.get('release') || '';
+  const state = { project: pid, status, sort, query, environment, release };
   const go = (changes, replace) => setHash('issues', [], Object.assign({}, state, { cursor: '', prev: '' }, changes), replace);
 
-  const projSel = h('select', { 'aria-label': 'Project', onchange: (e) => go({ project: e.target.value }) },
+  const projSel = h('select', { 'aria-label': 'Project', onchange: (e) => go({ project: e.target.value, environment: '', release: '' }) },
     list.map((p) => h('option', { value: p.id, selected: String(p.id) === pid }, p.name)));
   const search = h('input', { type: 'search', name: 'query', value: query, placeholder: 'Search issues (press /)', 'aria-label': 'Search issues' });
   const form = h('form', { class: 'searchbar', role: 'search', onsubmit: (e) => { e.preventDefault(); go({ query: search.value.trim() }); } },
@@ -33,12 +51,21 @@ export async function issuesPage({ params, signal }) {
       onclick: (e) => { e.preventDefault(); go({ status: k }); } }, label)));
   const sortSel = h('select', { 'aria-label': 'Sort', onchange: (e) => go({ sort: e.target.value }) },
     SORTS.map(([k, label]) => h('option', { value: k, selected: k === sort }, label)));
+  const envSel = filterSelect('Environment', 'All environments', environment, (v) => go({ environment: v }));
+  const relSel = filterSelect('Release', 'All releases', release, (v) => go({ release: v }));
+  const names = (path, limit) => get(path, { limit }, signal).then((v) => v.map((x) => x.name)).catch(() => null);
+  Promise.all([names(`/api/0/projects/${pid}/environments/`, 100), names(`/api/0/projects/${pid}/releases/`, RELEASES_SHOWN)])
+    .then(([envs, rels]) => {
+      if (signal.aborted) return;
+      if (envs) envSel.fill(envs);
+      if (rels) relSel.fill(rels);
+    });
   const selected = new Set();
   const bulkBtns = [['resolved', 'Resolve'], ['ignored', 'Ignore'], ['unresolved', 'Unresolve']].map(([st, label]) =>
     h('button', { type: 'button', disabled: true, dataset: { bulk: st }, onclick: () => bulk(st) }, label));
   const body = h('div', { class: 'list', id: 'issue-list' }, h('p', { class: 'muted' }, 'Loading…'));
   const pager = h('div', { class: 'pager' });
-  mount(signal, h('h1', {}, 'Issues'), form, h('div', { class: 'toolbar' }, tabs, h('span', { class: 'grow' }), ...bulkBtns, sortSel), body, pager);
+  mount(signal, h('h1', {}, 'Issues'), form, h('div', { class: 'toolbar' }, tabs, h('span', { class: 'grow' }), ...bulkBtns, h('span', { class: 'filters' }, envSel, relSel, sortSel)), body, pager);
 
   async function bulk(st) {
     const ids = [...selected];
@@ -51,18 +78,20 @@ export async function issuesPage({ params, signal }) {
   let data, next;
   const t0 = performance.now();
   try {
-    ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, query, cursor, limit: 50, hourly: 1 }, signal));
+    ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, query, environment, release, cursor, limit: 50, hourly: 1 }, signal));
   } catch (e) {
     if (e.status === 400 && query) {
       // A server without issue search: list and filter the free words here.
-      ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, cursor, limit: 50, hourly: 1 }, signal));
+      ({ data, next } = await getPage(`/api/0/projects/${pid}/issues/`, { status, sort, environment, release, cursor, limit: 50, hourly: 1 }, signal));
     } else throw e;
   }
   // A server without the search language ignores query=: filter this page here.
   if (query && !(await hasSearch(pid))) data = data.filter((i) => matches(i, terms(query), (r) => `${r.title} ${r.culprit}`));
   clear(body);
+  const where = [environment && `environment “${environment}”`, release && `release “${release}”`].filter(Boolean).join(' and ');
   if (!data.length) {
-    if (query) body.append(notice('info', `No ${status === 'all' ? '' : status + ' '}issues match “${query}”. Try fewer words, or the All tab.`));
+    if (where && !query) body.append(notice('info', `No ${status === 'all' ? '' : status + ' '}issues have events in ${where}. Try All environments, All releases or the All tab.`));
+    else if (query) body.append(notice('info', `No ${status === 'all' ? '' : status + ' '}issues match “${query}”. Try fewer words, or the All tab.`));
     else if (status === 'unresolved') {
       const any = await get(`/api/0/projects/${pid}/issues/`, { status: 'all', limit: 1 });
       body.append(any.length ? notice('info', 'No unresolved issues. Well done.') : h('div', {}, notice('info', 'No events yet. Send a first one:'), setupBlock(project)));

@@ -485,6 +485,54 @@ try {
     await gotoIssues(page, { project: 1, status: 'unresolved' });
     const ids = await page.$$eval('#issue-list .issue', (els) => els.map((e) => e.dataset.id));
     check(ids.includes(expect.issue_id), `a new event brought issue ${expect.issue_id} back to the unresolved tab (got ${JSON.stringify(ids)})`);
+  } else if (phase === 'environments') {
+    // The environment and release selects narrow the list, live in the URL and survive a tab switch.
+    const same = (a, b) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+    const shows = (p, want) => p.waitForFunction((w) => {
+      const t = [...document.querySelectorAll('#issue-list .issue .title')].map((e) => e.textContent);
+      return t.length === w.length && w.every((x) => t.some((y) => y.includes(x)));
+    }, want, { timeout: 10000 }).then(() => true, () => false);
+    const page = await newPage();
+    await signIn(page);
+    await gotoIssues(page, { project: 1, status: 'all' });
+    const env = 'select[aria-label=Environment]';
+    const rel = 'select[aria-label=Release]';
+    await page.waitForSelector(`${env} option[value=staging]`, { state: 'attached' });
+    const envOpts = await page.$$eval(`${env} option`, (els) => els.map((e) => e.textContent));
+    check(same(envOpts, ['All environments', 'production', 'staging']), `the environment select lists the project's environments (got ${JSON.stringify(envOpts)})`);
+    check(await shows(page, [...expect.production, ...expect.staging]), 'All environments shows every issue');
+    // Keyboard: the select is reachable with Tab and changed from the keyboard.
+    await page.focus(env);
+    check(await page.evaluate((s) => document.activeElement === document.querySelector(s), env), 'the environment select takes focus');
+    await page.selectOption(env, 'staging');
+    check(await shows(page, expect.staging), `environment staging shows only its issue (got ${JSON.stringify(await issueTitles(page))})`);
+    check(new URL(page.url()).hash.includes('environment=staging'), `the environment is in the URL (${page.url()})`);
+    await page.click('.tabs a[data-status=unresolved]');
+    await page.waitForFunction(() => location.hash.includes('status=unresolved'));
+    check(await shows(page, expect.staging), 'the environment stays chosen on another status tab');
+    check(new URL(page.url()).hash.includes('environment=staging') && await page.$eval(env, (e) => e.value) === 'staging',
+      `the tab switch keeps environment=staging (${page.url()})`);
+    await shot(page, 'issues-environment');
+    // A shared link opens the same view; the release filter narrows as well.
+    const linked = await newPage();
+    await signIn(linked);
+    await gotoIssues(linked, { project: 1, status: 'all', environment: 'production', release: expect.release });
+    check(await shows(linked, expect.production),
+      `a link with environment and release shows the production issues of that release (got ${JSON.stringify(await issueTitles(linked))})`);
+    await linked.waitForSelector(`${rel} option[value="${expect.release}"]`, { state: 'attached' });
+    check(await linked.$eval(rel, (e) => e.value) === expect.release && await linked.$eval(env, (e) => e.value) === 'production', 'the selects show the linked filters');
+    await linked.selectOption(env, '');
+    await linked.waitForFunction(() => !location.hash.includes('environment='));
+    check(new URL(linked.url()).hash.includes(`release=${encodeURIComponent(expect.release)}`), `All environments keeps the release (${linked.url()})`);
+    // 390 px and dark: the selects fit and follow the scheme.
+    const phone = await newPage(390, 844, 'dark');
+    await signIn(phone);
+    await gotoIssues(phone, { project: 1, status: 'all', environment: 'staging' });
+    await phone.waitForSelector(`${env} option[value=staging]`, { state: 'attached' });
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `no horizontal scrolling at 390 px with the filters (overflow ${overflow})`);
+    const selBg = await phone.$eval(env, (e) => getComputedStyle(e).backgroundColor);
+    check(selBg !== 'rgb(255, 255, 255)', `the environment select is dark in the dark scheme (${selBg})`);
   } else if (phase === 'xss') {
     const page = await newPage();
     await signIn(page);
