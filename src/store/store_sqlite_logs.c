@@ -12,13 +12,13 @@
  * often": the delay to search is the batch's own, no in-memory tail).
  * Writing a block allocates its line numbers (first_line .. first_line +
  * nlines - 1, rising in the file), inserts one contentless FTS5 row per
- * line (rowid = line number) and adds the lines to log_minutes. The block's
- * fields blob (log_block_fields, day-file migration 4, logblock.h) codes each line's logger,
- * release, environment and host into a small per-block dictionary, so
- * facets and conditions on those fields read a few bytes per line instead
- * of decompressing its frame and re-normalizing its payload; blocks written
- * before it have none and are read through their records as before (no
- * rebuild). (A level token in each line's full-text row, so that a word
+ * line (rowid = line number) and adds the lines to log_minutes. The
+ * block's fields blob (log_block_fields, day-file migration 4, logblock.h)
+ * codes each line's logger, release, environment and host into a small
+ * per-block dictionary, so facets and conditions on those fields read a
+ * few bytes per line instead of decompressing its frame and re-normalizing
+ * its payload; blocks written before it have none and are read through
+ * their records as before (no rebuild). (A level token in each line's full-text row, so that a word
  * with a level condition is one FTS5 intersection, measured slower: the
  * AND of a word's 10,000 rows with a level's two million took 40 ms in
  * FTS5, more than reading the word's 10,000 blocks' levels.)

@@ -9,10 +9,15 @@
  * or maybe). A free word at the root of the query ("drive", lowered by the
  * search code) narrows the lines further through log_fts, whose rowids are
  * line numbers: all of the day's rowids when they are few, else per block
- * by rowid range. Only the frames holding the lines left are decompressed,
- * and each of those lines that pre_eval could not decide goes to the
- * caller's match(), the reference evaluator, so answers are exactly
- * query_match's.
+ * by rowid range. Conditions on logger, release, environment and host are
+ * decided by query_match itself on the values of the block's fields blob
+ * (pre_field), which are the stored columns the document gives. Blocks are
+ * selected by their heads only, their blobs read through blob handles when
+ * they hold a candidate (store_sqlite_logs_blk.c). Only the frames holding
+ * the lines left are decompressed, and each of those lines that pre_eval
+ * could not decide goes to the caller's match(), the reference evaluator,
+ * so answers are exactly query_match's. A facet scan (STORE_RAW_FIELDS)
+ * takes a line's fields from the fields blob without its frame.
  *
  * Newest first is exact even for lines that arrived out of time order: a
  * page keeps the best `want` lines by (timestamp, line number) and stops
