@@ -46,7 +46,7 @@ static void keep_param(struct bl_req *req, struct buf *b, const char *name)
 
 void aj_link_next(struct bl_req *req, struct bl_resp *resp, const char *next_cursor)
 {
-    static const char *const keep[] = { "limit", "status", "sort", "since", "until" };
+    static const char *const keep[] = { "query", "limit", "status", "sort", "since", "until" };
     struct buf b = BUF_INIT(4096);
 
     if (next_cursor == NULL || next_cursor[0] == '\0')

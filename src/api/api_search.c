@@ -292,26 +292,84 @@ static void facet_count(struct facet *f, struct slice v, struct pool *pool)
     f->others++;
 }
 
+/*
+ * Whether the row itself holds field f as the document would give it: the
+ * columns api_search_doc_get reads from the row, and the host of a log
+ * line read from its block (host_known). Then no payload is re-normalized.
+ */
+static int row_field(const struct store_event *row, const char *f, struct slice *v)
+{
+    const char *s;
+
+    if (strcmp(f, "level") == 0)
+        s = ev_level_name(row->level);
+    else if (strcmp(f, "logger") == 0)
+        s = row->logger;
+    else if (strcmp(f, "release") == 0)
+        s = row->release;
+    else if (strcmp(f, "environment") == 0)
+        s = row->environment;
+    else if (strcmp(f, "host") == 0 && row->host_known)
+        s = row->server_name;
+    else
+        return -1;
+    if (s == NULL)
+        return 0;
+    *v = slice_from(s);
+    return 1;
+}
+
 static int facet_row(void *arg, const struct store_event *row)
 {
     struct facets *fs = arg;
     struct api_doc d;
     struct pool pool;
     struct slice vals[32];
+    int doc = 0; /* 1: d is open, -1: the payload does not parse */
 
     fs->rows++;
-    pool_init(&pool, 8192);
-    if (api_doc_init(&d, row, &fs->req->app->limits, &pool) == 0) {
-        for (size_t i = 0; i < fs->n; i++) {
-            size_t nv = api_search_doc_get(&d, fs->f[i].field, vals, 32);
-
-            for (size_t k = 0; k < nv; k++)
-                facet_count(&fs->f[i], vals[k], fs->req->pool);
-        }
+    /* a payload that does not parse gives no values, as before (the row's own fields neither) */
+    if (row->raw != NULL) {
+        pool_init(&pool, 8192);
+        doc = api_doc_init(&d, row, &fs->req->app->limits, &pool) == 0 ? 1 : -1;
     }
-    api_doc_free(&d);
-    pool_release(&pool);
+    for (size_t i = 0; i < fs->n && doc >= 0; i++) {
+        size_t nv;
+        int r = row_field(row, fs->f[i].field, vals);
+
+        if (r >= 0)
+            nv = (size_t)r;
+        else {
+            if (doc == 0) {
+                pool_init(&pool, 8192);
+                doc = api_doc_init(&d, row, &fs->req->app->limits, &pool) == 0 ? 1 : -1;
+            }
+            nv = doc > 0 ? api_search_doc_get(&d, fs->f[i].field, vals, 32) : 0;
+        }
+        for (size_t k = 0; k < nv; k++)
+            facet_count(&fs->f[i], vals[k], fs->req->pool);
+    }
+    if (doc != 0) {
+        api_doc_free(&d);
+        pool_release(&pool);
+    }
     return 0;
+}
+
+/* Fields every log line can give without its payload (row_field, host from its block). */
+static int line_fields_only(const struct facets *fs)
+{
+    static const char *const cheap[] = { "level", "logger", "release", "environment", "host" };
+
+    for (size_t i = 0; i < fs->n; i++) {
+        size_t k = 0;
+
+        while (k < sizeof(cheap) / sizeof(cheap[0]) && strcmp(cheap[k], fs->f[i].field) != 0)
+            k++;
+        if (k == sizeof(cheap) / sizeof(cheap[0]))
+            return 0;
+    }
+    return 1;
 }
 
 /* ?field=F: a field of the search language (its canonical name), or 400. */
@@ -395,7 +453,7 @@ static void facets(struct bl_req *req, struct bl_resp *resp, int target, int kin
     if (api_search_begin(req, resp, target, kind, facet_params, &s) < 0 ||
         facet_fields(req, resp, target, fs) < 0 || aj_limit(req, resp, 10, 100, &limit) < 0)
         return;
-    s.q.with_raw = 1;
+    s.q.with_raw = kind == EV_KIND_LOG && line_fields_only(fs) ? STORE_RAW_FIELDS : 1;
     rc = store_event_scan(req->app->store, &s.q, FACET_SCAN_MAX, facet_row, fs, &scanned, &err);
     if (rc < 0) {
         resp_error(resp, rc == BL_EINVAL ? 400 : 500, "%s", bl_err_msg(&err));

@@ -77,6 +77,8 @@ void lb_builder_init(struct lb_builder *b, int zlevel)
     buf_init(&b->frame, LB_FRAME_MAX);
     buf_init(&b->data, LB_BLOB_MAX);
     buf_init(&b->table, 64u << 10);
+    for (int f = 0; f < LB_NFIELDS; f++)
+        buf_init(&b->fdict[f], LB_FIELD_DICT * 256);
     b->zc = ZSTD_createCCtx();
     b->zlevel = zlevel;
     lb_builder_reset(b);
@@ -87,6 +89,8 @@ void lb_builder_release(struct lb_builder *b)
     buf_release(&b->frame);
     buf_release(&b->data);
     buf_release(&b->table);
+    for (int f = 0; f < LB_NFIELDS; f++)
+        buf_release(&b->fdict[f]);
     ZSTD_freeCCtx(b->zc);
     b->zc = NULL;
 }
@@ -104,6 +108,10 @@ void lb_builder_reset(struct lb_builder *b)
     b->lsn_min = UINT64_MAX;
     b->lsn_max = 0;
     b->level_mask = 0;
+    for (int f = 0; f < LB_NFIELDS; f++) {
+        buf_reset(&b->fdict[f]);
+        b->fnd[f] = 0;
+    }
 }
 
 int lb_builder_full(const struct lb_builder *b)
@@ -166,6 +174,98 @@ static int put_record(struct buf *f, const struct lb_line *l)
     return rc;
 }
 
+const int lb_field_str[LB_NFIELDS] = { LB_LOGGER, LB_RELEASE, LB_ENVIRONMENT, LB_SERVER_NAME };
+
+/* The code of field f's value for the line being added (the dictionary grows). */
+static unsigned char field_code(struct lb_builder *b, int f, const char *s, size_t len)
+{
+    struct buf *d = &b->fdict[f];
+
+    if (s == NULL)
+        return 0;
+    if (len > 255)
+        return LB_FIELD_OTHER;
+    /* the previous line's value first: runs of one host or logger are common */
+    if (b->nlines > 0) {
+        unsigned char c = b->fcode[f][b->nlines - 1];
+
+        if (c > 0 && c <= b->fnd[f] && (unsigned char)d->p[b->fdoff[f][c - 1]] == len &&
+            memcmp(d->p + b->fdoff[f][c - 1] + 1, s, len) == 0)
+            return c;
+    }
+    for (size_t k = 0; k < b->fnd[f]; k++)
+        if ((unsigned char)d->p[b->fdoff[f][k]] == len &&
+            memcmp(d->p + b->fdoff[f][k] + 1, s, len) == 0)
+            return (unsigned char)(k + 1);
+    if (b->fnd[f] == LB_FIELD_DICT)
+        return LB_FIELD_OTHER;
+    b->fdoff[f][b->fnd[f]] = d->len;
+    if (buf_addch(d, (char)len) != 0 || buf_add(d, s, len) != 0)
+        return LB_FIELD_OTHER;
+    return (unsigned char)++b->fnd[f];
+}
+
+int lb_builder_fields(const struct lb_builder *b, struct buf *out)
+{
+    unsigned char head[4] = { 1, LB_NFIELDS, (unsigned char)(b->nlines & 0xff),
+                              (unsigned char)(b->nlines >> 8) };
+    int rc = buf_add(out, head, 4);
+
+    for (int f = 0; f < LB_NFIELDS && rc == 0; f++) {
+        rc = buf_addch(out, (char)b->fnd[f]);
+        if (rc == 0)
+            rc = buf_add(out, b->fdict[f].p, b->fdict[f].len);
+    }
+    for (int f = 0; f < LB_NFIELDS && rc == 0; f++)
+        rc = buf_add(out, b->fcode[f], b->nlines);
+    return rc;
+}
+
+int lb_fields_open(const void *p, size_t len, size_t nlines, struct lb_fields *out)
+{
+    const unsigned char *u = p, *end = u + len;
+
+    memset(out, 0, sizeof(*out));
+    if (u == NULL || len < 4 || u[0] != 1 || u[1] != LB_NFIELDS ||
+        (size_t)(u[2] | u[3] << 8) != nlines || nlines > LB_BLOCK_LINES)
+        return BL_EPARSE;
+    u += 4;
+    for (int f = 0; f < LB_NFIELDS; f++) {
+        size_t n;
+
+        if (u >= end || (n = *u++) > LB_FIELD_DICT)
+            return BL_EPARSE;
+        for (size_t k = 0; k < n; k++) {
+            if (u >= end || (size_t)(end - u) < 1 + (size_t)*u)
+                return BL_EPARSE;
+            out->val[f][k] = u;
+            u += 1 + *u;
+        }
+    }
+    if ((size_t)(end - u) != LB_NFIELDS * nlines)
+        return BL_EPARSE;
+    for (int f = 0; f < LB_NFIELDS; f++)
+        out->codes[f] = u + (size_t)f * nlines;
+    out->n = nlines;
+    return 0;
+}
+
+int lb_fields_get(const struct lb_fields *fl, int f, size_t i, const char **s, size_t *len)
+{
+    unsigned c;
+
+    if (f < 0 || f >= LB_NFIELDS || i >= fl->n)
+        return -1;
+    c = fl->codes[f][i];
+    if (c == 0)
+        return 0;
+    if (c > LB_FIELD_DICT || fl->val[f][c - 1] == NULL)
+        return -1;
+    *len = fl->val[f][c - 1][0];
+    *s = (const char *)fl->val[f][c - 1] + 1;
+    return 1;
+}
+
 int lb_builder_add(struct lb_builder *b, const struct lb_line *l)
 {
     size_t mark = b->frame.len;
@@ -181,6 +281,8 @@ int lb_builder_add(struct lb_builder *b, const struct lb_line *l)
     b->ts[b->nlines] = l->timestamp;
     b->level[b->nlines] = (unsigned char)l->level;
     b->flags[b->nlines] = (unsigned char)l->flags;
+    for (int f = 0; f < LB_NFIELDS; f++)
+        b->fcode[f][b->nlines] = field_code(b, f, l->str[lb_field_str[f]], l->len[lb_field_str[f]]);
     b->nlines++;
     if (l->timestamp < b->t_min)
         b->t_min = l->timestamp;
@@ -285,21 +387,22 @@ unsigned lb_lines_flags(const struct lb_lines *l, size_t i)
     return l->flags[i];
 }
 
-int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out)
+int lb_frames_head(const void *head, size_t head_len, size_t len, size_t nlines,
+                   struct lb_frames *out)
 {
-    const unsigned char *u = p;
+    const unsigned char *u = head;
     size_t nf, prev_end = 0, prev_first = 0;
 
     memset(out, 0, sizeof(*out));
-    if (u == NULL || len < 4)
+    if (u == NULL || len < 4 || head_len < 4)
         return BL_EPARSE;
     nf = get_u32(u);
-    if (nf == 0 || nf > nlines || nlines > LB_BLOCK_LINES || (len - 4) / 12 < nf)
+    if (nf == 0 || nf > nlines || nlines > LB_BLOCK_LINES || (len - 4) / 12 < nf ||
+        head_len < 4 + nf * 12)
         return BL_EPARSE;
     out->nframes = nf;
     out->nlines = nlines;
     out->table = u + 4;
-    out->data = u + 4 + nf * 12;
     out->data_len = len - 4 - nf * 12;
     /* Ends and first lines must rise and stay inside the blob: checked once here. */
     for (size_t i = 0; i < nf; i++) {
@@ -312,6 +415,15 @@ int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *o
         prev_first = first;
     }
     return prev_end == out->data_len ? 0 : BL_EPARSE;
+}
+
+int lb_frames_open(const void *p, size_t len, size_t nlines, struct lb_frames *out)
+{
+    int rc = lb_frames_head(p, len, len, nlines, out);
+
+    if (rc == 0)
+        out->data = out->table + out->nframes * 12;
+    return rc;
 }
 
 size_t lb_frames_find(const struct lb_frames *f, size_t i)
@@ -330,15 +442,20 @@ size_t lb_frames_find(const struct lb_frames *f, size_t i)
     return lo;
 }
 
-int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
-                     size_t *first, size_t *count, struct bl_err *err)
+void lb_frames_span(const struct lb_frames *f, size_t fi, size_t *start, size_t *end)
 {
-    size_t start, end, raw, z;
+    *start = fi == 0 || fi >= f->nframes ? 0 : get_u32(f->table + (fi - 1) * 12);
+    *end = fi >= f->nframes ? 0 : get_u32(f->table + fi * 12);
+}
+
+int lb_frames_decode_at(const struct lb_frames *f, size_t fi, const void *z, void *dctx,
+                        struct buf *out, size_t *first, size_t *count, struct bl_err *err)
+{
+    size_t start, end, raw, n;
 
     if (fi >= f->nframes)
         return bl_err_set(err, BL_EPARSE, "log block: no frame %zu", fi);
-    start = fi == 0 ? 0 : get_u32(f->table + (fi - 1) * 12);
-    end = get_u32(f->table + fi * 12);
+    lb_frames_span(f, fi, &start, &end);
     raw = get_u32(f->table + fi * 12 + 4);
     *first = get_u32(f->table + fi * 12 + 8);
     *count = (fi + 1 < f->nframes ? get_u32(f->table + (fi + 1) * 12 + 8) : f->nlines) - *first;
@@ -347,12 +464,23 @@ int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct bu
     buf_reset(out);
     if (buf_grow(out, raw + 1) != 0)
         return bl_err_set(err, BL_ETOOBIG, "log block: frame too large");
-    z = ZSTD_decompressDCtx(dctx, out->p, raw, f->data + start, end - start);
-    if (ZSTD_isError(z) || z != raw)
+    n = ZSTD_decompressDCtx(dctx, out->p, raw, z, end - start);
+    if (ZSTD_isError(n) || n != raw)
         return bl_err_set(err, BL_EPARSE, "log block: corrupt frame");
     out->len = raw;
     out->p[raw] = '\0';
     return 0;
+}
+
+int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
+                     size_t *first, size_t *count, struct bl_err *err)
+{
+    size_t start, end;
+
+    if (fi >= f->nframes || f->data == NULL)
+        return bl_err_set(err, BL_EPARSE, "log block: no frame %zu", fi);
+    lb_frames_span(f, fi, &start, &end);
+    return lb_frames_decode_at(f, fi, f->data + start, dctx, out, first, count, err);
 }
 
 int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out)

@@ -1,6 +1,7 @@
 /*
- * sqlite_logs_int.h - a log block being read (store_sqlite_logs_read.c),
- * shared with the lookups of one line (store_sqlite_logs_get.c).
+ * sqlite_logs_int.h - a log block being read (store_sqlite_logs_blk.c), for
+ * the walks of store_sqlite_logs_read.c and the lookups of one line
+ * (store_sqlite_logs_get.c).
  */
 #ifndef BL_SQLITE_LOGS_INT_H
 #define BL_SQLITE_LOGS_INT_H
@@ -13,6 +14,25 @@
 
 struct blk {
     int64_t project_id, first;
+    /*
+     * Walks (store_sqlite_logs_read.c) select a block's head only and read
+     * its blobs through blob handles when it holds a candidate: a selected
+     * blob is copied at every step, and the frames (60 KB a block) were
+     * most of a walk over ten thousand blocks. Lookups (store_sqlite_logs_get.c)
+     * select both blobs with the row (lazy 0).
+     */
+    int lazy;
+    int64_t id;
+    sqlite3 *db;
+    sqlite3_blob *hl, *hf; /* lazy: the lines and frames handles */
+    struct buf lbuf;       /* lazy: the lines blob */
+    struct buf fhead;      /* lazy: the frames blob's count and table */
+    struct buf zbuf;       /* lazy: one frame's compressed bytes */
+    sqlite3_blob *hfl;     /* lazy: the fields handle */
+    struct buf flbuf;      /* lazy: the fields blob */
+    int fields_open;       /* fl is this block's */
+    int no_fields;         /* a block without a fields blob was met: read records from then on */
+    struct lb_fields fl;
     size_t nlines;
     int64_t t_min, t_max;
     struct lb_lines ln;
@@ -22,11 +42,25 @@ struct blk {
     /* the decoded frame */
     size_t frame, ffirst, fcount;
     struct buf fbuf;
-    size_t roff[LB_BLOCK_LINES];
+    size_t roff[LB_BLOCK_LINES]; /* roff[k]: where the frame's record k + 1 starts */
+    size_t nroff;                /* how many of roff are known */
     void *dctx;
 };
 
-/* The block of a row selected with its blobs (see the SELECTs of the readers). */
+/* The head of a block's row: first_line, nlines, t_min, t_max (lazy: id is set apart). */
+void sq_blk_head(struct blk *b, sqlite3_stmt *st);
+/* Its lines blob (b->ln). */
+int sq_blk_lines(struct blk *b, struct bl_err *err);
+/* Its fields blob (b->fl): 1 when open, 0 when it has none (nor, then, the older blocks). */
+int sq_blk_fields(struct blk *b);
+/*
+ * Line i as a STORE_RAW_FIELDS event from the lines and fields blobs alone
+ * (strings in pool): 1 when done, 0 when the block has no fields blob or a
+ * value is not in it (read the record instead).
+ */
+int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, struct pool *pool,
+                        struct store_event *e);
+/* The block of a row selected with its blobs (first_line, nlines, t_min, t_max, lines, frames). */
 int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err);
 /* Line i of the block, its frame decompressed when needed. */
 int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err);

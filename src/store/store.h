@@ -203,6 +203,12 @@ struct store_event {
     uint64_t template_hash;
     const char *raw; /* decompressed payload, only when the query asked with_raw */
     size_t raw_len;
+    /*
+     * host_known: server_name is the event's stored host (log lines read
+     * from their blocks); else server_name is NULL and the host is in raw.
+     */
+    const char *server_name;
+    int host_known;
 };
 
 struct query_node; /* search/query.h */
@@ -217,7 +223,13 @@ struct store_event_query {
     int64_t until;      /* exclusive upper bound on timestamp, 0: none */
     size_t limit;       /* 1..1000 */
     const char *cursor; /* NULL, or next_cursor of the previous page */
-    int with_raw;       /* also return each event's decompressed raw payload */
+    /*
+     * Also return each event's decompressed raw payload. STORE_RAW_FIELDS:
+     * the same, except that the caller reads only timestamp, level, logger,
+     * release, environment and (where host_known) server_name of log lines
+     * (facets), so a backend may leave the rest of a line out, raw too.
+     */
+    int with_raw;
     /*
      * Search (store_sqlite_search.c): the rows query matches, NULL for all.
      * A backend lowers what it can to its own query language and may ask
@@ -230,6 +242,8 @@ struct store_event_query {
     store_match_fn match; /* required when query is not NULL */
     void *match_arg;
 };
+
+#define STORE_RAW_FIELDS 2
 
 /* A histogram of matching events: counts[b * EV__NLEVELS + level]. */
 struct store_histogram {

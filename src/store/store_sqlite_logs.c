@@ -12,7 +12,16 @@
  * often": the delay to search is the batch's own, no in-memory tail).
  * Writing a block allocates its line numbers (first_line .. first_line +
  * nlines - 1, rising in the file), inserts one contentless FTS5 row per
- * line (rowid = line number) and adds the lines to log_minutes.
+ * line (rowid = line number) and adds the lines to log_minutes. The
+ * block's fields blob (log_block_fields, day-file migration 4, logblock.h)
+ * codes each line's logger, release, environment and host into a small
+ * per-block dictionary, so facets and conditions on those fields read a
+ * few bytes per line instead of decompressing its frame and re-normalizing
+ * its payload; blocks written before it have none and are read through
+ * their records as before (no rebuild). (A level token in each line's full-text row, so that a word
+ * with a level condition is one FTS5 intersection, measured slower: the
+ * AND of a word's 10,000 rows with a level's two million took 40 ms in
+ * FTS5, more than reading the word's 10,000 blocks' levels.)
  *
  * Exactly once: the block, its index rows and counts commit in the same
  * day-file transaction as part_nodes.applied_lsn, so a line below
@@ -61,7 +70,7 @@ struct sq_logw {
     struct logproj **p;
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
-    struct buf lines, frames;
+    struct buf lines, frames, fields;
     struct logminute *m;
     size_t nm, mcap;
 };
@@ -80,6 +89,7 @@ void sq_logs_free(struct sq_store *s)
     free(lw->p);
     buf_release(&lw->lines);
     buf_release(&lw->frames);
+    buf_release(&lw->fields);
     free(lw->m);
     free(lw);
     s->logw = NULL;
@@ -91,6 +101,7 @@ static struct sq_logw *logw_of(struct sq_store *s)
         s->logw = xcalloc(1, sizeof(*s->logw));
         buf_init(&s->logw->lines, 1u << 20);
         buf_init(&s->logw->frames, (size_t)LB_FRAME_MAX * 9);
+        buf_init(&s->logw->fields, 1u << 20);
     }
     return s->logw;
 }
@@ -186,6 +197,7 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
         " lsn_max, level_mask, lines, frames) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    static const char fields_sql[] = "INSERT INTO log_block_fields(id, fields) VALUES(?1, ?2)";
     struct sq_logw *lw = s->logw;
     int64_t first;
     int rc;
@@ -198,7 +210,10 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
     first = lw->next_line;
     buf_reset(&lw->lines);
     buf_reset(&lw->frames);
-    rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
+    buf_reset(&lw->fields);
+    rc = lb_builder_fields(&p->b, &lw->fields);
+    if (rc == 0)
+        rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot encode");
     {
@@ -214,6 +229,16 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
                               NULL };
 
         rc = sq_query_each(c, &q, err);
+        if (rc == 0) {
+            q = (struct sq_query){ fields_sql,
+                                   "write log block fields",
+                                   { SQ_INT(sqlite3_last_insert_rowid(c->db)),
+                                     SQ_BLOB(lw->fields.p, lw->fields.len) },
+                                   2,
+                                   NULL,
+                                   NULL };
+            rc = sq_query_each(c, &q, err);
+        }
     }
     if (rc == 0)
         rc = index_lines(c, p, first, err);

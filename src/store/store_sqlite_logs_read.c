@@ -9,10 +9,15 @@
  * or maybe). A free word at the root of the query ("drive", lowered by the
  * search code) narrows the lines further through log_fts, whose rowids are
  * line numbers: all of the day's rowids when they are few, else per block
- * by rowid range. Only the frames holding the lines left are decompressed,
- * and each of those lines that pre_eval could not decide goes to the
- * caller's match(), the reference evaluator, so answers are exactly
- * query_match's.
+ * by rowid range. Conditions on logger, release, environment and host are
+ * decided by query_match itself on the values of the block's fields blob
+ * (pre_field), which are the stored columns the document gives. Blocks are
+ * selected by their heads only, their blobs read through blob handles when
+ * they hold a candidate (store_sqlite_logs_blk.c). Only the frames holding
+ * the lines left are decompressed, and each of those lines that pre_eval
+ * could not decide goes to the caller's match(), the reference evaluator,
+ * so answers are exactly query_match's. A facet scan (STORE_RAW_FIELDS)
+ * takes a line's fields from the fields blob without its frame.
  *
  * Newest first is exact even for lines that arrived out of time order: a
  * page keeps the best `want` lines by (timestamp, line number) and stops
@@ -83,7 +88,64 @@ struct pv {
     int level;
     int64_t now;
     const struct query_node *yes; /* a word the full-text index decided for this line */
+    const struct lb_fields *fl;   /* the block's fields, or NULL */
+    size_t i;                     /* the line's index in the block */
 };
+
+/* The fields of the fields blob, by the search language's names (lb_field_str's order). */
+static const char *const field_names[LB_NFIELDS] = { "logger", "release", "environment", "host" };
+
+static int field_index(const char *field)
+{
+    for (int f = 0; f < LB_NFIELDS; f++)
+        if (strcmp(field_names[f], field) == 0)
+            return f;
+    return -1;
+}
+
+/* A line's fields as query_match asks for them: the values the document would give. */
+static size_t fields_get(const void *doc, const char *field, struct slice *vals, size_t max)
+{
+    const struct pv *v = doc;
+    int f = field_index(field);
+    const char *s = NULL;
+    size_t n = 0;
+
+    if (f < 0 || max == 0 || lb_fields_get(v->fl, f, v->i, &s, &n) <= 0)
+        return 0;
+    vals[0] = (struct slice){ s, n };
+    return 1;
+}
+
+/*
+ * A condition on logger, release, environment or host, decided by the
+ * reference evaluator itself on the values of the fields blob (the stored
+ * columns, which the document reads or, for host, normalizes the same
+ * way), unless the line's value is not in the blob.
+ */
+static int pre_field(const struct query_node *n, const struct pv *v)
+{
+    int f = field_index(n->field);
+    const char *s;
+    size_t len;
+
+    if (f < 0 || v->fl == NULL || lb_fields_get(v->fl, f, v->i, &s, &len) < 0)
+        return PV_MAYBE;
+    return query_match(n, fields_get, v, v->now) ? PV_YES : PV_NO;
+}
+
+/* Whether the query has a condition pre_field may decide. */
+static int has_field_cond(const struct query_node *n)
+{
+    if (n == NULL)
+        return 0;
+    if ((n->kind == Q_FIELD || n->kind == Q_HAS) && field_index(n->field) >= 0)
+        return 1;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (has_field_cond(n->kids[i]))
+            return 1;
+    return 0;
+}
 
 static int pre_eval(const struct query_node *n, const struct pv *v)
 {
@@ -107,8 +169,9 @@ static int pre_eval(const struct query_node *n, const struct pv *v)
         k = pre_eval(n->kids[0], v);
         return k == PV_MAYBE ? k : k == PV_YES ? PV_NO : PV_YES;
     case Q_HAS:
-        return strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0 ? PV_YES
-                                                                                    : PV_MAYBE;
+        return strcmp(n->field, "level") == 0 || strcmp(n->field, "timestamp") == 0
+                   ? PV_YES
+                   : pre_field(n, v);
     case Q_FIELD:
         if (n->type == QT_LEVEL) {
             for (size_t i = 0; i < n->nvalues; i++)
@@ -125,7 +188,7 @@ static int pre_eval(const struct query_node *n, const struct pv *v)
             }
             return PV_NO;
         }
-        return PV_MAYBE;
+        return pre_field(n, v);
     default:
         return PV_MAYBE;
     }
@@ -153,11 +216,14 @@ struct drive {
     size_t nbits;        /* bytes of bits */
     int64_t *ids;        /* log_gone's lines (gone_load), ascending */
     size_t n, cap;
-    size_t blocks; /* asked per block so far */
-    int loaded;    /* drive_load ran */
-    int none;      /* drive_block: no line of the block is a candidate */
-    size_t count;  /* candidates seen by list_blocks' probe */
-    unsigned char in_block[LB_BLOCK_LINES];
+    size_t blocks;  /* asked per block so far */
+    int loaded;     /* drive_load ran */
+    int none;       /* drive_block: no line of the block is a candidate */
+    size_t count;   /* candidates seen by list_blocks' probe */
+    int64_t *probe; /* their line numbers, ascending (LIST_MAX + 1 at most) */
+    /* drive_block: the block's candidate line indexes, ascending (a walk visits only these) */
+    uint16_t idx[LB_BLOCK_LINES];
+    size_t nidx;
 };
 
 static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
@@ -174,15 +240,12 @@ static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 }
 
 /* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
-static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+static void drive_bit_set(struct drive *d, int64_t id)
 {
-    struct drive *d = ctx;
-    int64_t id = sqlite3_column_int64(st, 0);
     size_t byte;
 
-    (void)err;
     if (id < 0 || id > DRIVE_LINE_MAX)
-        return 0; /* no line has it */
+        return; /* no line has it */
     byte = (size_t)id / 8;
     if (byte >= d->nbits) {
         size_t n = d->nbits ? d->nbits : 4096;
@@ -194,6 +257,12 @@ static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
         d->nbits = n;
     }
     d->bits[byte] |= (unsigned char)(1u << (id % 8));
+}
+
+static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    (void)err;
+    drive_bit_set(ctx, sqlite3_column_int64(st, 0));
     return 0;
 }
 
@@ -201,8 +270,9 @@ static int drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
     struct drive *d = ctx;
 
-    d->count++;
-    return drive_bit(st, ctx, err);
+    (void)err;
+    d->probe[d->count++] = sqlite3_column_int64(st, 0);
+    return 0;
 }
 
 static int drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
@@ -227,12 +297,14 @@ static int block_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     int64_t i = sqlite3_column_int64(st, 0) - b->first;
 
     (void)err;
-    if (i >= 0 && i < LB_BLOCK_LINES)
-        b->d->in_block[i] = 1;
+    /* rowids come ascending */
+    if (i >= 0 && i < LB_BLOCK_LINES && b->d->nidx < LB_BLOCK_LINES &&
+        (b->d->nidx == 0 || b->d->idx[b->d->nidx - 1] < i))
+        b->d->idx[b->d->nidx++] = (uint16_t)i;
     return 0;
 }
 
-/* Fills d->in_block for the lines first .. first + n - 1. */
+/* Fills d->idx with the candidates among the lines first .. first + n - 1. */
 static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n,
                        struct bl_err *err)
 {
@@ -245,146 +317,39 @@ static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t
     };
     int rc;
 
-    memset(d->in_block, d->text == NULL, sizeof(d->in_block));
-    d->none = 0;
+    if (n > LB_BLOCK_LINES)
+        n = LB_BLOCK_LINES;
+    d->nidx = 0;
+    if (d->text == NULL) {
+        for (size_t i = 0; i < n; i++)
+            d->idx[i] = (uint16_t)i;
+        d->nidx = n;
+    }
+    d->none = d->nidx == 0;
     if (d->text == NULL)
         return 0;
-    d->none = 1;
     if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
         d->blocks++;
         rc = sq_query_each(c, &q, err);
-        d->none = memchr(d->in_block, 1, n) == NULL;
+        d->none = d->nidx == 0;
         return rc;
     }
     rc = drive_load(c, d, err);
-    if (rc != 0)
+    if (rc != 0 || first < 0 || n == 0)
         return rc;
-    for (size_t i = 0; i < n; i++) {
-        size_t byte = (size_t)(first + (int64_t)i) / 8;
+    /* the bitmap's bytes over the block: most are zero for a rare or medium word */
+    for (size_t byte = (size_t)first / 8; byte <= (size_t)(first + (int64_t)n - 1) / 8; byte++) {
+        if (byte >= d->nbits)
+            break;
+        for (unsigned bit = 0; d->bits[byte] != 0 && bit < 8; bit++) {
+            int64_t i = (int64_t)byte * 8 + bit - first;
 
-        if (first + (int64_t)i >= 0 && byte < d->nbits &&
-            (d->bits[byte] >> ((first + (int64_t)i) % 8) & 1)) {
-            d->in_block[i] = 1;
-            d->none = 0;
+            if ((d->bits[byte] >> bit & 1) && i >= 0 && i < (int64_t)n)
+                d->idx[d->nidx++] = (uint16_t)i;
         }
     }
+    d->none = d->nidx == 0;
     return 0;
-}
-
-/* One block row and its decoded parts. */
-
-/* The block's row without its blobs. */
-static void blk_head(struct blk *b, sqlite3_stmt *st)
-{
-    b->st = st;
-    b->first = sqlite3_column_int64(st, 0);
-    b->nlines = (size_t)sqlite3_column_int64(st, 1);
-    b->t_min = sqlite3_column_int64(st, 2);
-    b->t_max = sqlite3_column_int64(st, 3);
-    b->frames_open = 0;
-    b->frame = SIZE_MAX;
-}
-
-/* Its lines blob: read only for a block that may hold a candidate (a page of the file each). */
-static int blk_lines(struct blk *b, struct bl_err *err)
-{
-    sqlite3_stmt *st = b->st;
-
-    if (lb_lines_open(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), b->nlines,
-                      &b->ln) != 0)
-        return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
-    return 0;
-}
-
-int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err)
-{
-    blk_head(b, st);
-    return blk_lines(b, err);
-}
-
-/* The record of line index i, decompressing its frame if it is not the one at hand. */
-int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err)
-{
-    const unsigned char *p, *end;
-    size_t fi;
-    int rc;
-
-    if (!b->frames_open) {
-        if (lb_frames_open(sqlite3_column_blob(b->st, 5), (size_t)sqlite3_column_bytes(b->st, 5),
-                           b->nlines, &b->fr) != 0)
-            return bl_err_set(err, BL_ESTORE, "log block at line %lld: corrupt frames",
-                              (long long)b->first);
-        b->frames_open = 1;
-    }
-    fi = lb_frames_find(&b->fr, i);
-    if (fi != b->frame) {
-        b->frame = SIZE_MAX;
-        rc = lb_frames_decode(&b->fr, fi, b->dctx, &b->fbuf, &b->ffirst, &b->fcount, err);
-        if (rc != 0)
-            return rc;
-        p = (const unsigned char *)b->fbuf.p;
-        end = p + b->fbuf.len;
-        for (size_t k = 0; k < b->fcount; k++) {
-            struct lb_line tmp;
-
-            b->roff[k] = (size_t)(p - (const unsigned char *)b->fbuf.p);
-            if (lb_line_next(&p, end, &tmp) != 0)
-                return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
-        }
-        b->frame = fi;
-    }
-    if (i < b->ffirst || i - b->ffirst >= b->fcount)
-        return bl_err_set(err, BL_ESTORE, "log block: line outside its frame");
-    p = (const unsigned char *)b->fbuf.p + b->roff[i - b->ffirst];
-    end = (const unsigned char *)b->fbuf.p + b->fbuf.len;
-    if (lb_line_next(&p, end, l) != 0)
-        return bl_err_set(err, BL_ESTORE, "log block: corrupt line record");
-    return 0;
-}
-
-static const char *str_of(struct pool *pool, const struct lb_line *l, int i)
-{
-    return l->str[i] != NULL ? pool_strndup(pool, l->str[i], l->len[i]) : NULL;
-}
-
-static void copy_id(char out[33], const struct lb_line *l, int i)
-{
-    size_t n = l->str[i] != NULL ? l->len[i] : 0;
-
-    if (n > 32)
-        n = 32;
-    if (n > 0)
-        memcpy(out, l->str[i], n);
-    out[n] = '\0';
-}
-
-/* The listing's view of a line (kind log, no issue), its payload decoded into pool. */
-int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
-                  struct store_event *e, struct bl_err *err)
-{
-    const char *tags = str_of(pool, l, LB_TAGS_JSON);
-
-    memset(e, 0, sizeof(*e));
-    e->project_id = project_id;
-    copy_id(e->event_id, l, LB_EVENT_ID);
-    copy_id(e->fingerprint, l, LB_FINGERPRINT);
-    e->timestamp = l->timestamp;
-    e->received_at = l->received_at;
-    e->level = l->level;
-    e->kind = EV_KIND_LOG;
-    e->logger = str_of(pool, l, LB_LOGGER);
-    e->message = str_of(pool, l, LB_MESSAGE);
-    e->title = str_of(pool, l, LB_TITLE);
-    e->culprit = str_of(pool, l, LB_CULPRIT);
-    e->release = str_of(pool, l, LB_RELEASE);
-    e->environment = str_of(pool, l, LB_ENVIRONMENT);
-    e->tags_json = tags != NULL ? tags : "[]";
-    e->source = l->source;
-    e->template_hash = l->template_hash;
-    if (l->str[LB_RAW] == NULL)
-        return 0;
-    return sq_raw_decode(l->raw_encoding, l->str[LB_RAW], l->len[LB_RAW], pool, &e->raw,
-                         &e->raw_len, err);
 }
 
 /* Whether line i of b is a match: *keep, with the event built in pool when asked for. */
@@ -426,6 +391,7 @@ struct bwalk {
     struct cblock *cb;
     size_t ncb, icb;
     int list;
+    int fields; /* the query has conditions the fields blob decides (pre_field) */
 };
 
 /*
@@ -469,38 +435,37 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
 
     if (d->text == NULL || d->loaded)
         return 0;
+    d->probe = xmalloc((LIST_MAX + 1) * sizeof(*d->probe));
     rc = sq_query_each(bw->c, &q, err);
     if (rc != 0 || d->count > LIST_MAX) {
-        if (d->bits != NULL)
-            memset(d->bits, 0, d->nbits);
         d->count = 0;
         return rc;
     }
     d->loaded = 1;
     bw->list = 1;
-    for (size_t byte = 0; rc == 0 && byte < d->nbits; byte++) {
-        for (int bit = 0; rc == 0 && d->bits[byte] != 0 && bit < 8; bit++) {
-            int64_t line = (int64_t)byte * 8 + bit;
-            struct cblock cb = { 0, 0, 0, 0, 0 };
-            struct sq_query bq = { sql,
-                                   "log block of a line",
-                                   { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
-                                   2,
-                                   cblock_row,
-                                   &cb };
+    for (size_t k = 0; k < d->count; k++)
+        drive_bit_set(d, d->probe[k]);
+    for (size_t k = 0; rc == 0 && k < d->count; k++) {
+        int64_t line = d->probe[k];
+        struct cblock cb = { 0, 0, 0, 0, 0 };
+        struct sq_query bq = { sql,
+                               "log block of a line",
+                               { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
+                               2,
+                               cblock_row,
+                               &cb };
 
-            if (!(d->bits[byte] >> bit & 1) || line < covered)
-                continue;
-            rc = sq_query_each(bw->c, &bq, err);
-            if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
-                continue; /* another project's line */
-            covered = cb.first + cb.nlines;
-            if (cb.t_max < bw->lq->lo || cb.t_min >= bw->hi)
-                continue;
-            if (bw->ncb % 64 == 0)
-                bw->cb = xrealloc(bw->cb, (bw->ncb + 64) * sizeof(*bw->cb));
-            bw->cb[bw->ncb++] = cb;
-        }
+        if (line < covered)
+            continue;
+        rc = sq_query_each(bw->c, &bq, err);
+        if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
+            continue; /* another project's line */
+        covered = cb.first + cb.nlines;
+        if (cb.t_max < bw->lq->lo || cb.t_min >= bw->hi)
+            continue;
+        if (bw->ncb % 64 == 0)
+            bw->cb = xrealloc(bw->cb, (bw->ncb + 64) * sizeof(*bw->cb));
+        bw->cb[bw->ncb++] = cb;
     }
     if (bw->ncb > 1)
         qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
@@ -534,7 +499,7 @@ static int is_gone(const struct drive *g, int64_t line)
 
 static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, struct bl_err *err)
 {
-    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
+    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, id"
                               " FROM log_blocks WHERE project_id = ?1 AND t_max >= ?2"
                               " AND t_min < ?3 ORDER BY t_max DESC";
     int64_t hi = lq->hi;
@@ -545,6 +510,13 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->lq = lq;
     bw->d.text = lq->drive;
     buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
+    buf_init(&bw->b.lbuf, 1u << 20);
+    buf_init(&bw->b.fhead, 1u << 20);
+    buf_init(&bw->b.zbuf, LB_FRAME_MAX);
+    buf_init(&bw->b.flbuf, 1u << 20);
+    bw->b.lazy = 1;
+    bw->b.db = c->db;
+    bw->fields = has_field_cond(lq->q->query);
     bw->b.dctx = ZSTD_createDCtx();
     if (bw->b.dctx == NULL)
         return bl_err_set(err, BL_ENOMEM, "zstd");
@@ -569,9 +541,20 @@ static void bwalk_close(struct bwalk *bw)
 {
     if (bw->st != NULL)
         sq_done(bw->st);
+    if (bw->b.hl != NULL)
+        sqlite3_blob_close(bw->b.hl);
+    if (bw->b.hf != NULL)
+        sqlite3_blob_close(bw->b.hf);
+    if (bw->b.hfl != NULL)
+        sqlite3_blob_close(bw->b.hfl);
+    buf_release(&bw->b.flbuf);
     buf_release(&bw->b.fbuf);
+    buf_release(&bw->b.lbuf);
+    buf_release(&bw->b.fhead);
+    buf_release(&bw->b.zbuf);
     ZSTD_freeDCtx(bw->b.dctx);
     free(bw->d.bits);
+    free(bw->d.probe);
     free(bw->gone.ids);
     free(bw->cb);
 }
@@ -579,34 +562,32 @@ static void bwalk_close(struct bwalk *bw)
 /* The next block: 0 with one, 1 at the end. */
 static int bwalk_next(struct bwalk *bw, struct bl_err *err)
 {
-    static const char id_sql[] = "SELECT first_line, nlines, t_min, t_max, lines, frames"
-                                 " FROM log_blocks WHERE id = ?1";
-    int src, rc;
+    int src;
 
-    while (bw->list) {
+    if (bw->list) {
+        const struct cblock *cb;
+
         if (bw->icb == bw->ncb)
             return 1;
-        rc = sq_stmt(bw->c, id_sql, &bw->st, err);
-        if (rc != 0)
-            return rc;
-        sqlite3_bind_int64(bw->st, 1, bw->cb[bw->icb++].id);
-        src = sqlite3_step(bw->st);
-        if (src == SQLITE_ROW)
-            break;
-        if (src != SQLITE_DONE)
-            return sq_fail(bw->c, "log blocks", err);
-    }
-    if (bw->list) {
-        blk_head(&bw->b, bw->st);
+        cb = &bw->cb[bw->icb++];
+        bw->b.st = NULL;
+        bw->b.id = cb->id;
+        bw->b.first = cb->first;
+        bw->b.nlines = (size_t)cb->nlines;
+        bw->b.t_min = cb->t_min;
+        bw->b.t_max = cb->t_max;
+        bw->b.frames_open = 0;
+        bw->b.fields_open = 0;
+        bw->b.frame = SIZE_MAX;
         return 0;
     }
     src = sqlite3_step(bw->st);
-
     if (src == SQLITE_DONE)
         return 1;
     if (src != SQLITE_ROW)
         return sq_fail(bw->c, "log blocks", err);
-    blk_head(&bw->b, bw->st);
+    sq_blk_head(&bw->b, bw->st);
+    bw->b.id = sqlite3_column_int64(bw->st, 4);
     return 0;
 }
 
@@ -615,8 +596,6 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
 {
     const struct sq_lq *lq = bw->lq;
 
-    if (!bw->d.in_block[i])
-        return PV_NO;
     *ts = lb_lines_ts(&bw->b.ln, i);
     *tb = 2 * (bw->b.first + (int64_t)i);
     if (*ts < lq->lo || *ts >= lq->hi)
@@ -631,8 +610,12 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
          * that word when its text is plain ASCII: there the index cuts the
          * words query_match cuts (alphanumeric runs, ASCII case folded).
          */
-        struct pv v = { *ts, lb_lines_level(&bw->b.ln, i), lq->now,
-                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL };
+        struct pv v = { *ts,
+                        lb_lines_level(&bw->b.ln, i),
+                        lq->now,
+                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL,
+                        bw->fields && sq_blk_fields(&bw->b) ? &bw->b.fl : NULL,
+                        i };
 
         return pre_eval(lq->q->query, &v);
     }
@@ -696,8 +679,9 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
     rc = drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
     if (rc != 0 || bw->d.none)
         return rc;
-    rc = blk_lines(&bw->b, err);
-    for (size_t i = 0; rc == 0 && i < bw->b.nlines; i++) {
+    rc = sq_blk_lines(&bw->b, err);
+    for (size_t k = 0; rc == 0 && k < bw->d.nidx; k++) {
+        size_t i = bw->d.idx[k];
         int64_t ts = 0, tb = 0;
         int v = line_pre(bw, i, &ts, &tb);
 
@@ -716,11 +700,19 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
             rc = line_check(bw->lq, &bw->b, cands[k].i, PV_MAYBE, scratch, &e, &keep, err);
         }
         if (rc == 0 && keep) {
+            const struct store_event_query *q = bw->lq->q;
             struct lb_line l;
 
+            if (q->with_raw == STORE_RAW_FIELDS &&
+                sq_blk_fields_event(&bw->b, cands[k].i, q->project_id, pool, &e)) {
+                top_insert(t, &e, cands[k].tb);
+                continue;
+            }
             rc = sq_blk_line(&bw->b, cands[k].i, &l, err);
+            if (rc == 0 && q->with_raw == STORE_RAW_FIELDS)
+                l.str[LB_RAW] = NULL; /* not asked for */
             if (rc == 0)
-                rc = sq_line_event(pool, bw->lq->q->project_id, &l, &e, err);
+                rc = sq_line_event(pool, q->project_id, &l, &e, err);
             if (rc == 0)
                 top_insert(t, &e, cands[k].tb);
         }
@@ -780,7 +772,7 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     int64_t minute = sqlite3_column_int64(st, 0);
     int level = sqlite3_column_int(st, 1);
 
-    struct pv v = { minute, level, m->lq->now, NULL };
+    struct pv v = { minute, level, m->lq->now, NULL, NULL, 0 };
 
     (void)err;
     if (pre_eval(m->lq->q->query, &v) == PV_YES)
@@ -824,8 +816,9 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
         rc = drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
         if (rc != 0 || bw.d.none)
             continue;
-        rc = blk_lines(&bw.b, err);
-        for (size_t i = 0; rc == 0 && i < bw.b.nlines; i++) {
+        rc = sq_blk_lines(&bw.b, err);
+        for (size_t k = 0; rc == 0 && k < bw.d.nidx; k++) {
+            size_t i = bw.d.idx[k];
             int64_t ts = 0, tb = 0;
             int v = line_pre(&bw, i, &ts, &tb), keep = v == PV_YES;
             struct store_event e;

@@ -272,6 +272,14 @@ static const char *const part_migrations[] = {
     " WITHOUT ROWID;"
     /* lines a replay made issue events of (store_sqlite_logs.c sq_logs_retire) */
     "CREATE TABLE log_gone(line INTEGER PRIMARY KEY);",
+    /*
+     * 4: each block's facet fields (logblock.h, the fields blob; id is the
+     * block's): facets read them without decompressing frames. A table of
+     * their own, since a column after the frames blob is reached only by
+     * walking the frames' overflow pages. Blocks written before have none,
+     * and readers decode their frames as before.
+     */
+    "CREATE TABLE log_block_fields(id INTEGER PRIMARY KEY, fields BLOB NOT NULL);",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

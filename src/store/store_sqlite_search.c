@@ -437,29 +437,39 @@ static int scan_row(struct walk *w, sqlite3_stmt *st, const struct store_event *
 }
 
 /*
- * A scan's day when log lines take part: pages of SCAN_CHUNK in the merged
- * order (list_day), each handed on, until the day ends or the scan stops.
+ * A scan's day when log lines take part: pages in the merged order
+ * (list_day), each handed on, until the day ends or the scan stops. Each
+ * page walks the day's blocks again from the newest, so small pages made a
+ * scan over a selective word's candidates quadratic in its blocks: pages
+ * of an unbounded scan (which may stop early: a line's context) start at
+ * SCAN_CHUNK and double up to SCAN_CHUNK_MAX, those of a bounded one
+ * (facets) are SCAN_CHUNK_MAX from the start. A page never asks for more
+ * than the scan's max_rows still allow.
  */
 #define SCAN_CHUNK 256
+#define SCAN_CHUNK_MAX 16384
 
 static int scan_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_err *err)
 {
     struct scan *sc = w->ctx;
     struct pool pool;
     struct page pg;
+    size_t chunk = w->max_rows == SIZE_MAX ? SCAN_CHUNK : SCAN_CHUNK_MAX;
     int rc = 0, stop = 0;
 
     pool_init(&pool, 65536);
     memset(&pg, 0, sizeof(pg));
     pg.pool = &pool;
-    pg.want = SCAN_CHUNK;
-    pg.v = xcalloc(2 * SCAN_CHUNK, sizeof(*pg.v));
-    pg.days = xcalloc(2 * SCAN_CHUNK, sizeof(*pg.days));
-    pg.ids = xcalloc(2 * SCAN_CHUNK, sizeof(*pg.ids));
+    pg.v = xcalloc(2 * SCAN_CHUNK_MAX, sizeof(*pg.v));
+    pg.days = xcalloc(2 * SCAN_CHUNK_MAX, sizeof(*pg.days));
+    pg.ids = xcalloc(2 * SCAN_CHUNK_MAX, sizeof(*pg.ids));
     w->row = page_row;
     w->ctx = &pg;
     w->cur[1] = -1;
     for (;;) {
+        size_t left = w->max_rows > w->scanned ? w->max_rows - w->scanned : 1;
+
+        pg.want = left < chunk ? left : chunk;
         pool_reset(&pool);
         pg.n = 0;
         rc = list_day(w, c, day, err);
@@ -468,8 +478,10 @@ static int scan_day(struct walk *w, struct sq_conn *c, int64_t day, struct bl_er
         for (size_t i = 0; rc == 0 && i < pg.n && !stop; i++)
             stop = sc->fn(sc->arg, &pg.v[i]) != 0;
         /* fewer than a chunk: the day's rows and lines are all read */
-        if (rc != 0 || stop || w->scanned >= w->max_rows || pg.n < SCAN_CHUNK)
+        if (rc != 0 || stop || w->scanned >= w->max_rows || pg.n < pg.want)
             break;
+        if (chunk < SCAN_CHUNK_MAX)
+            chunk *= 2;
         w->cur[0] = pg.v[pg.n - 1].timestamp;
         w->cur[1] = day;
         w->cur[2] = pg.ids[pg.n - 1];

@@ -4,6 +4,8 @@
  * one must be an error. The input's first two bytes give the line count,
  * the next two the length of the lines blob; the rest is the lines blob and
  * then the frames blob. Every frame is decoded and every record walked.
+ * The same bytes are also read as a fields blob, and as a frames blob whose
+ * table alone is at hand.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +38,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lb_lines_open(data, llen, nlines, &ln) == 0)
         for (size_t i = 0; i < ln.n; i++)
             (void)(lb_lines_ts(&ln, i) + lb_lines_level(&ln, i));
+    {
+        struct lb_fields fl;
+
+        if (lb_fields_open(data, size, nlines, &fl) == 0)
+            for (size_t i = 0; i < nlines; i++)
+                for (int f = 0; f < LB_NFIELDS; f++) {
+                    const char *s = NULL;
+                    size_t n = 0;
+
+                    if (lb_fields_get(&fl, f, i, &s, &n) > 0 &&
+                        (s < (const char *)data || s + n > (const char *)data + size))
+                        abort();
+                }
+    }
+    if (lb_frames_head(data + llen, size - llen < 4 + 12 * 4 ? size - llen : 4 + 12 * 4,
+                       size - llen, nlines, &fr) == 0) {
+        for (size_t f = 0; f < fr.nframes; f++) {
+            size_t start, end;
+
+            lb_frames_span(&fr, f, &start, &end);
+            if (start >= end || end > fr.data_len)
+                abort();
+        }
+    }
     if (lb_frames_open(data + llen, size - llen, nlines, &fr) == 0) {
         for (size_t f = 0; f < fr.nframes; f++) {
             size_t first, count;

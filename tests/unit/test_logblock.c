@@ -1,7 +1,10 @@
 /*
  * test_logblock.c - the log block codec (store/logblock.h): lines round-trip
  * through frames, the per-line timestamps and levels read back without
- * decompressing, and corrupt blobs are errors, never reads out of bounds.
+ * decompressing, the fields blob gives each line's logger, release,
+ * environment and host (or says to read the record), frames decode from
+ * the table alone plus their own bytes, and corrupt blobs are errors, never
+ * reads out of bounds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,9 +187,111 @@ static void test_corrupt(void)
     ZSTD_freeDCtx(d);
 }
 
+/* Field f's expected value for line i of test_fields (NULL: none). */
+static const char *field_want(int f, size_t i, char *tmp, size_t tmpsz)
+{
+    switch (f) {
+    case 0: /* logger: a few values, one too long for the dictionary */
+        if (i % 9 == 0)
+            return NULL;
+        if (i % 50 == 1) {
+            memset(tmp, 'x', 300);
+            tmp[300] = '\0';
+            return tmp;
+        }
+        snprintf(tmp, tmpsz, "app.mod%zu", i % 4);
+        return tmp;
+    case 1: /* release: more distinct values than a dictionary holds */
+        snprintf(tmp, tmpsz, "r%zu", i);
+        return tmp;
+    case 2: /* environment: empty is a value */
+        return i % 2 ? "" : "prod";
+    default: /* host */
+        snprintf(tmp, tmpsz, "h\xc3\xb6st-%zu", i % 7);
+        return tmp;
+    }
+}
+
+/* Every line's fields read back from the fields blob, or a -1 for those past it. */
+static void test_fields(void)
+{
+    struct lb_builder b;
+    struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24), fields = BUF_INIT(1 << 20);
+    struct buf fb = BUF_INIT(1 << 26);
+    struct lb_fields fl;
+    struct lb_frames fr, whole;
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    char tmp[4][400], msg[64];
+    size_t i, n = 600, other = 0;
+
+    lb_builder_init(&b, 1);
+    for (i = 0; i < n; i++) {
+        struct lb_line l;
+
+        mk_line(&l, i, msg, sizeof(msg));
+        for (int f = 0; f < LB_NFIELDS; f++) {
+            const char *v = field_want(f, i, tmp[f], sizeof(tmp[f]));
+
+            l.str[lb_field_str[f]] = v;
+            l.len[lb_field_str[f]] = v != NULL ? strlen(v) : 0;
+        }
+        CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
+    }
+    CHECK_INT_EQ(lb_builder_fields(&b, &fields), 0);
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+    CHECK_INT_EQ(lb_fields_open(fields.p, fields.len, n, &fl), 0);
+    CHECK(lb_fields_open(fields.p, fields.len, n - 1, &fl) != 0);
+    CHECK_INT_EQ(lb_fields_open(fields.p, fields.len, n, &fl), 0);
+    for (i = 0; i < n; i++) {
+        for (int f = 0; f < LB_NFIELDS; f++) {
+            const char *want = field_want(f, i, tmp[0], sizeof(tmp[0])), *got = NULL;
+            size_t len = 0;
+            int r = lb_fields_get(&fl, f, i, &got, &len);
+
+            if (r < 0) {
+                other++;
+                CHECK(want != NULL && (strlen(want) > 255 || f == 1));
+                continue;
+            }
+            CHECK_INT_EQ(r, want != NULL);
+            if (r > 0)
+                CHECK(len == strlen(want) && memcmp(got, want, len) == 0);
+        }
+    }
+    CHECK(other > n - LB_FIELD_DICT); /* releases past the dictionary, the long loggers */
+    /* truncated or flipped blobs are errors or readable, never out of bounds */
+    for (i = 0; i < fields.len; i += 5)
+        CHECK(lb_fields_open(fields.p, i, n, &fl) != 0);
+    /* the frame table alone, then one frame from its own bytes */
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, n, &whole), 0);
+    CHECK_INT_EQ(lb_frames_head(frames.p, 4 + whole.nframes * 12, frames.len, n, &fr), 0);
+    CHECK(lb_frames_head(frames.p, 4 + whole.nframes * 12 - 1, frames.len, n, &fr) != 0);
+    CHECK_INT_EQ(lb_frames_head(frames.p, 4 + whole.nframes * 12, frames.len, n, &fr), 0);
+    for (size_t f = 0; f < fr.nframes; f++) {
+        size_t start, end, first, count;
+        struct lb_line l;
+        const unsigned char *p, *e;
+
+        lb_frames_span(&fr, f, &start, &end);
+        CHECK_INT_EQ(lb_frames_decode_at(&fr, f, whole.data + start, d, &fb, &first, &count, NULL),
+                     0);
+        p = (const unsigned char *)fb.p;
+        e = p + fb.len;
+        CHECK_INT_EQ(lb_line_next(&p, e, &l), 0);
+        CHECK_INT_EQ(l.lsn, 1000 + first / 10);
+    }
+    lb_builder_release(&b);
+    buf_release(&lines);
+    buf_release(&frames);
+    buf_release(&fields);
+    buf_release(&fb);
+    ZSTD_freeDCtx(d);
+}
+
 int main(void)
 {
     test_round_trip();
+    test_fields();
     test_short_block();
     test_corrupt();
     return t_done();

@@ -17,6 +17,11 @@ in one process) with the same marker words:
 
 Rows with a rare (1 in 100k), medium (1 in 1000) and common (1 in 5) term.
 The timings include HTTP and JSON; the machine is shared, so they are noisy.
+Before timing a case, its answer is checked once against what the generator
+wrote (counts, order, matching lines; over the whole fill, `since=7d`), and
+a wrong answer stops the script (SEARCH_CHECK=0 skips the checks, to time
+a binary from before they held: one that read 100,100 lines for a capped
+facet request instead of 100,000).
 """
 import gzip
 import json
@@ -88,6 +93,56 @@ def fill(srv):
     print("stored after %.1fs" % (time.time() - t0), flush=True)
 
 
+def expected(name):
+    """What each case must answer over all N lines: (lines, histogram total, facet values)."""
+    rare, medium, common = N // 100000, N // 1000, N // 5
+    return {
+        "newest 100, no query": (min(100, N), None, None),
+        "newest 100, rare term": (min(100, rare), None, None),
+        "newest 100, medium term": (min(100, medium), None, None),
+        "newest 100, common term": (min(100, common), None, None),
+        "newest 100, medium term + level": (0, None, None),
+        "newest 100, common + host": (min(100, N // 20), None, None),
+        "newest 100, rare + host": (min(100, rare), None, None),
+        "newest 100, attribute (re-checked)": (min(100, N // 5), None, None),
+        "24 h histogram, no query": (None, N, None),
+        "24 h histogram, level": (None, N // 5, None),
+        "24 h histogram, rare term": (None, rare, None),
+        "24 h histogram, medium term": (None, medium, None),
+        "24 h histogram, common term": (None, common, None),
+        # i % 1000 == 3 puts every medium line on host web3
+        "facets host, medium term": (None, None, {"web3": medium}),
+        # the newest 100000 lines (the facets' cap): i % 20 spreads them evenly
+        "facets host, 24 h": (None, None, {"web%d" % k: min(N, 100000) // 20 for k in range(20)}),
+    }[name]
+
+
+def check(srv, name, path, params):
+    """The case's answer over the whole fill against the generator; raises when wrong."""
+    want_lines, want_total, want_facets = expected(name)
+    p = dict(params, since="7d")
+    body = srv.api_json("/api/0/projects/1" + path + "?" + urllib.parse.urlencode(p))
+    words = [w for w in params.get("query", "").split() if ":" not in w]
+    if want_lines is not None:
+        lines = body if isinstance(body, list) else body.get("data", body.get("lines"))
+        assert len(lines) == want_lines, (name, len(lines), want_lines)
+        ts = [ln.get("dateCreated") or ln.get("timestamp") for ln in lines]
+        assert ts == sorted(ts, reverse=True), (name, "not newest first")
+        for ln in lines:
+            text = json.dumps(ln)
+            assert all(w in text for w in words), (name, "a line without", words)
+    if want_total is not None:
+        total = sum(b["count"] for b in body["buckets"])
+        levels = sum(sum(b.get("levels", {}).values()) for b in body["buckets"])
+        assert total == want_total and levels == want_total, (name, total, levels, want_total)
+    if want_facets is not None:
+        got = {v["value"]: v["count"] for v in body["facets"][0]["values"]}
+        # the top 10 values (the default limit): ties may come in any of their orders
+        ok = len(got) == min(10, len(want_facets)) and all(
+            want_facets.get(k) == c for k, c in got.items())
+        assert ok, (name, got, want_facets)
+
+
 def run_queries(srv):
     cases = [
         ("newest 100, no query", "/logs/", {"limit": 100}),
@@ -113,6 +168,8 @@ def run_queries(srv):
     for name, path, params in cases:
         if only and not any(x in name for x in only.split(",")):
             continue
+        if os.environ.get("SEARCH_CHECK", "1") != "0":
+            check(srv, name, path, params)
         times = []
         for _ in range(RUNS):
             t = time.perf_counter()
