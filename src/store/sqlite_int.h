@@ -360,6 +360,19 @@ int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, i
                   uint64_t lsn, uint32_t seq, int *fresh, struct bl_err *err);
 /* 1 when s (NULL too) is ASCII: the line's LB_FLAG_PLAIN. */
 int sq_logs_ascii(const char *s);
+/*
+ * A log line's trace or request id as one full-text token (prefix "zztr" or
+ * "zzrq", then the id's ASCII letters and digits, case folded, at most
+ * SQ_ID_TOKEN_MAX of them), so `trace_id:X` asks the index instead of
+ * re-normalizing every payload. Ids that differ only in other bytes share a
+ * token: the index only narrows, query_match decides. Returns the token's
+ * length in out (cap bytes, NUL-terminated), 0 when the id has no letter or
+ * digit.
+ */
+#define SQ_ID_TOKEN_MAX 128
+size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out, size_t cap);
+/* Whether a word query could match such a token (then the index must not decide it alone). */
+int sq_logs_reserved_word(const char *w, size_t n, int prefix);
 /* Moves an older binary's log rows of a day file into blocks (the writer, at open). */
 int sq_logs_convert(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
 /* 1 when id starts with 24 hex digits, read as the (lsn, seq) of an id the ingest derived. */
@@ -378,6 +391,8 @@ struct sq_lq {
     const char *drive;      /* FTS5 text every match satisfies, or NULL */
     /* the query's node drive comes from, when it is one plain word (then the index decides it) */
     const struct query_node *word;
+    /* drive is a trace or request id's token: only files with id_tokens_from 1 have them */
+    int id_drive;
     int64_t now;
     size_t scanned; /* lines handed to match or counted (out) */
 };

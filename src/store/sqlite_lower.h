@@ -29,6 +29,8 @@ struct sq_lower {
     const char *drive; /* an FTS text every match must satisfy (see walk_day) */
     /* drive's node when it is a word of ASCII letters and digits (sq_lq.word) */
     const struct query_node *drive_word;
+    /* an FTS text of a trace_id:X or request_id:X every match satisfies (sq_lq.id_drive) */
+    const char *id_drive;
 };
 
 /* Appends n's SQL to l->sql and its arguments to l->args; LW_NONE, LW_LOOSE or LW_EXACT. */

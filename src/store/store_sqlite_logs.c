@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -321,6 +322,48 @@ static void fts_add(struct buf *b, const char *s)
     buf_addstr(b, s);
 }
 
+size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out, size_t cap)
+{
+    size_t len = strlen(prefix), digits = 0;
+
+    if (id == NULL || cap < len + SQ_ID_TOKEN_MAX + 1)
+        return 0;
+    memcpy(out, prefix, len);
+    for (size_t i = 0; i < n && digits < SQ_ID_TOKEN_MAX; i++) {
+        unsigned char c = (unsigned char)id[i];
+
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out[len++] = (char)c;
+            digits++;
+        }
+    }
+    out[len] = '\0';
+    return digits > 0 ? len : 0;
+}
+
+int sq_logs_reserved_word(const char *w, size_t n, int prefix)
+{
+    static const char *const pfx[] = { "zztr", "zzrq" };
+
+    for (size_t k = 0; k < 2; k++) {
+        size_t m = n < 4 ? n : 4;
+
+        if (strncasecmp(w, pfx[k], m) == 0 && (n >= 4 || prefix))
+            return 1;
+    }
+    return 0;
+}
+
+static void fts_add_id(struct buf *b, const char *prefix, const char *id, size_t n)
+{
+    char tok[8 + SQ_ID_TOKEN_MAX];
+
+    if (sq_logs_id_token(prefix, id, n, tok, sizeof(tok)) > 0)
+        fts_add(b, tok);
+}
+
 int sq_logs_ascii(const char *s)
 {
     for (; s != NULL && *s != '\0'; s++)
@@ -385,6 +428,8 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
         return bl_err_set(err, rc, "log block: cannot add a line");
     for (int i = 0; i < 3; i++)
         fts_add(&p->fts, text[i]);
+    fts_add_id(&p->fts, "zztr", l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
+    fts_add_id(&p->fts, "zzrq", l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
     p->fts_end[p->b.nlines - 1] = p->fts.len;
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;

@@ -497,6 +497,20 @@ static int is_gone(const struct drive *g, int64_t line)
     return 0;
 }
 
+/* Whether every line of the file has its id tokens in log_fts (schema migration 5). */
+static int ids_indexed(struct sq_conn *c)
+{
+    int64_t from = 0;
+    struct sq_query q = { "SELECT value FROM part_meta WHERE key = 'id_tokens_from'",
+                          "id tokens",
+                          { { 0 } },
+                          0,
+                          sq_row_int64,
+                          &from };
+
+    return sq_query_one(c, &q, NULL) == 0 && from == 1;
+}
+
 static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, struct bl_err *err)
 {
     static const char sql[] = "SELECT first_line, nlines, t_min, t_max, id"
@@ -509,6 +523,8 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->c = c;
     bw->lq = lq;
     bw->d.text = lq->drive;
+    if (lq->id_drive && !ids_indexed(c))
+        bw->d.text = NULL;
     buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
     buf_init(&bw->b.lbuf, 1u << 20);
     buf_init(&bw->b.fhead, 1u << 20);

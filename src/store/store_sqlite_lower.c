@@ -270,6 +270,24 @@ static int alnum_word(const struct query_value *v)
     return 1;
 }
 
+/* A log query's trace_id:X or request_id:X at the root narrows through log_fts. */
+static void id_drive(struct sq_lower *l, const struct query_node *n)
+{
+    const struct query_value *v = n->values;
+    const char *prefix = strcmp(n->field, "trace_id") == 0     ? "zztr"
+                         : strcmp(n->field, "request_id") == 0 ? "zzrq"
+                                                               : NULL;
+    char tok[8 + SQ_ID_TOKEN_MAX], q[16 + SQ_ID_TOKEN_MAX];
+
+    if (prefix == NULL || l->id_drive != NULL || n->op != Q_EQ || n->nvalues != 1 || v->prefix ||
+        !(l->depth == 0 || (l->depth == 1 && l->and_root)))
+        return;
+    if (sq_logs_id_token(prefix, v->text.p, v->text.len, tok, sizeof(tok)) == 0)
+        return;
+    snprintf(q, sizeof(q), "\"%s\"", tok);
+    l->id_drive = pool_strdup(l->pool, q);
+}
+
 static int lower_and_or(struct sq_lower *l, const struct query_node *n)
 {
     size_t mark = l->sql.len;
@@ -334,11 +352,13 @@ int sq_lower_node(struct sq_lower *l, const struct query_node *n)
         const char *before = l->drive;
 
         r = lower_fts(l, n->values);
-        if (before == NULL && l->drive != NULL && n->kind == Q_WORD && alnum_word(n->values))
+        if (before == NULL && l->drive != NULL && n->kind == Q_WORD && alnum_word(n->values) &&
+            !sq_logs_reserved_word(n->values->text.p, n->values->text.len, n->values->prefix))
             l->drive_word = n;
         return r;
     }
     case Q_FIELD:
+        id_drive(l, n);
         return lower_field(l, n);
     case Q_HAS:
         return lower_has(l, n);

@@ -280,6 +280,14 @@ static const char *const part_migrations[] = {
      * and readers decode their frames as before.
      */
     "CREATE TABLE log_block_fields(id INTEGER PRIMARY KEY, fields BLOB NOT NULL);",
+    /*
+     * 5: from here on every line's trace and request ids are tokens of
+     * log_fts (sq_logs_id_token). id_tokens_from is the first line number
+     * written with them: 1 in a file created since, and there `trace_id:X`
+     * and `request_id:X` ask the index; an older file is read as before.
+     */
+    "INSERT OR REPLACE INTO part_meta(key, value)"
+    " SELECT 'id_tokens_from', coalesce(max(first_line + nlines), 1) FROM log_blocks;",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -39,6 +39,11 @@ def line_of(i, now):
         x["release"] = "r1"
     if i % 2 == 0:
         x["environment"] = "prod" if i % 4 == 0 else "staging"
+    if i % 3 == 0:
+        x["trace_id"] = "%032x" % (0xabc0 + i % 50)
+    if i % 4 == 1:
+        # ids that differ only in case or punctuation share an index token
+        x["request_id"] = ("Req-%d-a" if i % 8 == 1 else "req.%da") % (i % 40)
     return x
 
 
@@ -128,7 +133,18 @@ def test_block_searches_match_brute_force():
              x.get("environment") == "prod"),
             ("echo release:r1", lambda x: has_word(x, "echo") and x["release"] == "r1"),
             ("host:[web1,web2] alpha", lambda x: has_word(x, "alpha") and
-             x.get("host") in ("web1", "web2"))):
+             x.get("host") in ("web1", "web2")),
+            # ids through their index tokens (schema 5), re-checked exactly per line
+            ("trace_id:%032x" % 0xabc7, lambda x: x.get("trace_id") == "%032x" % 0xabc7),
+            ("trace_id:%032X bravo" % 0xabc9, lambda x: has_word(x, "bravo") and
+             x.get("trace_id") == "%032x" % 0xabc9),
+            ("request_id:Req-9-a", lambda x: x.get("request_id") == "Req-9-a"),
+            ("request_id:req.9a", lambda x: x.get("request_id") == "req.9a"),
+            ("-trace_id:%032x alpha" % 0xabc7, lambda x: has_word(x, "alpha") and
+             x.get("trace_id") != "%032x" % 0xabc7),
+            # a word shaped like an id token is matched in the text, never by the index alone
+            ("zztr%032x" % 0xabc7, lambda x: False),
+            ("zz*", lambda x: False)):
         want = [x["message"] for x in reversed(lines) if pred(x)]
         h.check_eq(listing(query), want, "listing %r" % query)
 
