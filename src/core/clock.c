@@ -21,6 +21,14 @@ int64_t clock_mono_us(void)
     return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
 }
 
+int64_t clock_thread_cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * CLOCK_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
 /* Howard Hinnant's days_from_civil: exact for the whole int64 day range we use. */
 int64_t clock_days_from_civil(int64_t y, unsigned m, unsigned d)
 {

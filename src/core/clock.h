@@ -19,6 +19,8 @@
 int64_t clock_now_us(void);
 /* Monotonic clock for durations (CLOCK_MONOTONIC). */
 int64_t clock_mono_us(void);
+/* This thread's CPU time (CLOCK_THREAD_CPUTIME_ID): what a busy machine does not inflate. */
+int64_t clock_thread_cpu_us(void);
 
 /*
  * Formats us as "2024-05-01T12:00:00.500000Z" into out (NUL-terminated).

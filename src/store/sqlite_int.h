@@ -370,6 +370,8 @@ int sq_logs_ascii(const char *s);
  * digit.
  */
 #define SQ_ID_TOKEN_MAX 128
+#define SQ_ID_TRACE "zztr" /* the prefixes: 4 bytes each */
+#define SQ_ID_REQUEST "zzrq"
 size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out, size_t cap);
 /* Whether a word query could match such a token (then the index must not decide it alone). */
 int sq_logs_reserved_word(const char *w, size_t n, int prefix);

@@ -345,7 +345,7 @@ size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out,
 
 int sq_logs_reserved_word(const char *w, size_t n, int prefix)
 {
-    static const char *const pfx[] = { "zztr", "zzrq" };
+    static const char *const pfx[] = { SQ_ID_TRACE, SQ_ID_REQUEST };
 
     for (size_t k = 0; k < 2; k++) {
         size_t m = n < 4 ? n : 4;
@@ -428,8 +428,8 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
         return bl_err_set(err, rc, "log block: cannot add a line");
     for (int i = 0; i < 3; i++)
         fts_add(&p->fts, text[i]);
-    fts_add_id(&p->fts, "zztr", l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
-    fts_add_id(&p->fts, "zzrq", l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
+    fts_add_id(&p->fts, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
+    fts_add_id(&p->fts, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
     p->fts_end[p->b.nlines - 1] = p->fts.len;
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;

@@ -274,8 +274,8 @@ static int alnum_word(const struct query_value *v)
 static void id_drive(struct sq_lower *l, const struct query_node *n)
 {
     const struct query_value *v = n->values;
-    const char *prefix = strcmp(n->field, "trace_id") == 0     ? "zztr"
-                         : strcmp(n->field, "request_id") == 0 ? "zzrq"
+    const char *prefix = strcmp(n->field, "trace_id") == 0     ? SQ_ID_TRACE
+                         : strcmp(n->field, "request_id") == 0 ? SQ_ID_REQUEST
                                                                : NULL;
     char tok[8 + SQ_ID_TOKEN_MAX], q[16 + SQ_ID_TOKEN_MAX];
 

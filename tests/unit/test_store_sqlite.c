@@ -20,6 +20,7 @@
 #include "store/sqlite_int.h"
 #include "store/store.h"
 #include "t.h"
+#include "t_sqlite.h"
 #include "t_store.h"
 
 #define NODE "node-1"
@@ -470,23 +471,6 @@ static void test_crash_blocks(const char *tmp)
 out:
     store_close(st);
     free(ev);
-}
-
-/* Runs sql on a file through the backend's connection, migrated up to version. */
-static void old_file(const char *path, int main_db, int version, const char *sql)
-{
-    struct sq_conn *c = NULL;
-    struct bl_err err = { 0, "" };
-    int rc = sq_conn_open(path, SQ_OPEN_CREATE, &c, &err);
-
-    if (rc == 0)
-        rc = main_db ? sq_migrate_main_to(c, version, &err) : sq_migrate_part_to(c, version, &err);
-    if (rc == 0 && sql != NULL)
-        rc = sq_exec(c, sql, &err);
-    if (rc != 0)
-        fprintf(stderr, "old file %s: %s\n", path, bl_err_msg(&err));
-    CHECK_INT_EQ(rc, 0);
-    sq_conn_close(c);
 }
 
 /*

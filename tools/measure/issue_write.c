@@ -24,22 +24,6 @@
 
 #define BATCH 2000
 
-static int64_t mono_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-static int64_t cpu_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 static const char *const envs[] = { "production", "staging", "development" };
 
 int main(int argc, char **argv)
@@ -104,14 +88,14 @@ int main(int argc, char **argv)
             e->raw_len = strlen(e->raw);
             e->raw_encoding = EV_RAW_IDENTITY;
         }
-        a = mono_us();
-        ca = cpu_us();
+        a = clock_mono_us();
+        ca = clock_thread_cpu_us();
         if (store_write_batch(st, ev, n, lsn + 1, &res, &err) != 0) {
             fprintf(stderr, "write: %s\n", bl_err_msg(&err));
             return 1;
         }
-        wr_us += mono_us() - a;
-        wr_cpu += cpu_us() - ca;
+        wr_us += clock_mono_us() - a;
+        wr_cpu += clock_thread_cpu_us() - ca;
         done += n;
     }
     printf("events %llu issues %zu: writer %.2f us/event cpu, %.2f us/event wall\n",

@@ -49,23 +49,6 @@
 #define POOL_BATCHES 400
 #define LINES_PER_RECORD 1000
 
-static int64_t mono_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-/* This thread's CPU time: what a busy machine does not inflate. */
-static int64_t cpu_us(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 static int ensure_project(struct store *st)
 {
     struct store_project p;
@@ -164,11 +147,11 @@ int main(int argc, char **argv)
     t0 = clock_now_us() - span;
     pool_init(&pool, 1u << 20);
     pool_init(&jpool, 1u << 20);
-    start = mono_us();
+    start = clock_mono_us();
     while (done < total) {
         struct ingest_events evs;
         struct store_batch_result res;
-        int64_t a = mono_us(), b, ca = cpu_us(), cb;
+        int64_t a = clock_mono_us(), b, ca = clock_thread_cpu_us(), cb;
 
         memset(&evs, 0, sizeof(evs));
         pool_reset(&pool);
@@ -222,16 +205,16 @@ int main(int argc, char **argv)
             if (e->kind == EV_KIND_ISSUE && fingerprint_is_deferred(e))
                 fingerprint_event(e, &pool);
         }
-        b = mono_us();
-        cb = cpu_us();
+        b = clock_mono_us();
+        cb = clock_thread_cpu_us();
         dec_us += b - a;
         dec_cpu += cb - ca;
         if (!no_write && store_write_batch(st, evs.v, evs.n, lsn + 1, &res, &err) != 0) {
             fprintf(stderr, "write: %s\n", bl_err_msg(&err));
             return 1;
         }
-        wr_us += mono_us() - b;
-        wr_cpu += cpu_us() - cb;
+        wr_us += clock_mono_us() - b;
+        wr_cpu += clock_thread_cpu_us() - cb;
         done += evs.n;
         if ((done / (per_batch * LINES_PER_RECORD)) % 125 == 0)
             fprintf(stderr, "\r%llu lines", (unsigned long long)done);
@@ -239,7 +222,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "\n");
     printf("lines %llu in %.1f s: decode %.2f us/line (cpu %.2f), write %.2f us/line (cpu %.2f), "
            "writer %.0f lines/s (by cpu %.0f), decode+write %.0f lines/s\n",
-           (unsigned long long)done, (double)(mono_us() - start) / 1e6, (double)dec_us / done,
+           (unsigned long long)done, (double)(clock_mono_us() - start) / 1e6, (double)dec_us / done,
            (double)dec_cpu / done, (double)wr_us / done, (double)wr_cpu / done,
            (double)done * 1e6 / (double)wr_us, (double)done * 1e6 / (double)wr_cpu,
            (double)done * 1e6 / (double)(dec_us + wr_us));
