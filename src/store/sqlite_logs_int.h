@@ -68,4 +68,35 @@ int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err);
 int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
                   struct store_event *e, struct bl_err *err);
 
+/*
+ * Full-text candidates of a day file's walk (store_sqlite_logs_drive.c): the
+ * lines log_fts gives for the query's drive text, asked per block at first
+ * and for the whole day once a walk has gone past a few blocks.
+ */
+struct drive {
+    const char *text;    /* NULL: every line is a candidate */
+    unsigned char *bits; /* day-wide once loaded: a bit per line number */
+    size_t nbits;        /* bytes of bits */
+    int64_t *ids;        /* log_gone's lines (gone_load), ascending */
+    size_t n, cap;
+    size_t blocks;  /* asked per block so far */
+    int loaded;     /* drive_load ran */
+    int none;       /* drive_block: no line of the block is a candidate */
+    size_t count;   /* candidates seen by list_blocks' probe */
+    int64_t *probe; /* their line numbers, ascending (LIST_MAX + 1 at most) */
+    /* drive_block: the block's candidate line indexes, ascending (a walk visits only these) */
+    uint16_t idx[LB_BLOCK_LINES];
+    size_t nidx;
+};
+/* The day's candidates at once, into the bitmap. */
+int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err);
+/* Fills d->idx with the candidates among the lines first .. first + n - 1. */
+int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, struct bl_err *err);
+void sq_drive_bit_set(struct drive *d, int64_t id);
+/* A row callback appending column 0 to d->probe (sized by the caller). */
+int sq_drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err);
+/* The lines retired by a replay (log_gone), ascending in g->ids; and whether line is one. */
+int sq_drive_gone_load(struct sq_conn *c, struct drive *g, struct bl_err *err);
+int sq_drive_is_gone(const struct drive *g, int64_t line);
+
 #endif

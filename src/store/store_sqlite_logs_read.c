@@ -37,14 +37,6 @@
 #include "store/sqlite_logs_int.h"
 #include "core/banned.h"
 
-/* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
-#define DRIVE_LINE_MAX (INT64_C(1) << 31)
-/*
- * A page asks the index per block for its first blocks (a common word's
- * newest lines are in the newest block), then loads the day's candidates
- * once: a rare word would otherwise cost one index query per block.
- */
-#define DRIVE_LAZY_BLOCKS 8
 #define MINUTE_US (60 * INT64_C(1000000))
 
 enum { PV_NO = 0, PV_YES = 1, PV_MAYBE = 2 };
@@ -209,149 +201,6 @@ static int levels_only(const struct query_node *n)
            (n->kind == Q_HAS && strcmp(n->field, "level") == 0);
 }
 
-/* Full-text candidates. */
-struct drive {
-    const char *text;    /* NULL: every line is a candidate */
-    unsigned char *bits; /* day-wide once loaded: a bit per line number */
-    size_t nbits;        /* bytes of bits */
-    int64_t *ids;        /* log_gone's lines (gone_load), ascending */
-    size_t n, cap;
-    size_t blocks;  /* asked per block so far */
-    int loaded;     /* drive_load ran */
-    int none;       /* drive_block: no line of the block is a candidate */
-    size_t count;   /* candidates seen by list_blocks' probe */
-    int64_t *probe; /* their line numbers, ascending (LIST_MAX + 1 at most) */
-    /* drive_block: the block's candidate line indexes, ascending (a walk visits only these) */
-    uint16_t idx[LB_BLOCK_LINES];
-    size_t nidx;
-};
-
-static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    struct drive *d = ctx;
-
-    (void)err;
-    if (d->n == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 1024;
-        d->ids = xrealloc(d->ids, d->cap * sizeof(*d->ids));
-    }
-    d->ids[d->n++] = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
-/* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
-static void drive_bit_set(struct drive *d, int64_t id)
-{
-    size_t byte;
-
-    if (id < 0 || id > DRIVE_LINE_MAX)
-        return; /* no line has it */
-    byte = (size_t)id / 8;
-    if (byte >= d->nbits) {
-        size_t n = d->nbits ? d->nbits : 4096;
-
-        while (n <= byte)
-            n *= 2;
-        d->bits = xrealloc(d->bits, n);
-        memset(d->bits + d->nbits, 0, n - d->nbits);
-        d->nbits = n;
-    }
-    d->bits[byte] |= (unsigned char)(1u << (id % 8));
-}
-
-static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    (void)err;
-    drive_bit_set(ctx, sqlite3_column_int64(st, 0));
-    return 0;
-}
-
-static int drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    struct drive *d = ctx;
-
-    (void)err;
-    d->probe[d->count++] = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
-static int drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
-{
-    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1";
-    struct sq_query q = { sql, "log full-text", { SQ_TEXT(d->text) }, 1, drive_bit, d };
-
-    if (d->text == NULL || d->loaded)
-        return 0;
-    d->loaded = 1;
-    return sq_query_each(c, &q, err);
-}
-
-struct block_ctx {
-    struct drive *d;
-    int64_t first;
-};
-
-static int block_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    struct block_ctx *b = ctx;
-    int64_t i = sqlite3_column_int64(st, 0) - b->first;
-
-    (void)err;
-    /* rowids come ascending */
-    if (i >= 0 && i < LB_BLOCK_LINES && b->d->nidx < LB_BLOCK_LINES &&
-        (b->d->nidx == 0 || b->d->idx[b->d->nidx - 1] < i))
-        b->d->idx[b->d->nidx++] = (uint16_t)i;
-    return 0;
-}
-
-/* Fills d->idx with the candidates among the lines first .. first + n - 1. */
-static int drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n,
-                       struct bl_err *err)
-{
-    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1"
-                              " AND rowid >= ?2 AND rowid <= ?3";
-    struct block_ctx b = { d, first };
-    struct sq_query q = {
-        sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(first), SQ_INT(first + (int64_t)n - 1) },
-        3,   block_row,       &b
-    };
-    int rc;
-
-    if (n > LB_BLOCK_LINES)
-        n = LB_BLOCK_LINES;
-    d->nidx = 0;
-    if (d->text == NULL) {
-        for (size_t i = 0; i < n; i++)
-            d->idx[i] = (uint16_t)i;
-        d->nidx = n;
-    }
-    d->none = d->nidx == 0;
-    if (d->text == NULL)
-        return 0;
-    if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
-        d->blocks++;
-        rc = sq_query_each(c, &q, err);
-        d->none = d->nidx == 0;
-        return rc;
-    }
-    rc = drive_load(c, d, err);
-    if (rc != 0 || first < 0 || n == 0)
-        return rc;
-    /* the bitmap's bytes over the block: most are zero for a rare or medium word */
-    for (size_t byte = (size_t)first / 8; byte <= (size_t)(first + (int64_t)n - 1) / 8; byte++) {
-        if (byte >= d->nbits)
-            break;
-        for (unsigned bit = 0; d->bits[byte] != 0 && bit < 8; bit++) {
-            int64_t i = (int64_t)byte * 8 + bit - first;
-
-            if ((d->bits[byte] >> bit & 1) && i >= 0 && i < (int64_t)n)
-                d->idx[d->nidx++] = (uint16_t)i;
-        }
-    }
-    d->none = d->nidx == 0;
-    return 0;
-}
-
 /* Whether line i of b is a match: *keep, with the event built in pool when asked for. */
 static int line_check(struct sq_lq *lq, struct blk *b, size_t i, int verdict, struct pool *pool,
                       struct store_event *e, int *keep, struct bl_err *err)
@@ -429,7 +278,7 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
                               " ORDER BY first_line DESC LIMIT 1";
     struct drive *d = &bw->d;
     struct sq_query q = { probe_sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(LIST_MAX + 1) },
-                          2,         drive_count,     d };
+                          2,         sq_drive_count,  d };
     int64_t covered = -1;
     int rc;
 
@@ -444,7 +293,7 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
     d->loaded = 1;
     bw->list = 1;
     for (size_t k = 0; k < d->count; k++)
-        drive_bit_set(d, d->probe[k]);
+        sq_drive_bit_set(d, d->probe[k]);
     for (size_t k = 0; rc == 0 && k < d->count; k++) {
         int64_t line = d->probe[k];
         struct cblock cb = { 0, 0, 0, 0, 0 };
@@ -470,31 +319,6 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
     if (bw->ncb > 1)
         qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
     return rc;
-}
-
-static int gone_load(struct sq_conn *c, struct drive *g, struct bl_err *err)
-{
-    static const char sql[] = "SELECT line FROM log_gone ORDER BY line";
-    struct sq_query q = { sql, "retired log lines", { { 0, 0, NULL } }, 0, drive_row, g };
-
-    return sq_query_each(c, &q, err);
-}
-
-static int is_gone(const struct drive *g, int64_t line)
-{
-    size_t lo = 0, hi = g->n;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-
-        if (g->ids[mid] == line)
-            return 1;
-        if (g->ids[mid] < line)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
 }
 
 /* Whether every line of the file has its id tokens in log_fts (schema migration 5). */
@@ -539,7 +363,7 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     if (lq->cur_ts != INT64_MAX && lq->cur_ts < hi)
         hi = lq->cur_ts + 1;
     bw->hi = hi;
-    rc = gone_load(c, &bw->gone, err);
+    rc = sq_drive_gone_load(c, &bw->gone, err);
     if (rc == 0)
         rc = list_blocks(bw, err);
     if (rc == 0 && bw->list)
@@ -616,7 +440,7 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
     *tb = 2 * (bw->b.first + (int64_t)i);
     if (*ts < lq->lo || *ts >= lq->hi)
         return PV_NO;
-    if (bw->gone.n > 0 && is_gone(&bw->gone, bw->b.first + (int64_t)i))
+    if (bw->gone.n > 0 && sq_drive_is_gone(&bw->gone, bw->b.first + (int64_t)i))
         return PV_NO;
     if (lq->cur_ts != INT64_MAX && (*ts > lq->cur_ts || (*ts == lq->cur_ts && *tb >= lq->cur_tb)))
         return PV_NO;
@@ -692,7 +516,7 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
     size_t nc = 0;
     int rc;
 
-    rc = drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
+    rc = sq_drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
     if (rc != 0 || bw->d.none)
         return rc;
     rc = sq_blk_lines(&bw->b, err);
@@ -827,9 +651,9 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
     rc = bwalk_open(&bw, c, lq, err);
     /* every block will be asked: the day's candidates at once */
     if (rc == 0)
-        rc = drive_load(c, &bw.d, err);
+        rc = sq_drive_load(c, &bw.d, err);
     while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
-        rc = drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
+        rc = sq_drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
         if (rc != 0 || bw.d.none)
             continue;
         rc = sq_blk_lines(&bw.b, err);

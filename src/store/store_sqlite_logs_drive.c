@@ -1,0 +1,180 @@
+/*
+ * store_sqlite_logs_drive.c - the full-text candidates of a walk over a day
+ * file's log blocks (struct drive in sqlite_logs_int.h).
+ *
+ * DESIGN
+ * log_fts's rowids are line numbers. A walk asks the index per block (rowid
+ * range) for its first blocks, since a common word's newest lines are in
+ * the newest block; past DRIVE_LAZY_BLOCKS it loads the day's candidates
+ * once into a bitmap of a bit per line number, since a rare word would
+ * otherwise cost one index query per block. The same id list holds the
+ * lines a replay retired (log_gone).
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+#include "store/logblock.h"
+#include "store/sqlite_int.h"
+#include "store/sqlite_logs_int.h"
+#include "core/banned.h"
+
+/* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
+#define DRIVE_LINE_MAX (INT64_C(1) << 31)
+/*
+ * A page asks the index per block for its first blocks (a common word's
+ * newest lines are in the newest block), then loads the day's candidates
+ * once: a rare word would otherwise cost one index query per block.
+ */
+#define DRIVE_LAZY_BLOCKS 8
+
+static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+
+    (void)err;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 1024;
+        d->ids = xrealloc(d->ids, d->cap * sizeof(*d->ids));
+    }
+    d->ids[d->n++] = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+/* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
+void sq_drive_bit_set(struct drive *d, int64_t id)
+{
+    size_t byte;
+
+    if (id < 0 || id > DRIVE_LINE_MAX)
+        return; /* no line has it */
+    byte = (size_t)id / 8;
+    if (byte >= d->nbits) {
+        size_t n = d->nbits ? d->nbits : 4096;
+
+        while (n <= byte)
+            n *= 2;
+        d->bits = xrealloc(d->bits, n);
+        memset(d->bits + d->nbits, 0, n - d->nbits);
+        d->nbits = n;
+    }
+    d->bits[byte] |= (unsigned char)(1u << (id % 8));
+}
+
+static int drive_bit(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    (void)err;
+    sq_drive_bit_set(ctx, sqlite3_column_int64(st, 0));
+    return 0;
+}
+
+int sq_drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct drive *d = ctx;
+
+    (void)err;
+    d->probe[d->count++] = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
+{
+    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1";
+    struct sq_query q = { sql, "log full-text", { SQ_TEXT(d->text) }, 1, drive_bit, d };
+
+    if (d->text == NULL || d->loaded)
+        return 0;
+    d->loaded = 1;
+    return sq_query_each(c, &q, err);
+}
+
+struct block_ctx {
+    struct drive *d;
+    int64_t first;
+};
+
+static int block_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct block_ctx *b = ctx;
+    int64_t i = sqlite3_column_int64(st, 0) - b->first;
+
+    (void)err;
+    /* rowids come ascending */
+    if (i >= 0 && i < LB_BLOCK_LINES && b->d->nidx < LB_BLOCK_LINES &&
+        (b->d->nidx == 0 || b->d->idx[b->d->nidx - 1] < i))
+        b->d->idx[b->d->nidx++] = (uint16_t)i;
+    return 0;
+}
+
+/* Fills d->idx with the candidates among the lines first .. first + n - 1. */
+int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, struct bl_err *err)
+{
+    static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1"
+                              " AND rowid >= ?2 AND rowid <= ?3";
+    struct block_ctx b = { d, first };
+    struct sq_query q = {
+        sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(first), SQ_INT(first + (int64_t)n - 1) },
+        3,   block_row,       &b
+    };
+    int rc;
+
+    if (n > LB_BLOCK_LINES)
+        n = LB_BLOCK_LINES;
+    d->nidx = 0;
+    if (d->text == NULL) {
+        for (size_t i = 0; i < n; i++)
+            d->idx[i] = (uint16_t)i;
+        d->nidx = n;
+    }
+    d->none = d->nidx == 0;
+    if (d->text == NULL)
+        return 0;
+    if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
+        d->blocks++;
+        rc = sq_query_each(c, &q, err);
+        d->none = d->nidx == 0;
+        return rc;
+    }
+    rc = sq_drive_load(c, d, err);
+    if (rc != 0 || first < 0 || n == 0)
+        return rc;
+    /* the bitmap's bytes over the block: most are zero for a rare or medium word */
+    for (size_t byte = (size_t)first / 8; byte <= (size_t)(first + (int64_t)n - 1) / 8; byte++) {
+        if (byte >= d->nbits)
+            break;
+        for (unsigned bit = 0; d->bits[byte] != 0 && bit < 8; bit++) {
+            int64_t i = (int64_t)byte * 8 + bit - first;
+
+            if ((d->bits[byte] >> bit & 1) && i >= 0 && i < (int64_t)n)
+                d->idx[d->nidx++] = (uint16_t)i;
+        }
+    }
+    d->none = d->nidx == 0;
+    return 0;
+}
+int sq_drive_gone_load(struct sq_conn *c, struct drive *g, struct bl_err *err)
+{
+    static const char sql[] = "SELECT line FROM log_gone ORDER BY line";
+    struct sq_query q = { sql, "retired log lines", { { 0, 0, NULL } }, 0, drive_row, g };
+
+    return sq_query_each(c, &q, err);
+}
+
+int sq_drive_is_gone(const struct drive *g, int64_t line)
+{
+    size_t lo = 0, hi = g->n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (g->ids[mid] == line)
+            return 1;
+        if (g->ids[mid] < line)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
