@@ -80,6 +80,12 @@ int fingerprint_is_deferred(const struct event *ev);
 int fingerprint_parameterize(const char *msg, size_t len, struct buf *out);
 /* The parameterizer of a version: wide != 0 for version 3's shapes, 0 for version 2's. */
 int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out);
+/* The frame a person would look at first: the last in-app one, else the last (fingerprint_label.c). */
+const struct ev_frame *fp_culprit_frame(const struct event *ev);
+/* An event's title, culprit and exceptions' search text, in pool (fingerprint_label.c). */
+const char *fp_title(const struct event *ev, struct pool *pool);
+const char *fp_culprit(const struct event *ev, struct pool *pool);
+const char *fp_search_text(const struct event *ev, struct pool *pool);
 
 /* Appends the component list (one per line) that the hash was computed from, for tests and the UI. */
 int fingerprint_components(const struct event *ev, struct buf *out);

@@ -1,0 +1,125 @@
+/*
+ * fingerprint_label.c - what an issue shows of its event: the title, the
+ * culprit (where it happened) and the text its exceptions are searched by.
+ * Computed with the fingerprint (fingerprint.c) but never part of the hash.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "ingest/fingerprint.h"
+#include "core/buf.h"
+#include "core/pool.h"
+#include "core/banned.h"
+
+#define FP_TITLE_MAX 200
+#define FP_SEARCH_MAX (64u << 10)
+
+/* The frame a person would look at first: the last in-app one, else the last. */
+const struct ev_frame *fp_culprit_frame(const struct event *ev)
+{
+    const struct ev_exception *x = ev->nexc > 0 ? &ev->exc[ev->nexc - 1] : NULL;
+    const struct ev_frame *fr = x != NULL ? x->frames : ev->frames;
+    size_t n = x != NULL ? x->nframes : ev->nframes;
+
+    if (n == 0)
+        return NULL;
+    for (size_t i = n; i > 0; i--) {
+        if (fr[i - 1].in_app == 1)
+            return &fr[i - 1];
+    }
+    return &fr[n - 1];
+}
+
+/* The first line of s, cut to max bytes at a UTF-8 boundary. */
+static size_t first_line(const char *s, size_t max)
+{
+    size_t n = strcspn(s, "\r\n");
+
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+/*
+ * The title of an event with neither exception nor message: where its own
+ * stack stopped ("poll in app.jobs"), or its template's file.
+ */
+static const char *shape_title(const struct event *ev, struct pool *pool)
+{
+    const struct ev_frame *f = ev->nframes > 0 ? fp_culprit_frame(ev) : NULL;
+    const char *where = NULL;
+
+    if (f != NULL) {
+        where = f->module != NULL && f->module[0] != '\0' ? f->module : f->filename;
+        if (f->function != NULL && where != NULL)
+            return pool_printf(pool, "%s in %s", f->function, where);
+        if (f->function != NULL || where != NULL)
+            return f->function != NULL ? f->function : where;
+    }
+    if (ev->template_frame != NULL && ev->template_frame->filename != NULL)
+        return pool_printf(pool, "Template error in %s", ev->template_frame->filename);
+    return "<unlabeled event>";
+}
+
+const char *fp_title(const struct event *ev, struct pool *pool)
+{
+    const struct ev_exception *x = ev->nexc > 0 ? &ev->exc[ev->nexc - 1] : NULL;
+    const char *type = x != NULL && x->type != NULL && x->type[0] != '\0' ? x->type : NULL;
+    const char *value = x != NULL && x->value != NULL && x->value[0] != '\0' ? x->value : NULL;
+    const char *t;
+
+    if (type != NULL && value != NULL)
+        t = pool_printf(pool, "%s: %.*s", type, (int)first_line(value, FP_TITLE_MAX), value);
+    else if (type != NULL || value != NULL)
+        t = type != NULL ? type : value;
+    else if (ev->message != NULL && ev->message[0] != '\0')
+        t = ev->message;
+    else
+        t = shape_title(ev, pool);
+    return pool_strndup(pool, t, first_line(t, FP_TITLE_MAX));
+}
+
+const char *fp_culprit(const struct event *ev, struct pool *pool)
+{
+    const struct ev_frame *f = fp_culprit_frame(ev);
+    const char *where = NULL, *c;
+
+    if (f != NULL) {
+        where = f->module != NULL && f->module[0] != '\0' ? f->module : f->filename;
+        if (where != NULL && f->function != NULL)
+            c = pool_printf(pool, "%s in %s", where, f->function);
+        else
+            c = where != NULL ? where : f->function;
+        if (c != NULL)
+            return pool_strndup(pool, c, first_line(c, FP_TITLE_MAX));
+    }
+    if (ev->transaction != NULL && ev->transaction[0] != '\0')
+        return pool_strndup(pool, ev->transaction, first_line(ev->transaction, FP_TITLE_MAX));
+    return ev->logger;
+}
+
+const char *fp_search_text(const struct event *ev, struct pool *pool)
+{
+    struct buf b = BUF_INIT(FP_SEARCH_MAX);
+    const char *s;
+
+    if (ev->nexc == 0)
+        return NULL;
+    for (size_t i = 0; i < ev->nexc; i++) {
+        const struct ev_exception *x = &ev->exc[i];
+
+        if (i > 0)
+            (void)buf_addch(&b, '\n');
+        if (x->type != NULL)
+            (void)buf_addstr(&b, x->type);
+        if (x->type != NULL && x->value != NULL)
+            (void)buf_addch(&b, ' ');
+        if (x->value != NULL)
+            (void)buf_addstr(&b, x->value);
+    }
+    s = pool_strndup(pool, b.p, b.len);
+    buf_release(&b);
+    return s;
+}
