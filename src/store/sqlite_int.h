@@ -315,6 +315,8 @@ struct sq_wctx {
     int64_t thin_count[SQ_THIN_CACHE];
     size_t nthin;
 };
+/* The batch group of e (index into w->g, *out), its issue found or given the next id. */
+int sq_group_of(struct sq_wctx *w, const struct event *e, int *out, struct bl_err *err);
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err);

@@ -222,113 +222,7 @@ static void ctx_release(struct sq_wctx *w)
     buf_release(&w->tags);
 }
 
-/* Issue resolution (step 2). */
-
-static uint64_t group_hash(const struct event *e)
-{
-    uint64_t h = 1469598103934665603u ^ (uint64_t)e->project_id;
-    size_t i;
-
-    for (i = 0; i < 32 && e->fingerprint[i] != '\0'; i++)
-        h = (h ^ (unsigned char)e->fingerprint[i]) * 1099511628211u;
-    return (h ^ (uint64_t)(unsigned)e->grouping_version) * 1099511628211u;
-}
-
-static int group_eq(const struct sq_igroup *g, const struct event *e, uint64_t h)
-{
-    return g->hash == h && g->project_id == e->project_id && g->version == e->grouping_version &&
-           strncmp(g->fp, e->fingerprint, 32) == 0;
-}
-
-static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
-{
-    struct sq_igroup *g = ctx;
-
-    (void)err;
-    g->id = sqlite3_column_int64(st, 0);
-    g->status = sqlite3_column_int(st, 1);
-    g->resolved_in = sqlite3_column_type(st, 2) != SQLITE_NULL;
-    if (g->resolved_in)
-        g->resolved_in_hash = hash64(sqlite3_column_text(st, 2),
-                                     (size_t)sqlite3_column_bytes(st, 2));
-    return 0;
-}
-
-/*
- * How long an issue of the previous grouping version keeps taking the
- * events whose new fingerprint has no issue: Sentry's transition lasts 90
- * days; an issue quiet that long, or resolved, lets them start afresh.
- */
-#define SQ_TRANSITION_US (90 * INT64_C(86400) * INT64_C(1000000))
-
-/* sql takes ?1 project, ?2 fingerprint, ?3 version and, when nargs is 4, ?4 a time floor. */
-static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, size_t nargs,
-                      const char *fpv, int version, struct bl_err *err)
-{
-    char fp[33];
-    struct sq_query q = { sql,
-                          "look up issue",
-                          { SQ_INT(g->project_id), SQ_TEXT(fp), SQ_INT(version),
-                            SQ_INT(g->seen_at - SQ_TRANSITION_US) },
-                          nargs,
-                          issue_row,
-                          g };
-
-    snprintf(fp, sizeof(fp), "%.32s", fpv);
-    return sq_query_one(w->s->w, &q, err);
-}
-
-/*
- * The issue of a group: its own (project, fingerprint, version) row; else,
- * during a grouping-version transition, the open issue of the previous
- * version's fingerprint (fingerprint.c "Versions"); else a new id.
- */
-static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
-{
-    static const char sql[] = "SELECT id, status, resolved_in_release FROM issues"
-                              " WHERE project_id = ?1 AND fingerprint = ?2"
-                              " AND grouping_version = ?3";
-    static const char prev_sql[] = "SELECT id, status, resolved_in_release FROM issues"
-                                   " WHERE project_id = ?1 AND fingerprint = ?2"
-                                   " AND grouping_version = ?3 AND status = 0"
-                                   " AND last_seen >= ?4";
-    int rc = find_issue(w, g, sql, 3, g->fp, g->version, err);
-
-    if (rc == BL_ENOTFOUND && g->version_prev > 0 && g->version_prev != g->version)
-        rc = find_issue(w, g, prev_sql, 4, g->fp_prev, g->version_prev, err);
-    if (rc == BL_ENOTFOUND) {
-        g->id = w->next_issue_id++;
-        g->is_new = 1;
-        rc = 0;
-    }
-    return rc;
-}
-
-static int group_of(struct sq_wctx *w, const struct event *e, int *out, struct bl_err *err)
-{
-    uint64_t h = group_hash(e);
-    size_t slot = (size_t)h & w->hmask;
-    struct sq_igroup *g;
-
-    while (w->htab[slot] >= 0) {
-        if (group_eq(&w->g[w->htab[slot]], e, h)) {
-            *out = w->htab[slot];
-            return 0;
-        }
-        slot = (slot + 1) & w->hmask;
-    }
-    g = &w->g[w->ng];
-    g->project_id = e->project_id;
-    g->fp = e->fingerprint;
-    g->version = e->grouping_version;
-    g->fp_prev = e->fingerprint_prev;
-    g->version_prev = e->fingerprint_prev[0] != '\0' ? e->grouping_version_prev : 0;
-    g->seen_at = e->received_at;
-    g->hash = h;
-    *out = (int)w->ng;
-    w->htab[slot] = (int)w->ng++;
-    return lookup_issue(w, g, err);
-}
+/* Issue resolution (step 2; which issue: store_sqlite_group.c). */
 
 /* An integer of sql's first row with ?1 = *arg (NULL: no ?1); 0 when there is no row. */
 static int read_int(struct sq_conn *c, const char *sql, const int64_t *arg, int64_t *out,
@@ -368,7 +262,7 @@ static int resolve_issues(struct sq_wctx *w, struct bl_err *err)
         w->skip[k] = (unsigned char)skip_reason(w, e);
         if (e->kind != EV_KIND_ISSUE || w->skip[k] != 0)
             continue;
-        rc = group_of(w, e, &w->group[k], err);
+        rc = sq_group_of(w, e, &w->group[k], err);
         if (rc == 0)
             e->issue_id = w->g[w->group[k]].id;
     }
