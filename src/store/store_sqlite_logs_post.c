@@ -32,20 +32,6 @@
 #define POST_FANIN 8     /* segments of one level merged at once */
 #define POST_LEVEL_TOP 4 /* segments of this level are not merged */
 
-static const char post_ddl[] =
-    "CREATE TABLE IF NOT EXISTS log_segs("
-    " seg INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, base INTEGER NOT NULL,"
-    " span INTEGER NOT NULL, nlines INTEGER NOT NULL, level INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS log_segs_proj ON log_segs(project_id, base);"
-    "CREATE TABLE IF NOT EXISTS log_post("
-    " id INTEGER PRIMARY KEY, seg INTEGER NOT NULL, tok BLOB NOT NULL, page BLOB NOT NULL);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS log_post_tok ON log_post(seg, tok);";
-
-int sq_post_create(struct sq_conn *c, struct bl_err *err)
-{
-    return sq_exec(c, post_ddl, err);
-}
-
 /* A fresh segment's level: 0 under 512 lines, then one more for every 8x. */
 static int level_of(int64_t nlines)
 {
@@ -323,6 +309,36 @@ int sq_post_words(const char *text, size_t len, int prefix, struct sq_post_words
     return w->n > 0 ? 0 : BL_EINVAL;
 }
 
+int sq_post_words_fts(const char *fts, struct sq_post_words *w)
+{
+    const char *p = fts, *q, *e;
+
+    memset(w, 0, sizeof(*w));
+    w->exact = 1;
+    while ((q = strchr(p, '"')) != NULL && (e = strchr(q + 1, '"')) != NULL) {
+        if (e > q + 1 && add_word(w, q + 1, (size_t)(e - q - 1)) != 0)
+            break;
+        p = e + 1;
+    }
+    w->prefix = *p == '*';
+    if (w->n != 1)
+        w->exact = 0;
+    return w->n > 0 ? 0 : BL_EINVAL;
+}
+
+int64_t sq_post_from(struct sq_conn *c)
+{
+    int64_t from = 0;
+    struct sq_query q = { "SELECT value FROM part_meta WHERE key = 'post_from'",
+                          "postings",
+                          { { 0 } },
+                          0,
+                          sq_row_int64,
+                          &from };
+
+    return sq_query_one(c, &q, NULL) == 0 && from > 0 ? from : 0;
+}
+
 /* One segment's page that may hold tok (the last whose first token is not above it). */
 struct page_of {
     unsigned char *p;
@@ -520,7 +536,7 @@ int sq_post_lines(struct sq_conn *c, int64_t project_id, const struct sq_post_wo
             int64_t line = v.s[s].base + all.v[k];
 
             if (line >= lo && line <= hi)
-                fn(arg, line);
+                rc = fn(arg, line);
         }
     }
     free(all.v);
@@ -549,7 +565,7 @@ static int hist_lines(const struct lp_entry *e, int64_t base, sq_post_line_fn fn
 
     lp_post_open(&pc, e);
     while ((rc = lp_post_next(&pc, &ord)) == 1)
-        fn(arg, base + ord);
+        (void)fn(arg, base + ord);
     return rc;
 }
 
