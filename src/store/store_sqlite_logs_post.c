@@ -24,6 +24,7 @@
 
 #include "core/xmalloc.h"
 #include "search/query.h"
+#include "store/logblock.h"
 #include "store/logpost.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_post.h"
@@ -594,4 +595,138 @@ int sq_post_hist(struct sq_conn *c, int64_t project_id, const struct sq_post_wor
     }
     free(v.s);
     return rc;
+}
+
+/* ---- a one-word histogram ---- */
+
+#define MINUTE_US (60 * INT64_C(1000000))
+
+struct whist {
+    struct sq_lq *lq;
+    struct store_histogram *h;
+    int64_t lo, hi; /* the whole minutes counted here */
+    int64_t *lines; /* of entries without cells: their time is in their blocks */
+    size_t n, cap;
+};
+
+static void whist_cell(void *arg, const struct lp_cell *cell)
+{
+    struct whist *w = arg;
+    int64_t ts = cell->minute * MINUTE_US;
+
+    if (ts >= w->lo && ts < w->hi)
+        sq_hist_add(w->h, ts, cell->level, (int64_t)cell->count);
+}
+
+static int whist_line(void *arg, int64_t line)
+{
+    struct whist *w = arg;
+
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 256;
+        w->lines = xrealloc(w->lines, w->cap * sizeof(*w->lines));
+    }
+    w->lines[w->n++] = line;
+    return 0;
+}
+
+/* The block holding a line: its first line and lines blob, copied into *b (kept while it holds the next). */
+struct wblock {
+    int64_t first, nlines;
+    struct buf blob;
+    struct lb_lines ln;
+};
+
+static int wblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct wblock *b = ctx;
+
+    b->first = sqlite3_column_int64(st, 0);
+    b->nlines = sqlite3_column_int64(st, 1);
+    buf_reset(&b->blob);
+    if (buf_add(&b->blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0 ||
+        lb_lines_open(b->blob.p, b->blob.len, (size_t)b->nlines, &b->ln) != 0)
+        return bl_err_set(err, BL_EPARSE, "log block %lld: corrupt lines", (long long)b->first);
+    return 0;
+}
+
+/* Each collected line's time and level from its block's lines blob. */
+static int whist_lines(struct sq_conn *c, struct whist *w, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line <= ?2"
+                              " ORDER BY first_line DESC LIMIT 1";
+    struct wblock b = { -1, 0, BUF_INIT(1u << 20), { 0 } };
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < w->n; i++) {
+        int64_t line = w->lines[i];
+
+        if (b.first < 0 || line < b.first || line >= b.first + b.nlines) {
+            struct sq_query q = { sql,
+                                  "log block of a line",
+                                  { SQ_INT(w->lq->q->project_id), SQ_INT(line) },
+                                  2,
+                                  wblock_row,
+                                  &b };
+
+            b.first = -1;
+            rc = sq_query_each(c, &q, err);
+            if (rc != 0 || b.first < 0 || line >= b.first + b.nlines)
+                continue; /* no block has it: not a line of this project */
+        }
+        {
+            int64_t ts = lb_lines_ts(&b.ln, (size_t)(line - b.first));
+
+            if (ts >= w->lo && ts < w->hi)
+                sq_hist_add(w->h, ts, lb_lines_level(&b.ln, (size_t)(line - b.first)), 1);
+        }
+    }
+    buf_release(&b.blob);
+    return rc;
+}
+
+/* Nothing but one word, in a file whose every line is in postings and none retired. */
+static int whist_applies(struct sq_conn *c, const struct sq_lq *lq, const struct store_histogram *h,
+                         struct sq_post_words *w)
+{
+    static const char gone_sql[] = "SELECT count(*) FROM log_gone";
+    int64_t gone = 1;
+    struct sq_query q = { gone_sql, "retired log lines", { { 0 } }, 0, sq_row_int64, &gone };
+
+    if (lq->word == NULL || lq->q->query != lq->word || lq->id_drive || lq->drive == NULL ||
+        h->start % MINUTE_US != 0 || h->interval % MINUTE_US != 0)
+        return 0;
+    if (sq_post_words_fts(lq->drive, w) != 0 || !w->exact || w->prefix || sq_post_from(c) != 1)
+        return 0;
+    return sq_query_one(c, &q, NULL) == 0 && gone == 0;
+}
+
+/* t rounded up to a whole minute, without overflow at the ends of time */
+static int64_t minute_up(int64_t t)
+{
+    int64_t m = t / MINUTE_US * MINUTE_US;
+
+    if (m < t && m <= INT64_MAX - MINUTE_US)
+        m += MINUTE_US;
+    return m < t ? t : m;
+}
+
+int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int64_t *lo_m,
+                      int64_t *hi_m, struct bl_err *err)
+{
+    struct sq_post_words w;
+    struct whist wh = { lq, h, minute_up(lq->lo), 0, NULL, 0, 0 };
+    int rc;
+
+    wh.hi = lq->hi == INT64_MAX ? INT64_MAX : lq->hi / MINUTE_US * MINUTE_US;
+    if (lq->lo < 0 || wh.lo >= wh.hi || !whist_applies(c, lq, h, &w))
+        return 0;
+    *lo_m = wh.lo;
+    *hi_m = wh.hi;
+    rc = sq_post_hist(c, lq->q->project_id, &w, whist_cell, whist_line, &wh, err);
+    if (rc == 0)
+        rc = whist_lines(c, &wh, err);
+    free(wh.lines);
+    return rc != 0 ? rc : 1;
 }
