@@ -223,7 +223,7 @@ static int enc_entry(struct enc *en, const unsigned char *tok, size_t len, uint3
                      uint32_t ncells)
 {
     struct buf *o = en->out;
-    int rc = buf_grow(o, 4 * VARINT_MAX + len + en->post.len + en->cells.len);
+    int rc = buf_grow(o, 5 * VARINT_MAX + len + en->post.len + en->cells.len);
     unsigned char *q = (unsigned char *)o->p + o->len;
 
     if (rc == 0) {
@@ -233,6 +233,7 @@ static int enc_entry(struct enc *en, const unsigned char *tok, size_t len, uint3
         q = put_v(q, en->post.len);
         memcpy(q, en->post.p, en->post.len);
         q = put_v(q + en->post.len, ncells);
+        q = put_v(q, en->cells.len);
         memcpy(q, en->cells.p, en->cells.len);
         o->len = (size_t)(q + en->cells.len - (unsigned char *)o->p);
         o->p[o->len] = '\0';
@@ -519,7 +520,7 @@ static int get_u32v(const unsigned char **p, const unsigned char *end, uint32_t 
 
 int lp_entry_next(const unsigned char **p, const unsigned char *end, struct lp_entry *e)
 {
-    uint32_t len, plen;
+    uint32_t len, plen, clen;
 
     if (*p >= end)
         return 0;
@@ -534,22 +535,13 @@ int lp_entry_next(const unsigned char **p, const unsigned char *end, struct lp_e
     e->post = *p;
     e->post_end = *p + plen;
     *p += plen;
-    if (get_u32v(p, end, &e->ncells) != 0 || e->ncells > e->n)
-        return BL_EPARSE;
+    if (get_u32v(p, end, &e->ncells) != 0 || e->ncells > e->n || get_u32v(p, end, &clen) != 0 ||
+        clen > (size_t)(end - *p) || (size_t)e->ncells * 3 > clen ||
+        (e->ncells == 0) != (clen == 0))
+        return BL_EPARSE; /* a cell takes three bytes at least */
     e->cells = *p;
-    /* A cell takes at least three bytes; its end is found by reading them. */
-    if ((size_t)e->ncells * 3 > (size_t)(end - *p))
-        return BL_EPARSE;
-    for (uint32_t i = 0; i < e->ncells; i++) {
-        uint64_t v;
-
-        if (varint_get(p, end, &v) != 0 || *p >= end)
-            return BL_EPARSE;
-        (*p)++;
-        if (varint_get(p, end, &v) != 0)
-            return BL_EPARSE;
-    }
-    e->cells_end = *p;
+    e->cells_end = *p + clen;
+    *p += clen;
     return 1;
 }
 

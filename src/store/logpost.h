@@ -20,9 +20,10 @@
  *   varint token length (1..LP_TOKEN_MAX), the token's bytes,
  *   varint n (lines, >= 1), varint postings length in bytes, then n varint
  *   ordinals, each as the difference from the one before (the first from 0),
- *   varint ncells, then ncells cells (minute, level) -> count in ascending
- *   (minute, level) order: varint minute (the first zigzag from 0, the rest
- *   as differences), u8 level, varint count; the counts add up to n.
+ *   varint ncells, varint cells length in bytes (so a lookup skips an
+ *   entry's cells at once), then ncells cells (minute, level) -> count in
+ *   ascending (minute, level) order: varint minute (the first zigzag from 0,
+ *   the rest as differences), u8 level, varint count; the counts add up to n.
  *
  * An entry of fewer than LP_CELLS_MIN lines has no cells (ncells 0): its
  * lines are few enough to read their timestamps. Pages come back from disk,

@@ -601,21 +601,34 @@ int sq_post_hist(struct sq_conn *c, int64_t project_id, const struct sq_post_wor
 
 #define MINUTE_US (60 * INT64_C(1000000))
 
+/*
+ * Lines of entries without cells are looked up one by one in their blocks;
+ * past this many (a word of medium frequency in small batches) the walk of
+ * the day's candidates is cheaper.
+ */
+#define WHIST_LINES_MAX 2048
+
 struct whist {
     struct sq_lq *lq;
     struct store_histogram *h;
     int64_t lo, hi; /* the whole minutes counted here */
     int64_t *lines; /* of entries without cells: their time is in their blocks */
     size_t n, cap;
+    struct lp_cell *cells; /* counted once the lines are known to be few */
+    size_t ncells, cells_cap;
 };
 
 static void whist_cell(void *arg, const struct lp_cell *cell)
 {
     struct whist *w = arg;
-    int64_t ts = cell->minute * MINUTE_US;
 
-    if (ts >= w->lo && ts < w->hi)
-        sq_hist_add(w->h, ts, cell->level, (int64_t)cell->count);
+    if (cell->minute * MINUTE_US < w->lo || cell->minute * MINUTE_US >= w->hi)
+        return;
+    if (w->ncells == w->cells_cap) {
+        w->cells_cap = w->cells_cap ? w->cells_cap * 2 : 256;
+        w->cells = xrealloc(w->cells, w->cells_cap * sizeof(*w->cells));
+    }
+    w->cells[w->ncells++] = *cell;
 }
 
 static int whist_line(void *arg, int64_t line)
@@ -716,8 +729,8 @@ int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogra
                       int64_t *hi_m, struct bl_err *err)
 {
     struct sq_post_words w;
-    struct whist wh = { lq, h, minute_up(lq->lo), 0, NULL, 0, 0 };
-    int rc;
+    struct whist wh = { lq, h, minute_up(lq->lo), 0, NULL, 0, 0, NULL, 0, 0 };
+    int rc, walk;
 
     wh.hi = lq->hi == INT64_MAX ? INT64_MAX : lq->hi / MINUTE_US * MINUTE_US;
     if (lq->lo < 0 || wh.lo >= wh.hi || !whist_applies(c, lq, h, &w))
@@ -725,8 +738,13 @@ int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogra
     *lo_m = wh.lo;
     *hi_m = wh.hi;
     rc = sq_post_hist(c, lq->q->project_id, &w, whist_cell, whist_line, &wh, err);
-    if (rc == 0)
+    walk = rc == 0 && wh.n > WHIST_LINES_MAX;
+    for (size_t i = 0; rc == 0 && !walk && i < wh.ncells; i++)
+        sq_hist_add(h, wh.cells[i].minute * MINUTE_US, wh.cells[i].level,
+                    (int64_t)wh.cells[i].count);
+    if (rc == 0 && !walk)
         rc = whist_lines(c, &wh, err);
     free(wh.lines);
-    return rc != 0 ? rc : 1;
+    free(wh.cells);
+    return rc != 0 ? rc : !walk;
 }
