@@ -216,7 +216,8 @@ static const char *plain_run(const char *q, const char *end, size_t *digits, int
         unsigned eqm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, equals));
         unsigned keep = stop != 0 ? (1u << __builtin_ctz(stop)) - 1 : 0xffffu;
 
-        *digits += (size_t)__builtin_popcount(dig & keep);
+        if ((dig & keep) != 0) /* most runs of text have no digit */
+            *digits += (size_t)__builtin_popcount(dig & keep);
         *eq |= (eqm & keep) != 0;
         if (stop != 0)
             return q + __builtin_ctz(stop);
