@@ -57,7 +57,8 @@ static int diff_str(const char *doc)
     return diff_all(doc, strlen(doc), "case");
 }
 
-#define FRAME_OPEN "{\"exception\":{\"values\":[{\"type\":\"E\",\"value\":\"v\",\"stacktrace\":{\"frames\":["
+#define FRAME_OPEN                                                                                 \
+    "{\"exception\":{\"values\":[{\"type\":\"E\",\"value\":\"v\",\"stacktrace\":{\"frames\":["
 #define FRAME_CLOSE "]}}]}}"
 
 /* A python-like event: everything the digest never reads is skipped. */
@@ -148,7 +149,8 @@ static void test_whole_path_taken(void)
         "{\"request\":{\"a\":1,}}",
         "{\"request\":{\"a\":\"raw\ttab\"}}",
         "{\"request\":{\"a\":1234567890123456789012345678901234567890123456789012345678901234}}",
-        "{\"request\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]"
+        "{\"request\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]"
+        "]]"
         "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
         /* a message's params print whatever they hold: vars there are read */
         "{\"logentry\":{\"message\":\"%s\",\"params\":[{\"stacktrace\":{\"frames\":[{\"vars\":"
