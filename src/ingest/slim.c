@@ -98,25 +98,44 @@ static const char *ws(const char *p, const char *end)
     return p;
 }
 
-/*
- * p on an opening quote: the byte after the closing one, or NULL. A quote
- * ends the string unless an odd run of backslashes comes before it (a
- * backslash escapes the byte after it, as cJSON reads it too).
- */
-static const char *string_end(const char *p, const char *end)
+/* From q: the first quote or backslash, end if none; 16 bytes at a time where SSE2 is. */
+static const char *quote_or_bs(const char *q, const char *end)
 {
-    for (p++; p < end;) {
-        const char *q = memchr(p, '"', (size_t)(end - p)), *b;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
 
-        if (q == NULL)
-            return NULL;
-        for (b = q; b > p && b[-1] == '\\';)
-            b--;
-        if (((q - b) & 1) == 0)
-            return q + 1;
-        p = q + 1;
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bs)));
+
+        if (m != 0)
+            return q + __builtin_ctz(m);
+        q += 16;
     }
-    return NULL;
+#endif
+    while (q < end && *q != '"' && *q != '\\')
+        q++;
+    return q;
+}
+
+/*
+ * p on an opening quote: the byte after the closing one, or NULL; *esc set
+ * when the string has a backslash (which escapes the byte after it, as
+ * cJSON reads it too).
+ */
+static const char *string_end(const char *p, const char *end, int *esc)
+{
+    *esc = 0;
+    for (p++;;) {
+        p = quote_or_bs(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == '"')
+            return p + 1;
+        *esc = 1;
+        p += 2;
+    }
 }
 
 static int scalar_byte(char c)
@@ -337,12 +356,12 @@ static const char *quiet_object(const struct slim *s, const char *p, int filter,
     if (p < s->end && *p == '}')
         return p + 1;
     while (p < s->end && *p == '"') {
-        const char *k = p + 1, *e = string_end(p, s->end);
+        int esc, sensitive;
+        const char *k = p + 1, *e = string_end(p, s->end, &esc);
         size_t klen;
-        int sensitive;
 
         /* A key with escapes or control bytes: left to the tree walk. */
-        if (e == NULL || memchr(k, '\\', (size_t)(e - k - 1)) != NULL)
+        if (e == NULL || esc)
             return NULL;
         klen = (size_t)(e - k - 1);
         for (size_t i = 0; i < klen; i++)
@@ -449,16 +468,14 @@ static int walk_object(struct slim *s, enum where w, int depth)
         return 0;
     }
     while (s->p < s->end && *s->p == '"') {
-        const char *k = s->p, *e = string_end(s->p, s->end);
+        int esc, rc;
+        const char *k = s->p, *e = string_end(s->p, s->end, &esc);
         enum where mw;
-        int rc;
 
         if (e == NULL)
             return -1;
         /* A key with escapes is nothing the walk knows (cJSON would unescape it). */
-        mw = memchr(k + 1, '\\', (size_t)(e - k - 2)) != NULL
-                 ? W_OTHER
-                 : member_where(w, k + 1, (size_t)(e - k - 2));
+        mw = esc ? W_OTHER : member_where(w, k + 1, (size_t)(e - k - 2));
         s->p = ws(e, s->end);
         if (s->p >= s->end || *s->p != ':')
             return -1;
@@ -518,7 +535,9 @@ static int walk_value(struct slim *s, enum where w, int depth)
         return *p == '{' ? walk_object(s, w, depth + 1) : walk_array(s, w, depth + 1);
     }
     if (*p == '"') {
-        s->p = string_end(p, s->end);
+        int esc;
+
+        s->p = string_end(p, s->end, &esc);
         return s->p != NULL ? 0 : -1;
     }
     while (p < s->end && scalar_byte(*p))
@@ -529,10 +548,15 @@ static int walk_value(struct slim *s, enum where w, int depth)
     return 0;
 }
 
+/* cJSON's own nesting limit (CJSON_NESTING_LIMIT): deeper is the full parse's error, and it
+ * bounds the recursion here whatever the configured depth. */
+#define SLIM_DEPTH_CAP 1000
+
 int slim_event(const char *p, size_t len, int max_depth, const struct scrub_rules *r,
                struct buf *out)
 {
-    struct slim s = { p, p + len, p, out, r, max_depth, 0 };
+    int depth = max_depth < SLIM_DEPTH_CAP ? max_depth : SLIM_DEPTH_CAP;
+    struct slim s = { p, p + len, p, out, r, depth, 0 };
     size_t mark = out->len;
 
     s.p = ws(p, s.end);
