@@ -46,7 +46,9 @@
 #include "core/clock.h"
 #include "core/xmalloc.h"
 #include "store/logblock.h"
+#include "store/logpost.h"
 #include "store/sqlite_int.h"
+#include "store/sqlite_post.h"
 #include "core/banned.h"
 
 #define FTS_TEXT_MAX (64u << 20)
@@ -59,6 +61,10 @@ struct logproj {
     struct lb_builder b;
     struct buf fts;
     size_t fts_end[LB_BLOCK_LINES];
+    /* the word postings of this transaction's lines (day files with post_from) */
+    struct lp_builder post;
+    int64_t post_base; /* the segment's first line; -1: none yet */
+    int64_t post_lines;
 };
 
 struct logminute {
@@ -71,7 +77,9 @@ struct sq_logw {
     struct logproj **p;
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
+    int64_t post_from; /* the file's, -1: not read in this transaction yet */
     struct buf lines, frames, fields;
+    struct buf pages, ends; /* a segment's, as it is written */
     struct logminute *m;
     size_t nm, mcap;
 };
@@ -84,6 +92,7 @@ void sq_logs_free(struct sq_store *s)
         return;
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_release(&lw->p[i]->b);
+        lp_builder_release(&lw->p[i]->post);
         buf_release(&lw->p[i]->fts);
         free(lw->p[i]);
     }
@@ -91,6 +100,8 @@ void sq_logs_free(struct sq_store *s)
     buf_release(&lw->lines);
     buf_release(&lw->frames);
     buf_release(&lw->fields);
+    buf_release(&lw->pages);
+    buf_release(&lw->ends);
     free(lw->m);
     free(lw);
     s->logw = NULL;
@@ -103,6 +114,8 @@ static struct sq_logw *logw_of(struct sq_store *s)
         buf_init(&s->logw->lines, 1u << 20);
         buf_init(&s->logw->frames, (size_t)LB_FRAME_MAX * 9);
         buf_init(&s->logw->fields, 1u << 20);
+        buf_init(&s->logw->pages, (size_t)1 << 31);
+        buf_init(&s->logw->ends, (size_t)1 << 24);
     }
     return s->logw;
 }
@@ -114,8 +127,12 @@ void sq_logs_begin(struct sq_store *s)
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_reset(&lw->p[i]->b);
         buf_reset(&lw->p[i]->fts);
+        lp_builder_reset(&lw->p[i]->post);
+        lw->p[i]->post_base = -1;
+        lw->p[i]->post_lines = 0;
     }
     lw->next_line = 0;
+    lw->post_from = -1;
     lw->nm = 0;
 }
 
@@ -135,6 +152,8 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
     buf_init(&p->fts, FTS_TEXT_MAX);
+    lp_builder_init(&p->post);
+    p->post_base = -1;
     lw->p[lw->np++] = p;
     return p;
 }
@@ -192,6 +211,63 @@ static int index_lines(struct sq_conn *c, struct logproj *p, int64_t first, stru
     return rc;
 }
 
+/* Stores p's postings segment (if it has lines) and empties it. */
+static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
+{
+    struct sq_post_seg seg = { 0, p->project_id, p->post_base, 0, p->post_lines, 0 };
+    int rc;
+
+    if (p->post_lines == 0)
+        return 0;
+    seg.span = (int64_t)p->post.nlines;
+    buf_reset(&lw->pages);
+    buf_reset(&lw->ends);
+    rc = lp_builder_finish(&p->post, &lw->pages, &lw->ends);
+    if (rc != 0)
+        rc = bl_err_set(err, rc, "log postings: cannot encode");
+    else
+        rc = sq_post_write(c, &seg, &lw->pages, &lw->ends, err);
+    lp_builder_reset(&p->post);
+    p->post_base = -1;
+    p->post_lines = 0;
+    return rc;
+}
+
+/* The block's lines (numbered from first) into p's postings. */
+static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, int64_t first,
+                      struct bl_err *err)
+{
+    size_t from = 0;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < p->b.nlines; i++) {
+        int64_t line = first + (int64_t)i;
+
+        if (p->post_base >= 0 && line - p->post_base >= LP_LINES_MAX)
+            rc = write_post(c, lw, p, err); /* a segment spans at most LP_LINES_MAX lines */
+        if (rc != 0)
+            break;
+        if (p->post_base < 0)
+            p->post_base = line;
+        rc = lp_builder_line(&p->post, (uint32_t)(line - p->post_base), p->b.ts[i], p->b.level[i]);
+        if (rc == 0)
+            rc = lp_builder_text(&p->post, p->fts.p + from, p->fts_end[i] - from);
+        if (rc != 0)
+            rc = bl_err_set(err, rc, "log postings: cannot add a line");
+        p->post_lines++;
+        from = p->fts_end[i];
+    }
+    return rc;
+}
+
+/* Whether this transaction's day file indexes new lines by postings (else log_fts). */
+static int post_on(struct sq_conn *c, struct sq_logw *lw)
+{
+    if (lw->post_from < 0)
+        lw->post_from = sq_post_from(c);
+    return lw->post_from > 0;
+}
+
 /* Writes p's block (if it has lines) and empties it. */
 static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
 {
@@ -242,7 +318,7 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
         }
     }
     if (rc == 0)
-        rc = index_lines(c, p, first, err);
+        rc = post_on(c, lw) ? post_lines(c, lw, p, first, err) : index_lines(c, p, first, err);
     if (rc == 0)
         lw->next_line = first + (int64_t)p->b.nlines;
     lb_builder_reset(&p->b);
@@ -655,6 +731,8 @@ int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err)
         return 0;
     for (size_t i = 0; i < lw->np && rc == 0; i++)
         rc = write_block(c, s, lw->p[i], err);
+    for (size_t i = 0; i < lw->np && rc == 0; i++)
+        rc = write_post(c, lw, lw->p[i], err);
     if (rc == 0)
         rc = write_minutes(c, lw, err);
     lw->next_line = 0;
