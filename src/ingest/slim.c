@@ -30,6 +30,7 @@ enum where {
     W_ST,     /* a stacktrace object */
     W_FRAMES, /* its frames */
     W_FRAME,  /* one frame */
+    W_CTX,    /* the contexts object: only its trace is read */
     W_SKIP,   /* a value the digest never reads */
 };
 
@@ -56,6 +57,8 @@ static enum where member_where(enum where w, const char *k, size_t n)
             return W_EXC;
         if (key_is(k, n, "stacktrace"))
             return W_ST;
+        if (key_is(k, n, "contexts"))
+            return W_CTX;
         if (key_is(k, n, "breadcrumbs") || key_is(k, n, "request") || key_is(k, n, "modules") ||
             key_is(k, n, "sdk") || key_is(k, n, "debug_meta"))
             return W_SKIP;
@@ -68,6 +71,9 @@ static enum where member_where(enum where w, const char *k, size_t n)
         return key_is(k, n, "stacktrace") ? W_ST : W_OTHER;
     case W_ST:
         return key_is(k, n, "frames") ? W_FRAMES : W_OTHER;
+    case W_CTX:
+        /* A key with a NUL is cut there in cJSON's tree ("trace\0x" reads as trace). */
+        return key_is(k, n, "trace") || memchr(k, '\0', n) != NULL ? W_OTHER : W_SKIP;
     case W_FRAME:
         if (key_is(k, n, "vars") || key_is(k, n, "pre_context") || key_is(k, n, "post_context"))
             return W_SKIP;

@@ -21,7 +21,8 @@
  * (the scrubbed raw payload must then be printed from the whole tree).
  * Members are chosen by their path, never by name alone (a "vars" inside
  * a log message's params is printed into the message):
- *   - at the top level: breadcrumbs, request, modules, sdk, debug_meta;
+ *   - at the top level: breadcrumbs, request, modules, sdk, debug_meta,
+ *     and every member of contexts but trace;
  *   - in a frame of a stack trace that normalize reads (the top level's
  *     stacktrace, exception[.values][i][.stacktrace], threads' values):
  *     vars, pre_context, post_context.

@@ -12,6 +12,7 @@
 #define BL_SLIM_DIFF_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -137,6 +138,8 @@ static int slim_diff(const char *p, size_t n, const struct scrub_rules *r,
     sd_event(slim, lim, &pool, &b);
     if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0) {
         *why = "the slim copy normalizes to another event";
+        if (getenv("SLIM_DIFF_DUMP") != NULL) /* both events, to see which field differs */
+            fprintf(stderr, "whole:\n%.*s\nslim:\n%.*s\n", (int)a.len, a.p, (int)b.len, b.p);
         goto out;
     }
     rc = SD_SAME;

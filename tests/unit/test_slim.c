@@ -107,6 +107,8 @@ static void test_slim_path_taken(void)
         "\"post_context\":[\"y\"]}]}}]}",
         "{\"exception\":{\"type\":\"E\",\"stacktrace\":{\"frames\":[{\"vars\":{\"n\":-1.5e3}}]}}}",
         "  {\"sdk\" : { \"name\" : \"x\" } , \"message\" : \"spaces\" }  ",
+        "{\"contexts\":{\"os\":{\"name\":\"Linux\"},\"trace\":{\"trace_id\":\"t\"}}}",
+        "{\"contexts\":{\"os\":{\"a\":1},\"trace\\u0000\":{\"trace_id\":\"t\"}}}",
         "{\"request\":{\"s\":\"nul\\u0000\"}}",
     };
 
@@ -156,6 +158,8 @@ static void test_whole_path_taken(void)
         "{\"logentry\":{\"message\":\"%s\",\"params\":[{\"stacktrace\":{\"frames\":[{\"vars\":"
         "{\"a\":1}}]}}]}}",
         "{\"tags\":{\"breadcrumbs\":{\"a\":1}},\"extra\":{\"vars\":{\"a\":1}}}",
+        "{\"contexts\":{\"os\":{\"secret\":\"s\"},\"trace\":{\"trace_id\":\"t\"}}}",
+        "{\"contexts\":{\"trace\":{\"trace_id\":\"t\",\"span_id\":{\"a\":1}}}}",
     };
 
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
@@ -164,6 +168,23 @@ static void test_whole_path_taken(void)
         if (rc != SD_TREE)
             fprintf(stderr, "whole path not taken (%d): %s\n", rc, docs[i]);
         CHECK_INT_EQ(rc, SD_TREE);
+    }
+}
+
+/* A raw NUL cuts a key in cJSON's tree: "trace\0x" is contexts' trace there. */
+static void test_raw_nul_keys(void)
+{
+    static const char docs[][80] = {
+        "{\"contexts\":{\"os\":{\"a\":1},\"trace\0x\":{\"trace_id\":\"t\"}}}",
+        "{\"contexts\":{\"tags\0\":[[\"password\",\"x\"]],\"trace\":{}}}",
+        "{\"request\":{\"url\0x\":\"a=1&token=x\"}}",
+        "{\"breadcrumbs\":[{\"pass\0word\":\"x\"}]}",
+    };
+    static const size_t lens[] = { 54, 52, 35, 35 };
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        CHECK(lens[i] < sizeof(docs[i]) && docs[i][lens[i] - 1] == '}' && docs[i][lens[i]] == 0);
+        CHECK(diff_all(docs[i], lens[i], "raw NUL") != SD_DIFF);
     }
 }
 
@@ -203,6 +224,7 @@ static void diff_placed(const char *d, const char *where)
         "{\"sdk\":{\"a\":%s},\"modules\":[%s]}",
         FRAME_OPEN "{\"function\":\"f\",\"vars\":%s,\"pre_context\":[%s]}" FRAME_CLOSE,
         "{\"stacktrace\":{\"frames\":[{\"post_context\":%s}]},\"debug_meta\":[%s]}",
+        "{\"contexts\":{\"os\":%s,\"trace\":{\"trace_id\":\"t\"},\"runtime\":[%s]}}",
     };
     size_t n = strlen(d) * 2 + 256;
     char *doc = malloc(n);
@@ -343,6 +365,7 @@ int main(void)
     test_slim_path_taken();
     test_whole_path_taken();
     test_offsets();
+    test_raw_nul_keys();
     test_scrub_cases();
     test_normalize_cases();
     test_fuzz_corpora();
