@@ -618,7 +618,7 @@ int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool 
 
 /* Histograms. */
 
-static void hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
+void sq_hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
 {
     int64_t b;
 
@@ -644,7 +644,7 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 
     (void)err;
     if (pre_eval(m->lq->q->query, &v) == PV_YES)
-        hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
+        sq_hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
     return 0;
 }
 
@@ -663,22 +663,17 @@ static int hist_minutes(struct sq_conn *c, struct sq_lq *lq, struct store_histog
     return sq_query_each(c, &q, err);
 }
 
-int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
-                  struct bl_err *err)
+/* The walk of a histogram: every candidate line checked and counted (load: the day's at once). */
+static int hist_walk(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int load,
+                     struct bl_err *err)
 {
     struct bwalk bw;
     struct pool scratch;
     int rc;
 
-    if (!sq_has_blocks(c))
-        return 0;
-    if (levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
-        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
-        return hist_minutes(c, lq, h, err);
     pool_init(&scratch, 16384);
     rc = bwalk_open(&bw, c, lq, err);
-    /* every block will be asked: the day's candidates at once */
-    if (rc == 0)
+    if (rc == 0 && load)
         rc = sq_drive_load(c, &bw.d, err);
     while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
         rc = sq_drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
@@ -697,12 +692,42 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
                 rc = line_check(lq, &bw.b, i, v, &scratch, &e, &keep, err);
             }
             if (rc == 0 && keep)
-                hist_add(h, ts, lb_lines_level(&bw.b.ln, i), 1);
+                sq_hist_add(h, ts, lb_lines_level(&bw.b.ln, i), 1);
         }
     }
     bwalk_close(&bw);
     pool_release(&scratch);
     return rc == 1 ? 0 : rc;
+}
+
+int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                  struct bl_err *err)
+{
+    struct sq_lq edge = *lq;
+    int64_t lo_m = 0, hi_m = 0;
+    int rc;
+
+    if (!sq_has_blocks(c))
+        return 0;
+    if (levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
+        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
+        return hist_minutes(c, lq, h, err);
+    /* one word: its postings count the whole minutes, a walk the partial ones at the ends */
+    rc = sq_post_hist_word(c, lq, h, &lo_m, &hi_m, err);
+    if (rc != 1)
+        return rc != 0 ? rc : hist_walk(c, lq, h, 1, err); /* every block: the day's at once */
+    rc = 0;
+    if (lq->lo < lo_m) {
+        edge.hi = lo_m;
+        rc = hist_walk(c, &edge, h, 0, err);
+    }
+    if (rc == 0 && hi_m < lq->hi) {
+        edge.lo = hi_m;
+        edge.hi = lq->hi;
+        rc = hist_walk(c, &edge, h, 0, err);
+    }
+    lq->scanned = edge.scanned;
+    return rc;
 }
 
 /* Lookup by id. */
