@@ -270,6 +270,7 @@ struct sq_igroup {
     int status;
     int resolved_in;           /* resolved in the next release after one (hash below) */
     uint64_t resolved_in_hash; /* hash64 of that release */
+    int64_t stored_first_seen; /* the issue row's first_seen when it was looked up */
     uint64_t hash;
     /* aggregated over the counted events */
     int64_t n;

@@ -93,10 +93,18 @@ static int reopens(const struct sq_igroup *g)
            hash64(g->last_release, strlen(g->last_release)) != g->resolved_in_hash;
 }
 
+/*
+ * SQLite rewrites every index over a column the SET list names, changed or
+ * not: status and first_seen are in the issue listing's indexes (status in
+ * all three), so the common statement leaves them out and costs two index
+ * rewrites instead of three. A regression, or a batch older than the
+ * issue's first event (first_seen as read in step 2, under the same write
+ * lock), takes the full statement.
+ */
 static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_err *err)
 {
     /* A resolved issue that is seen again reopens (a regression); ignored stays ignored. */
-    static const char sql[] =
+    static const char full_sql[] =
         "UPDATE issues SET times_seen = times_seen + ?2, first_seen = min(first_seen, ?3),"
         " last_seen = max(last_seen, ?4), level = max(level, ?5),"
         " first_release = coalesce(first_release, ?6),"
@@ -104,13 +112,17 @@ static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
         " status = CASE WHEN ?8 THEN 0 ELSE status END,"
         " resolved_in_release = CASE WHEN ?8 THEN NULL ELSE resolved_in_release END"
         " WHERE id = ?1";
-    int again = reopens(g);
-    struct sq_query q = { sql,
+    static const char seen_sql[] =
+        "UPDATE issues SET times_seen = times_seen + ?2, last_seen = max(last_seen, ?4),"
+        " level = max(level, ?5), first_release = coalesce(first_release, ?6),"
+        " last_release = coalesce(?7, last_release) WHERE id = ?1";
+    int again = reopens(g), full = again || g->first_seen < g->stored_first_seen;
+    struct sq_query q = { full ? full_sql : seen_sql,
                           "update issue",
                           { SQ_INT(g->id), SQ_INT(g->n), SQ_INT(g->first_seen),
                             SQ_INT(g->last_seen), SQ_INT(g->level), SQ_TEXT(g->first_release),
                             SQ_TEXT(g->last_release), SQ_INT(again) },
-                          8,
+                          full ? 8 : 7,
                           NULL,
                           NULL };
 

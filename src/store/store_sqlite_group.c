@@ -42,6 +42,7 @@ static int issue_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     if (g->resolved_in)
         g->resolved_in_hash = hash64(sqlite3_column_text(st, 2),
                                      (size_t)sqlite3_column_bytes(st, 2));
+    g->stored_first_seen = sqlite3_column_int64(st, 3);
     return 0;
 }
 
@@ -76,11 +77,11 @@ static int find_issue(struct sq_wctx *w, struct sq_igroup *g, const char *sql, s
  */
 static int lookup_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
 {
-    static const char sql[] = "SELECT id, status, resolved_in_release FROM issues"
-                              " WHERE project_id = ?1 AND fingerprint = ?2"
+    static const char sql[] = "SELECT id, status, resolved_in_release, first_seen"
+                              " FROM issues WHERE project_id = ?1 AND fingerprint = ?2"
                               " AND grouping_version = ?3";
-    static const char prev_sql[] = "SELECT id, status, resolved_in_release FROM issues"
-                                   " WHERE project_id = ?1 AND fingerprint = ?2"
+    static const char prev_sql[] = "SELECT id, status, resolved_in_release, first_seen"
+                                   " FROM issues WHERE project_id = ?1 AND fingerprint = ?2"
                                    " AND grouping_version = ?3 AND status = 0"
                                    " AND last_seen >= ?4";
     int rc = find_issue(w, g, sql, 3, g->fp, g->version, err);
