@@ -311,6 +311,8 @@ struct sq_wctx {
     struct buf tags;
     void *zbuf;
     size_t zcap;
+    /* write_day's inserts on the file it writes: every parameter bound on each use */
+    sqlite3_stmt *ins_event, *ins_raw, *ins_fts;
     /* thinning: stored events per issue in the day file being written (write_day) */
     int64_t thin_issue[SQ_THIN_CACHE];
     int64_t thin_count[SQ_THIN_CACHE];

@@ -363,20 +363,14 @@ static void pick_raw(struct sq_wctx *w, const struct event *e, const void **p, s
 static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t id,
                        struct bl_err *err)
 {
-    static const char raw_sql[] = "INSERT INTO event_raw(id, encoding, raw) VALUES(?1, ?2, ?3)";
-    static const char fts_sql[] = "INSERT INTO events_fts(rowid, message, title, search_text)"
-                                  " VALUES(?1, ?2, ?3, ?4)";
     const struct event *e = &w->ev[k];
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = w->ins_raw;
     const void *raw;
     size_t len;
     int enc, rc;
 
     if (e->raw != NULL && e->raw_len > 0) {
         pick_raw(w, e, &raw, &len, &enc);
-        rc = sq_stmt(c, raw_sql, &st, err);
-        if (rc != 0)
-            return rc;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int(st, 2, enc);
         sqlite3_bind_blob64(st, 3, raw, len, SQLITE_STATIC);
@@ -384,9 +378,7 @@ static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t i
         if (rc != 0)
             return rc;
     }
-    rc = sq_stmt(c, fts_sql, &st, err);
-    if (rc != 0)
-        return rc;
+    st = w->ins_fts;
     sqlite3_bind_int64(st, 1, id);
     sq_bind_str(st, 2, e->message);
     sq_bind_str(st, 3, e->title);
@@ -433,14 +425,7 @@ static int thinned(struct sq_wctx *w, struct sq_conn *c, const struct event *e, 
 
 static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
-    static const char sql[] =
-        "INSERT INTO events(project_id, event_id, timestamp, received_at, level, kind,"
-        " issue_id, logger, message, title, culprit, release, environment, server_name,"
-        " trace_id, request_id, tags_json, fingerprint, template_hash, source, search_text,"
-        " lsn, seq, node) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-        " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
-        " ON CONFLICT(project_id, event_id) DO NOTHING";
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = w->ins_event;
     int rc, thin = 0;
 
     rc = thinned(w, c, &w->ev[k], &thin, err);
@@ -450,9 +435,6 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
         w->counted[k] = 1;
         return 0;
     }
-    rc = sq_stmt(c, sql, &st, err);
-    if (rc != 0)
-        return rc;
     if (bind_event(w, st, k) != SQLITE_OK) {
         sq_done(st);
         return sq_fail(c, "bind event", err);
@@ -466,6 +448,32 @@ static int insert_event(struct sq_wctx *w, struct sq_conn *c, size_t k, struct b
     }
     w->counted[k] = 1;
     return insert_side(w, c, k, sqlite3_last_insert_rowid(c->db), err);
+}
+
+/*
+ * The day file's insert statements, looked up once per write_day rather
+ * than per event; insert_event and insert_side bind every parameter of
+ * them each time, so no binding of the previous event is left over.
+ */
+static int day_stmts(struct sq_wctx *w, struct sq_conn *c, struct bl_err *err)
+{
+    static const char event_sql[] =
+        "INSERT INTO events(project_id, event_id, timestamp, received_at, level, kind,"
+        " issue_id, logger, message, title, culprit, release, environment, server_name,"
+        " trace_id, request_id, tags_json, fingerprint, template_hash, source, search_text,"
+        " lsn, seq, node) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+        " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+        " ON CONFLICT(project_id, event_id) DO NOTHING";
+    static const char raw_sql[] = "INSERT INTO event_raw(id, encoding, raw) VALUES(?1, ?2, ?3)";
+    static const char fts_sql[] = "INSERT INTO events_fts(rowid, message, title, search_text)"
+                                  " VALUES(?1, ?2, ?3, ?4)";
+    int rc = sq_stmt(c, event_sql, &w->ins_event, err);
+
+    if (rc == 0)
+        rc = sq_stmt(c, raw_sql, &w->ins_raw, err);
+    if (rc == 0)
+        rc = sq_stmt(c, fts_sql, &w->ins_fts, err);
+    return rc;
 }
 
 /* Makes the stored row agree with what this (replayed) batch decided. */
@@ -557,6 +565,9 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     if (rc != 0)
         return rc;
     w->nthin = 0;
+    rc = day_stmts(w, c, err);
+    if (rc != 0)
+        return rc;
     sq_logs_begin(w->s);
     rc = sq_exec(c, "BEGIN IMMEDIATE", err);
     if (rc != 0)
