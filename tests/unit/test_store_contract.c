@@ -194,6 +194,42 @@ static void test_duplicates_regression(struct store *st, int64_t pid, int64_t is
 }
 
 /*
+ * An issue's first_seen and last_seen follow its events whatever order the
+ * batches bring them in: a later batch of newer events moves last_seen only
+ * (the writer's cheaper update), one with an event older than the issue's
+ * first moves first_seen back and leaves last_seen and the status alone.
+ */
+static void test_seen_order(struct store *st)
+{
+    int64_t pid = add_project(st, "seen-order");
+    uint64_t lsn = t_checkpoint(st);
+    struct event ev[2];
+    struct store_batch_result res;
+    struct store_issue is;
+    struct pool pool = POOL_INIT(4096);
+    static const int64_t ts[3][2] = { { DAY2 + 12 * HOUR, DAY2 + 12 * HOUR + 7 },
+                                      { DAY2 + 16 * HOUR, DAY2 + 15 * HOUR },
+                                      { DAY2 + 14 * HOUR, DAY2 + 11 * HOUR } };
+    static const int64_t first[3] = { DAY2 + 12 * HOUR, DAY2 + 12 * HOUR, DAY2 + 11 * HOUR };
+    static const int64_t last[3] = { DAY2 + 12 * HOUR + 7, DAY2 + 16 * HOUR, DAY2 + 16 * HOUR };
+
+    for (int b = 0; b < 3; b++) {
+        for (int i = 0; i < 2; i++)
+            mk_event(&ev[i], pid, lsn + 1 + (uint64_t)i, 0, ts[b][i], EV_KIND_ISSUE, "S", EV_ERROR);
+        lsn += 3;
+        CHECK_INT_EQ(write_ev(st, ev, 2, lsn, &res), 0);
+        CHECK_INT_EQ(res.events_written, 2);
+        CHECK_INT_EQ(res.new_issues, b == 0);
+        CHECK_INT_EQ(get_issue(st, ev[0].issue_id, &is, &pool), 0);
+        CHECK_INT_EQ(is.times_seen, 2 * (b + 1));
+        CHECK_INT_EQ(is.first_seen, first[b]);
+        CHECK_INT_EQ(is.last_seen, last[b]);
+        CHECK_INT_EQ(is.status, STORE_ISSUE_UNRESOLVED);
+    }
+    pool_release(&pool);
+}
+
+/*
  * A grouping-version change (fingerprint.c "Versions"): an event whose new
  * fingerprint has no issue keeps landing in the open issue of its
  * previous-version fingerprint, which stays recorded with the version and
@@ -763,6 +799,11 @@ int main(void)
         test_reopen(url, pid, issue_a);
         test_no_node(url, pid);
         test_nodes(url, pid, issue_a);
+        st = t_open_url(url, "node-a");
+        if (st != NULL) {
+            test_seen_order(st);
+            store_close(st);
+        }
     }
     test_throughput(url);
     t_rm_tree(tmpdir);
