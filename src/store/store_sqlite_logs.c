@@ -49,16 +49,22 @@
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
-#define FTS_TEXT_MAX (64u << 20)
 #define MINUTE_US (60 * INT64_C(1000000))
 
-/* One project's block being filled, with the full-text text of each line. */
+/*
+ * One project's block being filled: write_batch's lines as their indexes
+ * in the batch (k, built when the block is written: from what prepare
+ * made of exactly these lines, else here), a converted row's already in
+ * the builder, with the full-text text of each line.
+ */
 struct logproj {
     int64_t project_id;
     int64_t node; /* the node whose lines these are (converted old rows keep theirs) */
     struct lb_builder b;
     struct buf fts;
     size_t fts_end[LB_BLOCK_LINES];
+    size_t k[LB_BLOCK_LINES];
+    size_t nk;
 };
 
 struct logminute {
@@ -71,6 +77,7 @@ struct sq_logw {
     struct logproj **p;
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
+    struct sq_wctx *w; /* the batch whose lines the k of the blocks name */
     struct buf lines, frames, fields;
     struct logminute *m;
     size_t nm, mcap;
@@ -114,7 +121,9 @@ void sq_logs_begin(struct sq_store *s)
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_reset(&lw->p[i]->b);
         buf_reset(&lw->p[i]->fts);
+        lw->p[i]->nk = 0;
     }
+    lw->w = NULL;
     lw->next_line = 0;
     lw->nm = 0;
 }
@@ -134,7 +143,7 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->project_id = project_id;
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
-    buf_init(&p->fts, FTS_TEXT_MAX);
+    buf_init(&p->fts, SQ_FTS_TEXT_MAX);
     lw->p[lw->np++] = p;
     return p;
 }
@@ -175,56 +184,58 @@ static int next_line(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
     return rc;
 }
 
-static int index_lines(struct sq_conn *c, struct logproj *p, int64_t first, struct bl_err *err)
+/* A block's row, with its blobs and its lines' full-text texts. */
+struct blockrow {
+    int64_t project_id, node;
+    size_t nlines;
+    int64_t t_min, t_max;
+    uint64_t lsn_min, lsn_max;
+    unsigned level_mask;
+    struct slice lines, frames, fields;
+    const char *text; /* line i's text: [ends[i - 1], ends[i]) (from 0 for i = 0) */
+    const size_t *ends;
+};
+
+static int index_lines(struct sq_conn *c, const struct blockrow *r, int64_t first,
+                       struct bl_err *err)
 {
     static const char sql[] = "INSERT INTO log_fts(rowid, text) VALUES(?1, ?2)";
     sqlite3_stmt *st = NULL;
     size_t from = 0;
     int rc = sq_stmt(c, sql, &st, err);
 
-    for (size_t i = 0; rc == 0 && i < p->b.nlines; i++) {
+    for (size_t i = 0; rc == 0 && i < r->nlines; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, first + (int64_t)i);
-        sqlite3_bind_text(st, 2, p->fts.p + from, (int)(p->fts_end[i] - from), SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->text + from, (int)(r->ends[i] - from), SQLITE_STATIC);
         rc = sq_step_done(c, st, "index log line", err);
-        from = p->fts_end[i];
+        from = r->ends[i];
     }
     return rc;
 }
 
-/* Writes p's block (if it has lines) and empties it. */
-static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
+/* Inserts the block with the next line numbers, its fields and its lines' index rows. */
+static int insert_block(struct sq_conn *c, struct sq_logw *lw, const struct blockrow *r,
+                        struct bl_err *err)
 {
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
         " lsn_max, level_mask, lines, frames) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
     static const char fields_sql[] = "INSERT INTO log_block_fields(id, fields) VALUES(?1, ?2)";
-    struct sq_logw *lw = s->logw;
     int64_t first;
-    int rc;
+    int rc = next_line(c, lw, err);
 
-    if (p->b.nlines == 0)
-        return 0;
-    rc = next_line(c, lw, err);
     if (rc != 0)
         return rc;
     first = lw->next_line;
-    buf_reset(&lw->lines);
-    buf_reset(&lw->frames);
-    buf_reset(&lw->fields);
-    rc = lb_builder_fields(&p->b, &lw->fields);
-    if (rc == 0)
-        rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
-    if (rc != 0)
-        return bl_err_set(err, rc, "log block: cannot encode");
     {
         struct sq_query q = { sql,
                               "write log block",
-                              { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first),
-                                SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
-                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
-                                SQ_BLOB(lw->lines.p, lw->lines.len),
-                                SQ_BLOB(lw->frames.p, lw->frames.len) },
+                              { SQ_INT(r->project_id), SQ_INT(r->node), SQ_INT(first),
+                                SQ_INT(r->nlines), SQ_INT(r->t_min), SQ_INT(r->t_max),
+                                SQ_INT(r->lsn_min), SQ_INT(r->lsn_max), SQ_INT(r->level_mask),
+                                SQ_BLOB(r->lines.p, r->lines.len),
+                                SQ_BLOB(r->frames.p, r->frames.len) },
                               11,
                               NULL,
                               NULL };
@@ -234,7 +245,7 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
             q = (struct sq_query){ fields_sql,
                                    "write log block fields",
                                    { SQ_INT(sqlite3_last_insert_rowid(c->db)),
-                                     SQ_BLOB(lw->fields.p, lw->fields.len) },
+                                     SQ_BLOB(r->fields.p, r->fields.len) },
                                    2,
                                    NULL,
                                    NULL };
@@ -242,9 +253,109 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
         }
     }
     if (rc == 0)
-        rc = index_lines(c, p, first, err);
+        rc = index_lines(c, r, first, err);
     if (rc == 0)
-        lw->next_line = first + (int64_t)p->b.nlines;
+        lw->next_line = first + (int64_t)r->nlines;
+    return rc;
+}
+
+/* p's batch lines into its builder, as prepare builds them (the fallback). */
+static int build_lines(struct sq_logw *lw, struct logproj *p)
+{
+    struct sq_wctx *w = lw->w;
+    int rc = 0;
+
+    for (size_t i = 0; i < p->nk && rc == 0; i++) {
+        const struct event *e = &w->ev[p->k[i]];
+        const char *text[3] = { e->message, e->title, e->search_text };
+        struct lb_line l;
+
+        sq_logs_line(e, w->ts[p->k[i]], sq_tags_json(&w->tags, e), &l);
+        rc = sq_logs_put(&p->b, &p->fts, p->fts_end, &l, text);
+    }
+    return rc;
+}
+
+/* The block prepare made of exactly p's lines, or NULL. */
+static const struct sq_prep_block *prepared(const struct sq_logw *lw, const struct logproj *p)
+{
+    const struct sq_wctx *w = lw->w;
+
+    if (w == NULL || w->prep == NULL || p->node != w->s->node)
+        return NULL;
+    return sq_prep_find(w->prep, w->ev, w->n, p->project_id, p->k, p->nk);
+}
+
+static int write_prepared(struct sq_conn *c, struct sq_logw *lw, const struct logproj *p,
+                          const struct sq_prep_block *pb, struct bl_err *err)
+{
+    const char *d = sq_prep_data(lw->w->prep);
+    struct blockrow r = { p->project_id,
+                          p->node,
+                          pb->nlines,
+                          pb->t_min,
+                          pb->t_max,
+                          pb->lsn_min,
+                          pb->lsn_max,
+                          pb->level_mask,
+                          { d + pb->lines, pb->lines_len },
+                          { d + pb->frames, pb->frames_len },
+                          { d + pb->fields, pb->fields_len },
+                          d + pb->text,
+                          pb->ends };
+
+    lw->w->res->log_blocks_prepared++;
+    return insert_block(c, lw, &r, err);
+}
+
+static int write_built(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
+{
+    struct blockrow r;
+    int rc;
+
+    buf_reset(&lw->lines);
+    buf_reset(&lw->frames);
+    buf_reset(&lw->fields);
+    rc = lb_builder_fields(&p->b, &lw->fields);
+    if (rc == 0)
+        rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
+    if (rc != 0)
+        return bl_err_set(err, rc, "log block: cannot encode");
+    r = (struct blockrow){ p->project_id,
+                           p->node,
+                           p->b.nlines,
+                           p->b.t_min,
+                           p->b.t_max,
+                           p->b.lsn_min,
+                           p->b.lsn_max,
+                           p->b.level_mask,
+                           { lw->lines.p, lw->lines.len },
+                           { lw->frames.p, lw->frames.len },
+                           { lw->fields.p, lw->fields.len },
+                           p->fts.p,
+                           p->fts_end };
+    if (lw->w != NULL)
+        lw->w->res->log_blocks_built++;
+    return insert_block(c, lw, &r, err);
+}
+
+/* Writes p's block (if it has lines) and empties it. */
+static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
+{
+    struct sq_logw *lw = s->logw;
+    const struct sq_prep_block *pb = NULL;
+    int rc = 0;
+
+    if (p->nk > 0) {
+        pb = prepared(lw, p);
+        if (pb == NULL && (rc = build_lines(lw, p)) != 0)
+            rc = bl_err_set(err, rc, "log block: cannot add a line");
+    }
+    if (rc == 0 && pb != NULL)
+        rc = write_prepared(c, lw, p, pb, err);
+    else if (rc == 0 && p->b.nlines > 0)
+        rc = write_built(c, lw, p, err);
+    p->nk = 0;
     lb_builder_reset(&p->b);
     buf_reset(&p->fts);
     return rc;
@@ -372,13 +483,12 @@ int sq_logs_ascii(const char *s)
     return 1;
 }
 
-static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
+void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb_line *l)
 {
-    const struct event *e = &w->ev[k];
     const char *s[LB_NSTR] = { NULL };
 
     memset(l, 0, sizeof(*l));
-    l->timestamp = w->ts[k];
+    l->timestamp = ts;
     l->received_at = e->received_at;
     l->level = e->level;
     l->source = e->source;
@@ -409,6 +519,10 @@ static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
         l->str[LB_RAW] = e->raw;
         l->len[LB_RAW] = e->raw_len;
     }
+    if (tags != NULL) {
+        l->str[LB_TAGS_JSON] = tags;
+        l->len[LB_TAGS_JSON] = strlen(tags);
+    }
 }
 
 int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
@@ -418,29 +532,43 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
     struct logproj *p = proj_of(lw, project_id, node);
     int rc;
 
-    if (lb_builder_full(&p->b)) {
+    if (lb_builder_full(&p->b) || p->nk > 0) {
         rc = write_block(c, s, p, err);
         if (rc != 0)
             return rc;
     }
-    rc = lb_builder_add(&p->b, l);
+    rc = sq_logs_put(&p->b, &p->fts, p->fts_end, l, text);
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot add a line");
-    for (int i = 0; i < 3; i++)
-        fts_add(&p->fts, text[i]);
-    fts_add_id(&p->fts, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
-    fts_add_id(&p->fts, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
-    p->fts_end[p->b.nlines - 1] = p->fts.len;
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;
 }
 
-int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
-                struct bl_err *err)
+int sq_logs_put(struct lb_builder *b, struct buf *fts, size_t *ends, const struct lb_line *l,
+                const char *const text[3])
+{
+    int rc = lb_builder_add(b, l);
+
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < 3; i++)
+        fts_add(fts, text[i]);
+    fts_add_id(fts, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
+    fts_add_id(fts, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
+    ends[b->nlines - 1] = fts->len;
+    return 0;
+}
+
+/*
+ * A line of the batch into its project's block, built when the block is
+ * written (write_block). The block is written when the next line finds it
+ * full, as sq_logs_append does: line numbers are handed out in that order.
+ */
+int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
     const struct event *e = &w->ev[k];
-    const char *text[3] = { e->message, e->title, e->search_text };
-    struct lb_line l;
+    struct sq_logw *lw = logw_of(w->s);
+    struct logproj *p;
     int rc, fresh = 1;
 
     if (!own_id(e)) {
@@ -452,15 +580,17 @@ int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags
             return 0;
         }
     }
-    line_of(w, k, &l);
-    if (tags != NULL) {
-        l.str[LB_TAGS_JSON] = tags;
-        l.len[LB_TAGS_JSON] = strlen(tags);
+    p = proj_of(lw, e->project_id, w->s->node);
+    if (p->nk == LB_BLOCK_LINES || p->b.nlines > 0) {
+        rc = write_block(c, w->s, p, err);
+        if (rc != 0)
+            return rc;
     }
-    rc = sq_logs_append(w->s, c, e->project_id, w->s->node, &l, text, err);
-    if (rc == 0)
-        w->counted[k] = 1;
-    return rc;
+    lw->w = w;
+    p->k[p->nk++] = k;
+    count_minute(lw, e->project_id, w->ts[k], e->level);
+    w->counted[k] = 1;
+    return 0;
 }
 
 /* The stored log_ids row of a replayed line with a client id, as replay compares it. */
@@ -535,8 +665,7 @@ static int replay_row(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_
     return rc != 0 ? rc : 1;
 }
 
-int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
-                   struct bl_err *err)
+int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
     static const char sql[] = "SELECT node, lsn, seq FROM log_ids"
                               " WHERE project_id = ?1 AND event_id = ?2";
@@ -556,7 +685,7 @@ int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *t
     snprintf(id, sizeof(id), "%.32s", e->event_id);
     rc = sq_query_one(c, &q, err);
     if (rc == BL_ENOTFOUND)
-        return sq_logs_add(w, c, k, tags, err);
+        return sq_logs_add(w, c, k, err);
     if (rc != 0)
         return rc;
     if (p.mine)
