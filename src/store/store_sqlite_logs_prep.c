@@ -217,7 +217,8 @@ static size_t collect(struct sq_prep *p)
         ts = sq_sane_ts(e);
         p->keys[nk++] = (struct prep_key){ e->project_id, sq_day_of(ts), ts, e->lsn, e->seq, i };
     }
-    qsort(p->keys, nk, sizeof(*p->keys), cmp_key);
+    if (nk > 1)
+        qsort(p->keys, nk, sizeof(*p->keys), cmp_key);
     return nk;
 }
 
