@@ -9,9 +9,15 @@
 _Static_assert(sizeof(struct hash_ctx) >= sizeof(crypto_generichash_state),
                "hash_ctx too small for libsodium's state");
 
+/* The seed of hash_table: random per process, so no client can aim words at one slot. */
+static uint64_t table_seed;
+
 int hash_global_init(void)
 {
-    return sodium_init() < 0 ? -1 : 0;
+    if (sodium_init() < 0)
+        return -1;
+    randombytes_buf(&table_seed, sizeof(table_seed));
+    return 0;
 }
 
 void hash_begin(struct hash_ctx *h)
@@ -50,6 +56,35 @@ void hash_hex128(const void *p, size_t len, char out[33])
 
     crypto_generichash(d, sizeof(d), p, len, NULL, 0);
     hex_encode(d, sizeof(d), out);
+}
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 33);
+}
+
+uint64_t hash_table(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t h = table_seed ^ (len * UINT64_C(0x9e3779b97f4a7c15));
+
+    for (; len >= 8; b += 8, len -= 8) {
+        uint64_t w;
+
+        memcpy(&w, b, 8);
+        h = mix(h ^ w);
+    }
+    if (len > 0) {
+        uint64_t w = 0;
+
+        memcpy(&w, b, len);
+        h = mix(h ^ w ^ ((uint64_t)len << 56));
+    }
+    return mix(h);
 }
 
 uint64_t hash64(const void *p, size_t len)

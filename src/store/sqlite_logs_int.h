@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "store/logblock.h"
+#include "store/sqlite_post.h"
 #include "store/sqlite_int.h"
 
 struct blk {
@@ -74,7 +75,11 @@ int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l
  * and for the whole day once a walk has gone past a few blocks.
  */
 struct drive {
-    const char *text;    /* NULL: every line is a candidate */
+    const char *text; /* NULL: every line is a candidate */
+    /* lines from post_from on are found through word postings (sqlite_post.h), the rest in log_fts */
+    int post;
+    int64_t post_from, project_id;
+    struct sq_post_words pw;
     unsigned char *bits; /* day-wide once loaded: a bit per line number */
     size_t nbits;        /* bytes of bits */
     int64_t *ids;        /* log_gone's lines (gone_load), ascending */

@@ -46,7 +46,9 @@
 #include "core/clock.h"
 #include "core/xmalloc.h"
 #include "store/logblock.h"
+#include "store/logpost.h"
 #include "store/sqlite_int.h"
+#include "store/sqlite_post.h"
 #include "core/banned.h"
 
 #define MINUTE_US (60 * INT64_C(1000000))
@@ -65,6 +67,10 @@ struct logproj {
     size_t fts_end[LB_BLOCK_LINES];
     size_t k[LB_BLOCK_LINES];
     size_t nk;
+    /* the word postings of this transaction's lines (day files with post_from) */
+    struct lp_builder post;
+    int64_t post_base; /* the segment's first line; -1: none yet */
+    int64_t post_lines;
 };
 
 struct logminute {
@@ -78,7 +84,9 @@ struct sq_logw {
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
     struct sq_wctx *w; /* the batch whose lines the k of the blocks name */
+    int64_t post_from; /* the file's, -1: not read in this transaction yet */
     struct buf lines, frames, fields;
+    struct buf pages, ends; /* a segment's, as it is written */
     struct logminute *m;
     size_t nm, mcap;
 };
@@ -91,6 +99,7 @@ void sq_logs_free(struct sq_store *s)
         return;
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_release(&lw->p[i]->b);
+        lp_builder_release(&lw->p[i]->post);
         buf_release(&lw->p[i]->fts);
         free(lw->p[i]);
     }
@@ -98,6 +107,8 @@ void sq_logs_free(struct sq_store *s)
     buf_release(&lw->lines);
     buf_release(&lw->frames);
     buf_release(&lw->fields);
+    buf_release(&lw->pages);
+    buf_release(&lw->ends);
     free(lw->m);
     free(lw);
     s->logw = NULL;
@@ -110,6 +121,8 @@ static struct sq_logw *logw_of(struct sq_store *s)
         buf_init(&s->logw->lines, 1u << 20);
         buf_init(&s->logw->frames, (size_t)LB_FRAME_MAX * 9);
         buf_init(&s->logw->fields, 1u << 20);
+        buf_init(&s->logw->pages, (size_t)1 << 31);
+        buf_init(&s->logw->ends, (size_t)1 << 24);
     }
     return s->logw;
 }
@@ -122,9 +135,13 @@ void sq_logs_begin(struct sq_store *s)
         lb_builder_reset(&lw->p[i]->b);
         buf_reset(&lw->p[i]->fts);
         lw->p[i]->nk = 0;
+        lp_builder_reset(&lw->p[i]->post);
+        lw->p[i]->post_base = -1;
+        lw->p[i]->post_lines = 0;
     }
     lw->w = NULL;
     lw->next_line = 0;
+    lw->post_from = -1;
     lw->nm = 0;
 }
 
@@ -144,6 +161,8 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
     buf_init(&p->fts, SQ_FTS_TEXT_MAX);
+    lp_builder_init(&p->post);
+    p->post_base = -1;
     lw->p[lw->np++] = p;
     return p;
 }
@@ -194,6 +213,8 @@ struct blockrow {
     struct slice lines, frames, fields;
     const char *text; /* line i's text: [ends[i - 1], ends[i]) (from 0 for i = 0) */
     const size_t *ends;
+    const int64_t *ts; /* each line's timestamp and level */
+    const unsigned char *level;
 };
 
 static int index_lines(struct sq_conn *c, const struct blockrow *r, int64_t first,
@@ -214,9 +235,66 @@ static int index_lines(struct sq_conn *c, const struct blockrow *r, int64_t firs
     return rc;
 }
 
+/* Stores p's postings segment (if it has lines) and empties it. */
+static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
+{
+    struct sq_post_seg seg = { 0, p->project_id, p->post_base, 0, p->post_lines, 0 };
+    int rc;
+
+    if (p->post_lines == 0)
+        return 0;
+    seg.span = (int64_t)p->post.nlines;
+    buf_reset(&lw->pages);
+    buf_reset(&lw->ends);
+    rc = lp_builder_finish(&p->post, &lw->pages, &lw->ends);
+    if (rc != 0)
+        rc = bl_err_set(err, rc, "log postings: cannot encode");
+    else
+        rc = sq_post_write(c, &seg, &lw->pages, &lw->ends, err);
+    lp_builder_reset(&p->post);
+    p->post_base = -1;
+    p->post_lines = 0;
+    return rc;
+}
+
+/* The block's lines (numbered from first) into p's postings. */
+static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                      const struct blockrow *r, int64_t first, struct bl_err *err)
+{
+    size_t from = 0;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < r->nlines; i++) {
+        int64_t line = first + (int64_t)i;
+
+        if (p->post_base >= 0 && line - p->post_base >= LP_LINES_MAX)
+            rc = write_post(c, lw, p, err); /* a segment spans at most LP_LINES_MAX lines */
+        if (rc != 0)
+            break;
+        if (p->post_base < 0)
+            p->post_base = line;
+        rc = lp_builder_line(&p->post, (uint32_t)(line - p->post_base), r->ts[i], r->level[i]);
+        if (rc == 0)
+            rc = lp_builder_text(&p->post, r->text + from, r->ends[i] - from);
+        if (rc != 0)
+            rc = bl_err_set(err, rc, "log postings: cannot add a line");
+        p->post_lines++;
+        from = r->ends[i];
+    }
+    return rc;
+}
+
+/* Whether this transaction's day file indexes new lines by postings (else log_fts). */
+static int post_on(struct sq_conn *c, struct sq_logw *lw)
+{
+    if (lw->post_from < 0)
+        lw->post_from = sq_post_from(c);
+    return lw->post_from > 0;
+}
+
 /* Inserts the block with the next line numbers, its fields and its lines' index rows. */
-static int insert_block(struct sq_conn *c, struct sq_logw *lw, const struct blockrow *r,
-                        struct bl_err *err)
+static int insert_block(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                        const struct blockrow *r, struct bl_err *err)
 {
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
@@ -253,7 +331,7 @@ static int insert_block(struct sq_conn *c, struct sq_logw *lw, const struct bloc
         }
     }
     if (rc == 0)
-        rc = index_lines(c, r, first, err);
+        rc = post_on(c, lw) ? post_lines(c, lw, p, r, first, err) : index_lines(c, r, first, err);
     if (rc == 0)
         lw->next_line = first + (int64_t)r->nlines;
     return rc;
@@ -286,7 +364,7 @@ static const struct sq_prep_block *prepared(const struct sq_logw *lw, const stru
     return sq_prep_find(w->prep, w->ev, w->n, p->project_id, p->k, p->nk);
 }
 
-static int write_prepared(struct sq_conn *c, struct sq_logw *lw, const struct logproj *p,
+static int write_prepared(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
                           const struct sq_prep_block *pb, struct bl_err *err)
 {
     const char *d = sq_prep_data(lw->w->prep);
@@ -302,10 +380,12 @@ static int write_prepared(struct sq_conn *c, struct sq_logw *lw, const struct lo
                           { d + pb->frames, pb->frames_len },
                           { d + pb->fields, pb->fields_len },
                           d + pb->text,
-                          pb->ends };
+                          pb->ends,
+                          pb->ts,
+                          pb->level };
 
     lw->w->res->log_blocks_prepared++;
-    return insert_block(c, lw, &r, err);
+    return insert_block(c, lw, p, &r, err);
 }
 
 static int write_built(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
@@ -333,10 +413,12 @@ static int write_built(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
                            { lw->frames.p, lw->frames.len },
                            { lw->fields.p, lw->fields.len },
                            p->fts.p,
-                           p->fts_end };
+                           p->fts_end,
+                           p->b.ts,
+                           p->b.level };
     if (lw->w != NULL)
         lw->w->res->log_blocks_built++;
-    return insert_block(c, lw, &r, err);
+    return insert_block(c, lw, p, &r, err);
 }
 
 /* Writes p's block (if it has lines) and empties it. */
@@ -784,6 +866,8 @@ int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err)
         return 0;
     for (size_t i = 0; i < lw->np && rc == 0; i++)
         rc = write_block(c, s, lw->p[i], err);
+    for (size_t i = 0; i < lw->np && rc == 0; i++)
+        rc = write_post(c, lw, lw->p[i], err);
     if (rc == 0)
         rc = write_minutes(c, lw, err);
     lw->next_line = 0;

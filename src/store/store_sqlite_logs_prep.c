@@ -64,7 +64,9 @@ struct sq_prep {
     size_t *k;           /* the blocks' lines, block after block */
     size_t *ends;        /* their texts' ends, likewise */
     struct prep_key *at; /* their (lsn, seq, timestamp) as prepared, likewise */
-    uint32_t *first;     /* per event: 1 + the block it is the first line of, else 0 */
+    int64_t *ts;         /* their timestamps and levels as the block has them, likewise */
+    unsigned char *level;
+    uint32_t *first; /* per event: 1 + the block it is the first line of, else 0 */
     struct sq_prep_block *blk;
     size_t nblk;
 };
@@ -112,6 +114,8 @@ void sq_prep_free(struct store_prep *prep)
     free(p->k);
     free(p->ends);
     free(p->at);
+    free(p->ts);
+    free(p->level);
     free(p->first);
     free(p->blk);
     free(p);
@@ -126,9 +130,13 @@ static void prep_reset(struct sq_prep *p, const struct event *ev, size_t n)
         free(p->k);
         free(p->ends);
         free(p->at);
+        free(p->ts);
+        free(p->level);
         free(p->first);
         free(p->blk);
         p->at = xmalloc(n * sizeof(*p->at));
+        p->ts = xmalloc(n * sizeof(*p->ts));
+        p->level = xmalloc(n);
         p->keys = xmalloc(n * sizeof(*p->keys));
         p->k = xmalloc(n * sizeof(*p->k));
         p->ends = xmalloc(n * sizeof(*p->ends));
@@ -193,6 +201,10 @@ static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk,
     blk->nlines = nk;
     blk->k = k;
     blk->ends = ends;
+    blk->ts = p->ts + *kpos;
+    blk->level = p->level + *kpos;
+    memcpy(p->ts + *kpos, p->b.ts, nk * sizeof(*p->ts));
+    memcpy(p->level + *kpos, p->b.level, nk);
     blk->t_min = p->b.t_min;
     blk->t_max = p->b.t_max;
     blk->lsn_min = p->b.lsn_min;

@@ -269,6 +269,17 @@ static int cblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+/* A postings line for the probe: stops once there are more than LIST_MAX. */
+static int probe_line(void *arg, int64_t line)
+{
+    struct drive *d = arg;
+
+    if (d->count > LIST_MAX)
+        return 1;
+    d->probe[d->count++] = line;
+    return 0;
+}
+
 /* The day's candidates if they are few (loaded into d, all of them), and their blocks. */
 static int list_blocks(struct bwalk *bw, struct bl_err *err)
 {
@@ -286,6 +297,12 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
         return 0;
     d->probe = xmalloc((LIST_MAX + 1) * sizeof(*d->probe));
     rc = sq_query_each(bw->c, &q, err);
+    /* log_fts holds the lines before post_from, the postings the rest: ascending together */
+    if (rc == 0 && d->post && d->count <= LIST_MAX) {
+        rc = sq_post_lines(bw->c, d->project_id, &d->pw, d->post_from, INT64_MAX - 1, probe_line, d,
+                           err);
+        rc = rc > 0 ? 0 : rc; /* probe_line stopped it */
+    }
     if (rc != 0 || d->count > LIST_MAX) {
         d->count = 0;
         return rc;
@@ -349,6 +366,9 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->d.text = lq->drive;
     if (lq->id_drive && !ids_indexed(c))
         bw->d.text = NULL;
+    bw->d.post_from = bw->d.text != NULL ? sq_post_from(c) : 0;
+    bw->d.post = bw->d.post_from > 0 && sq_post_words_fts(bw->d.text, &bw->d.pw) == 0;
+    bw->d.project_id = lq->q->project_id;
     buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
     buf_init(&bw->b.lbuf, 1u << 20);
     buf_init(&bw->b.fhead, 1u << 20);
@@ -431,6 +451,19 @@ static int bwalk_next(struct bwalk *bw, struct bl_err *err)
     return 0;
 }
 
+/*
+ * A line that passed the index for the query's word is a match of that
+ * word when the index cuts words as query_match does: word postings always
+ * (one word, not cut), log_fts when the line's text is plain ASCII (there
+ * unicode61 cuts alphanumeric runs and folds ASCII case, as query_match).
+ */
+static int decided_by_index(const struct bwalk *bw, size_t i)
+{
+    if (bw->d.post && bw->b.first + (int64_t)i >= bw->d.post_from)
+        return bw->d.pw.exact;
+    return (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) != 0;
+}
+
 /* Line i of the block: its verdict before the payload, PV_NO when it is out. */
 static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
 {
@@ -445,15 +478,10 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
     if (lq->cur_ts != INT64_MAX && (*ts > lq->cur_ts || (*ts == lq->cur_ts && *tb >= lq->cur_tb)))
         return PV_NO;
     {
-        /*
-         * A line that passed the index for the query's word is a match of
-         * that word when its text is plain ASCII: there the index cuts the
-         * words query_match cuts (alphanumeric runs, ASCII case folded).
-         */
         struct pv v = { *ts,
                         lb_lines_level(&bw->b.ln, i),
                         lq->now,
-                        (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL,
+                        decided_by_index(bw, i) ? lq->word : NULL,
                         bw->fields && sq_blk_fields(&bw->b) ? &bw->b.fl : NULL,
                         i };
 
@@ -590,7 +618,7 @@ int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool 
 
 /* Histograms. */
 
-static void hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
+void sq_hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
 {
     int64_t b;
 
@@ -616,7 +644,7 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 
     (void)err;
     if (pre_eval(m->lq->q->query, &v) == PV_YES)
-        hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
+        sq_hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
     return 0;
 }
 
@@ -635,22 +663,17 @@ static int hist_minutes(struct sq_conn *c, struct sq_lq *lq, struct store_histog
     return sq_query_each(c, &q, err);
 }
 
-int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
-                  struct bl_err *err)
+/* The walk of a histogram: every candidate line checked and counted (load: the day's at once). */
+static int hist_walk(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int load,
+                     struct bl_err *err)
 {
     struct bwalk bw;
     struct pool scratch;
     int rc;
 
-    if (!sq_has_blocks(c))
-        return 0;
-    if (levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
-        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
-        return hist_minutes(c, lq, h, err);
     pool_init(&scratch, 16384);
     rc = bwalk_open(&bw, c, lq, err);
-    /* every block will be asked: the day's candidates at once */
-    if (rc == 0)
+    if (rc == 0 && load)
         rc = sq_drive_load(c, &bw.d, err);
     while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
         rc = sq_drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
@@ -669,12 +692,42 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
                 rc = line_check(lq, &bw.b, i, v, &scratch, &e, &keep, err);
             }
             if (rc == 0 && keep)
-                hist_add(h, ts, lb_lines_level(&bw.b.ln, i), 1);
+                sq_hist_add(h, ts, lb_lines_level(&bw.b.ln, i), 1);
         }
     }
     bwalk_close(&bw);
     pool_release(&scratch);
     return rc == 1 ? 0 : rc;
+}
+
+int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                  struct bl_err *err)
+{
+    struct sq_lq edge = *lq;
+    int64_t lo_m = 0, hi_m = 0;
+    int rc;
+
+    if (!sq_has_blocks(c))
+        return 0;
+    if (levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
+        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
+        return hist_minutes(c, lq, h, err);
+    /* one word: its postings count the whole minutes, a walk the partial ones at the ends */
+    rc = sq_post_hist_word(c, lq, h, &lo_m, &hi_m, err);
+    if (rc != 1)
+        return rc != 0 ? rc : hist_walk(c, lq, h, 1, err); /* every block: the day's at once */
+    rc = 0;
+    if (lq->lo < lo_m) {
+        edge.hi = lo_m;
+        rc = hist_walk(c, &edge, h, 0, err);
+    }
+    if (rc == 0 && hi_m < lq->hi) {
+        edge.lo = hi_m;
+        edge.hi = lq->hi;
+        rc = hist_walk(c, &edge, h, 0, err);
+    }
+    lq->scanned = edge.scanned;
+    return rc;
 }
 
 /* Lookup by id. */

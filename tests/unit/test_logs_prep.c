@@ -5,8 +5,9 @@
  * Every batch is written into two stores: A with what store_prepare made
  * of it (store_write_prepared), B without (store_write_batch, the writer's
  * own path, the reference). The day files must then hold the same bytes:
- * blocks with their blobs and line numbers, fields, the full-text index
- * (term by line, through fts5vocab), per-minute counts, client ids,
+ * blocks with their blobs and line numbers, fields, the word postings
+ * (segments and pages; and log_fts, term by line through fts5vocab, for
+ * files from before them), per-minute counts, client ids,
  * retired lines, rows. Each case also checks which path A took, so a
  * prepared path that silently never ran would fail: the bench's own lines
  * and odd lines (unicode, empty fields, huge lines, tags, ids, timestamps
@@ -47,6 +48,9 @@ static const char *const dump_sql[] = {
     " hex(lines), hex(frames) FROM log_blocks ORDER BY id",
     "SELECT id, hex(fields) FROM log_block_fields ORDER BY id",
     "SELECT term, doc FROM temp.vocab ORDER BY term, doc",
+    "SELECT seg, project_id, base, span, nlines, level FROM log_segs ORDER BY seg",
+    "SELECT id, seg, hex(tok), hex(page) FROM log_post ORDER BY id",
+    "SELECT key, value FROM part_meta ORDER BY key",
     "SELECT project_id, minute, level, count FROM log_minutes ORDER BY 1, 2, 3",
     "SELECT project_id, event_id, node, lsn, seq FROM log_ids ORDER BY 1, 2",
     "SELECT line FROM log_gone ORDER BY 1",
@@ -130,6 +134,18 @@ static void check_same(const struct pair *p, const char *what)
                 what, i, a.len, b.len, a.p + (i > 100 ? i - 100 : 0),
                 b.p + (i > 100 ? i - 100 : 0));
     CHECK(a.len > 1000);
+    {
+        /* the postings were written: a page row follows the query's header in some file */
+        const char *hdr = "hex(page) FROM log_post ORDER BY id\n";
+        const char *post = a.p;
+        int rows = 0;
+
+        while (!rows && (post = strstr(post, hdr)) != NULL) {
+            post += strlen(hdr);
+            rows = *post >= '0' && *post <= '9';
+        }
+        CHECK(rows);
+    }
     CHECK(a.len == b.len && i == a.len);
     buf_release(&a);
     buf_release(&b);
@@ -412,6 +428,7 @@ int main(void)
     test_stale(&p, &pool);
     pair_close(&p);
     pool_release(&pool);
-    t_rm_tree(tmp);
+    if (getenv("KEEP") == NULL)
+        t_rm_tree(tmp);
     return t_done();
 }
