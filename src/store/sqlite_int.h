@@ -383,19 +383,19 @@ size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out,
  * the same bytes: the event's timestamp as stored (a nonsensical one
  * replaced, store_sqlite_write.c), its tags as JSON in b (SQ_TAGS_BUF_MAX;
  * NULL: none), its record (strings point into e and tags), and the line
- * added to a block with its full-text text (fts of at most SQ_FTS_TEXT_MAX
+ * added to a block with its words for the index (words of at most SQ_LOG_TEXT_MAX
  * bytes, ends[i] where line i's text ends in it).
  */
-#define SQ_FTS_TEXT_MAX (64u << 20)
+#define SQ_LOG_TEXT_MAX (64u << 20)
 struct lb_builder;
 int64_t sq_sane_ts(const struct event *e);
 const char *sq_tags_json(struct buf *b, const struct event *e);
 void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb_line *l);
-int sq_logs_put(struct lb_builder *b, struct buf *fts, size_t *ends, const struct lb_line *l,
+int sq_logs_put(struct lb_builder *b, struct buf *words, size_t *ends, const struct lb_line *l,
                 const char *const text[3]);
 /*
  * A prepared block (store_sqlite_logs_prep.c): its row's values, its blobs
- * and its lines' full-text texts at offsets into the prepared data
+ * and its lines' words at offsets into the prepared data
  * (sq_prep_data), for the lines ev[k[0]], ev[k[1]], ... in the writer's order.
  */
 struct sq_prep_block {

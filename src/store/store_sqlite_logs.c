@@ -11,8 +11,11 @@
  * line is searchable as soon as its batch commits ("short blocks flushed
  * often": the delay to search is the batch's own, no in-memory tail).
  * Writing a block allocates its line numbers (first_line .. first_line +
- * nlines - 1, rising in the file), inserts one contentless FTS5 row per
- * line (rowid = line number) and adds the lines to log_minutes. The
+ * nlines - 1, rising in the file), adds the lines' words to the project's
+ * word postings of this transaction (a segment stored by sq_logs_flush,
+ * store_sqlite_logs_post.c; files written before day-file migration 6 keep
+ * their earlier lines in the contentless FTS5 table log_fts, which readers
+ * still ask) and adds the lines to log_minutes. The
  * block's fields blob (log_block_fields, day-file migration 4, logblock.h)
  * codes each line's logger, release, environment and host into a small
  * per-block dictionary, so facets and conditions on those fields read a
@@ -63,11 +66,11 @@ struct logproj {
     int64_t project_id;
     int64_t node; /* the node whose lines these are (converted old rows keep theirs) */
     struct lb_builder b;
-    struct buf fts;
-    size_t fts_end[LB_BLOCK_LINES];
+    struct buf text; /* the words of its lines (message, title, exception text, id tokens) */
+    size_t text_end[LB_BLOCK_LINES];
     size_t k[LB_BLOCK_LINES];
     size_t nk;
-    /* the word postings of this transaction's lines (day files with post_from) */
+    /* the word postings of this transaction's lines */
     struct lp_builder post;
     int64_t post_base; /* the segment's first line; -1: none yet */
     int64_t post_lines;
@@ -84,7 +87,6 @@ struct sq_logw {
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
     struct sq_wctx *w; /* the batch whose lines the k of the blocks name */
-    int64_t post_from; /* the file's, -1: not read in this transaction yet */
     struct buf lines, frames, fields;
     struct buf pages, ends; /* a segment's, as it is written */
     struct logminute *m;
@@ -100,7 +102,7 @@ void sq_logs_free(struct sq_store *s)
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_release(&lw->p[i]->b);
         lp_builder_release(&lw->p[i]->post);
-        buf_release(&lw->p[i]->fts);
+        buf_release(&lw->p[i]->text);
         free(lw->p[i]);
     }
     free(lw->p);
@@ -133,7 +135,7 @@ void sq_logs_begin(struct sq_store *s)
 
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_reset(&lw->p[i]->b);
-        buf_reset(&lw->p[i]->fts);
+        buf_reset(&lw->p[i]->text);
         lw->p[i]->nk = 0;
         lp_builder_reset(&lw->p[i]->post);
         lw->p[i]->post_base = -1;
@@ -141,7 +143,6 @@ void sq_logs_begin(struct sq_store *s)
     }
     lw->w = NULL;
     lw->next_line = 0;
-    lw->post_from = -1;
     lw->nm = 0;
 }
 
@@ -160,7 +161,7 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->project_id = project_id;
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
-    buf_init(&p->fts, SQ_FTS_TEXT_MAX);
+    buf_init(&p->text, SQ_LOG_TEXT_MAX);
     lp_builder_init(&p->post);
     p->post_base = -1;
     lw->p[lw->np++] = p;
@@ -203,7 +204,7 @@ static int next_line(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
     return rc;
 }
 
-/* A block's row, with its blobs and its lines' full-text texts. */
+/* A block's row, with its blobs and its lines' words. */
 struct blockrow {
     int64_t project_id, node;
     size_t nlines;
@@ -216,24 +217,6 @@ struct blockrow {
     const int64_t *ts; /* each line's timestamp and level */
     const unsigned char *level;
 };
-
-static int index_lines(struct sq_conn *c, const struct blockrow *r, int64_t first,
-                       struct bl_err *err)
-{
-    static const char sql[] = "INSERT INTO log_fts(rowid, text) VALUES(?1, ?2)";
-    sqlite3_stmt *st = NULL;
-    size_t from = 0;
-    int rc = sq_stmt(c, sql, &st, err);
-
-    for (size_t i = 0; rc == 0 && i < r->nlines; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, first + (int64_t)i);
-        sqlite3_bind_text(st, 2, r->text + from, (int)(r->ends[i] - from), SQLITE_STATIC);
-        rc = sq_step_done(c, st, "index log line", err);
-        from = r->ends[i];
-    }
-    return rc;
-}
 
 /* Stores p's postings segment (if it has lines) and empties it. */
 static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
@@ -284,14 +267,6 @@ static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
     return rc;
 }
 
-/* Whether this transaction's day file indexes new lines by postings (else log_fts). */
-static int post_on(struct sq_conn *c, struct sq_logw *lw)
-{
-    if (lw->post_from < 0)
-        lw->post_from = sq_post_from(c);
-    return lw->post_from > 0;
-}
-
 /* Inserts the block with the next line numbers, its fields and its lines' index rows. */
 static int insert_block(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
                         const struct blockrow *r, struct bl_err *err)
@@ -331,7 +306,7 @@ static int insert_block(struct sq_conn *c, struct sq_logw *lw, struct logproj *p
         }
     }
     if (rc == 0)
-        rc = post_on(c, lw) ? post_lines(c, lw, p, r, first, err) : index_lines(c, r, first, err);
+        rc = post_lines(c, lw, p, r, first, err);
     if (rc == 0)
         lw->next_line = first + (int64_t)r->nlines;
     return rc;
@@ -349,7 +324,7 @@ static int build_lines(struct sq_logw *lw, struct logproj *p)
         struct lb_line l;
 
         sq_logs_line(e, w->ts[p->k[i]], sq_tags_json(&w->tags, e), &l);
-        rc = sq_logs_put(&p->b, &p->fts, p->fts_end, &l, text);
+        rc = sq_logs_put(&p->b, &p->text, p->text_end, &l, text);
     }
     return rc;
 }
@@ -412,8 +387,8 @@ static int write_built(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
                            { lw->lines.p, lw->lines.len },
                            { lw->frames.p, lw->frames.len },
                            { lw->fields.p, lw->fields.len },
-                           p->fts.p,
-                           p->fts_end,
+                           p->text.p,
+                           p->text_end,
                            p->b.ts,
                            p->b.level };
     if (lw->w != NULL)
@@ -439,7 +414,7 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
         rc = write_built(c, lw, p, err);
     p->nk = 0;
     lb_builder_reset(&p->b);
-    buf_reset(&p->fts);
+    buf_reset(&p->text);
     return rc;
 }
 
@@ -506,7 +481,7 @@ static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
     return sq_logs_claim(c, e->project_id, e->event_id, w->s->node, e->lsn, e->seq, fresh, err);
 }
 
-static void fts_add(struct buf *b, const char *s)
+static void text_add(struct buf *b, const char *s)
 {
     if (s == NULL || s[0] == '\0')
         return;
@@ -549,12 +524,12 @@ int sq_logs_reserved_word(const char *w, size_t n, int prefix)
     return 0;
 }
 
-static void fts_add_id(struct buf *b, const char *prefix, const char *id, size_t n)
+static void text_add_id(struct buf *b, const char *prefix, const char *id, size_t n)
 {
     char tok[8 + SQ_ID_TOKEN_MAX];
 
     if (sq_logs_id_token(prefix, id, n, tok, sizeof(tok)) > 0)
-        fts_add(b, tok);
+        text_add(b, tok);
 }
 
 int sq_logs_ascii(const char *s)
@@ -619,14 +594,14 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
         if (rc != 0)
             return rc;
     }
-    rc = sq_logs_put(&p->b, &p->fts, p->fts_end, l, text);
+    rc = sq_logs_put(&p->b, &p->text, p->text_end, l, text);
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot add a line");
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;
 }
 
-int sq_logs_put(struct lb_builder *b, struct buf *fts, size_t *ends, const struct lb_line *l,
+int sq_logs_put(struct lb_builder *b, struct buf *words, size_t *ends, const struct lb_line *l,
                 const char *const text[3])
 {
     int rc = lb_builder_add(b, l);
@@ -634,10 +609,10 @@ int sq_logs_put(struct lb_builder *b, struct buf *fts, size_t *ends, const struc
     if (rc != 0)
         return rc;
     for (int i = 0; i < 3; i++)
-        fts_add(fts, text[i]);
-    fts_add_id(fts, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
-    fts_add_id(fts, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
-    ends[b->nlines - 1] = fts->len;
+        text_add(words, text[i]);
+    text_add_id(words, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
+    text_add_id(words, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
+    ends[b->nlines - 1] = words->len;
     return 0;
 }
 

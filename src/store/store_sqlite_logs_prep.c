@@ -5,7 +5,7 @@
  * DESIGN
  * The single writer spent about two thirds of a log line's time building
  * its block: the record, zstd of the 64-line frames, the lines and fields
- * blobs, the full-text text. None of it needs the database, so prepare
+ * blobs, the words the index is built from. None of it needs the database, so prepare
  * does it for a decoded batch on the thread that decoded it, exactly as
  * write_day would: the batch's log lines grouped per (project, day file)
  * in the writer's order (day, lsn, seq, index), cut into blocks of
@@ -27,7 +27,7 @@
  *
  * Memory: one struct sq_prep per digest slot, reused batch after batch and
  * freed with the slot; what it holds is the batch's compressed frames and
- * full-text texts, about the size of the batch's own events.
+ * words, about the size of the batch's own events.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,9 +57,9 @@ struct sq_prep {
     const struct event *ev; /* the batch prepared, and its size */
     size_t n;
     struct lb_builder b;
-    struct buf fts, tags, lines; /* one block's, as the writer's */
-    struct buf data;             /* every block's blobs and texts */
-    size_t cap;                  /* of the arrays below */
+    struct buf words, tags, lines; /* one block's, as the writer's */
+    struct buf data;               /* every block's blobs and texts */
+    size_t cap;                    /* of the arrays below */
     struct prep_key *keys;
     size_t *k;           /* the blocks' lines, block after block */
     size_t *ends;        /* their texts' ends, likewise */
@@ -92,7 +92,7 @@ static struct sq_prep *prep_new(struct store *st)
 
     p->base.ops = st->ops;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
-    buf_init(&p->fts, SQ_FTS_TEXT_MAX);
+    buf_init(&p->words, SQ_LOG_TEXT_MAX);
     buf_init(&p->tags, SQ_TAGS_BUF_MAX);
     buf_init(&p->lines, 1u << 20);
     buf_init(&p->data, PREP_DATA_MAX);
@@ -106,7 +106,7 @@ void sq_prep_free(struct store_prep *prep)
     if (p == NULL)
         return;
     lb_builder_release(&p->b);
-    buf_release(&p->fts);
+    buf_release(&p->words);
     buf_release(&p->tags);
     buf_release(&p->lines);
     buf_release(&p->data);
@@ -168,7 +168,7 @@ static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk,
     int rc = 0;
 
     lb_builder_reset(&p->b);
-    buf_reset(&p->fts);
+    buf_reset(&p->words);
     buf_reset(&p->lines);
     for (size_t i = 0; i < nk && rc == 0; i++) {
         const struct event *e = &p->ev[keys[i].i];
@@ -178,7 +178,7 @@ static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk,
         k[i] = keys[i].i;
         p->at[*kpos + i] = keys[i];
         sq_logs_line(e, keys[i].ts, sq_tags_json(&p->tags, e), &l);
-        rc = sq_logs_put(&p->b, &p->fts, ends, &l, text);
+        rc = sq_logs_put(&p->b, &p->words, ends, &l, text);
     }
     blk->fields = p->data.len;
     if (rc == 0)
@@ -194,7 +194,7 @@ static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk,
     blk->lines_len = p->lines.len;
     rc = put_data(p, p->lines.p, p->lines.len, &blk->lines);
     if (rc == 0)
-        rc = put_data(p, p->fts.p, p->fts.len, &blk->text);
+        rc = put_data(p, p->words.p, p->words.len, &blk->text);
     if (rc != 0)
         return rc;
     blk->project_id = keys[0].project_id;
