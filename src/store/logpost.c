@@ -81,8 +81,7 @@ int lp_builder_line(struct lp_builder *b, uint32_t ord, int64_t ts_us, int level
     b->minute = grow(b->minute, &b->line_cap, (size_t)ord + 1, sizeof(*b->minute));
     if (b->line_cap != cap)
         b->level = xrealloc(b->level, b->line_cap);
-    /* Floor division: a minute before 1970 still holds its own lines. */
-    b->minute[ord] = ts_us >= 0 ? ts_us / 60000000 : -((-ts_us + 59999999) / 60000000);
+    b->minute[ord] = lp_minute(ts_us);
     if (!b->open || b->minute[ord] < b->minute_lo)
         b->minute_lo = b->minute[ord];
     if (!b->open || b->minute[ord] > b->minute_hi)
@@ -91,6 +90,12 @@ int lp_builder_line(struct lp_builder *b, uint32_t ord, int64_t ts_us, int level
     b->nlines = (size_t)ord + 1;
     b->open = 1;
     return 0;
+}
+
+int64_t lp_minute(int64_t ts_us)
+{
+    /* floor division: a minute before 1970 still holds its own lines */
+    return ts_us >= 0 ? ts_us / 60000000 : -((-(ts_us + 1)) / 60000000) - 1;
 }
 
 static void rehash(struct lp_builder *b)
@@ -652,11 +657,14 @@ static int cur_next(struct cur *c)
     return 0;
 }
 
-/* Gathered cells of the entry being merged. */
+/* Gathered cells of the entry being merged, and its ordinals when meta can count them. */
 struct cellv {
     struct ckey *k;
     size_t n, cap;
     int all; /* every part had cells */
+    const struct lp_meta *meta;
+    uint32_t *ords;
+    size_t nords, ords_cap;
 };
 
 static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n, struct cellv *cv)
@@ -678,6 +686,10 @@ static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n,
             return rc;
         *last = o;
         (*n)++;
+        if (cv->meta != NULL) {
+            cv->ords = grow(cv->ords, &cv->ords_cap, cv->nords + 1, sizeof(*cv->ords));
+            cv->ords[cv->nords++] = (uint32_t)o;
+        }
     }
     if (rc < 0)
         return rc;
@@ -688,6 +700,25 @@ static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n,
         cv->k[cv->n++] = (struct ckey){ cell_key(cell.minute, cell.level), cell.count };
     }
     return rc < 0 ? rc : cur_next(c);
+}
+
+/* The entry's cells from meta, when it knows every line: 1 with cv->k filled. */
+static int meta_cells(struct cellv *cv)
+{
+    const struct lp_meta *m = cv->meta;
+
+    if (m == NULL)
+        return 0;
+    cv->k = grow(cv->k, &cv->cap, cv->nords + 1, sizeof(*cv->k));
+    for (size_t i = 0; i < cv->nords; i++) {
+        uint32_t o = cv->ords[i];
+
+        if (o >= m->n || m->level[o] > 7)
+            return 0; /* a line meta does not know */
+        cv->k[i] = (struct ckey){ cell_key(m->minute[o], m->level[o]), 1 };
+    }
+    cv->n = cv->nords;
+    return 1;
 }
 
 /* The entry of the smallest token among the sources, merged. */
@@ -707,19 +738,23 @@ static int merge_one(struct enc *en, struct cur *cur, size_t nsrc, struct cellv 
     toklen = min->toklen;
     memcpy(tok, min->tok, toklen);
     cv->n = 0;
+    cv->nords = 0;
     cv->all = 1;
     for (size_t k = 0; rc == 0 && k < nsrc; k++)
         if (cur[k].has && cmp_tok(cur[k].e.tok, cur[k].e.toklen, tok, toklen) == 0)
             rc = merge_part(en, &cur[k], &last, &n, cv);
+    if (rc == 0 && !cv->all && n >= LP_CELLS_MIN && meta_cells(cv))
+        cv->all = 1; /* counted from the lines' own times */
     if (rc == 0 && cv->all && n >= LP_CELLS_MIN)
         rc = put_cells(&en->cells, cv->k, cv->n, &ncells);
     return rc != 0 ? rc : enc_entry(en, tok, toklen, n, ncells);
 }
 
-int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf *ends)
+int lp_merge(const struct lp_src *src, size_t nsrc, const struct lp_meta *meta, struct buf *out,
+             struct buf *ends)
 {
     struct cur cur[LP_MERGE_MAX];
-    struct cellv cv = { NULL, 0, 0, 1 };
+    struct cellv cv = { NULL, 0, 0, 1, meta, NULL, 0, 0 };
     struct enc en;
     int rc = 0, left;
 
@@ -741,5 +776,6 @@ int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf 
     if (enc_close(&en) != 0 && rc == 0)
         rc = BL_ETOOBIG;
     free(cv.k);
+    free(cv.ords);
     return rc;
 }

@@ -45,6 +45,9 @@
 #define LP_LINES_MAX 16777216 /* ordinals of one segment (2^24) */
 #define LP_MERGE_MAX 16       /* segments one merge reads */
 
+/* The minute of a time in µs (floor: before 1970 too), as cells count it. */
+int64_t lp_minute(int64_t ts_us);
+
 /* ---- building a segment ---- */
 
 struct lp_ent; /* a token being gathered (logpost.c) */
@@ -143,12 +146,24 @@ struct lp_src {
 };
 
 /*
+ * What a merge may know of the merged segment's lines, by ordinal: minute
+ * and level (a level above 7: a line it does not know).
+ */
+struct lp_meta {
+    const int64_t *minute;
+    const unsigned char *level;
+    size_t n;
+};
+
+/*
  * Merges nsrc (1..LP_MERGE_MAX) segments whose shifted ordinals ascend from
  * one source to the next (src[k] starts past src[k-1]'s last line) into one,
- * encoded as lp_builder_finish does. A merged entry keeps cells only when
- * every part of it had cells. BL_EPARSE when a page is corrupt or the
+ * encoded as lp_builder_finish does. A merged entry of LP_CELLS_MIN lines
+ * or more has cells when every part had them, else when meta (may be NULL)
+ * knows each of its lines. BL_EPARSE when a page is corrupt or the
  * ordinals do not ascend.
  */
-int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf *ends);
+int lp_merge(const struct lp_src *src, size_t nsrc, const struct lp_meta *meta, struct buf *out,
+             struct buf *ends);
 
 #endif

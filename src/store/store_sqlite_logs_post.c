@@ -174,6 +174,64 @@ static int drop_seg(struct sq_conn *c, int64_t seg, struct bl_err *err)
     return rc != 0 ? rc : sq_query_each(c, &q, err);
 }
 
+/*
+ * A merge counts the cells of a word whose parts had none (fewer than
+ * LP_CELLS_MIN lines in each batch) from its lines' times, read from the
+ * blocks' lines blobs of the merged range, up to this many lines.
+ */
+#define META_LINES_MAX ((int64_t)1 << 22)
+
+struct metaload {
+    int64_t base;
+    int64_t *minute;
+    unsigned char *level;
+    size_t n;
+};
+
+static int meta_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct metaload *m = ctx;
+    int64_t first = sqlite3_column_int64(st, 0), nlines = sqlite3_column_int64(st, 1);
+    struct lb_lines ln;
+
+    if (lb_lines_open(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                      (size_t)nlines, &ln) != 0)
+        return bl_err_set(err, BL_EPARSE, "log block %lld: corrupt lines", (long long)first);
+    for (size_t i = 0; i < ln.n; i++) {
+        int64_t o = first + (int64_t)i - m->base;
+
+        if (o >= 0 && (size_t)o < m->n) {
+            m->minute[o] = lp_minute(lb_lines_ts(&ln, i));
+            m->level[o] = (unsigned char)lb_lines_level(&ln, i);
+        }
+    }
+    return 0;
+}
+
+/* The times and levels of the project's lines in [base, base + span), or none when too many. */
+static int meta_load(struct sq_conn *c, int64_t project_id, int64_t base, int64_t span,
+                     struct metaload *m, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line >= ?2 AND first_line < ?3";
+    struct sq_query q = { sql,
+                          "log lines of a merge",
+                          { SQ_INT(project_id), SQ_INT(base), SQ_INT(base + span) },
+                          3,
+                          meta_row,
+                          m };
+
+    memset(m, 0, sizeof(*m));
+    if (span <= 0 || span > META_LINES_MAX)
+        return 0;
+    m->base = base;
+    m->n = (size_t)span;
+    m->minute = xcalloc(m->n, sizeof(*m->minute));
+    m->level = xmalloc(m->n);
+    memset(m->level, 0xff, m->n); /* not known */
+    return sq_query_each(c, &q, err);
+}
+
 /* Merges s[0..n) (oldest first, consecutive) into one segment of level. */
 static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, int level,
                       struct bl_err *err)
@@ -183,6 +241,8 @@ static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, 
     struct lp_src src[LP_MERGE_MAX];
     struct buf out = BUF_INIT((size_t)1 << 31), ends = BUF_INIT((size_t)1 << 24);
     struct sq_post_seg m = { 0, s[0].project_id, s[0].base, 0, 0, level };
+    struct metaload meta = { 0, NULL, NULL, 0 };
+    struct lp_meta lm;
     int rc = 0;
 
     memset(pg, 0, sizeof(pg));
@@ -196,8 +256,13 @@ static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, 
         m.span = s[i].base + s[i].span - m.base;
         m.nlines += s[i].nlines;
     }
-    if (rc == 0 && lp_merge(src, n, &out, &ends) != 0)
+    if (rc == 0)
+        rc = meta_load(c, m.project_id, m.base, m.span, &meta, err);
+    lm = (struct lp_meta){ meta.minute, meta.level, meta.n };
+    if (rc == 0 && lp_merge(src, n, meta.n > 0 ? &lm : NULL, &out, &ends) != 0)
         rc = bl_err_set(err, BL_EPARSE, "log postings: cannot merge segments");
+    free(meta.minute);
+    free(meta.level);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = drop_seg(c, s[i].seg, err);
     if (rc == 0)
