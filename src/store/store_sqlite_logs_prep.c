@@ -66,9 +66,9 @@ struct sq_prep {
     struct prep_key *at; /* their (lsn, seq, timestamp) as prepared, likewise */
     int64_t *ts;         /* their timestamps and levels as the block has them, likewise */
     unsigned char *level;
-    uint32_t *first; /* per event: 1 + the block it is the first line of, else 0 */
-    struct sq_prep_block *blk;
-    size_t nblk;
+    uint32_t *first;           /* per event: 1 + the block it is the first line of, else 0 */
+    struct sq_prep_block *blk; /* grown as blocks are made (most batches make a few) */
+    size_t nblk, blkcap;
 };
 
 static int cmp_key(const void *pa, const void *pb)
@@ -133,7 +133,6 @@ static void prep_reset(struct sq_prep *p, const struct event *ev, size_t n)
         free(p->ts);
         free(p->level);
         free(p->first);
-        free(p->blk);
         p->at = xmalloc(n * sizeof(*p->at));
         p->ts = xmalloc(n * sizeof(*p->ts));
         p->level = xmalloc(n);
@@ -141,7 +140,6 @@ static void prep_reset(struct sq_prep *p, const struct event *ev, size_t n)
         p->k = xmalloc(n * sizeof(*p->k));
         p->ends = xmalloc(n * sizeof(*p->ends));
         p->first = xmalloc(n * sizeof(*p->first));
-        p->blk = xmalloc(n * sizeof(*p->blk)); /* at most one block per line */
     }
     if (p->data.cap > PREP_KEEP)
         buf_release(&p->data);
@@ -163,10 +161,15 @@ static int put_data(struct sq_prep *p, const void *b, size_t len, size_t *off)
 /* Builds the block of keys[0..nk) (one project and day, in order) as the writer would. */
 static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk, size_t *kpos)
 {
-    struct sq_prep_block *blk = &p->blk[p->nblk];
+    struct sq_prep_block *blk;
     size_t *k = p->k + *kpos, *ends = p->ends + *kpos, fields_end;
     int rc = 0;
 
+    if (p->nblk == p->blkcap) {
+        p->blkcap = p->blkcap ? p->blkcap * 2 : 16;
+        p->blk = xrealloc(p->blk, p->blkcap * sizeof(*p->blk));
+    }
+    blk = &p->blk[p->nblk];
     lb_builder_reset(&p->b);
     buf_reset(&p->words);
     buf_reset(&p->lines);
