@@ -10,53 +10,12 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "core/varint.h"
 #include "store/logblock.h"
 #include "core/banned.h"
 
 /* Blobs larger than this are refused when built (they would never be read back). */
 #define LB_BLOB_MAX ((size_t)LB_FRAME_MAX * (LB_BLOCK_LINES / LB_FRAME_LINES + 1))
-#define LB_VARINT_MAX 10
-
-static uint64_t zz(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzz(uint64_t v)
-{
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static int put_varint(struct buf *b, uint64_t v)
-{
-    unsigned char tmp[LB_VARINT_MAX];
-    size_t n = 0;
-
-    while (v >= 0x80) {
-        tmp[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (unsigned char)v;
-    return buf_add(b, tmp, n);
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *out)
-{
-    uint64_t v = 0;
-    unsigned shift = 0;
-
-    while (*p < end && shift < 64) {
-        unsigned char c = *(*p)++;
-
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if ((c & 0x80) == 0) {
-            *out = v;
-            return 0;
-        }
-        shift += 7;
-    }
-    return BL_EPARSE;
-}
 
 static int put_u32(struct buf *b, uint32_t v)
 {
@@ -157,17 +116,17 @@ static int put_record(struct buf *f, const struct lb_line *l)
                               (unsigned char)l->raw_encoding };
     int rc = buf_add(f, head, 3);
 
-    rc = rc != 0 ? rc : put_varint(f, zz(l->timestamp));
-    rc = rc != 0 ? rc : put_varint(f, zz(l->received_at));
-    rc = rc != 0 ? rc : put_varint(f, l->template_hash);
-    rc = rc != 0 ? rc : put_varint(f, l->lsn);
-    rc = rc != 0 ? rc : put_varint(f, l->seq);
+    rc = rc != 0 ? rc : varint_put(f, varint_zz(l->timestamp));
+    rc = rc != 0 ? rc : varint_put(f, varint_zz(l->received_at));
+    rc = rc != 0 ? rc : varint_put(f, l->template_hash);
+    rc = rc != 0 ? rc : varint_put(f, l->lsn);
+    rc = rc != 0 ? rc : varint_put(f, l->seq);
     for (size_t i = 0; i < LB_NSTR && rc == 0; i++) {
         if (l->str[i] == NULL) {
-            rc = put_varint(f, 0);
+            rc = varint_put(f, 0);
             continue;
         }
-        rc = put_varint(f, (uint64_t)l->len[i] + 1);
+        rc = varint_put(f, (uint64_t)l->len[i] + 1);
         if (rc == 0)
             rc = buf_add(f, l->str[i], l->len[i]);
     }
@@ -495,10 +454,10 @@ int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_li
     out->raw_encoding = (*p)[2];
     *p += 3;
     for (int i = 0; i < 5; i++)
-        if (get_varint(p, end, &v[i]) != 0)
+        if (varint_get(p, end, &v[i]) != 0)
             return BL_EPARSE;
-    out->timestamp = unzz(v[0]);
-    out->received_at = unzz(v[1]);
+    out->timestamp = varint_unzz(v[0]);
+    out->received_at = varint_unzz(v[1]);
     out->template_hash = v[2];
     out->lsn = v[3];
     if (v[4] > UINT32_MAX)
@@ -507,7 +466,7 @@ int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_li
     for (size_t i = 0; i < LB_NSTR; i++) {
         uint64_t n;
 
-        if (get_varint(p, end, &n) != 0 || n > (uint64_t)(end - *p) + 1)
+        if (varint_get(p, end, &n) != 0 || n > (uint64_t)(end - *p) + 1)
             return BL_EPARSE;
         if (n == 0)
             continue;

@@ -730,40 +730,49 @@ static int wblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
-/* Each collected line's time and level from its block's lines blob. */
-static int whist_lines(struct sq_conn *c, struct whist *w, struct bl_err *err)
+/*
+ * Each of lines[0..n) (ascending) with its time and level, read from its
+ * block's lines blob (one block read per block, not per line); fn returns
+ * nonzero to stop. A line no block of the project has is skipped.
+ */
+typedef int (*line_meta_fn)(void *arg, int64_t ts, int level);
+
+static int lines_meta(struct sq_conn *c, int64_t project_id, const int64_t *lines, size_t n,
+                      line_meta_fn fn, void *arg, struct bl_err *err)
 {
     static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
                               " WHERE project_id = ?1 AND first_line <= ?2"
                               " ORDER BY first_line DESC LIMIT 1";
     struct wblock b = { -1, 0, BUF_INIT(1u << 20), { 0 } };
-    int rc = 0;
+    int rc = 0, stop = 0;
 
-    for (size_t i = 0; rc == 0 && i < w->n; i++) {
-        int64_t line = w->lines[i];
+    for (size_t i = 0; rc == 0 && !stop && i < n; i++) {
+        int64_t line = lines[i];
 
         if (b.first < 0 || line < b.first || line >= b.first + b.nlines) {
-            struct sq_query q = { sql,
-                                  "log block of a line",
-                                  { SQ_INT(w->lq->q->project_id), SQ_INT(line) },
-                                  2,
-                                  wblock_row,
-                                  &b };
+            struct sq_query q = {
+                sql, "log block of a line", { SQ_INT(project_id), SQ_INT(line) }, 2, wblock_row, &b
+            };
 
             b.first = -1;
             rc = sq_query_each(c, &q, err);
             if (rc != 0 || b.first < 0 || line >= b.first + b.nlines)
                 continue; /* no block has it: not a line of this project */
         }
-        {
-            int64_t ts = lb_lines_ts(&b.ln, (size_t)(line - b.first));
-
-            if (ts >= w->lo && ts < w->hi)
-                sq_hist_add(w->h, ts, lb_lines_level(&b.ln, (size_t)(line - b.first)), 1);
-        }
+        stop = fn(arg, lb_lines_ts(&b.ln, (size_t)(line - b.first)),
+                  lb_lines_level(&b.ln, (size_t)(line - b.first)));
     }
     buf_release(&b.blob);
     return rc;
+}
+
+static int whist_count(void *arg, int64_t ts, int level)
+{
+    struct whist *w = arg;
+
+    if (ts >= w->lo && ts < w->hi)
+        sq_hist_add(w->h, ts, level, 1);
+    return 0;
 }
 
 /* Nothing but one word, in a file whose every line is in postings and none retired. */
@@ -810,7 +819,7 @@ int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogra
         sq_hist_add(h, wh.cells[i].minute * MINUTE_US, wh.cells[i].level,
                     (int64_t)wh.cells[i].count);
     if (rc == 0 && !walk)
-        rc = whist_lines(c, &wh, err);
+        rc = lines_meta(c, lq->q->project_id, wh.lines, wh.n, whist_count, &wh, err);
     free(wh.lines);
     free(wh.cells);
     return rc != 0 ? rc : !walk;
@@ -869,39 +878,15 @@ static int nomatch_line(void *arg, int64_t line)
     return whist_line(&((struct nomatch *)arg)->lines, line);
 }
 
-/* Whether any collected line (with no cells) is in the range at an accepted level. */
-static int nomatch_lines(struct sq_conn *c, struct nomatch *m, struct bl_err *err)
+/* A collected line (with no cells) in the range at an accepted level: found, stop. */
+static int nomatch_meta(void *arg, int64_t ts, int level)
 {
-    static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
-                              " WHERE project_id = ?1 AND first_line <= ?2"
-                              " ORDER BY first_line DESC LIMIT 1";
-    struct wblock b = { -1, 0, BUF_INIT(1u << 20), { 0 } };
-    int rc = 0;
+    struct nomatch *m = arg;
+    int ok;
 
-    for (size_t i = 0; rc == 0 && !m->found && i < m->lines.n; i++) {
-        int64_t line = m->lines.lines[i], ts;
-        int ok;
-
-        if (b.first < 0 || line < b.first || line >= b.first + b.nlines) {
-            struct sq_query q = { sql,
-                                  "log block of a line",
-                                  { SQ_INT(m->lq->q->project_id), SQ_INT(line) },
-                                  2,
-                                  wblock_row,
-                                  &b };
-
-            b.first = -1;
-            rc = sq_query_each(c, &q, err);
-            if (rc != 0 || b.first < 0 || line >= b.first + b.nlines)
-                continue;
-        }
-        ts = lb_lines_ts(&b.ln, (size_t)(line - b.first));
-        if (ts >= m->lq->lo && ts < m->lq->hi &&
-            word_and_levels(m->lq, lb_lines_level(&b.ln, (size_t)(line - b.first)), &ok) && ok)
-            m->found = 1;
-    }
-    buf_release(&b.blob);
-    return rc;
+    if (ts >= m->lq->lo && ts < m->lq->hi && word_and_levels(m->lq, level, &ok) && ok)
+        m->found = 1;
+    return m->found;
 }
 
 int sq_post_no_match(struct sq_conn *c, const struct sq_lq *lq, struct bl_err *err)
@@ -917,7 +902,7 @@ int sq_post_no_match(struct sq_conn *c, const struct sq_lq *lq, struct bl_err *e
         return 0;
     rc = sq_post_hist(c, lq->q->project_id, &w, nomatch_cell, nomatch_line, &m, err);
     if (rc == 0 && !m.found && m.lines.n <= WHIST_LINES_MAX)
-        rc = nomatch_lines(c, &m, err);
+        rc = lines_meta(c, lq->q->project_id, m.lines.lines, m.lines.n, nomatch_meta, &m, err);
     else if (rc == 0)
         m.found = 1; /* too many lines to look at one by one: the walk will */
     free(m.lines.lines);

@@ -8,7 +8,6 @@
  * and a project's scrubbing additions. Lines like the bench's must take the
  * text path, or it would be tested by nothing.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "core/json.h"
 #include "../fuzz/logscan_diff.h"
 #include "t.h"
+#include "t_corpus.h"
 
 struct tally {
     size_t same, tree, skip;
@@ -154,6 +154,11 @@ static void test_offsets(void)
     }
 }
 
+static void diff_doc(const char *doc, const char *where)
+{
+    (void)diff_all(doc, strlen(doc), where);
+}
+
 /* Every line of a file (fuzz inputs hold one or several lines). */
 static void diff_file_lines(const char *path)
 {
@@ -175,108 +180,6 @@ static void diff_file_lines(const char *path)
     free(text);
 }
 
-static void test_fuzz_corpora(void)
-{
-    const char *root = T_DATA "/../fuzz/corpus";
-    DIR *d = opendir(root);
-    struct dirent *de;
-    size_t files = 0;
-
-    CHECK(d != NULL);
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char dir[1024];
-        DIR *sub;
-        struct dirent *f;
-
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
-        if ((sub = opendir(dir)) == NULL)
-            continue;
-        while ((f = readdir(sub)) != NULL) {
-            char path[2048];
-
-            if (f->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
-            diff_file_lines(path);
-            files++;
-        }
-        closedir(sub);
-    }
-    if (d != NULL)
-        closedir(d);
-    CHECK(files > 50);
-}
-
-/* A member of a cJSON case printed as one line. */
-static void diff_member(const cJSON *c, const char *name, const char *where)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, name);
-    char *s;
-
-    if (!cJSON_IsObject(v))
-        return;
-    s = cJSON_PrintUnformatted(v);
-    if (s != NULL)
-        (void)diff_all(s, strlen(s), where);
-    free(s);
-}
-
-static void test_scrub_cases(void)
-{
-    char *text = t_read_file(T_DATA "/scrub/scrub.test", NULL);
-    char *line = text, *nl;
-    size_t docs = 0;
-
-    CHECK(text != NULL);
-    for (; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
-        cJSON *c;
-
-        nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        if (line[0] != '{' || (c = cJSON_Parse(line)) == NULL)
-            continue;
-        diff_member(c, "in", "scrub.test in");
-        diff_member(c, "want", "scrub.test want");
-        docs += cJSON_GetObjectItemCaseSensitive(c, "in") != NULL;
-        cJSON_Delete(c);
-    }
-    free(text);
-    CHECK(docs > 20);
-}
-
-static void test_normalize_cases(void)
-{
-    const char *dir = T_DATA "/normalize";
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    size_t n = 0;
-
-    CHECK(d != NULL);
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char path[1024];
-        char *text;
-        cJSON *c;
-
-        if (strstr(de->d_name, ".json") == NULL)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        text = t_read_file(path, NULL);
-        c = text != NULL ? cJSON_Parse(text) : NULL;
-        if (c != NULL) {
-            diff_member(c, "input", path);
-            n++;
-        }
-        cJSON_Delete(c);
-        free(text);
-    }
-    if (d != NULL)
-        closedir(d);
-    CHECK(n > 10);
-}
-
 int main(void)
 {
     hash_global_init();
@@ -284,9 +187,9 @@ int main(void)
     test_text_path_taken();
     test_tree_path_taken();
     test_offsets();
-    test_scrub_cases();
-    test_normalize_cases();
-    test_fuzz_corpora();
+    t_scrub_cases(diff_doc);
+    t_normalize_cases(diff_doc);
+    t_fuzz_files(diff_file_lines);
     printf("lines: %zu by text, %zu by tree, %zu not stored\n", tally.same, tally.tree, tally.skip);
     CHECK(tally.same > 50);
     return t_done();

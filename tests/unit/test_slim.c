@@ -9,7 +9,6 @@
  * limits and a project's scrubbing additions. Events like the bench's must
  * take the slim path, or it would be tested by nothing.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "core/json.h"
 #include "../fuzz/slim_diff.h"
 #include "t.h"
+#include "t_corpus.h"
 
 struct tally {
     size_t same, tree;
@@ -237,74 +237,6 @@ static void diff_placed(const char *d, const char *where)
     free(doc);
 }
 
-/* A member of a cJSON case printed as one line. */
-static void diff_member(const cJSON *c, const char *name, const char *where)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, name);
-    char *s;
-
-    if (!cJSON_IsObject(v))
-        return;
-    s = cJSON_PrintUnformatted(v);
-    if (s != NULL)
-        diff_placed(s, where);
-    free(s);
-}
-
-static void test_scrub_cases(void)
-{
-    char *text = t_read_file(T_DATA "/scrub/scrub.test", NULL);
-    char *line = text, *nl;
-    size_t docs = 0;
-
-    CHECK(text != NULL);
-    for (; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
-        cJSON *c;
-
-        nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        if (line[0] != '{' || (c = cJSON_Parse(line)) == NULL)
-            continue;
-        diff_member(c, "in", "scrub.test in");
-        diff_member(c, "want", "scrub.test want");
-        docs += cJSON_GetObjectItemCaseSensitive(c, "in") != NULL;
-        cJSON_Delete(c);
-    }
-    free(text);
-    CHECK(docs > 20);
-}
-
-static void test_normalize_cases(void)
-{
-    const char *dir = T_DATA "/normalize";
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    size_t n = 0;
-
-    CHECK(d != NULL);
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char path[1024];
-        char *text;
-        cJSON *c;
-
-        if (strstr(de->d_name, ".json") == NULL)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        text = t_read_file(path, NULL);
-        c = text != NULL ? cJSON_Parse(text) : NULL;
-        if (c != NULL) {
-            diff_member(c, "input", path);
-            n++;
-        }
-        cJSON_Delete(c);
-        free(text);
-    }
-    if (d != NULL)
-        closedir(d);
-    CHECK(n > 10);
-}
-
 /* Every file of every fuzz corpus, whole and line by line. */
 static void diff_file(const char *path)
 {
@@ -324,40 +256,6 @@ static void diff_file(const char *path)
     free(text);
 }
 
-static void test_fuzz_corpora(void)
-{
-    const char *root = T_DATA "/../fuzz/corpus";
-    DIR *d = opendir(root);
-    struct dirent *de;
-    size_t files = 0;
-
-    CHECK(d != NULL);
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char dir[1024];
-        DIR *sub;
-        struct dirent *f;
-
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
-        if ((sub = opendir(dir)) == NULL)
-            continue;
-        while ((f = readdir(sub)) != NULL) {
-            char path[2048];
-
-            if (f->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
-            diff_file(path);
-            files++;
-        }
-        closedir(sub);
-    }
-    if (d != NULL)
-        closedir(d);
-    CHECK(files > 50);
-}
-
 int main(void)
 {
     hash_global_init();
@@ -366,9 +264,9 @@ int main(void)
     test_whole_path_taken();
     test_offsets();
     test_raw_nul_keys();
-    test_scrub_cases();
-    test_normalize_cases();
-    test_fuzz_corpora();
+    t_scrub_cases(diff_placed);
+    t_normalize_cases(diff_placed);
+    t_fuzz_files(diff_file);
     printf("events: %zu slim, %zu whole\n", tally.same, tally.tree);
     CHECK(tally.same > 50);
     return t_done();
