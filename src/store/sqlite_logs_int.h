@@ -35,6 +35,7 @@ struct blk {
     struct lb_fields fl;
     size_t nlines;
     int64_t t_min, t_max;
+    unsigned level_mask; /* walks: a bit per level its lines have (1 << level) */
     struct lb_lines ln;
     sqlite3_stmt *st;
     int frames_open;
@@ -93,6 +94,12 @@ int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err);
 /* Fills d->idx with the candidates among the lines first .. first + n - 1. */
 int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, struct bl_err *err);
 void sq_drive_bit_set(struct drive *d, int64_t id);
+/*
+ * The same read from log_fts's segments directly when text is plain words
+ * ("a" AND "b") and the index of a shape this reads
+ * (store_sqlite_logs_fts.c): 0 done, else nothing set (ask FTS5).
+ */
+int sq_fts_bits(struct sq_conn *c, const char *text, struct drive *d);
 /* A row callback appending column 0 to d->probe (sized by the caller). */
 int sq_drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err);
 /* The lines retired by a replay (log_gone), ascending in g->ids; and whether line is one. */

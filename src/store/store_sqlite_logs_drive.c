@@ -43,6 +43,16 @@ static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+/* A little-endian 64-bit word as loaded from the bitmap's bytes. */
+static uint64_t le64(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
+}
+
 /* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
 void sq_drive_bit_set(struct drive *d, int64_t id)
 {
@@ -87,6 +97,9 @@ int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
     if (d->text == NULL || d->loaded)
         return 0;
     d->loaded = 1;
+    /* plain words: their doclists straight from the segments (store_sqlite_logs_fts.c) */
+    if (sq_fts_bits(c, d->text, d) == 0)
+        return 0;
     return sq_query_each(c, &q, err);
 }
 
@@ -140,15 +153,25 @@ int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, 
     rc = sq_drive_load(c, d, err);
     if (rc != 0 || first < 0 || n == 0)
         return rc;
-    /* the bitmap's bytes over the block: most are zero for a rare or medium word */
-    for (size_t byte = (size_t)first / 8; byte <= (size_t)(first + (int64_t)n - 1) / 8; byte++) {
-        if (byte >= d->nbits)
-            break;
-        for (unsigned bit = 0; d->bits[byte] != 0 && bit < 8; bit++) {
-            int64_t i = (int64_t)byte * 8 + bit - first;
+    /* the bitmap's 64-bit words over the block: most are zero for a rare or medium word */
+    for (int64_t w = first / 64; w <= (first + (int64_t)n - 1) / 64; w++) {
+        uint64_t bits = 0;
+        int64_t base = w * 64;
 
-            if ((d->bits[byte] >> bit & 1) && i >= 0 && i < (int64_t)n)
-                d->idx[d->nidx++] = (uint16_t)i;
+        if ((size_t)w * 8 + 8 <= d->nbits) {
+            memcpy(&bits, d->bits + (size_t)w * 8, 8);
+            bits = le64(bits);
+        } else {
+            for (size_t k = 0; k < 8 && (size_t)w * 8 + k < d->nbits; k++)
+                bits |= (uint64_t)d->bits[(size_t)w * 8 + k] << (8 * k);
+        }
+        if (base < first)
+            bits &= ~UINT64_C(0) << (first - base);
+        if (base + 64 > first + (int64_t)n)
+            bits &= ~UINT64_C(0) >> (base + 64 - first - (int64_t)n);
+        while (bits != 0) {
+            d->idx[d->nidx++] = (uint16_t)(base + __builtin_ctzll(bits) - first);
+            bits &= bits - 1;
         }
     }
     d->none = d->nidx == 0;

@@ -82,6 +82,7 @@ struct pv {
     const struct query_node *yes; /* a word the full-text index decided for this line */
     const struct lb_fields *fl;   /* the block's fields, or NULL */
     size_t i;                     /* the line's index in the block */
+    int no_ts;                    /* ts is not known (a whole block's verdict): maybe */
 };
 
 /* The fields of the fields blob, by the search language's names (lb_field_str's order). */
@@ -139,6 +140,19 @@ static int has_field_cond(const struct query_node *n)
     return 0;
 }
 
+/* Whether the query has a level condition anywhere. */
+static int has_level_cond(const struct query_node *n)
+{
+    if (n == NULL)
+        return 0;
+    if (n->kind == Q_FIELD && n->type == QT_LEVEL)
+        return 1;
+    for (size_t i = 0; i < n->nkids; i++)
+        if (has_level_cond(n->kids[i]))
+            return 1;
+    return 0;
+}
+
 static int pre_eval(const struct query_node *n, const struct pv *v)
 {
     int r, k;
@@ -172,6 +186,8 @@ static int pre_eval(const struct query_node *n, const struct pv *v)
             return PV_NO;
         }
         if (n->type == QT_TIME && strcmp(n->field, "timestamp") == 0) {
+            if (v->no_ts)
+                return PV_MAYBE;
             for (size_t i = 0; i < n->nvalues; i++) {
                 const struct query_value *x = &n->values[i];
 
@@ -184,6 +200,25 @@ static int pre_eval(const struct query_node *n, const struct pv *v)
     default:
         return PV_MAYBE;
     }
+}
+
+/*
+ * Whether a block whose lines have the levels of mask may hold a match:
+ * the query asked for each of those levels with nothing else known (so
+ * `word level:warning` skips every block without a warning line before
+ * its lines blob is read).
+ */
+static int levels_may_match(const struct query_node *q, unsigned mask, int64_t now)
+{
+    if (q == NULL || (mask >> EV__NLEVELS) != 0)
+        return 1; /* a level the model has no name for: ask the lines */
+    for (int l = 0; l < EV__NLEVELS; l++) {
+        struct pv v = { 0, l, now, NULL, NULL, 0, 1 };
+
+        if ((mask >> l & 1u) && pre_eval(q, &v) != PV_NO)
+            return 1;
+    }
+    return 0;
 }
 
 /* Whether a query says nothing but levels (then per-minute counts answer it). */
@@ -225,7 +260,7 @@ static int line_check(struct sq_lq *lq, struct blk *b, size_t i, int verdict, st
 /* Walking one day file's blocks. */
 /* A block holding candidates, when there are few (bwalk list mode). */
 struct cblock {
-    int64_t id, first, nlines, t_min, t_max;
+    int64_t id, first, nlines, t_min, t_max, level_mask;
 };
 
 struct bwalk {
@@ -240,7 +275,8 @@ struct bwalk {
     struct cblock *cb;
     size_t ncb, icb;
     int list;
-    int fields; /* the query has conditions the fields blob decides (pre_field) */
+    int fields;     /* the query has conditions the fields blob decides (pre_field) */
+    int level_cond; /* the query has a level condition (a block's level mask may rule it out) */
 };
 
 /*
@@ -265,7 +301,7 @@ static int cblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     (void)err;
     *c = (struct cblock){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
                           sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                          sqlite3_column_int64(st, 4) };
+                          sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5) };
     return 0;
 }
 
@@ -273,9 +309,10 @@ static int cblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 static int list_blocks(struct bwalk *bw, struct bl_err *err)
 {
     static const char probe_sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1 LIMIT ?2";
-    static const char sql[] = "SELECT id, first_line, nlines, t_min, t_max FROM log_blocks"
-                              " WHERE project_id = ?1 AND first_line <= ?2"
-                              " ORDER BY first_line DESC LIMIT 1";
+    static const char sql[] =
+        "SELECT id, first_line, nlines, t_min, t_max, level_mask FROM log_blocks"
+        " WHERE project_id = ?1 AND first_line <= ?2"
+        " ORDER BY first_line DESC LIMIT 1";
     struct drive *d = &bw->d;
     struct sq_query q = { probe_sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(LIST_MAX + 1) },
                           2,         sq_drive_count,  d };
@@ -296,7 +333,7 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
         sq_drive_bit_set(d, d->probe[k]);
     for (size_t k = 0; rc == 0 && k < d->count; k++) {
         int64_t line = d->probe[k];
-        struct cblock cb = { 0, 0, 0, 0, 0 };
+        struct cblock cb = { 0, 0, 0, 0, 0, 0 };
         struct sq_query bq = { sql,
                                "log block of a line",
                                { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
@@ -337,7 +374,7 @@ static int ids_indexed(struct sq_conn *c)
 
 static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, struct bl_err *err)
 {
-    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, id"
+    static const char sql[] = "SELECT first_line, nlines, t_min, t_max, id, level_mask"
                               " FROM log_blocks WHERE project_id = ?1 AND t_max >= ?2"
                               " AND t_min < ?3 ORDER BY t_max DESC";
     int64_t hi = lq->hi;
@@ -357,6 +394,7 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->b.lazy = 1;
     bw->b.db = c->db;
     bw->fields = has_field_cond(lq->q->query);
+    bw->level_cond = has_level_cond(lq->q->query);
     bw->b.dctx = ZSTD_createDCtx();
     if (bw->b.dctx == NULL)
         return bl_err_set(err, BL_ENOMEM, "zstd");
@@ -416,6 +454,7 @@ static int bwalk_next(struct bwalk *bw, struct bl_err *err)
         bw->b.nlines = (size_t)cb->nlines;
         bw->b.t_min = cb->t_min;
         bw->b.t_max = cb->t_max;
+        bw->b.level_mask = (unsigned)cb->level_mask;
         bw->b.frames_open = 0;
         bw->b.fields_open = 0;
         bw->b.frame = SIZE_MAX;
@@ -428,7 +467,14 @@ static int bwalk_next(struct bwalk *bw, struct bl_err *err)
         return sq_fail(bw->c, "log blocks", err);
     sq_blk_head(&bw->b, bw->st);
     bw->b.id = sqlite3_column_int64(bw->st, 4);
+    bw->b.level_mask = (unsigned)sqlite3_column_int64(bw->st, 5);
     return 0;
+}
+
+/* Whether the block's levels rule out every line (then neither blob nor index is read). */
+static int bwalk_level_skip(const struct bwalk *bw)
+{
+    return bw->level_cond && !levels_may_match(bw->lq->q->query, bw->b.level_mask, bw->lq->now);
 }
 
 /* Line i of the block: its verdict before the payload, PV_NO when it is out. */
@@ -455,7 +501,8 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
                         lq->now,
                         (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL,
                         bw->fields && sq_blk_fields(&bw->b) ? &bw->b.fl : NULL,
-                        i };
+                        i,
+                        0 };
 
         return pre_eval(lq->q->query, &v);
     }
@@ -516,6 +563,8 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
     size_t nc = 0;
     int rc;
 
+    if (bwalk_level_skip(bw))
+        return 0;
     rc = sq_drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
     if (rc != 0 || bw->d.none)
         return rc;
@@ -612,7 +661,7 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     int64_t minute = sqlite3_column_int64(st, 0);
     int level = sqlite3_column_int(st, 1);
 
-    struct pv v = { minute, level, m->lq->now, NULL, NULL, 0 };
+    struct pv v = { minute, level, m->lq->now, NULL, NULL, 0, 0 };
 
     (void)err;
     if (pre_eval(m->lq->q->query, &v) == PV_YES)
@@ -635,11 +684,83 @@ static int hist_minutes(struct sq_conn *c, struct sq_lq *lq, struct store_histog
     return sq_query_each(c, &q, err);
 }
 
+/*
+ * What a line's level and PLAIN flag alone say (hv[2 * level + plain]),
+ * for a walk where nothing else is line by line (no cursor, no retired
+ * lines): then a common word's lines are counted without pre_eval. PV_MAYBE
+ * sends a line through line_pre and, if need be, query_match.
+ */
+static void hist_verdicts(const struct bwalk *bw, signed char *hv)
+{
+    const struct sq_lq *lq = bw->lq;
+    int simple = bw->gone.n == 0 && lq->cur_ts == INT64_MAX;
+
+    for (int l = 0; l < EV__NLEVELS; l++)
+        for (int plain = 0; plain < 2; plain++) {
+            struct pv v = { 0, l, lq->now, plain ? lq->word : NULL, NULL, 0, 1 };
+
+            hv[2 * l + plain] = (signed char)(simple ? pre_eval(lq->q->query, &v) : PV_MAYBE);
+        }
+}
+
+/*
+ * A block's candidates into the histogram. A line whose level and flag
+ * decide it (hist_verdicts) costs two byte reads; when the whole block is
+ * inside the range and inside one bucket, its lines' timestamps are not
+ * read at all and the block adds its counts per level once.
+ */
+static int hist_block(struct bwalk *bw, struct store_histogram *h, const signed char *hv,
+                      struct pool *scratch, struct bl_err *err)
+{
+    struct sq_lq *lq = bw->lq;
+    const struct blk *b = &bw->b;
+    int64_t counts[EV__NLEVELS] = { 0 };
+    int inside = b->t_min >= lq->lo && b->t_max < lq->hi && b->t_min >= h->start;
+    int one = inside && (b->t_min - h->start) / h->interval == (b->t_max - h->start) / h->interval;
+    int rc = sq_blk_lines(&bw->b, err);
+
+    for (size_t k = 0; rc == 0 && k < bw->d.nidx; k++) {
+        size_t i = bw->d.idx[k];
+        int level = b->ln.levels[i], v = PV_MAYBE, keep;
+        int64_t ts = 0, tb = 0;
+        struct store_event e;
+
+        if (level < EV__NLEVELS)
+            v = hv[2 * level + (b->ln.flags[i] & LB_FLAG_PLAIN ? 1 : 0)];
+        if (v == PV_NO)
+            continue;
+        if (v == PV_YES && one) {
+            counts[level]++;
+            continue;
+        }
+        if (v == PV_YES) {
+            ts = lb_lines_ts(&b->ln, i);
+            if (ts >= lq->lo && ts < lq->hi)
+                hist_add(h, ts, level, 1);
+            continue;
+        }
+        v = line_pre(bw, i, &ts, &tb);
+        keep = v == PV_YES;
+        if (v == PV_MAYBE) {
+            pool_reset(scratch);
+            lq->scanned++;
+            rc = line_check(lq, &bw->b, i, v, scratch, &e, &keep, err);
+        }
+        if (rc == 0 && keep)
+            hist_add(h, ts, level, 1);
+    }
+    for (int l = 0; l < EV__NLEVELS; l++)
+        if (counts[l] > 0)
+            hist_add(h, b->t_min, l, counts[l]);
+    return rc;
+}
+
 int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
                   struct bl_err *err)
 {
     struct bwalk bw;
     struct pool scratch;
+    signed char hv[2 * EV__NLEVELS];
     int rc;
 
     if (!sq_has_blocks(c))
@@ -652,25 +773,14 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
     /* every block will be asked: the day's candidates at once */
     if (rc == 0)
         rc = sq_drive_load(c, &bw.d, err);
+    if (rc == 0)
+        hist_verdicts(&bw, hv);
     while (rc == 0 && (rc = bwalk_next(&bw, err)) == 0) {
-        rc = sq_drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
-        if (rc != 0 || bw.d.none)
+        if (bwalk_level_skip(&bw))
             continue;
-        rc = sq_blk_lines(&bw.b, err);
-        for (size_t k = 0; rc == 0 && k < bw.d.nidx; k++) {
-            size_t i = bw.d.idx[k];
-            int64_t ts = 0, tb = 0;
-            int v = line_pre(&bw, i, &ts, &tb), keep = v == PV_YES;
-            struct store_event e;
-
-            if (v == PV_MAYBE) {
-                pool_reset(&scratch);
-                lq->scanned++;
-                rc = line_check(lq, &bw.b, i, v, &scratch, &e, &keep, err);
-            }
-            if (rc == 0 && keep)
-                hist_add(h, ts, lb_lines_level(&bw.b.ln, i), 1);
-        }
+        rc = sq_drive_block(c, &bw.d, bw.b.first, bw.b.nlines, err);
+        if (rc == 0 && !bw.d.none)
+            rc = hist_block(&bw, h, hv, &scratch, err);
     }
     bwalk_close(&bw);
     pool_release(&scratch);
