@@ -37,6 +37,8 @@ struct blk {
     int64_t t_min, t_max;
     unsigned level_mask; /* walks: a bit per level its lines have (1 << level) */
     struct lb_lines ln;
+    int ts_ready; /* ln's timestamps are read (else only ts_lo..ts_hi's levels, flags) */
+    size_t ts_lo, ts_hi;
     sqlite3_stmt *st;
     int frames_open;
     struct lb_frames fr;
@@ -52,6 +54,13 @@ struct blk {
 void sq_blk_head(struct blk *b, sqlite3_stmt *st);
 /* Its lines blob (b->ln). */
 int sq_blk_lines(struct blk *b, struct bl_err *err);
+/*
+ * The same with only lines lo..hi readable (a lazy block's few
+ * candidates): their levels and flags, and their timestamps once
+ * sq_blk_lines_ts is called (a no-op after sq_blk_lines).
+ */
+int sq_blk_lines_some(struct blk *b, size_t lo, size_t hi, struct bl_err *err);
+int sq_blk_lines_ts(struct blk *b, struct bl_err *err);
 /* Its fields blob (b->fl): 1 when open, 0 when it has none (nor, then, the older blocks). */
 int sq_blk_fields(struct blk *b);
 /*
@@ -89,6 +98,15 @@ struct drive {
     uint16_t idx[LB_BLOCK_LINES];
     size_t nidx;
 };
+/*
+ * A page asks the index per block for its first blocks (a common word's
+ * newest lines are in the newest block), then loads the day's candidates
+ * once: a rare word would otherwise cost one index query per block (each
+ * opens every segment of log_fts). A page that will plainly need more
+ * blocks than these loads at once (sq_lines_page).
+ */
+#define SQ_DRIVE_LAZY_BLOCKS 8
+
 /* The day's candidates at once, into the bitmap. */
 int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err);
 /* Fills d->idx with the candidates among the lines first .. first + n - 1. */

@@ -5,7 +5,7 @@
  * DESIGN
  * log_fts's rowids are line numbers. A walk asks the index per block (rowid
  * range) for its first blocks, since a common word's newest lines are in
- * the newest block; past DRIVE_LAZY_BLOCKS it loads the day's candidates
+ * the newest block; past SQ_DRIVE_LAZY_BLOCKS it loads the day's candidates
  * once into a bitmap of a bit per line number, since a rare word would
  * otherwise cost one index query per block. The same id list holds the
  * lines a replay retired (log_gone).
@@ -23,12 +23,6 @@
 
 /* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
 #define DRIVE_LINE_MAX (INT64_C(1) << 31)
-/*
- * A page asks the index per block for its first blocks (a common word's
- * newest lines are in the newest block), then loads the day's candidates
- * once: a rare word would otherwise cost one index query per block.
- */
-#define DRIVE_LAZY_BLOCKS 8
 
 static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
@@ -144,7 +138,7 @@ int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, 
     d->none = d->nidx == 0;
     if (d->text == NULL)
         return 0;
-    if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
+    if (!d->loaded && d->blocks < SQ_DRIVE_LAZY_BLOCKS) {
         d->blocks++;
         rc = sq_query_each(c, &q, err);
         d->none = d->nidx == 0;

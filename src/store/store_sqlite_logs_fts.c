@@ -174,8 +174,8 @@ static int read_structure(struct frd *r)
             uint64_t id, first, last;
 
             if (!get_varint(&p, end, &id) || !get_varint(&p, end, &first) ||
-                !get_varint(&p, end, &last) || id < 1 || id > FTS_SEGS_MAX ||
-                first > INT32_MAX || last > INT32_MAX)
+                !get_varint(&p, end, &last) || id < 1 || id > FTS_SEGS_MAX || first > INT32_MAX ||
+                last > INT32_MAX)
                 goto out;
             r->segs[r->nseg++] = (struct fseg){ (int64_t)id, (int64_t)first, (int64_t)last };
         }

@@ -277,6 +277,8 @@ struct bwalk {
     int list;
     int fields;     /* the query has conditions the fields blob decides (pre_field) */
     int level_cond; /* the query has a level condition (a block's level mask may rule it out) */
+    /* level_cond: what a line's level and PLAIN flag alone say, lv[2 * level + plain] */
+    signed char lv[2 * EV__NLEVELS];
 };
 
 /*
@@ -395,6 +397,12 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->b.db = c->db;
     bw->fields = has_field_cond(lq->q->query);
     bw->level_cond = has_level_cond(lq->q->query);
+    for (int l = 0; l < EV__NLEVELS; l++)
+        for (int plain = 0; plain < 2; plain++) {
+            struct pv v = { 0, l, lq->now, plain ? lq->word : NULL, NULL, 0, 1 };
+
+            bw->lv[2 * l + plain] = (signed char)pre_eval(lq->q->query, &v);
+        }
     bw->b.dctx = ZSTD_createDCtx();
     if (bw->b.dctx == NULL)
         return bl_err_set(err, BL_ENOMEM, "zstd");
@@ -469,6 +477,45 @@ static int bwalk_next(struct bwalk *bw, struct bl_err *err)
     bw->b.id = sqlite3_column_int64(bw->st, 4);
     bw->b.level_mask = (unsigned)sqlite3_column_int64(bw->st, 5);
     return 0;
+}
+
+/*
+ * The block's lines blob, of its candidates only when they are few (a
+ * rare or medium word has about one a block: its whole 5 KB copy was most
+ * of such a walk).
+ */
+#define FEW_CANDIDATES 32
+
+static int bwalk_lines(struct bwalk *bw, struct bl_err *err)
+{
+    const struct drive *d = &bw->d;
+
+    if (d->nidx > 0 && d->nidx <= FEW_CANDIDATES)
+        return sq_blk_lines_some(&bw->b, d->idx[0], d->idx[d->nidx - 1], err);
+    return sq_blk_lines(&bw->b, err);
+}
+
+/*
+ * Drops the block's candidates whose level (and PLAIN flag, for the word)
+ * rule them out whatever else they hold: `word level:warning` reads no
+ * timestamp of a line at another level.
+ */
+static void level_filter(struct bwalk *bw)
+{
+    struct drive *d = &bw->d;
+    size_t n = 0;
+
+    if (!bw->level_cond)
+        return;
+    for (size_t k = 0; k < d->nidx; k++) {
+        size_t i = d->idx[k];
+        int level = bw->b.ln.levels[i];
+
+        if (level >= EV__NLEVELS ||
+            bw->lv[2 * level + (bw->b.ln.flags[i] & LB_FLAG_PLAIN ? 1 : 0)] != PV_NO)
+            d->idx[n++] = (uint16_t)i;
+    }
+    d->nidx = n;
 }
 
 /* Whether the block's levels rule out every line (then neither blob nor index is read). */
@@ -565,10 +612,21 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
 
     if (bwalk_level_skip(bw))
         return 0;
+    /* the matches so far say the lazy blocks will not fill the page: all candidates now */
+    if (bw->d.text != NULL && !bw->d.loaded && bw->d.blocks > 0 &&
+        t->n / bw->d.blocks * (SQ_DRIVE_LAZY_BLOCKS - bw->d.blocks) < t->want - t->n) {
+        rc = sq_drive_load(bw->c, &bw->d, err);
+        if (rc != 0)
+            return rc;
+    }
     rc = sq_drive_block(bw->c, &bw->d, bw->b.first, bw->b.nlines, err);
     if (rc != 0 || bw->d.none)
         return rc;
-    rc = sq_blk_lines(&bw->b, err);
+    rc = bwalk_lines(bw, err);
+    if (rc == 0)
+        level_filter(bw);
+    if (rc == 0 && bw->d.nidx > 0)
+        rc = sq_blk_lines_ts(&bw->b, err);
     for (size_t k = 0; rc == 0 && k < bw->d.nidx; k++) {
         size_t i = bw->d.idx[k];
         int64_t ts = 0, tb = 0;
@@ -717,7 +775,7 @@ static int hist_block(struct bwalk *bw, struct store_histogram *h, const signed 
     int64_t counts[EV__NLEVELS] = { 0 };
     int inside = b->t_min >= lq->lo && b->t_max < lq->hi && b->t_min >= h->start;
     int one = inside && (b->t_min - h->start) / h->interval == (b->t_max - h->start) / h->interval;
-    int rc = sq_blk_lines(&bw->b, err);
+    int rc = bwalk_lines(bw, err);
 
     for (size_t k = 0; rc == 0 && k < bw->d.nidx; k++) {
         size_t i = bw->d.idx[k];
@@ -733,12 +791,15 @@ static int hist_block(struct bwalk *bw, struct store_histogram *h, const signed 
             counts[level]++;
             continue;
         }
-        if (v == PV_YES) {
+        rc = sq_blk_lines_ts(&bw->b, err);
+        if (rc == 0 && v == PV_YES) {
             ts = lb_lines_ts(&b->ln, i);
             if (ts >= lq->lo && ts < lq->hi)
                 hist_add(h, ts, level, 1);
             continue;
         }
+        if (rc != 0)
+            break;
         v = line_pre(bw, i, &ts, &tb);
         keep = v == PV_YES;
         if (v == PV_MAYBE) {
