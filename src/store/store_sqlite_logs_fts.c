@@ -21,6 +21,7 @@
  *     tables, which log_fts is not), more than 64 levels or 65535 segments;
  *   - a delete marker in a doclist (a 0x00 after a rowid: only written for
  *     deleted rows, which a contentless log_fts never has);
+ *   - a table not declared detail=none and content='' (log_fts always is);
  *   - a term that is not ASCII letters and digits (the tokenizer folds
  *     those alone to lower case, as this does), a prefix query, a phrase;
  *   - a missing page, a page whose offsets leave it, an overlong varint.
@@ -337,6 +338,27 @@ static int seg_bits(struct frd *r, const struct fseg *s, const char *term, size_
     return rc;
 }
 
+/* Whether log_fts is of the shape this reads: detail=none (doclists of rowids alone). */
+static int fts_shape_ok(struct sq_conn *c)
+{
+    static const char sql[] = "SELECT sql FROM sqlite_master WHERE name = 'log_fts'";
+    sqlite3_stmt *st = NULL;
+    int ok = 0;
+
+    /* prepared apart: the connection's statement cache has room for its walks' only */
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+
+        ok = s != NULL && strstr(s, "detail=none") != NULL && strstr(s, "content=''") != NULL;
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
 /* One term's lines over every segment, into d. */
 static int term_bits(struct frd *r, const char *term, size_t nterm, struct drive *d)
 {
@@ -345,11 +367,13 @@ static int term_bits(struct frd *r, const char *term, size_t nterm, struct drive
     sqlite3_stmt *idx = NULL;
     int rc = 0;
 
-    if (sq_stmt(r->c, sql, &idx, NULL) != 0)
+    if (sqlite3_prepare_v2(r->c->db, sql, -1, &idx, NULL) != SQLITE_OK) {
+        sqlite3_finalize(idx);
         return FTS_NOT_READ;
+    }
     for (size_t k = 0; rc == 0 && k < r->nseg; k++)
         rc = seg_bits(r, &r->segs[k], term, nterm, d, idx);
-    sq_done(idx);
+    sqlite3_finalize(idx);
     return rc;
 }
 
@@ -363,7 +387,7 @@ int sq_fts_bits(struct sq_conn *c, const char *text, struct drive *d)
     if (text == NULL || !sqlite3_get_autocommit(c->db))
         return FTS_NOT_READ;
     nterms = parse_terms(text, terms, lens);
-    if (nterms == 0)
+    if (nterms == 0 || !fts_shape_ok(c))
         return FTS_NOT_READ;
     memset(&r, 0, sizeof(r));
     r.c = c;

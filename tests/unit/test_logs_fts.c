@@ -209,6 +209,17 @@ int main(void)
         sqlite3_finalize(st);
     }
     sq_conn_close(c);
+
+    /* an index of another shape (positions kept): never read this way */
+    snprintf(path, sizeof(path), "%s/full.db", dir);
+    CHECK_INT_EQ(sq_conn_open(path, SQ_OPEN_CREATE, &c, &err), 0);
+    CHECK_INT_EQ(sq_exec(c,
+                         "CREATE VIRTUAL TABLE log_fts USING fts5(text, content='');"
+                         "INSERT INTO log_fts(rowid, text) VALUES(1, 'word2 x'), (2, 'x');",
+                         &err),
+                 0);
+    refused(c, "\"word2\"");
+    sq_conn_close(c);
     t_rm_tree(dir);
     return t_done();
 }
