@@ -79,6 +79,29 @@ int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l
                   struct store_event *e, struct bl_err *err);
 
 /*
+ * What a line's timestamp, level and fields alone say about a query
+ * (store_sqlite_logs_eval.c): yes, no, or maybe (then its payload decides).
+ */
+enum { SQ_PV_NO = 0, SQ_PV_YES = 1, SQ_PV_MAYBE = 2 };
+struct sq_pv {
+    int64_t ts;
+    int level;
+    int64_t now;
+    const struct query_node *yes; /* a word the full-text index decided for this line */
+    const struct lb_fields *fl;   /* the block's fields, or NULL */
+    size_t i;                     /* the line's index in the block */
+    int no_ts;                    /* ts is not known (a whole block's verdict): maybe */
+};
+int sq_pre_eval(const struct query_node *n, const struct sq_pv *v);
+/* Whether the query has a condition the fields blob may decide; a level condition. */
+int sq_has_field_cond(const struct query_node *n);
+int sq_has_level_cond(const struct query_node *n);
+/* Whether a block whose lines have the levels of mask (1 << level each) may hold a match. */
+int sq_levels_may_match(const struct query_node *q, unsigned mask, int64_t now);
+/* Whether a query says nothing but levels (then per-minute counts answer it). */
+int sq_levels_only(const struct query_node *n);
+
+/*
  * Full-text candidates of a day file's walk (store_sqlite_logs_drive.c): the
  * lines log_fts gives for the query's drive text, asked per block at first
  * and for the whole day once a walk has gone past a few blocks.

@@ -7,8 +7,9 @@
  * range) for its first blocks, since a common word's newest lines are in
  * the newest block; past SQ_DRIVE_LAZY_BLOCKS it loads the day's candidates
  * once into a bitmap of a bit per line number, since a rare word would
- * otherwise cost one index query per block. The same id list holds the
- * lines a replay retired (log_gone).
+ * otherwise cost one index query per block (the bitmap of plain words is
+ * read from the index's segments directly: store_sqlite_logs_fts.c). The
+ * same id list holds the lines a replay retired (log_gone).
  */
 #include <sqlite3.h>
 #include <stdint.h>
