@@ -9,9 +9,15 @@
 _Static_assert(sizeof(struct hash_ctx) >= sizeof(crypto_generichash_state),
                "hash_ctx too small for libsodium's state");
 
+/* The key of hash_table: random per process, so no client can aim words at one slot. */
+static unsigned char table_key[crypto_shorthash_KEYBYTES];
+
 int hash_global_init(void)
 {
-    return sodium_init() < 0 ? -1 : 0;
+    if (sodium_init() < 0)
+        return -1;
+    randombytes_buf(table_key, sizeof(table_key));
+    return 0;
 }
 
 void hash_begin(struct hash_ctx *h)
@@ -50,6 +56,16 @@ void hash_hex128(const void *p, size_t len, char out[33])
 
     crypto_generichash(d, sizeof(d), p, len, NULL, 0);
     hex_encode(d, sizeof(d), out);
+}
+
+uint64_t hash_table(const void *p, size_t len)
+{
+    unsigned char d[crypto_shorthash_BYTES];
+    uint64_t v;
+
+    crypto_shorthash(d, p, len, table_key);
+    memcpy(&v, d, sizeof(v));
+    return v;
 }
 
 uint64_t hash64(const void *p, size_t len)

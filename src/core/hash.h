@@ -25,6 +25,13 @@ void hash_hex128(const void *p, size_t len, char out[33]);
 /* One-shot 64-bit hash (template hashes, sharding). */
 uint64_t hash64(const void *p, size_t len);
 
+/*
+ * A keyed 64-bit hash for in-memory hash tables (SipHash-2-4, a key made
+ * at start-up): fast on short keys, and clients cannot make their words
+ * collide. Not stable across runs: never store it.
+ */
+uint64_t hash_table(const void *p, size_t len);
+
 /* n random bytes as 2n lowercase hex chars + NUL (event ids, keys, tokens). */
 void rand_hex(char *out, size_t nbytes);
 

@@ -139,4 +139,13 @@ int query_match(const struct query_node *n, query_get_fn get, const void *doc, i
 int query_words(const char *text, size_t len, int (*fn)(void *arg, const char *w, size_t n),
                 void *arg);
 
+/*
+ * A word (as query_words cuts it) case folded the way query_match compares
+ * words, as UTF-8 in out (a byte that starts no valid sequence is kept as
+ * it is): two words match exactly when their folded bytes are equal, so a
+ * full-text index can store this form. Writes at most max bytes and
+ * returns the folded length, which may exceed max (the rest is cut).
+ */
+size_t query_fold_word(const char *w, size_t n, char *out, size_t max);
+
 #endif

@@ -98,6 +98,59 @@ static uint32_t fold(uint32_t c)
     return c;
 }
 
+/* Appends c as UTF-8 (a raw byte for 0x110000 + byte) at out[k] when it fits; the new k. */
+static size_t put_cp(char *out, size_t max, size_t k, uint32_t c)
+{
+    unsigned char t[4];
+    size_t n;
+
+    if (c >= 0x110000u) {
+        t[0] = (unsigned char)(c - 0x110000u);
+        n = 1;
+    } else if (c < 0x80) {
+        t[0] = (unsigned char)c;
+        n = 1;
+    } else if (c < 0x800) {
+        t[0] = (unsigned char)(0xc0 | c >> 6);
+        t[1] = (unsigned char)(0x80 | (c & 0x3f));
+        n = 2;
+    } else if (c < 0x10000) {
+        t[0] = (unsigned char)(0xe0 | c >> 12);
+        t[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+        t[2] = (unsigned char)(0x80 | (c & 0x3f));
+        n = 3;
+    } else {
+        t[0] = (unsigned char)(0xf0 | c >> 18);
+        t[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+        t[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+        t[3] = (unsigned char)(0x80 | (c & 0x3f));
+        n = 4;
+    }
+    for (size_t i = 0; i < n; i++, k++)
+        if (k < max)
+            out[k] = (char)t[i];
+    return k;
+}
+
+size_t query_fold_word(const char *w, size_t n, char *out, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)w;
+    size_t i = 0, k = 0;
+
+    while (i < n) {
+        if (p[i] < 0x80) {
+            unsigned char c = p[i++];
+
+            if (k < max)
+                out[k] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            k++;
+            continue;
+        }
+        k = put_cp(out, max, k, fold(next_cp(p, n, &i)));
+    }
+    return k;
+}
+
 /* a equals b (or starts with it, for a prefix), ignoring case. */
 static int word_eq(const char *a, size_t an, const char *b, size_t bn, int prefix)
 {

@@ -1,0 +1,653 @@
+/*
+ * logpost.c - build, read and merge segments of word postings (logpost.h).
+ *
+ * A builder gathers (token, ordinal) pairs as lines come, in a hash table
+ * of tokens and one flat array of pairs; finishing sorts the tokens once,
+ * buckets the pairs by token (counting sort: each token's ordinals stay in
+ * the order added, which is ascending) and writes the entries page by
+ * page. Nothing is allocated per token or per line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/logpost.h"
+#include "core/hash.h"
+#include "core/varint.h"
+#include "core/xmalloc.h"
+#include "search/query.h"
+#include "core/banned.h"
+
+#define LP_PAGES_MAX ((size_t)1 << 30) /* bytes of one segment's pages */
+
+struct lp_ent {
+    uint32_t off; /* in toks */
+    uint32_t len;
+    uint32_t hash;
+    uint32_t n;    /* lines */
+    uint32_t last; /* the last ordinal added + 1 (0: none) */
+};
+
+void lp_builder_init(struct lp_builder *b)
+{
+    memset(b, 0, sizeof(*b));
+    buf_init(&b->toks, (size_t)UINT32_MAX);
+}
+
+void lp_builder_release(struct lp_builder *b)
+{
+    free(b->ent);
+    free(b->slot);
+    free(b->occ);
+    free(b->minute);
+    free(b->level);
+    buf_release(&b->toks);
+    memset(b, 0, sizeof(*b));
+}
+
+void lp_builder_reset(struct lp_builder *b)
+{
+    if (b->slot != NULL)
+        memset(b->slot, 0, b->cap * sizeof(*b->slot));
+    b->nent = 0;
+    b->nocc = 0;
+    b->nlines = 0;
+    b->open = 0;
+    buf_reset(&b->toks);
+}
+
+size_t lp_builder_ntokens(const struct lp_builder *b)
+{
+    return b->nent;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap != 0 ? *cap : 64;
+
+    if (need <= *cap)
+        return p;
+    while (n < need)
+        n *= 2;
+    *cap = n;
+    return xrealloc(p, n * size);
+}
+
+int lp_builder_line(struct lp_builder *b, uint32_t ord, int64_t ts_us, int level)
+{
+    size_t cap = b->line_cap;
+
+    if (ord >= LP_LINES_MAX || (b->open && ord < b->nlines))
+        return BL_EINVAL;
+    b->minute = grow(b->minute, &b->line_cap, (size_t)ord + 1, sizeof(*b->minute));
+    if (b->line_cap != cap)
+        b->level = xrealloc(b->level, b->line_cap);
+    /* Floor division: a minute before 1970 still holds its own lines. */
+    b->minute[ord] = ts_us >= 0 ? ts_us / 60000000 : -((-ts_us + 59999999) / 60000000);
+    if (!b->open || b->minute[ord] < b->minute_lo)
+        b->minute_lo = b->minute[ord];
+    if (!b->open || b->minute[ord] > b->minute_hi)
+        b->minute_hi = b->minute[ord];
+    b->level[ord] = (unsigned char)(level & 7);
+    b->nlines = (size_t)ord + 1;
+    b->open = 1;
+    return 0;
+}
+
+static void rehash(struct lp_builder *b)
+{
+    size_t cap = b->cap != 0 ? b->cap * 2 : 1024;
+
+    free(b->slot);
+    b->slot = xcalloc(cap, sizeof(*b->slot));
+    b->cap = cap;
+    for (size_t i = 0; i < b->nent; i++) {
+        size_t at = b->ent[i].hash & (cap - 1);
+
+        while (b->slot[at] != 0)
+            at = (at + 1) & (cap - 1);
+        b->slot[at] = (uint32_t)i + 1;
+    }
+}
+
+/* The entry of tok, added when new. */
+static struct lp_ent *entry_of(struct lp_builder *b, const char *tok, size_t len)
+{
+    uint32_t h = (uint32_t)hash_table(tok, len);
+    size_t at;
+    struct lp_ent *e;
+
+    if ((b->nent + 1) * 2 > b->cap)
+        rehash(b);
+    for (at = h & (b->cap - 1); b->slot[at] != 0; at = (at + 1) & (b->cap - 1)) {
+        e = &b->ent[b->slot[at] - 1];
+        if (e->hash == h && e->len == len && memcmp(b->toks.p + e->off, tok, len) == 0)
+            return e;
+    }
+    if (buf_add(&b->toks, tok, len) != 0)
+        return NULL;
+    b->ent = grow(b->ent, &b->ent_cap, b->nent + 1, sizeof(*b->ent));
+    e = &b->ent[b->nent];
+    *e = (struct lp_ent){ (uint32_t)(b->toks.len - len), (uint32_t)len, h, 0, 0 };
+    b->slot[at] = (uint32_t)++b->nent;
+    return e;
+}
+
+int lp_builder_token(struct lp_builder *b, const char *tok, size_t len)
+{
+    uint32_t ord = (uint32_t)b->nlines - 1;
+    struct lp_ent *e;
+
+    if (!b->open)
+        return BL_EINVAL;
+    if (len == 0)
+        return 0;
+    if (len > LP_TOKEN_MAX)
+        len = LP_TOKEN_MAX;
+    e = entry_of(b, tok, len);
+    if (e == NULL)
+        return BL_ETOOBIG;
+    if (e->last == ord + 1)
+        return 0; /* a line counts once per token */
+    e->last = ord + 1;
+    e->n++;
+    b->occ = grow(b->occ, &b->occ_cap, 2 * (b->nocc + 1), sizeof(*b->occ));
+    b->occ[2 * b->nocc] = (uint32_t)(e - b->ent);
+    b->occ[2 * b->nocc + 1] = ord;
+    b->nocc++;
+    return 0;
+}
+
+static int add_word(void *arg, const char *w, size_t n)
+{
+    char folded[LP_TOKEN_MAX];
+    size_t len = query_fold_word(w, n, folded, sizeof(folded));
+
+    return lp_builder_token(arg, folded, len < sizeof(folded) ? len : sizeof(folded));
+}
+
+int lp_builder_text(struct lp_builder *b, const char *text, size_t len)
+{
+    if (!b->open)
+        return BL_EINVAL;
+    return text != NULL ? query_words(text, len, add_word, b) : 0;
+}
+
+/* ---- encoding ---- */
+
+struct enc {
+    struct buf *out, *ends;
+    size_t page_from;
+    struct buf post, cells;
+};
+
+static int enc_entry(struct enc *en, const unsigned char *tok, size_t len, uint32_t n,
+                     uint32_t ncells)
+{
+    struct buf *o = en->out;
+    int rc = varint_put(o, len);
+
+    rc = rc != 0 ? rc : buf_add(o, tok, len);
+    rc = rc != 0 ? rc : varint_put(o, n);
+    rc = rc != 0 ? rc : varint_put(o, en->post.len);
+    rc = rc != 0 ? rc : buf_add(o, en->post.p, en->post.len);
+    rc = rc != 0 ? rc : varint_put(o, ncells);
+    rc = rc != 0 ? rc : buf_add(o, en->cells.p, en->cells.len);
+    if (rc == 0 && o->len - en->page_from >= LP_PAGE_BYTES) {
+        rc = buf_add(en->ends, &o->len, sizeof(o->len));
+        en->page_from = o->len;
+    }
+    buf_reset(&en->post);
+    buf_reset(&en->cells);
+    return rc;
+}
+
+static int enc_close(struct enc *en)
+{
+    int rc = 0;
+
+    if (en->out->len > en->page_from)
+        rc = buf_add(en->ends, &en->out->len, sizeof(en->out->len));
+    buf_release(&en->post);
+    buf_release(&en->cells);
+    return rc;
+}
+
+static void enc_open(struct enc *en, struct buf *out, struct buf *ends)
+{
+    en->out = out;
+    en->ends = ends;
+    en->page_from = out->len;
+    buf_init(&en->post, LP_PAGES_MAX);
+    buf_init(&en->cells, LP_PAGES_MAX);
+}
+
+/* A cell being gathered: its sort key (cell_key) and lines. */
+struct ckey {
+    uint64_t key, count;
+};
+
+static int cmp_ckey(const void *a, const void *b)
+{
+    uint64_t x = ((const struct ckey *)a)->key, y = ((const struct ckey *)b)->key;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * A cell's sort key: minute then level. Minutes of any int64 µs time lie
+ * within +-2^38, so the bias keeps the order of negative ones too.
+ */
+#define CELL_BIAS ((int64_t)1 << 40)
+
+static uint64_t cell_key(int64_t minute, int level)
+{
+    return ((uint64_t)(minute + CELL_BIAS) << 3) | (unsigned)level;
+}
+
+/* Sorts the gathered cells and writes them, equal keys as one. */
+static int put_cells(struct buf *out, struct ckey *k, size_t n, uint32_t *ncells)
+{
+    int64_t prev = 0;
+    int rc = 0;
+
+    *ncells = 0;
+    for (size_t i = 1; i < n; i++)
+        if (k[i].key < k[i - 1].key) { /* lines mostly come in time order: sort only when not */
+            qsort(k, n, sizeof(*k), cmp_ckey);
+            break;
+        }
+    for (size_t i = 0; rc == 0 && i < n;) {
+        uint64_t c = 0;
+        size_t j = i;
+        int64_t minute = (int64_t)(k[i].key >> 3) - CELL_BIAS;
+        unsigned char level = (unsigned char)(k[i].key & 7);
+
+        for (; j < n && k[j].key == k[i].key; j++)
+            c += k[j].count;
+        rc = varint_put(out, *ncells == 0 ? varint_zz(minute) : (uint64_t)(minute - prev));
+        rc = rc != 0 ? rc : buf_add(out, &level, 1);
+        rc = rc != 0 ? rc : varint_put(out, c);
+        prev = minute;
+        (*ncells)++;
+        i = j;
+    }
+    return rc;
+}
+
+/* A token of the builder, for sorting: its first 8 bytes big-endian decide most comparisons. */
+struct tokref {
+    uint64_t pre;
+    const unsigned char *p;
+    uint32_t len, ent;
+};
+
+static int cmp_tok(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+
+    return c != 0 ? c : (an > bn) - (an < bn);
+}
+
+static int cmp_tokref(const void *a, const void *b)
+{
+    const struct tokref *x = a, *y = b;
+
+    if (x->pre != y->pre)
+        return x->pre < y->pre ? -1 : 1;
+    return cmp_tok(x->p, x->len, y->p, y->len);
+}
+
+static uint64_t prefix8(const unsigned char *p, size_t len)
+{
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (i < len ? p[i] : 0);
+    return v;
+}
+
+/*
+ * Counting an entry's cells: while the segment's minutes span at most
+ * DENSE_MINUTES, in an array indexed by (minute, level), touching only the
+ * cells that count; else by sorting every line's key.
+ */
+#define DENSE_MINUTES 8192
+
+struct cellcount {
+    uint32_t *dense; /* (minute - lo) * 8 + level -> lines; NULL: sort */
+    uint32_t *touched;
+    struct ckey *keys;
+};
+
+static int entry_cells(const struct lp_builder *b, struct cellcount *cc, const uint32_t *ords,
+                       uint32_t n, struct buf *out, uint32_t *ncells)
+{
+    size_t nk = 0;
+
+    if (cc->dense == NULL) {
+        for (uint32_t i = 0; i < n; i++)
+            cc->keys[i] = (struct ckey){ cell_key(b->minute[ords[i]], b->level[ords[i]]), 1 };
+        return put_cells(out, cc->keys, n, ncells);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t at = (uint32_t)(b->minute[ords[i]] - b->minute_lo) * 8 + b->level[ords[i]];
+
+        if (cc->dense[at]++ == 0)
+            cc->touched[nk++] = at;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        uint32_t at = cc->touched[i];
+
+        cc->keys[i] = (struct ckey){ cell_key(b->minute_lo + at / 8, (int)(at % 8)),
+                                     cc->dense[at] };
+        cc->dense[at] = 0;
+    }
+    return put_cells(out, cc->keys, nk, ncells);
+}
+
+/* One builder entry's postings and cells into en, then the entry. */
+static int finish_entry(struct lp_builder *b, struct enc *en, const struct tokref *t,
+                        const uint32_t *ords, struct cellcount *cc)
+{
+    const struct lp_ent *e = &b->ent[t->ent];
+    uint32_t prev = 0, ncells = 0;
+    int rc = 0;
+
+    for (uint32_t i = 0; rc == 0 && i < e->n; i++) {
+        rc = varint_put(&en->post, ords[i] - prev);
+        prev = ords[i];
+    }
+    if (rc == 0 && e->n >= LP_CELLS_MIN)
+        rc = entry_cells(b, cc, ords, e->n, &en->cells, &ncells);
+    return rc != 0 ? rc : enc_entry(en, t->p, t->len, e->n, ncells);
+}
+
+int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends)
+{
+    struct tokref *t = xcalloc(b->nent + 1, sizeof(*t));
+    size_t *at = xcalloc(b->nent + 1, sizeof(*at));
+    uint32_t *ords = xcalloc(b->nocc + 1, sizeof(*ords));
+    struct cellcount cc = { NULL, NULL, NULL };
+    size_t maxn = 0, sum = 0;
+    struct enc en;
+    int rc = 0;
+
+    /* Bucket the ordinals by entry, keeping their (ascending) order. */
+    for (size_t i = 0; i < b->nent; i++) {
+        const unsigned char *p = (const unsigned char *)b->toks.p + b->ent[i].off;
+
+        at[i] = sum;
+        sum += b->ent[i].n;
+        maxn = b->ent[i].n > maxn ? b->ent[i].n : maxn;
+        t[i] = (struct tokref){ prefix8(p, b->ent[i].len), p, b->ent[i].len, (uint32_t)i };
+    }
+    for (size_t i = 0; i < b->nocc; i++)
+        ords[at[b->occ[2 * i]]++] = b->occ[2 * i + 1];
+    for (size_t i = 0; i < b->nent; i++)
+        at[i] -= b->ent[i].n;
+    qsort(t, b->nent, sizeof(*t), cmp_tokref);
+    cc.keys = xcalloc(maxn + 1, sizeof(*cc.keys));
+    if (b->open && b->minute_hi - b->minute_lo < DENSE_MINUTES) {
+        cc.dense = xcalloc((size_t)DENSE_MINUTES * 8, sizeof(*cc.dense));
+        cc.touched = xcalloc(maxn + 1, sizeof(*cc.touched));
+    }
+    enc_open(&en, out, ends);
+    for (size_t i = 0; rc == 0 && i < b->nent; i++)
+        rc = finish_entry(b, &en, &t[i], ords + at[t[i].ent], &cc);
+    if (enc_close(&en) != 0 && rc == 0)
+        rc = BL_ETOOBIG;
+    free(cc.dense);
+    free(cc.touched);
+    free(cc.keys);
+    free(ords);
+    free(at);
+    free(t);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int get_u32v(const unsigned char **p, const unsigned char *end, uint32_t *out)
+{
+    uint64_t v;
+
+    if (varint_get(p, end, &v) != 0 || v > UINT32_MAX)
+        return BL_EPARSE;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int lp_entry_next(const unsigned char **p, const unsigned char *end, struct lp_entry *e)
+{
+    uint32_t len, plen;
+
+    if (*p >= end)
+        return 0;
+    if (get_u32v(p, end, &len) != 0 || len == 0 || len > LP_TOKEN_MAX || len > (size_t)(end - *p))
+        return BL_EPARSE;
+    e->tok = *p;
+    e->toklen = len;
+    *p += len;
+    if (get_u32v(p, end, &e->n) != 0 || e->n == 0 || get_u32v(p, end, &plen) != 0 ||
+        plen > (size_t)(end - *p) || plen < e->n)
+        return BL_EPARSE;
+    e->post = *p;
+    e->post_end = *p + plen;
+    *p += plen;
+    if (get_u32v(p, end, &e->ncells) != 0 || e->ncells > e->n)
+        return BL_EPARSE;
+    e->cells = *p;
+    /* A cell takes at least three bytes; its end is found by reading them. */
+    if ((size_t)e->ncells * 3 > (size_t)(end - *p))
+        return BL_EPARSE;
+    for (uint32_t i = 0; i < e->ncells; i++) {
+        uint64_t v;
+
+        if (varint_get(p, end, &v) != 0 || *p >= end)
+            return BL_EPARSE;
+        (*p)++;
+        if (varint_get(p, end, &v) != 0)
+            return BL_EPARSE;
+    }
+    e->cells_end = *p;
+    return 1;
+}
+
+int lp_page_find(const void *page, size_t len, const char *tok, size_t toklen, struct lp_entry *e)
+{
+    const unsigned char *p = page, *end = p + len;
+    int rc;
+
+    while ((rc = lp_entry_next(&p, end, e)) == 1) {
+        int c = cmp_tok(e->tok, e->toklen, (const unsigned char *)tok, toklen);
+
+        if (c == 0)
+            return 1;
+        if (c > 0)
+            return 0;
+    }
+    return rc;
+}
+
+void lp_post_open(struct lp_post *c, const struct lp_entry *e)
+{
+    *c = (struct lp_post){ e->post, e->post_end, e->n, 0, 1 };
+}
+
+int lp_post_next(struct lp_post *c, uint32_t *ord)
+{
+    uint32_t d;
+
+    if (c->left == 0)
+        return c->p == c->end ? 0 : BL_EPARSE;
+    if (get_u32v(&c->p, c->end, &d) != 0 || (!c->first && d == 0) ||
+        (uint64_t)c->ord + d >= LP_LINES_MAX)
+        return BL_EPARSE;
+    c->ord += d;
+    c->first = 0;
+    c->left--;
+    *ord = c->ord;
+    return 1;
+}
+
+void lp_cells_open(struct lp_cells *c, const struct lp_entry *e)
+{
+    *c = (struct lp_cells){ e->cells, e->cells_end, e->ncells, 1, 0 };
+}
+
+int lp_cells_next(struct lp_cells *c, struct lp_cell *out)
+{
+    uint64_t m, n;
+
+    if (c->left == 0)
+        return 0;
+    if (varint_get(&c->p, c->end, &m) != 0 || c->p >= c->end)
+        return BL_EPARSE;
+    out->level = *c->p++;
+    if (out->level > 7 || varint_get(&c->p, c->end, &n) != 0 || n == 0)
+        return BL_EPARSE;
+    if (c->first)
+        c->minute = varint_unzz(m);
+    else if (m > (uint64_t)CELL_BIAS)
+        return BL_EPARSE;
+    else
+        c->minute += (int64_t)m;
+    if (c->minute <= -CELL_BIAS || c->minute >= CELL_BIAS)
+        return BL_EPARSE;
+    c->first = 0;
+    c->left--;
+    out->minute = c->minute;
+    out->count = n;
+    return 1;
+}
+
+/* ---- merging ---- */
+
+/* One source's place: its current entry and the token before it. */
+struct cur {
+    const struct lp_src *s;
+    size_t page;
+    const unsigned char *p, *end;
+    struct lp_entry e;
+    int has;
+    unsigned char prev[LP_TOKEN_MAX];
+    size_t prevlen;
+};
+
+static int cur_next(struct cur *c)
+{
+    for (;;) {
+        int rc = c->p != NULL ? lp_entry_next(&c->p, c->end, &c->e) : 0;
+
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            break;
+        if (c->p != NULL)
+            c->page++;
+        if (c->page >= c->s->npages) {
+            c->has = 0;
+            return 0;
+        }
+        c->p = c->s->page[c->page];
+        c->end = c->p + c->s->len[c->page];
+    }
+    if (c->has && cmp_tok(c->e.tok, c->e.toklen, c->prev, c->prevlen) <= 0)
+        return BL_EPARSE; /* tokens must ascend across the segment */
+    memcpy(c->prev, c->e.tok, c->e.toklen);
+    c->prevlen = c->e.toklen;
+    c->has = 1;
+    return 0;
+}
+
+/* Gathered cells of the entry being merged. */
+struct cellv {
+    struct ckey *k;
+    size_t n, cap;
+    int all; /* every part had cells */
+};
+
+static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n, struct cellv *cv)
+{
+    struct lp_post pc;
+    struct lp_cells cc;
+    struct lp_cell cell;
+    uint32_t ord;
+    int rc;
+
+    lp_post_open(&pc, &c->e);
+    while ((rc = lp_post_next(&pc, &ord)) == 1) {
+        int64_t o = (int64_t)ord + c->s->shift;
+
+        if (o <= *last || o >= LP_LINES_MAX)
+            return BL_EPARSE;
+        rc = varint_put(&en->post, (uint64_t)(o - (*last < 0 ? 0 : *last)));
+        if (rc != 0)
+            return rc;
+        *last = o;
+        (*n)++;
+    }
+    if (rc < 0)
+        return rc;
+    cv->all = cv->all && c->e.ncells > 0;
+    lp_cells_open(&cc, &c->e);
+    while (cv->all && (rc = lp_cells_next(&cc, &cell)) == 1) {
+        cv->k = grow(cv->k, &cv->cap, cv->n + 1, sizeof(*cv->k));
+        cv->k[cv->n++] = (struct ckey){ cell_key(cell.minute, cell.level), cell.count };
+    }
+    return rc < 0 ? rc : cur_next(c);
+}
+
+/* The entry of the smallest token among the sources, merged. */
+static int merge_one(struct enc *en, struct cur *cur, size_t nsrc, struct cellv *cv)
+{
+    const struct lp_entry *min = NULL;
+    unsigned char tok[LP_TOKEN_MAX];
+    size_t toklen;
+    int64_t last = -1;
+    uint32_t n = 0, ncells = 0;
+    int rc = 0;
+
+    for (size_t k = 0; k < nsrc; k++)
+        if (cur[k].has &&
+            (min == NULL || cmp_tok(cur[k].e.tok, cur[k].e.toklen, min->tok, min->toklen) < 0))
+            min = &cur[k].e;
+    toklen = min->toklen;
+    memcpy(tok, min->tok, toklen);
+    cv->n = 0;
+    cv->all = 1;
+    for (size_t k = 0; rc == 0 && k < nsrc; k++)
+        if (cur[k].has && cmp_tok(cur[k].e.tok, cur[k].e.toklen, tok, toklen) == 0)
+            rc = merge_part(en, &cur[k], &last, &n, cv);
+    if (rc == 0 && cv->all && n >= LP_CELLS_MIN)
+        rc = put_cells(&en->cells, cv->k, cv->n, &ncells);
+    return rc != 0 ? rc : enc_entry(en, tok, toklen, n, ncells);
+}
+
+int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf *ends)
+{
+    struct cur cur[LP_MERGE_MAX];
+    struct cellv cv = { NULL, 0, 0, 1 };
+    struct enc en;
+    int rc = 0, left;
+
+    if (nsrc < 1 || nsrc > LP_MERGE_MAX)
+        return BL_EINVAL;
+    memset(cur, 0, sizeof(cur));
+    for (size_t k = 0; rc == 0 && k < nsrc; k++) {
+        cur[k].s = &src[k];
+        rc = cur_next(&cur[k]);
+    }
+    enc_open(&en, out, ends);
+    do {
+        left = 0;
+        for (size_t k = 0; k < nsrc; k++)
+            left |= cur[k].has;
+        if (rc == 0 && left)
+            rc = merge_one(&en, cur, nsrc, &cv);
+    } while (rc == 0 && left);
+    if (enc_close(&en) != 0 && rc == 0)
+        rc = BL_ETOOBIG;
+    free(cv.k);
+    return rc;
+}
