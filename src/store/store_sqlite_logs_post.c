@@ -199,6 +199,7 @@ static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, 
     int rc = 0;
 
     memset(pg, 0, sizeof(pg));
+    memset(src, 0, sizeof(src)); /* gcc -O2 with ASan: "may be used uninitialized" */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct sq_query q = { sql, "read log postings", { SQ_INT(s[i].seg) }, 1, page_row, &pg[i] };
 
