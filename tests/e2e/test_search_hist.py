@@ -7,7 +7,8 @@ doclists are read straight into the day's bitmap) and words that are rarer,
 lines with non-ASCII text (not PLAIN: re-checked by the reference evaluator)
 and a non-ASCII letter glued to the word (not the word), phrases, two words,
 negated levels, no query on 30-second buckets (blocks, not per-minute
-counts), and a word + level listing with no match at all.
+counts), a word + level listing with no match at all, and service facets
+(an attribute read from each payload).
 """
 
 import calendar
@@ -23,6 +24,11 @@ import bilor_harness as h  # noqa: E402
 N_SHUFFLED = 10000
 N_ORDERED = 6000
 LEVELS = ("info", "debug", "warning")  # no error: those become issues
+# a line's service attribute as the document reads it: any case of the key, a number as
+# written, an object is no value (nor is a missing key)
+SERVICE = ({"service": "api"}, {"Service": "web"}, {"service": 42},
+           {"service": {"name": "x"}}, {})
+SERVICE_VALUE = ("api", "web", "42", None, None)
 
 
 def make_lines(midnight):
@@ -101,8 +107,9 @@ def test_histograms_and_level_listings_match_brute_force():
     lines = make_lines(midnight)
     hdrs = dict(srv.auth_headers(1), **{"Content-Type": "application/x-ndjson"})
     for start in range(0, len(lines), 2000):
-        body = "\n".join(json.dumps({"timestamp": x["ts"], "level": x["level"],
-                                     "message": x["message"], "host": "web%d" % (x["i"] % 5)})
+        body = "\n".join(json.dumps(dict({"timestamp": x["ts"], "level": x["level"],
+                                          "message": x["message"], "host": "web%d" % (x["i"] % 5)},
+                                         **SERVICE[x["i"] % 5]))
                          for x in lines[start:start + 2000]) + "\n"
         r = srv.post("/api/1/logs", body.encode(), headers=hdrs)
         h.check_eq(r.status, 200, "ndjson accepted")
@@ -132,6 +139,20 @@ def test_histograms_and_level_listings_match_brute_force():
             start = rfc_to_epoch(body["buckets"][0]["t"])
             want = brute_hist(lines, pred, start, step, since, until)
             h.check_eq(got, want, "histogram %r by %s" % (query, interval))
+
+    # service facets: read from each line's payload (not the blocks' fields)
+    for query, pred in (("", lambda x: True), ("common", lambda x: x["common"])):
+        params = {"field": "service", "limit": 100, "since": str(since), "until": str(until)}
+        if query:
+            params["query"] = query
+        body = srv.api_json("/api/0/projects/1/logs/facets/?" + urllib.parse.urlencode(params))
+        got = {v["value"]: v["count"] for v in body["facets"][0]["values"]}
+        want = {}
+        for x in lines:
+            v = SERVICE_VALUE[x["i"] % 5]
+            if pred(x) and v is not None:
+                want[v] = want.get(v, 0) + 1
+        h.check_eq(got, want, "service facet for %r" % query)
 
     # word + level listings, newest first across both day files; one has no match at all
     def listing(query):
