@@ -9,14 +9,14 @@
 _Static_assert(sizeof(struct hash_ctx) >= sizeof(crypto_generichash_state),
                "hash_ctx too small for libsodium's state");
 
-/* The key of hash_table: random per process, so no client can aim words at one slot. */
-static unsigned char table_key[crypto_shorthash_KEYBYTES];
+/* The seed of hash_table: random per process, so no client can aim words at one slot. */
+static uint64_t table_seed;
 
 int hash_global_init(void)
 {
     if (sodium_init() < 0)
         return -1;
-    randombytes_buf(table_key, sizeof(table_key));
+    randombytes_buf(&table_seed, sizeof(table_seed));
     return 0;
 }
 
@@ -58,14 +58,33 @@ void hash_hex128(const void *p, size_t len, char out[33])
     hex_encode(d, sizeof(d), out);
 }
 
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    return h ^ (h >> 33);
+}
+
 uint64_t hash_table(const void *p, size_t len)
 {
-    unsigned char d[crypto_shorthash_BYTES];
-    uint64_t v;
+    const unsigned char *b = p;
+    uint64_t h = table_seed ^ (len * UINT64_C(0x9e3779b97f4a7c15));
 
-    crypto_shorthash(d, p, len, table_key);
-    memcpy(&v, d, sizeof(v));
-    return v;
+    for (; len >= 8; b += 8, len -= 8) {
+        uint64_t w;
+
+        memcpy(&w, b, 8);
+        h = mix(h ^ w);
+    }
+    if (len > 0) {
+        uint64_t w = 0;
+
+        memcpy(&w, b, len);
+        h = mix(h ^ w ^ ((uint64_t)len << 56));
+    }
+    return mix(h);
 }
 
 uint64_t hash64(const void *p, size_t len)

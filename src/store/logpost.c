@@ -81,8 +81,7 @@ int lp_builder_line(struct lp_builder *b, uint32_t ord, int64_t ts_us, int level
     b->minute = grow(b->minute, &b->line_cap, (size_t)ord + 1, sizeof(*b->minute));
     if (b->line_cap != cap)
         b->level = xrealloc(b->level, b->line_cap);
-    /* Floor division: a minute before 1970 still holds its own lines. */
-    b->minute[ord] = ts_us >= 0 ? ts_us / 60000000 : -((-ts_us + 59999999) / 60000000);
+    b->minute[ord] = lp_minute(ts_us);
     if (!b->open || b->minute[ord] < b->minute_lo)
         b->minute_lo = b->minute[ord];
     if (!b->open || b->minute[ord] > b->minute_hi)
@@ -91,6 +90,12 @@ int lp_builder_line(struct lp_builder *b, uint32_t ord, int64_t ts_us, int level
     b->nlines = (size_t)ord + 1;
     b->open = 1;
     return 0;
+}
+
+int64_t lp_minute(int64_t ts_us)
+{
+    /* floor division: a minute before 1970 still holds its own lines */
+    return ts_us >= 0 ? ts_us / 60000000 : -((-(ts_us + 1)) / 60000000) - 1;
 }
 
 static void rehash(struct lp_builder *b)
@@ -157,19 +162,47 @@ int lp_builder_token(struct lp_builder *b, const char *tok, size_t len)
     return 0;
 }
 
-static int add_word(void *arg, const char *w, size_t n)
+/* query_words' word bytes: ASCII letters and digits, and every non-ASCII byte. */
+static int word_byte(unsigned char c)
 {
-    char folded[LP_TOKEN_MAX];
-    size_t len = query_fold_word(w, n, folded, sizeof(folded));
-
-    return lp_builder_token(arg, folded, len < sizeof(folded) ? len : sizeof(folded));
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
+/*
+ * The words of text as query_words cuts them, folded as query_fold_word
+ * does; an ASCII word (nearly all of them) is lower-cased while it is
+ * scanned, the rest go through query_fold_word.
+ */
 int lp_builder_text(struct lp_builder *b, const char *text, size_t len)
 {
+    const unsigned char *p = (const unsigned char *)text;
+    char tok[LP_TOKEN_MAX];
+    size_t i = 0;
+    int rc = 0;
+
     if (!b->open)
         return BL_EINVAL;
-    return text != NULL ? query_words(text, len, add_word, b) : 0;
+    while (rc == 0 && text != NULL && i < len) {
+        size_t start, n = 0;
+        int ascii = 1;
+
+        while (i < len && !word_byte(p[i]))
+            i++;
+        for (start = i; i < len && word_byte(p[i]); i++) {
+            if (p[i] >= 0x80)
+                ascii = 0;
+            else if (n < sizeof(tok))
+                tok[n++] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        }
+        if (i == start)
+            break;
+        if (!ascii) {
+            n = query_fold_word(text + start, i - start, tok, sizeof(tok));
+            n = n < sizeof(tok) ? n : sizeof(tok);
+        }
+        rc = lp_builder_token(b, tok, n);
+    }
+    return rc;
 }
 
 /* ---- encoding ---- */
@@ -180,18 +213,36 @@ struct enc {
     struct buf post, cells;
 };
 
+/* v as a varint at q; past it. */
+static unsigned char *put_v(unsigned char *q, uint64_t v)
+{
+    while (v >= 0x80) {
+        *q++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (unsigned char)v;
+    return q;
+}
+
 static int enc_entry(struct enc *en, const unsigned char *tok, size_t len, uint32_t n,
                      uint32_t ncells)
 {
     struct buf *o = en->out;
-    int rc = varint_put(o, len);
+    int rc = buf_grow(o, 5 * VARINT_MAX + len + en->post.len + en->cells.len);
+    unsigned char *q = (unsigned char *)o->p + o->len;
 
-    rc = rc != 0 ? rc : buf_add(o, tok, len);
-    rc = rc != 0 ? rc : varint_put(o, n);
-    rc = rc != 0 ? rc : varint_put(o, en->post.len);
-    rc = rc != 0 ? rc : buf_add(o, en->post.p, en->post.len);
-    rc = rc != 0 ? rc : varint_put(o, ncells);
-    rc = rc != 0 ? rc : buf_add(o, en->cells.p, en->cells.len);
+    if (rc == 0) {
+        q = put_v(q, len);
+        memcpy(q, tok, len);
+        q = put_v(q + len, n);
+        q = put_v(q, en->post.len);
+        memcpy(q, en->post.p, en->post.len);
+        q = put_v(q + en->post.len, ncells);
+        q = put_v(q, en->cells.len);
+        memcpy(q, en->cells.p, en->cells.len);
+        o->len = (size_t)(q + en->cells.len - (unsigned char *)o->p);
+        o->p[o->len] = '\0';
+    }
     if (rc == 0 && o->len - en->page_from >= LP_PAGE_BYTES) {
         rc = buf_add(en->ends, &o->len, sizeof(o->len));
         en->page_from = o->len;
@@ -297,6 +348,55 @@ static int cmp_tokref(const void *a, const void *b)
     return cmp_tok(x->p, x->len, y->p, y->len);
 }
 
+/*
+ * Sorts the tokens: by their first 8 bytes with a radix sort (a segment has
+ * about two distinct tokens a line, and qsort's calls were most of finishing
+ * one), then the few runs that share them by the rest.
+ */
+static void sort_toks(struct tokref *t, size_t n)
+{
+    struct tokref *a = t, *b;
+    size_t count[256];
+
+    if (n < 64) {
+        qsort(t, n, sizeof(*t), cmp_tokref);
+        return;
+    }
+    b = xcalloc(n, sizeof(*b));
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t pos = 0;
+        struct tokref *swap;
+
+        memset(count, 0, sizeof(count));
+        for (size_t i = 0; i < n; i++)
+            count[(a[i].pre >> shift) & 255]++;
+        if (count[(a[0].pre >> shift) & 255] == n)
+            continue; /* every token has the same byte here */
+        for (size_t k = 0; k < 256; k++) {
+            size_t c = count[k];
+
+            count[k] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[count[(a[i].pre >> shift) & 255]++] = a[i];
+        swap = a;
+        a = b;
+        b = swap;
+    }
+    if (a != t) {
+        memcpy(t, a, n * sizeof(*t));
+        b = a;
+    }
+    free(b);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && t[j].pre == t[i].pre; j++)
+            ;
+        if (j - i > 1)
+            qsort(t + i, j - i, sizeof(*t), cmp_tokref);
+    }
+}
+
 static uint64_t prefix8(const unsigned char *p, size_t len)
 {
     uint64_t v = 0;
@@ -353,9 +453,15 @@ static int finish_entry(struct lp_builder *b, struct enc *en, const struct tokre
     uint32_t prev = 0, ncells = 0;
     int rc = 0;
 
-    for (uint32_t i = 0; rc == 0 && i < e->n; i++) {
-        rc = varint_put(&en->post, ords[i] - prev);
-        prev = ords[i];
+    rc = buf_grow(&en->post, (size_t)e->n * 5);
+    if (rc == 0) {
+        unsigned char *q = (unsigned char *)en->post.p;
+
+        for (uint32_t i = 0; i < e->n; i++) {
+            q = put_v(q, ords[i] - prev);
+            prev = ords[i];
+        }
+        en->post.len = (size_t)(q - (unsigned char *)en->post.p);
     }
     if (rc == 0 && e->n >= LP_CELLS_MIN)
         rc = entry_cells(b, cc, ords, e->n, &en->cells, &ncells);
@@ -385,7 +491,7 @@ int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends)
         ords[at[b->occ[2 * i]]++] = b->occ[2 * i + 1];
     for (size_t i = 0; i < b->nent; i++)
         at[i] -= b->ent[i].n;
-    qsort(t, b->nent, sizeof(*t), cmp_tokref);
+    sort_toks(t, b->nent);
     cc.keys = xcalloc(maxn + 1, sizeof(*cc.keys));
     if (b->open && b->minute_hi - b->minute_lo < DENSE_MINUTES) {
         cc.dense = xcalloc((size_t)DENSE_MINUTES * 8, sizeof(*cc.dense));
@@ -419,7 +525,7 @@ static int get_u32v(const unsigned char **p, const unsigned char *end, uint32_t 
 
 int lp_entry_next(const unsigned char **p, const unsigned char *end, struct lp_entry *e)
 {
-    uint32_t len, plen;
+    uint32_t len, plen, clen;
 
     if (*p >= end)
         return 0;
@@ -434,22 +540,13 @@ int lp_entry_next(const unsigned char **p, const unsigned char *end, struct lp_e
     e->post = *p;
     e->post_end = *p + plen;
     *p += plen;
-    if (get_u32v(p, end, &e->ncells) != 0 || e->ncells > e->n)
-        return BL_EPARSE;
+    if (get_u32v(p, end, &e->ncells) != 0 || e->ncells > e->n || get_u32v(p, end, &clen) != 0 ||
+        clen > (size_t)(end - *p) || (size_t)e->ncells * 3 > clen ||
+        (e->ncells == 0) != (clen == 0))
+        return BL_EPARSE; /* a cell takes three bytes at least */
     e->cells = *p;
-    /* A cell takes at least three bytes; its end is found by reading them. */
-    if ((size_t)e->ncells * 3 > (size_t)(end - *p))
-        return BL_EPARSE;
-    for (uint32_t i = 0; i < e->ncells; i++) {
-        uint64_t v;
-
-        if (varint_get(p, end, &v) != 0 || *p >= end)
-            return BL_EPARSE;
-        (*p)++;
-        if (varint_get(p, end, &v) != 0)
-            return BL_EPARSE;
-    }
-    e->cells_end = *p;
+    e->cells_end = *p + clen;
+    *p += clen;
     return 1;
 }
 
@@ -560,11 +657,14 @@ static int cur_next(struct cur *c)
     return 0;
 }
 
-/* Gathered cells of the entry being merged. */
+/* Gathered cells of the entry being merged, and its ordinals when meta can count them. */
 struct cellv {
     struct ckey *k;
     size_t n, cap;
     int all; /* every part had cells */
+    const struct lp_meta *meta;
+    uint32_t *ords;
+    size_t nords, ords_cap;
 };
 
 static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n, struct cellv *cv)
@@ -586,6 +686,10 @@ static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n,
             return rc;
         *last = o;
         (*n)++;
+        if (cv->meta != NULL) {
+            cv->ords = grow(cv->ords, &cv->ords_cap, cv->nords + 1, sizeof(*cv->ords));
+            cv->ords[cv->nords++] = (uint32_t)o;
+        }
     }
     if (rc < 0)
         return rc;
@@ -596,6 +700,25 @@ static int merge_part(struct enc *en, struct cur *c, int64_t *last, uint32_t *n,
         cv->k[cv->n++] = (struct ckey){ cell_key(cell.minute, cell.level), cell.count };
     }
     return rc < 0 ? rc : cur_next(c);
+}
+
+/* The entry's cells from meta, when it knows every line: 1 with cv->k filled. */
+static int meta_cells(struct cellv *cv)
+{
+    const struct lp_meta *m = cv->meta;
+
+    if (m == NULL)
+        return 0;
+    cv->k = grow(cv->k, &cv->cap, cv->nords + 1, sizeof(*cv->k));
+    for (size_t i = 0; i < cv->nords; i++) {
+        uint32_t o = cv->ords[i];
+
+        if (o >= m->n || m->level[o] > 7)
+            return 0; /* a line meta does not know */
+        cv->k[i] = (struct ckey){ cell_key(m->minute[o], m->level[o]), 1 };
+    }
+    cv->n = cv->nords;
+    return 1;
 }
 
 /* The entry of the smallest token among the sources, merged. */
@@ -615,19 +738,23 @@ static int merge_one(struct enc *en, struct cur *cur, size_t nsrc, struct cellv 
     toklen = min->toklen;
     memcpy(tok, min->tok, toklen);
     cv->n = 0;
+    cv->nords = 0;
     cv->all = 1;
     for (size_t k = 0; rc == 0 && k < nsrc; k++)
         if (cur[k].has && cmp_tok(cur[k].e.tok, cur[k].e.toklen, tok, toklen) == 0)
             rc = merge_part(en, &cur[k], &last, &n, cv);
+    if (rc == 0 && !cv->all && n >= LP_CELLS_MIN && meta_cells(cv))
+        cv->all = 1; /* counted from the lines' own times */
     if (rc == 0 && cv->all && n >= LP_CELLS_MIN)
         rc = put_cells(&en->cells, cv->k, cv->n, &ncells);
     return rc != 0 ? rc : enc_entry(en, tok, toklen, n, ncells);
 }
 
-int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf *ends)
+int lp_merge(const struct lp_src *src, size_t nsrc, const struct lp_meta *meta, struct buf *out,
+             struct buf *ends)
 {
     struct cur cur[LP_MERGE_MAX];
-    struct cellv cv = { NULL, 0, 0, 1 };
+    struct cellv cv = { NULL, 0, 0, 1, meta, NULL, 0, 0 };
     struct enc en;
     int rc = 0, left;
 
@@ -649,5 +776,6 @@ int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf 
     if (enc_close(&en) != 0 && rc == 0)
         rc = BL_ETOOBIG;
     free(cv.k);
+    free(cv.ords);
     return rc;
 }

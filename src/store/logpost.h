@@ -20,9 +20,10 @@
  *   varint token length (1..LP_TOKEN_MAX), the token's bytes,
  *   varint n (lines, >= 1), varint postings length in bytes, then n varint
  *   ordinals, each as the difference from the one before (the first from 0),
- *   varint ncells, then ncells cells (minute, level) -> count in ascending
- *   (minute, level) order: varint minute (the first zigzag from 0, the rest
- *   as differences), u8 level, varint count; the counts add up to n.
+ *   varint ncells, varint cells length in bytes (so a lookup skips an
+ *   entry's cells at once), then ncells cells (minute, level) -> count in
+ *   ascending (minute, level) order: varint minute (the first zigzag from 0,
+ *   the rest as differences), u8 level, varint count; the counts add up to n.
  *
  * An entry of fewer than LP_CELLS_MIN lines has no cells (ncells 0): its
  * lines are few enough to read their timestamps. Pages come back from disk,
@@ -43,6 +44,9 @@
 #define LP_CELLS_MIN 64       /* entries of this many lines carry their minute cells */
 #define LP_LINES_MAX 16777216 /* ordinals of one segment (2^24) */
 #define LP_MERGE_MAX 16       /* segments one merge reads */
+
+/* The minute of a time in µs (floor: before 1970 too), as cells count it. */
+int64_t lp_minute(int64_t ts_us);
 
 /* ---- building a segment ---- */
 
@@ -142,12 +146,24 @@ struct lp_src {
 };
 
 /*
+ * What a merge may know of the merged segment's lines, by ordinal: minute
+ * and level (a level above 7: a line it does not know).
+ */
+struct lp_meta {
+    const int64_t *minute;
+    const unsigned char *level;
+    size_t n;
+};
+
+/*
  * Merges nsrc (1..LP_MERGE_MAX) segments whose shifted ordinals ascend from
  * one source to the next (src[k] starts past src[k-1]'s last line) into one,
- * encoded as lp_builder_finish does. A merged entry keeps cells only when
- * every part of it had cells. BL_EPARSE when a page is corrupt or the
+ * encoded as lp_builder_finish does. A merged entry of LP_CELLS_MIN lines
+ * or more has cells when every part had them, else when meta (may be NULL)
+ * knows each of its lines. BL_EPARSE when a page is corrupt or the
  * ordinals do not ascend.
  */
-int lp_merge(const struct lp_src *src, size_t nsrc, struct buf *out, struct buf *ends);
+int lp_merge(const struct lp_src *src, size_t nsrc, const struct lp_meta *meta, struct buf *out,
+             struct buf *ends);
 
 #endif

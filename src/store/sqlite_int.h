@@ -407,6 +407,16 @@ int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool 
                   struct store_event *out, int64_t *tb, size_t *n, struct bl_err *err);
 int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
                   struct bl_err *err);
+/* Counts count lines of level at time ts into their bucket of h (none when outside). */
+void sq_hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count);
+/*
+ * A histogram of a query that is one word, from its postings' minute
+ * counts (store_sqlite_logs_post.c), over the whole minutes [*lo_m, *hi_m)
+ * of the query's range: 1 when it counted them (the caller walks the
+ * partial minutes at the ends), 0 when the caller must walk it all.
+ */
+int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int64_t *lo_m,
+                      int64_t *hi_m, struct bl_err *err);
 /* The line with this id (raw decoded into out->raw); BL_ENOTFOUND when the file has none. */
 int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, struct pool *pool,
                  struct store_event *out, struct bl_err *err);

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "store/logblock.h"
+#include "store/sqlite_post.h"
 #include "store/sqlite_int.h"
 
 struct blk {
@@ -107,7 +108,11 @@ int sq_levels_only(const struct query_node *n);
  * and for the whole day once a walk has gone past a few blocks.
  */
 struct drive {
-    const char *text;    /* NULL: every line is a candidate */
+    const char *text; /* NULL: every line is a candidate */
+    /* lines from post_from on are found through word postings (sqlite_post.h), the rest in log_fts */
+    int post;
+    int64_t post_from, project_id;
+    struct sq_post_words pw;
     unsigned char *bits; /* day-wide once loaded: a bit per line number */
     size_t nbits;        /* bytes of bits */
     int64_t *ids;        /* log_gone's lines (gone_load), ascending */

@@ -22,9 +22,6 @@ struct sq_post_seg {
     int level;      /* merge level (set by sq_post_write for a fresh one) */
 };
 
-/* Creates the tables (a day-file migration runs it). */
-int sq_post_create(struct sq_conn *c, struct bl_err *err);
-
 /*
  * Stores a fresh segment (pages and ends as lp_builder_finish gave them)
  * and merges the project's segments as the policy says. The caller's
@@ -50,10 +47,20 @@ struct sq_post_words {
 /* The words of text (a word or a phrase; prefix: its last word is one); BL_EINVAL: none. */
 int sq_post_words(const char *text, size_t len, int prefix, struct sq_post_words *w);
 
-typedef void (*sq_post_line_fn)(void *arg, int64_t line);
+/*
+ * The same from a log_fts MATCH text as the lowering writes it ("a" AND
+ * "b"*: quoted ASCII words, a final * for a prefix); BL_EINVAL: no word.
+ */
+int sq_post_words_fts(const char *fts, struct sq_post_words *w);
+
+/* The first line of the day file indexed by postings; 0 when it has none (log_fts only). */
+int64_t sq_post_from(struct sq_conn *c);
+
+/* A line found; a nonzero return stops the walk there (and is returned). */
+typedef int (*sq_post_line_fn)(void *arg, int64_t line);
 typedef void (*sq_post_cell_fn)(void *arg, const struct lp_cell *cell);
 
-/* Every line in [lo, hi] of the project that holds all of w's words, ascending. */
+/* Every line in [lo, hi] of the project that holds all of w's words, ascending (0, or fn's stop). */
 int sq_post_lines(struct sq_conn *c, int64_t project_id, const struct sq_post_words *w, int64_t lo,
                   int64_t hi, sq_post_line_fn fn, void *arg, struct bl_err *err);
 

@@ -11,8 +11,11 @@
  * line is searchable as soon as its batch commits ("short blocks flushed
  * often": the delay to search is the batch's own, no in-memory tail).
  * Writing a block allocates its line numbers (first_line .. first_line +
- * nlines - 1, rising in the file), inserts one contentless FTS5 row per
- * line (rowid = line number) and adds the lines to log_minutes. The
+ * nlines - 1, rising in the file), adds the lines' words to the project's
+ * word postings of this transaction (a segment stored by sq_logs_flush,
+ * store_sqlite_logs_post.c; files written before day-file migration 6 keep
+ * their earlier lines in the contentless FTS5 table log_fts, which readers
+ * still ask) and adds the lines to log_minutes. The
  * block's fields blob (log_block_fields, day-file migration 4, logblock.h)
  * codes each line's logger, release, environment and host into a small
  * per-block dictionary, so facets and conditions on those fields read a
@@ -46,19 +49,25 @@
 #include "core/clock.h"
 #include "core/xmalloc.h"
 #include "store/logblock.h"
+#include "store/logpost.h"
 #include "store/sqlite_int.h"
+#include "store/sqlite_post.h"
 #include "core/banned.h"
 
-#define FTS_TEXT_MAX (64u << 20)
+#define TEXT_MAX (64u << 20)
 #define MINUTE_US (60 * INT64_C(1000000))
 
-/* One project's block being filled, with the full-text text of each line. */
+/* One project's block being filled, with the words of each line. */
 struct logproj {
     int64_t project_id;
     int64_t node; /* the node whose lines these are (converted old rows keep theirs) */
     struct lb_builder b;
-    struct buf fts;
-    size_t fts_end[LB_BLOCK_LINES];
+    struct buf text; /* the words of its lines (message, title, exception text, id tokens) */
+    size_t text_end[LB_BLOCK_LINES];
+    /* the word postings of this transaction's lines */
+    struct lp_builder post;
+    int64_t post_base; /* the segment's first line; -1: none yet */
+    int64_t post_lines;
 };
 
 struct logminute {
@@ -72,6 +81,7 @@ struct sq_logw {
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
     struct buf lines, frames, fields;
+    struct buf pages, ends; /* a segment's, as it is written */
     struct logminute *m;
     size_t nm, mcap;
 };
@@ -84,13 +94,16 @@ void sq_logs_free(struct sq_store *s)
         return;
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_release(&lw->p[i]->b);
-        buf_release(&lw->p[i]->fts);
+        lp_builder_release(&lw->p[i]->post);
+        buf_release(&lw->p[i]->text);
         free(lw->p[i]);
     }
     free(lw->p);
     buf_release(&lw->lines);
     buf_release(&lw->frames);
     buf_release(&lw->fields);
+    buf_release(&lw->pages);
+    buf_release(&lw->ends);
     free(lw->m);
     free(lw);
     s->logw = NULL;
@@ -103,6 +116,8 @@ static struct sq_logw *logw_of(struct sq_store *s)
         buf_init(&s->logw->lines, 1u << 20);
         buf_init(&s->logw->frames, (size_t)LB_FRAME_MAX * 9);
         buf_init(&s->logw->fields, 1u << 20);
+        buf_init(&s->logw->pages, (size_t)1 << 31);
+        buf_init(&s->logw->ends, (size_t)1 << 24);
     }
     return s->logw;
 }
@@ -113,7 +128,10 @@ void sq_logs_begin(struct sq_store *s)
 
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_reset(&lw->p[i]->b);
-        buf_reset(&lw->p[i]->fts);
+        buf_reset(&lw->p[i]->text);
+        lp_builder_reset(&lw->p[i]->post);
+        lw->p[i]->post_base = -1;
+        lw->p[i]->post_lines = 0;
     }
     lw->next_line = 0;
     lw->nm = 0;
@@ -134,7 +152,9 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->project_id = project_id;
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
-    buf_init(&p->fts, FTS_TEXT_MAX);
+    buf_init(&p->text, TEXT_MAX);
+    lp_builder_init(&p->post);
+    p->post_base = -1;
     lw->p[lw->np++] = p;
     return p;
 }
@@ -175,19 +195,51 @@ static int next_line(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
     return rc;
 }
 
-static int index_lines(struct sq_conn *c, struct logproj *p, int64_t first, struct bl_err *err)
+/* Stores p's postings segment (if it has lines) and empties it. */
+static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
 {
-    static const char sql[] = "INSERT INTO log_fts(rowid, text) VALUES(?1, ?2)";
-    sqlite3_stmt *st = NULL;
+    struct sq_post_seg seg = { 0, p->project_id, p->post_base, 0, p->post_lines, 0 };
+    int rc;
+
+    if (p->post_lines == 0)
+        return 0;
+    seg.span = (int64_t)p->post.nlines;
+    buf_reset(&lw->pages);
+    buf_reset(&lw->ends);
+    rc = lp_builder_finish(&p->post, &lw->pages, &lw->ends);
+    if (rc != 0)
+        rc = bl_err_set(err, rc, "log postings: cannot encode");
+    else
+        rc = sq_post_write(c, &seg, &lw->pages, &lw->ends, err);
+    lp_builder_reset(&p->post);
+    p->post_base = -1;
+    p->post_lines = 0;
+    return rc;
+}
+
+/* The block's lines (numbered from first) into p's postings. */
+static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, int64_t first,
+                      struct bl_err *err)
+{
     size_t from = 0;
-    int rc = sq_stmt(c, sql, &st, err);
+    int rc = 0;
 
     for (size_t i = 0; rc == 0 && i < p->b.nlines; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, first + (int64_t)i);
-        sqlite3_bind_text(st, 2, p->fts.p + from, (int)(p->fts_end[i] - from), SQLITE_STATIC);
-        rc = sq_step_done(c, st, "index log line", err);
-        from = p->fts_end[i];
+        int64_t line = first + (int64_t)i;
+
+        if (p->post_base >= 0 && line - p->post_base >= LP_LINES_MAX)
+            rc = write_post(c, lw, p, err); /* a segment spans at most LP_LINES_MAX lines */
+        if (rc != 0)
+            break;
+        if (p->post_base < 0)
+            p->post_base = line;
+        rc = lp_builder_line(&p->post, (uint32_t)(line - p->post_base), p->b.ts[i], p->b.level[i]);
+        if (rc == 0)
+            rc = lp_builder_text(&p->post, p->text.p + from, p->text_end[i] - from);
+        if (rc != 0)
+            rc = bl_err_set(err, rc, "log postings: cannot add a line");
+        p->post_lines++;
+        from = p->text_end[i];
     }
     return rc;
 }
@@ -242,11 +294,11 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
         }
     }
     if (rc == 0)
-        rc = index_lines(c, p, first, err);
+        rc = post_lines(c, lw, p, first, err);
     if (rc == 0)
         lw->next_line = first + (int64_t)p->b.nlines;
     lb_builder_reset(&p->b);
-    buf_reset(&p->fts);
+    buf_reset(&p->text);
     return rc;
 }
 
@@ -313,7 +365,7 @@ static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
     return sq_logs_claim(c, e->project_id, e->event_id, w->s->node, e->lsn, e->seq, fresh, err);
 }
 
-static void fts_add(struct buf *b, const char *s)
+static void text_add(struct buf *b, const char *s)
 {
     if (s == NULL || s[0] == '\0')
         return;
@@ -356,12 +408,12 @@ int sq_logs_reserved_word(const char *w, size_t n, int prefix)
     return 0;
 }
 
-static void fts_add_id(struct buf *b, const char *prefix, const char *id, size_t n)
+static void text_add_id(struct buf *b, const char *prefix, const char *id, size_t n)
 {
     char tok[8 + SQ_ID_TOKEN_MAX];
 
     if (sq_logs_id_token(prefix, id, n, tok, sizeof(tok)) > 0)
-        fts_add(b, tok);
+        text_add(b, tok);
 }
 
 int sq_logs_ascii(const char *s)
@@ -427,10 +479,10 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot add a line");
     for (int i = 0; i < 3; i++)
-        fts_add(&p->fts, text[i]);
-    fts_add_id(&p->fts, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
-    fts_add_id(&p->fts, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
-    p->fts_end[p->b.nlines - 1] = p->fts.len;
+        text_add(&p->text, text[i]);
+    text_add_id(&p->text, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
+    text_add_id(&p->text, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
+    p->text_end[p->b.nlines - 1] = p->text.len;
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;
 }
@@ -655,6 +707,8 @@ int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err)
         return 0;
     for (size_t i = 0; i < lw->np && rc == 0; i++)
         rc = write_block(c, s, lw->p[i], err);
+    for (size_t i = 0; i < lw->np && rc == 0; i++)
+        rc = write_post(c, lw, lw->p[i], err);
     if (rc == 0)
         rc = write_minutes(c, lw, err);
     lw->next_line = 0;

@@ -84,18 +84,27 @@ int sq_drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+static int post_bit(void *arg, int64_t line)
+{
+    sq_drive_bit_set(arg, line);
+    return 0;
+}
+
 int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
 {
     static const char sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1";
     struct sq_query q = { sql, "log full-text", { SQ_TEXT(d->text) }, 1, drive_bit, d };
+    int rc;
 
     if (d->text == NULL || d->loaded)
         return 0;
     d->loaded = 1;
-    /* plain words: their doclists straight from the segments (store_sqlite_logs_fts.c) */
-    if (sq_fts_bits(c, d->text, d) == 0)
-        return 0;
-    return sq_query_each(c, &q, err);
+    /* plain words: their doclists straight from log_fts's segments (store_sqlite_logs_fts.c) */
+    rc = sq_fts_bits(c, d->text, d) == 0 ? 0 : sq_query_each(c, &q, err);
+    if (rc == 0 && d->post)
+        rc = sq_post_lines(c, d->project_id, &d->pw, d->post_from, DRIVE_LINE_MAX, post_bit, d,
+                           err);
+    return rc;
 }
 
 struct block_ctx {
@@ -112,6 +121,16 @@ static int block_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     /* rowids come ascending */
     if (i >= 0 && i < LB_BLOCK_LINES && b->d->nidx < LB_BLOCK_LINES &&
         (b->d->nidx == 0 || b->d->idx[b->d->nidx - 1] < i))
+        b->d->idx[b->d->nidx++] = (uint16_t)i;
+    return 0;
+}
+
+static int post_idx(void *arg, int64_t line)
+{
+    struct block_ctx *b = arg;
+    int64_t i = line - b->first;
+
+    if (i >= 0 && i < LB_BLOCK_LINES && b->d->nidx < LB_BLOCK_LINES)
         b->d->idx[b->d->nidx++] = (uint16_t)i;
     return 0;
 }
@@ -141,7 +160,12 @@ int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, 
         return 0;
     if (!d->loaded && d->blocks < SQ_DRIVE_LAZY_BLOCKS) {
         d->blocks++;
-        rc = sq_query_each(c, &q, err);
+        /* a block's lines are all before post_from or all from it (blocks never span it) */
+        if (d->post && first >= d->post_from)
+            rc = sq_post_lines(c, d->project_id, &d->pw, first, first + (int64_t)n - 1, post_idx,
+                               &b, err);
+        else
+            rc = sq_query_each(c, &q, err);
         d->none = d->nidx == 0;
         return rc;
     }

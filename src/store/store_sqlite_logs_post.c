@@ -24,6 +24,7 @@
 
 #include "core/xmalloc.h"
 #include "search/query.h"
+#include "store/logblock.h"
 #include "store/logpost.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_post.h"
@@ -31,20 +32,6 @@
 
 #define POST_FANIN 8     /* segments of one level merged at once */
 #define POST_LEVEL_TOP 4 /* segments of this level are not merged */
-
-static const char post_ddl[] =
-    "CREATE TABLE IF NOT EXISTS log_segs("
-    " seg INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, base INTEGER NOT NULL,"
-    " span INTEGER NOT NULL, nlines INTEGER NOT NULL, level INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS log_segs_proj ON log_segs(project_id, base);"
-    "CREATE TABLE IF NOT EXISTS log_post("
-    " id INTEGER PRIMARY KEY, seg INTEGER NOT NULL, tok BLOB NOT NULL, page BLOB NOT NULL);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS log_post_tok ON log_post(seg, tok);";
-
-int sq_post_create(struct sq_conn *c, struct bl_err *err)
-{
-    return sq_exec(c, post_ddl, err);
-}
 
 /* A fresh segment's level: 0 under 512 lines, then one more for every 8x. */
 static int level_of(int64_t nlines)
@@ -187,6 +174,64 @@ static int drop_seg(struct sq_conn *c, int64_t seg, struct bl_err *err)
     return rc != 0 ? rc : sq_query_each(c, &q, err);
 }
 
+/*
+ * A merge counts the cells of a word whose parts had none (fewer than
+ * LP_CELLS_MIN lines in each batch) from its lines' times, read from the
+ * blocks' lines blobs of the merged range, up to this many lines.
+ */
+#define META_LINES_MAX ((int64_t)1 << 22)
+
+struct metaload {
+    int64_t base;
+    int64_t *minute;
+    unsigned char *level;
+    size_t n;
+};
+
+static int meta_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct metaload *m = ctx;
+    int64_t first = sqlite3_column_int64(st, 0), nlines = sqlite3_column_int64(st, 1);
+    struct lb_lines ln;
+
+    if (lb_lines_open(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                      (size_t)nlines, &ln) != 0)
+        return bl_err_set(err, BL_EPARSE, "log block %lld: corrupt lines", (long long)first);
+    for (size_t i = 0; i < ln.n; i++) {
+        int64_t o = first + (int64_t)i - m->base;
+
+        if (o >= 0 && (size_t)o < m->n) {
+            m->minute[o] = lp_minute(lb_lines_ts(&ln, i));
+            m->level[o] = (unsigned char)lb_lines_level(&ln, i);
+        }
+    }
+    return 0;
+}
+
+/* The times and levels of the project's lines in [base, base + span), or none when too many. */
+static int meta_load(struct sq_conn *c, int64_t project_id, int64_t base, int64_t span,
+                     struct metaload *m, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line >= ?2 AND first_line < ?3";
+    struct sq_query q = { sql,
+                          "log lines of a merge",
+                          { SQ_INT(project_id), SQ_INT(base), SQ_INT(base + span) },
+                          3,
+                          meta_row,
+                          m };
+
+    memset(m, 0, sizeof(*m));
+    if (span <= 0 || span > META_LINES_MAX)
+        return 0;
+    m->base = base;
+    m->n = (size_t)span;
+    m->minute = xcalloc(m->n, sizeof(*m->minute));
+    m->level = xmalloc(m->n);
+    memset(m->level, 0xff, m->n); /* not known */
+    return sq_query_each(c, &q, err);
+}
+
 /* Merges s[0..n) (oldest first, consecutive) into one segment of level. */
 static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, int level,
                       struct bl_err *err)
@@ -196,6 +241,8 @@ static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, 
     struct lp_src src[LP_MERGE_MAX];
     struct buf out = BUF_INIT((size_t)1 << 31), ends = BUF_INIT((size_t)1 << 24);
     struct sq_post_seg m = { 0, s[0].project_id, s[0].base, 0, 0, level };
+    struct metaload meta = { 0, NULL, NULL, 0 };
+    struct lp_meta lm;
     int rc = 0;
 
     memset(pg, 0, sizeof(pg));
@@ -209,8 +256,13 @@ static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, 
         m.span = s[i].base + s[i].span - m.base;
         m.nlines += s[i].nlines;
     }
-    if (rc == 0 && lp_merge(src, n, &out, &ends) != 0)
+    if (rc == 0)
+        rc = meta_load(c, m.project_id, m.base, m.span, &meta, err);
+    lm = (struct lp_meta){ meta.minute, meta.level, meta.n };
+    if (rc == 0 && lp_merge(src, n, meta.n > 0 ? &lm : NULL, &out, &ends) != 0)
         rc = bl_err_set(err, BL_EPARSE, "log postings: cannot merge segments");
+    free(meta.minute);
+    free(meta.level);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = drop_seg(c, s[i].seg, err);
     if (rc == 0)
@@ -322,6 +374,36 @@ int sq_post_words(const char *text, size_t len, int prefix, struct sq_post_words
     if (w->n != 1)
         w->exact = 0; /* a phrase: the words' order is the caller's check */
     return w->n > 0 ? 0 : BL_EINVAL;
+}
+
+int sq_post_words_fts(const char *fts, struct sq_post_words *w)
+{
+    const char *p = fts, *q, *e;
+
+    memset(w, 0, sizeof(*w));
+    w->exact = 1;
+    while ((q = strchr(p, '"')) != NULL && (e = strchr(q + 1, '"')) != NULL) {
+        if (e > q + 1 && add_word(w, q + 1, (size_t)(e - q - 1)) != 0)
+            break;
+        p = e + 1;
+    }
+    w->prefix = *p == '*';
+    if (w->n != 1)
+        w->exact = 0;
+    return w->n > 0 ? 0 : BL_EINVAL;
+}
+
+int64_t sq_post_from(struct sq_conn *c)
+{
+    int64_t from = 0;
+    struct sq_query q = { "SELECT value FROM part_meta WHERE key = 'post_from'",
+                          "postings",
+                          { { 0 } },
+                          0,
+                          sq_row_int64,
+                          &from };
+
+    return sq_query_one(c, &q, NULL) == 0 && from > 0 ? from : 0;
 }
 
 /* One segment's page that may hold tok (the last whose first token is not above it). */
@@ -521,7 +603,7 @@ int sq_post_lines(struct sq_conn *c, int64_t project_id, const struct sq_post_wo
             int64_t line = v.s[s].base + all.v[k];
 
             if (line >= lo && line <= hi)
-                fn(arg, line);
+                rc = fn(arg, line);
         }
     }
     free(all.v);
@@ -550,7 +632,7 @@ static int hist_lines(const struct lp_entry *e, int64_t base, sq_post_line_fn fn
 
     lp_post_open(&pc, e);
     while ((rc = lp_post_next(&pc, &ord)) == 1)
-        fn(arg, base + ord);
+        (void)fn(arg, base + ord);
     return rc;
 }
 
@@ -579,4 +661,156 @@ int sq_post_hist(struct sq_conn *c, int64_t project_id, const struct sq_post_wor
     }
     free(v.s);
     return rc;
+}
+
+/* ---- a one-word histogram ---- */
+
+#define MINUTE_US (60 * INT64_C(1000000))
+
+/*
+ * Lines of entries without cells are looked up one by one in their blocks;
+ * past this many (a word of medium frequency in small batches) the walk of
+ * the day's candidates is cheaper.
+ */
+#define WHIST_LINES_MAX 2048
+
+struct whist {
+    struct sq_lq *lq;
+    struct store_histogram *h;
+    int64_t lo, hi; /* the whole minutes counted here */
+    int64_t *lines; /* of entries without cells: their time is in their blocks */
+    size_t n, cap;
+    struct lp_cell *cells; /* counted once the lines are known to be few */
+    size_t ncells, cells_cap;
+};
+
+static void whist_cell(void *arg, const struct lp_cell *cell)
+{
+    struct whist *w = arg;
+
+    if (cell->minute * MINUTE_US < w->lo || cell->minute * MINUTE_US >= w->hi)
+        return;
+    if (w->ncells == w->cells_cap) {
+        w->cells_cap = w->cells_cap ? w->cells_cap * 2 : 256;
+        w->cells = xrealloc(w->cells, w->cells_cap * sizeof(*w->cells));
+    }
+    w->cells[w->ncells++] = *cell;
+}
+
+static int whist_line(void *arg, int64_t line)
+{
+    struct whist *w = arg;
+
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 256;
+        w->lines = xrealloc(w->lines, w->cap * sizeof(*w->lines));
+    }
+    w->lines[w->n++] = line;
+    return 0;
+}
+
+/* The block holding a line: its first line and lines blob, copied into *b (kept while it holds the next). */
+struct wblock {
+    int64_t first, nlines;
+    struct buf blob;
+    struct lb_lines ln;
+};
+
+static int wblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
+{
+    struct wblock *b = ctx;
+
+    b->first = sqlite3_column_int64(st, 0);
+    b->nlines = sqlite3_column_int64(st, 1);
+    buf_reset(&b->blob);
+    if (buf_add(&b->blob, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0 ||
+        lb_lines_open(b->blob.p, b->blob.len, (size_t)b->nlines, &b->ln) != 0)
+        return bl_err_set(err, BL_EPARSE, "log block %lld: corrupt lines", (long long)b->first);
+    return 0;
+}
+
+/* Each collected line's time and level from its block's lines blob. */
+static int whist_lines(struct sq_conn *c, struct whist *w, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line <= ?2"
+                              " ORDER BY first_line DESC LIMIT 1";
+    struct wblock b = { -1, 0, BUF_INIT(1u << 20), { 0 } };
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < w->n; i++) {
+        int64_t line = w->lines[i];
+
+        if (b.first < 0 || line < b.first || line >= b.first + b.nlines) {
+            struct sq_query q = { sql,
+                                  "log block of a line",
+                                  { SQ_INT(w->lq->q->project_id), SQ_INT(line) },
+                                  2,
+                                  wblock_row,
+                                  &b };
+
+            b.first = -1;
+            rc = sq_query_each(c, &q, err);
+            if (rc != 0 || b.first < 0 || line >= b.first + b.nlines)
+                continue; /* no block has it: not a line of this project */
+        }
+        {
+            int64_t ts = lb_lines_ts(&b.ln, (size_t)(line - b.first));
+
+            if (ts >= w->lo && ts < w->hi)
+                sq_hist_add(w->h, ts, lb_lines_level(&b.ln, (size_t)(line - b.first)), 1);
+        }
+    }
+    buf_release(&b.blob);
+    return rc;
+}
+
+/* Nothing but one word, in a file whose every line is in postings and none retired. */
+static int whist_applies(struct sq_conn *c, const struct sq_lq *lq, const struct store_histogram *h,
+                         struct sq_post_words *w)
+{
+    static const char gone_sql[] = "SELECT count(*) FROM log_gone";
+    int64_t gone = 1;
+    struct sq_query q = { gone_sql, "retired log lines", { { 0 } }, 0, sq_row_int64, &gone };
+
+    if (lq->word == NULL || lq->q->query != lq->word || lq->id_drive || lq->drive == NULL ||
+        h->start % MINUTE_US != 0 || h->interval % MINUTE_US != 0)
+        return 0;
+    if (sq_post_words_fts(lq->drive, w) != 0 || !w->exact || w->prefix || sq_post_from(c) != 1)
+        return 0;
+    return sq_query_one(c, &q, NULL) == 0 && gone == 0;
+}
+
+/* t rounded up to a whole minute, without overflow at the ends of time */
+static int64_t minute_up(int64_t t)
+{
+    int64_t m = t / MINUTE_US * MINUTE_US;
+
+    if (m < t && m <= INT64_MAX - MINUTE_US)
+        m += MINUTE_US;
+    return m < t ? t : m;
+}
+
+int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int64_t *lo_m,
+                      int64_t *hi_m, struct bl_err *err)
+{
+    struct sq_post_words w;
+    struct whist wh = { lq, h, minute_up(lq->lo), 0, NULL, 0, 0, NULL, 0, 0 };
+    int rc, walk;
+
+    wh.hi = lq->hi == INT64_MAX ? INT64_MAX : lq->hi / MINUTE_US * MINUTE_US;
+    if (lq->lo < 0 || wh.lo >= wh.hi || !whist_applies(c, lq, h, &w))
+        return 0;
+    *lo_m = wh.lo;
+    *hi_m = wh.hi;
+    rc = sq_post_hist(c, lq->q->project_id, &w, whist_cell, whist_line, &wh, err);
+    walk = rc == 0 && wh.n > WHIST_LINES_MAX;
+    for (size_t i = 0; rc == 0 && !walk && i < wh.ncells; i++)
+        sq_hist_add(h, wh.cells[i].minute * MINUTE_US, wh.cells[i].level,
+                    (int64_t)wh.cells[i].count);
+    if (rc == 0 && !walk)
+        rc = whist_lines(c, &wh, err);
+    free(wh.lines);
+    free(wh.cells);
+    return rc != 0 ? rc : !walk;
 }

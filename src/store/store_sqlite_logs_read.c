@@ -132,6 +132,17 @@ static int cblock_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     return 0;
 }
 
+/* A postings line for the probe: stops once there are more than LIST_MAX. */
+static int probe_line(void *arg, int64_t line)
+{
+    struct drive *d = arg;
+
+    if (d->count > LIST_MAX)
+        return 1;
+    d->probe[d->count++] = line;
+    return 0;
+}
+
 /* The day's candidates if they are few (loaded into d, all of them), and their blocks. */
 static int list_blocks(struct bwalk *bw, struct bl_err *err)
 {
@@ -150,6 +161,12 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
         return 0;
     d->probe = xmalloc((LIST_MAX + 1) * sizeof(*d->probe));
     rc = sq_query_each(bw->c, &q, err);
+    /* log_fts holds the lines before post_from, the postings the rest: ascending together */
+    if (rc == 0 && d->post && d->count <= LIST_MAX) {
+        rc = sq_post_lines(bw->c, d->project_id, &d->pw, d->post_from, INT64_MAX - 1, probe_line, d,
+                           err);
+        rc = rc > 0 ? 0 : rc; /* probe_line stopped it */
+    }
     if (rc != 0 || d->count > LIST_MAX) {
         d->count = 0;
         return rc;
@@ -213,6 +230,9 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->d.text = lq->drive;
     if (lq->id_drive && !ids_indexed(c))
         bw->d.text = NULL;
+    bw->d.post_from = bw->d.text != NULL ? sq_post_from(c) : 0;
+    bw->d.post = bw->d.post_from > 0 && sq_post_words_fts(bw->d.text, &bw->d.pw) == 0;
+    bw->d.project_id = lq->q->project_id;
     buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
     buf_init(&bw->b.lbuf, 1u << 20);
     buf_init(&bw->b.fhead, 1u << 20);
@@ -305,6 +325,19 @@ static int bwalk_next(struct bwalk *bw, struct bl_err *err)
 }
 
 /*
+ * A line that passed the index for the query's word is a match of that
+ * word when the index cuts words as query_match does: word postings always
+ * (one word, not cut), log_fts when the line's text is plain ASCII (there
+ * unicode61 cuts alphanumeric runs and folds ASCII case, as query_match).
+ */
+static int decided_by_index(const struct bwalk *bw, size_t i)
+{
+    if (bw->d.post && bw->b.first + (int64_t)i >= bw->d.post_from)
+        return bw->d.pw.exact;
+    return (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) != 0;
+}
+
+/*
  * The block's lines blob, of its candidates only when they are few (a
  * rare or medium word has about one a block: its whole 5 KB copy was most
  * of such a walk).
@@ -337,7 +370,7 @@ static void level_filter(struct bwalk *bw)
         int level = bw->b.ln.levels[i];
 
         if (level >= EV__NLEVELS ||
-            bw->lv[2 * level + (bw->b.ln.flags[i] & LB_FLAG_PLAIN ? 1 : 0)] != SQ_PV_NO)
+            bw->lv[2 * level + (decided_by_index(bw, i) ? 1 : 0)] != SQ_PV_NO)
             d->idx[n++] = (uint16_t)i;
     }
     d->nidx = n;
@@ -363,15 +396,10 @@ static int line_pre(struct bwalk *bw, size_t i, int64_t *ts, int64_t *tb)
     if (lq->cur_ts != INT64_MAX && (*ts > lq->cur_ts || (*ts == lq->cur_ts && *tb >= lq->cur_tb)))
         return SQ_PV_NO;
     {
-        /*
-         * A line that passed the index for the query's word is a match of
-         * that word when its text is plain ASCII: there the index cuts the
-         * words query_match cuts (alphanumeric runs, ASCII case folded).
-         */
         struct sq_pv v = { *ts,
                            lb_lines_level(&bw->b.ln, i),
                            lq->now,
-                           (lb_lines_flags(&bw->b.ln, i) & LB_FLAG_PLAIN) ? lq->word : NULL,
+                           decided_by_index(bw, i) ? lq->word : NULL,
                            bw->fields && sq_blk_fields(&bw->b) ? &bw->b.fl : NULL,
                            i,
                            0 };
@@ -522,7 +550,7 @@ int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool 
 
 /* Histograms. */
 
-static void hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
+void sq_hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count)
 {
     int64_t b;
 
@@ -548,7 +576,7 @@ static int minute_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 
     (void)err;
     if (sq_pre_eval(m->lq->q->query, &v) == SQ_PV_YES)
-        hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
+        sq_hist_add(m->h, minute, level, sqlite3_column_int64(st, 2));
     return 0;
 }
 
@@ -568,7 +596,8 @@ static int hist_minutes(struct sq_conn *c, struct sq_lq *lq, struct store_histog
 }
 
 /*
- * What a line's level and PLAIN flag alone say (hv[2 * level + plain]),
+ * What a line's level alone says, and whether the index decided its word
+ * (hv[2 * level + decided], decided_by_index),
  * for a walk where nothing else is line by line (no cursor, no retired
  * lines): then a common word's lines are counted without pre_eval. SQ_PV_MAYBE
  * sends a line through line_pre and, if need be, query_match.
@@ -609,7 +638,7 @@ static int hist_block(struct bwalk *bw, struct store_histogram *h, const signed 
         struct store_event e;
 
         if (level < EV__NLEVELS)
-            v = hv[2 * level + (b->ln.flags[i] & LB_FLAG_PLAIN ? 1 : 0)];
+            v = hv[2 * level + (decided_by_index(bw, i) ? 1 : 0)];
         if (v == SQ_PV_NO)
             continue;
         if (v == SQ_PV_YES && one) {
@@ -620,7 +649,7 @@ static int hist_block(struct bwalk *bw, struct store_histogram *h, const signed 
         if (rc == 0 && v == SQ_PV_YES) {
             ts = lb_lines_ts(&b->ln, i);
             if (ts >= lq->lo && ts < lq->hi)
-                hist_add(h, ts, level, 1);
+                sq_hist_add(h, ts, level, 1);
             continue;
         }
         if (rc != 0)
@@ -633,31 +662,26 @@ static int hist_block(struct bwalk *bw, struct store_histogram *h, const signed 
             rc = line_check(lq, &bw->b, i, v, scratch, &e, &keep, err);
         }
         if (rc == 0 && keep)
-            hist_add(h, ts, level, 1);
+            sq_hist_add(h, ts, level, 1);
     }
     for (int l = 0; l < EV__NLEVELS; l++)
         if (counts[l] > 0)
-            hist_add(h, b->t_min, l, counts[l]);
+            sq_hist_add(h, b->t_min, l, counts[l]);
     return rc;
 }
 
-int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
-                  struct bl_err *err)
+/* The walk of a histogram: every candidate line checked and counted (load: the day's at once). */
+static int hist_walk(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int load,
+                     struct bl_err *err)
 {
     struct bwalk bw;
     struct pool scratch;
     signed char hv[2 * EV__NLEVELS];
     int rc;
 
-    if (!sq_has_blocks(c))
-        return 0;
-    if (sq_levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
-        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
-        return hist_minutes(c, lq, h, err);
     pool_init(&scratch, 16384);
     rc = bwalk_open(&bw, c, lq, err);
-    /* every block will be asked: the day's candidates at once */
-    if (rc == 0)
+    if (rc == 0 && load)
         rc = sq_drive_load(c, &bw.d, err);
     if (rc == 0)
         hist_verdicts(&bw, hv);
@@ -671,6 +695,36 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
     bwalk_close(&bw);
     pool_release(&scratch);
     return rc == 1 ? 0 : rc;
+}
+
+int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h,
+                  struct bl_err *err)
+{
+    struct sq_lq edge = *lq;
+    int64_t lo_m = 0, hi_m = 0;
+    int rc;
+
+    if (!sq_has_blocks(c))
+        return 0;
+    if (sq_levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
+        lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
+        return hist_minutes(c, lq, h, err);
+    /* one word: its postings count the whole minutes, a walk the partial ones at the ends */
+    rc = sq_post_hist_word(c, lq, h, &lo_m, &hi_m, err);
+    if (rc != 1)
+        return rc != 0 ? rc : hist_walk(c, lq, h, 1, err); /* every block: the day's at once */
+    rc = 0;
+    if (lq->lo < lo_m) {
+        edge.hi = lo_m;
+        rc = hist_walk(c, &edge, h, 0, err);
+    }
+    if (rc == 0 && hi_m < lq->hi) {
+        edge.lo = hi_m;
+        edge.hi = lq->hi;
+        rc = hist_walk(c, &edge, h, 0, err);
+    }
+    lq->scanned = edge.scanned;
+    return rc;
 }
 
 /* Lookup by id. */

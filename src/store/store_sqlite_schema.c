@@ -288,6 +288,22 @@ static const char *const part_migrations[] = {
      */
     "INSERT OR REPLACE INTO part_meta(key, value)"
     " SELECT 'id_tokens_from', coalesce(max(first_line + nlines), 1) FROM log_blocks;",
+    /*
+     * 6: word postings instead of log_fts (logpost.h, store_sqlite_logs_post.c):
+     * log_segs has a row per segment (one project's postings of a range of
+     * lines), log_post a row per page keyed by its first token. post_from is
+     * the first line number indexed there: lines before it are in log_fts,
+     * which is no longer written.
+     */
+    "CREATE TABLE log_segs("
+    " seg INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, base INTEGER NOT NULL,"
+    " span INTEGER NOT NULL, nlines INTEGER NOT NULL, level INTEGER NOT NULL);"
+    "CREATE INDEX log_segs_proj ON log_segs(project_id, base);"
+    "CREATE TABLE log_post("
+    " id INTEGER PRIMARY KEY, seg INTEGER NOT NULL, tok BLOB NOT NULL, page BLOB NOT NULL);"
+    "CREATE UNIQUE INDEX log_post_tok ON log_post(seg, tok);"
+    "INSERT OR REPLACE INTO part_meta(key, value)"
+    " SELECT 'post_from', coalesce(max(first_line + nlines), 1) FROM log_blocks;",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -43,10 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lens[2], cut;
     struct lp_src src[2];
     struct lp_entry e;
+    static int64_t minute[1100];
+    static unsigned char level[1100];
+    struct lp_meta meta = { minute, level, sizeof(level) };
 
     if (size < 2)
         return 0;
     cut = 1 + (size_t)data[0] * (size - 1) / 256;
+    for (size_t i = 0; i < sizeof(level); i++) { /* a merge may count cells from these */
+        minute[i] = 28575000 + (int64_t)(i % 7);
+        level[i] = (unsigned char)(i % 9); /* 8: a line it does not know */
+    }
     pages[0] = data + 1;
     lens[0] = cut - 1;
     pages[1] = data + cut;
@@ -56,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)lp_page_find(pages[0], lens[0], (const char *)pages[1], lens[1] < 8 ? lens[1] : 8, &e);
     src[0] = (struct lp_src){ &pages[0], &lens[0], 1, 0 };
     src[1] = (struct lp_src){ &pages[1], &lens[1], 1, 1000 };
-    if (lp_merge(src, 2, &out, &ends) == 0) {
+    if (lp_merge(src, 2, size % 2 ? &meta : NULL, &out, &ends) == 0) {
         const size_t *end = (const size_t *)ends.p;
 
         for (size_t p = 0; p < ends.len / sizeof(size_t); p++)

@@ -205,9 +205,7 @@ static void check_segment(const struct buf *out, const struct buf *ends, int cel
             for (size_t j = 0; j < want_tab[i].n; j++) {
                 size_t line = want_tab[i].ords[j];
 
-                int64_t ts = line_ts(line), m = ts / 60000000 - (ts % 60000000 < 0);
-
-                c += m == cell.minute && (int)(line % 8) == cell.level;
+                c += lp_minute(line_ts(line)) == cell.minute && (int)(line % 8) == cell.level;
             }
             CHECK_INT_EQ(c, cell.count);
             sum += cell.count;
@@ -277,13 +275,33 @@ static void test_merge(void)
             lens[s][p] = end[p] - (p ? end[p - 1] : 0);
         }
     }
-    CHECK(lp_merge(src, 3, &out, &ends) == 0);
+    CHECK(lp_merge(src, 3, NULL, &out, &ends) == 0);
     check_segment(&out, &ends, 0);
+    /* with the lines' times known, every merged word of LP_CELLS_MIN lines has cells */
+    {
+        static int64_t minute[NLINES];
+        static unsigned char level[NLINES];
+        struct lp_meta meta = { minute, level, NLINES };
+
+        for (size_t i = 0; i < NLINES; i++) {
+            minute[i] = lp_minute(line_ts(i));
+            level[i] = (unsigned char)(i % 8);
+        }
+        buf_reset(&out);
+        buf_reset(&ends);
+        CHECK(lp_merge(src, 3, &meta, &out, &ends) == 0);
+        check_segment(&out, &ends, 1);
+        level[7] = 0xff; /* a line it does not know: that word keeps no cells, or its parts' */
+        buf_reset(&out);
+        buf_reset(&ends);
+        CHECK(lp_merge(src, 3, &meta, &out, &ends) == 0);
+        check_segment(&out, &ends, 0);
+    }
     /* Out of order: the second source's lines must come after the first's. */
     src[1].shift = 0;
     buf_reset(&out);
     buf_reset(&ends);
-    CHECK(lp_merge(src, 3, &out, &ends) == BL_EPARSE);
+    CHECK(lp_merge(src, 3, NULL, &out, &ends) == BL_EPARSE);
     for (int s = 0; s < 3; s++) {
         buf_release(&seg[s]);
         buf_release(&sends[s]);

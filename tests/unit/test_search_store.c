@@ -8,7 +8,9 @@
  * API's match function for what the store cannot decide) and must return
  * exactly the documents query_match() accepts, which test_query.c checks
  * against the same file. Histogram totals and scans must agree with the
- * listing. This is the contract every store backend meets.
+ * listing. This is the contract every store backend meets. Then, for the
+ * SQLite backend, the cases run again over the same lines as a day file
+ * from before word postings holds them (in log_fts, day-file migration 6).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,8 @@
 #include "ingest/fingerprint.h"
 #include "ingest/normalize.h"
 #include "search/query.h"
+#include "store/sqlite_int.h"
+#include <dirent.h>
 
 #define MAX_DOCS 64
 #define MAX_PAIRS 32
@@ -208,9 +212,10 @@ static void add_doc(char *line)
     }
 }
 
+static struct event ev[MAX_DOCS];
+
 static void store_docs(struct pool *pool)
 {
-    struct event ev[MAX_DOCS];
     struct store_batch_result res;
 
     for (size_t i = 0; i < ndocs; i++)
@@ -334,13 +339,113 @@ static void match_case(char *line, int lineno)
     pool_release(&pool);
 }
 
+/* What the writer before day-file migration 6 put in log_fts for a line. */
+static void fts_text(const struct event *e, char *out, size_t cap)
+{
+    const char *part[3] = { e->message, e->title, e->search_text };
+    char tok[8 + SQ_ID_TOKEN_MAX];
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (int i = 0; i < 3; i++)
+        if (part[i] != NULL && part[i][0] != '\0')
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? " " : "", part[i]);
+    if (sq_logs_id_token(SQ_ID_TRACE, e->trace_id, e->trace_id ? strlen(e->trace_id) : 0, tok,
+                         sizeof(tok)) > 0)
+        n += (size_t)snprintf(out + n, cap - n, " %s", tok);
+    if (sq_logs_id_token(SQ_ID_REQUEST, e->request_id, e->request_id ? strlen(e->request_id) : 0,
+                         tok, sizeof(tok)) > 0)
+        snprintf(out + n, cap - n, " %s", tok);
+}
+
+static size_t fts_lines; /* lines moved into log_fts */
+
+/* One day file's log lines as that writer left them: in log_fts, post_from past them. */
+static void fts_era_file(const char *path)
+{
+    static const char sql[] = "INSERT INTO log_fts(rowid, text) VALUES(?1, ?2)";
+    struct sq_conn *c = NULL;
+    struct bl_err err = { 0, "" };
+    char text[4096], done[128];
+    int64_t node = 0, last = 0;
+
+    CHECK_INT_EQ(sq_conn_open(path, 0, &c, &err), 0);
+    if (c == NULL)
+        return;
+    {
+        struct sq_query q = {
+            "SELECT node FROM part_nodes", "node", { { 0 } }, 0, sq_row_int64, &node
+        };
+
+        CHECK_INT_EQ(sq_query_one(c, &q, &err), 0);
+    }
+    for (size_t i = 0; i < ndocs; i++) {
+        int64_t line, ts;
+        int level;
+
+        if (ev[i].kind != EV_KIND_LOG ||
+            sq_lines_find(c, pid, node, ev[i].lsn, ev[i].seq, &line, &ts, &level, &err) != 0)
+            continue;
+        fts_text(&ev[i], text, sizeof(text));
+        {
+            struct sq_query q = { sql, "fts", { SQ_INT(line), SQ_TEXT(text) }, 2, NULL, NULL };
+
+            CHECK_INT_EQ(sq_query_each(c, &q, &err), 0);
+        }
+        last = line > last ? line : last;
+        fts_lines++;
+    }
+    snprintf(done, sizeof(done),
+             "DELETE FROM log_post; DELETE FROM log_segs;"
+             " UPDATE part_meta SET value = %lld WHERE key = 'post_from'",
+             (long long)last + 1);
+    CHECK_INT_EQ(sq_exec(c, done, &err), 0);
+    sq_conn_close(c);
+}
+
+static void fts_era(const char *dir)
+{
+    char path[512];
+    DIR *d;
+    struct dirent *de;
+
+    snprintf(path, sizeof(path), "%s/events", dir);
+    d = opendir(path);
+    CHECK(d != NULL);
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+
+        if (n > 3 && strcmp(de->d_name + n - 3, ".db") == 0) {
+            snprintf(path, sizeof(path), "%s/events/%s", dir, de->d_name);
+            fts_era_file(path);
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+static void run_cases(const char *path)
+{
+    char *text = t_read_file(path, NULL), *line, *next;
+    int lineno = 0;
+
+    for (line = text; line != NULL && *line != '\0'; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        lineno++;
+        if (strncmp(line, "match ", 6) == 0)
+            match_case(line + 6, lineno);
+    }
+    free(text);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/bilor-search-XXXXXX";
     struct pool pool;
     char path[512], *text, *line, *next;
     size_t len;
-    int lineno = 0;
 
     CHECK(mkdtemp(dir) != NULL);
     st = t_open_url(dir, "node-a");
@@ -357,18 +462,18 @@ int main(void)
             add_doc(line + 4);
     }
     store_docs(&pool);
+    free(text);
     /* the file again, now for the cases (docs must all be stored first) */
-    free(text);
-    text = t_read_file(path, &len);
-    for (line = text; line != NULL && *line != '\0'; line = next) {
-        next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        lineno++;
-        if (strncmp(line, "match ", 6) == 0)
-            match_case(line + 6, lineno);
+    run_cases(path);
+    fts_era(dir);
+    {
+        size_t nlog = 0;
+
+        for (size_t i = 0; i < ndocs; i++)
+            nlog += ev[i].kind == EV_KIND_LOG;
+        CHECK(nlog > 0 && fts_lines == nlog); /* every log line, in a single day file */
     }
-    free(text);
+    run_cases(path);
     pool_release(&pool);
     store_close(st);
     t_rm_tree(dir);

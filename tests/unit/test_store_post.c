@@ -117,12 +117,13 @@ struct got {
     size_t n;
 };
 
-static void got_line(void *arg, int64_t line)
+static int got_line(void *arg, int64_t line)
 {
     struct got *g = arg;
 
     if (g->n < MAXLINES)
         g->v[g->n++] = line;
+    return 0;
 }
 
 static void check_query(struct sq_conn *c, const char *q, int prefix, int64_t lo, int64_t hi)
@@ -175,9 +176,10 @@ static void got_cell(void *arg, const struct lp_cell *cell)
     hist_add(arg, cell->minute, cell->level, cell->count);
 }
 
-static void got_hist_line(void *arg, int64_t line)
+static int got_hist_line(void *arg, int64_t line)
 {
     hist_add(arg, line_ts(line) / 60000000, (int)(line % 8), 1);
+    return 0;
 }
 
 static void check_hist(struct sq_conn *c, const char *word)
@@ -227,7 +229,7 @@ int main(void)
     CHECK(fd >= 0);
     close(fd);
     CHECK(sq_conn_open(path, SQ_OPEN_CREATE, &c, &err) == 0);
-    CHECK(sq_post_create(c, &err) == 0);
+    CHECK(sq_migrate_part(c, &err) == 0); /* the day file's tables, log_segs and log_post too */
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && n < MAXLINES; i++) {
         int64_t from = n;
 
