@@ -27,6 +27,7 @@
 #include "ingest/format.h"
 #include "ingest/normalize.h"
 #include "ingest/sentry_items.h"
+#include "ingest/slim.h"
 #include "core/banned.h"
 
 struct event *ingest_events_push(struct ingest_events *out, struct pool *pool)
@@ -152,6 +153,28 @@ static int scrubbed_raw(cJSON *obj, const struct ingest_meta *meta, struct pool 
     return done;
 }
 
+/*
+ * The tree of an event without the parts the digest never reads (slim.h),
+ * when nothing in the event would be scrubbed; NULL when the whole text
+ * must be parsed and scrubbed as before (scrubbed_raw prints the whole
+ * tree), or when it does not parse (the whole parse reports why).
+ */
+static cJSON *parse_slim(const char *p, size_t len, const struct ingest_meta *meta,
+                         const struct ingest_limits *lim)
+{
+    struct buf b = BUF_INIT(len * 2 + 64); /* "{}" -> "null" may grow it a little */
+    cJSON *obj = NULL;
+
+    if (len <= lim->max_event && slim_event(p, len, lim->max_depth, meta->scrub, &b) == 1)
+        obj = parse_object(b.p, b.len, lim->max_event, lim, NULL);
+    if (obj != NULL && scrub_tree(obj, meta->scrub) > 0) {
+        json_delete(obj);
+        obj = NULL;
+    }
+    buf_release(&b);
+    return obj;
+}
+
 int ingest_decode_store(const void *payload, size_t len, const struct ingest_meta *meta,
                         const struct ingest_limits *lim, struct pool *pool,
                         struct ingest_events *out, size_t items[INGEST_ITEM__N], struct bl_err *err)
@@ -160,12 +183,14 @@ int ingest_decode_store(const void *payload, size_t len, const struct ingest_met
     struct slice body = SLICE_NULL;
     cJSON *obj = NULL;
     struct event *ev;
-    int rc;
+    int rc, slim = 0;
 
     (void)items;
     rc = decode_request(payload, len, meta->encoding, lim->max_event, DECODE_SENTRY_LEGACY,
                         &scratch, &body, err);
-    if (rc == 0) {
+    if (rc == 0 && (obj = parse_slim(body.p, body.len, meta, lim)) != NULL) {
+        slim = 1;
+    } else if (rc == 0) {
         obj = parse_object(body.p, body.len, lim->max_event, lim, err);
         rc = obj != NULL ? 0 : BL_EPARSE;
     }
@@ -173,7 +198,7 @@ int ingest_decode_store(const void *payload, size_t len, const struct ingest_met
         goto out;
     ev = new_event(meta, 0, out, pool);
     take_id(meta->event_id, ev->event_id);
-    if (scrubbed_raw(obj, meta, pool, ev)) {
+    if (!slim && scrubbed_raw(obj, meta, pool, ev)) {
         /* scrubbed: the client's (compressed) body is not kept, the scrubbed JSON is */
     } else if (decode_is_gzip(payload, len)) {
         ev->raw = pool_memdup(pool, payload, len);
@@ -305,7 +330,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
     cJSON *obj = NULL;
     struct event *ev = NULL;
     size_t scrubbed = 0;
-    int ev_scrubbed, rc;
+    int ev_scrubbed, rc, slim = 0;
 
     elim.max_depth = lim->max_depth;
     rc = decode_request(payload, len, meta->encoding, lim->max_body, 0, &scratch, &body, err);
@@ -315,7 +340,10 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         scrubbed = scrub_items(&env, meta, lim, pool);
     if (rc == 0)
         item = envelope_items(&env, counts);
-    if (rc == 0 && item != NULL) {
+    if (rc == 0 && item != NULL &&
+        (obj = parse_slim(item->payload.p, item->payload.len, meta, lim)) != NULL) {
+        slim = 1;
+    } else if (rc == 0 && item != NULL) {
         obj = parse_object(item->payload.p, item->payload.len, lim->max_event, lim, err);
         rc = obj != NULL ? 0 : BL_EPARSE;
     }
@@ -326,7 +354,7 @@ int ingest_decode_envelope(const void *payload, size_t len, const struct ingest_
         take_id(meta->event_id, ev->event_id);
         take_id(env.event_id, ev->event_id);
         /* Scrubbed before normalizing; then its raw is the scrubbed JSON, never the envelope. */
-        ev_scrubbed = scrubbed_raw(obj, meta, pool, ev);
+        ev_scrubbed = !slim && scrubbed_raw(obj, meta, pool, ev);
         normalize_sentry(obj, ev, lim, pool);
         if (!ev_scrubbed)
             keep_envelope_raw(ev, payload, len, item, scrubbed > 0, pool);

@@ -417,6 +417,13 @@ void sq_hist_add(struct store_histogram *h, int64_t ts, int level, int64_t count
  */
 int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h, int64_t *lo_m,
                       int64_t *hi_m, struct bl_err *err);
+/*
+ * For a query that is one word AND conditions on the level: 1 when the
+ * word's postings show that no line of the day file within the query's
+ * time range has the word at a level the query accepts (the file has no
+ * match), 0 when they cannot say.
+ */
+int sq_post_no_match(struct sq_conn *c, const struct sq_lq *lq, struct bl_err *err);
 /* The line with this id (raw decoded into out->raw); BL_ENOTFOUND when the file has none. */
 int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, struct pool *pool,
                  struct store_event *out, struct bl_err *err);

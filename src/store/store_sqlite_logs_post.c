@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "core/xmalloc.h"
 #include "search/query.h"
 #include "store/logblock.h"
@@ -246,7 +247,7 @@ static int merge_segs(struct sq_conn *c, const struct sq_post_seg *s, size_t n, 
     int rc = 0;
 
     memset(pg, 0, sizeof(pg));
-    memset(src, 0, sizeof(src)); /* gcc -O2 with ASan: "may be used uninitialized" */
+    memset(src, 0, sizeof(src)); /* gcc -O2 with the sanitizers cannot tell n > 0 */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct sq_query q = { sql, "read log postings", { SQ_INT(s[i].seg) }, 1, page_row, &pg[i] };
 
@@ -813,4 +814,112 @@ int sq_post_hist_word(struct sq_conn *c, struct sq_lq *lq, struct store_histogra
     free(wh.lines);
     free(wh.cells);
     return rc != 0 ? rc : !walk;
+}
+
+/* ---- a word and levels with no line ---- */
+
+static size_t level_get(const void *doc, const char *field, struct slice *vals, size_t max)
+{
+    const char *name = ev_level_name(*(const int *)doc);
+
+    if (max == 0 || strcmp(field, "level") != 0 || name == NULL)
+        return 0;
+    vals[0] = (struct slice){ name, strlen(name) };
+    return 1;
+}
+
+/* The query is its word AND conditions on the level only (1), and they accept level lv (*ok). */
+static int word_and_levels(const struct sq_lq *lq, int lv, int *ok)
+{
+    const struct query_node *root = lq->q->query;
+
+    *ok = 1;
+    if (root == NULL || root->kind != Q_AND || lq->word == NULL)
+        return 0;
+    for (size_t i = 0; i < root->nkids; i++) {
+        const struct query_node *k = root->kids[i];
+
+        if (k == lq->word)
+            continue;
+        if (k->kind != Q_FIELD || k->type != QT_LEVEL)
+            return 0;
+        *ok = *ok && query_match(k, level_get, &lv, lq->now);
+    }
+    return 1;
+}
+
+struct nomatch {
+    const struct sq_lq *lq;
+    int found;
+    struct whist lines; /* lines of entries without cells, and their bounds */
+};
+
+static void nomatch_cell(void *arg, const struct lp_cell *cell)
+{
+    struct nomatch *m = arg;
+    int ok;
+
+    if (cell->minute * MINUTE_US < m->lq->hi && (cell->minute + 1) * MINUTE_US > m->lq->lo &&
+        word_and_levels(m->lq, cell->level, &ok) && ok)
+        m->found = 1;
+}
+
+static int nomatch_line(void *arg, int64_t line)
+{
+    return whist_line(&((struct nomatch *)arg)->lines, line);
+}
+
+/* Whether any collected line (with no cells) is in the range at an accepted level. */
+static int nomatch_lines(struct sq_conn *c, struct nomatch *m, struct bl_err *err)
+{
+    static const char sql[] = "SELECT first_line, nlines, lines FROM log_blocks"
+                              " WHERE project_id = ?1 AND first_line <= ?2"
+                              " ORDER BY first_line DESC LIMIT 1";
+    struct wblock b = { -1, 0, BUF_INIT(1u << 20), { 0 } };
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && !m->found && i < m->lines.n; i++) {
+        int64_t line = m->lines.lines[i], ts;
+        int ok;
+
+        if (b.first < 0 || line < b.first || line >= b.first + b.nlines) {
+            struct sq_query q = { sql,
+                                  "log block of a line",
+                                  { SQ_INT(m->lq->q->project_id), SQ_INT(line) },
+                                  2,
+                                  wblock_row,
+                                  &b };
+
+            b.first = -1;
+            rc = sq_query_each(c, &q, err);
+            if (rc != 0 || b.first < 0 || line >= b.first + b.nlines)
+                continue;
+        }
+        ts = lb_lines_ts(&b.ln, (size_t)(line - b.first));
+        if (ts >= m->lq->lo && ts < m->lq->hi &&
+            word_and_levels(m->lq, lb_lines_level(&b.ln, (size_t)(line - b.first)), &ok) && ok)
+            m->found = 1;
+    }
+    buf_release(&b.blob);
+    return rc;
+}
+
+int sq_post_no_match(struct sq_conn *c, const struct sq_lq *lq, struct bl_err *err)
+{
+    struct sq_post_words w;
+    struct nomatch m;
+    int ok, rc;
+
+    memset(&m, 0, sizeof(m));
+    m.lq = lq;
+    if (!word_and_levels(lq, EV_INFO, &ok) || lq->id_drive || lq->drive == NULL ||
+        sq_post_words_fts(lq->drive, &w) != 0 || !w.exact || w.prefix || sq_post_from(c) != 1)
+        return 0;
+    rc = sq_post_hist(c, lq->q->project_id, &w, nomatch_cell, nomatch_line, &m, err);
+    if (rc == 0 && !m.found && m.lines.n <= WHIST_LINES_MAX)
+        rc = nomatch_lines(c, &m, err);
+    else if (rc == 0)
+        m.found = 1; /* too many lines to look at one by one: the walk will */
+    free(m.lines.lines);
+    return rc != 0 ? rc : !m.found;
 }

@@ -532,6 +532,9 @@ int sq_lines_page(struct sq_conn *c, struct sq_lq *lq, size_t want, struct pool 
     *n = 0;
     if (want == 0 || !sq_has_blocks(c))
         return 0;
+    rc = sq_post_no_match(c, lq, err); /* a word and levels none of its lines has */
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
     cands = xmalloc(LB_BLOCK_LINES * sizeof(*cands));
     pool_init(&scratch, 16384);
     rc = bwalk_open(&bw, c, lq, err);
@@ -709,6 +712,9 @@ int sq_lines_hist(struct sq_conn *c, struct sq_lq *lq, struct store_histogram *h
     if (sq_levels_only(lq->q->query) && h->start % MINUTE_US == 0 && h->interval % MINUTE_US == 0 &&
         lq->lo % MINUTE_US == 0 && lq->hi % MINUTE_US == 0)
         return hist_minutes(c, lq, h, err);
+    rc = sq_post_no_match(c, lq, err); /* a word and levels none of its lines has */
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
     /* one word: its postings count the whole minutes, a walk the partial ones at the ends */
     rc = sq_post_hist_word(c, lq, h, &lo_m, &hi_m, err);
     if (rc != 1)

@@ -4,7 +4,9 @@ word (its postings name the lines), a word in every third line, each over
 several batches (segments that the store merges), over ranges whose ends
 fall inside a bucket (a histogram counts its first and last buckets whole,
 from the one holding `since` to the one holding `until`), lines out of
-time order, and a word written in another case.
+time order, and a word written in another case; then a word and levels,
+listed and counted, where no line or some lines have the word at those
+levels.
 """
 
 import datetime
@@ -91,6 +93,21 @@ def test_word_histograms_match_brute_force():
                     got[k] = levels
                 h.check_eq(b["count"], sum(levels.values()), "bucket count is its levels")
             h.check_eq(got, want, "histogram of %r, %s" % (word, path))
+
+    # a word and levels: the postings say at once when no line has the word at those levels
+    for query, word, levels in (("common level:trace", "common", ("trace",)),
+                                ("rarez level:warning", "rarez", ("warning",)),
+                                ("rarez level:<info", "rarez", ("trace", "debug")),
+                                ("mixed level:>=error", "mixed", ("error", "fatal")),
+                                ("Mixed level:debug", "mixed", ("debug",))):
+        items, _ = srv.api_pages("/api/0/projects/1/logs/?" + urllib.parse.urlencode(
+            {"query": query, "since": "2h", "limit": 1000}))
+        want = sorted(x["message"] for x in lines
+                      if word in x["message"].lower().split() and x["level"] in levels)
+        h.check_eq(sorted(x["message"] for x in items), want, "listing %r" % query)
+        hist = srv.api_json("/api/0/projects/1/logs/histogram/?" + urllib.parse.urlencode(
+            {"query": query, "since": "2h"}))
+        h.check_eq(sum(b["count"] for b in hist["buckets"]), len(want), "histogram %r" % query)
 
 
 if __name__ == "__main__":
