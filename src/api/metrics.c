@@ -199,6 +199,15 @@ static int render_digest(const struct digest *d, struct buf *out)
                     "Issues the writer grouped because the decode took them for log lines.",
                     "counter", s.writer_groupings);
     rc = rc ? rc
+            : buf_addf(out,
+                       "# HELP bilor_digest_log_blocks_total Log blocks stored, as the decode "
+                       "threads prepared them or built by the writer.\n"
+                       "# TYPE bilor_digest_log_blocks_total counter\n"
+                       "bilor_digest_log_blocks_total{path=\"prepared\"} %llu\n"
+                       "bilor_digest_log_blocks_total{path=\"built\"} %llu\n",
+                       (unsigned long long)s.log_blocks_prepared,
+                       (unsigned long long)s.log_blocks_built);
+    rc = rc ? rc
             : gauge(out, "bilor_digest_bad_records_total", "Journal records that no longer parse.",
                     "counter", s.bad_records);
     rc = rc ? rc

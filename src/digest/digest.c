@@ -57,6 +57,8 @@ struct slot {
     size_t used;      /* records decoded, from start */
     struct pool pool; /* events and raw payloads of [start, used) */
     struct ingest_events events;
+    /* what the store prepared of events (store_prepare), freed with the slot */
+    struct store_prep *prep;
     int64_t decode_us;
     /*
      * The events array, kept from batch to batch (events.v starts here):
@@ -237,6 +239,13 @@ static void decode_record(struct decoder *w, struct slot *s, const struct journa
         else if (rules != NULL)
             fingerprint_event_rules(ev, &s->pool, rules);
         compress_raw(w, ev, &s->pool);
+        /*
+         * The kind as this thread's view of the project's level gives it, for
+         * store_prepare; the writer's classify decides (a line it decides
+         * otherwise is stored without what was prepared for it).
+         */
+        if (meta.issue_level > 0)
+            ev->kind = ev->nexc > 0 || ev->level >= meta.issue_level ? EV_KIND_ISSUE : EV_KIND_LOG;
     }
 }
 
@@ -260,6 +269,8 @@ static void decode_slot(struct decoder *w, struct slot *s)
         decode_record(w, s, &s->batch.recs[i]);
     }
     s->used = i;
+    /* The store's share of the writer's work that needs no database (log blocks). */
+    store_prepare(d->store, &s->prep, s->events.v, s->events.n);
     s->decode_us = clock_mono_us() - started;
     /* Outgrown (into the pool): the next batch starts with an array this large. */
     if (s->events.v != s->keep) {
@@ -441,7 +452,8 @@ static uint64_t classify(struct digest *d, struct ingest_events *evs, struct poo
  * stay in the journal above the checkpoint and are digested on next start.
  * The only call into the store's write path.
  */
-static int write_with_retry(struct digest *d, const struct ingest_events *evs, uint64_t end_lsn,
+static int write_with_retry(struct digest *d, const struct ingest_events *evs,
+                            const struct store_prep *prep, uint64_t end_lsn,
                             struct store_batch_result *res)
 {
     int64_t first_failure = 0;
@@ -453,7 +465,7 @@ static int write_with_retry(struct digest *d, const struct ingest_events *evs, u
         memset(res, 0, sizeof(*res));
         /* Envelope items first: both writes are idempotent per record, so a retry redoes both. */
         if (store_write_items(d->store, evs->items, evs->nitems, end_lsn, &err) == 0 &&
-            store_write_batch(d->store, evs->v, evs->n, end_lsn, res, &err) == 0) {
+            store_write_prepared(d->store, evs->v, evs->n, prep, end_lsn, res, &err) == 0) {
             STAT_SET(d, store_failing, 0);
             return 0;
         }
@@ -488,6 +500,8 @@ static void record_batch(struct digest *d, const struct slot *s, uint64_t issues
     STAT_ADD(d, duplicates, res->duplicates);
     STAT_ADD(d, new_issues, res->new_issues);
     STAT_ADD(d, regressions, res->regressions);
+    STAT_ADD(d, log_blocks_prepared, res->log_blocks_prepared);
+    STAT_ADD(d, log_blocks_built, res->log_blocks_built);
     STAT_ADD(d, batches, 1);
     STAT_ADD(d, batch_events_sum, n);
     STAT_ADD(d, batch_us_sum, us);
@@ -504,7 +518,7 @@ static int write_slot(struct digest *d, struct slot *s)
     uint64_t end_lsn = s->batch.recs[s->used - 1].next_lsn;
     uint64_t issues = classify(d, &s->events, &s->pool);
 
-    if (write_with_retry(d, &s->events, end_lsn, &res) < 0)
+    if (write_with_retry(d, &s->events, s->prep, end_lsn, &res) < 0)
         return -1;
     journal_checkpoint(d->journal, end_lsn);
     tailring_publish(d->tail, s->events.v, s->events.n);
@@ -637,6 +651,7 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
         journal_batch_release(&d->slots[i].batch);
         pool_release(&d->slots[i].pool);
         free(d->slots[i].keep);
+        store_prep_free(d->store, d->slots[i].prep);
     }
     pthread_cond_destroy(&d->changed);
     pthread_mutex_destroy(&d->mu);

@@ -102,6 +102,9 @@ struct digest_stats {
      * grouped them.
      */
     uint64_t writer_groupings;
+    /* log blocks stored as the decode threads prepared them, and built by the writer */
+    uint64_t log_blocks_prepared;
+    uint64_t log_blocks_built;
 };
 
 struct digest;

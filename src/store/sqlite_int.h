@@ -19,6 +19,7 @@
  *   store_sqlite_users.c   access: users, sessions, project members, API tokens
  *   store_sqlite_search.c  search: a query tree lowered to SQL, histograms
  *   store_sqlite_logs.c    write_batch's log lines: blocks (logblock.h), their index
+ *   store_sqlite_logs_prep.c  the same blocks built ahead on the digest's decode threads
  *   store_sqlite_logs_read.c  log lines read back from blocks, one day file at a time
  *   store_sqlite_logs_convert.c  an older binary's log rows moved into blocks
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
@@ -59,6 +60,9 @@
 /* Day numbers with a YYYYMMDD name: 1970-01-01 .. 9999-12-31. */
 #define SQ_DAY_MAX INT64_C(2932896)
 #define SQ_PATH_MAX 4096
+/* An event's tags as JSON (sq_tags_json): longer is no tags; the buffer it is built in. */
+#define SQ_TAGS_JSON_MAX (256u << 10)
+#define SQ_TAGS_BUF_MAX (SQ_TAGS_JSON_MAX + 4096)
 /* Issues of one day file whose stored-event count write_day remembers (thinning). */
 #define SQ_THIN_CACHE 256
 
@@ -307,6 +311,7 @@ struct sq_wctx {
     size_t hmask;
     int64_t next_issue_id;
     struct store_batch_result *res;
+    const struct store_prep *prep; /* what prepare made of ev, or NULL */
     struct buf tags;
     void *zbuf;
     size_t zcap;
@@ -341,10 +346,8 @@ int sq_seen_where(const struct store_issue_query *q, struct pool *pool, struct b
  * before it commits.
  */
 void sq_logs_begin(struct sq_store *s);
-int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
-                struct bl_err *err);
-int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
-                   struct bl_err *err);
+int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err);
+int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err);
 int sq_logs_flush(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
 /* Before a replayed issue event is stored: retires the log line a crashed run made of it. */
 int sq_logs_retire(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err);
@@ -375,6 +378,46 @@ int sq_logs_ascii(const char *s);
 #define SQ_ID_TRACE "zztr" /* the prefixes: 4 bytes each */
 #define SQ_ID_REQUEST "zzrq"
 size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out, size_t cap);
+/*
+ * What a line's block holds, shared by the writer and prepare so both build
+ * the same bytes: the event's timestamp as stored (a nonsensical one
+ * replaced, store_sqlite_write.c), its tags as JSON in b (SQ_TAGS_BUF_MAX;
+ * NULL: none), its record (strings point into e and tags), and the line
+ * added to a block with its words for the index (words of at most SQ_LOG_TEXT_MAX
+ * bytes, ends[i] where line i's text ends in it).
+ */
+#define SQ_LOG_TEXT_MAX (64u << 20)
+struct lb_builder;
+int64_t sq_sane_ts(const struct event *e);
+const char *sq_tags_json(struct buf *b, const struct event *e);
+void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb_line *l);
+int sq_logs_put(struct lb_builder *b, struct buf *words, size_t *ends, const struct lb_line *l,
+                const char *const text[3]);
+/*
+ * A prepared block (store_sqlite_logs_prep.c): its row's values, its blobs
+ * and its lines' words at offsets into the prepared data
+ * (sq_prep_data), for the lines ev[k[0]], ev[k[1]], ... in the writer's order.
+ */
+struct sq_prep_block {
+    int64_t project_id;
+    size_t nlines;
+    const size_t *k;
+    int64_t t_min, t_max;
+    uint64_t lsn_min, lsn_max;
+    unsigned level_mask;
+    size_t lines, lines_len, frames, frames_len, fields, fields_len, text;
+    const size_t *ends; /* line i's text ends at text + ends[i] */
+    const int64_t *ts;  /* each line's timestamp and level, as the block's builder had them */
+    const unsigned char *level;
+};
+/*
+ * The block prepare made of exactly the lines ev[k[0..nk)) of project_id,
+ * in that order, from this very batch (ev, n); NULL when there is none:
+ * then the writer builds the block itself.
+ */
+const struct sq_prep_block *sq_prep_find(const struct store_prep *prep, const struct event *ev,
+                                         size_t n, int64_t project_id, const size_t *k, size_t nk);
+const char *sq_prep_data(const struct store_prep *prep);
 /* Whether a word query could match such a token (then the index must not decide it alone). */
 int sq_logs_reserved_word(const char *w, size_t n, int prefix);
 /* Moves an older binary's log rows of a day file into blocks (the writer, at open). */
@@ -436,8 +479,11 @@ int sq_raw_decode(int enc, const void *p, size_t len, struct pool *pool, const c
 
 /* Ops (store_sqlite_write.c, _admin.c, _read.c). */
 
-int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
-                   struct store_batch_result *res, struct bl_err *err);
+int sq_write_batch(struct store *st, struct event *ev, size_t n, const struct store_prep *prep,
+                   uint64_t checkpoint_lsn, struct store_batch_result *res, struct bl_err *err);
+/* Prepared log blocks (store_sqlite_logs_prep.c): the prepare and prep_free ops. */
+int sq_prepare(struct store *st, struct store_prep **prep, const struct event *ev, size_t n);
+void sq_prep_free(struct store_prep *prep);
 int sq_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err);
 /* Finds or adds node_id's row in bilor.db (store open). */
 int sq_node_register(struct sq_store *s, const char *node_id, struct bl_err *err);

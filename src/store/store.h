@@ -263,6 +263,24 @@ struct store_batch_result {
     size_t duplicates; /* same event_id already stored for the project: skipped */
     size_t new_issues;
     size_t regressions; /* resolved issues reopened by this batch */
+    /* log blocks written as prepare made them, and built by the writer (prepare's fallback) */
+    size_t log_blocks_prepared;
+    size_t log_blocks_built;
+};
+
+/*
+ * Prepared writes. A backend may do part of write_batch's work ahead of it,
+ * on the digest's decode threads: prepare (pure CPU, no database access,
+ * safe on any thread) reads a batch's events as they will be handed to
+ * write_batch and keeps what it built in *prep (created on first use,
+ * reused for the next batch, freed by prep_free); write_prepared then uses
+ * what still fits what it stores and does the rest itself, so the result
+ * is the same as write_batch's with or without it. A backend without
+ * prepare leaves *prep NULL. The events must not change between the two
+ * calls, except what the writer itself decides (an event's kind).
+ */
+struct store_prep {
+    const struct store_ops *ops; /* the backend whose prepare made it */
 };
 
 /* A node id: 1..STORE_NODE_ID_MAX-1 characters of [A-Za-z0-9_-]. */
@@ -399,8 +417,11 @@ struct store_ops {
     int (*ping)(struct store *st, struct bl_err *err);
 
     /* digest, single writer per node; both act on the node the store was opened for */
-    int (*write_batch)(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
-                       struct store_batch_result *res, struct bl_err *err);
+    int (*write_batch)(struct store *st, struct event *ev, size_t n, const struct store_prep *prep,
+                       uint64_t checkpoint_lsn, struct store_batch_result *res, struct bl_err *err);
+    /* Both optional (NULL: nothing prepared); see struct store_prep. */
+    int (*prepare)(struct store *st, struct store_prep **prep, const struct event *ev, size_t n);
+    void (*prep_free)(struct store_prep *prep);
     int (*get_checkpoint)(struct store *st, uint64_t *lsn, struct bl_err *err);
 
     /* projects and their DSN keys */
@@ -615,7 +636,28 @@ static inline int store_write_batch(struct store *st, struct event *ev, size_t n
                                     uint64_t checkpoint_lsn, struct store_batch_result *res,
                                     struct bl_err *err)
 {
-    return st->ops->write_batch(st, ev, n, checkpoint_lsn, res, err);
+    return st->ops->write_batch(st, ev, n, NULL, checkpoint_lsn, res, err);
+}
+
+/* write_batch with what prepare made of the same events (prep may be NULL). */
+static inline int store_write_prepared(struct store *st, struct event *ev, size_t n,
+                                       const struct store_prep *prep, uint64_t checkpoint_lsn,
+                                       struct store_batch_result *res, struct bl_err *err)
+{
+    return st->ops->write_batch(st, ev, n, prep, checkpoint_lsn, res, err);
+}
+
+/* Any thread: prepares ev[0..n) into *prep; nonzero when nothing usable was made. */
+static inline int store_prepare(struct store *st, struct store_prep **prep, const struct event *ev,
+                                size_t n)
+{
+    return st->ops->prepare != NULL ? st->ops->prepare(st, prep, ev, n) : BL_EINVAL;
+}
+
+static inline void store_prep_free(struct store *st, struct store_prep *prep)
+{
+    if (prep != NULL && st->ops->prep_free != NULL)
+        st->ops->prep_free(prep);
 }
 
 static inline int store_get_checkpoint(struct store *st, uint64_t *lsn, struct bl_err *err)

@@ -54,16 +54,22 @@
 #include "store/sqlite_post.h"
 #include "core/banned.h"
 
-#define TEXT_MAX (64u << 20)
 #define MINUTE_US (60 * INT64_C(1000000))
 
-/* One project's block being filled, with the words of each line. */
+/*
+ * One project's block being filled: write_batch's lines as their indexes
+ * in the batch (k, built when the block is written: from what prepare
+ * made of exactly these lines, else here), a converted row's already in
+ * the builder, with the full-text text of each line.
+ */
 struct logproj {
     int64_t project_id;
     int64_t node; /* the node whose lines these are (converted old rows keep theirs) */
     struct lb_builder b;
     struct buf text; /* the words of its lines (message, title, exception text, id tokens) */
     size_t text_end[LB_BLOCK_LINES];
+    size_t k[LB_BLOCK_LINES];
+    size_t nk;
     /* the word postings of this transaction's lines */
     struct lp_builder post;
     int64_t post_base; /* the segment's first line; -1: none yet */
@@ -80,6 +86,7 @@ struct sq_logw {
     struct logproj **p;
     size_t np, cap;
     int64_t next_line; /* 0: not read in this transaction yet */
+    struct sq_wctx *w; /* the batch whose lines the k of the blocks name */
     struct buf lines, frames, fields;
     struct buf pages, ends; /* a segment's, as it is written */
     struct logminute *m;
@@ -129,10 +136,12 @@ void sq_logs_begin(struct sq_store *s)
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_reset(&lw->p[i]->b);
         buf_reset(&lw->p[i]->text);
+        lw->p[i]->nk = 0;
         lp_builder_reset(&lw->p[i]->post);
         lw->p[i]->post_base = -1;
         lw->p[i]->post_lines = 0;
     }
+    lw->w = NULL;
     lw->next_line = 0;
     lw->nm = 0;
 }
@@ -152,7 +161,7 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->project_id = project_id;
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
-    buf_init(&p->text, TEXT_MAX);
+    buf_init(&p->text, SQ_LOG_TEXT_MAX);
     lp_builder_init(&p->post);
     p->post_base = -1;
     lw->p[lw->np++] = p;
@@ -195,6 +204,20 @@ static int next_line(struct sq_conn *c, struct sq_logw *lw, struct bl_err *err)
     return rc;
 }
 
+/* A block's row, with its blobs and its lines' words. */
+struct blockrow {
+    int64_t project_id, node;
+    size_t nlines;
+    int64_t t_min, t_max;
+    uint64_t lsn_min, lsn_max;
+    unsigned level_mask;
+    struct slice lines, frames, fields;
+    const char *text; /* line i's text: [ends[i - 1], ends[i]) (from 0 for i = 0) */
+    const size_t *ends;
+    const int64_t *ts; /* each line's timestamp and level */
+    const unsigned char *level;
+};
+
 /* Stores p's postings segment (if it has lines) and empties it. */
 static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
 {
@@ -218,13 +241,13 @@ static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, 
 }
 
 /* The block's lines (numbered from first) into p's postings. */
-static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, int64_t first,
-                      struct bl_err *err)
+static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                      const struct blockrow *r, int64_t first, struct bl_err *err)
 {
     size_t from = 0;
     int rc = 0;
 
-    for (size_t i = 0; rc == 0 && i < p->b.nlines; i++) {
+    for (size_t i = 0; rc == 0 && i < r->nlines; i++) {
         int64_t line = first + (int64_t)i;
 
         if (p->post_base >= 0 && line - p->post_base >= LP_LINES_MAX)
@@ -233,50 +256,39 @@ static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, 
             break;
         if (p->post_base < 0)
             p->post_base = line;
-        rc = lp_builder_line(&p->post, (uint32_t)(line - p->post_base), p->b.ts[i], p->b.level[i]);
+        rc = lp_builder_line(&p->post, (uint32_t)(line - p->post_base), r->ts[i], r->level[i]);
         if (rc == 0)
-            rc = lp_builder_text(&p->post, p->text.p + from, p->text_end[i] - from);
+            rc = lp_builder_text(&p->post, r->text + from, r->ends[i] - from);
         if (rc != 0)
             rc = bl_err_set(err, rc, "log postings: cannot add a line");
         p->post_lines++;
-        from = p->text_end[i];
+        from = r->ends[i];
     }
     return rc;
 }
 
-/* Writes p's block (if it has lines) and empties it. */
-static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
+/* Inserts the block with the next line numbers, its fields and its lines' index rows. */
+static int insert_block(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                        const struct blockrow *r, struct bl_err *err)
 {
     static const char sql[] =
         "INSERT INTO log_blocks(project_id, node, first_line, nlines, t_min, t_max, lsn_min,"
         " lsn_max, level_mask, lines, frames) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
     static const char fields_sql[] = "INSERT INTO log_block_fields(id, fields) VALUES(?1, ?2)";
-    struct sq_logw *lw = s->logw;
     int64_t first;
-    int rc;
+    int rc = next_line(c, lw, err);
 
-    if (p->b.nlines == 0)
-        return 0;
-    rc = next_line(c, lw, err);
     if (rc != 0)
         return rc;
     first = lw->next_line;
-    buf_reset(&lw->lines);
-    buf_reset(&lw->frames);
-    buf_reset(&lw->fields);
-    rc = lb_builder_fields(&p->b, &lw->fields);
-    if (rc == 0)
-        rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
-    if (rc != 0)
-        return bl_err_set(err, rc, "log block: cannot encode");
     {
         struct sq_query q = { sql,
                               "write log block",
-                              { SQ_INT(p->project_id), SQ_INT(p->node), SQ_INT(first),
-                                SQ_INT(p->b.nlines), SQ_INT(p->b.t_min), SQ_INT(p->b.t_max),
-                                SQ_INT(p->b.lsn_min), SQ_INT(p->b.lsn_max), SQ_INT(p->b.level_mask),
-                                SQ_BLOB(lw->lines.p, lw->lines.len),
-                                SQ_BLOB(lw->frames.p, lw->frames.len) },
+                              { SQ_INT(r->project_id), SQ_INT(r->node), SQ_INT(first),
+                                SQ_INT(r->nlines), SQ_INT(r->t_min), SQ_INT(r->t_max),
+                                SQ_INT(r->lsn_min), SQ_INT(r->lsn_max), SQ_INT(r->level_mask),
+                                SQ_BLOB(r->lines.p, r->lines.len),
+                                SQ_BLOB(r->frames.p, r->frames.len) },
                               11,
                               NULL,
                               NULL };
@@ -286,7 +298,7 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
             q = (struct sq_query){ fields_sql,
                                    "write log block fields",
                                    { SQ_INT(sqlite3_last_insert_rowid(c->db)),
-                                     SQ_BLOB(lw->fields.p, lw->fields.len) },
+                                     SQ_BLOB(r->fields.p, r->fields.len) },
                                    2,
                                    NULL,
                                    NULL };
@@ -294,9 +306,113 @@ static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p,
         }
     }
     if (rc == 0)
-        rc = post_lines(c, lw, p, first, err);
+        rc = post_lines(c, lw, p, r, first, err);
     if (rc == 0)
-        lw->next_line = first + (int64_t)p->b.nlines;
+        lw->next_line = first + (int64_t)r->nlines;
+    return rc;
+}
+
+/* p's batch lines into its builder, as prepare builds them (the fallback). */
+static int build_lines(struct sq_logw *lw, struct logproj *p)
+{
+    struct sq_wctx *w = lw->w;
+    int rc = 0;
+
+    for (size_t i = 0; i < p->nk && rc == 0; i++) {
+        const struct event *e = &w->ev[p->k[i]];
+        const char *text[3] = { e->message, e->title, e->search_text };
+        struct lb_line l;
+
+        sq_logs_line(e, w->ts[p->k[i]], sq_tags_json(&w->tags, e), &l);
+        rc = sq_logs_put(&p->b, &p->text, p->text_end, &l, text);
+    }
+    return rc;
+}
+
+/* The block prepare made of exactly p's lines, or NULL. */
+static const struct sq_prep_block *prepared(const struct sq_logw *lw, const struct logproj *p)
+{
+    const struct sq_wctx *w = lw->w;
+
+    if (w == NULL || w->prep == NULL || p->node != w->s->node)
+        return NULL;
+    return sq_prep_find(w->prep, w->ev, w->n, p->project_id, p->k, p->nk);
+}
+
+static int write_prepared(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                          const struct sq_prep_block *pb, struct bl_err *err)
+{
+    const char *d = sq_prep_data(lw->w->prep);
+    struct blockrow r = { p->project_id,
+                          p->node,
+                          pb->nlines,
+                          pb->t_min,
+                          pb->t_max,
+                          pb->lsn_min,
+                          pb->lsn_max,
+                          pb->level_mask,
+                          { d + pb->lines, pb->lines_len },
+                          { d + pb->frames, pb->frames_len },
+                          { d + pb->fields, pb->fields_len },
+                          d + pb->text,
+                          pb->ends,
+                          pb->ts,
+                          pb->level };
+
+    lw->w->res->log_blocks_prepared++;
+    return insert_block(c, lw, p, &r, err);
+}
+
+static int write_built(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
+{
+    struct blockrow r;
+    int rc;
+
+    buf_reset(&lw->lines);
+    buf_reset(&lw->frames);
+    buf_reset(&lw->fields);
+    rc = lb_builder_fields(&p->b, &lw->fields);
+    if (rc == 0)
+        rc = lb_builder_finish(&p->b, &lw->lines, &lw->frames);
+    if (rc != 0)
+        return bl_err_set(err, rc, "log block: cannot encode");
+    r = (struct blockrow){ p->project_id,
+                           p->node,
+                           p->b.nlines,
+                           p->b.t_min,
+                           p->b.t_max,
+                           p->b.lsn_min,
+                           p->b.lsn_max,
+                           p->b.level_mask,
+                           { lw->lines.p, lw->lines.len },
+                           { lw->frames.p, lw->frames.len },
+                           { lw->fields.p, lw->fields.len },
+                           p->text.p,
+                           p->text_end,
+                           p->b.ts,
+                           p->b.level };
+    if (lw->w != NULL)
+        lw->w->res->log_blocks_built++;
+    return insert_block(c, lw, p, &r, err);
+}
+
+/* Writes p's block (if it has lines) and empties it. */
+static int write_block(struct sq_conn *c, struct sq_store *s, struct logproj *p, struct bl_err *err)
+{
+    struct sq_logw *lw = s->logw;
+    const struct sq_prep_block *pb = NULL;
+    int rc = 0;
+
+    if (p->nk > 0) {
+        pb = prepared(lw, p);
+        if (pb == NULL && (rc = build_lines(lw, p)) != 0)
+            rc = bl_err_set(err, rc, "log block: cannot add a line");
+    }
+    if (rc == 0 && pb != NULL)
+        rc = write_prepared(c, lw, p, pb, err);
+    else if (rc == 0 && p->b.nlines > 0)
+        rc = write_built(c, lw, p, err);
+    p->nk = 0;
     lb_builder_reset(&p->b);
     buf_reset(&p->text);
     return rc;
@@ -424,13 +540,12 @@ int sq_logs_ascii(const char *s)
     return 1;
 }
 
-static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
+void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb_line *l)
 {
-    const struct event *e = &w->ev[k];
     const char *s[LB_NSTR] = { NULL };
 
     memset(l, 0, sizeof(*l));
-    l->timestamp = w->ts[k];
+    l->timestamp = ts;
     l->received_at = e->received_at;
     l->level = e->level;
     l->source = e->source;
@@ -461,6 +576,10 @@ static void line_of(const struct sq_wctx *w, size_t k, struct lb_line *l)
         l->str[LB_RAW] = e->raw;
         l->len[LB_RAW] = e->raw_len;
     }
+    if (tags != NULL) {
+        l->str[LB_TAGS_JSON] = tags;
+        l->len[LB_TAGS_JSON] = strlen(tags);
+    }
 }
 
 int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
@@ -470,29 +589,43 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
     struct logproj *p = proj_of(lw, project_id, node);
     int rc;
 
-    if (lb_builder_full(&p->b)) {
+    if (lb_builder_full(&p->b) || p->nk > 0) {
         rc = write_block(c, s, p, err);
         if (rc != 0)
             return rc;
     }
-    rc = lb_builder_add(&p->b, l);
+    rc = sq_logs_put(&p->b, &p->text, p->text_end, l, text);
     if (rc != 0)
         return bl_err_set(err, rc, "log block: cannot add a line");
-    for (int i = 0; i < 3; i++)
-        text_add(&p->text, text[i]);
-    text_add_id(&p->text, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
-    text_add_id(&p->text, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
-    p->text_end[p->b.nlines - 1] = p->text.len;
     count_minute(lw, project_id, l->timestamp, l->level);
     return 0;
 }
 
-int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
-                struct bl_err *err)
+int sq_logs_put(struct lb_builder *b, struct buf *words, size_t *ends, const struct lb_line *l,
+                const char *const text[3])
+{
+    int rc = lb_builder_add(b, l);
+
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < 3; i++)
+        text_add(words, text[i]);
+    text_add_id(words, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
+    text_add_id(words, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
+    ends[b->nlines - 1] = words->len;
+    return 0;
+}
+
+/*
+ * A line of the batch into its project's block, built when the block is
+ * written (write_block). The block is written when the next line finds it
+ * full, as sq_logs_append does: line numbers are handed out in that order.
+ */
+int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
     const struct event *e = &w->ev[k];
-    const char *text[3] = { e->message, e->title, e->search_text };
-    struct lb_line l;
+    struct sq_logw *lw = logw_of(w->s);
+    struct logproj *p;
     int rc, fresh = 1;
 
     if (!own_id(e)) {
@@ -504,15 +637,17 @@ int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags
             return 0;
         }
     }
-    line_of(w, k, &l);
-    if (tags != NULL) {
-        l.str[LB_TAGS_JSON] = tags;
-        l.len[LB_TAGS_JSON] = strlen(tags);
+    p = proj_of(lw, e->project_id, w->s->node);
+    if (p->nk == LB_BLOCK_LINES || p->b.nlines > 0) {
+        rc = write_block(c, w->s, p, err);
+        if (rc != 0)
+            return rc;
     }
-    rc = sq_logs_append(w->s, c, e->project_id, w->s->node, &l, text, err);
-    if (rc == 0)
-        w->counted[k] = 1;
-    return rc;
+    lw->w = w;
+    p->k[p->nk++] = k;
+    count_minute(lw, e->project_id, w->ts[k], e->level);
+    w->counted[k] = 1;
+    return 0;
 }
 
 /* The stored log_ids row of a replayed line with a client id, as replay compares it. */
@@ -587,8 +722,7 @@ static int replay_row(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_
     return rc != 0 ? rc : 1;
 }
 
-int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *tags,
-                   struct bl_err *err)
+int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *err)
 {
     static const char sql[] = "SELECT node, lsn, seq FROM log_ids"
                               " WHERE project_id = ?1 AND event_id = ?2";
@@ -608,7 +742,7 @@ int sq_logs_replay(struct sq_wctx *w, struct sq_conn *c, size_t k, const char *t
     snprintf(id, sizeof(id), "%.32s", e->event_id);
     rc = sq_query_one(c, &q, err);
     if (rc == BL_ENOTFOUND)
-        return sq_logs_add(w, c, k, tags, err);
+        return sq_logs_add(w, c, k, err);
     if (rc != 0)
         return rc;
     if (p.mine)

@@ -96,13 +96,12 @@
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
-#define TAGS_JSON_MAX (256u << 10)
 /* Keeps µs arithmetic far from overflow and inside the YYYYMMDD file names. */
 #define TS_MAX ((SQ_DAY_MAX + 1) * CLOCK_US_PER_DAY - 1)
 
 enum { SKIP_DONE = 1, SKIP_BAD = 2 };
 
-static int64_t sane_ts(const struct event *e)
+int64_t sq_sane_ts(const struct event *e)
 {
     if (e->timestamp >= 0 && e->timestamp <= TS_MAX)
         return e->timestamp;
@@ -193,11 +192,11 @@ static void ctx_init(struct sq_wctx *w, struct sq_store *s, struct event *ev, si
     w->htab = xmalloc(w->hmask * sizeof(*w->htab));
     memset(w->htab, 0xff, w->hmask * sizeof(*w->htab));
     w->hmask--;
-    buf_init(&w->tags, TAGS_JSON_MAX + 4096);
+    buf_init(&w->tags, SQ_TAGS_BUF_MAX);
     for (i = 0; i < n; i++) {
         w->order[i] = i;
         w->by_day[i] = i;
-        w->ts[i] = sane_ts(&ev[i]);
+        w->ts[i] = sq_sane_ts(&ev[i]);
         w->day[i] = sq_day_of(w->ts[i]);
         w->group[i] = -1;
     }
@@ -271,35 +270,40 @@ static int resolve_issues(struct sq_wctx *w, struct bl_err *err)
 
 /* Day files (step 3). */
 
-static const char *tags_json(struct sq_wctx *w, const struct event *e)
+const char *sq_tags_json(struct buf *b, const struct event *e)
 {
     size_t i;
     int rc;
 
     if (e->ntags == 0 || e->tags == NULL)
         return NULL;
-    buf_reset(&w->tags);
-    rc = buf_addch(&w->tags, '[');
+    buf_reset(b);
+    rc = buf_addch(b, '[');
     for (i = 0; i < e->ntags && rc == 0; i++) {
         const char *k = e->tags[i].key != NULL ? e->tags[i].key : "";
         const char *v = e->tags[i].value != NULL ? e->tags[i].value : "";
 
-        rc = buf_addstr(&w->tags, i == 0 ? "[" : ",[");
+        rc = buf_addstr(b, i == 0 ? "[" : ",[");
         if (rc == 0)
-            rc = buf_add_json_str(&w->tags, k, strlen(k));
+            rc = buf_add_json_str(b, k, strlen(k));
         if (rc == 0)
-            rc = buf_addch(&w->tags, ',');
+            rc = buf_addch(b, ',');
         if (rc == 0)
-            rc = buf_add_json_str(&w->tags, v, strlen(v));
+            rc = buf_add_json_str(b, v, strlen(v));
         if (rc == 0)
-            rc = buf_addch(&w->tags, ']');
-        if (rc == 0 && w->tags.len > TAGS_JSON_MAX)
+            rc = buf_addch(b, ']');
+        if (rc == 0 && b->len > SQ_TAGS_JSON_MAX)
             rc = BL_ETOOBIG;
     }
     if (rc == 0)
-        rc = buf_addch(&w->tags, ']');
+        rc = buf_addch(b, ']');
     /* Tags past the cap are not worth a broken JSON document: keep none. */
-    return rc == 0 ? w->tags.p : NULL;
+    return rc == 0 ? b->p : NULL;
+}
+
+static const char *tags_json(struct sq_wctx *w, const struct event *e)
+{
+    return sq_tags_json(&w->tags, e);
 }
 
 static int bind_event(struct sq_wctx *w, sqlite3_stmt *st, size_t k)
@@ -571,8 +575,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
         else if (w->skip[k] == SKIP_BAD)
             continue;
         else if (w->ev[k].kind == EV_KIND_LOG) /* blocks: store_sqlite_logs.c */
-            rc = w->ev[k].lsn < applied ? sq_logs_replay(w, c, k, tags_json(w, &w->ev[k]), err)
-                                        : sq_logs_add(w, c, k, tags_json(w, &w->ev[k]), err);
+            rc = w->ev[k].lsn < applied ? sq_logs_replay(w, c, k, err) : sq_logs_add(w, c, k, err);
         else if (w->ev[k].lsn < applied)
             rc = replay_event(w, c, k, err);
         else
@@ -614,8 +617,8 @@ static int write_days(struct sq_wctx *w, struct bl_err *err)
     return rc;
 }
 
-int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkpoint_lsn,
-                   struct store_batch_result *res, struct bl_err *err)
+int sq_write_batch(struct store *st, struct event *ev, size_t n, const struct store_prep *prep,
+                   uint64_t checkpoint_lsn, struct store_batch_result *res, struct bl_err *err)
 {
     struct sq_store *s = sq_of(st);
     struct store_batch_result local;
@@ -633,6 +636,7 @@ int sq_write_batch(struct store *st, struct event *ev, size_t n, uint64_t checkp
     ctx_init(&w, s, ev, n);
     w.checkpoint = checkpoint_lsn;
     w.res = res;
+    w.prep = prep != NULL && prep->ops == st->ops ? prep : NULL;
     rc = sq_exec(s->w, "BEGIN IMMEDIATE", err);
     if (rc != 0)
         goto out;

@@ -483,6 +483,10 @@ def test_resolve_in_next_release():
     r = srv.api("PUT", "/api/0/issues/%s/" % iss["id"], body={"status": "resolved_in_next_release"})
     h.check_eq(r.status, 400, "no release seen yet: cannot wait for the next one")
     send("shop@1.0")
+    # the event is readable once its day file commits; the issue learns its release when
+    # bilor.db commits just after: wait for that, not only for the event
+    h.wait_for(lambda: srv.issue(iss["id"]).get("last_release") == "shop@1.0",
+               what="the issue's last release")
     r = srv.api("PUT", "/api/0/issues/%s/" % iss["id"], body={"status": "resolved_in_next_release"})
     h.check_eq((r.status, r.json().get("status"), r.json().get("resolved_in_release")),
                (200, "resolved", "shop@1.0"), "resolved in the release after shop@1.0")

@@ -1,0 +1,295 @@
+/*
+ * store_sqlite_logs_prep.c - log blocks built ahead of write_batch, on the
+ * digest's decode threads (the prepare op, store.h).
+ *
+ * DESIGN
+ * The single writer spent about two thirds of a log line's time building
+ * its block: the record, zstd of the 64-line frames, the lines and fields
+ * blobs, the words the index is built from. None of it needs the database, so prepare
+ * does it for a decoded batch on the thread that decoded it, exactly as
+ * write_day would: the batch's log lines grouped per (project, day file)
+ * in the writer's order (day, lsn, seq, index), cut into blocks of
+ * LB_BLOCK_LINES, each built by the same functions (sq_logs_line,
+ * sq_logs_put, lb_builder_*) from the same event fields. A block's bytes
+ * depend only on its lines, never on where it lands: line numbers
+ * (first_line) are the block row's, given by the writer when it inserts it.
+ *
+ * The writer (store_sqlite_logs.c) collects the lines it actually stores
+ * into each block as their indexes in the batch and, when it writes a
+ * block, takes the prepared one only when it holds exactly those lines in
+ * that order (sq_prep_find); anything else (a duplicate client id, a
+ * replay, a line whose kind the writer decided otherwise than the decode
+ * thread guessed, an event the writer skips) changes some block's lines,
+ * and that block is built by the writer from the events as before. Since
+ * the writer never changes a log line's fields (only an event's kind and
+ * an issue's grouping), the same lines give the same bytes
+ * (tests/unit/test_logs_prep.c compares the two paths).
+ *
+ * Memory: one struct sq_prep per digest slot, reused batch after batch and
+ * freed with the slot; what it holds is the batch's compressed frames and
+ * words, about the size of the batch's own events.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/xmalloc.h"
+#include "store/logblock.h"
+#include "store/sqlite_int.h"
+#include "core/banned.h"
+
+/* The prepared data of one batch is refused past this (the writer builds the rest). */
+#define PREP_DATA_MAX (1u << 30)
+/* A batch's data grown past this is freed before the next one, not kept. */
+#define PREP_KEEP (64u << 20)
+
+/* A log line of the batch with what orders it. */
+struct prep_key {
+    int64_t project_id, day, ts;
+    uint64_t lsn;
+    uint32_t seq;
+    size_t i;
+};
+
+struct sq_prep {
+    struct store_prep base;
+    const struct event *ev; /* the batch prepared, and its size */
+    size_t n;
+    struct lb_builder b;
+    struct buf words, tags, lines; /* one block's, as the writer's */
+    struct buf data;               /* every block's blobs and texts */
+    size_t cap;                    /* of the arrays below */
+    struct prep_key *keys;
+    size_t *k;           /* the blocks' lines, block after block */
+    size_t *ends;        /* their texts' ends, likewise */
+    struct prep_key *at; /* their (lsn, seq, timestamp) as prepared, likewise */
+    int64_t *ts;         /* their timestamps and levels as the block has them, likewise */
+    unsigned char *level;
+    uint32_t *first;           /* per event: 1 + the block it is the first line of, else 0 */
+    struct sq_prep_block *blk; /* grown as blocks are made (most batches make a few) */
+    size_t nblk, blkcap;
+};
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const struct prep_key *a = pa, *b = pb;
+
+    if (a->project_id != b->project_id)
+        return a->project_id < b->project_id ? -1 : 1;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    if (a->lsn != b->lsn)
+        return a->lsn < b->lsn ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static struct sq_prep *prep_new(struct store *st)
+{
+    struct sq_prep *p = xcalloc(1, sizeof(*p));
+
+    p->base.ops = st->ops;
+    lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
+    buf_init(&p->words, SQ_LOG_TEXT_MAX);
+    buf_init(&p->tags, SQ_TAGS_BUF_MAX);
+    buf_init(&p->lines, 1u << 20);
+    buf_init(&p->data, PREP_DATA_MAX);
+    return p;
+}
+
+void sq_prep_free(struct store_prep *prep)
+{
+    struct sq_prep *p = (struct sq_prep *)prep;
+
+    if (p == NULL)
+        return;
+    lb_builder_release(&p->b);
+    buf_release(&p->words);
+    buf_release(&p->tags);
+    buf_release(&p->lines);
+    buf_release(&p->data);
+    free(p->keys);
+    free(p->k);
+    free(p->ends);
+    free(p->at);
+    free(p->ts);
+    free(p->level);
+    free(p->first);
+    free(p->blk);
+    free(p);
+}
+
+/* Empties p for a batch of n events. */
+static void prep_reset(struct sq_prep *p, const struct event *ev, size_t n)
+{
+    if (n > p->cap) {
+        p->cap = n;
+        free(p->keys);
+        free(p->k);
+        free(p->ends);
+        free(p->at);
+        free(p->ts);
+        free(p->level);
+        free(p->first);
+        p->at = xmalloc(n * sizeof(*p->at));
+        p->ts = xmalloc(n * sizeof(*p->ts));
+        p->level = xmalloc(n);
+        p->keys = xmalloc(n * sizeof(*p->keys));
+        p->k = xmalloc(n * sizeof(*p->k));
+        p->ends = xmalloc(n * sizeof(*p->ends));
+        p->first = xmalloc(n * sizeof(*p->first));
+    }
+    if (p->data.cap > PREP_KEEP)
+        buf_release(&p->data);
+    buf_reset(&p->data);
+    if (n > 0)
+        memset(p->first, 0, n * sizeof(*p->first));
+    p->ev = ev;
+    p->n = n;
+    p->nblk = 0;
+}
+
+/* Appends b's bytes to the data; *off where they start. */
+static int put_data(struct sq_prep *p, const void *b, size_t len, size_t *off)
+{
+    *off = p->data.len;
+    return buf_add(&p->data, b, len);
+}
+
+/* Builds the block of keys[0..nk) (one project and day, in order) as the writer would. */
+static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk, size_t *kpos)
+{
+    struct sq_prep_block *blk;
+    size_t *k = p->k + *kpos, *ends = p->ends + *kpos, fields_end;
+    int rc = 0;
+
+    if (p->nblk == p->blkcap) {
+        p->blkcap = p->blkcap ? p->blkcap * 2 : 16;
+        p->blk = xrealloc(p->blk, p->blkcap * sizeof(*p->blk));
+    }
+    blk = &p->blk[p->nblk];
+    lb_builder_reset(&p->b);
+    buf_reset(&p->words);
+    buf_reset(&p->lines);
+    for (size_t i = 0; i < nk && rc == 0; i++) {
+        const struct event *e = &p->ev[keys[i].i];
+        const char *text[3] = { e->message, e->title, e->search_text };
+        struct lb_line l;
+
+        k[i] = keys[i].i;
+        p->at[*kpos + i] = keys[i];
+        sq_logs_line(e, keys[i].ts, sq_tags_json(&p->tags, e), &l);
+        rc = sq_logs_put(&p->b, &p->words, ends, &l, text);
+    }
+    blk->fields = p->data.len;
+    if (rc == 0)
+        rc = lb_builder_fields(&p->b, &p->data);
+    fields_end = p->data.len;
+    blk->frames = p->data.len;
+    if (rc == 0)
+        rc = lb_builder_finish(&p->b, &p->lines, &p->data);
+    if (rc != 0)
+        return rc;
+    blk->fields_len = fields_end - blk->fields;
+    blk->frames_len = p->data.len - blk->frames;
+    blk->lines_len = p->lines.len;
+    rc = put_data(p, p->lines.p, p->lines.len, &blk->lines);
+    if (rc == 0)
+        rc = put_data(p, p->words.p, p->words.len, &blk->text);
+    if (rc != 0)
+        return rc;
+    blk->project_id = keys[0].project_id;
+    blk->nlines = nk;
+    blk->k = k;
+    blk->ends = ends;
+    blk->ts = p->ts + *kpos;
+    blk->level = p->level + *kpos;
+    memcpy(p->ts + *kpos, p->b.ts, nk * sizeof(*p->ts));
+    memcpy(p->level + *kpos, p->b.level, nk);
+    blk->t_min = p->b.t_min;
+    blk->t_max = p->b.t_max;
+    blk->lsn_min = p->b.lsn_min;
+    blk->lsn_max = p->b.lsn_max;
+    blk->level_mask = p->b.level_mask;
+    p->first[k[0]] = (uint32_t)++p->nblk;
+    *kpos += nk;
+    return 0;
+}
+
+/* The batch's log lines as write_day would store them, sorted per (project, day). */
+static size_t collect(struct sq_prep *p)
+{
+    size_t nk = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        const struct event *e = &p->ev[i];
+        int64_t ts;
+
+        if (e->kind != EV_KIND_LOG || e->project_id <= 0 || e->event_id[0] == '\0')
+            continue;
+        ts = sq_sane_ts(e);
+        p->keys[nk++] = (struct prep_key){ e->project_id, sq_day_of(ts), ts, e->lsn, e->seq, i };
+    }
+    if (nk > 1)
+        qsort(p->keys, nk, sizeof(*p->keys), cmp_key);
+    return nk;
+}
+
+int sq_prepare(struct store *st, struct store_prep **prep, const struct event *ev, size_t n)
+{
+    struct sq_prep *p = (struct sq_prep *)*prep;
+    size_t nk, from = 0, kpos = 0;
+    int rc = 0;
+
+    if (p == NULL)
+        *prep = &(p = prep_new(st))->base;
+    prep_reset(p, ev, n);
+    nk = collect(p);
+    while (from < nk && rc == 0) {
+        size_t to = from + 1;
+
+        /* One project's lines of one day, LB_BLOCK_LINES at a time, as the writer cuts them. */
+        while (to < nk && to - from < LB_BLOCK_LINES &&
+               p->keys[to].project_id == p->keys[from].project_id &&
+               p->keys[to].day == p->keys[from].day)
+            to++;
+        rc = prep_block(p, p->keys + from, to - from, &kpos);
+        from = to;
+    }
+    /* The blocks made so far stay usable; the writer builds the others. */
+    return rc;
+}
+
+const struct sq_prep_block *sq_prep_find(const struct store_prep *prep, const struct event *ev,
+                                         size_t n, int64_t project_id, const size_t *k, size_t nk)
+{
+    const struct sq_prep *p = (const struct sq_prep *)prep;
+    const struct sq_prep_block *blk;
+    uint32_t b;
+
+    if (p == NULL || p->ev != ev || p->n != n || nk == 0 || k[0] >= n)
+        return NULL;
+    b = p->first[k[0]];
+    if (b == 0)
+        return NULL;
+    blk = &p->blk[b - 1];
+    if (blk->project_id != project_id || blk->nlines != nk ||
+        memcmp(blk->k, k, nk * sizeof(*k)) != 0)
+        return NULL;
+    /* The very events prepared (not a later batch in the same memory). */
+    for (size_t i = 0, at = (size_t)(blk->k - p->k); i < nk; i++) {
+        const struct event *e = &ev[k[i]];
+
+        if (e->lsn != p->at[at + i].lsn || e->seq != p->at[at + i].seq ||
+            sq_sane_ts(e) != p->at[at + i].ts)
+            return NULL;
+    }
+    return blk;
+}
+
+const char *sq_prep_data(const struct store_prep *prep)
+{
+    return ((const struct sq_prep *)prep)->data.p;
+}
