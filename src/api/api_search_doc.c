@@ -34,15 +34,30 @@ int api_doc_init(struct api_doc *d, const struct store_event *row, const struct 
         cJSON_Delete(obj);
         return -1;
     }
-    memcpy(d->ev.event_id, row->event_id, sizeof(d->ev.event_id));
-    d->ev.project_id = row->project_id;
-    d->ev.received_at = row->received_at;
-    if (row->source == EV_SRC_LOGLINE)
-        normalize_log_line(obj, &d->ev, lim, pool);
-    else
-        normalize_sentry(obj, &d->ev, lim, pool);
+    d->lim = lim;
     d->obj = obj;
     return 0;
+}
+
+/*
+ * The event the digest made of the payload, normalized on first use (a
+ * cache filled through the const document query_match hands the getter).
+ */
+static const struct event *doc_ev(const struct api_doc *cd)
+{
+    struct api_doc *d = (struct api_doc *)cd;
+
+    if (d->normalized || d->obj == NULL)
+        return &d->ev;
+    d->normalized = 1;
+    memcpy(d->ev.event_id, d->row->event_id, sizeof(d->ev.event_id));
+    d->ev.project_id = d->row->project_id;
+    d->ev.received_at = d->row->received_at;
+    if (d->row->source == EV_SRC_LOGLINE)
+        normalize_log_line(d->obj, &d->ev, d->lim, d->pool);
+    else
+        normalize_sentry(d->obj, &d->ev, d->lim, d->pool);
+    return &d->ev;
 }
 
 void api_doc_free(struct api_doc *d)
@@ -124,22 +139,24 @@ static const cJSON *attr_member(const struct api_doc *d, const char *path)
 
 static size_t tags(const struct api_doc *d, const char *key, struct slice *vals, size_t max)
 {
+    const struct event *ev = doc_ev(d);
     size_t n = 0;
 
-    for (size_t i = 0; i < d->ev.ntags && n < max; i++)
-        if (d->ev.tags[i].key != NULL && strcasecmp(d->ev.tags[i].key, key) == 0 &&
-            d->ev.tags[i].value != NULL)
-            vals[n++] = slice_from(d->ev.tags[i].value);
+    for (size_t i = 0; i < ev->ntags && n < max; i++)
+        if (ev->tags[i].key != NULL && strcasecmp(ev->tags[i].key, key) == 0 &&
+            ev->tags[i].value != NULL)
+            vals[n++] = slice_from(ev->tags[i].value);
     return n;
 }
 
 /* error.type, error.value, stack.function, stack.module over every exception. */
 static size_t exc_field(const struct api_doc *d, const char *field, struct slice *vals, size_t max)
 {
+    const struct event *ev = doc_ev(d);
     size_t n = 0;
 
-    for (size_t k = 0; k < d->ev.nexc && n < max; k++) {
-        const struct ev_exception *x = &d->ev.exc[k];
+    for (size_t k = 0; k < ev->nexc && n < max; k++) {
+        const struct ev_exception *x = &ev->exc[k];
 
         if (strcmp(field, "error.type") == 0 && x->type != NULL)
             vals[n++] = slice_from(x->type);
@@ -165,7 +182,6 @@ static size_t service(const struct api_doc *d, struct slice *vals, size_t max)
 
 static size_t event_field(const struct api_doc *d, const char *f, struct slice *vals, size_t max)
 {
-    const struct event *ev = &d->ev;
     static const struct {
         const char *name;
         size_t off;
@@ -183,7 +199,7 @@ static size_t event_field(const struct api_doc *d, const char *f, struct slice *
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         if (strcmp(f, strs[i].name) == 0)
-            return one(*(const char *const *)((const char *)ev + strs[i].off), vals, max);
+            return one(*(const char *const *)((const char *)doc_ev(d) + strs[i].off), vals, max);
     if (strncmp(f, "error.", 6) == 0 || strncmp(f, "stack.", 6) == 0)
         return exc_field(d, f, vals, max);
     if (strncmp(f, "tags.", 5) == 0)

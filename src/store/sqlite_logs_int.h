@@ -36,7 +36,10 @@ struct blk {
     struct lb_fields fl;
     size_t nlines;
     int64_t t_min, t_max;
+    unsigned level_mask; /* walks: a bit per level its lines have (1 << level) */
     struct lb_lines ln;
+    int ts_ready; /* ln's timestamps are read (else only ts_lo..ts_hi's levels, flags) */
+    size_t ts_lo, ts_hi;
     sqlite3_stmt *st;
     int frames_open;
     struct lb_frames fr;
@@ -52,6 +55,13 @@ struct blk {
 void sq_blk_head(struct blk *b, sqlite3_stmt *st);
 /* Its lines blob (b->ln). */
 int sq_blk_lines(struct blk *b, struct bl_err *err);
+/*
+ * The same with only lines lo..hi readable (a lazy block's few
+ * candidates): their levels and flags, and their timestamps once
+ * sq_blk_lines_ts is called (a no-op after sq_blk_lines).
+ */
+int sq_blk_lines_some(struct blk *b, size_t lo, size_t hi, struct bl_err *err);
+int sq_blk_lines_ts(struct blk *b, struct bl_err *err);
 /* Its fields blob (b->fl): 1 when open, 0 when it has none (nor, then, the older blocks). */
 int sq_blk_fields(struct blk *b);
 /*
@@ -68,6 +78,29 @@ int sq_blk_line(struct blk *b, size_t i, struct lb_line *l, struct bl_err *err);
 /* A line as the store's event row. */
 int sq_line_event(struct pool *pool, int64_t project_id, const struct lb_line *l,
                   struct store_event *e, struct bl_err *err);
+
+/*
+ * What a line's timestamp, level and fields alone say about a query
+ * (store_sqlite_logs_eval.c): yes, no, or maybe (then its payload decides).
+ */
+enum { SQ_PV_NO = 0, SQ_PV_YES = 1, SQ_PV_MAYBE = 2 };
+struct sq_pv {
+    int64_t ts;
+    int level;
+    int64_t now;
+    const struct query_node *yes; /* a word the full-text index decided for this line */
+    const struct lb_fields *fl;   /* the block's fields, or NULL */
+    size_t i;                     /* the line's index in the block */
+    int no_ts;                    /* ts is not known (a whole block's verdict): maybe */
+};
+int sq_pre_eval(const struct query_node *n, const struct sq_pv *v);
+/* Whether the query has a condition the fields blob may decide; a level condition. */
+int sq_has_field_cond(const struct query_node *n);
+int sq_has_level_cond(const struct query_node *n);
+/* Whether a block whose lines have the levels of mask (1 << level each) may hold a match. */
+int sq_levels_may_match(const struct query_node *q, unsigned mask, int64_t now);
+/* Whether a query says nothing but levels (then per-minute counts answer it). */
+int sq_levels_only(const struct query_node *n);
 
 /*
  * Full-text candidates of a day file's walk (store_sqlite_logs_drive.c): the
@@ -93,11 +126,26 @@ struct drive {
     uint16_t idx[LB_BLOCK_LINES];
     size_t nidx;
 };
+/*
+ * A page asks the index per block for its first blocks (a common word's
+ * newest lines are in the newest block), then loads the day's candidates
+ * once: a rare word would otherwise cost one index query per block (each
+ * opens every segment of log_fts). A page that will plainly need more
+ * blocks than these loads at once (sq_lines_page).
+ */
+#define SQ_DRIVE_LAZY_BLOCKS 8
+
 /* The day's candidates at once, into the bitmap. */
 int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err);
 /* Fills d->idx with the candidates among the lines first .. first + n - 1. */
 int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, struct bl_err *err);
 void sq_drive_bit_set(struct drive *d, int64_t id);
+/*
+ * The same read from log_fts's segments directly when text is plain words
+ * ("a" AND "b") and the index of a shape this reads
+ * (store_sqlite_logs_fts.c): 0 done, else nothing set (ask FTS5).
+ */
+int sq_fts_bits(struct sq_conn *c, const char *text, struct drive *d);
 /* A row callback appending column 0 to d->probe (sized by the caller). */
 int sq_drive_count(sqlite3_stmt *st, void *ctx, struct bl_err *err);
 /* The lines retired by a replay (log_gone), ascending in g->ids; and whether line is one. */

@@ -92,6 +92,67 @@ int sq_blk_lines(struct blk *b, struct bl_err *err)
     }
     if (lb_lines_open(p, n, b->nlines, &b->ln) != 0)
         return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
+    b->ts_ready = 1;
+    return 0;
+}
+
+/*
+ * Its lines blob, of a lazy block, for lines lo..hi only: their level and
+ * flag bytes in one read (the blob's length gives the timestamps' width),
+ * their timestamps only when sq_blk_lines_ts is called, so a block whose
+ * one candidate the level rules out costs one small read, not a copy of
+ * its 5 KB. The buffer is the blob's size; its other bytes are stale.
+ */
+int sq_blk_lines_some(struct blk *b, size_t lo, size_t hi, struct bl_err *err)
+{
+    unsigned char *u;
+    size_t len, w, n = b->nlines, at;
+    int rc;
+
+    if (!b->lazy || hi >= n || lo > hi)
+        return sq_blk_lines(b, err);
+    rc = blk_blob(b, &b->hl, "lines", err);
+    if (rc != 0)
+        return rc;
+    len = (size_t)sqlite3_blob_bytes(b->hl);
+    w = n > 0 && len > 13 ? (len - 13) / n : 0;
+    if (w < 3 || w > 10 || len != 13 + n * w || len > INT32_MAX)
+        return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
+    w -= 2;
+    buf_reset(&b->lbuf);
+    if (buf_grow(&b->lbuf, len + 1) != 0)
+        return bl_err_set(err, BL_ETOOBIG, "log block %lld: blob too large", (long long)b->id);
+    u = (unsigned char *)b->lbuf.p;
+    at = 13 + n * w + lo;
+    if (sqlite3_blob_read(b->hl, u + at, (int)(n + hi - lo + 1), (int)at) != SQLITE_OK)
+        return bl_err_set(err, BL_ESTORE, "log block %lld: %s", (long long)b->id,
+                          sqlite3_errmsg(b->db));
+    b->lbuf.len = len;
+    b->ln = (struct lb_lines){ n, (int)w, 0, u + 13, u + 13 + n * w, u + 13 + n * (w + 1) };
+    b->ts_lo = lo;
+    b->ts_hi = hi;
+    b->ts_ready = 0;
+    return 0;
+}
+
+/* The timestamps of the lines sq_blk_lines_some read (and the blob's header). */
+int sq_blk_lines_ts(struct blk *b, struct bl_err *err)
+{
+    unsigned char *u = (unsigned char *)b->lbuf.p;
+    size_t w = (size_t)b->ln.width, at = 13 + b->ts_lo * w;
+    struct lb_lines ln;
+
+    if (b->ts_ready)
+        return 0;
+    if (sqlite3_blob_read(b->hl, u, 13, 0) != SQLITE_OK ||
+        sqlite3_blob_read(b->hl, u + at, (int)((b->ts_hi - b->ts_lo + 1) * w), (int)at) !=
+            SQLITE_OK)
+        return bl_err_set(err, BL_ESTORE, "log block %lld: %s", (long long)b->id,
+                          sqlite3_errmsg(b->db));
+    if (lb_lines_open(u, b->lbuf.len, b->nlines, &ln) != 0 || ln.width != b->ln.width)
+        return bl_err_set(err, BL_ESTORE, "log block at line %lld is corrupt", (long long)b->first);
+    b->ln = ln;
+    b->ts_ready = 1;
     return 0;
 }
 

@@ -5,10 +5,11 @@
  * DESIGN
  * log_fts's rowids are line numbers. A walk asks the index per block (rowid
  * range) for its first blocks, since a common word's newest lines are in
- * the newest block; past DRIVE_LAZY_BLOCKS it loads the day's candidates
+ * the newest block; past SQ_DRIVE_LAZY_BLOCKS it loads the day's candidates
  * once into a bitmap of a bit per line number, since a rare word would
- * otherwise cost one index query per block. The same id list holds the
- * lines a replay retired (log_gone).
+ * otherwise cost one index query per block (the bitmap of plain words is
+ * read from the index's segments directly: store_sqlite_logs_fts.c). The
+ * same id list holds the lines a replay retired (log_gone).
  */
 #include <sqlite3.h>
 #include <stdint.h>
@@ -23,12 +24,6 @@
 
 /* Line numbers past this are not taken into a candidate bitmap (2^31 lines: 256 MiB). */
 #define DRIVE_LINE_MAX (INT64_C(1) << 31)
-/*
- * A page asks the index per block for its first blocks (a common word's
- * newest lines are in the newest block), then loads the day's candidates
- * once: a rare word would otherwise cost one index query per block.
- */
-#define DRIVE_LAZY_BLOCKS 8
 
 static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
 {
@@ -41,6 +36,16 @@ static int drive_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)
     }
     d->ids[d->n++] = sqlite3_column_int64(st, 0);
     return 0;
+}
+
+/* A little-endian 64-bit word as loaded from the bitmap's bytes. */
+static uint64_t le64(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
 }
 
 /* A bit per line number: the day's candidates (the bitmap grows with the rowids). */
@@ -94,7 +99,8 @@ int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
     if (d->text == NULL || d->loaded)
         return 0;
     d->loaded = 1;
-    rc = sq_query_each(c, &q, err);
+    /* plain words: their doclists straight from log_fts's segments (store_sqlite_logs_fts.c) */
+    rc = sq_fts_bits(c, d->text, d) == 0 ? 0 : sq_query_each(c, &q, err);
     if (rc == 0 && d->post)
         rc = sq_post_lines(c, d->project_id, &d->pw, d->post_from, DRIVE_LINE_MAX, post_bit, d,
                            err);
@@ -152,7 +158,7 @@ int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, 
     d->none = d->nidx == 0;
     if (d->text == NULL)
         return 0;
-    if (!d->loaded && d->blocks < DRIVE_LAZY_BLOCKS) {
+    if (!d->loaded && d->blocks < SQ_DRIVE_LAZY_BLOCKS) {
         d->blocks++;
         /* a block's lines are all before post_from or all from it (blocks never span it) */
         if (d->post && first >= d->post_from)
@@ -166,15 +172,25 @@ int sq_drive_block(struct sq_conn *c, struct drive *d, int64_t first, size_t n, 
     rc = sq_drive_load(c, d, err);
     if (rc != 0 || first < 0 || n == 0)
         return rc;
-    /* the bitmap's bytes over the block: most are zero for a rare or medium word */
-    for (size_t byte = (size_t)first / 8; byte <= (size_t)(first + (int64_t)n - 1) / 8; byte++) {
-        if (byte >= d->nbits)
-            break;
-        for (unsigned bit = 0; d->bits[byte] != 0 && bit < 8; bit++) {
-            int64_t i = (int64_t)byte * 8 + bit - first;
+    /* the bitmap's 64-bit words over the block: most are zero for a rare or medium word */
+    for (int64_t w = first / 64; w <= (first + (int64_t)n - 1) / 64; w++) {
+        uint64_t bits = 0;
+        int64_t base = w * 64;
 
-            if ((d->bits[byte] >> bit & 1) && i >= 0 && i < (int64_t)n)
-                d->idx[d->nidx++] = (uint16_t)i;
+        if ((size_t)w * 8 + 8 <= d->nbits) {
+            memcpy(&bits, d->bits + (size_t)w * 8, 8);
+            bits = le64(bits);
+        } else {
+            for (size_t k = 0; k < 8 && (size_t)w * 8 + k < d->nbits; k++)
+                bits |= (uint64_t)d->bits[(size_t)w * 8 + k] << (8 * k);
+        }
+        if (base < first)
+            bits &= ~UINT64_C(0) << (first - base);
+        if (base + 64 > first + (int64_t)n)
+            bits &= ~UINT64_C(0) >> (base + 64 - first - (int64_t)n);
+        while (bits != 0) {
+            d->idx[d->nidx++] = (uint16_t)(base + __builtin_ctzll(bits) - first);
+            bits &= bits - 1;
         }
     }
     d->none = d->nidx == 0;

@@ -16,7 +16,9 @@ in one process) with the same marker words:
     SEARCH_DATA_DIR=DIR BILOR_BIN=build-rel/src/bilor python3 tools/measure/search_latency.py 10000000
 
 Rows with a rare (1 in 100k), medium (1 in 1000) and common (1 in 5) term.
-The timings include HTTP and JSON; the machine is shared, so they are noisy.
+The timings include HTTP and JSON; the machine is shared, so they are noisy: each
+case also prints the server's CPU time per request (utime + stime of the process over
+the runs, 10 ms ticks: read it as a mean), which the load moves much less.
 Before timing a case, its answer is checked once against what the generator
 wrote (counts, order, matching lines; over the whole fill, `since=7d`), and
 a wrong answer stops the script (SEARCH_CHECK=0 skips the checks, to time
@@ -114,6 +116,10 @@ def expected(name):
         "facets host, medium term": (None, None, {"web3": medium}),
         # the newest 100000 lines (the facets' cap): i % 20 spreads them evenly
         "facets host, 24 h": (None, None, {"web%d" % k: min(N, 100000) // 20 for k in range(20)}),
+        # service is an attribute: read from each line's payload, not the blocks' fields
+        "facets service, 24 h": (None, None, {
+            svc: sum(1 for i in range(N - min(N, 100000), N) if i % 3 == k)
+            for k, svc in enumerate(("api", "web", "worker"))}),
     }[name]
 
 
@@ -143,6 +149,17 @@ def check(srv, name, path, params):
         assert ok, (name, got, want_facets)
 
 
+def server_cpu_ms(srv):
+    """The server's CPU time so far (every thread, exited ones too), in ms: what a request
+    costs moves much less than its wall time on a shared machine."""
+    try:
+        with open("/proc/%d/stat" % srv.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def run_queries(srv):
     cases = [
         ("newest 100, no query", "/logs/", {"limit": 100}),
@@ -163,6 +180,7 @@ def run_queries(srv):
         ("24 h histogram, common term", "/logs/histogram/", {"query": "commonterm", "since": "24h"}),
         ("facets host, medium term", "/logs/facets/", {"query": "mediumterm", "field": "host"}),
         ("facets host, 24 h", "/logs/facets/", {"since": "24h", "field": "host"}),
+        ("facets service, 24 h", "/logs/facets/", {"since": "24h", "field": "service"}),
     ]
     only = os.environ.get("SEARCH_CASES")  # comma-separated substrings of case names
     for name, path, params in cases:
@@ -171,6 +189,7 @@ def run_queries(srv):
         if os.environ.get("SEARCH_CHECK", "1") != "0":
             check(srv, name, path, params)
         times = []
+        cpu0 = server_cpu_ms(srv)
         for _ in range(RUNS):
             t = time.perf_counter()
             r = srv.api("GET", "/api/0/projects/1" + path + "?" + urllib.parse.urlencode(params),
@@ -179,10 +198,11 @@ def run_queries(srv):
             if r.status != 200:
                 print("  %s: %s %s" % (name, r.status, r.body[:200]))
                 break
+        cpu = (server_cpu_ms(srv) - cpu0) / max(1, len(times))
         times.sort()
-        print("%-40s median %8.1f ms  p90 %8.1f ms  p99 %8.1f ms"
+        print("%-40s median %8.1f ms  p90 %8.1f ms  p99 %8.1f ms  cpu %6.1f ms"
               % (name, statistics.median(times), times[max(0, int(len(times) * 0.9) - 1)],
-                 times[max(0, -(-len(times) * 99 // 100) - 1)]), flush=True)
+                 times[max(0, -(-len(times) * 99 // 100) - 1)], cpu), flush=True)
     du = sum(os.path.getsize(os.path.join(srv.data_dir, "events", f))
              for f in os.listdir(os.path.join(srv.data_dir, "events")))
     print("event files: %.1f MB, %.0f bytes/line" % (du / 1e6, du / N))
