@@ -443,6 +443,8 @@ struct sq_lq {
     const struct query_node *word;
     /* drive is a trace or request id's token: only files with id_tokens_from 1 have them */
     int id_drive;
+    /* words with non-ASCII letters every match holds (sq_lower.post_drive), or NULL */
+    const char *post_drive;
     int64_t now;
     size_t scanned; /* lines handed to match or counted (out) */
 };

@@ -111,6 +111,7 @@ struct drive {
     const char *text; /* NULL: every line is a candidate */
     /* lines from post_from on are found through word postings (sqlite_post.h), the rest in log_fts */
     int post;
+    int post_only; /* text has non-ASCII words: postings only (every line of the file has them) */
     int64_t post_from, project_id;
     struct sq_post_words pw;
     unsigned char *bits; /* day-wide once loaded: a bit per line number */

@@ -31,6 +31,12 @@ struct sq_lower {
     const struct query_node *drive_word;
     /* an FTS text of a trace_id:X or request_id:X every match satisfies (sq_lq.id_drive) */
     const char *id_drive;
+    /*
+     * words with non-ASCII letters every match holds, in drive's form: only
+     * word postings may narrow by them (sq_lq.post_drive), since unicode61
+     * cuts such words otherwise than query_words
+     */
+    const char *post_drive;
 };
 
 /* Appends n's SQL to l->sql and its arguments to l->args; LW_NONE, LW_LOOSE or LW_EXACT. */

@@ -100,7 +100,7 @@ int sq_drive_load(struct sq_conn *c, struct drive *d, struct bl_err *err)
         return 0;
     d->loaded = 1;
     /* plain words: their doclists straight from log_fts's segments (store_sqlite_logs_fts.c) */
-    rc = sq_fts_bits(c, d->text, d) == 0 ? 0 : sq_query_each(c, &q, err);
+    rc = d->post_only || sq_fts_bits(c, d->text, d) == 0 ? 0 : sq_query_each(c, &q, err);
     if (rc == 0 && d->post)
         rc = sq_post_lines(c, d->project_id, &d->pw, d->post_from, DRIVE_LINE_MAX, post_bit, d,
                            err);

@@ -160,7 +160,7 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
     if (d->text == NULL || d->loaded)
         return 0;
     d->probe = xmalloc((LIST_MAX + 1) * sizeof(*d->probe));
-    rc = sq_query_each(bw->c, &q, err);
+    rc = d->post_only ? 0 : sq_query_each(bw->c, &q, err);
     /* log_fts holds the lines before post_from, the postings the rest: ascending together */
     if (rc == 0 && d->post && d->count <= LIST_MAX) {
         rc = sq_post_lines(bw->c, d->project_id, &d->pw, d->post_from, INT64_MAX - 1, probe_line, d,
@@ -230,8 +230,15 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->d.text = lq->drive;
     if (lq->id_drive && !ids_indexed(c))
         bw->d.text = NULL;
+    /* words with non-ASCII letters narrow only where postings hold every line */
+    if (bw->d.text == NULL && lq->post_drive != NULL && sq_post_from(c) == 1) {
+        bw->d.text = lq->post_drive;
+        bw->d.post_only = 1;
+    }
     bw->d.post_from = bw->d.text != NULL ? sq_post_from(c) : 0;
     bw->d.post = bw->d.post_from > 0 && sq_post_words_fts(bw->d.text, &bw->d.pw) == 0;
+    if (bw->d.post_only && !bw->d.post)
+        bw->d.text = NULL;
     bw->d.project_id = lq->q->project_id;
     buf_init(&bw->b.fbuf, LB_FRAME_MAX + 1);
     buf_init(&bw->b.lbuf, 1u << 20);

@@ -94,13 +94,14 @@ static const char *like_pattern(struct sq_lower *l, struct slice v, int prefix, 
 struct fts_words {
     struct buf *b;
     int ok;
+    int any; /* non-ASCII words too (a postings drive) */
 };
 
 static int fts_word(void *arg, const char *w, size_t n)
 {
     struct fts_words *fw = arg;
 
-    if (!ascii_only((struct slice){ w, n })) {
+    if (!fw->any && !ascii_only((struct slice){ w, n })) {
         fw->ok = 0;
         return 1;
     }
@@ -112,10 +113,10 @@ static int fts_word(void *arg, const char *w, size_t n)
     return 0;
 }
 
-static const char *fts_text(struct sq_lower *l, const struct query_value *v)
+static const char *fts_text(struct sq_lower *l, const struct query_value *v, int any)
 {
     struct buf b = BUF_INIT(QUERY_MAX_LEN * 4);
-    struct fts_words fw = { &b, 1 };
+    struct fts_words fw = { &b, 1, any };
     const char *out = NULL;
 
     query_words(v->text.p, v->text.len, fts_word, &fw);
@@ -130,11 +131,14 @@ static const char *fts_text(struct sq_lower *l, const struct query_value *v)
 
 static int lower_fts(struct sq_lower *l, const struct query_value *v)
 {
-    const char *m = fts_text(l, v);
+    const char *m = fts_text(l, v, 0);
+    int root = l->depth == 0 || (l->depth == 1 && l->and_root);
 
+    if (m == NULL && root && l->post_drive == NULL)
+        l->post_drive = fts_text(l, v, 1);
     if (m == NULL)
         return LW_NONE;
-    if (l->drive == NULL && (l->depth == 0 || (l->depth == 1 && l->and_root)))
+    if (l->drive == NULL && root)
         l->drive = m;
     buf_addstr(&l->sql, "e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ");
     lw_arg(l, (struct sq_arg)SQ_TEXT(m));

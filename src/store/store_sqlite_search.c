@@ -293,6 +293,7 @@ static void lines_query(const struct walk *w, int64_t day, struct sq_lq *lq)
     lq->cur_tb = day == w->cur[1] ? w->cur[2] : INT64_MAX;
     lq->drive = w->lw.drive;
     lq->word = w->lw.drive_word;
+    lq->post_drive = w->lw.post_drive;
     if (lq->drive == NULL && w->lw.id_drive != NULL) {
         lq->drive = w->lw.id_drive;
         lq->id_drive = 1;
