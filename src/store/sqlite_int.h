@@ -427,6 +427,8 @@ int sq_logs_reserved_word(const char *w, size_t n, int prefix);
 int sq_logs_convert(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
 /* 1 when id starts with 24 hex digits, read as the (lsn, seq) of an id the ingest derived. */
 int sq_logs_derived_id(const char *id, uint64_t *lsn, uint32_t *seq);
+/* 1 when e's id is the one the ingest derives from its own (lsn, seq). */
+int sq_logs_own_id(const struct event *e);
 
 /*
  * Reading log lines (store_sqlite_logs_read.c), one day file at a time.
