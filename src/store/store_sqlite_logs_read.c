@@ -230,13 +230,14 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->d.text = lq->drive;
     if (lq->id_drive && !ids_indexed(c))
         bw->d.text = NULL;
+    bw->d.post_from = bw->d.text != NULL || lq->post_drive != NULL ? sq_post_from(c) : 0;
     /* words with non-ASCII letters narrow only where postings hold every line */
-    if (bw->d.text == NULL && lq->post_drive != NULL && sq_post_from(c) == 1) {
+    if (bw->d.text == NULL && lq->post_drive != NULL && bw->d.post_from == 1) {
         bw->d.text = lq->post_drive;
         bw->d.post_only = 1;
     }
-    bw->d.post_from = bw->d.text != NULL ? sq_post_from(c) : 0;
-    bw->d.post = bw->d.post_from > 0 && sq_post_words_fts(bw->d.text, &bw->d.pw) == 0;
+    bw->d.post = bw->d.text != NULL && bw->d.post_from > 0 &&
+                 sq_post_words_fts(bw->d.text, &bw->d.pw) == 0;
     if (bw->d.post_only && !bw->d.post)
         bw->d.text = NULL;
     bw->d.project_id = lq->q->project_id;
