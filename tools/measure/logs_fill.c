@@ -30,6 +30,12 @@
  * built ahead of the writer, timed on its own as "prepare"); PREP=0 leaves
  * it out, so the writer builds every block as it did before. Single-threaded;
  * run it on a quiet machine.
+ *
+ * CHECK=1 times the door's per-line check instead (ingest_check_ndjson on
+ * each batch's decompressed text, so the inflate is not counted) and stores
+ * nothing; its instructions per line:
+ *   CHECK=1 valgrind --tool=callgrind --toggle-collect=ingest_check_ndjson \
+ *       bilor-measure-logs-fill /tmp/somedir 40000
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +97,36 @@ static void search_line(struct buf *b, uint64_t i, uint64_t n, int64_t now)
              (unsigned long long)i, (unsigned long long)(i % 20), services[i % 3], status[i % 5]);
 }
 
+/* The door's check of LINES lines (CHECK=1): µs of CPU per line. */
+static int check_only(const struct buf *texts, size_t n, uint64_t total)
+{
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct buf scratch = BUF_INIT(64u << 20);
+    struct pool pool;
+    uint64_t done = 0, rejected = 0;
+    int64_t c0 = clock_thread_cpu_us();
+
+    pool_init(&pool, 1u << 16);
+    for (size_t rec = 0; done < total; rec++) {
+        struct ingest_ndjson_result res;
+        struct bl_err err;
+
+        pool_reset(&pool);
+        if (ingest_check_ndjson(texts[rec % n].p, texts[rec % n].len, INGEST_ENC_NONE, &lim, &pool,
+                                100, &scratch, &res, &err) != 0) {
+            fprintf(stderr, "check: %s\n", bl_err_msg(&err));
+            return 1;
+        }
+        done += res.accepted + res.rejected;
+        rejected += res.rejected;
+    }
+    printf("check: %llu lines (%llu rejected), %.3f us/line cpu\n", (unsigned long long)done,
+           (unsigned long long)rejected, (double)(clock_thread_cpu_us() - c0) / (double)done);
+    pool_release(&pool);
+    buf_release(&scratch);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct blog_pool bp;
@@ -111,7 +147,9 @@ int main(int argc, char **argv)
     const char *write = getenv("WRITE");
     int no_write = write != NULL && strcmp(write, "0") == 0;
     const char *handoff = getenv("HANDOFF");
-    int handed = handoff != NULL && strcmp(handoff, "1") == 0;
+    const char *check = getenv("CHECK");
+    int check_mode = check != NULL && strcmp(check, "1") == 0;
+    int handed = check_mode || (handoff != NULL && strcmp(handoff, "1") == 0);
     struct buf *texts = NULL;
     const char *prep_env = getenv("PREP");
     int use_prep = prep_env == NULL || strcmp(prep_env, "0") != 0;
@@ -151,6 +189,15 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
+    }
+    if (check_mode && texts != NULL) {
+        rc = check_only(texts, bp.n, total);
+        for (size_t i = 0; i < bp.n; i++)
+            buf_release(&texts[i]);
+        free(texts);
+        store_close(st);
+        blog_pool_release(&bp);
+        return rc;
     }
     t0 = clock_now_us() - span;
     pool_init(&pool, 1u << 20);
