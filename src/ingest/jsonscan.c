@@ -5,7 +5,7 @@
  * A small state machine (value, key, after-value) over an explicit stack of
  * container kinds, so nesting costs no C recursion and the depth limit is a
  * compare. Strings dominate real events (stack traces, breadcrumbs), so the
- * string loop skips eight plain bytes at a time (SWAR) and only looks at
+ * string loop skips plain bytes 16 at a time (jsonstr.h) and only looks at
  * quotes, backslashes, control characters and non-ASCII bytes one by one.
  *
  * The door accepts what the digest must later parse with cJSON (json.h), so
@@ -17,11 +17,9 @@
  */
 #include <stdint.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "ingest/jsonscan.h"
+#include "ingest/jsonstr.h"
 #include "core/banned.h"
 
 /* Containers deeper than this are refused whatever max_depth says. */
@@ -45,78 +43,6 @@ struct scan {
     int vtype;
     unsigned char is_obj[JSONSCAN_DEPTH_CAP + 1];
 };
-
-/* Bytes a string can hold without a closer look: printable ASCII but '"' and '\\'. */
-static const unsigned char str_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* Non-zero when one of the 8 bytes is < 0x20, '"', '\\' or >= 0x80 (no false negatives). */
-static inline uint64_t special8(uint64_t v)
-{
-    uint64_t quote = v ^ (ONES * '"');
-    uint64_t bslash = v ^ (ONES * '\\');
-
-    return ((v - ONES * 0x20) | (quote - ONES) | (bslash - ONES) | v) & HIGHS;
-}
-
-/*
- * The first byte at or after p that is not plain in a string (str_plain), or
- * end. 16 bytes at a time with SSE2 (every x86-64 has it; signed, bytes >=
- * 0x80 are below 0x20 too), then 8 with special8, whose lowest flagged byte
- * is exact (borrows only run upwards), then one by one.
- */
-static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
-{
-    uint64_t v, m;
-
-#ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-
-    while (end - p >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i hit = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
-            _mm_cmplt_epi8(x, space));
-        unsigned bits = (unsigned)_mm_movemask_epi8(hit);
-
-        if (bits != 0)
-            return p + __builtin_ctz(bits);
-        p += 16;
-    }
-#endif
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    while (end - p >= 8) {
-        memcpy(&v, p, 8);
-        m = special8(v);
-        if (m != 0)
-            return p + __builtin_ctzll(m) / 8;
-        p += 8;
-    }
-#else
-    while (end - p >= 8) {
-        memcpy(&v, p, 8);
-        if (special8(v) != 0)
-            break;
-        p += 8;
-    }
-    (void)m;
-#endif
-    while (p < end && str_plain[*p])
-        p++;
-    return p;
-}
 
 static inline int fail(struct scan *s, const unsigned char *at, const char *why)
 {
@@ -215,7 +141,7 @@ static int scan_string(struct scan *s)
     size_t n;
 
     for (;;) {
-        p = skip_plain(p, end);
+        p = jsonstr_skip_plain(p, end);
         if (p >= end)
             return fail(s, p, "unterminated string");
         if (*p == '"')

@@ -32,6 +32,7 @@
 
 #include "ingest/normalize.h"
 #include "ingest/normalize_int.h"
+#include "ingest/jsonstr.h"
 #include "ingest/scrub.h"
 #include "core/banned.h"
 
@@ -66,32 +67,6 @@ static int is_digit(char c)
     return (unsigned char)(c - '0') < 10;
 }
 
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* The high bit of every zero byte of v, and maybe of bytes above a zero one. */
-static uint64_t zero_bytes(uint64_t v)
-{
-    return (v - ONES) & ~v & HIGHS;
-}
-
-/*
- * The high bit of exactly the digit bytes of v: the bit-twiddling folklore's
- * exact "byte between m and n" ('/' < byte < ':'; bytes from 0x80 never).
- */
-static uint64_t digit_bytes(uint64_t v)
-{
-    uint64_t low = v & (ONES * 127);
-
-    return (ONES * (127 + ':') - low) & ~v & (low + ONES * (127 - '/')) & HIGHS;
-}
-
-/* How many bytes of a zero_bytes / digit_bytes mask are set (no popcount instruction needed). */
-static size_t count_bytes(uint64_t mask)
-{
-    return (size_t)(((mask >> 7) * ONES) >> 56);
-}
-
 /*
  * Whether a card-like run (digits with single spaces or dashes between
  * them, scrub.c) of 13 or more is in p[0..len).
@@ -112,65 +87,51 @@ static int long_run(const char *p, size_t len)
     return 0;
 }
 
+/* The digit bytes of p[0..len). */
+static size_t count_digits(const char *p, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++)
+        n += is_digit(p[i]);
+    return n;
+}
+
 /*
  * p is after a string's opening quote: its closing quote, or NULL. *esc
  * tells escapes. *card is 1 when the content may hold a card number (the
  * scrub must look): without escapes, when it has a card-like run of 13
  * digits; with escapes, when it has 13 digit bytes (an upper bound of the
  * decoded string's: an escape yields at most one digit from its own).
- * Eight bytes at a time (the first byte the lowest): the quote and backslash
- * test of jsonscan.c, digits counted by their mask.
+ * Strings are a log line's most bytes: the quote is found 16 bytes at a
+ * time and the byte-by-byte run is looked for only where 13 bytes in a
+ * row could hold one (jsonstr.h).
  */
 static const char *string_end(const char *p, const char *end, int *card, int *esc)
 {
     const char *q = p;
-    size_t digits = 0;
+    size_t len;
     int e = 0;
 
     for (;;) {
-        uint64_t v, stop, dig;
-
-        if (end - q < 8) {
-            while (q < end && *q != '"') {
-                if (*q == '\\') {
-                    e = 1;
-                    q++;
-                } else {
-                    digits += is_digit(*q);
-                }
-                q++;
-            }
-            if (q >= end)
-                return NULL;
-            break;
-        }
-        memcpy(&v, q, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        v = __builtin_bswap64(v); /* the first byte in memory is the lowest */
-#endif
-        stop = zero_bytes(v ^ (ONES * '"')) | zero_bytes(v ^ (ONES * '\\'));
-        dig = digit_bytes(v);
-        if (stop == 0) {
-            digits += count_bytes(dig);
-            q += 8;
-            continue;
-        }
-        /* The bytes before the first quote or backslash, then that byte alone. */
-        {
-            unsigned at = (unsigned)__builtin_ctzll(stop) / 8;
-
-            digits += count_bytes(dig & ((UINT64_C(1) << (8 * at)) - 1));
-            q += at;
-        }
+        q = jsonstr_find_stop(q, end);
+        if (q >= end)
+            return NULL;
         if (*q == '"')
             break;
-        e = 1;
-        q += 2; /* the backslash and the character it escapes */
+        e = 1; /* the backslash and the character it escapes */
+        q += 2;
         if (q > end)
             return NULL;
     }
+    len = (size_t)(q - p);
     *esc = e;
-    *card = digits >= 13 && (e || long_run(p, (size_t)(q - p)));
+    if (len < 13)
+        *card = 0;
+    else if (e)
+        *card = count_digits(p, len) >= 13;
+    else
+        *card = jsonstr_maybe_card_run(p, len) && long_run(p, len);
     return q;
 }
 

@@ -1,0 +1,168 @@
+/*
+ * jsonstr.h - the inner loops over the bytes of a JSON string, shared by
+ * the door's validator (jsonscan.c) and the digest's reader of log lines
+ * (normalize_log_scan.c).
+ *
+ * Strings are most of a log line's bytes, so both look at 16 bytes at a
+ * time with SSE2 (every x86-64 has it) and only stop on the bytes that
+ * matter to them; elsewhere 8 bytes at a time in a 64-bit word (SWAR),
+ * then one by one. Static inline: these are the hottest loops of the
+ * ingest path and a call per string would cost more than a short string's
+ * scan.
+ */
+#ifndef BL_JSONSTR_H
+#define BL_JSONSTR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#define JSONSTR_SSE2 1
+#endif
+
+#define JSONSTR_ONES UINT64_C(0x0101010101010101)
+#define JSONSTR_HIGHS UINT64_C(0x8080808080808080)
+
+/* Bytes a string can hold without a closer look: printable ASCII but '"' and '\\'. */
+static inline int jsonstr_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Non-zero when one of the 8 bytes is < 0x20, '"', '\\' or >= 0x80 (no false negatives). */
+static inline uint64_t jsonstr_special8(uint64_t v)
+{
+    uint64_t quote = v ^ (JSONSTR_ONES * '"');
+    uint64_t bslash = v ^ (JSONSTR_ONES * '\\');
+
+    return ((v - JSONSTR_ONES * 0x20) | (quote - JSONSTR_ONES) | (bslash - JSONSTR_ONES) | v) &
+           JSONSTR_HIGHS;
+}
+
+/*
+ * The first byte at or after p that is not plain (jsonstr_plain), or end:
+ * what the validator must look at (escapes, control characters, UTF-8).
+ * SSE2 compares are signed, so bytes >= 0x80 are below 0x20 too; the
+ * lowest flagged byte of jsonstr_special8 is exact (borrows only run
+ * upwards).
+ */
+static inline const unsigned char *jsonstr_skip_plain(const unsigned char *p,
+                                                      const unsigned char *end)
+{
+    uint64_t v, m;
+
+#ifdef JSONSTR_SSE2
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+            _mm_cmplt_epi8(x, space));
+        unsigned bits = (unsigned)_mm_movemask_epi8(hit);
+
+        if (bits != 0)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#endif
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+        m = jsonstr_special8(v);
+        if (m != 0)
+            return p + __builtin_ctzll(m) / 8;
+        p += 8;
+    }
+#else
+    while (end - p >= 8) {
+        memcpy(&v, p, 8);
+        if (jsonstr_special8(v) != 0)
+            break;
+        p += 8;
+    }
+    (void)m;
+#endif
+    while (p < end && jsonstr_plain(*p))
+        p++;
+    return p;
+}
+
+/*
+ * The first '"' or '\\' at or after p, or end, for a reader of text already
+ * validated. 16 bytes at a time with SSE2; the tail (fewer than 16 bytes
+ * before end) one by one.
+ */
+static inline const char *jsonstr_find_stop(const char *p, const char *end)
+{
+#ifdef JSONSTR_SSE2
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned stop = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+
+        if (stop != 0)
+            return p + __builtin_ctz(stop);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
+/* 1 when byte c is a digit, a space or a dash: what a card-like run is made of. */
+static inline unsigned jsonstr_card_byte(char c)
+{
+    return (unsigned char)(c - '0') < 10 || c == ' ' || c == '-';
+}
+
+/*
+ * Whether p[0..len) has 13 consecutive digits, spaces or dashes: a card-like
+ * run of 13 digits (scrub.c) is impossible without. A cheap, exact filter
+ * before the byte-by-byte look: 16 bytes give a 16-bit mask, which is
+ * joined to the previous block's so that runs across blocks count (13 fit
+ * in any two neighbours), and m &= m >> k four times leaves the bits that
+ * start 13 set bits in a row.
+ */
+static inline int jsonstr_maybe_card_run(const char *p, size_t len)
+{
+    uint32_t prev = 0, m;
+    size_t i = 0;
+
+#ifdef JSONSTR_SSE2
+    const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
+    const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
+
+    for (; len - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i c = _mm_or_si128(
+            _mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
+            _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash)));
+
+        m = prev | (uint32_t)_mm_movemask_epi8(c) << 16;
+        m &= m >> 1;
+        m &= m >> 2;
+        m &= m >> 4;
+        m &= m >> 5;
+        if (m != 0)
+            return 1;
+        prev = (uint32_t)_mm_movemask_epi8(c);
+    }
+#endif
+    /* The tail: one bit per byte, after the last block's. */
+    m = prev;
+    for (unsigned k = 16; i < len; i++, k++)
+        m |= (uint32_t)jsonstr_card_byte(p[i]) << k;
+    m &= m >> 1;
+    m &= m >> 2;
+    m &= m >> 4;
+    m &= m >> 5;
+    return m != 0;
+}
+
+#endif
