@@ -200,15 +200,26 @@ static size_t m_date(const char *s, size_t len, size_t i)
     return is_word(s, len, j) ? 0 : j - i;
 }
 
-static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-                                           "Aug", "Sep", "Oct", "Nov", "Dec", NULL };
-static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL };
+/* Lower case: compared with tolower() of the text, as strncasecmp compares. */
+static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul",
+                                           "aug", "sep", "oct", "nov", "dec", NULL };
+static const char *const day_names[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
 
-/* A three-letter name of list at i (any case, longer spellings allowed: "April"); its length. */
+/*
+ * A three-letter name of list at i (any case, longer spellings allowed: "April"); its length.
+ * Tried at every word of a message: a letter is needed, and the first one rules most names out.
+ */
 static size_t name_len(const char *s, size_t len, size_t i, const char *const *list)
 {
+    int c0, c1, c2;
+
+    if (i + 3 > len || !isalpha((unsigned char)s[i]))
+        return 0;
+    c0 = tolower((unsigned char)s[i]);
+    c1 = tolower((unsigned char)s[i + 1]);
+    c2 = tolower((unsigned char)s[i + 2]);
     for (size_t k = 0; list[k] != NULL; k++) {
-        if (i + 3 <= len && strncasecmp(s + i, list[k], 3) == 0) {
+        if (c0 == list[k][0] && c1 == list[k][1] && c2 == list[k][2]) {
             size_t j = i + 3;
 
             while (j < len && isalpha((unsigned char)s[j]))
@@ -472,16 +483,21 @@ static size_t number_len(const char *s, size_t len, size_t i)
 
 static size_t m_duration(const char *s, size_t len, size_t i)
 {
-    static const char *const units[] = { "secs", "mins",      "min", "sec", "ms", "us",
-                                         "ns",   "\xc2\xb5s", "s",   "m",   "h",  NULL };
+    static const struct {
+        const char *u;
+        size_t n;
+    } units[] = { { "secs", 4 }, { "mins", 4 }, { "min", 3 }, { "sec", 3 },
+                  { "ms", 2 },   { "us", 2 },   { "ns", 2 },  { "\xc2\xb5s", 3 },
+                  { "s", 1 },    { "m", 1 },    { "h", 1 } };
     size_t n = number_len(s, len, i);
 
-    if (n == 0)
+    if (n == 0 || i + n >= len)
         return 0;
-    for (size_t u = 0; units[u] != NULL; u++) {
-        size_t k = strlen(units[u]);
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        size_t k = units[u].n;
 
-        if (i + n + k <= len && memcmp(s + i + n, units[u], k) == 0 && !is_word(s, len, i + n + k))
+        if (s[i + n] == units[u].u[0] && i + n + k <= len &&
+            memcmp(s + i + n, units[u].u, k) == 0 && !is_word(s, len, i + n + k))
             return n + k;
     }
     return 0;
@@ -503,18 +519,54 @@ static size_t m_int(const char *s, size_t len, size_t i)
     return n > 0 && n <= 7 && !is_word(s, len, i + n) ? n : 0;
 }
 
+/* What a matcher's first byte can be (start_of): a test before the call. */
+enum {
+    ST_ALPHA = 1,
+    ST_DIGIT = 2,
+    ST_HEXALPHA = 4, /* a-f, A-F */
+    ST_SYMBOL = 8,   /* . _ % + - (e-mail local parts; '.' and '-' begin host names) */
+    ST_COLON = 16,   /* IPv6 "::1" */
+    ST_V = 32,       /* v1.2.3 */
+};
+
 /* wide: only in version 3 (the version-2 fingerprint must not change). */
 static const struct matcher {
     matcher_fn fn;
     const char *placeholder;
     int wide;
+    unsigned starts; /* ST_* bits: the matcher gives 0 at a byte of none of them */
 } matchers[] = {
-    { m_email, "<email>", 0 },     { m_url, "<url>", 0 },           { m_uuid, "<uuid>", 0 },
-    { m_date_text, "<date>", 1 },  { m_date, "<date>", 0 },         { m_ip, "<ip>", 0 },
-    { m_version, "<version>", 1 }, { m_hostname, "<hostname>", 0 }, { m_sha1, "<sha1>", 0 },
-    { m_md5, "<md5>", 0 },         { m_hex, "<hex>", 0 },           { m_duration, "<duration>", 0 },
-    { m_float, "<float>", 0 },     { m_int, "<int>", 0 },
+    { m_email, "<email>", 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
+    { m_url, "<url>", 0, ST_ALPHA },
+    { m_uuid, "<uuid>", 0, ST_DIGIT | ST_HEXALPHA },
+    { m_date_text, "<date>", 1, ST_ALPHA | ST_DIGIT },
+    { m_date, "<date>", 0, ST_DIGIT },
+    { m_ip, "<ip>", 0, ST_DIGIT | ST_HEXALPHA | ST_COLON },
+    { m_version, "<version>", 1, ST_DIGIT | ST_V },
+    { m_hostname, "<hostname>", 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
+    { m_sha1, "<sha1>", 0, ST_DIGIT | ST_HEXALPHA },
+    { m_md5, "<md5>", 0, ST_DIGIT | ST_HEXALPHA },
+    { m_hex, "<hex>", 0, ST_DIGIT | ST_HEXALPHA },
+    { m_duration, "<duration>", 0, ST_DIGIT },
+    { m_float, "<float>", 0, ST_DIGIT },
+    { m_int, "<int>", 0, ST_DIGIT },
 };
+
+/* The ST_* bits of byte c (with the same ctype tests as the matchers). */
+static unsigned start_of(unsigned char c)
+{
+    unsigned st = 0;
+
+    if (isdigit(c))
+        st |= ST_DIGIT;
+    else if (isalpha(c))
+        st |= ST_ALPHA | (isxdigit(c) ? ST_HEXALPHA : 0) | (c == 'v' || c == 'V' ? ST_V : 0);
+    else if (c == '.' || c == '_' || c == '%' || c == '+' || c == '-')
+        st |= ST_SYMBOL;
+    else if (c == ':')
+        st |= ST_COLON;
+    return st;
+}
 
 /* After '=': a quoted string or a boolean literal; returns the length consumed. */
 static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
@@ -539,6 +591,8 @@ static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
 
 static size_t match_at(const char *s, size_t len, size_t i, int wide, const char **ph)
 {
+    unsigned st;
+
     if (i > 0 && s[i - 1] == '=') {
         size_t n = after_equals(s, len, i, ph);
 
@@ -547,8 +601,14 @@ static size_t match_at(const char *s, size_t len, size_t i, int wide, const char
     }
     if (i > 0 && is_word(s, len, i - 1))
         return 0;
+    /* Most bytes (spaces, punctuation) start nothing; most matchers need a digit. */
+    st = start_of((unsigned char)s[i]);
+    if (st == 0)
+        return 0;
     for (size_t m = 0; m < sizeof(matchers) / sizeof(matchers[0]); m++) {
-        size_t n = matchers[m].wide && !wide ? 0 : matchers[m].fn(s, len, i);
+        size_t n = (matchers[m].wide && !wide) || (matchers[m].starts & st) == 0
+                       ? 0
+                       : matchers[m].fn(s, len, i);
 
         if (n > 0) {
             *ph = matchers[m].placeholder;
