@@ -121,48 +121,67 @@ static inline unsigned jsonstr_card_byte(char c)
     return (unsigned char)(c - '0') < 10 || c == ' ' || c == '-';
 }
 
-/*
- * Whether p[0..len) has 13 consecutive digits, spaces or dashes: a card-like
- * run of 13 digits (scrub.c) is impossible without. A cheap, exact filter
- * before the byte-by-byte look: 16 bytes give a 16-bit mask, which is
- * joined to the previous block's so that runs across blocks count (13 fit
- * in any two neighbours), and m &= m >> k four times leaves the bits that
- * start 13 set bits in a row.
- */
-static inline int jsonstr_maybe_card_run(const char *p, size_t len)
+/* The bits that start 13 set bits in a row in m. */
+static inline uint32_t jsonstr_run13(uint32_t m)
 {
-    uint32_t prev = 0, m;
+    m &= m >> 1;
+    m &= m >> 2;
+    m &= m >> 4;
+    return m & m >> 5;
+}
+
+/* Where a look for card-like runs must start, once the block at i holds 13 card bytes in a row. */
+static inline const char *jsonstr_card_from(const char *p, size_t i)
+{
+    size_t from = i >= 16 ? i - 16 : 0;
+
+    while (from > 0 && jsonstr_card_byte(p[from - 1]))
+        from--;
+    return p + from;
+}
+
+/*
+ * Where a card-like run of 13 digits (scrub.c) could be in p[0..len), or
+ * NULL when nowhere: such a run needs 13 digits, spaces or dashes in a
+ * row. A cheap and exact filter before the byte-by-byte look, which then
+ * starts at the returned byte (no run can end before it, and none goes on
+ * through the byte before it). 16 bytes give a 16-bit mask, joined to the
+ * previous block's so that runs across blocks count (13 fit in any two
+ * neighbours). The blocks may read up to limit (the string's end is not
+ * the text's end); bits past len are cleared.
+ */
+static inline const char *jsonstr_card_window(const char *p, size_t len, const char *limit)
+{
+    uint32_t prev = 0, cur;
     size_t i = 0;
 
 #ifdef JSONSTR_SSE2
     const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
     const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
 
-    for (; len - i >= 16; i += 16) {
+    for (; i < len && limit - (p + i) >= 16; i += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i c = _mm_or_si128(
             _mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
             _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash)));
 
-        m = prev | (uint32_t)_mm_movemask_epi8(c) << 16;
-        m &= m >> 1;
-        m &= m >> 2;
-        m &= m >> 4;
-        m &= m >> 5;
-        if (m != 0)
-            return 1;
-        prev = (uint32_t)_mm_movemask_epi8(c);
+        cur = (uint32_t)_mm_movemask_epi8(c);
+        if (len - i < 16)
+            cur &= (UINT32_C(1) << (len - i)) - 1;
+        if (jsonstr_run13(prev | cur << 16) != 0)
+            return jsonstr_card_from(p, i);
+        prev = cur;
     }
 #endif
-    /* The tail: one bit per byte, after the last block's. */
-    m = prev;
-    for (unsigned k = 16; i < len; i++, k++)
-        m |= (uint32_t)jsonstr_card_byte(p[i]) << k;
-    m &= m >> 1;
-    m &= m >> 2;
-    m &= m >> 4;
-    m &= m >> 5;
-    return m != 0;
+    /* The bytes left (fewer than 16: limit is past len), one bit each. */
+    if (i < len) {
+        cur = 0;
+        for (size_t k = 0; i + k < len; k++)
+            cur |= (uint32_t)jsonstr_card_byte(p[i + k]) << k;
+        if (jsonstr_run13(prev | cur << 16) != 0)
+            return jsonstr_card_from(p, i);
+    }
+    return NULL;
 }
 
 #endif

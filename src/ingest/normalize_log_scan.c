@@ -55,6 +55,17 @@ struct scan {
     struct member found[NZ_LOG_NFIELDS][NZ_LOG_NKEYS];
 };
 
+/*
+ * A member's key as its values are read under it (an array's elements
+ * under the array's): its decoded bytes and what the scrub makes of it.
+ */
+struct mkey {
+    const char *p;
+    size_t len;
+    unsigned char pair;      /* scrub_pair_key: name=value parts are looked at */
+    unsigned char pair_list; /* scrub_pair_list_key: [name, value] pairs */
+};
+
 static const char *skip_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -87,13 +98,17 @@ static int long_run(const char *p, size_t len)
     return 0;
 }
 
-/* The digit bytes of p[0..len). */
+/* The digit bytes of a string's raw content p[0..len), but the characters escaped. */
 static size_t count_digits(const char *p, size_t len)
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < len; i++)
-        n += is_digit(p[i]);
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\\')
+            i++;
+        else
+            n += is_digit(p[i]);
+    }
     return n;
 }
 
@@ -109,7 +124,7 @@ static size_t count_digits(const char *p, size_t len)
  */
 static const char *string_end(const char *p, const char *end, int *card, int *esc)
 {
-    const char *q = p;
+    const char *q = p, *from;
     size_t len;
     int e = 0;
 
@@ -130,8 +145,10 @@ static const char *string_end(const char *p, const char *end, int *card, int *es
         *card = 0;
     else if (e)
         *card = count_digits(p, len) >= 13;
+    else if ((from = jsonstr_card_window(p, len, end)) == NULL)
+        *card = 0;
     else
-        *card = jsonstr_maybe_card_run(p, len) && long_run(p, len);
+        *card = long_run(from, len - (size_t)(from - p));
     return q;
 }
 
@@ -225,10 +242,10 @@ static int number_of(const char *p, size_t len, double *v)
     return 0;
 }
 
-static const char *value(struct scan *s, const char *p, const char *key, size_t keylen, int depth);
+static const char *value(struct scan *s, const char *p, const struct mkey *k, int depth);
 
 /* A string value under key: NULL when the scrub would change it. p is on the opening quote. */
-static const char *string_value(struct scan *s, const char *p, const char *key, size_t keylen)
+static const char *string_value(struct scan *s, const char *p, const struct mkey *k)
 {
     size_t n;
     int card, esc;
@@ -240,12 +257,11 @@ static const char *string_value(struct scan *s, const char *p, const char *key, 
      * The scrub looks at card-like runs, and at name=value parts under a
      * pair key only (scrub.c); an escape may hide an '='.
      */
-    if (card ||
-        (scrub_pair_key(key, keylen) && (esc || memchr(p + 1, '=', (size_t)(q - p - 1)) != NULL))) {
+    if (card || (k->pair && (esc || memchr(p + 1, '=', (size_t)(q - p - 1)) != NULL))) {
         text = esc ? unescape(s->pool, p + 1, (size_t)(q - p - 1), &n) : p + 1;
         if (!esc)
             n = (size_t)(q - p - 1);
-        if (scrub_string_changes(key, keylen, text, n, s->scrub))
+        if (scrub_string_changes(k->p, k->len, text, n, s->scrub))
             return NULL;
     }
     return q + 1;
@@ -293,6 +309,7 @@ struct key_info {
     unsigned char len; /* 0: empty slot */
     signed char alias;
     unsigned char sensitive;
+    unsigned char pair, pair_list; /* as struct mkey's */
     char key[KEYCACHE_LEN];
 };
 
@@ -308,14 +325,22 @@ static int alias_of(const char *key, size_t len)
     return -1;
 }
 
-static void key_info(const char *key, size_t len, struct key_info *out)
+static void key_fill(const char *key, size_t len, struct key_info *e)
+{
+    e->alias = (signed char)alias_of(key, len);
+    e->sensitive = (unsigned char)scrub_key_sensitive(key, len, NULL);
+    e->pair = (unsigned char)scrub_pair_key(key, len);
+    e->pair_list = (unsigned char)scrub_pair_list_key(key, len);
+}
+
+/* The answers for key: from the cache, or in *tmp for keys it does not hold. */
+static const struct key_info *key_info(const char *key, size_t len, struct key_info *tmp)
 {
     struct key_info *e;
 
     if (len == 0 || len > KEYCACHE_LEN) {
-        out->alias = (signed char)alias_of(key, len);
-        out->sensitive = (unsigned char)scrub_key_sensitive(key, len, NULL);
-        return;
+        key_fill(key, len, tmp);
+        return tmp;
     }
     e = &key_cache[(len * 31 + (unsigned char)key[0] * 7 + (unsigned char)key[len - 1] * 13 +
                     (unsigned char)key[len / 2]) %
@@ -323,36 +348,37 @@ static void key_info(const char *key, size_t len, struct key_info *out)
     if (e->len != len || memcmp(e->key, key, len) != 0) {
         e->len = (unsigned char)len;
         memcpy(e->key, key, len);
-        e->alias = (signed char)alias_of(key, len);
-        e->sensitive = (unsigned char)scrub_key_sensitive(key, len, NULL);
+        key_fill(key, len, e);
     }
-    *out = *e;
+    return e;
 }
 
 /*
- * A member key at p (its opening quote): *key, *keylen decoded, *alias as
- * key_info's; returns after the ':', or NULL when the key is sensitive
- * (scrub.c filters the whole value of a sensitive key: the tree path does
- * it) or the text is not a member.
+ * A member key at p (its opening quote): *k decoded, *alias as key_info's;
+ * returns after the ':', or NULL when the key is sensitive (scrub.c
+ * filters the whole value of a sensitive key: the tree path does it) or
+ * the text is not a member.
  */
-static const char *member_key(struct scan *s, const char *p, const char **key, size_t *keylen,
-                              int *alias)
+static const char *member_key(struct scan *s, const char *p, struct mkey *k, int *alias)
 {
-    struct key_info ki;
+    struct key_info tmp;
+    const struct key_info *ki;
     int card, esc;
     const char *q;
 
     if (p >= s->end || *p != '"' || (q = string_end(p + 1, s->end, &card, &esc)) == NULL)
         return NULL;
-    *keylen = (size_t)(q - p - 1);
-    *key = esc ? unescape(s->pool, p + 1, *keylen, keylen) : p + 1;
+    k->len = (size_t)(q - p - 1);
+    k->p = esc ? unescape(s->pool, p + 1, k->len, &k->len) : p + 1;
     p = skip_ws(q + 1, s->end);
     if (p >= s->end || *p != ':')
         return NULL;
-    key_info(*key, *keylen, &ki);
-    *alias = ki.alias;
+    ki = key_info(k->p, k->len, &tmp);
+    *alias = ki->alias;
+    k->pair = ki->pair;
+    k->pair_list = ki->pair_list;
     /* The project's own words and safe keys are asked each time; the defaults are cached. */
-    if (s->own_rules ? scrub_key_sensitive(*key, *keylen, s->scrub) : ki.sensitive)
+    if (s->own_rules ? scrub_key_sensitive(k->p, k->len, s->scrub) : ki->sensitive)
         return NULL;
     return skip_ws(p + 1, s->end);
 }
@@ -375,35 +401,33 @@ static int next_item(struct scan *s, const char **p, char close)
 
 static const char *object_value(struct scan *s, const char *p, int depth)
 {
-    const char *key;
-    size_t keylen;
+    struct mkey k;
     int more, alias;
 
     p = skip_ws(p + 1, s->end);
     if (p < s->end && *p == '}')
         return p + 1;
     do {
-        p = member_key(s, p, &key, &keylen, &alias);
-        if (p == NULL || (p = value(s, p, key, keylen, depth + 1)) == NULL)
+        p = member_key(s, p, &k, &alias);
+        if (p == NULL || (p = value(s, p, &k, depth + 1)) == NULL)
             return NULL;
     } while ((more = next_item(s, &p, '}')) > 0);
     return more == 0 ? p : NULL;
 }
 
-static const char *array_value(struct scan *s, const char *p, const char *key, size_t keylen,
-                               int depth)
+static const char *array_value(struct scan *s, const char *p, const struct mkey *k, int depth)
 {
     int more;
 
     /* [name, value] pairs are scrubbed by name (scrub.c): only the tree walk reads them. */
-    if (scrub_pair_list_key(key, keylen))
+    if (k->pair_list)
         return NULL;
     p = skip_ws(p + 1, s->end);
     if (p < s->end && *p == ']')
         return p + 1;
     do {
         /* An array's elements are walked under the array's own key. */
-        if ((p = value(s, p, key, keylen, depth + 1)) == NULL)
+        if ((p = value(s, p, k, depth + 1)) == NULL)
             return NULL;
     } while ((more = next_item(s, &p, ']')) > 0);
     return more == 0 ? p : NULL;
@@ -415,17 +439,17 @@ static const char *literal(const char *p, const char *end, const char *word, siz
 }
 
 /* Any value at p under key: after it, or NULL when the tree path must decide. */
-static const char *value(struct scan *s, const char *p, const char *key, size_t keylen, int depth)
+static const char *value(struct scan *s, const char *p, const struct mkey *k, int depth)
 {
     if (p >= s->end)
         return NULL;
     switch (*p) {
     case '"':
-        return string_value(s, p, key, keylen);
+        return string_value(s, p, k);
     case '{':
         return depth < s->max_depth ? object_value(s, p, depth) : NULL;
     case '[':
-        return depth < s->max_depth ? array_value(s, p, key, keylen, depth) : NULL;
+        return depth < s->max_depth ? array_value(s, p, k, depth) : NULL;
     case 't':
         return literal(p, s->end, "true", 4);
     case 'f':
@@ -452,8 +476,8 @@ static void note_alias(struct scan *s, int alias, const char *v, const char *end
 /* The top-level object: 0 when nothing in it needs the tree path. */
 static int top_object(struct scan *s, const char *p)
 {
-    const char *key, *v;
-    size_t keylen;
+    struct mkey k;
+    const char *v;
     int more, alias;
 
     p = skip_ws(p, s->end);
@@ -463,11 +487,11 @@ static int top_object(struct scan *s, const char *p)
     if (p < s->end && *p == '}')
         return skip_ws(p + 1, s->end) == s->end ? 0 : -1;
     do {
-        p = member_key(s, p, &key, &keylen, &alias);
+        p = member_key(s, p, &k, &alias);
         if (p == NULL || s->max_depth < 1)
             return -1;
         v = p;
-        if ((p = value(s, p, key, keylen, 1)) == NULL)
+        if ((p = value(s, p, &k, 1)) == NULL)
             return -1;
         if (alias >= 0)
             note_alias(s, alias, v, p);
