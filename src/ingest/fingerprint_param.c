@@ -651,7 +651,7 @@ static int blank(const char *s, size_t len)
     return 1;
 }
 
-int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out)
+static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
 {
     size_t i = 0, kept = 0;
     int rc = 0;
@@ -675,6 +675,44 @@ int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out)
             kept++;
         }
         i = e + 1;
+    }
+    return rc;
+}
+
+/*
+ * The last message parameterised on this thread and what it gave. An
+ * event's grouping asks for the same message twice in a row (version 3's
+ * components, then the template hash), and the second answer is a copy.
+ * Used only when the copy fits where the work would have fitted.
+ */
+#define MEMO_MAX 2048
+
+static _Thread_local struct {
+    int valid, wide;
+    size_t len, out_len;
+    char in[MEMO_MAX];
+    char out[MEMO_MAX];
+} memo;
+
+int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out)
+{
+    size_t start = out->len;
+    int rc;
+
+    if (memo.valid && memo.wide == wide && memo.len == len && memo.out_len <= out->max &&
+        out->len <= out->max - memo.out_len && memcmp(memo.in, msg, len) == 0)
+        return memo.out_len > 0 ? buf_add(out, memo.out, memo.out_len) : 0;
+    rc = parameterize(msg, len, wide, out);
+    memo.valid = 0;
+    if (rc == 0 && len <= MEMO_MAX && out->len - start <= MEMO_MAX) {
+        if (len > 0)
+            memcpy(memo.in, msg, len);
+        if (out->len > start)
+            memcpy(memo.out, out->p + start, out->len - start);
+        memo.len = len;
+        memo.out_len = out->len - start;
+        memo.wide = wide;
+        memo.valid = 1;
     }
     return rc;
 }
