@@ -42,6 +42,7 @@ static const struct {
     { "replay_video", INGEST_ITEM_REPLAY },
 };
 
+/* pick_ts knows their lengths (9, 2, 10). */
 static const char *const ts_keys[] = { "timestamp", "ts", "@timestamp" };
 #define NTS_KEYS (sizeof(ts_keys) / sizeof(ts_keys[0]))
 
@@ -142,6 +143,36 @@ static int pick_member(void *arg, struct slice key, int type, struct slice value
     return 0;
 }
 
+/*
+ * pick_member for a log line's time keys (ts_keys, in their order): every
+ * member of every line passes here, so the key's length picks the one name
+ * to compare.
+ */
+static int pick_ts(void *arg, struct slice key, int type, struct slice value)
+{
+    struct member_pick *m = arg;
+    size_t i;
+
+    switch (key.len) {
+    case 9:
+        i = 0;
+        break;
+    case 2:
+        i = 1;
+        break;
+    case 10:
+        i = 2;
+        break;
+    default:
+        return 0;
+    }
+    if (m->val[i].p == NULL && memcmp(key.p, ts_keys[i], key.len) == 0) {
+        m->val[i] = value;
+        m->type[i] = type;
+    }
+    return 0;
+}
+
 /* A JSON timestamp value the digest will be able to use. */
 static int timestamp_ok(struct slice v, int type)
 {
@@ -174,7 +205,7 @@ int ingest_ndjson_line_ok(const char *p, size_t len, const struct ingest_limits 
 
     if (len > lim->max_line)
         return bl_err_set(err, BL_EPARSE, "line longer than %zu bytes", lim->max_line);
-    if (jsonscan(p, len, lim->max_depth, pick_member, &m, &type, &jerr) < 0)
+    if (jsonscan(p, len, lim->max_depth, pick_ts, &m, &type, &jerr) < 0)
         return bl_err_set(err, BL_EPARSE, "%s", jerr.msg);
     if (type != JSONSCAN_OBJECT)
         return bl_err_set(err, BL_EPARSE, "not a JSON object");
