@@ -52,8 +52,12 @@ struct scan {
     struct pool *pool;
     int max_depth;
     int own_rules; /* the project has scrubbing words or safe keys of its own */
+    int esc;       /* the last string value read had escapes */
+    /* found[i][k] is set when bit i * NZ_LOG_NKEYS + k of have is (no clearing per line) */
+    uint64_t have;
     struct member found[NZ_LOG_NFIELDS][NZ_LOG_NKEYS];
 };
+_Static_assert(NZ_LOG_NFIELDS *NZ_LOG_NKEYS <= 64, "struct scan's have is 64 bits");
 
 /*
  * A member's key as its values are read under it (an array's elements
@@ -253,6 +257,7 @@ static const char *string_value(struct scan *s, const char *p, const struct mkey
 
     if (q == NULL)
         return NULL;
+    s->esc = esc;
     /*
      * The scrub looks at card-like runs, and at name=value parts under a
      * pair key only (scrub.c); an escape may hide an '='.
@@ -333,6 +338,32 @@ static void key_fill(const char *key, size_t len, struct key_info *e)
     e->pair_list = (unsigned char)scrub_pair_list_key(key, len);
 }
 
+/*
+ * memcmp(a, b, len) == 0 for the short keys of a line, without the call:
+ * two loads that overlap in the middle cover 4-16 bytes.
+ */
+static int key_same(const char *a, const char *b, size_t len)
+{
+    uint64_t x, y, u, v;
+    uint32_t x4, y4, u4, v4;
+
+    if (len >= 8 && len <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + len - 8, 8);
+        memcpy(&v, b + len - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (len >= 4 && len < 8) {
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&u4, a + len - 4, 4);
+        memcpy(&v4, b + len - 4, 4);
+        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+    }
+    return memcmp(a, b, len) == 0;
+}
+
 /* The answers for key: from the cache, or in *tmp for keys it does not hold. */
 static const struct key_info *key_info(const char *key, size_t len, struct key_info *tmp)
 {
@@ -345,7 +376,7 @@ static const struct key_info *key_info(const char *key, size_t len, struct key_i
     e = &key_cache[(len * 31 + (unsigned char)key[0] * 7 + (unsigned char)key[len - 1] * 13 +
                     (unsigned char)key[len / 2]) %
                    KEYCACHE];
-    if (e->len != len || memcmp(e->key, key, len) != 0) {
+    if (e->len != len || !key_same(e->key, key, len)) {
         e->len = (unsigned char)len;
         memcpy(e->key, key, len);
         key_fill(key, len, e);
@@ -466,11 +497,12 @@ static void note_alias(struct scan *s, int alias, const char *v, const char *end
 {
     struct member *m = &s->found[alias / NZ_LOG_NKEYS][alias % NZ_LOG_NKEYS];
 
-    if (m->v != NULL)
+    if (s->have & UINT64_C(1) << alias)
         return;
+    s->have |= UINT64_C(1) << alias;
     m->v = v;
     m->end = end;
-    m->esc = *v == '"' && memchr(v, '\\', (size_t)(end - v)) != NULL;
+    m->esc = *v == '"' && s->esc; /* value() read the string last */
 }
 
 /* The top-level object: 0 when nothing in it needs the tree path. */
@@ -596,7 +628,7 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     struct mval chosen[NZ_LOG_NFIELDS];
     int have[NZ_LOG_NFIELDS] = { 0 };
 
-    memset(s.found, 0, sizeof(s.found));
+    s.have = 0;
     s.own_rules = scrub != NULL && ((scrub->extra != NULL && scrub->extra[0] != '\0') ||
                                     (scrub->safe != NULL && scrub->safe[0] != '\0'));
     s.end = line + len;
@@ -608,7 +640,7 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     /* As normalize_log_line: per field, the first alias present with a usable value. */
     for (size_t i = 0; i < NZ_LOG_NFIELDS; i++) {
         for (size_t k = 0; k < NZ_LOG_NKEYS && nz_log_fields[i].keys[k] != NULL && !have[i]; k++) {
-            if (s.found[i][k].v == NULL)
+            if ((s.have & UINT64_C(1) << (i * NZ_LOG_NKEYS + k)) == 0)
                 continue;
             if (read_member(&s, &s.found[i][k], &chosen[i]) < 0)
                 return 1;
