@@ -25,6 +25,7 @@
  * Python; docs/api.md tells their users to send level names.
  */
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -114,9 +115,15 @@ static int number_text(const char *s, size_t len, int *level)
 
 int ev_level_parse(const char *s, size_t len, int *level)
 {
-    for (size_t i = 0; i < NWORDS; i++) {
-        size_t k = strlen(level_words[i].name);
+    /* Every log line asks: the first letter (the names are lower case) rules most out. */
+    int c0 = len > 0 ? tolower((unsigned char)s[0]) : 0;
 
+    for (size_t i = 0; i < NWORDS; i++) {
+        size_t k;
+
+        if (level_words[i].name[0] != c0)
+            continue;
+        k = strlen(level_words[i].name);
         if (k == len && strncasecmp(s, level_words[i].name, k) == 0) {
             *level = level_words[i].level;
             return 0;
