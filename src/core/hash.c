@@ -36,10 +36,8 @@ void hex_encode(const void *p, size_t n, char *out)
     const unsigned char *b = p;
 
     for (size_t i = 0; i < n; i++) {
-        unsigned c = b[i]; /* read once: out may alias b as far as the compiler knows */
-
-        out[2 * i] = hex[c >> 4];
-        out[2 * i + 1] = hex[c & 15];
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
     }
     out[2 * n] = '\0';
 }
