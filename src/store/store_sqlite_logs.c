@@ -48,6 +48,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/xmalloc.h"
+#include "store/logattr.h"
 #include "store/logblock.h"
 #include "store/logpost.h"
 #include "store/sqlite_int.h"
@@ -587,6 +588,22 @@ int sq_logs_ascii(const char *s)
     return 1;
 }
 
+/*
+ * The line's service as the search document reads it (api_search_doc.c):
+ * a JSON line's payload's "service" member. Any other source reads its
+ * service through its payload's own normalizer, so it is "other" here.
+ */
+static void line_service(const struct event *e, struct lb_line *l)
+{
+    int r = LA_OTHER;
+
+    if (e->source == EV_SRC_LOGLINE && e->raw_encoding == EV_RAW_IDENTITY)
+        r = e->raw != NULL && e->raw_len > 0
+                ? la_service(e->raw, e->raw_len, &l->service, &l->service_len)
+                : LA_NONE; /* no payload: no service */
+    l->service_other = r == LA_OTHER;
+}
+
 void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb_line *l)
 {
     const char *s[LB_NSTR] = { NULL };
@@ -627,6 +644,7 @@ void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb
         l->str[LB_TAGS_JSON] = tags;
         l->len[LB_TAGS_JSON] = strlen(tags);
     }
+    line_service(e, l);
 }
 
 int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
