@@ -266,6 +266,9 @@ struct store_batch_result {
     /* log blocks written as prepare made them, and built by the writer (prepare's fallback) */
     size_t log_blocks_prepared;
     size_t log_blocks_built;
+    /* segments of word postings whose words prepare gathered, and those the writer gathered */
+    size_t log_posts_prepared;
+    size_t log_posts_built;
 };
 
 /*
