@@ -24,8 +24,8 @@
  * and the answer's headers. Bodies go to our own buffer, so it needs little;
  * and libmicrohttpd zeroes the whole pool after every request of a
  * keep-alive connection, a cost per request in proportion to its size (64
- * KiB was 2-3% of the server under the event bench). 32 KiB still takes
- * request headers of over 10 KB (test_http_limits.py); 16 KiB did not.
+ * KiB was 2-3% of the server under the event bench). 32 KiB takes request
+ * headers up to about 32 KB (test_http_limits.py); 16 KiB refused 10 KB.
  */
 #define MHD_POOL_BYTES (32 * 1024)
 
