@@ -258,7 +258,7 @@ static void test_fields(void)
     struct lb_fields fl;
     struct lb_frames fr, whole;
     ZSTD_DCtx *d = ZSTD_createDCtx();
-    char tmp[4][400], msg[64];
+    char tmp[LB_NFIELDS][400], msg[64];
     size_t i, n = 600, other = 0;
 
     lb_builder_init(&b, 1);
