@@ -79,7 +79,20 @@ extern const int lb_field_str[LB_NFIELDS]; /* the enum lb_str of each field */
  */
 #define LB_FLAG_PLAIN 1u
 
-/* One log line as a frame stores it; strings point into the caller's memory (NULL: none). */
+/*
+ * Flags of a record's encoding byte (logblock.c): the compact form, and
+ * the event id derived from (lsn, seq). A string of at least LB_REF_MIN
+ * bytes found in the raw text is stored as its place there.
+ */
+#define LB_REC_V2 0x80u
+#define LB_REC_ID 0x40u
+#define LB_REF_MIN 8
+
+/*
+ * One log line as a frame stores it; strings point into the caller's
+ * memory (NULL: none). A derived event id read back is built in id, so a
+ * line read by lb_line_next is not to be copied by value.
+ */
 struct lb_line {
     unsigned flags; /* LB_FLAG_*, kept in the lines blob only */
     int64_t timestamp;
@@ -92,6 +105,7 @@ struct lb_line {
     uint32_t seq;
     const char *str[LB_NSTR];
     size_t len[LB_NSTR];
+    char id[33];
 };
 
 /* Building one block (the digest's writer). */
