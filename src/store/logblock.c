@@ -89,6 +89,7 @@ void lb_builder_reset(struct lb_builder *b)
         buf_reset(&b->fdict[f]);
         b->fnd[f] = 0;
     }
+    memset(b->fhash, 0, sizeof(b->fhash));
 }
 
 int lb_builder_full(const struct lb_builder *b)
@@ -265,33 +266,56 @@ static int put_record(struct buf *f, const struct lb_line *l)
 
 const int lb_field_str[LB_NFIELDS] = { LB_LOGGER, LB_RELEASE, LB_ENVIRONMENT, LB_SERVER_NAME };
 
-/* The code of field f's value for the line being added (the dictionary grows). */
+/* Whether dictionary value c (1..fnd) of field f is s. */
+static int field_is(const struct lb_builder *b, int f, unsigned c, const char *s, size_t len)
+{
+    const char *v;
+
+    if (c == 0 || c > b->fnd[f])
+        return 0;
+    v = b->fdict[f].p + b->fdoff[f][c - 1];
+    return (unsigned char)v[0] == len && memcmp(v + 1, s, len) == 0;
+}
+
+/* A value's slot in fhash: its length and three of its bytes. */
+static unsigned field_hash(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (len == 0)
+        return 0;
+    return (unsigned)(len * 31u + u[0] * 7u + u[len / 2] * 13u + u[len - 1]) & 255u;
+}
+
+/*
+ * The code of field f's value for the line being added (the dictionary
+ * grows). Codes go by first appearance, however found: the previous line's
+ * value, the hash slot (most lines), else every value.
+ */
 static unsigned char field_code(struct lb_builder *b, int f, const char *s, size_t len)
 {
     struct buf *d = &b->fdict[f];
+    unsigned h;
 
     if (s == NULL)
         return 0;
     if (len > 255)
         return LB_FIELD_OTHER;
-    /* the previous line's value first: runs of one host or logger are common */
-    if (b->nlines > 0) {
-        unsigned char c = b->fcode[f][b->nlines - 1];
-
-        if (c > 0 && c <= b->fnd[f] && (unsigned char)d->p[b->fdoff[f][c - 1]] == len &&
-            memcmp(d->p + b->fdoff[f][c - 1] + 1, s, len) == 0)
-            return c;
-    }
+    if (b->nlines > 0 && field_is(b, f, b->fcode[f][b->nlines - 1], s, len))
+        return b->fcode[f][b->nlines - 1];
+    h = field_hash(s, len);
+    if (field_is(b, f, b->fhash[f][h], s, len))
+        return b->fhash[f][h];
     for (size_t k = 0; k < b->fnd[f]; k++)
-        if ((unsigned char)d->p[b->fdoff[f][k]] == len &&
-            memcmp(d->p + b->fdoff[f][k] + 1, s, len) == 0)
+        if (field_is(b, f, (unsigned)k + 1, s, len))
             return (unsigned char)(k + 1);
     if (b->fnd[f] == LB_FIELD_DICT)
         return LB_FIELD_OTHER;
     b->fdoff[f][b->fnd[f]] = d->len;
     if (buf_addch(d, (char)len) != 0 || buf_add(d, s, len) != 0)
         return LB_FIELD_OTHER;
-    return (unsigned char)++b->fnd[f];
+    b->fhash[f][h] = (unsigned char)++b->fnd[f];
+    return b->fhash[f][h];
 }
 
 int lb_builder_fields(const struct lb_builder *b, struct buf *out)

@@ -127,7 +127,8 @@ struct lb_builder {
     size_t fdoff[LB_NFIELDS][LB_FIELD_DICT];
     size_t fnd[LB_NFIELDS];
     unsigned char fcode[LB_NFIELDS][LB_BLOCK_LINES];
-    void *zc; /* ZSTD_CCtx, owned */
+    unsigned char fhash[LB_NFIELDS][256]; /* a value's hash -> its code, 0 none (a hint) */
+    void *zc;                             /* ZSTD_CCtx, owned */
     int zlevel;
 };
 
