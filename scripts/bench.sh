@@ -11,6 +11,7 @@
 #   BENCH_RUNS=3 scripts/bench.sh          # three runs, then the medians
 #   BENCH_PHASES=logs scripts/bench.sh     # one phase only
 #   BENCH_PERF=1 scripts/bench.sh          # also perf-record the server under load
+#   BENCH_TIMELINE_S=2 scripts/bench.sh    # digest rate and journal backlog every 2 s (default 5)
 #   BENCH_RATE_LIMIT=1 scripts/bench.sh    # key and project rate limits on (never reached)
 #   scripts/bench.sh -- --connections 64   # extra bilor-bench options
 #
@@ -161,9 +162,27 @@ drain() {
     awk -v a="$t" -v b="$t0" 'BEGIN { printf "%.2f\n", a - b }'
 }
 
+# Every BENCH_TIMELINE_S (5) seconds until killed: the digest's rate since the sample
+# before and the journal's backlog, so a run shows whether the digest keeps up over time.
+timeline() {
+    local t0 pt pd t d b
+    t0="$(now)"
+    pt="$t0"
+    pd="$(metric bilor_events_digested_total)"
+    while sleep "${BENCH_TIMELINE_S:-5}"; do
+        t="$(now)"
+        d="$(metric bilor_events_digested_total)"
+        b="$(metric bilor_journal_backlog_bytes)"
+        awk -v t="$t" -v t0="$t0" -v pt="$pt" -v d="$d" -v pd="$pd" -v b="$b" 'BEGIN {
+            printf "[%6.1fs] digested %.0f/s, journal backlog %.1f MB\n", t - t0, (d - pd) / (t - pt), b / 1e6 }'
+        pt="$t"
+        pd="$d"
+    done
+}
+
 # One phase against a fresh server; appends one line to $out/results.txt.
 run_phase() {
-    local phase="$1" run="$2" log="$out/$phase-$run.txt" perf_pid=""
+    local phase="$1" run="$2" log="$out/$phase-$run.txt" perf_pid="" tl_pid
     local cpu0 dig0 dig_load dig1 backlog_end backlog_left issues cpu1 drain_s result threads
     start_server
     cpu0="$(srv_cpu)"
@@ -172,9 +191,15 @@ run_phase() {
         perf record -F 499 ${BENCH_PERF_ARGS:-} -p "$srv_pid" -o "$out/perf-$phase-$run.data" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    timeline >"$out/timeline-$phase-$run.txt" 2>/dev/null &
+    tl_pid=$!
     "$gen" --url "http://127.0.0.1:$port" --dsn-key "$key" --project 1 --mode "$phase" \
         --duration "$duration" --connections "$connections" --rate-limit none \
         ${extra[@]+"${extra[@]}"} 2>&1 | tee "$log"
+    kill "$tl_pid" 2>/dev/null || true
+    wait "$tl_pid" 2>/dev/null || true
+    echo "digest over the load:"
+    cat "$out/timeline-$phase-$run.txt"
     backlog_end="$(metric bilor_journal_backlog_bytes)"
     dig_load="$(metric bilor_events_digested_total)"
     drain_s="$(drain)"

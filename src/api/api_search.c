@@ -294,8 +294,9 @@ static void facet_count(struct facet *f, struct slice v, struct pool *pool)
 
 /*
  * Whether the row itself holds field f as the document would give it: the
- * columns api_search_doc_get reads from the row, and the host of a log
- * line read from its block (host_known). Then no payload is re-normalized.
+ * columns api_search_doc_get reads from the row, and the host and service
+ * of a log line read from its block (host_known, service_known). Then no
+ * payload is re-normalized.
  */
 static int row_field(const struct store_event *row, const char *f, struct slice *v)
 {
@@ -311,6 +312,8 @@ static int row_field(const struct store_event *row, const char *f, struct slice 
         s = row->environment;
     else if (strcmp(f, "host") == 0 && row->host_known)
         s = row->server_name;
+    else if (strcmp(f, "service") == 0 && row->service_known)
+        s = row->service;
     else
         return -1;
     if (s == NULL)
@@ -356,10 +359,16 @@ static int facet_row(void *arg, const struct store_event *row)
     return 0;
 }
 
-/* Fields every log line can give without its payload (row_field, host from its block). */
+/*
+ * What a facet scan of log lines asks the store for: only the fields a
+ * line's block gives (row_field: STORE_RAW_FIELDS, or _SERVICE when service
+ * is one of them), else whole lines with their payloads (1).
+ */
 static int line_fields_only(const struct facets *fs)
 {
-    static const char *const cheap[] = { "level", "logger", "release", "environment", "host" };
+    static const char *const cheap[] = { "level",       "logger", "release",
+                                         "environment", "host",   "service" };
+    int mode = STORE_RAW_FIELDS;
 
     for (size_t i = 0; i < fs->n; i++) {
         size_t k = 0;
@@ -367,9 +376,11 @@ static int line_fields_only(const struct facets *fs)
         while (k < sizeof(cheap) / sizeof(cheap[0]) && strcmp(cheap[k], fs->f[i].field) != 0)
             k++;
         if (k == sizeof(cheap) / sizeof(cheap[0]))
-            return 0;
+            return 1;
+        if (strcmp(fs->f[i].field, "service") == 0)
+            mode = STORE_RAW_FIELDS_SERVICE;
     }
-    return 1;
+    return mode;
 }
 
 /* ?field=F: a field of the search language (its canonical name), or 400. */
@@ -453,7 +464,7 @@ static void facets(struct bl_req *req, struct bl_resp *resp, int target, int kin
     if (api_search_begin(req, resp, target, kind, facet_params, &s) < 0 ||
         facet_fields(req, resp, target, fs) < 0 || aj_limit(req, resp, 10, 100, &limit) < 0)
         return;
-    s.q.with_raw = kind == EV_KIND_LOG && line_fields_only(fs) ? STORE_RAW_FIELDS : 1;
+    s.q.with_raw = kind == EV_KIND_LOG ? line_fields_only(fs) : 1;
     rc = store_event_scan(req->app->store, &s.q, FACET_SCAN_MAX, facet_row, fs, &scanned, &err);
     if (rc < 0) {
         resp_error(resp, rc == BL_EINVAL ? 400 : 500, "%s", bl_err_msg(&err));

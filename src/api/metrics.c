@@ -208,6 +208,15 @@ static int render_digest(const struct digest *d, struct buf *out)
                        (unsigned long long)s.log_blocks_prepared,
                        (unsigned long long)s.log_blocks_built);
     rc = rc ? rc
+            : buf_addf(out,
+                       "# HELP bilor_digest_log_postings_total Segments of log-line word postings "
+                       "stored, their words gathered on the decode threads or by the writer.\n"
+                       "# TYPE bilor_digest_log_postings_total counter\n"
+                       "bilor_digest_log_postings_total{path=\"prepared\"} %llu\n"
+                       "bilor_digest_log_postings_total{path=\"built\"} %llu\n",
+                       (unsigned long long)s.log_posts_prepared,
+                       (unsigned long long)s.log_posts_built);
+    rc = rc ? rc
             : gauge(out, "bilor_digest_bad_records_total", "Journal records that no longer parse.",
                     "counter", s.bad_records);
     rc = rc ? rc

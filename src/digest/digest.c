@@ -502,6 +502,8 @@ static void record_batch(struct digest *d, const struct slot *s, uint64_t issues
     STAT_ADD(d, regressions, res->regressions);
     STAT_ADD(d, log_blocks_prepared, res->log_blocks_prepared);
     STAT_ADD(d, log_blocks_built, res->log_blocks_built);
+    STAT_ADD(d, log_posts_prepared, res->log_posts_prepared);
+    STAT_ADD(d, log_posts_built, res->log_posts_built);
     STAT_ADD(d, batches, 1);
     STAT_ADD(d, batch_events_sum, n);
     STAT_ADD(d, batch_us_sum, us);

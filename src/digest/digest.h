@@ -105,6 +105,9 @@ struct digest_stats {
     /* log blocks stored as the decode threads prepared them, and built by the writer */
     uint64_t log_blocks_prepared;
     uint64_t log_blocks_built;
+    /* segments of word postings gathered on the decode threads, and by the writer */
+    uint64_t log_posts_prepared;
+    uint64_t log_posts_built;
 };
 
 struct digest;

@@ -264,7 +264,7 @@ static int put_record(struct buf *f, const struct lb_line *l)
     return 0;
 }
 
-const int lb_field_str[LB_NFIELDS] = { LB_LOGGER, LB_RELEASE, LB_ENVIRONMENT, LB_SERVER_NAME };
+const int lb_field_str[LB_NFIELDS] = { LB_LOGGER, LB_RELEASE, LB_ENVIRONMENT, LB_SERVER_NAME, -1 };
 
 /* Whether dictionary value c (1..fnd) of field f is s. */
 static int field_is(const struct lb_builder *b, int f, unsigned c, const char *s, size_t len)
@@ -338,12 +338,15 @@ int lb_fields_open(const void *p, size_t len, size_t nlines, struct lb_fields *o
 {
     const unsigned char *u = p, *end = u + len;
 
+    int nf;
+
     memset(out, 0, sizeof(*out));
-    if (u == NULL || len < 4 || u[0] != 1 || u[1] != LB_NFIELDS ||
+    if (u == NULL || len < 4 || u[0] != 1 || (u[1] != LB_NFIELDS && u[1] != LB_NFIELDS - 1) ||
         (size_t)(u[2] | u[3] << 8) != nlines || nlines > LB_BLOCK_LINES)
         return BL_EPARSE;
+    nf = u[1];
     u += 4;
-    for (int f = 0; f < LB_NFIELDS; f++) {
+    for (int f = 0; f < nf; f++) {
         size_t n;
 
         if (u >= end || (n = *u++) > LB_FIELD_DICT)
@@ -355,9 +358,9 @@ int lb_fields_open(const void *p, size_t len, size_t nlines, struct lb_fields *o
             u += 1 + *u;
         }
     }
-    if ((size_t)(end - u) != LB_NFIELDS * nlines)
+    if ((size_t)(end - u) != (size_t)nf * nlines)
         return BL_EPARSE;
-    for (int f = 0; f < LB_NFIELDS; f++)
+    for (int f = 0; f < nf; f++)
         out->codes[f] = u + (size_t)f * nlines;
     out->n = nlines;
     return 0;
@@ -367,7 +370,7 @@ int lb_fields_get(const struct lb_fields *fl, int f, size_t i, const char **s, s
 {
     unsigned c;
 
-    if (f < 0 || f >= LB_NFIELDS || i >= fl->n)
+    if (f < 0 || f >= LB_NFIELDS || i >= fl->n || fl->codes[f] == NULL)
         return -1;
     c = fl->codes[f][i];
     if (c == 0)
@@ -395,7 +398,10 @@ int lb_builder_add(struct lb_builder *b, const struct lb_line *l)
     b->level[b->nlines] = (unsigned char)l->level;
     b->flags[b->nlines] = (unsigned char)l->flags;
     for (int f = 0; f < LB_NFIELDS; f++)
-        b->fcode[f][b->nlines] = field_code(b, f, l->str[lb_field_str[f]], l->len[lb_field_str[f]]);
+        b->fcode[f][b->nlines] =
+            f == LB_FIELD_SERVICE
+                ? (l->service_other ? LB_FIELD_OTHER : field_code(b, f, l->service, l->service_len))
+                : field_code(b, f, l->str[lb_field_str[f]], l->len[lb_field_str[f]]);
     b->nlines++;
     if (l->timestamp < b->t_min)
         b->t_min = l->timestamp;

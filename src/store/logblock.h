@@ -58,16 +58,20 @@ enum lb_str {
 };
 
 /*
- * Facet fields: every line's logger, release, environment and host as a
- * code into a small per-block dictionary (the fields blob, optional:
- * blocks written before it have none), so facets and other field reads
- * need not decompress a frame:
- *   u8 version (1), u8 LB_NFIELDS, u16 nlines (LE), then per field u8 n and
+ * Facet fields: every line's logger, release, environment, host and
+ * service as a code into a small per-block dictionary (the fields blob,
+ * optional: blocks written before it have none), so facets and other
+ * field reads need not decompress a frame:
+ *   u8 version (1), u8 nfields, u16 nlines (LE), then per field u8 n and
  *   n values (u8 length, bytes), then per field nlines codes: 0 no value,
  *   1..n a dictionary value, LB_FIELD_OTHER not in the dictionary (too many
- *   distinct values or too long: read the line's record).
+ *   distinct values or too long: read the line's record; for service, which
+ *   no record string holds, its payload: logattr.h).
+ * nfields is LB_NFIELDS, or 4 in blocks written before service was a field
+ * (their service is LB_FIELD_OTHER for every line).
  */
-#define LB_NFIELDS 4
+#define LB_NFIELDS 5
+#define LB_FIELD_SERVICE 4 /* the field that is not a record string (lb_field_str -1) */
 #define LB_FIELD_DICT 254
 #define LB_FIELD_OTHER 255
 extern const int lb_field_str[LB_NFIELDS]; /* the enum lb_str of each field */
@@ -105,6 +109,10 @@ struct lb_line {
     uint32_t seq;
     const char *str[LB_NSTR];
     size_t len[LB_NSTR];
+    /* service (logattr.h): the value (NULL: none), or other set when the payload must say */
+    const char *service;
+    size_t service_len;
+    int service_other;
     char id[33];
 };
 

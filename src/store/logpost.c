@@ -447,7 +447,7 @@ static int entry_cells(const struct lp_builder *b, struct cellcount *cc, const u
 
 /* One builder entry's postings and cells into en, then the entry. */
 static int finish_entry(struct lp_builder *b, struct enc *en, const struct tokref *t,
-                        const uint32_t *ords, struct cellcount *cc)
+                        const uint32_t *ords, const uint32_t *map, struct cellcount *cc)
 {
     const struct lp_ent *e = &b->ent[t->ent];
     uint32_t prev = 0, ncells = 0;
@@ -458,8 +458,10 @@ static int finish_entry(struct lp_builder *b, struct enc *en, const struct tokre
         unsigned char *q = (unsigned char *)en->post.p;
 
         for (uint32_t i = 0; i < e->n; i++) {
-            q = put_v(q, ords[i] - prev);
-            prev = ords[i];
+            uint32_t o = map != NULL ? map[ords[i]] : ords[i];
+
+            q = put_v(q, o - prev);
+            prev = o;
         }
         en->post.len = (size_t)(q - (unsigned char *)en->post.p);
     }
@@ -469,6 +471,12 @@ static int finish_entry(struct lp_builder *b, struct enc *en, const struct tokre
 }
 
 int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends)
+{
+    return lp_builder_finish_map(b, NULL, out, ends);
+}
+
+int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf *out,
+                          struct buf *ends)
 {
     struct tokref *t = xcalloc(b->nent + 1, sizeof(*t));
     size_t *at = xcalloc(b->nent + 1, sizeof(*at));
@@ -499,7 +507,7 @@ int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends)
     }
     enc_open(&en, out, ends);
     for (size_t i = 0; rc == 0 && i < b->nent; i++)
-        rc = finish_entry(b, &en, &t[i], ords + at[t[i].ent], &cc);
+        rc = finish_entry(b, &en, &t[i], ords + at[t[i].ent], map, &cc);
     if (enc_close(&en) != 0 && rc == 0)
         rc = BL_ETOOBIG;
     free(cc.dense);

@@ -89,6 +89,14 @@ size_t lp_builder_ntokens(const struct lp_builder *b);
  * builder as it was (reset it to reuse).
  */
 int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends);
+/*
+ * The same with every ordinal o written as map[o] (map ascending, one per
+ * ordinal below nlines): the postings of lines gathered as 0, 1, 2, ...
+ * on a decode thread, encoded once the writer knows where they landed.
+ * The cells are the same, since a line's minute and level do not move.
+ */
+int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf *out,
+                          struct buf *ends);
 
 /* ---- reading ---- */
 

@@ -414,6 +414,8 @@ struct sq_prep_block {
     const size_t *ends; /* line i's text ends at text + ends[i] */
     const int64_t *ts;  /* each line's timestamp and level, as the block's builder had them */
     const unsigned char *level;
+    size_t run;     /* the (project, day) run of lines it belongs to (sq_prep_post) */
+    size_t run_off; /* the run's ordinal of its first line */
 };
 /*
  * The block prepare made of exactly the lines ev[k[0..nk)) of project_id,
@@ -423,6 +425,20 @@ struct sq_prep_block {
 const struct sq_prep_block *sq_prep_find(const struct store_prep *prep, const struct event *ev,
                                          size_t n, int64_t project_id, const size_t *k, size_t nk);
 const char *sq_prep_data(const struct store_prep *prep);
+/*
+ * The word postings of a run (one project's lines of one day file in the
+ * batch, block after block), gathered on the decode thread with the run's
+ * ordinals 0, 1, ... (store_sqlite_logs_prep.c). sq_prep_run_lines: its
+ * lines (0: no postings were gathered, the writer adds the lines itself);
+ * sq_prep_run_block: its j-th block. sq_prep_post: the segment's pages
+ * and their ends as the writer's own would be: map NULL when the run's
+ * lines landed on consecutive line numbers (the pages encoded ahead are
+ * copied), else map[o] the segment ordinal of run ordinal o (encoded now).
+ */
+size_t sq_prep_run_lines(const struct store_prep *prep, size_t run);
+const struct sq_prep_block *sq_prep_run_block(const struct store_prep *prep, size_t run, size_t j);
+int sq_prep_post(const struct store_prep *prep, size_t run, const uint32_t *map, struct buf *pages,
+                 struct buf *ends);
 /* Whether a word query could match such a token (then the index must not decide it alone). */
 int sq_logs_reserved_word(const char *w, size_t n, int prefix);
 /* Moves an older binary's log rows of a day file into blocks (the writer, at open). */

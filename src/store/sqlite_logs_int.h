@@ -67,10 +67,12 @@ int sq_blk_fields(struct blk *b);
 /*
  * Line i as a STORE_RAW_FIELDS event from the lines and fields blobs alone
  * (strings in pool): 1 when done, 0 when the block has no fields blob or a
- * value is not in it (read the record instead).
+ * value is not in it (read the record instead). Its service too when the
+ * blob has it (service_known); with want_service, a line whose service is
+ * not in the blob is 0 (its payload must say).
  */
-int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, struct pool *pool,
-                        struct store_event *e);
+int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, int want_service,
+                        struct pool *pool, struct store_event *e);
 /* The block of a row selected with its blobs (first_line, nlines, t_min, t_max, lines, frames). */
 int sq_blk_read(struct blk *b, sqlite3_stmt *st, struct bl_err *err);
 /* Line i of the block, its frame decompressed when needed. */

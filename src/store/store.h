@@ -209,6 +209,13 @@ struct store_event {
      */
     const char *server_name;
     int host_known;
+    /*
+     * service_known: service is the line's "service" as its payload gives
+     * it (NULL: none), read from its block's fields (store/logattr.h); else
+     * the payload must say.
+     */
+    const char *service;
+    int service_known;
 };
 
 struct query_node; /* search/query.h */
@@ -228,6 +235,8 @@ struct store_event_query {
      * the same, except that the caller reads only timestamp, level, logger,
      * release, environment and (where host_known) server_name of log lines
      * (facets), so a backend may leave the rest of a line out, raw too.
+     * STORE_RAW_FIELDS_SERVICE: those and the line's service, so a line
+     * whose service is not service_known comes with its raw payload.
      */
     int with_raw;
     /*
@@ -244,6 +253,7 @@ struct store_event_query {
 };
 
 #define STORE_RAW_FIELDS 2
+#define STORE_RAW_FIELDS_SERVICE 3
 
 /* A histogram of matching events: counts[b * EV__NLEVELS + level]. */
 struct store_histogram {
@@ -266,6 +276,9 @@ struct store_batch_result {
     /* log blocks written as prepare made them, and built by the writer (prepare's fallback) */
     size_t log_blocks_prepared;
     size_t log_blocks_built;
+    /* segments of word postings whose words prepare gathered, and those the writer gathered */
+    size_t log_posts_prepared;
+    size_t log_posts_built;
 };
 
 /*

@@ -48,6 +48,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/xmalloc.h"
+#include "store/logattr.h"
 #include "store/logblock.h"
 #include "store/logpost.h"
 #include "store/sqlite_int.h"
@@ -74,6 +75,14 @@ struct logproj {
     struct lp_builder post;
     int64_t post_base; /* the segment's first line; -1: none yet */
     int64_t post_lines;
+    /*
+     * Or, while every block so far came prepared from one run in its
+     * order: the run whose gathered postings the segment will be
+     * (post_lines stays 0), its lines so far, and their segment ordinals.
+     */
+    size_t run, run_next;
+    uint32_t *map;
+    size_t map_cap;
 };
 
 struct logminute {
@@ -102,6 +111,7 @@ void sq_logs_free(struct sq_store *s)
     for (size_t i = 0; i < lw->np; i++) {
         lb_builder_release(&lw->p[i]->b);
         lp_builder_release(&lw->p[i]->post);
+        free(lw->p[i]->map);
         buf_release(&lw->p[i]->text);
         free(lw->p[i]);
     }
@@ -140,6 +150,7 @@ void sq_logs_begin(struct sq_store *s)
         lp_builder_reset(&lw->p[i]->post);
         lw->p[i]->post_base = -1;
         lw->p[i]->post_lines = 0;
+        lw->p[i]->run_next = 0;
     }
     lw->w = NULL;
     lw->next_line = 0;
@@ -216,7 +227,86 @@ struct blockrow {
     const size_t *ends;
     const int64_t *ts; /* each line's timestamp and level */
     const unsigned char *level;
+    const struct sq_prep_block *pb; /* what prepare made of it; NULL: built here */
 };
+
+static int post_lines(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                      const struct blockrow *r, int64_t first, struct bl_err *err);
+
+/* Whether block pb, landing at line first, continues the run p follows (or starts one). */
+static int can_follow(const struct sq_logw *lw, const struct logproj *p,
+                      const struct sq_prep_block *pb, int64_t first)
+{
+    if (pb == NULL || p->post_lines > 0 || sq_prep_run_lines(lw->w->prep, pb->run) == 0)
+        return 0;
+    if (p->run_next == 0)
+        return pb->run_off == 0;
+    return pb->run == p->run && pb->run_off == p->run_next &&
+           first + (int64_t)pb->nlines - p->post_base <= LP_LINES_MAX;
+}
+
+static void follow(struct logproj *p, const struct sq_prep_block *pb, int64_t first)
+{
+    size_t need = p->run_next + pb->nlines;
+
+    if (need > p->map_cap) {
+        p->map_cap = need > 2 * p->map_cap ? need : 2 * p->map_cap;
+        p->map = xrealloc(p->map, p->map_cap * sizeof(*p->map));
+    }
+    if (p->run_next == 0) {
+        p->run = pb->run;
+        p->post_base = first;
+    }
+    for (size_t i = 0; i < pb->nlines; i++)
+        p->map[p->run_next + i] = (uint32_t)(first - p->post_base + (int64_t)i);
+    p->run_next = need;
+}
+
+/* The lines of the run p followed into p's own postings, as if never followed. */
+static int unfollow(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
+{
+    size_t n = p->run_next, done = 0;
+    int rc = 0;
+
+    p->run_next = 0;
+    for (size_t j = 0; rc == 0 && done < n; j++) {
+        const struct sq_prep_block *pb = sq_prep_run_block(lw->w->prep, p->run, j);
+        struct blockrow r;
+
+        memset(&r, 0, sizeof(r));
+        r.nlines = pb->nlines;
+        r.text = sq_prep_data(lw->w->prep) + pb->text;
+        r.ends = pb->ends;
+        r.ts = pb->ts;
+        r.level = pb->level;
+        rc = post_lines(c, lw, p, &r, p->post_base + p->map[done], err);
+        done += pb->nlines;
+    }
+    return rc;
+}
+
+/* The segment of the run p followed to its end: its gathered words, at the lines they got. */
+static int write_post_run(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
+                          struct bl_err *err)
+{
+    size_t n = p->run_next;
+    uint32_t span = p->map[n - 1] + 1;
+    struct sq_post_seg seg = { 0, p->project_id, p->post_base, span, (int64_t)n, 0 };
+    int rc;
+
+    buf_reset(&lw->pages);
+    buf_reset(&lw->ends);
+    /* Consecutive lines: the pages prepare encoded are these very bytes. */
+    rc = sq_prep_post(lw->w->prep, p->run, span == n ? NULL : p->map, &lw->pages, &lw->ends);
+    if (rc != 0)
+        rc = bl_err_set(err, rc, "log postings: cannot encode");
+    else
+        rc = sq_post_write(c, &seg, &lw->pages, &lw->ends, err);
+    p->run_next = 0;
+    p->post_base = -1;
+    lw->w->res->log_posts_prepared++;
+    return rc;
+}
 
 /* Stores p's postings segment (if it has lines) and empties it. */
 static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
@@ -224,8 +314,16 @@ static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, 
     struct sq_post_seg seg = { 0, p->project_id, p->post_base, 0, p->post_lines, 0 };
     int rc;
 
+    if (p->run_next > 0 && p->run_next == sq_prep_run_lines(lw->w->prep, p->run))
+        return write_post_run(c, lw, p, err);
+    if (p->run_next > 0 && (rc = unfollow(c, lw, p, err)) != 0)
+        return rc;
+    seg.base = p->post_base;
+    seg.nlines = p->post_lines;
     if (p->post_lines == 0)
         return 0;
+    if (lw->w != NULL)
+        lw->w->res->log_posts_built++;
     seg.span = (int64_t)p->post.nlines;
     buf_reset(&lw->pages);
     buf_reset(&lw->ends);
@@ -305,7 +403,11 @@ static int insert_block(struct sq_conn *c, struct sq_logw *lw, struct logproj *p
             rc = sq_query_each(c, &q, err);
         }
     }
-    if (rc == 0)
+    if (rc == 0 && can_follow(lw, p, r->pb, first))
+        follow(p, r->pb, first);
+    else if (rc == 0 && p->run_next > 0)
+        rc = unfollow(c, lw, p, err);
+    if (rc == 0 && p->run_next == 0)
         rc = post_lines(c, lw, p, r, first, err);
     if (rc == 0)
         lw->next_line = first + (int64_t)r->nlines;
@@ -357,7 +459,8 @@ static int write_prepared(struct sq_conn *c, struct sq_logw *lw, struct logproj 
                           d + pb->text,
                           pb->ends,
                           pb->ts,
-                          pb->level };
+                          pb->level,
+                          pb };
 
     lw->w->res->log_blocks_prepared++;
     return insert_block(c, lw, p, &r, err);
@@ -390,7 +493,8 @@ static int write_built(struct sq_conn *c, struct sq_logw *lw, struct logproj *p,
                            p->text.p,
                            p->text_end,
                            p->b.ts,
-                           p->b.level };
+                           p->b.level,
+                           NULL };
     if (lw->w != NULL)
         lw->w->res->log_blocks_built++;
     return insert_block(c, lw, p, &r, err);
@@ -516,6 +620,22 @@ static int ascii_n(const char *s, size_t n)
     return (any & UINT64_C(0x8080808080808080)) == 0;
 }
 
+/*
+ * The line's service as the search document reads it (api_search_doc.c):
+ * a JSON line's payload's "service" member. Any other source reads its
+ * service through its payload's own normalizer, so it is "other" here.
+ */
+static void line_service(const struct event *e, struct lb_line *l)
+{
+    int r = LA_OTHER;
+
+    if (e->source == EV_SRC_LOGLINE && e->raw_encoding == EV_RAW_IDENTITY)
+        r = e->raw != NULL && e->raw_len > 0
+                ? la_service(e->raw, e->raw_len, &l->service, &l->service_len)
+                : LA_NONE; /* no payload: no service */
+    l->service_other = r == LA_OTHER;
+}
+
 void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb_line *l)
 {
     const char *s[LB_NSTR] = { NULL };
@@ -557,6 +677,7 @@ void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb
         l->str[LB_TAGS_JSON] = tags;
         l->len[LB_TAGS_JSON] = strlen(tags);
     }
+    line_service(e, l);
 }
 
 int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, int64_t node,
@@ -585,8 +706,13 @@ int sq_logs_put(struct lb_builder *b, struct buf *words, size_t *ends, const str
 
     if (rc != 0)
         return rc;
+    /*
+     * A log line's title is its message when that is one short line: its
+     * words would only be gathered a second time (half of the index's
+     * time a line). A title cut from a longer message is kept, since
+     * its last word may be cut short.
+     */
     text_add(words, l->str[LB_MESSAGE], l->len[LB_MESSAGE]);
-    /* a log line's title is its message: its words once (a line counts once per word) */
     if (!(l->len[LB_TITLE] == l->len[LB_MESSAGE] && l->str[LB_TITLE] != NULL &&
           l->str[LB_MESSAGE] != NULL &&
           memcmp(l->str[LB_TITLE], l->str[LB_MESSAGE], l->len[LB_TITLE]) == 0))

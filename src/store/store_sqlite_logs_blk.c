@@ -292,10 +292,11 @@ int sq_blk_fields(struct blk *b)
  * Line i as a fields_only event from the lines and fields blobs alone: 1
  * when done, 0 when a value is not in the blob (read the record instead).
  */
-int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, struct pool *pool,
-                        struct store_event *e)
+int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, int want_service,
+                        struct pool *pool, struct store_event *e)
 {
-    const char **dst[LB_NFIELDS] = { &e->logger, &e->release, &e->environment, &e->server_name };
+    const char **dst[LB_NFIELDS] = { &e->logger, &e->release, &e->environment, &e->server_name,
+                                     &e->service };
 
     if (!sq_blk_fields(b))
         return 0;
@@ -305,9 +306,12 @@ int sq_blk_fields_event(struct blk *b, size_t i, int64_t project_id, struct pool
         size_t n = 0;
         int r = lb_fields_get(&b->fl, f, i, &v, &n);
 
+        if (r < 0 && f == LB_FIELD_SERVICE && !want_service)
+            continue; /* not asked for: service_known stays 0 */
         if (r < 0)
             return 0;
         *dst[f] = r > 0 ? pool_strndup(pool, v, n) : NULL;
+        e->service_known |= f == LB_FIELD_SERVICE;
     }
     e->project_id = project_id;
     e->timestamp = lb_lines_ts(&b->ln, i);

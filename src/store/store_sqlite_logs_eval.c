@@ -31,7 +31,8 @@ static int cmp_op(int64_t a, int op, int64_t b)
 }
 
 /* The fields of the fields blob, by the search language's names (lb_field_str's order). */
-static const char *const field_names[LB_NFIELDS] = { "logger", "release", "environment", "host" };
+static const char *const field_names[LB_NFIELDS] = { "logger", "release", "environment", "host",
+                                                     "service" };
 
 static int field_index(const char *field)
 {

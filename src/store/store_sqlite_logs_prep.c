@@ -25,6 +25,15 @@
  * an issue's grouping), the same lines give the same bytes
  * (tests/unit/test_logs_prep.c compares the two paths).
  *
+ * The word postings too: a run (one project's lines of one day file, the
+ * lines one postings segment of the writer holds) gathers its lines'
+ * words in an lp_builder with the run's own ordinals 0, 1, ..., and
+ * encodes them as if the lines land on consecutive line numbers, which
+ * they do unless another project's block lands between two of the run's
+ * (store_sqlite_logs.c then re-encodes the gathered words with the line
+ * numbers they got, sq_prep_post's map). Gathering was about half of the
+ * writer's time per line.
+ *
  * Memory: one struct sq_prep per digest slot, reused batch after batch and
  * freed with the slot; what it holds is the batch's compressed frames and
  * words, about the size of the batch's own events.
@@ -36,6 +45,7 @@
 #include "core/buf.h"
 #include "core/xmalloc.h"
 #include "store/logblock.h"
+#include "store/logpost.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
@@ -43,6 +53,14 @@
 #define PREP_DATA_MAX (1u << 30)
 /* A batch's data grown past this is freed before the next one, not kept. */
 #define PREP_KEEP (64u << 20)
+
+/* The postings of one run of lines (see DESIGN). */
+struct prep_run {
+    struct lp_builder post;
+    struct buf pages, ends; /* encoded with ordinals as gathered */
+    size_t nlines;          /* gathered; 0 when gathering failed */
+    size_t blk, nblk;       /* its blocks */
+};
 
 /* A log line of the batch with what orders it. */
 struct prep_key {
@@ -69,6 +87,8 @@ struct sq_prep {
     uint32_t *first;           /* per event: 1 + the block it is the first line of, else 0 */
     struct sq_prep_block *blk; /* grown as blocks are made (most batches make a few) */
     size_t nblk, blkcap;
+    struct prep_run *run; /* kept from batch to batch, with their builders' memory */
+    size_t nrun, runcap;
 };
 
 static int cmp_key(const void *pa, const void *pb)
@@ -118,6 +138,12 @@ void sq_prep_free(struct store_prep *prep)
     free(p->level);
     free(p->first);
     free(p->blk);
+    for (size_t i = 0; i < p->runcap; i++) {
+        lp_builder_release(&p->run[i].post);
+        buf_release(&p->run[i].pages);
+        buf_release(&p->run[i].ends);
+    }
+    free(p->run);
     free(p);
 }
 
@@ -149,6 +175,56 @@ static void prep_reset(struct sq_prep *p, const struct event *ev, size_t n)
     p->ev = ev;
     p->n = n;
     p->nblk = 0;
+    p->nrun = 0;
+}
+
+/* A new run, empty, for the blocks from the next one on. */
+static struct prep_run *run_open(struct sq_prep *p)
+{
+    struct prep_run *r;
+
+    if (p->nrun == p->runcap) {
+        size_t cap = p->runcap ? p->runcap * 2 : 4;
+
+        p->run = xrealloc(p->run, cap * sizeof(*p->run));
+        for (size_t i = p->runcap; i < cap; i++) {
+            lp_builder_init(&p->run[i].post);
+            buf_init(&p->run[i].pages, (size_t)1 << 31);
+            buf_init(&p->run[i].ends, (size_t)1 << 24);
+        }
+        p->runcap = cap;
+    }
+    r = &p->run[p->nrun++];
+    lp_builder_reset(&r->post);
+    buf_reset(&r->pages);
+    buf_reset(&r->ends);
+    r->nlines = 0;
+    r->blk = p->nblk;
+    r->nblk = 0;
+    return r;
+}
+
+/* The block's lines (its builder's, words in p->words) into the run's postings, as the writer adds them. */
+static int run_add(struct sq_prep *p, struct prep_run *r, const size_t *ends, size_t nk)
+{
+    size_t from = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < nk && rc == 0; i++) {
+        rc = lp_builder_line(&r->post, (uint32_t)(r->nlines + i), p->b.ts[i], p->b.level[i]);
+        if (rc == 0)
+            rc = lp_builder_text(&r->post, p->words.p + from, ends[i] - from);
+        from = ends[i];
+    }
+    return rc;
+}
+
+/* The run's postings encoded; a run that failed is left to the writer (nlines 0). */
+static void run_close(struct prep_run *r, int ok)
+{
+    if (ok && r->nlines > 0 && lp_builder_finish(&r->post, &r->pages, &r->ends) == 0)
+        return;
+    r->nlines = 0;
 }
 
 /* Appends b's bytes to the data; *off where they start. */
@@ -159,7 +235,8 @@ static int put_data(struct sq_prep *p, const void *b, size_t len, size_t *off)
 }
 
 /* Builds the block of keys[0..nk) (one project and day, in order) as the writer would. */
-static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk, size_t *kpos)
+static int prep_block(struct sq_prep *p, struct prep_run *run, const struct prep_key *keys,
+                      size_t nk, size_t *kpos)
 {
     struct sq_prep_block *blk;
     size_t *k = p->k + *kpos, *ends = p->ends + *kpos, fields_end;
@@ -184,6 +261,8 @@ static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk,
         rc = sq_logs_put(&p->b, &p->words, ends, &l, text);
     }
     blk->fields = p->data.len;
+    if (rc == 0)
+        rc = run_add(p, run, ends, nk);
     if (rc == 0)
         rc = lb_builder_fields(&p->b, &p->data);
     fields_end = p->data.len;
@@ -213,6 +292,10 @@ static int prep_block(struct sq_prep *p, const struct prep_key *keys, size_t nk,
     blk->lsn_min = p->b.lsn_min;
     blk->lsn_max = p->b.lsn_max;
     blk->level_mask = p->b.level_mask;
+    blk->run = (size_t)(run - p->run);
+    blk->run_off = run->nlines;
+    run->nlines += nk;
+    run->nblk++;
     p->first[k[0]] = (uint32_t)++p->nblk;
     *kpos += nk;
     return 0;
@@ -240,6 +323,7 @@ static size_t collect(struct sq_prep *p)
 int sq_prepare(struct store *st, struct store_prep **prep, const struct event *ev, size_t n)
 {
     struct sq_prep *p = (struct sq_prep *)*prep;
+    struct prep_run *run = NULL;
     size_t nk, from = 0, kpos = 0;
     int rc = 0;
 
@@ -250,14 +334,22 @@ int sq_prepare(struct store *st, struct store_prep **prep, const struct event *e
     while (from < nk && rc == 0) {
         size_t to = from + 1;
 
+        if (from == 0 || p->keys[from].project_id != p->keys[from - 1].project_id ||
+            p->keys[from].day != p->keys[from - 1].day) {
+            if (run != NULL)
+                run_close(run, 1);
+            run = run_open(p);
+        }
         /* One project's lines of one day, LB_BLOCK_LINES at a time, as the writer cuts them. */
         while (to < nk && to - from < LB_BLOCK_LINES &&
                p->keys[to].project_id == p->keys[from].project_id &&
                p->keys[to].day == p->keys[from].day)
             to++;
-        rc = prep_block(p, p->keys + from, to - from, &kpos);
+        rc = prep_block(p, run, p->keys + from, to - from, &kpos);
         from = to;
     }
+    if (run != NULL)
+        run_close(run, rc == 0);
     /* The blocks made so far stay usable; the writer builds the others. */
     return rc;
 }
@@ -292,4 +384,36 @@ const struct sq_prep_block *sq_prep_find(const struct store_prep *prep, const st
 const char *sq_prep_data(const struct store_prep *prep)
 {
     return ((const struct sq_prep *)prep)->data.p;
+}
+
+size_t sq_prep_run_lines(const struct store_prep *prep, size_t run)
+{
+    const struct sq_prep *p = (const struct sq_prep *)prep;
+
+    return run < p->nrun ? p->run[run].nlines : 0;
+}
+
+const struct sq_prep_block *sq_prep_run_block(const struct store_prep *prep, size_t run, size_t j)
+{
+    const struct sq_prep *p = (const struct sq_prep *)prep;
+
+    if (run >= p->nrun || j >= p->run[run].nblk)
+        return NULL;
+    return &p->blk[p->run[run].blk + j];
+}
+
+int sq_prep_post(const struct store_prep *prep, size_t run, const uint32_t *map, struct buf *pages,
+                 struct buf *ends)
+{
+    struct sq_prep *p = (struct sq_prep *)prep;
+    struct prep_run *r;
+    int rc;
+
+    if (run >= p->nrun || p->run[run].nlines == 0)
+        return BL_EINVAL;
+    r = &p->run[run];
+    if (map != NULL)
+        return lp_builder_finish_map(&r->post, map, pages, ends);
+    rc = buf_add(pages, r->pages.p, r->pages.len);
+    return rc != 0 ? rc : buf_add(ends, r->ends.p, r->ends.len);
 }

@@ -511,8 +511,9 @@ static int page_block(struct bwalk *bw, struct top *t, struct cand *cands, struc
             const struct store_event_query *q = bw->lq->q;
             struct lb_line l;
 
-            if (q->with_raw == STORE_RAW_FIELDS &&
-                sq_blk_fields_event(&bw->b, cands[k].i, q->project_id, pool, &e)) {
+            if (q->with_raw >= STORE_RAW_FIELDS &&
+                sq_blk_fields_event(&bw->b, cands[k].i, q->project_id,
+                                    q->with_raw == STORE_RAW_FIELDS_SERVICE, pool, &e)) {
                 top_insert(t, &e, cands[k].tb);
                 continue;
             }

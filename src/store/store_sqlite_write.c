@@ -139,6 +139,20 @@ static int cmp_day(const void *pa, const void *pb)
     return cmp_journal(pa, pb);
 }
 
+/*
+ * Sorts v[0..n) by cmp unless it already is: a batch comes in journal
+ * order, mostly of one day, and qsort (a merge sort in glibc) of an
+ * already sorted batch of 20,000 log lines was a tenth of the writer's time.
+ */
+static void sort_idx(size_t *v, size_t n, int (*cmp)(const void *, const void *))
+{
+    for (size_t i = 1; i < n; i++)
+        if (cmp(&v[i - 1], &v[i]) > 0) {
+            qsort(v, n, sizeof(*v), cmp);
+            return;
+        }
+}
+
 static int validate(const struct event *ev, size_t n, uint64_t checkpoint, struct bl_err *err)
 {
     size_t i;
@@ -201,8 +215,8 @@ static void ctx_init(struct sq_wctx *w, struct sq_store *s, struct event *ev, si
         w->group[i] = -1;
     }
     sort_ctx = w;
-    qsort(w->order, n, sizeof(*w->order), cmp_journal);
-    qsort(w->by_day, n, sizeof(*w->by_day), cmp_day);
+    sort_idx(w->order, n, cmp_journal);
+    sort_idx(w->by_day, n, cmp_day);
     sort_ctx = NULL;
 }
 

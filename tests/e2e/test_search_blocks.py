@@ -2,9 +2,11 @@
 through the NDJSON door (more than two blocks of 1024 lines and several scan
 pages) and the answers of term + level, term + host, histograms by level
 with a word, and facets with and without a query, each compared with what
-the sent lines say. Facets over host, logger, release, environment and level
-are read from the blocks' fields (no payload re-normalized), including
-values past a block's dictionary (many distinct, long, non-ASCII, missing).
+the sent lines say. Facets over host, logger, release, environment, service
+and level are read from the blocks' fields (no payload re-normalized),
+including values past a block's dictionary (many distinct, long, non-ASCII,
+missing) and services the fields cannot hold (a number, an object, another
+case of the name), which come from the payload.
 """
 
 import json
@@ -44,7 +46,32 @@ def line_of(i, now):
     if i % 4 == 1:
         # ids that differ only in case or punctuation share an index token
         x["request_id"] = ("Req-%d-a" if i % 8 == 1 else "req.%da") % (i % 40)
+    k = i % 7
+    if k == 0:
+        x["service"] = "checkout"
+    elif k == 1:
+        x["Service"] = "web"  # the name in another case
+    elif k == 2:
+        x["service"] = 7  # a number: the payload says "7"
+    elif k == 4:
+        x["service"] = "svc-%d" % (i % 400)  # more than a dictionary holds
+    elif k == 5:
+        x["service"] = {"name": "nested"}  # not a scalar: no service
+    elif k == 6 and i % 2 == 0:
+        x["service"] = "Ünïcode svc"
     return x
+
+
+def service_of(x):
+    """The search document's rule: the first member named service in any case, as a scalar."""
+    for k, v in x.items():
+        if k.lower() == "service":
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            if isinstance(v, (str, int)):
+                return str(v)
+            return None
+    return None
 
 
 def q(path, **params):
@@ -52,12 +79,11 @@ def q(path, **params):
 
 
 def brute_facet(lines, field, pred):
-    key = {"host": "host", "logger": "logger", "release": "release",
-           "environment": "environment", "level": "level"}[field]
     out = {}
     for x in lines:
-        if pred(x) and key in x:
-            out[x[key]] = out.get(x[key], 0) + 1
+        v = service_of(x) if field == "service" else x.get(field)
+        if pred(x) and v is not None:
+            out[v] = out.get(v, 0) + 1
     return out
 
 
@@ -68,6 +94,10 @@ def facet(srv, query, fields, limit=100):
     body = srv.api_json(q("/api/0/projects/1/logs/facets/", **params))
     by = {f["field"]: {v["value"]: v["count"] for v in f["values"]} for f in body["facets"]}
     return body, by
+
+
+def top_n(want, n=100):
+    return dict(sorted(want.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
 
 
 def has_word(x, w):
@@ -89,7 +119,7 @@ def test_block_searches_match_brute_force():
         what="all lines stored")
 
     # facets with no query, over every fields-only field at once
-    fields = ["host", "logger", "release", "environment", "level"]
+    fields = ["host", "logger", "release", "environment", "level", "service"]
     body, by = facet(srv, "", fields)
     h.check_eq(body["rows"], N, "rows of the facets")
     for f in fields:
@@ -102,14 +132,25 @@ def test_block_searches_match_brute_force():
             ("alpha", lambda x: has_word(x, "alpha")),
             ("level:warning", lambda x: x["level"] == "warning"),
             ("bravo host:web3", lambda x: has_word(x, "bravo") and x.get("host") == "web3"),
-            ("charlie -level:info", lambda x: has_word(x, "charlie") and x["level"] != "info")):
+            ("charlie -level:info", lambda x: has_word(x, "charlie") and x["level"] != "info"),
+            # conditions on service, which the blocks' fields decide where they hold it
+            ("service:web", lambda x: service_of(x) == "web"),
+            ("delta has:service", lambda x: has_word(x, "delta") and service_of(x) is not None),
+            ("echo -service:checkout", lambda x: has_word(x, "echo") and
+             service_of(x) != "checkout")):
         body, by = facet(srv, query, ["host", "logger", "environment"])
         h.check_eq(body["rows"], sum(1 for x in lines if pred(x)), "rows for %r" % query)
         for f in ("host", "logger", "environment"):
             h.check_eq(by[f], brute_facet(lines, f, pred), "facet %s for %r" % (f, query))
-        # a field that needs the payload next to fields-only ones: the same counts
+        # service from the fields (or the payload where they cannot hold it), and a field
+        # that needs the payload next to fields-only ones: the same counts
         _, mixed = facet(srv, query, ["host", "service"])
         h.check_eq(mixed["host"], brute_facet(lines, "host", pred), "mixed facet for %r" % query)
+        h.check_eq(mixed["service"], top_n(brute_facet(lines, "service", pred)),
+                   "service facet for %r" % query)
+        _, mixed = facet(srv, query, ["service", "trace_id"])
+        h.check_eq(mixed["service"], top_n(brute_facet(lines, "service", pred)),
+                   "service facet with a payload field for %r" % query)
 
     # term + level and term + host listings, newest first
     def listing(query):

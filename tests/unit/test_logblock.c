@@ -207,10 +207,47 @@ static const char *field_want(int f, size_t i, char *tmp, size_t tmpsz)
         return tmp;
     case 2: /* environment: empty is a value */
         return i % 2 ? "" : "prod";
-    default: /* host */
+    case 3: /* host */
         snprintf(tmp, tmpsz, "h\xc3\xb6st-%zu", i % 7);
         return tmp;
+    default: /* service: none, a few values, or "other" (i % 5 == 0: the payload must say) */
+        if (i % 5 == 1)
+            return NULL;
+        snprintf(tmp, tmpsz, "svc%zu", i % 3);
+        return tmp;
     }
+}
+
+static void set_field(struct lb_line *l, int f, size_t i, const char *v)
+{
+    if (f == LB_FIELD_SERVICE) {
+        l->service = v;
+        l->service_len = v != NULL ? strlen(v) : 0;
+        l->service_other = i % 5 == 0;
+        return;
+    }
+    l->str[lb_field_str[f]] = v;
+    l->len[lb_field_str[f]] = v != NULL ? strlen(v) : 0;
+}
+
+/* The blob as a block from before service was a field writes it: 4 fields. */
+static void four_fields(const struct buf *in, size_t n, struct buf *out)
+{
+    const unsigned char *u = (const unsigned char *)in->p + 4;
+
+    for (int f = 0; f < LB_NFIELDS - 1; f++) {
+        size_t nv = *u++;
+
+        for (size_t k = 0; k < nv; k++)
+            u += 1 + *u;
+    }
+    buf_reset(out);
+    buf_add(out, in->p, (size_t)(u - (const unsigned char *)in->p));
+    out->p[1] = LB_NFIELDS - 1;
+    /* past the service dictionary to the codes; the service codes are the last n */
+    for (size_t nv = *u++, k = 0; k < nv; k++)
+        u += 1 + *u;
+    buf_add(out, u, (size_t)(LB_NFIELDS - 1) * n);
 }
 
 /* Every line's fields read back from the fields blob, or a -1 for those past it. */
@@ -230,12 +267,8 @@ static void test_fields(void)
         struct lb_line l;
 
         mk_line(&l, i, msg, sizeof(msg));
-        for (int f = 0; f < LB_NFIELDS; f++) {
-            const char *v = field_want(f, i, tmp[f], sizeof(tmp[f]));
-
-            l.str[lb_field_str[f]] = v;
-            l.len[lb_field_str[f]] = v != NULL ? strlen(v) : 0;
-        }
+        for (int f = 0; f < LB_NFIELDS; f++)
+            set_field(&l, f, i, field_want(f, i, tmp[f], sizeof(tmp[f])));
         CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
     }
     CHECK_INT_EQ(lb_builder_fields(&b, &fields), 0);
@@ -251,15 +284,39 @@ static void test_fields(void)
 
             if (r < 0) {
                 other++;
-                CHECK(want != NULL && (strlen(want) > 255 || f == 1));
+                CHECK(want != NULL &&
+                      (strlen(want) > 255 || f == 1 || (f == LB_FIELD_SERVICE && i % 5 == 0)));
                 continue;
             }
+            CHECK(f != LB_FIELD_SERVICE || i % 5 != 0);
             CHECK_INT_EQ(r, want != NULL);
             if (r > 0)
                 CHECK(len == strlen(want) && memcmp(got, want, len) == 0);
         }
     }
     CHECK(other > n - LB_FIELD_DICT); /* releases past the dictionary, the long loggers */
+    /* a block written before service was a field: the others read alike, service never */
+    {
+        struct buf old = BUF_INIT(1 << 20);
+        struct lb_fields ofl;
+
+        four_fields(&fields, n, &old);
+        CHECK_INT_EQ(lb_fields_open(old.p, old.len, n, &ofl), 0);
+        for (i = 0; i < n; i++) {
+            const char *a = NULL, *o = NULL;
+            size_t al = 0, ol = 0;
+
+            for (int f = 0; f < LB_FIELD_SERVICE; f++) {
+                int r = lb_fields_get(&fl, f, i, &a, &al);
+
+                CHECK_INT_EQ(lb_fields_get(&ofl, f, i, &o, &ol), r);
+                if (r > 0)
+                    CHECK(al == ol && memcmp(a, o, al) == 0);
+            }
+            CHECK_INT_EQ(lb_fields_get(&ofl, LB_FIELD_SERVICE, i, &o, &ol), -1);
+        }
+        buf_release(&old);
+    }
     /* truncated or flipped blobs are errors or readable, never out of bounds */
     for (i = 0; i < fields.len; i += 5)
         CHECK(lb_fields_open(fields.p, i, n, &fl) != 0);

@@ -13,7 +13,10 @@
  * and odd lines (unicode, empty fields, huge lines, tags, ids, timestamps
  * out of range, client ids) all prepared; duplicates of client ids, kinds
  * the writer decides otherwise, a crash and its replay, and a prep left
- * from another batch fall back block by block.
+ * from another batch fall back block by block. The word postings likewise:
+ * gathered ahead and copied when a run's lines are consecutive, re-encoded
+ * at their line numbers when two projects' blocks interleave, gathered by
+ * the writer when any block of the run was not prepared.
  */
 #include <dirent.h>
 #include <sqlite3.h>
@@ -186,6 +189,8 @@ static int write_pair(struct pair *p, struct event *ev, size_t n, uint64_t cp,
     CHECK_INT_EQ(ra->duplicates, rb.duplicates);
     CHECK_INT_EQ(rb.log_blocks_prepared, 0);
     CHECK_INT_EQ(ra->log_blocks_prepared + ra->log_blocks_built, rb.log_blocks_built);
+    CHECK_INT_EQ(rb.log_posts_prepared, 0);
+    CHECK_INT_EQ(ra->log_posts_prepared + ra->log_posts_built, rb.log_posts_built);
     return a;
 }
 
@@ -194,43 +199,86 @@ static void prepare(struct pair *p, struct event *ev, size_t n)
     CHECK_INT_EQ(store_prepare(p->a, &p->prep, ev, n), 0);
 }
 
-/* The bench's lines decoded as the digest does, over two days and two projects. */
-static void test_bench_lines(struct pair *p, struct pool *pool)
+/* nrec records of the bench's lines decoded as the digest does, from lsn. */
+static void bench_decode(struct ingest_events *evs, size_t nrec, uint64_t lsn, struct pool *pool)
 {
     struct blog_pool bp;
-    struct ingest_events evs;
     struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
-    struct store_batch_result res;
     struct bl_err err = { 0, "" };
 
-    memset(&evs, 0, sizeof(evs));
-    CHECK_INT_EQ(blog_pool_build(&bp, 3, 1000, 7, 1), 0);
+    memset(evs, 0, sizeof(*evs));
+    CHECK_INT_EQ(blog_pool_build(&bp, nrec, 1000, 7, 1), 0);
     for (size_t r = 0; r < bp.n; r++) {
         struct ingest_meta meta = {
-            INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, DAY1, 10 + r, "", NULL, EV_ERROR
+            INGEST_LOGS_NDJSON, INGEST_ENC_GZIP, 1, DAY1, lsn + r, "", NULL, EV_ERROR
         };
 
         CHECK_INT_EQ(
-            ingest_decode(bp.batches[r].gz, bp.batches[r].len, &meta, &lim, pool, &evs, NULL, &err),
+            ingest_decode(bp.batches[r].gz, bp.batches[r].len, &meta, &lim, pool, evs, NULL, &err),
             0);
     }
-    CHECK_INT_EQ(evs.n, 3000);
+    CHECK_INT_EQ(evs->n, nrec * 1000);
+    blog_pool_release(&bp);
+}
+
+static void bench_kinds(struct ingest_events *evs, struct pool *pool)
+{
+    for (size_t i = 0; i < evs->n; i++) {
+        struct event *e = &evs->v[i];
+
+        e->kind = e->nexc > 0 || e->level >= EV_ERROR ? EV_KIND_ISSUE : EV_KIND_LOG;
+        if (e->kind == EV_KIND_ISSUE && fingerprint_is_deferred(e))
+            fingerprint_event(e, pool);
+    }
+}
+
+/* The bench's lines decoded as the digest does, over two days and two projects. */
+static void test_bench_lines(struct pair *p, struct pool *pool)
+{
+    struct ingest_events evs;
+    struct store_batch_result res;
+
+    bench_decode(&evs, 3, 10, pool);
     for (size_t i = 0; i < evs.n; i++) {
         struct event *e = &evs.v[i];
 
         /* 22:00 on DAY1 to 02:00 on DAY2, a line in four of project 2 */
         e->timestamp = DAY1 + 22 * HOUR + (int64_t)i * 4 * HOUR / (int64_t)evs.n;
         e->project_id = i % 4 == 0 ? 2 : 1;
-        e->kind = e->nexc > 0 || e->level >= EV_ERROR ? EV_KIND_ISSUE : EV_KIND_LOG;
-        if (e->kind == EV_KIND_ISSUE && fingerprint_is_deferred(e))
-            fingerprint_event(e, pool);
     }
+    bench_kinds(&evs, pool);
     prepare(p, evs.v, evs.n);
     CHECK_INT_EQ(write_pair(p, evs.v, evs.n, 20, &res), 0);
     CHECK(res.log_blocks_prepared >= 4); /* 2 projects x 2 days, one of them past 1024 lines */
     CHECK_INT_EQ(res.log_blocks_built, 0);
+    CHECK_INT_EQ(res.log_posts_prepared, 4); /* a segment per project and day */
+    CHECK_INT_EQ(res.log_posts_built, 0);
     check_same(p, "bench lines");
-    blog_pool_release(&bp);
+}
+
+/*
+ * Two projects' lines alternating in one day: their blocks fill in turn, so
+ * neither project's lines are consecutive in the file, and each segment is
+ * its gathered words re-encoded at the lines they got.
+ */
+static void test_interleaved(struct pair *p, struct pool *pool)
+{
+    struct ingest_events evs;
+    struct store_batch_result res;
+
+    bench_decode(&evs, 5, 30, pool);
+    for (size_t i = 0; i < evs.n; i++) {
+        evs.v[i].timestamp = DAY1 + 2 * HOUR + (int64_t)i * 1000000;
+        evs.v[i].project_id = 1 + (int64_t)(i % 2);
+    }
+    bench_kinds(&evs, pool);
+    prepare(p, evs.v, evs.n);
+    CHECK_INT_EQ(write_pair(p, evs.v, evs.n, 40, &res), 0);
+    CHECK(res.log_blocks_prepared >= 4);
+    CHECK_INT_EQ(res.log_blocks_built, 0);
+    CHECK_INT_EQ(res.log_posts_prepared, 2);
+    CHECK_INT_EQ(res.log_posts_built, 0);
+    check_same(p, "interleaved projects");
 }
 
 /* Line i of an odd batch at lsn; the odd parts point into pool. */
@@ -352,6 +400,7 @@ static void test_kinds(struct pair *p, struct pool *pool)
     CHECK_INT_EQ(write_pair(p, ev, n, 6000, &res), 0);
     CHECK(res.log_blocks_built >= 2);
     CHECK(res.log_blocks_prepared >= 1);
+    CHECK(res.log_posts_built >= 1); /* a run with a block the writer built */
     check_same(p, "kinds");
     free(ev);
 }
@@ -403,6 +452,7 @@ static void test_stale(struct pair *p, struct pool *pool)
     CHECK_INT_EQ(write_pair(p, ev, n, 8400, &res), 0);
     CHECK_INT_EQ(res.log_blocks_prepared, 0);
     CHECK(res.log_blocks_built >= 2);
+    CHECK_INT_EQ(res.log_posts_prepared, 0);
     check_same(p, "stale");
     CHECK_INT_EQ(count_events(p->a, 1, 0, -1, 500), count_events(p->b, 1, 0, -1, 500));
     CHECK_INT_EQ(count_events(p->a, 2, 0, -1, 500), count_events(p->b, 2, 0, -1, 500));
@@ -422,6 +472,7 @@ int main(void)
         return 1;
     pair_open(&p, tmp);
     test_bench_lines(&p, &pool);
+    test_interleaved(&p, &pool);
     test_odd_lines(&p, &pool);
     test_kinds(&p, &pool);
     test_replay(&p, &pool);
