@@ -31,6 +31,7 @@
 /* Strings found in the raw text only up to these lengths (find_in). */
 #define LB_REF_MAX 1024
 #define LB_REF_RAW_MAX (16u << 10)
+#define LB_REF_TRIES 16
 
 /* Blobs larger than this are refused when built (they would never be read back). */
 #define LB_BLOB_MAX ((size_t)LB_FRAME_MAX * (LB_BLOCK_LINES / LB_FRAME_LINES + 1))
@@ -182,7 +183,9 @@ static int derived_id(const struct lb_line *l, unsigned char tail[4])
  * Where s (n >= LB_REF_MIN bytes) first occurs in h, or -1: Horspool, which
  * steps over most of a raw text by the needle's length (memchr on the first
  * byte stopped at every digit of a timestamp for a hex id). Its worst case
- * is the product of both lengths, hence their bounds.
+ * is the product of both lengths: a payload made to almost match a string
+ * many times over costs LB_REF_TRIES comparisons, then the string is
+ * stored as it is.
  */
 static long find_in(const char *h, size_t hn, const char *s, size_t n)
 {
@@ -195,9 +198,14 @@ static long find_in(const char *h, size_t hn, const char *s, size_t n)
     memset(skip, (int)step, sizeof(skip));
     for (size_t i = n - step; i + 1 < n; i++)
         skip[su[i]] = (unsigned char)(n - 1 - i);
-    for (size_t at = 0; at <= hn - n; at += skip[hu[at + n - 1]])
-        if (hu[at + n - 1] == su[n - 1] && memcmp(hu + at, su, n - 1) == 0)
+    for (size_t at = 0, tries = 0; at <= hn - n; at += skip[hu[at + n - 1]]) {
+        if (hu[at + n - 1] != su[n - 1])
+            continue;
+        if (memcmp(hu + at, su, n - 1) == 0)
             return (long)at;
+        if (++tries == LB_REF_TRIES)
+            break;
+    }
     return -1;
 }
 

@@ -370,10 +370,10 @@ static void derived(char out[33], uint64_t lsn, uint32_t seq, const char *tail)
     snprintf(out, 33, "%016llx%08x%s", (unsigned long long)lsn, (unsigned)seq, tail);
 }
 
-#define NSHAPES 9
+#define NSHAPES 10
 
 /* Line shape k of test_compact: each takes another branch of the compact record. */
-static void mk_shape(struct lb_line *l, int k, char id[33], char raw[512])
+static void mk_shape(struct lb_line *l, int k, char id[33], char raw[2048])
 {
     static const char msg[] = "GET /api/orders/12583 HTTP/1.1 200 44440 188.32ms";
     static const char rid[] = "a1be89ab6cecf0c2e629292a2d718dec";
@@ -411,7 +411,7 @@ static void mk_shape(struct lb_line *l, int k, char id[33], char raw[512])
         l->str[LB_CULPRIT] = "views.orders";
         break;
     case 5: /* the message twice in the payload, a short id, no logger */
-        snprintf(raw, 512, "%s %s", msg, msg);
+        snprintf(raw, 2048, "%s %s", msg, msg);
         l->str[LB_EVENT_ID] = "abc";
         l->str[LB_LOGGER] = NULL;
         break;
@@ -421,8 +421,14 @@ static void mk_shape(struct lb_line *l, int k, char id[33], char raw[512])
         l->str[LB_TAGS_JSON] = "[[\"k\",\"v\"]]";
         break;
     case 7: /* the payload's end */
-        snprintf(raw, 512, "x %s", msg);
+        snprintf(raw, 2048, "x %s", msg);
         l->str[LB_EVENT_ID] = NULL;
+        break;
+    case 9: /* near misses (the same last byte) before the message: found only so many times */
+        raw[0] = '\0';
+        for (int i = 0; i < 20; i++)
+            snprintf(raw + strlen(raw), 2048 - strlen(raw), "X%s ", msg + 1);
+        snprintf(raw + strlen(raw), 2048 - strlen(raw), "%s", msg);
         break;
     default:
         break;
@@ -438,7 +444,7 @@ static void test_compact(void)
     struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24), fb = BUF_INIT(1 << 24);
     struct lb_frames fr;
     ZSTD_DCtx *d = ZSTD_createDCtx();
-    char id[NSHAPES][33], raw[NSHAPES][512];
+    char id[NSHAPES][33], raw[NSHAPES][2048];
     struct lb_line want[NSHAPES];
     size_t first = 0, count = 0;
     const unsigned char *p, *end;
@@ -461,10 +467,13 @@ static void test_compact(void)
         CHECK_INT_EQ(lb_line_next(&p, end, &got), 0);
         CHECK(same_line(&want[k], &got));
         CHECK((at[2] & LB_REC_V2) != 0);
-        CHECK_INT_EQ((at[2] & LB_REC_ID) != 0, k == 0 || k == 3 || k == 4 || k == 6 || k == 8);
+        CHECK_INT_EQ((at[2] & LB_REC_ID) != 0,
+                     k == 0 || k == 3 || k == 4 || k == 6 || k == 8 || k == 9);
         /* the first shape stores its payload and a few bytes more, nothing twice */
         if (k == 0)
             CHECK((size_t)(p - at) < want[0].len[LB_RAW] + 64);
+        if (k == 9) /* the message given up on: stored as it is */
+            CHECK((size_t)(p - at) > want[9].len[LB_RAW] + want[9].len[LB_MESSAGE]);
     }
     CHECK(p == end);
     lb_builder_release(&b);
@@ -497,7 +506,7 @@ static void put_v1(struct buf *f, const struct lb_line *l)
 static void test_v1(void)
 {
     struct buf f = BUF_INIT(1 << 20);
-    char id[NSHAPES][33], raw[NSHAPES][512];
+    char id[NSHAPES][33], raw[NSHAPES][2048];
     struct lb_line want[NSHAPES];
     const unsigned char *p, *end;
 
