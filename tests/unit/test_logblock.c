@@ -259,7 +259,7 @@ static void test_fields(void)
     struct lb_fields fl;
     struct lb_frames fr, whole;
     ZSTD_DCtx *d = ZSTD_createDCtx();
-    char tmp[4][400], msg[64];
+    char tmp[LB_NFIELDS][400], msg[64];
     size_t i, n = 600, other = 0;
 
     lb_builder_init(&b, 1);
@@ -551,7 +551,7 @@ static int read_v2(unsigned flags, const uint64_t *t, size_t nt, const char *tai
 static void test_v2_corrupt(void)
 {
     /* 13 strings: the raw text "abcdefgh" (8 bytes: tag 17) last */
-    uint64_t ok[LB_NSTR] = { 0 }, t[LB_NSTR];
+    uint64_t ok[LB_NSTR + 1] = { 0 }, t[LB_NSTR + 1];
 
     ok[LB_RAW] = 17;
     CHECK_INT_EQ(read_v2(0, ok, LB_NSTR, "abcdefgh"), 0);
