@@ -207,8 +207,21 @@ static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat
 /* A three-letter name of list at i (any case, longer spellings allowed: "April"); its length. */
 static size_t name_len(const char *s, size_t len, size_t i, const char *const *list)
 {
+    unsigned char w[3];
+
+    /*
+     * Tried at every word of every message: the three letters are folded
+     * once (| 0x20 on letters only) rather than by a strncasecmp per name.
+     */
+    if (i + 3 > len)
+        return 0;
+    for (size_t c = 0; c < 3; c++) {
+        w[c] = (unsigned char)(s[i + c] | 0x20);
+        if (w[c] < 'a' || w[c] > 'z')
+            return 0;
+    }
     for (size_t k = 0; list[k] != NULL; k++) {
-        if (i + 3 <= len && strncasecmp(s + i, list[k], 3) == 0) {
+        if ((list[k][0] | 0x20) == w[0] && list[k][1] == w[1] && list[k][2] == w[2]) {
             size_t j = i + 3;
 
             while (j < len && isalpha((unsigned char)s[j]))

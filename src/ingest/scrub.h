@@ -21,7 +21,8 @@
  *     name=value part whose name is sensitive;
  *   - anywhere, a run of 13-19 digits (spaces or dashes between groups) with
  *     a card network's prefix that passes the Luhn check.
- * Object keys themselves are never changed. Thread-safe, no global state.
+ * Object keys themselves are never changed. Thread-safe: the only state is
+ * a per-thread cache of the default words' answers by key (scrub.c).
  */
 #ifndef BL_SCRUB_H
 #define BL_SCRUB_H

@@ -114,10 +114,43 @@ static void test_text(void)
     pool_release(&pool);
 }
 
+/*
+ * The per-thread memory of answers (scrub.c) must never answer for another
+ * key: many keys, sensitive and not, of every length around the memo's
+ * limit (30 bytes) and with shared ends, asked three times over in changing
+ * orders, always get the answer of the words they hold.
+ */
+static void test_memo(void)
+{
+    static const char *const stems[] = { "lineno", "token",    "filename", "Password", "module",
+                                         "x-csrf", "abs_path", "apiKey",   "in_app",   "SeSsIoN" };
+    char key[64];
+
+    for (int pass = 0; pass < 3; pass++) {
+        for (int i = 0; i < 4000; i++) {
+            int k = pass == 1 ? 3999 - i : (i * 7919) % 4000;
+            const char *stem = stems[k % 10];
+            int pad = (k / 10) % 40, n;
+            int want = k % 10 == 1 || k % 10 == 3 || k % 10 == 5 || k % 10 == 7 || k % 10 == 9;
+
+            /* the same stem after pad bytes of 'q' and a number: ends and starts shared */
+            n = snprintf(key, sizeof(key), "%.*s%s%d", pad,
+                         "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", stem, k / 400);
+            if (scrub_key_sensitive(key, (size_t)n, NULL) != want)
+                fprintf(stderr, "memo: pass %d key %s\n", pass, key);
+            CHECK_INT_EQ(scrub_key_sensitive(key, (size_t)n, NULL), want);
+            /* a prefix of the key that cuts the stem short is another key */
+            if (n > pad + 2)
+                CHECK_INT_EQ(scrub_key_sensitive(key, (size_t)pad + 2, NULL), 0);
+        }
+    }
+}
+
 int main(void)
 {
     json_global_init();
     test_cases_file();
     test_text();
+    test_memo();
     return t_done();
 }
