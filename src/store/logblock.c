@@ -1,10 +1,24 @@
 /*
  * logblock.c - encode and decode blocks of log lines (logblock.h).
  *
- * A line record: u8 level, u8 source, u8 raw encoding, then varints:
- * zigzag timestamp, zigzag received_at, template_hash, lsn, seq; then
- * LB_NSTR strings, each a varint (length + 1, 0 for none) and its bytes.
- * Records are not aligned: a frame is read front to back.
+ * A line record: u8 level, u8 source, u8 raw encoding with flags, then
+ * varints: zigzag timestamp, zigzag received_at, template_hash, lsn, seq;
+ * then the LB_NSTR strings. Records are not aligned: a frame is read front
+ * to back.
+ *
+ * Written since stop 9 (the compact form, flag LB_REC_V2 in the encoding
+ * byte): with LB_REC_ID the event id is the one the ingest derives from
+ * (lsn, seq) and only its hash's 4 bytes follow, its string is skipped;
+ * then per string a varint t: 0 none; t odd: t >> 1 bytes follow; t & 3 ==
+ * 2: the t >> 2 bytes at the offset given by the next varint in the raw
+ * text (the last string, stored as it came: identity encoding only); t & 3
+ * == 0: the same as string (t >> 2) - 1, an earlier one (a log line's
+ * title is its message, its culprit its logger). A bench line's record went
+ * from 586 to about 390 bytes: zstd costs by the byte, and a query
+ * decompresses less.
+ *
+ * Written before: no flag, and each string a varint (length + 1, 0 for
+ * none) and its bytes. Both read back the same (lb_line_next).
  */
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +27,11 @@
 #include "core/varint.h"
 #include "store/logblock.h"
 #include "core/banned.h"
+
+/* Strings found in the raw text only up to these lengths (find_in). */
+#define LB_REF_MAX 1024
+#define LB_REF_RAW_MAX (16u << 10)
+#define LB_REF_TRIES 16
 
 /* Blobs larger than this are refused when built (they would never be read back). */
 #define LB_BLOB_MAX ((size_t)LB_FRAME_MAX * (LB_BLOCK_LINES / LB_FRAME_LINES + 1))
@@ -71,6 +90,7 @@ void lb_builder_reset(struct lb_builder *b)
         buf_reset(&b->fdict[f]);
         b->fnd[f] = 0;
     }
+    memset(b->fhash, 0, sizeof(b->fhash));
 }
 
 int lb_builder_full(const struct lb_builder *b)
@@ -110,58 +130,200 @@ static int close_frame(struct lb_builder *b)
     return 0;
 }
 
+/* v as a varint at q; past it. */
+static unsigned char *put_varint(unsigned char *q, uint64_t v)
+{
+    while (v >= 0x80) {
+        *q++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (unsigned char)v;
+    return q;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+static int hex_of(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/*
+ * Whether the event id is the one the ingest derives from (lsn, seq): 16 hex
+ * digits of lsn, 8 of seq, then 8 lowercase hex digits of a hash, whose 4
+ * bytes go to *tail. Only those 4 bytes are stored (LB_REC_ID).
+ */
+static int derived_id(const struct lb_line *l, unsigned char tail[4])
+{
+    const unsigned char *id = (const unsigned char *)l->str[LB_EVENT_ID];
+
+    if (id == NULL || l->len[LB_EVENT_ID] != 32)
+        return 0;
+    for (int i = 0; i < 16; i++)
+        if (id[i] != hexdig[(l->lsn >> (60 - 4 * i)) & 15])
+            return 0;
+    for (int i = 0; i < 8; i++)
+        if (id[16 + i] != hexdig[(l->seq >> (28 - 4 * i)) & 15])
+            return 0;
+    for (int i = 0; i < 4; i++) {
+        int hi = hex_of(id[24 + 2 * i]), lo = hex_of(id[25 + 2 * i]);
+
+        if (hi < 0 || lo < 0)
+            return 0;
+        tail[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+/*
+ * Where s (n >= LB_REF_MIN bytes) first occurs in h, or -1: Horspool, which
+ * steps over most of a raw text by the needle's length (memchr on the first
+ * byte stopped at every digit of a timestamp for a hex id). Its worst case
+ * is the product of both lengths: a payload made to almost match a string
+ * many times over costs LB_REF_TRIES comparisons, then the string is
+ * stored as it is.
+ */
+static long find_in(const char *h, size_t hn, const char *s, size_t n)
+{
+    const unsigned char *hu = (const unsigned char *)h, *su = (const unsigned char *)s;
+    unsigned char skip[256];
+    size_t step = n < 255 ? n : 255;
+
+    if (hn < n || n > LB_REF_MAX || hn > LB_REF_RAW_MAX)
+        return -1;
+    memset(skip, (int)step, sizeof(skip));
+    for (size_t i = n - step; i + 1 < n; i++)
+        skip[su[i]] = (unsigned char)(n - 1 - i);
+    for (size_t at = 0, tries = 0; at <= hn - n; at += skip[hu[at + n - 1]]) {
+        if (hu[at + n - 1] != su[n - 1])
+            continue;
+        if (memcmp(hu + at, su, n - 1) == 0)
+            return (long)at;
+        if (++tries == LB_REF_TRIES)
+            break;
+    }
+    return -1;
+}
+
+/* The string that string i often repeats (a log line's title is its message), or -1. */
+static int same_as(int i)
+{
+    return i == LB_TITLE ? LB_MESSAGE : i == LB_CULPRIT ? LB_LOGGER : -1;
+}
+
+/*
+ * A record (the layout at the top of this file), grown into f once. The
+ * compact form costs zstd less: about a third of a bench line's bytes were
+ * a second copy of bytes already in the record.
+ */
 static int put_record(struct buf *f, const struct lb_line *l)
 {
-    unsigned char head[3] = { (unsigned char)l->level, (unsigned char)l->source,
-                              (unsigned char)l->raw_encoding };
-    int rc = buf_add(f, head, 3);
+    unsigned char tail[4], *q, *start;
+    int id = derived_id(l, tail);
+    const char *raw = l->raw_encoding == 0 ? l->str[LB_RAW] : NULL;
+    size_t need = 3 + 5 * VARINT_MAX + 4 + LB_NSTR * 2 * VARINT_MAX;
+    int rc;
 
-    rc = rc != 0 ? rc : varint_put(f, varint_zz(l->timestamp));
-    rc = rc != 0 ? rc : varint_put(f, varint_zz(l->received_at));
-    rc = rc != 0 ? rc : varint_put(f, l->template_hash);
-    rc = rc != 0 ? rc : varint_put(f, l->lsn);
-    rc = rc != 0 ? rc : varint_put(f, l->seq);
-    for (size_t i = 0; i < LB_NSTR && rc == 0; i++) {
-        if (l->str[i] == NULL) {
-            rc = varint_put(f, 0);
-            continue;
-        }
-        rc = varint_put(f, (uint64_t)l->len[i] + 1);
-        if (rc == 0)
-            rc = buf_add(f, l->str[i], l->len[i]);
+    for (size_t i = 0; i < LB_NSTR; i++)
+        need += l->str[i] != NULL ? l->len[i] : 0;
+    rc = buf_grow(f, need);
+    if (rc != 0)
+        return rc;
+    start = q = (unsigned char *)f->p + f->len;
+    *q++ = (unsigned char)l->level;
+    *q++ = (unsigned char)l->source;
+    *q++ = (unsigned char)((unsigned)l->raw_encoding | LB_REC_V2 | (id ? LB_REC_ID : 0u));
+    q = put_varint(q, varint_zz(l->timestamp));
+    q = put_varint(q, varint_zz(l->received_at));
+    q = put_varint(q, l->template_hash);
+    q = put_varint(q, l->lsn);
+    q = put_varint(q, l->seq);
+    if (id) {
+        memcpy(q, tail, 4);
+        q += 4;
     }
-    return rc;
+    for (int i = id ? 1 : 0; i < LB_NSTR; i++) {
+        const char *s = l->str[i];
+        size_t n = l->len[i];
+        int j = same_as(i);
+        long at;
+
+        if (s == NULL) {
+            *q++ = 0;
+        } else if (j >= 0 && l->str[j] != NULL && l->len[j] == n && memcmp(l->str[j], s, n) == 0) {
+            q = put_varint(q, (uint64_t)(j + 1) << 2);
+        } else if (raw != NULL && i != LB_RAW && n >= LB_REF_MIN &&
+                   (at = find_in(raw, l->len[LB_RAW], s, n)) >= 0) {
+            q = put_varint(q, (uint64_t)n << 2 | 2);
+            q = put_varint(q, (uint64_t)at);
+        } else {
+            q = put_varint(q, (uint64_t)n << 1 | 1);
+            if (n > 0)
+                memcpy(q, s, n);
+            q += n;
+        }
+    }
+    f->len += (size_t)(q - start);
+    f->p[f->len] = '\0';
+    return 0;
 }
 
 const int lb_field_str[LB_NFIELDS] = { LB_LOGGER, LB_RELEASE, LB_ENVIRONMENT, LB_SERVER_NAME, -1 };
 
-/* The code of field f's value for the line being added (the dictionary grows). */
+/* Whether dictionary value c (1..fnd) of field f is s. */
+static int field_is(const struct lb_builder *b, int f, unsigned c, const char *s, size_t len)
+{
+    const char *v;
+
+    if (c == 0 || c > b->fnd[f])
+        return 0;
+    v = b->fdict[f].p + b->fdoff[f][c - 1];
+    return (unsigned char)v[0] == len && memcmp(v + 1, s, len) == 0;
+}
+
+/* A value's slot in fhash: its length and three of its bytes. */
+static unsigned field_hash(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (len == 0)
+        return 0;
+    return (unsigned)(len * 31u + u[0] * 7u + u[len / 2] * 13u + u[len - 1]) & 255u;
+}
+
+/*
+ * The code of field f's value for the line being added (the dictionary
+ * grows). Codes go by first appearance, however found: the previous line's
+ * value, the hash slot (most lines), else every value.
+ */
 static unsigned char field_code(struct lb_builder *b, int f, const char *s, size_t len)
 {
     struct buf *d = &b->fdict[f];
+    unsigned h;
 
     if (s == NULL)
         return 0;
     if (len > 255)
         return LB_FIELD_OTHER;
-    /* the previous line's value first: runs of one host or logger are common */
-    if (b->nlines > 0) {
-        unsigned char c = b->fcode[f][b->nlines - 1];
-
-        if (c > 0 && c <= b->fnd[f] && (unsigned char)d->p[b->fdoff[f][c - 1]] == len &&
-            memcmp(d->p + b->fdoff[f][c - 1] + 1, s, len) == 0)
-            return c;
-    }
+    if (b->nlines > 0 && field_is(b, f, b->fcode[f][b->nlines - 1], s, len))
+        return b->fcode[f][b->nlines - 1];
+    h = field_hash(s, len);
+    if (field_is(b, f, b->fhash[f][h], s, len))
+        return b->fhash[f][h];
     for (size_t k = 0; k < b->fnd[f]; k++)
-        if ((unsigned char)d->p[b->fdoff[f][k]] == len &&
-            memcmp(d->p + b->fdoff[f][k] + 1, s, len) == 0)
+        if (field_is(b, f, (unsigned)k + 1, s, len))
             return (unsigned char)(k + 1);
     if (b->fnd[f] == LB_FIELD_DICT)
         return LB_FIELD_OTHER;
     b->fdoff[f][b->fnd[f]] = d->len;
     if (buf_addch(d, (char)len) != 0 || buf_add(d, s, len) != 0)
         return LB_FIELD_OTHER;
-    return (unsigned char)++b->fnd[f];
+    b->fhash[f][h] = (unsigned char)++b->fnd[f];
+    return b->fhash[f][h];
 }
 
 int lb_builder_fields(const struct lb_builder *b, struct buf *out)
@@ -448,27 +610,56 @@ int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct bu
     return lb_frames_decode_at(f, fi, f->data + start, dctx, out, first, count, err);
 }
 
-int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out)
+/* The record's strings in the compact form, after its fixed part (put_record). */
+static int line_strs_v2(const unsigned char **p, const unsigned char *end, struct lb_line *out,
+                        int id)
 {
-    uint64_t v[5];
+    uint64_t off[LB_NSTR];
+    int kind[LB_NSTR]; /* 0 none or literal, 1 in the raw text, 2 same as another */
 
-    memset(out, 0, sizeof(*out));
-    if (end - *p < 3)
-        return BL_EPARSE;
-    out->level = (*p)[0];
-    out->source = (*p)[1];
-    out->raw_encoding = (*p)[2];
-    *p += 3;
-    for (int i = 0; i < 5; i++)
-        if (varint_get(p, end, &v[i]) != 0)
+    for (int i = id ? 1 : 0; i < LB_NSTR; i++) {
+        uint64_t t;
+
+        kind[i] = 0;
+        if (varint_get(p, end, &t) != 0)
             return BL_EPARSE;
-    out->timestamp = varint_unzz(v[0]);
-    out->received_at = varint_unzz(v[1]);
-    out->template_hash = v[2];
-    out->lsn = v[3];
-    if (v[4] > UINT32_MAX)
-        return BL_EPARSE;
-    out->seq = (uint32_t)v[4];
+        if (t == 0)
+            continue;
+        if (t & 1) {
+            if ((t >> 1) > (uint64_t)(end - *p))
+                return BL_EPARSE;
+            out->str[i] = (const char *)*p;
+            out->len[i] = (size_t)(t >> 1);
+            *p += t >> 1;
+        } else if ((t & 3) == 2) {
+            if (i == LB_RAW || varint_get(p, end, &off[i]) != 0 || (t >> 2) > LB_FRAME_MAX)
+                return BL_EPARSE;
+            kind[i] = 1;
+            out->len[i] = (size_t)(t >> 2);
+        } else {
+            if ((t >> 2) - 1 >= (uint64_t)i)
+                return BL_EPARSE;
+            kind[i] = 2;
+            off[i] = (t >> 2) - 1;
+        }
+    }
+    for (int i = id ? 1 : 0; i < LB_NSTR; i++) {
+        if (kind[i] == 1) {
+            if (out->str[LB_RAW] == NULL || off[i] > out->len[LB_RAW] ||
+                out->len[i] > out->len[LB_RAW] - off[i])
+                return BL_EPARSE;
+            out->str[i] = out->str[LB_RAW] + off[i];
+        } else if (kind[i] == 2) {
+            out->str[i] = out->str[off[i]];
+            out->len[i] = out->len[off[i]];
+        }
+    }
+    return 0;
+}
+
+/* The strings of a record written before the compact form. */
+static int line_strs_v1(const unsigned char **p, const unsigned char *end, struct lb_line *out)
+{
     for (size_t i = 0; i < LB_NSTR; i++) {
         uint64_t n;
 
@@ -481,4 +672,56 @@ int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_li
         *p += n - 1;
     }
     return 0;
+}
+
+/* The derived event id (LB_REC_ID) from lsn, seq and the 4 bytes at *p, into out->id. */
+static int line_id(const unsigned char **p, const unsigned char *end, struct lb_line *out)
+{
+    if (end - *p < 4)
+        return BL_EPARSE;
+    for (int i = 0; i < 16; i++)
+        out->id[i] = hexdig[(out->lsn >> (60 - 4 * i)) & 15];
+    for (int i = 0; i < 8; i++)
+        out->id[16 + i] = hexdig[(out->seq >> (28 - 4 * i)) & 15];
+    for (int i = 0; i < 4; i++) {
+        out->id[24 + 2 * i] = hexdig[(*p)[i] >> 4];
+        out->id[25 + 2 * i] = hexdig[(*p)[i] & 15];
+    }
+    out->id[32] = '\0';
+    *p += 4;
+    out->str[LB_EVENT_ID] = out->id;
+    out->len[LB_EVENT_ID] = 32;
+    return 0;
+}
+
+int lb_line_next(const unsigned char **p, const unsigned char *end, struct lb_line *out)
+{
+    uint64_t v[5];
+    unsigned enc;
+
+    memset(out, 0, sizeof(*out));
+    if (end - *p < 3)
+        return BL_EPARSE;
+    out->level = (*p)[0];
+    out->source = (*p)[1];
+    enc = (*p)[2];
+    *p += 3;
+    for (int i = 0; i < 5; i++)
+        if (varint_get(p, end, &v[i]) != 0)
+            return BL_EPARSE;
+    out->timestamp = varint_unzz(v[0]);
+    out->received_at = varint_unzz(v[1]);
+    out->template_hash = v[2];
+    out->lsn = v[3];
+    if (v[4] > UINT32_MAX)
+        return BL_EPARSE;
+    out->seq = (uint32_t)v[4];
+    if (!(enc & LB_REC_V2)) {
+        out->raw_encoding = (int)enc;
+        return line_strs_v1(p, end, out);
+    }
+    out->raw_encoding = (int)(enc & ~(LB_REC_V2 | LB_REC_ID));
+    if ((enc & LB_REC_ID) && line_id(p, end, out) != 0)
+        return BL_EPARSE;
+    return line_strs_v2(p, end, out, (enc & LB_REC_ID) != 0);
 }

@@ -83,7 +83,20 @@ extern const int lb_field_str[LB_NFIELDS]; /* the enum lb_str of each field */
  */
 #define LB_FLAG_PLAIN 1u
 
-/* One log line as a frame stores it; strings point into the caller's memory (NULL: none). */
+/*
+ * Flags of a record's encoding byte (logblock.c): the compact form, and
+ * the event id derived from (lsn, seq). A string of at least LB_REF_MIN
+ * bytes found in the raw text is stored as its place there.
+ */
+#define LB_REC_V2 0x80u
+#define LB_REC_ID 0x40u
+#define LB_REF_MIN 8
+
+/*
+ * One log line as a frame stores it; strings point into the caller's
+ * memory (NULL: none). A derived event id read back is built in id, so a
+ * line read by lb_line_next is not to be copied by value.
+ */
 struct lb_line {
     unsigned flags; /* LB_FLAG_*, kept in the lines blob only */
     int64_t timestamp;
@@ -100,6 +113,7 @@ struct lb_line {
     const char *service;
     size_t service_len;
     int service_other;
+    char id[33];
 };
 
 /* Building one block (the digest's writer). */
@@ -121,7 +135,8 @@ struct lb_builder {
     size_t fdoff[LB_NFIELDS][LB_FIELD_DICT];
     size_t fnd[LB_NFIELDS];
     unsigned char fcode[LB_NFIELDS][LB_BLOCK_LINES];
-    void *zc; /* ZSTD_CCtx, owned */
+    unsigned char fhash[LB_NFIELDS][256]; /* a value's hash -> its code, 0 none (a hint) */
+    void *zc;                             /* ZSTD_CCtx, owned */
     int zlevel;
 };
 

@@ -162,11 +162,23 @@ int lp_builder_token(struct lp_builder *b, const char *tok, size_t len)
     return 0;
 }
 
-/* query_words' word bytes: ASCII letters and digits, and every non-ASCII byte. */
-static int word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
+/*
+ * query_words' word bytes by their value: 0 for a byte between words, an
+ * ASCII letter or digit as query_fold_word folds it, 0x80 for every
+ * non-ASCII byte (its word is folded by query_fold_word). One load a byte
+ * instead of four range tests: the scan was a third of gathering a line.
+ */
+#define W_ASCII(c) ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9') ? (c)
+#define W_UPPER(c) ((c) >= 'A' && (c) <= 'Z') ? (c) + 32
+#define W_BYTE(c) (unsigned char)((c) >= 0x80 ? 0x80 : W_ASCII(c) : W_UPPER(c) : 0)
+#define W_ROW(r)                                                                                   \
+    W_BYTE(r + 0), W_BYTE(r + 1), W_BYTE(r + 2), W_BYTE(r + 3), W_BYTE(r + 4), W_BYTE(r + 5),      \
+        W_BYTE(r + 6), W_BYTE(r + 7), W_BYTE(r + 8), W_BYTE(r + 9), W_BYTE(r + 10),                \
+        W_BYTE(r + 11), W_BYTE(r + 12), W_BYTE(r + 13), W_BYTE(r + 14), W_BYTE(r + 15)
+static const unsigned char word_fold[256] = {
+    W_ROW(0),   W_ROW(16),  W_ROW(32),  W_ROW(48),  W_ROW(64),  W_ROW(80),  W_ROW(96),  W_ROW(112),
+    W_ROW(128), W_ROW(144), W_ROW(160), W_ROW(176), W_ROW(192), W_ROW(208), W_ROW(224), W_ROW(240),
+};
 
 /*
  * The words of text as query_words cuts them, folded as query_fold_word
@@ -184,19 +196,18 @@ int lp_builder_text(struct lp_builder *b, const char *text, size_t len)
         return BL_EINVAL;
     while (rc == 0 && text != NULL && i < len) {
         size_t start, n = 0;
-        int ascii = 1;
+        unsigned f, wide = 0;
 
-        while (i < len && !word_byte(p[i]))
+        while (i < len && word_fold[p[i]] == 0)
             i++;
-        for (start = i; i < len && word_byte(p[i]); i++) {
-            if (p[i] >= 0x80)
-                ascii = 0;
-            else if (n < sizeof(tok))
-                tok[n++] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        for (start = i; i < len && (f = word_fold[p[i]]) != 0; i++) {
+            wide |= f;
+            if (n < sizeof(tok))
+                tok[n++] = (char)f;
         }
         if (i == start)
             break;
-        if (!ascii) {
+        if (wide & 0x80) {
             n = query_fold_word(text + start, i - start, tok, sizeof(tok));
             n = n < sizeof(tok) ? n : sizeof(tok);
         }

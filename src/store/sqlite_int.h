@@ -387,7 +387,9 @@ size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out,
  * replaced, store_sqlite_write.c), its tags as JSON in b (SQ_TAGS_BUF_MAX;
  * NULL: none), its record (strings point into e and tags), and the line
  * added to a block with its words for the index (words of at most SQ_LOG_TEXT_MAX
- * bytes, ends[i] where line i's text ends in it).
+ * bytes, ends[i] where line i's text ends in it): text[] is the line's message,
+ * title and search text; the first two are l's (read from it), the title left
+ * out when it is the message.
  */
 #define SQ_LOG_TEXT_MAX (64u << 20)
 struct lb_builder;

@@ -529,14 +529,30 @@ static int claim_id(struct sq_wctx *w, struct sq_conn *c, const struct event *e,
     return sq_logs_claim(c, e->project_id, e->event_id, w->s->node, e->lsn, e->seq, fresh, err);
 }
 
-static void text_add(struct buf *b, const char *s)
+/* A string's n bytes onto the words, after a space. */
+static void text_add(struct buf *b, const char *s, size_t n)
 {
-    if (s == NULL || s[0] == '\0')
+    if (s == NULL || n == 0 || buf_grow(b, n + 1) != 0)
         return;
     if (b->len > 0)
-        buf_addch(b, ' ');
-    buf_addstr(b, s);
+        b->p[b->len++] = ' ';
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
 }
+
+/* An id's letters and digits, lower-cased; 0 for every other byte. */
+static const unsigned char id_char[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+    ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k',
+    ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r',
+    ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y',
+    ['z'] = 'z', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f',
+    ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm',
+    ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+    ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+};
 
 size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out, size_t cap)
 {
@@ -546,11 +562,9 @@ size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out,
         return 0;
     memcpy(out, prefix, len);
     for (size_t i = 0; i < n && digits < SQ_ID_TOKEN_MAX; i++) {
-        unsigned char c = (unsigned char)id[i];
+        unsigned char c = id_char[(unsigned char)id[i]];
 
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+        if (c != 0) {
             out[len++] = (char)c;
             digits++;
         }
@@ -575,9 +589,10 @@ int sq_logs_reserved_word(const char *w, size_t n, int prefix)
 static void text_add_id(struct buf *b, const char *prefix, const char *id, size_t n)
 {
     char tok[8 + SQ_ID_TOKEN_MAX];
+    size_t len;
 
-    if (sq_logs_id_token(prefix, id, n, tok, sizeof(tok)) > 0)
-        text_add(b, tok);
+    if (id != NULL && (len = sq_logs_id_token(prefix, id, n, tok, sizeof(tok))) > 0)
+        text_add(b, tok, len);
 }
 
 int sq_logs_ascii(const char *s)
@@ -586,6 +601,23 @@ int sq_logs_ascii(const char *s)
         if ((unsigned char)*s >= 0x80)
             return 0;
     return 1;
+}
+
+/* Whether s's n bytes are ASCII, 8 at a time. */
+static int ascii_n(const char *s, size_t n)
+{
+    uint64_t any = 0;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, s + i, 8);
+        any |= w;
+    }
+    for (; i < n; i++)
+        any |= (unsigned char)s[i];
+    return (any & UINT64_C(0x8080808080808080)) == 0;
 }
 
 /*
@@ -615,8 +647,6 @@ void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb
     l->source = e->source;
     l->raw_encoding = e->raw_encoding;
     l->template_hash = e->template_hash;
-    if (sq_logs_ascii(e->message) && sq_logs_ascii(e->title) && sq_logs_ascii(e->search_text))
-        l->flags = LB_FLAG_PLAIN;
     l->lsn = e->lsn;
     l->seq = e->seq;
     s[LB_LOGGER] = e->logger;
@@ -632,6 +662,9 @@ void sq_logs_line(const struct event *e, int64_t ts, const char *tags, struct lb
         l->str[i] = s[i];
         l->len[i] = s[i] != NULL ? strlen(s[i]) : 0;
     }
+    if (ascii_n(e->message, l->len[LB_MESSAGE]) && ascii_n(e->title, l->len[LB_TITLE]) &&
+        sq_logs_ascii(e->search_text))
+        l->flags = LB_FLAG_PLAIN;
     l->str[LB_EVENT_ID] = e->event_id;
     l->len[LB_EVENT_ID] = strnlen(e->event_id, 32);
     l->str[LB_FINGERPRINT] = e->fingerprint;
@@ -679,9 +712,12 @@ int sq_logs_put(struct lb_builder *b, struct buf *words, size_t *ends, const str
      * time a line). A title cut from a longer message is kept, since
      * its last word may be cut short.
      */
-    for (int i = 0; i < 3; i++)
-        if (i != 1 || text[0] == NULL || text[1] == NULL || strcmp(text[0], text[1]) != 0)
-            text_add(words, text[i]);
+    text_add(words, l->str[LB_MESSAGE], l->len[LB_MESSAGE]);
+    if (!(l->len[LB_TITLE] == l->len[LB_MESSAGE] && l->str[LB_TITLE] != NULL &&
+          l->str[LB_MESSAGE] != NULL &&
+          memcmp(l->str[LB_TITLE], l->str[LB_MESSAGE], l->len[LB_TITLE]) == 0))
+        text_add(words, l->str[LB_TITLE], l->len[LB_TITLE]);
+    text_add(words, text[2], text[2] != NULL ? strlen(text[2]) : 0);
     text_add_id(words, SQ_ID_TRACE, l->str[LB_TRACE_ID], l->len[LB_TRACE_ID]);
     text_add_id(words, SQ_ID_REQUEST, l->str[LB_REQUEST_ID], l->len[LB_REQUEST_ID]);
     ends[b->nlines - 1] = words->len;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "core/varint.h"
 #include "store/logblock.h"
 #include "t.h"
 
@@ -345,11 +346,277 @@ static void test_fields(void)
     ZSTD_freeDCtx(d);
 }
 
+/* Every field of got is want's, strings byte for byte (NULL stays NULL, empty stays empty). */
+static int same_line(const struct lb_line *want, const struct lb_line *got)
+{
+    if (got->timestamp != want->timestamp || got->received_at != want->received_at ||
+        got->level != want->level || got->source != want->source ||
+        got->raw_encoding != want->raw_encoding || got->template_hash != want->template_hash ||
+        got->lsn != want->lsn || got->seq != want->seq)
+        return 0;
+    for (int i = 0; i < LB_NSTR; i++) {
+        if ((got->str[i] == NULL) != (want->str[i] == NULL))
+            return 0;
+        if (want->str[i] != NULL &&
+            (got->len[i] != want->len[i] || memcmp(got->str[i], want->str[i], want->len[i]) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* The id the ingest derives from (lsn, seq), with tail as its hash part. */
+static void derived(char out[33], uint64_t lsn, uint32_t seq, const char *tail)
+{
+    snprintf(out, 33, "%016llx%08x%s", (unsigned long long)lsn, (unsigned)seq, tail);
+}
+
+#define NSHAPES 10
+
+/* Line shape k of test_compact: each takes another branch of the compact record. */
+static void mk_shape(struct lb_line *l, int k, char id[33], char raw[2048])
+{
+    static const char msg[] = "GET /api/orders/12583 HTTP/1.1 200 44440 188.32ms";
+    static const char rid[] = "a1be89ab6cecf0c2e629292a2d718dec";
+
+    memset(l, 0, sizeof(*l));
+    l->timestamp = T0 + k;
+    l->received_at = T0 + 1000 + k;
+    l->level = 2;
+    l->source = 1;
+    l->template_hash = 77 + (uint64_t)k;
+    l->lsn = UINT64_C(0x123456789a) + (uint64_t)k;
+    l->seq = 1000u + (uint32_t)k;
+    derived(id, l->lsn, l->seq, "1bcf34be");
+    snprintf(raw, 512, "{\"logger\":\"nginx.access\",\"request_id\":\"%s\",\"message\":\"%s\"}",
+             rid, msg);
+    l->str[LB_EVENT_ID] = id;
+    l->str[LB_MESSAGE] = l->str[LB_TITLE] = msg;
+    l->str[LB_LOGGER] = l->str[LB_CULPRIT] = "nginx.access";
+    l->str[LB_SERVER_NAME] = "web-7";
+    l->str[LB_REQUEST_ID] = rid;
+    l->str[LB_RAW] = raw;
+    switch (k) {
+    case 1: /* looks derived, but upper case: kept as it is */
+        derived(id, l->lsn, l->seq, "1BCF34BE");
+        break;
+    case 2: /* derived from another position */
+        derived(id, l->lsn + 1, l->seq, "1bcf34be");
+        break;
+    case 3: /* a compressed payload: no places in it */
+        l->raw_encoding = 1;
+        break;
+    case 4: /* no payload; an empty title, a culprit of its own */
+        l->str[LB_RAW] = NULL;
+        l->str[LB_TITLE] = "";
+        l->str[LB_CULPRIT] = "views.orders";
+        break;
+    case 5: /* the message twice in the payload, a short id, no logger */
+        snprintf(raw, 2048, "%s %s", msg, msg);
+        l->str[LB_EVENT_ID] = "abc";
+        l->str[LB_LOGGER] = NULL;
+        break;
+    case 6: /* a title of its own and strings the payload does not hold */
+        l->str[LB_TITLE] = "OrderError: 12583";
+        l->str[LB_REQUEST_ID] = "ffffffffffffffffffffffffffffffff";
+        l->str[LB_TAGS_JSON] = "[[\"k\",\"v\"]]";
+        break;
+    case 7: /* the payload's end */
+        snprintf(raw, 2048, "x %s", msg);
+        l->str[LB_EVENT_ID] = NULL;
+        break;
+    case 9: /* near misses (the same last byte) before the message: found only so many times */
+        raw[0] = '\0';
+        for (int i = 0; i < 20; i++)
+            snprintf(raw + strlen(raw), 2048 - strlen(raw), "X%s ", msg + 1);
+        snprintf(raw + strlen(raw), 2048 - strlen(raw), "%s", msg);
+        break;
+    default:
+        break;
+    }
+    for (int i = 0; i < LB_NSTR; i++)
+        l->len[i] = l->str[i] != NULL ? strlen(l->str[i]) : 0;
+}
+
+/* Compact records read back as they went in, whichever branch their strings took. */
+static void test_compact(void)
+{
+    struct lb_builder b;
+    struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24), fb = BUF_INIT(1 << 24);
+    struct lb_frames fr;
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    char id[NSHAPES][33], raw[NSHAPES][2048];
+    struct lb_line want[NSHAPES];
+    size_t first = 0, count = 0;
+    const unsigned char *p, *end;
+
+    lb_builder_init(&b, 1);
+    for (int k = 0; k < NSHAPES; k++) {
+        mk_shape(&want[k], k, id[k], raw[k]);
+        CHECK_INT_EQ(lb_builder_add(&b, &want[k]), 0);
+    }
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, NSHAPES, &fr), 0);
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), 0);
+    CHECK_INT_EQ(count, NSHAPES);
+    p = (const unsigned char *)fb.p;
+    end = p + fb.len;
+    for (int k = 0; k < NSHAPES; k++) {
+        struct lb_line got;
+        const unsigned char *at = p;
+
+        CHECK_INT_EQ(lb_line_next(&p, end, &got), 0);
+        CHECK(same_line(&want[k], &got));
+        CHECK((at[2] & LB_REC_V2) != 0);
+        CHECK_INT_EQ((at[2] & LB_REC_ID) != 0,
+                     k == 0 || k == 3 || k == 4 || k == 6 || k == 8 || k == 9);
+        /* the first shape stores its payload and a few bytes more, nothing twice */
+        if (k == 0)
+            CHECK((size_t)(p - at) < want[0].len[LB_RAW] + 64);
+        if (k == 9) /* the message given up on: stored as it is */
+            CHECK((size_t)(p - at) > want[9].len[LB_RAW] + want[9].len[LB_MESSAGE]);
+    }
+    CHECK(p == end);
+    lb_builder_release(&b);
+    buf_release(&lines);
+    buf_release(&frames);
+    buf_release(&fb);
+    ZSTD_freeDCtx(d);
+}
+
+/* A record as builds before the compact form wrote it. */
+static void put_v1(struct buf *f, const struct lb_line *l)
+{
+    unsigned char head[3] = { (unsigned char)l->level, (unsigned char)l->source,
+                              (unsigned char)l->raw_encoding };
+
+    buf_add(f, head, 3);
+    varint_put(f, varint_zz(l->timestamp));
+    varint_put(f, varint_zz(l->received_at));
+    varint_put(f, l->template_hash);
+    varint_put(f, l->lsn);
+    varint_put(f, l->seq);
+    for (int i = 0; i < LB_NSTR; i++) {
+        varint_put(f, l->str[i] != NULL ? l->len[i] + 1 : 0);
+        if (l->str[i] != NULL)
+            buf_add(f, l->str[i], l->len[i]);
+    }
+}
+
+/* Records written before the compact form (day files of earlier builds) read as they were. */
+static void test_v1(void)
+{
+    struct buf f = BUF_INIT(1 << 20);
+    char id[NSHAPES][33], raw[NSHAPES][2048];
+    struct lb_line want[NSHAPES];
+    const unsigned char *p, *end;
+
+    for (int k = 0; k < NSHAPES; k++) {
+        mk_shape(&want[k], k, id[k], raw[k]);
+        put_v1(&f, &want[k]);
+    }
+    p = (const unsigned char *)f.p;
+    end = p + f.len;
+    for (int k = 0; k < NSHAPES; k++) {
+        struct lb_line got;
+
+        CHECK_INT_EQ(lb_line_next(&p, end, &got), 0);
+        CHECK(same_line(&want[k], &got));
+    }
+    CHECK(p == end);
+    buf_release(&f);
+}
+
+/* A compact record: the fixed part (flags in the encoding byte), then the string tags in t. */
+static int read_v2(unsigned flags, const uint64_t *t, size_t nt, const char *tail)
+{
+    struct buf f = BUF_INIT(1 << 16);
+    unsigned char head[3] = { 1, 1, (unsigned char)(LB_REC_V2 | flags) };
+    struct lb_line l;
+    const unsigned char *p;
+    int rc;
+
+    buf_add(&f, head, 3);
+    for (int i = 0; i < 5; i++)
+        varint_put(&f, 5);
+    for (size_t i = 0; i < nt; i++)
+        varint_put(&f, t[i]);
+    buf_addstr(&f, tail);
+    p = (const unsigned char *)f.p;
+    rc = lb_line_next(&p, p + f.len, &l);
+    buf_release(&f);
+    return rc;
+}
+
+/* Compact records that point outside themselves are errors. */
+static void test_v2_corrupt(void)
+{
+    /* 13 strings: the raw text "abcdefgh" (8 bytes: tag 17) last */
+    uint64_t ok[LB_NSTR + 1] = { 0 }, t[LB_NSTR + 1];
+
+    ok[LB_RAW] = 17;
+    CHECK_INT_EQ(read_v2(0, ok, LB_NSTR, "abcdefgh"), 0);
+    memcpy(t, ok, sizeof(t));
+    t[LB_MESSAGE] = 4 << 2 | 2; /* "efgh": 4 bytes at 4, below */
+    {
+        struct buf f = BUF_INIT(1 << 16);
+        unsigned char head[3] = { 1, 1, LB_REC_V2 };
+        struct lb_line l;
+        const unsigned char *p;
+        size_t at = 0;
+
+        buf_add(&f, head, 3);
+        for (int i = 0; i < 5; i++)
+            varint_put(&f, 5);
+        for (int i = 0; i < LB_NSTR; i++) {
+            varint_put(&f, t[i]);
+            if (i == LB_MESSAGE) {
+                at = f.len;
+                varint_put(&f, 4);
+            }
+        }
+        buf_addstr(&f, "abcdefgh");
+        p = (const unsigned char *)f.p;
+        CHECK_INT_EQ(lb_line_next(&p, p + f.len, &l), 0);
+        CHECK(l.len[LB_MESSAGE] == 4 && memcmp(l.str[LB_MESSAGE], "efgh", 4) == 0);
+        /* past the raw text's end: 4 bytes at 5 */
+        f.p[at] = 5;
+        p = (const unsigned char *)f.p;
+        CHECK_INT_EQ(lb_line_next(&p, p + f.len, &l), BL_EPARSE);
+        buf_release(&f);
+    }
+    /* a place in a raw text there is not */
+    memcpy(t, ok, sizeof(t));
+    t[LB_MESSAGE] = 4 << 2 | 2;
+    t[LB_MESSAGE + 1] = 0; /* read as the offset */
+    t[LB_RAW] = 0;
+    CHECK_INT_EQ(read_v2(0, t, LB_NSTR + 1, ""), BL_EPARSE);
+    /* the raw text as a place in itself */
+    memcpy(t, ok, sizeof(t));
+    t[LB_RAW] = 4 << 2 | 2;
+    CHECK_INT_EQ(read_v2(0, t, LB_NSTR, ""), BL_EPARSE);
+    /* the same as itself, or as a later string */
+    memcpy(t, ok, sizeof(t));
+    t[LB_TITLE] = (uint64_t)(LB_TITLE + 1) << 2;
+    CHECK_INT_EQ(read_v2(0, t, LB_NSTR, "abcdefgh"), BL_EPARSE);
+    t[LB_TITLE] = (uint64_t)(LB_RAW + 1) << 2;
+    CHECK_INT_EQ(read_v2(0, t, LB_NSTR, "abcdefgh"), BL_EPARSE);
+    t[LB_TITLE] = (uint64_t)(LB_MESSAGE + 1) << 2;
+    CHECK_INT_EQ(read_v2(0, t, LB_NSTR, "abcdefgh"), 0);
+    /* a literal longer than the record; a derived id cut short */
+    memcpy(t, ok, sizeof(t));
+    t[LB_RAW] = 19;
+    CHECK_INT_EQ(read_v2(0, t, LB_NSTR, "abcdefgh"), BL_EPARSE);
+    CHECK_INT_EQ(read_v2(LB_REC_ID, NULL, 0, "abc"), BL_EPARSE);
+}
+
 int main(void)
 {
     test_round_trip();
     test_fields();
     test_short_block();
     test_corrupt();
+    test_compact();
+    test_v1();
+    test_v2_corrupt();
     return t_done();
 }
