@@ -110,6 +110,7 @@ struct digest {
     uint64_t next_seq;    /* given to the next batch read */
     uint64_t write_seq;   /* the batch the writer stores next */
     int64_t gather_until; /* clock_mono_us before which the next read waits (cfg.gather_ms) */
+    size_t read_bytes;    /* journal bytes a read asks for (adapt_read) */
     struct slot *slots;
     size_t nslots;
     struct decoder *decoders;
@@ -327,12 +328,12 @@ static int read_into(struct digest *d, struct slot *s)
     pthread_mutex_unlock(&d->mu);
     if (wait_us > 0 && !atomic_load(&d->stopping))
         nanosleep(&(struct timespec){ wait_us / 1000000, (long)(wait_us % 1000000) * 1000 }, NULL);
-    n = journal_read_batch(d->journal, from, d->cfg.max_records, d->cfg.max_bytes, d->cfg.idle_ms,
+    n = journal_read_batch(d->journal, from, d->cfg.max_records, d->read_bytes, d->cfg.idle_ms,
                            &s->batch);
     pthread_mutex_lock(&d->mu);
     d->reading = 0;
     d->gather_until = 0;
-    if (n > 0 && batch_bytes(&s->batch) < d->cfg.max_bytes / 4)
+    if (n > 0 && batch_bytes(&s->batch) < d->read_bytes / 4)
         d->gather_until = clock_mono_us() + (int64_t)d->cfg.gather_ms * 1000;
     s->state = SLOT_FREE;
     if (n < 0) {
@@ -364,6 +365,36 @@ static struct slot *take_work(struct digest *d)
     return NULL;
 }
 
+/* Journal bytes a read never goes below, however many lines they hold. */
+#define READ_BYTES_MIN (64u << 10)
+
+/*
+ * How much journal the next read asks for, with mu held after s was
+ * decoded. A batch cut at max_events has its rest decoded only after the
+ * writer stored the first part, while the writer waits: 2 MiB of gzip'd
+ * JSON lines is some 33,000 lines, and those waits left a quarter of two
+ * cores idle at 250k lines/s. So after a cut the reads shrink to what the
+ * cut part took (less an eighth, lines vary), and grow back, doubling,
+ * while batches hold under half of max_events (Sentry events never come
+ * near it).
+ */
+static void adapt_read(struct digest *d, const struct slot *s)
+{
+    size_t used = 0;
+
+    for (size_t i = s->start; i < s->used; i++)
+        used += s->batch.recs[i].len;
+    if (s->used < s->batch.n) {
+        size_t floor = d->cfg.max_bytes < READ_BYTES_MIN ? d->cfg.max_bytes : READ_BYTES_MIN;
+
+        used -= used / 8;
+        if (used < d->read_bytes)
+            d->read_bytes = used > floor ? used : floor;
+    } else if (s->events.n < d->cfg.max_events / 2 && d->read_bytes < d->cfg.max_bytes) {
+        d->read_bytes = d->read_bytes > d->cfg.max_bytes / 2 ? d->cfg.max_bytes : d->read_bytes * 2;
+    }
+}
+
 static void *decoder_main(void *arg)
 {
     struct decoder *w = arg;
@@ -380,6 +411,7 @@ static void *decoder_main(void *arg)
         pthread_mutex_unlock(&d->mu);
         decode_slot(w, s);
         pthread_mutex_lock(&d->mu);
+        adapt_read(d, s);
         s->state = SLOT_DONE;
         pthread_cond_broadcast(&d->changed);
     }
@@ -678,6 +710,7 @@ static struct digest *digest_new(struct journal *j, struct store *st,
     d->cfg = *cfg;
     d->tail = tailring_new();
     d->next_lsn = d->read_lsn = journal_start_lsn(j);
+    d->read_bytes = cfg->max_bytes;
     STAT_SET(d, position, d->next_lsn);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->changed, NULL);
