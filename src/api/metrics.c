@@ -141,6 +141,16 @@ static int gauge(struct buf *out, const char *name, const char *help, const char
     return buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
+/* A counter of what the decode threads prepared and what the writer built itself. */
+static int by_path(struct buf *out, const char *name, const char *help, unsigned long long prepared,
+                   unsigned long long built)
+{
+    return buf_addf(out,
+                    "# HELP %s %s\n# TYPE %s counter\n%s{path=\"prepared\"} %llu\n"
+                    "%s{path=\"built\"} %llu\n",
+                    name, help, name, name, prepared, name, built);
+}
+
 static int render_journal(struct journal *j, struct buf *out)
 {
     struct journal_stats s;
@@ -199,23 +209,16 @@ static int render_digest(const struct digest *d, struct buf *out)
                     "Issues the writer grouped because the decode took them for log lines.",
                     "counter", s.writer_groupings);
     rc = rc ? rc
-            : buf_addf(out,
-                       "# HELP bilor_digest_log_blocks_total Log blocks stored, as the decode "
-                       "threads prepared them or built by the writer.\n"
-                       "# TYPE bilor_digest_log_blocks_total counter\n"
-                       "bilor_digest_log_blocks_total{path=\"prepared\"} %llu\n"
-                       "bilor_digest_log_blocks_total{path=\"built\"} %llu\n",
-                       (unsigned long long)s.log_blocks_prepared,
-                       (unsigned long long)s.log_blocks_built);
+            : by_path(
+                  out, "bilor_digest_log_blocks_total",
+                  "Log blocks stored, as the decode threads prepared them or built by the writer.",
+                  s.log_blocks_prepared, s.log_blocks_built);
     rc = rc ? rc
-            : buf_addf(out,
-                       "# HELP bilor_digest_log_postings_total Segments of log-line word postings "
-                       "stored, their words gathered on the decode threads or by the writer.\n"
-                       "# TYPE bilor_digest_log_postings_total counter\n"
-                       "bilor_digest_log_postings_total{path=\"prepared\"} %llu\n"
-                       "bilor_digest_log_postings_total{path=\"built\"} %llu\n",
-                       (unsigned long long)s.log_posts_prepared,
-                       (unsigned long long)s.log_posts_built);
+            : by_path(
+                  out, "bilor_digest_log_postings_total",
+                  "Segments of log-line word postings stored, their words gathered on the decode "
+                  "threads or by the writer.",
+                  s.log_posts_prepared, s.log_posts_built);
     rc = rc ? rc
             : gauge(out, "bilor_digest_bad_records_total", "Journal records that no longer parse.",
                     "counter", s.bad_records);

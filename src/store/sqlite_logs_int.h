@@ -64,6 +64,8 @@ int sq_blk_lines_some(struct blk *b, size_t lo, size_t hi, struct bl_err *err);
 int sq_blk_lines_ts(struct blk *b, struct bl_err *err);
 /* Its fields blob (b->fl): 1 when open, 0 when it has none (nor, then, the older blocks). */
 int sq_blk_fields(struct blk *b);
+/* Whether every line of the file has its id tokens in log_fts (schema migration 5). */
+int sq_ids_indexed(struct sq_conn *c);
 /*
  * Line i as a STORE_RAW_FIELDS event from the lines and fields blobs alone
  * (strings in pool): 1 when done, 0 when the block has no fields blob or a

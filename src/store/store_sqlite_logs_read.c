@@ -263,20 +263,6 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
     return rc;
 }
 
-/* Whether every line of the file has its id tokens in log_fts (schema migration 5). */
-static int ids_indexed(struct sq_conn *c)
-{
-    int64_t from = 0;
-    struct sq_query q = { "SELECT value FROM part_meta WHERE key = 'id_tokens_from'",
-                          "id tokens",
-                          { { 0 } },
-                          0,
-                          sq_row_int64,
-                          &from };
-
-    return sq_query_one(c, &q, NULL) == 0 && from == 1;
-}
-
 static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, struct bl_err *err)
 {
     static const char sql[] = "SELECT first_line, nlines, t_min, t_max, id, level_mask"
@@ -289,7 +275,7 @@ static int bwalk_open(struct bwalk *bw, struct sq_conn *c, struct sq_lq *lq, str
     bw->c = c;
     bw->lq = lq;
     bw->d.text = lq->drive;
-    if (lq->id_drive && !ids_indexed(c))
+    if (lq->id_drive && !sq_ids_indexed(c))
         bw->d.text = NULL;
     bw->d.post_from = bw->d.text != NULL || lq->post_drive != NULL ? sq_post_from(c) : 0;
     /* words with non-ASCII letters narrow only where postings hold every line */
