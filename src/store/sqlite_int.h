@@ -243,6 +243,8 @@ int sq_schema_part_version(void);
 int64_t sq_day_of(int64_t us);
 /* <events_dir>/YYYYMMDD.db */
 int sq_part_path(const struct sq_store *s, int64_t day, char *out, size_t outsz);
+/* A day file's part_meta value under key as an integer; 0 when it has none or cannot be read. */
+int64_t sq_part_meta(struct sq_conn *c, const char *key);
 /* The existing day files, newest first; *days is xmalloc'd (free it). */
 int sq_part_list(struct sq_store *s, int64_t **days, size_t *n, struct bl_err *err);
 /* Writer connection of a day file, created and migrated if needed (digest thread). */

@@ -309,20 +309,20 @@ static int write_post_run(struct sq_conn *c, struct sq_logw *lw, struct logproj 
 /* Stores p's postings segment (if it has lines) and empties it. */
 static int write_post(struct sq_conn *c, struct sq_logw *lw, struct logproj *p, struct bl_err *err)
 {
-    struct sq_post_seg seg = { 0, p->project_id, p->post_base, 0, p->post_lines, 0 };
+    struct sq_post_seg seg;
     int rc;
 
     if (p->run_next > 0 && p->run_next == sq_prep_run_lines(lw->w->prep, p->run))
         return write_post_run(c, lw, p, err);
     if (p->run_next > 0 && (rc = unfollow(c, lw, p, err)) != 0)
         return rc;
-    seg.base = p->post_base;
-    seg.nlines = p->post_lines;
     if (p->post_lines == 0)
         return 0;
     if (lw->w != NULL)
         lw->w->res->log_posts_built++;
-    seg.span = (int64_t)p->post.nlines;
+    seg = (struct sq_post_seg){
+        0, p->project_id, p->post_base, (int64_t)p->post.nlines, p->post_lines, 0
+    };
     buf_reset(&lw->pages);
     buf_reset(&lw->ends);
     rc = lp_builder_finish(&p->post, &lw->pages, &lw->ends);

@@ -224,13 +224,5 @@ int sq_drive_is_gone(const struct drive *g, int64_t line)
 /* Whether every line of the file has its id tokens in log_fts (schema migration 5). */
 int sq_ids_indexed(struct sq_conn *c)
 {
-    int64_t from = 0;
-    struct sq_query q = { "SELECT value FROM part_meta WHERE key = 'id_tokens_from'",
-                          "id tokens",
-                          { { 0 } },
-                          0,
-                          sq_row_int64,
-                          &from };
-
-    return sq_query_one(c, &q, NULL) == 0 && from == 1;
+    return sq_part_meta(c, "id_tokens_from") == 1;
 }

@@ -395,15 +395,9 @@ int sq_post_words_fts(const char *fts, struct sq_post_words *w)
 
 int64_t sq_post_from(struct sq_conn *c)
 {
-    int64_t from = 0;
-    struct sq_query q = { "SELECT value FROM part_meta WHERE key = 'post_from'",
-                          "postings",
-                          { { 0 } },
-                          0,
-                          sq_row_int64,
-                          &from };
+    int64_t from = sq_part_meta(c, "post_from");
 
-    return sq_query_one(c, &q, NULL) == 0 && from > 0 ? from : 0;
+    return from > 0 ? from : 0;
 }
 
 /* One segment's page that may hold tok (the last whose first token is not above it). */

@@ -119,6 +119,18 @@ static struct sq_prep *prep_new(struct store *st)
     return p;
 }
 
+/* The per-line arrays (sized for p->cap lines). */
+static void free_lines(struct sq_prep *p)
+{
+    free(p->keys);
+    free(p->k);
+    free(p->ends);
+    free(p->at);
+    free(p->ts);
+    free(p->level);
+    free(p->first);
+}
+
 void sq_prep_free(struct store_prep *prep)
 {
     struct sq_prep *p = (struct sq_prep *)prep;
@@ -130,13 +142,7 @@ void sq_prep_free(struct store_prep *prep)
     buf_release(&p->tags);
     buf_release(&p->lines);
     buf_release(&p->data);
-    free(p->keys);
-    free(p->k);
-    free(p->ends);
-    free(p->at);
-    free(p->ts);
-    free(p->level);
-    free(p->first);
+    free_lines(p);
     free(p->blk);
     for (size_t i = 0; i < p->runcap; i++) {
         lp_builder_release(&p->run[i].post);
@@ -152,13 +158,7 @@ static void prep_reset(struct sq_prep *p, const struct event *ev, size_t n)
 {
     if (n > p->cap) {
         p->cap = n;
-        free(p->keys);
-        free(p->k);
-        free(p->ends);
-        free(p->at);
-        free(p->ts);
-        free(p->level);
-        free(p->first);
+        free_lines(p);
         p->at = xmalloc(n * sizeof(*p->at));
         p->ts = xmalloc(n * sizeof(*p->ts));
         p->level = xmalloc(n);

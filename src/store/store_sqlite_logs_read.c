@@ -206,18 +206,45 @@ static int list_scan(struct bwalk *bw, struct bl_err *err)
     return sq_query_each(bw->c, &q, err);
 }
 
-/* The day's candidates if they are few (loaded into d, all of them), and their blocks. */
-static int list_blocks(struct bwalk *bw, struct bl_err *err)
+/* The candidates' blocks found one query each (sparse candidates: list_scans). */
+static int list_lookups(struct bwalk *bw, struct bl_err *err)
 {
-    static const char probe_sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1 LIMIT ?2";
     static const char sql[] =
         "SELECT id, first_line, nlines, t_min, t_max, level_mask FROM log_blocks"
         " WHERE project_id = ?1 AND first_line <= ?2"
         " ORDER BY first_line DESC LIMIT 1";
     struct drive *d = &bw->d;
+    int64_t covered = -1;
+    int rc = 0;
+
+    for (size_t k = 0; rc == 0 && k < d->count; k++) {
+        int64_t line = d->probe[k];
+        struct cblock cb = { 0, 0, 0, 0, 0, 0 };
+        struct sq_query bq = { sql,
+                               "log block of a line",
+                               { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
+                               2,
+                               cblock_row,
+                               &cb };
+
+        if (line < covered)
+            continue;
+        rc = sq_query_each(bw->c, &bq, err);
+        if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
+            continue; /* another project's line */
+        covered = cb.first + cb.nlines;
+        list_add(bw, &cb);
+    }
+    return rc;
+}
+
+/* The day's candidates if they are few (loaded into d, all of them), and their blocks. */
+static int list_blocks(struct bwalk *bw, struct bl_err *err)
+{
+    static const char probe_sql[] = "SELECT rowid FROM log_fts WHERE log_fts MATCH ?1 LIMIT ?2";
+    struct drive *d = &bw->d;
     struct sq_query q = { probe_sql, "log full-text", { SQ_TEXT(d->text), SQ_INT(LIST_MAX + 1) },
                           2,         sq_drive_count,  d };
-    int64_t covered = -1;
     int rc;
 
     if (d->text == NULL || d->loaded)
@@ -238,26 +265,7 @@ static int list_blocks(struct bwalk *bw, struct bl_err *err)
     bw->list = 1;
     for (size_t k = 0; k < d->count; k++)
         sq_drive_bit_set(d, d->probe[k]);
-    if (list_scans(d))
-        rc = list_scan(bw, err);
-    for (size_t k = 0; rc == 0 && !list_scans(d) && k < d->count; k++) {
-        int64_t line = d->probe[k];
-        struct cblock cb = { 0, 0, 0, 0, 0, 0 };
-        struct sq_query bq = { sql,
-                               "log block of a line",
-                               { SQ_INT(bw->lq->q->project_id), SQ_INT(line) },
-                               2,
-                               cblock_row,
-                               &cb };
-
-        if (line < covered)
-            continue;
-        rc = sq_query_each(bw->c, &bq, err);
-        if (rc != 0 || cb.nlines <= 0 || line >= cb.first + cb.nlines)
-            continue; /* another project's line */
-        covered = cb.first + cb.nlines;
-        list_add(bw, &cb);
-    }
+    rc = list_scans(d) ? list_scan(bw, err) : list_lookups(bw, err);
     if (bw->ncb > 1)
         qsort(bw->cb, bw->ncb, sizeof(*bw->cb), cmp_cblock);
     return rc;

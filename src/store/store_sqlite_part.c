@@ -323,3 +323,16 @@ int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err)
     unlink_side(path);
     return 0;
 }
+
+int64_t sq_part_meta(struct sq_conn *c, const char *key)
+{
+    int64_t v = 0;
+    struct sq_query q = { "SELECT value FROM part_meta WHERE key = ?1",
+                          "part meta",
+                          { SQ_TEXT(key) },
+                          1,
+                          sq_row_int64,
+                          &v };
+
+    return sq_query_one(c, &q, NULL) == 0 ? v : 0;
+}
