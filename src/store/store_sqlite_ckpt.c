@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -195,6 +196,7 @@ static void *ck_main(void *arg)
     struct sq_store *s = arg;
     struct sq_ckpt *ck = s->ckpt;
 
+    prctl(PR_SET_NAME, "bilor-ckpt", 0, 0, 0);
     pthread_mutex_lock(&ck->mu);
     while (!ck->stop) {
         int idle = 0;

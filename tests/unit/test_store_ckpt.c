@@ -111,8 +111,9 @@ static void test_thread(const char *dir)
     char wal[SQ_PATH_MAX + 8];
     int64_t pid, auto_n = -1;
     uint64_t lsn = 10;
-    struct sq_query q = { "PRAGMA wal_autocheckpoint", "autocheckpoint", { { 0 } }, 0,
-                          sq_row_int64, &auto_n };
+    struct sq_query q = {
+        "PRAGMA wal_autocheckpoint", "autocheckpoint", { { 0 } }, 0, sq_row_int64, &auto_n
+    };
 
     if (st == NULL)
         return;
