@@ -26,7 +26,7 @@
 #define NODE "node-1"
 #define COLS "SELECT e.id, e.timestamp, e.level FROM events e"
 #define KEYSET                                                                                     \
-    " AND e.timestamp >= 0 AND e.timestamp <= 9e18 AND (e.timestamp < 9e18 OR e.id < 9e18)"      \
+    " AND e.timestamp >= 0 AND e.timestamp <= 9e18 AND (e.timestamp < 9e18 OR e.id < 9e18)"        \
     " ORDER BY e.timestamp DESC, e.id DESC LIMIT 50"
 
 static int64_t file_int(const char *path, const char *sql)
@@ -65,16 +65,16 @@ static void plan_of(const char *path, const char *sql, char *out, size_t outsz)
     sqlite3_close(db);
 }
 
-static void check_plan(const char *path, const char *sql, const char *want, const char *not)
+static void check_plan(const char *path, const char *sql, const char *want, const char * not )
 {
     char plan[4096];
 
     plan_of(path, sql, plan, sizeof(plan));
-    if (strstr(plan, want) == NULL || (not != NULL && strstr(plan, not) != NULL))
+    if (strstr(plan, want) == NULL || (not != NULL && strstr(plan, not ) != NULL))
         fprintf(stderr, "%s\n  plan: %s\n  want: %s\n", sql, plan, want);
     CHECK(strstr(plan, want) != NULL);
     if (not != NULL)
-        CHECK(strstr(plan, not) == NULL);
+        CHECK(strstr(plan, not ) == NULL);
 }
 
 /* The listings and histograms of store_sqlite_read.c and store_sqlite_search.c, by plan. */
@@ -135,11 +135,13 @@ static void add_events(struct store *st, int64_t pid, int64_t ts, uint64_t *lsn)
 static void test_layouts(const char *dir)
 {
     static const char layout_sql[] = "SELECT value FROM part_meta WHERE key = 'events_layout'";
-    static const char kind_ix[] = "SELECT count(*) FROM sqlite_master WHERE name = 'events_kind_ts'";
+    static const char kind_ix[] =
+        "SELECT count(*) FROM sqlite_master WHERE name = 'events_kind_ts'";
     static const char log_ix[] = "SELECT count(*) FROM sqlite_master WHERE name = 'events_log_ts'";
     static const char fts_sizes[] = "SELECT count(*) FROM sqlite_master WHERE name = 'events_fts'"
                                     " AND sql LIKE '%columnsize=0%'";
-    static const char fts_hits[] = "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'refused'";
+    static const char fts_hits[] =
+        "SELECT count(*) FROM events_fts WHERE events_fts MATCH 'refused'";
     char old[512], neu[512], events[512];
     struct store *st = NULL;
     struct bl_err err = { 0, "" };
