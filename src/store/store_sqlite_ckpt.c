@@ -50,7 +50,12 @@
 /* Passes in a row on one file while the writer keeps appending to it. */
 #define CK_CATCH_UP 4
 
+/*
+ * A file's slot. Slots never move: the thread works on one through a
+ * pointer without the lock (busy), so a forgotten file only frees its slot.
+ */
 struct ck_file {
+    int used;
     int64_t day; /* -1: bilor.db */
     struct sq_conn *c;
     int pending;       /* a commit asked for a pass */
@@ -58,7 +63,7 @@ struct ck_file {
     int dirty;         /* written since its last TRUNCATE */
     int64_t last_wake; /* clock_mono_us of the last commit that asked */
     int64_t try_at;    /* no TRUNCATE before this clock_mono_us (one failed) */
-    uint64_t used;     /* LRU stamp */
+    uint64_t lru;      /* LRU stamp */
 };
 
 struct sq_ckpt {
@@ -228,22 +233,24 @@ static struct ck_file *slot(struct sq_ckpt *ck, int64_t day, struct sq_conn **ev
     struct ck_file *best = NULL;
 
     for (size_t i = 0; i < ck->nf; i++)
-        if (ck->f[i].day == day)
+        if (ck->f[i].used && ck->f[i].day == day)
             return &ck->f[i];
-    if (ck->nf < CK_FILES) {
+    for (size_t i = 0; i < ck->nf && best == NULL; i++)
+        if (!ck->f[i].used)
+            best = &ck->f[i];
+    if (best == NULL && ck->nf < CK_FILES)
         best = &ck->f[ck->nf++];
-    } else {
-        for (size_t i = 0; i < ck->nf; i++) {
-            struct ck_file *f = &ck->f[i];
+    for (size_t i = 0; i < ck->nf && best == NULL; i++) {
+        struct ck_file *f = &ck->f[i];
 
-            if (!f->busy && !f->pending && (best == NULL || f->used < best->used))
-                best = f;
-        }
-        if (best == NULL)
-            return NULL;
-        *evict = best->c;
+        if (!f->busy && !f->pending && (best == NULL || f->lru < best->lru))
+            best = f;
     }
+    if (best == NULL)
+        return NULL;
+    *evict = best->used ? best->c : NULL;
     memset(best, 0, sizeof(*best));
+    best->used = 1;
     best->day = day;
     return best;
 }
@@ -267,7 +274,7 @@ static void wake(struct sq_store *s, struct sq_ckpt *ck, int64_t day)
         f->pending = 1;
         f->dirty = 1;
         f->last_wake = clock_mono_us();
-        f->used = ++ck->tick;
+        f->lru = ++ck->tick;
         ck->st.wakes++;
         pthread_cond_signal(&ck->wake);
     }
@@ -341,12 +348,12 @@ void sq_ckpt_forget(struct sq_store *s, int64_t day)
         return;
     pthread_mutex_lock(&ck->mu);
     for (size_t i = 0; i < ck->nf; i++) {
-        if (ck->f[i].day != day)
+        if (!ck->f[i].used || ck->f[i].day != day)
             continue;
         while (ck->f[i].busy)
             pthread_cond_wait(&ck->done, &ck->mu);
         c = ck->f[i].c;
-        ck->f[i] = ck->f[--ck->nf];
+        memset(&ck->f[i], 0, sizeof(ck->f[i]));
         break;
     }
     pthread_mutex_unlock(&ck->mu);

@@ -223,6 +223,14 @@ static void test_drop(const char *dir)
         write_batch(st, pid, day3 + HOUR, &lsn);
     CHECK(sq_ckpt_test_idle(sq_of(st), 10 * 1000000));
     CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_ISSUE, 100), 3 * BATCH);
+    /* More files than the thread keeps connections to: the least recently woken go. */
+    for (int d = 0; d < 12; d++) {
+        write_batch(st, pid, day3 + (d + 1) * CLOCK_US_PER_DAY, &lsn);
+        if (d == 6)
+            CHECK_INT_EQ(sq_part_drop(sq_of(st), sq_day_of(day3 + 3 * CLOCK_US_PER_DAY), &err), 0);
+    }
+    CHECK(sq_ckpt_test_idle(sq_of(st), 10 * 1000000));
+    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_ISSUE, 100), 3 * BATCH + 11 * BATCH);
     store_close(st);
 }
 
