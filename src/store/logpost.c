@@ -373,7 +373,7 @@ static void sort_toks(struct tokref *t, size_t n)
         qsort(t, n, sizeof(*t), cmp_tokref);
         return;
     }
-    b = xcalloc(n, sizeof(*b));
+    b = xmalloc(n * sizeof(*b));
     for (unsigned shift = 0; shift < 64; shift += 8) {
         size_t pos = 0;
         struct tokref *swap;
@@ -430,6 +430,39 @@ struct cellcount {
     struct ckey *keys;
 };
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Sorts an entry's touched cells (their order is their keys'): lines come
+ * in time order, so the cells do too but for their levels within a minute,
+ * and an insertion sort finishes them in a few moves (qsort was most of
+ * counting cells). A batch far from time order falls back to qsort after
+ * a bounded number of moves.
+ */
+static void sort_cells(uint32_t *v, size_t n)
+{
+    size_t moves = 0;
+
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+        moves += i - j;
+        if (moves > 2 * n + 64) {
+            qsort(v, n, sizeof(*v), cmp_u32);
+            return;
+        }
+    }
+}
+
 static int entry_cells(const struct lp_builder *b, struct cellcount *cc, const uint32_t *ords,
                        uint32_t n, struct buf *out, uint32_t *ncells)
 {
@@ -446,6 +479,7 @@ static int entry_cells(const struct lp_builder *b, struct cellcount *cc, const u
         if (cc->dense[at]++ == 0)
             cc->touched[nk++] = at;
     }
+    sort_cells(cc->touched, nk);
     for (size_t i = 0; i < nk; i++) {
         uint32_t at = cc->touched[i];
 
@@ -513,7 +547,7 @@ int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf 
     sort_toks(t, b->nent);
     cc.keys = xcalloc(maxn + 1, sizeof(*cc.keys));
     if (b->open && b->minute_hi - b->minute_lo < DENSE_MINUTES) {
-        cc.dense = xcalloc((size_t)DENSE_MINUTES * 8, sizeof(*cc.dense));
+        cc.dense = xcalloc((size_t)(b->minute_hi - b->minute_lo + 1) * 8, sizeof(*cc.dense));
         cc.touched = xcalloc(maxn + 1, sizeof(*cc.touched));
     }
     enc_open(&en, out, ends);
