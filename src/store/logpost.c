@@ -306,11 +306,12 @@ static uint64_t cell_key(int64_t minute, int level)
     return ((uint64_t)(minute + CELL_BIAS) << 3) | (unsigned)level;
 }
 
-/* Sorts the gathered cells and writes them, equal keys as one. */
+/* Sorts the gathered cells and writes them, equal keys as one, into out grown once. */
 static int put_cells(struct buf *out, struct ckey *k, size_t n, uint32_t *ncells)
 {
     int64_t prev = 0;
-    int rc = 0;
+    unsigned char *q;
+    int rc;
 
     *ncells = 0;
     for (size_t i = 1; i < n; i++)
@@ -318,22 +319,27 @@ static int put_cells(struct buf *out, struct ckey *k, size_t n, uint32_t *ncells
             qsort(k, n, sizeof(*k), cmp_ckey);
             break;
         }
-    for (size_t i = 0; rc == 0 && i < n;) {
+    rc = buf_grow(out, n * (2 * VARINT_MAX + 1));
+    if (rc != 0)
+        return rc;
+    q = (unsigned char *)out->p + out->len;
+    for (size_t i = 0; i < n;) {
         uint64_t c = 0;
         size_t j = i;
         int64_t minute = (int64_t)(k[i].key >> 3) - CELL_BIAS;
-        unsigned char level = (unsigned char)(k[i].key & 7);
 
         for (; j < n && k[j].key == k[i].key; j++)
             c += k[j].count;
-        rc = varint_put(out, *ncells == 0 ? varint_zz(minute) : (uint64_t)(minute - prev));
-        rc = rc != 0 ? rc : buf_add(out, &level, 1);
-        rc = rc != 0 ? rc : varint_put(out, c);
+        q = put_v(q, *ncells == 0 ? varint_zz(minute) : (uint64_t)(minute - prev));
+        *q++ = (unsigned char)(k[i].key & 7);
+        q = put_v(q, c);
         prev = minute;
         (*ncells)++;
         i = j;
     }
-    return rc;
+    out->len = (size_t)(q - (unsigned char *)out->p);
+    out->p[out->len] = '\0';
+    return 0;
 }
 
 /* A token of the builder, for sorting: its first 8 bytes big-endian decide most comparisons. */
@@ -523,9 +529,10 @@ int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends)
 int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf *out,
                           struct buf *ends)
 {
-    struct tokref *t = xcalloc(b->nent + 1, sizeof(*t));
-    size_t *at = xcalloc(b->nent + 1, sizeof(*at));
-    uint32_t *ords = xcalloc(b->nocc + 1, sizeof(*ords));
+    /* every element is written before it is read: nothing to clear */
+    struct tokref *t = xmalloc((b->nent + 1) * sizeof(*t));
+    size_t *at = xmalloc((b->nent + 1) * sizeof(*at));
+    uint32_t *ords = xmalloc((b->nocc + 1) * sizeof(*ords));
     struct cellcount cc = { NULL, NULL, NULL };
     size_t maxn = 0, sum = 0;
     struct enc en;
@@ -545,10 +552,10 @@ int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf 
     for (size_t i = 0; i < b->nent; i++)
         at[i] -= b->ent[i].n;
     sort_toks(t, b->nent);
-    cc.keys = xcalloc(maxn + 1, sizeof(*cc.keys));
+    cc.keys = xmalloc((maxn + 1) * sizeof(*cc.keys));
     if (b->open && b->minute_hi - b->minute_lo < DENSE_MINUTES) {
         cc.dense = xcalloc((size_t)(b->minute_hi - b->minute_lo + 1) * 8, sizeof(*cc.dense));
-        cc.touched = xcalloc(maxn + 1, sizeof(*cc.touched));
+        cc.touched = xmalloc((maxn + 1) * sizeof(*cc.touched));
     }
     enc_open(&en, out, ends);
     for (size_t i = 0; rc == 0 && i < b->nent; i++)
