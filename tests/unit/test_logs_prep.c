@@ -309,6 +309,31 @@ static void test_days(struct pair *p, struct pool *pool, size_t ndays, uint64_t 
     check_same(p, "days");
 }
 
+/* Whether a line's id is the one the ingest derives from its (lsn, seq). */
+static void test_own_id(void)
+{
+    struct event e;
+
+    memset(&e, 0, sizeof(e));
+    e.lsn = UINT64_C(0x0123456789abcdef);
+    e.seq = 0xfedcba98u;
+    snprintf(e.event_id, sizeof(e.event_id), "0123456789abcdeffedcba9800112233");
+    CHECK_INT_EQ(sq_logs_own_id(&e), 1);
+    e.event_id[3] = 'A'; /* not lowercase hex */
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    e.event_id[3] = '3';
+    e.seq++;
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    e.seq--;
+    e.lsn ^= UINT64_C(1) << 63;
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    e.lsn ^= UINT64_C(1) << 63;
+    e.event_id[20] = '\0'; /* a short client id */
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    snprintf(e.event_id, sizeof(e.event_id), "0123456789ABCDEFFEDCBA9800112233");
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+}
+
 /* Line i of an odd batch at lsn; the odd parts point into pool. */
 static void odd_line(struct event *e, size_t i, uint64_t lsn, struct pool *pool)
 {
@@ -498,6 +523,7 @@ int main(void)
     snprintf(tmp, sizeof(tmp), "/tmp/bilor-test-prep-XXXXXX");
     if (mkdtemp(tmp) == NULL)
         return 1;
+    test_own_id();
     pair_open(&p, tmp);
     test_bench_lines(&p, &pool);
     test_interleaved(&p, &pool);
