@@ -4,7 +4,7 @@
  *
  * DESIGN
  * The single writer spent about two thirds of a log line's time building
- * its block: the record, zstd of the 64-line frames, the lines and fields
+ * its block: the record, the 64-line frames' compression, the lines and fields
  * blobs, the words the index is built from. None of it needs the database, so prepare
  * does it for a decoded batch on the thread that decoded it, exactly as
  * write_day would: the batch's log lines grouped per (project, day file)
