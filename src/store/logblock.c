@@ -117,6 +117,13 @@ static size_t compress_frame(struct lb_builder *b, size_t bound)
 
         if (b->lz == NULL || b->frame.len > (size_t)LZ4_MAX_INPUT_SIZE || bound > INT32_MAX)
             return 0;
+        /*
+         * extState clears its 16 KiB table every frame (250 instructions a
+         * line). LZ4_resetStream_fast with LZ4_compress_fast_continue does
+         * not, but then a frame's bytes depend on the frames compressed
+         * before it, and a block's bytes must depend on its lines only
+         * (prepared and writer-built blocks are the same, test_logs_prep).
+         */
         z = LZ4_compress_fast_extState(b->lz, b->frame.p, b->data.p + b->data.len,
                                        (int)b->frame.len, (int)bound, 1);
         return z > 0 ? (size_t)z : 0;
