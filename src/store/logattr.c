@@ -101,7 +101,8 @@ static const char *value_end(const char *p, const char *end)
 /*
  * Whether the 7 bytes at k are "service" in any case, as cJSON compares
  * names (ASCII letters only: OR 0x20 pairs each letter with its capital
- * alone). strncasecmp went through the locale: a sixth of this module.
+ * alone); strncasecmp went through the locale's tables, 45 instructions
+ * a line where this takes about 18.
  */
 static int is_service(const char *k)
 {
