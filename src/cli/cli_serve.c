@@ -175,7 +175,10 @@ static int open_backends(struct server *s)
     if (store_node_id(s->cfg.data_dir, node, &err) < 0 ||
         store_open(&s->store, url, node, &err) < 0 ||
         store_get_checkpoint(s->store, &checkpoint, &err) < 0 ||
-        store_set_issue_events_per_day(s->store, s->cfg.issue_events_per_day) < 0) {
+        store_set_issue_events_per_day(s->store, s->cfg.issue_events_per_day) < 0 ||
+        store_set_log_codec(s->store, strcmp(s->cfg.log_compression, "zstd") == 0
+                                          ? STORE_LOG_ZSTD
+                                          : STORE_LOG_LZ4) < 0) {
         cli_fail("cannot open the store: %s", bl_err_msg(&err));
         return -1;
     }

@@ -20,10 +20,11 @@ struct config {
     char public_url[512]; /* base URL in DSNs; derived from listen when empty */
     char es_listen[256];  /* HOST:PORT serving the Elasticsearch API at /; empty: none */
     char log_level[16];
-    char tls_cert[1024];    /* PEM certificate (chain) file; with tls_key: serve HTTPS */
-    char tls_key[1024];     /* PEM private key file */
-    char trusted_proxy[64]; /* address whose X-Forwarded-For is believed; "" none */
-    char ui_dir[1024];      /* serve the web UI from this folder (development); empty: embedded */
+    char tls_cert[1024];     /* PEM certificate (chain) file; with tls_key: serve HTTPS */
+    char tls_key[1024];      /* PEM private key file */
+    char trusted_proxy[64];  /* address whose X-Forwarded-For is believed; "" none */
+    char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
+    char log_compression[8]; /* codec of new log frames: "lz4" or "zstd" (level 1) */
     int64_t http_threads;
     int64_t digest_threads; /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;

@@ -132,6 +132,9 @@ struct sq_store {
     /* per-issue thinning: issue events stored per issue per day file (0: all) */
     _Atomic int64_t issue_events_per_day;
 
+    /* enum store_log_codec of the log frames written from now on (store_sqlite_logs.c) */
+    _Atomic int log_codec;
+
     /* the checkpointer of the writer's files (store_sqlite_ckpt.c) */
     struct sq_ckpt *ckpt;
 };
@@ -632,6 +635,9 @@ int sq_retention_set(struct store *st, int64_t project_id, int days, struct bl_e
 int sq_retention_run(struct store *st, int64_t now_us, int64_t disk_budget,
                      struct store_retention_result *res, struct bl_err *err);
 int sq_set_issue_events_per_day(struct store *st, int64_t n);
+int sq_set_log_codec(struct store *st, int codec);
+/* The LB_CODEC_* new log frames are written with (the setting above). */
+int sq_log_codec(struct store *st);
 int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
              size_t *n, struct bl_err *err);
 

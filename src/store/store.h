@@ -537,6 +537,11 @@ struct store_ops {
      * hourly counts) but not kept. Replays decide the same way.
      */
     int (*set_issue_events_per_day)(struct store *st, int64_t n);
+    /*
+     * The codec of the log frames written from now on (enum
+     * store_log_codec); frames already written read as they were.
+     */
+    int (*set_log_codec)(struct store *st, int codec);
     /* Rows and bytes per partition and project (project_id 0: all), oldest first. */
     int (*usage)(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
                  size_t *n, struct bl_err *err);
@@ -851,6 +856,14 @@ static inline int store_retention_run(struct store *st, int64_t now_us, int64_t 
 static inline int store_set_issue_events_per_day(struct store *st, int64_t n)
 {
     return st->ops->set_issue_events_per_day(st, n);
+}
+
+/* --log-compression: LZ4 (the default) is fast, zstd level 1 takes less disk. */
+enum store_log_codec { STORE_LOG_LZ4 = 0, STORE_LOG_ZSTD = 1 };
+
+static inline int store_set_log_codec(struct store *st, int codec)
+{
+    return st->ops->set_log_codec(st, codec);
 }
 
 static inline int store_usage(struct store *st, int64_t project_id, struct pool *pool,

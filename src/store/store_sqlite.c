@@ -445,6 +445,7 @@ static const struct store_ops sq_ops = {
     .retention_run = sq_retention_run,
     .usage = sq_usage,
     .set_issue_events_per_day = sq_set_issue_events_per_day,
+    .set_log_codec = sq_set_log_codec,
     .write_items = sq_write_items,
     .attachment_list = sq_attachment_list,
     .attachment_get = sq_attachment_get,

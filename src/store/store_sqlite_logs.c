@@ -155,13 +155,36 @@ void sq_logs_begin(struct sq_store *s)
     lw->nm = 0;
 }
 
-static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t node)
+int sq_set_log_codec(struct store *st, int codec)
 {
+    if (codec != STORE_LOG_LZ4 && codec != STORE_LOG_ZSTD)
+        return BL_EINVAL;
+    atomic_store_explicit(&sq_of(st)->log_codec, codec, memory_order_relaxed);
+    return 0;
+}
+
+int sq_log_codec(struct store *st)
+{
+    return atomic_load_explicit(&sq_of(st)->log_codec, memory_order_relaxed) == STORE_LOG_ZSTD
+               ? LB_CODEC_ZSTD
+               : LB_CODEC_LZ4;
+}
+
+/*
+ * The project's block being filled, its frames written with the codec set
+ * now (a block whose frames mix codecs reads back all the same).
+ */
+static struct logproj *proj_of(struct sq_store *s, int64_t project_id, int64_t node)
+{
+    struct sq_logw *lw = logw_of(s);
+    int codec = sq_log_codec(&s->base);
     struct logproj *p;
 
     for (size_t i = 0; i < lw->np; i++)
-        if (lw->p[i]->project_id == project_id && lw->p[i]->node == node)
+        if (lw->p[i]->project_id == project_id && lw->p[i]->node == node) {
+            lb_builder_codec(&lw->p[i]->b, codec);
             return lw->p[i];
+        }
     if (lw->np == lw->cap) {
         lw->cap = lw->cap ? lw->cap * 2 : 4;
         lw->p = xrealloc(lw->p, lw->cap * sizeof(*lw->p));
@@ -170,6 +193,7 @@ static struct logproj *proj_of(struct sq_logw *lw, int64_t project_id, int64_t n
     p->project_id = project_id;
     p->node = node;
     lb_builder_init(&p->b, SQ_ZSTD_LEVEL);
+    lb_builder_codec(&p->b, codec);
     buf_init(&p->text, SQ_LOG_TEXT_MAX);
     lp_builder_init(&p->post);
     p->post_base = -1;
@@ -531,7 +555,7 @@ int sq_logs_append(struct sq_store *s, struct sq_conn *c, int64_t project_id, in
                    const struct lb_line *l, const char *const text[3], struct bl_err *err)
 {
     struct sq_logw *lw = logw_of(s);
-    struct logproj *p = proj_of(lw, project_id, node);
+    struct logproj *p = proj_of(s, project_id, node);
     int rc;
 
     if (lb_builder_full(&p->b) || p->nk > 0) {
@@ -567,7 +591,7 @@ int sq_logs_add(struct sq_wctx *w, struct sq_conn *c, size_t k, struct bl_err *e
             return 0;
         }
     }
-    p = proj_of(lw, e->project_id, w->s->node);
+    p = proj_of(w->s, e->project_id, w->s->node);
     if (p->nk == LB_BLOCK_LINES || p->b.nlines > 0) {
         rc = write_block(c, w->s, p, err);
         if (rc != 0)

@@ -399,6 +399,7 @@ int sq_prepare(struct store *st, struct store_prep **prep, const struct event *e
 
     if (p == NULL)
         *prep = &(p = prep_new(st))->base;
+    lb_builder_codec(&p->b, sq_log_codec(st)); /* as the writer's own blocks (proj_of) */
     prep_reset(p, ev, n);
     nk = collect(p);
     while (from < nk && rc == 0) {

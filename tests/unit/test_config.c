@@ -187,6 +187,24 @@ static void test_urls(void)
     CHECK_STR_EQ(dsn, "http://k@localhost:9000/1");
 }
 
+/* --log-compression: lz4 by default, zstd on request, nothing else. */
+static void test_log_compression(void)
+{
+    struct config c;
+    struct bl_err err = { 0, "" };
+
+    config_defaults(&c);
+    CHECK_STR_EQ(c.log_compression, "lz4");
+    CHECK_INT_EQ(config_validate(&c, &err), 0);
+    CHECK_INT_EQ(args(&c, "--log-compression", "zstd", NULL, &err), 0);
+    CHECK_STR_EQ(c.log_compression, "zstd");
+    CHECK_INT_EQ(config_validate(&c, &err), 0);
+    CHECK_INT_EQ(args(&c, "--log-compression=gzip", NULL, NULL, &err), 0);
+    CHECK(config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "lz4 or zstd") != NULL);
+    CHECK(args(&c, "--log-compression=zstd-level-19", NULL, NULL, &err) < 0); /* too long */
+}
+
 int main(void)
 {
     test_defaults();
@@ -196,5 +214,6 @@ int main(void)
     test_env();
     test_listen();
     test_urls();
+    test_log_compression();
     return t_done();
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "bench_logs.h"
 #include "core/buf.h"
@@ -512,6 +513,104 @@ static void test_stale(struct pair *p, struct pool *pool)
     free(ev);
 }
 
+/*
+ * Every block of the day files of the store in dir: its frames in the codec
+ * want (LB_CODEC_*, the top bit of a frame's size says LZ4), each frame
+ * decompressed and its lines parsed. The lines found.
+ */
+static size_t check_frames(const char *dir, int want)
+{
+    char path[400];
+    size_t found = 0;
+    struct buf fb = BUF_INIT(LB_FRAME_MAX);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    struct dirent *de;
+    DIR *dd;
+
+    snprintf(path, sizeof(path), "%s/events", dir);
+    dd = opendir(path);
+    CHECK(dd != NULL);
+    while (dd != NULL && (de = readdir(dd)) != NULL) {
+        size_t len = strlen(de->d_name);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+
+        if (len <= 3 || strcmp(de->d_name + len - 3, ".db") != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/events/%s", dir, de->d_name);
+        CHECK_INT_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        CHECK_INT_EQ(sqlite3_prepare_v2(db, "SELECT nlines, frames FROM log_blocks", -1, &st, NULL),
+                     SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            size_t nlines = (size_t)sqlite3_column_int64(st, 0);
+            struct lb_frames fr;
+
+            CHECK_INT_EQ(lb_frames_open(sqlite3_column_blob(st, 1),
+                                        (size_t)sqlite3_column_bytes(st, 1), nlines, &fr),
+                         0);
+            for (size_t f = 0; f < fr.nframes; f++) {
+                const unsigned char *p, *end;
+                size_t first = 0, count = 0;
+                struct lb_line l;
+
+                CHECK_INT_EQ((fr.table[f * 12 + 7] & 0x80) != 0, want == LB_CODEC_LZ4);
+                CHECK_INT_EQ(lb_frames_decode(&fr, f, d, &fb, &first, &count, NULL), 0);
+                p = (const unsigned char *)fb.p;
+                end = p + fb.len;
+                for (size_t k = 0; k < count; k++)
+                    CHECK_INT_EQ(lb_line_next(&p, end, &l), 0);
+                CHECK(p == end);
+                found += count;
+            }
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    if (dd != NULL)
+        closedir(dd);
+    ZSTD_freeDCtx(d);
+    buf_release(&fb);
+    return found;
+}
+
+/*
+ * --log-compression: the bench's lines prepared and built by the writer with
+ * either codec make the same bytes, every frame in that codec, every line
+ * read back.
+ */
+static void test_codec(const char *tmp, int codec, struct pool *pool)
+{
+    char dir[100];
+    struct pair p;
+    struct ingest_events evs;
+    struct store_batch_result res;
+    size_t nlog = 0;
+    int lb = codec == STORE_LOG_ZSTD ? LB_CODEC_ZSTD : LB_CODEC_LZ4;
+
+    snprintf(dir, sizeof(dir), "%s/codec%d", tmp, codec);
+    pair_open(&p, dir);
+    CHECK_INT_EQ(store_set_log_codec(p.a, 7), BL_EINVAL);
+    CHECK_INT_EQ(store_set_log_codec(p.a, codec), 0);
+    CHECK_INT_EQ(store_set_log_codec(p.b, codec), 0);
+    bench_decode(&evs, 2, 10, pool);
+    for (size_t i = 0; i < evs.n; i++) {
+        evs.v[i].timestamp = DAY1 + 10 * HOUR + (int64_t)i * 1000;
+        evs.v[i].project_id = i % 3 == 0 ? 2 : 1;
+    }
+    bench_kinds(&evs, pool);
+    for (size_t i = 0; i < evs.n; i++)
+        nlog += evs.v[i].kind == EV_KIND_LOG; /* issue events are rows, not block lines */
+    prepare(&p, evs.v, evs.n);
+    CHECK_INT_EQ(write_pair(&p, evs.v, evs.n, 20, &res), 0);
+    CHECK(res.log_blocks_prepared >= 2);
+    CHECK_INT_EQ(res.log_blocks_built, 0);
+    check_same(&p, codec == STORE_LOG_ZSTD ? "zstd" : "lz4");
+    CHECK(nlog > 1000);
+    CHECK_INT_EQ(check_frames(p.dir[0], lb), nlog);
+    CHECK_INT_EQ(check_frames(p.dir[1], lb), nlog);
+    pair_close(&p);
+}
+
 int main(void)
 {
     char tmp[64];
@@ -524,6 +623,8 @@ int main(void)
     if (mkdtemp(tmp) == NULL)
         return 1;
     test_own_id();
+    test_codec(tmp, STORE_LOG_ZSTD, &pool);
+    test_codec(tmp, STORE_LOG_LZ4, &pool);
     pair_open(&p, tmp);
     test_bench_lines(&p, &pool);
     test_interleaved(&p, &pool);

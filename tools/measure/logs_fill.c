@@ -28,8 +28,9 @@
  * check is skipped (ingest_checked_begin). The decode step ends as the
  * digest's decode threads end theirs, with store_prepare (the log blocks
  * built ahead of the writer, timed on its own as "prepare"); PREP=0 leaves
- * it out, so the writer builds every block as it did before. Single-threaded;
- * run it on a quiet machine.
+ * it out, so the writer builds every block as it did before.
+ * LOG_COMPRESSION=zstd writes the frames as `serve --log-compression zstd`
+ * does. Single-threaded; run it on a quiet machine.
  *
  * CHECK=1 times the door's per-line check instead (ingest_check_ndjson on
  * each batch's decompressed text, so the inflate is not counted) and stores
@@ -176,6 +177,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed: %s\n", bl_err_msg(&err));
         return 1;
     }
+    if (getenv("LOG_COMPRESSION") != NULL && strcmp(getenv("LOG_COMPRESSION"), "zstd") == 0)
+        store_set_log_codec(st, STORE_LOG_ZSTD);
     if (store_get_checkpoint(st, &lsn, NULL) != 0)
         lsn = 0;
     /* The door's copies: each batch decompressed once (the door's work, not timed). */
