@@ -7,6 +7,7 @@
  * the order added, which is ascending) and writes the entries page by
  * page. Nothing is allocated per token or per line.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,6 +181,28 @@ static const unsigned char word_fold[256] = {
     W_ROW(128), W_ROW(144), W_ROW(160), W_ROW(176), W_ROW(192), W_ROW(208), W_ROW(224), W_ROW(240),
 };
 
+#define W_ONES UINT64_C(0x0101010101010101)
+#define W_HIGH UINT64_C(0x8080808080808080)
+
+/*
+ * How many of the 8 bytes at p, from the first, are an ASCII digit or a
+ * lower-case letter, which word_fold keeps as they are: per byte, b | 0x80
+ * minus lo keeps its top bit when b >= lo, and no byte borrows from the
+ * next. Most of a line's word bytes are such runs (hex ids, numbers,
+ * lower-case words): 8 at a time instead of a table load and a store each.
+ */
+static unsigned plain_run(const unsigned char *p)
+{
+    uint64_t w, x, digit, lower, keep;
+
+    memcpy(&w, p, 8);
+    x = w | W_HIGH;
+    digit = (x - '0' * W_ONES) & ~(x - ('9' + 1) * W_ONES);
+    lower = (x - 'a' * W_ONES) & ~(x - ('z' + 1) * W_ONES);
+    keep = (digit | lower) & ~w & W_HIGH;
+    return keep == W_HIGH ? 8 : (unsigned)__builtin_ctzll(~keep & W_HIGH) / 8;
+}
+
 /*
  * The words of text as query_words cuts them, folded as query_fold_word
  * does; an ASCII word (nearly all of them) is lower-cased while it is
@@ -200,10 +223,22 @@ int lp_builder_text(struct lp_builder *b, const char *text, size_t len)
 
         while (i < len && word_fold[p[i]] == 0)
             i++;
-        for (start = i; i < len && (f = word_fold[p[i]]) != 0; i++) {
+        for (start = i; i < len;) {
+            if (i + 8 <= len && n + 8 <= sizeof(tok)) {
+                unsigned run = plain_run(p + i);
+
+                memcpy(tok + n, p + i, 8); /* the bytes past the run are overwritten or unused */
+                n += run;
+                i += run;
+                if (run == 8)
+                    continue;
+            }
+            if (i >= len || (f = word_fold[p[i]]) == 0)
+                break;
             wide |= f;
             if (n < sizeof(tok))
                 tok[n++] = (char)f;
+            i++;
         }
         if (i == start)
             break;

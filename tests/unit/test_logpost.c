@@ -41,7 +41,18 @@ static void line_text(size_t i, char *out, size_t max)
         n += (size_t)snprintf(out + n, max - n, "%s%s", k ? (k % 2 ? " " : "-") : "", w);
     }
     if (i % 97 == 0) /* a long word, cut at LP_TOKEN_MAX */
-        snprintf(out + n, max - n, " %0100zu", i);
+        n += (size_t)snprintf(out + n, max - n, " %0100zu", i);
+    /*
+     * Words that end, change case or turn non-ASCII within and across the 8
+     * bytes lp_builder_text scans at once, and at the cut.
+     */
+    if (i % 89 == 0 && n < max)
+        snprintf(out + n, max - n, " %s",
+                 i % 2 ? "abcdefgHIJKLMNOPqrstu0123456789xyz-ABCDEFGHabcdefgh.abcdefg\xc3\x9cnic"
+                         "odeabcdefghijk"
+                       : "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"
+                         "MNOPQRS0123 abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+                         "abcdefgh\xc3\x9cXYZ 12345678 1234567 123456789");
 }
 
 static int wide; /* lines over ten days instead of an hour: cells counted by sorting */
@@ -130,7 +141,7 @@ static int want_word(void *arg, const char *w, size_t n)
 /* Lines [from, to) into b as ordinals from 0; every third ordinal has no line. */
 static void build(struct lp_builder *b, size_t from, size_t to, int record)
 {
-    char text[256];
+    char text[512];
 
     for (size_t i = from; i < to; i++) {
         uint32_t ord = (uint32_t)(i - from);
