@@ -115,6 +115,43 @@ static void rehash(struct lp_builder *b)
     }
 }
 
+/*
+ * Whether the len bytes at a and b are the same (len <= LP_TOKEN_MAX): 8
+ * bytes at a time, the last 8 overlapping, shorter ones in two loads of 4
+ * or byte by byte. A token is usually found, not added, so this runs once
+ * a word: a call to memcmp cost more than the compare.
+ */
+static int tok_eq(const char *a, const char *b, size_t len)
+{
+    uint64_t x, y;
+    uint32_t u, v;
+
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 < len; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + len - 8, 8);
+        memcpy(&y, b + len - 8, 8);
+        return x == y;
+    }
+    if (len >= 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        if (u != v)
+            return 0;
+        memcpy(&u, a + len - 4, 4);
+        memcpy(&v, b + len - 4, 4);
+        return u == v;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* The entry of tok, added when new. */
 static struct lp_ent *entry_of(struct lp_builder *b, const char *tok, size_t len)
 {
@@ -126,7 +163,7 @@ static struct lp_ent *entry_of(struct lp_builder *b, const char *tok, size_t len
         rehash(b);
     for (at = h & (b->cap - 1); b->slot[at] != 0; at = (at + 1) & (b->cap - 1)) {
         e = &b->ent[b->slot[at] - 1];
-        if (e->hash == h && e->len == len && memcmp(b->toks.p + e->off, tok, len) == 0)
+        if (e->hash == h && e->len == len && tok_eq(b->toks.p + e->off, tok, len))
             return e;
     }
     if (buf_add(&b->toks, tok, len) != 0)
@@ -156,7 +193,8 @@ int lp_builder_token(struct lp_builder *b, const char *tok, size_t len)
         return 0; /* a line counts once per token */
     e->last = ord + 1;
     e->n++;
-    b->occ = grow(b->occ, &b->occ_cap, 2 * (b->nocc + 1), sizeof(*b->occ));
+    if (2 * (b->nocc + 1) > b->occ_cap)
+        b->occ = grow(b->occ, &b->occ_cap, 2 * (b->nocc + 1), sizeof(*b->occ));
     b->occ[2 * b->nocc] = (uint32_t)(e - b->ent);
     b->occ[2 * b->nocc + 1] = ord;
     b->nocc++;
@@ -181,28 +219,6 @@ static const unsigned char word_fold[256] = {
     W_ROW(128), W_ROW(144), W_ROW(160), W_ROW(176), W_ROW(192), W_ROW(208), W_ROW(224), W_ROW(240),
 };
 
-#define W_ONES UINT64_C(0x0101010101010101)
-#define W_HIGH UINT64_C(0x8080808080808080)
-
-/*
- * How many of the 8 bytes at p, from the first, are an ASCII digit or a
- * lower-case letter, which word_fold keeps as they are: per byte, b | 0x80
- * minus lo keeps its top bit when b >= lo, and no byte borrows from the
- * next. Most of a line's word bytes are such runs (hex ids, numbers,
- * lower-case words): 8 at a time instead of a table load and a store each.
- */
-static unsigned plain_run(const unsigned char *p)
-{
-    uint64_t w, x, digit, lower, keep;
-
-    memcpy(&w, p, 8);
-    x = w | W_HIGH;
-    digit = (x - '0' * W_ONES) & ~(x - ('9' + 1) * W_ONES);
-    lower = (x - 'a' * W_ONES) & ~(x - ('z' + 1) * W_ONES);
-    keep = (digit | lower) & ~w & W_HIGH;
-    return keep == W_HIGH ? 8 : (unsigned)__builtin_ctzll(~keep & W_HIGH) / 8;
-}
-
 /*
  * The words of text as query_words cuts them, folded as query_fold_word
  * does; an ASCII word (nearly all of them) is lower-cased while it is
@@ -225,7 +241,7 @@ int lp_builder_text(struct lp_builder *b, const char *text, size_t len)
             i++;
         for (start = i; i < len;) {
             if (i + 8 <= len && n + 8 <= sizeof(tok)) {
-                unsigned run = plain_run(p + i);
+                unsigned run = lp_plain_run(p + i);
 
                 memcpy(tok + n, p + i, 8); /* the bytes past the run are overwritten or unused */
                 n += run;

@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "store/logattr.h"
 #include "store/logblock.h"
+#include "store/logpost.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
@@ -47,13 +48,25 @@ size_t sq_logs_id_token(const char *prefix, const char *id, size_t n, char *out,
     if (id == NULL || cap < len + SQ_ID_TOKEN_MAX + 1)
         return 0;
     memcpy(out, prefix, len);
-    for (size_t i = 0; i < n && digits < SQ_ID_TOKEN_MAX; i++) {
-        unsigned char c = id_char[(unsigned char)id[i]];
+    for (size_t i = 0; i < n && digits < SQ_ID_TOKEN_MAX;) {
+        unsigned char c;
 
-        if (c != 0) {
+        /* a lower-case hex id is copied 8 bytes at a time (out has room for them) */
+        if (i + 8 <= n && digits + 8 <= SQ_ID_TOKEN_MAX) {
+            unsigned run = lp_plain_run((const unsigned char *)id + i);
+
+            memcpy(out + len, id + i, 8);
+            len += run;
+            digits += run;
+            i += run;
+            if (run == 8)
+                continue;
+        }
+        if (i < n && digits < SQ_ID_TOKEN_MAX && (c = id_char[(unsigned char)id[i]]) != 0) {
             out[len++] = (char)c;
             digits++;
         }
+        i++;
     }
     out[len] = '\0';
     return digits > 0 ? len : 0;

@@ -513,6 +513,57 @@ static void test_stale(struct pair *p, struct pool *pool)
     free(ev);
 }
 
+/* sq_logs_id_token byte by byte: letters and digits folded, SQ_ID_TOKEN_MAX at most. */
+static size_t id_token_ref(const char *id, size_t n, char *out)
+{
+    size_t len = 4, digits = 0;
+
+    memcpy(out, SQ_ID_REQUEST, 4);
+    for (size_t i = 0; i < n && digits < SQ_ID_TOKEN_MAX; i++) {
+        unsigned char c = (unsigned char)id[i];
+
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            out[len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            digits++;
+        }
+    }
+    out[len] = '\0';
+    return digits > 0 ? len : 0;
+}
+
+/*
+ * Id tokens (copied 8 bytes at a time while they are digits and lower-case
+ * letters) against the byte-by-byte reference: hex ids, UUIDs, upper case,
+ * punctuation, non-ASCII and control bytes, ids past SQ_ID_TOKEN_MAX.
+ */
+static void test_id_tokens(void)
+{
+    static const char alpha[] = "0123456789abcdefxyz-_:ABCFZ{}@`/\xc3\x9c\x7f\x01 .";
+    uint32_t r = 12345;
+
+    for (int t = 0; t < 20000; t++) {
+        char id[400], got[8 + SQ_ID_TOKEN_MAX], want[8 + SQ_ID_TOKEN_MAX];
+        size_t n, gn, wn;
+        int mostly_hex;
+
+        r = r * 1103515245u + 12345u;
+        n = (r >> 8) % (t < 10000 ? 48 : 300);
+        mostly_hex = (r >> 20) % 4 != 0;
+        for (size_t i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            id[i] = mostly_hex && (r >> 9) % 16 != 0 ? "0123456789abcdef"[(r >> 13) % 16]
+                                                     : alpha[(r >> 13) % (sizeof(alpha) - 1)];
+        }
+        gn = sq_logs_id_token(SQ_ID_REQUEST, id, n, got, sizeof(got));
+        wn = id_token_ref(id, n, want);
+        CHECK_INT_EQ(gn, wn);
+        if (gn == wn && gn > 0 && memcmp(got, want, gn + 1) != 0) {
+            fprintf(stderr, "id token of %.*s: %s, not %s\n", (int)n, id, got, want);
+            CHECK(0);
+        }
+    }
+}
+
 /*
  * Every block of the day files of the store in dir: its frames in the codec
  * want (LB_CODEC_*, the top bit of a frame's size says LZ4), each frame
@@ -623,6 +674,7 @@ int main(void)
     if (mkdtemp(tmp) == NULL)
         return 1;
     test_own_id();
+    test_id_tokens();
     test_codec(tmp, STORE_LOG_ZSTD, &pool);
     test_codec(tmp, STORE_LOG_LZ4, &pool);
     pair_open(&p, tmp);
