@@ -100,7 +100,7 @@ static const struct opt opts[] = {
         INT64_C(1) << 40,
         "events of one issue stored per day, e.g. 1000; the rest are counted, not kept (0: all)"),
     STR(log_compression, "log-compression", "BILOR_LOG_COMPRESSION", "lz4",
-        "codec of new log frames: lz4 (fastest) or zstd (level 1: about a fifth less disk, "
+        "codec of new log frames: lz4 (fastest) or zstd (level 1: 15-25% less disk, "
         "more CPU); either reads the other's"),
     INT(retention_interval, "retention-interval", "BILOR_RETENTION_INTERVAL", "60", 1, 86400,
         "seconds between retention runs (expired days and the disk budget)"),
