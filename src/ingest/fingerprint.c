@@ -613,11 +613,12 @@ static const struct grules_rule *matching_rule(const struct event *ev, const str
     return r;
 }
 
-static int components(const struct event *ev, const struct fp_version *v,
-                      const struct fingerprint_rules *rules, struct buf *out)
+/* The components of version v, where r is the rule matching_rule chose (NULL: none). */
+static int components_with(const struct event *ev, const struct fp_version *v,
+                           const struct fingerprint_rules *rules, const struct grules_rule *r,
+                           struct buf *out)
 {
     struct comps c = { out, 0, v->flags, rules };
-    const struct grules_rule *r = matching_rule(ev, &c);
 
     if (r != NULL)
         custom_components(ev, (const char *const *)r->values, r->nvalues, &c);
@@ -626,6 +627,13 @@ static int components(const struct event *ev, const struct fp_version *v,
     else
         default_components(ev, &c);
     return c.rc;
+}
+
+static int components(const struct event *ev, const struct fp_version *v,
+                      const struct fingerprint_rules *rules, struct buf *out)
+{
+    return components_with(ev, v, rules,
+                           matching_rule(ev, &(struct comps){ NULL, 0, v->flags, rules }), out);
 }
 
 #define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
@@ -662,11 +670,12 @@ static uint64_t template_hash(const struct event *ev)
 }
 
 static void hash_version(struct event *ev, const struct fp_version *v,
-                         const struct fingerprint_rules *rules, char out[33])
+                         const struct fingerprint_rules *rules, const struct grules_rule *r,
+                         char out[33])
 {
     struct buf comps = BUF_INIT(FP_COMPONENTS_MAX);
 
-    (void)components(ev, v, rules, &comps);
+    (void)components_with(ev, v, rules, r, &comps);
     hash_hex128(comps.p, comps.len, out);
     buf_release(&comps);
 }
@@ -687,16 +696,21 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
      * frames, once (the digest runs this again with a project's rules).
      */
     if (ev->grouping_version == 0) {
-        hash_version(ev, &versions[NVERSIONS - 2], NULL, ev->fingerprint_prev);
-        ev->grouping_version_prev = versions[NVERSIONS - 2].version;
+        const struct fp_version *prev = &versions[NVERSIONS - 2];
+
+        hash_version(ev, prev, NULL,
+                     matching_rule(ev, &(struct comps){ NULL, 0, prev->flags, NULL }),
+                     ev->fingerprint_prev);
+        ev->grouping_version_prev = prev->version;
     }
     grules_apply_stack(grules_builtin(GRULES_STACK), ev);
     if (rules != NULL)
         grules_apply_stack(rules->stack, ev);
-    hash_version(ev, cur, rules, ev->fingerprint);
+    /* The rule decides both the components and the title: matched once (a rule is a walk). */
+    r = matching_rule(ev, &(struct comps){ NULL, 0, cur->flags, rules });
+    hash_version(ev, cur, rules, r, ev->fingerprint);
     ev->grouping_version = cur->version;
     ev->rules_version = rules != NULL ? rules->version : 0;
-    r = matching_rule(ev, &(struct comps){ NULL, 0, cur->flags, rules });
     ev->title = r != NULL && r->title != NULL ? pool_strdup(pool, r->title) : fp_title(ev, pool);
     ev->culprit = fp_culprit(ev, pool);
     ev->search_text = fp_search_text(ev, pool);
