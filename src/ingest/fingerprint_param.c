@@ -10,7 +10,6 @@
  * before its numbers, a 40-digit hash before generic hex, hex before ints).
  * Ints are runs of 1-7 digits; longer digit runs are ids and count as hex.
  */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,6 +19,41 @@
 
 typedef size_t (*matcher_fn)(const char *s, size_t len, size_t i);
 
+/*
+ * The C locale's character classes (the server never calls setlocale), as
+ * compares: <ctype.h>'s are a call and a table load per byte, and every
+ * byte of every message is classified several times.
+ */
+static inline int c_digit(int c)
+{
+    return (unsigned)c - '0' < 10u;
+}
+
+static inline int c_alpha(int c)
+{
+    return ((unsigned)c | 0x20u) - 'a' < 26u;
+}
+
+static inline int c_alnum(int c)
+{
+    return c_digit(c) || c_alpha(c);
+}
+
+static inline int c_xdigit(int c)
+{
+    return c_digit(c) || ((unsigned)c | 0x20u) - 'a' < 6u;
+}
+
+static inline int c_upper(int c)
+{
+    return (unsigned)c - 'A' < 26u;
+}
+
+static inline int c_space(int c)
+{
+    return c == ' ' || (unsigned)c - '\t' < 5u; /* \t \n \v \f \r */
+}
+
 /* Bytes of non-ASCII text count as word characters: no token starts inside a word. */
 static int is_word(const char *s, size_t len, size_t i)
 {
@@ -28,17 +62,17 @@ static int is_word(const char *s, size_t len, size_t i)
     if (i >= len)
         return 0;
     c = (unsigned char)s[i];
-    return isalnum(c) || c == '_' || c >= 0x80;
+    return c_alnum(c) || c == '_' || c >= 0x80;
 }
 
 static int is_hex(const char *s, size_t len, size_t i)
 {
-    return i < len && isxdigit((unsigned char)s[i]);
+    return i < len && c_xdigit((unsigned char)s[i]);
 }
 
 static int is_digit(const char *s, size_t len, size_t i)
 {
-    return i < len && isdigit((unsigned char)s[i]);
+    return i < len && c_digit((unsigned char)s[i]);
 }
 
 static size_t run_of(const char *s, size_t len, size_t i, int (*pred)(const char *, size_t, size_t))
@@ -65,12 +99,12 @@ static int digits_n(const char *s, size_t len, size_t i, size_t n)
 
 static int email_local(int c)
 {
-    return isalnum(c) || (c != '\0' && strchr("._%+-", c) != NULL);
+    return c_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
 static int host_char(int c)
 {
-    return isalnum(c) || c == '.' || c == '-';
+    return c_alnum(c) || c == '.' || c == '-';
 }
 
 /* Length of a domain at i with at least one dot and an alphabetic top label. */
@@ -89,7 +123,7 @@ static size_t domain_len(const char *s, size_t len, size_t i)
     if (dot <= i)
         return 0;
     for (size_t k = dot + 1; k < e; k++) {
-        if (!isalpha((unsigned char)s[k]))
+        if (!c_alpha((unsigned char)s[k]))
             return 0;
         tld++;
     }
@@ -111,16 +145,16 @@ static size_t m_email(const char *s, size_t len, size_t i)
 /* Characters that end a URL inside free text: whitespace, NUL, quotes and angle brackets. */
 static int url_end(unsigned char c)
 {
-    return isspace(c) || c == '\0' || c == '"' || c == '\'' || c == '<' || c == '>';
+    return c_space(c) || c == '\0' || c == '"' || c == '\'' || c == '<' || c == '>';
 }
 
 static size_t m_url(const char *s, size_t len, size_t i)
 {
     size_t j = i, rest;
 
-    if (!isalpha((unsigned char)s[i]))
+    if (!c_alpha((unsigned char)s[i]))
         return 0;
-    while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '+' || s[j] == '.' || s[j] == '-'))
+    while (j < len && (c_alnum((unsigned char)s[j]) || s[j] == '+' || s[j] == '.' || s[j] == '-'))
         j++;
     if (j + 3 >= len || memcmp(s + j, "://", 3) != 0)
         return 0;
@@ -224,7 +258,7 @@ static size_t name_len(const char *s, size_t len, size_t i, const char *const *l
         if ((list[k][0] | 0x20) == w[0] && list[k][1] == w[1] && list[k][2] == w[2]) {
             size_t j = i + 3;
 
-            while (j < len && isalpha((unsigned char)s[j]))
+            while (j < len && c_alpha((unsigned char)s[j]))
                 j++;
             return j - i;
         }
@@ -249,7 +283,7 @@ static size_t text_zone_len(const char *s, size_t len, size_t i)
         return 0;
     if ((n = zone_len(s, len, i + 1)) > 0)
         return 1 + n;
-    for (n = 0; i + 1 + n < len && isupper((unsigned char)s[i + 1 + n]); n++)
+    for (n = 0; i + 1 + n < len && c_upper((unsigned char)s[i + 1 + n]); n++)
         ;
     return n >= 1 && n <= 5 && !is_word(s, len, i + 1 + n) ? 1 + n : 0;
 }
@@ -354,10 +388,10 @@ static size_t m_version(const char *s, size_t len, size_t i)
     }
     if (parts < 3)
         return 0;
-    if (j + 1 < len && (s[j] == '-' || s[j] == '+') && isalnum((unsigned char)s[j + 1])) {
+    if (j + 1 < len && (s[j] == '-' || s[j] == '+') && c_alnum((unsigned char)s[j + 1])) {
         j++;
         while (j < len &&
-               (isalnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' || s[j] == '+'))
+               (c_alnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' || s[j] == '+'))
             j++;
         while (j > i && s[j - 1] == '.')
             j--;
@@ -392,7 +426,7 @@ static size_t ipv6_len(const char *s, size_t len, size_t i)
     size_t j = i, colons = 0, group = 0, digits = 0;
     int dbl = 0;
 
-    for (; j < len && (isxdigit((unsigned char)s[j]) || s[j] == ':'); j++) {
+    for (; j < len && (c_xdigit((unsigned char)s[j]) || s[j] == ':'); j++) {
         if (s[j] == ':') {
             colons++;
             dbl |= j > i && s[j - 1] == ':';
@@ -467,7 +501,7 @@ static size_t m_hex(const char *s, size_t len, size_t i)
     if (n < 8 || is_word(s, len, i + n))
         return 0;
     for (size_t k = i; k < i + n; k++) {
-        if (isdigit((unsigned char)s[k]))
+        if (c_digit((unsigned char)s[k]))
             return n;
     }
     return 0;
@@ -531,27 +565,57 @@ enum {
     ST_V = 32,       /* v1.2.3 */
 };
 
+/*
+ * The shape of the text at a token's start that every matcher needs (see
+ * may_match): the run of letters and digits there (w bytes, the first dr
+ * of them digits) and the byte after it (c, -1 at the end of the line).
+ */
+struct shape {
+    size_t w, dr;
+    int c;
+};
+
+/* What may_match tests before a matcher is called. */
+enum {
+    MAY_EMAIL,
+    MAY_URL,
+    MAY_UUID,
+    MAY_DATE_TEXT,
+    MAY_DATE,
+    MAY_IP,
+    MAY_VERSION,
+    MAY_HOSTNAME,
+    MAY_SHA1,
+    MAY_MD5,
+    MAY_HEX,
+    MAY_DURATION,
+    MAY_FLOAT,
+    MAY_INT,
+};
+
 /* wide: only in version 3 (the version-2 fingerprint must not change). */
 static const struct matcher {
     matcher_fn fn;
     const char *placeholder;
+    size_t placeholder_len;
     int wide;
     unsigned starts; /* ST_* bits: the matcher gives 0 at a byte of none of them */
+    int may;         /* MAY_*: what else it needs of the token's shape */
 } matchers[] = {
-    { m_email, "<email>", 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
-    { m_url, "<url>", 0, ST_ALPHA },
-    { m_uuid, "<uuid>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_date_text, "<date>", 1, ST_ALPHA | ST_DIGIT },
-    { m_date, "<date>", 0, ST_DIGIT },
-    { m_ip, "<ip>", 0, ST_DIGIT | ST_HEXALPHA | ST_COLON },
-    { m_version, "<version>", 1, ST_DIGIT | ST_V },
-    { m_hostname, "<hostname>", 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
-    { m_sha1, "<sha1>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_md5, "<md5>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_hex, "<hex>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_duration, "<duration>", 0, ST_DIGIT },
-    { m_float, "<float>", 0, ST_DIGIT },
-    { m_int, "<int>", 0, ST_DIGIT },
+    { m_email, "<email>", 7, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL, MAY_EMAIL },
+    { m_url, "<url>", 5, 0, ST_ALPHA, MAY_URL },
+    { m_uuid, "<uuid>", 6, 0, ST_DIGIT | ST_HEXALPHA, MAY_UUID },
+    { m_date_text, "<date>", 6, 1, ST_ALPHA | ST_DIGIT, MAY_DATE_TEXT },
+    { m_date, "<date>", 6, 0, ST_DIGIT, MAY_DATE },
+    { m_ip, "<ip>", 4, 0, ST_DIGIT | ST_HEXALPHA | ST_COLON, MAY_IP },
+    { m_version, "<version>", 9, 1, ST_DIGIT | ST_V, MAY_VERSION },
+    { m_hostname, "<hostname>", 10, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL, MAY_HOSTNAME },
+    { m_sha1, "<sha1>", 6, 0, ST_DIGIT | ST_HEXALPHA, MAY_SHA1 },
+    { m_md5, "<md5>", 5, 0, ST_DIGIT | ST_HEXALPHA, MAY_MD5 },
+    { m_hex, "<hex>", 5, 0, ST_DIGIT | ST_HEXALPHA, MAY_HEX },
+    { m_duration, "<duration>", 10, 0, ST_DIGIT, MAY_DURATION },
+    { m_float, "<float>", 7, 0, ST_DIGIT, MAY_FLOAT },
+    { m_int, "<int>", 5, 0, ST_DIGIT, MAY_INT },
 };
 
 /* The ST_* bits of byte c (with the same ctype tests as the matchers). */
@@ -559,10 +623,10 @@ static unsigned start_of(unsigned char c)
 {
     unsigned st = 0;
 
-    if (isdigit(c))
+    if (c_digit(c))
         st |= ST_DIGIT;
-    else if (isalpha(c))
-        st |= ST_ALPHA | (isxdigit(c) ? ST_HEXALPHA : 0) | (c == 'v' || c == 'V' ? ST_V : 0);
+    else if (c_alpha(c))
+        st |= ST_ALPHA | (c_xdigit(c) ? ST_HEXALPHA : 0) | (c == 'v' || c == 'V' ? ST_V : 0);
     else if (c == '.' || c == '_' || c == '%' || c == '+' || c == '-')
         st |= ST_SYMBOL;
     else if (c == ':')
@@ -570,8 +634,72 @@ static unsigned start_of(unsigned char c)
     return st;
 }
 
+static struct shape shape_at(const char *s, size_t len, size_t i)
+{
+    struct shape t;
+    size_t j = i;
+
+    while (j < len && c_digit((unsigned char)s[j]))
+        j++;
+    t.dr = j - i;
+    while (j < len && c_alnum((unsigned char)s[j]))
+        j++;
+    t.w = j - i;
+    t.c = j < len ? (unsigned char)s[j] : -1;
+    return t;
+}
+
+/*
+ * 0 when the matcher cannot match a token of shape t that starts with byte
+ * s0: a condition each matcher's own code implies, so skipping it changes
+ * nothing (tests/unit/test_fpparam.c and fuzz_fpparam hold the output to
+ * the previous parameterizer's, tests/fuzz/param_ref.h). Every matcher
+ * scans on from the token's start, and the byte after its letters and
+ * digits decides most: an e-mail needs '@' or a local-part symbol there,
+ * a URL a scheme's '+', '.', '-' or the ':' of "://", a date in words ' ',
+ * ',' (after a weekday) or '/' (the common log format), an ISO date '-'
+ * after 4 digits or ':' after 2, an IP address '.' or ':', a version and a
+ * float '.', a host name '.' or '-'; a UUID's first group is 8 bytes
+ * before '-', digests are 40 or 32 bytes, hex 8 or more (or 0x...), an int
+ * only digits, a duration a unit after its digits.
+ */
+static int may_match(int may, const struct shape *t, unsigned char s0)
+{
+    int c = t->c;
+
+    switch (may) {
+    case MAY_EMAIL:
+        return c == '@' || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    case MAY_URL:
+        return c == '+' || c == '.' || c == '-' || c == ':';
+    case MAY_UUID:
+        return t->w == 8 && c == '-';
+    case MAY_DATE_TEXT:
+        return c == ' ' || c == ',' || c == '/';
+    case MAY_DATE:
+        return (t->w == 4 && c == '-') || (t->w == 2 && c == ':');
+    case MAY_IP:
+        return c == '.' || c == ':';
+    case MAY_VERSION:
+    case MAY_FLOAT:
+        return c == '.' && (may == MAY_VERSION || t->w == t->dr);
+    case MAY_HOSTNAME:
+        return c == '.' || c == '-';
+    case MAY_SHA1:
+        return t->w == 40;
+    case MAY_MD5:
+        return t->w == 32;
+    case MAY_HEX:
+        return t->w >= 8 || (s0 == '0' && t->w >= 3);
+    case MAY_DURATION:
+        return t->w > t->dr || c == '.' || c == 0xc2; /* a letter, a fraction or "µs" */
+    default:
+        return t->w == t->dr && t->w <= 7;
+    }
+}
+
 /* After '=': a quoted string or a boolean literal; returns the length consumed. */
-static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
+static size_t after_equals(const char *s, size_t len, size_t i, const char **ph, size_t *phlen)
 {
     static const char *const bools[] = { "true", "false", NULL };
 
@@ -579,63 +707,97 @@ static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
         const char *close = memchr(s + i + 1, s[i], len - i - 1);
 
         *ph = "<quoted_str>";
+        *phlen = 12;
         return close != NULL ? (size_t)(close - s) + 1 - i : 0;
     }
     for (size_t b = 0; bools[b] != NULL; b++) {
         size_t k = strlen(bools[b]);
 
         *ph = "<bool>";
+        *phlen = 6;
         if (i + k <= len && strncasecmp(s + i, bools[b], k) == 0 && !is_word(s, len, i + k))
             return k;
     }
     return 0;
 }
 
-static size_t match_at(const char *s, size_t len, size_t i, int wide, const char **ph)
+/* What match_at found: a placeholder for n bytes (n 0: nothing), and whether it was a wide one. */
+struct found {
+    const char *ph;
+    size_t phlen;
+    int wide;
+};
+
+/* The length of what a placeholder replaces at i, or 0. */
+static size_t match_at(const char *s, size_t len, size_t i, int wide, struct found *f)
 {
+    struct shape t;
     unsigned st;
 
     if (i > 0 && s[i - 1] == '=') {
-        size_t n = after_equals(s, len, i, ph);
+        size_t n = after_equals(s, len, i, &f->ph, &f->phlen);
 
         if (n > 0)
             return n;
     }
+    /* Right after a match (next_start skips the rest of words otherwise). */
     if (i > 0 && is_word(s, len, i - 1))
         return 0;
     /* Most bytes (spaces, punctuation) start nothing; most matchers need a digit. */
     st = start_of((unsigned char)s[i]);
     if (st == 0)
         return 0;
+    t = shape_at(s, len, i);
     for (size_t m = 0; m < sizeof(matchers) / sizeof(matchers[0]); m++) {
-        size_t n = (matchers[m].wide && !wide) || (matchers[m].starts & st) == 0
-                       ? 0
-                       : matchers[m].fn(s, len, i);
+        const struct matcher *mt = &matchers[m];
+        size_t n;
 
+        if ((mt->wide && !wide) || (mt->starts & st) == 0 ||
+            !may_match(mt->may, &t, (unsigned char)s[i]))
+            continue;
+        n = mt->fn(s, len, i);
         if (n > 0) {
-            *ph = matchers[m].placeholder;
+            f->ph = mt->placeholder;
+            f->phlen = mt->placeholder_len;
+            f->wide = mt->wide;
             return n;
         }
     }
     return 0;
 }
 
-static int parameterize_line(const char *s, size_t len, int wide, struct buf *out)
+/*
+ * The next position after i where a token may start: no token starts
+ * right after a word character (is_word), so the rest of a word is
+ * skipped at once.
+ */
+static size_t next_start(const char *s, size_t len, size_t i)
+{
+    size_t j = i + 1;
+
+    while (j < len && is_word(s, len, j - 1))
+        j++;
+    return j;
+}
+
+/* One line; *fired is set when a matcher of version 3 only (wide) replaced something. */
+static int parameterize_line(const char *s, size_t len, int wide, struct buf *out, int *fired)
 {
     size_t i = 0, lit = 0;
     int rc = 0;
 
     while (i < len && rc == 0) {
-        const char *ph = NULL;
-        size_t n = match_at(s, len, i, wide, &ph);
+        struct found f = { NULL, 0, 0 };
+        size_t n = match_at(s, len, i, wide, &f);
 
         if (n == 0) {
-            i++;
+            i = next_start(s, len, i);
             continue;
         }
+        *fired |= f.wide;
         rc = buf_add(out, s + lit, i - lit);
         if (rc == 0)
-            rc = buf_addstr(out, ph);
+            rc = buf_add(out, f.ph, f.phlen);
         i += n;
         lit = i;
     }
@@ -647,13 +809,13 @@ static int parameterize_line(const char *s, size_t len, int wide, struct buf *ou
 static int blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (!isspace((unsigned char)s[i]))
+        if (!c_space((unsigned char)s[i]))
             return 0;
     }
     return 1;
 }
 
-static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
+static int parameterize(const char *msg, size_t len, int wide, struct buf *out, int *fired)
 {
     size_t i = 0, kept = 0;
     int rc = 0;
@@ -673,7 +835,7 @@ static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
             if (kept > 0)
                 rc = buf_addch(out, '\n');
             if (rc == 0)
-                rc = parameterize_line(msg + i, n, wide, out);
+                rc = parameterize_line(msg + i, n, wide, out, fired);
             kept++;
         }
         i = e + 1;
@@ -682,39 +844,77 @@ static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
 }
 
 /*
- * The last message parameterised on this thread and what it gave. An
- * event's grouping asks for the same message twice in a row (version 3's
- * components, then the template hash), and the second answer is a copy.
- * Used only when the copy fits where the work would have fitted.
+ * The last message parameterised on this thread and what it gave, for
+ * version 2 (out[0]) and version 3 (out[1]). An event's grouping asks for
+ * the same message three times in a row (version 2's components, version
+ * 3's, then the template hash). Version 3's scan runs first: when none of
+ * its own matchers (wide) replaced anything, every position it reached
+ * chose what version 2 would have chosen, so its text is version 2's too
+ * and one scan answers all three. A copy is used only when it fits where
+ * the work would have fitted.
  */
 #define MEMO_MAX 2048
 
 static _Thread_local struct {
-    int valid, wide;
-    size_t len, out_len;
+    int valid;
+    int have[2];
+    size_t len, n[2];
     char in[MEMO_MAX];
-    char out[MEMO_MAX];
+    char out[2][MEMO_MAX];
 } memo;
+
+/* Keeps out[start..] as the answer of version w for the memo's message. */
+static void memo_keep(int w, const struct buf *out, size_t start)
+{
+    size_t n = out->len - start;
+
+    if (!memo.valid || n > MEMO_MAX)
+        return;
+    if (n > 0)
+        memcpy(memo.out[w], out->p + start, n);
+    memo.n[w] = n;
+    memo.have[w] = 1;
+}
+
+/* out back to start (a scan whose answer is not the one asked for). */
+static void truncate_to(struct buf *out, size_t start)
+{
+    out->len = start;
+    if (out->cap > 0)
+        out->p[start] = '\0';
+}
 
 int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out)
 {
     size_t start = out->len;
-    int rc;
+    int w = wide != 0, fired = 0, rc;
 
-    if (memo.valid && memo.wide == wide && memo.len == len && memo.out_len <= out->max &&
-        out->len <= out->max - memo.out_len && memcmp(memo.in, msg, len) == 0)
-        return memo.out_len > 0 ? buf_add(out, memo.out, memo.out_len) : 0;
-    rc = parameterize(msg, len, wide, out);
-    memo.valid = 0;
-    if (rc == 0 && len <= MEMO_MAX && out->len - start <= MEMO_MAX) {
+    if (len > MEMO_MAX)
+        return parameterize(msg, len, w, out, &fired);
+    if (memo.valid && memo.len == len && memcmp(memo.in, msg, len) == 0) {
+        if (memo.have[w] && memo.n[w] <= out->max && out->len <= out->max - memo.n[w])
+            return memo.n[w] > 0 ? buf_add(out, memo.out[w], memo.n[w]) : 0;
+    } else {
+        memo.valid = 1;
+        memo.have[0] = memo.have[1] = 0;
+        memo.len = len;
         if (len > 0)
             memcpy(memo.in, msg, len);
-        if (out->len > start)
-            memcpy(memo.out, out->p + start, out->len - start);
-        memo.len = len;
-        memo.out_len = out->len - start;
-        memo.wide = wide;
-        memo.valid = 1;
     }
+    /* With version 3's answer known but not version 2's, a wide matcher fired: scan for 2. */
+    if (w == 1 || !memo.have[1]) {
+        rc = parameterize(msg, len, 1, out, &fired);
+        if (rc == 0) {
+            memo_keep(1, out, start);
+            if (!fired)
+                memo_keep(0, out, start);
+        }
+        if (w == 1 || (rc == 0 && !fired))
+            return rc;
+        truncate_to(out, start);
+    }
+    rc = parameterize(msg, len, 0, out, &fired);
+    if (rc == 0)
+        memo_keep(0, out, start);
     return rc;
 }
