@@ -221,11 +221,19 @@ static int parse_time(const char *s, size_t len, size_t *i, int *h, int *mi, int
     return *h <= 23 && *mi <= 59 && *sec <= 60 ? 0 : -1;
 }
 
-/* Two digits at s (known to be digits). */
+/* Two digits at s as a number, or -1. */
 static int two(const char *s)
 {
-    return (s[0] - '0') * 10 + (s[1] - '0');
+    unsigned a = (unsigned)(s[0] - '0'), b = (unsigned)(s[1] - '0');
+
+    return a <= 9u && b <= 9u ? (int)(a * 10 + b) : -1;
 }
+
+/* The day of the last date read on this thread: a batch's lines share a few dates. */
+static _Thread_local struct {
+    int ymd; /* y * 10000 + mo * 100 + d of a valid date, 0: none */
+    int64_t days;
+} last_day;
 
 /*
  * "YYYY-MM-DDTHH:MM:SS[.fraction]Z", the shape nearly every log line's
@@ -234,40 +242,50 @@ static int two(const char *s)
  */
 static int parse_utc(const char *s, size_t len, int64_t *us)
 {
-    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-    int y, mo, d, h, mi, sec;
-    int64_t frac = 0, scale = 100000;
+    int y1, y2, mo, d, h, mi, sec, ymd;
+    int64_t frac = 0, days;
     size_t i = 19;
 
-    if (len < 20 || s[len - 1] != 'Z')
+    if (len < 20 || s[len - 1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+        s[13] != ':' || s[16] != ':')
         return 1;
-    for (size_t k = 0; k < 19; k++) {
-        if (shape[k] == 'd' ? (unsigned)(s[k] - '0') > 9u : s[k] != shape[k])
-            return 1;
-    }
-    if (s[i] == '.') {
-        /* At least one digit, then only digits up to the Z; past the sixth they are dropped. */
-        if (++i == len - 1)
-            return 1;
-        for (; i < len - 1; i++, scale /= 10) {
-            if ((unsigned)(s[i] - '0') > 9u)
-                return 1;
-            frac += (s[i] - '0') * scale;
-        }
-    }
-    if (i != len - 1)
-        return 1;
-    y = two(s) * 100 + two(s + 2);
+    y1 = two(s);
+    y2 = two(s + 2);
     mo = two(s + 5);
     d = two(s + 8);
     h = two(s + 11);
     mi = two(s + 14);
     sec = two(s + 17);
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+    if ((y1 | y2 | mo | d | h | mi | sec) < 0)
+        return 1;
+    if (s[i] == '.') {
+        static const int scale[6] = { 100000, 10000, 1000, 100, 10, 1 };
+
+        /* At least one digit, then only digits up to the Z; past the sixth they are dropped. */
+        if (++i == len - 1)
+            return 1;
+        for (size_t k = 0; i < len - 1; i++, k++) {
+            if ((unsigned)(s[i] - '0') > 9u)
+                return 1;
+            if (k < 6)
+                frac += (s[i] - '0') * scale[k];
+        }
+    }
+    if (i != len - 1)
+        return 1;
+    ymd = (y1 * 100 + y2) * 10000 + mo * 100 + d;
+    if (ymd == last_day.ymd) {
+        days = last_day.days;
+    } else {
+        if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y1 * 100 + y2, mo))
+            return BL_EPARSE;
+        days = clock_days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d);
+        last_day.ymd = ymd;
+        last_day.days = days;
+    }
+    if (h > 23 || mi > 59 || sec > 60)
         return BL_EPARSE;
-    *us = (clock_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec) *
-              CLOCK_US_PER_SEC +
-          frac;
+    *us = (days * 86400 + h * 3600 + mi * 60 + sec) * CLOCK_US_PER_SEC + frac;
     return 0;
 }
 
