@@ -716,17 +716,23 @@ static uint64_t template_hash(const struct event *ev)
     return h;
 }
 
+/*
+ * The components of version v in comps, and their hash in out. When they
+ * are the very text of another version's (prev, hashed as prev_hex: an
+ * event no rule or version-3 behaviour changes), that hash is taken.
+ */
 static void hash_version(struct event *ev, const struct fp_version *v,
                          const struct fingerprint_rules *rules, const struct grules_rule *r,
+                         struct buf *comps, const struct buf *prev, const char *prev_hex,
                          char out[33])
 {
-    struct buf comps = BUF_INIT(FP_COMPONENTS_MAX);
-
     /* Room for an event's usual components at once, not grown line by line. */
-    (void)buf_grow(&comps, 2048);
-    (void)components_with(ev, v, rules, r, &comps);
-    hash_hex128(comps.p, comps.len, out);
-    buf_release(&comps);
+    (void)buf_grow(comps, 2048);
+    (void)components_with(ev, v, rules, r, comps);
+    if (prev != NULL && prev->len == comps->len && memcmp(prev->p, comps->p, comps->len) == 0)
+        memcpy(out, prev_hex, 33);
+    else
+        hash_hex128(comps->p, comps->len, out);
 }
 
 void fingerprint_event(struct event *ev, struct pool *pool)
@@ -739,15 +745,18 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
 {
     const struct fp_version *cur = &versions[NVERSIONS - 1];
     const struct grules_rule *r;
+    struct buf was = BUF_INIT(FP_COMPONENTS_MAX), now = BUF_INIT(FP_COMPONENTS_MAX);
+    int fresh = ev->grouping_version == 0;
 
     /*
      * The previous version knows no rules: hash it before they re-mark
      * frames, once (the digest runs this again with a project's rules).
      */
-    if (ev->grouping_version == 0) {
+    if (fresh) {
         const struct fp_version *prev = &versions[NVERSIONS - 2];
 
-        hash_version(ev, prev, NULL, matching_rule(ev, prev->flags, NULL), ev->fingerprint_prev);
+        hash_version(ev, prev, NULL, matching_rule(ev, prev->flags, NULL), &was, NULL, NULL,
+                     ev->fingerprint_prev);
         ev->grouping_version_prev = prev->version;
     }
     grules_apply_stack(grules_builtin(GRULES_STACK), ev);
@@ -755,7 +764,10 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
         grules_apply_stack(rules->stack, ev);
     /* The rule decides both the components and the title: matched once (a rule is a walk). */
     r = matching_rule(ev, cur->flags, rules);
-    hash_version(ev, cur, rules, r, ev->fingerprint);
+    hash_version(ev, cur, rules, r, &now, fresh ? &was : NULL, ev->fingerprint_prev,
+                 ev->fingerprint);
+    buf_release(&was);
+    buf_release(&now);
     ev->grouping_version = cur->version;
     ev->rules_version = rules != NULL ? rules->version : 0;
     ev->title = r != NULL && r->title != NULL ? pool_strdup(pool, r->title) : fp_title(ev, pool);
