@@ -126,35 +126,39 @@ static struct comps counting(const struct comps *c)
 static void comp_add_parts(struct comps *c, const char *prefix, const struct slice *part, size_t n)
 {
     struct buf *b = c->b;
-    size_t start, from;
-    int rc = c->rc;
+    size_t np = strlen(prefix), total = np + 1, from;
+    char *o;
+    int rc;
 
-    if (b == NULL)
+    if (b == NULL || c->rc != 0)
         return;
-    start = b->len;
-
-    if (rc == 0)
-        rc = buf_addstr(b, prefix);
-    from = b->len;
-    for (size_t k = 0; k < n && rc == 0; k++) {
-        if (k > 0)
-            rc = buf_addch(b, '|');
-        if (rc == 0)
-            rc = buf_add(b, part[k].p, part[k].len);
-    }
-    if (rc == 0)
-        rc = buf_addch(b, '\n');
+    for (size_t k = 0; k < n; k++)
+        total += part[k].len + (k > 0);
+    /* All or nothing (buf_grow leaves b as it was), so the text stays one line per component. */
+    rc = buf_grow(b, total);
     if (rc != 0) {
-        /* All or nothing, so the text stays one line per component. */
-        b->len = start;
-        if (b->cap > 0)
-            b->p[b->len] = '\0';
         c->rc = rc;
         return;
     }
-    for (size_t i = from; i + 1 < b->len; i++) {
-        if (b->p[i] == '\n' || b->p[i] == '\r')
-            b->p[i] = ' ';
+    o = b->p + b->len;
+    memcpy(o, prefix, np);
+    from = np;
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0)
+            o[from++] = '|';
+        if (part[k].len > 0)
+            memcpy(o + from, part[k].p, part[k].len);
+        from += part[k].len;
+    }
+    o[from] = '\n';
+    o[from + 1] = '\0';
+    b->len += total;
+    /* The value's own line breaks (rare: two memchr look, bytes are replaced only then). */
+    if (memchr(o + np, '\n', from - np) != NULL || memchr(o + np, '\r', from - np) != NULL) {
+        for (size_t i = np; i < from; i++) {
+            if (o[i] == '\n' || o[i] == '\r')
+                o[i] = ' ';
+        }
     }
 }
 
