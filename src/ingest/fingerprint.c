@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "ingest/fingerprint.h"
+#include "ingest/fingerprint_text.h"
 #include "ingest/grouprules.h"
 #include "core/buf.h"
 #include "core/hash.h"
@@ -38,22 +39,6 @@
 #define FP_PART_MAX 256    /* bytes of a module or function name that count */
 #define FP_CONTEXT_MAX 120 /* longer context lines do not contribute */
 #define FP_COMPONENTS_MAX (16u << 20)
-
-/* The C locale's classes (the server never calls setlocale), without a call per byte. */
-static inline int c_space(int c)
-{
-    return c == ' ' || (unsigned)c - '\t' < 5u; /* \t \n \v \f \r */
-}
-
-static inline int c_lower(int c)
-{
-    return (unsigned)c - 'A' < 26u ? c + ('a' - 'A') : c;
-}
-
-static inline int c_alnum(int c)
-{
-    return (unsigned)c - '0' < 10u || ((unsigned)c | 0x20u) - 'a' < 26u;
-}
 
 static int streq(const char *a, const char *b)
 {
