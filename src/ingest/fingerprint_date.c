@@ -59,36 +59,65 @@ size_t fp_match_date(const char *s, size_t len, size_t i)
     return is_word(s, len, j) ? 0 : j - i;
 }
 
-static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-                                           "Aug", "Sep", "Oct", "Nov", "Dec", NULL };
-static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL };
+/* Three lower-case letters as one number, to compare a word with a name at once. */
+#define N3(a, b, c) ((unsigned)(a) << 16 | (unsigned)(b) << 8 | (unsigned)(c))
 
-/* A three-letter name of list at i (any case, longer spellings allowed: "April"); its length. */
-static size_t name_len(const char *s, size_t len, size_t i, const char *const *list)
+enum { MONTHS, DAYS };
+
+/* Whether w (N3 of three lower-case letters) is a month's or a weekday's abbreviation. */
+static int names_one(unsigned w, int which)
 {
-    unsigned char w[3];
+    switch (w) {
+    case N3('j', 'a', 'n'):
+    case N3('f', 'e', 'b'):
+    case N3('m', 'a', 'r'):
+    case N3('a', 'p', 'r'):
+    case N3('m', 'a', 'y'):
+    case N3('j', 'u', 'n'):
+    case N3('j', 'u', 'l'):
+    case N3('a', 'u', 'g'):
+    case N3('s', 'e', 'p'):
+    case N3('o', 'c', 't'):
+    case N3('n', 'o', 'v'):
+    case N3('d', 'e', 'c'):
+        return which == MONTHS;
+    case N3('m', 'o', 'n'):
+    case N3('t', 'u', 'e'):
+    case N3('w', 'e', 'd'):
+    case N3('t', 'h', 'u'):
+    case N3('f', 'r', 'i'):
+    case N3('s', 'a', 't'):
+    case N3('s', 'u', 'n'):
+        return which == DAYS;
+    default:
+        return 0;
+    }
+}
+
+/* A three-letter name (MONTHS or DAYS) at i, any case, longer spellings allowed ("April"); its length. */
+static size_t name_len(const char *s, size_t len, size_t i, int which)
+{
+    unsigned w = 0;
+    size_t j = i + 3;
 
     /*
      * Tried at every word of every message: the three letters are folded
-     * once (| 0x20 on letters only) rather than by a strncasecmp per name.
+     * once (| 0x20 on letters only) and compared as one number.
      */
     if (i + 3 > len)
         return 0;
     for (size_t c = 0; c < 3; c++) {
-        w[c] = (unsigned char)(s[i + c] | 0x20);
-        if (w[c] < 'a' || w[c] > 'z')
-            return 0;
-    }
-    for (size_t k = 0; list[k] != NULL; k++) {
-        if ((list[k][0] | 0x20) == w[0] && list[k][1] == w[1] && list[k][2] == w[2]) {
-            size_t j = i + 3;
+        unsigned l = (unsigned char)s[i + c] | 0x20u;
 
-            while (j < len && c_alpha((unsigned char)s[j]))
-                j++;
-            return j - i;
-        }
+        if (l < 'a' || l > 'z')
+            return 0;
+        w = w << 8 | l;
     }
-    return 0;
+    if (!names_one(w, which))
+        return 0;
+    while (j < len && c_alpha((unsigned char)s[j]))
+        j++;
+    return j - i;
 }
 
 /* 1-2 digits of a day of the month; its length. */
@@ -118,7 +147,7 @@ static size_t rfc2822_len(const char *s, size_t len, size_t i)
 {
     size_t j = i + mday_len(s, len, i), n, t;
 
-    if (j == i || j >= len || s[j] != ' ' || (n = name_len(s, len, j + 1, month_names)) == 0)
+    if (j == i || j >= len || s[j] != ' ' || (n = name_len(s, len, j + 1, MONTHS)) == 0)
         return 0;
     j += 1 + n;
     if (j >= len || s[j] != ' ' || digits_n(s, len, j + 1, 4) < 0)
@@ -132,7 +161,7 @@ static size_t rfc2822_len(const char *s, size_t len, size_t i)
 /* "Apr 17 22:31:45 2019" (ctime, after the weekday) or "Apr 17 22:31:45" (syslog). */
 static size_t ctime_len(const char *s, size_t len, size_t i)
 {
-    size_t j = i + name_len(s, len, i, month_names), n, t;
+    size_t j = i + name_len(s, len, i, MONTHS), n, t;
 
     if (j == i || j >= len || s[j] != ' ')
         return 0;
@@ -156,7 +185,7 @@ static size_t clf_len(const char *s, size_t len, size_t i)
 {
     size_t j = i + mday_len(s, len, i), n, t;
 
-    if (j == i || j >= len || s[j] != '/' || (n = name_len(s, len, j + 1, month_names)) == 0)
+    if (j == i || j >= len || s[j] != '/' || (n = name_len(s, len, j + 1, MONTHS)) == 0)
         return 0;
     j += 1 + n;
     if (j >= len || s[j] != '/' || digits_n(s, len, j + 1, 4) < 0)
@@ -170,7 +199,7 @@ static size_t clf_len(const char *s, size_t len, size_t i)
 /* Dates written with month names, with or without a leading weekday. */
 size_t fp_match_date_text(const char *s, size_t len, size_t i)
 {
-    size_t j = i, n = name_len(s, len, i, day_names), d;
+    size_t j = i, n = name_len(s, len, i, DAYS), d;
 
     if (n > 0) {
         j += n;

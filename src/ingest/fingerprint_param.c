@@ -313,7 +313,7 @@ enum {
 
 /*
  * The shape of the text at a token's start that every matcher needs (see
- * may_match): the run of letters and digits there (w bytes, the first dr
+ * candidates): the run of letters and digits there (w bytes, the first dr
  * of them digits) and the byte after it (c, -1 at the end of the line).
  */
 struct shape {
@@ -321,23 +321,24 @@ struct shape {
     int c;
 };
 
-/* What may_match tests before a matcher is called. */
+/* The matchers' places in matchers[] (their order), as bits of candidates(). */
 enum {
-    MAY_EMAIL,
-    MAY_URL,
-    MAY_UUID,
-    MAY_DATE_TEXT,
-    MAY_DATE,
-    MAY_IP,
-    MAY_VERSION,
-    MAY_HOSTNAME,
-    MAY_SHA1,
-    MAY_MD5,
-    MAY_HEX,
-    MAY_DURATION,
-    MAY_FLOAT,
-    MAY_INT,
+    M_EMAIL,
+    M_URL,
+    M_UUID,
+    M_DATE_TEXT,
+    M_DATE,
+    M_IP,
+    M_VERSION,
+    M_HOSTNAME,
+    M_SHA1,
+    M_MD5,
+    M_HEX,
+    M_DURATION,
+    M_FLOAT,
+    M_INT,
 };
+#define B(m) (1u << (m))
 
 /* wide: only in version 3 (the version-2 fingerprint must not change). */
 static const struct matcher {
@@ -346,22 +347,21 @@ static const struct matcher {
     size_t placeholder_len;
     int wide;
     unsigned starts; /* ST_* bits: the matcher gives 0 at a byte of none of them */
-    int may;         /* MAY_*: what else it needs of the token's shape */
 } matchers[] = {
-    { m_email, "<email>", 7, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL, MAY_EMAIL },
-    { m_url, "<url>", 5, 0, ST_ALPHA, MAY_URL },
-    { m_uuid, "<uuid>", 6, 0, ST_DIGIT | ST_HEXALPHA, MAY_UUID },
-    { fp_match_date_text, "<date>", 6, 1, ST_ALPHA | ST_DIGIT, MAY_DATE_TEXT },
-    { fp_match_date, "<date>", 6, 0, ST_DIGIT, MAY_DATE },
-    { m_ip, "<ip>", 4, 0, ST_DIGIT | ST_HEXALPHA | ST_COLON, MAY_IP },
-    { m_version, "<version>", 9, 1, ST_DIGIT | ST_V, MAY_VERSION },
-    { m_hostname, "<hostname>", 10, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL, MAY_HOSTNAME },
-    { m_sha1, "<sha1>", 6, 0, ST_DIGIT | ST_HEXALPHA, MAY_SHA1 },
-    { m_md5, "<md5>", 5, 0, ST_DIGIT | ST_HEXALPHA, MAY_MD5 },
-    { m_hex, "<hex>", 5, 0, ST_DIGIT | ST_HEXALPHA, MAY_HEX },
-    { m_duration, "<duration>", 10, 0, ST_DIGIT, MAY_DURATION },
-    { m_float, "<float>", 7, 0, ST_DIGIT, MAY_FLOAT },
-    { m_int, "<int>", 5, 0, ST_DIGIT, MAY_INT },
+    [M_EMAIL] = { m_email, "<email>", 7, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
+    [M_URL] = { m_url, "<url>", 5, 0, ST_ALPHA },
+    [M_UUID] = { m_uuid, "<uuid>", 6, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_DATE_TEXT] = { fp_match_date_text, "<date>", 6, 1, ST_ALPHA | ST_DIGIT },
+    [M_DATE] = { fp_match_date, "<date>", 6, 0, ST_DIGIT },
+    [M_IP] = { m_ip, "<ip>", 4, 0, ST_DIGIT | ST_HEXALPHA | ST_COLON },
+    [M_VERSION] = { m_version, "<version>", 9, 1, ST_DIGIT | ST_V },
+    [M_HOSTNAME] = { m_hostname, "<hostname>", 10, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
+    [M_SHA1] = { m_sha1, "<sha1>", 6, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_MD5] = { m_md5, "<md5>", 5, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_HEX] = { m_hex, "<hex>", 5, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_DURATION] = { m_duration, "<duration>", 10, 0, ST_DIGIT },
+    [M_FLOAT] = { m_float, "<float>", 7, 0, ST_DIGIT },
+    [M_INT] = { m_int, "<int>", 5, 0, ST_DIGIT },
 };
 
 /* The ST_* bits of byte c (with the same ctype tests as the matchers). */
@@ -396,52 +396,59 @@ static struct shape shape_at(const char *s, size_t len, size_t i)
 }
 
 /*
- * 0 when the matcher cannot match a token of shape t that starts with byte
- * s0: a condition each matcher's own code implies, so skipping it changes
- * nothing (tests/unit/test_fpparam.c and fuzz_fpparam hold the output to
- * the previous parameterizer's, tests/fuzz/param_ref.h). Every matcher
- * scans on from the token's start, and the byte after its letters and
- * digits decides most: an e-mail needs '@' or a local-part symbol there,
- * a URL a scheme's '+', '.', '-' or the ':' of "://", a date in words ' ',
- * ',' (after a weekday) or '/' (the common log format), an ISO date '-'
- * after 4 digits or ':' after 2, an IP address '.' or ':', a version and a
- * float '.', a host name '.' or '-'; a UUID's first group is 8 bytes
- * before '-', digests are 40 or 32 bytes, hex 8 or more (or 0x...), an int
- * only digits, a duration a unit after its digits.
+ * The matchers that may match a token of shape t starting with byte s0
+ * (B(M_*) bits): each needs what its own code implies, so skipping the
+ * others changes nothing (tests/unit/test_fpparam.c and fuzz_fpparam hold
+ * the output to the previous parameterizer's, tests/fuzz/param_ref.h).
+ * Every matcher scans on from the token's start, and the byte after its
+ * letters and digits decides most: an e-mail needs '@' or a local-part
+ * symbol there, a URL a scheme's '+', '.', '-' or the ':' of "://", a date
+ * in words ' ', ',' (after a weekday) or '/' (the common log format), an
+ * ISO date '-' after 4 digits or ':' after 2, an IP address '.' or ':', a
+ * version '.', a float '.' after digits only, a host name '.' or '-'; a
+ * UUID's first group is 8 bytes before '-', digests are 40 or 32 bytes,
+ * hex 8 or more (or 0x...), an int only digits, a duration a unit (a
+ * letter, "µs") or a fraction after its digits.
  */
-static int may_match(int may, const struct shape *t, unsigned char s0)
+static unsigned candidates(const struct shape *t, unsigned char s0)
 {
-    int c = t->c;
+    unsigned m = 0;
 
-    switch (may) {
-    case MAY_EMAIL:
-        return c == '@' || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
-    case MAY_URL:
-        return c == '+' || c == '.' || c == '-' || c == ':';
-    case MAY_UUID:
-        return t->w == 8 && c == '-';
-    case MAY_DATE_TEXT:
-        return c == ' ' || c == ',' || c == '/';
-    case MAY_DATE:
-        return (t->w == 4 && c == '-') || (t->w == 2 && c == ':');
-    case MAY_IP:
-        return c == '.' || c == ':';
-    case MAY_VERSION:
-    case MAY_FLOAT:
-        return c == '.' && (may == MAY_VERSION || t->w == t->dr);
-    case MAY_HOSTNAME:
-        return c == '.' || c == '-';
-    case MAY_SHA1:
-        return t->w == 40;
-    case MAY_MD5:
-        return t->w == 32;
-    case MAY_HEX:
-        return t->w >= 8 || (s0 == '0' && t->w >= 3);
-    case MAY_DURATION:
-        return t->w > t->dr || c == '.' || c == 0xc2; /* a letter, a fraction or "µs" */
+    switch (t->c) {
+    case '@':
+    case '_':
+    case '%':
+        m = B(M_EMAIL);
+        break;
+    case '+':
+        m = B(M_EMAIL) | B(M_URL);
+        break;
+    case '.':
+        m = B(M_EMAIL) | B(M_URL) | B(M_IP) | B(M_VERSION) | B(M_HOSTNAME) | B(M_DURATION) |
+            (t->w == t->dr ? B(M_FLOAT) : 0);
+        break;
+    case '-':
+        m = B(M_EMAIL) | B(M_URL) | B(M_HOSTNAME) | (t->w == 8 ? B(M_UUID) : 0) |
+            (t->w == 4 ? B(M_DATE) : 0);
+        break;
+    case ':':
+        m = B(M_URL) | B(M_IP) | (t->w == 2 ? B(M_DATE) : 0);
+        break;
+    case ' ':
+    case ',':
+    case '/':
+        m = B(M_DATE_TEXT);
+        break;
+    case 0xc2:
+        m = B(M_DURATION);
+        break;
     default:
-        return t->w == t->dr && t->w <= 7;
+        break;
     }
+    m |= (t->w == 40 ? B(M_SHA1) : 0) | (t->w == 32 ? B(M_MD5) : 0) |
+         (t->w >= 8 || (s0 == '0' && t->w >= 3) ? B(M_HEX) : 0) |
+         (t->w > t->dr ? B(M_DURATION) : 0) | (t->w == t->dr && t->w <= 7 ? B(M_INT) : 0);
+    return m;
 }
 
 /* After '=': a quoted string or a boolean literal; returns the length consumed. */
@@ -494,12 +501,12 @@ static size_t match_at(const char *s, size_t len, size_t i, int wide, struct fou
     if (st == 0)
         return 0;
     t = shape_at(s, len, i);
-    for (size_t m = 0; m < sizeof(matchers) / sizeof(matchers[0]); m++) {
-        const struct matcher *mt = &matchers[m];
+    /* In matchers[] order: the lowest bit first. */
+    for (unsigned cand = candidates(&t, (unsigned char)s[i]); cand != 0; cand &= cand - 1) {
+        const struct matcher *mt = &matchers[__builtin_ctz(cand)];
         size_t n;
 
-        if ((mt->wide && !wide) || (mt->starts & st) == 0 ||
-            !may_match(mt->may, &t, (unsigned char)s[i]))
+        if ((mt->wide && !wide) || (mt->starts & st) == 0)
             continue;
         n = mt->fn(s, len, i);
         if (n > 0) {

@@ -63,7 +63,8 @@ static inline int is_digit(const char *s, size_t len, size_t i)
     return i < len && c_digit((unsigned char)s[i]);
 }
 
-static inline size_t run_of(const char *s, size_t len, size_t i, int (*pred)(const char *, size_t, size_t))
+static inline size_t run_of(const char *s, size_t len, size_t i,
+                            int (*pred)(const char *, size_t, size_t))
 {
     size_t j = i;
 
