@@ -789,8 +789,11 @@ void fingerprint_event_deferred(struct event *ev, struct pool *pool,
      * Only a rule's title matters here, so the rules are matched (a tenth
      * of a log line's decode) only when one has a title.
      */
-    if (titles_any(grules_builtin(GRULES_FINGERPRINT)) ||
-        (rules != NULL && titles_any(rules->fingerprint)))
+    static _Thread_local signed char builtin_titles = -1; /* the built-in rules never change */
+
+    if (builtin_titles < 0)
+        builtin_titles = (signed char)titles_any(grules_builtin(GRULES_FINGERPRINT));
+    if (builtin_titles || (rules != NULL && titles_any(rules->fingerprint)))
         r = matching_rule(ev, versions[NVERSIONS - 1].flags, rules);
     ev->fingerprint[0] = '\0';
     ev->grouping_version = 0;

@@ -43,6 +43,18 @@ static size_t first_line(const char *s, size_t max)
 }
 
 /*
+ * The first line of t (a string of the event, in pool like it), cut as
+ * first_line cuts it: t itself when it is all of it (a log line's message
+ * is its title: no copy per line), else a copy.
+ */
+static const char *first_of(const char *t, struct pool *pool)
+{
+    size_t n = first_line(t, FP_TITLE_MAX);
+
+    return t[n] == '\0' ? t : pool_strndup(pool, t, n);
+}
+
+/*
  * a, sep and the first blen bytes of b in pool, cut to its first line as
  * first_line cuts it: what pool_strndup of first_line of
  * pool_printf("%s<sep>%.*s") gives, without formatting or a second copy.
@@ -97,7 +109,7 @@ const char *fp_title(const struct event *ev, struct pool *pool)
         t = ev->message;
     else
         t = shape_title(ev, pool);
-    return pool_strndup(pool, t, first_line(t, FP_TITLE_MAX));
+    return first_of(t, pool);
 }
 
 const char *fp_culprit(const struct event *ev, struct pool *pool)
