@@ -407,6 +407,15 @@ static int sq_ping(struct store *st, struct bl_err *err)
     return rc == BL_ENOTFOUND ? bl_err_set(err, BL_ESTORE, "ping: no schema version") : rc;
 }
 
+static void sq_ckpt_counts(struct store *st, struct store_ckpt_stats *out)
+{
+    struct sq_ckpt_stats s;
+
+    sq_ckpt_stats(sq_of(st), &s);
+    *out = (struct store_ckpt_stats){ s.wakes,  s.passes,       s.frames,       s.truncates,
+                                      s.errors, s.writer_ckpts, s.writer_frames };
+}
+
 static const struct store_ops sq_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -444,6 +453,7 @@ static const struct store_ops sq_ops = {
     .retention_set = sq_retention_set,
     .retention_run = sq_retention_run,
     .usage = sq_usage,
+    .ckpt_stats = sq_ckpt_counts,
     .set_issue_events_per_day = sq_set_issue_events_per_day,
     .write_items = sq_write_items,
     .attachment_list = sq_attachment_list,

@@ -99,6 +99,21 @@ static void test_decide(void)
     CHECK(SQ_CKPT_WAKE_FRAMES < 8192 && SQ_CKPT_BOUND_FRAMES == 4 * 8192);
 }
 
+/* What /metrics reads (store_ckpt_stats) is the checkpointer's own count (thread paused). */
+static void same_stats(struct store *st, const struct sq_ckpt_stats *cs)
+{
+    struct store_ckpt_stats m;
+
+    store_ckpt_stats(st, &m);
+    CHECK_INT_EQ(m.wakes, cs->wakes);
+    CHECK_INT_EQ(m.passes, cs->passes);
+    CHECK_INT_EQ(m.frames, cs->frames);
+    CHECK_INT_EQ(m.truncates, cs->truncates);
+    CHECK_INT_EQ(m.errors, cs->errors);
+    CHECK_INT_EQ(m.writer_ckpts, cs->writer_ckpts);
+    CHECK_INT_EQ(m.writer_frames, cs->writer_frames);
+}
+
 /*
  * Commits past the wake threshold are checkpointed by the thread, never by
  * the writer; once the file is idle its WAL is truncated; every event is
@@ -180,6 +195,7 @@ static void test_bound(const char *dir)
     CHECK(cs.writer_ckpts >= 2);
     CHECK(cs.writer_frames > (uint64_t)bound);
     CHECK_INT_EQ(cs.passes, 0);
+    same_stats(st, &cs);
     /* 40 batches of 40 events of ~2 KB compressed: over 800 pages written in all. */
     CHECK(biggest > 0);
     CHECK(biggest <= WAL_BYTES(bound + 80));
