@@ -11,7 +11,7 @@ want_test=0
 
 build_pkgs=(build-essential cmake ninja-build pkg-config
     libmicrohttpd-dev libcjson-dev libsqlite3-dev zlib1g-dev libdeflate-dev libbrotli-dev
-    libzstd-dev libsodium-dev libcurl4-openssl-dev libdw-dev curl ca-certificates)
+    libzstd-dev liblz4-dev libsodium-dev libcurl4-openssl-dev libdw-dev curl ca-certificates)
 test_pkgs=(python3 python3-sentry-sdk clang clang-format llvm libclang-rt-14-dev pmccabe procps chromium)
 # The log doors' real clients (rsyslog with omfwd/omrelp/omelasticsearch, logger, graypy).
 test_pkgs+=(bsdutils rsyslog rsyslog-relp rsyslog-elasticsearch python3-graypy)

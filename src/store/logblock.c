@@ -21,7 +21,9 @@
  * none) and its bytes. Both read back the same (lb_line_next).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <lz4.h>
 #include <zstd.h>
 
 #include "core/varint.h"
@@ -59,6 +61,8 @@ void lb_builder_init(struct lb_builder *b, int zlevel)
         buf_init(&b->fdict[f], LB_FIELD_DICT * 256);
     b->zc = ZSTD_createCCtx();
     b->zlevel = zlevel;
+    b->lz = malloc((size_t)LZ4_sizeofState());
+    b->codec = LB_CODEC_DEFAULT;
     lb_builder_reset(b);
 }
 
@@ -71,6 +75,13 @@ void lb_builder_release(struct lb_builder *b)
         buf_release(&b->fdict[f]);
     ZSTD_freeCCtx(b->zc);
     b->zc = NULL;
+    free(b->lz);
+    b->lz = NULL;
+}
+
+void lb_builder_codec(struct lb_builder *b, int codec)
+{
+    b->codec = codec;
 }
 
 void lb_builder_reset(struct lb_builder *b)
@@ -98,28 +109,61 @@ int lb_builder_full(const struct lb_builder *b)
     return b->nlines >= LB_BLOCK_LINES;
 }
 
+/* The frame's records compressed at the end of the data: their size, 0 on failure. */
+static size_t compress_frame(struct lb_builder *b, size_t bound)
+{
+    if (b->codec == LB_CODEC_LZ4) {
+        int z;
+
+        if (b->lz == NULL || b->frame.len > (size_t)LZ4_MAX_INPUT_SIZE || bound > INT32_MAX)
+            return 0;
+        /*
+         * extState clears its 16 KiB table every frame (250 instructions a
+         * line). LZ4_resetStream_fast with LZ4_compress_fast_continue does
+         * not, but then a frame's bytes depend on the frames compressed
+         * before it, and a block's bytes must depend on its lines only
+         * (prepared and writer-built blocks are the same, test_logs_prep).
+         */
+        z = LZ4_compress_fast_extState(b->lz, b->frame.p, b->data.p + b->data.len,
+                                       (int)b->frame.len, (int)bound, 1);
+        return z > 0 ? (size_t)z : 0;
+    } else {
+        size_t z;
+
+        if (b->zc == NULL)
+            return 0;
+        z = ZSTD_compressCCtx(b->zc, b->data.p + b->data.len, bound, b->frame.p, b->frame.len,
+                              b->zlevel);
+        return ZSTD_isError(z) ? 0 : z;
+    }
+}
+
 /* Compresses the records gathered so far into the next frame. */
 static int close_frame(struct lb_builder *b)
 {
     size_t bound, z;
+    uint32_t raw = (uint32_t)b->frame.len;
     int rc;
 
     if (b->nlines == b->frame_from)
         return 0;
-    if (b->zc == NULL)
-        return BL_ENOMEM;
-    bound = ZSTD_compressBound(b->frame.len);
+    if (b->codec == LB_CODEC_LZ4) {
+        bound = (size_t)LZ4_compressBound(
+            (int)(b->frame.len < LZ4_MAX_INPUT_SIZE ? b->frame.len : LZ4_MAX_INPUT_SIZE));
+        raw |= LB_FRAME_LZ4;
+    } else {
+        bound = ZSTD_compressBound(b->frame.len);
+    }
     rc = buf_grow(&b->data, bound);
     if (rc != 0)
         return rc;
-    z = ZSTD_compressCCtx(b->zc, b->data.p + b->data.len, bound, b->frame.p, b->frame.len,
-                          b->zlevel);
-    if (ZSTD_isError(z))
-        return BL_EIO;
+    z = compress_frame(b, bound);
+    if (z == 0)
+        return b->zc == NULL || b->lz == NULL ? BL_ENOMEM : BL_EIO;
     b->data.len += z;
     rc = put_u32(&b->table, (uint32_t)b->data.len);
     if (rc == 0)
-        rc = put_u32(&b->table, (uint32_t)b->frame.len);
+        rc = put_u32(&b->table, raw);
     if (rc == 0)
         rc = put_u32(&b->table, (uint32_t)b->frame_from);
     if (rc != 0)
@@ -579,11 +623,14 @@ int lb_frames_decode_at(const struct lb_frames *f, size_t fi, const void *z, voi
                         struct buf *out, size_t *first, size_t *count, struct bl_err *err)
 {
     size_t start, end, raw, n;
+    int lz4;
 
     if (fi >= f->nframes)
         return bl_err_set(err, BL_EPARSE, "log block: no frame %zu", fi);
     lb_frames_span(f, fi, &start, &end);
     raw = get_u32(f->table + fi * 12 + 4);
+    lz4 = (raw & LB_FRAME_LZ4) != 0;
+    raw &= ~(size_t)LB_FRAME_LZ4;
     *first = get_u32(f->table + fi * 12 + 8);
     *count = (fi + 1 < f->nframes ? get_u32(f->table + (fi + 1) * 12 + 8) : f->nlines) - *first;
     if (raw > LB_FRAME_MAX)
@@ -591,8 +638,19 @@ int lb_frames_decode_at(const struct lb_frames *f, size_t fi, const void *z, voi
     buf_reset(out);
     if (buf_grow(out, raw + 1) != 0)
         return bl_err_set(err, BL_ETOOBIG, "log block: frame too large");
-    n = ZSTD_decompressDCtx(dctx, out->p, raw, z, end - start);
-    if (ZSTD_isError(n) || n != raw)
+    if (lz4) {
+        /* the blob is at most LB_BLOB_MAX bytes and raw LB_FRAME_MAX: both fit an int */
+        int got = end - start > INT32_MAX
+                      ? -1
+                      : LZ4_decompress_safe(z, out->p, (int)(end - start), (int)raw);
+
+        n = got < 0 ? SIZE_MAX : (size_t)got;
+    } else {
+        n = ZSTD_decompressDCtx(dctx, out->p, raw, z, end - start);
+        if (ZSTD_isError(n))
+            n = SIZE_MAX;
+    }
+    if (n != raw)
         return bl_err_set(err, BL_EPARSE, "log block: corrupt frame");
     out->len = raw;
     out->p[raw] = '\0';

@@ -9,10 +9,11 @@
  *           timestamps as width-byte LE offsets from base, then nlines
  *           level bytes, then nlines flag bytes (LB_FLAG_*).
  *   frames  the lines themselves, in frames of at most LB_FRAME_LINES lines,
- *           each frame one zstd frame: u32 nframes, then per frame u32 end
- *           offset (in the data), u32 decompressed size and u32 first line
- *           index, then the compressed data. A frame decompresses to its
- *           line records one after the other (lb_line_next).
+ *           each frame one zstd frame or one LZ4 block: u32 nframes, then
+ *           per frame u32 end offset (in the data), u32 decompressed size
+ *           (its top bit LB_FRAME_LZ4 set for an LZ4 block) and u32 first
+ *           line index, then the compressed data. A frame decompresses to
+ *           its line records one after the other (lb_line_next).
  *
  * Blocks come back from disk, so every reader checks bounds: a corrupt
  * blob is BL_EPARSE, never a read past its end.
@@ -34,6 +35,18 @@
  * with 128 read the same (the frame table gives every frame's lines).
  */
 #define LB_FRAME_LINES 64
+/*
+ * Frames are written with LZ4 since stop 10 (blocks before: zstd level 1;
+ * both read, frame by frame). A bench line's frame bytes cost LZ4 3,200
+ * instructions to compress against zstd's 8,300, and a 64-line frame
+ * 63,000 to decompress against 193,000, for 139 bytes a line against 93
+ * (docs/bench.md "Log frames in LZ4, prepare without its sorts (stop 10)").
+ */
+#define LB_CODEC_ZSTD 0
+#define LB_CODEC_LZ4 1
+#define LB_CODEC_DEFAULT LB_CODEC_LZ4
+/* In a frame's decompressed size: the frame is an LZ4 block, else a zstd frame. */
+#define LB_FRAME_LZ4 0x80000000u
 /* A frame is closed early once its records reach this many bytes. */
 #define LB_FRAME_BYTES (1u << 20)
 /* A frame whose decompressed size claims more is refused. */
@@ -138,10 +151,14 @@ struct lb_builder {
     unsigned char fhash[LB_NFIELDS][256]; /* a value's hash -> its code, 0 none (a hint) */
     void *zc;                             /* ZSTD_CCtx, owned */
     int zlevel;
+    void *lz;  /* LZ4's compression state, owned */
+    int codec; /* LB_CODEC_*: what the next frames are written with */
 };
 
 void lb_builder_init(struct lb_builder *b, int zlevel);
 void lb_builder_release(struct lb_builder *b);
+/* The codec of the frames closed from now on (LB_CODEC_DEFAULT after init). */
+void lb_builder_codec(struct lb_builder *b, int codec);
 /* Empties the block (keeps the memory). */
 void lb_builder_reset(struct lb_builder *b);
 /* Appends a line: BL_ETOOBIG when the block is full (check lb_builder_full first). */
@@ -198,8 +215,8 @@ void lb_frames_span(const struct lb_frames *f, size_t fi, size_t *start, size_t 
 /* The frame holding line index i. */
 size_t lb_frames_find(const struct lb_frames *f, size_t i);
 /*
- * Decompresses frame fi into out (reset first) with dctx (a ZSTD_DCtx);
- * *first and *count are its line indexes.
+ * Decompresses frame fi into out (reset first) with dctx (a ZSTD_DCtx,
+ * for zstd frames); *first and *count are its line indexes.
  */
 int lb_frames_decode(const struct lb_frames *f, size_t fi, void *dctx, struct buf *out,
                      size_t *first, size_t *count, struct bl_err *err);

@@ -306,11 +306,12 @@ static uint64_t cell_key(int64_t minute, int level)
     return ((uint64_t)(minute + CELL_BIAS) << 3) | (unsigned)level;
 }
 
-/* Sorts the gathered cells and writes them, equal keys as one. */
+/* Sorts the gathered cells and writes them, equal keys as one, into out grown once. */
 static int put_cells(struct buf *out, struct ckey *k, size_t n, uint32_t *ncells)
 {
     int64_t prev = 0;
-    int rc = 0;
+    unsigned char *q;
+    int rc;
 
     *ncells = 0;
     for (size_t i = 1; i < n; i++)
@@ -318,22 +319,27 @@ static int put_cells(struct buf *out, struct ckey *k, size_t n, uint32_t *ncells
             qsort(k, n, sizeof(*k), cmp_ckey);
             break;
         }
-    for (size_t i = 0; rc == 0 && i < n;) {
+    rc = buf_grow(out, n * (2 * VARINT_MAX + 1));
+    if (rc != 0)
+        return rc;
+    q = (unsigned char *)out->p + out->len;
+    for (size_t i = 0; i < n;) {
         uint64_t c = 0;
         size_t j = i;
         int64_t minute = (int64_t)(k[i].key >> 3) - CELL_BIAS;
-        unsigned char level = (unsigned char)(k[i].key & 7);
 
         for (; j < n && k[j].key == k[i].key; j++)
             c += k[j].count;
-        rc = varint_put(out, *ncells == 0 ? varint_zz(minute) : (uint64_t)(minute - prev));
-        rc = rc != 0 ? rc : buf_add(out, &level, 1);
-        rc = rc != 0 ? rc : varint_put(out, c);
+        q = put_v(q, *ncells == 0 ? varint_zz(minute) : (uint64_t)(minute - prev));
+        *q++ = (unsigned char)(k[i].key & 7);
+        q = put_v(q, c);
         prev = minute;
         (*ncells)++;
         i = j;
     }
-    return rc;
+    out->len = (size_t)(q - (unsigned char *)out->p);
+    out->p[out->len] = '\0';
+    return 0;
 }
 
 /* A token of the builder, for sorting: its first 8 bytes big-endian decide most comparisons. */
@@ -373,7 +379,7 @@ static void sort_toks(struct tokref *t, size_t n)
         qsort(t, n, sizeof(*t), cmp_tokref);
         return;
     }
-    b = xcalloc(n, sizeof(*b));
+    b = xmalloc(n * sizeof(*b));
     for (unsigned shift = 0; shift < 64; shift += 8) {
         size_t pos = 0;
         struct tokref *swap;
@@ -430,6 +436,39 @@ struct cellcount {
     struct ckey *keys;
 };
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Sorts an entry's touched cells (their order is their keys'): lines come
+ * in time order, so the cells do too but for their levels within a minute,
+ * and an insertion sort finishes them in a few moves (qsort was most of
+ * counting cells). A batch far from time order falls back to qsort after
+ * a bounded number of moves.
+ */
+static void sort_cells(uint32_t *v, size_t n)
+{
+    size_t moves = 0;
+
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        size_t j = i;
+
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+        moves += i - j;
+        if (moves > 2 * n + 64) {
+            qsort(v, n, sizeof(*v), cmp_u32);
+            return;
+        }
+    }
+}
+
 static int entry_cells(const struct lp_builder *b, struct cellcount *cc, const uint32_t *ords,
                        uint32_t n, struct buf *out, uint32_t *ncells)
 {
@@ -446,6 +485,7 @@ static int entry_cells(const struct lp_builder *b, struct cellcount *cc, const u
         if (cc->dense[at]++ == 0)
             cc->touched[nk++] = at;
     }
+    sort_cells(cc->touched, nk);
     for (size_t i = 0; i < nk; i++) {
         uint32_t at = cc->touched[i];
 
@@ -489,9 +529,10 @@ int lp_builder_finish(struct lp_builder *b, struct buf *out, struct buf *ends)
 int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf *out,
                           struct buf *ends)
 {
-    struct tokref *t = xcalloc(b->nent + 1, sizeof(*t));
-    size_t *at = xcalloc(b->nent + 1, sizeof(*at));
-    uint32_t *ords = xcalloc(b->nocc + 1, sizeof(*ords));
+    /* every element is written before it is read: nothing to clear */
+    struct tokref *t = xmalloc((b->nent + 1) * sizeof(*t));
+    size_t *at = xmalloc((b->nent + 1) * sizeof(*at));
+    uint32_t *ords = xmalloc((b->nocc + 1) * sizeof(*ords));
     struct cellcount cc = { NULL, NULL, NULL };
     size_t maxn = 0, sum = 0;
     struct enc en;
@@ -511,10 +552,10 @@ int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf 
     for (size_t i = 0; i < b->nent; i++)
         at[i] -= b->ent[i].n;
     sort_toks(t, b->nent);
-    cc.keys = xcalloc(maxn + 1, sizeof(*cc.keys));
+    cc.keys = xmalloc((maxn + 1) * sizeof(*cc.keys));
     if (b->open && b->minute_hi - b->minute_lo < DENSE_MINUTES) {
-        cc.dense = xcalloc((size_t)DENSE_MINUTES * 8, sizeof(*cc.dense));
-        cc.touched = xcalloc(maxn + 1, sizeof(*cc.touched));
+        cc.dense = xcalloc((size_t)(b->minute_hi - b->minute_lo + 1) * 8, sizeof(*cc.dense));
+        cc.touched = xmalloc((maxn + 1) * sizeof(*cc.touched));
     }
     enc_open(&en, out, ends);
     for (size_t i = 0; rc == 0 && i < b->nent; i++)

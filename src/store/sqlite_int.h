@@ -11,6 +11,7 @@
  *                          the query helper (sq_query_*, sq_read_*)
  *   store_sqlite_schema.c  numbered forward-only migrations (main db, day files)
  *   store_sqlite_part.c    day partition files: naming, listing, connections, drop
+ *   store_sqlite_ckpt.c    WAL checkpoints of the writer's files on their own thread
  *   store_sqlite_write.c   write_batch and the exactly-once argument
  *   store_sqlite_count.c   write_batch's issue and hourly counters
  *   store_sqlite_admin.c   projects, keys, users, tokens, issue status
@@ -79,6 +80,9 @@ struct sq_conn {
     int64_t day;    /* day files: the day; main db: -1 */
     unsigned gen;   /* day readers: drop generation at open */
     int has_blocks; /* day files: log_blocks seen (store_sqlite_logs_read.c) */
+    /* the digest's writer connections (sq_writer_tune): their store, the WAL's frames */
+    struct sq_store *store;
+    int wal_frames;
 };
 
 /*
@@ -127,6 +131,9 @@ struct sq_store {
 
     /* per-issue thinning: issue events stored per issue per day file (0: all) */
     _Atomic int64_t issue_events_per_day;
+
+    /* the checkpointer of the writer's files (store_sqlite_ckpt.c) */
+    struct sq_ckpt *ckpt;
 };
 
 static inline struct sq_store *sq_of(struct store *st)
@@ -141,8 +148,8 @@ enum sq_open_flags {
     SQ_OPEN_READER = 1 << 1, /* PRAGMA query_only */
 };
 
-/* Page cache and durability of the digest's writer connections. */
-int sq_writer_tune(struct sq_conn *c, struct bl_err *err);
+/* Page cache, durability and checkpoints (store_sqlite_ckpt.c) of the digest's writer connections. */
+int sq_writer_tune(struct sq_store *s, struct sq_conn *c, struct bl_err *err);
 int sq_conn_open(const char *path, int flags, struct sq_conn **out, struct bl_err *err);
 void sq_conn_close(struct sq_conn *c);
 /*
@@ -260,6 +267,44 @@ void sq_part_readers_close(struct sq_store *s);
  * (it closes the writer's connection). BL_ENOTFOUND when the day has no file.
  */
 int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err);
+
+/*
+ * WAL checkpoints (store_sqlite_ckpt.c). A writer connection's commit past
+ * SQ_CKPT_WAKE_FRAMES wakes the checkpointer for its file; past
+ * SQ_CKPT_BOUND_FRAMES (four times the 8192 pages of the autocheckpoint
+ * it replaces) the writer checkpoints it itself. A file idle for
+ * SQ_CKPT_IDLE_US has its WAL truncated.
+ */
+#define SQ_CKPT_WAKE_FRAMES 4096
+#define SQ_CKPT_BOUND_FRAMES (4 * 8192)
+#define SQ_CKPT_IDLE_US INT64_C(2000000)
+
+enum sq_ckpt_act { SQ_CKPT_NONE, SQ_CKPT_WAKE, SQ_CKPT_BOUND };
+
+struct sq_ckpt_stats {
+    uint64_t wakes;         /* commits that asked for a pass */
+    uint64_t passes;        /* the thread's runs of PASSIVE passes on a file */
+    uint64_t frames;        /* frames in the WAL its last pass of each run had copied */
+    uint64_t truncates;     /* idle files' WALs truncated */
+    uint64_t writer_ckpts;  /* checkpoints the writer ran itself (the WAL past the bound) */
+    uint64_t writer_frames; /* frames copied by those */
+    uint64_t errors;
+};
+
+/* What a commit that left frames in the WAL does: nothing, wake the thread, or checkpoint. */
+enum sq_ckpt_act sq_ckpt_decide(int frames, int wake_frames, int bound_frames);
+struct sq_ckpt *sq_ckpt_new(void);
+/* The WAL hook of writer connections (sqlite3_wal_hook, arg: the sq_conn). */
+int sq_ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames);
+/* Closes the checkpointer's connection to a day file (after a pass on it ends), before a drop. */
+void sq_ckpt_forget(struct sq_store *s, int64_t day);
+/* Ends the thread and closes its connections (store close). */
+void sq_ckpt_stop(struct sq_store *s);
+void sq_ckpt_free(struct sq_ckpt *ck);
+void sq_ckpt_stats(struct sq_store *s, struct sq_ckpt_stats *out);
+/* Tests only: thresholds, and a paused thread (it takes no file); whether it idles within timeout. */
+void sq_ckpt_test_set(struct sq_store *s, int wake_frames, int bound_frames, int paused);
+int sq_ckpt_test_idle(struct sq_store *s, int64_t timeout_us);
 
 /* Write batch internals (store_sqlite_write.c, store_sqlite_count.c). */
 

@@ -93,7 +93,7 @@ static int apply_pragmas(struct sq_conn *c, int flags, struct bl_err *err)
  * commits, so the day-files-then-main ordering that exactly-once rests on
  * also holds across a power loss; it costs one fsync per file per batch.
  */
-int sq_writer_tune(struct sq_conn *c, struct bl_err *err)
+int sq_writer_tune(struct sq_store *s, struct sq_conn *c, struct bl_err *err)
 {
     int rc = sq_exec(c, "PRAGMA cache_size=-65536", err);
 
@@ -102,9 +102,17 @@ int sq_writer_tune(struct sq_conn *c, struct bl_err *err)
     /* Debian builds SQLite with secure_delete on: zeroing freed pages cost 2-5% of inserts. */
     if (rc == 0)
         rc = sq_exec(c, "PRAGMA secure_delete=OFF", err);
-    /* Fewer, larger WAL checkpoints: each one copies pages back and fsyncs. */
+    /*
+     * No checkpoint in the writer's commits: each copied pages back and
+     * fsynced on the digest's one writer thread. The checkpointer thread
+     * does them, woken by this hook (store_sqlite_ckpt.c).
+     */
     if (rc == 0)
-        rc = sq_exec(c, "PRAGMA wal_autocheckpoint=8192", err);
+        rc = sq_exec(c, "PRAGMA wal_autocheckpoint=0", err);
+    if (rc == 0) {
+        c->store = s;
+        sqlite3_wal_hook(c->db, sq_ckpt_hook, c);
+    }
     /*
      * A WAL that grew (a long reader, a disk-full retry loop) is cut back to
      * 64 MiB after each checkpoint instead of keeping its high-water size:
@@ -369,6 +377,8 @@ static void sq_close(struct store *st)
     struct sq_store *s = sq_of(st);
     size_t i;
 
+    /* The checkpointer first: the writer's connections, closed last, checkpoint what is left. */
+    sq_ckpt_stop(s);
     sq_part_writers_close(s);
     sq_part_readers_close(s);
     for (i = 0; i < s->nrfree; i++)
@@ -377,6 +387,7 @@ static void sq_close(struct store *st)
     sq_conn_close(s->w);
     sq_logs_free(s);
     ZSTD_freeCCtx(s->zcctx);
+    sq_ckpt_free(s->ckpt);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->pmu);
@@ -495,7 +506,7 @@ static int open_main(struct sq_store *s, const char *node_id, struct bl_err *err
     if (rc == 0)
         rc = sq_exec(s->admin, "PRAGMA synchronous=FULL", err);
     if (rc == 0)
-        rc = sq_writer_tune(s->w, err);
+        rc = sq_writer_tune(s, s->w, err);
     if (rc == 0 && node_id != NULL)
         rc = sq_node_register(s, node_id, err);
     return rc;
@@ -532,6 +543,7 @@ int store_open_sqlite(struct store **out, const char *data_dir, const char *node
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->pmu, NULL);
+    s->ckpt = sq_ckpt_new();
     s->zcctx = ZSTD_createCCtx();
     if (s->zcctx == NULL)
         fatal("out of memory creating a zstd context");

@@ -168,7 +168,7 @@ static int open_writer(struct sq_store *s, int64_t day, struct sq_conn **out, st
     /* An older day file is brought up to date the first time the writer touches it. */
     rc = sq_migrate_part(*out, err);
     if (rc == 0)
-        rc = sq_writer_tune(*out, err);
+        rc = sq_writer_tune(s, *out, err);
     if (rc != 0) {
         sq_conn_close(*out);
         *out = NULL;
@@ -295,6 +295,7 @@ int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err)
     rc = sq_part_path(s, day, path, sizeof(path));
     if (rc != 0)
         return bl_err_set(err, rc, "bad day %lld", (long long)day);
+    sq_ckpt_forget(s, day);
     for (i = 0; i < s->nwparts; i++) {
         if (s->wparts[i]->day == day)
             gone[ngone++] = s->wparts[i];

@@ -25,6 +25,9 @@
  *   events_fts   FTS5 over message, title, search_text, external content
  *                (content=events), detail=none: a MATCH gives candidate rows
  *                by terms only, so phrases are checked on events' text.
+ *                Files created since migration 7 (part_meta events_layout 2)
+ *                have it with columnsize=0 and index log rows by a partial
+ *                index (events_log_ts) instead of events_kind_ts.
  *   issues       id allocated from meta.next_issue_id, never reused.
  *   nodes        one row per node (journal): its checkpoint_lsn; id is the
  *                small number day files use for it (events.node, part_nodes).
@@ -304,6 +307,35 @@ static const char *const part_migrations[] = {
     "CREATE UNIQUE INDEX log_post_tok ON log_post(seg, tok);"
     "INSERT OR REPLACE INTO part_meta(key, value)"
     " SELECT 'post_from', coalesce(max(first_line + nlines), 1) FROM log_blocks;",
+    /*
+     * 7: cheaper issue-event rows, in new files only (part_kept[6] for the
+     * others: their rows and index stay as they are, events_layout 1). Log
+     * lines are blocks, so the (project_id, kind, timestamp) index cost
+     * every issue event an index insert (5% of its writer instructions) to
+     * serve queries for log rows, which a new file has only when a replay
+     * turned an issue event into a log line: a partial index on those
+     * serves them (lowered queries name the kind as a literal so the
+     * planner can use it), and kind = 1 listings walk events_project_ts,
+     * whose rows are nearly all issue events. events_fts keeps no column
+     * sizes (columnsize=0, 3.5%): only MATCH reads it, never a rank.
+     */
+    "DROP INDEX events_kind_ts;"
+    "CREATE INDEX events_log_ts ON events(project_id, timestamp) WHERE kind = 0;"
+    "DROP TABLE events_fts;"
+    "CREATE VIRTUAL TABLE events_fts USING fts5(message, title, search_text,"
+    " content='events', content_rowid='id', detail=none, columnsize=0,"
+    " tokenize='unicode61 remove_diacritics 2');"
+    "INSERT INTO events_fts(events_fts, rank) VALUES('automerge', 16);"
+    "INSERT OR REPLACE INTO part_meta(key, value) VALUES('events_layout', 2);",
+};
+
+/*
+ * What a step does instead to a file that had a schema before this
+ * migration run (NULL: the same as a new file): a day file with events is
+ * not rewritten for a cheaper layout of rows it already has.
+ */
+static const char *const part_kept[] = {
+    [6] = "INSERT OR REPLACE INTO part_meta(key, value) VALUES('events_layout', 1);",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -311,6 +343,8 @@ static const char *const part_migrations[] = {
 struct migration_list {
     const char *const *steps;
     size_t n;
+    const char *const *kept; /* steps' variants for files that existed (NULL: none) */
+    size_t nkept;
     const char *table;       /* where schema_version lives */
     const char *get_version; /* returns the version, or no row */
     const char *set_version;
@@ -319,6 +353,8 @@ struct migration_list {
 static const struct migration_list main_list = {
     main_migrations,
     NELEM(main_migrations),
+    NULL,
+    0,
     "meta",
     "SELECT value FROM meta WHERE key = 'schema_version'",
     "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?1)",
@@ -327,6 +363,8 @@ static const struct migration_list main_list = {
 static const struct migration_list part_list = {
     part_migrations,
     NELEM(part_migrations),
+    part_kept,
+    NELEM(part_kept),
     "part_meta",
     "SELECT value FROM part_meta WHERE key = 'schema_version'",
     "INSERT OR REPLACE INTO part_meta(key, value) VALUES('schema_version', ?1)",
@@ -388,12 +426,19 @@ static int write_version(struct sq_conn *c, const struct migration_list *ml, int
     return 0;
 }
 
-/* Applies step idx (0-based) unless another connection did it first. */
-static int apply_step(struct sq_conn *c, const struct migration_list *ml, size_t idx,
+/*
+ * Applies step idx (0-based) unless another connection did it first; its
+ * kept variant when the file had a schema before (existed).
+ */
+static int apply_step(struct sq_conn *c, const struct migration_list *ml, size_t idx, int existed,
                       struct bl_err *err)
 {
+    const char *sql = ml->steps[idx];
     int64_t v = 0;
     int rc;
+
+    if (existed && idx < ml->nkept && ml->kept[idx] != NULL)
+        sql = ml->kept[idx];
 
     rc = sq_exec(c, "BEGIN IMMEDIATE", err);
     if (rc != 0)
@@ -403,7 +448,7 @@ static int apply_step(struct sq_conn *c, const struct migration_list *ml, size_t
         rc = bl_err_set(err, BL_ESTORE, "schema version %lld is newer than this program (%zu)",
                         (long long)v, ml->n);
     if (rc == 0 && v == (int64_t)idx) {
-        rc = sq_exec(c, ml->steps[idx], err);
+        rc = sq_exec(c, sql, err);
         if (rc == 0)
             rc = write_version(c, ml, (int64_t)idx + 1, err);
     }
@@ -429,7 +474,7 @@ static int migrate(struct sq_conn *c, const struct migration_list *ml, size_t up
         return bl_err_set(err, BL_ESTORE, "schema version %lld is newer than this program (%zu)",
                           (long long)v, ml->n);
     for (i = (size_t)v; i < upto && i < ml->n; i++) {
-        rc = apply_step(c, ml, i, err);
+        rc = apply_step(c, ml, i, v > 0, err);
         if (rc != 0)
             return rc;
     }

@@ -89,8 +89,9 @@ static void walk_free(struct walk *w)
 /* The filters every statement shares after its fixed part. */
 static void add_filters(struct walk *w, struct buf *b)
 {
+    /* A literal: a new day file's log rows have a partial index (kind = 0) the planner must see. */
     if (w->q->kind >= 0)
-        buf_addstr(b, " AND e.kind = ?5");
+        buf_addf(b, " AND e.kind = %d", w->q->kind);
     if (w->q->issue_id != 0)
         buf_addstr(b, " AND e.issue_id = ?6 AND e.issue_id <> 0");
     buf_addf(b, " AND (%s)", w->lw.sql.p);

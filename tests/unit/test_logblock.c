@@ -40,8 +40,12 @@ static void mk_line(struct lb_line *l, size_t i, char *msg, size_t msgsz)
     l->len[LB_RAW] = strlen(msg);
 }
 
-/* A full block: every line reads back as it went in, from the frame that holds it. */
-static void test_round_trip(void)
+/*
+ * A full block: every line reads back as it went in, from the frame that
+ * holds it, whatever codec its frames were written with (codec -1: the
+ * two in turn, frame after frame, as a block can hold after a change).
+ */
+static void round_trip(int codec)
 {
     struct lb_builder b;
     struct buf lines = BUF_INIT(1 << 24), frames = BUF_INIT(1 << 26), fb = BUF_INIT(1 << 26);
@@ -52,9 +56,14 @@ static void test_round_trip(void)
     size_t i;
 
     lb_builder_init(&b, 1);
+    CHECK_INT_EQ(b.codec, LB_CODEC_DEFAULT);
     for (i = 0; i < LB_BLOCK_LINES; i++) {
         struct lb_line l;
 
+        if (i % LB_FRAME_LINES == 0)
+            lb_builder_codec(&b, codec >= 0                      ? codec
+                                 : (i / LB_FRAME_LINES) % 2 == 0 ? LB_CODEC_ZSTD
+                                                                 : LB_CODEC_LZ4);
         mk_line(&l, i, msg, sizeof(msg));
         CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
     }
@@ -71,6 +80,12 @@ static void test_round_trip(void)
     CHECK_INT_EQ(lb_lines_open(lines.p, lines.len, LB_BLOCK_LINES, &ln), 0);
     CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, LB_BLOCK_LINES, &fr), 0);
     CHECK_INT_EQ(fr.nframes, LB_BLOCK_LINES / LB_FRAME_LINES);
+    for (size_t f = 0; f < fr.nframes; f++) {
+        const unsigned char *raw = fr.table + f * 12 + 4;
+        int lz4 = (raw[3] & 0x80) != 0, want = codec >= 0 ? codec == LB_CODEC_LZ4 : (int)(f % 2);
+
+        CHECK_INT_EQ(lz4, want);
+    }
     for (i = 0; i < LB_BLOCK_LINES; i++) {
         struct lb_line want, got;
         size_t first = 0, count = 0, fi = lb_frames_find(&fr, i);
@@ -102,6 +117,13 @@ static void test_round_trip(void)
     buf_release(&frames);
     buf_release(&fb);
     ZSTD_freeDCtx(d);
+}
+
+static void test_round_trip(void)
+{
+    round_trip(LB_CODEC_LZ4);
+    round_trip(LB_CODEC_ZSTD); /* blocks written before stop 10 */
+    round_trip(-1);
 }
 
 /* A short block after a reset; the timestamp width follows the block's span. */
@@ -136,7 +158,7 @@ static void test_short_block(void)
 }
 
 /* Every truncation and many bit flips of a block: an error or a valid decode, never a crash. */
-static void test_corrupt(void)
+static void corrupt(int codec)
 {
     struct lb_builder b;
     struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24), fb = BUF_INIT(1 << 26);
@@ -146,6 +168,7 @@ static void test_corrupt(void)
     size_t i, errors = 0;
 
     lb_builder_init(&b, 1);
+    lb_builder_codec(&b, codec);
     for (i = 0; i < 300; i++) {
         struct lb_line l;
 
@@ -186,6 +209,77 @@ static void test_corrupt(void)
     buf_release(&frames);
     buf_release(&fb);
     ZSTD_freeDCtx(d);
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void wr32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * A frame read as the other codec, cut short, or claiming more or fewer
+ * bytes than it holds is refused: the size must come out exact.
+ */
+static void codec_mismatch(int codec)
+{
+    struct lb_builder b;
+    struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 24), fb = BUF_INIT(1 << 26);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    struct lb_frames fr;
+    char msg[64];
+    size_t first, count;
+    unsigned char *raw;
+    uint32_t size;
+
+    lb_builder_init(&b, 1);
+    lb_builder_codec(&b, codec);
+    for (size_t i = 0; i < 40; i++) {
+        struct lb_line l;
+
+        mk_line(&l, i, msg, sizeof(msg));
+        CHECK_INT_EQ(lb_builder_add(&b, &l), 0);
+    }
+    CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, 40, &fr), 0);
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), 0);
+    CHECK(first == 0 && count == 40);
+    raw = (unsigned char *)frames.p + 4 + 4;
+    size = rd32(raw);
+    wr32(raw, size ^ LB_FRAME_LZ4); /* the other codec */
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, 40, &fr), 0);
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), BL_EPARSE);
+    wr32(raw, size + 1); /* one byte more than the frame holds */
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), BL_EPARSE);
+    wr32(raw, size - 1); /* one byte fewer */
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), BL_EPARSE);
+    wr32(raw, (size & LB_FRAME_LZ4) | (LB_FRAME_MAX + 1)); /* past LB_FRAME_MAX */
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), BL_EPARSE);
+    wr32(raw, size);
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), 0);
+    /* the compressed bytes cut short: the frame ends a byte earlier */
+    wr32((unsigned char *)frames.p + 4, rd32((unsigned char *)frames.p + 4) - 1);
+    frames.len--;
+    CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, 40, &fr), 0);
+    CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), BL_EPARSE);
+    lb_builder_release(&b);
+    buf_release(&lines);
+    buf_release(&frames);
+    buf_release(&fb);
+    ZSTD_freeDCtx(d);
+}
+
+static void test_corrupt(void)
+{
+    corrupt(LB_CODEC_LZ4);
+    corrupt(LB_CODEC_ZSTD);
+    codec_mismatch(LB_CODEC_LZ4);
+    codec_mismatch(LB_CODEC_ZSTD);
 }
 
 /* Field f's expected value for line i of test_fields (NULL: none). */

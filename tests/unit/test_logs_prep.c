@@ -281,6 +281,59 @@ static void test_interleaved(struct pair *p, struct pool *pool)
     check_same(p, "interleaved projects");
 }
 
+/*
+ * A batch in journal order over ndays days, later lines on earlier days,
+ * two projects alternating: 2 * ndays (project, day) runs, put in order by
+ * a split of the batch (prepare's collect) up to its limit of groups, by a
+ * sort past it.
+ */
+static void test_days(struct pair *p, struct pool *pool, size_t ndays, uint64_t lsn)
+{
+    struct ingest_events evs;
+    struct store_batch_result res;
+
+    bench_decode(&evs, 2, lsn, pool);
+    for (size_t i = 0; i < evs.n; i++) {
+        size_t d = i * ndays / evs.n;
+
+        evs.v[i].timestamp = DAY1 - (int64_t)d * 24 * HOUR + (int64_t)i * 1000;
+        evs.v[i].project_id = 1 + (int64_t)(i % 2);
+    }
+    bench_kinds(&evs, pool);
+    prepare(p, evs.v, evs.n);
+    CHECK_INT_EQ(write_pair(p, evs.v, evs.n, lsn + 4, &res), 0);
+    CHECK_INT_EQ(res.log_blocks_prepared, 2 * ndays);
+    CHECK_INT_EQ(res.log_blocks_built, 0);
+    CHECK_INT_EQ(res.log_posts_prepared, 2 * ndays);
+    CHECK_INT_EQ(res.log_posts_built, 0);
+    check_same(p, "days");
+}
+
+/* Whether a line's id is the one the ingest derives from its (lsn, seq). */
+static void test_own_id(void)
+{
+    struct event e;
+
+    memset(&e, 0, sizeof(e));
+    e.lsn = UINT64_C(0x0123456789abcdef);
+    e.seq = 0xfedcba98u;
+    snprintf(e.event_id, sizeof(e.event_id), "0123456789abcdeffedcba9800112233");
+    CHECK_INT_EQ(sq_logs_own_id(&e), 1);
+    e.event_id[3] = 'A'; /* not lowercase hex */
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    e.event_id[3] = '3';
+    e.seq++;
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    e.seq--;
+    e.lsn ^= UINT64_C(1) << 63;
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    e.lsn ^= UINT64_C(1) << 63;
+    e.event_id[20] = '\0'; /* a short client id */
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+    snprintf(e.event_id, sizeof(e.event_id), "0123456789ABCDEFFEDCBA9800112233");
+    CHECK_INT_EQ(sq_logs_own_id(&e), 0);
+}
+
 /* Line i of an odd batch at lsn; the odd parts point into pool. */
 static void odd_line(struct event *e, size_t i, uint64_t lsn, struct pool *pool)
 {
@@ -470,9 +523,12 @@ int main(void)
     snprintf(tmp, sizeof(tmp), "/tmp/bilor-test-prep-XXXXXX");
     if (mkdtemp(tmp) == NULL)
         return 1;
+    test_own_id();
     pair_open(&p, tmp);
     test_bench_lines(&p, &pool);
     test_interleaved(&p, &pool);
+    test_days(&p, &pool, 3, 50);
+    test_days(&p, &pool, 12, 60);
     test_odd_lines(&p, &pool);
     test_kinds(&p, &pool);
     test_replay(&p, &pool);
