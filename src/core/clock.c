@@ -221,12 +221,83 @@ static int parse_time(const char *s, size_t len, size_t *i, int *h, int *mi, int
     return *h <= 23 && *mi <= 59 && *sec <= 60 ? 0 : -1;
 }
 
+/* Two digits at s as a number, or -1. */
+static int two(const char *s)
+{
+    unsigned a = (unsigned)(s[0] - '0'), b = (unsigned)(s[1] - '0');
+
+    return a <= 9u && b <= 9u ? (int)(a * 10 + b) : -1;
+}
+
+/* The day of the last date read on this thread: a batch's lines share a few dates. */
+static _Thread_local struct {
+    int ymd; /* y * 10000 + mo * 100 + d of a valid date, 0: none */
+    int64_t days;
+} last_day;
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS[.fraction]Z", the shape nearly every log line's
+ * timestamp has, read in one pass; 1 when s has another shape (the general
+ * parser below decides), else what the general parser gives for it.
+ */
+static int parse_utc(const char *s, size_t len, int64_t *us)
+{
+    int y1, y2, mo, d, h, mi, sec, ymd;
+    int64_t frac = 0, days;
+    size_t i = 19;
+
+    if (len < 20 || s[len - 1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+        s[13] != ':' || s[16] != ':')
+        return 1;
+    y1 = two(s);
+    y2 = two(s + 2);
+    mo = two(s + 5);
+    d = two(s + 8);
+    h = two(s + 11);
+    mi = two(s + 14);
+    sec = two(s + 17);
+    if ((y1 | y2 | mo | d | h | mi | sec) < 0)
+        return 1;
+    if (s[i] == '.') {
+        static const int scale[6] = { 100000, 10000, 1000, 100, 10, 1 };
+
+        /* At least one digit, then only digits up to the Z; past the sixth they are dropped. */
+        if (++i == len - 1)
+            return 1;
+        for (size_t k = 0; i < len - 1; i++, k++) {
+            if ((unsigned)(s[i] - '0') > 9u)
+                return 1;
+            if (k < 6)
+                frac += (s[i] - '0') * scale[k];
+        }
+    }
+    if (i != len - 1)
+        return 1;
+    ymd = (y1 * 100 + y2) * 10000 + mo * 100 + d;
+    if (ymd == last_day.ymd) {
+        days = last_day.days;
+    } else {
+        if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y1 * 100 + y2, mo))
+            return BL_EPARSE;
+        days = clock_days_from_civil(y1 * 100 + y2, (unsigned)mo, (unsigned)d);
+        last_day.ymd = ymd;
+        last_day.days = days;
+    }
+    if (h > 23 || mi > 59 || sec > 60)
+        return BL_EPARSE;
+    *us = (days * 86400 + h * 3600 + mi * 60 + sec) * CLOCK_US_PER_SEC + frac;
+    return 0;
+}
+
 int clock_parse_rfc3339(const char *s, size_t len, int64_t *us)
 {
     size_t i = 0;
     int y, mo, d, h, mi, sec;
     int64_t frac, offset = 0;
+    int rc = parse_utc(s, len, us);
 
+    if (rc <= 0)
+        return rc;
     if (parse_date(s, len, &i, &y, &mo, &d) < 0 ||
         parse_time(s, len, &i, &h, &mi, &sec, &frac) < 0 || parse_zone(s, len, i, &offset) < 0)
         return BL_EPARSE;

@@ -30,15 +30,30 @@ void hash_update(struct hash_ctx *h, const void *p, size_t len)
     crypto_generichash_update((crypto_generichash_state *)h->state, p, len);
 }
 
+/* The two hex digits of every byte: one copy per byte (every log line's id is hex). */
+static const char hex_pairs[513] = "000102030405060708090a0b0c0d0e0f"
+                                   "101112131415161718191a1b1c1d1e1f"
+                                   "202122232425262728292a2b2c2d2e2f"
+                                   "303132333435363738393a3b3c3d3e3f"
+                                   "404142434445464748494a4b4c4d4e4f"
+                                   "505152535455565758595a5b5c5d5e5f"
+                                   "606162636465666768696a6b6c6d6e6f"
+                                   "707172737475767778797a7b7c7d7e7f"
+                                   "808182838485868788898a8b8c8d8e8f"
+                                   "909192939495969798999a9b9c9d9e9f"
+                                   "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+                                   "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                                   "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+                                   "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                                   "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+                                   "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void hex_encode(const void *p, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *b = p;
 
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * b[i], 2);
     out[2 * n] = '\0';
 }
 
@@ -50,11 +65,16 @@ void hash_final_hex(struct hash_ctx *h, char out[33])
     hex_encode(d, sizeof(d), out);
 }
 
+void hash_bytes128(const void *p, size_t len, unsigned char out[16])
+{
+    crypto_generichash(out, 16, p, len, NULL, 0);
+}
+
 void hash_hex128(const void *p, size_t len, char out[33])
 {
     unsigned char d[16];
 
-    crypto_generichash(d, sizeof(d), p, len, NULL, 0);
+    hash_bytes128(p, len, d);
     hex_encode(d, sizeof(d), out);
 }
 

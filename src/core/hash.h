@@ -20,8 +20,9 @@ void hash_update(struct hash_ctx *h, const void *p, size_t len);
 /* Writes 32 lowercase hex chars + NUL. */
 void hash_final_hex(struct hash_ctx *h, char out[33]);
 
-/* One-shot 128-bit hash as 32 hex chars. */
+/* One-shot 128-bit hash as 32 hex chars, and its 16 bytes (hex_encode makes the former). */
 void hash_hex128(const void *p, size_t len, char out[33]);
+void hash_bytes128(const void *p, size_t len, unsigned char out[16]);
 /* One-shot 64-bit hash (template hashes, sharding). */
 uint64_t hash64(const void *p, size_t len);
 

@@ -27,11 +27,10 @@
  * does during an upgrade. An old issue that is resolved lets its events
  * start a new-version issue, so the transition ends by itself.
  */
-#include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ingest/fingerprint.h"
+#include "ingest/fingerprint_text.h"
 #include "ingest/grouprules.h"
 #include "core/buf.h"
 #include "core/hash.h"
@@ -91,42 +90,74 @@ struct comps {
     int rc;
     unsigned flags;
     const struct fingerprint_rules *rules;
+    /* the event's platform (is_js, uses_context), asked once rather than per frame */
+    signed char js, context;
 };
+
+/* A copy of c that only counts. */
+static struct comps counting(const struct comps *c)
+{
+    struct comps k = *c;
+
+    k.b = NULL;
+    return k;
+}
+
+/*
+ * One component line, prefix then the n parts of its value joined by '|'
+ * (a frame's module, function and context line); newlines inside the value
+ * become spaces to keep one per line.
+ */
+static void comp_add_parts(struct comps *c, const char *prefix, const struct slice *part, size_t n)
+{
+    struct buf *b = c->b;
+    size_t np = strlen(prefix), total = np + 1, from;
+    char *o;
+    int rc;
+
+    if (b == NULL || c->rc != 0)
+        return;
+    for (size_t k = 0; k < n; k++)
+        total += part[k].len + (k > 0);
+    /* All or nothing (buf_grow leaves b as it was), so the text stays one line per component. */
+    rc = buf_grow(b, total);
+    if (rc != 0) {
+        c->rc = rc;
+        return;
+    }
+    o = b->p + b->len;
+    memcpy(o, prefix, np);
+    from = np;
+    for (size_t k = 0; k < n; k++) {
+        if (k > 0)
+            o[from++] = '|';
+        if (part[k].len > 0)
+            memcpy(o + from, part[k].p, part[k].len);
+        from += part[k].len;
+    }
+    o[from] = '\n';
+    o[from + 1] = '\0';
+    b->len += total;
+    /* The value's own line breaks (rare: two memchr look, bytes are replaced only then). */
+    if (memchr(o + np, '\n', from - np) != NULL || memchr(o + np, '\r', from - np) != NULL) {
+        for (size_t i = np; i < from; i++) {
+            if (o[i] == '\n' || o[i] == '\r')
+                o[i] = ' ';
+        }
+    }
+}
 
 /* One component line; newlines inside a value become spaces to keep one per line. */
 static void comp_add(struct comps *c, const char *prefix, const char *s, size_t len)
 {
-    struct buf *b = c->b;
-    size_t start;
-    int rc = c->rc;
+    struct slice v = { s, len };
 
-    if (b == NULL)
-        return;
-    start = b->len;
-
-    if (rc == 0)
-        rc = buf_addstr(b, prefix);
-    if (rc == 0)
-        rc = buf_add(b, s, len);
-    if (rc == 0)
-        rc = buf_addch(b, '\n');
-    if (rc != 0) {
-        /* All or nothing, so the text stays one line per component. */
-        b->len = start;
-        if (b->cap > 0)
-            b->p[b->len] = '\0';
-        c->rc = rc;
-        return;
-    }
-    for (size_t i = start + strlen(prefix); i + 1 < b->len; i++) {
-        if (b->p[i] == '\n' || b->p[i] == '\r')
-            b->p[i] = ' ';
-    }
+    comp_add_parts(c, prefix, &v, 1);
 }
 
 static int is_ident(int c)
 {
-    return isalnum(c) || c == '_' || c == '$';
+    return c_alnum(c) || c == '_' || c == '$';
 }
 
 static struct slice drop_prefix(struct slice s, const char *prefix)
@@ -272,7 +303,7 @@ static size_t frame_where(const struct ev_frame *f, char *out, size_t cap)
         slash = strrchr(s, '\\');
         s = slash != NULL ? slash + 1 : s;
         for (; s[n] != '\0' && n + 1 < cap; n++)
-            out[n] = (char)tolower((unsigned char)s[n]);
+            out[n] = (char)c_lower((unsigned char)s[n]);
         out[n] = '\0';
         return n;
     }
@@ -295,7 +326,7 @@ static size_t frame_context(const char *line, char *out)
     int in_space = 1;
 
     for (size_t i = 0; line != NULL && line[i] != '\0'; i++) {
-        if (isspace((unsigned char)line[i])) {
+        if (c_space((unsigned char)line[i])) {
             in_space = 1;
             continue;
         }
@@ -313,29 +344,32 @@ static int frame_component(const struct event *ev, const struct ev_frame *f, str
 {
     char where[FP_PART_MAX], fn[FP_PART_MAX], ctx[FP_CONTEXT_MAX + 1];
     size_t nw, nf, nc;
-    char line[3 * FP_PART_MAX + 8];
-    size_t n;
 
+    (void)ev;
     if ((b->flags & FPF_RULES) != 0 && f->no_group)
         return 0;
-    if ((b->flags & FPF_JS) != 0 && is_js(ev) && js_low_quality(f))
+    if ((b->flags & FPF_JS) != 0 && b->js && js_low_quality(f))
         return 0;
     nw = frame_where(f, where, sizeof(where));
-    nf = f->function != NULL ? clean_function(f->function, is_js(ev), b->flags, fn, sizeof(fn)) : 0;
-    nc = uses_context(ev) ? frame_context(f->context_line, ctx) : 0;
+    /* Counting: a module or file name is enough to contribute (the JS rule drops only names). */
+    if (nw > 0 && b->b == NULL)
+        return 1;
+    nf = f->function != NULL ? clean_function(f->function, b->js, b->flags, fn, sizeof(fn)) : 0;
+    nc = b->context ? frame_context(f->context_line, ctx) : 0;
     /*
      * A source-mapped JavaScript frame with its line of code: the line says
      * what ran, and the function name is whatever the bundler's mangling
      * and the map's names made of it, so it does not count (Sentry's rule).
      */
-    if ((b->flags & FPF_JS) != 0 && is_js(ev) && f->sourcemapped && nc > 0)
+    if ((b->flags & FPF_JS) != 0 && b->js && f->sourcemapped && nc > 0)
         nf = 0;
     if (nw == 0 && nf == 0 && nc == 0)
         return 0;
     if (b->b != NULL) {
-        n = (size_t)snprintf(line, sizeof(line), "%.*s|%.*s|%.*s", (int)nw, where, (int)nf, fn,
-                             (int)nc, ctx);
-        comp_add(b, "frame:", line, n < sizeof(line) ? n : sizeof(line) - 1);
+        /* "where|function|context" (each part is shorter than FP_PART_MAX and holds no NUL). */
+        const struct slice parts[3] = { { where, nw }, { fn, nf }, { ctx, nc } };
+
+        comp_add_parts(b, "frame:", parts, 3);
     }
     return 1;
 }
@@ -426,7 +460,7 @@ static size_t exc_frames(const struct event *ev, const struct ev_exception *x, i
 
 static size_t chain_frames(const struct event *ev, int app_only, const struct comps *b)
 {
-    struct comps count = { NULL, 0, b->flags, b->rules };
+    struct comps count = counting(b);
     size_t n = 0;
 
     for (size_t i = 0; i < ev->nexc; i++)
@@ -482,7 +516,7 @@ static const char *basename_of(const char *path)
 static int shape_components(const struct event *ev, struct comps *b)
 {
     struct ev_exception stack = { .frames = ev->frames, .nframes = ev->nframes };
-    struct comps count = { NULL, 0, b->flags, b->rules };
+    struct comps count = counting(b);
     const struct ev_frame *t = ev->template_frame;
     int app_only = exc_frames(ev, &stack, 1, &count) > 0;
     char ctx[FP_CONTEXT_MAX + 1], name[FP_PART_MAX];
@@ -496,7 +530,7 @@ static int shape_components(const struct event *ev, struct comps *b)
     file = t->filename != NULL ? t->filename : t->abs_path;
     for (const char *f = file != NULL ? basename_of(file) : "";
          f[nn] != '\0' && nn + 1 < sizeof(name); nn++)
-        name[nn] = (char)tolower((unsigned char)f[nn]);
+        name[nn] = (char)c_lower((unsigned char)f[nn]);
     name[nn] = '\0';
     nc = frame_context(t->context_line, ctx);
     if (nn == 0 && nc == 0)
@@ -597,27 +631,31 @@ static void custom_components(const struct event *ev, const char *const *list, s
  * over what the client sent (Sentry's server-side fingerprinting); the
  * built-in ones only apply when the client sent no fingerprint of its own.
  */
-static const struct grules_rule *matching_rule(const struct event *ev, const struct comps *c)
+static const struct grules_rule *matching_rule(const struct event *ev, unsigned flags,
+                                               const struct fingerprint_rules *rules)
 {
     const struct grules_rule *r = NULL;
     int client = ev->nfingerprint_in > 0 &&
                  !(ev->nfingerprint_in == 1 &&
                    slice_eq(variable_name(ev->fingerprint_in[0]), "default"));
 
-    if ((c->flags & FPF_RULES) == 0)
+    if ((flags & FPF_RULES) == 0)
         return NULL;
-    if (c->rules != NULL && c->rules->fingerprint != NULL)
-        r = grules_match_fingerprint(c->rules->fingerprint, ev);
+    if (rules != NULL && rules->fingerprint != NULL)
+        r = grules_match_fingerprint(rules->fingerprint, ev);
     if (r == NULL && !client)
         r = grules_match_fingerprint(grules_builtin(GRULES_FINGERPRINT), ev);
     return r;
 }
 
-static int components(const struct event *ev, const struct fp_version *v,
-                      const struct fingerprint_rules *rules, struct buf *out)
+/* The components of version v, where r is the rule matching_rule chose (NULL: none). */
+static int components_with(const struct event *ev, const struct fp_version *v,
+                           const struct fingerprint_rules *rules, const struct grules_rule *r,
+                           struct buf *out)
 {
-    struct comps c = { out, 0, v->flags, rules };
-    const struct grules_rule *r = matching_rule(ev, &c);
+    struct comps c = {
+        out, 0, v->flags, rules, (signed char)is_js(ev), (signed char)uses_context(ev)
+    };
 
     if (r != NULL)
         custom_components(ev, (const char *const *)r->values, r->nvalues, &c);
@@ -626,6 +664,12 @@ static int components(const struct event *ev, const struct fp_version *v,
     else
         default_components(ev, &c);
     return c.rc;
+}
+
+static int components(const struct event *ev, const struct fp_version *v,
+                      const struct fingerprint_rules *rules, struct buf *out)
+{
+    return components_with(ev, v, rules, matching_rule(ev, v->flags, rules), out);
 }
 
 #define NVERSIONS (sizeof(versions) / sizeof(versions[0]))
@@ -661,14 +705,23 @@ static uint64_t template_hash(const struct event *ev)
     return h;
 }
 
+/*
+ * The components of version v in comps, and their hash in out. When they
+ * are the very text of another version's (prev, hashed as prev_hex: an
+ * event no rule or version-3 behaviour changes), that hash is taken.
+ */
 static void hash_version(struct event *ev, const struct fp_version *v,
-                         const struct fingerprint_rules *rules, char out[33])
+                         const struct fingerprint_rules *rules, const struct grules_rule *r,
+                         struct buf *comps, const struct buf *prev, const char *prev_hex,
+                         char out[33])
 {
-    struct buf comps = BUF_INIT(FP_COMPONENTS_MAX);
-
-    (void)components(ev, v, rules, &comps);
-    hash_hex128(comps.p, comps.len, out);
-    buf_release(&comps);
+    /* Room for an event's usual components at once, not grown line by line. */
+    (void)buf_grow(comps, 2048);
+    (void)components_with(ev, v, rules, r, comps);
+    if (prev != NULL && prev->len == comps->len && memcmp(prev->p, comps->p, comps->len) == 0)
+        memcpy(out, prev_hex, 33);
+    else
+        hash_hex128(comps->p, comps->len, out);
 }
 
 void fingerprint_event(struct event *ev, struct pool *pool)
@@ -681,22 +734,31 @@ void fingerprint_event_rules(struct event *ev, struct pool *pool,
 {
     const struct fp_version *cur = &versions[NVERSIONS - 1];
     const struct grules_rule *r;
+    struct buf was = BUF_INIT(FP_COMPONENTS_MAX), now = BUF_INIT(FP_COMPONENTS_MAX);
+    int fresh = ev->grouping_version == 0;
 
     /*
      * The previous version knows no rules: hash it before they re-mark
      * frames, once (the digest runs this again with a project's rules).
      */
-    if (ev->grouping_version == 0) {
-        hash_version(ev, &versions[NVERSIONS - 2], NULL, ev->fingerprint_prev);
-        ev->grouping_version_prev = versions[NVERSIONS - 2].version;
+    if (fresh) {
+        const struct fp_version *prev = &versions[NVERSIONS - 2];
+
+        hash_version(ev, prev, NULL, matching_rule(ev, prev->flags, NULL), &was, NULL, NULL,
+                     ev->fingerprint_prev);
+        ev->grouping_version_prev = prev->version;
     }
     grules_apply_stack(grules_builtin(GRULES_STACK), ev);
     if (rules != NULL)
         grules_apply_stack(rules->stack, ev);
-    hash_version(ev, cur, rules, ev->fingerprint);
+    /* The rule decides both the components and the title: matched once (a rule is a walk). */
+    r = matching_rule(ev, cur->flags, rules);
+    hash_version(ev, cur, rules, r, &now, fresh ? &was : NULL, ev->fingerprint_prev,
+                 ev->fingerprint);
+    buf_release(&was);
+    buf_release(&now);
     ev->grouping_version = cur->version;
     ev->rules_version = rules != NULL ? rules->version : 0;
-    r = matching_rule(ev, &(struct comps){ NULL, 0, cur->flags, rules });
     ev->title = r != NULL && r->title != NULL ? pool_strdup(pool, r->title) : fp_title(ev, pool);
     ev->culprit = fp_culprit(ev, pool);
     ev->search_text = fp_search_text(ev, pool);
@@ -727,9 +789,12 @@ void fingerprint_event_deferred(struct event *ev, struct pool *pool,
      * Only a rule's title matters here, so the rules are matched (a tenth
      * of a log line's decode) only when one has a title.
      */
-    if (titles_any(grules_builtin(GRULES_FINGERPRINT)) ||
-        (rules != NULL && titles_any(rules->fingerprint)))
-        r = matching_rule(ev, &(struct comps){ NULL, 0, versions[NVERSIONS - 1].flags, rules });
+    static _Thread_local signed char builtin_titles = -1; /* the built-in rules never change */
+
+    if (builtin_titles < 0)
+        builtin_titles = (signed char)titles_any(grules_builtin(GRULES_FINGERPRINT));
+    if (builtin_titles || (rules != NULL && titles_any(rules->fingerprint)))
+        r = matching_rule(ev, versions[NVERSIONS - 1].flags, rules);
     ev->fingerprint[0] = '\0';
     ev->grouping_version = 0;
     ev->rules_version = rules != NULL ? rules->version : 0;

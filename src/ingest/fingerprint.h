@@ -80,6 +80,13 @@ int fingerprint_is_deferred(const struct event *ev);
 int fingerprint_parameterize(const char *msg, size_t len, struct buf *out);
 /* The parameterizer of a version: wide != 0 for version 3's shapes, 0 for version 2's. */
 int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out);
+/*
+ * The parameterizer's date matchers (fingerprint_date.c): the length of an
+ * ISO date or time of day at s[i], of a date with a month's name (version
+ * 3), or 0.
+ */
+size_t fp_match_date(const char *s, size_t len, size_t i);
+size_t fp_match_date_text(const char *s, size_t len, size_t i);
 /* The frame a person would look at first: the last in-app one, else the last (fingerprint_label.c). */
 const struct ev_frame *fp_culprit_frame(const struct event *ev);
 /* An event's title, culprit and exceptions' search text, in pool (fingerprint_label.c). */

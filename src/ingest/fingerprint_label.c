@@ -43,6 +43,37 @@ static size_t first_line(const char *s, size_t max)
 }
 
 /*
+ * The first line of t (a string of the event, in pool like it), cut as
+ * first_line cuts it: t itself when it is all of it (a log line's message
+ * is its title: no copy per line), else a copy.
+ */
+static const char *first_of(const char *t, struct pool *pool)
+{
+    size_t n = first_line(t, FP_TITLE_MAX);
+
+    return t[n] == '\0' ? t : pool_strndup(pool, t, n);
+}
+
+/*
+ * a, sep and the first blen bytes of b in pool, cut to its first line as
+ * first_line cuts it: what pool_strndup of first_line of
+ * pool_printf("%s<sep>%.*s") gives, without formatting or a second copy.
+ */
+static char *join_line(struct pool *pool, const char *a, const char *sep, const char *b,
+                       size_t blen)
+{
+    size_t na = strlen(a), ns = strlen(sep);
+    char *t = pool_alloc(pool, na + ns + blen + 1);
+
+    memcpy(t, a, na);
+    memcpy(t + na, sep, ns);
+    memcpy(t + na + ns, b, blen);
+    t[na + ns + blen] = '\0';
+    t[first_line(t, FP_TITLE_MAX)] = '\0';
+    return t;
+}
+
+/*
  * The title of an event with neither exception nor message: where its own
  * stack stopped ("poll in app.jobs"), or its template's file.
  */
@@ -71,14 +102,14 @@ const char *fp_title(const struct event *ev, struct pool *pool)
     const char *t;
 
     if (type != NULL && value != NULL)
-        t = pool_printf(pool, "%s: %.*s", type, (int)first_line(value, FP_TITLE_MAX), value);
-    else if (type != NULL || value != NULL)
+        return join_line(pool, type, ": ", value, first_line(value, FP_TITLE_MAX));
+    if (type != NULL || value != NULL)
         t = type != NULL ? type : value;
     else if (ev->message != NULL && ev->message[0] != '\0')
         t = ev->message;
     else
         t = shape_title(ev, pool);
-    return pool_strndup(pool, t, first_line(t, FP_TITLE_MAX));
+    return first_of(t, pool);
 }
 
 const char *fp_culprit(const struct event *ev, struct pool *pool)
@@ -89,9 +120,8 @@ const char *fp_culprit(const struct event *ev, struct pool *pool)
     if (f != NULL) {
         where = f->module != NULL && f->module[0] != '\0' ? f->module : f->filename;
         if (where != NULL && f->function != NULL)
-            c = pool_printf(pool, "%s in %s", where, f->function);
-        else
-            c = where != NULL ? where : f->function;
+            return join_line(pool, where, " in ", f->function, strlen(f->function));
+        c = where != NULL ? where : f->function;
         if (c != NULL)
             return pool_strndup(pool, c, first_line(c, FP_TITLE_MAX));
     }

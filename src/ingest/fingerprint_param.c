@@ -10,67 +10,24 @@
  * before its numbers, a 40-digit hash before generic hex, hex before ints).
  * Ints are runs of 1-7 digits; longer digit runs are ids and count as hex.
  */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ingest/fingerprint.h"
+#include "ingest/fingerprint_text.h"
 #include "core/buf.h"
 #include "core/banned.h"
 
 typedef size_t (*matcher_fn)(const char *s, size_t len, size_t i);
 
-/* Bytes of non-ASCII text count as word characters: no token starts inside a word. */
-static int is_word(const char *s, size_t len, size_t i)
-{
-    unsigned char c;
-
-    if (i >= len)
-        return 0;
-    c = (unsigned char)s[i];
-    return isalnum(c) || c == '_' || c >= 0x80;
-}
-
-static int is_hex(const char *s, size_t len, size_t i)
-{
-    return i < len && isxdigit((unsigned char)s[i]);
-}
-
-static int is_digit(const char *s, size_t len, size_t i)
-{
-    return i < len && isdigit((unsigned char)s[i]);
-}
-
-static size_t run_of(const char *s, size_t len, size_t i, int (*pred)(const char *, size_t, size_t))
-{
-    size_t j = i;
-
-    while (pred(s, len, j))
-        j++;
-    return j - i;
-}
-
-/* Exactly n digits at i, as a number; -1 otherwise. */
-static int digits_n(const char *s, size_t len, size_t i, size_t n)
-{
-    int v = 0;
-
-    for (size_t k = 0; k < n; k++) {
-        if (!is_digit(s, len, i + k))
-            return -1;
-        v = v * 10 + (s[i + k] - '0');
-    }
-    return v;
-}
-
 static int email_local(int c)
 {
-    return isalnum(c) || (c != '\0' && strchr("._%+-", c) != NULL);
+    return c_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
 static int host_char(int c)
 {
-    return isalnum(c) || c == '.' || c == '-';
+    return c_alnum(c) || c == '.' || c == '-';
 }
 
 /* Length of a domain at i with at least one dot and an alphabetic top label. */
@@ -89,7 +46,7 @@ static size_t domain_len(const char *s, size_t len, size_t i)
     if (dot <= i)
         return 0;
     for (size_t k = dot + 1; k < e; k++) {
-        if (!isalpha((unsigned char)s[k]))
+        if (!c_alpha((unsigned char)s[k]))
             return 0;
         tld++;
     }
@@ -111,16 +68,16 @@ static size_t m_email(const char *s, size_t len, size_t i)
 /* Characters that end a URL inside free text: whitespace, NUL, quotes and angle brackets. */
 static int url_end(unsigned char c)
 {
-    return isspace(c) || c == '\0' || c == '"' || c == '\'' || c == '<' || c == '>';
+    return c_space(c) || c == '\0' || c == '"' || c == '\'' || c == '<' || c == '>';
 }
 
 static size_t m_url(const char *s, size_t len, size_t i)
 {
     size_t j = i, rest;
 
-    if (!isalpha((unsigned char)s[i]))
+    if (!c_alpha((unsigned char)s[i]))
         return 0;
-    while (j < len && (isalnum((unsigned char)s[j]) || s[j] == '+' || s[j] == '.' || s[j] == '-'))
+    while (j < len && (c_alnum((unsigned char)s[j]) || s[j] == '+' || s[j] == '.' || s[j] == '-'))
         j++;
     if (j + 3 >= len || memcmp(s + j, "://", 3) != 0)
         return 0;
@@ -152,183 +109,6 @@ static size_t m_uuid(const char *s, size_t len, size_t i)
     return is_word(s, len, j) ? 0 : j - i;
 }
 
-/* HH:MM:SS with optional fraction; 0 when absent. */
-static size_t time_len(const char *s, size_t len, size_t i)
-{
-    size_t j = i + 8;
-
-    if (digits_n(s, len, i, 2) < 0 || digits_n(s, len, i, 2) > 23 || i + 2 >= len ||
-        s[i + 2] != ':' || digits_n(s, len, i + 3, 2) < 0 || digits_n(s, len, i + 3, 2) > 59 ||
-        i + 5 >= len || s[i + 5] != ':' || digits_n(s, len, i + 6, 2) < 0 ||
-        digits_n(s, len, i + 6, 2) > 60)
-        return 0;
-    if (j + 1 < len && (s[j] == '.' || s[j] == ',') && is_digit(s, len, j + 1))
-        j += 1 + run_of(s, len, j + 1, is_digit);
-    return j - i;
-}
-
-/* Z, or +HH:MM / +HHMM; 0 when absent. */
-static size_t zone_len(const char *s, size_t len, size_t i)
-{
-    if (i < len && (s[i] == 'Z' || s[i] == 'z'))
-        return 1;
-    if (i >= len || (s[i] != '+' && s[i] != '-') || digits_n(s, len, i + 1, 2) < 0)
-        return 0;
-    if (i + 3 < len && s[i + 3] == ':')
-        return digits_n(s, len, i + 4, 2) >= 0 ? 6 : 0;
-    return digits_n(s, len, i + 3, 2) >= 0 ? 5 : 0;
-}
-
-/* ISO 8601 dates with optional time and zone, or a time of day alone. */
-static size_t m_date(const char *s, size_t len, size_t i)
-{
-    int mo = digits_n(s, len, i + 5, 2), d = digits_n(s, len, i + 8, 2);
-    size_t j = i + 10, t;
-
-    if (digits_n(s, len, i, 4) < 0 || i + 4 >= len || s[i + 4] != '-' || mo < 1 || mo > 12 ||
-        i + 7 >= len || s[i + 7] != '-' || d < 1 || d > 31) {
-        t = time_len(s, len, i);
-        return t > 0 && !is_word(s, len, i + t) ? t : 0;
-    }
-    if (j < len && (s[j] == 'T' || s[j] == ' ')) {
-        t = time_len(s, len, j + 1);
-        if (t > 0) {
-            j += 1 + t;
-            j += zone_len(s, len, j);
-        }
-    }
-    return is_word(s, len, j) ? 0 : j - i;
-}
-
-static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-                                           "Aug", "Sep", "Oct", "Nov", "Dec", NULL };
-static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL };
-
-/* A three-letter name of list at i (any case, longer spellings allowed: "April"); its length. */
-static size_t name_len(const char *s, size_t len, size_t i, const char *const *list)
-{
-    unsigned char w[3];
-
-    /*
-     * Tried at every word of every message: the three letters are folded
-     * once (| 0x20 on letters only) rather than by a strncasecmp per name.
-     */
-    if (i + 3 > len)
-        return 0;
-    for (size_t c = 0; c < 3; c++) {
-        w[c] = (unsigned char)(s[i + c] | 0x20);
-        if (w[c] < 'a' || w[c] > 'z')
-            return 0;
-    }
-    for (size_t k = 0; list[k] != NULL; k++) {
-        if ((list[k][0] | 0x20) == w[0] && list[k][1] == w[1] && list[k][2] == w[2]) {
-            size_t j = i + 3;
-
-            while (j < len && isalpha((unsigned char)s[j]))
-                j++;
-            return j - i;
-        }
-    }
-    return 0;
-}
-
-/* 1-2 digits of a day of the month; its length. */
-static size_t mday_len(const char *s, size_t len, size_t i)
-{
-    size_t n = run_of(s, len, i, is_digit);
-
-    return n >= 1 && n <= 2 && digits_n(s, len, i, n) >= 1 && digits_n(s, len, i, n) <= 31 ? n : 0;
-}
-
-/* " " then a zone: +HHMM, +HH:MM, Z or an upper-case abbreviation (GMT, UTC, CEST); 0 if none. */
-static size_t text_zone_len(const char *s, size_t len, size_t i)
-{
-    size_t n;
-
-    if (i >= len || s[i] != ' ')
-        return 0;
-    if ((n = zone_len(s, len, i + 1)) > 0)
-        return 1 + n;
-    for (n = 0; i + 1 + n < len && isupper((unsigned char)s[i + 1 + n]); n++)
-        ;
-    return n >= 1 && n <= 5 && !is_word(s, len, i + 1 + n) ? 1 + n : 0;
-}
-
-/* "17 Apr 2019 22:31:45 +0000" (RFC 2822 after the weekday); its length. */
-static size_t rfc2822_len(const char *s, size_t len, size_t i)
-{
-    size_t j = i + mday_len(s, len, i), n, t;
-
-    if (j == i || j >= len || s[j] != ' ' || (n = name_len(s, len, j + 1, month_names)) == 0)
-        return 0;
-    j += 1 + n;
-    if (j >= len || s[j] != ' ' || digits_n(s, len, j + 1, 4) < 0)
-        return 0;
-    j += 5;
-    if (j < len && s[j] == ' ' && (t = time_len(s, len, j + 1)) > 0)
-        j += 1 + t + text_zone_len(s, len, j + 1 + t);
-    return j - i;
-}
-
-/* "Apr 17 22:31:45 2019" (ctime, after the weekday) or "Apr 17 22:31:45" (syslog). */
-static size_t ctime_len(const char *s, size_t len, size_t i)
-{
-    size_t j = i + name_len(s, len, i, month_names), n, t;
-
-    if (j == i || j >= len || s[j] != ' ')
-        return 0;
-    j++;
-    if (j < len && s[j] == ' ')
-        j++; /* ctime pads the day: "Apr  7" */
-    if ((n = mday_len(s, len, j)) == 0 || j + n >= len || s[j + n] != ' ')
-        return 0;
-    j += n + 1;
-    if ((t = time_len(s, len, j)) == 0)
-        return 0;
-    j += t;
-    j += text_zone_len(s, len, j);
-    if (j + 5 <= len && s[j] == ' ' && digits_n(s, len, j + 1, 4) >= 0 && !is_word(s, len, j + 5))
-        j += 5;
-    return j - i;
-}
-
-/* "17/Apr/2019:22:31:45 +0000" (the common log format). */
-static size_t clf_len(const char *s, size_t len, size_t i)
-{
-    size_t j = i + mday_len(s, len, i), n, t;
-
-    if (j == i || j >= len || s[j] != '/' || (n = name_len(s, len, j + 1, month_names)) == 0)
-        return 0;
-    j += 1 + n;
-    if (j >= len || s[j] != '/' || digits_n(s, len, j + 1, 4) < 0)
-        return 0;
-    j += 5;
-    if (j < len && s[j] == ':' && (t = time_len(s, len, j + 1)) > 0)
-        j += 1 + t + text_zone_len(s, len, j + 1 + t);
-    return j - i;
-}
-
-/* Dates written with month names, with or without a leading weekday. */
-static size_t m_date_text(const char *s, size_t len, size_t i)
-{
-    size_t j = i, n = name_len(s, len, i, day_names), d;
-
-    if (n > 0) {
-        j += n;
-        if (j < len && s[j] == ',')
-            j++;
-        if (j >= len || s[j] != ' ')
-            return 0;
-        j++;
-    }
-    d = rfc2822_len(s, len, j);
-    if (d == 0)
-        d = ctime_len(s, len, j);
-    if (d == 0 && n == 0)
-        d = clf_len(s, len, j);
-    return d > 0 && !is_word(s, len, j + d) ? j + d - i : 0;
-}
-
 /*
  * A version: v?N.N.N with optional pre-release and build parts
  * ("1.2.3", "v10.4.0-beta.2", "2.0.1+build5"). Two-part numbers stay
@@ -354,10 +134,10 @@ static size_t m_version(const char *s, size_t len, size_t i)
     }
     if (parts < 3)
         return 0;
-    if (j + 1 < len && (s[j] == '-' || s[j] == '+') && isalnum((unsigned char)s[j + 1])) {
+    if (j + 1 < len && (s[j] == '-' || s[j] == '+') && c_alnum((unsigned char)s[j + 1])) {
         j++;
         while (j < len &&
-               (isalnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' || s[j] == '+'))
+               (c_alnum((unsigned char)s[j]) || s[j] == '.' || s[j] == '-' || s[j] == '+'))
             j++;
         while (j > i && s[j - 1] == '.')
             j--;
@@ -392,7 +172,7 @@ static size_t ipv6_len(const char *s, size_t len, size_t i)
     size_t j = i, colons = 0, group = 0, digits = 0;
     int dbl = 0;
 
-    for (; j < len && (isxdigit((unsigned char)s[j]) || s[j] == ':'); j++) {
+    for (; j < len && (c_xdigit((unsigned char)s[j]) || s[j] == ':'); j++) {
         if (s[j] == ':') {
             colons++;
             dbl |= j > i && s[j - 1] == ':';
@@ -467,7 +247,7 @@ static size_t m_hex(const char *s, size_t len, size_t i)
     if (n < 8 || is_word(s, len, i + n))
         return 0;
     for (size_t k = i; k < i + n; k++) {
-        if (isdigit((unsigned char)s[k]))
+        if (c_digit((unsigned char)s[k]))
             return n;
     }
     return 0;
@@ -531,27 +311,57 @@ enum {
     ST_V = 32,       /* v1.2.3 */
 };
 
+/*
+ * The shape of the text at a token's start that every matcher needs (see
+ * candidates): the run of letters and digits there (w bytes, the first dr
+ * of them digits) and the byte after it (c, -1 at the end of the line).
+ */
+struct shape {
+    size_t w, dr;
+    int c;
+};
+
+/* The matchers' places in matchers[] (their order), as bits of candidates(). */
+enum {
+    M_EMAIL,
+    M_URL,
+    M_UUID,
+    M_DATE_TEXT,
+    M_DATE,
+    M_IP,
+    M_VERSION,
+    M_HOSTNAME,
+    M_SHA1,
+    M_MD5,
+    M_HEX,
+    M_DURATION,
+    M_FLOAT,
+    M_INT,
+};
+#define B(m) (1u << (m))
+
 /* wide: only in version 3 (the version-2 fingerprint must not change). */
 static const struct matcher {
     matcher_fn fn;
     const char *placeholder;
+    size_t placeholder_len;
     int wide;
     unsigned starts; /* ST_* bits: the matcher gives 0 at a byte of none of them */
 } matchers[] = {
-    { m_email, "<email>", 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
-    { m_url, "<url>", 0, ST_ALPHA },
-    { m_uuid, "<uuid>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_date_text, "<date>", 1, ST_ALPHA | ST_DIGIT },
-    { m_date, "<date>", 0, ST_DIGIT },
-    { m_ip, "<ip>", 0, ST_DIGIT | ST_HEXALPHA | ST_COLON },
-    { m_version, "<version>", 1, ST_DIGIT | ST_V },
-    { m_hostname, "<hostname>", 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
-    { m_sha1, "<sha1>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_md5, "<md5>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_hex, "<hex>", 0, ST_DIGIT | ST_HEXALPHA },
-    { m_duration, "<duration>", 0, ST_DIGIT },
-    { m_float, "<float>", 0, ST_DIGIT },
-    { m_int, "<int>", 0, ST_DIGIT },
+    [M_EMAIL] = { m_email, "<email>", 7, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
+    [M_URL] = { m_url, "<url>", 5, 0, ST_ALPHA },
+    [M_UUID] = { m_uuid, "<uuid>", 6, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_DATE_TEXT] = { fp_match_date_text, "<date>", 6, 1, ST_ALPHA | ST_DIGIT },
+    [M_DATE] = { fp_match_date, "<date>", 6, 0, ST_DIGIT },
+    [M_IP] = { m_ip, "<ip>", 4, 0, ST_DIGIT | ST_HEXALPHA | ST_COLON },
+    [M_VERSION] = { m_version, "<version>", 9, 1, ST_DIGIT | ST_V },
+    [M_HOSTNAME] = { m_hostname, "<hostname>", 10, 0, ST_ALPHA | ST_DIGIT | ST_SYMBOL },
+    [M_SHA1] = { m_sha1, "<sha1>", 6, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_MD5] = { m_md5, "<md5>", 5, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_HEX] = { m_hex, "<hex>", 5, 0, ST_DIGIT | ST_HEXALPHA },
+    [M_DURATION] = { m_duration, "<duration>", 10, 0, ST_DIGIT },
+    [M_FLOAT] = { m_float, "<float>", 7, 0, ST_DIGIT },
+    [M_INT] = { m_int, "<int>", 5, 0, ST_DIGIT },
 };
 
 /* The ST_* bits of byte c (with the same ctype tests as the matchers). */
@@ -559,10 +369,10 @@ static unsigned start_of(unsigned char c)
 {
     unsigned st = 0;
 
-    if (isdigit(c))
+    if (c_digit(c))
         st |= ST_DIGIT;
-    else if (isalpha(c))
-        st |= ST_ALPHA | (isxdigit(c) ? ST_HEXALPHA : 0) | (c == 'v' || c == 'V' ? ST_V : 0);
+    else if (c_alpha(c))
+        st |= ST_ALPHA | (c_xdigit(c) ? ST_HEXALPHA : 0) | (c == 'v' || c == 'V' ? ST_V : 0);
     else if (c == '.' || c == '_' || c == '%' || c == '+' || c == '-')
         st |= ST_SYMBOL;
     else if (c == ':')
@@ -570,8 +380,79 @@ static unsigned start_of(unsigned char c)
     return st;
 }
 
+static struct shape shape_at(const char *s, size_t len, size_t i)
+{
+    struct shape t;
+    size_t j = i;
+
+    while (j < len && c_digit((unsigned char)s[j]))
+        j++;
+    t.dr = j - i;
+    while (j < len && c_alnum((unsigned char)s[j]))
+        j++;
+    t.w = j - i;
+    t.c = j < len ? (unsigned char)s[j] : -1;
+    return t;
+}
+
+/*
+ * The matchers that may match a token of shape t starting with byte s0
+ * (B(M_*) bits): each needs what its own code implies, so skipping the
+ * others changes nothing (tests/unit/test_fpparam.c and fuzz_fpparam hold
+ * the output to the previous parameterizer's, tests/fuzz/param_ref.h).
+ * Every matcher scans on from the token's start, and the byte after its
+ * letters and digits decides most: an e-mail needs '@' or a local-part
+ * symbol there, a URL a scheme's '+', '.', '-' or the ':' of "://", a date
+ * in words ' ', ',' (after a weekday) or '/' (the common log format), an
+ * ISO date '-' after 4 digits or ':' after 2, an IP address '.' or ':', a
+ * version '.', a float '.' after digits only, a host name '.' or '-'; a
+ * UUID's first group is 8 bytes before '-', digests are 40 or 32 bytes,
+ * hex 8 or more (or 0x...), an int only digits, a duration a unit (a
+ * letter, "µs") or a fraction after its digits.
+ */
+static unsigned candidates(const struct shape *t, unsigned char s0)
+{
+    unsigned m = 0;
+
+    switch (t->c) {
+    case '@':
+    case '_':
+    case '%':
+        m = B(M_EMAIL);
+        break;
+    case '+':
+        m = B(M_EMAIL) | B(M_URL);
+        break;
+    case '.':
+        m = B(M_EMAIL) | B(M_URL) | B(M_IP) | B(M_VERSION) | B(M_HOSTNAME) | B(M_DURATION) |
+            (t->w == t->dr ? B(M_FLOAT) : 0);
+        break;
+    case '-':
+        m = B(M_EMAIL) | B(M_URL) | B(M_HOSTNAME) | (t->w == 8 ? B(M_UUID) : 0) |
+            (t->w == 4 ? B(M_DATE) : 0);
+        break;
+    case ':':
+        m = B(M_URL) | B(M_IP) | (t->w == 2 ? B(M_DATE) : 0);
+        break;
+    case ' ':
+    case ',':
+    case '/':
+        m = B(M_DATE_TEXT);
+        break;
+    case 0xc2:
+        m = B(M_DURATION);
+        break;
+    default:
+        break;
+    }
+    m |= (t->w == 40 ? B(M_SHA1) : 0) | (t->w == 32 ? B(M_MD5) : 0) |
+         (t->w >= 8 || (s0 == '0' && t->w >= 3) ? B(M_HEX) : 0) |
+         (t->w > t->dr ? B(M_DURATION) : 0) | (t->w == t->dr && t->w <= 7 ? B(M_INT) : 0);
+    return m;
+}
+
 /* After '=': a quoted string or a boolean literal; returns the length consumed. */
-static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
+static size_t after_equals(const char *s, size_t len, size_t i, const char **ph, size_t *phlen)
 {
     static const char *const bools[] = { "true", "false", NULL };
 
@@ -579,63 +460,97 @@ static size_t after_equals(const char *s, size_t len, size_t i, const char **ph)
         const char *close = memchr(s + i + 1, s[i], len - i - 1);
 
         *ph = "<quoted_str>";
+        *phlen = 12;
         return close != NULL ? (size_t)(close - s) + 1 - i : 0;
     }
     for (size_t b = 0; bools[b] != NULL; b++) {
         size_t k = strlen(bools[b]);
 
         *ph = "<bool>";
+        *phlen = 6;
         if (i + k <= len && strncasecmp(s + i, bools[b], k) == 0 && !is_word(s, len, i + k))
             return k;
     }
     return 0;
 }
 
-static size_t match_at(const char *s, size_t len, size_t i, int wide, const char **ph)
+/* What match_at found: a placeholder for n bytes (n 0: nothing), and whether it was a wide one. */
+struct found {
+    const char *ph;
+    size_t phlen;
+    int wide;
+};
+
+/* The length of what a placeholder replaces at i, or 0. */
+static size_t match_at(const char *s, size_t len, size_t i, int wide, struct found *f)
 {
+    struct shape t;
     unsigned st;
 
     if (i > 0 && s[i - 1] == '=') {
-        size_t n = after_equals(s, len, i, ph);
+        size_t n = after_equals(s, len, i, &f->ph, &f->phlen);
 
         if (n > 0)
             return n;
     }
+    /* Right after a match (next_start skips the rest of words otherwise). */
     if (i > 0 && is_word(s, len, i - 1))
         return 0;
     /* Most bytes (spaces, punctuation) start nothing; most matchers need a digit. */
     st = start_of((unsigned char)s[i]);
     if (st == 0)
         return 0;
-    for (size_t m = 0; m < sizeof(matchers) / sizeof(matchers[0]); m++) {
-        size_t n = (matchers[m].wide && !wide) || (matchers[m].starts & st) == 0
-                       ? 0
-                       : matchers[m].fn(s, len, i);
+    t = shape_at(s, len, i);
+    /* In matchers[] order: the lowest bit first. */
+    for (unsigned cand = candidates(&t, (unsigned char)s[i]); cand != 0; cand &= cand - 1) {
+        const struct matcher *mt = &matchers[__builtin_ctz(cand)];
+        size_t n;
 
+        if ((mt->wide && !wide) || (mt->starts & st) == 0)
+            continue;
+        n = mt->fn(s, len, i);
         if (n > 0) {
-            *ph = matchers[m].placeholder;
+            f->ph = mt->placeholder;
+            f->phlen = mt->placeholder_len;
+            f->wide = mt->wide;
             return n;
         }
     }
     return 0;
 }
 
-static int parameterize_line(const char *s, size_t len, int wide, struct buf *out)
+/*
+ * The next position after i where a token may start: no token starts
+ * right after a word character (is_word), so the rest of a word is
+ * skipped at once.
+ */
+static size_t next_start(const char *s, size_t len, size_t i)
+{
+    size_t j = i + 1;
+
+    while (j < len && is_word(s, len, j - 1))
+        j++;
+    return j;
+}
+
+/* One line; *fired is set when a matcher of version 3 only (wide) replaced something. */
+static int parameterize_line(const char *s, size_t len, int wide, struct buf *out, int *fired)
 {
     size_t i = 0, lit = 0;
     int rc = 0;
 
     while (i < len && rc == 0) {
-        const char *ph = NULL;
-        size_t n = match_at(s, len, i, wide, &ph);
+        struct found f = { NULL, 0, 0 };
+        size_t n = match_at(s, len, i, wide, &f);
 
         if (n == 0) {
-            i++;
+            i = next_start(s, len, i);
             continue;
         }
+        *fired |= f.wide;
         rc = buf_add(out, s + lit, i - lit);
         if (rc == 0)
-            rc = buf_addstr(out, ph);
+            rc = buf_add(out, f.ph, f.phlen);
         i += n;
         lit = i;
     }
@@ -647,13 +562,13 @@ static int parameterize_line(const char *s, size_t len, int wide, struct buf *ou
 static int blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (!isspace((unsigned char)s[i]))
+        if (!c_space((unsigned char)s[i]))
             return 0;
     }
     return 1;
 }
 
-static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
+static int parameterize(const char *msg, size_t len, int wide, struct buf *out, int *fired)
 {
     size_t i = 0, kept = 0;
     int rc = 0;
@@ -673,7 +588,7 @@ static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
             if (kept > 0)
                 rc = buf_addch(out, '\n');
             if (rc == 0)
-                rc = parameterize_line(msg + i, n, wide, out);
+                rc = parameterize_line(msg + i, n, wide, out, fired);
             kept++;
         }
         i = e + 1;
@@ -682,39 +597,77 @@ static int parameterize(const char *msg, size_t len, int wide, struct buf *out)
 }
 
 /*
- * The last message parameterised on this thread and what it gave. An
- * event's grouping asks for the same message twice in a row (version 3's
- * components, then the template hash), and the second answer is a copy.
- * Used only when the copy fits where the work would have fitted.
+ * The last message parameterised on this thread and what it gave, for
+ * version 2 (out[0]) and version 3 (out[1]). An event's grouping asks for
+ * the same message three times in a row (version 2's components, version
+ * 3's, then the template hash). Version 3's scan runs first: when none of
+ * its own matchers (wide) replaced anything, every position it reached
+ * chose what version 2 would have chosen, so its text is version 2's too
+ * and one scan answers all three. A copy is used only when it fits where
+ * the work would have fitted.
  */
 #define MEMO_MAX 2048
 
 static _Thread_local struct {
-    int valid, wide;
-    size_t len, out_len;
+    int valid;
+    int have[2];
+    size_t len, n[2];
     char in[MEMO_MAX];
-    char out[MEMO_MAX];
+    char out[2][MEMO_MAX];
 } memo;
+
+/* Keeps out[start..] as the answer of version w for the memo's message. */
+static void memo_keep(int w, const struct buf *out, size_t start)
+{
+    size_t n = out->len - start;
+
+    if (!memo.valid || n > MEMO_MAX)
+        return;
+    if (n > 0)
+        memcpy(memo.out[w], out->p + start, n);
+    memo.n[w] = n;
+    memo.have[w] = 1;
+}
+
+/* out back to start (a scan whose answer is not the one asked for). */
+static void truncate_to(struct buf *out, size_t start)
+{
+    out->len = start;
+    if (out->cap > 0)
+        out->p[start] = '\0';
+}
 
 int fp_parameterize(const char *msg, size_t len, int wide, struct buf *out)
 {
     size_t start = out->len;
-    int rc;
+    int w = wide != 0, fired = 0, rc;
 
-    if (memo.valid && memo.wide == wide && memo.len == len && memo.out_len <= out->max &&
-        out->len <= out->max - memo.out_len && memcmp(memo.in, msg, len) == 0)
-        return memo.out_len > 0 ? buf_add(out, memo.out, memo.out_len) : 0;
-    rc = parameterize(msg, len, wide, out);
-    memo.valid = 0;
-    if (rc == 0 && len <= MEMO_MAX && out->len - start <= MEMO_MAX) {
+    if (len > MEMO_MAX)
+        return parameterize(msg, len, w, out, &fired);
+    if (memo.valid && memo.len == len && memcmp(memo.in, msg, len) == 0) {
+        if (memo.have[w] && memo.n[w] <= out->max && out->len <= out->max - memo.n[w])
+            return memo.n[w] > 0 ? buf_add(out, memo.out[w], memo.n[w]) : 0;
+    } else {
+        memo.valid = 1;
+        memo.have[0] = memo.have[1] = 0;
+        memo.len = len;
         if (len > 0)
             memcpy(memo.in, msg, len);
-        if (out->len > start)
-            memcpy(memo.out, out->p + start, out->len - start);
-        memo.len = len;
-        memo.out_len = out->len - start;
-        memo.wide = wide;
-        memo.valid = 1;
     }
+    /* With version 3's answer known but not version 2's, a wide matcher fired: scan for 2. */
+    if (w == 1 || !memo.have[1]) {
+        rc = parameterize(msg, len, 1, out, &fired);
+        if (rc == 0) {
+            memo_keep(1, out, start);
+            if (!fired)
+                memo_keep(0, out, start);
+        }
+        if (w == 1 || (rc == 0 && !fired))
+            return rc;
+        truncate_to(out, start);
+    }
+    rc = parameterize(msg, len, 0, out, &fired);
+    if (rc == 0)
+        memo_keep(0, out, start);
     return rc;
 }

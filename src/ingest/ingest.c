@@ -57,17 +57,20 @@ struct event *ingest_events_push(struct ingest_events *out, struct pool *pool)
  */
 static void derived_id(uint64_t lsn, uint32_t seq, char out[33])
 {
-    unsigned char key[20] = "bilor-ev";
-    char h[33];
+    unsigned char key[20] = "bilor-ev", h[16];
 
     for (int i = 0; i < 8; i++)
         key[8 + i] = (unsigned char)(lsn >> (56 - 8 * i));
     for (int i = 0; i < 4; i++)
         key[16 + i] = (unsigned char)(seq >> (24 - 8 * i));
     hex_encode(key + 8, 12, out);
-    hash_hex128(key, sizeof(key), h);
-    memcpy(out + 24, h, 8);
-    out[32] = '\0';
+    /*
+     * The first 8 hex digits of the BLAKE2b-128 of both: stored ids stay what
+     * they were, and a replay (the store probes an issue event by its id)
+     * derives the same one. Only the 4 bytes shown are encoded.
+     */
+    hash_bytes128(key, sizeof(key), h);
+    hex_encode(h, 4, out + 24);
 }
 
 static struct event *new_event(const struct ingest_meta *meta, uint32_t seq,

@@ -223,6 +223,46 @@ static void test_hash(void)
     CHECK(hash64("a", 1) != hash64("b", 1));
 }
 
+/*
+ * The UTC shape ("...Z") has a fast reader of its own: over generated and
+ * mutated timestamps it must give what the general parser gives for the
+ * same instant written with "+00:00".
+ */
+static void test_clock_utc(void)
+{
+    static const char bytes[] = "0123456789-:.TZz ,+x";
+    uint64_t r = UINT64_C(0x2545f4914f6cdd1d);
+    int bad = 0;
+
+    for (int n = 0; n < 20000; n++) {
+        char z[64], off[72];
+        int64_t a = 0, b = 0;
+        int len, ra, rb;
+
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        len = snprintf(z, sizeof(z), "%04u-%02u-%02uT%02u:%02u:%02u", (unsigned)(r % 10000),
+                       (unsigned)(r >> 14) % 14, (unsigned)(r >> 18) % 33, (unsigned)(r >> 24) % 25,
+                       (unsigned)(r >> 30) % 61, (unsigned)(r >> 36) % 62);
+        if ((r >> 42) % 3 > 0)
+            len += snprintf(z + len, sizeof(z) - (size_t)len, ".%.*u", (int)((r >> 44) % 10),
+                            (unsigned)(r >> 48) % 1000000000u);
+        if ((r >> 58) % 4 == 0)
+            z[(r >> 50) % (unsigned)len] = bytes[(r >> 54) % (sizeof(bytes) - 1)];
+        memcpy(off, z, (size_t)len);
+        memcpy(off + len, "+00:00", 7);
+        z[len] = 'Z';
+        z[len + 1] = '\0';
+        ra = clock_parse_rfc3339(z, (size_t)len + 1, &a);
+        rb = clock_parse_rfc3339(off, (size_t)len + 6, &b);
+        if ((ra != rb || (ra == 0 && a != b)) && bad++ < 5)
+            fprintf(stderr, "\"%s\": %d %lld, \"%s\": %d %lld\n", z, ra, (long long)a, off, rb,
+                    (long long)b);
+    }
+    CHECK_INT_EQ(bad, 0);
+}
+
 int main(void)
 {
     hash_global_init();
@@ -230,6 +270,7 @@ int main(void)
     test_buf();
     test_pool();
     test_clock();
+    test_clock_utc();
     test_json();
     test_json_nul();
     test_json_long();
