@@ -301,6 +301,34 @@ static int render_usage(struct store *st, struct buf *out)
     return rc;
 }
 
+/* The WAL checkpointer (store_sqlite_ckpt.c): its work, and the writer's own checkpoints. */
+static int render_ckpt(struct store *st, struct buf *out)
+{
+    struct store_ckpt_stats s;
+    int rc = 0;
+
+    store_ckpt_stats(st, &s);
+    const struct {
+        const char *name, *help;
+        uint64_t v;
+    } c[] = {
+        { "bilor_store_checkpoint_passes_total",
+          "WAL checkpoint passes of the checkpointer thread.", s.passes },
+        { "bilor_store_checkpoint_frames_total",
+          "WAL frames copied back by the checkpointer thread (each run's last pass).", s.frames },
+        { "bilor_store_checkpoint_truncates_total", "Idle files' WALs truncated.", s.truncates },
+        { "bilor_store_checkpoint_errors_total", "Failed checkpoint passes.", s.errors },
+        { "bilor_store_writer_checkpoints_total",
+          "Checkpoints the writer ran itself (its WAL past the bound).", s.writer_ckpts },
+        { "bilor_store_writer_checkpoint_frames_total",
+          "WAL frames copied by the writer's own checkpoints.", s.writer_frames },
+    };
+
+    for (size_t i = 0; rc == 0 && i < sizeof(c) / sizeof(c[0]); i++)
+        rc = gauge(out, c[i].name, c[i].help, "counter", c[i].v);
+    return rc;
+}
+
 struct key_render {
     struct buf *out;
     int rc;
@@ -345,5 +373,7 @@ int metrics_render(const struct app *app, struct buf *out)
         rc = render_digest(app->digest, out);
     if (rc == 0 && app->store != NULL)
         rc = render_usage(app->store, out);
+    if (rc == 0 && app->store != NULL)
+        rc = render_ckpt(app->store, out);
     return rc;
 }

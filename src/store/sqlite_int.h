@@ -122,6 +122,15 @@ struct sq_store {
     struct sq_conn *rparts[SQ_PART_READERS];
     size_t nrparts;
     unsigned drop_gen;
+    /*
+     * Day-file connections out of the LRU and not yet closed (in use, being
+     * opened or being closed): their days, a multiset. sq_part_drop waits on
+     * pgone until none is of the day it drops (store_sqlite_part.c).
+     */
+    int64_t *pbusy;
+    size_t npbusy, capbusy;
+    int64_t pdropping; /* the day being dropped, or -1 */
+    pthread_cond_t pgone;
 
     sq_test_hook_fn test_hook;
     void *test_hook_arg;

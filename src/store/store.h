@@ -348,6 +348,21 @@ struct store_usage {
     int64_t file_bytes;
 };
 
+/*
+ * The WAL checkpointer's counters since open (sqlite backend; others leave
+ * them 0): passes on a file, frames copied, idle WALs truncated, errors, and
+ * checkpoints the writer ran itself because the WAL grew past its bound.
+ */
+struct store_ckpt_stats {
+    uint64_t wakes;
+    uint64_t passes;
+    uint64_t frames;
+    uint64_t truncates;
+    uint64_t errors;
+    uint64_t writer_ckpts;
+    uint64_t writer_frames;
+};
+
 struct store;
 
 /*
@@ -540,6 +555,8 @@ struct store_ops {
     /* Rows and bytes per partition and project (project_id 0: all), oldest first. */
     int (*usage)(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
                  size_t *n, struct bl_err *err);
+    /* Optional (NULL: all 0): the WAL checkpointer's counters (/metrics). */
+    void (*ckpt_stats)(struct store *st, struct store_ckpt_stats *out);
 
     /*
      * Envelope items (digest, single writer). Exactly once like write_batch:
@@ -857,6 +874,13 @@ static inline int store_usage(struct store *st, int64_t project_id, struct pool 
                               struct store_usage **out, size_t *n, struct bl_err *err)
 {
     return st->ops->usage(st, project_id, pool, out, n, err);
+}
+
+static inline void store_ckpt_stats(struct store *st, struct store_ckpt_stats *out)
+{
+    *out = (struct store_ckpt_stats){ 0 };
+    if (st->ops->ckpt_stats != NULL)
+        st->ops->ckpt_stats(st, out);
 }
 
 static inline int store_write_items(struct store *st, const struct item *items, size_t n,

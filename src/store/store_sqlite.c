@@ -391,6 +391,8 @@ static void sq_close(struct store *st)
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->pmu);
+    pthread_cond_destroy(&s->pgone);
+    free(s->pbusy);
     free(s->events_dir);
     free(s->dir);
     free(s);
@@ -405,6 +407,15 @@ static int sq_ping(struct store *st, struct bl_err *err)
     int rc = sq_read_one(sq_of(st), &q, err);
 
     return rc == BL_ENOTFOUND ? bl_err_set(err, BL_ESTORE, "ping: no schema version") : rc;
+}
+
+static void sq_ckpt_counts(struct store *st, struct store_ckpt_stats *out)
+{
+    struct sq_ckpt_stats s;
+
+    sq_ckpt_stats(sq_of(st), &s);
+    *out = (struct store_ckpt_stats){ s.wakes,  s.passes,       s.frames,       s.truncates,
+                                      s.errors, s.writer_ckpts, s.writer_frames };
 }
 
 static const struct store_ops sq_ops = {
@@ -444,6 +455,7 @@ static const struct store_ops sq_ops = {
     .retention_set = sq_retention_set,
     .retention_run = sq_retention_run,
     .usage = sq_usage,
+    .ckpt_stats = sq_ckpt_counts,
     .set_issue_events_per_day = sq_set_issue_events_per_day,
     .write_items = sq_write_items,
     .attachment_list = sq_attachment_list,
@@ -543,6 +555,8 @@ int store_open_sqlite(struct store **out, const char *data_dir, const char *node
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->pmu, NULL);
+    pthread_cond_init(&s->pgone, NULL);
+    s->pdropping = -1;
     s->ckpt = sq_ckpt_new();
     s->zcctx = ZSTD_createCCtx();
     if (s->zcctx == NULL)

@@ -9,6 +9,17 @@
  * pmu. Dropping a day bumps drop_gen: idle connections to the day are closed
  * at once, and a connection that was in use during the drop is closed when
  * it is handed back, so no cached connection ever reads a deleted day.
+ *
+ * No connection to a day file may outlive its unlink: SQLite tracks files
+ * by inode, so the last connection to the unlinked file believes itself the
+ * last of "its" database and, closing, deletes <day>.db-wal by name, which
+ * by then may be the WAL of the day's new file (the writer re-creates a day
+ * as soon as an event of it comes). So every connection out of the LRU and
+ * not yet closed is counted under its day (pbusy), and sq_part_drop, after
+ * refusing new readers of the day (pdropping), waits until those are
+ * handed back and closed before it unlinks. Readers hold a connection for
+ * one query, so the wait is short; past SQ_DROP_WAIT_S the drop gives up
+ * (BL_EBUSY) and retention tries again on its next run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +35,9 @@
 #include "core/xmalloc.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
+
+/* How long a drop waits for the readers of its day (see the top comment). */
+#define SQ_DROP_WAIT_S 60
 
 int64_t sq_day_of(int64_t us)
 {
@@ -223,6 +237,50 @@ void sq_part_writers_close(struct sq_store *s)
     s->nwparts = 0;
 }
 
+/* A connection to day leaves the LRU (pmu held). */
+static void busy_add(struct sq_store *s, int64_t day)
+{
+    if (s->npbusy == s->capbusy) {
+        s->capbusy = s->capbusy > 0 ? 2 * s->capbusy : 16;
+        s->pbusy = xrealloc(s->pbusy, s->capbusy * sizeof(*s->pbusy));
+    }
+    s->pbusy[s->npbusy++] = day;
+}
+
+/* A connection to day is closed or back in the LRU (pmu held). */
+static void busy_del(struct sq_store *s, int64_t day)
+{
+    for (size_t i = 0; i < s->npbusy; i++) {
+        if (s->pbusy[i] == day) {
+            s->pbusy[i] = s->pbusy[--s->npbusy];
+            break;
+        }
+    }
+    pthread_cond_broadcast(&s->pgone);
+}
+
+static int busy_has(const struct sq_store *s, int64_t day)
+{
+    for (size_t i = 0; i < s->npbusy; i++)
+        if (s->pbusy[i] == day)
+            return 1;
+    return 0;
+}
+
+/* Closes c (out of the LRU, counted busy) and says so. */
+static void close_busy(struct sq_store *s, struct sq_conn *c)
+{
+    int64_t day;
+
+    if (c == NULL)
+        return;
+    day = c->day;
+    sq_conn_close(c);
+    pthread_mutex_lock(&s->pmu);
+    busy_del(s, day);
+    pthread_mutex_unlock(&s->pmu);
+}
+
 int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out, struct bl_err *err)
 {
     char path[SQ_PATH_MAX];
@@ -230,7 +288,16 @@ int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out, st
     size_t i;
     int rc;
 
+    *out = NULL;
+    rc = sq_part_path(s, day, path, sizeof(path));
+    if (rc != 0)
+        return bl_err_set(err, rc, "bad day %lld", (long long)day);
     pthread_mutex_lock(&s->pmu);
+    if (day == s->pdropping) {
+        pthread_mutex_unlock(&s->pmu);
+        return bl_err_set(err, BL_ENOTFOUND, "no events for day %lld", (long long)day);
+    }
+    busy_add(s, day);
     for (i = s->nrparts; i-- > 0;) {
         if (s->rparts[i]->day == day) {
             *out = s->rparts[i];
@@ -242,14 +309,16 @@ int sq_part_reader_get(struct sq_store *s, int64_t day, struct sq_conn **out, st
     }
     gen = s->drop_gen;
     pthread_mutex_unlock(&s->pmu);
-    rc = sq_part_path(s, day, path, sizeof(path));
-    if (rc != 0)
-        return bl_err_set(err, rc, "bad day %lld", (long long)day);
     if (access(path, F_OK) != 0)
-        return bl_err_set(err, BL_ENOTFOUND, "no events for day %lld", (long long)day);
-    rc = sq_conn_open(path, SQ_OPEN_READER, out, err);
-    if (rc != 0)
+        rc = bl_err_set(err, BL_ENOTFOUND, "no events for day %lld", (long long)day);
+    else
+        rc = sq_conn_open(path, SQ_OPEN_READER, out, err);
+    if (rc != 0) {
+        pthread_mutex_lock(&s->pmu);
+        busy_del(s, day);
+        pthread_mutex_unlock(&s->pmu);
         return rc;
+    }
     (*out)->day = day;
     (*out)->gen = gen;
     return 0;
@@ -263,17 +332,19 @@ void sq_part_reader_put(struct sq_store *s, struct sq_conn *c)
         return;
     pthread_mutex_lock(&s->pmu);
     if (c->gen != s->drop_gen) {
-        evict = c;
+        evict = c; /* stays busy until closed */
     } else {
         if (s->nrparts == SQ_PART_READERS) {
             evict = s->rparts[0];
             memmove(&s->rparts[0], &s->rparts[1], (s->nrparts - 1) * sizeof(c));
             s->nrparts--;
+            busy_add(s, evict->day);
         }
         s->rparts[s->nrparts++] = c;
+        busy_del(s, c->day);
     }
     pthread_mutex_unlock(&s->pmu);
-    sq_conn_close(evict);
+    close_busy(s, evict);
 }
 
 void sq_part_readers_close(struct sq_store *s)
@@ -283,6 +354,23 @@ void sq_part_readers_close(struct sq_store *s)
     for (i = 0; i < s->nrparts; i++)
         sq_conn_close(s->rparts[i]);
     s->nrparts = 0;
+}
+
+/* Until no connection to day is out of the LRU (new ones are refused: pdropping). */
+static int wait_readers(struct sq_store *s, int64_t day, struct bl_err *err)
+{
+    struct timespec until;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += SQ_DROP_WAIT_S;
+    pthread_mutex_lock(&s->pmu);
+    while (rc == 0 && busy_has(s, day))
+        if (pthread_cond_timedwait(&s->pgone, &s->pmu, &until) == ETIMEDOUT && busy_has(s, day))
+            rc = bl_err_set(err, BL_EBUSY, "day %lld: readers still open after %d s",
+                            (long long)day, SQ_DROP_WAIT_S);
+    pthread_mutex_unlock(&s->pmu);
+    return rc;
 }
 
 int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err)
@@ -305,6 +393,7 @@ int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err)
     s->nwparts = keep;
     pthread_mutex_lock(&s->pmu);
     s->drop_gen++;
+    s->pdropping = day;
     keep = 0;
     for (i = 0; i < s->nrparts; i++) {
         if (s->rparts[i]->day == day)
@@ -316,13 +405,19 @@ int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err)
     pthread_mutex_unlock(&s->pmu);
     for (i = 0; i < ngone; i++)
         sq_conn_close(gone[i]);
-    if (unlink(path) != 0) {
+    rc = wait_readers(s, day, err);
+    if (rc == 0 && unlink(path) != 0) {
         if (errno == ENOENT)
-            return bl_err_set(err, BL_ENOTFOUND, "no events for day %lld", (long long)day);
-        return bl_err_set(err, BL_EIO, "cannot remove '%s': %s", path, strerror(errno));
+            rc = bl_err_set(err, BL_ENOTFOUND, "no events for day %lld", (long long)day);
+        else
+            rc = bl_err_set(err, BL_EIO, "cannot remove '%s': %s", path, strerror(errno));
     }
-    unlink_side(path);
-    return 0;
+    if (rc == 0)
+        unlink_side(path);
+    pthread_mutex_lock(&s->pmu);
+    s->pdropping = -1;
+    pthread_mutex_unlock(&s->pmu);
+    return rc;
 }
 
 int64_t sq_part_meta(struct sq_conn *c, const char *key)

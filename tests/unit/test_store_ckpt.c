@@ -5,6 +5,7 @@
  * file dropped while the thread has it, and a clean close. Real stores on
  * disk, real commits; the WAL is measured by its file size.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,21 @@ static void test_decide(void)
     CHECK(SQ_CKPT_WAKE_FRAMES < 8192 && SQ_CKPT_BOUND_FRAMES == 4 * 8192);
 }
 
+/* What /metrics reads (store_ckpt_stats) is the checkpointer's own count (thread paused). */
+static void same_stats(struct store *st, const struct sq_ckpt_stats *cs)
+{
+    struct store_ckpt_stats m;
+
+    store_ckpt_stats(st, &m);
+    CHECK_INT_EQ(m.wakes, cs->wakes);
+    CHECK_INT_EQ(m.passes, cs->passes);
+    CHECK_INT_EQ(m.frames, cs->frames);
+    CHECK_INT_EQ(m.truncates, cs->truncates);
+    CHECK_INT_EQ(m.errors, cs->errors);
+    CHECK_INT_EQ(m.writer_ckpts, cs->writer_ckpts);
+    CHECK_INT_EQ(m.writer_frames, cs->writer_frames);
+}
+
 /*
  * Commits past the wake threshold are checkpointed by the thread, never by
  * the writer; once the file is idle its WAL is truncated; every event is
@@ -130,15 +146,19 @@ static void test_thread(const char *dir)
     CHECK(cs.frames > 0);
     CHECK_INT_EQ(cs.writer_ckpts, 0);
     CHECK_INT_EQ(cs.errors, 0);
-    /* Idle: the day file's WAL goes back to nothing, without a write. */
+    /*
+     * Idle: the day file's WAL goes back to nothing, without a write. The
+     * file shrinks inside the checkpoint, before the thread counts it.
+     */
     day_path(st, DAY1, "-wal", wal, sizeof(wal));
-    for (int i = 0; i < 100 && file_size(wal) != 0; i++) {
+    sq_ckpt_stats(sq_of(st), &cs);
+    for (int i = 0; i < 100 && (file_size(wal) != 0 || cs.truncates == 0); i++) {
         struct timespec ts = { 0, 100 * 1000 * 1000 };
 
         nanosleep(&ts, NULL);
+        sq_ckpt_stats(sq_of(st), &cs);
     }
     CHECK_INT_EQ(file_size(wal), 0);
-    sq_ckpt_stats(sq_of(st), &cs);
     CHECK(cs.truncates >= 1);
     CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_ISSUE, 100), 10 * BATCH);
     /* Writes go on after a truncate. */
@@ -180,6 +200,7 @@ static void test_bound(const char *dir)
     CHECK(cs.writer_ckpts >= 2);
     CHECK(cs.writer_frames > (uint64_t)bound);
     CHECK_INT_EQ(cs.passes, 0);
+    same_stats(st, &cs);
     /* 40 batches of 40 events of ~2 KB compressed: over 800 pages written in all. */
     CHECK(biggest > 0);
     CHECK(biggest <= WAL_BYTES(bound + 80));
@@ -234,6 +255,76 @@ static void test_drop(const char *dir)
     store_close(st);
 }
 
+struct dropper {
+    struct store *st;
+    int64_t day;
+    int rc;
+    _Atomic int done;
+};
+
+static void *drop_thread(void *arg)
+{
+    struct dropper *d = arg;
+    struct bl_err err = { 0, "" };
+
+    d->rc = sq_part_drop(sq_of(d->st), d->day, &err);
+    d->done = 1;
+    return NULL;
+}
+
+/*
+ * A reader in use while its day is dropped: the drop refuses new readers of
+ * the day and waits for it to be handed back (and closed) before it
+ * unlinks, so no connection to the old file is left to delete the WAL of
+ * the day's next file by name when it closes.
+ */
+static void test_drop_reader(const char *dir)
+{
+    struct store *st = open_store(dir);
+    struct dropper d = { st, 0, -1, 0 };
+    struct sq_conn *c = NULL, *c2 = NULL;
+    struct bl_err err = { 0, "" };
+    char path[SQ_PATH_MAX + 8], wal[SQ_PATH_MAX + 8];
+    int64_t pid;
+    uint64_t lsn = 10;
+    pthread_t th;
+
+    if (st == NULL)
+        return;
+    pid = add_project(st, "reader");
+    d.day = sq_day_of(DAY1);
+    write_batch(st, pid, DAY1 + HOUR, &lsn);
+    day_path(st, DAY1, "", path, sizeof(path));
+    day_path(st, DAY1, "-wal", wal, sizeof(wal));
+    CHECK_INT_EQ(sq_part_reader_get(sq_of(st), d.day, &c, &err), 0);
+    CHECK_INT_EQ(pthread_create(&th, NULL, drop_thread, &d), 0);
+    for (int i = 0; i < 5; i++) {
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+        nanosleep(&ts, NULL);
+    }
+    CHECK(!d.done);
+    CHECK(file_size(path) > 0);
+    CHECK_INT_EQ(sq_part_reader_get(sq_of(st), d.day, &c2, &err), BL_ENOTFOUND);
+    CHECK(c2 == NULL);
+    sq_part_reader_put(sq_of(st), c);
+    pthread_join(th, NULL);
+    CHECK(d.done);
+    CHECK_INT_EQ(d.rc, 0);
+    CHECK_INT_EQ(file_size(path), -1);
+    /* The day again: a new file whose WAL nothing deletes; readers come back. */
+    write_batch(st, pid, DAY1 + HOUR, &lsn);
+    CHECK(file_size(path) > 0);
+    CHECK(file_size(wal) >= 0);
+    CHECK_INT_EQ(count_events(st, pid, 0, EV_KIND_ISSUE, 100), BATCH);
+    CHECK_INT_EQ(sq_part_reader_get(sq_of(st), d.day, &c2, &err), 0);
+    sq_part_reader_put(sq_of(st), c2);
+    /* Another reader of the day still idle in the LRU at a drop: closed before the unlink. */
+    CHECK_INT_EQ(sq_part_drop(sq_of(st), d.day, &err), 0);
+    CHECK_INT_EQ(file_size(path), -1);
+    store_close(st);
+}
+
 int main(void)
 {
     char tmpdir[256], dir[300];
@@ -250,6 +341,8 @@ int main(void)
     test_bound(dir);
     snprintf(dir, sizeof(dir), "%s/drop", tmpdir);
     test_drop(dir);
+    snprintf(dir, sizeof(dir), "%s/reader", tmpdir);
+    test_drop_reader(dir);
     t_rm_tree(tmpdir);
     return t_done();
 }
