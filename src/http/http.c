@@ -192,7 +192,7 @@ static void request_client(struct hreq *h, struct peer_key *out)
         }
     }
     addr_text(sa, text, sizeof(text));
-    h->req.client_ip = pool_strdup(&h->pool, text);
+    h->req.client_ip = pool_strdup(h->pool, text);
 }
 
 static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, const char *url,
@@ -204,14 +204,19 @@ static struct hreq *hreq_new(struct http_server *srv, struct MHD_Connection *c, 
     h->conn = c;
     h->hc = conn_hconn(c);
     pthread_mutex_init(&h->mu, NULL);
-    pool_init(&h->pool, 8192);
+    if (h->hc != NULL) {
+        h->pool = &h->hc->pool;
+    } else {
+        pool_init(&h->own, 8192);
+        h->pool = &h->own;
+    }
     buf_init(&h->body, 0);
     resp_init(&h->resp);
     h->req.method = method_of(method);
     h->req.path = srv->cfg.path_prefix != NULL
-                      ? pool_printf(&h->pool, "%s%s", srv->cfg.path_prefix, url)
-                      : pool_strdup(&h->pool, url);
-    h->req.pool = &h->pool;
+                      ? pool_printf(h->pool, "%s%s", srv->cfg.path_prefix, url)
+                      : pool_strdup(h->pool, url);
+    h->req.pool = h->pool;
     h->req.app = srv->app;
     h->req.received_at = clock_now_us();
     h->req.conn = c;
@@ -239,7 +244,10 @@ static void hreq_free(struct hreq *h)
 {
     drop_body(h);
     resp_release(&h->resp);
-    pool_release(&h->pool);
+    if (h->pool == &h->own)
+        pool_release(&h->own);
+    else
+        pool_reset(h->pool); /* the connection's next request starts on its chunk */
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

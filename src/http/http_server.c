@@ -48,6 +48,7 @@ static void on_conn_started(struct http_server *s, struct MHD_Connection *c, voi
                                                                  MHD_CONNECTION_INFO_CONNECTION_FD);
     struct hconn *hc = xcalloc(1, sizeof(*hc));
 
+    pool_init(&hc->pool, 8192);
     peer_key_of(ai != NULL ? ai->client_addr : NULL, &hc->peer);
     hc->fd = fi != NULL ? fi->connect_fd : MHD_INVALID_SOCKET;
     http_phase_set(hc, PH_HEADERS);
@@ -83,6 +84,7 @@ static void on_conn_closed(struct http_server *s, void **socket_ctx)
     pthread_mutex_unlock(&s->conns_mu);
     if (hc->counted)
         peers_conn_close(s->peers, &hc->peer);
+    pool_release(&hc->pool);
     free(hc);
     *socket_ctx = NULL;
 }

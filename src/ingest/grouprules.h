@@ -44,7 +44,12 @@ struct grules_matcher {
     char *arg; /* the tag name of tags.NAME */
     char *pattern;
     size_t inner; /* pattern is "**TEXT**", TEXT without wildcards: its length (else 0) */
+    unsigned fam; /* family: the known families it names as bits, GRULES_FAM_STAR, _PLAIN */
 };
+
+/* grules_matcher.fam: "*" is among the names; a name that is no family (a platform). */
+#define GRULES_FAM_STAR (1u << 30)
+#define GRULES_FAM_PLAIN (1u << 31)
 
 struct grules_rule {
     struct grules_matcher m[GRULES_MAX_MATCHERS];

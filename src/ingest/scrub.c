@@ -308,18 +308,39 @@ static int long_digit_run(const char *s, size_t len)
     return 0;
 }
 
+/*
+ * How many bytes of s[0..len) are ASCII digits, eight at a time: x = b ^ '0'
+ * is a digit's value, below 10; (x & 0x7f) + 0x76 sets a byte's top bit
+ * from 10 up without a carry into the next byte, and x's own top bit rules
+ * out the rest. Every string of every event is counted.
+ */
+static size_t count_digits(const char *s, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    size_t n = 0, k = 0;
+
+    for (; k + 8 <= len; k += 8) {
+        uint64_t v, x, over;
+
+        memcpy(&v, s + k, 8);
+        x = v ^ (ones * '0');
+        over = (((x & (ones * 0x7f)) + ones * 0x76) | x) >> 7 & ones; /* 1 per non-digit */
+        n += 8 - (size_t)((over * ones) >> 56);
+    }
+    for (; k < len; k++)
+        n += (unsigned char)(s[k] - '0') < 10;
+    return n;
+}
+
 /* Whether s[0..len) holds a card number (cards_out would replace one). */
 static int has_card(const char *s, size_t len)
 {
-    size_t digits = 0;
     int found = 0;
 
     /* A card has at least 13 digits: most strings are ruled out by their length or one count. */
     if (len < 13)
         return 0;
-    for (size_t k = 0; k < len; k++)
-        digits += (unsigned char)(s[k] - '0') < 10;
-    if (digits < 13 || !long_digit_run(s, len))
+    if (count_digits(s, len) < 13 || !long_digit_run(s, len))
         return 0;
     /*
      * Timestamps, ids and hex strings pass the count: a card can only start

@@ -185,6 +185,25 @@ static int list_segments(const struct journal *j, uint64_t **out, size_t *n, str
     return 0;
 }
 
+/* Whether the file holds only zero bytes from off to size (a stop left the zeros written ahead). */
+static int zeros_from(int fd, uint64_t off, uint64_t size)
+{
+    unsigned char b[4096];
+
+    while (off < size) {
+        size_t n = size - off < sizeof(b) ? (size_t)(size - off) : sizeof(b);
+        ssize_t r = pread(fd, b, n, (off_t)off);
+
+        if (r <= 0)
+            return 0;
+        for (ssize_t i = 0; i < r; i++)
+            if (b[i] != 0)
+                return 0;
+        off += (uint64_t)r;
+    }
+    return 1;
+}
+
 /* Cuts the torn tail of the last segment: it was never acknowledged. */
 static int recover_tail(struct journal *j, const char *path, int fd, uint64_t size, uint64_t *valid,
                         struct bl_err *err)
@@ -195,8 +214,11 @@ static int recover_tail(struct journal *j, const char *path, int fd, uint64_t si
         return bl_err_set(err, rc, "cannot read '%s'", path);
     if (*valid == size)
         return 0;
-    log_warn("cutting torn tail of '%s' at %" PRIu64 " (%" PRIu64 " bytes dropped)", path, *valid,
-             size - *valid);
+    if (zeros_from(fd, *valid, size))
+        log_debug("cutting the zeros written ahead in '%s' at %" PRIu64, path, *valid);
+    else
+        log_warn("cutting torn tail of '%s' at %" PRIu64 " (%" PRIu64 " bytes dropped)", path,
+                 *valid, size - *valid);
     if (ftruncate(fd, (off_t)*valid) != 0)
         return bl_err_set(err, BL_EIO, "cannot truncate '%s': %s", path, strerror(errno));
     if (j->fsync && fsync(fd) != 0)
@@ -336,6 +358,7 @@ static int prepare_active(struct journal *j, uint64_t ckpt, struct bl_err *err)
     j->active_fd = last->fd;
     j->active_start = last->start;
     j->write_lsn = last->end;
+    j->zeroed_end = last->end - last->start; /* recovery cut the file to its records */
     atomic_store(&j->durable_lsn, last->end);
     return 0;
 }
@@ -384,6 +407,8 @@ void journal_close(struct journal *j)
     /* The flusher drains the pending group (running its callbacks) before it exits. */
     if (j->flusher_started)
         pthread_join(j->flusher, NULL);
+    /* A stopped journal's files hold its records only (a failure here: recovery cuts them). */
+    (void)journal__cut_zeros(j);
     journal_free(j);
 }
 

@@ -9,8 +9,22 @@
  * touched, syncs once, publishes the new durable end and then runs the
  * callbacks without holding the lock. Records get their LSN here, from the
  * write position, so a failed write leaves no hole in the LSN space.
+ *
+ * The active segment is written ahead with zeros, 128 KiB at a time: an
+ * fdatasync after writes that grew the file has to commit the filesystem's
+ * journal too (the new size and blocks), one after overwriting blocks the
+ * file already has only flushes the data. On ext4 that halved a group's
+ * write and fdatasync (about 150 us to 80 us alone), the wait every
+ * request's answer has. The next zeros are written between groups
+ * (zero_early); a MiB at a time gave one group in about fifty the zeros'
+ * write-back to wait for (the ack's p99 rose by 10-20 ms), 128 KiB did not.
+ * Zeros are no record (bad magic): recovery cuts them like a torn tail, and
+ * a segment is cut to its records when it is closed or rolled over, so a
+ * segment before the last one is still its records only.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +39,8 @@
 
 /* A group buffer bigger than this is given back after its flush. */
 #define GROUP_KEEP_BYTES (16u << 20)
+/* Zeros written past the records at once (see the top of the file). */
+#define ZERO_AHEAD (128u * 1024)
 
 void journal__group_release(struct journal_group *g)
 {
@@ -120,6 +136,65 @@ static void publish_durable(struct journal *j)
 }
 
 /*
+ * Zeros from the end of the records about to be written to the next ZERO_AHEAD
+ * boundary past them (at most to the segment's size), when the file is not
+ * that long yet. Best effort: where they could not be written (a full
+ * disk), the records' own write grows the file as it did before.
+ */
+static void zero_ahead(struct journal *j, uint64_t end)
+{
+    static const unsigned char zeros[64 * 1024];
+    uint64_t to = (end / ZERO_AHEAD + 1) * ZERO_AHEAD, at = end;
+
+    if (end < j->zeroed_end)
+        return;
+    if (to > j->segment_bytes)
+        to = end > j->segment_bytes ? end : j->segment_bytes;
+    while (at < to) {
+        size_t n = to - at < sizeof(zeros) ? (size_t)(to - at) : sizeof(zeros);
+
+        if (pwrite_full(j->active_fd, zeros, n, at) != 0)
+            break;
+        at += n;
+    }
+    j->zeroed_end = at > end ? at : end;
+}
+
+/*
+ * After a group: when less than half of ZERO_AHEAD is left past the
+ * records, the next zeros are written now and their writeback started, so the
+ * group whose fdatasync first covers it mostly finds it on disk already
+ * (written just before a group, they were that group's wait).
+ */
+static void zero_early(struct journal *j)
+{
+    uint64_t used = j->write_lsn - j->active_start;
+    uint64_t from = j->zeroed_end > used ? j->zeroed_end : used; /* never over a record */
+
+    if (!j->fsync || j->broken || from >= j->segment_bytes || from - used >= ZERO_AHEAD / 2)
+        return;
+    zero_ahead(j, from);
+    if (j->zeroed_end > from)
+        (void)sync_file_range(j->active_fd, (off_t)from, (off_t)(j->zeroed_end - from),
+                              SYNC_FILE_RANGE_WRITE);
+}
+
+int journal__cut_zeros(struct journal *j)
+{
+    uint64_t used = j->write_lsn - j->active_start;
+
+    if (j->active_fd < 0 || j->broken || j->zeroed_end <= used)
+        return 0;
+    if (ftruncate(j->active_fd, (off_t)used) != 0 || (j->fsync && fdatasync(j->active_fd) != 0)) {
+        log_error("cannot cut journal segment %016" PRIx64 " to its records: %s", j->active_start,
+                  strerror(errno));
+        return BL_EIO;
+    }
+    j->zeroed_end = used;
+    return 0;
+}
+
+/*
  * A failed write is undone (the segment cut back) so the next group can try
  * again, e.g. once disk space is back. A failed fdatasync is not retried:
  * the kernel may have dropped the dirty pages already, so from then on
@@ -129,9 +204,12 @@ static int write_chunk(struct journal *j, const unsigned char *p, size_t n)
 {
     uint64_t off = j->write_lsn - j->active_start;
 
+    if (j->fsync)
+        zero_ahead(j, off + n);
     if (pwrite_full(j->active_fd, p, n, off) != 0) {
         log_error_every(10, "cannot write journal segment %016" PRIx64 ": %s", j->active_start,
                         strerror(errno));
+        j->zeroed_end = off;
         if (ftruncate(j->active_fd, (off_t)off) != 0) {
             log_error("cannot cut journal segment %016" PRIx64 " back: %s", j->active_start,
                       strerror(errno));
@@ -164,6 +242,10 @@ static int maybe_roll(struct journal *j, size_t next_total)
 
     if (used == 0 || used + next_total <= j->segment_bytes)
         return 0;
+    /* Before the next segment exists: only the last one may end in zeros. */
+    rc = journal__cut_zeros(j);
+    if (rc < 0)
+        return rc;
     rc = journal__seg_create(j, j->write_lsn, &fd, &err);
     if (rc < 0) {
         log_error("cannot roll the journal: %s", bl_err_msg(&err));
@@ -174,6 +256,7 @@ static int maybe_roll(struct journal *j, size_t next_total)
     pthread_mutex_unlock(&j->mu);
     j->active_fd = fd;
     j->active_start = j->write_lsn;
+    j->zeroed_end = 0;
     return 0;
 }
 
@@ -246,6 +329,7 @@ static void *flusher_main(void *arg)
         pthread_mutex_unlock(&j->mu);
         rc = flush_group(j, &j->flushing, &done_n);
         complete_group(j, &j->flushing, rc, done_n);
+        zero_early(j);
         pthread_mutex_lock(&j->mu);
     }
     pthread_mutex_unlock(&j->mu);

@@ -87,6 +87,7 @@ struct journal {
     int active_fd;         /* last segment, the one being written */
     uint64_t active_start; /* its start LSN */
     uint64_t write_lsn;    /* where the next record goes */
+    uint64_t zeroed_end;   /* the active file's size: zeros past write_lsn (journal_flush.c) */
     int broken;            /* after a failed fdatasync nothing more is acknowledged */
 
     /* Lock-free readers (doors, /metrics). */
@@ -111,6 +112,9 @@ enum journal_rec_status {
     JOURNAL_REC_SHORT, /* fewer bytes than the record claims (torn, or read more) */
     JOURNAL_REC_BAD    /* bad magic, length or CRC */
 };
+
+/* Cuts the active segment's zeros (written ahead of the records) off; the flusher's state. */
+int journal__cut_zeros(struct journal *j);
 
 /* Padded on-disk size of a record with a len-byte payload. */
 size_t journal__rec_total(size_t len);

@@ -457,6 +457,99 @@ static void test_torn_tail(void)
     rm_rf(dir);
 }
 
+/* Copies file from to to (a crash's view of a segment the journal still writes). */
+static void copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    size_t n;
+
+    while (in != NULL && out != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in != NULL)
+        fclose(in);
+    if (out != NULL)
+        fclose(out);
+}
+
+/* Copies every segment file of dir from into dir to. */
+static void copy_dir(const char *from, const char *to)
+{
+    DIR *d = opendir(from);
+    struct dirent *e;
+
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char a[4096], b[4096];
+
+        if (strlen(e->d_name) < 4 || strcmp(e->d_name + strlen(e->d_name) - 4, ".jnl") != 0)
+            continue;
+        snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
+        snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
+        copy_file(a, b);
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+/*
+ * With fsync on, the active segment is written ahead with zeros (so an
+ * fdatasync does not commit a new file size each time): while it runs the
+ * file is longer than its records, a crash's copy recovers exactly the
+ * durable records, a stop cuts the zeros, and a rolled segment holds its
+ * records only.
+ */
+static void test_zeros_ahead(void)
+{
+    char dir[256], crash[256], seg[300], seg_crash[300];
+    struct counter c;
+    struct journal *j;
+    uint64_t lsns[40], end;
+    off_t size;
+
+    make_tmpdir(dir, sizeof(dir));
+    make_tmpdir(crash, sizeof(crash));
+    snprintf(seg, sizeof(seg), "%s/%s", dir, SEG0);
+    snprintf(seg_crash, sizeof(seg_crash), "%s/%s", crash, SEG0);
+    counter_init(&c);
+    j = open_j(dir, 0, 0, 1 << 20, 1, 0);
+    for (int i = 0; i < 30; i++)
+        append_one(j, 3, i, &c);
+    CHECK_INT_EQ(counter_wait(&c, 30), 30);
+    end = journal_durable_lsn(j);
+    size = file_size(seg);
+    CHECK(size > (off_t)end); /* zeros past the records */
+    CHECK(size % (128 * 1024) == 0);
+    copy_file(seg, seg_crash);
+    journal_close(j);
+    CHECK(file_size(seg) == (off_t)end); /* a stop cuts them */
+
+    j = open_j(crash, 0, 0, 1 << 20, 1, 0);
+    CHECK(journal_durable_lsn(j) == end);
+    CHECK(file_size(seg_crash) == (off_t)end);
+    CHECK_INT_EQ(read_all(j, 0, 1000, lsns, 40, &end), 30);
+    journal_close(j);
+
+    /* Rolling: the segments left behind are cut to their records before the next one
+       exists, so a crash's copy of them all opens and reads back every record. */
+    rm_rf(dir);
+    rm_rf(crash);
+    make_tmpdir(dir, sizeof(dir));
+    make_tmpdir(crash, sizeof(crash));
+    j = open_j(dir, 4096, 0, 1 << 20, 1, 0);
+    for (int i = 30; i < 80; i++)
+        append_one(j, 3, i, &c);
+    CHECK_INT_EQ(counter_wait(&c, 80), 80);
+    CHECK(count_segments(dir, 4096) > 2);
+    copy_dir(dir, crash);
+    journal_close(j);
+    j = open_j(crash, 4096, 0, 1 << 20, 1, 0);
+    CHECK_INT_EQ(read_all(j, 0, 1000, NULL, 0, &end), 50);
+    journal_close(j);
+    counter_destroy(&c);
+    rm_rf(dir);
+    rm_rf(crash);
+}
+
 static void test_rolling(void)
 {
     char dir[256];
@@ -856,6 +949,7 @@ int main(void)
     test_group_commit();
     test_reopen();
     test_torn_tail();
+    test_zeros_ahead();
     test_rolling();
     test_budget_and_limits();
     test_disk_reserve();
