@@ -25,6 +25,19 @@
 
 static unsigned next_event_id = 1;
 
+/* store_open_sqlite on dir, failing the test (and saying why) when it does not open. */
+static inline struct store *t_open_sqlite(const char *dir, const char *node)
+{
+    struct store *st = NULL;
+    struct bl_err err = { 0, "" };
+    int rc = store_open_sqlite(&st, dir, node, &err);
+
+    if (rc != 0)
+        fprintf(stderr, "open: %s\n", bl_err_msg(&err));
+    CHECK_INT_EQ(rc, 0);
+    return st;
+}
+
 /* store_open, failing the test (and saying why) when it does not open. */
 static inline struct store *t_open_url(const char *url, const char *node)
 {

@@ -109,14 +109,7 @@ static void check_plans(const char *path, int layout)
 
 static struct store *open_store(const char *dir)
 {
-    struct store *st = NULL;
-    struct bl_err err = { 0, "" };
-    int rc = store_open_sqlite(&st, dir, NODE, &err);
-
-    if (rc != 0)
-        fprintf(stderr, "open: %s\n", bl_err_msg(&err));
-    CHECK_INT_EQ(rc, 0);
-    return st;
+    return t_open_sqlite(dir, NODE);
 }
 
 static void add_events(struct store *st, int64_t pid, int64_t ts, uint64_t *lsn)

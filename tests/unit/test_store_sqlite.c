@@ -28,14 +28,7 @@
 
 static struct store *open_store(const char *dir)
 {
-    struct store *st = NULL;
-    struct bl_err err = { 0, "" };
-    int rc = store_open_sqlite(&st, dir, NODE, &err);
-
-    if (rc != 0)
-        fprintf(stderr, "open: %s\n", bl_err_msg(&err));
-    CHECK_INT_EQ(rc, 0);
-    return st;
+    return t_open_sqlite(dir, NODE);
 }
 
 /* One integer from a SQLite file, read without the store; -1 when there is none. */
