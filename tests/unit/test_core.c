@@ -224,6 +224,34 @@ static void test_hash(void)
 }
 
 /*
+ * The table hash reads every byte of a key of any length, the tail's too
+ * (it is read with overlapping loads), and not past it: the same key at
+ * another address hashes the same, and changing any one byte changes it.
+ */
+static void test_hash_table(void)
+{
+    unsigned char key[64], copy[80];
+
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (unsigned char)(i * 37 + 11);
+    for (size_t len = 1; len <= 40; len++) {
+        uint64_t h = hash_table(key, len);
+
+        memset(copy, 0xa5, sizeof(copy));
+        memcpy(copy + 3, key, len);
+        CHECK(hash_table(copy + 3, len) == h);
+        copy[3 + len] ^= 0xff; /* a byte after the key */
+        CHECK(hash_table(copy + 3, len) == h);
+        for (size_t at = 0; at < len; at++) {
+            copy[3 + at] ^= 0x01;
+            CHECK(hash_table(copy + 3, len) != h);
+            copy[3 + at] ^= 0x01;
+        }
+        CHECK(hash_table(key, len - 1) != h);
+    }
+}
+
+/*
  * The UTC shape ("...Z") has a fast reader of its own: over generated and
  * mutated timestamps it must give what the general parser gives for the
  * same instant written with "+00:00".
@@ -276,5 +304,6 @@ int main(void)
     test_json_long();
     test_levels();
     test_hash();
+    test_hash_table();
     return t_done();
 }
