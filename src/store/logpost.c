@@ -1,5 +1,6 @@
 /*
- * logpost.c - build, read and merge segments of word postings (logpost.h).
+ * logpost.c - build and merge segments of word postings (logpost.h);
+ * logpost_read.c reads them.
  *
  * A builder gathers (token, ordinal) pairs as lines come, in a hash table
  * of tokens and one flat array of pairs; finishing sorts the tokens once,
@@ -346,15 +347,11 @@ static int cmp_ckey(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/*
- * A cell's sort key: minute then level. Minutes of any int64 µs time lie
- * within +-2^38, so the bias keeps the order of negative ones too.
- */
-#define CELL_BIAS ((int64_t)1 << 40)
+/* A cell's sort key: minute then level, the minute biased by LP_CELL_BIAS (logpost.h). */
 
 static uint64_t cell_key(int64_t minute, int level)
 {
-    return ((uint64_t)(minute + CELL_BIAS) << 3) | (unsigned)level;
+    return ((uint64_t)(minute + LP_CELL_BIAS) << 3) | (unsigned)level;
 }
 
 /* Sorts the gathered cells and writes them, equal keys as one, into out grown once. */
@@ -377,7 +374,7 @@ static int put_cells(struct buf *out, struct ckey *k, size_t n, uint32_t *ncells
     for (size_t i = 0; i < n;) {
         uint64_t c = 0;
         size_t j = i;
-        int64_t minute = (int64_t)(k[i].key >> 3) - CELL_BIAS;
+        int64_t minute = (int64_t)(k[i].key >> 3) - LP_CELL_BIAS;
 
         for (; j < n && k[j].key == k[i].key; j++)
             c += k[j].count;
@@ -400,20 +397,13 @@ struct tokref {
     uint32_t len, ent;
 };
 
-static int cmp_tok(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-
-    return c != 0 ? c : (an > bn) - (an < bn);
-}
-
 static int cmp_tokref(const void *a, const void *b)
 {
     const struct tokref *x = a, *y = b;
 
     if (x->pre != y->pre)
         return x->pre < y->pre ? -1 : 1;
-    return cmp_tok(x->p, x->len, y->p, y->len);
+    return lp_tok_cmp(x->p, x->len, y->p, y->len);
 }
 
 /*
@@ -622,113 +612,6 @@ int lp_builder_finish_map(struct lp_builder *b, const uint32_t *map, struct buf 
     return rc;
 }
 
-/* ---- reading ---- */
-
-static int get_u32v(const unsigned char **p, const unsigned char *end, uint32_t *out)
-{
-    uint64_t v;
-
-    if (varint_get(p, end, &v) != 0 || v > UINT32_MAX)
-        return BL_EPARSE;
-    *out = (uint32_t)v;
-    return 0;
-}
-
-int lp_entry_next(const unsigned char **p, const unsigned char *end, struct lp_entry *e)
-{
-    uint32_t len, plen, clen;
-
-    if (*p >= end)
-        return 0;
-    if (get_u32v(p, end, &len) != 0 || len == 0 || len > LP_TOKEN_MAX || len > (size_t)(end - *p))
-        return BL_EPARSE;
-    e->tok = *p;
-    e->toklen = len;
-    *p += len;
-    if (get_u32v(p, end, &e->n) != 0 || e->n == 0 || get_u32v(p, end, &plen) != 0 ||
-        plen > (size_t)(end - *p) || plen < e->n)
-        return BL_EPARSE;
-    e->post = *p;
-    e->post_end = *p + plen;
-    *p += plen;
-    if (get_u32v(p, end, &e->ncells) != 0 || e->ncells > e->n || get_u32v(p, end, &clen) != 0 ||
-        clen > (size_t)(end - *p) || (size_t)e->ncells * 3 > clen ||
-        (e->ncells == 0) != (clen == 0))
-        return BL_EPARSE; /* a cell takes three bytes at least */
-    e->cells = *p;
-    e->cells_end = *p + clen;
-    *p += clen;
-    return 1;
-}
-
-int lp_page_find(const void *page, size_t len, const char *tok, size_t toklen, struct lp_entry *e)
-{
-    const unsigned char *p = page, *end = p + len;
-    int rc;
-
-    while ((rc = lp_entry_next(&p, end, e)) == 1) {
-        int c = cmp_tok(e->tok, e->toklen, (const unsigned char *)tok, toklen);
-
-        if (c == 0)
-            return 1;
-        if (c > 0)
-            return 0;
-    }
-    return rc;
-}
-
-void lp_post_open(struct lp_post *c, const struct lp_entry *e)
-{
-    *c = (struct lp_post){ e->post, e->post_end, e->n, 0, 1 };
-}
-
-int lp_post_next(struct lp_post *c, uint32_t *ord)
-{
-    uint32_t d;
-
-    if (c->left == 0)
-        return c->p == c->end ? 0 : BL_EPARSE;
-    if (get_u32v(&c->p, c->end, &d) != 0 || (!c->first && d == 0) ||
-        (uint64_t)c->ord + d >= LP_LINES_MAX)
-        return BL_EPARSE;
-    c->ord += d;
-    c->first = 0;
-    c->left--;
-    *ord = c->ord;
-    return 1;
-}
-
-void lp_cells_open(struct lp_cells *c, const struct lp_entry *e)
-{
-    *c = (struct lp_cells){ e->cells, e->cells_end, e->ncells, 1, 0 };
-}
-
-int lp_cells_next(struct lp_cells *c, struct lp_cell *out)
-{
-    uint64_t m, n;
-
-    if (c->left == 0)
-        return 0;
-    if (varint_get(&c->p, c->end, &m) != 0 || c->p >= c->end)
-        return BL_EPARSE;
-    out->level = *c->p++;
-    if (out->level > 7 || varint_get(&c->p, c->end, &n) != 0 || n == 0)
-        return BL_EPARSE;
-    if (c->first)
-        c->minute = varint_unzz(m);
-    else if (m > (uint64_t)CELL_BIAS)
-        return BL_EPARSE;
-    else
-        c->minute += (int64_t)m;
-    if (c->minute <= -CELL_BIAS || c->minute >= CELL_BIAS)
-        return BL_EPARSE;
-    c->first = 0;
-    c->left--;
-    out->minute = c->minute;
-    out->count = n;
-    return 1;
-}
-
 /* ---- merging ---- */
 
 /* One source's place: its current entry and the token before it. */
@@ -760,7 +643,7 @@ static int cur_next(struct cur *c)
         c->p = c->s->page[c->page];
         c->end = c->p + c->s->len[c->page];
     }
-    if (c->has && cmp_tok(c->e.tok, c->e.toklen, c->prev, c->prevlen) <= 0)
+    if (c->has && lp_tok_cmp(c->e.tok, c->e.toklen, c->prev, c->prevlen) <= 0)
         return BL_EPARSE; /* tokens must ascend across the segment */
     memcpy(c->prev, c->e.tok, c->e.toklen);
     c->prevlen = c->e.toklen;
@@ -844,7 +727,7 @@ static int merge_one(struct enc *en, struct cur *cur, size_t nsrc, struct cellv 
 
     for (size_t k = 0; k < nsrc; k++)
         if (cur[k].has &&
-            (min == NULL || cmp_tok(cur[k].e.tok, cur[k].e.toklen, min->tok, min->toklen) < 0))
+            (min == NULL || lp_tok_cmp(cur[k].e.tok, cur[k].e.toklen, min->tok, min->toklen) < 0))
             min = &cur[k].e;
     toklen = min->toklen;
     memcpy(tok, min->tok, toklen);
@@ -852,7 +735,7 @@ static int merge_one(struct enc *en, struct cur *cur, size_t nsrc, struct cellv 
     cv->nords = 0;
     cv->all = 1;
     for (size_t k = 0; rc == 0 && k < nsrc; k++)
-        if (cur[k].has && cmp_tok(cur[k].e.tok, cur[k].e.toklen, tok, toklen) == 0)
+        if (cur[k].has && lp_tok_cmp(cur[k].e.tok, cur[k].e.toklen, tok, toklen) == 0)
             rc = merge_part(en, &cur[k], &last, &n, cv);
     if (rc == 0 && !cv->all && n >= LP_CELLS_MIN && meta_cells(cv))
         cv->all = 1; /* counted from the lines' own times */

@@ -40,8 +40,14 @@
 #include "core/buf.h"
 #include "core/err.h"
 
-#define LP_TOKEN_MAX 64       /* bytes of a token; a longer folded word is cut here */
-#define LP_PAGE_BYTES 4096    /* a page is closed once it holds this many bytes */
+#define LP_TOKEN_MAX 64    /* bytes of a token; a longer folded word is cut here */
+#define LP_PAGE_BYTES 4096 /* a page is closed once it holds this many bytes */
+/*
+ * Minutes of any int64 µs time lie within +-2^38: a cell key's minute is
+ * biased by this so negative ones keep their order, and a read minute
+ * outside it is corrupt.
+ */
+#define LP_CELL_BIAS ((int64_t)1 << 40)
 #define LP_CELLS_MIN 64       /* entries of this many lines carry their minute cells */
 #define LP_LINES_MAX 16777216 /* ordinals of one segment (2^24) */
 #define LP_MERGE_MAX 16       /* segments one merge reads */
@@ -193,5 +199,13 @@ struct lp_meta {
  */
 int lp_merge(const struct lp_src *src, size_t nsrc, const struct lp_meta *meta, struct buf *out,
              struct buf *ends);
+
+/* Tokens' order in a segment: bytes, then length (a prefix first). */
+static inline int lp_tok_cmp(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+
+    return c != 0 ? c : (an > bn) - (an < bn);
+}
 
 #endif
