@@ -91,4 +91,10 @@ static inline int c_lower(int c)
     return c_upper(c) ? c + ('a' - 'A') : c;
 }
 
+/*
+ * fn cleaned into out (cap bytes, NUL-terminated) for a frame component
+ * (fingerprint_func.c); its length, 0 for an anonymous JavaScript function.
+ */
+size_t fp_clean_function(const char *fn, int js, int js_names, char *out, size_t cap);
+
 #endif
