@@ -2,7 +2,7 @@
  * issue_write.c - the store writer's cost per issue event (store_write_batch
  * only: no decode, no network), to weigh what the write path adds per event.
  *
- * Usage: bilor-measure-issue-write DATA_DIR [EVENTS [ISSUES [BATCH]]]
+ * Usage: bilor-measure-issue-write DATA_DIR [EVENTS [ISSUES [BATCH [small|large]]]]
  *   (default 200000 events over 500 issues, batches of 2000; the server's
  *   digest gathers 170-360 events a batch under the bench's load, where
  *   each issue's counters cost a larger share per event). Each event has one of 3 environments and one of 40
@@ -10,20 +10,93 @@
  *   24 hours. Prints the writer's CPU µs and wall µs per event. DATA_DIR
  *   should be new (a second run appends). Single-threaded; run it on a
  *   quiet machine and compare runs of the same build settings.
+ *
+ * With small or large, the events are instead the bench's own bodies of that
+ * size (tools/bench/bench_events.h, ISSUES distinct fingerprints, at most
+ * BENCH_BODIES / 2), decoded as the digest decodes them (ingest_decode, the
+ * payload zstd-compressed as digest.c does) and written in journal order,
+ * all on one day as under the bench: the writer's cost on the traffic the
+ * bench sends rather than on the synthetic rows above.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zstd.h>
 
+#include "bench_events.h"
 #include "core/clock.h"
+#include "core/pool.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/xmalloc.h"
+#include "ingest/ingest.h"
 #include "store/store.h"
 #include "core/banned.h"
 
 #define BATCH_MAX 2000
+#define BENCH_BODIES 400 /* half small, half large: bench_events.h */
+#define BENCH_SEED 42
+#define RAW_MIN_COMPRESS 1024 /* as digest.c */
+
+/* A 64-bit finalizer (splitmix64): distinct inputs, random-looking outputs. */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/*
+ * The bench's bodies of one size (large 0/1) for nissues issues, decoded
+ * into pool as the digest's decode threads leave them; 0 or -1.
+ */
+static int bench_events(struct pool *pool, size_t nissues, int large, struct event **out,
+                        size_t *nout)
+{
+    struct ingest_limits lim = INGEST_LIMITS_DEFAULT;
+    struct event *v = xcalloc(nissues, sizeof(*v));
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    size_t n = 0;
+
+    for (size_t b = 0; b < 2 * nissues && z != NULL; b++) {
+        struct ingest_meta meta = {
+            INGEST_SENTRY_STORE, INGEST_ENC_NONE, 1, clock_now_us(), 1, "", NULL, 0
+        };
+        struct ingest_events evs;
+        size_t len, bound;
+        char *json;
+
+        if ((int)((b / nissues) % 2) != large)
+            continue;
+        json = bev_event_json(b, nissues, BENCH_SEED, &len);
+        memset(&evs, 0, sizeof(evs));
+        if (json == NULL || ingest_decode(json, len, &meta, &lim, pool, &evs, NULL, NULL) != 0 ||
+            evs.n != 1) {
+            free(json);
+            break;
+        }
+        free(json);
+        v[n] = evs.v[0];
+        v[n].kind = EV_KIND_ISSUE; /* what the digest's classify makes of an exception */
+        if (v[n].raw_encoding == EV_RAW_IDENTITY && v[n].raw_len > RAW_MIN_COMPRESS) {
+            void *zb = pool_alloc(pool, bound = ZSTD_compressBound(v[n].raw_len));
+            size_t zl = ZSTD_compressCCtx(z, zb, bound, v[n].raw, v[n].raw_len, 1);
+
+            if (!ZSTD_isError(zl) && zl < v[n].raw_len) {
+                v[n].raw = zb;
+                v[n].raw_len = zl;
+                v[n].raw_encoding = EV_RAW_ZSTD;
+            }
+        }
+        n++;
+    }
+    ZSTD_freeCCtx(z);
+    *out = v;
+    *nout = n;
+    return n == nissues ? 0 : -1;
+}
 
 static const char *const envs[] = { "production", "staging", "development" };
 
@@ -38,14 +111,29 @@ int main(int argc, char **argv)
     size_t nissues = argc > 3 ? (size_t)strtoul(argv[3], NULL, 10) : 500;
     size_t batch = argc > 4 ? (size_t)strtoul(argv[4], NULL, 10) : BATCH_MAX;
     int64_t span = 24 * CLOCK_US_PER_HOUR, t0, wr_us = 0, wr_cpu = 0;
+    int large = argc > 5 && strcmp(argv[5], "large") == 0;
+    struct event *bench = NULL;
+    size_t nbench = 0;
+    struct pool bpool;
 
     if (argc < 2 || total == 0 || nissues == 0 || nissues > 1000 || batch == 0 ||
-        batch > BATCH_MAX) {
-        fprintf(stderr, "usage: %s DATA_DIR [EVENTS [ISSUES<=1000 [BATCH<=2000]]]\n", argv[0]);
+        batch > BATCH_MAX ||
+        (argc > 5 && (nissues > BENCH_BODIES / 2 || (!large && strcmp(argv[5], "small") != 0)))) {
+        fprintf(stderr,
+                "usage: %s DATA_DIR [EVENTS [ISSUES<=1000 [BATCH<=2000 [small|large]]]]\n"
+                "  (with small or large: ISSUES<=%d)\n",
+                argv[0], BENCH_BODIES / 2);
         return 2;
     }
     hash_global_init();
     json_global_init();
+    pool_init(&bpool, 1u << 20);
+    if (argc > 5 && bench_events(&bpool, nissues, large, &bench, &nbench) != 0) {
+        fprintf(stderr, "cannot decode the bench's bodies\n");
+        return 1;
+    }
+    if (bench != NULL) /* one day, as under the bench: 1 µs apart from an hour ago */
+        span = (int64_t)total;
     if (store_open(&st, argv[1], "measure-issue-write", &err) != 0 ||
         (store_project_get(st, 1, &p, NULL) != 0 && store_project_add(st, "m", &p, &err) != 0)) {
         fprintf(stderr, "setup failed: %s\n", bl_err_msg(&err));
@@ -57,7 +145,7 @@ int main(int argc, char **argv)
         snprintf(rels[i], sizeof(rels[i]), "shop@1.%zu.0", i);
     for (size_t i = 0; i < nissues; i++)
         snprintf(fps[i], sizeof(fps[i]), "%032zx", i * 2654435761u);
-    t0 = clock_now_us() - span;
+    t0 = clock_now_us() - (bench != NULL ? CLOCK_US_PER_HOUR : span);
     while (done < total) {
         size_t n = total - done < batch ? (size_t)(total - done) : batch;
         struct store_batch_result res;
@@ -68,14 +156,21 @@ int main(int argc, char **argv)
             struct event *e = &ev[i];
             uint64_t k = done + i;
 
-            memset(e, 0, sizeof(*e));
-            snprintf(e->event_id, sizeof(e->event_id), "%016llx%016llx", (unsigned long long)lsn,
-                     (unsigned long long)k);
+            if (bench != NULL)
+                *e = bench[k % nbench];
+            else
+                memset(e, 0, sizeof(*e));
+            /* The bench's ids are random (as SDKs' uuid4 are): a hash of (lsn, k). */
+            snprintf(e->event_id, sizeof(e->event_id), "%016llx%016llx",
+                     (unsigned long long)(bench != NULL ? mix64(lsn) : lsn),
+                     (unsigned long long)(bench != NULL ? mix64(k ^ mix64(lsn)) : k));
             e->project_id = p.id;
             e->lsn = lsn;
             e->seq = (uint32_t)i;
             e->timestamp = t0 + (int64_t)(k * (uint64_t)span / total);
             e->received_at = e->timestamp;
+            if (bench != NULL)
+                continue;
             e->level = EV_ERROR;
             e->kind = EV_KIND_ISSUE;
             memcpy(e->fingerprint, fps[(k * 7919) % nissues], 33);
@@ -106,5 +201,7 @@ int main(int argc, char **argv)
            (double)wr_us / (double)total);
     store_close(st);
     free(ev);
+    free(bench);
+    pool_release(&bpool);
     return 0;
 }
