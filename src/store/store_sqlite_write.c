@@ -284,37 +284,6 @@ static int resolve_issues(struct sq_wctx *w, struct bl_err *err)
 
 /* Day files (step 3). */
 
-const char *sq_tags_json(struct buf *b, const struct event *e)
-{
-    size_t i;
-    int rc;
-
-    if (e->ntags == 0 || e->tags == NULL)
-        return NULL;
-    buf_reset(b);
-    rc = buf_addch(b, '[');
-    for (i = 0; i < e->ntags && rc == 0; i++) {
-        const char *k = e->tags[i].key != NULL ? e->tags[i].key : "";
-        const char *v = e->tags[i].value != NULL ? e->tags[i].value : "";
-
-        rc = buf_addstr(b, i == 0 ? "[" : ",[");
-        if (rc == 0)
-            rc = buf_add_json_str(b, k, strlen(k));
-        if (rc == 0)
-            rc = buf_addch(b, ',');
-        if (rc == 0)
-            rc = buf_add_json_str(b, v, strlen(v));
-        if (rc == 0)
-            rc = buf_addch(b, ']');
-        if (rc == 0 && b->len > SQ_TAGS_JSON_MAX)
-            rc = BL_ETOOBIG;
-    }
-    if (rc == 0)
-        rc = buf_addch(b, ']');
-    /* Tags past the cap are not worth a broken JSON document: keep none. */
-    return rc == 0 ? b->p : NULL;
-}
-
 static const char *tags_json(struct sq_wctx *w, const struct event *e)
 {
     return sq_tags_json(&w->tags, e);

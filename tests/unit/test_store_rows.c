@@ -4,7 +4,8 @@
  * events_fts without column sizes; a file an older binary left keeps its
  * layout and is read and written as before. The plans of the listings and
  * histograms that used the dropped index (their SQL as the store builds
- * it) are checked with EXPLAIN QUERY PLAN on both layouts.
+ * it) are checked with EXPLAIN QUERY PLAN on both layouts. Also the rows'
+ * tags as JSON (sq_tags_json, store_sqlite_text.c).
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -202,6 +204,83 @@ static void test_layouts(const char *dir)
     check_plans(neu, 2);
 }
 
+/* sq_tags_json as it was written before its one-pass path, piece by piece (the reference). */
+static const char *tags_ref(struct buf *b, const struct ev_tag *t, size_t n)
+{
+    int rc;
+
+    buf_reset(b);
+    rc = buf_addch(b, '[');
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *k = t[i].key != NULL ? t[i].key : "";
+        const char *v = t[i].value != NULL ? t[i].value : "";
+
+        rc = buf_addstr(b, i == 0 ? "[" : ",[");
+        if (rc == 0)
+            rc = buf_add_json_str(b, k, strlen(k));
+        if (rc == 0)
+            rc = buf_addch(b, ',');
+        if (rc == 0)
+            rc = buf_add_json_str(b, v, strlen(v));
+        if (rc == 0)
+            rc = buf_addch(b, ']');
+        if (rc == 0 && b->len > SQ_TAGS_JSON_MAX)
+            rc = BL_ETOOBIG;
+    }
+    if (rc == 0)
+        rc = buf_addch(b, ']');
+    return rc == 0 ? b->p : NULL;
+}
+
+/* An event's tags as JSON: the same bytes on the one-pass path and on the long tags' path. */
+static void test_tags_json(void)
+{
+    static char ctl[64], big[100000], huge[SQ_TAGS_JSON_MAX];
+    struct ev_tag t[6] = { { "tenant", "t-12" }, { "q\"uo\\te", "line\nfeed\ttab\rcr" },
+                           { NULL, "no key" },   { "no value", NULL },
+                           { "", "" },           { "caf\xc3\xa9", ctl } };
+    struct buf a = BUF_INIT(SQ_TAGS_BUF_MAX), b = BUF_INIT(SQ_TAGS_BUF_MAX);
+    struct event e;
+    const char *got, *want;
+
+    for (size_t i = 0; i < sizeof(ctl) - 1; i++)
+        ctl[i] = (char)(i % 32 + 1); /* every control byte, and some plain ones */
+    memset(&e, 0, sizeof(e));
+    CHECK(sq_tags_json(&a, &e) == NULL);
+    e.tags = t;
+    for (size_t n = 1; n <= 6; n++) {
+        e.ntags = n;
+        got = sq_tags_json(&a, &e);
+        want = tags_ref(&b, t, n);
+        CHECK(got != NULL && want != NULL);
+        if (got != NULL && want != NULL) {
+            CHECK_STR_EQ(got, want);
+            CHECK_INT_EQ(a.len, strlen(want));
+        }
+    }
+    e.ntags = 1;
+    got = sq_tags_json(&a, &e);
+    CHECK_STR_EQ(got != NULL ? got : "", "[[\"tenant\",\"t-12\"]]");
+    /* Long tags (past the one-pass path's worst case) that still fit, and too long ones. */
+    memset(big, 'x', sizeof(big) - 1);
+    t[0].value = big;
+    got = sq_tags_json(&a, &e);
+    want = tags_ref(&b, t, 1);
+    CHECK(got != NULL && strlen(got) == sizeof(big) - 1 + 15);
+    CHECK_STR_EQ(got != NULL ? got : "", want != NULL ? want : "-");
+    memset(huge, 'y', sizeof(huge) - 1);
+    t[1].value = huge;
+    e.ntags = 2;
+    CHECK(sq_tags_json(&a, &e) == NULL);
+    t[1].value = ctl;
+    t[0].value = "t-12";
+    got = sq_tags_json(&a, &e);
+    want = tags_ref(&b, t, 2);
+    CHECK_STR_EQ(got != NULL ? got : "", want != NULL ? want : "-");
+    buf_release(&a);
+    buf_release(&b);
+}
+
 int main(void)
 {
     char tmpdir[256], dir[300];
@@ -212,6 +291,7 @@ int main(void)
     if (mkdtemp(tmpdir) == NULL)
         return 1;
     snprintf(dir, sizeof(dir), "%s/store", tmpdir);
+    test_tags_json();
     test_layouts(dir);
     t_rm_tree(tmpdir);
     return t_done();
