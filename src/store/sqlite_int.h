@@ -66,6 +66,25 @@
 #define SQ_TAGS_BUF_MAX (SQ_TAGS_JSON_MAX + 4096)
 /* Issues of one day file whose stored-event count write_day remembers (thinning). */
 #define SQ_THIN_CACHE 256
+/* Issue rows the writer remembers between batches (store_sqlite_group.c); a power of 2. */
+#define SQ_ISSUE_CACHE 4096
+
+/*
+ * An issue row as step 2 of write_batch reads it, remembered by its own
+ * (project, fingerprint, grouping version) key: what lookup_issue would
+ * read again while no other connection has committed to bilor.db.
+ */
+struct sq_icache_ent {
+    int used; /* 0: a free slot */
+    int64_t project_id;
+    char fp[32]; /* NUL-padded */
+    int version;
+    int status;
+    int resolved_in;
+    uint64_t resolved_in_hash;
+    int64_t id;
+    int64_t first_seen;
+};
 
 struct sq_stmt_slot {
     const char *sql;
@@ -107,6 +126,11 @@ struct sq_store {
     struct sq_conn *wparts[SQ_PART_WRITERS];
     size_t nwparts;
     void *zcctx; /* ZSTD_CCtx */
+    /* issue rows of earlier batches (store_sqlite_group.c), valid while bilor.db's
+     * data_version on w is icache_dv; open addressing, at most half full */
+    struct sq_icache_ent icache[SQ_ISSUE_CACHE];
+    size_t nicache;
+    int64_t icache_dv;
 
     /* admin writes: one connection, one at a time */
     pthread_mutex_t admin_mu;
@@ -334,6 +358,8 @@ struct sq_igroup {
     int resolved_in;           /* resolved in the next release after one (hash below) */
     uint64_t resolved_in_hash; /* hash64 of that release */
     int64_t stored_first_seen; /* the issue row's first_seen when it was looked up */
+    int cacheable;             /* found (or made) under its own key: sq_group_remember */
+    int reopened;              /* step 4 reopened it (a regression) */
     uint64_t hash;
     /* aggregated over the counted events */
     int64_t n;
@@ -384,6 +410,12 @@ struct sq_wctx {
 };
 /* The batch group of e (index into w->g, *out), its issue found or given the next id. */
 int sq_group_of(struct sq_wctx *w, const struct event *e, int *out, struct bl_err *err);
+/* Step 2's start, in bilor.db's write transaction: forgets the remembered issue rows if
+ * another connection has committed since they were read. */
+int sq_group_begin(struct sq_wctx *w, struct bl_err *err);
+/* After bilor.db committed the batch (ok) or did not (!ok): its issue rows remembered as
+ * they now are, or all forgotten. */
+void sq_group_remember(struct sq_wctx *w, int ok);
 
 /* Step 4 of write_batch: issues, hourly counters, checkpoint (bilor.db transaction). */
 int sq_write_counts(struct sq_wctx *w, struct bl_err *err);

@@ -101,7 +101,7 @@ static int reopens(const struct sq_igroup *g)
  * issue's first event (first_seen as read in step 2, under the same write
  * lock), takes the full statement.
  */
-static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_err *err)
+static int update_issue(struct sq_wctx *w, struct sq_igroup *g, struct bl_err *err)
 {
     /* A resolved issue that is seen again reopens (a regression); ignored stays ignored. */
     static const char full_sql[] =
@@ -126,6 +126,7 @@ static int update_issue(struct sq_wctx *w, const struct sq_igroup *g, struct bl_
                           NULL,
                           NULL };
 
+    g->reopened = again;
     if (again)
         w->res->regressions++;
     return sq_query_each(w->s->w, &q, err);
@@ -257,7 +258,7 @@ int sq_write_counts(struct sq_wctx *w, struct bl_err *err)
 
     aggregate(w);
     for (i = 0; i < w->ng && rc == 0; i++) {
-        const struct sq_igroup *g = &w->g[i];
+        struct sq_igroup *g = &w->g[i];
 
         if (g->n == 0)
             continue;

@@ -257,7 +257,9 @@ static int resolve_issues(struct sq_wctx *w, struct bl_err *err)
     size_t i;
     int rc;
 
-    rc = read_int(w->s->w, next_sql, NULL, &w->next_issue_id, err);
+    rc = sq_group_begin(w, err);
+    if (rc == 0)
+        rc = read_int(w->s->w, next_sql, NULL, &w->next_issue_id, err);
     if (rc == 0)
         rc = read_int(w->s->w, max_sql, NULL, &floor_id, err);
     if (rc == 0)
@@ -643,6 +645,7 @@ int sq_write_batch(struct store *st, struct event *ev, size_t n, const struct st
         rc = sq_exec(s->w, "COMMIT", err);
     if (rc != 0)
         sqlite3_exec(s->w->db, "ROLLBACK", NULL, NULL, NULL);
+    sq_group_remember(&w, rc == 0);
 out:
     ctx_release(&w);
     if (rc != 0)
