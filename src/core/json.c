@@ -269,9 +269,34 @@ static _Thread_local struct pool *json_pool;
 /* cJSON's hooks are json_malloc/json_free once json_global_init ran, malloc/free before. */
 static int json_hooked;
 
+/*
+ * Inside a window, nodes and strings are cut from blocks of the pool, 8
+ * bytes aligned (cJSON's largest member is a double): profiled, a
+ * pool_alloc call per node and string was 5% of a 9 KB event's decode.
+ * The window's start and end forget the block, so a pool reset between
+ * windows never leaves it dangling.
+ */
+#define JSON_BLOCK 8192
+static _Thread_local char *json_cur;
+static _Thread_local size_t json_left;
+
 static void *json_malloc(size_t n)
 {
-    return json_pool != NULL ? pool_alloc(json_pool, n) : xmalloc(n);
+    size_t need = (n + 7) & ~(size_t)7;
+    void *p;
+
+    if (json_pool == NULL)
+        return xmalloc(n);
+    if (json_left < need) {
+        if (need < n || need > JSON_BLOCK / 8)
+            return pool_alloc(json_pool, n);
+        json_cur = pool_alloc(json_pool, JSON_BLOCK);
+        json_left = JSON_BLOCK;
+    }
+    p = json_cur;
+    json_cur += need;
+    json_left -= need;
+    return p;
 }
 
 static void json_free(void *p)
@@ -291,11 +316,15 @@ void json_global_init(void)
 void json_pool_begin(struct pool *pool)
 {
     json_pool = pool;
+    json_cur = NULL;
+    json_left = 0;
 }
 
 void json_pool_end(void)
 {
     json_pool = NULL;
+    json_cur = NULL;
+    json_left = 0;
 }
 
 void json_delete(cJSON *v)

@@ -62,7 +62,8 @@ void json_global_init(void);
  * pool and cJSON frees are no-ops; the caller resets the pool afterwards.
  * This removes malloc/free per JSON node from the digest (a fifth of its
  * time on Sentry events). The rule: every tree built inside the window is
- * deleted inside it, and nothing built outside is deleted inside.
+ * deleted inside it, nothing built outside is deleted inside, and the pool
+ * is reset only outside a window (json.c cuts blocks of it).
  */
 void json_pool_begin(struct pool *pool);
 void json_pool_end(void);
