@@ -25,6 +25,10 @@
 #include <string.h>
 #include <lz4.h>
 #include <zstd.h>
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#define LB_SSE2 1
+#endif
 
 #include "core/varint.h"
 #include "store/logblock.h"
@@ -205,14 +209,8 @@ static int derived_id(const struct lb_line *l, unsigned char tail[4])
 {
     const unsigned char *id = (const unsigned char *)l->str[LB_EVENT_ID];
 
-    if (id == NULL || l->len[LB_EVENT_ID] != 32)
+    if (id == NULL || l->len[LB_EVENT_ID] != 32 || !lb_id_derived((const char *)id, l->lsn, l->seq))
         return 0;
-    for (int i = 0; i < 16; i++)
-        if (id[i] != hexdig[(l->lsn >> (60 - 4 * i)) & 15])
-            return 0;
-    for (int i = 0; i < 8; i++)
-        if (id[16 + i] != hexdig[(l->seq >> (28 - 4 * i)) & 15])
-            return 0;
     for (int i = 0; i < 4; i++) {
         int hi = hex_of(id[24 + 2 * i]), lo = hex_of(id[25 + 2 * i]);
 
@@ -224,30 +222,59 @@ static int derived_id(const struct lb_line *l, unsigned char tail[4])
 }
 
 /*
- * Where s (n >= LB_REF_MIN bytes) first occurs in h, or -1: Horspool, which
- * steps over most of a raw text by the needle's length (memchr on the first
- * byte stopped at every digit of a timestamp for a hex id). Its worst case
- * is the product of both lengths: a payload made to almost match a string
- * many times over costs LB_REF_TRIES comparisons, then the string is
- * stored as it is.
+ * Whether the candidate at p (its first and last bytes already equal to
+ * s's) is s; counts the failures against LB_REF_TRIES in *tries.
+ */
+static int ref_at(const unsigned char *p, const unsigned char *s, size_t n, size_t *tries)
+{
+    if (memcmp(p + 1, s + 1, n - 2) == 0)
+        return 1;
+    ++*tries;
+    return 0;
+}
+
+/*
+ * Where s (n >= LB_REF_MIN bytes) first occurs in h, or -1: the places
+ * whose first and last bytes both match s's, 16 at a time with SSE2
+ * (every x86-64 has it), else and after them one by one. Horspool's table
+ * (256 bytes and a store for each byte of s) cost more than its search
+ * over a line's payload. The worst case is the product of both lengths: a
+ * payload made to almost match a string many times over costs
+ * LB_REF_TRIES comparisons, then the string is stored as it is.
  */
 static long find_in(const char *h, size_t hn, const char *s, size_t n)
 {
     const unsigned char *hu = (const unsigned char *)h, *su = (const unsigned char *)s;
-    unsigned char skip[256];
-    size_t step = n < 255 ? n : 255;
+    size_t at = 0, last, tries = 0;
 
-    if (hn < n || n > LB_REF_MAX || hn > LB_REF_RAW_MAX)
+    if (hn < n || n < 2 || n > LB_REF_MAX || hn > LB_REF_RAW_MAX)
         return -1;
-    memset(skip, (int)step, sizeof(skip));
-    for (size_t i = n - step; i + 1 < n; i++)
-        skip[su[i]] = (unsigned char)(n - 1 - i);
-    for (size_t at = 0, tries = 0; at <= hn - n; at += skip[hu[at + n - 1]]) {
-        if (hu[at + n - 1] != su[n - 1])
+    last = hn - n; /* the last place s can start */
+#ifdef LB_SSE2
+    const __m128i first_b = _mm_set1_epi8((char)su[0]), last_b = _mm_set1_epi8((char)su[n - 1]);
+
+    for (; at + 15 <= last; at += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(hu + at));
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(hu + at + n - 1));
+        unsigned bits = (unsigned)_mm_movemask_epi8(
+            _mm_and_si128(_mm_cmpeq_epi8(a, first_b), _mm_cmpeq_epi8(b, last_b)));
+
+        for (; bits != 0; bits &= bits - 1) {
+            size_t k = at + (size_t)__builtin_ctz(bits);
+
+            if (ref_at(hu + k, su, n, &tries))
+                return (long)k;
+            if (tries == LB_REF_TRIES)
+                return -1;
+        }
+    }
+#endif
+    for (; at <= last; at++) {
+        if (hu[at] != su[0] || hu[at + n - 1] != su[n - 1])
             continue;
-        if (memcmp(hu + at, su, n - 1) == 0)
+        if (ref_at(hu + at, su, n, &tries))
             return (long)at;
-        if (++tries == LB_REF_TRIES)
+        if (tries == LB_REF_TRIES)
             break;
     }
     return -1;

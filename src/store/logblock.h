@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -104,6 +105,48 @@ extern const int lb_field_str[LB_NFIELDS]; /* the enum lb_str of each field */
 #define LB_REC_V2 0x80u
 #define LB_REC_ID 0x40u
 #define LB_REF_MIN 8
+
+/*
+ * 8 bytes: x's 8 lower-case hex digits, the most significant first, as a
+ * little-endian load of them reads (each nibble spread to its byte, 10-15
+ * lifted to 'a'-'f' by a carry per byte). About 15 instructions where a
+ * table load and a compare a digit took 60.
+ */
+static inline uint64_t lb_hex8(uint32_t x)
+{
+    uint64_t v = x, ten;
+
+    v = (v & UINT64_C(0xffff)) << 32 | (v >> 16);
+    v = (v & UINT64_C(0x000000ff000000ff)) << 16 | ((v >> 8) & UINT64_C(0x000000ff000000ff));
+    v = (v & UINT64_C(0x000f000f000f000f)) << 8 | ((v >> 4) & UINT64_C(0x000f000f000f000f));
+    ten = ((v + UINT64_C(0x0606060606060606)) >> 4) & UINT64_C(0x0101010101010101);
+    return v + UINT64_C(0x3030303030303030) + ten * ('a' - '0' - 10);
+}
+
+/*
+ * Whether id's first 24 bytes are lsn's 16 and seq's 8 lower-case hex
+ * digits: the event id the ingest derives for a line without its own.
+ */
+static inline int lb_id_derived(const char *id, uint64_t lsn, uint32_t seq)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w[3];
+
+    memcpy(w, id, sizeof(w));
+    return ((w[0] ^ lb_hex8((uint32_t)(lsn >> 32))) | (w[1] ^ lb_hex8((uint32_t)lsn)) |
+            (w[2] ^ lb_hex8(seq))) == 0;
+#else
+    static const char hexdig[] = "0123456789abcdef";
+
+    for (int i = 0; i < 16; i++)
+        if (id[i] != hexdig[(lsn >> (60 - 4 * i)) & 15])
+            return 0;
+    for (int i = 0; i < 8; i++)
+        if (id[16 + i] != hexdig[(seq >> (28 - 4 * i)) & 15])
+            return 0;
+    return 1;
+#endif
+}
 
 /*
  * One log line as a frame stores it; strings point into the caller's

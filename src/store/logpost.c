@@ -414,30 +414,32 @@ static int cmp_tokref(const void *a, const void *b)
 static void sort_toks(struct tokref *t, size_t n)
 {
     struct tokref *a = t, *b;
-    size_t count[256];
+    size_t count[8][256];
 
     if (n < 64) {
         qsort(t, n, sizeof(*t), cmp_tokref);
         return;
     }
     b = xmalloc(n * sizeof(*b));
+    /* every byte's counts in one pass over the tokens, not one pass a byte */
+    memset(count, 0, sizeof(count));
+    for (size_t i = 0; i < n; i++)
+        for (unsigned k = 0; k < 8; k++)
+            count[k][(a[i].pre >> (8 * k)) & 255]++;
     for (unsigned shift = 0; shift < 64; shift += 8) {
-        size_t pos = 0;
+        size_t pos = 0, *c = count[shift / 8];
         struct tokref *swap;
 
-        memset(count, 0, sizeof(count));
-        for (size_t i = 0; i < n; i++)
-            count[(a[i].pre >> shift) & 255]++;
-        if (count[(a[0].pre >> shift) & 255] == n)
+        if (c[(a[0].pre >> shift) & 255] == n)
             continue; /* every token has the same byte here */
         for (size_t k = 0; k < 256; k++) {
-            size_t c = count[k];
+            size_t m = c[k];
 
-            count[k] = pos;
-            pos += c;
+            c[k] = pos;
+            pos += m;
         }
         for (size_t i = 0; i < n; i++)
-            b[count[(a[i].pre >> shift) & 255]++] = a[i];
+            b[c[(a[i].pre >> shift) & 255]++] = a[i];
         swap = a;
         a = b;
         b = swap;
@@ -459,6 +461,12 @@ static uint64_t prefix8(const unsigned char *p, size_t len)
 {
     uint64_t v = 0;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len >= 8) {
+        memcpy(&v, p, 8);
+        return __builtin_bswap64(v);
+    }
+#endif
     for (size_t i = 0; i < 8; i++)
         v = (v << 8) | (i < len ? p[i] : 0);
     return v;

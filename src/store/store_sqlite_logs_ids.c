@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/logblock.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
@@ -47,14 +48,7 @@ int sq_logs_derived_id(const char *id, uint64_t *lsn, uint32_t *seq)
  */
 int sq_logs_own_id(const struct event *e)
 {
-    static const char hex[] = "0123456789abcdef";
-    char want[24];
-
-    for (int i = 0; i < 16; i++)
-        want[i] = hex[(e->lsn >> (60 - 4 * i)) & 15];
-    for (int i = 0; i < 8; i++)
-        want[16 + i] = hex[(e->seq >> (28 - 4 * i)) & 15];
-    return memcmp(e->event_id, want, sizeof(want)) == 0;
+    return lb_id_derived(e->event_id, e->lsn, e->seq);
 }
 
 int sq_logs_claim(struct sq_conn *c, int64_t project_id, const char *event_id, int64_t node,

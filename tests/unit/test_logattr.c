@@ -52,6 +52,38 @@ static void test_cases(void)
     one("{\"service\":\"unterminated", LA_OTHER, NULL);
     one("{\"a\":", LA_OTHER, NULL);
     one("{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],\"service\":\"deep\"}", LA_OTHER, NULL);
+    /* stops at every place of the bytes read 8 and 16 at a time */
+    one("{\"timestamp_of_the_line\":\"2026-12-02T10:11:12.123456Z\",\"service\":\"api\"}", LA_VALUE,
+        "api");
+    one("{\"a\":\"0123456789abcdef\\\\\",\"service\":\"0123456789abcdefghijkl\"}", LA_VALUE,
+        "0123456789abcdefghijkl");
+    one("{\"a\":\"0123456789abcdef\\\"\",\"service\":\"x\"}", LA_VALUE, "x");
+    one("{\"a\":\"0123456789abcde\\\"0123456789abcdef\\\"\",\"service\":\"x\"}", LA_VALUE, "x");
+    one("{\"service\":\"0123456789abcdef\tx\"}", LA_OTHER, NULL);
+    one("{\"service\":\"0123456789abcdefghij\\\"\"}", LA_OTHER, NULL);
+    one("{\"0123456789abcdefghij\\\"\":1,\"service\":\"x\"}", LA_OTHER, NULL);
+    one("{\"0123456789abcdefghij\\u0041\":"
+        "\"\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\","
+        "\"service\":\"x\"}",
+        LA_OTHER, NULL);
+    one("{\"\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\":"
+        "\"\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\xc3\xb6\\\"\","
+        "\"service\":\"\xc3\xb6-svc\"}",
+        LA_VALUE, "\xc3\xb6-svc");
+    {
+        /* a string's end found in its last 1-20 bytes, whatever the length read */
+        char j[128], want[8];
+
+        for (int k = 0; k < 40; k++) {
+            snprintf(j, sizeof(j), "{\"a\":\"%.*s\",\"service\":\"s%d\"}", k,
+                     "0123456789abcdefghijklmnopqrstuvwxyz0123", k);
+            snprintf(want, sizeof(want), "s%d", k);
+            one(j, LA_VALUE, want);
+            /* cut before the service's closing quote: no end within the length */
+            CHECK_INT_EQ(la_service(j, strlen(j) - 2, &(const char *){ NULL }, &(size_t){ 0 }),
+                         LA_OTHER);
+        }
+    }
     {
         const char *v;
         size_t n;
@@ -62,8 +94,20 @@ static void test_cases(void)
     }
 }
 
-static const char *const keys[] = { "service",       "Service", "message", "level", "svc",
-                                    "serv\\u0069ce", "host",    "a b",     "" };
+/* and names and strings longer than the 8 and 16 bytes read at a time, their stops past them */
+static const char *const keys[] = { "service",
+                                    "Service",
+                                    "message",
+                                    "level",
+                                    "svc",
+                                    "serv\\u0069ce",
+                                    "host",
+                                    "a b",
+                                    "",
+                                    "a_member_name_of_32_bytes_or_so_",
+                                    "0123456789abcdefg\\\"service",
+                                    "0123456\\u0073ervice_and_more_bytes",
+                                    "n\xc3\xa4me_of_\xc3\xa4 few_more_bytes" };
 static const char *const vals[] = { "\"checkout\"",
                                     "\"\"",
                                     "1",
@@ -75,7 +119,15 @@ static const char *const vals[] = { "\"checkout\"",
                                     "\"a\\\"b\"",
                                     "{\"service\":\"in\"}",
                                     "\"h\\u00f6st\"",
-                                    "\"w\xc3\xb6rd\"" };
+                                    "\"w\xc3\xb6rd\"",
+                                    "\"0123456789abcdefghij\\\"service\\\\\"",
+                                    "\"0123456789abcdefghij\\\\\"",
+                                    "\"0123456\\\\\"",
+                                    "\"0123456789abcdef\"",
+                                    "\"0123456789abcde\"",
+                                    "\"\xc3\xb6"
+                                    "123456789abcdefghijklmnop\\\"q\"",
+                                    "[\"0123456789abcdefghij}]\",\"\\\"]}\"]" };
 
 /* Random objects of the pieces above, compared with cJSON. */
 static void test_random(void)

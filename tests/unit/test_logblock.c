@@ -518,10 +518,10 @@ static void mk_shape(struct lb_line *l, int k, char id[33], char raw[2048])
         snprintf(raw, 2048, "x %s", msg);
         l->str[LB_EVENT_ID] = NULL;
         break;
-    case 9: /* near misses (the same last byte) before the message: found only so many times */
+    case 9: /* near misses (the same first and last bytes) before the message: found only so many times */
         raw[0] = '\0';
         for (int i = 0; i < 20; i++)
-            snprintf(raw + strlen(raw), 2048 - strlen(raw), "X%s ", msg + 1);
+            snprintf(raw + strlen(raw), 2048 - strlen(raw), "%.10sX%s ", msg, msg + 11);
         snprintf(raw + strlen(raw), 2048 - strlen(raw), "%s", msg);
         break;
     default:
@@ -575,6 +575,93 @@ static void test_compact(void)
     buf_release(&frames);
     buf_release(&fb);
     ZSTD_freeDCtx(d);
+}
+
+/*
+ * A string is found in the payload wherever it lies: at every place from
+ * the start to the end of payloads of every length around the 16 places
+ * looked at together (and one by one past them); one byte off at either
+ * end, it is not found and is stored as it is.
+ */
+static void test_found_places(void)
+{
+    static const char msg[] = "payment failed for order 4711: card declined";
+    const size_t n = sizeof(msg) - 1;
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+
+    for (size_t before = 0; before < 40; before++) {
+        for (size_t after = 0; after < 20; after++) {
+            for (int miss = 0; miss < 3; miss++) {
+                struct lb_builder b;
+                struct buf lines = BUF_INIT(1 << 20), frames = BUF_INIT(1 << 20);
+                struct buf fb = BUF_INIT(1 << 20);
+                struct lb_frames fr;
+                struct lb_line want, got;
+                char raw[128];
+                size_t first = 0, count = 0, len = before + n + after;
+                const unsigned char *p, *end;
+
+                memset(raw, 'q', sizeof(raw));
+                memcpy(raw + before, msg, n);
+                if (miss == 1)
+                    raw[before] = 'P'; /* the first byte off */
+                else if (miss == 2)
+                    raw[before + n - 1] = 'E'; /* the last byte off */
+                memset(&want, 0, sizeof(want));
+                want.timestamp = T0;
+                want.level = 2;
+                want.str[LB_MESSAGE] = msg;
+                want.len[LB_MESSAGE] = n;
+                want.str[LB_RAW] = raw;
+                want.len[LB_RAW] = len;
+                lb_builder_init(&b, 1);
+                CHECK_INT_EQ(lb_builder_add(&b, &want), 0);
+                CHECK_INT_EQ(lb_builder_finish(&b, &lines, &frames), 0);
+                CHECK_INT_EQ(lb_frames_open(frames.p, frames.len, 1, &fr), 0);
+                CHECK_INT_EQ(lb_frames_decode(&fr, 0, d, &fb, &first, &count, NULL), 0);
+                CHECK_INT_EQ(count, 1);
+                p = (const unsigned char *)fb.p;
+                end = p + fb.len;
+                CHECK_INT_EQ(lb_line_next(&p, end, &got), 0);
+                CHECK(same_line(&want, &got));
+                CHECK(p == end);
+                /* found: the message is a place, not its bytes a second time */
+                CHECK_INT_EQ(fb.len < len + n, miss != 0 ? 0 : 1);
+                lb_builder_release(&b);
+                buf_release(&lines);
+                buf_release(&frames);
+                buf_release(&fb);
+            }
+        }
+    }
+    ZSTD_freeDCtx(d);
+}
+
+/* lb_id_derived against the id written out by snprintf, and every digit of it off. */
+static void test_id_derived(void)
+{
+    uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+
+    for (int round = 0; round < 2000; round++) {
+        uint64_t lsn = round < 4 ? (round & 1 ? UINT64_MAX : 0) : x;
+        uint32_t seq = round < 4 ? (round & 2 ? UINT32_MAX : 0) : (uint32_t)(x >> 17);
+        char id[33];
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        snprintf(id, sizeof(id), "%016llx%08xdeadbeef", (unsigned long long)lsn, (unsigned)seq);
+        CHECK(lb_id_derived(id, lsn, seq));
+        CHECK(!lb_id_derived(id, lsn + 1, seq));
+        CHECK(!lb_id_derived(id, lsn, seq ^ 0x80000000u));
+        for (int i = 0; i < 24; i++) {
+            char c = id[i];
+
+            id[i] = c == '9' ? 'a' : c == 'f' ? 'F' : (char)(c + 1);
+            CHECK(!lb_id_derived(id, lsn, seq));
+            id[i] = c;
+        }
+    }
 }
 
 /* A record as builds before the compact form wrote it. */
@@ -710,6 +797,8 @@ int main(void)
     test_short_block();
     test_corrupt();
     test_compact();
+    test_found_places();
+    test_id_derived();
     test_v1();
     test_v2_corrupt();
     return t_done();
