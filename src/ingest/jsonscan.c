@@ -50,9 +50,10 @@ static inline int fail(struct scan *s, const unsigned char *at, const char *why)
     return ST_FAIL;
 }
 
+/* SDKs send compact JSON: between tokens one compare (> ' ') finds there is nothing to skip. */
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
 }
@@ -117,7 +118,19 @@ static size_t escape_len(const unsigned char *p, const unsigned char *end, unsig
         return 0;
     if (p[1] != 'u') {
         *cp = 0;
-        return strchr("\"\\/bfnrt", p[1]) != NULL && p[1] != '\0' ? 2 : 0;
+        switch (p[1]) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            return 2;
+        default:
+            return 0;
+        }
     }
     if (end - p < 6 || hex4(p + 2, cp) < 0)
         return 0;
