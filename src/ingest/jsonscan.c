@@ -4,7 +4,8 @@
  * DESIGN
  * A small state machine (value, key, after-value) over an explicit stack of
  * container kinds, so nesting costs no C recursion and the depth limit is a
- * compare. Strings dominate real events (stack traces, breadcrumbs), so the
+ * compare. Its states are labels of one loop (scan_run) with the position
+ * in a local, so a token costs its own compares only. Strings dominate real events (stack traces, breadcrumbs), so the
  * string loop skips plain bytes 16 at a time (jsonstr.h) and only looks at
  * quotes, backslashes, control characters and non-ASCII bytes one by one.
  *
