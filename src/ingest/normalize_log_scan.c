@@ -77,8 +77,15 @@ struct mkey {
     unsigned char pair_list; /* scrub_pair_list_key: [name, value] pairs */
 };
 
-static const char *skip_ws(const char *p, const char *end)
+/*
+ * Four calls a member, and log lines rarely hold whitespace between
+ * tokens: a byte above ' ' ends the skip at once (the loop was a
+ * fifteenth of a line's reading).
+ */
+HOT const char *skip_ws(const char *p, const char *end)
 {
+    if (p < end && (unsigned char)*p > ' ')
+        return p;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
@@ -123,20 +130,10 @@ static size_t count_digits(const char *p, size_t len)
     return n;
 }
 
-/*
- * p is after a string's opening quote: its closing quote, or NULL. *esc
- * tells escapes. *card is 1 when the content may hold a card number (the
- * scrub must look): without escapes, when it has a card-like run of 13
- * digits; with escapes, when it has 13 digit bytes (an upper bound of the
- * decoded string's: an escape yields at most one digit from its own).
- * Strings are a log line's most bytes: the quote is found 16 bytes at a
- * time and the byte-by-byte run is looked for only where 13 bytes in a
- * row could hold one (jsonstr.h).
- */
-HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
+/* p is after a string's opening quote: its closing quote, or NULL; *esc tells escapes. */
+HOT const char *quote_end(const char *p, const char *end, int *esc)
 {
-    const char *q = p, *from;
-    size_t len;
+    const char *q = p;
     int e = 0;
 
     for (;;) {
@@ -150,11 +147,22 @@ HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
         if (q > end)
             return NULL;
     }
-    len = (size_t)(q - p);
     *esc = e;
+    return q;
+}
+
+/* string_end for any string, escapes too: its end first, then its card-like runs. */
+static const char *string_end_any(const char *p, const char *end, int *card, int *esc)
+{
+    const char *q = quote_end(p, end, esc), *from;
+    size_t len;
+
+    if (q == NULL)
+        return NULL;
+    len = (size_t)(q - p);
     if (len < 13)
         *card = 0;
-    else if (e)
+    else if (*esc)
         *card = count_digits(p, len) >= 13;
     else if ((from = jsonstr_card_window(p, len, end)) == NULL)
         *card = 0;
@@ -162,6 +170,75 @@ HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
         *card = long_run(from, len - (size_t)(from - p));
     return q;
 }
+
+#ifdef JSONSTR_SSE2
+/*
+ * p is after a string's opening quote: its closing quote, or NULL. *esc
+ * tells escapes. *card is 1 when the content may hold a card number (the
+ * scrub must look): without escapes, when it has a card-like run of 13
+ * digits; with escapes, when it has 13 digit bytes (an upper bound of the
+ * decoded string's: an escape yields at most one digit from its own).
+ * Strings are a log line's most bytes: each 16-byte block is looked at for
+ * the closing quote and for card bytes at once (jsonstr_card_window's
+ * blocks, the same ones: both start at p; two passes read a 32-digit
+ * request id twice), and the byte-by-byte run only where 13 bytes in a row
+ * could hold one. A string with an escape is read again by string_end_any.
+ */
+HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
+{
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
+    const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
+    const char *q = p, *t, *from = NULL;
+    uint32_t prev = 0, cur;
+
+    for (; end - q >= 16; q += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned stop = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+
+        cur = (uint32_t)_mm_movemask_epi8(
+            _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash))));
+        if (stop != 0) {
+            unsigned bit = (unsigned)__builtin_ctz(stop);
+
+            if (q[bit] != '"')
+                return string_end_any(p, end, card, esc);
+            /* bits past the string's end cleared, as jsonstr_card_window does; no run
+             * in fewer than 13 bytes */
+            cur &= (UINT32_C(1) << bit) - 1;
+            if (from == NULL && q + bit - p >= 13 && jsonstr_run13(prev | cur << 16) != 0)
+                from = jsonstr_card_from(p, (size_t)(q - p));
+            q += bit;
+            goto done;
+        }
+        if (from == NULL && jsonstr_run13(prev | cur << 16) != 0)
+            from = jsonstr_card_from(p, (size_t)(q - p));
+        prev = cur;
+    }
+    /* Fewer than 16 bytes before end: one by one, a bit each (jsonstr_card_window's tail). */
+    cur = 0;
+    for (t = q; t < end && *t != '"' && *t != '\\'; t++)
+        cur |= (uint32_t)jsonstr_card_byte(*t) << (t - q);
+    if (t >= end)
+        return NULL;
+    if (*t != '"')
+        return string_end_any(p, end, card, esc);
+    if (from == NULL && jsonstr_run13(prev | cur << 16) != 0)
+        from = jsonstr_card_from(p, (size_t)(q - p));
+    q = t;
+done:
+    *esc = 0;
+    *card = from != NULL && long_run(from, (size_t)(q - from));
+    return q;
+}
+#else
+HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
+{
+    return string_end_any(p, end, card, esc);
+}
+#endif
 
 static unsigned hex_digit(char c)
 {
@@ -256,7 +333,7 @@ static int number_of(const char *p, size_t len, double *v)
 static const char *value(struct scan *s, const char *p, const struct mkey *k, int depth);
 
 /* A string value under key: NULL when the scrub would change it. p is on the opening quote. */
-static const char *string_value(struct scan *s, const char *p, const struct mkey *k)
+HOT const char *string_value(struct scan *s, const char *p, const struct mkey *k)
 {
     size_t n;
     int card, esc;
@@ -287,16 +364,25 @@ static int num_byte(char c)
 /* A number: NULL when the scrub would take it for a card. */
 static const char *number_value(const char *p, const char *end)
 {
-    const char *q = p;
-    size_t int_digits = 0;
-    int in_int = 1, exp = 0;
+    const char *q = p, *digits;
+    size_t int_digits;
+    int exp = 0;
     double v;
 
-    for (; q < end && num_byte(*q); q++) {
+    /*
+     * The integer part's digits first, a byte a step with nothing else to
+     * track (log lines' numbers are mostly integers); then the rest of the
+     * number's bytes. The door's check passed the line, so a number is
+     * -?digits(.digits)?([eE][+-]?digits)?: the digits before any '.',
+     * 'e' or 'E' are the integer part's.
+     */
+    if (q < end && *q == '-')
+        q++;
+    for (digits = q; q < end && is_digit(*q); q++)
+        ;
+    int_digits = (size_t)(q - digits);
+    for (; q < end && num_byte(*q); q++)
         exp |= *q == 'e' || *q == 'E';
-        in_int = in_int && !exp && *q != '.';
-        int_digits += in_int && *q >= '0' && *q <= '9';
-    }
     if (q == p)
         return NULL;
     /* Below 1e12 (at most 12 digits before the point, no exponent) no number is a card. */
@@ -401,10 +487,11 @@ HOT const char *member_key(struct scan *s, const char *p, struct mkey *k, int *a
 {
     struct key_info tmp;
     const struct key_info *ki;
-    int card, esc;
+    int esc;
     const char *q;
 
-    if (p >= s->end || *p != '"' || (q = string_end(p + 1, s->end, &card, &esc)) == NULL)
+    /* A key's digits are never looked at (a sensitive key is the tree path's): its end only. */
+    if (p >= s->end || *p != '"' || (q = quote_end(p + 1, s->end, &esc)) == NULL)
         return NULL;
     k->len = (size_t)(q - p - 1);
     k->p = esc ? unescape(s->pool, p + 1, k->len, &k->len) : p + 1;
@@ -530,7 +617,9 @@ static int top_object(struct scan *s, const char *p)
         if (p == NULL || s->max_depth < 1)
             return -1;
         v = p;
-        if ((p = value(s, p, &k, 1)) == NULL)
+        /* Most members are strings: read here, without value()'s call and switch. */
+        p = p < s->end && *p == '"' ? string_value(s, p, &k) : value(s, p, &k, 1);
+        if (p == NULL)
             return -1;
         if (alias >= 0)
             note_alias(s, alias, v, p);
@@ -571,6 +660,47 @@ static int read_member(struct scan *s, const struct member *m, struct mval *out)
     }
 }
 
+/*
+ * ev_level_parse for a level text of up to 8 bytes, remembered per decode
+ * thread: a log stream names a handful of levels over and over, and each
+ * line asked the word table again (a call, a strncasecmp). The text is
+ * held whole (zero-padded in a word, with its length), so an answer is
+ * only ever reused for the very same bytes.
+ */
+#define LEVEL_CACHE 8
+
+struct level_memo {
+    uint64_t word;
+    unsigned char len; /* 0: empty slot */
+    signed char rc;    /* ev_level_parse's answer: 0 or -1 */
+    signed char level;
+};
+
+static _Thread_local struct level_memo level_memo[LEVEL_CACHE];
+
+static int level_of_text(const char *p, size_t len, int *level)
+{
+    struct level_memo *m;
+    uint64_t w = 0;
+    int rc;
+
+    if (len == 0 || len > 8)
+        return ev_level_parse(p, len, level);
+    memcpy(&w, p, len);
+    m = &level_memo[(len + (unsigned char)p[0]) % LEVEL_CACHE];
+    if (m->len == len && m->word == w) {
+        if (m->rc == 0)
+            *level = m->level;
+        return m->rc;
+    }
+    rc = ev_level_parse(p, len, level);
+    m->word = w;
+    m->len = (unsigned char)len;
+    m->rc = (signed char)rc;
+    m->level = (signed char)(rc == 0 ? *level : 0);
+    return rc;
+}
+
 /* normalize_log.c's usable(): the value is one the field takes. */
 static int usable(int kind, struct mval *v)
 {
@@ -581,7 +711,7 @@ static int usable(int kind, struct mval *v)
                                 : 0;
     case NZ_LF_LEVEL:
         return v->type == 'n'   ? ev_level_from_number(v->num, &v->level) == 0
-               : v->type == 's' ? ev_level_parse(v->s, v->len, &v->level) == 0
+               : v->type == 's' ? level_of_text(v->s, v->len, &v->level) == 0
                                 : 0;
     case NZ_LF_TEXT:
         return v->type != 'z';
@@ -605,8 +735,12 @@ static const char *scalar_text(const struct mval *v, size_t max, struct pool *po
 {
     char num[40];
 
+    /*
+     * A string of a valid line holds no NUL (raw control bytes are not JSON,
+     * and "\u0000" reads as U+FFFD), so nz_strdup's look for one is skipped.
+     */
     if (v->type == 's')
-        return nz_strdup(pool, v->s, v->len, max);
+        return pool_strndup(pool, v->s, nz_utf8_cut(v->s, v->len, max));
     if (v->type == 't' || v->type == 'f')
         return v->type == 't' ? "true" : "false";
     return nz_strdup(pool, num, nz_number_text(v->num, num), max);
