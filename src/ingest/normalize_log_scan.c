@@ -362,7 +362,7 @@ static int num_byte(char c)
 }
 
 /* A number: NULL when the scrub would take it for a card. */
-static const char *number_value(const char *p, const char *end)
+HOT const char *number_value(const char *p, const char *end)
 {
     const char *q = p, *digits;
     size_t int_digits;
@@ -382,7 +382,7 @@ static const char *number_value(const char *p, const char *end)
         ;
     int_digits = (size_t)(q - digits);
     for (; q < end && num_byte(*q); q++)
-        exp |= *q == 'e' || *q == 'E';
+        exp |= (*q | 0x20) == 'e';
     if (q == p)
         return NULL;
     /* Below 1e12 (at most 12 digits before the point, no exponent) no number is a card. */
@@ -617,8 +617,13 @@ static int top_object(struct scan *s, const char *p)
         if (p == NULL || s->max_depth < 1)
             return -1;
         v = p;
-        /* Most members are strings: read here, without value()'s call and switch. */
-        p = p < s->end && *p == '"' ? string_value(s, p, &k) : value(s, p, &k, 1);
+        /* Most members are strings or numbers: read here, without value()'s call and switch. */
+        if (p < s->end && *p == '"')
+            p = string_value(s, p, &k);
+        else if (p < s->end && is_digit(*p))
+            p = number_value(p, s->end);
+        else
+            p = value(s, p, &k, 1);
         if (p == NULL)
             return -1;
         if (alias >= 0)
