@@ -54,6 +54,7 @@ struct member {
 };
 
 struct scan {
+    const char *begin; /* the line's first byte: all from here to end may be read */
     const char *end;
     const struct scrub_rules *scrub;
     struct pool *pool;
@@ -184,7 +185,7 @@ static const char *string_end_any(const char *p, const char *end, int *card, int
  * request id twice), and the byte-by-byte run only where 13 bytes in a row
  * could hold one. A string with an escape is read again by string_end_any.
  */
-HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
+HOT const char *string_end(const char *p, const char *begin, const char *end, int *card, int *esc)
 {
     const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
     const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
@@ -217,7 +218,33 @@ HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
             from = jsonstr_card_from(p, (size_t)(q - p));
         prev = cur;
     }
-    /* Fewer than 16 bytes before end: one by one, a bit each (jsonstr_card_window's tail). */
+    /*
+     * Fewer than 16 bytes before end (a line's last string): the 16 bytes
+     * that end at end, when the text holds them, shifted to start at q.
+     */
+    if (q < end && end - begin >= 16) {
+        unsigned sh = (unsigned)(q - (end - 16)), stop, bit;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+
+        stop = (unsigned)_mm_movemask_epi8(
+                   _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash))) >>
+               sh;
+        cur = (uint32_t)_mm_movemask_epi8(
+                  _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash)))) >>
+              sh;
+        if (stop == 0)
+            return NULL;
+        bit = (unsigned)__builtin_ctz(stop);
+        if (q[bit] != '"')
+            return string_end_any(p, end, card, esc);
+        cur &= (UINT32_C(1) << bit) - 1;
+        if (from == NULL && q + bit - p >= 13 && jsonstr_run13(prev | cur << 16) != 0)
+            from = jsonstr_card_from(p, (size_t)(q - p));
+        q += bit;
+        goto done;
+    }
+    /* A text shorter than 16 bytes: one by one, a bit each (jsonstr_card_window's tail). */
     cur = 0;
     for (t = q; t < end && *t != '"' && *t != '\\'; t++)
         cur |= (uint32_t)jsonstr_card_byte(*t) << (t - q);
@@ -234,8 +261,9 @@ done:
     return q;
 }
 #else
-HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
+HOT const char *string_end(const char *p, const char *begin, const char *end, int *card, int *esc)
 {
+    (void)begin;
     return string_end_any(p, end, card, esc);
 }
 #endif
@@ -337,7 +365,7 @@ HOT const char *string_value(struct scan *s, const char *p, const struct mkey *k
 {
     size_t n;
     int card, esc;
-    const char *q = string_end(p + 1, s->end, &card, &esc), *text;
+    const char *q = string_end(p + 1, s->begin, s->end, &card, &esc), *text;
 
     if (q == NULL)
         return NULL;
@@ -495,8 +523,9 @@ HOT const char *member_key(struct scan *s, const char *p, struct mkey *k, int *a
         return NULL;
     k->len = (size_t)(q - p - 1);
     k->p = esc ? unescape(s->pool, p + 1, k->len, &k->len) : p + 1;
-    p = skip_ws(q + 1, s->end);
-    if (p >= s->end || *p != ':')
+    /* The ':' right after the quote, as log lines write it, is taken without skip_ws. */
+    p = q + 1;
+    if ((p >= s->end || *p != ':') && ((p = skip_ws(p, s->end)) >= s->end || *p != ':'))
         return NULL;
     ki = key_info(k->p, k->len, &tmp);
     *alias = ki->alias;
@@ -511,7 +540,14 @@ HOT const char *member_key(struct scan *s, const char *p, struct mkey *k, int *a
 /* After a member or element: the next one (1), the container's end (0), or -1. */
 HOT int next_item(struct scan *s, const char **p, char close)
 {
-    const char *q = skip_ws(*p, s->end);
+    const char *q = *p;
+
+    /* A ',' right after the value, as log lines write it: no skip_ws before it. */
+    if (q < s->end && *q == ',') {
+        *p = skip_ws(q + 1, s->end);
+        return 1;
+    }
+    q = skip_ws(q, s->end);
 
     if (q < s->end && *q == ',') {
         *p = skip_ws(q + 1, s->end);
@@ -777,6 +813,7 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     s.have = 0;
     s.own_rules = scrub != NULL && ((scrub->extra != NULL && scrub->extra[0] != '\0') ||
                                     (scrub->safe != NULL && scrub->safe[0] != '\0'));
+    s.begin = line;
     s.end = line + len;
     s.scrub = scrub;
     s.pool = pool;
