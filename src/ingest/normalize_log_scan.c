@@ -653,24 +653,29 @@ static int64_t clamp_time(const struct mval *v, int64_t received_at)
     return v->us;
 }
 
-/* nz_scalar's text of a string, number or boolean. */
-static const char *scalar_text(const struct mval *v, size_t max, struct pool *pool)
+/*
+ * nz_scalar's text of a string, number or boolean. A string (cut to max
+ * already) is copied to *strs, which moves past it. A string of a valid
+ * line holds no NUL (raw control bytes are not JSON, and "\u0000" reads as
+ * U+FFFD), so nz_strdup's look for one is not needed.
+ */
+static const char *scalar_text(const struct mval *v, size_t max, struct pool *pool, char **strs)
 {
-    char num[40];
+    char num[40], *out = *strs;
 
-    /*
-     * A string of a valid line holds no NUL (raw control bytes are not JSON,
-     * and "\u0000" reads as U+FFFD), so nz_strdup's look for one is skipped.
-     */
-    if (v->type == 's')
-        return pool_strndup(pool, v->s, nz_utf8_cut(v->s, v->len, max));
+    if (v->type == 's') {
+        memcpy(out, v->s, v->len);
+        out[v->len] = '\0';
+        *strs = out + v->len + 1;
+        return out;
+    }
     if (v->type == 't' || v->type == 'f')
         return v->type == 't' ? "true" : "false";
     return nz_strdup(pool, num, nz_number_text(v->num, num), max);
 }
 
 static void apply(const struct nz_log_field *f, const struct mval *v, struct event *ev, size_t max,
-                  struct pool *pool)
+                  struct pool *pool, char **strs)
 {
     switch (f->kind) {
     case NZ_LF_TIME: /* usable() read it */
@@ -680,7 +685,7 @@ static void apply(const struct nz_log_field *f, const struct mval *v, struct eve
         ev->level = v->level;
         break;
     default:
-        *(const char **)((char *)ev + f->off) = scalar_text(v, max, pool);
+        *(const char **)((char *)ev + f->off) = scalar_text(v, max, pool, strs);
         break;
     }
 }
@@ -691,6 +696,8 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     struct scan s;
     struct mval chosen[NZ_LOG_NFIELDS];
     int have[NZ_LOG_NFIELDS] = { 0 };
+    size_t need = 0;
+    char *strs;
 
     s.have = 0;
     s.own_rules = scrub != NULL && ((scrub->extra != NULL && scrub->extra[0] != '\0') ||
@@ -722,8 +729,16 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     ev->kind = EV_KIND_LOG;
     ev->level = EV_INFO;
     ev->timestamp = ev->received_at;
+    /* The kept strings (cut as nz_strdup cuts them) in one block of the pool: one allocation a line. */
+    for (size_t i = 0; i < NZ_LOG_NFIELDS; i++) {
+        if (have[i] && chosen[i].type == 's' && nz_log_fields[i].off != NZ_LF_NONE) {
+            chosen[i].len = nz_utf8_cut(chosen[i].s, chosen[i].len, lim->max_string);
+            need += chosen[i].len + 1;
+        }
+    }
+    strs = need > 0 ? pool_alloc(pool, need) : NULL;
     for (size_t i = 0; i < NZ_LOG_NFIELDS; i++)
         if (have[i])
-            apply(&nz_log_fields[i], &chosen[i], ev, lim->max_string, pool);
+            apply(&nz_log_fields[i], &chosen[i], ev, lim->max_string, pool, &strs);
     return 0;
 }
