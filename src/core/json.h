@@ -31,6 +31,14 @@ struct json_limits {
  * err set (BL_ETOOBIG, BL_EPARSE).
  */
 cJSON *json_parse(const char *p, size_t len, const struct json_limits *lim, struct bl_err *err);
+/*
+ * The same through the prescan and cJSON's own parser only. json_parse
+ * builds the tree of strict JSON in one pass of its own and leaves the rest
+ * (cJSON's leniencies, every error) to this; tests hold the two to the same
+ * trees.
+ */
+cJSON *json_parse_slow(const char *p, size_t len, const struct json_limits *lim,
+                       struct bl_err *err);
 
 /* Borrowed string value of obj[key], NULL when absent or not a string. */
 const char *json_str(const cJSON *obj, const char *key);
@@ -54,7 +62,8 @@ void json_global_init(void);
  * pool and cJSON frees are no-ops; the caller resets the pool afterwards.
  * This removes malloc/free per JSON node from the digest (a fifth of its
  * time on Sentry events). The rule: every tree built inside the window is
- * deleted inside it, and nothing built outside is deleted inside.
+ * deleted inside it, nothing built outside is deleted inside, and the pool
+ * is reset only outside a window (json.c cuts blocks of it).
  */
 void json_pool_begin(struct pool *pool);
 void json_pool_end(void);

@@ -149,6 +149,7 @@ static int default_sensitive(const char *key, size_t len)
 #define MEMO_KEY 30
 
 struct memo {
+    uint64_t a, b;     /* memo_words of the key */
     unsigned char len; /* 0: empty (a key of 0 bytes is not remembered) */
     unsigned char sensitive;
     char key[MEMO_KEY];
@@ -156,27 +157,51 @@ struct memo {
 
 static _Thread_local struct memo memo[MEMO_SLOTS];
 
-static size_t memo_slot(const char *key, size_t len)
+/*
+ * The key's first and last 8 bytes (overlapping loads below 8): for a key
+ * of up to 16 bytes the pair and the length are the key, so a slot is
+ * checked by three compares instead of a memcmp call (profiled: the call
+ * was a third of the memo's cost on 9 KB events).
+ */
+static void memo_words(const char *key, size_t len, uint64_t *a, uint64_t *b)
 {
-    uint64_t a = 0, b = 0;
+    uint32_t x, y;
+    uint16_t s, t;
 
-    memcpy(&a, key, len < 8 ? len : 8);
-    if (len > 8)
-        memcpy(&b, key + len - 8, 8);
-    return (size_t)(((a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ len) >> 54);
+    *a = 0;
+    *b = 0;
+    if (len >= 8) {
+        memcpy(a, key, 8);
+        memcpy(b, key + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(&x, key, 4);
+        memcpy(&y, key + len - 4, 4);
+        *a = x | (uint64_t)y << 32;
+    } else if (len >= 2) {
+        memcpy(&s, key, 2);
+        memcpy(&t, key + len - 2, 2);
+        *a = s | (uint64_t)t << 16;
+    } else if (len == 1) {
+        *a = (unsigned char)key[0];
+    }
 }
 
 static int default_sensitive_memo(const char *key, size_t len)
 {
     struct memo *m;
+    uint64_t a, b;
 
     if (len == 0 || len > MEMO_KEY)
         return default_sensitive(key, len);
-    m = &memo[memo_slot(key, len)];
-    if (m->len == len && memcmp(m->key, key, len) == 0)
+    memo_words(key, len, &a, &b);
+    m = &memo[((a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ len) >> 54];
+    if (m->len == len && m->a == a && m->b == b &&
+        (len <= 16 || memcmp(m->key + 8, key + 8, len - 16) == 0))
         return m->sensitive;
     m->sensitive = (unsigned char)default_sensitive(key, len);
     m->len = (unsigned char)len;
+    m->a = a;
+    m->b = b;
     memcpy(m->key, key, len);
     return m->sensitive;
 }
