@@ -49,13 +49,33 @@ struct event *ingest_events_push(struct ingest_events *out, struct pool *pool)
 }
 
 /*
+ * v as 8 lowercase hex digits, most significant first (hex_encode's text of
+ * its 4 big-endian bytes), without a table: each nibble spread to a byte of
+ * a word, then '0'-'9' or 'a'-'f' added to all eight at once.
+ */
+static void hex8(uint32_t v, char out[8])
+{
+    uint64_t x = v;
+
+    x = ((x & UINT64_C(0xffff0000)) << 16) | (x & UINT64_C(0xffff));
+    x = ((x & UINT64_C(0x0000ff000000ff00)) << 8) | (x & UINT64_C(0x000000ff000000ff));
+    x = ((x & UINT64_C(0x00f000f000f000f0)) << 4) | (x & UINT64_C(0x000f000f000f000f));
+    /* nibble n of v (from the lowest) is byte n of x; a digit above 9 gets 'a' - '0' - 10 more */
+    x += UINT64_C(0x3030303030303030) +
+         (((x + UINT64_C(0x0606060606060606)) >> 4) & UINT64_C(0x0101010101010101)) * 0x27;
+    x = __builtin_bswap64(x);
+    memcpy(out, &x, 8);
+}
+
+/*
  * The id of an event the door did not name (JSON lines): its journal
  * position in hex (16 chars of lsn, 8 of seq) and 8 chars of a hash of
  * both. Deterministic, so a replay stores the same line under the same id,
  * and increasing in arrival order, so the store's unique id index grows at
- * its right edge instead of touching a random page per line.
+ * its right edge instead of touching a random page per line. lsn_hex is
+ * the lsn's 16 chars (the same for every line of a record: made once).
  */
-static void derived_id(uint64_t lsn, uint32_t seq, char out[33])
+static void derived_id_at(uint64_t lsn, const char lsn_hex[16], uint32_t seq, char out[33])
 {
     unsigned char key[20] = "bilor-ev", h[16];
 
@@ -63,14 +83,30 @@ static void derived_id(uint64_t lsn, uint32_t seq, char out[33])
         key[8 + i] = (unsigned char)(lsn >> (56 - 8 * i));
     for (int i = 0; i < 4; i++)
         key[16 + i] = (unsigned char)(seq >> (24 - 8 * i));
-    hex_encode(key + 8, 12, out);
+    memcpy(out, lsn_hex, 16);
+    hex8(seq, out + 16);
     /*
      * The first 8 hex digits of the BLAKE2b-128 of both: stored ids stay what
      * they were, and a replay (the store probes an issue event by its id)
      * derives the same one. Only the 4 bytes shown are encoded.
      */
     hash_bytes128(key, sizeof(key), h);
-    hex_encode(h, 4, out + 24);
+    hex8((uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3], out + 24);
+    out[32] = '\0';
+}
+
+static void lsn_hex_of(uint64_t lsn, char out[16])
+{
+    hex8((uint32_t)(lsn >> 32), out);
+    hex8((uint32_t)lsn, out + 8);
+}
+
+static void derived_id(uint64_t lsn, uint32_t seq, char out[33])
+{
+    char lsn_hex[16];
+
+    lsn_hex_of(lsn, lsn_hex);
+    derived_id_at(lsn, lsn_hex, seq, out);
 }
 
 static struct event *new_event(const struct ingest_meta *meta, uint32_t seq,
@@ -395,9 +431,9 @@ static int blank_line(const char *p, size_t len)
     return 1;
 }
 
-static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct ingest_meta *meta,
-                        const struct ingest_limits *lim, struct pool *pool,
-                        struct ingest_events *out)
+static void ndjson_line(const char *line, size_t n, uint32_t idx, const char lsn_hex[16],
+                        const struct ingest_meta *meta, const struct ingest_limits *lim,
+                        struct pool *pool, struct ingest_events *out)
 {
     cJSON *obj;
     struct event *ev;
@@ -408,7 +444,7 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     /* Read from the text when nothing in it needs the tree (normalize_log_scan.c). */
     ev = new_event(meta, idx, out, pool);
     if (normalize_log_text(line, n, meta->scrub, ev, lim, pool) == 0) {
-        derived_id(meta->lsn, idx, ev->event_id);
+        derived_id_at(meta->lsn, lsn_hex, idx, ev->event_id);
         ev->raw = line;
         ev->raw_len = n;
         ev->raw_encoding = EV_RAW_IDENTITY;
@@ -420,7 +456,7 @@ static void ndjson_line(const char *line, size_t n, uint32_t idx, const struct i
     if (obj == NULL)
         return;
     ev = new_event(meta, idx, out, pool);
-    derived_id(meta->lsn, idx, ev->event_id);
+    derived_id_at(meta->lsn, lsn_hex, idx, ev->event_id);
     ev->raw = line;
     ev->raw_len = n;
     ev->raw_encoding = EV_RAW_IDENTITY;
@@ -438,6 +474,7 @@ int ingest_decode_ndjson(const void *payload, size_t len, const struct ingest_me
     struct buf scratch = BUF_INIT(lim->max_body);
     struct slice body = SLICE_NULL;
     const char *text;
+    char lsn_hex[16];
     size_t pos = 0, nlines = 0;
     uint32_t idx = 0;
     int rc;
@@ -448,6 +485,7 @@ int ingest_decode_ndjson(const void *payload, size_t len, const struct ingest_me
         goto out;
     /* One copy for all lines: each event's raw payload points into it. */
     text = pool_memdup(pool, body.p, body.len);
+    lsn_hex_of(meta->lsn, lsn_hex);
     for (; pos < body.len; idx++) {
         const char *line = text + pos, *nl = memchr(line, '\n', body.len - pos);
         size_t n = nl != NULL ? (size_t)(nl - line) : body.len - pos;
@@ -461,7 +499,7 @@ int ingest_decode_ndjson(const void *payload, size_t len, const struct ingest_me
             rc = bl_err_set(err, BL_EPARSE, "more than %zu lines", lim->max_lines);
             break;
         }
-        ndjson_line(line, n, idx, meta, lim, pool, out);
+        ndjson_line(line, n, idx, lsn_hex, meta, lim, pool, out);
     }
 out:
     buf_release(&scratch);

@@ -120,4 +120,13 @@ struct nz_log_field {
 
 extern const struct nz_log_field nz_log_fields[NZ_LOG_NFIELDS];
 
+/*
+ * The string whose raw JSON content (between the quotes) is p[0..len),
+ * decoded into pool as cJSON decodes it ("\u0000" reads as U+FFFD) and
+ * NUL-terminated; *n gets its length (normalize_log_val.c).
+ */
+const char *nz_log_unescape(struct pool *pool, const char *p, size_t len, size_t *n);
+/* ev_level_parse, its answers for texts of up to 8 bytes remembered per thread. */
+int nz_log_level(const char *p, size_t len, int *level);
+
 #endif

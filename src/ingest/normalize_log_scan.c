@@ -54,6 +54,7 @@ struct member {
 };
 
 struct scan {
+    const char *begin; /* the line's first byte: all from here to end may be read */
     const char *end;
     const struct scrub_rules *scrub;
     struct pool *pool;
@@ -77,8 +78,15 @@ struct mkey {
     unsigned char pair_list; /* scrub_pair_list_key: [name, value] pairs */
 };
 
-static const char *skip_ws(const char *p, const char *end)
+/*
+ * Four calls a member, and log lines rarely hold whitespace between
+ * tokens: a byte above ' ' ends the skip at once (the loop was a
+ * fifteenth of a line's reading).
+ */
+HOT const char *skip_ws(const char *p, const char *end)
 {
+    if (p < end && (unsigned char)*p > ' ')
+        return p;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
@@ -123,20 +131,10 @@ static size_t count_digits(const char *p, size_t len)
     return n;
 }
 
-/*
- * p is after a string's opening quote: its closing quote, or NULL. *esc
- * tells escapes. *card is 1 when the content may hold a card number (the
- * scrub must look): without escapes, when it has a card-like run of 13
- * digits; with escapes, when it has 13 digit bytes (an upper bound of the
- * decoded string's: an escape yields at most one digit from its own).
- * Strings are a log line's most bytes: the quote is found 16 bytes at a
- * time and the byte-by-byte run is looked for only where 13 bytes in a
- * row could hold one (jsonstr.h).
- */
-HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
+/* p is after a string's opening quote: its closing quote, or NULL; *esc tells escapes. */
+HOT const char *quote_end(const char *p, const char *end, int *esc)
 {
-    const char *q = p, *from;
-    size_t len;
+    const char *q = p;
     int e = 0;
 
     for (;;) {
@@ -150,11 +148,22 @@ HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
         if (q > end)
             return NULL;
     }
-    len = (size_t)(q - p);
     *esc = e;
+    return q;
+}
+
+/* string_end for any string, escapes too: its end first, then its card-like runs. */
+static const char *string_end_any(const char *p, const char *end, int *card, int *esc)
+{
+    const char *q = quote_end(p, end, esc), *from;
+    size_t len;
+
+    if (q == NULL)
+        return NULL;
+    len = (size_t)(q - p);
     if (len < 13)
         *card = 0;
-    else if (e)
+    else if (*esc)
         *card = count_digits(p, len) >= 13;
     else if ((from = jsonstr_card_window(p, len, end)) == NULL)
         *card = 0;
@@ -163,82 +172,101 @@ HOT const char *string_end(const char *p, const char *end, int *card, int *esc)
     return q;
 }
 
-static unsigned hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return (unsigned)(c - '0');
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-        return (unsigned)((c | 0x20) - 'a' + 10);
-    return 0;
-}
-
-static unsigned hex4(const char *p)
-{
-    return hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 | hex_digit(p[3]);
-}
-
-static size_t put_utf8(unsigned cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | cp >> 12);
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | cp >> 18);
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
+#ifdef JSONSTR_SSE2
 /*
- * The string whose raw content (between the quotes) is p[0..len), decoded
- * into pool and NUL-terminated; *n gets its length. Every escape is at
- * least as long as what it decodes to, so len + 1 bytes hold it.
+ * p is after a string's opening quote: its closing quote, or NULL. *esc
+ * tells escapes. *card is 1 when the content may hold a card number (the
+ * scrub must look): without escapes, when it has a card-like run of 13
+ * digits; with escapes, when it has 13 digit bytes (an upper bound of the
+ * decoded string's: an escape yields at most one digit from its own).
+ * Strings are a log line's most bytes: each 16-byte block is looked at for
+ * the closing quote and for card bytes at once (jsonstr_card_window's
+ * blocks, the same ones: both start at p; two passes read a 32-digit
+ * request id twice), and the byte-by-byte run only where 13 bytes in a row
+ * could hold one. A string with an escape is read again by string_end_any.
  */
-static const char *unescape(struct pool *pool, const char *p, size_t len, size_t *n)
+HOT const char *string_end(const char *p, const char *begin, const char *end, int *card, int *esc)
 {
-    char *out = pool_alloc(pool, len + 1);
-    size_t o = 0;
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
+    const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
+    const char *q = p, *t, *from = NULL;
+    uint32_t prev = 0, cur;
 
-    for (size_t i = 0; i < len;) {
-        unsigned cp;
+    for (; end - q >= 16; q += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+        unsigned stop = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
 
-        if (p[i] != '\\' || i + 1 >= len) {
-            out[o++] = p[i++];
-            continue;
-        }
-        if (p[i + 1] != 'u' || i + 6 > len) {
-            static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-            const char *f = memchr(from, p[i + 1], sizeof(from) - 1);
+        cur = (uint32_t)_mm_movemask_epi8(
+            _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
+                         _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash))));
+        if (stop != 0) {
+            unsigned bit = (unsigned)__builtin_ctz(stop);
 
-            out[o++] = f != NULL ? to[f - from] : p[i + 1];
-            i += 2;
-            continue;
+            if (q[bit] != '"')
+                return string_end_any(p, end, card, esc);
+            /* bits past the string's end cleared, as jsonstr_card_window does; no run
+             * in fewer than 13 bytes */
+            cur &= (UINT32_C(1) << bit) - 1;
+            if (from == NULL && q + bit - p >= 13 && jsonstr_run13(prev | cur << 16) != 0)
+                from = jsonstr_card_from(p, (size_t)(q - p));
+            q += bit;
+            goto done;
         }
-        cp = hex4(p + i + 2);
-        i += 6;
-        if (cp >= 0xd800 && cp <= 0xdbff && i + 6 <= len && p[i] == '\\' && p[i + 1] == 'u') {
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + i + 2) - 0xdc00);
-            i += 6;
-        }
-        /* core/json.c: a NUL cannot be carried in a C string; it reads as U+FFFD. */
-        o += put_utf8(cp == 0 ? 0xfffd : cp, out + o);
+        if (from == NULL && jsonstr_run13(prev | cur << 16) != 0)
+            from = jsonstr_card_from(p, (size_t)(q - p));
+        prev = cur;
     }
-    out[o] = '\0';
-    *n = o;
-    return out;
+    /*
+     * Fewer than 16 bytes before end (a line's last string): the 16 bytes
+     * that end at end, when the text holds them, shifted to start at q.
+     */
+    if (q < end && end - begin >= 16) {
+        unsigned sh = (unsigned)(q - (end - 16)), stop, bit;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+
+        stop = (unsigned)_mm_movemask_epi8(
+                   _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash))) >>
+               sh;
+        cur = (uint32_t)_mm_movemask_epi8(
+                  _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash)))) >>
+              sh;
+        if (stop == 0)
+            return NULL;
+        bit = (unsigned)__builtin_ctz(stop);
+        if (q[bit] != '"')
+            return string_end_any(p, end, card, esc);
+        cur &= (UINT32_C(1) << bit) - 1;
+        if (from == NULL && q + bit - p >= 13 && jsonstr_run13(prev | cur << 16) != 0)
+            from = jsonstr_card_from(p, (size_t)(q - p));
+        q += bit;
+        goto done;
+    }
+    /* A text shorter than 16 bytes: one by one, a bit each (jsonstr_card_window's tail). */
+    cur = 0;
+    for (t = q; t < end && *t != '"' && *t != '\\'; t++)
+        cur |= (uint32_t)jsonstr_card_byte(*t) << (t - q);
+    if (t >= end)
+        return NULL;
+    if (*t != '"')
+        return string_end_any(p, end, card, esc);
+    if (from == NULL && jsonstr_run13(prev | cur << 16) != 0)
+        from = jsonstr_card_from(p, (size_t)(q - p));
+    q = t;
+done:
+    *esc = 0;
+    *card = from != NULL && long_run(from, (size_t)(q - from));
+    return q;
 }
+#else
+HOT const char *string_end(const char *p, const char *begin, const char *end, int *card, int *esc)
+{
+    (void)begin;
+    return string_end_any(p, end, card, esc);
+}
+#endif
 
 /* A number's text p[0..len) as cJSON reads it; -1 when it is longer than cJSON reads. */
 static int number_of(const char *p, size_t len, double *v)
@@ -256,11 +284,11 @@ static int number_of(const char *p, size_t len, double *v)
 static const char *value(struct scan *s, const char *p, const struct mkey *k, int depth);
 
 /* A string value under key: NULL when the scrub would change it. p is on the opening quote. */
-static const char *string_value(struct scan *s, const char *p, const struct mkey *k)
+HOT const char *string_value(struct scan *s, const char *p, const struct mkey *k)
 {
     size_t n;
     int card, esc;
-    const char *q = string_end(p + 1, s->end, &card, &esc), *text;
+    const char *q = string_end(p + 1, s->begin, s->end, &card, &esc), *text;
 
     if (q == NULL)
         return NULL;
@@ -270,7 +298,7 @@ static const char *string_value(struct scan *s, const char *p, const struct mkey
      * pair key only (scrub.c); an escape may hide an '='.
      */
     if (card || (k->pair && (esc || memchr(p + 1, '=', (size_t)(q - p - 1)) != NULL))) {
-        text = esc ? unescape(s->pool, p + 1, (size_t)(q - p - 1), &n) : p + 1;
+        text = esc ? nz_log_unescape(s->pool, p + 1, (size_t)(q - p - 1), &n) : p + 1;
         if (!esc)
             n = (size_t)(q - p - 1);
         if (scrub_string_changes(k->p, k->len, text, n, s->scrub))
@@ -285,18 +313,27 @@ static int num_byte(char c)
 }
 
 /* A number: NULL when the scrub would take it for a card. */
-static const char *number_value(const char *p, const char *end)
+HOT const char *number_value(const char *p, const char *end)
 {
-    const char *q = p;
-    size_t int_digits = 0;
-    int in_int = 1, exp = 0;
+    const char *q = p, *digits;
+    size_t int_digits;
+    int exp = 0;
     double v;
 
-    for (; q < end && num_byte(*q); q++) {
-        exp |= *q == 'e' || *q == 'E';
-        in_int = in_int && !exp && *q != '.';
-        int_digits += in_int && *q >= '0' && *q <= '9';
-    }
+    /*
+     * The integer part's digits first, a byte a step with nothing else to
+     * track (log lines' numbers are mostly integers); then the rest of the
+     * number's bytes. The door's check passed the line, so a number is
+     * -?digits(.digits)?([eE][+-]?digits)?: the digits before any '.',
+     * 'e' or 'E' are the integer part's.
+     */
+    if (q < end && *q == '-')
+        q++;
+    for (digits = q; q < end && is_digit(*q); q++)
+        ;
+    int_digits = (size_t)(q - digits);
+    for (; q < end && num_byte(*q); q++)
+        exp |= (*q | 0x20) == 'e';
     if (q == p)
         return NULL;
     /* Below 1e12 (at most 12 digits before the point, no exponent) no number is a card. */
@@ -401,15 +438,17 @@ HOT const char *member_key(struct scan *s, const char *p, struct mkey *k, int *a
 {
     struct key_info tmp;
     const struct key_info *ki;
-    int card, esc;
+    int esc;
     const char *q;
 
-    if (p >= s->end || *p != '"' || (q = string_end(p + 1, s->end, &card, &esc)) == NULL)
+    /* A key's digits are never looked at (a sensitive key is the tree path's): its end only. */
+    if (p >= s->end || *p != '"' || (q = quote_end(p + 1, s->end, &esc)) == NULL)
         return NULL;
     k->len = (size_t)(q - p - 1);
-    k->p = esc ? unescape(s->pool, p + 1, k->len, &k->len) : p + 1;
-    p = skip_ws(q + 1, s->end);
-    if (p >= s->end || *p != ':')
+    k->p = esc ? nz_log_unescape(s->pool, p + 1, k->len, &k->len) : p + 1;
+    /* The ':' right after the quote, as log lines write it, is taken without skip_ws. */
+    p = q + 1;
+    if ((p >= s->end || *p != ':') && ((p = skip_ws(p, s->end)) >= s->end || *p != ':'))
         return NULL;
     ki = key_info(k->p, k->len, &tmp);
     *alias = ki->alias;
@@ -424,7 +463,14 @@ HOT const char *member_key(struct scan *s, const char *p, struct mkey *k, int *a
 /* After a member or element: the next one (1), the container's end (0), or -1. */
 HOT int next_item(struct scan *s, const char **p, char close)
 {
-    const char *q = skip_ws(*p, s->end);
+    const char *q = *p;
+
+    /* A ',' right after the value, as log lines write it: no skip_ws before it. */
+    if (q < s->end && *q == ',') {
+        *p = skip_ws(q + 1, s->end);
+        return 1;
+    }
+    q = skip_ws(q, s->end);
 
     if (q < s->end && *q == ',') {
         *p = skip_ws(q + 1, s->end);
@@ -530,7 +576,14 @@ static int top_object(struct scan *s, const char *p)
         if (p == NULL || s->max_depth < 1)
             return -1;
         v = p;
-        if ((p = value(s, p, &k, 1)) == NULL)
+        /* Most members are strings or numbers: read here, without value()'s call and switch. */
+        if (p < s->end && *p == '"')
+            p = string_value(s, p, &k);
+        else if (p < s->end && is_digit(*p))
+            p = number_value(p, s->end);
+        else
+            p = value(s, p, &k, 1);
+        if (p == NULL)
             return -1;
         if (alias >= 0)
             note_alias(s, alias, v, p);
@@ -554,7 +607,7 @@ static int read_member(struct scan *s, const struct member *m, struct mval *out)
     case '"':
         out->type = 's';
         out->len = (size_t)(m->end - m->v - 2);
-        out->s = m->esc ? unescape(s->pool, m->v + 1, out->len, &out->len) : m->v + 1;
+        out->s = m->esc ? nz_log_unescape(s->pool, m->v + 1, out->len, &out->len) : m->v + 1;
         return 0;
     case 't':
     case 'f':
@@ -581,7 +634,7 @@ static int usable(int kind, struct mval *v)
                                 : 0;
     case NZ_LF_LEVEL:
         return v->type == 'n'   ? ev_level_from_number(v->num, &v->level) == 0
-               : v->type == 's' ? ev_level_parse(v->s, v->len, &v->level) == 0
+               : v->type == 's' ? nz_log_level(v->s, v->len, &v->level) == 0
                                 : 0;
     case NZ_LF_TEXT:
         return v->type != 'z';
@@ -600,20 +653,29 @@ static int64_t clamp_time(const struct mval *v, int64_t received_at)
     return v->us;
 }
 
-/* nz_scalar's text of a string, number or boolean. */
-static const char *scalar_text(const struct mval *v, size_t max, struct pool *pool)
+/*
+ * nz_scalar's text of a string, number or boolean. A string (cut to max
+ * already) is copied to *strs, which moves past it. A string of a valid
+ * line holds no NUL (raw control bytes are not JSON, and "\u0000" reads as
+ * U+FFFD), so nz_strdup's look for one is not needed.
+ */
+static const char *scalar_text(const struct mval *v, size_t max, struct pool *pool, char **strs)
 {
-    char num[40];
+    char num[40], *out = *strs;
 
-    if (v->type == 's')
-        return nz_strdup(pool, v->s, v->len, max);
+    if (v->type == 's') {
+        memcpy(out, v->s, v->len);
+        out[v->len] = '\0';
+        *strs = out + v->len + 1;
+        return out;
+    }
     if (v->type == 't' || v->type == 'f')
         return v->type == 't' ? "true" : "false";
     return nz_strdup(pool, num, nz_number_text(v->num, num), max);
 }
 
 static void apply(const struct nz_log_field *f, const struct mval *v, struct event *ev, size_t max,
-                  struct pool *pool)
+                  struct pool *pool, char **strs)
 {
     switch (f->kind) {
     case NZ_LF_TIME: /* usable() read it */
@@ -623,7 +685,7 @@ static void apply(const struct nz_log_field *f, const struct mval *v, struct eve
         ev->level = v->level;
         break;
     default:
-        *(const char **)((char *)ev + f->off) = scalar_text(v, max, pool);
+        *(const char **)((char *)ev + f->off) = scalar_text(v, max, pool, strs);
         break;
     }
 }
@@ -634,10 +696,13 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     struct scan s;
     struct mval chosen[NZ_LOG_NFIELDS];
     int have[NZ_LOG_NFIELDS] = { 0 };
+    size_t need = 0;
+    char *strs;
 
     s.have = 0;
     s.own_rules = scrub != NULL && ((scrub->extra != NULL && scrub->extra[0] != '\0') ||
                                     (scrub->safe != NULL && scrub->safe[0] != '\0'));
+    s.begin = line;
     s.end = line + len;
     s.scrub = scrub;
     s.pool = pool;
@@ -664,8 +729,16 @@ int normalize_log_text(const char *line, size_t len, const struct scrub_rules *s
     ev->kind = EV_KIND_LOG;
     ev->level = EV_INFO;
     ev->timestamp = ev->received_at;
+    /* The kept strings (cut as nz_strdup cuts them) in one block of the pool: one allocation a line. */
+    for (size_t i = 0; i < NZ_LOG_NFIELDS; i++) {
+        if (have[i] && chosen[i].type == 's' && nz_log_fields[i].off != NZ_LF_NONE) {
+            chosen[i].len = nz_utf8_cut(chosen[i].s, chosen[i].len, lim->max_string);
+            need += chosen[i].len + 1;
+        }
+    }
+    strs = need > 0 ? pool_alloc(pool, need) : NULL;
     for (size_t i = 0; i < NZ_LOG_NFIELDS; i++)
         if (have[i])
-            apply(&nz_log_fields[i], &chosen[i], ev, lim->max_string, pool);
+            apply(&nz_log_fields[i], &chosen[i], ev, lim->max_string, pool, &strs);
     return 0;
 }

@@ -335,6 +335,16 @@ static void test_ndjson(void)
     m.lsn = 41;
     CHECK_INT_EQ(decode(ndjson, strlen(ndjson), &m, &pool, &c, NULL), 0);
     CHECK(c.n == 3 && strcmp(c.v[0].event_id, a.v[0].event_id) != 0);
+    /* Every hex digit of the lsn, most significant first; then the line's seq. */
+    m.lsn = UINT64_C(0x0123456789abcdef);
+    m.encoding = INGEST_ENC_NONE;
+    c.n = 0;
+    CHECK_INT_EQ(decode(ndjson, strlen(ndjson), &m, &pool, &c, NULL), 0);
+    CHECK(c.n == 3 && strncmp(c.v[0].event_id, "0123456789abcdef00000000", 24) == 0);
+    CHECK(c.n == 3 && strncmp(c.v[1].event_id, "0123456789abcdef00000003", 24) == 0);
+    CHECK(c.n == 3 && strspn(c.v[0].event_id, "0123456789abcdef") == 32);
+    m.lsn = 41;
+    m.encoding = INGEST_ENC_GZIP;
     /* An empty body has no events. */
     CHECK_INT_EQ(decode("", 0, &m, &pool, &c, NULL), 0);
     CHECK_INT_EQ(c.n, 3);

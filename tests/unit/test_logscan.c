@@ -154,6 +154,43 @@ static void test_offsets(void)
     }
 }
 
+/*
+ * Card-like runs against the 16-byte blocks a string is read in (the closing
+ * quote and the card bytes looked for in one pass): random strings of
+ * digits, spaces, dashes and letters, 0-79 bytes, as the message alone (its
+ * end within 16 bytes of the line's: the byte-by-byte tail) or followed by
+ * more members (whole blocks), sometimes with an escape.
+ */
+static void test_card_blocks(void)
+{
+    static const char bytes[] = "0123456789012345678901234567890123456789  --ax";
+    uint64_t r = 0x9e3779b97f4a7c15u;
+    char line[256], str[96];
+    size_t tree = 0;
+
+    for (int i = 0; i < 20000; i++) {
+        size_t len;
+
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        len = (size_t)(r >> 33) % 80;
+        for (size_t k = 0; k < len; k++) {
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            str[k] = bytes[(r >> 33) % (sizeof(bytes) - 1)];
+        }
+        str[len] = '\0';
+        if (len > 2 && i % 7 == 0)
+            str[len / 2] = '\\', str[len / 2 + 1] = 'n';
+        if (i % 2 == 0)
+            snprintf(line, sizeof(line), "{\"message\":\"%s\"}", str);
+        else
+            snprintf(line, sizeof(line), "{\"message\":\"%s\",\"user_agent\":\"Mozilla/5.0\"}",
+                     str);
+        tree += diff_str(line) == LSD_TREE;
+    }
+    /* Cards (Luhn-valid runs, which the scrub replaces) were made, across blocks too. */
+    CHECK(tree > 20);
+}
+
 static void diff_doc(const char *doc, const char *where)
 {
     (void)diff_all(doc, strlen(doc), where);
@@ -187,6 +224,7 @@ int main(void)
     test_text_path_taken();
     test_tree_path_taken();
     test_offsets();
+    test_card_blocks();
     t_scrub_cases(diff_doc);
     t_normalize_cases(diff_doc);
     t_fuzz_files(diff_file_lines);
