@@ -106,6 +106,12 @@ extern const int lb_field_str[LB_NFIELDS]; /* the enum lb_str of each field */
 #define LB_REC_ID 0x40u
 #define LB_REF_MIN 8
 
+/* A little-endian u32 of the block formats. */
+static inline uint32_t lb_get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /*
  * 8 bytes: x's 8 lower-case hex digits, the most significant first, as a
  * little-endian load of them reads (each nibble spread to its byte, 10-15
