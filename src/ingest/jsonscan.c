@@ -118,19 +118,7 @@ static size_t escape_len(const unsigned char *p, const unsigned char *end, unsig
         return 0;
     if (p[1] != 'u') {
         *cp = 0;
-        switch (p[1]) {
-        case '"':
-        case '\\':
-        case '/':
-        case 'b':
-        case 'f':
-        case 'n':
-        case 'r':
-        case 't':
-            return 2;
-        default:
-            return 0;
-        }
+        return jsonstr_escape_letter((char)p[1]) ? 2 : 0;
     }
     if (end - p < 6 || hex4(p + 2, cp) < 0)
         return 0;

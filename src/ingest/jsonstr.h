@@ -90,6 +90,26 @@ static inline const unsigned char *jsonstr_skip_plain(const unsigned char *p,
     return p;
 }
 
+#ifdef JSONSTR_SSE2
+/* A bit per byte of x that is '"' or '\\': where a string's plain bytes stop. */
+static inline unsigned jsonstr_stop_bits16(__m128i x)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+}
+
+/* A bit per byte of x that is a digit, a space or a dash (jsonstr_card_byte, 16 at once). */
+static inline uint32_t jsonstr_card_bits16(__m128i x)
+{
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+
+    return (uint32_t)_mm_movemask_epi8(
+        _mm_or_si128(digit, _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+                                         _mm_cmpeq_epi8(x, _mm_set1_epi8('-')))));
+}
+#endif
+
 /*
  * The first '"' or '\\' at or after p, or end, for a reader of text already
  * validated. 16 bytes at a time with SSE2; the tail (fewer than 16 bytes
@@ -98,12 +118,8 @@ static inline const unsigned char *jsonstr_skip_plain(const unsigned char *p,
 static inline const char *jsonstr_find_stop(const char *p, const char *end)
 {
 #ifdef JSONSTR_SSE2
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-
     while (end - p >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned stop = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+        unsigned stop = jsonstr_stop_bits16(_mm_loadu_si128((const __m128i *)(const void *)p));
 
         if (stop != 0)
             return p + __builtin_ctz(stop);
@@ -113,6 +129,24 @@ static inline const char *jsonstr_find_stop(const char *p, const char *end)
     while (p < end && *p != '"' && *p != '\\')
         p++;
     return p;
+}
+
+/* 1 when c follows a backslash as one of JSON's one-letter escapes (not 'u'). */
+static inline int jsonstr_escape_letter(char c)
+{
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* 1 when byte c is a digit, a space or a dash: what a card-like run is made of. */
@@ -156,16 +190,8 @@ static inline const char *jsonstr_card_window(const char *p, size_t len, const c
     size_t i = 0;
 
 #ifdef JSONSTR_SSE2
-    const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
-    const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
-
     for (; i < len && limit - (p + i) >= 16; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i c = _mm_or_si128(
-            _mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
-            _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash)));
-
-        cur = (uint32_t)_mm_movemask_epi8(c);
+        cur = jsonstr_card_bits16(_mm_loadu_si128((const __m128i *)(const void *)(p + i)));
         if (len - i < 16)
             cur &= (UINT32_C(1) << (len - i)) - 1;
         if (jsonstr_run13(prev | cur << 16) != 0)

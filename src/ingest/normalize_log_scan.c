@@ -187,20 +187,14 @@ static const char *string_end_any(const char *p, const char *end, int *card, int
  */
 HOT const char *string_end(const char *p, const char *begin, const char *end, int *card, int *esc)
 {
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
-    const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
     const char *q = p, *t, *from = NULL;
     uint32_t prev = 0, cur;
 
     for (; end - q >= 16; q += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
-        unsigned stop = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+        unsigned stop = jsonstr_stop_bits16(x);
 
-        cur = (uint32_t)_mm_movemask_epi8(
-            _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
-                         _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash))));
+        cur = jsonstr_card_bits16(x);
         if (stop != 0) {
             unsigned bit = (unsigned)__builtin_ctz(stop);
 
@@ -226,13 +220,8 @@ HOT const char *string_end(const char *p, const char *begin, const char *end, in
         unsigned sh = (unsigned)(q - (end - 16)), stop, bit;
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
 
-        stop = (unsigned)_mm_movemask_epi8(
-                   _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash))) >>
-               sh;
-        cur = (uint32_t)_mm_movemask_epi8(
-                  _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(x, below0), _mm_cmplt_epi8(x, above9)),
-                               _mm_or_si128(_mm_cmpeq_epi8(x, space), _mm_cmpeq_epi8(x, dash)))) >>
-              sh;
+        stop = jsonstr_stop_bits16(x) >> sh;
+        cur = jsonstr_card_bits16(x) >> sh;
         if (stop == 0)
             return NULL;
         bit = (unsigned)__builtin_ctz(stop);

@@ -18,6 +18,7 @@
 
 #include "ingest/slim.h"
 #include "ingest/jsonscan.h" /* jsonscan_unquote */
+#include "ingest/jsonstr.h"
 #include "core/banned.h"
 
 /* Where a value sits, as far as the digest's reading of it goes. */
@@ -196,19 +197,8 @@ static size_t escape_len(const char *p, const char *end)
 
     if (end - p < 2)
         return 0;
-    switch (p[1]) {
-    case '"':
-    case '\\':
-    case '/':
-    case 'b':
-    case 'f':
-    case 'n':
-    case 'r':
-    case 't':
+    if (jsonstr_escape_letter(p[1]))
         return 2;
-    default:
-        break;
-    }
     u = u_escape(p, end);
     if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF))
         return 0;
