@@ -142,26 +142,54 @@ int buf_addf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
-/* The escape of one byte that JSON strings may not hold as is. */
-static int json_escape(struct buf *b, unsigned char c)
+/* The escape of one byte that JSON strings may not hold as is, written at q (2 or 6 bytes); its end. */
+static char *escape_put(char *q, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
-    char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
+    *q++ = '\\';
     switch (c) {
     case '"':
     case '\\':
-        esc[1] = (char)c;
-        return buf_add(b, esc, 2);
+        *q++ = (char)c;
+        return q;
     case '\n':
-        return buf_add(b, "\\n", 2);
+        *q++ = 'n';
+        return q;
     case '\t':
-        return buf_add(b, "\\t", 2);
+        *q++ = 't';
+        return q;
     case '\r':
-        return buf_add(b, "\\r", 2);
+        *q++ = 'r';
+        return q;
     default:
-        return buf_add(b, esc, 6);
+        memcpy(q, "u00", 3);
+        q[3] = hex[c >> 4];
+        q[4] = hex[c & 15];
+        return q + 5;
     }
+}
+
+static int json_escape(struct buf *b, unsigned char c)
+{
+    char esc[6];
+
+    return buf_add(b, esc, (size_t)(escape_put(esc, c) - esc));
+}
+
+char *buf_put_json_str(char *q, const char *s, size_t len)
+{
+    *q++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            *q++ = (char)c;
+        else
+            q = escape_put(q, c);
+    }
+    *q++ = '"';
+    return q;
 }
 
 int buf_add_json_str(struct buf *b, const char *s, size_t len)

@@ -58,6 +58,12 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(
 /* Appends s as a JSON string literal, quotes included, escaping as needed. */
 int buf_add_json_str(struct buf *b, const char *s, size_t len);
 /*
+ * The same literal written at q, which the caller has made room for
+ * (6 * len + 2 bytes at most); returns its end. For writers that size a
+ * whole document once instead of appending piece by piece.
+ */
+char *buf_put_json_str(char *q, const char *s, size_t len);
+/*
  * Hands the heap memory to the caller (free() it), leaves b empty. Returns a
  * heap string even when the buffer never allocated.
  */

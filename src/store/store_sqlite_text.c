@@ -9,35 +9,6 @@
 #include "store/sqlite_int.h"
 #include "core/banned.h"
 
-/* s as a JSON string at q, escaped byte for byte as buf_add_json_str escapes it; the end. */
-static char *put_json_str(char *q, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    *q++ = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *q++ = (char)c;
-            continue;
-        }
-        *q++ = '\\';
-        if (c == '"' || c == '\\') {
-            *q++ = (char)c;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            *q++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-        } else {
-            memcpy(q, "u00", 3);
-            q[3] = hex[c >> 4];
-            q[4] = hex[c & 15];
-            q += 5;
-        }
-    }
-    *q++ = '"';
-    return q;
-}
-
 /* The bytes tags[0..n) take as JSON at most: ["k","v"] with every byte escaped to 6. */
 static size_t tags_worst(const struct ev_tag *t, size_t n)
 {
@@ -58,8 +29,8 @@ static size_t tags_worst(const struct ev_tag *t, size_t n)
 
 /*
  * Tags whose JSON certainly fits (all but pathological ones), written
- * straight into b after one grow: the same bytes buf_add_json_str and
- * friends make below, at a tenth of the instructions (~3.3k of a bench
+ * straight into b after one grow (buf_put_json_str): the same bytes the
+ * appends below make, at a tenth of the instructions (~3.3k of a bench
  * event's writer instructions went to the appends one piece at a time).
  */
 static const char *tags_json_fast(struct buf *b, const struct event *e)
@@ -74,9 +45,9 @@ static const char *tags_json_fast(struct buf *b, const struct event *e)
         if (i > 0)
             *q++ = ',';
         *q++ = '[';
-        q = put_json_str(q, k, strlen(k));
+        q = buf_put_json_str(q, k, strlen(k));
         *q++ = ',';
-        q = put_json_str(q, v, strlen(v));
+        q = buf_put_json_str(q, v, strlen(v));
         *q++ = ']';
     }
     *q++ = ']';
