@@ -91,7 +91,9 @@ thread_cpu() {
     local t
     for t in /proc/"$srv_pid"/task/*; do
         printf '%s ' "$(cat "$t/comm")"
-        sed 's/^.*) //' "$t/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
+        sed 's/^.*) //' "$t/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f ", ($12 + $13) / hz }'
+        # bytes of pages the thread dirtied (journal, WAL frames, checkpoint copies)
+        awk '$1 == "write_bytes:" { printf "wbytes=%s\n", $2 }' "$t/io" 2>/dev/null || echo
     done | sort -k2 -rn
 }
 srv_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$srv_pid/stat"; }

@@ -17,12 +17,19 @@
  * payload zstd-compressed as digest.c does) and written in journal order,
  * all on one day as under the bench: the writer's cost on the traffic the
  * bench sends rather than on the synthetic rows above.
+ *
+ * With WAL_KEEP=1 in the environment the checkpointer is paused and the
+ * writer never checkpoints, and the tool ends without closing the store:
+ * every page this run's commits wrote stays in the WAL files, for
+ * tools/measure/wal_pages.py to count by table and index (docs/bench.md).
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "bench_events.h"
@@ -32,6 +39,7 @@
 #include "core/json.h"
 #include "core/xmalloc.h"
 #include "ingest/ingest.h"
+#include "store/sqlite_int.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -139,6 +147,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed: %s\n", bl_err_msg(&err));
         return 1;
     }
+    if (getenv("WAL_KEEP") != NULL)
+        sq_ckpt_test_set(sq_of(st), INT_MAX, INT_MAX, 1);
     if (store_get_checkpoint(st, &lsn, NULL) != 0)
         lsn = 0;
     for (size_t i = 0; i < 40; i++)
@@ -154,16 +164,21 @@ int main(int argc, char **argv)
         lsn++;
         for (size_t i = 0; i < n; i++) {
             struct event *e = &ev[i];
-            uint64_t k = done + i;
+            uint64_t k = done + i, hi;
 
             if (bench != NULL)
                 *e = bench[k % nbench];
             else
                 memset(e, 0, sizeof(*e));
-            /* The bench's ids are random (as SDKs' uuid4 are): a hash of (lsn, k). */
+            /*
+             * The bench's ids are random (rng_hex, as SDKs' uuid4 are): a hash
+             * of (lsn, k) in all 32 digits. (Until stop 12 the first 16 were
+             * the batch's own, so a batch's ids shared one index leaf.)
+             */
+            hi = mix64(mix64(lsn) ^ k);
             snprintf(e->event_id, sizeof(e->event_id), "%016llx%016llx",
-                     (unsigned long long)(bench != NULL ? mix64(lsn) : lsn),
-                     (unsigned long long)(bench != NULL ? mix64(k ^ mix64(lsn)) : k));
+                     (unsigned long long)(bench != NULL ? hi : lsn),
+                     (unsigned long long)(bench != NULL ? mix64(hi ^ lsn) : k));
             e->project_id = p.id;
             e->lsn = lsn;
             e->seq = (uint32_t)i;
@@ -199,6 +214,10 @@ int main(int argc, char **argv)
     printf("events %llu issues %zu: writer %.2f us/event cpu, %.2f us/event wall\n",
            (unsigned long long)total, nissues, (double)wr_cpu / (double)total,
            (double)wr_us / (double)total);
+    if (getenv("WAL_KEEP") != NULL) {
+        fflush(stdout);
+        _exit(0); /* no close: its checkpoint would empty the WALs */
+    }
     store_close(st);
     free(ev);
     free(bench);
