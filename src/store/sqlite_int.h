@@ -310,8 +310,16 @@ int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err);
  * SQ_CKPT_BOUND_FRAMES (four times the 8192 pages of the autocheckpoint
  * it replaces) the writer checkpoints it itself. A file idle for
  * SQ_CKPT_IDLE_US has its WAL truncated.
+ *
+ * A pass copies each page once however many batches rewrote it, and the
+ * day file's hot pages (each issue's tail of events_issue_ts, random leaves
+ * of the event_id index) are rewritten by most batches: woken at 16384
+ * frames instead of 4096, a pass copies 0.84 pages an event of the bench's
+ * small events instead of 1.26 (docs/bench.md, stop 12). Half the bound
+ * is left for the writer to append while a pass runs; at ~64 MiB the WAL
+ * of 16384 frames is about journal_size_limit (store_sqlite.c).
  */
-#define SQ_CKPT_WAKE_FRAMES 4096
+#define SQ_CKPT_WAKE_FRAMES 16384
 #define SQ_CKPT_BOUND_FRAMES (4 * 8192)
 #define SQ_CKPT_IDLE_US INT64_C(2000000)
 

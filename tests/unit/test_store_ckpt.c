@@ -89,8 +89,12 @@ static void test_decide(void)
     CHECK_INT_EQ(sq_ckpt_decide(32767, 4096, 32768), SQ_CKPT_WAKE);
     CHECK_INT_EQ(sq_ckpt_decide(32768, 4096, 32768), SQ_CKPT_BOUND);
     CHECK_INT_EQ(sq_ckpt_decide(1 << 30, 4096, 32768), SQ_CKPT_BOUND);
-    /* The old autocheckpoint's 8192 pages sit between the two. */
-    CHECK(SQ_CKPT_WAKE_FRAMES < 8192 && SQ_CKPT_BOUND_FRAMES == 4 * 8192);
+    /*
+     * The bound stays four times the old autocheckpoint's 8192 pages, and the
+     * wake leaves the writer at least half of it to append while a pass runs.
+     */
+    CHECK(SQ_CKPT_WAKE_FRAMES >= 4096 && 2 * SQ_CKPT_WAKE_FRAMES <= SQ_CKPT_BOUND_FRAMES &&
+          SQ_CKPT_BOUND_FRAMES == 4 * 8192);
 }
 
 /* What /metrics reads (store_ckpt_stats) is the checkpointer's own count (thread paused). */
