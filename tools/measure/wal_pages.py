@@ -82,7 +82,8 @@ def main():
         sys.exit(__doc__)
     ddir, nev = sys.argv[1], int(sys.argv[2])
     wakes = [int(w) for w in sys.argv[3:]]
-    walls = [os.path.join(ddir, "bilor.db-wal")] + sorted(glob.glob(os.path.join(ddir, "events", "*.db-wal")))
+    walls = [os.path.join(ddir, "bilor.db-wal")]
+    walls += sorted(glob.glob(os.path.join(ddir, "events", "*.db-wal")))
     total_f = total_d = 0
     for wal in walls:
         if not os.path.exists(wal):
@@ -105,9 +106,11 @@ def main():
         print(f"{os.path.relpath(wal, ddir)}: {len(txs)} commits, {nf} frames,"
               f" {nf / nev:.3f} frames/event, {len(seen) / nev:.3f} distinct pages/event")
         for name, n in frames.most_common():
-            print(f"  {name:28s} {n / nev:7.3f} frames/event {distinct[name] / nev:7.3f} distinct/event")
+            print(f"  {name:28s} {n / nev:7.3f} frames/event"
+                  f" {distinct[name] / nev:7.3f} distinct/event")
         for w in wakes:
-            print(f"  checkpoint woken at {w} frames: {copies(txs, w) / nev:.3f} pages copied/event")
+            print(f"  checkpoint woken at {w} frames:"
+                  f" {copies(txs, w) / nev:.3f} pages copied/event")
     print(f"all files: {total_f / nev:.3f} frames/event, {total_d / nev:.3f} distinct pages/event")
 
 
