@@ -14,6 +14,9 @@
 #   BENCH_TIMELINE_S=2 scripts/bench.sh    # digest rate and journal backlog every 2 s (default 5)
 #   BENCH_RATE_LIMIT=1 scripts/bench.sh    # key and project rate limits on (never reached)
 #   scripts/bench.sh -- --connections 64   # extra bilor-bench options
+#   BENCH_SERVE_ARGS="--http-threads 4" scripts/bench.sh   # extra `bilor serve` options
+#   BENCH_IDLE=1000 BENCH_IDLE_MODE=trickle scripts/bench.sh  # hold 1000 idle (or trickling)
+#                                          # connections during the load (tools/measure/http_idle.py)
 #
 # Log door phases (docs/bench.md), each against a fresh server too:
 #   BENCH_PHASES="syslog-udp syslog-tcp gelf-udp gelf-tcp relp relp-rsyslog es otlp" scripts/bench.sh
@@ -37,8 +40,14 @@ gen="$build/tools/bench/bilor-bench"
 token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 srv_pid=""
 data=""
+idle_pid=""
 
 cleanup() {
+    if [ -n "$idle_pid" ]; then
+        kill "$idle_pid" 2>/dev/null || true
+        wait "$idle_pid" 2>/dev/null || true
+        idle_pid=""
+    fi
     # A clean stop takes a few seconds (the journal keeps any backlog); the
     # data is thrown away, so a server still running after 10 s is killed.
     if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
@@ -113,7 +122,7 @@ start_server() {
     for try in 1 2 3 4 5; do
         port="$(free_port)"
         BILOR_ADMIN_TOKEN="$token" "$bilor" serve --listen "127.0.0.1:$port" --data-dir "$data/d" \
-            --log-level info >"$data/serve.log" 2>&1 &
+            --log-level info ${BENCH_SERVE_ARGS:-} >"$data/serve.log" 2>&1 &
         srv_pid=$!
         for _ in $(seq 1 150); do
             curl -sf --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=1; break 2; }
@@ -191,6 +200,13 @@ run_phase() {
         perf record -F 499 ${BENCH_PERF_ARGS:-} -p "$srv_pid" -o "$out/perf-$phase-$run.data" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    if [ "${BENCH_IDLE:-0}" -gt 0 ]; then
+        python3 "$here/tools/measure/http_idle.py" "$port" "$BENCH_IDLE" "${BENCH_IDLE_MODE:-idle}" \
+            >"$out/idle-$phase-$run.txt" 2>&1 &
+        idle_pid=$!
+        sleep 3 # all open before the load and its CPU count start
+        cpu0="$(srv_cpu)"
+    fi
     timeline >"$out/timeline-$phase-$run.txt" 2>/dev/null &
     tl_pid=$!
     "$gen" --url "http://127.0.0.1:$port" --dsn-key "$key" --project 1 --mode "$phase" \
@@ -198,6 +214,11 @@ run_phase() {
         ${extra[@]+"${extra[@]}"} 2>&1 | tee "$log"
     kill "$tl_pid" 2>/dev/null || true
     wait "$tl_pid" 2>/dev/null || true
+    if [ -n "$idle_pid" ]; then # held through the load only
+        kill "$idle_pid" 2>/dev/null || true
+        wait "$idle_pid" 2>/dev/null || true
+        idle_pid=""
+    fi
     echo "digest over the load:"
     cat "$out/timeline-$phase-$run.txt"
     backlog_end="$(metric bilor_journal_backlog_bytes)"
