@@ -14,6 +14,8 @@
 #   BENCH_TIMELINE_S=2 scripts/bench.sh    # digest rate and journal backlog every 2 s (default 5)
 #   BENCH_RATE_LIMIT=1 scripts/bench.sh    # key and project rate limits on (never reached)
 #   scripts/bench.sh -- --connections 64   # extra bilor-bench options
+#   BENCH_SYSCALLS=1 scripts/bench.sh      # also count system calls and context switches per
+#                                          # thread for 8 s mid-load (perf stat; syscalls-*.txt)
 #   BENCH_SERVE_ARGS="--http-threads 4" scripts/bench.sh   # extra `bilor serve` options
 #   BENCH_IDLE=1000 BENCH_IDLE_MODE=trickle scripts/bench.sh  # hold 1000 idle (or trickling)
 #                                          # connections during the load (tools/measure/http_idle.py)
@@ -209,6 +211,18 @@ run_phase() {
     fi
     timeline >"$out/timeline-$phase-$run.txt" 2>/dev/null &
     tl_pid=$!
+    if [ "${BENCH_SYSCALLS:-0}" = 1 ] && command -v perf >/dev/null; then
+        # per journal record (one a request): the counts over the records appended meanwhile
+        (sleep 4 && r0="$(metric bilor_journal_appended_records_total)" &&
+            perf stat -e 'raw_syscalls:sys_enter,context-switches' --per-thread \
+                -p "$srv_pid" -x, -o "$out/syscalls-$phase-$run.txt" -- sleep 8 &&
+            r1="$(metric bilor_journal_appended_records_total)" &&
+            awk -F, -v n="$((${r1%.*} - ${r0%.*}))" '/^[^#]/ && NF > 3 {
+                    sub(/-[0-9]+$/, "", $1); v[$1 " " $4] += $2 }
+                END { printf "records %d\n", n; for (k in v) printf "%-40s %8.2f per record\n", k, v[k] / n }' \
+                "$out/syscalls-$phase-$run.txt" | sort >"$out/syscalls-per-record-$phase-$run.txt") \
+            >/dev/null 2>&1 &
+    fi
     "$gen" --url "http://127.0.0.1:$port" --dsn-key "$key" --project 1 --mode "$phase" \
         --duration "$duration" --connections "$connections" --rate-limit none \
         ${extra[@]+"${extra[@]}"} 2>&1 | tee "$log"
