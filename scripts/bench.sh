@@ -14,8 +14,8 @@
 #   BENCH_TIMELINE_S=2 scripts/bench.sh    # digest rate and journal backlog every 2 s (default 5)
 #   BENCH_RATE_LIMIT=1 scripts/bench.sh    # key and project rate limits on (never reached)
 #   scripts/bench.sh -- --connections 64   # extra bilor-bench options
-#   BENCH_SYSCALLS=1 scripts/bench.sh      # also count system calls and context switches per
-#                                          # thread for 8 s mid-load (perf stat; syscalls-*.txt)
+#   BENCH_SYSCALLS=1 scripts/bench.sh      # also count system calls, context switches and page
+#                                          # faults per thread for 8 s mid-load (perf stat; syscalls-*.txt)
 #   BENCH_SERVE_ARGS="--http-threads 4" scripts/bench.sh   # extra `bilor serve` options
 #   BENCH_IDLE=1000 BENCH_IDLE_MODE=trickle scripts/bench.sh  # hold 1000 idle (or trickling)
 #                                          # connections during the load (tools/measure/http_idle.py)
@@ -212,9 +212,12 @@ run_phase() {
     timeline >"$out/timeline-$phase-$run.txt" 2>/dev/null &
     tl_pid=$!
     if [ "${BENCH_SYSCALLS:-0}" = 1 ] && command -v perf >/dev/null; then
-        # per journal record (one a request): the counts over the records appended meanwhile
-        (sleep 4 && r0="$(metric bilor_journal_appended_records_total)" &&
-            perf stat -e 'raw_syscalls:sys_enter,context-switches' --per-thread \
+        # per journal record (one a request): the counts over the records appended meanwhile,
+        # from the load's middle on (the first seconds fault the heaps in: not the steady state)
+        local at
+        at="$(awk -v d="$duration" 'BEGIN { s = d / 2 - 4; print s < 2 ? 2 : s }')"
+        (sleep "$at" && r0="$(metric bilor_journal_appended_records_total)" &&
+            perf stat -e 'raw_syscalls:sys_enter,context-switches,page-faults' --per-thread \
                 -p "$srv_pid" -x, -o "$out/syscalls-$phase-$run.txt" -- sleep 8 &&
             r1="$(metric bilor_journal_appended_records_total)" &&
             awk -F, -v n="$((${r1%.*} - ${r0%.*}))" '/^[^#]/ && NF > 3 {
