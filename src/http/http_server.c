@@ -272,7 +272,7 @@ int http_poll_mode(const struct http_config *cfg)
     if (cfg->poll != HTTP_POLL_AUTO)
         return cfg->poll;
     return cfg->max_connections <= AUTO_POLL_PER_THREAD * threads ? HTTP_POLL_POLL
-                                                                   : HTTP_POLL_EPOLL;
+                                                                  : HTTP_POLL_EPOLL;
 }
 
 static int start_reaper(struct http_server *s)

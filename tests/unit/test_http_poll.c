@@ -10,8 +10,7 @@
 
 static int mode(int poll, unsigned threads, unsigned max_connections)
 {
-    struct http_config c = { .poll = poll, .threads = threads,
-                             .max_connections = max_connections };
+    struct http_config c = { .poll = poll, .threads = threads, .max_connections = max_connections };
 
     return http_poll_mode(&c);
 }
