@@ -14,6 +14,11 @@
 #   BENCH_TIMELINE_S=2 scripts/bench.sh    # digest rate and journal backlog every 2 s (default 5)
 #   BENCH_RATE_LIMIT=1 scripts/bench.sh    # key and project rate limits on (never reached)
 #   scripts/bench.sh -- --connections 64   # extra bilor-bench options
+#   BENCH_SYSCALLS=1 scripts/bench.sh      # also count system calls, context switches and page
+#                                          # faults per thread for 8 s mid-load (perf stat; syscalls-*.txt)
+#   BENCH_SERVE_ARGS="--http-threads 4" scripts/bench.sh   # extra `bilor serve` options
+#   BENCH_IDLE=1000 BENCH_IDLE_MODE=trickle scripts/bench.sh  # hold 1000 idle (or trickling)
+#                                          # connections during the load (tools/measure/http_idle.py)
 #
 # Log door phases (docs/bench.md), each against a fresh server too:
 #   BENCH_PHASES="syslog-udp syslog-tcp gelf-udp gelf-tcp relp relp-rsyslog es otlp" scripts/bench.sh
@@ -37,8 +42,14 @@ gen="$build/tools/bench/bilor-bench"
 token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 srv_pid=""
 data=""
+idle_pid=""
 
 cleanup() {
+    if [ -n "$idle_pid" ]; then
+        kill "$idle_pid" 2>/dev/null || true
+        wait "$idle_pid" 2>/dev/null || true
+        idle_pid=""
+    fi
     # A clean stop takes a few seconds (the journal keeps any backlog); the
     # data is thrown away, so a server still running after 10 s is killed.
     if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
@@ -115,7 +126,7 @@ start_server() {
     for try in 1 2 3 4 5; do
         port="$(free_port)"
         BILOR_ADMIN_TOKEN="$token" "$bilor" serve --listen "127.0.0.1:$port" --data-dir "$data/d" \
-            --log-level info >"$data/serve.log" 2>&1 &
+            --log-level info ${BENCH_SERVE_ARGS:-} >"$data/serve.log" 2>&1 &
         srv_pid=$!
         for _ in $(seq 1 150); do
             curl -sf --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=1; break 2; }
@@ -193,13 +204,40 @@ run_phase() {
         perf record -F 499 ${BENCH_PERF_ARGS:-} -p "$srv_pid" -o "$out/perf-$phase-$run.data" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    if [ "${BENCH_IDLE:-0}" -gt 0 ]; then
+        python3 "$here/tools/measure/http_idle.py" "$port" "$BENCH_IDLE" "${BENCH_IDLE_MODE:-idle}" \
+            >"$out/idle-$phase-$run.txt" 2>&1 &
+        idle_pid=$!
+        sleep 3 # all open before the load and its CPU count start
+        cpu0="$(srv_cpu)"
+    fi
     timeline >"$out/timeline-$phase-$run.txt" 2>/dev/null &
     tl_pid=$!
+    if [ "${BENCH_SYSCALLS:-0}" = 1 ] && command -v perf >/dev/null; then
+        # per journal record (one a request): the counts over the records appended meanwhile,
+        # from the load's middle on (the first seconds fault the heaps in: not the steady state)
+        local at
+        at="$(awk -v d="$duration" 'BEGIN { s = d / 2 - 4; print s < 2 ? 2 : s }')"
+        (sleep "$at" && r0="$(metric bilor_journal_appended_records_total)" &&
+            perf stat -e 'raw_syscalls:sys_enter,context-switches,page-faults' --per-thread \
+                -p "$srv_pid" -x, -o "$out/syscalls-$phase-$run.txt" -- sleep 8 &&
+            r1="$(metric bilor_journal_appended_records_total)" &&
+            awk -F, -v n="$((${r1%.*} - ${r0%.*}))" '/^[^#]/ && NF > 3 {
+                    sub(/-[0-9]+$/, "", $1); v[$1 " " $4] += $2 }
+                END { printf "records %d\n", n; for (k in v) printf "%-40s %8.2f per record\n", k, v[k] / n }' \
+                "$out/syscalls-$phase-$run.txt" | sort >"$out/syscalls-per-record-$phase-$run.txt") \
+            >/dev/null 2>&1 &
+    fi
     "$gen" --url "http://127.0.0.1:$port" --dsn-key "$key" --project 1 --mode "$phase" \
         --duration "$duration" --connections "$connections" --rate-limit none \
         ${extra[@]+"${extra[@]}"} 2>&1 | tee "$log"
     kill "$tl_pid" 2>/dev/null || true
     wait "$tl_pid" 2>/dev/null || true
+    if [ -n "$idle_pid" ]; then # held through the load only
+        kill "$idle_pid" 2>/dev/null || true
+        wait "$idle_pid" 2>/dev/null || true
+        idle_pid=""
+    fi
     echo "digest over the load:"
     cat "$out/timeline-$phase-$run.txt"
     backlog_end="$(metric bilor_journal_backlog_bytes)"

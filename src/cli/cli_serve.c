@@ -342,6 +342,9 @@ static int start_http(struct server *s, const char *listen, const char *prefix,
     hc.host = host;
     hc.port = port;
     hc.threads = (unsigned)s->cfg.http_threads;
+    hc.poll = strcmp(s->cfg.http_poll, "poll") == 0    ? HTTP_POLL_POLL
+              : strcmp(s->cfg.http_poll, "epoll") == 0 ? HTTP_POLL_EPOLL
+                                                       : HTTP_POLL_AUTO;
     hc.max_connections = (unsigned)s->cfg.max_connections;
     hc.per_ip_connections = (unsigned)s->cfg.max_conns_per_ip;
     hc.timeout_s = 60;
@@ -364,11 +367,13 @@ static int start_http(struct server *s, const char *listen, const char *prefix,
         return -1;
     }
     if (prefix != NULL)
-        log_info("Elasticsearch API listening on %s:%d (%s)", host, http_port(*out),
-                 hc.tls_cert_pem != NULL ? "https" : "http");
+        log_info("Elasticsearch API listening on %s:%d (%s, %s)", host, http_port(*out),
+                 hc.tls_cert_pem != NULL ? "https" : "http",
+                 http_poll_mode(&hc) == HTTP_POLL_POLL ? "poll" : "epoll");
     else
-        log_info("listening on %s:%d (%s) data_dir='%s'", host, http_port(*out),
-                 hc.tls_cert_pem != NULL ? "https" : "http", s->cfg.data_dir);
+        log_info("listening on %s:%d (%s, %s) data_dir='%s'", host, http_port(*out),
+                 hc.tls_cert_pem != NULL ? "https" : "http",
+                 http_poll_mode(&hc) == HTTP_POLL_POLL ? "poll" : "epoll", s->cfg.data_dir);
     return 0;
 }
 

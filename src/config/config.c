@@ -53,6 +53,8 @@ static const struct opt opts[] = {
     STR(trusted_proxy, "trusted-proxy", "BILOR_TRUSTED_PROXY", "",
         "IP address of a reverse proxy whose X-Forwarded-For names the client; none: never"),
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
+    STR(http_poll, "http-poll", "BILOR_HTTP_POLL", "auto",
+        "how HTTP threads wait for their sockets: poll, epoll, or auto (docs/architecture.md)"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
         "threads that decode journal records ahead of the store writer (0: one per CPU)"),
     INT(max_connections, "max-connections", "BILOR_MAX_CONNECTIONS", "4096", 16, 100000,
@@ -332,6 +334,10 @@ int config_validate(const struct config *c, struct bl_err *err)
     if (strcmp(c->log_compression, "lz4") != 0 && strcmp(c->log_compression, "zstd") != 0)
         return bl_err_set(err, BL_EINVAL, "--log-compression wants lz4 or zstd, not '%s'",
                           c->log_compression);
+    if (strcmp(c->http_poll, "auto") != 0 && strcmp(c->http_poll, "poll") != 0 &&
+        strcmp(c->http_poll, "epoll") != 0)
+        return bl_err_set(err, BL_EINVAL, "--http-poll wants auto, poll or epoll, not '%s'",
+                          c->http_poll);
     if (log_level_parse(c->log_level) < 0)
         return bl_err_set(err, BL_EINVAL, "unknown log level '%s' (debug, info, warn, error, off)",
                           c->log_level);

@@ -25,6 +25,7 @@ struct config {
     char trusted_proxy[64];  /* address whose X-Forwarded-For is believed; "" none */
     char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
     char log_compression[8]; /* codec of new log frames: "lz4" or "zstd" (level 1) */
+    char http_poll[8];       /* how the HTTP threads wait: "auto", "poll" or "epoll" */
     int64_t http_threads;
     int64_t digest_threads; /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;

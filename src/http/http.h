@@ -41,10 +41,13 @@
 #include "api/api.h"
 #include "core/err.h"
 
+enum { HTTP_POLL_AUTO = 0, HTTP_POLL_POLL, HTTP_POLL_EPOLL };
+
 struct http_config {
     const char *host;
     int port; /* 0: pick a free port (see http_port) */
     unsigned threads;
+    int poll; /* how the threads wait: HTTP_POLL_AUTO (0), HTTP_POLL_POLL, HTTP_POLL_EPOLL */
     unsigned max_connections;
     unsigned per_ip_connections; /* one client address's share (0: no limit) */
     unsigned timeout_s;          /* idle connection timeout (MHD's, restarted by every byte) */
@@ -76,6 +79,11 @@ struct http_server;
 
 int http_start(struct http_server **out, struct app *app, const struct http_config *cfg,
                struct bl_err *err);
+/*
+ * How cfg's threads wait: HTTP_POLL_POLL or HTTP_POLL_EPOLL, auto resolved
+ * by --max-connections per thread (the rule and its figures: http_server.c).
+ */
+int http_poll_mode(const struct http_config *cfg);
 /* 1 when libmicrohttpd was built with TLS (GnuTLS). */
 int http_tls_supported(void);
 /* The port actually bound. */

@@ -249,6 +249,32 @@ static int listen_on(const struct http_config *cfg, int *fd_out, int *port_out, 
     return 0;
 }
 
+/*
+ * poll or epoll (docs/bench.md, stop 12). MHD's epoll mode takes a suspended
+ * connection out of its epoll set and puts it back after the resume, and
+ * marks a resumed connection readable, so every request waiting for the
+ * journal costs two epoll_ctl and a recv that fails: about 5.4 system calls
+ * a request against poll's 3, and 9 us of an HTTP thread's 50. But poll
+ * passes every open connection of the thread to the kernel at every wakeup
+ * and MHD walks them all: with 64 idle connections beside the bench's 32
+ * the two were even, with 1,000 poll's threads spent twice epoll's CPU per
+ * event, with 4,000 trickling ones seven times. So auto takes poll only when
+ * --max-connections keeps each thread at AUTO_POLL_PER_THREAD connections
+ * or fewer (a server behind a proxy that pools its connections), epoll
+ * otherwise (the default 4,096: many clients, slow ones among them).
+ */
+#define AUTO_POLL_PER_THREAD 32
+
+int http_poll_mode(const struct http_config *cfg)
+{
+    unsigned threads = cfg->threads > 0 ? cfg->threads : 1;
+
+    if (cfg->poll != HTTP_POLL_AUTO)
+        return cfg->poll;
+    return cfg->max_connections <= AUTO_POLL_PER_THREAD * threads ? HTTP_POLL_POLL
+                                                                  : HTTP_POLL_EPOLL;
+}
+
 static int start_reaper(struct http_server *s)
 {
     pthread_condattr_t ca;
@@ -291,8 +317,9 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
                struct bl_err *err)
 {
     struct http_server *s;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG |
+                     (http_poll_mode(cfg) == HTTP_POLL_POLL ? MHD_USE_POLL : MHD_USE_EPOLL);
     size_t share = cfg->per_ip_inflight;
     int fd = -1, port = 0, rc;
 

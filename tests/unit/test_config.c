@@ -205,6 +205,26 @@ static void test_log_compression(void)
     CHECK(args(&c, "--log-compression=zstd-level-19", NULL, NULL, &err) < 0); /* too long */
 }
 
+/* --http-poll: auto by default, poll or epoll on request, nothing else. */
+static void test_http_poll(void)
+{
+    struct config c;
+    struct bl_err err = { 0, "" };
+
+    config_defaults(&c);
+    CHECK_STR_EQ(c.http_poll, "auto");
+    CHECK_INT_EQ(config_validate(&c, &err), 0);
+    CHECK_INT_EQ(args(&c, "--http-poll", "poll", NULL, &err), 0);
+    CHECK_STR_EQ(c.http_poll, "poll");
+    CHECK_INT_EQ(config_validate(&c, &err), 0);
+    CHECK_INT_EQ(args(&c, "--http-poll=epoll", NULL, NULL, &err), 0);
+    CHECK_INT_EQ(config_validate(&c, &err), 0);
+    CHECK_INT_EQ(args(&c, "--http-poll=select", NULL, NULL, &err), 0);
+    CHECK(config_validate(&c, &err) < 0);
+    CHECK(strstr(err.msg, "auto, poll or epoll") != NULL);
+    CHECK(args(&c, "--http-poll=epoll-edge", NULL, NULL, &err) < 0); /* too long */
+}
+
 int main(void)
 {
     test_defaults();
@@ -215,5 +235,6 @@ int main(void)
     test_listen();
     test_urls();
     test_log_compression();
+    test_http_poll();
     return t_done();
 }

@@ -53,6 +53,8 @@ static const struct opt_entry opt_table[] = {
     { "--project", OPT_STR, O(req.project), 0, 0, "project id (default 1)" },
     { "--duration", OPT_DOUBLE, O(net.duration_s), 0.1, 86400, "seconds of load (default 60)" },
     { "--connections", OPT_INT, O(net.connections), 1, 4096, "keep-alive connections (32)" },
+    { "--clients", OPT_INT, O(net.clients), 1, 4096,
+      "loopback source addresses 127.0.0.1.. (one per 32 connections)" },
     { "--backoff-ms", OPT_INT, O(net.backoff_ms), 0, 60000, "pause after a 429 (20)" },
     { "--grace", OPT_DOUBLE, O(net.grace_s), 0, 600, "wait for in-flight after the end (10)" },
     { "--progress", OPT_DOUBLE, O(net.progress_s), 0, 3600, "interim line every S s (5, 0 off)" },

@@ -48,6 +48,7 @@ struct loop {
     int ep;
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    int clients; /* source addresses 127.0.0.1 .. 127.0.0.clients; 1: the kernel's choice */
     int64_t start;
     int64_t end;
     int64_t interval_us; /* pacing, 0 = none */
@@ -118,6 +119,24 @@ static void conn_close(struct conn *c)
     c->rlen = 0;
 }
 
+/*
+ * Binds connection c's socket to its client's source address. The port is
+ * left to connect (IP_BIND_ADDRESS_NO_PORT), so each address has the whole
+ * ephemeral range towards the one server port.
+ */
+static int bind_client(struct loop *l, struct conn *c)
+{
+    struct sockaddr_in src;
+    int one = 1;
+    long k = (long)(c - l->conns) % l->clients;
+
+    memset(&src, 0, sizeof(src));
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)k);
+    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    return bind(c->fd, (struct sockaddr *)&src, sizeof(src));
+}
+
 static int conn_open(struct loop *l, struct conn *c)
 {
     struct epoll_event ev;
@@ -127,6 +146,10 @@ static int conn_open(struct loop *l, struct conn *c)
     if (c->fd < 0)
         return -1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (l->clients > 1 && bind_client(l, c) < 0) {
+        conn_close(c);
+        return -1;
+    }
     if (connect(c->fd, (struct sockaddr *)&l->addr, l->addrlen) < 0 && errno != EINPROGRESS) {
         conn_close(c);
         return -1;
@@ -422,6 +445,23 @@ static void run_loop(struct loop *l)
     l->res->elapsed_s = (double)(mono_us() - l->start) / 1e6;
 }
 
+/*
+ * How many source addresses to use: cfg->clients, or one per 32
+ * connections (0), at most one per connection; only towards a loopback
+ * IPv4 server, where every 127.x address is this machine's.
+ */
+static int client_addresses(const struct loop *l)
+{
+    const struct sockaddr_in *dst = (const struct sockaddr_in *)(const void *)&l->addr;
+    int n = l->cfg->clients > 0 ? l->cfg->clients : (l->nconns + 31) / 32;
+
+    if (l->addr.ss_family != AF_INET || (ntohl(dst->sin_addr.s_addr) >> 24) != 127)
+        return 1;
+    if (n > l->nconns)
+        n = l->nconns;
+    return n < 1 ? 1 : n;
+}
+
 int bnet_run(const struct bnet_config *cfg, struct bnet_result *res)
 {
     struct loop l;
@@ -436,6 +476,7 @@ int bnet_run(const struct bnet_config *cfg, struct bnet_result *res)
     l.ep = -1;
     if (resolve(&l) < 0)
         return -1;
+    l.clients = client_addresses(&l);
     l.ep = epoll_create1(EPOLL_CLOEXEC);
     if (l.ep < 0)
         return -1;

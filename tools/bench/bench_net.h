@@ -15,6 +15,13 @@
  * pauses that connection for backoff_ms (the server asked us to slow down;
  * hammering it would only steal its CPU). A broken connection is counted,
  * closed and reopened after a short pause.
+ *
+ * Against a loopback IPv4 address the connections come from several source
+ * addresses (127.0.0.1, .2, ... bound before connect), one per 32
+ * connections unless --clients says otherwise: the server shares its
+ * connections per client address (--max-conns-per-ip, 64 by default), and
+ * a bench of 128 connections is many clients, as in real life, not one
+ * client the server rightly refuses half of.
  */
 #ifndef BENCH_NET_H
 #define BENCH_NET_H
@@ -45,6 +52,7 @@ struct bnet_config {
     const char *host; /* numeric or name, resolved once */
     const char *port;
     int connections;
+    int clients; /* source addresses the connections are spread over (see bnet_run) */
     double duration_s;
     double rate_rps;     /* requests per second across all connections; 0 = unpaced */
     int backoff_ms;      /* pause after a 429 */
