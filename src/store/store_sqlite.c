@@ -132,7 +132,7 @@ int sq_conn_open(const char *path, int flags, struct sq_conn **out, struct bl_er
     if (flags & SQ_OPEN_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     c->day = -1;
-    rc = sqlite3_open_v2(path, &c->db, oflags, NULL);
+    rc = sqlite3_open_v2(path, &c->db, oflags, sq_vfs_register() == SQLITE_OK ? SQ_VFS_NAME : NULL);
     if (rc != SQLITE_OK) {
         if (rc == SQLITE_CANTOPEN && !(flags & SQ_OPEN_CREATE))
             rc = bl_err_set(err, BL_ENOTFOUND, "sqlite: cannot open '%s'", path);
