@@ -74,7 +74,7 @@ _Static_assert(VF_BUF_CAP <= 0x1ffff, "one write of the default VFS");
 
 struct vf_file {
     sqlite3_file base;
-    sqlite3_file *real; /* the default VFS's file, in the same allocation */
+    sqlite3_file *real;  /* the default VFS's file, in the same allocation */
     struct vf_file *wal; /* a database file: its WAL's handle while that is open */
     struct vf_file *db;  /* a WAL: its database file's handle */
     int is_wal;
