@@ -197,6 +197,8 @@ int sq_vfs_register(void);
 struct sq_vfs_stats {
     uint64_t wal_writes;  /* xWrite calls on WAL handles */
     uint64_t wal_flushes; /* the writes they became */
+    uint64_t ckpt_reads;  /* checkpoints' reads of WAL frames */
+    uint64_t ckpt_preads; /* the reads they became */
 };
 void sq_vfs_stats(struct sq_vfs_stats *out);
 

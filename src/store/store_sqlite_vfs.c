@@ -44,10 +44,20 @@
  * writes differently) and their flush fail, the process aborts: a crash
  * loses nothing, a published commit without its frames would.
  *
- * Checkpoints are not gathered: SQLite publishes a partial checkpoint's
- * progress (nBackfill) right after SQLITE_FCNTL_CKPT_DONE without a sync
- * or any call whose failure it checks, so the last gathered pages could
- * not fail the checkpoint (docs/bench.md, Stop 12).
+ * A checkpoint reads each frame it copies with a pread() of its own: the
+ * WAL handle of a connection whose database handle got
+ * SQLITE_FCNTL_CKPT_START serves those reads from a few windows read
+ * ahead (VF_RA_WINDOWS of VF_RA_LEN: the checkpoint goes through pages in
+ * order, each transaction's frames are in page order, so it walks a few
+ * regions of the WAL at once), until CKPT_DONE or any call other than the
+ * copy's own (vf_ra_read says why the windows cannot be stale).
+ *
+ * The pages a checkpoint writes into the database are not gathered:
+ * SQLite publishes a partial checkpoint's progress (nBackfill) right after
+ * SQLITE_FCNTL_CKPT_DONE, with no sync (only a checkpoint of the whole WAL
+ * syncs the database) and no call whose failure it checks in between, so
+ * the last pages gathered could not fail the checkpoint if their write did
+ * (docs/bench.md, Stop 12).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -71,6 +81,17 @@ _Static_assert(VF_BUF_CAP <= 0x1ffff, "one write of the default VFS");
 #define VF_FRAME_HDR 24
 /* The wal-index lock slot of the writer (WAL_WRITE_LOCK in the WAL format). */
 #define VF_WRITE_LOCK 0
+/* A checkpoint's WAL reads: windows read ahead, each at most one read of the default VFS. */
+#define VF_RA_WINDOWS 8
+#define VF_RA_LEN (124u << 10)
+_Static_assert(VF_RA_LEN <= 0x1ffff, "one read of the default VFS");
+
+/* Bytes [off, off + len) of the WAL, read during this checkpoint; len 0: empty. */
+struct vf_window {
+    sqlite3_int64 off;
+    size_t len;
+    uint64_t used; /* LRU stamp */
+};
 
 struct vf_file {
     sqlite3_file base;
@@ -84,6 +105,12 @@ struct vf_file {
     sqlite3_int64 off;
     int after_commit; /* the last write was a commit frame's header */
     int lost;         /* a flush failed and dropped writes: fail until the write lock goes */
+    /* a WAL being checkpointed: its frames read ahead (store_sqlite_vfs.c, DESIGN) */
+    int ckpt;                /* between CKPT_START and CKPT_DONE, nothing else in between */
+    sqlite3_int64 ckpt_size; /* the WAL's size at the checkpoint's first read; -1 before */
+    unsigned char *ra;       /* VF_RA_WINDOWS windows of VF_RA_LEN */
+    struct vf_window win[VF_RA_WINDOWS];
+    uint64_t tick;
 };
 
 /* The real file follows struct vf_file, aligned for any type. */
@@ -92,7 +119,7 @@ struct vf_file {
 static sqlite3_vfs vf_vfs;
 static const sqlite3_io_methods vf_methods;
 static int vf_init_rc = SQLITE_ERROR;
-static _Atomic uint64_t vf_writes, vf_flushes;
+static _Atomic uint64_t vf_writes, vf_flushes, vf_ckpt_reads, vf_ckpt_preads;
 
 static sqlite3_vfs *real_vfs(sqlite3_vfs *vfs)
 {
@@ -122,12 +149,81 @@ static int vf_flush(struct vf_file *f)
     return rc;
 }
 
-/* Before a call on any handle: its connection's WAL writes into the file. */
+/* The read-ahead of a checkpoint is forgotten: no window is served again. */
+static void vf_ra_drop(struct vf_file *w)
+{
+    w->ckpt = 0;
+    for (size_t i = 0; i < VF_RA_WINDOWS; i++)
+        w->win[i].len = 0;
+}
+
+/*
+ * Before a call on any handle: its connection's WAL writes into the file,
+ * and the WAL's read-ahead dropped unless the call is one a checkpoint
+ * makes while it copies (keep_ra).
+ */
+static int vf_enter(struct vf_file *f, int keep_ra)
+{
+    struct vf_file *w = f->is_wal ? f : f->wal;
+
+    if (w == NULL)
+        return SQLITE_OK;
+    if (!keep_ra && w->ckpt)
+        vf_ra_drop(w);
+    return vf_flush(w);
+}
+
 static int vf_flush_for(struct vf_file *f)
 {
-    if (f->is_wal)
-        return vf_flush(f);
-    return f->wal != NULL ? vf_flush(f->wal) : SQLITE_OK;
+    return vf_enter(f, 0);
+}
+
+/*
+ * A read of the WAL during a checkpoint, from a window read ahead when one
+ * holds it. Every frame the checkpoint copies was committed, so in the
+ * file, before SQLITE_FCNTL_CKPT_START, and none of them changes until
+ * CKPT_DONE: the checkpoint holds the WAL's read-lock 0 exclusively, so no
+ * writer restarts or truncates the WAL meanwhile, and writers only append
+ * past the frames it copies. Bytes past those in a window (a writer's new
+ * frames, half written) are never asked for before the windows are dropped.
+ */
+static int vf_ra_read(struct vf_file *f, void *p, int n, sqlite3_int64 off)
+{
+    struct vf_window *lru = &f->win[0];
+    sqlite3_int64 len;
+    int rc;
+
+    atomic_fetch_add_explicit(&vf_ckpt_reads, 1, memory_order_relaxed);
+    for (size_t i = 0; i < VF_RA_WINDOWS; i++) {
+        struct vf_window *w = &f->win[i];
+
+        if (w->len > 0 && off >= w->off && off + n <= w->off + (sqlite3_int64)w->len) {
+            memcpy(p, f->ra + i * VF_RA_LEN + (off - w->off), (size_t)n);
+            w->used = ++f->tick;
+            return SQLITE_OK;
+        }
+        if (w->used < lru->used)
+            lru = w;
+    }
+    atomic_fetch_add_explicit(&vf_ckpt_preads, 1, memory_order_relaxed);
+    if (f->ra == NULL)
+        f->ra = malloc((size_t)VF_RA_WINDOWS * VF_RA_LEN);
+    if (f->ckpt_size < 0 && f->real->pMethods->xFileSize(f->real, &f->ckpt_size) != SQLITE_OK)
+        f->ckpt_size = 0;
+    /* never past the end: a short read fills with zeros and says nothing of how much it read */
+    len = f->ckpt_size - off < (sqlite3_int64)VF_RA_LEN ? f->ckpt_size - off : VF_RA_LEN;
+    if (f->ra == NULL || len < n)
+        return f->real->pMethods->xRead(f->real, p, n, off);
+    lru->len = 0;
+    rc = f->real->pMethods->xRead(f->real, f->ra + (size_t)(lru - f->win) * VF_RA_LEN, (int)len,
+                                  off);
+    if (rc != SQLITE_OK)
+        return f->real->pMethods->xRead(f->real, p, n, off);
+    lru->off = off;
+    lru->len = (size_t)len;
+    lru->used = ++f->tick;
+    memcpy(p, f->ra + (size_t)(lru - f->win) * VF_RA_LEN, (size_t)n);
+    return SQLITE_OK;
 }
 
 /* Copies a write into the buffer when it lies inside it or extends it; 0 if it cannot. */
@@ -196,15 +292,21 @@ static int vf_close(sqlite3_file *file)
     rc2 = f->real->pMethods->xClose(f->real);
     free(f->buf);
     f->buf = NULL;
+    free(f->ra);
+    f->ra = NULL;
     return rc != SQLITE_OK ? rc : rc2;
 }
 
 static int vf_read(sqlite3_file *file, void *p, int n, sqlite3_int64 off)
 {
     struct vf_file *f = vf_of(file);
-    int rc = vf_flush_for(f);
+    int rc = vf_enter(f, f->is_wal);
 
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, p, n, off);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (f->is_wal && f->ckpt)
+        return vf_ra_read(f, p, n, off);
+    return f->real->pMethods->xRead(f->real, p, n, off);
 }
 
 static int vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
@@ -212,9 +314,11 @@ static int vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
     struct vf_file *f = vf_of(file);
     int rc;
 
-    if (f->is_wal)
+    if (f->is_wal) {
+        vf_ra_drop(f);
         return vf_wal_write(f, p, n, off);
-    rc = vf_flush_for(f);
+    }
+    rc = vf_enter(f, 1); /* a checkpoint copying pages */
     return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, p, n, off);
 }
 
@@ -239,7 +343,7 @@ static int vf_sync(sqlite3_file *file, int flags)
 static int vf_file_size(sqlite3_file *file, sqlite3_int64 *size)
 {
     struct vf_file *f = vf_of(file);
-    int rc = vf_flush_for(f);
+    int rc = vf_enter(f, !f->is_wal); /* the database's: a checkpoint's start */
 
     return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
 }
@@ -268,11 +372,23 @@ static int vf_check_reserved(sqlite3_file *file, int *out)
     return rc != SQLITE_OK ? rc : f->real->pMethods->xCheckReservedLock(f->real, out);
 }
 
+/*
+ * A checkpoint of the database (wal.c, walCheckpoint) sends CKPT_START,
+ * asks the file's size, may send SIZE_HINT, then reads frames from the WAL
+ * and writes pages, then sends CKPT_DONE: its WAL reads are read ahead in
+ * between, and any other call ends that.
+ */
 static int vf_file_control(sqlite3_file *file, int op, void *arg)
 {
     struct vf_file *f = vf_of(file);
+    int keep = !f->is_wal && (op == SQLITE_FCNTL_SIZE_HINT || op == SQLITE_FCNTL_CKPT_START);
 
-    (void)vf_flush_for(f); /* a failure marked the WAL handle */
+    (void)vf_enter(f, keep); /* a failure marked the WAL handle */
+    if (!f->is_wal && f->wal != NULL && op == SQLITE_FCNTL_CKPT_START) {
+        vf_ra_drop(f->wal);
+        f->wal->ckpt = 1;
+        f->wal->ckpt_size = -1;
+    }
     return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
@@ -323,6 +439,8 @@ static void vf_shm_barrier(sqlite3_file *file)
     struct vf_file *f = vf_of(file);
     struct vf_file *w = f->is_wal ? f : f->wal;
 
+    if (w != NULL && w->ckpt)
+        vf_ra_drop(w);
     if (w != NULL && w->len > 0 && vf_flush(w) != SQLITE_OK)
         fatal("sqlite vfs: WAL frames could not be written before a commit was published");
     f->real->pMethods->xShmBarrier(f->real);
@@ -504,4 +622,6 @@ void sq_vfs_stats(struct sq_vfs_stats *out)
 {
     out->wal_writes = atomic_load_explicit(&vf_writes, memory_order_relaxed);
     out->wal_flushes = atomic_load_explicit(&vf_flushes, memory_order_relaxed);
+    out->ckpt_reads = atomic_load_explicit(&vf_ckpt_reads, memory_order_relaxed);
+    out->ckpt_preads = atomic_load_explicit(&vf_ckpt_preads, memory_order_relaxed);
 }

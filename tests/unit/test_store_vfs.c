@@ -207,6 +207,9 @@ static void test_readers(void)
     sq_vfs_stats(&after);
     /* gathered: each frame had been two writes */
     CHECK(after.wal_flushes - before.wal_flushes < (after.wal_writes - before.wal_writes) / 8);
+    /* the checkpoints read the WAL ahead */
+    CHECK(after.ckpt_reads - before.ckpt_reads > 1000);
+    CHECK(after.ckpt_preads - before.ckpt_preads < (after.ckpt_reads - before.ckpt_reads) / 4);
     CHECK_INT_EQ(check_snapshot(w), n);
     sq_conn_close(ck);
     sq_conn_close(w);
