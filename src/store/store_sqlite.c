@@ -33,6 +33,9 @@
  * its prepared statements. Connections are opened with SQLITE_OPEN_NOMUTEX:
  * one thread uses one at a time, and the pool's mutex orders the hand-over.
  *
+ * Every connection opens through the store's VFS (store_sqlite_vfs.c): the
+ * default one, with a connection's WAL writes gathered into few writes.
+ *
  * Durability. The digest's writer connections use synchronous=FULL
  * (sq_writer_tune): once the main database records checkpoint_lsn, the
  * journal deletes what lies below it, so every day file's commit must be on
