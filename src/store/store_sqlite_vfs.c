@@ -202,7 +202,7 @@ static int vf_ra_read(struct vf_file *f, void *p, int n, sqlite3_int64 off)
             w->used = ++f->tick;
             return SQLITE_OK;
         }
-        if (w->used < lru->used)
+        if (lru->len > 0 && (w->len == 0 || w->used < lru->used))
             lru = w;
     }
     atomic_fetch_add_explicit(&vf_ckpt_preads, 1, memory_order_relaxed);
@@ -268,6 +268,9 @@ static int vf_wal_write(struct vf_file *f, const void *p, int n, sqlite3_int64 o
     f->after_commit = vf_is_commit_hdr(p, n);
     if (f->lost)
         return SQLITE_IOERR_WRITE;
+    /* no database handle to flush it before a commit is published: nothing is kept */
+    if (f->db == NULL && f->len == 0)
+        return f->real->pMethods->xWrite(f->real, p, n, off);
     if (f->buf == NULL)
         f->buf = malloc(VF_BUF_CAP); /* none: every write goes through */
     if (!vf_gather(f, p, n, off)) {
