@@ -25,6 +25,7 @@
  *   store_sqlite_logs_convert.c  an older binary's log rows moved into blocks
  *   store_sqlite_retention.c  retention: cut-offs, dropping day files, usage
  *   store_sqlite_seen.c    issue_seen, project_seen: environments and releases issues were seen in
+ *   store_sqlite_vfs.c     the VFS every connection opens through: WAL writes gathered
  */
 #ifndef BL_STORE_SQLITE_INT_H
 #define BL_STORE_SQLITE_INT_H
@@ -183,6 +184,23 @@ enum sq_open_flags {
     SQ_OPEN_CREATE = 1 << 0, /* create the file if missing */
     SQ_OPEN_READER = 1 << 1, /* PRAGMA query_only */
 };
+
+/*
+ * The store's VFS (store_sqlite_vfs.c): the default VFS with a connection's
+ * contiguous WAL writes gathered into one write, in the file before any
+ * commit of theirs is visible. sq_vfs_register registers it once (any
+ * thread, any number of times): SQLITE_OK, or the connections use the
+ * default VFS. Its counters are process-wide (tests, measurements).
+ */
+#define SQ_VFS_NAME "bilor"
+int sq_vfs_register(void);
+struct sq_vfs_stats {
+    uint64_t wal_writes;  /* xWrite calls on WAL handles */
+    uint64_t wal_flushes; /* the writes they became */
+    uint64_t ckpt_reads;  /* checkpoints' reads of WAL frames */
+    uint64_t ckpt_preads; /* the reads they became */
+};
+void sq_vfs_stats(struct sq_vfs_stats *out);
 
 /* Page cache, durability and checkpoints (store_sqlite_ckpt.c) of the digest's writer connections. */
 int sq_writer_tune(struct sq_store *s, struct sq_conn *c, struct bl_err *err);

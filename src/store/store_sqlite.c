@@ -33,6 +33,9 @@
  * its prepared statements. Connections are opened with SQLITE_OPEN_NOMUTEX:
  * one thread uses one at a time, and the pool's mutex orders the hand-over.
  *
+ * Every connection opens through the store's VFS (store_sqlite_vfs.c): the
+ * default one, with a connection's WAL writes gathered into few writes.
+ *
  * Durability. The digest's writer connections use synchronous=FULL
  * (sq_writer_tune): once the main database records checkpoint_lsn, the
  * journal deletes what lies below it, so every day file's commit must be on
@@ -132,7 +135,7 @@ int sq_conn_open(const char *path, int flags, struct sq_conn **out, struct bl_er
     if (flags & SQ_OPEN_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     c->day = -1;
-    rc = sqlite3_open_v2(path, &c->db, oflags, NULL);
+    rc = sqlite3_open_v2(path, &c->db, oflags, sq_vfs_register() == SQLITE_OK ? SQ_VFS_NAME : NULL);
     if (rc != SQLITE_OK) {
         if (rc == SQLITE_CANTOPEN && !(flags & SQ_OPEN_CREATE))
             rc = bl_err_set(err, BL_ENOTFOUND, "sqlite: cannot open '%s'", path);
