@@ -10,6 +10,12 @@
  * start at the process's start time in µs, so an id from a previous run is
  * always below the ring and reads as "missed", never as another line.
  *
+ * The entries a batch keeps are made ahead on the decode thread
+ * (tailring_prepare): their strings share one block of memory, freed with
+ * the last of its entries, so the ring may hold up to one block's worth of
+ * dropped entries' bytes beyond TAILRING_BYTES, and each digest slot one
+ * batch's entries (at most TAILRING_BYTES) until it is published.
+ *
  * Readers never block the writer for long: a read copies at most a few
  * entries under the lock into the reader's pool. A reader that falls
  * behind the ring's tail learns how many it missed and continues from the
