@@ -153,32 +153,41 @@ static void src_of(struct src *r, const struct event *ev)
 }
 
 /*
- * ev's strings into one (emptied first; off: where each starts), with tags
- * a scratch buffer for their JSON; returns the bytes its entry accounts for.
- * An entry holds at most ENTRY_MAX bytes of strings: those past it are cut.
+ * The bytes ev's strings take in its entry at most (tags: their JSON,
+ * made here). An entry holds at most ENTRY_MAX bytes of strings: those
+ * past it are cut (put_strings into a buffer of that cap).
  */
-static size_t put_strings(struct buf *one, struct buf *tags, const struct event *ev,
-                          size_t off[F__N])
+static size_t entry_need(struct buf *tags, const struct event *ev)
 {
     const char *strs[F_TAGS] = { ev->logger,  ev->message,     ev->title, ev->culprit,
                                  ev->release, ev->environment };
-    size_t lens[F_TAGS], need = 0;
-    int raw_ok = raw_kept(ev);
+    size_t need = 0;
 
-    buf_reset(one);
     buf_reset(tags);
     tags_json(tags, ev);
-    for (int i = 0; i < F_TAGS; i++) {
-        lens[i] = strs[i] != NULL ? strlen(strs[i]) : 0;
-        need += lens[i] + 1;
-    }
-    /* Room for the whole entry at once, not a buffer doubling up to it. */
-    (void)buf_grow(one, need + tags->len + 1 + (raw_ok ? ev->raw_len + 1 : 0));
     for (int i = 0; i < F_TAGS; i++)
-        off[i] = put(one, strs[i], lens[i]);
-    off[F_TAGS] = put(one, tags->p, tags->len);
-    off[F_RAW] = raw_ok ? put(one, ev->raw, ev->raw_len) : NO_OFF;
-    return one->len + sizeof(struct entry);
+        need += (strs[i] != NULL ? strlen(strs[i]) : 0) + 1;
+    return need + tags->len + 1 + (raw_kept(ev) ? ev->raw_len + 1 : 0);
+}
+
+/*
+ * Appends ev's strings (tags: their JSON, from entry_need) to b, room for
+ * need bytes made first; off: where each starts in b. Nonzero when that
+ * room could not be made (then only the strings that fit are there).
+ */
+static int put_strings(struct buf *b, const struct buf *tags, const struct event *ev, size_t need,
+                       size_t off[F__N])
+{
+    const char *strs[F_TAGS] = { ev->logger,  ev->message,     ev->title, ev->culprit,
+                                 ev->release, ev->environment };
+    /* Room for the whole entry at once, not a buffer doubling up to it. */
+    int rc = buf_grow(b, need);
+
+    for (int i = 0; i < F_TAGS; i++)
+        off[i] = put(b, strs[i], strs[i] != NULL ? strlen(strs[i]) : 0);
+    off[F_TAGS] = put(b, tags->p, tags->len);
+    off[F_RAW] = raw_kept(ev) ? put(b, ev->raw, ev->raw_len) : NO_OFF;
+    return rc;
 }
 
 /* The fields the writer may still set (kind, issue, grouping) after a prepare. */
@@ -224,7 +233,8 @@ static void fill(struct entry *e, const struct event *ev)
     struct buf tags = BUF_INIT(TAILRING_RAW_MAX);
     size_t off[F__N];
 
-    e->bytes = put_strings(&one, &tags, ev, off);
+    (void)put_strings(&one, &tags, ev, entry_need(&tags, ev), off); /* cut past ENTRY_MAX */
+    e->bytes = one.len + sizeof(*e);
     e->blk = xmalloc(sizeof(*e->blk) + one.len);
     e->blk->refs = 1;
     memcpy(e->blk + 1, one.p, one.len);
@@ -337,15 +347,25 @@ void tailring_prepare(struct tailring_prep **prep, const struct event *ev, size_
      * until it stops moving, then pointers.
      */
     while (keep < n && keep < TAILRING_LINES) {
-        size_t j = TAILRING_LINES - 1 - keep, base = p->mem.len;
+        size_t j = TAILRING_LINES - 1 - keep, base = p->mem.len, b;
         const struct event *e = &ev[n - 1 - keep];
-        size_t b = put_strings(&p->one, &p->tags, e, off);
+        size_t need = entry_need(&p->tags, e);
+        int rc;
 
-        if ((keep > 0 && bytes + b > TAILRING_BYTES) ||
-            buf_add(&p->mem, p->one.p, p->one.len) != 0)
+        if (need <= ENTRY_MAX) { /* all of it fits in an entry: straight into the block */
+            rc = put_strings(&p->mem, &p->tags, e, need, p->off[j]);
+        } else { /* cut as fill cuts it, then copied */
+            buf_reset(&p->one);
+            (void)put_strings(&p->one, &p->tags, e, need, off);
+            for (int f = 0; f < F__N; f++)
+                p->off[j][f] = off[f] == NO_OFF ? NO_OFF : off[f] + base;
+            rc = buf_add(&p->mem, p->one.p, p->one.len);
+        }
+        b = p->mem.len - base + sizeof(struct entry);
+        if (rc != 0 || (keep > 0 && bytes + b > TAILRING_BYTES)) {
+            p->mem.len = base; /* not kept: the ring would drop it in this very publish */
             break;
-        for (int f = 0; f < F__N; f++)
-            p->off[j][f] = off[f] == NO_OFF ? NO_OFF : off[f] + base;
+        }
         src_of(&p->src[j], e);
         p->e[j].bytes = b;
         bytes += b;

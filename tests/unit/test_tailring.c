@@ -142,12 +142,14 @@ static void test_prepared(void)
     struct pool pool = POOL_INIT(64 << 20);
     struct event *ev = pool_alloc(&pool, total * sizeof(*ev));
     struct ev_tag tag = { "browser", "Fire\"fox" };
-    char *big = pool_alloc(&pool, 60000);
+    char *big = pool_alloc(&pool, 60000), *huge = pool_alloc(&pool, 300000);
     uint64_t a0 = tailring_head(a), b0 = tailring_head(b);
     size_t from = 0;
 
     memset(big, 'x', 59999);
     big[59999] = '\0';
+    memset(huge, 'm', 299999);
+    huge[299999] = '\0';
     for (size_t r = 0; r < sizeof(sizes) / sizeof(sizes[0]); r++) {
         size_t n = sizes[r];
 
@@ -157,6 +159,9 @@ static void test_prepared(void)
             ev[i].ntags = 1;
             ev[i].logger = "app.payments";
         }
+        /* Messages past an entry's room: cut the same way. */
+        for (size_t i = 3; r == 2 && i < n; i += 100)
+            ev[i].message = huge;
         /* The last batch's 60 KB payloads pass TAILRING_BYTES: only its newest fit. */
         for (size_t i = 0; r == 5 && i < n; i++) {
             ev[i].raw = big;
