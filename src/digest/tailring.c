@@ -51,7 +51,7 @@ struct tailring_prep {
     const struct event *ev; /* the batch prepared, and its size; NULL once published */
     size_t n;
     size_t from;          /* ev[from..n) have entries: the newest that the ring keeps */
-    struct entry *e;      /* e[i] for ev[from + i] */
+    struct entry *e;      /* e[i] for ev[n - 1 - i], the newest first */
     struct src *src;      /* likewise */
     size_t (*off)[F__N];  /* likewise, where their strings are in mem */
     struct buf mem;       /* the block being made, its header first */
@@ -152,41 +152,57 @@ static void src_of(struct src *r, const struct event *ev)
     r->raw_encoding = ev->raw_encoding;
 }
 
+/* An event's strings as its entry holds them, with their lengths. */
+struct strs {
+    const char *s[F__N];
+    size_t len[F__N];
+};
+
 /*
- * The bytes ev's strings take in its entry at most (tags: their JSON,
- * made here). An entry holds at most ENTRY_MAX bytes of strings: those
- * past it are cut (put_strings into a buffer of that cap).
+ * ev's strings (tags: their JSON, made here in tags) and the bytes they
+ * take in its entry at most. An entry holds at most ENTRY_MAX bytes of
+ * strings: those past it are cut (put_strings into a buffer of that cap).
  */
-static size_t entry_need(struct buf *tags, const struct event *ev)
+static size_t entry_need(struct buf *tags, const struct event *ev, struct strs *v)
 {
-    const char *strs[F_TAGS] = { ev->logger,  ev->message,     ev->title, ev->culprit,
-                                 ev->release, ev->environment };
+    const char *s[F__N] = { ev->logger,  ev->message,     ev->title, ev->culprit,
+                            ev->release, ev->environment, NULL,      NULL };
     size_t need = 0;
 
     buf_reset(tags);
     tags_json(tags, ev);
-    for (int i = 0; i < F_TAGS; i++)
-        need += (strs[i] != NULL ? strlen(strs[i]) : 0) + 1;
-    return need + tags->len + 1 + (raw_kept(ev) ? ev->raw_len + 1 : 0);
+    s[F_TAGS] = tags->p;
+    s[F_RAW] = raw_kept(ev) ? ev->raw : NULL;
+    for (int i = 0; i < F__N; i++) {
+        v->s[i] = s[i];
+        v->len[i] = i == F_TAGS ? tags->len : i == F_RAW ? ev->raw_len : s[i] ? strlen(s[i]) : 0;
+        need += v->len[i] + 1;
+    }
+    return need;
 }
 
 /*
- * Appends ev's strings (tags: their JSON, from entry_need) to b, room for
- * need bytes made first; off: where each starts in b. Nonzero when that
- * room could not be made (then only the strings that fit are there).
+ * Appends v's strings, which need bytes at most, to b; off: where each
+ * starts in b. Nonzero when that room could not be made (then only the
+ * strings that fit are there).
  */
-static int put_strings(struct buf *b, const struct buf *tags, const struct event *ev, size_t need,
-                       size_t off[F__N])
+static int put_strings(struct buf *b, const struct strs *v, size_t need, size_t off[F__N])
 {
-    const char *strs[F_TAGS] = { ev->logger,  ev->message,     ev->title, ev->culprit,
-                                 ev->release, ev->environment };
     /* Room for the whole entry at once, not a buffer doubling up to it. */
     int rc = buf_grow(b, need);
 
-    for (int i = 0; i < F_TAGS; i++)
-        off[i] = put(b, strs[i], strs[i] != NULL ? strlen(strs[i]) : 0);
-    off[F_TAGS] = put(b, tags->p, tags->len);
-    off[F_RAW] = raw_kept(ev) ? put(b, ev->raw, ev->raw_len) : NO_OFF;
+    for (int i = 0; i < F__N; i++) {
+        if (v->s[i] == NULL) {
+            off[i] = NO_OFF;
+        } else if (rc == 0) { /* the room is there */
+            off[i] = b->len;
+            memcpy(b->p + b->len, v->s[i], v->len[i]);
+            b->p[b->len + v->len[i]] = '\0';
+            b->len += v->len[i] + 1;
+        } else {
+            off[i] = put(b, v->s[i], v->len[i]);
+        }
+    }
     return rc;
 }
 
@@ -232,8 +248,9 @@ static void fill(struct entry *e, const struct event *ev)
     struct buf one = BUF_INIT(ENTRY_MAX);
     struct buf tags = BUF_INIT(TAILRING_RAW_MAX);
     size_t off[F__N];
+    struct strs v;
 
-    (void)put_strings(&one, &tags, ev, entry_need(&tags, ev), off); /* cut past ENTRY_MAX */
+    (void)put_strings(&one, &v, entry_need(&tags, ev, &v), off); /* cut past ENTRY_MAX */
     e->bytes = one.len + sizeof(*e);
     e->blk = xmalloc(sizeof(*e->blk) + one.len);
     e->blk->refs = 1;
@@ -247,13 +264,15 @@ static void fill(struct entry *e, const struct event *ev)
 #define PUBLISH_GROUP 64
 
 /*
- * Puts e (n entries, numbered from head on) in the ring, PUBLISH_GROUP under
- * one lock, so that readers wait only for a swap. skip: the numbers before
- * them that the batch had but the ring cannot keep (older than the newest
- * TAILRING_LINES, or than what fits in TAILRING_BYTES): whatever the ring
- * held goes with them, as publishing them one by one would have dropped it.
+ * Puts e (n entries, numbered from head on; newest_first: e[n - 1] first)
+ * in the ring, PUBLISH_GROUP under one lock, so that readers wait only for
+ * a swap. skip: the numbers before them that the batch had but the ring
+ * cannot keep (older than the newest TAILRING_LINES, or than what fits in
+ * TAILRING_BYTES): whatever the ring held goes with them, as publishing
+ * them one by one would have dropped it.
  */
-static void put_entries(struct tailring *t, size_t skip, const struct entry *e, size_t n)
+static void put_entries(struct tailring *t, size_t skip, const struct entry *e, size_t n,
+                        int newest_first)
 {
     if (skip > 0) {
         pthread_mutex_lock(&t->mu);
@@ -268,11 +287,13 @@ static void put_entries(struct tailring *t, size_t skip, const struct entry *e, 
 
         pthread_mutex_lock(&t->mu);
         for (size_t j = i; j < i + k; j++) {
+            const struct entry *x = &e[newest_first ? n - 1 - j : j];
+
             while (t->head - t->first >= TAILRING_LINES ||
-                   (t->head > t->first && t->bytes + e[j].bytes > TAILRING_BYTES))
+                   (t->head > t->first && t->bytes + x->bytes > TAILRING_BYTES))
                 drop_oldest(t);
-            t->v[t->head % TAILRING_LINES] = e[j];
-            t->bytes += e[j].bytes;
+            t->v[t->head % TAILRING_LINES] = *x;
+            t->bytes += x->bytes;
             t->head++;
         }
         pthread_mutex_unlock(&t->mu);
@@ -301,7 +322,7 @@ void tailring_publish(struct tailring *t, const struct event *ev, size_t n)
 
         for (size_t j = 0; j < k; j++)
             fill(&group[j], &ev[i + j]); /* outside the lock */
-        put_entries(t, i == 0 ? skip : 0, group, k);
+        put_entries(t, i == 0 ? skip : 0, group, k, 0);
     }
 }
 
@@ -343,22 +364,22 @@ void tailring_prepare(struct tailring_prep **prep, const struct event *ev, size_
     /*
      * The newest events first, as long as the ring keeps them all: what it
      * would drop while publishing this batch is not copied (put_entries).
-     * Entry i is made for ev[n - keep + i] at the end; offsets into mem
-     * until it stops moving, then pointers.
+     * Offsets into mem until it stops moving, then pointers.
      */
     while (keep < n && keep < TAILRING_LINES) {
-        size_t j = TAILRING_LINES - 1 - keep, base = p->mem.len, b;
+        size_t base = p->mem.len, b;
         const struct event *e = &ev[n - 1 - keep];
-        size_t need = entry_need(&p->tags, e);
+        struct strs v;
+        size_t need = entry_need(&p->tags, e, &v);
         int rc;
 
         if (need <= ENTRY_MAX) { /* all of it fits in an entry: straight into the block */
-            rc = put_strings(&p->mem, &p->tags, e, need, p->off[j]);
+            rc = put_strings(&p->mem, &v, need, p->off[keep]);
         } else { /* cut as fill cuts it, then copied */
             buf_reset(&p->one);
-            (void)put_strings(&p->one, &p->tags, e, need, off);
+            (void)put_strings(&p->one, &v, need, off);
             for (int f = 0; f < F__N; f++)
-                p->off[j][f] = off[f] == NO_OFF ? NO_OFF : off[f] + base;
+                p->off[keep][f] = off[f] == NO_OFF ? NO_OFF : off[f] + base;
             rc = buf_add(&p->mem, p->one.p, p->one.len);
         }
         b = p->mem.len - base + sizeof(struct entry);
@@ -366,17 +387,13 @@ void tailring_prepare(struct tailring_prep **prep, const struct event *ev, size_
             p->mem.len = base; /* not kept: the ring would drop it in this very publish */
             break;
         }
-        src_of(&p->src[j], e);
-        p->e[j].bytes = b;
+        src_of(&p->src[keep], e);
+        p->e[keep].bytes = b;
         bytes += b;
         keep++;
     }
     if (keep == 0)
         return;
-    /* Entries [TAILRING_LINES - keep, TAILRING_LINES) moved to the front. */
-    memmove(p->e, p->e + TAILRING_LINES - keep, keep * sizeof(*p->e));
-    memmove(p->src, p->src + TAILRING_LINES - keep, keep * sizeof(*p->src));
-    memmove(p->off, p->off + TAILRING_LINES - keep, keep * sizeof(*p->off));
     /* Held while any of its entries is in the ring: no room past its end. */
     p->last = p->mem.len;
     p->blk = xrealloc(buf_detach(&p->mem, NULL), p->last);
@@ -385,7 +402,7 @@ void tailring_prepare(struct tailring_prep **prep, const struct event *ev, size_
     for (size_t i = 0; i < keep; i++) {
         size_t b = p->e[i].bytes;
 
-        point(&p->e[i], &ev[p->from + i], (const char *)p->blk, p->off[i]);
+        point(&p->e[i], &ev[n - 1 - i], (const char *)p->blk, p->off[i]);
         p->e[i].blk = p->blk;
         p->e[i].bytes = b;
     }
@@ -417,7 +434,7 @@ void tailring_publish_prepared(struct tailring *t, struct tailring_prep *p, cons
     blk = p->blk;
     blk->refs = keep;
     for (size_t i = 0; i < keep; i++) {
-        const struct event *e = &ev[p->from + i];
+        const struct event *e = &ev[n - 1 - i];
 
         /* Kind, issue and grouping are the writer's; a string it changed, an entry anew. */
         if (same_src(&p->src[i], e)) {
@@ -431,7 +448,7 @@ void tailring_publish_prepared(struct tailring *t, struct tailring_prep *p, cons
     p->ev = NULL;
     if (blk->refs == 0)
         free(blk);
-    put_entries(t, p->from, p->e, keep);
+    put_entries(t, p->from, p->e, keep, 1);
 }
 
 uint64_t tailring_head(struct tailring *t)
