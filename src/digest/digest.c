@@ -59,6 +59,8 @@ struct slot {
     struct ingest_events events;
     /* what the store prepared of events (store_prepare), freed with the slot */
     struct store_prep *prep;
+    /* the live tail's entries of them (tailring_prepare), likewise */
+    struct tailring_prep *tprep;
     int64_t decode_us;
     /*
      * The events array, kept from batch to batch (events.v starts here):
@@ -272,6 +274,7 @@ static void decode_slot(struct decoder *w, struct slot *s)
     s->used = i;
     /* The store's share of the writer's work that needs no database (log blocks). */
     store_prepare(d->store, &s->prep, s->events.v, s->events.n);
+    tailring_prepare(&s->tprep, s->events.v, s->events.n);
     s->decode_us = clock_mono_us() - started;
     /* Outgrown (into the pool): the next batch starts with an array this large. */
     if (s->events.v != s->keep) {
@@ -555,7 +558,7 @@ static int write_slot(struct digest *d, struct slot *s)
     if (write_with_retry(d, &s->events, s->prep, end_lsn, &res) < 0)
         return -1;
     journal_checkpoint(d->journal, end_lsn);
-    tailring_publish(d->tail, s->events.v, s->events.n);
+    tailring_publish_prepared(d->tail, s->tprep, s->events.v, s->events.n);
     d->next_lsn = end_lsn;
     record_batch(d, s, issues, &res, clock_mono_us() - started);
     return 0;
@@ -686,6 +689,7 @@ static void digest_free(struct digest *d, size_t started_decoders, int writer_st
         pool_release(&d->slots[i].pool);
         free(d->slots[i].keep);
         store_prep_free(d->store, d->slots[i].prep);
+        tailring_prep_free(d->slots[i].tprep);
     }
     pthread_cond_destroy(&d->changed);
     pthread_mutex_destroy(&d->mu);

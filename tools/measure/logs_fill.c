@@ -30,7 +30,11 @@
  * built ahead of the writer, timed on its own as "prepare"); PREP=0 leaves
  * it out, so the writer builds every block as it did before.
  * LOG_COMPRESSION=zstd writes the frames as `serve --log-compression zstd`
- * does. Single-threaded; run it on a quiet machine.
+ * does. The digest's live tail takes part as it does there: its entries
+ * made with prepare (tailring_prepare) and published after the write
+ * (tailring_publish_prepared, in the write's time); TAIL=plain publishes
+ * without them, copying on the writer as before stop 12, TAIL=0 leaves the
+ * tail out. Single-threaded; run it on a quiet machine.
  *
  * CHECK=1 times the door's per-line check instead (ingest_check_ndjson on
  * each batch's decompressed text, so the inflate is not counted) and stores
@@ -49,6 +53,7 @@
 #include "core/hash.h"
 #include "core/pool.h"
 #include "core/xmalloc.h"
+#include "digest/tailring.h"
 #include "ingest/decode.h"
 #include "ingest/fingerprint.h"
 #include "ingest/ingest.h"
@@ -168,6 +173,10 @@ int main(int argc, char **argv)
     const char *prep_env = getenv("PREP");
     int use_prep = prep_env == NULL || strcmp(prep_env, "0") != 0;
     struct store_prep *prep = NULL;
+    const char *tail_env = getenv("TAIL");
+    int tail_mode = tail_env == NULL ? 1 : strcmp(tail_env, "plain") == 0 ? 2 : strcmp(tail_env, "0") != 0;
+    struct tailring *tail = tail_mode != 0 ? tailring_new() : NULL;
+    struct tailring_prep *tprep = NULL;
     int64_t prep_us = 0, prep_cpu = 0;
     uint64_t blocks_prepared = 0, blocks_built = 0;
     struct event *keep = NULL;
@@ -289,6 +298,8 @@ int main(int argc, char **argv)
             int64_t pa = clock_mono_us(), pca = clock_thread_cpu_us();
 
             store_prepare(st, &prep, evs.v, evs.n);
+            if (tail_mode == 1)
+                tailring_prepare(&tprep, evs.v, evs.n);
             prep_us += clock_mono_us() - pa;
             prep_cpu += clock_thread_cpu_us() - pca;
         }
@@ -300,6 +311,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "write: %s\n", bl_err_msg(&err));
             return 1;
         }
+        if (tail_mode == 1)
+            tailring_publish_prepared(tail, tprep, evs.v, evs.n);
+        else if (tail_mode == 2)
+            tailring_publish(tail, evs.v, evs.n);
         blocks_prepared += no_write ? 0 : res.log_blocks_prepared;
         blocks_built += no_write ? 0 : res.log_blocks_built;
         wr_us += clock_mono_us() - b;
@@ -323,6 +338,8 @@ int main(int argc, char **argv)
            (double)done * 1e6 / (double)wr_cpu, (double)done * 1e6 / (double)(dec_us + wr_us),
            (unsigned long long)blocks_prepared, (unsigned long long)blocks_built);
     store_prep_free(st, prep);
+    tailring_prep_free(tprep);
+    tailring_free(tail);
     free(keep);
     if (dump != NULL)
         fclose(dump);
