@@ -141,8 +141,8 @@ static int raw_kept(const struct event *ev)
 
 static void src_of(struct src *r, const struct event *ev)
 {
-    const char *strs[F_TAGS] = { ev->logger,  ev->message,     ev->title, ev->culprit,
-                                 ev->release, ev->environment };
+    const char *strs[F_TAGS] = { ev->logger,  ev->message, ev->title,
+                                 ev->culprit, ev->release, ev->environment };
 
     memcpy(r->str, strs, sizeof(strs));
     r->tags = ev->tags;
@@ -222,8 +222,7 @@ static void set_scalars(struct store_event *s, const struct event *ev)
 }
 
 /* e's event and its strings, which put_strings wrote at off from mem. */
-static void point(struct entry *e, const struct event *ev, const char *mem,
-                  const size_t off[F__N])
+static void point(struct entry *e, const struct event *ev, const char *mem, const size_t off[F__N])
 {
     struct store_event *s = &e->ev;
 

@@ -223,15 +223,13 @@ static int add_counts(struct sq_wctx *w, const char *sql, struct counts *c, stru
     int rc = 0;
 
     for (size_t i = 0; i < c->cap && rc == 0; i++) {
-        struct sq_query q = {
-            sql,
-            "count",
-            { SQ_INT(c->t[i].k.owner), SQ_INT(c->t[i].k.hour), SQ_INT(c->t[i].k.kind),
-              SQ_INT(c->t[i].n) },
-            4,
-            NULL,
-            NULL
-        };
+        struct sq_query q = { sql,
+                              "count",
+                              { SQ_INT(c->t[i].k.owner), SQ_INT(c->t[i].k.hour),
+                                SQ_INT(c->t[i].k.kind), SQ_INT(c->t[i].n) },
+                              4,
+                              NULL,
+                              NULL };
 
         if (c->t[i].n != 0)
             rc = sq_query_each(w->s->w, &q, err);

@@ -116,7 +116,8 @@ static void check_same_rings(struct tailring *a, uint64_t a0, struct tailring *b
                       oa[i].timestamp == ob[i].timestamp && oa[i].raw_len == ob[i].raw_len);
                 CHECK(strcmp(oa[i].event_id, ob[i].event_id) == 0);
                 CHECK(strcmp(oa[i].fingerprint, ob[i].fingerprint) == 0);
-                CHECK(same_str(oa[i].message, ob[i].message) && same_str(oa[i].title, ob[i].title) &&
+                CHECK(same_str(oa[i].message, ob[i].message) &&
+                      same_str(oa[i].title, ob[i].title) &&
                       same_str(oa[i].culprit, ob[i].culprit) &&
                       same_str(oa[i].logger, ob[i].logger) &&
                       same_str(oa[i].tags_json, ob[i].tags_json));

@@ -174,7 +174,9 @@ int main(int argc, char **argv)
     int use_prep = prep_env == NULL || strcmp(prep_env, "0") != 0;
     struct store_prep *prep = NULL;
     const char *tail_env = getenv("TAIL");
-    int tail_mode = tail_env == NULL ? 1 : strcmp(tail_env, "plain") == 0 ? 2 : strcmp(tail_env, "0") != 0;
+    int tail_mode = tail_env == NULL                 ? 1
+                    : strcmp(tail_env, "plain") == 0 ? 2
+                                                     : strcmp(tail_env, "0") != 0;
     struct tailring *tail = tail_mode != 0 ? tailring_new() : NULL;
     struct tailring_prep *tprep = NULL;
     int64_t prep_us = 0, prep_cpu = 0;
