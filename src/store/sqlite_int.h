@@ -142,6 +142,11 @@ struct sq_store {
     struct sq_conn *rfree[SQ_MAIN_READERS];
     size_t nrfree;
 
+    /* what sq_usage last counted of each day file (store_sqlite_retention.c) */
+    pthread_mutex_t umu;
+    struct sq_usage_day *ucache;
+    size_t nucache;
+
     /* readers of day files (an LRU: index 0 is the oldest) */
     pthread_mutex_t pmu;
     struct sq_conn *rparts[SQ_PART_READERS];
@@ -705,6 +710,8 @@ int sq_set_issue_events_per_day(struct store *st, int64_t n);
 int sq_set_log_codec(struct store *st, int codec);
 /* The LB_CODEC_* new log frames are written with (the setting above). */
 int sq_log_codec(struct store *st);
+/* Forgets what sq_usage counted (store close). */
+void sq_usage_free(struct sq_store *s);
 int sq_usage(struct store *st, int64_t project_id, struct pool *pool, struct store_usage **out,
              size_t *n, struct bl_err *err);
 

@@ -394,6 +394,8 @@ static void sq_close(struct store *st)
     pthread_mutex_destroy(&s->admin_mu);
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->pmu);
+    sq_usage_free(s);
+    pthread_mutex_destroy(&s->umu);
     pthread_cond_destroy(&s->pgone);
     free(s->pbusy);
     free(s->events_dir);
@@ -559,6 +561,7 @@ int store_open_sqlite(struct store **out, const char *data_dir, const char *node
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->pmu, NULL);
+    pthread_mutex_init(&s->umu, NULL);
     pthread_cond_init(&s->pgone, NULL);
     s->pdropping = -1;
     s->ckpt = sq_ckpt_new();

@@ -86,6 +86,17 @@ def test_retention_drops_expired_partition():
     h.check_eq(issues[0]["count"], 1, "and keeps its count")
     metrics = srv.get("/metrics").body.decode()
     h.check("bilor_retention_partitions_dropped_total 1" in metrics, "dropped counted")
+    # the rows per partition (kept between scrapes) follow the files: the dropped day's
+    # are gone, and a line stored since is counted at once in a small file
+    st = srv.api_json("/api/0/projects/1/storage/")
+    h.check_eq((st["rows"], len(st["partitions"])), (1, 1), "only today's row left: %r" % st)
+    send_lines(srv, 1, [{"message": "another new line", "timestamp": time.time()}])
+    h.wait_for(lambda: len(messages(srv)) == 2, what="the line stored")
+    h.check_eq(srv.api_json("/api/0/projects/1/storage/")["rows"], 2,
+               "the new line counted at once")
+    metrics = srv.get("/metrics").body.decode()
+    h.check('bilor_partition_bytes{day="%s"}' % time.strftime("%Y-%m-%d", time.gmtime(old))
+            not in metrics, "the dropped day's bytes are gone from /metrics")
     # a restart keeps the setting
     srv.stop()
     srv.start()
