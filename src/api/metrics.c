@@ -209,6 +209,14 @@ static int render_digest(const struct digest *d, struct buf *out)
                     "Issues the writer grouped because the decode took them for log lines.",
                     "counter", s.writer_groupings);
     rc = rc ? rc
+            : buf_addf(out,
+                       "# HELP bilor_digest_handoff_total Compressed bodies the digest took "
+                       "decompressed from the door, or decompressed again.\n"
+                       "# TYPE bilor_digest_handoff_total counter\n"
+                       "bilor_digest_handoff_total{result=\"taken\"} %llu\n"
+                       "bilor_digest_handoff_total{result=\"missed\"} %llu\n",
+                       (unsigned long long)s.handoff_taken, (unsigned long long)s.handoff_missed);
+    rc = rc ? rc
             : by_path(
                   out, "bilor_digest_log_blocks_total",
                   "Log blocks stored, as the decode threads prepared them or built by the writer.",
@@ -322,6 +330,10 @@ static int render_ckpt(struct store *st, struct buf *out)
           "Checkpoints the writer ran itself (its WAL past the bound).", s.writer_ckpts },
         { "bilor_store_writer_checkpoint_frames_total",
           "WAL frames copied by the writer's own checkpoints.", s.writer_frames },
+        { "bilor_store_writer_checkpoint_microseconds_total",
+          "The store writer's time in its own checkpoints, waits for the checkpointer's pass "
+          "included: the digest stands still meanwhile.",
+          s.writer_us },
     };
 
     for (size_t i = 0; rc == 0 && i < sizeof(c) / sizeof(c[0]); i++)

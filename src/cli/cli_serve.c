@@ -157,10 +157,12 @@ fail:
 
 /*
  * What the doors' decompressed copies may hold for the digest (ingest/handoff.h):
- * the pipeline's slots hold about 4 batches of 2 MiB of journal, some 3,200
- * 9 KB events of 12 KB each (body and text) waiting to be decoded.
+ * about 10,000 9 KB events of 12 KB each (body and text), a second of the
+ * digest lagging behind the doors at full load (docs/bench.md, stop 13). A copy
+ * not taken after 10 s never will be.
  */
-#define HANDOFF_BYTES (64u << 20)
+#define HANDOFF_BYTES (128u << 20)
+#define HANDOFF_STALE_US (10 * 1000000LL)
 
 static int open_backends(struct server *s)
 {
@@ -197,7 +199,7 @@ static int open_backends(struct server *s)
     dc.threads = (int)s->cfg.digest_threads;
     dc.retention_every_us = s->cfg.retention_interval * CLOCK_US_PER_SEC;
     dc.disk_budget = s->cfg.disk_budget;
-    s->handoff = handoff_new(HANDOFF_BYTES);
+    s->handoff = handoff_new(HANDOFF_BYTES, HANDOFF_STALE_US);
     dc.handoff = s->handoff;
     if (digest_start(&s->digest, s->journal, s->store, &dc, &err) < 0) {
         cli_fail("cannot start the digest: %s", bl_err_msg(&err));

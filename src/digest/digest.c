@@ -769,7 +769,11 @@ void digest_stop(struct digest *d)
 void digest_get_stats(const struct digest *d, struct digest_stats *out)
 {
     uint64_t *dst = (uint64_t *)out;
+    unsigned long long taken, missed;
 
     for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
         dst[i] = atomic_load_explicit(&((struct digest *)d)->st[i], memory_order_relaxed);
+    handoff_counts(d->cfg.handoff, &taken, &missed);
+    out->handoff_taken = taken;
+    out->handoff_missed = missed;
 }

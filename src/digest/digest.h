@@ -74,7 +74,7 @@ struct digest_config {
 };
 
 #define DIGEST_CONFIG_DEFAULT                                                                      \
-    ((struct digest_config){ 4096, 2u << 20, 20000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0, NULL, 50 })
+    ((struct digest_config){ 4096, 4u << 20, 40000, 200, 0, INGEST_LIMITS_DEFAULT, 0, 0, NULL, 50 })
 
 struct digest_stats {
     uint64_t records;
@@ -108,6 +108,9 @@ struct digest_stats {
     /* segments of word postings gathered on the decode threads, and by the writer */
     uint64_t log_posts_prepared;
     uint64_t log_posts_built;
+    /* journal records whose door's decompressed copy was found, and bodies the digest inflated again */
+    uint64_t handoff_taken;
+    uint64_t handoff_missed;
 };
 
 struct digest;

@@ -14,16 +14,18 @@
 #include <string.h>
 
 #include "ingest/handoff.h"
+#include "core/clock.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
 
-#define NBUCKETS 4096u
+#define NBUCKETS 16384u
 #define BUCKET_WAYS 4
 #define KEY_BYTES 16 /* hashed from each end of the body */
 
 struct handoff_copy {
     struct handoff_copy *older, *newer;
     uint64_t key;
+    int64_t put_us; /* when the door offered it */
     int protocol, encoding;
     size_t len, text_len;
     char data[]; /* the body, then the text and a NUL */
@@ -34,10 +36,11 @@ struct handoff {
     struct handoff_copy *slot[NBUCKETS][BUCKET_WAYS];
     struct handoff_copy *oldest, *newest;
     size_t bytes, max_bytes;
+    int64_t stale_us;
     unsigned long long taken, missed;
 };
 
-struct handoff *handoff_new(size_t max_bytes)
+struct handoff *handoff_new(size_t max_bytes, int64_t stale_us)
 {
     struct handoff *h;
 
@@ -46,6 +49,7 @@ struct handoff *handoff_new(size_t max_bytes)
     h = xcalloc(1, sizeof(*h));
     pthread_mutex_init(&h->mu, NULL);
     h->max_bytes = max_bytes;
+    h->stale_us = stale_us;
     return h;
 }
 
@@ -104,6 +108,25 @@ static void unlink_copy(struct handoff *h, struct handoff_copy *c)
     h->bytes -= copy_bytes(c);
 }
 
+/*
+ * Room for need bytes, evicting only stale copies. When the table is full of
+ * fresh ones the new copy is the one dropped, not the oldest: the digest takes
+ * copies oldest first, so evicting those while it lags by more than the table
+ * holds would make every copy miss; dropping the newest keeps the share that
+ * fits. Called with mu held.
+ */
+static int make_room(struct handoff *h, size_t need, int64_t now)
+{
+    while (h->oldest != NULL && h->bytes + need > h->max_bytes &&
+           now - h->oldest->put_us >= h->stale_us) {
+        struct handoff_copy *old = h->oldest;
+
+        unlink_copy(h, old);
+        free(old);
+    }
+    return h->bytes + need <= h->max_bytes;
+}
+
 void handoff_put(struct handoff *h, int protocol, int encoding, const void *body, size_t len,
                  const char *text, size_t text_len)
 {
@@ -116,6 +139,7 @@ void handoff_put(struct handoff *h, int protocol, int encoding, const void *body
         return;
     c = xmalloc(need);
     c->key = key_of(body, len);
+    c->put_us = clock_mono_us();
     c->protocol = protocol;
     c->encoding = encoding;
     c->len = len;
@@ -128,13 +152,7 @@ void handoff_put(struct handoff *h, int protocol, int encoding, const void *body
     for (int i = 0; i < BUCKET_WAYS && way < 0; i++)
         if (b[i] == NULL)
             way = i;
-    if (way >= 0) {
-        while (h->oldest != NULL && h->bytes + need > h->max_bytes) {
-            struct handoff_copy *old = h->oldest;
-
-            unlink_copy(h, old);
-            free(old);
-        }
+    if (way >= 0 && make_room(h, need, c->put_us)) {
         b[way] = c;
         c->older = h->newest;
         c->newer = NULL;
@@ -147,7 +165,7 @@ void handoff_put(struct handoff *h, int protocol, int encoding, const void *body
         c = NULL;
     }
     pthread_mutex_unlock(&h->mu);
-    free(c); /* the bucket was full */
+    free(c); /* the bucket or the table was full */
 }
 
 struct handoff_copy *handoff_take(struct handoff *h, int protocol, int encoding, const void *body,

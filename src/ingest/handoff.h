@@ -23,7 +23,7 @@
  * it is exactly what decode_request returned at the door for that body
  * with that format's arguments: the events and the exactly-once replay do
  * not depend on whether it was found. Everything is bounded: the bytes held
- * (oldest copies evicted first), the size of one copy and the entries per
+ * (when full, stale copies are evicted, else the new one is dropped), the size of one copy and the entries per
  * hash bucket (a client that makes bodies collide fills one bucket, and
  * later offers are dropped, never scanned at length). Thread-safe: one
  * mutex; the doors put, the decode threads take.
@@ -32,13 +32,20 @@
 #define BL_HANDOFF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
 struct handoff;
 
-/* A table holding at most max_bytes of copies (bodies and texts). NULL when max_bytes is 0. */
-struct handoff *handoff_new(size_t max_bytes);
+/*
+ * A table holding at most max_bytes of copies (bodies and texts); NULL when
+ * max_bytes is 0. A copy offered stale_us ago or earlier is one the digest
+ * will not take (its append failed, or the digest lags by more than the
+ * table holds): it makes room for new ones. Fresher copies are never
+ * evicted: a new copy that does not fit is dropped instead.
+ */
+struct handoff *handoff_new(size_t max_bytes, int64_t stale_us);
 void handoff_free(struct handoff *h);
 
 /*

@@ -355,6 +355,7 @@ struct sq_ckpt_stats {
     uint64_t truncates;     /* idle files' WALs truncated */
     uint64_t writer_ckpts;  /* checkpoints the writer ran itself (the WAL past the bound) */
     uint64_t writer_frames; /* frames copied by those */
+    uint64_t writer_us;     /* the writer's time in them, waits for the thread included */
     uint64_t errors;
 };
 

@@ -361,6 +361,7 @@ struct store_ckpt_stats {
     uint64_t errors;
     uint64_t writer_ckpts;
     uint64_t writer_frames;
+    uint64_t writer_us;
 };
 
 struct store;

@@ -419,8 +419,8 @@ static void sq_ckpt_counts(struct store *st, struct store_ckpt_stats *out)
     struct sq_ckpt_stats s;
 
     sq_ckpt_stats(sq_of(st), &s);
-    *out = (struct store_ckpt_stats){ s.wakes,  s.passes,       s.frames,       s.truncates,
-                                      s.errors, s.writer_ckpts, s.writer_frames };
+    *out = (struct store_ckpt_stats){ s.wakes,  s.passes,       s.frames,        s.truncates,
+                                      s.errors, s.writer_ckpts, s.writer_frames, s.writer_us };
 }
 
 static const struct store_ops sq_ops = {

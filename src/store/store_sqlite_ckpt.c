@@ -290,6 +290,7 @@ static void wake(struct sq_store *s, struct sq_ckpt *ck, int64_t day)
 static void bound(struct sq_ckpt *ck, struct sq_conn *c)
 {
     int log = 0, done = 0, rc = SQLITE_BUSY;
+    int64_t t0 = clock_mono_us();
 
     for (int i = 0; i < 100 && rc == SQLITE_BUSY; i++) {
         rc = run_one(c, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -309,6 +310,7 @@ static void bound(struct sq_ckpt *ck, struct sq_conn *c)
     }
     pthread_mutex_lock(&ck->mu);
     ck->st.writer_ckpts++;
+    ck->st.writer_us += (uint64_t)(clock_mono_us() - t0);
     if (rc == SQLITE_OK && done > 0)
         ck->st.writer_frames += (uint64_t)done;
     pthread_mutex_unlock(&ck->mu);

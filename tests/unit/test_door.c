@@ -60,7 +60,7 @@ static void fixture_open(struct fixture *f, uint64_t budget)
     dc.limits.max_body = 64 * 1024;
     dc.limits.max_event = 16 * 1024;
     dc.retry_after_s = 7;
-    f->handoff = handoff_new(1u << 20);
+    f->handoff = handoff_new(1u << 20, 10000000);
     dc.handoff = f->handoff;
     f->door = door_new(&dc);
     pool_init(&f->pool, 4096);

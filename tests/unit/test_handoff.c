@@ -18,7 +18,7 @@
 
 static void test_exact_match(void)
 {
-    struct handoff *h = handoff_new(1u << 20);
+    struct handoff *h = handoff_new(1u << 20, 10000000);
     static const char body[] = "\x1f\x8b compressed bytes of one request";
     char other[sizeof(body)];
     struct slice text = SLICE_NULL;
@@ -50,10 +50,9 @@ static void test_exact_match(void)
     handoff_free(h);
 }
 
-/* Oldest copies go first when the bytes run out; a copy over a sixteenth is never kept. */
-static void test_bounds(void)
+/* Offers 200 copies of ~1 KB into h, then takes them all: how many were found, and the range. */
+static int fill_and_take(struct handoff *h, int *first, int *last)
 {
-    struct handoff *h = handoff_new(64u << 10);
     char body[32], text[1000];
     struct slice t;
     int found = 0;
@@ -64,6 +63,7 @@ static void test_bounds(void)
         handoff_put(h, INGEST_SENTRY_STORE, INGEST_ENC_GZIP, body, strlen(body), text,
                     sizeof(text));
     }
+    *first = *last = -1;
     for (int i = 0; i < 200; i++) {
         struct handoff_copy *c;
 
@@ -71,11 +71,38 @@ static void test_bounds(void)
         c = handoff_take(h, INGEST_SENTRY_STORE, INGEST_ENC_GZIP, body, strlen(body), &t);
         if (c != NULL) {
             found++;
-            CHECK(i >= 100); /* the first ones were evicted */
+            *first = *first < 0 ? i : *first;
+            *last = i;
+            CHECK(t.len == sizeof(text) && t.p[0] == 'x');
         }
         handoff_release(c);
     }
+    return found;
+}
+
+/*
+ * When the bytes run out, the copies the digest will take first are kept and
+ * the new ones dropped; only stale copies are evicted for new ones. A copy
+ * over a sixteenth of the table is never kept.
+ */
+static void test_bounds(void)
+{
+    struct handoff *h = handoff_new(64u << 10, 10000000);
+    struct slice t;
+    int found, first, last;
+
+    found = fill_and_take(h, &first, &last);
     CHECK(found > 20 && found < 64);
+    CHECK(first == 0 && last == found - 1); /* the oldest kept, the newest dropped */
+    /* Taken copies made room again: the next ones fit. */
+    CHECK(fill_and_take(h, &first, &last) == found);
+    handoff_free(h);
+
+    /* Every copy stale at once: the oldest make room for the newest. */
+    h = handoff_new(64u << 10, 0);
+    found = fill_and_take(h, &first, &last);
+    CHECK(found > 20 && found < 64);
+    CHECK(last == 199 && first == 200 - found);
     {
         char *big = calloc(1, 5000);
 
@@ -85,7 +112,7 @@ static void test_bounds(void)
     }
     handoff_free(h);
     /* No table: nothing is kept, nothing found, nothing crashes. */
-    CHECK(handoff_new(0) == NULL);
+    CHECK(handoff_new(0, 10000000) == NULL);
     handoff_put(NULL, INGEST_SENTRY_STORE, INGEST_ENC_GZIP, "a", 1, "b", 1);
     CHECK(handoff_take(NULL, INGEST_SENTRY_STORE, INGEST_ENC_GZIP, "a", 1, &t) == NULL);
 }
@@ -93,7 +120,7 @@ static void test_bounds(void)
 /* Bodies that land in one bucket: the extra ones are dropped, the kept ones still found. */
 static void test_full_bucket(void)
 {
-    struct handoff *h = handoff_new(1u << 20);
+    struct handoff *h = handoff_new(1u << 20, 10000000);
     struct slice t;
     int found = 0;
 

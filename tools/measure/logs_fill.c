@@ -42,10 +42,12 @@
  *   CHECK=1 valgrind --tool=callgrind --toggle-collect=ingest_check_ndjson \
  *       bilor-measure-logs-fill /tmp/somedir 40000
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_logs.h"
 #include "core/clock.h"
@@ -57,6 +59,7 @@
 #include "ingest/decode.h"
 #include "ingest/fingerprint.h"
 #include "ingest/ingest.h"
+#include "store/sqlite_int.h"
 #include "store/store.h"
 #include "core/banned.h"
 
@@ -206,6 +209,8 @@ int main(int argc, char **argv)
     }
     if (getenv("LOG_COMPRESSION") != NULL && strcmp(getenv("LOG_COMPRESSION"), "zstd") == 0)
         store_set_log_codec(st, STORE_LOG_ZSTD);
+    if (getenv("WAL_KEEP") != NULL) /* tools/measure/wal_pages.py reads the WALs afterwards */
+        sq_ckpt_test_set(sq_of(st), INT_MAX, INT_MAX, 1);
     if (store_get_checkpoint(st, &lsn, NULL) != 0)
         lsn = 0;
     /* The door's copies: each batch decompressed once (the door's work, not timed). */
@@ -351,6 +356,10 @@ int main(int argc, char **argv)
     buf_release(&body);
     pool_release(&pool);
     pool_release(&jpool);
+    if (getenv("WAL_KEEP") != NULL) {
+        fflush(stdout);
+        _exit(0); /* no close: its checkpoint would empty the WALs */
+    }
     store_close(st);
     blog_pool_release(&bp);
     return 0;
