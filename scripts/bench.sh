@@ -19,6 +19,8 @@
 #   BENCH_SERVE_ARGS="--http-threads 4" scripts/bench.sh   # extra `bilor serve` options
 #   BENCH_IDLE=1000 BENCH_IDLE_MODE=trickle scripts/bench.sh  # hold 1000 idle (or trickling)
 #                                          # connections during the load (tools/measure/http_idle.py)
+#   BENCH_PROBE=1 scripts/bench.sh         # a JSON line every 0.3 s during the load, timed from its
+#                                          # ack until a search finds it (tools/measure/search_delay.py)
 #
 # Log door phases (docs/bench.md), each against a fresh server too:
 #   BENCH_PHASES="syslog-udp syslog-tcp gelf-udp gelf-tcp relp relp-rsyslog es otlp" scripts/bench.sh
@@ -43,12 +45,18 @@ token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 srv_pid=""
 data=""
 idle_pid=""
+probe_pid=""
 
 cleanup() {
     if [ -n "$idle_pid" ]; then
         kill "$idle_pid" 2>/dev/null || true
         wait "$idle_pid" 2>/dev/null || true
         idle_pid=""
+    fi
+    if [ -n "$probe_pid" ]; then
+        kill "$probe_pid" 2>/dev/null || true
+        wait "$probe_pid" 2>/dev/null || true
+        probe_pid=""
     fi
     # A clean stop takes a few seconds (the journal keeps any backlog); the
     # data is thrown away, so a server still running after 10 s is killed.
@@ -213,6 +221,11 @@ run_phase() {
     fi
     timeline >"$out/timeline-$phase-$run.txt" 2>/dev/null &
     tl_pid=$!
+    if [ "${BENCH_PROBE:-0}" = 1 ]; then
+        python3 "$here/tools/measure/search_delay.py" "$port" "$key" "$token" "$duration" \
+            >"$out/probe-$phase-$run.txt" 2>&1 &
+        probe_pid=$!
+    fi
     if [ "${BENCH_SYSCALLS:-0}" = 1 ] && command -v perf >/dev/null; then
         # per journal record (one a request): the counts over the records appended meanwhile,
         # from the load's middle on (the first seconds fault the heaps in: not the steady state)
@@ -237,6 +250,12 @@ run_phase() {
         kill "$idle_pid" 2>/dev/null || true
         wait "$idle_pid" 2>/dev/null || true
         idle_pid=""
+    fi
+    if [ -n "$probe_pid" ]; then
+        kill "$probe_pid" 2>/dev/null || true
+        wait "$probe_pid" 2>/dev/null || true
+        probe_pid=""
+        echo "ack to searchable: $(cat "$out/probe-$phase-$run.txt")"
     fi
     echo "digest over the load:"
     cat "$out/timeline-$phase-$run.txt"
