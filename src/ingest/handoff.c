@@ -127,19 +127,47 @@ static int make_room(struct handoff *h, size_t need, int64_t now)
     return h->bytes + need <= h->max_bytes;
 }
 
+/* The free way of b, or -1. Called with mu held. */
+static int free_way(struct handoff_copy **b)
+{
+    for (int i = 0; i < BUCKET_WAYS; i++)
+        if (b[i] == NULL)
+            return i;
+    return -1;
+}
+
+/* Whether a copy of need bytes for bucket b would be kept now. */
+static int would_keep(struct handoff *h, struct handoff_copy **b, size_t need, int64_t now)
+{
+    int ok;
+
+    pthread_mutex_lock(&h->mu);
+    ok = free_way(b) >= 0 && make_room(h, need, now);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
 void handoff_put(struct handoff *h, int protocol, int encoding, const void *body, size_t len,
                  const char *text, size_t text_len)
 {
     struct handoff_copy *c, **b;
     size_t need = sizeof(*c) + len + text_len + 1;
-    int way = -1;
+    uint64_t key;
+    int64_t now;
+    int way;
 
     /* One copy may take a sixteenth of the table: bursts of small events fill it, not one body. */
     if (h == NULL || len == 0 || need > h->max_bytes / 16)
         return;
+    key = key_of(body, len);
+    now = clock_mono_us();
+    b = h->slot[key % NBUCKETS];
+    /* A full table is when the digest lags: no copy is made only to be dropped. */
+    if (!would_keep(h, b, need, now))
+        return;
     c = xmalloc(need);
-    c->key = key_of(body, len);
-    c->put_us = clock_mono_us();
+    c->key = key;
+    c->put_us = now;
     c->protocol = protocol;
     c->encoding = encoding;
     c->len = len;
@@ -147,12 +175,9 @@ void handoff_put(struct handoff *h, int protocol, int encoding, const void *body
     memcpy(c->data, body, len);
     memcpy(c->data + len, text, text_len);
     c->data[len + text_len] = '\0';
-    b = h->slot[c->key % NBUCKETS];
     pthread_mutex_lock(&h->mu);
-    for (int i = 0; i < BUCKET_WAYS && way < 0; i++)
-        if (b[i] == NULL)
-            way = i;
-    if (way >= 0 && make_room(h, need, c->put_us)) {
+    way = free_way(b);
+    if (way >= 0 && make_room(h, need, now)) { /* another door may have filled it meanwhile */
         b[way] = c;
         c->older = h->newest;
         c->newer = NULL;
@@ -165,7 +190,7 @@ void handoff_put(struct handoff *h, int protocol, int encoding, const void *body
         c = NULL;
     }
     pthread_mutex_unlock(&h->mu);
-    free(c); /* the bucket or the table was full */
+    free(c);
 }
 
 struct handoff_copy *handoff_take(struct handoff *h, int protocol, int encoding, const void *body,

@@ -23,10 +23,11 @@
  * it is exactly what decode_request returned at the door for that body
  * with that format's arguments: the events and the exactly-once replay do
  * not depend on whether it was found. Everything is bounded: the bytes held
- * (when full, stale copies are evicted, else the new one is dropped), the size of one copy and the entries per
- * hash bucket (a client that makes bodies collide fills one bucket, and
- * later offers are dropped, never scanned at length). Thread-safe: one
- * mutex; the doors put, the decode threads take.
+ * (when full, stale copies are evicted, else the new one is dropped), the
+ * size of one copy and the entries per hash bucket (a client that makes
+ * bodies collide fills one bucket, and later offers are dropped, never
+ * scanned at length). Thread-safe: one mutex; the doors put, the decode
+ * threads take.
  */
 #ifndef BL_HANDOFF_H
 #define BL_HANDOFF_H
