@@ -47,17 +47,20 @@ data=""
 idle_pid=""
 probe_pid=""
 
+# Ends the helpers that run beside a load only (idle connections, the search probe).
+stop_load_helpers() {
+    local pid
+    for pid in "$idle_pid" "$probe_pid"; do
+        [ -n "$pid" ] || continue
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    idle_pid=""
+    probe_pid=""
+}
+
 cleanup() {
-    if [ -n "$idle_pid" ]; then
-        kill "$idle_pid" 2>/dev/null || true
-        wait "$idle_pid" 2>/dev/null || true
-        idle_pid=""
-    fi
-    if [ -n "$probe_pid" ]; then
-        kill "$probe_pid" 2>/dev/null || true
-        wait "$probe_pid" 2>/dev/null || true
-        probe_pid=""
-    fi
+    stop_load_helpers
     # A clean stop takes a few seconds (the journal keeps any backlog); the
     # data is thrown away, so a server still running after 10 s is killed.
     if [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null; then
@@ -246,17 +249,9 @@ run_phase() {
         ${extra[@]+"${extra[@]}"} 2>&1 | tee "$log"
     kill "$tl_pid" 2>/dev/null || true
     wait "$tl_pid" 2>/dev/null || true
-    if [ -n "$idle_pid" ]; then # held through the load only
-        kill "$idle_pid" 2>/dev/null || true
-        wait "$idle_pid" 2>/dev/null || true
-        idle_pid=""
-    fi
-    if [ -n "$probe_pid" ]; then
-        kill "$probe_pid" 2>/dev/null || true
-        wait "$probe_pid" 2>/dev/null || true
-        probe_pid=""
-        echo "ack to searchable: $(cat "$out/probe-$phase-$run.txt")"
-    fi
+    local probed="$probe_pid"
+    stop_load_helpers
+    [ -z "$probed" ] || echo "ack to searchable: $(cat "$out/probe-$phase-$run.txt")"
     echo "digest over the load:"
     cat "$out/timeline-$phase-$run.txt"
     backlog_end="$(metric bilor_journal_backlog_bytes)"

@@ -183,6 +183,40 @@ static int render_journal(struct journal *j, struct buf *out)
     return rc;
 }
 
+/* The digest's batches and the retention it runs between them. */
+static int render_digest_batches(const struct digest_stats *s, struct buf *out)
+{
+    int rc = buf_addf(out,
+                      "# HELP bilor_digest_batch_events Events per digest batch.\n"
+                      "# TYPE bilor_digest_batch_events summary\n"
+                      "bilor_digest_batch_events_sum %llu\nbilor_digest_batch_events_count %llu\n",
+                      (unsigned long long)s->batch_events_sum, (unsigned long long)s->batches);
+    rc = rc ? rc
+            : buf_addf(
+                  out,
+                  "# HELP bilor_digest_batch_seconds Time to decode and store a batch.\n"
+                  "# TYPE bilor_digest_batch_seconds summary\n"
+                  "bilor_digest_batch_seconds_sum %.6f\nbilor_digest_batch_seconds_count %llu\n",
+                  (double)s->batch_us_sum / 1e6, (unsigned long long)s->batches);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_last_batch_events", "Size of the latest batch.", "gauge",
+                    s->last_batch_events);
+    rc = rc ? rc
+            : gauge(out, "bilor_digest_last_batch_microseconds", "Latency of the latest batch.",
+                    "gauge", s->last_batch_us);
+    rc = rc ? rc
+            : gauge(out, "bilor_retention_runs_total", "Retention runs.", "counter",
+                    s->retention_runs);
+    rc = rc ? rc
+            : gauge(out, "bilor_retention_partitions_dropped_total",
+                    "Day partitions dropped by retention or the disk budget.", "counter",
+                    s->retention_days_dropped);
+    rc = rc ? rc
+            : gauge(out, "bilor_retention_bytes_freed_total",
+                    "Bytes given back by dropped partitions.", "counter", s->retention_bytes_freed);
+    return rc;
+}
+
 static int render_digest(const struct digest *d, struct buf *out)
 {
     struct digest_stats s;
@@ -237,36 +271,7 @@ static int render_digest(const struct digest *d, struct buf *out)
             : gauge(out, "bilor_digest_store_failing",
                     "1 while the last store write failed (retried with back-off).", "gauge",
                     s.store_failing);
-    rc = rc ? rc
-            : buf_addf(out,
-                       "# HELP bilor_digest_batch_events Events per digest batch.\n"
-                       "# TYPE bilor_digest_batch_events summary\n"
-                       "bilor_digest_batch_events_sum %llu\nbilor_digest_batch_events_count %llu\n",
-                       (unsigned long long)s.batch_events_sum, (unsigned long long)s.batches);
-    rc = rc ? rc
-            : buf_addf(
-                  out,
-                  "# HELP bilor_digest_batch_seconds Time to decode and store a batch.\n"
-                  "# TYPE bilor_digest_batch_seconds summary\n"
-                  "bilor_digest_batch_seconds_sum %.6f\nbilor_digest_batch_seconds_count %llu\n",
-                  (double)s.batch_us_sum / 1e6, (unsigned long long)s.batches);
-    rc = rc ? rc
-            : gauge(out, "bilor_digest_last_batch_events", "Size of the latest batch.", "gauge",
-                    s.last_batch_events);
-    rc = rc ? rc
-            : gauge(out, "bilor_digest_last_batch_microseconds", "Latency of the latest batch.",
-                    "gauge", s.last_batch_us);
-    rc = rc ? rc
-            : gauge(out, "bilor_retention_runs_total", "Retention runs.", "counter",
-                    s.retention_runs);
-    rc = rc ? rc
-            : gauge(out, "bilor_retention_partitions_dropped_total",
-                    "Day partitions dropped by retention or the disk budget.", "counter",
-                    s.retention_days_dropped);
-    rc = rc ? rc
-            : gauge(out, "bilor_retention_bytes_freed_total",
-                    "Bytes given back by dropped partitions.", "counter", s.retention_bytes_freed);
-    return rc;
+    return rc ? rc : render_digest_batches(&s, out);
 }
 
 /* Bytes per partition (day file) and per project (its share of each file's rows). */
