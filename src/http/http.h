@@ -88,7 +88,10 @@ int http_poll_mode(const struct http_config *cfg);
 int http_tls_supported(void);
 /* The port actually bound. */
 int http_port(const struct http_server *s);
-/* Stops accepting new connections; requests in flight go on. */
+/*
+ * Stops taking new connections (under epoll they are accepted and closed at
+ * once, see http_server.c); requests in flight go on.
+ */
 void http_quiesce(struct http_server *s);
 /*
  * Waits up to timeout_ms until no request is in flight (journal waits

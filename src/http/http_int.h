@@ -26,6 +26,7 @@ struct http_server {
     int port;
     atomic_int suspended;          /* requests waiting for the journal */
     atomic_int live;               /* requests between first callback and completion */
+    atomic_int quiesced;           /* on_accept turns every new connection away */
     _Atomic size_t body_bytes;     /* request bodies held in memory, all connections */
     struct peers *peers;           /* per client address: connections and body bytes */
     struct sockaddr_storage proxy; /* --trusted-proxy */

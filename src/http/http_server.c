@@ -36,6 +36,8 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     struct peer_key k;
 
     (void)len;
+    if (atomic_load(&s->quiesced))
+        return MHD_NO;
     peer_key_of(addr, &k);
     return peers_conn_full(s->peers, &k) ? MHD_NO : MHD_YES;
 }
@@ -399,10 +401,22 @@ int http_port(const struct http_server *s)
     return s->port;
 }
 
+/*
+ * Under epoll, MHD_quiesce_daemon() races its own pool threads: both take
+ * the listen socket out of a thread's epoll set, and the loser's
+ * epoll_ctl() gets ENOENT, on which libmicrohttpd 0.9.75 aborts the
+ * process (daemon.c:5531, seen in CI as a SIGTERM ending in SIGABRT).
+ * So under epoll the socket stays listening and on_accept closes every new
+ * connection at once; MHD_stop_daemon() closes the socket. Under poll,
+ * quiescing is safe and lets the kernel refuse the connections itself.
+ */
 void http_quiesce(struct http_server *s)
 {
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    MHD_socket fd = MHD_INVALID_SOCKET;
 
+    atomic_store(&s->quiesced, 1);
+    if (http_poll_mode(&s->cfg) == HTTP_POLL_POLL)
+        fd = MHD_quiesce_daemon(s->daemon);
     http_streams_wake(s, 1); /* live tails end: nothing holds the drain below */
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
