@@ -198,10 +198,27 @@ timeline() {
         d="$(metric bilor_events_digested_total)"
         b="$(metric bilor_journal_backlog_bytes)"
         awk -v t="$t" -v t0="$t0" -v pt="$pt" -v d="$d" -v pd="$pd" -v b="$b" 'BEGIN {
-            printf "[%6.1fs] digested %.0f/s, journal backlog %.1f MB\n", t - t0, (d - pd) / (t - pt), b / 1e6 }'
+            printf "[%6.1fs] digested %.0f/s, journal backlog %.1f MB (%.0f digested)\n",
+                t - t0, (d - pd) / (t - pt), b / 1e6, d }'
         pt="$t"
         pd="$d"
     done
+}
+
+# From a timeline: the digest's rate between its first and last samples (the pipeline's
+# fill before the first and its lag after the last left out), the least-squares slope of
+# the backlog over the samples in MB a minute (about 0: the digest keeps up), its largest.
+timeline_stats() {
+    awk '{ l = $0; gsub(/[][()]/, " ", l); k = split(l, a, " ")
+            t[++n] = a[1] + 0; b[n] = a[k - 3]; d[n] = a[k - 1] }
+        END {
+            if (n < 2) { print "dig_steady=0 backlog_slope=0 backlog_max=0"; exit }
+            for (i = 1; i <= n; i++) { st += t[i]; sb += b[i]; if (b[i] > mx) mx = b[i] }
+            mt = st / n; mb = sb / n
+            for (i = 1; i <= n; i++) { num += (t[i] - mt) * (b[i] - mb); den += (t[i] - mt) ^ 2 }
+            printf "dig_steady=%.0f backlog_slope=%.2f backlog_max=%.1f\n",
+                (d[n] - d[1]) / (t[n] - t[1]), (den > 0 ? num / den * 60 : 0), mx
+        }' "$1"
 }
 
 # One phase against a fresh server; appends one line to $out/results.txt.
@@ -278,7 +295,8 @@ run_phase() {
     echo "$result phase=$phase run=$run digested=$((${dig1%.*} - ${dig0%.*}))" \
         "digested_load=$((${dig_load%.*} - ${dig0%.*})) drain_s=$drain_s" \
         "backlog_end=${backlog_end%.*} backlog_left=${backlog_left%.*} cpu_s=$(awk -v a="$cpu1" -v b="$cpu0" 'BEGIN { print a - b }')" \
-        "rss_peak_mb=$(srv_mem VmHWM) rss_mb=$(srv_mem VmRSS) issues=${issues%.*} $threads" >>"$out/results.txt"
+        "rss_peak_mb=$(srv_mem VmHWM) rss_mb=$(srv_mem VmRSS) issues=${issues%.*} $threads" \
+        "$(timeline_stats "$out/timeline-$phase-$run.txt")" >>"$out/results.txt"
     cleanup
 }
 
@@ -351,21 +369,22 @@ summarize() {
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     function row(label, r) {
-        printf "%-14s %11.0f %11.0f %11.0f %7.2f %7.2f %7.1f %7.1f %8.1f %7.0f %7.1f %7.1f\n", label,
-            r["acc"], r["digl"], r["dig"], r["p50"], r["p99"], r["rss_peak"], r["rss"],
-            r["cpu_us"], r["limited"], r["drain"], r["left"]
+        printf "%-14s %11.0f %11.0f %11.0f %11.0f %8.1f %7.2f %7.2f %7.1f %7.1f %8.1f %7.0f %7.1f %7.1f\n",
+            label, r["acc"], r["digl"], r["dig"], r["steady"], r["slope"], r["p50"], r["p99"],
+            r["rss_peak"], r["rss"], r["cpu_us"], r["limited"], r["drain"], r["left"]
     }
     BEGIN {
-        printf "%-14s %11s %11s %11s %7s %7s %7s %7s %8s %7s %7s %7s\n", "phase/run", "accepted/s",
-            "dig/s load", "dig/s all", "p50 ms", "p99 ms", "peakMB", "rssMB", "cpu us/u",
-            "429s", "drain s", "left MB"
-        ncol = split("acc digl dig p50 p99 rss_peak rss cpu_us limited drain left", cols, " ")
+        printf "%-14s %11s %11s %11s %11s %8s %7s %7s %7s %7s %8s %7s %7s %7s\n", "phase/run",
+            "accepted/s", "dig/s load", "dig/s all", "dig/s stdy", "MB/min", "p50 ms", "p99 ms",
+            "peakMB", "rssMB", "cpu us/u", "429s", "drain s", "left MB"
+        ncol = split("acc digl dig steady slope p50 p99 rss_peak rss cpu_us limited drain left", cols, " ")
     }
     /^RESULT / {
         kv(); ph = f["phase"]; n = ++cnt[ph]; if (!(ph in seen)) { seen[ph] = 1; order[++np] = ph }
         r["acc"] = f["accepted_per_s"]; r["p50"] = f["p50_ms"]; r["p99"] = f["p99_ms"]
         r["digl"] = f["digested_load"] / f["elapsed"]
         r["dig"] = f["digested"] / (f["elapsed"] + f["drain_s"])
+        r["steady"] = f["dig_steady"]; r["slope"] = f["backlog_slope"]
         r["rss_peak"] = f["rss_peak_mb"]; r["rss"] = f["rss_mb"]; r["limited"] = f["limited"]
         r["cpu_us"] = f["digested"] > 0 ? f["cpu_s"] * 1e6 / f["digested"] : 0
         r["drain"] = f["drain_s"]; r["left"] = f["backlog_left"] / 1e6
@@ -398,6 +417,9 @@ if grep -q '^RESULT ' "$out/results.txt"; then
     echo "dig/s load: stored during the load / load time; dig/s all: stored during load and drain /"
     echo "(load + drain time); cpu us/u: server CPU per stored unit; left MB: backlog the drain did not"
     echo "digest within BENCH_DRAIN_MAX (then dig/s all is what the digest managed, not a finished run)."
+    echo "dig/s stdy: stored between the first and the last timeline samples / their interval (the"
+    echo "pipeline's fill before and its lag after left out); MB/min: the backlog's least-squares slope"
+    echo "over the samples (about 0: the digest keeps up; it also moves with the lag of each sample)."
     summarize | tee "$out/summary.txt"
 fi
 if grep -q '^DOOR ' "$out/results.txt"; then
