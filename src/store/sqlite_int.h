@@ -339,11 +339,21 @@ int sq_part_drop(struct sq_store *s, int64_t day, struct bl_err *err);
  * of the event_id index) are rewritten by most batches: woken at 16384
  * frames instead of 4096, a pass copies 0.84 pages an event of the bench's
  * small events instead of 1.26 (docs/bench.md, stop 12). Half the bound
- * is left for the writer to append while a pass runs; at ~64 MiB the WAL
- * of 16384 frames is about journal_size_limit (store_sqlite.c).
+ * is left for the writer to append while a pass runs.
  */
 #define SQ_CKPT_WAKE_FRAMES 16384
 #define SQ_CKPT_BOUND_FRAMES (4 * 8192)
+/*
+ * journal_size_limit of the writer's connections: a WAL restarted from its
+ * start is cut back to this size. Above what the bound lets a busy WAL
+ * reach (32768 frames of 4 KiB pages, 135 MB, plus the batch that passed
+ * it), so the day file's WAL is rewritten in place instead of being cut to
+ * 64 MiB at each restart and grown again block by block, each growth a
+ * size change that the batch's fdatasync also writes out (docs/bench.md,
+ * stop 14). A WAL that outgrew it (a long reader) still shrinks back, and
+ * an idle file's WAL is truncated to nothing.
+ */
+#define SQ_WAL_KEEP_BYTES (160 * 1024 * 1024)
 #define SQ_CKPT_IDLE_US INT64_C(2000000)
 
 enum sq_ckpt_act { SQ_CKPT_NONE, SQ_CKPT_WAKE, SQ_CKPT_BOUND };

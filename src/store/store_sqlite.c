@@ -118,11 +118,15 @@ int sq_writer_tune(struct sq_store *s, struct sq_conn *c, struct bl_err *err)
     }
     /*
      * A WAL that grew (a long reader, a disk-full retry loop) is cut back to
-     * 64 MiB after each checkpoint instead of keeping its high-water size:
-     * a WAL kept at its peak refilled a disk just freed.
+     * SQ_WAL_KEEP_BYTES after each checkpoint instead of keeping its
+     * high-water size: a WAL kept at its peak refilled a disk just freed.
      */
-    if (rc == 0)
-        rc = sq_exec(c, "PRAGMA journal_size_limit=67108864", err);
+    if (rc == 0) {
+        char sql[64];
+
+        snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%d", SQ_WAL_KEEP_BYTES);
+        rc = sq_exec(c, sql, err);
+    }
     return rc;
 }
 
