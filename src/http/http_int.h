@@ -90,10 +90,10 @@ struct hconn {
 
 enum hstate { HS_HEADERS = 0, HS_BODY, HS_SUSPENDED, HS_DONE_EARLY, HS_RESUMED };
 
-/* One request: lives from the first callback to MHD's completion notice. */
+/* One request: lives from its headers to the engine's completion (MHD's notice). */
 struct hreq {
     struct http_server *srv;
-    struct MHD_Connection *conn;
+    void *conn; /* the engine's connection: struct MHD_Connection, or hfast's */
     struct hconn *hc;
     pthread_mutex_t mu;
     int state;
@@ -108,14 +108,39 @@ struct hreq {
     struct bl_resp resp;
 };
 
-/* http.c: the request lifecycle. */
+/* What a request's headers say of its framing (http_framing_add, one header at a time). */
+struct http_framing {
+    const char *length; /* the first Content-Length */
+    int lengths_differ; /* another Content-Length with a different value */
+    const char *coding; /* Transfer-Encoding */
+    int codings;
+};
+
+typedef void (*http_header_fn)(void *arg, const char *name, const char *value);
+
+/* http_req.c: the steps both engines take, in this order. */
+int http_method_of(const char *m);
+void http_phase_set(struct hconn *hc, int phase);
+int http_parse_addr(const char *s, size_t len, struct sockaddr_storage *ss);
+/* peer: the socket's address; xff: the X-Forwarded-For header or NULL. */
+struct hreq *hreq_new(struct http_server *srv, void *conn, struct hconn *hc, const char *url,
+                      const char *method, const struct sockaddr *peer, const char *xff);
+void hreq_free(struct hreq *h);
+void http_framing_add(struct http_framing *f, const char *key, const char *value);
+int http_on_headers(struct hreq *h, const struct http_framing *f, int *has_body);
+int http_take_body(struct hreq *h, const char *p, size_t n);
+void http_run_handler(struct hreq *h);
+int hreq_park(struct hreq *h, void (*park)(void *conn), void *conn);
+int hreq_resumed(struct hreq *h);
+void http_resp_headers(const struct hreq *h, http_header_fn fn, void *arg);
+void http_resp_count(const struct hreq *h);
+
+/* http.c: libmicrohttpd's callbacks. */
 enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, const char *url,
                                 const char *method, const char *version, const char *upload_data,
                                 size_t *upload_data_size, void **ctx);
 void http_on_completed(void *cls, struct MHD_Connection *c, void **ctx,
                        enum MHD_RequestTerminationCode toe);
-void http_phase_set(struct hconn *hc, int phase);
-int http_parse_addr(const char *s, size_t len, struct sockaddr_storage *ss);
 
 /* http_resp.c: answers, headers and streams. */
 enum MHD_Result http_send_resp(struct hreq *h);

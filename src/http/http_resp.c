@@ -1,58 +1,19 @@
 /*
  * http_resp.c - turning a handler's struct bl_resp into libmicrohttpd's
- * answer: default and security headers, CORS on the ingest doors, and
- * streamed answers (live tail) suspended while they have nothing to send.
+ * answer (its headers: http_resp_headers), and streamed answers (live tail)
+ * suspended while they have nothing to send.
  */
 #include <stdlib.h>
-#include <strings.h>
 
 #include <microhttpd.h>
 
-#include "api/metrics.h"
 #include "core/xmalloc.h"
 #include "http/http_int.h"
 #include "core/banned.h"
 
-static void add_cors(struct MHD_Response *r)
+static void add_header(void *arg, const char *name, const char *value)
 {
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-    MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                            "x-sentry-error, x-sentry-rate-limits, retry-after");
-}
-
-/* Whether the handler already set header name (its own value wins, e.g. the UI's CSP). */
-static int has_header(const struct bl_resp *resp, const char *name)
-{
-    for (size_t i = 0; i < resp->nheaders; i++)
-        if (strcasecmp(resp->headers[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
-static void add_default(struct MHD_Response *r, const struct bl_resp *resp, const char *name,
-                        const char *value)
-{
-    if (!has_header(resp, name))
-        MHD_add_response_header(r, name, value);
-}
-
-/*
- * Headers every answer carries; pages and API answers (any route that is
- * not a CORS ingest door) may also never be framed nor run inline script.
- * A handler that set one of them (the UI's own CSP, an attachment's
- * sandbox) keeps its value.
- */
-static void add_security(struct MHD_Response *r, const struct bl_resp *resp,
-                         const struct route *route)
-{
-    add_default(r, resp, "X-Content-Type-Options", "nosniff");
-    add_default(r, resp, "Referrer-Policy", "same-origin");
-    if (route != NULL && (route->flags & ROUTE_CORS))
-        return;
-    add_default(r, resp, "X-Frame-Options", "DENY");
-    add_default(r, resp, "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; object-src 'none'; "
-                "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
+    MHD_add_response_header(arg, name, value);
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -153,18 +114,11 @@ enum MHD_Result http_send_resp(struct hreq *h)
         r = MHD_create_response_from_buffer(resp->body.len, resp->body.p, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
-    if (resp->content_type != NULL)
-        MHD_add_response_header(r, "Content-Type", resp->content_type);
-    for (size_t i = 0; i < resp->nheaders; i++)
-        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
-    if (h->req.route == NULL || (h->req.route->flags & ROUTE_CORS))
-        add_cors(r);
-    add_security(r, resp, h->req.route);
+    http_resp_headers(h, add_header, r);
     if (h->state == HS_HEADERS)
         MHD_add_response_header(r, "Connection", "close"); /* MHD will not read the body */
     ret = MHD_queue_response(h->conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
-    metrics_request(h->srv->app->metrics, h->req.route ? h->req.route->door : DOOR_OTHER,
-                    resp->status);
+    http_resp_count(h);
     return ret;
 }
