@@ -347,6 +347,7 @@ static int start_http(struct server *s, const char *listen, const char *prefix,
     hc.poll = strcmp(s->cfg.http_poll, "poll") == 0    ? HTTP_POLL_POLL
               : strcmp(s->cfg.http_poll, "epoll") == 0 ? HTTP_POLL_EPOLL
                                                        : HTTP_POLL_AUTO;
+    hc.ingest_loop = strcmp(s->cfg.http_ingest, "loop") == 0;
     hc.max_connections = (unsigned)s->cfg.max_connections;
     hc.per_ip_connections = (unsigned)s->cfg.max_conns_per_ip;
     hc.timeout_s = 60;
@@ -373,9 +374,10 @@ static int start_http(struct server *s, const char *listen, const char *prefix,
                  hc.tls_cert_pem != NULL ? "https" : "http",
                  http_poll_mode(&hc) == HTTP_POLL_POLL ? "poll" : "epoll");
     else
-        log_info("listening on %s:%d (%s, %s) data_dir='%s'", host, http_port(*out),
+        log_info("listening on %s:%d (%s, %s%s) data_dir='%s'", host, http_port(*out),
                  hc.tls_cert_pem != NULL ? "https" : "http",
-                 http_poll_mode(&hc) == HTTP_POLL_POLL ? "poll" : "epoll", s->cfg.data_dir);
+                 http_poll_mode(&hc) == HTTP_POLL_POLL ? "poll" : "epoll",
+                 http_ingest_loop(*out) ? ", ingest loop" : "", s->cfg.data_dir);
     return 0;
 }
 

@@ -55,6 +55,9 @@ static const struct opt opts[] = {
     INT(http_threads, "http-threads", "BILOR_HTTP_THREADS", "2", 1, 64, "HTTP worker threads"),
     STR(http_poll, "http-poll", "BILOR_HTTP_POLL", "auto",
         "how HTTP threads wait for their sockets: poll, epoll, or auto (docs/architecture.md)"),
+    STR(http_ingest, "http-ingest", "BILOR_HTTP_INGEST", "loop",
+        "what serves the ingest doors' POSTs: loop (a lean epoll loop, docs/architecture.md) "
+        "or mhd (libmicrohttpd, as every other request)"),
     INT(digest_threads, "digest-threads", "BILOR_DIGEST_THREADS", "0", 0, 64,
         "threads that decode journal records ahead of the store writer (0: one per CPU)"),
     INT(max_connections, "max-connections", "BILOR_MAX_CONNECTIONS", "4096", 16, 100000,
@@ -338,6 +341,9 @@ int config_validate(const struct config *c, struct bl_err *err)
         strcmp(c->http_poll, "epoll") != 0)
         return bl_err_set(err, BL_EINVAL, "--http-poll wants auto, poll or epoll, not '%s'",
                           c->http_poll);
+    if (strcmp(c->http_ingest, "loop") != 0 && strcmp(c->http_ingest, "mhd") != 0)
+        return bl_err_set(err, BL_EINVAL, "--http-ingest wants loop or mhd, not '%s'",
+                          c->http_ingest);
     if (log_level_parse(c->log_level) < 0)
         return bl_err_set(err, BL_EINVAL, "unknown log level '%s' (debug, info, warn, error, off)",
                           c->log_level);

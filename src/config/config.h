@@ -26,6 +26,7 @@ struct config {
     char ui_dir[1024];       /* serve the web UI from this folder (development); empty: embedded */
     char log_compression[8]; /* codec of new log frames: "lz4" or "zstd" (level 1) */
     char http_poll[8];       /* how the HTTP threads wait: "auto", "poll" or "epoll" */
+    char http_ingest[8];     /* who serves ingest POSTs: "loop" (hfast) or "mhd" */
     int64_t http_threads;
     int64_t digest_threads; /* decode threads of the digest; 0: one per online CPU */
     int64_t max_connections;

@@ -47,7 +47,8 @@ struct http_config {
     const char *host;
     int port; /* 0: pick a free port (see http_port) */
     unsigned threads;
-    int poll; /* how the threads wait: HTTP_POLL_AUTO (0), HTTP_POLL_POLL, HTTP_POLL_EPOLL */
+    int poll;        /* how the threads wait: HTTP_POLL_AUTO (0), HTTP_POLL_POLL, HTTP_POLL_EPOLL */
+    int ingest_loop; /* the ingest doors' POSTs on the lean loop (http/hfast.h); not with TLS */
     unsigned max_connections;
     unsigned per_ip_connections; /* one client address's share (0: no limit) */
     unsigned timeout_s;          /* idle connection timeout (MHD's, restarted by every byte) */
@@ -88,6 +89,8 @@ int http_poll_mode(const struct http_config *cfg);
 int http_tls_supported(void);
 /* The port actually bound. */
 int http_port(const struct http_server *s);
+/* 1 when the lean ingest loop serves the ingest doors (http/hfast.h). */
+int http_ingest_loop(const struct http_server *s);
 /*
  * Stops taking new connections (under epoll they are accepted and closed at
  * once, see http_server.c); requests in flight go on.

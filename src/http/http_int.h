@@ -17,6 +17,7 @@
 #include "http/peers.h"
 
 struct hconn;
+struct hfast;
 struct hstream;
 
 struct http_server {
@@ -34,6 +35,8 @@ struct http_server {
     /* every open connection, for the reaper (see reaper_main) */
     pthread_mutex_t conns_mu;
     struct hconn *conns;
+    unsigned nconns;    /* under conns_mu: both engines' connections */
+    struct hfast *fast; /* the lean ingest loop (hfast.h), or NULL: libmicrohttpd listens */
     pthread_cond_t reaper_cv;
     pthread_t reaper;
     int reaper_running;
@@ -70,6 +73,7 @@ enum hphase {
     PH_HEADERS = 0, /* waiting for a request's headers: header_timeout_s */
     PH_BODY,        /* reading a body: body_timeout_s + received / min_body_rate */
     PH_BUSY,        /* handler, journal wait, answer: MHD's idle timeout only */
+    PH_SEND,        /* hfast: an answer the client is slow to take: timeout_s in all */
 };
 
 /* One connection: lives from MHD's connection-started to -closed notice. */

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "http/hfast.h"
 #include "http/http_int.h"
 #include "core/banned.h"
 
@@ -61,6 +62,7 @@ static void on_conn_started(struct http_server *s, struct MHD_Connection *c, voi
     if (s->conns != NULL)
         s->conns->prev = hc;
     s->conns = hc;
+    s->nconns++;
     if (!hc->counted && hc->fd != MHD_INVALID_SOCKET) {
         shutdown(hc->fd, SHUT_RDWR); /* MHD sees the end of the stream and closes it */
         hc->cut = 1;
@@ -83,6 +85,7 @@ static void on_conn_closed(struct http_server *s, void **socket_ctx)
         s->conns = hc->next;
     if (hc->next != NULL)
         hc->next->prev = hc->prev;
+    s->nconns--;
     pthread_mutex_unlock(&s->conns_mu);
     if (hc->counted)
         peers_conn_close(s->peers, &hc->peer);
@@ -116,6 +119,8 @@ static int64_t deadline_of(const struct http_config *cfg, struct hconn *hc)
             got = cap;
         return since + (int64_t)cfg->body_timeout_s * 1000000 +
                (int64_t)((uint64_t)got * 1000000 / cfg->min_body_rate);
+    case PH_SEND:
+        return since + (int64_t)cfg->timeout_s * 1000000;
     default:
         return INT64_MAX;
     }
@@ -315,6 +320,46 @@ static void server_free(struct http_server *s)
     free(s);
 }
 
+/* The lean ingest loop listens and hands MHD what it does not serve; not under TLS. */
+static int use_loop(const struct http_config *cfg)
+{
+    return cfg->ingest_loop && cfg->tls_cert_pem == NULL;
+}
+
+/*
+ * libmicrohttpd, listening on fd itself, or without a socket of its own
+ * when the ingest loop listens and hands it connections (MHD_add_connection).
+ */
+static struct MHD_Daemon *start_daemon(struct http_server *s, unsigned flags, int fd)
+{
+    const struct http_config *cfg = &s->cfg;
+    struct MHD_OptionItem o[] = {
+        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, s },
+        { MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL },
+        { MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
+        { MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, NULL },
+        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, MHD_POOL_BYTES, NULL },
+        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_on_completed, s },
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s },
+        { MHD_OPTION_END, 0, NULL }, /* the listening socket, unless the loop has it */
+        { MHD_OPTION_END, 0, NULL }, /* the certificate */
+        { MHD_OPTION_END, 0, NULL }, /* the key */
+        { MHD_OPTION_END, 0, NULL },
+    };
+    size_t n = 7;
+
+    if (use_loop(cfg))
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    else
+        o[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+    if (cfg->tls_cert_pem != NULL) {
+        o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem };
+        o[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem };
+    }
+    return MHD_start_daemon(flags, 0, on_accept, s, http_on_request, s, MHD_OPTION_ARRAY, o,
+                            MHD_OPTION_END);
+}
+
 int http_start(struct http_server **out, struct app *app, const struct http_config *cfg,
                struct bl_err *err)
 {
@@ -373,19 +418,20 @@ int http_start(struct http_server **out, struct app *app, const struct http_conf
         server_free(s);
         return bl_err_set(err, BL_EIO, "cannot start the HTTP reaper thread");
     }
-    s->daemon = MHD_start_daemon(
-        flags, 0, on_accept, s, http_on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES,
-        MHD_OPTION_NOTIFY_COMPLETED, http_on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s, cfg->tls_cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-        cfg->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, cfg->tls_key_pem, MHD_OPTION_END);
+    s->daemon = start_daemon(s, flags, fd);
     if (s->daemon == NULL) {
         close(fd);
         server_free(s);
         return bl_err_set(err, BL_EIO, "cannot start the HTTP server on %s:%d", cfg->host,
                           cfg->port);
+    }
+    if (use_loop(cfg)) {
+        s->fast = hfast_start(s, s->daemon, fd, cfg->threads); /* takes fd */
+        if (s->fast == NULL) {
+            MHD_stop_daemon(s->daemon);
+            server_free(s);
+            return bl_err_set(err, BL_EIO, "cannot start the HTTP ingest loop");
+        }
     }
     *out = s;
     return 0;
@@ -399,6 +445,11 @@ int http_tls_supported(void)
 int http_port(const struct http_server *s)
 {
     return s->port;
+}
+
+int http_ingest_loop(const struct http_server *s)
+{
+    return s->fast != NULL;
 }
 
 /*
@@ -415,7 +466,8 @@ void http_quiesce(struct http_server *s)
     MHD_socket fd = MHD_INVALID_SOCKET;
 
     atomic_store(&s->quiesced, 1);
-    if (http_poll_mode(&s->cfg) == HTTP_POLL_POLL)
+    hfast_quiesce(s->fast);
+    if (s->fast == NULL && http_poll_mode(&s->cfg) == HTTP_POLL_POLL)
         fd = MHD_quiesce_daemon(s->daemon);
     http_streams_wake(s, 1); /* live tails end: nothing holds the drain below */
     if (fd != MHD_INVALID_SOCKET)
@@ -445,6 +497,7 @@ void http_stop(struct http_server *s)
         http_streams_wake(s, 1);
         nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
     }
+    hfast_stop(s->fast); /* its relays end: MHD sees their sockets close */
     MHD_stop_daemon(s->daemon);
     server_free(s);
 }
