@@ -97,6 +97,7 @@ struct fconn {
     /* the request in progress */
     struct hreq *h;
     struct h1_head head;
+    size_t head_seen; /* bytes of the coming head already parsed without finding its end */
     int chunked;
     struct h1_chunked ck;
     struct buf dechunk;

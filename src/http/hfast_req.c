@@ -5,7 +5,6 @@
  * answer's bytes.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,13 +24,15 @@ int hf_is_ingest(struct http_server *srv, const char *method, size_t mlen, const
     struct bl_req req;
     const struct route *r;
     const char *prefix = srv->cfg.path_prefix != NULL ? srv->cfg.path_prefix : "";
-    int status, n;
+    size_t pre = strlen(prefix);
+    int status;
 
-    if (mlen != 4 || memcmp(method, "POST", 4) != 0)
+    if (mlen != 4 || memcmp(method, "POST", 4) != 0 || pre + plen >= sizeof(full) ||
+        memchr(path, '\0', plen) != NULL)
         return 0;
-    n = snprintf(full, sizeof(full), "%s%.*s", prefix, (int)plen, path);
-    if (n < 0 || (size_t)n >= sizeof(full) || memchr(full, '\0', (size_t)n) != NULL)
-        return 0;
+    memcpy(full, prefix, pre);
+    memcpy(full + pre, path, plen);
+    full[pre + plen] = '\0';
     memset(&req, 0, sizeof(req));
     req.method = BL_POST;
     req.path = full;
@@ -349,6 +350,11 @@ static int start_request(struct fconn *c)
         c->close_after = 1;
         return answer(c);
     }
+    if (hd->minor == 1 && h1_header_get(hd, "Host").p == NULL) { /* RFC 9112 3.2: MUST */
+        resp_error(&c->h->resp, 400, "an HTTP/1.1 request needs a Host header");
+        c->close_after = 1;
+        return answer(c);
+    }
     if (hd->query.p != NULL && h1_query_each(hd->query, c->h->pool, keep_arg, c) < 0) {
         resp_error(&c->h->resp, 400, "malformed query string");
         c->close_after = 1;
@@ -363,6 +369,11 @@ static int start_request(struct fconn *c)
     return 1;
 }
 
+/*
+ * Parses the coming head only when new bytes hold a line end (a head can
+ * only end on one): a client trickling its head byte by byte costs a parse
+ * per line, not one per byte over the whole head.
+ */
 static int step_head(struct fconn *c)
 {
     struct bl_err err = { 0, "" };
@@ -372,14 +383,22 @@ static int step_head(struct fconn *c)
         size_t avail = c->in_len - c->in_off;
         long r;
 
-        if (avail > 0) {
+        if (avail > c->head_seen &&
+            memchr(c->in + c->in_off + c->head_seen, '\n', avail - c->head_seen) != NULL) {
             int rc = h1_parse_head(c->in + c->in_off, avail, HEAD_MAX, &c->head, &status, &err);
 
-            if (rc == H1_OK)
+            c->head_seen = avail;
+            if (rc == H1_OK) {
+                c->head_seen = 0;
                 return start_request(c);
+            }
             if (rc == H1_BAD)
                 return refuse_head(c, status, &err);
+        } else if (avail >= HEAD_MAX) {
+            bl_err_set(&err, BL_ETOOBIG, "request head larger than %d bytes", HEAD_MAX);
+            return refuse_head(c, 431, &err);
         }
+        c->head_seen = avail;
         r = hf_read(c);
         if (r < 0) {
             hf_close(c);

@@ -266,8 +266,8 @@ void http_framing_add(struct http_framing *f, const char *key, const char *value
  * than chunked. Sets *declared (0 when unknown) and *has_body. The engine
  * has checked that a Content-Length is digits only.
  */
-static int check_framing(struct hreq *h, const struct http_framing *f,
-                         unsigned long long *declared, int *has_body)
+static int check_framing(struct hreq *h, const struct http_framing *f, unsigned long long *declared,
+                         int *has_body)
 {
     *declared = f->length != NULL ? strtoull(f->length, NULL, 10) : 0;
     *has_body = f->coding != NULL || *declared > 0;
