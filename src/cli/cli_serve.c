@@ -13,6 +13,9 @@
  * close the journal and the store.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -470,6 +473,24 @@ static int wait_for_signal(void)
     return sig;
 }
 
+/*
+ * glibc gives the top of a thread's heap back to the kernel once 128 KiB of
+ * it is free. The doors' decompressed copies (ingest/handoff.h, ~12 KB each
+ * for a 9 KB event) are freed by the decode threads a fraction of a second
+ * later, so each HTTP thread's heap shrank and regrew all the time, and the
+ * regrowth's page faults were 3-4% of the doors' CPU on large events
+ * (docs/bench.md, stop 16). Keeping up to 512 MiB of free heap and growing
+ * by 64 MiB at a time stops that churn; the cost is that a burst's memory
+ * stays with the process.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    (void)mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    (void)mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+
 int cli_serve(int argc, char **argv)
 {
     static struct server s = { .lock_fd = -1 };
@@ -491,6 +512,7 @@ int cli_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    tune_malloc();
     init_app(&s);
     if (init_access(&s.app, &s.cfg) < 0)
         goto out;
