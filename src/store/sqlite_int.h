@@ -103,6 +103,7 @@ struct sq_conn {
     /* the digest's writer connections (sq_writer_tune): their store, the WAL's frames */
     struct sq_store *store;
     int wal_frames;
+    struct sq_rawfile *raw; /* a writer's day file: its payload file (store_sqlite_rawfile.c) */
 };
 
 /*
@@ -632,6 +633,27 @@ int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, st
 int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t lsn, uint32_t seq,
                   int64_t *line, int64_t *ts, int *level, struct bl_err *err);
 /* A stored payload (enum ev_raw_encoding) decoded into pool, NUL-terminated (store_sqlite_read.c). */
+/*
+ * Event payloads beside a day file (store_sqlite_rawfile.c): event_raw keeps
+ * a locator of SQ_RAW_LOC bytes with encoding SQ_RAW_EXTERNAL. The writer
+ * adds a transaction's payloads, flushes them (write + fdatasync) before
+ * its COMMIT and calls done after it; readers read by the locator.
+ */
+#define SQ_RAW_EXTERNAL 16
+#define SQ_RAW_LOC 16
+struct sq_rawfile;
+int sq_rawfile_open(const char *db_path, struct sq_rawfile **out, struct bl_err *err);
+void sq_rawfile_close(struct sq_rawfile *f);
+int sq_rawfile_add(struct sq_rawfile *f, const void *p, size_t len, int enc,
+                   unsigned char loc[SQ_RAW_LOC]);
+int sq_rawfile_flush(struct sq_rawfile *f, struct bl_err *err);
+void sq_rawfile_done(struct sq_rawfile *f, int committed);
+int sq_rawfile_read(sqlite3 *db, const void *loc, size_t loclen, struct pool *pool,
+                    const char **out, size_t *out_len, int *enc, struct bl_err *err);
+/* The payload file's size (0 when there is none), and its removal with its day. */
+int64_t sq_rawfile_size(const char *db_path);
+void sq_rawfile_unlink(const char *db_path);
+
 int sq_raw_decode(int enc, const void *p, size_t len, struct pool *pool, const char **raw,
                   size_t *raw_len, struct bl_err *err);
 

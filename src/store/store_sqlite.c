@@ -9,12 +9,15 @@
  *                        issue_seen, project_seen (store_sqlite_seen.c),
  *                        project_hourly
  *   events/YYYYMMDD.db   one file per UTC day of the event timestamp: events,
- *                        event_raw (the compressed payloads), events_fts
+ *                        event_raw (each payload's locator in the -raw file
+ *                        below; inline for rows of older binaries), events_fts
  *                        (issue events, and log rows of older binaries),
  *                        log_blocks, log_fts, log_minutes, log_ids,
  *                        log_gone (log lines: store_sqlite_logs.c),
  *                        part_meta (schema_version) and part_nodes (each
  *                        node's applied_lsn)
+ *   events/YYYYMMDD.db-raw  the day's event payloads, appended
+ *                        (store_sqlite_rawfile.c)
  * The schemas are in store_sqlite_schema.c; search/ compiles queries against
  * the day files' events and events_fts tables described there.
  *
@@ -168,6 +171,7 @@ void sq_conn_close(struct sq_conn *c)
     for (i = 0; i < c->nstmts; i++)
         sqlite3_finalize(c->stmts[i].st);
     sqlite3_close(c->db);
+    sq_rawfile_close(c->raw);
     free(c);
 }
 

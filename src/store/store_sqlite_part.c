@@ -124,7 +124,7 @@ int sq_part_list(struct sq_store *s, int64_t **days, size_t *n, struct bl_err *e
     return 0;
 }
 
-/* The WAL and shared-memory files SQLite keeps next to a database. */
+/* The WAL and shared-memory files SQLite keeps next to a database, and its payloads. */
 static void unlink_side(const char *path)
 {
     char side[SQ_PATH_MAX + 32];
@@ -136,6 +136,7 @@ static void unlink_side(const char *path)
     n = snprintf(side, sizeof(side), "%s-shm", path);
     if (n > 0 && (size_t)n < sizeof(side))
         unlink(side);
+    sq_rawfile_unlink(path);
 }
 
 /* Creates and migrates the day file under a temporary name, then renames it into place. */

@@ -579,8 +579,17 @@ int sq_read_raw(sqlite3_stmt *st, struct pool *pool, const char **raw, size_t *r
 {
     const void *p = sqlite3_column_blob(st, 19);
     size_t len = (size_t)sqlite3_column_bytes(st, 19);
+    int enc = sqlite3_column_int(st, 18);
 
-    return sq_raw_decode(sqlite3_column_int(st, 18), p, len, pool, raw, raw_len, err);
+    if (enc == SQ_RAW_EXTERNAL) {
+        const char *q;
+        int rc = sq_rawfile_read(sqlite3_db_handle(st), p, len, pool, &q, &len, &enc, err);
+
+        if (rc != 0)
+            return rc;
+        p = q;
+    }
+    return sq_raw_decode(enc, p, len, pool, raw, raw_len, err);
 }
 
 /* Where event_get puts the row it finds. */

@@ -284,7 +284,7 @@ static int64_t day_files(struct sq_store *s, int64_t day, int64_t key[4])
         key[2] = sb.st_size;
         key[3] = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
     }
-    return key[0] + key[2];
+    return key[0] + key[2] + sq_rawfile_size(path);
 }
 
 static int count_row(sqlite3_stmt *st, void *ctx, struct bl_err *err)

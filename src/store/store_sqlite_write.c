@@ -354,15 +354,19 @@ static int insert_side(struct sq_wctx *w, struct sq_conn *c, size_t k, int64_t i
 {
     const struct event *e = &w->ev[k];
     sqlite3_stmt *st = w->ins_raw;
+    unsigned char loc[SQ_RAW_LOC];
     const void *raw;
     size_t len;
     int enc, rc;
 
     if (e->raw != NULL && e->raw_len > 0) {
+        /* The payload goes to the day's payload file, its row keeps where (store_sqlite_rawfile.c). */
         pick_raw(w, e, &raw, &len, &enc);
+        if (sq_rawfile_add(c->raw, raw, len, enc, loc) != 0)
+            return bl_err_set(err, BL_ETOOBIG, "a batch's payloads are too large");
         sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int(st, 2, enc);
-        sqlite3_bind_blob64(st, 3, raw, len, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, SQ_RAW_EXTERNAL);
+        sqlite3_bind_blob(st, 3, loc, SQ_RAW_LOC, SQLITE_STATIC);
         rc = sq_step_done(c, st, "insert payload", err);
         if (rc != 0)
             return rc;
@@ -551,6 +555,8 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     int rc;
 
     rc = sq_part_writer(w->s, w->day[w->by_day[from]], &c, err);
+    if (rc == 0 && c->raw == NULL)
+        rc = sq_rawfile_open(sqlite3_db_filename(c->db, "main"), &c->raw, err);
     if (rc != 0)
         return rc;
     w->nthin = 0;
@@ -581,9 +587,14 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
         rc = sq_logs_flush(w->s, c, err);
     if (rc == 0 && w->checkpoint > applied)
         rc = set_applied(c, w->s->node, w->checkpoint, err);
+    /* The payloads are on disk before any row that names them can be. */
     if (rc == 0)
-        return sq_exec(c, "COMMIT", err);
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = sq_rawfile_flush(c->raw, err);
+    if (rc == 0)
+        rc = sq_exec(c, "COMMIT", err);
+    if (rc != 0)
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    sq_rawfile_done(c->raw, rc == 0);
     return rc;
 }
 
