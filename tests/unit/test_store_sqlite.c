@@ -732,60 +732,6 @@ out:
     pool_release(&pool);
 }
 
-/*
- * The payload file: bytes of a transaction that did not commit are never
- * named and the next one writes over them; after a reopen, appends go
- * after everything the file holds; a locator past the end is an error.
- */
-static void test_rawfile(const char *tmp)
-{
-    char path[512];
-    unsigned char a[SQ_RAW_LOC], b[SQ_RAW_LOC], c[SQ_RAW_LOC];
-    struct sq_rawfile *f = NULL;
-    struct pool pool;
-    sqlite3 *db = NULL;
-    const char *out = NULL;
-    size_t len = 0;
-    int enc = -1;
-
-    pool_init(&pool, 4096);
-    snprintf(path, sizeof(path), "%s/raw.db", tmp);
-    CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
-    CHECK_INT_EQ(sq_rawfile_open(path, &f, NULL), 0);
-    if (f == NULL || db == NULL)
-        goto out;
-    CHECK_INT_EQ(sq_rawfile_add(f, "lost-one", 8, EV_RAW_GZIP, a), 0);
-    CHECK_INT_EQ(sq_rawfile_flush(f, NULL), 0);
-    sq_rawfile_done(f, 0); /* rolled back */
-    CHECK_INT_EQ(sq_rawfile_add(f, "kept", 4, EV_RAW_ZSTD, b), 0);
-    CHECK_INT_EQ(sq_rawfile_flush(f, NULL), 0);
-    sq_rawfile_done(f, 1);
-    CHECK(memcmp(a, b, 8) == 0); /* the same offset: written over */
-    CHECK_INT_EQ(sq_rawfile_read(db, b, SQ_RAW_LOC, &pool, &out, &len, &enc, NULL), 0);
-    CHECK(len == 4 && out != NULL && memcmp(out, "kept", 4) == 0);
-    CHECK_INT_EQ(enc, EV_RAW_ZSTD);
-    sq_rawfile_close(f);
-    /* Reopened: the 8 bytes the failed transaction left stay behind the new end. */
-    CHECK_INT_EQ(sq_rawfile_open(path, &f, NULL), 0);
-    if (f == NULL)
-        goto out;
-    CHECK_INT_EQ(sq_rawfile_add(f, "after", 5, EV_RAW_IDENTITY, c), 0);
-    CHECK_INT_EQ(sq_rawfile_flush(f, NULL), 0);
-    sq_rawfile_done(f, 1);
-    CHECK_INT_EQ(sq_rawfile_read(db, c, SQ_RAW_LOC, &pool, &out, &len, &enc, NULL), 0);
-    CHECK(len == 5 && memcmp(out, "after", 5) == 0);
-    CHECK_INT_EQ(sq_rawfile_size(path), 13);
-    c[0] = 0xff; /* offset 255 + ...: past the end */
-    CHECK_INT_EQ(sq_rawfile_read(db, c, SQ_RAW_LOC, &pool, &out, &len, &enc, NULL), BL_ESTORE);
-    CHECK_INT_EQ(sq_rawfile_read(db, c, 3, &pool, &out, &len, &enc, NULL), BL_ESTORE);
-    sq_rawfile_unlink(path);
-    CHECK_INT_EQ(sq_rawfile_size(path), 0);
-out:
-    sq_rawfile_close(f);
-    sqlite3_close(db);
-    pool_release(&pool);
-}
-
 int main(void)
 {
     char tmpdir[256], dir[300], dir2[300];
@@ -807,7 +753,6 @@ int main(void)
     test_crash_blocks(tmpdir);
     test_upgrade_access(tmpdir, 3);
     test_upgrade_access(tmpdir, 6);
-    test_rawfile(tmpdir);
     t_rm_tree(tmpdir);
     return t_done();
 }
