@@ -259,6 +259,39 @@ def brotli_bytes(b):
     return out.raw[:n.value]
 
 
+def raw_payloads(data_dir):
+    """Every stored event payload of every SQLite file under data_dir, decompressed: rows of
+    event_raw, inline (older binaries) or by their locator into the day's payload file
+    (encoding 16: offset, length and the payload's own encoding; store_sqlite_rawfile.c)."""
+    import sqlite3
+    import struct
+    out = []
+    for root, _, files in os.walk(data_dir):
+        for f in files:
+            if not f.endswith(".db"):
+                continue
+            db = sqlite3.connect("file:%s?mode=ro" % os.path.join(root, f), uri=True)
+            try:
+                rows = db.execute("SELECT encoding, raw FROM event_raw").fetchall()
+            except sqlite3.Error:
+                rows = []
+            db.close()
+            for enc, raw in rows:
+                raw = bytes(raw or b"")
+                if enc == 16:
+                    at, size, enc = struct.unpack("<QII", raw)
+                    with open(os.path.join(root, f) + "-raw", "rb") as fh:
+                        fh.seek(at)
+                        raw = fh.read(size)
+                if enc == 1:
+                    raw = gzip.decompress(raw)
+                elif enc == 2:
+                    raw = subprocess.run(["zstd", "-dc"], input=raw, capture_output=True,
+                                         check=True).stdout
+                out.append(raw)
+    return out
+
+
 def parse_link(header):
     """Link header -> {rel: {"url":..., "results":..., "cursor":...}}."""
     out = {}

@@ -14,8 +14,6 @@ and a project's extra scrub key are checked the same way.
 import gzip
 import json
 import os
-import sqlite3
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,30 +66,6 @@ except ValueError:
 sentry_sdk.flush(timeout=10)
 print(json.dumps({"id": eid}))
 ''' % {"pw": PASSWORD, "bearer": BEARER, "cookie": COOKIE, "card": CARD, "extra": EXTRA}
-
-
-def raw_texts(data_dir):
-    """Every event_raw payload of every SQLite file, decompressed."""
-    out = []
-    for root, _, files in os.walk(data_dir):
-        for f in files:
-            if not f.endswith(".db"):
-                continue
-            db = sqlite3.connect("file:%s?mode=ro" % os.path.join(root, f), uri=True)
-            try:
-                rows = db.execute("SELECT encoding, raw FROM event_raw").fetchall()
-            except sqlite3.Error:
-                rows = []
-            db.close()
-            for enc, raw in rows:
-                raw = bytes(raw or b"")
-                if enc == 1:
-                    raw = gzip.decompress(raw)
-                elif enc == 2:
-                    raw = subprocess.run(["zstd", "-dc"], input=raw, capture_output=True,
-                                         check=True).stdout
-                out.append(raw)
-    return out
 
 
 def files_with(data_dir, needle):
@@ -165,7 +139,7 @@ def test_sdk_secrets_never_stored():
 
     for s in SECRETS:
         h.check_eq(files_with(srv.data_dir, s), [], "files holding %r" % s)
-    raws = raw_texts(srv.data_dir)
+    raws = h.raw_payloads(srv.data_dir)
     h.check(len(raws) >= 2, "raw payloads found: %d" % len(raws))
     for s in SECRETS:
         h.check(not any(s.encode() in raw for raw in raws), "raw payloads hold %r" % s)

@@ -15,8 +15,6 @@ gzip envelopes:
 import gzip
 import json
 import os
-import sqlite3
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,30 +60,6 @@ def event(event_id, vars_=None, pre=None, crumb_data=None, headers=None, extra=N
         "modules": {"django": "4.2.7"},
         "sdk": {"name": "sentry.python", "version": "1.39.1"},
     }
-
-
-def raw_texts(data_dir):
-    """Every event_raw payload of every SQLite file, decompressed."""
-    out = []
-    for root, _, files in os.walk(data_dir):
-        for f in files:
-            if not f.endswith(".db"):
-                continue
-            db = sqlite3.connect("file:%s?mode=ro" % os.path.join(root, f), uri=True)
-            try:
-                rows = db.execute("SELECT encoding, raw FROM event_raw").fetchall()
-            except sqlite3.Error:
-                rows = []
-            db.close()
-            for enc, raw in rows:
-                raw = bytes(raw or b"")
-                if enc == 1:
-                    raw = gzip.decompress(raw)
-                elif enc == 2:
-                    raw = subprocess.run(["zstd", "-dc"], input=raw, capture_output=True,
-                                         check=True).stdout
-                out.append(raw)
-    return out
 
 
 def send_store(srv, pid, key, ev):
@@ -152,7 +126,7 @@ def test_skipped_parts_shown_and_scrubbed():
         h.check_eq(got["title"], "SlimParseError: order 48213 failed", "scrubbed event's title")
     listed = srv.issues(pid)
     h.check_eq(len(listed), 1, "one issue for the seven events (vars and context never group)")
-    raws = raw_texts(srv.data_dir)
+    raws = h.raw_payloads(srv.data_dir)
     h.check(len(raws) >= len(plain) + 1 + len(secret), "raw payloads stored")
     for raw in raws:
         for s in SECRETS:
