@@ -637,7 +637,8 @@ int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t 
  * Event payloads beside a day file (store_sqlite_rawfile.c): event_raw keeps
  * a locator of SQ_RAW_LOC bytes with encoding SQ_RAW_EXTERNAL. The writer
  * adds a transaction's payloads, flushes them (write + fdatasync) before
- * its COMMIT and calls done after it; readers read by the locator.
+ * its COMMIT and calls done after it, saying whether the flush succeeded
+ * (flushed bytes are never written over); readers read by the locator.
  */
 #define SQ_RAW_EXTERNAL 16
 #define SQ_RAW_LOC 16
@@ -647,7 +648,7 @@ void sq_rawfile_close(struct sq_rawfile *f);
 int sq_rawfile_add(struct sq_rawfile *f, const void *p, size_t len, int enc,
                    unsigned char loc[SQ_RAW_LOC]);
 int sq_rawfile_flush(struct sq_rawfile *f, struct bl_err *err);
-void sq_rawfile_done(struct sq_rawfile *f, int committed);
+void sq_rawfile_done(struct sq_rawfile *f, int flushed);
 int sq_rawfile_read(sqlite3 *db, const void *loc, size_t loclen, struct pool *pool,
                     const char **out, size_t *out_len, int *enc, struct bl_err *err);
 /* The payload file's size (0 when there is none), and its removal with its day. */

@@ -14,9 +14,11 @@
  * payload's own encoding. A day file's transaction gathers its payloads
  * in memory; write_day writes them with one pwrite and fdatasyncs the file
  * before its COMMIT, so a committed locator always names durable bytes.
- * What a failed or crashed transaction wrote is never named: the next one
- * writes over it (the end only moves after a COMMIT), or, after a restart,
- * after it (the end is the file's size then). Retention removes the file
+ * Bytes once flushed are never written over (a COMMIT that reported an
+ * error may still be recovered from the WAL at the next open), so the end
+ * moves past them whether the COMMIT succeeded or not; what a transaction
+ * added but never flushed is dropped and written over by the next one.
+ * After a restart appends go after all the file holds. Retention removes the file
  * with its day; a row deleted from a day file leaves its bytes until then.
  *
  * Readers open the file by the database's own path (sqlite3_db_filename)
@@ -139,11 +141,11 @@ int sq_rawfile_flush(struct sq_rawfile *f, struct bl_err *err)
     return 0;
 }
 
-void sq_rawfile_done(struct sq_rawfile *f, int committed)
+void sq_rawfile_done(struct sq_rawfile *f, int flushed)
 {
     if (f == NULL)
         return;
-    if (committed)
+    if (flushed)
         f->end += f->pending.len;
     buf_reset(&f->pending);
 }

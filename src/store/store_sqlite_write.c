@@ -552,7 +552,7 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
     int64_t v = 0;
     uint64_t applied;
     size_t i;
-    int rc;
+    int rc, flushed;
 
     rc = sq_part_writer(w->s, w->day[w->by_day[from]], &c, err);
     if (rc == 0 && c->raw == NULL)
@@ -587,14 +587,19 @@ static int write_day(struct sq_wctx *w, size_t from, size_t to, struct bl_err *e
         rc = sq_logs_flush(w->s, c, err);
     if (rc == 0 && w->checkpoint > applied)
         rc = set_applied(c, w->s->node, w->checkpoint, err);
-    /* The payloads are on disk before any row that names them can be. */
+    /*
+     * The payloads are on disk before any row that names them can be. Once
+     * flushed they are kept even if the COMMIT fails: a failed commit's frames
+     * may still be in the WAL that the next open recovers.
+     */
     if (rc == 0)
         rc = sq_rawfile_flush(c->raw, err);
+    flushed = rc == 0;
     if (rc == 0)
         rc = sq_exec(c, "COMMIT", err);
     if (rc != 0)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    sq_rawfile_done(c->raw, rc == 0);
+    sq_rawfile_done(c->raw, flushed);
     return rc;
 }
 

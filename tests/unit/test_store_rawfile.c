@@ -1,7 +1,7 @@
 /*
  * The payload file beside a day file (store_sqlite_rawfile.c): what a
- * transaction that did not commit wrote is never named and is written
- * over, a reopened file appends after all it holds, bad locators are
+ * transaction added but never flushed is written over, flushed bytes never
+ * are, a reopened file appends after all it holds, bad locators are
  * errors. Its use by the writer and readers is covered by the store
  * contract's payload round trips (test_store_contract.c).
  */
@@ -15,11 +15,6 @@
 #include "store/sqlite_int.h"
 #include "t.h"
 
-/*
- * The payload file: bytes of a transaction that did not commit are never
- * named and the next one writes over them; after a reopen, appends go
- * after everything the file holds; a locator past the end is an error.
- */
 static void test_rawfile(const char *tmp)
 {
     char path[512];
@@ -38,17 +33,20 @@ static void test_rawfile(const char *tmp)
     if (f == NULL || db == NULL)
         goto out;
     CHECK_INT_EQ(sq_rawfile_add(f, "lost-one", 8, EV_RAW_GZIP, a), 0);
-    CHECK_INT_EQ(sq_rawfile_flush(f, NULL), 0);
-    sq_rawfile_done(f, 0); /* rolled back */
+    sq_rawfile_done(f, 0); /* rolled back before its flush */
     CHECK_INT_EQ(sq_rawfile_add(f, "kept", 4, EV_RAW_ZSTD, b), 0);
     CHECK_INT_EQ(sq_rawfile_flush(f, NULL), 0);
     sq_rawfile_done(f, 1);
     CHECK(memcmp(a, b, 8) == 0); /* the same offset: written over */
+    /* Flushed, then the COMMIT failed: the bytes stay, the next payload goes after them. */
+    CHECK_INT_EQ(sq_rawfile_add(f, "flushed!", 8, EV_RAW_GZIP, a), 0);
+    CHECK_INT_EQ(sq_rawfile_flush(f, NULL), 0);
+    sq_rawfile_done(f, 1);
     CHECK_INT_EQ(sq_rawfile_read(db, b, SQ_RAW_LOC, &pool, &out, &len, &enc, NULL), 0);
     CHECK(len == 4 && out != NULL && memcmp(out, "kept", 4) == 0);
     CHECK_INT_EQ(enc, EV_RAW_ZSTD);
     sq_rawfile_close(f);
-    /* Reopened: the 8 bytes the failed transaction left stay behind the new end. */
+    /* Reopened: appends go after all the file holds. */
     CHECK_INT_EQ(sq_rawfile_open(path, &f, NULL), 0);
     if (f == NULL)
         goto out;
@@ -57,8 +55,9 @@ static void test_rawfile(const char *tmp)
     sq_rawfile_done(f, 1);
     CHECK_INT_EQ(sq_rawfile_read(db, c, SQ_RAW_LOC, &pool, &out, &len, &enc, NULL), 0);
     CHECK(len == 5 && memcmp(out, "after", 5) == 0);
-    CHECK_INT_EQ(sq_rawfile_size(path), 13);
-    c[0] = 0xff; /* offset 255 + ...: past the end */
+    CHECK_INT_EQ(sq_rawfile_size(path), 17);
+    CHECK_INT_EQ(c[0], 12); /* after "kept" and "flushed!" */
+    c[0] = 0xff;            /* offset 255 + ...: past the end */
     CHECK_INT_EQ(sq_rawfile_read(db, c, SQ_RAW_LOC, &pool, &out, &len, &enc, NULL), BL_ESTORE);
     CHECK_INT_EQ(sq_rawfile_read(db, c, 3, &pool, &out, &len, &enc, NULL), BL_ESTORE);
     sq_rawfile_unlink(path);
