@@ -33,6 +33,7 @@
 
 #include "journal/journal.h"
 #include "journal/journal_int.h"
+#include "core/fio.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
@@ -110,22 +111,6 @@ int journal_append(struct journal *j, const struct journal_record *rec, journal_
     return 0;
 }
 
-static int pwrite_full(int fd, const unsigned char *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 static void publish_durable(struct journal *j)
 {
     pthread_mutex_lock(&j->mu);
@@ -153,7 +138,7 @@ static void zero_ahead(struct journal *j, uint64_t end)
     while (at < to) {
         size_t n = to - at < sizeof(zeros) ? (size_t)(to - at) : sizeof(zeros);
 
-        if (pwrite_full(j->active_fd, zeros, n, at) != 0)
+        if (fio_pwrite_full(j->active_fd, zeros, n, at) != 0)
             break;
         at += n;
     }
@@ -206,7 +191,7 @@ static int write_chunk(struct journal *j, const unsigned char *p, size_t n)
 
     if (j->fsync)
         zero_ahead(j, off + n);
-    if (pwrite_full(j->active_fd, p, n, off) != 0) {
+    if (fio_pwrite_full(j->active_fd, p, n, off) != 0) {
         log_error_every(10, "cannot write journal segment %016" PRIx64 ": %s", j->active_start,
                         strerror(errno));
         j->zeroed_end = off;

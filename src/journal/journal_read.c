@@ -18,6 +18,7 @@
 
 #include "journal/journal.h"
 #include "journal/journal_int.h"
+#include "core/fio.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "core/banned.h"
@@ -109,24 +110,6 @@ enum journal_rec_status journal__rec_parse(const unsigned char *p, size_t avail,
     return JOURNAL_REC_OK;
 }
 
-static int pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t r = pread(fd, p, n, (off_t)off);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            errno = EIO; /* the file is shorter than its durable end says */
-        if (r <= 0)
-            return BL_EIO;
-        p += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 /*
  * Walks the records of buf (n bytes read at file offset pos). Returns 1 when
  * the log ends in it (*valid set), 0 when the caller must read on from *pos
@@ -177,7 +160,7 @@ int journal__scan_valid(int fd, uint64_t size, uint64_t *valid)
             buf = xrealloc(buf, cap);
         }
         n = size - pos < cap ? (size_t)(size - pos) : cap;
-        rc = pread_full(fd, buf, n, pos);
+        rc = fio_pread_full(fd, buf, n, pos);
         if (rc < 0)
             break;
         if (scan_chunk(buf, n, &pos, size, &need, valid))
@@ -318,7 +301,7 @@ static int read_span(const struct span *sp, size_t max_records, size_t max_bytes
             b->data = xrealloc(b->data, n);
             b->data_cap = n;
         }
-        rc = pread_full(sp->fd, b->data, n, sp->lsn - sp->seg_start);
+        rc = fio_pread_full(sp->fd, b->data, n, sp->lsn - sp->seg_start);
         if (rc < 0) {
             log_error("cannot read journal segment %016" PRIx64 ": %s", sp->seg_start,
                       strerror(errno));

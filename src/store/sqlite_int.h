@@ -632,7 +632,6 @@ int sq_lines_get(struct sq_conn *c, int64_t project_id, const char *event_id, st
 /* This node's line (lsn, seq) of a project: its number, timestamp and level. */
 int sq_lines_find(struct sq_conn *c, int64_t project_id, int64_t node, uint64_t lsn, uint32_t seq,
                   int64_t *line, int64_t *ts, int *level, struct bl_err *err);
-/* A stored payload (enum ev_raw_encoding) decoded into pool, NUL-terminated (store_sqlite_read.c). */
 /*
  * Event payloads beside a day file (store_sqlite_rawfile.c): event_raw keeps
  * a locator of SQ_RAW_LOC bytes with encoding SQ_RAW_EXTERNAL. The writer
@@ -655,6 +654,7 @@ int sq_rawfile_read(sqlite3 *db, const void *loc, size_t loclen, struct pool *po
 int64_t sq_rawfile_size(const char *db_path);
 void sq_rawfile_unlink(const char *db_path);
 
+/* A stored payload (enum ev_raw_encoding) decoded into pool, NUL-terminated (store_sqlite_read.c). */
 int sq_raw_decode(int enc, const void *p, size_t len, struct pool *pool, const char **raw,
                   size_t *raw_len, struct bl_err *err);
 

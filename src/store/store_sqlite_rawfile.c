@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fio.h"
 #include "core/xmalloc.h"
 #include "store/sqlite_int.h"
 #include "core/banned.h"
@@ -42,7 +43,7 @@
 
 struct sq_rawfile {
     int fd;
-    uint64_t end;       /* committed rows name bytes below this */
+    uint64_t end;       /* flushed bytes end here: never written over */
     struct buf pending; /* this transaction's payloads, written at end by sq_rawfile_flush */
     char path[SQ_PATH_MAX + 8];
 };
@@ -116,27 +117,11 @@ int sq_rawfile_add(struct sq_rawfile *f, const void *p, size_t len, int enc,
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len, uint64_t at)
-{
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, (off_t)at);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-        at += (uint64_t)w;
-    }
-    return 0;
-}
-
 int sq_rawfile_flush(struct sq_rawfile *f, struct bl_err *err)
 {
     if (f->pending.len == 0)
         return 0;
-    if (write_all(f->fd, f->pending.p, f->pending.len, f->end) != 0 || fdatasync(f->fd) != 0)
+    if (fio_pwrite_full(f->fd, f->pending.p, f->pending.len, f->end) != 0 || fdatasync(f->fd) != 0)
         return bl_err_set(err, BL_ESTORE, "cannot write '%s': %s", f->path, strerror(errno));
     return 0;
 }
@@ -170,22 +155,13 @@ void sq_rawfile_unlink(const char *db_path)
 
 static int read_at(const char *path, char *dst, size_t len, uint64_t at, struct bl_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
     if (fd < 0)
         return bl_err_set(err, BL_ESTORE, "cannot open '%s': %s", path, strerror(errno));
-    while (got < len) {
-        ssize_t r = pread(fd, dst + got, len - got, (off_t)(at + got));
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    rc = fio_pread_full(fd, dst, len, at);
     close(fd);
-    return got == len ? 0 : bl_err_set(err, BL_ESTORE, "stored payload missing in '%s'", path);
+    return rc == 0 ? 0 : bl_err_set(err, BL_ESTORE, "stored payload missing in '%s'", path);
 }
 
 int sq_rawfile_read(sqlite3 *db, const void *loc, size_t loclen, struct pool *pool,

@@ -34,6 +34,8 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -263,8 +265,6 @@ def raw_payloads(data_dir):
     """Every stored event payload of every SQLite file under data_dir, decompressed: rows of
     event_raw, inline (older binaries) or by their locator into the day's payload file
     (encoding 16: offset, length and the payload's own encoding; store_sqlite_rawfile.c)."""
-    import sqlite3
-    import struct
     out = []
     for root, _, files in os.walk(data_dir):
         for f in files:
